@@ -1,0 +1,119 @@
+/**
+ * Environment variables understood by learnstream, all with the LEARNSTREAM_ prefix. This table is the single source
+ * for both parsing and the README's configuration table.
+ */
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'apiKeys';
+export interface EnvVar {
+  name: string;
+  path: string[];
+  kind: Kind;
+  help: string;
+}
+
+const v = (name: string, path: string, kind: Kind, help: string): EnvVar => ({ name: `LEARNSTREAM_${name}`, path: path.split('.'), kind, help });
+
+export const ENV_VARS: EnvVar[] = [
+  v('CONFIG', '_file', 'string', 'Optional JSON config file; its values override the environment.'),
+  v('DATA_DIR', 'dataDir', 'string', 'Data, logs and pid files of the local stack (default .learnstream).'),
+  v('CACHE_DIR', 'cacheDir', 'string', 'Download cache (default ~/.cache/learnstream).'),
+  v('LOG_LEVEL', 'logLevel', 'string', 'debug | info | warn | error.'),
+  v('KAFKA_BROKERS', 'kafka.brokers', 'list', 'Comma-separated host:port. Set = use that cluster, start no local broker.'),
+  v('KAFKA_CLIENT_ID', 'kafka.clientId', 'string', 'Kafka client id.'),
+  v('KAFKA_SSL', 'kafka.ssl', 'bool', 'TLS to the brokers.'),
+  v('KAFKA_SSL_CA_FILE', 'kafka.sslCaFile', 'string', 'PEM CA bundle for broker TLS.'),
+  v('KAFKA_SASL_MECHANISM', 'kafka.sasl.mechanism', 'string', 'plain | scram-sha-256 | scram-sha-512.'),
+  v('KAFKA_SASL_USERNAME', 'kafka.sasl.username', 'string', 'SASL user.'),
+  v('KAFKA_SASL_PASSWORD', 'kafka.sasl.password', 'string', 'SASL password.'),
+  v('KAFKA_TOPIC_PREFIX', 'kafka.topicPrefix', 'string', 'Prefix for all topic names.'),
+  v('KAFKA_PARTITIONS', 'kafka.partitions', 'int', 'Partitions of the topics we create (default 4).'),
+  v('KAFKA_REPLICATION_FACTOR', 'kafka.replicationFactor', 'int', 'Replication factor of the topics we create (default 1).'),
+  v('REGISTRY_URL', 'registry.url', 'string', 'Confluent-compatible registry URL. Set = start no local registry.'),
+  v('REGISTRY_USERNAME', 'registry.username', 'string', 'Registry basic-auth user.'),
+  v('REGISTRY_PASSWORD', 'registry.password', 'string', 'Registry basic-auth password.'),
+  v('REDIS_URL', 'redis.url', 'string', 'redis:// or rediss:// URL. Set = start no local Redis.'),
+  v('REDIS_PASSWORD', 'redis.password', 'string', 'Redis password (if not in the URL).'),
+  v('REDIS_KEY_PREFIX', 'redis.keyPrefix', 'string', 'Prefix of every Redis key (default ls:).'),
+  v('KAFKA_VERSION', 'stack.kafkaVersion', 'string', 'Local broker version (Maven org.apache.kafka:kafka_2.13).'),
+  v('APICURIO_VERSION', 'stack.apicurioVersion', 'string', 'Local Apicurio Registry version (3.0.x/3.1.x run on Java 17).'),
+  v('KAFKA_PORT', 'stack.kafkaPort', 'int', 'Local broker port (default 19092).'),
+  v('KAFKA_CONTROLLER_PORT', 'stack.kafkaControllerPort', 'int', 'Local KRaft controller port (default 19093).'),
+  v('REGISTRY_PORT', 'stack.registryPort', 'int', 'Local registry port (default 18081).'),
+  v('REDIS_PORT', 'stack.redisPort', 'int', 'Local Redis port (default 16379).'),
+  v('PROMETHEUS_PORT', 'stack.prometheusPort', 'int', 'Local Prometheus port (default 19090).'),
+  v('READY_TIMEOUT_SEC', 'stack.readyTimeoutSec', 'int', 'Seconds to wait for each service (default 120).'),
+  v('API_HOST', 'api.host', 'string', 'API bind address (default 127.0.0.1).'),
+  v('API_PORT', 'api.port', 'int', 'API port (default 18080).'),
+  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope,key2=scope; e.g. s3cret123=read+write.'),
+  v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
+  v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
+  v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
+  v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
+  v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner.'),
+  v('MODEL_DIM', 'model.dim', 'int', 'Factor dimension (default 32).'),
+  v('MODEL_SEED', 'model.seed', 'int', 'Random seed (default 42).'),
+  v('ENCODER_DIR', 'model.encoderDir', 'string', 'Sentence-embedding model dir (model.onnx + tokenizer.json).'),
+];
+
+/** Parses the environment into a partial config tree; returns problems rather than throwing. */
+export function fromEnv(env: NodeJS.ProcessEnv): { tree: Record<string, unknown>; problems: string[]; file?: string } {
+  const tree: Record<string, unknown> = {};
+  const problems: string[] = [];
+  let file: string | undefined;
+  for (const spec of ENV_VARS) {
+    const raw = env[spec.name];
+    if (raw === undefined || raw === '') continue;
+    if (spec.path[0] === '_file') {
+      file = raw;
+      continue;
+    }
+    const parsed = parseValue(spec, raw);
+    if ('error' in parsed) {
+      problems.push(`${spec.name}: ${parsed.error}`);
+      continue;
+    }
+    setPath(tree, spec.path, parsed.value);
+  }
+  return { tree, problems, file };
+}
+
+function parseValue(spec: EnvVar, raw: string): { value: unknown } | { error: string } {
+  switch (spec.kind) {
+    case 'string':
+      return { value: raw };
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) return { error: `expected an integer, got "${raw}"` };
+      return { value: Number(raw) };
+    }
+    case 'number': {
+      const n = Number(raw);
+      return Number.isFinite(n) ? { value: n } : { error: `expected a number, got "${raw}"` };
+    }
+    case 'bool': {
+      const s = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return { value: true };
+      if (['0', 'false', 'no', 'off'].includes(s)) return { value: false };
+      return { error: `expected true/false, got "${raw}"` };
+    }
+    case 'list':
+      return { value: raw.split(',').map((s) => s.trim()).filter(Boolean) };
+    case 'apiKeys': {
+      const keys = [];
+      for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) return { error: `expected key=scope+scope, got "${part.slice(0, 4)}..."` };
+        keys.push({ key: part.slice(0, eq), scopes: part.slice(eq + 1).split('+'), name: `env-${keys.length}` });
+      }
+      return { value: keys };
+    }
+  }
+}
+
+export function setPath(tree: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}

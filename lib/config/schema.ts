@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+
+const apiKey = z.object({
+  /** The secret presented in the `x-api-key` header (or `Authorization: Bearer`). */
+  key: z.string().min(8, 'API keys must be at least 8 characters'),
+  scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
+  name: z.string().default('unnamed'),
+});
+
+export const configSchema = z
+  .object({
+    /** Where the local stack keeps data, logs and pid files (ignored by git). */
+    dataDir: z.string().default('.learnstream'),
+    /** Download cache for broker, registry jars and models. Default ~/.cache/learnstream. */
+    cacheDir: z.string().default(''),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    kafka: z
+      .object({
+        /** Broker list. Setting it (env LEARNSTREAM_KAFKA_BROKERS) means "use an existing cluster": no local broker. */
+        brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'broker must be host:port')).min(1).default(['127.0.0.1:19092']),
+        clientId: z.string().default('learnstream'),
+        ssl: z.boolean().default(false),
+        /** CA bundle (PEM file path) for TLS to brokers; empty = system CAs. */
+        sslCaFile: z.string().default(''),
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .optional(),
+        /** Prepended to every topic name, so several deployments can share a cluster. */
+        topicPrefix: z.string().default(''),
+        /** Partitions for topics we create. */
+        partitions: z.number().int().min(1).max(1024).default(4),
+        replicationFactor: z.number().int().min(1).default(1),
+        /** Start a local broker (derived: false when brokers were given explicitly). */
+        managed: z.boolean().default(true),
+      })
+      .prefault({}),
+    registry: z
+      .object({
+        /** Confluent-compatible schema registry base URL. */
+        url: z.string().url().default('http://127.0.0.1:18081/apis/ccompat/v7'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        managed: z.boolean().default(true),
+      })
+      .prefault({}),
+    redis: z
+      .object({
+        /** redis:// or rediss:// (TLS) URL; a password may be in the URL or given separately. */
+        url: z.string().regex(/^rediss?:\/\//, 'redis url must start with redis:// or rediss://').default('redis://127.0.0.1:16379'),
+        password: z.string().optional(),
+        /** Prefix for every key we write. */
+        keyPrefix: z.string().default('ls:'),
+        managed: z.boolean().default(true),
+      })
+      .prefault({}),
+    stack: z
+      .object({
+        kafkaVersion: z.string().default('4.1.1'),
+        scalaVersion: z.string().default('2.13'),
+        apicurioVersion: z.string().default('3.0.9'),
+        kafkaPort: port.default(19092),
+        kafkaControllerPort: port.default(19093),
+        registryPort: port.default(18081),
+        redisPort: port.default(16379),
+        prometheusPort: port.default(19090),
+        /** JVM heap for the broker and the registry, so the stack's memory use is predictable. */
+        kafkaHeap: z.string().default('512m'),
+        registryHeap: z.string().default('384m'),
+        /** Seconds to wait for each service to become ready. */
+        readyTimeoutSec: z.number().int().min(5).default(120),
+      })
+      .prefault({}),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: port.default(18080),
+        apiKeys: z.array(apiKey).default([
+          { key: 'dev-read-key', scopes: ['read'], name: 'dev-read' },
+          { key: 'dev-write-key', scopes: ['read', 'write'], name: 'dev-write' },
+          { key: 'dev-admin-key', scopes: ['read', 'write', 'admin'], name: 'dev-admin' },
+        ]),
+        /** Allowed CORS origins; empty = CORS off. '*' allows any. */
+        corsOrigins: z.array(z.string()).default([]),
+        /** Requests per minute per API key (token bucket). */
+        rateLimitPerMinute: z.number().int().min(1).default(6000),
+        /** Collector limits: events per POST and bytes per body. */
+        maxBatchEvents: z.number().int().min(1).max(10000).default(500),
+        maxBodyBytes: z.number().int().min(1024).default(1_048_576),
+      })
+      .prefault({}),
+    metrics: z
+      .object({
+        /** Port of the /metrics endpoint of pipeline stages (the API serves /metrics on its own port). */
+        port: port.default(19464),
+      })
+      .prefault({}),
+    pipeline: z
+      .object({
+        /** Length of the cached top-N list per learner (kept longer than served so server-side filters still fill a page). */
+        topN: z.number().int().min(1).max(1000).default(100),
+        /** At most one re-rank per learner per this many milliseconds; bursts are coalesced. */
+        rerankIntervalMs: z.number().int().min(0).default(200),
+        /** Model state snapshot interval (ms). */
+        checkpointIntervalMs: z.number().int().min(100).default(5000),
+        /** Bounded per-learner history length. */
+        historyLength: z.number().int().min(1).max(10000).default(200),
+        /** Concurrent partitions processed per consumer. */
+        partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
+      })
+      .prefault({}),
+    model: z
+      .object({
+        dim: z.number().int().min(2).max(512).default(32),
+        learningRate: z.number().positive().max(1).default(0.05),
+        regularization: z.number().min(0).max(1).default(0.01),
+        seed: z.number().int().default(42),
+        /** Target probability of success for difficulty fit in ranking. */
+        targetSuccess: z.number().gt(0).lt(1).default(0.75),
+        /** Directory of the sentence-embedding model (model.onnx + tokenizer.json). Empty = the model cache. */
+        encoderDir: z.string().default(''),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kafka.sasl && !c.kafka.ssl) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'ssl'], message: 'SASL credentials over plaintext: set kafka.ssl=true (LEARNSTREAM_KAFKA_SSL=true)' });
+    }
+    if ((c.registry.username === undefined) !== (c.registry.password === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['registry'], message: 'registry username and password must be given together' });
+    }
+    const ports = [c.stack.kafkaPort, c.stack.kafkaControllerPort, c.stack.registryPort, c.stack.redisPort, c.stack.prometheusPort, c.api.port, c.metrics.port];
+    if (new Set(ports).size !== ports.length) {
+      ctx.addIssue({ code: 'custom', path: ['stack'], message: `ports must be distinct, got ${ports.join(', ')}` });
+    }
+    const keys = c.api.apiKeys.map((k) => k.key);
+    if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['api', 'apiKeys'], message: 'duplicate API key' });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ApiKey = z.infer<typeof apiKey>;

@@ -1,0 +1,59 @@
+/**
+ * One error hierarchy for the whole service. Retry logic reads only `retriable`; HTTP status codes are decided at the
+ * HTTP edge (api/), never here. `context` carries where it happened (topic, partition, offset, userId, ...).
+ */
+export type ErrorContext = Record<string, string | number | boolean | undefined>;
+
+export class LearnstreamError extends Error {
+  readonly retriable: boolean;
+  readonly context: ErrorContext;
+  constructor(message: string, opts: { retriable?: boolean; cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.retriable = opts.retriable ?? false;
+    this.context = opts.context ?? {};
+  }
+}
+
+/** Configuration failed validation; `problems` lists every one of them, not just the first. */
+export class ConfigError extends LearnstreamError {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Input that can never succeed however often it is retried: wrong shape, out-of-range value. */
+export class ValidationError extends LearnstreamError {
+  constructor(message: string, readonly issues: string[] = [message], context: ErrorContext = {}) {
+    super(message, { retriable: false, context });
+  }
+}
+
+/** A message that must go to the dead-letter topic: undecodable or invalid. `reason` is a stable machine code. */
+export class PoisonMessageError extends LearnstreamError {
+  constructor(readonly reason: string, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, { ...opts, retriable: false });
+  }
+}
+
+/** A dependency (Kafka, registry, Redis) is unavailable or slow; trying again later may work. */
+export class DependencyError extends LearnstreamError {
+  constructor(readonly dependency: string, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, { ...opts, retriable: true });
+  }
+}
+
+/** A local prerequisite of the stack is missing: Java, a free port, a download. */
+export class PrerequisiteError extends LearnstreamError {
+  constructor(message: string, readonly hint?: string) {
+    super(hint ? `${message}\n  hint: ${hint}` : message);
+  }
+}
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof LearnstreamError ? err.retriable : false;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,30 @@
+/** Minimal structured logger: one JSON object per line on stderr, so stdout stays free for CLI output. */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export function createLogger(opts: { level?: Level; base?: Record<string, unknown>; write?: (line: string) => void } = {}): Logger {
+  const min = ORDER[opts.level ?? ((process.env.LEARNSTREAM_LOG_LEVEL as Level | undefined) ?? 'info')] ?? ORDER.info;
+  const base = opts.base ?? {};
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const log = (level: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[level] < min) return;
+    const extra: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(fields)) extra[k] = val instanceof Error ? { name: val.name, message: val.message } : val;
+    write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...base, ...extra }));
+  };
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    child: (fields) => createLogger({ level: opts.level, base: { ...base, ...fields }, write }),
+  };
+}

@@ -1,0 +1,23 @@
+/** Topic names. Every name gets the configured prefix (kafka.topicPrefix); tests use a random prefix. */
+export const TOPIC = {
+  interactions: 'learning.interactions',
+  quizAttempts: 'learning.quiz-attempts',
+  resources: 'catalog.resources',
+  profiles: 'learners.profiles',
+  erasures: 'privacy.erasures',
+  itemUpdates: 'model.item-updates',
+  itemFactors: 'model.item-factors',
+} as const;
+
+export type TopicKey = keyof typeof TOPIC;
+
+/** Compacted topics keep the latest value per key; a null value (tombstone) deletes the key. */
+export const COMPACTED: ReadonlySet<TopicKey> = new Set<TopicKey>(['resources', 'profiles', 'itemFactors']);
+
+export function topicName(key: TopicKey, prefix = ''): string {
+  return `${prefix}${TOPIC[key]}`;
+}
+
+export function dlqName(topic: string): string {
+  return `${topic}.dlq`;
+}
