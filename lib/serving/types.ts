@@ -1,0 +1,91 @@
+/**
+ * The serving store: derived, rebuildable data the read API serves (ARCHITECTURE.md: "Redis holds derived data only").
+ * One narrow interface, a Redis implementation and an in-memory one, one contract test suite run against both.
+ * The pipeline writes; the API reads. Implementations: lib/serving/redis.ts, lib/serving/memory.ts.
+ */
+
+/** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
+export interface Reason {
+  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'new-resource';
+  text: string;
+  /** Resource id, skill or topic the reason refers to. */
+  ref?: string;
+}
+
+export interface RecommendedItem {
+  resourceId: string;
+  score: number;
+  reasons: Reason[];
+  /** Catalogue facts copied in so server-side filters (type, topic, skill) need no extra round trip. */
+  type?: string;
+  topics?: string[];
+  skills?: string[];
+}
+
+/** One learner's cached list, replaced atomically as a whole. */
+export interface RecommendationList {
+  userId: string;
+  items: RecommendedItem[];
+  modelVersion: string;
+  /** Epoch ms when the list was computed. */
+  generatedAt: number;
+  /** Epoch ms of the newest event the list reflects (freshness = generatedAt - eventTime). */
+  eventTime?: number;
+  /** 'personal' for model lists; 'cold-start:interests' or 'popular' for fallbacks. */
+  source: 'personal' | 'cold-start:interests' | 'popular';
+}
+
+export interface ResourceMeta {
+  resourceId: string;
+  title: string;
+  type: string;
+  topics: string[];
+  skills: string[];
+  difficulty?: number;
+  language?: string;
+  active: boolean;
+}
+
+export interface SkillMastery {
+  skill: string;
+  /** P(correct) on an average item of the skill, 0..1. */
+  mastery: number;
+  /** Standard deviation of the ability estimate (logit units). */
+  uncertainty: number;
+  attempts: number;
+}
+
+export interface KnowledgeState {
+  userId: string;
+  skills: SkillMastery[];
+  updatedAt: number;
+}
+
+export interface SimilarItem {
+  resourceId: string;
+  score: number;
+  reasons: Reason[];
+}
+
+export interface ServingStore {
+  putRecommendations(list: RecommendationList): Promise<void>;
+  getRecommendations(userId: string): Promise<RecommendationList | null>;
+  putResource(meta: ResourceMeta): Promise<void>;
+  getResources(ids: string[]): Promise<(ResourceMeta | null)[]>;
+  deleteResource(resourceId: string): Promise<void>;
+  putSimilar(resourceId: string, items: SimilarItem[]): Promise<void>;
+  getSimilar(resourceId: string): Promise<SimilarItem[] | null>;
+  putKnowledge(state: KnowledgeState): Promise<void>;
+  getKnowledge(userId: string): Promise<KnowledgeState | null>;
+  addCompleted(userId: string, resourceIds: string[]): Promise<void>;
+  getCompleted(userId: string): Promise<Set<string>>;
+  /** Popularity with decay; `topic` undefined = overall. */
+  incrementPopularity(resourceId: string, by: number, topics: string[]): Promise<void>;
+  getPopular(limit: number, topic?: string): Promise<{ resourceId: string; score: number }[]>;
+  putProfileInterests(userId: string, interests: string[]): Promise<void>;
+  getProfileInterests(userId: string): Promise<string[] | null>;
+  /** Erasure: removes every key about the learner. */
+  eraseLearner(userId: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
