@@ -1,0 +1,54 @@
+import * as fs from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
+import type { Config } from '../config';
+import { createLogger, type Level, type Logger } from '../log';
+
+/** kafkajs is chatty at INFO (every group join, every connection); we forward WARN and above to our logger. */
+const LEVELS: Record<number, Level | undefined> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'debug',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+export function kafkaLogCreator(logger: Logger): logCreator {
+  return () => ({ namespace, level, log }) => {
+    const target = LEVELS[level] ?? 'debug';
+    const { message, ...rest } = log;
+    logger[target](String(message), { namespace, ...rest });
+  };
+}
+
+export interface CreateKafkaOptions {
+  /** Logger the kafkajs log lines go to. Default: a logger at the configured level with `component: kafka`. */
+  logger?: Logger;
+  /**
+   * Retry policy for connects and requests. Default: 5 retries starting at 100 ms, so a missing broker is reported
+   * within a few seconds instead of kafkajs' ~30 s default.
+   */
+  retry?: KafkaConfig['retry'];
+  /** Connection timeout in ms (default 3000). */
+  connectionTimeout?: number;
+}
+
+function sasl(config: Config): SASLOptions | undefined {
+  const s = config.kafka.sasl;
+  if (!s) return undefined;
+  return { mechanism: s.mechanism, username: s.username, password: s.password };
+}
+
+/** A kafkajs client for the configured cluster (SASL/TLS when configured). The client id gets `-<suffix>` if given. */
+export function createKafka(config: Config, clientIdSuffix?: string, opts: CreateKafkaOptions = {}): Kafka {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, base: { component: 'kafka' } });
+  const ssl = config.kafka.ssl ? (config.kafka.sslCaFile ? { ca: [fs.readFileSync(config.kafka.sslCaFile, 'utf8')] } : true) : undefined;
+  return new Kafka({
+    clientId: clientIdSuffix ? `${config.kafka.clientId}-${clientIdSuffix}` : config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    ssl,
+    sasl: sasl(config),
+    connectionTimeout: opts.connectionTimeout ?? 3000,
+    retry: opts.retry ?? { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: kafkaLogCreator(logger),
+  });
+}
