@@ -1,0 +1,218 @@
+/**
+ * Every learnstream metric is defined here, on a prom-client Registry passed in (never the global one). Names follow
+ * `learnstream_<subsystem>_<name>_<unit>`; durations are histograms in seconds with buckets for a millisecond-scale
+ * service. Components do not call these metrics directly: they emit instrumentation events
+ * (lib/metrics/instrumentation.ts) and `bindInstrumentation` turns the events into metric updates.
+ *
+ * Usage in a process entry point:
+ *   const registry = new Registry();
+ *   const instrumentation = createInstrumentation();
+ *   bindInstrumentation(instrumentation, createMetrics(registry));
+ *   await serveMetrics(registry, config.metrics.port);   // pipeline stages; the API serves /metrics itself
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Instrumentation } from './instrumentation';
+
+export * from './instrumentation';
+export { serveMetrics, type MetricsServer } from './server';
+
+/** 0.5 ms .. 2.5 s: request, Redis, re-rank and stage latencies of a millisecond-scale service. */
+export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** 5 ms .. 60 s: end-to-end freshness (event time → list in Redis) includes Kafka, batching and re-rank coalescing. */
+export const FRESHNESS_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** 1 ms .. 10 s: ONNX encoder runs are batched and slower than a lookup. */
+export const INFERENCE_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface Metrics {
+  registry: Registry;
+  httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  httpInFlight: Gauge;
+  apiFallbacks: Counter<'source'>;
+  eventsConsumed: Counter<'topic' | 'type'>;
+  stageDuration: Histogram<'stage'>;
+  freshness: Histogram<'source'>;
+  listsWritten: Counter<'source'>;
+  consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  deadLetters: Counter<'topic' | 'reason'>;
+  rerankDuration: Histogram;
+  redisCommandDuration: Histogram<'command' | 'status'>;
+  onnxInferenceDuration: Histogram<'model'>;
+  onnxBatchSize: Histogram<'model'>;
+  quizAuc: Gauge;
+  listHitRate: Gauge<'k'>;
+  producerRecords: Counter<'topic' | 'status'>;
+  producerSendDuration: Histogram<'topic'>;
+  checkpointDuration: Histogram<'stage'>;
+}
+
+export interface CreateMetricsOptions {
+  /** Also collect prom-client's default process and Node.js metrics (CPU, memory, GC, event-loop lag). Default true. */
+  defaultMetrics?: boolean;
+}
+
+// One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
+// returns the same objects instead of failing with "already registered".
+const byRegistry = new WeakMap<Registry, Metrics>();
+
+export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {}): Metrics {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const m: Metrics = {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'learnstream_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status code.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    httpInFlight: new Gauge({ name: 'learnstream_http_in_flight_requests', help: 'HTTP requests being served right now.', registers }),
+    apiFallbacks: new Counter({
+      name: 'learnstream_api_fallbacks_total',
+      help: 'Recommendation responses served from a fallback instead of a personal list, by fallback source.',
+      labelNames: ['source'],
+      registers,
+    }),
+    eventsConsumed: new Counter({
+      name: 'learnstream_pipeline_events_consumed_total',
+      help: 'Kafka messages consumed by the pipeline, by topic and event type.',
+      labelNames: ['topic', 'type'],
+      registers,
+    }),
+    stageDuration: new Histogram({
+      name: 'learnstream_pipeline_stage_duration_seconds',
+      help: 'Processing time of one unit of work (message or batch) per pipeline stage.',
+      labelNames: ['stage'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    freshness: new Histogram({
+      name: 'learnstream_pipeline_freshness_seconds',
+      help: 'Time from the newest event a list reflects (event time) to that list being written to the serving store.',
+      labelNames: ['source'],
+      buckets: FRESHNESS_BUCKETS_SECONDS,
+      registers,
+    }),
+    listsWritten: new Counter({
+      name: 'learnstream_pipeline_lists_written_total',
+      help: 'Recommendation lists written to the serving store, by source (personal, cold-start:interests, popular).',
+      labelNames: ['source'],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'learnstream_kafka_consumer_lag_messages',
+      help: 'Messages between the committed offset and the high watermark, per consumer group, topic and partition.',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'learnstream_pipeline_dead_letters_total',
+      help: 'Messages sent to a dead-letter topic, by source topic and reason code.',
+      labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    rerankDuration: new Histogram({
+      name: 'learnstream_ranking_rerank_duration_seconds',
+      help: 'Time to re-rank one learner (score candidates, mix, diversify, pick top-N).',
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    redisCommandDuration: new Histogram({
+      name: 'learnstream_redis_command_duration_seconds',
+      help: 'Serving-store Redis command round trip, by command (a MULTI or pipeline counts once) and status (ok, error).',
+      labelNames: ['command', 'status'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    onnxInferenceDuration: new Histogram({
+      name: 'learnstream_onnx_inference_duration_seconds',
+      help: 'ONNX encoder run time per batch, by model.',
+      labelNames: ['model'],
+      buckets: INFERENCE_BUCKETS_SECONDS,
+      registers,
+    }),
+    onnxBatchSize: new Histogram({
+      name: 'learnstream_onnx_batch_size_texts',
+      help: 'Texts per ONNX encoder batch.',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    }),
+    quizAuc: new Gauge({
+      name: 'learnstream_quality_quiz_auc_ratio',
+      help: 'Rolling AUC of quiz-correctness predictions, measured before learning from each attempt (prequential).',
+      registers,
+    }),
+    listHitRate: new Gauge({
+      name: 'learnstream_quality_list_hit_rate_ratio',
+      help: 'Rolling hit rate: share of interactions whose resource was in the learner\'s top-k list before the event.',
+      labelNames: ['k'],
+      registers,
+    }),
+    producerRecords: new Counter({
+      name: 'learnstream_producer_records_total',
+      help: 'Records sent to Kafka by producers and the HTTP collector, by topic and status (ok, error).',
+      labelNames: ['topic', 'status'],
+      registers,
+    }),
+    producerSendDuration: new Histogram({
+      name: 'learnstream_producer_send_duration_seconds',
+      help: 'Producer send (batch) round trip to Kafka, by topic.',
+      labelNames: ['topic'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    checkpointDuration: new Histogram({
+      name: 'learnstream_pipeline_checkpoint_duration_seconds',
+      help: 'Time to write one model-state checkpoint, by stage.',
+      labelNames: ['stage'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+  };
+  // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  byRegistry.set(registry, m);
+  return m;
+}
+
+const sec = (ms: number) => Math.max(0, ms) / 1000;
+
+/** Subscribes `metrics` to every instrumentation event; returns a function that unsubscribes them all. */
+export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => void {
+  const offs = [
+    instr.on('http.request', (e) => m.httpRequestDuration.observe({ method: e.method, route: e.route, status: String(e.status) }, sec(e.durationMs))),
+    instr.on('http.inFlight', (e) => m.httpInFlight.inc(e.delta)),
+    instr.on('api.fallback', (e) => m.apiFallbacks.inc({ source: e.source })),
+    instr.on('event.consumed', (e) => m.eventsConsumed.inc({ topic: e.topic, type: e.type })),
+    instr.on('stage.processed', (e) => m.stageDuration.observe({ stage: e.stage }, sec(e.durationMs))),
+    instr.on('list.written', (e) => {
+      const source = e.source ?? 'personal';
+      m.freshness.observe({ source }, sec(e.freshnessMs));
+      m.listsWritten.inc({ source });
+    }),
+    instr.on('consumer.lag', (e) => m.consumerLag.set({ group: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.lag))),
+    instr.on('deadLetter', (e) => m.deadLetters.inc({ topic: e.topic, reason: e.reason })),
+    instr.on('rerank', (e) => m.rerankDuration.observe(sec(e.durationMs))),
+    instr.on('redis.command', (e) => m.redisCommandDuration.observe({ command: e.command.toLowerCase(), status: e.ok ? 'ok' : 'error' }, sec(e.durationMs))),
+    instr.on('onnx.inference', (e) => {
+      m.onnxInferenceDuration.observe({ model: e.model }, sec(e.durationMs));
+      m.onnxBatchSize.observe({ model: e.model }, e.batchSize);
+    }),
+    instr.on('quality.quizAuc', (e) => m.quizAuc.set(e.value)),
+    instr.on('quality.hitRate', (e) => m.listHitRate.set({ k: String(e.k) }, e.value)),
+    instr.on('producer.sent', (e) => {
+      m.producerRecords.inc({ topic: e.topic, status: e.ok ? 'ok' : 'error' }, e.count);
+      m.producerSendDuration.observe({ topic: e.topic }, sec(e.durationMs));
+    }),
+    instr.on('checkpoint', (e) => m.checkpointDuration.observe({ stage: e.stage }, sec(e.durationMs))),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/** Names of every metric a learnstream process exports (learnstream_* plus the default process/nodejs metrics). */
+export async function exportedMetricNames(registry: Registry): Promise<string[]> {
+  const all = await registry.getMetricsAsJSON();
+  return all.map((m) => m.name).sort();
+}
