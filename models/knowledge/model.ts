@@ -1,0 +1,303 @@
+/**
+ * The knowledge model: online logistic regression over learner, item and skill terms plus PFA-style history features.
+ *
+ *   logit P(correct) = bias + itemEasiness[i] + mean_s skillEasiness[s]          (population, AdaGrad)
+ *                    + ability[u] + mean_s skillAbility[u, s]                  (learner, Bayesian: mean + variance)
+ *                    + w · historyFeatures(u, i, s)                            (population weights, AdaGrad)
+ *
+ * Population parameters are shared by everyone and learned with per-coordinate AdaGrad steps, which shrink on their
+ * own as an item or skill collects answers. Learner parameters are Gaussian beliefs updated by a Laplace (assumed
+ * density) step: the step size is the current variance, so a new learner moves fast, a well-known one slowly, and a
+ * small drift added per attempt keeps the belief open to learning. The variance is also the reported uncertainty.
+ * Everything is deterministic (no random init), and the whole state serialises to JSON exactly.
+ */
+import type { SkillMastery } from '../../lib/serving/types';
+import { FEATURE_NAMES, LearnerHistory, type HistoryOptions } from './history';
+import type { KnowledgePredictor, QuizAttempt } from './types';
+
+export interface KnowledgeModelOptions extends HistoryOptions {
+  /** AdaGrad base rate for the shared feature weights and the bias. Default 0.05. */
+  weightRate?: number;
+  /** AdaGrad base rate for item and skill easiness (logits). Default 0.4. */
+  itemRate?: number;
+  /** L2 penalty on item and skill easiness, per update. Default 1e-4. */
+  l2?: number;
+  /** Prior variance (logits²) of a new learner's overall ability. Default 0.5. */
+  abilityVariance?: number;
+  /** Prior variance (logits²) of a learner's ability offset on one skill. Default 0.3. */
+  skillVariance?: number;
+  /** Variance added to a learner's beliefs per attempt, so they keep tracking learning. Default 0.002 / 0.01. */
+  abilityDrift?: number;
+  skillDrift?: number;
+  /** Floor on learner-parameter variance, keeps steps from vanishing on very long sequences. Default 0.005. */
+  minVariance?: number;
+}
+
+interface Population {
+  /** Easiness (logits, + = easier), AdaGrad accumulator, exact attempt count, successes (soft). */
+  b: number;
+  g2: number;
+  n: number;
+  succ: number;
+}
+interface ItemState extends Population {
+  /** Skills seen with the item (last attempt wins); lets difficulty(itemId) work without the catalogue. */
+  skills: string[];
+}
+interface SkillPopulation extends Population {
+  /** Running mean easiness of the items answered under this skill: the "average item" for mastery(). */
+  itemMean: number;
+}
+interface Belief {
+  mean: number;
+  variance: number;
+}
+interface Learner {
+  ability: Belief;
+  skills: Map<string, Belief>;
+  history: LearnerHistory;
+}
+
+/** Serialised form; version bumps when the layout changes. */
+export interface KnowledgeModelState {
+  version: 1;
+  options: Required<KnowledgeModelOptions>;
+  bias: number[];
+  weights: number[];
+  weightG2: number[];
+  items: [string, ItemState][];
+  skills: [string, SkillPopulation][];
+  learners: [string, { ability: Belief; skills: [string, Belief][]; history: ReturnType<LearnerHistory['toJSON']> }][];
+}
+
+export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
+  weightRate: 0.05,
+  itemRate: 0.4,
+  l2: 1e-4,
+  abilityVariance: 0.5,
+  skillVariance: 0.3,
+  abilityDrift: 0.002,
+  skillDrift: 0.01,
+  minVariance: 0.005,
+  itemHistoryCap: 256,
+  recentRate: 0.1,
+};
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+const ADAGRAD_EPS = 1e-8;
+
+export class KnowledgeModel implements KnowledgePredictor {
+  readonly name = 'knowledge model';
+  readonly options: Required<KnowledgeModelOptions>;
+  /** [value, AdaGrad accumulator] of the global intercept. */
+  private bias = [0, 0];
+  private readonly weights = new Float64Array(FEATURE_NAMES.length);
+  private readonly weightG2 = new Float64Array(FEATURE_NAMES.length);
+  private readonly items = new Map<string, ItemState>();
+  private readonly skills = new Map<string, SkillPopulation>();
+  private readonly learners = new Map<string, Learner>();
+  /** Scratch feature vector; models are single-threaded so one buffer is enough. */
+  private readonly x = new Float64Array(FEATURE_NAMES.length);
+
+  constructor(opts: KnowledgeModelOptions = {}) {
+    this.options = { ...DEFAULT_KNOWLEDGE_OPTIONS, ...opts };
+  }
+
+  predict(a: QuizAttempt): number {
+    return sigmoid(this.logit(a, this.learners.get(a.userId)));
+  }
+
+  update(a: QuizAttempt): void {
+    const o = this.options;
+    const learner = this.learner(a.userId);
+    // Drift first: the belief the prediction used already includes the time since the last attempt.
+    const z = this.logit(a, learner);
+    const p = sigmoid(z);
+    const residual = a.correct - p;
+    const info = Math.max(p * (1 - p), 1e-4);
+
+    // Population: AdaGrad on the log-loss gradient (-residual * x).
+    this.bias[0] += this.adagrad(this.bias, 1, -residual, o.weightRate);
+    for (let k = 0; k < this.x.length; k++) {
+      if (this.x[k] === 0) continue;
+      const g = -residual * this.x[k];
+      this.weightG2[k] += g * g;
+      this.weights[k] -= (o.weightRate * g) / Math.sqrt(this.weightG2[k] + ADAGRAD_EPS);
+    }
+    const item = this.item(a);
+    this.stepPopulation(item, residual, 1, o.itemRate);
+    item.n++;
+    item.succ += a.correct;
+    const share = a.skills.length ? 1 / a.skills.length : 0;
+    for (const s of a.skills) {
+      const sp = this.skillPopulation(s);
+      this.stepPopulation(sp, residual, share, o.itemRate);
+      sp.n++;
+      sp.succ += a.correct;
+      sp.itemMean += (item.b - sp.itemMean) / Math.min(sp.n, 200);
+    }
+
+    // Learner: Laplace step, variance = step size; then widen by the drift for the next attempt.
+    learnBelief(learner.ability, residual, 1, info, o.minVariance);
+    learner.ability.variance += o.abilityDrift;
+    for (const s of a.skills) {
+      const b = learner.skills.get(s) ?? { mean: 0, variance: o.skillVariance };
+      learner.skills.set(s, b);
+      learnBelief(b, residual, share, info, o.minVariance);
+      b.variance += o.skillDrift;
+    }
+    learner.history.record(a);
+  }
+
+  /**
+   * Per-skill mastery: P(correct) on an average item of the skill for a learner with no history on that item, with
+   * the standard deviation of the ability estimate (logits) as uncertainty. Skills the learner never tried are omitted.
+   */
+  mastery(userId: string): SkillMastery[] {
+    const learner = this.learners.get(userId);
+    if (!learner) return [];
+    const out: SkillMastery[] = [];
+    for (const [skill, belief] of learner.skills) {
+      const sp = this.skills.get(skill);
+      const probe: QuizAttempt = { userId, itemId: '', skills: [skill], correct: 0 };
+      learner.history.features(probe, this.x);
+      let z = this.bias[0] + (sp ? sp.b + sp.itemMean : 0) + learner.ability.mean + belief.mean;
+      for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
+      out.push({
+        skill,
+        mastery: sigmoid(z),
+        uncertainty: Math.sqrt(learner.ability.variance + belief.variance),
+        attempts: learner.history.skillAttempts(skill),
+      });
+    }
+    return out.sort((x, y) => (x.skill < y.skill ? -1 : x.skill > y.skill ? 1 : 0));
+  }
+
+  /**
+   * Item difficulty in logits for an average learner with no history (higher = harder; 0 = 50 % success), or undefined
+   * for an item never answered. For a specific learner use predict(): the ranker's difficulty fit wants P(correct).
+   */
+  difficulty(itemId: string): number | undefined {
+    const it = this.items.get(itemId);
+    if (!it) return undefined;
+    let z = this.bias[0] + it.b;
+    for (const s of it.skills) z += (this.skills.get(s)?.b ?? 0) / it.skills.length;
+    return -z;
+  }
+
+  /** Exact number of attempts learned from, per learner / item / skill (0 when unknown). */
+  learnerAttempts(userId: string): number {
+    return this.learners.get(userId)?.history.attempts ?? 0;
+  }
+  itemAttempts(itemId: string): number {
+    return this.items.get(itemId)?.n ?? 0;
+  }
+  skillAttempts(skill: string): number {
+    return this.skills.get(skill)?.n ?? 0;
+  }
+
+  /** Drop everything about a learner (privacy erasure; also used to replay training data with fresh learners). */
+  forgetLearner(userId: string): boolean {
+    return this.learners.delete(userId);
+  }
+
+  /** Shared weights by feature name, for inspection and docs. */
+  featureWeights(): Record<string, number> {
+    const out: Record<string, number> = { bias: this.bias[0] };
+    FEATURE_NAMES.forEach((name, k) => (out[name] = this.weights[k]));
+    return out;
+  }
+
+  serialize(): KnowledgeModelState {
+    return {
+      version: 1,
+      options: { ...this.options },
+      bias: [...this.bias],
+      weights: Array.from(this.weights),
+      weightG2: Array.from(this.weightG2),
+      items: [...this.items].map(([k, v]) => [k, { ...v, skills: [...v.skills] }]),
+      skills: [...this.skills].map(([k, v]) => [k, { ...v }]),
+      learners: [...this.learners].map(([k, l]) => [
+        k,
+        { ability: { ...l.ability }, skills: [...l.skills].map(([s, b]) => [s, { ...b }]), history: l.history.toJSON() },
+      ]),
+    };
+  }
+
+  static deserialize(state: KnowledgeModelState): KnowledgeModel {
+    if (state.version !== 1) throw new Error(`unsupported knowledge model state version ${String(state.version)}`);
+    const m = new KnowledgeModel(state.options);
+    m.bias = [...state.bias];
+    m.weights.set(state.weights);
+    m.weightG2.set(state.weightG2);
+    for (const [k, v] of state.items) m.items.set(k, { ...v, skills: [...v.skills] });
+    for (const [k, v] of state.skills) m.skills.set(k, { ...v });
+    for (const [k, l] of state.learners) {
+      m.learners.set(k, {
+        ability: { ...l.ability },
+        skills: new Map(l.skills.map(([s, b]) => [s, { ...b }])),
+        history: LearnerHistory.fromJSON(l.history, m.options),
+      });
+    }
+    return m;
+  }
+
+  private logit(a: QuizAttempt, learner: Learner | undefined): number {
+    let z = this.bias[0] + (this.items.get(a.itemId)?.b ?? 0);
+    const share = a.skills.length ? 1 / a.skills.length : 0;
+    for (const s of a.skills) z += share * (this.skills.get(s)?.b ?? 0);
+    if (learner) {
+      z += learner.ability.mean;
+      for (const s of a.skills) z += share * (learner.skills.get(s)?.mean ?? 0);
+      learner.history.features(a, this.x);
+    } else {
+      LearnerHistory.empty(this.options).features(a, this.x);
+    }
+    for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
+    return z;
+  }
+
+  private adagrad(param: number[], x: number, gradScale: number, rate: number): number {
+    const g = gradScale * x;
+    param[1] += g * g;
+    return (-rate * g) / Math.sqrt(param[1] + ADAGRAD_EPS);
+  }
+
+  private stepPopulation(p: Population, residual: number, x: number, rate: number): void {
+    const g = -residual * x + this.options.l2 * p.b;
+    p.g2 += g * g;
+    p.b -= (rate * g) / Math.sqrt(p.g2 + ADAGRAD_EPS);
+  }
+
+  private learner(userId: string): Learner {
+    let l = this.learners.get(userId);
+    if (!l) {
+      l = {
+        ability: { mean: 0, variance: this.options.abilityVariance },
+        skills: new Map(),
+        history: LearnerHistory.empty(this.options),
+      };
+      this.learners.set(userId, l);
+    }
+    return l;
+  }
+
+  private item(a: QuizAttempt): ItemState {
+    let it = this.items.get(a.itemId);
+    if (!it) this.items.set(a.itemId, (it = { b: 0, g2: 0, n: 0, succ: 0, skills: [] }));
+    if (a.skills.length) it.skills = [...a.skills];
+    return it;
+  }
+
+  private skillPopulation(skill: string): SkillPopulation {
+    let s = this.skills.get(skill);
+    if (!s) this.skills.set(skill, (s = { b: 0, g2: 0, n: 0, succ: 0, itemMean: 0 }));
+    return s;
+  }
+}
+
+/** Laplace update of a Gaussian belief on a logistic coefficient with input x: precision grows by x² p(1-p). */
+function learnBelief(b: Belief, residual: number, x: number, info: number, minVariance: number): void {
+  b.variance = Math.max(minVariance, 1 / (1 / b.variance + x * x * info));
+  b.mean += b.variance * x * residual;
+}
