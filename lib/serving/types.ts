@@ -79,9 +79,13 @@ export interface ServingStore {
   getKnowledge(userId: string): Promise<KnowledgeState | null>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;
   getCompleted(userId: string): Promise<Set<string>>;
-  /** Popularity with decay; `topic` undefined = overall. */
-  incrementPopularity(resourceId: string, by: number, topics: string[]): Promise<void>;
-  getPopular(limit: number, topic?: string): Promise<{ resourceId: string; score: number }[]>;
+  /**
+   * Popularity with exponential time decay (half-life set on the store): adds `by` to the overall ranking and to each
+   * topic's ranking. `at` = epoch ms of the event (default: the store's clock), so replays of old data decay correctly.
+   */
+  incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void>;
+  /** Most popular first, scores decayed to `now` (default: the store's clock); `topic` undefined = overall. */
+  getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]>;
   putProfileInterests(userId: string, interests: string[]): Promise<void>;
   getProfileInterests(userId: string): Promise<string[] | null>;
   /** Erasure: removes every key about the learner. */

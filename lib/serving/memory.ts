@@ -1,0 +1,128 @@
+/**
+ * In-memory ServingStore: same contract as the Redis store (test/unit/serving-store.contract.ts runs against both), for
+ * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
+ * just as with Redis.
+ */
+import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
+import type { KnowledgeState, RecommendationList, ResourceMeta, ServingStore, SimilarItem } from './types';
+
+export interface MemoryStoreOptions {
+  /** Popularity half-life in ms. Default 7 days. */
+  popularityHalfLifeMs?: number;
+  /** Clock in epoch ms. Default Date.now. */
+  now?: () => number;
+}
+
+const copy = <T>(v: T): T => structuredClone(v);
+
+export class MemoryServingStore implements ServingStore {
+  private readonly lists = new Map<string, RecommendationList>();
+  private readonly resources = new Map<string, ResourceMeta>();
+  private readonly similar = new Map<string, SimilarItem[]>();
+  private readonly knowledge = new Map<string, KnowledgeState>();
+  private readonly completed = new Map<string, Set<string>>();
+  private readonly interests = new Map<string, string[]>();
+  /** '' = overall ranking, otherwise a topic. */
+  private readonly popularity = new Map<string, Map<string, number>>();
+  private readonly halfLifeMs: number;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  putRecommendations(list: RecommendationList): Promise<void> {
+    this.lists.set(list.userId, copy(list));
+    return Promise.resolve();
+  }
+  getRecommendations(userId: string): Promise<RecommendationList | null> {
+    const l = this.lists.get(userId);
+    return Promise.resolve(l ? copy(l) : null);
+  }
+  putResource(meta: ResourceMeta): Promise<void> {
+    this.resources.set(meta.resourceId, copy(meta));
+    return Promise.resolve();
+  }
+  getResources(ids: string[]): Promise<(ResourceMeta | null)[]> {
+    return Promise.resolve(ids.map((id) => {
+      const r = this.resources.get(id);
+      return r ? copy(r) : null;
+    }));
+  }
+  deleteResource(resourceId: string): Promise<void> {
+    this.resources.delete(resourceId);
+    this.similar.delete(resourceId);
+    for (const ranking of this.popularity.values()) ranking.delete(resourceId);
+    return Promise.resolve();
+  }
+  putSimilar(resourceId: string, items: SimilarItem[]): Promise<void> {
+    this.similar.set(resourceId, copy(items));
+    return Promise.resolve();
+  }
+  getSimilar(resourceId: string): Promise<SimilarItem[] | null> {
+    const s = this.similar.get(resourceId);
+    return Promise.resolve(s ? copy(s) : null);
+  }
+  putKnowledge(state: KnowledgeState): Promise<void> {
+    this.knowledge.set(state.userId, copy(state));
+    return Promise.resolve();
+  }
+  getKnowledge(userId: string): Promise<KnowledgeState | null> {
+    const k = this.knowledge.get(userId);
+    return Promise.resolve(k ? copy(k) : null);
+  }
+  addCompleted(userId: string, resourceIds: string[]): Promise<void> {
+    if (resourceIds.length === 0) return Promise.resolve();
+    let set = this.completed.get(userId);
+    if (!set) this.completed.set(userId, (set = new Set<string>()));
+    for (const id of resourceIds) set.add(id);
+    return Promise.resolve();
+  }
+  getCompleted(userId: string): Promise<Set<string>> {
+    return Promise.resolve(new Set(this.completed.get(userId) ?? []));
+  }
+  incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
+    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+    for (const key of ['', ...new Set(topics)]) {
+      let ranking = this.popularity.get(key);
+      if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
+      ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+    }
+    return Promise.resolve();
+  }
+  getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {
+    const ranking = this.popularity.get(topic ?? '');
+    if (!ranking || limit <= 0) return Promise.resolve([]);
+    const t = now ?? this.now();
+    const top = [...ranking.entries()]
+      // Same order as Redis ZREVRANGE: score descending, then member descending (lexicographic).
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+      .slice(0, limit)
+      .map(([resourceId, s]) => ({ resourceId, score: decayedScore(s, t, this.halfLifeMs) }));
+    return Promise.resolve(top);
+  }
+  putProfileInterests(userId: string, interests: string[]): Promise<void> {
+    this.interests.set(userId, [...interests]);
+    return Promise.resolve();
+  }
+  getProfileInterests(userId: string): Promise<string[] | null> {
+    const i = this.interests.get(userId);
+    return Promise.resolve(i ? [...i] : null);
+  }
+  eraseLearner(userId: string): Promise<void> {
+    this.lists.delete(userId);
+    this.knowledge.delete(userId);
+    this.completed.delete(userId);
+    this.interests.delete(userId);
+    return Promise.resolve();
+  }
+  ping(): Promise<boolean> {
+    return Promise.resolve(!this.closed);
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
+ * a single SET of its JSON: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * forward decay (lib/serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
+ * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
+ *
+ * Keys (all under the configured prefix, e.g. `ls:`):
+ *   rec:<userId>        JSON RecommendationList          res:<resourceId>   JSON ResourceMeta
+ *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
+ *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
+ *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import { DependencyError, LearnstreamError } from '../errors';
+import { noopEmitter, type Emitter } from '../metrics/instrumentation';
+import { createRedis } from '../redis/client';
+import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
+import type { KnowledgeState, RecommendationList, ResourceMeta, ServingStore, SimilarItem } from './types';
+
+export interface RedisStoreOptions {
+  redis: Redis;
+  /** Prefix of every key, e.g. `ls:` (config.redis.keyPrefix); tests use a random one. */
+  keyPrefix: string;
+  emit?: Emitter;
+  /** Popularity half-life in ms. Default 7 days. */
+  popularityHalfLifeMs?: number;
+  /** Members kept per popularity ZSET (the tail is trimmed on write). Default 5000. */
+  maxPopularMembers?: number;
+  /** Clock in epoch ms. Default Date.now. */
+  now?: () => number;
+  /** close() also quits the client (true when the store created it). Default false. */
+  ownsClient?: boolean;
+}
+
+export class RedisServingStore implements ServingStore {
+  private readonly r: Redis;
+  private readonly p: string;
+  private readonly emit: Emitter;
+  private readonly halfLifeMs: number;
+  private readonly maxPopular: number;
+  private readonly now: () => number;
+  private readonly ownsClient: boolean;
+  private closing?: Promise<void>;
+
+  constructor(opts: RedisStoreOptions) {
+    this.r = opts.redis;
+    this.p = opts.keyPrefix;
+    this.emit = opts.emit ?? noopEmitter;
+    this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
+    this.maxPopular = opts.maxPopularMembers ?? 5000;
+    this.now = opts.now ?? Date.now;
+    this.ownsClient = opts.ownsClient ?? false;
+  }
+
+  private key(kind: string, id?: string): string {
+    return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:${id}`;
+  }
+
+  /** Runs one command (or MULTI), reports its duration, turns connection failures into DependencyError. */
+  private async run<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      const out = await fn();
+      this.emit.emit('redis.command', { command, durationMs: performance.now() - start, ok: true });
+      return out;
+    } catch (err) {
+      this.emit.emit('redis.command', { command, durationMs: performance.now() - start, ok: false });
+      if (err instanceof LearnstreamError) throw err;
+      throw new DependencyError('redis', `redis ${command} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  private async multi(command: string, build: (m: ReturnType<Redis['multi']>) => void): Promise<unknown[]> {
+    return this.run(command, async () => {
+      const m = this.r.multi();
+      build(m);
+      const res = await m.exec();
+      if (!res) throw new DependencyError('redis', `redis ${command}: transaction aborted`);
+      const failed = res.find(([e]) => e);
+      if (failed?.[0]) throw failed[0];
+      return res.map(([, v]) => v);
+    });
+  }
+
+  private parse<T>(raw: string | null, what: string): T | null {
+    if (raw === null) return null;
+    try {
+      return JSON.parse(raw) as T;
+    } catch {
+      // Derived data: a corrupt value is treated as missing (the pipeline rewrites it) rather than failing reads.
+      this.emit.emit('redis.command', { command: `corrupt:${what}`, durationMs: 0, ok: false });
+      return null;
+    }
+  }
+
+  async putRecommendations(list: RecommendationList): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('rec', list.userId), JSON.stringify(list)));
+  }
+  async getRecommendations(userId: string): Promise<RecommendationList | null> {
+    return this.parse<RecommendationList>(await this.run('get', () => this.r.get(this.key('rec', userId))), 'rec');
+  }
+  async putResource(meta: ResourceMeta): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('res', meta.resourceId), JSON.stringify(meta)));
+  }
+  async getResources(ids: string[]): Promise<(ResourceMeta | null)[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.run('mget', () => this.r.mget(ids.map((id) => this.key('res', id))));
+    return raw.map((v) => this.parse<ResourceMeta>(v, 'res'));
+  }
+  async deleteResource(resourceId: string): Promise<void> {
+    const [meta] = await this.getResources([resourceId]);
+    const rankings = [this.key('pop'), ...(meta?.topics ?? []).map((t) => this.key('pop:t', t))];
+    await this.multi('multi', (m) => {
+      m.del(this.key('res', resourceId), this.key('sim', resourceId));
+      for (const z of rankings) m.zrem(z, resourceId);
+    });
+  }
+  async putSimilar(resourceId: string, items: SimilarItem[]): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('sim', resourceId), JSON.stringify(items)));
+  }
+  async getSimilar(resourceId: string): Promise<SimilarItem[] | null> {
+    return this.parse<SimilarItem[]>(await this.run('get', () => this.r.get(this.key('sim', resourceId))), 'sim');
+  }
+  async putKnowledge(state: KnowledgeState): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('know', state.userId), JSON.stringify(state)));
+  }
+  async getKnowledge(userId: string): Promise<KnowledgeState | null> {
+    return this.parse<KnowledgeState>(await this.run('get', () => this.r.get(this.key('know', userId))), 'know');
+  }
+  async addCompleted(userId: string, resourceIds: string[]): Promise<void> {
+    if (resourceIds.length === 0) return;
+    await this.run('sadd', () => this.r.sadd(this.key('done', userId), ...resourceIds));
+  }
+  async getCompleted(userId: string): Promise<Set<string>> {
+    return new Set(await this.run('smembers', () => this.r.smembers(this.key('done', userId))));
+  }
+  async incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
+    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+    const rankings = [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))];
+    await this.multi('multi', (m) => {
+      for (const z of rankings) {
+        m.zincrby(z, w, resourceId);
+        // Keep the ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores).
+        m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
+      }
+    });
+  }
+  async getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {
+    if (limit <= 0) return [];
+    const z = topic === undefined ? this.key('pop') : this.key('pop:t', topic);
+    const flat = await this.run('zrevrange', () => this.r.zrevrange(z, 0, limit - 1, 'WITHSCORES'));
+    const t = now ?? this.now();
+    const out: { resourceId: string; score: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ resourceId: flat[i], score: decayedScore(Number(flat[i + 1]), t, this.halfLifeMs) });
+    return out;
+  }
+  async putProfileInterests(userId: string, interests: string[]): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('interests', userId), JSON.stringify(interests)));
+  }
+  async getProfileInterests(userId: string): Promise<string[] | null> {
+    return this.parse<string[]>(await this.run('get', () => this.r.get(this.key('interests', userId))), 'interests');
+  }
+  async eraseLearner(userId: string): Promise<void> {
+    await this.run('del', () =>
+      this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),
+    );
+  }
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.run('ping', () => this.r.ping())) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+  close(): Promise<void> {
+    this.closing ??= this.ownsClient ? this.r.quit().then(() => undefined, () => this.r.disconnect()) : Promise.resolve();
+    return this.closing;
+  }
+}
+
+/** A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client. */
+export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}): RedisServingStore {
+  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config), ownsClient: true });
+}

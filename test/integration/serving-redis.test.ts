@@ -1,0 +1,69 @@
+/** The ServingStore contract against the real Redis of the stack, each store under its own random key prefix. */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../../lib/config';
+import { createInstrumentation } from '../../lib/metrics/instrumentation';
+import { createRedis } from '../../lib/redis/client';
+import { RedisServingStore } from '../../lib/serving/redis';
+import { servingStoreContract } from '../unit/serving-store.contract';
+
+const config = loadConfig();
+const prefixes: string[] = [];
+let redis: Redis;
+
+beforeAll(() => {
+  redis = createRedis(config);
+});
+
+afterAll(async () => {
+  for (const p of prefixes) {
+    const keys = await redis.keys(`${p}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+  await redis.quit();
+});
+
+function freshPrefix(): string {
+  const p = `test:${randomUUID().slice(0, 8)}:`;
+  prefixes.push(p);
+  return p;
+}
+
+servingStoreContract('redis', { make: (now) => Promise.resolve(new RedisServingStore({ redis, keyPrefix: freshPrefix(), now })) });
+
+describe('RedisServingStore specifics', () => {
+  it('writes a list as one key holding one JSON value under the prefix, and times every command', async () => {
+    const keyPrefix = freshPrefix();
+    const instr = createInstrumentation();
+    const seen: string[] = [];
+    instr.on('redis.command', (e) => seen.push(`${e.command}:${e.ok}`));
+    const store = new RedisServingStore({ redis, keyPrefix, emit: instr });
+    await store.putRecommendations({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' });
+    expect(await redis.type(`${keyPrefix}rec:u1`)).toBe('string');
+    expect(await redis.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}rec:u1`]);
+    await store.getRecommendations('u1');
+    expect(seen).toEqual(['set:true', 'get:true']);
+  });
+
+  it('bounds each popularity ZSET to maxPopularMembers', async () => {
+    const keyPrefix = freshPrefix();
+    const store = new RedisServingStore({ redis, keyPrefix, maxPopularMembers: 3 });
+    for (let i = 0; i < 6; i++) await store.incrementPopularity(`r${i}`, i + 1, ['t']);
+    expect(await redis.zcard(`${keyPrefix}pop`)).toBe(3);
+    expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
+  });
+
+  it('treats a corrupt value as missing instead of failing the read', async () => {
+    const keyPrefix = freshPrefix();
+    await redis.set(`${keyPrefix}rec:u1`, '{not json');
+    expect(await new RedisServingStore({ redis, keyPrefix }).getRecommendations('u1')).toBeNull();
+  });
+
+  it('reports a retriable DependencyError when Redis is unreachable', async () => {
+    const dead = createRedis(loadConfig({ overrides: { redis: { url: 'redis://127.0.0.1:1' } } }), { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true });
+    const store = new RedisServingStore({ redis: dead, keyPrefix: 'x:' });
+    await expect(store.getRecommendations('u')).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
+    expect(await store.ping()).toBe(false);
+    dead.disconnect();
+  });
+});
