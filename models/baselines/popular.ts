@@ -1,0 +1,74 @@
+import type { StreamEvent, StreamRecommender } from '../eval/types';
+
+/** Which events count towards popularity. */
+export type PopularityCounts = 'positives' | 'all';
+
+function isPositive(ev: StreamEvent): boolean {
+  if (ev.kind === 'rating') return ev.value >= 4;
+  return ev.kind !== 'dislike' && ev.kind !== 'skip' && ev.kind !== 'view';
+}
+
+/** Most popular so far: the number of (positive) interactions each item has had up to now. */
+export class MostPopular implements StreamRecommender {
+  readonly name = 'most-popular';
+  private counts = new Float64Array(1024);
+
+  constructor(private readonly counting: PopularityCounts = 'positives') {}
+
+  score(_user: number, out: Float64Array, nItems: number): void {
+    const c = this.counts;
+    const m = Math.min(nItems, c.length);
+    for (let i = 0; i < m; i++) out[i] = c[i];
+    for (let i = m; i < nItems; i++) out[i] = 0;
+  }
+
+  learn(ev: StreamEvent): void {
+    if (this.counting === 'positives' && !isPositive(ev)) return;
+    if (ev.item >= this.counts.length) this.counts = grow(this.counts, ev.item + 1);
+    this.counts[ev.item] += 1;
+  }
+}
+
+/**
+ * Recent popularity: counts decayed exponentially with a half-life in seconds of event time. Implemented with a
+ * growing global scale (each new event adds 2^(t/halfLife)) so learning is O(1); the table is rescaled before the
+ * scale overflows, which changes nothing in the ranking.
+ */
+export class RecentPopular implements StreamRecommender {
+  readonly name = 'recent-popular';
+  private counts = new Float64Array(1024);
+  private t0 = Number.NaN;
+
+  /** @param halfLifeSeconds half-life of an interaction's weight; default 30 days */
+  constructor(private readonly halfLifeSeconds = 30 * 86400) {}
+
+  score(_user: number, out: Float64Array, nItems: number): void {
+    const c = this.counts;
+    const m = Math.min(nItems, c.length);
+    for (let i = 0; i < m; i++) out[i] = c[i];
+    for (let i = m; i < nItems; i++) out[i] = 0;
+  }
+
+  learn(ev: StreamEvent): void {
+    if (!isPositive(ev)) return;
+    if (ev.item >= this.counts.length) this.counts = grow(this.counts, ev.item + 1);
+    if (Number.isNaN(this.t0)) this.t0 = ev.t;
+    let exponent = (ev.t - this.t0) / this.halfLifeSeconds;
+    if (exponent > 500) {
+      // rescale: move the reference time forward to keep the weights finite
+      const f = Math.pow(2, -exponent);
+      for (let i = 0; i < this.counts.length; i++) this.counts[i] *= f;
+      this.t0 = ev.t;
+      exponent = 0;
+    }
+    this.counts[ev.item] += Math.pow(2, exponent);
+  }
+}
+
+export function grow<T extends Float64Array | Float32Array | Int32Array>(a: T, min: number): T {
+  let n = Math.max(16, a.length);
+  while (n < min) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
