@@ -1,0 +1,109 @@
+import type { Config } from '../../lib/config';
+import { kafkaDown, kafkaStatus, kafkaUp } from './kafka';
+import { withStackLock } from './lock';
+import { stackPaths } from './paths';
+import { prometheusDown, prometheusStatus, prometheusUp } from './prometheus';
+import { registryDown, registryStatus, registryUp } from './registry';
+import { redisDown, redisStatus, redisUp } from './redis';
+import type { ServiceName, ServiceStatus, StackContext, UpOutcome } from './service';
+
+export type { ServiceName, ServiceStatus, UpOutcome } from './service';
+export { startPrometheus, ensurePrometheusInstalled, DEFAULT_PROMETHEUS_CONFIG } from './prometheus';
+export { stackPaths } from './paths';
+
+export interface StackUpOptions {
+  /** Also start Prometheus (default false: only the observability tests and dashboards need it). */
+  withPrometheus?: boolean;
+  /** Prometheus config file; default infra/prometheus/prometheus.yml, or a generated minimal one. */
+  prometheusConfig?: string;
+  /** Progress lines; default: none. */
+  log?: (msg: string) => void;
+}
+
+export interface StackUpResult {
+  outcomes: Partial<Record<ServiceName, UpOutcome>>;
+  /** What this call started (and so what a caller that wants to undo it should stop). */
+  started: ServiceName[];
+  seconds: number;
+}
+
+function context(config: Config, log?: (msg: string) => void): StackContext {
+  return { config, paths: stackPaths(config), log: log ?? (() => undefined) };
+}
+
+/**
+ * Brings up every managed service (Kafka, registry, Redis; Prometheus on request) and waits until each is ready.
+ * Safe to call twice: what already runs is left alone. Services configured as external are not touched.
+ */
+export async function stackUp(config: Config, opts: StackUpOptions = {}): Promise<StackUpResult> {
+  const ctx = context(config, opts.log);
+  const t0 = Date.now();
+  return withStackLock(ctx.paths.data, async () => {
+    const outcomes: StackUpResult['outcomes'] = {};
+    const started: ServiceName[] = [];
+    const record = (name: ServiceName) => (o: UpOutcome) => {
+      outcomes[name] = o;
+      if (o === 'started') started.push(name);
+    };
+    // JVM start-ups overlap (most of their time is class loading on one thread); downloads take turns inside.
+    const results = await Promise.allSettled([
+      redisUp(ctx).then(record('redis')),
+      kafkaUp(ctx).then(record('kafka')),
+      registryUp(ctx).then(record('registry')),
+      ...(opts.withPrometheus ? [prometheusUp(ctx, opts.prometheusConfig).then(record('prometheus'))] : []),
+    ]);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      // Leave nothing half-started behind: stop what this call started, then report every failure.
+      for (const name of started) await stopOne(ctx, name);
+      throw failed.length === 1 ? failed[0].reason : new AggregateError(failed.map((f) => f.reason as unknown), failed.map((f) => errMessage(f.reason)).join('\n'));
+    }
+    return { outcomes, started, seconds: (Date.now() - t0) / 1000 };
+  });
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function stopOne(ctx: StackContext, name: ServiceName): Promise<string> {
+  switch (name) {
+    case 'prometheus':
+      return prometheusDown(ctx);
+    case 'registry':
+      return registryDown(ctx);
+    case 'kafka':
+      return kafkaDown(ctx);
+    case 'redis':
+      return redisDown(ctx);
+  }
+}
+
+/**
+ * Stops the services this checkout started (pid files in dataDir, each verified to still be our process); by default
+ * all of them, or only `services`. Never touches external services or processes it did not start.
+ */
+export async function stackDown(config: Config, opts: { services?: ServiceName[]; log?: (msg: string) => void } = {}): Promise<Record<ServiceName, string>> {
+  const ctx = context(config, opts.log);
+  const wanted = new Set(opts.services ?? (['prometheus', 'registry', 'kafka', 'redis'] as ServiceName[]));
+  return withStackLock(ctx.paths.data, async () => {
+    const out = {} as Record<ServiceName, string>;
+    // Clients first, then what they depend on.
+    for (const name of ['prometheus', 'registry', 'kafka', 'redis'] as ServiceName[]) {
+      out[name] = wanted.has(name) ? await stopOne(ctx, name) : 'skipped';
+    }
+    return out;
+  });
+}
+
+/** One entry per service: managed or external, our pid, port, reachable. */
+export async function stackStatus(config: Config): Promise<ServiceStatus[]> {
+  const ctx = context(config);
+  return Promise.all([kafkaStatus(ctx), registryStatus(ctx), redisStatus(ctx), prometheusStatus(ctx)]);
+}
+
+/** True when every configured service answers (managed or external); Prometheus is not required. */
+export async function stackReachable(config: Config): Promise<boolean> {
+  const all = await stackStatus(config);
+  return all.filter((s) => s.service !== 'prometheus').every((s) => s.reachable);
+}

@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { copyArtifact, isCached, markCached } from './download';
+import { ensureDir } from './paths';
+import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
+import { requireJava, run } from './tools';
+
+function dirs(ctx: StackContext) {
+  const v = ctx.config.stack.apicurioVersion;
+  const root = path.join(ctx.paths.cache, `apicurio-registry-${v}`);
+  return { root, dist: path.join(root, 'dist'), runner: path.join(root, 'dist', `apicurio-registry-app-${v}-runner.jar`), home: path.join(ctx.paths.data, 'registry') };
+}
+
+/** The Confluent-compatible API of our local registry. */
+export function localRegistryUrl(ctx: StackContext): string {
+  return `http://127.0.0.1:${ctx.config.stack.registryPort}/apis/ccompat/v7`;
+}
+
+async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+function authHeaders(ctx: StackContext): Record<string, string> {
+  const { username, password } = ctx.config.registry;
+  return username && password ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } : {};
+}
+
+async function prepare(ctx: StackContext): Promise<void> {
+  requireJava(17);
+  const d = dirs(ctx);
+  if (!isCached(d.dist)) {
+    const tgz = await copyArtifact(
+      ctx.paths.cache,
+      path.join(d.root, 'download'),
+      { groupId: 'io.apicurio', artifactId: 'apicurio-registry-app', version: ctx.config.stack.apicurioVersion, type: 'tar.gz', classifier: 'all' },
+      ctx.log,
+    );
+    fs.rmSync(d.dist, { recursive: true, force: true });
+    ensureDir(d.dist);
+    await run('tar', ['xzf', tgz, '-C', d.dist]);
+    if (!fs.existsSync(d.runner)) throw new Error(`unexpected Apicurio archive layout: no ${path.basename(d.runner)}`);
+    // The archive is only needed to extract; keep the cache small.
+    fs.rmSync(tgz, { force: true });
+    markCached(d.dist);
+  }
+  ensureDir(d.home);
+}
+
+export function marker(ctx: StackContext): string {
+  return `-Dlearnstream.stack=registry:${ctx.paths.data}`;
+}
+
+export async function registryUp(ctx: StackContext): Promise<UpOutcome> {
+  if (!ctx.config.registry.managed) return 'external';
+  const m = marker(ctx);
+  const heap = ctx.config.stack.registryHeap;
+  const d = dirs(ctx);
+  return launch(ctx, {
+    service: 'registry',
+    port: ctx.config.stack.registryPort,
+    marker: m,
+    graceMs: 10_000,
+    prepare: () => prepare(ctx),
+    command: () => ({
+      cmd: requireJava(17),
+      args: [
+        `-Xmx${heap}`,
+        // Low-traffic service on a 2-core box: the serial collector and C1 only start faster and use less memory.
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+ExitOnOutOfMemoryError',
+        m,
+        '-Dquarkus.http.host=127.0.0.1',
+        `-Dquarkus.http.port=${ctx.config.stack.registryPort}`,
+        // Every serde lookup would otherwise add a line to the log.
+        '-Dquarkus.http.access-log.enabled=false',
+        // In-memory H2 is the default SQL storage; spelled out so a changed default does not surprise us.
+        '-Dapicurio.storage.kind=sql',
+        '-Dapicurio.storage.sql.kind=h2',
+        // Tests clean up their subjects; Apicurio 3 refuses deletes unless enabled.
+        '-Dapicurio.rest.deletion.artifact.enabled=true',
+        '-Dapicurio.rest.deletion.artifact-version.enabled=true',
+        '-Dapicurio.rest.deletion.group.enabled=true',
+        '-jar',
+        d.runner,
+      ],
+      cwd: d.home,
+    }),
+    ready: () => httpOk(`${localRegistryUrl(ctx)}/subjects`),
+  });
+}
+
+export async function registryDown(ctx: StackContext): Promise<string> {
+  return halt(ctx, 'registry', 10_000);
+}
+
+export async function registryStatus(ctx: StackContext): Promise<ServiceStatus> {
+  const managed = ctx.config.registry.managed;
+  const url = managed ? localRegistryUrl(ctx) : ctx.config.registry.url;
+  const status = await probeStatus(ctx, 'registry', managed, ctx.config.stack.registryPort, () => httpOk(`${url}/subjects`, managed ? {} : authHeaders(ctx)));
+  return { ...status, detail: managed ? `Apicurio ${ctx.config.stack.apicurioVersion}, ${url}` : url };
+}
