@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PrerequisiteError, ValidationError } from '../errors';
 import { poolAndNormalize, type PoolingMode } from '../../models/content/pooling';
+import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { readManifest, REQUIRED_MODEL_FILES, type ModelManifest } from './modelDir';
 
 export interface EncoderOptions {
@@ -18,6 +19,8 @@ export interface EncoderOptions {
   maxLength?: number;
   /** onnxruntime intra-op threads. Default 1: the pipeline runs several stages on few cores; raise it for batch jobs. */
   threads?: number;
+  /** Instrumentation: one `onnx.inference` event per ONNX run. Default: none. */
+  emit?: Emitter;
 }
 
 /** Inference counters, for metrics and the eval report. */
@@ -58,6 +61,7 @@ export class OnnxSentenceEncoder {
     private readonly batchSize: number,
     private readonly padId: number,
     private readonly sepId: number,
+    private readonly emitter: Emitter,
   ) {}
 
   /** Loads a model directory (see infra/model/). Throws PrerequisiteError with a hint when it is missing. */
@@ -84,7 +88,7 @@ export class OnnxSentenceEncoder {
     const sepId = tokenizer.token_to_id('[SEP]');
     if (sepId === undefined) throw new PrerequisiteError(`tokenizer in ${dir} has no [SEP] token; only BERT-style models are supported`);
     const maxLength = opts.maxLength ?? (Number.isFinite(modelMax) && modelMax > 0 ? modelMax : 256);
-    return new OnnxSentenceEncoder(session, tokenizer, manifest, dim, pooling, maxLength, opts.batchSize ?? 32, padId, sepId);
+    return new OnnxSentenceEncoder(session, tokenizer, manifest, dim, pooling, maxLength, opts.batchSize ?? 32, padId, sepId, opts.emit ?? noopEmitter);
   }
 
   /** The injectable form models/ use: `embed(texts) => Promise<Float32Array[]>`. */
@@ -137,7 +141,9 @@ export class OnnxSentenceEncoder {
     };
     // single-segment input: all zeros; some exports (e.g. distilled models) have no such input at all
     if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), dims);
+    const started = performance.now();
     const result = await this.session.run(feeds);
+    this.emitter.emit('onnx.inference', { model: this.manifest.id, durationMs: performance.now() - started, batchSize: batch });
     const hidden = result[this.session.outputNames[0]];
     try {
       const [, , dim] = hidden.dims;
