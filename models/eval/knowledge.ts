@@ -8,6 +8,7 @@ import { ItemMeanModel, PlainEloModel } from '../knowledge/baselines';
 import { BinaryMetrics, type BinaryScores } from '../knowledge/metrics';
 import { KnowledgeModel, type KnowledgeModelOptions } from '../knowledge/model';
 import type { KnowledgePredictor, QuizAttempt } from '../knowledge/types';
+import type { KindedEvent } from '../../schemas';
 
 export type KnowledgeMethod = 'item-mean' | 'elo' | 'full';
 export const KNOWLEDGE_METHODS: readonly KnowledgeMethod[] = ['item-mean', 'elo', 'full'];
@@ -15,7 +16,7 @@ export const KNOWLEDGE_METHODS: readonly KnowledgeMethod[] = ['item-mean', 'elo'
 export interface KnowledgeEvalOptions {
   /** Methods to run, in table order. Default all three. */
   methods?: readonly KnowledgeMethod[];
-  /** Passes of the full model over the train attempts, with the train learners forgotten between passes. Default 2. */
+  /** Passes of the full model over the train attempts, with the train learners forgotten between passes. Default 8. */
   trainEpochs?: number;
   /** Options of the full model; defaults are the tuned ones (docs/evaluation.md). */
   model?: KnowledgeModelOptions;
@@ -72,7 +73,7 @@ export function evaluateKnowledge(
   };
   for (const method of opts.methods ?? KNOWLEDGE_METHODS) {
     const model = createPredictor(method, opts.model);
-    const epochs = method === 'full' ? Math.max(1, opts.trainEpochs ?? 2) : 1;
+    const epochs = method === 'full' ? Math.max(1, opts.trainEpochs ?? 8) : 1;
     for (let e = 0; e < epochs; e++) {
       if (e > 0 && model instanceof KnowledgeModel) for (const u of new Set(train.map((a) => a.userId))) model.forgetLearner(u);
       for (const a of train) model.update(a);
@@ -136,6 +137,32 @@ export function formatKnowledgeTable(result: KnowledgeEvalResult, title = 'knowl
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
   ].join('\n');
+}
+
+export interface AttemptMappingOptions {
+  /**
+   * Which field becomes the label: 'correct' (0/1, the default) or 'score' (0..1 soft label, falling back to correct
+   * when an event has no score). AUC always thresholds at `positiveAt`.
+   */
+  label?: 'correct' | 'score';
+}
+
+/** The quiz attempts of a (time-ordered) event stream, as the knowledge models' input. Interactions are ignored. */
+export function attemptsFromEvents(events: readonly KindedEvent[], opts: AttemptMappingOptions = {}): QuizAttempt[] {
+  const out: QuizAttempt[] = [];
+  for (const e of events) {
+    if (e.kind !== 'quizAttempt') continue;
+    const q = e.event;
+    const binary = q.correct ? 1 : 0;
+    out.push({
+      userId: q.userId,
+      itemId: q.itemId,
+      skills: q.skills,
+      correct: opts.label === 'score' ? (q.score ?? binary) : binary,
+      timestamp: q.occurredAt,
+    });
+  }
+  return out;
 }
 
 function isSplit(input: unknown): input is { train?: readonly QuizAttempt[]; test: readonly QuizAttempt[] } {

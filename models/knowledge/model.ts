@@ -31,6 +31,21 @@ export interface KnowledgeModelOptions extends HistoryOptions {
   skillDrift?: number;
   /** Floor on learner-parameter variance, keeps steps from vanishing on very long sequences. Default 0.005. */
   minVariance?: number;
+  /**
+   * Latent dimensions of the learner × item interaction (0 = off). Each item gets a population vector, each learner a
+   * Bayesian vector: knowledge that the named skills do not capture (a multidimensional ability). Default 8.
+   */
+  factors?: number;
+  /** Prior variance of each learner factor (logits²). Default 0.1. */
+  factorVariance?: number;
+  /** Scale of the deterministic initial item factors. Default 0.1. */
+  factorInit?: number;
+  /** AdaGrad base rate for item factors. Default 0.05. */
+  factorRate?: number;
+  /** Seed of the item-factor initialisation (hashed with the item id, so order of arrival does not matter). Default 1. */
+  seed?: number;
+  /** AdaGrad base rate of the item-specific history weights (0 = shared weights only). Default 0.04. */
+  itemWeightRate?: number;
 }
 
 interface Population {
@@ -43,6 +58,12 @@ interface Population {
 interface ItemState extends Population {
   /** Skills seen with the item (last attempt wins); lets difficulty(itemId) work without the catalogue. */
   skills: string[];
+  /** Latent factors and their AdaGrad accumulators (length = options.factors). */
+  v: number[];
+  vg2: number[];
+  /** Item-specific offsets on the shared history weights (how much this item depends on history), + accumulators. */
+  w: number[];
+  wg2: number[];
 }
 interface SkillPopulation extends Population {
   /** Running mean easiness of the items answered under this skill: the "average item" for mastery(). */
@@ -54,6 +75,8 @@ interface Belief {
 }
 interface Learner {
   ability: Belief;
+  /** Latent factor beliefs: means and variances (diagonal). */
+  factors: { mean: number[]; variance: number[] };
   skills: Map<string, Belief>;
   history: LearnerHistory;
 }
@@ -67,7 +90,7 @@ export interface KnowledgeModelState {
   weightG2: number[];
   items: [string, ItemState][];
   skills: [string, SkillPopulation][];
-  learners: [string, { ability: Belief; skills: [string, Belief][]; history: ReturnType<LearnerHistory['toJSON']> }][];
+  learners: [string, { ability: Belief; factors: { mean: number[]; variance: number[] }; skills: [string, Belief][]; history: ReturnType<LearnerHistory['toJSON']> }][];
 }
 
 export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
@@ -79,6 +102,12 @@ export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
   abilityDrift: 0.002,
   skillDrift: 0.01,
   minVariance: 0.005,
+  factors: 8,
+  factorVariance: 0.1,
+  factorInit: 0.1,
+  factorRate: 0.05,
+  seed: 1,
+  itemWeightRate: 0.04,
   itemHistoryCap: 256,
   recentRate: 0.1,
 };
@@ -125,6 +154,14 @@ export class KnowledgeModel implements KnowledgePredictor {
       this.weights[k] -= (o.weightRate * g) / Math.sqrt(this.weightG2[k] + ADAGRAD_EPS);
     }
     const item = this.item(a);
+    if (o.itemWeightRate > 0) {
+      for (let k = 0; k < this.x.length; k++) {
+        if (this.x[k] === 0) continue;
+        const g = -residual * this.x[k] + o.l2 * item.w[k];
+        item.wg2[k] += g * g;
+        item.w[k] -= (o.itemWeightRate * g) / Math.sqrt(item.wg2[k] + ADAGRAD_EPS);
+      }
+    }
     this.stepPopulation(item, residual, 1, o.itemRate);
     item.n++;
     item.succ += a.correct;
@@ -145,6 +182,16 @@ export class KnowledgeModel implements KnowledgePredictor {
       learner.skills.set(s, b);
       learnBelief(b, residual, share, info, o.minVariance);
       b.variance += o.skillDrift;
+    }
+    const v = item.v;
+    const f = learner.factors;
+    for (let k = 0; k < v.length; k++) {
+      const uk = f.mean[k];
+      f.variance[k] = Math.max(o.minVariance, 1 / (1 / f.variance[k] + v[k] * v[k] * info));
+      f.mean[k] += f.variance[k] * v[k] * residual;
+      const g = -residual * uk + o.l2 * v[k];
+      item.vg2[k] += g * g;
+      v[k] -= (o.factorRate * g) / Math.sqrt(item.vg2[k] + ADAGRAD_EPS);
     }
     learner.history.record(a);
   }
@@ -215,11 +262,11 @@ export class KnowledgeModel implements KnowledgePredictor {
       bias: [...this.bias],
       weights: Array.from(this.weights),
       weightG2: Array.from(this.weightG2),
-      items: [...this.items].map(([k, v]) => [k, { ...v, skills: [...v.skills] }]),
+      items: [...this.items].map(([k, v]) => [k, { ...v, skills: [...v.skills], v: [...v.v], vg2: [...v.vg2], w: [...v.w], wg2: [...v.wg2] }]),
       skills: [...this.skills].map(([k, v]) => [k, { ...v }]),
       learners: [...this.learners].map(([k, l]) => [
         k,
-        { ability: { ...l.ability }, skills: [...l.skills].map(([s, b]) => [s, { ...b }]), history: l.history.toJSON() },
+        { ability: { ...l.ability }, factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] }, skills: [...l.skills].map(([s, b]) => [s, { ...b }]), history: l.history.toJSON() },
       ]),
     };
   }
@@ -230,11 +277,12 @@ export class KnowledgeModel implements KnowledgePredictor {
     m.bias = [...state.bias];
     m.weights.set(state.weights);
     m.weightG2.set(state.weightG2);
-    for (const [k, v] of state.items) m.items.set(k, { ...v, skills: [...v.skills] });
+    for (const [k, v] of state.items) m.items.set(k, { ...v, skills: [...v.skills], v: [...v.v], vg2: [...v.vg2], w: [...v.w], wg2: [...v.wg2] });
     for (const [k, v] of state.skills) m.skills.set(k, { ...v });
     for (const [k, l] of state.learners) {
       m.learners.set(k, {
         ability: { ...l.ability },
+        factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] },
         skills: new Map(l.skills.map(([s, b]) => [s, { ...b }])),
         history: LearnerHistory.fromJSON(l.history, m.options),
       });
@@ -243,7 +291,9 @@ export class KnowledgeModel implements KnowledgePredictor {
   }
 
   private logit(a: QuizAttempt, learner: Learner | undefined): number {
-    let z = this.bias[0] + (this.items.get(a.itemId)?.b ?? 0);
+    const item = this.items.get(a.itemId);
+    let z = this.bias[0] + (item?.b ?? 0);
+    if (item && learner) for (let k = 0; k < item.v.length; k++) z += item.v[k] * learner.factors.mean[k];
     const share = a.skills.length ? 1 / a.skills.length : 0;
     for (const s of a.skills) z += share * (this.skills.get(s)?.b ?? 0);
     if (learner) {
@@ -253,7 +303,8 @@ export class KnowledgeModel implements KnowledgePredictor {
     } else {
       LearnerHistory.empty(this.options).features(a, this.x);
     }
-    for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
+    if (item) for (let k = 0; k < this.x.length; k++) z += (this.weights[k] + item.w[k]) * this.x[k];
+    else for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
     return z;
   }
 
@@ -274,6 +325,10 @@ export class KnowledgeModel implements KnowledgePredictor {
     if (!l) {
       l = {
         ability: { mean: 0, variance: this.options.abilityVariance },
+        factors: {
+          mean: new Array<number>(this.options.factors).fill(0),
+          variance: new Array<number>(this.options.factors).fill(this.options.factorVariance),
+        },
         skills: new Map(),
         history: LearnerHistory.empty(this.options),
       };
@@ -284,7 +339,12 @@ export class KnowledgeModel implements KnowledgePredictor {
 
   private item(a: QuizAttempt): ItemState {
     let it = this.items.get(a.itemId);
-    if (!it) this.items.set(a.itemId, (it = { b: 0, g2: 0, n: 0, succ: 0, skills: [] }));
+    if (!it) {
+      const d = this.options.factors;
+      const v = new Array<number>(d);
+      for (let k = 0; k < d; k++) v[k] = this.options.factorInit * hashUniform(`${this.options.seed}:${a.itemId}:${k}`);
+      this.items.set(a.itemId, (it = { b: 0, g2: 0, n: 0, succ: 0, skills: [], v, vg2: new Array<number>(d).fill(0), w: new Array<number>(FEATURE_NAMES.length).fill(0), wg2: new Array<number>(FEATURE_NAMES.length).fill(0) }));
+    }
     if (a.skills.length) it.skills = [...a.skills];
     return it;
   }
@@ -300,4 +360,19 @@ export class KnowledgeModel implements KnowledgePredictor {
 function learnBelief(b: Belief, residual: number, x: number, info: number, minVariance: number): void {
   b.variance = Math.max(minVariance, 1 / (1 / b.variance + x * x * info));
   b.mean += b.variance * x * residual;
+}
+
+/** Deterministic value in [-1, 1) from a string (FNV-1a, then a murmur3 finaliser): order-independent initialisation. */
+function hashUniform(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 31 - 1;
 }
