@@ -24,6 +24,32 @@ export const TOPIC_EVENT = {
 } as const satisfies Partial<Record<TopicKey, EventName>>;
 
 export type EventTopicKey = keyof typeof TOPIC_EVENT;
+
+/**
+ * Short kind names used on the wire of the HTTP collector (`{kind: 'interaction', ...}`) and by dataset readers.
+ * One kind per event topic.
+ */
+export const KIND_EVENT = {
+  interaction: 'LearningInteraction',
+  quizAttempt: 'QuizAttempt',
+  resource: 'Resource',
+  profile: 'LearnerProfile',
+  erasure: 'ErasureRequest',
+} as const satisfies Record<string, EventName>;
+
+export type EventKind = keyof typeof KIND_EVENT;
+export const EVENT_KINDS = Object.keys(KIND_EVENT) as EventKind[];
+
+export const KIND_TOPIC: { readonly [K in EventKind]: EventTopicKey } = {
+  interaction: 'interactions',
+  quizAttempt: 'quizAttempts',
+  resource: 'resources',
+  profile: 'profiles',
+  erasure: 'erasures',
+};
+
+/** An event together with its kind, so a heterogeneous stream stays type-safe. */
+export type KindedEvent = { [K in EventKind]: { kind: K; event: EventTypes[(typeof KIND_EVENT)[K]] } }[EventKind];
 export const EVENT_TOPIC_KEYS = Object.keys(TOPIC_EVENT) as EventTopicKey[];
 
 /** The Kafka message key of an event: userId, except the catalogue which is keyed by resourceId. */

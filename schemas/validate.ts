@@ -55,6 +55,9 @@ export const LIMITS = {
   maxDurationMin: 100_000,
 } as const;
 
+/** Resources may have been published long before 1970 (films from 1902 are in MovieLens). */
+const EARLIEST_PUBLICATION_MS = Date.UTC(1000, 0, 1);
+
 const AVRO: { [N in EventName]: avro.Type } = Object.fromEntries(
   Object.entries(SCHEMAS).map(([n, s]) => [n, avro.Type.forSchema(s as unknown as avro.Schema)]),
 ) as { [N in EventName]: avro.Type };
@@ -156,9 +159,10 @@ class Rules {
     else if (v < min || v > max) this.add(path, 'out-of-range', `must be within ${min}..${max}, got ${v}`);
   }
 
-  timestamp(path: string, v: number | null): void {
+  /** `min` defaults to the epoch: events cannot predate 1970, but catalogue items (old films, books) can. */
+  timestamp(path: string, v: number | null, min = 0): void {
     if (v === null) return;
-    if (v < 0) this.add(path, 'out-of-range', `must be epoch milliseconds >= 0, got ${v}`);
+    if (v < min) this.add(path, 'out-of-range', `must be epoch milliseconds >= ${min}, got ${v}`);
     else if (v > this.now + LIMITS.maxFutureMs) {
       this.add(path, 'future-timestamp', `more than ${LIMITS.maxFutureMs / 3_600_000} h in the future (${new Date(v).toISOString()})`);
     }
@@ -209,7 +213,7 @@ const RULES: { [N in EventName]: RuleFn<N> } = {
     r.range('durationMin', e.durationMin, 0, LIMITS.maxDurationMin);
     r.text('language', e.language, LIMITS.languageChars);
     r.text('instructor', e.instructor, LIMITS.instructorChars);
-    r.timestamp('publishedAt', e.publishedAt);
+    r.timestamp('publishedAt', e.publishedAt, EARLIEST_PUBLICATION_MS);
   },
   LearnerProfile: (e, r) => {
     r.id('userId', e.userId);

@@ -1,81 +1,131 @@
 /**
- * Reader for the DKVMN knowledge-tracing sequence format (Zhang et al. 2017), as distributed for Statics2011:
- * three lines per learner sequence — length, comma list of 1-based question ids, comma list of 0/1 correctness —
- * in time order, no learner ids and no timestamps. Each sequence becomes one learner (`<prefix><index>`).
- * Written by the knowledge-model engineer (issue 4) because the eval needed it before the other readers existed.
+ * Statics2011 in the DKVMN 3-line sequence format → quiz attempts.
+ * Each sequence (line 1 length, line 2 question ids, line 3 0/1 correctness) is one learner, in time order.
+ * The format has NO timestamps and NO learner ids, so both are synthesized: learner `statics-<split>-<n>`, and answer k
+ * of sequence s happens at 2011-09-01T00:00Z + k minutes + s seconds. That keeps each learner's order, interleaves
+ * learners the way a live stream would, and makes every timestamp distinct; the absolute times mean nothing.
+ * Skills come from STATICS_qid_sid_sname (one skill per question), titles from STATICS_qid_qname, when present.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ValidationError } from '../errors';
-import type { QuizAttempt } from '../../models/knowledge/types';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { KindedEvent, QuizAttempt, Resource } from '../../schemas';
+import { PrerequisiteError } from '../errors';
+import { lines, timeOrdered, type Dataset, type ReadOptions } from './types';
 
-export interface DkvmnParseOptions {
-  /** Learner ids are `${userPrefix}${sequenceIndex}`. Default 'learner-'. */
-  userPrefix?: string;
-  /** Skills of a question id (the dataset's Q-matrix); default none. */
-  skillsOf?: (questionId: string) => readonly string[];
-  /** Stop after this many attempts (for quick runs and test slices). Default all. */
-  limit?: number;
+export const STATICS_EPOCH_MS = Date.UTC(2011, 8, 1);
+
+/** One learner's sequence: question ids (1-based, as in the file) and 0/1 correctness, same length. */
+export interface KtSequence {
+  questions: number[];
+  correct: number[];
 }
 
-/** Parses DKVMN 3-line text into attempts, sequence after sequence (each sequence in its own time order). */
-export function parseDkvmnSequences(text: string, opts: DkvmnParseOptions = {}): QuizAttempt[] {
-  const prefix = opts.userPrefix ?? 'learner-';
-  const limit = opts.limit ?? Infinity;
-  const lines = text.split(/\r?\n/);
-  const out: QuizAttempt[] = [];
-  let seq = 0;
-  for (let i = 0; i + 2 < lines.length && out.length < limit; i += 3) {
-    if (lines[i].trim() === '') {
-      i -= 2; // tolerate blank lines between blocks
+export type StaticsSplit = 'train' | 'test';
+
+/** Parses a 3-line-per-sequence file (DKVMN/DKT format). Tolerates trailing commas and blank lines. */
+export function parseKtSequences(text: string): KtSequence[] {
+  const rows = lines(text).map((l) => l.trim());
+  const out: KtSequence[] = [];
+  const nums = (l: string) => l.split(',').filter((x) => x !== '').map(Number);
+  let i = 0;
+  while (i < rows.length) {
+    if (rows[i] === '') {
+      i++;
       continue;
     }
-    const length = Number(lines[i].trim());
-    const questions = splitList(lines[i + 1]);
-    const answers = splitList(lines[i + 2]);
-    if (!Number.isInteger(length) || questions.length !== length || answers.length !== length) {
-      throw new ValidationError(`DKVMN block at line ${i + 1}: length ${lines[i]} but ${questions.length} questions / ${answers.length} answers`);
-    }
-    const userId = `${prefix}${seq++}`;
-    for (let k = 0; k < length && out.length < limit; k++) {
-      const correct = Number(answers[k]);
-      if (correct !== 0 && correct !== 1) throw new ValidationError(`DKVMN block at line ${i + 3}: correctness ${answers[k]}`);
-      out.push({ userId, itemId: questions[k], skills: opts.skillsOf?.(questions[k]) ?? [], correct });
-    }
+    const n = Number(rows[i]);
+    const questions = nums(rows[i + 1] ?? '');
+    const correct = nums(rows[i + 2] ?? '');
+    if (!Number.isInteger(n) || questions.length !== correct.length) throw new Error(`malformed sequence at line ${i + 1}`);
+    out.push({ questions, correct });
+    i += 3;
   }
   return out;
 }
 
-/** Parses a `qid<TAB>skillid<TAB>name` table (STATICS_qid_sid_sname) into question id -> [skill id]. */
-export function parseQuestionSkills(text: string): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const line of text.split(/\r?\n/).slice(1)) {
-    const [qid, sid] = line.split('\t');
-    if (qid && sid) map.set(qid.trim(), [sid.trim()]);
+function statFile(dir: string, split: StaticsSplit): string {
+  const p = path.join(dir, `STATICS_${split}.csv`);
+  if (!fs.existsSync(p)) throw new PrerequisiteError(`Statics file missing: ${p}`);
+  return p;
+}
+
+export function readStaticsSequences(dir: string, split: StaticsSplit): KtSequence[] {
+  return parseKtSequences(fs.readFileSync(statFile(dir, split), 'utf8'));
+}
+
+function tsv(file: string): string[][] {
+  if (!fs.existsSync(file)) return [];
+  return lines(fs.readFileSync(file, 'utf8')).slice(1).filter(Boolean).map((l) => l.split('\t'));
+}
+
+/** question id -> skill id (as a string); empty when the map file is absent. */
+export function readStaticsSkills(dir: string): Map<number, string> {
+  return new Map(tsv(path.join(dir, 'STATICS_qid_sid_sname')).map(([q, s]) => [Number(q), s]));
+}
+
+export interface StaticsOptions extends ReadOptions {
+  /** Which splits to read, in this order. Default ['train', 'test']. */
+  splits?: readonly StaticsSplit[];
+}
+
+export function readStatics(dir: string, opts: StaticsOptions = {}): Dataset {
+  const prefix = opts.idPrefix ?? '';
+  const skills = readStaticsSkills(dir);
+  const names = new Map(tsv(path.join(dir, 'STATICS_qid_qname')).map(([q, n]) => [Number(q), n]));
+  const skillNames = new Map(tsv(path.join(dir, 'STATICS_qid_sid_sname')).map(([, s, n]) => [s, n]));
+  const events: KindedEvent[] = [];
+  const seenQuestions = new Set<number>();
+  let seqIndex = 0;
+  for (const split of opts.splits ?? (['train', 'test'] as const)) {
+    readStaticsSequences(dir, split).forEach((seq, n) => {
+      const userId = `${prefix}statics-${split}-${n}`;
+      const attempts = new Map<number, number>();
+      seq.questions.forEach((q, k) => {
+        const attempt = (attempts.get(q) ?? 0) + 1;
+        attempts.set(q, attempt);
+        seenQuestions.add(q);
+        const skill = skills.get(q);
+        const event: QuizAttempt = {
+          eventId: `statics-${split}-${n}-${k}`,
+          userId,
+          itemId: `${prefix}q${q}`,
+          resourceId: null,
+          skills: skill !== undefined ? [`${prefix}skill${skill}`] : [],
+          correct: seq.correct[k] === 1,
+          score: null,
+          attempt,
+          responseTimeMs: 0,
+          occurredAt: STATICS_EPOCH_MS + k * 60_000 + seqIndex * 1000,
+        };
+        events.push({ kind: 'quizAttempt', event });
+      });
+      seqIndex++;
+    });
   }
-  return map;
-}
-
-export interface StaticsDataset {
-  train: QuizAttempt[];
-  test: QuizAttempt[];
-}
-
-/**
- * Reads Statics2011 in DKVMN layout from `dir` (STATICS_train.csv, STATICS_test.csv, optional STATICS_qid_sid_sname
- * for skills). Train learners are `train-N`, test learners `test-N`: the split is by learner.
- */
-export function readStaticsDkvmn(dir: string, opts: { limit?: number } = {}): StaticsDataset {
-  const file = (name: string): string => join(dir, name);
-  const skillFile = file('STATICS_qid_sid_sname');
-  const skillMap = existsSync(skillFile) ? parseQuestionSkills(readFileSync(skillFile, 'utf8')) : undefined;
-  const skillsOf = skillMap ? (q: string): readonly string[] => skillMap.get(q) ?? [] : undefined;
+  const resources: Resource[] = [...seenQuestions].sort((a, b) => a - b).map((q) => {
+    const skill = skills.get(q);
+    const skillName = skill !== undefined ? skillNames.get(skill) : undefined;
+    return {
+      resourceId: `${prefix}q${q}`,
+      title: (names.get(q) ?? `Statics question ${q}`).slice(0, 512),
+      description: skillName ? `Engineering statics step exercising ${skillName.replace(/_/g, ' ')}.` : 'Engineering statics step.',
+      type: 'exercise',
+      topics: ['engineering statics'],
+      skills: skill !== undefined ? [`${prefix}skill${skill}`] : [],
+      difficulty: null,
+      durationMin: null,
+      language: 'en',
+      prerequisites: [],
+      instructor: 'OLI Engineering Statics',
+      publishedAt: null,
+      active: true,
+    };
+  });
   return {
-    train: parseDkvmnSequences(readFileSync(file('STATICS_train.csv'), 'utf8'), { userPrefix: 'train-', skillsOf, limit: opts.limit }),
-    test: parseDkvmnSequences(readFileSync(file('STATICS_test.csv'), 'utf8'), { userPrefix: 'test-', skillsOf, limit: opts.limit }),
+    name: 'statics',
+    resources,
+    events: timeOrdered(events, opts.limit),
+    skipped: {},
+    notes: ['Statics has no timestamps or learner ids: learners are the sequences, timestamps are SYNTHETIC (2011-09-01 + k min + sequence s)'],
   };
-}
-
-function splitList(line: string | undefined): string[] {
-  return (line ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }

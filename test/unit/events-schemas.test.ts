@@ -14,7 +14,7 @@ const interaction = () => ({
 describe('event schemas', () => {
   it('every field of every schema is documented and in the io.learnstream.events namespace', () => {
     for (const name of EVENT_NAMES) {
-      const s = SCHEMAS[name] as { namespace: string; fields: { doc?: string }[] };
+      const s = SCHEMAS[name] as unknown as { namespace: string; fields: { doc?: string }[] };
       expect(s.namespace).toBe('io.learnstream.events');
       for (const f of s.fields) expect(typeof f.doc).toBe('string');
     }
