@@ -36,7 +36,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   let fileTree: Tree = {};
   if (file) {
     try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const parsed: unknown = JSON.parse(stripLineComments(fs.readFileSync(file, 'utf8')));
       if (!isTree(parsed)) problems.push(`${file}: expected a JSON object`);
       else fileTree = parsed;
     } catch (err) {
@@ -49,6 +49,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
     const section = merged[svc];
     if (isTree(section) && section[field] !== undefined && section.managed === undefined) section.managed = false;
   }
+  deriveLocalUrls(merged);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -57,6 +58,30 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   const config = result.data;
   if (!config.cacheDir) config.cacheDir = path.join(os.homedir(), '.cache', 'learnstream');
   return config;
+}
+
+/** Config files may carry whole-line `//` comments (see config.example.jsonc). */
+function stripLineComments(text: string): string {
+  return text.replace(/^\s*\/\/.*$/gm, '');
+}
+
+/**
+ * A managed (local) service's client URL follows its stack port, so LEARNSTREAM_KAFKA_PORT=29092 alone is enough.
+ * Explicit URLs always win.
+ */
+function deriveLocalUrls(merged: Tree): void {
+  const stack = isTree(merged.stack) ? merged.stack : {};
+  const section = (name: string): Tree => {
+    if (!isTree(merged[name])) merged[name] = {};
+    return merged[name] as Tree;
+  };
+  const numberOr = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
+  const kafka = section('kafka');
+  if (kafka.brokers === undefined && stack.kafkaPort !== undefined) kafka.brokers = [`127.0.0.1:${numberOr(stack.kafkaPort, 19092)}`];
+  const registry = section('registry');
+  if (registry.url === undefined && stack.registryPort !== undefined) registry.url = `http://127.0.0.1:${numberOr(stack.registryPort, 18081)}/apis/ccompat/v7`;
+  const redis = section('redis');
+  if (redis.url === undefined && stack.redisPort !== undefined) redis.url = `redis://127.0.0.1:${numberOr(stack.redisPort, 16379)}`;
 }
 
 /** Redacts secrets for logging. */

@@ -1,0 +1,131 @@
+/**
+ * The express app of the read API. Everything it needs is passed in (store, registry, publisher, health checks), so
+ * tests build it against the real Redis with a random key prefix and a fresh Registry. api/server.ts wires the real
+ * dependencies from the config and owns the HTTP server and shutdown.
+ */
+import express, { type Express, type Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { Config } from '../lib/config';
+import { createLogger, type Logger } from '../lib/log';
+import { bindInstrumentation, createInstrumentation, createMetrics, type Instrumentation } from '../lib/metrics';
+import type { ServingStore } from '../lib/serving/types';
+import { authenticate, requireScope } from './middleware/auth';
+import { cors } from './middleware/cors';
+import { notFound, sendProblem } from './middleware/errors';
+import { observe } from './middleware/observe';
+import { rateLimit } from './middleware/rateLimit';
+import { requestId } from './middleware/requestId';
+import { openApiDocument } from './openapi';
+import { HttpProblem } from './problem';
+import { healthRouter, type HealthCheck } from './routes/health';
+import { learnersRouter, type ErasurePublisher } from './routes/learners';
+import { resourcesRouter } from './routes/resources';
+
+export interface AppOptions {
+  config: Config;
+  store: ServingStore;
+  /** Metrics go here (a fresh Registry per test); /metrics serves it. */
+  registry: Registry;
+  /** Created (and bound to the registry's metrics) when absent. Pass one to share it with other components. */
+  instrumentation?: Instrumentation;
+  /** Publishes erasure requests; without it DELETE /v1/learners/:id answers 503. */
+  publishErasure?: ErasurePublisher;
+  /** Readiness checks by name (redis, kafka, registry, model). */
+  health?: Record<string, HealthCheck>;
+  /** The events collector (POST /v1/events), mounted behind the `write` scope. */
+  eventsRouter?: Router;
+  logger?: Logger;
+  /** Clock in epoch ms. Default Date.now. */
+  now?: () => number;
+}
+
+/** In-flight request tracking, for draining on shutdown. */
+export interface Drain {
+  inFlight(): number;
+  /** From now on new requests get 503 + Connection: close; /readyz reports draining. */
+  begin(): void;
+  draining(): boolean;
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void>;
+}
+
+export interface ApiApp {
+  app: Express;
+  drain: Drain;
+  instrumentation: Instrumentation;
+}
+
+function createDrain(): Drain & { add(): void; done(): void } {
+  let n = 0;
+  let draining = false;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    if (n > 0) return;
+    const w = waiters;
+    waiters = [];
+    w.forEach((f) => f());
+  };
+  return {
+    add: () => void n++,
+    done: () => {
+      n--;
+      wake();
+    },
+    inFlight: () => n,
+    begin: () => void (draining = true),
+    draining: () => draining,
+    idle: () => (n === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+  };
+}
+
+export function createApp(opts: AppOptions): ApiApp {
+  const { config, store, registry } = opts;
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger ?? createLogger({ base: { component: 'api' } });
+  let instrumentation = opts.instrumentation;
+  if (!instrumentation) {
+    instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
+    bindInstrumentation(instrumentation, createMetrics(registry));
+  }
+  const emit = instrumentation;
+  const drain = createDrain();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestId(logger));
+  app.use(observe(emit, drain));
+  app.use((_req, res, next) => {
+    if (!drain.draining()) return next();
+    res.setHeader('connection', 'close');
+    throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
+  });
+  app.use(cors(config.api.corsOrigins));
+
+  app.use(healthRouter({ checks: opts.health ?? { store: () => store.ping() }, draining: () => drain.draining() }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+
+  const v1 = express.Router();
+  v1.use(authenticate(config.api.apiKeys));
+  v1.use(rateLimit(config.api.rateLimitPerMinute, now));
+  v1.use('/learners', learnersRouter({ store, emit, publishErasure: opts.publishErasure, now }));
+  v1.use('/resources', resourcesRouter({ store }));
+  if (opts.eventsRouter) {
+    v1.use('/events', (_req, res, next) => {
+      res.locals.route = '/v1/events';
+      next();
+    }, requireScope('write'), opts.eventsRouter);
+  }
+  app.use('/v1', v1);
+
+  app.use(notFound());
+  app.use(sendProblem());
+  return { app, drain, instrumentation };
+}

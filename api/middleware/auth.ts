@@ -1,0 +1,47 @@
+/**
+ * API keys with scopes. Keys come from config.api.apiKeys and are presented as `x-api-key: <key>` or
+ * `Authorization: Bearer <key>`. Missing or unknown key → 401; known key without the scope → 403. Keys are looked up
+ * by their SHA-256 digest, so the lookup time does not depend on how many leading characters of a guess match.
+ */
+import { createHash } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { ApiKey } from '../../lib/config';
+import { HttpProblem } from '../problem';
+import { markRoute } from './observe';
+
+export type Scope = ApiKey['scopes'][number];
+
+const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function presentedKey(header: (name: string) => string | undefined): string | undefined {
+  const direct = header('x-api-key');
+  if (direct) return direct.trim();
+  const auth = header('authorization');
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+  return m ? m[1].trim() : undefined;
+}
+
+/** Identifies the caller (sets res.locals.apiKey) or answers 401. */
+export function authenticate(keys: ApiKey[]): RequestHandler {
+  const byDigest = new Map(keys.map((k) => [digest(k.key), k]));
+  return (req, res, next) => {
+    const key = presentedKey((n) => req.get(n));
+    const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
+    if (!key) throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', { headers: www });
+    const found = byDigest.get(digest(key));
+    if (!found) throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
+    res.locals.apiKey = found;
+    next();
+  };
+}
+
+/** Requires `scope` on the already authenticated key, else 403. */
+export function requireScope(scope: Scope): RequestHandler {
+  return (req, res, next) => {
+    markRoute(req, res);
+    const key = res.locals.apiKey as ApiKey | undefined;
+    if (!key) throw new HttpProblem('unauthenticated', 'an API key is required');
+    if (!key.scopes.includes(scope)) throw new HttpProblem('forbidden', `this operation needs the '${scope}' scope; the key '${key.name}' has ${key.scopes.join(', ')}`);
+    next();
+  };
+}

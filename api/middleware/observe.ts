@@ -1,0 +1,51 @@
+/**
+ * Per-request instrumentation and access log: in-flight gauge, duration by route template and status, one log line
+ * per request carrying the request id. The route template (not the raw path) keeps label cardinality bounded.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+
+/**
+ * Records the route template for the metrics label. Express resets req.baseUrl when an error leaves a router, so the
+ * template must be captured while the route runs: every /v1 route starts with requireScope(), which calls this.
+ */
+export function markRoute(req: Request, res: Response): void {
+  const route = req.route as { path?: unknown } | undefined;
+  if (res.locals.route === undefined && route && typeof route.path === 'string') res.locals.route = `${req.baseUrl}${route.path}`;
+}
+
+function routeOf(req: Request, res: Response): string {
+  if (typeof res.locals.route === 'string') return res.locals.route;
+  const route = req.route as { path?: unknown } | undefined;
+  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  // Mounted sub-apps/routers without a matched route (e.g. the events collector) are labelled by their mount point.
+  return req.baseUrl || 'unmatched';
+}
+
+export function observe(emit: Emitter, tracker: { add(): void; done(): void }): RequestHandler {
+  return (req, res, next) => {
+    const start = performance.now();
+    emit.emit('http.inFlight', { delta: 1 });
+    tracker.add();
+    let finished = false;
+    const end = () => {
+      if (finished) return;
+      finished = true;
+      const durationMs = performance.now() - start;
+      const route = routeOf(req, res);
+      // An aborted request has no final status; label it 499 like nginx so it is visible but not counted as 5xx.
+      const status = res.writableFinished ? res.statusCode : 499;
+      emit.emit('http.inFlight', { delta: -1 });
+      emit.emit('http.request', { method: req.method, route, status, durationMs });
+      tracker.done();
+      const log = res.locals.log as Logger | undefined;
+      const fields = { method: req.method, path: req.path, route, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name };
+      if (status >= 500) log?.error('request', fields);
+      else log?.info('request', fields);
+    };
+    res.on('finish', end);
+    res.on('close', end);
+    next();
+  };
+}

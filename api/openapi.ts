@@ -1,0 +1,225 @@
+/**
+ * The OpenAPI 3.1 document of the read API, hand-written (the contract comes first; tests validate real responses
+ * against these schemas, so the document cannot drift from the code). Served at GET /openapi.json.
+ */
+import { PROBLEM_BASE, PROBLEMS } from './problem';
+import { RESOURCE_TYPES } from './routes/learners';
+
+const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'new-resource'];
+const SOURCES = ['personal', 'cold-start:interests', 'popular-in-interest', 'popular'];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const json = (description: string, schema: object, headers?: object) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } });
+
+const userIdParam = { name: 'userId', in: 'path', required: true, description: 'Pseudonymous learner id.', schema: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } };
+const limitParam = { name: 'limit', in: 'query', required: false, description: 'Items to return (default 10).', schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } };
+const authErrors = {
+  '400': problem('Malformed parameters; `errors` lists each one.'),
+  '401': problem('Missing or unknown API key.'),
+  '403': problem('The key lacks the required scope.'),
+  '429': problem('Rate limit exceeded; see Retry-After.'),
+  '500': problem('Unexpected error; the requestId identifies it in the logs.'),
+  '503': problem('Redis (or Kafka, for writes) unavailable, or the server is draining.'),
+};
+
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'learnstream read API',
+      version: '1.0.0',
+      description:
+        'Live learning-resource recommendations with reasons, similar resources and per-skill knowledge, served from ' +
+        'the Redis lists the streaming pipeline keeps fresh. Errors are RFC 9457 problem+json with stable `type` URIs.',
+    },
+    servers: [{ url: 'http://127.0.0.1:18080' }],
+    security: [{ apiKey: [] }, { bearer: [] }],
+    paths: {
+      '/v1/learners/{userId}/recommendations': {
+        get: {
+          operationId: 'getRecommendations',
+          summary: "A learner's current top-N, filtered server-side; a labelled fallback for unknown or cold learners.",
+          description: 'Scope `read`. Completed and inactive resources are never returned.',
+          parameters: [
+            userIdParam,
+            limitParam,
+            { name: 'type', in: 'query', required: false, schema: { type: 'string', enum: RESOURCE_TYPES } },
+            { name: 'topic', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 128 } },
+            { name: 'skill', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 128 } },
+            { name: 'explain', in: 'query', required: false, description: 'Include score and reasons per item.', schema: { type: 'boolean', default: false } },
+          ],
+          responses: { '200': json('Recommendations.', ref('Recommendations')), ...authErrors },
+        },
+      },
+      '/v1/learners/{userId}/knowledge': {
+        get: {
+          operationId: 'getKnowledge',
+          summary: 'Per-skill mastery with uncertainty (empty for an unknown learner). Scope `read`.',
+          parameters: [userIdParam],
+          responses: { '200': json('Knowledge state.', ref('Knowledge')), ...authErrors },
+        },
+      },
+      '/v1/learners/{userId}': {
+        delete: {
+          operationId: 'eraseLearner',
+          summary: 'Right to erasure: publishes an ErasureRequest to privacy.erasures; every stage forgets the learner. Scope `admin`.',
+          parameters: [userIdParam, { name: 'reason', in: 'query', required: false, schema: { type: 'string', maxLength: 1024 } }],
+          responses: { '202': json('Accepted; processed asynchronously by the pipeline.', ref('ErasureAccepted')), ...authErrors },
+        },
+      },
+      '/v1/resources/{id}/similar': {
+        get: {
+          operationId: 'getSimilar',
+          summary: 'Resources similar to one resource (content similarity plus co-engagement). Scope `read`.',
+          parameters: [{ ...userIdParam, name: 'id', description: 'Resource id.' }, limitParam],
+          responses: { '200': json('Similar resources.', ref('Similar')), '404': problem('Unknown resource.'), ...authErrors },
+        },
+      },
+      '/v1/events': {
+        post: {
+          operationId: 'postEvents',
+          summary: 'HTTP collector: a batch of learning events, validated and produced to Kafka. Scope `write`.',
+          description: 'Request and response bodies are defined by the collector (producers/); see docs/api.md.',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: { '200': json('Accepted.', { type: 'object' }), '202': json('Accepted.', { type: 'object' }), '413': problem('Body too large.'), ...authErrors },
+        },
+      },
+      '/healthz': { get: { operationId: 'healthz', security: [], summary: 'Liveness.', responses: { '200': json('Alive.', ref('Health')) } } },
+      '/readyz': {
+        get: {
+          operationId: 'readyz',
+          security: [],
+          summary: 'Readiness: Redis, Kafka, schema registry and serving data checked.',
+          responses: { '200': json('Ready.', ref('Ready')), '503': json('Not ready or draining.', ref('Ready')) },
+        },
+      },
+      '/metrics': { get: { operationId: 'metrics', security: [], summary: 'Prometheus metrics (text exposition format).', responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { operationId: 'openapi', security: [], summary: 'This document.', responses: { '200': json('OpenAPI 3.1 document.', { type: 'object' }) } } },
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status'],
+          additionalProperties: false,
+          properties: {
+            type: { type: 'string', enum: Object.keys(PROBLEMS).map((k) => PROBLEM_BASE + k) },
+            title: { type: 'string' },
+            status: { type: 'integer', minimum: 400, maximum: 599 },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+            requestId: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', required: ['param', 'message'], additionalProperties: false, properties: { param: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+        Reason: {
+          type: 'object',
+          required: ['code', 'text'],
+          additionalProperties: false,
+          properties: { code: { type: 'string', enum: REASON_CODES }, text: { type: 'string' }, ref: { type: 'string' } },
+        },
+        RecommendedItem: {
+          type: 'object',
+          required: ['resourceId', 'source'],
+          additionalProperties: false,
+          properties: {
+            resourceId: { type: 'string' },
+            title: { type: 'string' },
+            type: { type: 'string' },
+            topics: { type: 'array', items: { type: 'string' } },
+            skills: { type: 'array', items: { type: 'string' } },
+            source: { type: 'string', enum: SOURCES },
+            score: { type: 'number', description: 'Only with explain=true.' },
+            reasons: { type: 'array', items: ref('Reason'), description: 'Only with explain=true.' },
+          },
+        },
+        Recommendations: {
+          type: 'object',
+          required: ['userId', 'source', 'fallback', 'modelVersion', 'generatedAt', 'eventTime', 'count', 'items'],
+          additionalProperties: false,
+          properties: {
+            userId: { type: 'string' },
+            source: { type: 'string', enum: SOURCES, description: 'Source of the first item; anything but `personal` is a fallback.' },
+            fallback: { type: 'boolean' },
+            modelVersion: { type: ['string', 'null'] },
+            generatedAt: { type: ['integer', 'null'], description: 'Epoch ms the cached list was computed.' },
+            eventTime: { type: ['integer', 'null'], description: 'Epoch ms of the newest event the list reflects.' },
+            count: { type: 'integer', minimum: 0 },
+            items: { type: 'array', items: ref('RecommendedItem') },
+          },
+        },
+        Similar: {
+          type: 'object',
+          required: ['resourceId', 'source', 'count', 'items'],
+          additionalProperties: false,
+          properties: {
+            resourceId: { type: 'string' },
+            source: { type: 'string', enum: ['similar', 'popular-in-topic'] },
+            count: { type: 'integer', minimum: 0 },
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['resourceId', 'score', 'reasons'],
+                additionalProperties: false,
+                properties: { resourceId: { type: 'string' }, title: { type: 'string' }, type: { type: 'string' }, score: { type: 'number' }, reasons: { type: 'array', items: ref('Reason') } },
+              },
+            },
+          },
+        },
+        Knowledge: {
+          type: 'object',
+          required: ['userId', 'updatedAt', 'skills'],
+          additionalProperties: false,
+          properties: {
+            userId: { type: 'string' },
+            updatedAt: { type: ['integer', 'null'] },
+            skills: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['skill', 'mastery', 'uncertainty', 'attempts'],
+                additionalProperties: false,
+                properties: {
+                  skill: { type: 'string' },
+                  mastery: { type: 'number', minimum: 0, maximum: 1, description: 'P(correct) on an average item of the skill.' },
+                  uncertainty: { type: 'number', minimum: 0, description: 'Standard deviation of the ability estimate (logits).' },
+                  attempts: { type: 'integer', minimum: 0 },
+                },
+              },
+            },
+          },
+        },
+        ErasureAccepted: {
+          type: 'object',
+          required: ['requestId', 'userId', 'requestedAt', 'status'],
+          additionalProperties: false,
+          properties: { requestId: { type: 'string' }, userId: { type: 'string' }, requestedAt: { type: 'integer' }, status: { const: 'accepted' } },
+        },
+        Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+        Ready: {
+          type: 'object',
+          required: ['status', 'checks'],
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['ready', 'not-ready', 'draining'] },
+            checks: {
+              type: 'object',
+              additionalProperties: {
+                type: 'object',
+                required: ['ok', 'latencyMs'],
+                additionalProperties: false,
+                properties: { ok: { type: 'boolean' }, latencyMs: { type: 'integer' }, error: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * RFC 9457 problem details. Every error response of the API is `application/problem+json` with one of these stable
+ * `type` URIs (documented in docs/api.md; clients may switch on them). HTTP status codes are decided here, at the edge:
+ * lib/errors.ts types are mapped in toProblem().
+ */
+import { DependencyError, LearnstreamError, ValidationError } from '../lib/errors';
+
+export const PROBLEM_BASE = 'https://learnstream.dev/problems/';
+
+export const PROBLEMS = {
+  'invalid-request': { status: 400, title: 'Invalid request parameters' },
+  'unauthenticated': { status: 401, title: 'Missing or unknown API key' },
+  'forbidden': { status: 403, title: 'API key lacks the required scope' },
+  'not-found': { status: 404, title: 'Resource not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'rate-limited': { status: 429, title: 'Rate limit exceeded' },
+  'internal': { status: 500, title: 'Internal server error' },
+  'dependency-unavailable': { status: 503, title: 'A dependency is unavailable' },
+  'shutting-down': { status: 503, title: 'Server is shutting down' },
+} as const;
+
+export type ProblemKind = keyof typeof PROBLEMS;
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  /** Extension: every validation problem, one clear sentence each. */
+  errors?: { param: string; message: string }[];
+  /** Extension: the request id, to correlate with logs. */
+  requestId?: string;
+}
+
+/** Thrown by handlers and middleware; rendered by the error middleware. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly kind: ProblemKind,
+    detail?: string,
+    readonly extra: { errors?: { param: string; message: string }[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? PROBLEMS[kind].title);
+    this.name = 'HttpProblem';
+  }
+  get status(): number {
+    return PROBLEMS[this.kind].status;
+  }
+}
+
+/** Maps any thrown value to an HttpProblem. Unknown errors become 500 without leaking their message. */
+export function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof ValidationError) return new HttpProblem('invalid-request', err.message, { errors: err.issues.map((m) => ({ param: String(err.context.param ?? 'body'), message: m })) });
+  if (err instanceof DependencyError) return new HttpProblem('dependency-unavailable', `${err.dependency} is unavailable; try again shortly`, { headers: { 'retry-after': '1' } });
+  // body-parser / express errors carry an HTTP status and a `type`.
+  const e = err as { status?: number; type?: string; expose?: boolean; message?: string } | null;
+  if (e && typeof e === 'object' && typeof e.status === 'number') {
+    if (e.status === 413) return new HttpProblem('payload-too-large', e.message);
+    if (e.status === 415) return new HttpProblem('unsupported-media-type', e.message);
+    if (e.status === 400) return new HttpProblem('invalid-request', e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : e.message);
+  }
+  if (err instanceof LearnstreamError && err.retriable) return new HttpProblem('dependency-unavailable', 'temporarily unavailable; try again shortly', { headers: { 'retry-after': '1' } });
+  return new HttpProblem('internal', 'unexpected error; the request id identifies it in the logs');
+}
+
+export function problemBody(p: HttpProblem, instance: string, requestId?: string): ProblemBody {
+  const body: ProblemBody = { type: PROBLEM_BASE + p.kind, title: PROBLEMS[p.kind].title, status: p.status, detail: p.message, instance };
+  if (p.extra.errors?.length) body.errors = p.extra.errors;
+  if (requestId) body.requestId = requestId;
+  return body;
+}

@@ -1,0 +1,126 @@
+/** API edges that need no real services: rate limit, CORS, request ids in logs, readiness, draining, 5xx mapping. */
+import { Registry } from 'prom-client';
+import { startApi, type RunningApi, type StartOptions } from '../../api/server';
+import { loadConfig } from '../../lib/config';
+import { DependencyError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import { MemoryServingStore } from '../../lib/serving/memory';
+import { apiClient } from './api-client';
+import { assertMatchesOpenApi } from './api-openapi';
+
+const KEY = 'edge-read-key';
+const running: RunningApi[] = [];
+
+async function start(opts: Partial<StartOptions> & { api?: Record<string, unknown> } = {}) {
+  const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'edge' }], ...opts.api } } });
+  const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), ...opts });
+  running.push(api);
+  return { api, call: apiClient(`http://127.0.0.1:${api.port}`, KEY) };
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((a) => a.stop()));
+});
+
+it('rate-limits per key with a token bucket: 429 problem+json with Retry-After', async () => {
+  let t = 1_000_000;
+  const { call } = await start({ api: { rateLimitPerMinute: 3 }, now: () => t });
+  for (let i = 0; i < 3; i++) expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(200);
+  const limited = await call('GET', '/v1/learners/u/knowledge');
+  expect(limited.status).toBe(429);
+  expect(limited.headers.get('retry-after')).toBe('20');
+  expect(limited.body.type).toBe('https://learnstream.dev/problems/rate-limited');
+  t += 20_000; // one token back
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(200);
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(429);
+  // Health and metrics are not rate limited.
+  expect((await call('GET', '/healthz', { key: null })).status).toBe(200);
+});
+
+it('answers CORS preflights for allowed origins only', async () => {
+  const { api } = await start({ api: { corsOrigins: ['https://app.example'] } });
+  const base = `http://127.0.0.1:${api.port}`;
+  const pre = await fetch(`${base}/v1/learners/u/recommendations`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' } });
+  expect(pre.status).toBe(204);
+  expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
+  expect(pre.headers.get('access-control-allow-headers')).toContain('x-api-key');
+  const get = await fetch(`${base}/v1/learners/u/recommendations`, { headers: { origin: 'https://app.example', 'x-api-key': KEY } });
+  expect(get.headers.get('access-control-allow-origin')).toBe('https://app.example');
+  expect(get.headers.get('access-control-expose-headers')).toContain('x-request-id');
+  const other = await fetch(`${base}/v1/learners/u/recommendations`, { headers: { origin: 'https://evil.example', 'x-api-key': KEY } });
+  expect(other.headers.get('access-control-allow-origin')).toBeNull();
+});
+
+it('keeps a well-formed incoming request id, replaces a malformed one, and logs it', async () => {
+  const lines: string[] = [];
+  const { call } = await start({ logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+  const r = await call('GET', '/v1/learners/u/knowledge', { headers: { 'x-request-id': 'trace-abc.123' } });
+  expect(r.headers.get('x-request-id')).toBe('trace-abc.123');
+  const bad = await call('GET', '/v1/learners/u/knowledge', { headers: { 'x-request-id': 'has spaces and "quotes"' } });
+  expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  await new Promise((r2) => setTimeout(r2, 20));
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+  expect(logged).toContainEqual(expect.objectContaining({ requestId: 'trace-abc.123', route: '/v1/learners/:userId/knowledge', status: 200, apiKey: 'edge' }));
+});
+
+it('reports not-ready with the failing checks (503), timing out hung checks', async () => {
+  const { call } = await start({ health: { redis: () => Promise.resolve(true), kafka: () => Promise.reject(new Error('ECONNREFUSED')), slow: () => new Promise(() => undefined) } });
+  const r = await call('GET', '/readyz', { key: null });
+  expect(r.status).toBe(503);
+  expect(r.body.status).toBe('not-ready');
+  expect(r.body.checks.redis.ok).toBe(true);
+  expect(r.body.checks.kafka).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+  expect(r.body.checks.slow).toMatchObject({ ok: false, error: 'timed out after 1000 ms' });
+});
+
+it('maps a dependency failure to 503 problem+json with Retry-After, and an unexpected one to 500 without leaking it', async () => {
+  const store = new MemoryServingStore();
+  store.getKnowledge = () => Promise.reject(new DependencyError('redis', 'connection refused'));
+  store.getRecommendations = () => Promise.reject(new Error('secret internal detail'));
+  const { call } = await start({ store });
+  const dep = await call('GET', '/v1/learners/u/knowledge');
+  expect(dep.status).toBe(503);
+  expect(dep.headers.get('retry-after')).toBe('1');
+  expect(dep.body.type).toBe('https://learnstream.dev/problems/dependency-unavailable');
+  const boom = await call('GET', '/v1/learners/u/recommendations');
+  expect(boom.status).toBe(500);
+  expect(JSON.stringify(boom.body)).not.toContain('secret');
+});
+
+it('answers DELETE with 503 when no erasure publisher is configured', async () => {
+  const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: 'edge-admin-key', scopes: ['admin'], name: 'a' }] } } });
+  const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }) });
+  running.push(api);
+  const r = await apiClient(`http://127.0.0.1:${api.port}`, 'edge-admin-key')('DELETE', '/v1/learners/u');
+  expect(r.status).toBe(503);
+});
+
+it('drains in-flight requests on stop, refuses new work, and stop() is idempotent', async () => {
+  const store = new MemoryServingStore();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const original = store.getKnowledge.bind(store);
+  store.getKnowledge = async (u) => {
+    await gate;
+    return original(u);
+  };
+  let closed = 0;
+  const { api, call } = await start({ store, onClose: () => Promise.resolve(void closed++) });
+  const slow = call('GET', '/v1/learners/u/knowledge');
+  await new Promise((r) => setTimeout(r, 50));
+  expect(api.drain.inFlight()).toBe(1);
+  const stopped = api.stop();
+  expect(api.stop()).toBe(stopped);
+  await new Promise((r) => setTimeout(r, 50));
+  await expect(fetch(`http://127.0.0.1:${api.port}/healthz`)).rejects.toThrow();
+  release();
+  expect((await slow).status).toBe(200);
+  await stopped;
+  expect(closed).toBe(1);
+});
+
+it('the OpenAPI check rejects responses that drift from the document', () => {
+  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 200, contentType: 'application/json', body: { userId: 'u', skills: [] } })).toThrow(/updatedAt/);
+  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 418, contentType: 'application/json', body: {} })).toThrow(/418/);
+  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/recommendations', { status: 400, contentType: 'application/problem+json', body: { type: 'about:blank', title: 't', status: 400 } })).toThrow();
+});
