@@ -1,0 +1,105 @@
+import type { Reason } from '../../lib/serving/types';
+
+/** One resource that may be recommended, with everything the ranker needs already looked up. */
+export interface Candidate {
+  resourceId: string;
+  /** Collaborative score (the collab model's logit, any scale); undefined when the model does not know the resource. */
+  collabScore?: number;
+  /** Unit-length content vector (models/content); undefined when the text was not embedded. */
+  content?: Float32Array;
+  /** Decayed popularity, >= 0 (any scale: the ranker uses log-scaled ratios). */
+  popularity?: number;
+  /** Resource ids that should be completed (or mastered) first. */
+  prerequisites?: readonly string[];
+  /** Skills the resource trains; the first one names the skill in a right-level reason. */
+  skills?: readonly string[];
+  title?: string;
+  /** Passed through to the recommendation (server-side filters). */
+  type?: string;
+  topics?: readonly string[];
+  /** True while the resource has too few events for its collaborative factor to mean much (cold start). */
+  isNew?: boolean;
+}
+
+/** What the ranker knows about the learner. */
+export interface LearnerContext {
+  userId: string;
+  /** Resources the learner completed: never recommended again, and satisfy prerequisites. */
+  completed: ReadonlySet<string>;
+  /** Resources whose content the learner has mastered without completing them (e.g. via quizzes): satisfy prerequisites. */
+  mastered?: ReadonlySet<string>;
+  /** Declared interests with their content vectors (embedded interest strings). */
+  interests?: readonly { label: string; vector: Float32Array }[];
+  /** Recently engaged resources, most recent first, with content vectors where known. */
+  recent?: readonly { resourceId: string; title?: string; vector?: Float32Array }[];
+}
+
+/**
+ * Expected probability that the learner succeeds on the resource (knowledge model), or undefined when it has no
+ * estimate (no skills, no quiz evidence).
+ */
+export type PredictSuccess = (userId: string, resourceId: string) => number | undefined;
+
+/** Weights of the relevance components; each component is in [0, 1] before weighting. */
+export interface RankWeights {
+  /** percentile of the collaborative score among the candidates */
+  collab: number;
+  /** best cosine to an interest or a recent resource, mapped to [0, 1] */
+  content: number;
+  /** closeness of the predicted success to the target */
+  difficulty: number;
+  /** log popularity relative to the most popular candidate */
+  popularity: number;
+}
+
+export interface RankOptions {
+  /** Length of the returned list; default 20. */
+  topN: number;
+  /** Target probability of success for difficulty fit (config model.targetSuccess); default 0.75. */
+  targetSuccess: number;
+  /** Width (in probability) of the difficulty-fit bell around the target; default 0.15. */
+  difficultyWidth: number;
+  weights: RankWeights;
+  /** Subtracted from relevance times the fraction of unmet prerequisites: demotes, does not exclude; default 1.2 (more than the whole collaborative component, so a ready resource the model likes less still goes first). */
+  prerequisitePenalty: number;
+  /** MMR trade-off: 1 = pure relevance, 0 = pure diversity; default 0.75. */
+  mmrLambda: number;
+  /** Only the best `mmrPool` × topN candidates by relevance enter MMR (bounds its O(pool × topN) cost); default 5. */
+  mmrPool: number;
+  /** Cosine above which a content match becomes a reason; default 0.35. */
+  reasonCosine: number;
+  /** Collab percentile above which "similar learners" becomes a reason; default 0.8. */
+  reasonCollabPercentile: number;
+  /** |p − target| below which "right level" becomes a reason; default 0.1. */
+  reasonLevelDistance: number;
+}
+
+export const DEFAULT_RANK_OPTIONS: RankOptions = {
+  topN: 20,
+  targetSuccess: 0.75,
+  difficultyWidth: 0.15,
+  weights: { collab: 1, content: 0.8, difficulty: 0.5, popularity: 0.3 },
+  prerequisitePenalty: 1.2,
+  mmrLambda: 0.75,
+  mmrPool: 5,
+  reasonCosine: 0.35,
+  reasonCollabPercentile: 0.8,
+  reasonLevelDistance: 0.1,
+};
+
+/** Per-candidate features, exposed for explanations and tests. */
+export interface Features {
+  collab: number | undefined;
+  content: number | undefined;
+  contentSource?: { kind: 'interest'; label: string } | { kind: 'recent'; resourceId: string; title?: string };
+  contentCosine: number;
+  success: number | undefined;
+  difficulty: number | undefined;
+  popularity: number;
+  unmetPrerequisites: number;
+  /** a prerequisite satisfied by a recent resource: "next after Z" */
+  nextAfter?: { resourceId: string; title?: string };
+  relevance: number;
+}
+
+export type { Reason };
