@@ -1,0 +1,5 @@
+/** Online collaborative model: implicit-feedback SGD on learner and resource factors with biases. */
+export * from './options';
+export * from './step';
+export { FactorTable, initVector, type FactorTableData } from './table';
+export { OnlineCollab, type CollabState } from './model';

@@ -1,0 +1,1 @@
+export { HybridRecommender, type HybridOptions } from './blend';

@@ -1,0 +1,63 @@
+/**
+ * Prequential evaluation CLI:
+ *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--plot <file.svg>|none] [--methods a,b]
+ * Prints a table per evaluation (or the JSON results with --json) and writes the along-the-stream figure.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ValidationError, errorMessage } from '../lib/errors';
+import { RUNNERS } from './eval/runners';
+import type { EvalTable } from './eval/types';
+
+function formatTable(t: EvalTable): string {
+  const cells = [t.columns, ...t.rows.map((r) => r.map(String))];
+  const widths = t.columns.map((_, c) => Math.max(...cells.map((r) => String(r[c]).length)));
+  const line = (r: (string | number)[]) => r.map((x, c) => String(x).padEnd(widths[c])).join('  ');
+  return [t.title, line(t.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dataset: { type: 'string' },
+      path: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      plot: { type: 'string' },
+      methods: { type: 'string' },
+      seed: { type: 'string' },
+    },
+  });
+  const dataset = values.dataset;
+  if (!dataset || !RUNNERS[dataset]) {
+    throw new ValidationError(`--dataset is required, one of: ${Object.keys(RUNNERS).join(', ')}`);
+  }
+  const limit = values.limit !== undefined ? Number(values.limit) : undefined;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ValidationError('--limit must be a positive integer');
+  const report = await RUNNERS[dataset]({
+    dataset,
+    path: values.path,
+    limit,
+    plot: values.plot,
+    methods: values.methods?.split(',').map((s) => s.trim()).filter(Boolean),
+    seed: values.seed !== undefined ? Number(values.seed) : undefined,
+  });
+  for (const f of report.figures) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.svg);
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ dataset, source: report.source, totalSeconds: report.totalSeconds, results: report.results }, null, 2)}\n`);
+    return;
+  }
+  const out = [`source: ${report.source}`, ...report.tables.map(formatTable)];
+  for (const f of report.figures) out.push(`figure: ${relative(process.cwd(), f.path)}`);
+  out.push(`total: ${report.totalSeconds.toFixed(1)} s`);
+  process.stdout.write(`${out.join('\n\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`eval failed: ${errorMessage(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+import { KNOWLEDGE_RUNNERS } from './knowledge';
+import { evalMovielens } from './recommendation';
+import type { EvalRunner } from './types';
+
+/**
+ * Dataset name -> evaluation. Recommendation datasets live in ./recommendation.ts; knowledge datasets (statics,
+ * oulad, ednet) and cold start register here too, each as one entry calling its own module.
+ */
+export const RUNNERS: Record<string, EvalRunner> = {
+  movielens: evalMovielens,
+  'movielens-latest-small': evalMovielens,
+  'ml-100k': evalMovielens,
+  ...KNOWLEDGE_RUNNERS,
+};

@@ -1,0 +1,33 @@
+/** What every dataset evaluation hands back to the CLI (scripts/eval.ts). */
+export interface EvalArgs {
+  dataset: string;
+  /** dataset folder; each runner has a default under ../shared/datasets */
+  path?: string;
+  /** evaluate only the first N events of the stream (in time order) */
+  limit?: number;
+  /** write the along-the-stream figure here (SVG); default docs/img/eval-<dataset>.svg; 'none' disables */
+  plot?: string;
+  /** comma-separated method names to run (default: all of the runner's methods) */
+  methods?: string[];
+  seed?: number;
+}
+
+export interface EvalTable {
+  title: string;
+  columns: string[];
+  rows: (string | number)[][];
+}
+
+export interface EvalReport {
+  dataset: string;
+  /** the exact source read */
+  source: string;
+  tables: EvalTable[];
+  /** machine-readable results, printed with --json */
+  results: unknown;
+  /** SVG figures to write: path -> svg text */
+  figures: { path: string; svg: string }[];
+  totalSeconds: number;
+}
+
+export type EvalRunner = (args: EvalArgs) => Promise<EvalReport>;
