@@ -10,6 +10,7 @@ import type { ServiceName, ServiceStatus, StackContext, UpOutcome } from './serv
 export type { ServiceName, ServiceStatus, UpOutcome } from './service';
 export { startPrometheus, ensurePrometheusInstalled, DEFAULT_PROMETHEUS_CONFIG } from './prometheus';
 export { stackPaths } from './paths';
+export { withStackLock } from './lock';
 
 export interface StackUpOptions {
   /** Also start Prometheus (default false: only the observability tests and dashboards need it). */
@@ -18,6 +19,8 @@ export interface StackUpOptions {
   prometheusConfig?: string;
   /** Progress lines; default: none. */
   log?: (msg: string) => void;
+  /** Use a healthy service found on a port instead of failing with "port in use" (default false). */
+  reuseReachable?: boolean;
 }
 
 export interface StackUpResult {
@@ -36,7 +39,7 @@ function context(config: Config, log?: (msg: string) => void): StackContext {
  * Safe to call twice: what already runs is left alone. Services configured as external are not touched.
  */
 export async function stackUp(config: Config, opts: StackUpOptions = {}): Promise<StackUpResult> {
-  const ctx = context(config, opts.log);
+  const ctx = { ...context(config, opts.log), reuseReachable: opts.reuseReachable };
   const t0 = Date.now();
   return withStackLock(ctx.paths.data, async () => {
     const outcomes: StackUpResult['outcomes'] = {};

@@ -5,6 +5,7 @@ import { createKafka } from '../../lib/kafka/client';
 import type { Logger } from '../../lib/log';
 import { copyClosure } from './download';
 import { ensureDir } from './paths';
+import { pollUntil } from './ports';
 import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 import { requireJava, run } from './tools';
 
@@ -171,6 +172,39 @@ async function prepare(ctx: StackContext): Promise<void> {
   }
 }
 
+/**
+ * The broker creates __consumer_offsets and __transaction_state on first use, and the first group join or
+ * transactional producer then fails with "coordinator is loading". Touch both once after a start, so the first test
+ * or pipeline stage meets a warm broker.
+ */
+async function warmUp(ctx: StackContext): Promise<void> {
+  const kafka = createKafka({ ...ctx.config, kafka: { ...ctx.config.kafka, brokers: [localBroker(ctx)] } }, 'stack-warmup', { logger: silent });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ transactionalId: 'learnstream-stack-warmup', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await admin.connect();
+    await pollUntil(
+      async () => {
+        await admin.fetchOffsets({ groupId: 'learnstream-stack-warmup' });
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await producer.connect();
+    await pollUntil(
+      async () => {
+        const txn = await producer.transaction();
+        await txn.abort();
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 export function marker(ctx: StackContext): string {
   return `-Dlearnstream.stack=kafka:${ctx.paths.data}`;
 }
@@ -186,6 +220,7 @@ export async function kafkaUp(ctx: StackContext): Promise<UpOutcome> {
     prepare: () => prepare(ctx),
     command: () => ({ cmd: requireJava(17), args: [...jvmArgs(ctx, m), 'kafka.Kafka', dirs(ctx).properties], cwd: dirs(ctx).home }),
     ready: async () => (await describeKafka(ctx, [localBroker(ctx)])).brokers > 0,
+    warmUp: () => warmUp(ctx),
   });
 }
 

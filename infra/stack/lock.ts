@@ -7,9 +7,21 @@ import { sleep } from './ports';
  * A cross-process lock around up/down in one data dir: two test runs starting at the same moment must not both start
  * a broker. A directory is created atomically; it holds the owner's pid so a lock left by a crashed run is taken over.
  */
+const held = new Map<string, number>();
+
 export async function withStackLock<T>(dataDir: string, fn: () => Promise<T>, timeoutMs = 300_000): Promise<T> {
   fs.mkdirSync(dataDir, { recursive: true });
   const dir = path.join(dataDir, 'stack.lock');
+  // Re-entrant within one process: the test setup holds the lock around its lease and stackUp.
+  const depth = held.get(dir) ?? 0;
+  if (depth > 0) {
+    held.set(dir, depth + 1);
+    try {
+      return await fn();
+    } finally {
+      held.set(dir, (held.get(dir) ?? 1) - 1);
+    }
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -27,9 +39,11 @@ export async function withStackLock<T>(dataDir: string, fn: () => Promise<T>, ti
       await sleep(200);
     }
   }
+  held.set(dir, 1);
   try {
     return await fn();
   } finally {
+    held.delete(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,9 +13,15 @@ export interface StackContext {
   paths: StackPaths;
   /** Progress lines for humans (stack:up prints them; tests may silence them). */
   log: (msg: string) => void;
+  /** Accept a healthy service on our port that this checkout did not start (tests in a fresh clone next to a running stack). */
+  reuseReachable?: boolean;
 }
 
-export type UpOutcome = 'started' | 'running' | 'external';
+/**
+ * started: this call started it; running: ours, already up; reused: something we did not start answers correctly on
+ * the port (only with `reuseReachable`); external: configured to use an existing service.
+ */
+export type UpOutcome = 'started' | 'running' | 'reused' | 'external';
 
 export interface ServiceStatus {
   service: ServiceName;
@@ -39,6 +45,8 @@ export interface LaunchSpec {
   /** Substring of the process command line proving a pid is ours. */
   marker: string;
   ready: () => Promise<boolean>;
+  /** Optional first-use work after a fresh start (e.g. creating Kafka's internal topics). */
+  warmUp?: () => Promise<void>;
   /** SIGTERM grace before SIGKILL, ms. */
   graceMs: number;
 }
@@ -70,6 +78,7 @@ export async function launch(ctx: StackContext, spec: LaunchSpec): Promise<UpOut
     return 'running';
   }
   if (await isPortOpen(spec.port)) {
+    if (ctx.reuseReachable && (await spec.ready().catch(() => false))) return 'reused';
     throw new PrerequisiteError(
       `${spec.service}: port ${spec.port} is already in use by a process this checkout did not start`,
       `stop that process, or pick another port (LEARNSTREAM_${envPort(spec.service)}), or point learnstream at it as an existing service`,
@@ -87,6 +96,7 @@ export async function launch(ctx: StackContext, spec: LaunchSpec): Promise<UpOut
     const why = res.died ? `${spec.service} exited during start-up` : undefined;
     throw notReady(spec.service, ctx, out, res.lastError, why);
   }
+  if (spec.warmUp) await spec.warmUp();
   ctx.log(`${spec.service}: started pid ${pid} on port ${spec.port} in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
   return 'started';
 }

@@ -11,9 +11,14 @@ const LEVELS: Record<number, Level | undefined> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+// We use kafkajs' default (Java-compatible murmur2) partitioner on purpose; its v2 migration notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
 export function kafkaLogCreator(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
-    const target = LEVELS[level] ?? 'debug';
+    // The Connection namespace logs every error response at ERROR, including the transient ones kafkajs retries
+    // (coordinator loading, metadata not yet propagated); what matters surfaces again from the caller or the runner.
+    const target = namespace === 'Connection' && level === KafkaLogLevel.ERROR ? 'debug' : (LEVELS[level] ?? 'debug');
     const { message, ...rest } = log;
     logger[target](String(message), { namespace, ...rest });
   };
