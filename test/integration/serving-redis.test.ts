@@ -1,30 +1,27 @@
 /** The ServingStore contract against the real Redis of the stack, each store under its own random key prefix. */
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRedis } from '../../lib/redis/client';
 import { RedisServingStore } from '../../lib/serving/redis';
 import { servingStoreContract } from '../unit/serving-store.contract';
+import { deleteKeys, randomPrefix, testConfig, testRedis } from '../helpers';
 
-const config = loadConfig();
+const config = testConfig('serving');
 const prefixes: string[] = [];
 let redis: Redis;
 
 beforeAll(() => {
-  redis = createRedis(config);
+  redis = testRedis(config);
 });
 
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
+  for (const p of prefixes) await deleteKeys(redis, p);
   await redis.quit();
 });
 
 function freshPrefix(): string {
-  const p = `test:${randomUUID().slice(0, 8)}:`;
+  const p = `${config.redis.keyPrefix}${randomPrefix('store')}`;
   prefixes.push(p);
   return p;
 }

@@ -1,0 +1,43 @@
+/**
+ * Static checks of infra/prometheus with promtool (Debian `prometheus` package): config and rule syntax, the rule unit
+ * tests in infra/prometheus/tests (synthetic series → expected alerts), and a runbook section for every alert.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { which } from '../../infra/stack/tools';
+
+const DIR = path.resolve(__dirname, '../../infra/prometheus');
+const promtool = which('promtool');
+const run = (...args: string[]) => execFileSync(promtool!, args, { cwd: DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+(promtool ? describe : describe.skip)('promtool', () => {
+  it('accepts prometheus.yml (and the rule files it names)', () => {
+    expect(run('check', 'config', 'prometheus.yml')).toContain('SUCCESS');
+  });
+
+  it('accepts every rule file', () => {
+    const files = fs.readdirSync(path.join(DIR, 'rules')).map((f) => path.join('rules', f));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(run('check', 'rules', ...files)).toContain('SUCCESS');
+  });
+
+  it('passes the alert unit tests', () => {
+    expect(run('test', 'rules', 'tests/alerts.test.yml')).toContain('SUCCESS');
+  });
+});
+
+if (!promtool) {
+  it('promtool is installed', () => {
+    throw new Error('promtool not found: run `npm run stack:up -- --with-prometheus` or `apt-get install -y prometheus`');
+  });
+}
+
+it('documents every alert in the runbook (docs/operations.md), under the anchor its runbook_url names', () => {
+  const alerts = fs.readFileSync(path.join(DIR, 'rules/learnstream.alerts.yml'), 'utf8');
+  const names = [...alerts.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+  const anchors = [...alerts.matchAll(/runbook_url: docs\/operations\.md#(\S+)/g)].map((m) => m[1]);
+  expect(anchors).toEqual(names.map((n) => n.toLowerCase()));
+  const runbook = fs.readFileSync(path.resolve(__dirname, '../../docs/operations.md'), 'utf8');
+  for (const n of names) expect(runbook).toContain(`### ${n}`);
+});
