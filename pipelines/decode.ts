@@ -1,0 +1,56 @@
+import type { InputRecord } from './runner/stage-runner';
+
+/** Typed events the stages consume (fields as in schemas/*.avsc; only those the pipeline reads are listed). */
+export interface InteractionEvent {
+  kind: 'interaction';
+  eventId: string;
+  userId: string;
+  resourceId: string;
+  type: string;
+  value?: number | null;
+  dwellMs?: number;
+  occurredAt: number;
+}
+export interface QuizEvent {
+  kind: 'quiz';
+  eventId: string;
+  userId: string;
+  itemId: string;
+  resourceId?: string | null;
+  skills: string[];
+  correct: boolean;
+  score?: number | null;
+  occurredAt: number;
+}
+export interface ProfileEvent {
+  kind: 'profile';
+  userId: string;
+  interests: string[];
+}
+export interface ErasureEvent {
+  kind: 'erasure';
+  userId: string;
+}
+export interface ResourceEvent {
+  kind: 'resource';
+  resourceId: string;
+  /** null = tombstone (deleted). */
+  resource: {
+    title: string;
+    description: string;
+    type: string;
+    topics: string[];
+    skills: string[];
+    difficulty?: number | null;
+    prerequisites: string[];
+    language?: string | null;
+    active: boolean;
+  } | null;
+}
+export type PipelineEvent = InteractionEvent | QuizEvent | ProfileEvent | ErasureEvent | ResourceEvent;
+
+/**
+ * The shared decode + dead-letter step, as the stages see it: a typed event, or a thrown PoisonMessageError once the
+ * record has been dead-lettered (the runner counts it and moves on). main.ts adapts consumers/decode.ts to this.
+ */
+export type Decode = (record: InputRecord) => Promise<PipelineEvent>;

@@ -1,0 +1,99 @@
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import { decodeItemUpdate, encodeItemRow } from '../messages';
+import type { CollabModel } from '../model/collab';
+import { ItemTable, type ItemTableJSON } from '../model/item-table';
+import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import type { KafkaRecordSink } from './sink';
+import { applyItemUpdate } from './apply';
+
+export interface ItemGroupJSON {
+  items: ItemTableJSON;
+  /** Per learner-stage input partition: the highest (offset, seq) already applied. */
+  applied: Record<string, [string, number]>;
+}
+
+interface ItemGroup {
+  table: ItemTable;
+  applied: Map<string, { off: bigint; seq: number }>;
+  changed: Set<string>;
+}
+
+export interface ItemProcessorOptions {
+  model: CollabModel;
+  /** Producer of model.item-factors (compacted): the broadcast every learner instance replicates. */
+  factors: KafkaRecordSink;
+  emit: Emitter;
+  logger: Logger;
+}
+
+/**
+ * The item stage: sole owner of the factors of the items in its partitions of model.item-updates (keyed by itemId).
+ * Exactly-once: a learner stage that crashed replays its inputs from its checkpoint and re-sends deltas it had sent
+ * before; each delta names its source (learner input partition, offset, seq), and since a source sends in order, the
+ * owner skips anything at or below the highest (offset, seq) it applied from that source. That high-water mark is
+ * checkpointed with the table and the item-updates offsets, so it survives our own crashes too.
+ */
+export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
+  readonly stage = 'item';
+  private readonly groups = new Map<number, ItemGroup>();
+
+  constructor(private readonly o: ItemProcessorOptions) {}
+
+  restore(group: number, state: ItemGroupJSON | null): void {
+    const table = state ? ItemTable.fromJSON(state.items) : new ItemTable(this.o.model.dim);
+    const applied = new Map<string, { off: bigint; seq: number }>();
+    if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
+    // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
+    this.groups.set(group, { table, applied, changed: new Set(table.ids) });
+  }
+
+  snapshot(group: number): ItemGroupJSON {
+    const g = this.groups.get(group)!;
+    const applied: Record<string, [string, number]> = {};
+    for (const [k, v] of g.applied) applied[k] = [v.off.toString(), v.seq];
+    return { items: g.table.toJSON(), applied };
+  }
+
+  drop(group: number): void {
+    this.groups.delete(group);
+  }
+
+  table(group: number): ItemTable | undefined {
+    return this.groups.get(group)?.table;
+  }
+
+  apply(group: number, rec: InputRecord): void {
+    if (!rec.value) return;
+    const g = this.groups.get(group)!;
+    const u = decodeItemUpdate(rec.value);
+    this.o.emit.emit('event.consumed', { topic: rec.topic, type: u.kind });
+    if (u.kind === 'delta') {
+      const off = BigInt(u.off);
+      const hw = g.applied.get(u.src);
+      if (hw && (off < hw.off || (off === hw.off && u.seq <= hw.seq))) return; // a replayed duplicate
+      g.applied.set(u.src, { off, seq: u.seq });
+    }
+    if (applyItemUpdate(g.table, this.o.model, u)) g.changed.add(u.itemId);
+  }
+
+  /** Broadcast changed rows (latest value per item) on model.item-factors; removed items as tombstones. */
+  afterBatch(group: number): void {
+    const g = this.groups.get(group);
+    if (!g) return;
+    for (const id of g.changed) {
+      const row = g.table.get(id);
+      this.o.factors.push(id, row && row.active ? encodeItemRow(row) : null);
+    }
+    g.changed.clear();
+  }
+
+  async flush(): Promise<void> {
+    for (const g of this.groups.keys()) this.afterBatch(g);
+    await this.o.factors.flush();
+  }
+
+  async ready(): Promise<void> {
+    while (this.o.factors.backlog > 20000) await new Promise((r) => setTimeout(r, 10));
+  }
+}

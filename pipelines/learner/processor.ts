@@ -1,0 +1,307 @@
+import { KnowledgeModel } from '../../models/knowledge/model';
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../decode';
+import { decodeItemUpdate, type ItemUpdate } from '../messages';
+import { eventWeight, type Interaction } from '../../models/collab';
+import { interactionKind, type CollabModel } from '../model/collab';
+import { ItemTable } from '../model/item-table';
+import type { ItemSink } from '../item/sink';
+import { applyItemUpdate } from '../item/apply';
+import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import { rankLearner } from './rank';
+import { Reranker } from './rerank';
+import { deserializeGroup, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
+
+export interface LearnerProcessorOptions {
+  decode: Decode;
+  model: CollabModel;
+  store: ServingStore;
+  emit: Emitter;
+  logger: Logger;
+  /** Topic names, to tell the inputs apart. */
+  topics: { interactions: string; quizAttempts: string; profiles: string; erasures: string; itemUpdates: string };
+  /**
+   * Distributed mode: item deltas go to model.item-updates through this sink and ranking reads `replica` (a follower
+   * of model.item-factors). Synchronous mode (`sink` undefined): the learner stage owns the item table itself
+   * (one partition group), applies deltas at once and consumes model.item-updates for catalogue upserts/removals.
+   */
+  sink?: ItemSink;
+  replica?: ItemTable;
+  /** Writes tombstones for an erased learner's keys in compacted topics (learners.profiles). */
+  tombstone: (userId: string) => Promise<void>;
+  topN: number;
+  historyLength: number;
+  rerankIntervalMs: number;
+  modelVersion: string;
+  /** Pending re-ranks above which consumption pauses. Default 5000. */
+  maxPendingReranks?: number;
+  /** Buffered item updates above which consumption pauses. Default 20000. */
+  maxSinkBacklog?: number;
+}
+
+/**
+ * The learner stage's per-event logic: learn from the event at once (factors, knowledge, history, exact counts),
+ * emit the item-side update, schedule a coalesced re-rank. State is per partition group, snapshotted by the runner.
+ */
+export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
+  readonly stage = 'learner';
+  private readonly groups = new Map<number, LearnerGroup>();
+  readonly reranker: Reranker;
+  private popularity = new Map<string, number>();
+  private popTimer: NodeJS.Timeout | null = null;
+  private knowledgeDirty = new Set<string>();
+
+  constructor(private readonly o: LearnerProcessorOptions) {
+    if (!o.sink && !o.replica) {
+      /* synchronous mode: the item table lives in group state */
+    } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
+    this.reranker = new Reranker({
+      store: o.store,
+      build: (u) => this.buildList(u),
+      emit: o.emit,
+      logger: o.logger,
+      intervalMs: o.rerankIntervalMs,
+      maxPending: o.maxPendingReranks,
+    });
+    this.popTimer = setInterval(() => void this.flushPopularity(), 1000);
+    this.popTimer.unref();
+  }
+
+  get synchronous(): boolean {
+    return !this.o.sink;
+  }
+
+  /** The item table ranking reads: the owned one (synchronous) or the replica. */
+  items(): ItemTable {
+    if (this.o.replica) return this.o.replica;
+    const g = this.groups.get(0);
+    if (!g?.items) throw new Error('synchronous learner stage has no item table (group 0 not loaded)');
+    return g.items;
+  }
+
+  restore(group: number, state: LearnerGroupJSON | null): void {
+    const g = state ? deserializeGroup(state) : { learners: new Map<string, Learner>(), knowledge: new KnowledgeModel() };
+    if (this.synchronous) {
+      if (group !== 0) throw new Error('synchronous mode needs exactly one partition per input topic');
+      g.items ??= new ItemTable(this.o.model.dim);
+    }
+    this.groups.set(group, g);
+    // Lists of restored learners may be stale relative to the restored state; they are rewritten on their next event.
+  }
+
+  snapshot(group: number): LearnerGroupJSON {
+    return serializeGroup(this.groups.get(group)!);
+  }
+
+  drop(group: number): void {
+    const g = this.groups.get(group);
+    if (g) for (const u of g.learners.keys()) this.reranker.forget(u);
+    this.groups.delete(group);
+  }
+
+  async flush(): Promise<void> {
+    if (this.o.sink) await this.o.sink.flush();
+  }
+
+  async ready(): Promise<void> {
+    await this.reranker.ready();
+    const max = this.o.maxSinkBacklog ?? 20000;
+    while (this.o.sink && this.o.sink.backlog > max) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Exact counts and state of one learner (tests and diagnostics). */
+  learner(userId: string): Learner | undefined {
+    for (const g of this.groups.values()) {
+      const l = g.learners.get(userId);
+      if (l) return l;
+    }
+    return undefined;
+  }
+
+  groupState(group: number): LearnerGroup | undefined {
+    return this.groups.get(group);
+  }
+
+  async apply(group: number, rec: InputRecord): Promise<void> {
+    const g = this.groups.get(group)!;
+    const t = this.o.topics;
+    if (rec.topic === t.itemUpdates) {
+      // Synchronous mode only: catalogue upserts / removals for the owned item table.
+      if (rec.value) this.onItemUpdate(g, decodeItemUpdate(rec.value));
+      return;
+    }
+    if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
+    const ev = await this.o.decode(rec);
+    this.o.emit.emit('event.consumed', { topic: rec.topic, type: ev.kind === 'interaction' ? ev.type : ev.kind });
+    switch (ev.kind) {
+      case 'interaction':
+        return this.onInteraction(g, rec, ev);
+      case 'quiz':
+        return this.onQuiz(g, rec, ev);
+      case 'profile':
+        return this.onProfile(g, rec, ev);
+      case 'erasure':
+        return this.onErasure(g, ev);
+      default:
+        return;
+    }
+  }
+
+  private learnerOf(g: LearnerGroup, userId: string): Learner {
+    let l = g.learners.get(userId);
+    if (!l) {
+      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], lastEventAt: 0 };
+      g.learners.set(userId, l);
+    }
+    return l;
+  }
+
+  /** One collaborative step for (learner, resource): update the learner now, route the item-side gradients to the owner. */
+  private learn(g: LearnerGroup, rec: InputRecord, l: Learner, ev: Interaction): void {
+    const table = this.synchronous ? g.items! : this.o.replica!;
+    if (this.synchronous && !table.has(ev.resourceId)) {
+      table.set({ itemId: ev.resourceId, factors: this.o.model.newItemFactors(ev.resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
+    }
+    const { learner, gradients } = this.o.model.learnerStep(l.cf, table, ev);
+    l.cf = learner;
+    if (this.synchronous) {
+      for (const gr of gradients) applyItemUpdate(table, this.o.model, { kind: 'delta', itemId: gr.resourceId, ...gr, src: '', off: '0', seq: 0 });
+    } else {
+      const src = `${rec.topic}:${rec.partition}`;
+      gradients.forEach((gr, seq) => this.o.sink!.send({ kind: 'delta', itemId: gr.resourceId, ...gr, src, off: rec.offset, seq }));
+    }
+    if (eventWeight(ev, this.o.model.options.weights) > 0) this.popularity.set(ev.resourceId, (this.popularity.get(ev.resourceId) ?? 0) + 1);
+  }
+
+  private onInteraction(g: LearnerGroup, rec: InputRecord, ev: InteractionEvent): void {
+    const l = this.learnerOf(g, ev.userId);
+    const { kind, useValue } = interactionKind(ev.type);
+    const value = useValue === 'value' ? (ev.value ?? undefined) : useValue === 'dwell' ? (ev.dwellMs ?? 0) / 1000 : undefined;
+    this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind, timestamp: ev.occurredAt, ...(value !== undefined ? { value } : {}) });
+    l.interactions++;
+    pushHistory(l.history, ev.resourceId, this.o.historyLength);
+    l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
+    if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
+    this.rerank(ev.userId);
+  }
+
+  private onQuiz(g: LearnerGroup, rec: InputRecord, ev: QuizEvent): void {
+    const l = this.learnerOf(g, ev.userId);
+    const correct = ev.score ?? (ev.correct ? 1 : 0);
+    g.knowledge.update({ userId: ev.userId, itemId: ev.itemId, skills: ev.skills, correct, timestamp: ev.occurredAt });
+    // A quiz on a resource is also an interaction with it: practising is engagement whatever the outcome.
+    if (ev.resourceId) {
+      this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind: 'quiz', timestamp: ev.occurredAt, value: correct });
+      pushHistory(l.history, ev.resourceId, this.o.historyLength);
+    }
+    l.quizzes++;
+    l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
+    this.knowledgeDirty.add(ev.userId);
+    this.rerank(ev.userId);
+  }
+
+  private async onProfile(g: LearnerGroup, rec: InputRecord, ev: ProfileEvent): Promise<void> {
+    const l = this.learnerOf(g, ev.userId);
+    l.interests = ev.interests.slice(0, 50);
+    l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
+    await this.o.store.putProfileInterests(ev.userId, l.interests);
+    this.rerank(ev.userId);
+  }
+
+  private async onErasure(g: LearnerGroup, ev: ErasureEvent): Promise<void> {
+    g.learners.delete(ev.userId);
+    g.knowledge.forgetLearner(ev.userId);
+    this.knowledgeDirty.delete(ev.userId);
+    this.reranker.forget(ev.userId);
+    // A re-rank already computing for this learner must land before we delete, or it would re-create the key.
+    await this.reranker.settle(ev.userId);
+    await this.o.store.eraseLearner(ev.userId);
+    await this.o.tombstone(ev.userId);
+    this.o.logger.info('learner erased', { userId: ev.userId });
+  }
+
+  private onItemUpdate(g: LearnerGroup, u: ItemUpdate): void {
+    const table = g.items!;
+    const wasActive = table.indexOf(u.itemId) >= 0 && table.active[table.indexOf(u.itemId)] === 1;
+    applyItemUpdate(table, this.o.model, u);
+    this.itemChanged(u.itemId, wasActive);
+  }
+
+  /** Called after an item row changed in the table ranking reads (replica or owned). */
+  itemChanged(itemId: string, wasActive: boolean): void {
+    const table = this.items();
+    const i = table.indexOf(itemId);
+    const active = i >= 0 && table.active[i] === 1;
+    if (wasActive && !active) {
+      // Left the catalogue: every cached list containing it is rebuilt now, not at the learner's next event.
+      for (const u of this.reranker.learnersListing(itemId)) if (this.learner(u)) this.reranker.request(u, true);
+    } else if (!wasActive && active) {
+      const topics = new Set((table.meta[i]?.topics ?? []).map((s) => s.toLowerCase()));
+      if (topics.size === 0) return;
+      // New resource: learners whose declared interests match get it without any interaction (cold start by content).
+      let n = 0;
+      for (const grp of this.groups.values()) {
+        for (const [u, l] of grp.learners) {
+          if (l.interests.some((x) => topics.has(x.toLowerCase()))) {
+            this.reranker.request(u, true);
+            if (++n >= 10000) return;
+          }
+        }
+      }
+    }
+  }
+
+  private rerank(userId: string): void {
+    this.reranker.request(userId);
+  }
+
+  private buildList(userId: string): RecommendationList | null {
+    let group: LearnerGroup | undefined;
+    let l: Learner | undefined;
+    for (const g of this.groups.values()) {
+      l = g.learners.get(userId);
+      if (l) {
+        group = g;
+        break;
+      }
+    }
+    if (!l || !group) return null;
+    const items = rankLearner(l, this.items(), this.o.topN);
+    if (this.knowledgeDirty.delete(userId)) {
+      const skills = group.knowledge.mastery(userId);
+      void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
+    }
+    return { userId, items, modelVersion: this.o.modelVersion, generatedAt: Date.now(), eventTime: l.lastEventAt || undefined, source: 'personal' };
+  }
+
+  private async flushPopularity(): Promise<void> {
+    if (this.popularity.size === 0) return;
+    const batch = this.popularity;
+    this.popularity = new Map();
+    const table = this.items.bind(this);
+    for (const [id, by] of batch) {
+      let topics: string[] = [];
+      try {
+        const t = table();
+        topics = t.meta[t.indexOf(id)]?.topics ?? [];
+      } catch {
+        /* no table yet */
+      }
+      try {
+        await this.o.store.incrementPopularity(id, by, topics);
+      } catch (err) {
+        this.o.logger.debug('popularity update failed (derived data, skipped)', { err });
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.popTimer) clearInterval(this.popTimer);
+    this.popTimer = null;
+    await this.reranker.stop();
+    await this.flushPopularity();
+  }
+}

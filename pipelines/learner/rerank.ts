@@ -1,0 +1,192 @@
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+
+export interface RerankerOptions {
+  store: ServingStore;
+  /** Builds the learner's list from current state (null: learner unknown or erased, nothing to write). */
+  build: (userId: string) => RecommendationList | null;
+  emit: Emitter;
+  logger: Logger;
+  /** At most one re-rank per learner per this many ms (config pipeline.rerankIntervalMs). */
+  intervalMs: number;
+  /** Concurrent serving-store writes. Default 16. */
+  concurrency?: number;
+  /** Pending re-ranks above which ready() blocks, so consumption pauses while Redis is slow. Default 5000. */
+  maxPending?: number;
+  now?: () => number;
+}
+
+/**
+ * Coalesces re-rank requests: a learner's first event re-ranks at once, later events within `intervalMs` of the last
+ * re-rank are folded into one re-rank at the end of the interval, which reads the state as it is then (so it reflects
+ * all of them). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
+ * the growing backlog makes ready() block, which pauses the consumer. Also keeps a reverse index resource → learners
+ * whose cached list contains it, so a removed resource can be pulled out of every list within one re-rank.
+ */
+export class Reranker {
+  private readonly due = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private readonly listed = new Map<string, Set<string>>();
+  private readonly listOf = new Map<string, string[]>();
+  private readonly running = new Map<string, Promise<void>>();
+  private inflight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly maxPending: number;
+  private lastPrune = 0;
+
+  constructor(private readonly o: RerankerOptions) {
+    this.now = o.now ?? Date.now;
+    this.concurrency = o.concurrency ?? 16;
+    this.maxPending = o.maxPending ?? 5000;
+  }
+
+  /** Schedule a re-rank of `userId`; `urgent` ignores the coalescing interval (a resource left the catalogue). */
+  request(userId: string, urgent = false): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const at = urgent ? now : Math.max(now, (this.last.get(userId) ?? -Infinity) + this.o.intervalMs);
+    const cur = this.due.get(userId);
+    if (cur !== undefined && cur <= at) return; // already scheduled no later: coalesced
+    this.due.set(userId, at);
+    this.arm(at);
+  }
+
+  /** Learners whose cached list currently contains `resourceId`. */
+  learnersListing(resourceId: string): string[] {
+    return [...(this.listed.get(resourceId) ?? [])];
+  }
+
+  /** Forget a learner (erasure): no pending re-rank, no reverse-index entries. */
+  forget(userId: string): void {
+    this.due.delete(userId);
+    this.last.delete(userId);
+    this.unindex(userId);
+  }
+
+  /** Resolves once no re-rank of `userId` is computing or writing (erasure waits for it before deleting keys). */
+  async settle(userId: string): Promise<void> {
+    while (this.running.has(userId)) await this.running.get(userId);
+  }
+
+  get pending(): number {
+    return this.due.size + this.inflight;
+  }
+
+  /** Resolves when the backlog is below maxPending. */
+  ready(): Promise<void> {
+    if (this.pending < this.maxPending) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Resolves when nothing is scheduled or in flight (tests, shutdown). Pending re-ranks run now. */
+  drain(): Promise<void> {
+    for (const u of this.due.keys()) this.due.set(u, 0);
+    this.arm(0);
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private arm(at: number): void {
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, at - this.now()));
+  }
+
+  private tick(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = this.now();
+    let nextAt = Infinity;
+    for (const [u, at] of this.due) {
+      if (this.inflight >= this.concurrency) {
+        nextAt = Math.min(nextAt, now + 5);
+        break;
+      }
+      if (at > now) {
+        nextAt = Math.min(nextAt, at);
+        continue;
+      }
+      this.due.delete(u);
+      const p = this.run(u);
+      this.running.set(u, p);
+      void p.finally(() => {
+        if (this.running.get(u) === p) this.running.delete(u);
+      });
+    }
+    if (nextAt < Infinity) this.arm(nextAt);
+    if (now - this.lastPrune > 10 * Math.max(this.o.intervalMs, 100)) this.prune(now);
+  }
+
+  private async run(userId: string): Promise<void> {
+    this.inflight++;
+    const started = performance.now();
+    try {
+      const list = this.o.build(userId);
+      this.last.set(userId, this.now());
+      if (list) {
+        this.o.emit.emit('rerank', { durationMs: performance.now() - started, candidates: list.items.length });
+        await this.o.store.putRecommendations(list);
+        this.index(userId, list.items.map((i) => i.resourceId));
+        this.o.emit.emit('list.written', { freshnessMs: list.generatedAt - (list.eventTime ?? list.generatedAt), source: list.source });
+      }
+    } catch (err) {
+      this.o.logger.warn('re-rank write failed, retrying', { userId, err });
+      if (!this.stopped) {
+        const at = this.now() + 500;
+        if (!this.due.has(userId)) this.due.set(userId, at);
+        this.arm(at);
+      }
+    } finally {
+      this.inflight--;
+      this.wake();
+      if (this.due.size > 0 && !this.timer) this.arm(this.now());
+    }
+  }
+
+  private wake(): void {
+    if (this.pending < this.maxPending && this.waiters.length) for (const w of this.waiters.splice(0)) w();
+    if (this.pending === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private index(userId: string, ids: string[]): void {
+    this.unindex(userId);
+    this.listOf.set(userId, ids);
+    for (const id of ids) {
+      let s = this.listed.get(id);
+      if (!s) this.listed.set(id, (s = new Set()));
+      s.add(userId);
+    }
+  }
+
+  private unindex(userId: string): void {
+    const prev = this.listOf.get(userId);
+    if (!prev) return;
+    for (const id of prev) {
+      const s = this.listed.get(id);
+      s?.delete(userId);
+      if (s && s.size === 0) this.listed.delete(id);
+    }
+    this.listOf.delete(userId);
+  }
+
+  /** `last` only matters within one interval; older entries are dropped so memory stays bounded by active learners. */
+  private prune(now: number): void {
+    this.lastPrune = now;
+    for (const [u, t] of this.last) if (now - t > this.o.intervalMs) this.last.delete(u);
+  }
+}

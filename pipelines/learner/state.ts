@@ -1,0 +1,58 @@
+import type { LearnerFactors } from '../../models/collab';
+import { KnowledgeModel, type KnowledgeModelState } from '../../models/knowledge/model';
+import { ItemTable, type ItemTableJSON } from '../model/item-table';
+import { b64ToF32, f32ToB64 } from '../state/codec';
+
+/** Everything the pipeline keeps about one learner. Bounded: `history` holds at most `historyLength` resource ids. */
+export interface Learner {
+  /** Collaborative factors (models/collab row: vector, bias, event count, last event time). */
+  cf: LearnerFactors;
+  /** Exact number of interaction events learned from. */
+  interactions: number;
+  /** Exact number of quiz attempts learned from. */
+  quizzes: number;
+  /** Most recent distinct resources, newest last. */
+  history: string[];
+  interests: string[];
+  /** Kafka timestamp (ms) of the newest event applied: the list's eventTime. */
+  lastEventAt: number;
+}
+
+/** State of one partition group of the learner stage. */
+export interface LearnerGroup {
+  learners: Map<string, Learner>;
+  /**
+   * Knowledge tracing of the group's learners. Its population terms (item and skill easiness) are learned per group
+   * from that group's learners: with userId partitioning every group sees a random sample of learners, so each
+   * estimates the same population parameters, and the learner-side beliefs are exactly per learner.
+   */
+  knowledge: KnowledgeModel;
+  /** Synchronous mode only: the authoritative item table, owned by this (single) group. */
+  items?: ItemTable;
+}
+
+export interface LearnerGroupJSON {
+  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number }][];
+  knowledge: KnowledgeModelState;
+  items?: ItemTableJSON;
+}
+
+export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
+  const learners: LearnerGroupJSON['learners'] = [];
+  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt }]);
+  return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}) };
+}
+
+export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {
+  const learners = new Map<string, Learner>();
+  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, lastEventAt: l.t });
+  return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}) };
+}
+
+/** Appends `id` as the newest entry, dropping an older duplicate and the oldest entries beyond `max`. */
+export function pushHistory(h: string[], id: string, max: number): void {
+  const at = h.lastIndexOf(id);
+  if (at >= 0) h.splice(at, 1);
+  h.push(id);
+  if (h.length > max) h.splice(0, h.length - max);
+}

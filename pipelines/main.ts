@@ -1,0 +1,123 @@
+/**
+ * Process entry of the pipeline: `npx tsx pipelines/main.ts --stage learner|item|catalog|all [--sync]`.
+ *   --stage all     every stage in this process (default)
+ *   --sync          deterministic mode: the learner stage owns the item table and applies item gradients at once
+ *                   (needs one partition per topic); the item stage is not started
+ *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor)
+ * Serves /metrics on config metrics.port (LEARNSTREAM_METRICS_PORT). SIGINT/SIGTERM stop gracefully (final
+ * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
+ */
+import { Registry } from 'prom-client';
+import { loadConfig } from '../lib/config';
+import { errorMessage } from '../lib/errors';
+import { createKafka } from '../lib/kafka/client';
+import { ensureTopics } from '../lib/kafka/topics';
+import { createLogger } from '../lib/log';
+import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
+import { createRedis } from '../lib/redis/client';
+import { createRegistryClient } from '../lib/registry/client';
+import { RedisServingStore } from '../lib/serving/redis';
+import type { EmbedFn } from '../models/content/text';
+import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
+import { createDecode } from './adapters/decode';
+import { Pipeline, type StageName } from './pipeline';
+
+export interface MainArgs {
+  stages: StageName[];
+  sync: boolean;
+  encoder: boolean;
+}
+
+export function parseArgs(argv: string[]): MainArgs {
+  let stage = 'all';
+  let sync = false;
+  let encoder = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--stage') stage = argv[++i] ?? '';
+    else if (a.startsWith('--stage=')) stage = a.slice(8);
+    else if (a === '--sync') sync = true;
+    else if (a === '--no-encoder') encoder = false;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  const all: StageName[] = ['learner', 'item', 'catalog'];
+  if (stage === 'all') return { stages: all, sync, encoder };
+  if (!all.includes(stage as StageName)) throw new Error(`--stage must be learner, item, catalog or all (got ${stage})`);
+  return { stages: [stage as StageName], sync, encoder };
+}
+
+async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof createLogger>): Promise<EmbedFn | undefined> {
+  try {
+    const enc = await OnnxSentenceEncoder.load(dir, { emit });
+    return enc.embed;
+  } catch (err) {
+    log.warn('content encoder unavailable: new resources start from a seeded random factor', { err: errorMessage(err) });
+    return undefined;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(',') } });
+  const registry = new Registry();
+  const instr = createInstrumentation();
+  bindInstrumentation(instr, createMetrics(registry));
+  let metrics: MetricsServer | null = null;
+  const kafka = createKafka(config, `pipeline-${args.stages.join('-')}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config);
+  await admin.disconnect();
+  const redis = createRedis(config);
+  const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
+  const decode = await createDecode({ config, kafka, registry: createRegistryClient(config), emit: instr, logger });
+  let embed: EmbedFn | undefined;
+  if (args.encoder && args.stages.includes('catalog')) {
+    embed = await loadEncoder(resolveEncoderDir(config), instr, logger);
+  }
+  let exiting = false;
+  const pipeline = new Pipeline({
+    config,
+    kafka,
+    decode: decode.decode,
+    store,
+    logger,
+    emit: instr,
+    stages: args.stages,
+    synchronousItems: args.sync,
+    embed,
+    onFatal: (err) => {
+      logger.error('stage crashed', { err: errorMessage(err) });
+      process.stderr.write(`learnstream pipeline: fatal: ${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  });
+  const shutdown = async (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    logger.info('stopping', { signal });
+    try {
+      await pipeline.stop();
+      await decode.close();
+      await store.close();
+      await metrics?.close();
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`learnstream pipeline: error while stopping: ${errorMessage(err)}\n`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  metrics = await serveMetrics(registry, config.metrics.port);
+  await pipeline.start();
+  logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`learnstream pipeline: ${errorMessage(err)}\n`);
+    process.exit(1);
+  });
+}

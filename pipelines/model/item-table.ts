@@ -1,0 +1,144 @@
+import { b64ToF32, f32ToB64 } from '../state/codec';
+
+/** Catalogue facts the ranker needs next to the factors (copied from catalog.resources by the catalogue stage). */
+export interface ItemMeta {
+  type?: string;
+  topics?: string[];
+  skills?: string[];
+  prerequisites?: string[];
+  difficulty?: number;
+  title?: string;
+}
+
+/** One item as it travels on model.item-factors and sits in a replica. */
+export interface ItemRow {
+  itemId: string;
+  factors: Float32Array;
+  bias: number;
+  /** Exact number of events on this resource learned from (owner side). */
+  count: number;
+  /** Event time (ms) of the last update; NaN before the first (bias decay reads it). */
+  lastT: number;
+  active: boolean;
+  meta?: ItemMeta;
+}
+
+export interface ItemTableJSON {
+  dim: number;
+  rows: { id: string; f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta }[];
+}
+
+/**
+ * Item factors in one row-major Float32Array (`factors[i * dim + f]`) with dense indices, so a re-rank is one pass of
+ * the models/kernel dot product over contiguous memory. Used both for the item stage's owned rows and for every
+ * learner instance's full replica of model.item-factors. Removing an item keeps its slot (inactive) so indices stay
+ * stable; a re-upsert reuses it.
+ */
+export class ItemTable {
+  ids: string[] = [];
+  private readonly index = new Map<string, number>();
+  factors: Float32Array;
+  bias: Float32Array;
+  counts: Float64Array;
+  lastT: Float64Array;
+  active: Uint8Array;
+  readonly meta: (ItemMeta | undefined)[] = [];
+  private cap: number;
+
+  constructor(readonly dim: number, capacity = 1024) {
+    this.cap = capacity;
+    this.factors = new Float32Array(capacity * dim);
+    this.bias = new Float32Array(capacity);
+    this.counts = new Float64Array(capacity);
+    this.lastT = new Float64Array(capacity).fill(Number.NaN);
+    this.active = new Uint8Array(capacity);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  indexOf(id: string): number {
+    return this.index.get(id) ?? -1;
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  /** Index of `id`, creating an (inactive, zero) row when missing. */
+  ensure(id: string): number {
+    let i = this.index.get(id);
+    if (i !== undefined) return i;
+    i = this.ids.length;
+    if (i >= this.cap) this.grow();
+    this.ids.push(id);
+    this.meta.push(undefined);
+    this.index.set(id, i);
+    return i;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const f = new Float32Array(cap * this.dim);
+    f.set(this.factors);
+    const b = new Float32Array(cap);
+    b.set(this.bias);
+    const n = new Float64Array(cap);
+    n.set(this.counts);
+    const a = new Uint8Array(cap);
+    a.set(this.active);
+    const t = new Float64Array(cap).fill(Number.NaN);
+    t.set(this.lastT);
+    this.lastT = t;
+    this.factors = f;
+    this.bias = b;
+    this.counts = n;
+    this.active = a;
+    this.cap = cap;
+  }
+
+  row(i: number): Float32Array {
+    return this.factors.subarray(i * this.dim, (i + 1) * this.dim);
+  }
+
+  set(r: ItemRow): number {
+    const i = this.ensure(r.itemId);
+    this.factors.set(r.factors.subarray(0, this.dim), i * this.dim);
+    this.bias[i] = r.bias;
+    this.counts[i] = r.count;
+    this.lastT[i] = r.lastT;
+    this.active[i] = r.active ? 1 : 0;
+    if (r.meta) this.meta[i] = r.meta;
+    return i;
+  }
+
+  get(id: string): ItemRow | null {
+    const i = this.index.get(id);
+    if (i === undefined) return null;
+    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i] };
+  }
+
+  /** Tombstone: the item is gone; its slot stays (inactive, zeroed) so indices of others stay valid. */
+  remove(id: string): void {
+    const i = this.index.get(id);
+    if (i === undefined) return;
+    this.active[i] = 0;
+    this.factors.fill(0, i * this.dim, (i + 1) * this.dim);
+    this.bias[i] = 0;
+  }
+
+  toJSON(): ItemTableJSON {
+    const rows: ItemTableJSON['rows'] = [];
+    for (let i = 0; i < this.ids.length; i++) {
+      rows.push({ id: this.ids[i], f: f32ToB64(this.row(i)), b: this.bias[i], n: this.counts[i], t: Number.isNaN(this.lastT[i]) ? null : this.lastT[i], a: this.active[i] === 1, ...(this.meta[i] ? { m: this.meta[i] } : {}) });
+    }
+    return { dim: this.dim, rows };
+  }
+
+  static fromJSON(j: ItemTableJSON): ItemTable {
+    const t = new ItemTable(j.dim, Math.max(1024, j.rows.length));
+    for (const r of j.rows) t.set({ itemId: r.id, factors: b64ToF32(r.f), bias: r.b, count: r.n, lastT: r.t ?? Number.NaN, active: r.a, meta: r.m });
+    return t;
+  }
+}

@@ -1,0 +1,144 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/log';
+import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
+import type { ServingStore } from '../lib/serving/types';
+import { topicName } from '../lib/topics';
+import type { EmbedFn } from '../models/content/text';
+import { CatalogProcessor } from './catalog/processor';
+import type { Decode } from './decode';
+import { ItemProcessor } from './item/processor';
+import { KafkaItemSink, KafkaRecordSink } from './item/sink';
+import { LearnerProcessor } from './learner/processor';
+import { createCollabModel, type CollabModel } from './model/collab';
+import { ItemReplica } from './replica/item-replica';
+import { StageRunner } from './runner/stage-runner';
+import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
+
+export type StageName = 'learner' | 'item' | 'catalog';
+
+export interface PipelineOptions {
+  config: Config;
+  kafka: Kafka;
+  decode: Decode;
+  store: ServingStore;
+  logger: Logger;
+  emit?: Emitter;
+  /** Which stages this process runs. */
+  stages: StageName[];
+  /**
+   * Deterministic mode: the learner stage owns the item table and applies item gradients at once (no item-updates
+   * round trip, no item stage). Needs one partition per input topic. Default false.
+   */
+  synchronousItems?: boolean;
+  /** Checkpoint store; default files under `<dataDir>/state`. */
+  checkpoints?: CheckpointStore;
+  /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
+  groupPrefix?: string;
+  embed?: EmbedFn;
+  /** Model version label written with every list. */
+  modelVersion?: string;
+  onFatal?: (err: unknown) => void;
+}
+
+/** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
+export class Pipeline {
+  readonly runners: StageRunner<unknown>[] = [];
+  learner?: LearnerProcessor;
+  item?: ItemProcessor;
+  replica?: ItemReplica;
+  readonly model: CollabModel;
+  private producer: Producer | null = null;
+  private started: Promise<void> | null = null;
+  private stopped: Promise<void> | null = null;
+
+  constructor(private readonly o: PipelineOptions) {
+    const m = o.config.model;
+    this.model = createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed });
+  }
+
+  topic(key: Parameters<typeof topicName>[0]): string {
+    return topicName(key, this.o.config.kafka.topicPrefix);
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    return this.started;
+  }
+
+  private async doStart(): Promise<void> {
+    const { config, kafka, logger } = this.o;
+    const emit = this.o.emit ?? noopEmitter;
+    const p = config.pipeline;
+    const store = this.o.checkpoints ?? new FileCheckpointStore(`${config.dataDir}/state`);
+    const groupPrefix = this.o.groupPrefix ?? `${config.kafka.topicPrefix}learnstream-`;
+    const sync = this.o.synchronousItems ?? false;
+    // Idempotent, one request in flight: retries never reorder, which the item owner's dedup relies on.
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await this.producer.connect();
+    const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit));
+    const runnerBase = { kafka, store, logger, emit, checkpointIntervalMs: p.checkpointIntervalMs, concurrency: p.partitionsConsumedConcurrently, onFatal: this.o.onFatal };
+
+    if (this.o.stages.includes('item') && !sync) {
+      this.item = new ItemProcessor({ model: this.model, factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit), emit, logger: logger.child({ stage: 'item' }) });
+      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}item`, topics: [this.topic('itemUpdates')], processor: this.item }));
+    }
+    if (this.o.stages.includes('learner')) {
+      if (!sync) {
+        this.replica = new ItemReplica({ kafka, topic: this.topic('itemFactors'), dim: this.model.dim, logger, groupPrefix, onChange: (id, was) => this.learner?.itemChanged(id, was) });
+        await this.replica.start();
+        const caught = await this.replica.caughtUp(30000);
+        if (!caught) logger.warn('item replica not caught up after 30 s; ranking starts with a partial replica');
+      }
+      const topics = {
+        interactions: this.topic('interactions'),
+        quizAttempts: this.topic('quizAttempts'),
+        profiles: this.topic('profiles'),
+        erasures: this.topic('erasures'),
+        itemUpdates: this.topic('itemUpdates'),
+      };
+      const producer = this.producer;
+      this.learner = new LearnerProcessor({
+        decode: this.o.decode,
+        model: this.model,
+        store: this.o.store,
+        emit,
+        logger: logger.child({ stage: 'learner' }),
+        topics,
+        ...(sync ? {} : { sink: itemUpdates, replica: this.replica!.table }),
+        tombstone: async (userId) => {
+          await producer.send({ topic: topics.profiles, messages: [{ key: userId, value: null }] });
+        },
+        topN: p.topN,
+        historyLength: p.historyLength,
+        rerankIntervalMs: p.rerankIntervalMs,
+        modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
+      });
+      const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
+      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor: this.learner }));
+    }
+    if (this.o.stages.includes('catalog')) {
+      const catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) });
+      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
+    }
+    for (const r of this.runners) await r.start();
+    logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
+    try {
+      await this.started;
+    } catch {
+      /* close what was opened */
+    }
+    for (const r of [...this.runners].reverse()) await r.stop();
+    await this.learner?.stop();
+    await this.replica?.stop();
+    await this.producer?.disconnect();
+  }
+}

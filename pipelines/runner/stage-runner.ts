@@ -1,0 +1,329 @@
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import { errorMessage, isRetriable, LearnstreamError, PoisonMessageError } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import type { CheckpointStore } from '../state/checkpoint';
+import { CoPartitionedAssigner } from './assigner';
+import { Mutex } from './mutex';
+import { retryKafka } from './retry';
+
+/** One consumed record as the processors see it (kafkajs types kept out of the per-event logic). */
+export interface InputRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Kafka record timestamp (epoch ms): when the producer sent it. Freshness is measured from here. */
+  timestamp: number;
+  headers: IHeaders;
+}
+
+/**
+ * The per-stage logic the runner drives. State is kept per partition group (partition i of every input topic).
+ * `apply` must be deterministic given (group state, record): after a crash the runner restores the last checkpoint and
+ * replays the records after its offsets, and the result must be what an uninterrupted run would have had.
+ */
+export interface GroupProcessor<S> {
+  readonly stage: string;
+  /** Restore the group's state from its checkpoint, or start empty (`null`). */
+  restore(group: number, state: S | null): void;
+  apply(group: number, record: InputRecord): Promise<void> | void;
+  /** Resolves when every downstream record emitted so far is acknowledged (called before each checkpoint). */
+  flush(): Promise<void>;
+  /** A serializable copy of the group's state, taken synchronously so it matches the offsets exactly. */
+  snapshot(group: number): S;
+  /** The group moved to another instance (or we stop): forget its state. */
+  drop(group: number): void;
+  /** Resolves when downstream (serving store, producer) has room again; the runner pauses fetching meanwhile. */
+  ready?(): Promise<void>;
+  /** End of a batch of one input partition (e.g. broadcast what changed). Not awaited for correctness. */
+  afterBatch?(group: number): void;
+}
+
+export interface StageRunnerOptions<S> {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  processor: GroupProcessor<S>;
+  store: CheckpointStore;
+  logger: Logger;
+  emit: Emitter;
+  /** Checkpoint each partition group at most this often (ms). Default 5000. Lower = less replay after a crash. */
+  checkpointIntervalMs?: number;
+  /** Partitions processed concurrently (kafkajs partitionsConsumedConcurrently). Default 2. */
+  concurrency?: number;
+  /** Max bytes per partition per fetch: bounds a batch's memory. Default 256 KiB. */
+  maxBytesPerPartition?: number;
+  /** Called when the runner cannot go on (non-retriable error): the process entry exits non-zero. */
+  onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
+}
+
+interface GroupInfo {
+  mutex: Mutex;
+  loaded: boolean;
+  /** topic:partition -> next offset to apply (what the state reflects). */
+  next: Map<string, bigint>;
+  lastCheckpoint: number;
+  dirty: boolean;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/**
+ * Drives one stage: a consumer group over co-partitioned input topics, with state checkpointed together with the
+ * offsets it reflects. Kafka's committed offsets are only a hint (for lag and fast restart) and never run ahead of a
+ * checkpoint; the checkpoint's own offsets are the truth. On (re)assignment the runner restores the checkpoint and
+ * seeks to its offsets; records below them are skipped, so nothing is applied twice and nothing is missed.
+ */
+export class StageRunner<S> {
+  private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
+  private readonly groups = new Map<number, GroupInfo>();
+  private assigned = new Set<number>();
+  private starting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly interval: number;
+
+  constructor(private readonly opts: StageRunnerOptions<S>) {
+    this.interval = opts.checkpointIntervalMs ?? 5000;
+  }
+
+  get stage(): string {
+    return this.opts.processor.stage;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const { kafka, groupId, topics } = this.opts;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    const consumer = kafka.consumer({
+      groupId,
+      partitionAssigners: [CoPartitionedAssigner],
+      maxBytesPerPartition: this.opts.maxBytesPerPartition ?? 256 * 1024,
+      sessionTimeout: this.opts.sessionTimeoutMs ?? 10000,
+      heartbeatInterval: 1000,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment as Record<string, number[]>;
+      const next = new Set<number>();
+      for (const t of topics) for (const p of assignment[t] ?? []) next.add(p);
+      this.assigned = next;
+      this.opts.logger.info('partition groups assigned', { stage: this.stage, groups: [...next] });
+      for (const g of this.groups.keys()) if (!next.has(g)) void this.revoke(g);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.concurrency ?? 2,
+      eachBatch: (p) => this.onBatch(p),
+    });
+  }
+
+  private group(g: number): GroupInfo {
+    let info = this.groups.get(g);
+    if (!info) {
+      info = { mutex: new Mutex(), loaded: false, next: new Map(), lastCheckpoint: Date.now(), dirty: false };
+      this.groups.set(g, info);
+    }
+    return info;
+  }
+
+  /** Loads the checkpoint and seeks every input partition of the group to its offsets (earliest when none). */
+  private async load(g: number, info: GroupInfo): Promise<void> {
+    const cp = await this.opts.store.get<S>(this.stage, g);
+    this.opts.processor.restore(g, cp ? cp.state : null);
+    info.next.clear();
+    for (const topic of this.opts.topics) {
+      const key = tpKey(topic, g);
+      let offset: bigint | undefined = cp?.offsets[key] !== undefined ? BigInt(cp.offsets[key]) : undefined;
+      if (offset === undefined) {
+        const offs = await retryKafka(() => this.admin!.fetchTopicOffsets(topic));
+        const low = offs.find((o) => o.partition === g)?.low;
+        if (low === undefined) continue; // this topic has fewer partitions
+        offset = BigInt(low);
+      }
+      info.next.set(key, offset);
+      this.consumer!.seek({ topic, partition: g, offset: offset.toString() });
+    }
+    info.loaded = true;
+    info.lastCheckpoint = Date.now();
+    this.opts.logger.info('partition group restored', { stage: this.stage, group: g, fromCheckpoint: cp !== null, offsets: Object.fromEntries([...info.next].map(([k, v]) => [k, v.toString()])) });
+  }
+
+  private async onBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const resolveOffset = (o: string) => p.resolveOffset(o);
+    const heartbeat = () => p.heartbeat();
+    const isRunning = () => p.isRunning();
+    const isStale = () => p.isStale();
+    const g = batch.partition;
+    if (!this.assigned.has(g)) return;
+    const info = this.group(g);
+    await info.mutex.run(async () => {
+      if (!info.loaded) {
+        await this.load(g, info);
+        return; // the seeks make this batch stale; fetching resumes from the checkpoint's offsets
+      }
+      if (isStale()) return;
+      if (this.opts.processor.ready) {
+        const resume = p.pause();
+        await this.waitReady(heartbeat);
+        resume();
+      }
+      const key = tpKey(batch.topic, g);
+      const started = performance.now();
+      let applied = 0;
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale() || !this.assigned.has(g)) break;
+        const offset = BigInt(m.offset);
+        const expected = info.next.get(key);
+        if (expected !== undefined && offset < expected) {
+          resolveOffset(m.offset); // already reflected in the restored state: skip, never apply twice
+          continue;
+        }
+        const record: InputRecord = { topic: batch.topic, partition: g, offset: m.offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers: m.headers ?? {} };
+        await this.applyWithRetry(g, record);
+        info.next.set(key, offset + 1n);
+        info.dirty = true;
+        resolveOffset(m.offset);
+        applied++;
+        if (applied % 200 === 0) await heartbeat();
+      }
+      if (applied > 0) {
+        this.opts.processor.afterBatch?.(g);
+        this.opts.emit.emit('stage.processed', { stage: this.stage, durationMs: performance.now() - started });
+        const next = info.next.get(key);
+        if (next !== undefined) this.opts.emit.emit('consumer.lag', { group: this.opts.groupId, topic: batch.topic, partition: g, lag: Number(BigInt(batch.highWatermark) - next) });
+      }
+      if (Date.now() - info.lastCheckpoint >= this.interval) await this.checkpointLocked(g, info);
+    });
+  }
+
+  private async waitReady(heartbeat: () => Promise<void>): Promise<void> {
+    const ready = this.opts.processor.ready!();
+    let done = false;
+    void ready.finally(() => (done = true));
+    while (!done) {
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 1000))]);
+      if (!done) await heartbeat();
+    }
+  }
+
+  private async applyWithRetry(g: number, record: InputRecord): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.processor.apply(g, record);
+        return;
+      } catch (err) {
+        if (err instanceof PoisonMessageError) {
+          // The shared decode step has already dead-lettered it; the offset moves on.
+          this.opts.emit.emit('deadLetter', { topic: record.topic, reason: err.reason });
+          return;
+        }
+        if (!isRetriable(err) || attempt >= 8) {
+          throw new LearnstreamError(`${this.stage}: cannot apply record: ${errorMessage(err)}`, {
+            cause: err,
+            context: { topic: record.topic, partition: record.partition, offset: record.offset },
+          });
+        }
+        this.opts.logger.warn('retriable error, retrying', { stage: this.stage, attempt, err });
+        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Flush downstream, then write state + offsets atomically, then (hint only) commit the same offsets to Kafka. */
+  private async checkpointLocked(g: number, info: GroupInfo): Promise<void> {
+    if (!info.loaded) return;
+    if (!info.dirty) {
+      info.lastCheckpoint = Date.now();
+      return;
+    }
+    const started = performance.now();
+    await this.opts.processor.flush();
+    const state = this.opts.processor.snapshot(g);
+    const offsets: Record<string, string> = {};
+    for (const [k, v] of info.next) offsets[k] = v.toString();
+    await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() });
+    info.lastCheckpoint = Date.now();
+    info.dirty = false;
+    this.opts.emit.emit('checkpoint', { stage: this.stage, durationMs: performance.now() - started });
+    try {
+      const topics = [...info.next].map(([k, v]) => {
+        const i = k.lastIndexOf(':');
+        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: v.toString() };
+      });
+      if (this.assigned.has(g)) await this.consumer!.commitOffsets(topics);
+    } catch (err) {
+      // Not a correctness problem: the checkpoint is the truth, committed offsets only shorten the next restore.
+      this.opts.logger.debug('offset commit failed (checkpoint written)', { stage: this.stage, group: g, err });
+    }
+  }
+
+  /** Checkpoint every loaded group now (tests and shutdown). */
+  async checkpointAll(): Promise<void> {
+    for (const [g, info] of this.groups) await info.mutex.run(() => this.checkpointLocked(g, info));
+  }
+
+  private async revoke(g: number): Promise<void> {
+    const info = this.groups.get(g);
+    if (!info) return;
+    await info.mutex.run(async () => {
+      if (this.assigned.has(g)) return; // re-assigned to us meanwhile
+      try {
+        await this.checkpointLocked(g, info);
+      } catch (err) {
+        this.opts.logger.warn('checkpoint on revoke failed; the new owner replays from the previous one', { stage: this.stage, group: g, err });
+      }
+      this.opts.processor.drop(g);
+      this.groups.delete(g);
+      this.opts.logger.info('partition group revoked', { stage: this.stage, group: g });
+    });
+  }
+
+  /** Stops consuming, writes a final checkpoint of every group, disconnects. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    try {
+      await this.starting;
+    } catch {
+      /* a failed start still needs its connections closed */
+    }
+    if (this.consumer) {
+      // Checkpoint while still a member, so the next owner of each group restores the newest state.
+      this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+      await this.checkpointAll();
+      await this.consumer.stop();
+    }
+    await this.checkpointAll();
+    if (this.consumer) await this.consumer.disconnect();
+    if (this.admin) await this.admin.disconnect();
+  }
+
+  /** Test/diagnostic view: next offsets per loaded group. */
+  positions(): Record<number, Record<string, string>> {
+    const out: Record<number, Record<string, string>> = {};
+    for (const [g, info] of this.groups) out[g] = Object.fromEntries([...info.next].map(([k, v]) => [k, v.toString()]));
+    return out;
+  }
+}

@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../lib/config';
+import { ensureTopics } from '../../lib/kafka/topics';
+import { createLogger } from '../../lib/log';
+import { createInstrumentation, type Instrumentation } from '../../lib/metrics/instrumentation';
+import { RedisServingStore } from '../../lib/serving/redis';
+import { createRegistryDecode } from '../../pipelines/adapters/registry-decode';
+import { Pipeline, type StageName } from '../../pipelines/pipeline';
+import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
+import { testKafka, testRedis, testRegistry } from '../helpers';
+import { TestPublisher } from './publish';
+
+/** Everything a pipeline integration test needs against the real stack, with one close(). */
+export interface PipelineHarness {
+  config: Config;
+  kafka: Kafka;
+  redis: Redis;
+  store: RedisServingStore;
+  publisher: TestPublisher;
+  instr: Instrumentation;
+  stateDir: string;
+  start(stages: StageName[], opts?: { synchronousItems?: boolean }): Promise<Pipeline>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(config: Config): Promise<PipelineHarness> {
+  const kafka = testKafka(config, 'pipeline-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config);
+  await admin.disconnect();
+  const redis = testRedis(config);
+  const instr = createInstrumentation();
+  const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr });
+  const registry = testRegistry(config);
+  const publisher = new TestPublisher(config, kafka, registry);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-pipeline-'));
+  const pipelines: Pipeline[] = [];
+  const logger = createLogger({ level: 'warn' });
+  return {
+    config,
+    kafka,
+    redis,
+    store,
+    publisher,
+    instr,
+    stateDir,
+    async start(stages, opts = {}) {
+      const p = new Pipeline({
+        config,
+        kafka,
+        decode: createRegistryDecode(registry, config.kafka.topicPrefix),
+        store,
+        logger,
+        emit: instr,
+        stages,
+        synchronousItems: opts.synchronousItems,
+        checkpoints: new FileCheckpointStore(stateDir),
+      });
+      pipelines.push(p);
+      await p.start();
+      return p;
+    },
+    async close() {
+      for (const p of pipelines) await p.stop();
+      await publisher.close();
+      redis.disconnect();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
