@@ -141,7 +141,7 @@ export class OnlineCollab {
       b.set(this.scaledBias);
       this.scaledBias = b;
     }
-    this.scaledBias[r] = next.bias * this.scaleOf(r);
+    this.scaledBias[r] = t.biases[r] * this.scaleOf(r);
   }
 
   /** Dense index of a resource in score arrays, or undefined if never seen. */
