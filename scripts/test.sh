@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `npm test`: install what is missing, typecheck, lint, then jest with both projects: `unit` (no services) and
+# `integration` (real Kafka, registry, Redis; test/globalSetup.ts starts the local stack when it is not running and
+# test/globalTeardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# onnxruntime-node's CPU binaries ship in the package; never fetch CUDA ones.
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+step "typecheck (tsc --noEmit)"
+npx tsc --noEmit -p tsconfig.json
+
+step "lint (eslint)"
+npx eslint .
+
+step "jest (unit + integration against the real stack)"
+# --forceExit: a leaked socket in one suite must not keep CI waiting; the global teardown has already run by then.
+npx jest --ci --forceExit "$@"
+
+if [ "$#" -eq 0 ]; then
+  # Fault-injection suites (kill -9 of stages) run after the main suites when they exist.
+  npm run --if-present test:faults
+fi
