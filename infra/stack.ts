@@ -9,7 +9,7 @@ import { stackDown, stackStatus, stackUp, type ServiceStatus } from './stack/ind
 function printStatus(rows: ServiceStatus[]): void {
   const lines = rows.map((s) => {
     const state = s.reachable ? 'up' : 'down';
-    const owner = !s.managed ? 'external' : s.pid ? `pid ${s.pid}` : 'not started by us';
+    const owner = !s.managed ? 'external' : s.pid ? `pid ${s.pid}` : s.reachable ? 'not started here' : '-';
     return [s.service.padEnd(11), state.padEnd(5), `port ${s.port}`.padEnd(11), owner.padEnd(18), s.detail ?? ''].join(' ');
   });
   process.stdout.write(['service     state port        owner              detail', ...lines, ''].join('\n'));
