@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the whole product on one machine. Brings the local stack up (only the services not pointed elsewhere),
+ * creates topics, registers schemas, starts every pipeline stage, the read API and a demo event source, prints where
+ * to look, and on Ctrl-C (SIGINT) or SIGTERM stops everything it started, the stack included, leaving no process.
+ *
+ *   npm start                  everything, with the demo source
+ *   npm start -- --no-demo     no demo events (publish your own)
+ *   npm start -- --keep-stack  leave Kafka/registry/Redis running on exit (faster restarts while developing)
+ */
+import * as path from 'node:path';
+import { loadConfig, type Config } from '../lib/config';
+import { ConfigError, LearnstreamError, errorMessage } from '../lib/errors';
+import { createKafka } from '../lib/kafka/client';
+import { ensureTopics } from '../lib/kafka/topics';
+import { createRegistryClient } from '../lib/registry/client';
+import { registerSchemas } from '../lib/serde/register';
+import { stackDown, stackUp, type ServiceName } from '../infra/stack/index';
+import { Supervisor } from './start/supervisor';
+
+const ROOT = path.join(__dirname, '..');
+const say = (msg: string) => process.stdout.write(`learnstream: ${msg}\n`);
+
+async function prepareKafkaAndRegistry(config: Config): Promise<void> {
+  const admin = createKafka(config, 'start').admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, config);
+    say(created.length ? `created ${created.length} topics` : 'topics already exist');
+  } finally {
+    await admin.disconnect();
+  }
+  const subjects = await registerSchemas(createRegistryClient(config), config);
+  say(`registered ${subjects.length} schemas (compatibility BACKWARD)`);
+}
+
+async function waitForReady(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const t0 = Date.now();
+  const config = loadConfig();
+  const demo = !argv.includes('--no-demo');
+  const keepStack = argv.includes('--keep-stack');
+
+  const up = await stackUp(config, { withPrometheus: true, prometheusConfig: path.join(ROOT, 'infra', 'prometheus', 'prometheus.yml'), log: say });
+  const started: ServiceName[] = up.started;
+  let stopping = false;
+  const supervisor = new Supervisor({
+    onUnexpectedExit: (name, code) => {
+      if (stopping) return;
+      say(`${name} exited unexpectedly (code ${code}); stopping everything`);
+      void shutdown(1);
+    },
+  });
+
+  const shutdown = async (code: number): Promise<never> => {
+    if (stopping) return new Promise<never>(() => undefined);
+    stopping = true;
+    say('stopping...');
+    await supervisor.stop();
+    if (!keepStack && started.length > 0) await stackDown(config, { services: started, log: say });
+    say('stopped; nothing left running (check with npm run stack:status)');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    await prepareKafkaAndRegistry(config);
+    supervisor.start('pipeline', [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', 'all']);
+    supervisor.start('api', [path.join(ROOT, 'api', 'server.ts')]);
+    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    if (!(await waitForReady(`${apiUrl}/healthz`, 60_000))) throw new LearnstreamError(`API did not answer ${apiUrl}/healthz within 60 s`);
+    if (demo) supervisor.start('demo', [path.join(ROOT, 'scripts', 'demo.ts')]);
+    const readKey = config.api.apiKeys.find((k) => k.scopes.includes('read'))?.key ?? '<a read key>';
+    say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    process.stdout.write(
+      [
+        '',
+        `  API            ${apiUrl}   (health ${apiUrl}/healthz, ready ${apiUrl}/readyz, OpenAPI ${apiUrl}/openapi.json)`,
+        `  try            curl -H 'x-api-key: ${readKey}' ${apiUrl}/v1/learners/demo-learner-1/recommendations?explain=true`,
+        `  metrics        ${apiUrl}/metrics (API), http://127.0.0.1:${config.metrics.port}/metrics (pipeline)`,
+        `  Prometheus     http://127.0.0.1:${config.stack.prometheusPort}`,
+        `  Ctrl-C stops everything this command started.`,
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    say(`start failed: ${errorMessage(err)}`);
+    await shutdown(1);
+  }
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const known = err instanceof LearnstreamError || err instanceof ConfigError;
+  process.stderr.write(`learnstream: ${known ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});
