@@ -1,0 +1,243 @@
+/**
+ * The typed client platforms use to publish events. Every call validates first (ValidationError, nothing sent), then
+ * joins a batch; the returned promise resolves once the broker acknowledged the batch (acks=all, idempotent producer).
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import type { Client } from '@confluentinc/schemaregistry';
+import { DependencyError, LearnstreamError, ValidationError } from '../lib/errors';
+import { createLogger, type Logger } from '../lib/log';
+import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
+import { EventSerializer } from '../lib/serde';
+import { topicName } from '../lib/topics';
+import {
+  KIND_EVENT,
+  KIND_TOPIC,
+  assertValidEvent,
+  eventKey,
+  type ErasureRequestInput,
+  type EventKind,
+  type EventTypes,
+  type KindedEvent,
+  type LearnerProfileInput,
+  type LearningInteractionInput,
+  type QuizAttemptInput,
+  type ResourceInput,
+} from '../schemas';
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  registry: Client;
+  /** Full topic prefix (config.kafka.topicPrefix plus any test prefix). Default ''. */
+  topicPrefix?: string;
+  emit?: Emitter;
+  logger?: Logger;
+  /** Most records per Kafka request. Default 1000. */
+  maxBatchRecords?: number;
+  /** How long a record may wait for companions before its batch is sent, in ms. Default 5. */
+  lingerMs?: number;
+  /** Records accepted but not yet acknowledged; further publish calls wait for room (backpressure). Default 20,000. */
+  maxPending?: number;
+  /** Extra attempts for a batch that failed with a retriable Kafka error, after kafkajs' own retries. Default 3. */
+  retries?: number;
+  /** First backoff between those attempts, doubled each time, in ms. Default 200. */
+  retryBackoffMs?: number;
+  /** Clock for the future-timestamp rule, epoch ms. Default Date.now. */
+  now?: () => number;
+}
+
+interface Entry {
+  topic: string;
+  key: string;
+  value: Buffer | null;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** kafkajs marks transient failures (leader moved, timeouts, disconnects) with `retriable`. */
+function kafkaRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+export class Publisher {
+  private readonly queue: Entry[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private pending = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private sending: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | null = null;
+  private readonly emit: Emitter;
+  private readonly log: Logger;
+  private readonly maxBatch: number;
+  private readonly lingerMs: number;
+  private readonly maxPending: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly now: () => number;
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly producer: Producer,
+    private readonly serializer: EventSerializer,
+    opts: PublisherOptions,
+  ) {
+    this.emit = opts.emit ?? noopEmitter;
+    this.log = opts.logger ?? createLogger({ base: { component: 'publisher' } });
+    this.maxBatch = opts.maxBatchRecords ?? 1000;
+    this.lingerMs = opts.lingerMs ?? 5;
+    this.maxPending = opts.maxPending ?? 20_000;
+    this.retries = opts.retries ?? 3;
+    this.backoffMs = opts.retryBackoffMs ?? 200;
+    this.now = opts.now ?? Date.now;
+    this.prefix = opts.topicPrefix ?? '';
+  }
+
+  /**
+   * Looks up the schema ids of this build (ConfigError if they are not registered) and connects an idempotent
+   * producer. Topics must exist (auto-creation is off so a typo cannot create a stray topic).
+   */
+  static async create(opts: PublisherOptions): Promise<Publisher> {
+    const serializer = await EventSerializer.create(opts.registry, opts.topicPrefix ?? '');
+    const producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    try {
+      await producer.connect();
+    } catch (err) {
+      throw new DependencyError('kafka', `producer cannot connect: ${(err as Error).message}`, { cause: err });
+    }
+    return new Publisher(producer, serializer, opts);
+  }
+
+  publishInteraction(e: LearningInteractionInput): Promise<void> {
+    return this.publish('interaction', e);
+  }
+
+  publishQuizAttempt(e: QuizAttemptInput): Promise<void> {
+    return this.publish('quizAttempt', e);
+  }
+
+  upsertResource(e: ResourceInput): Promise<void> {
+    return this.publish('resource', e);
+  }
+
+  /** Deletes a resource: a tombstone (null value) under its id on the compacted catalogue topic. */
+  deleteResource(resourceId: string): Promise<void> {
+    if (typeof resourceId !== 'string' || resourceId.length === 0 || resourceId.length > 128) {
+      return Promise.reject(new ValidationError('resourceId must be a non-empty string of at most 128 characters'));
+    }
+    return this.enqueue(topicName('resources', this.prefix), resourceId, null);
+  }
+
+  upsertProfile(e: LearnerProfileInput): Promise<void> {
+    return this.publish('profile', e);
+  }
+
+  requestErasure(e: ErasureRequestInput): Promise<void> {
+    return this.publish('erasure', e);
+  }
+
+  /** Publishes an event given by kind; `input` is validated, so it may come straight from JSON. */
+  publish(kind: EventKind, input: unknown): Promise<void> {
+    let event: EventTypes[(typeof KIND_EVENT)[EventKind]];
+    try {
+      event = assertValidEvent(KIND_EVENT[kind], input, { now: this.now() });
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.publishValid({ kind, event } as KindedEvent);
+  }
+
+  /** Publishes an event that already passed validateEvent (collector, replay): no second validation. */
+  publishValid(e: KindedEvent): Promise<void> {
+    const topic = topicName(KIND_TOPIC[e.kind], this.prefix);
+    const key = eventKey(KIND_EVENT[e.kind], e.event);
+    let value: Buffer;
+    try {
+      value = this.serializer.serializeSync(topic, e.event);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.enqueue(topic, key, value);
+  }
+
+  /** Sends everything queued now and resolves when it is acknowledged (or failed). */
+  async flush(): Promise<void> {
+    this.cutBatches();
+    await this.sending;
+  }
+
+  /** Flushes, then disconnects. Safe to call more than once; publishing after close rejects. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.flush();
+      await this.producer.disconnect();
+    })();
+    return this.closing;
+  }
+
+  /** Records accepted and not yet acknowledged. */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  private async enqueue(topic: string, key: string, value: Buffer | null): Promise<void> {
+    if (this.closing) throw new LearnstreamError('publisher is closed');
+    if (this.pending >= this.maxPending || this.waiters.length > 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.closing) throw new LearnstreamError('publisher is closed');
+    this.pending++;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, key, value, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.cutBatches();
+      else this.timer ??= setTimeout(() => this.cutBatches(), this.lingerMs);
+    });
+  }
+
+  /** Moves the queue into batches chained behind the batch in flight, so batches (and keys) keep their order. */
+  private cutBatches(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.sending = this.sending.then(() => this.send(batch));
+    }
+  }
+
+  private async send(batch: Entry[]): Promise<void> {
+    const ready = batch.map((entry) => ({ entry, value: entry.value }));
+    const byTopic = new Map<string, { key: string; value: Buffer | null }[]>();
+    for (const r of ready) {
+      const list = byTopic.get(r.entry.topic) ?? [];
+      list.push({ key: r.entry.key, value: r.value });
+      byTopic.set(r.entry.topic, list);
+    }
+    const started = performance.now();
+    let error: unknown = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        break;
+      } catch (err) {
+        error = err;
+        if (!kafkaRetriable(err) || attempt >= this.retries) break;
+        this.log.warn('send failed, retrying', { attempt: attempt + 1, error: err as Error });
+        await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
+      }
+    }
+    const durationMs = performance.now() - started;
+    for (const [topic, messages] of byTopic) this.emit.emit('producer.sent', { topic, count: messages.length, durationMs, ok: error === null });
+    const failure =
+      error === null
+        ? null
+        : kafkaRetriable(error)
+          ? new DependencyError('kafka', `send failed after ${this.retries + 1} attempts: ${(error as Error).message}`, { cause: error })
+          : new LearnstreamError(`Kafka refused the batch: ${(error as Error).message}`, { cause: error });
+    for (const r of ready) this.settle(r.entry, failure);
+  }
+
+  private settle(entry: Entry, err: unknown): void {
+    this.pending--;
+    if (err === null) entry.resolve();
+    else entry.reject(err);
+    if (this.waiters.length > 0 && this.pending < this.maxPending) this.waiters.shift()!();
+  }
+}
