@@ -72,8 +72,10 @@ describe('loadConfig', () => {
     expect(c.registry.username).toBe('learnstream');
   });
 
-  it('documents every environment variable', () => {
+  it('documents every environment variable, in the README too', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     for (const v of ENV_VARS) {
+      expect(readme).toContain(`\`${v.name}\``);
       expect(v.name).toMatch(/^LEARNSTREAM_[A-Z0-9_]+$/);
       expect(v.help.length).toBeGreaterThan(5);
     }
