@@ -8,6 +8,9 @@ import { MemoryServingStore } from '../../lib/serving/memory';
 import { apiClient } from './api-client';
 import { assertMatchesOpenApi } from './api-openapi';
 
+// Generous: the shared 2-core machine can be busy; a timed-out test would leave a request that fails the suite later.
+jest.setTimeout(30_000);
+
 const KEY = 'edge-read-key';
 const running: RunningApi[] = [];
 
@@ -107,7 +110,7 @@ it('drains in-flight requests on stop, refuses new work, and stop() is idempoten
   let closed = 0;
   const { api, call } = await start({ store, onClose: () => Promise.resolve(void closed++) });
   const slow = call('GET', '/v1/learners/u/knowledge');
-  await new Promise((r) => setTimeout(r, 50));
+  while (api.drain.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
   expect(api.drain.inFlight()).toBe(1);
   const stopped = api.stop();
   expect(api.stop()).toBe(stopped);

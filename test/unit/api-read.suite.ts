@@ -22,6 +22,8 @@ const ADMIN = 'test-admin-key';
 
 export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): void {
   describe(`read API (${name})`, () => {
+    // Generous: the shared 2-core machine can be busy; a timed-out test would leave a request that fails the suite later.
+    jest.setTimeout(30_000);
     let env: SuiteEnv;
     let api: RunningApi;
     let call: ReturnType<typeof apiClient>;
