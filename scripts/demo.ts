@@ -11,6 +11,7 @@ import { createKafka } from '../lib/kafka/client';
 import { createRegistryClient } from '../lib/registry/client';
 import { Publisher } from '../producers/publisher';
 import type { InteractionType, ResourceInput } from '../schemas';
+import { mulberry32 } from '../models/random/prng';
 import { demoCatalogue } from './demo/catalogue';
 
 function arg(argv: string[], name: string, dflt: number): number {
@@ -20,23 +21,11 @@ function arg(argv: string[], name: string, dflt: number): number {
   return v;
 }
 
-/** Small seeded PRNG (mulberry32) so two demo runs publish the same story. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function main(argv: string[]): Promise<void> {
   const rate = arg(argv, 'rate', 20);
   const learners = arg(argv, 'learners', 40);
   const config = loadConfig();
-  const random = rng(config.model.seed);
+  const random = mulberry32(config.model.seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   const publisher = await Publisher.create({ kafka: createKafka(config, 'demo'), registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix });
   const { resources, source } = demoCatalogue(arg(argv, 'resources', 300));
