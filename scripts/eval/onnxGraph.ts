@@ -1,0 +1,51 @@
+/**
+ * A minimal ONNX model, encoded by hand (protobuf wire format), for the kernel comparison: scores = U x Q^T + mask
+ * (Gemm, transB = 1) then TopK. Hand-encoding ~60 lines beats adding an ONNX builder dependency for one tiny graph.
+ */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v > 127) {
+    out.push((v & 127) | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+const key = (field: number, wire: number) => varint(field * 8 + wire);
+const int = (field: number, v: number) => [...key(field, 0), ...varint(v)];
+const bytes = (field: number, b: number[]) => [...key(field, 2), ...varint(b.length), ...b];
+const str = (field: number, s: string) => bytes(field, [...Buffer.from(s, 'utf8')]);
+
+/** dims: number = fixed size, string = symbolic */
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): number[] {
+  const shape = dims.flatMap((d) => bytes(1, typeof d === 'number' ? int(1, d) : str(2, d)));
+  const tensorType = [...int(1, elemType), ...bytes(2, shape)];
+  return [...str(1, name), ...bytes(2, bytes(1, tensorType))];
+}
+
+function node(op: string, inputs: string[], outputs: string[], attrs: number[][] = []): number[] {
+  return [...inputs.flatMap((i) => str(1, i)), ...outputs.flatMap((o) => str(2, o)), ...str(4, op), ...attrs.flatMap((a) => bytes(5, a))];
+}
+
+const FLOAT = 1;
+const INT64 = 7;
+const ATTR_INT = 2;
+
+/** Gemm(U[1,d], Q[n,d], transB) + M[1,n] -> TopK(K) -> values[1,k], indices[1,k] */
+export function scoreTopKModel(dim: number): Uint8Array {
+  const transB = [...str(1, 'transB'), ...int(20, ATTR_INT), ...int(3, 1)];
+  const graph = [
+    ...bytes(1, node('Gemm', ['U', 'Q', 'M'], ['S'], [transB])),
+    ...bytes(1, node('TopK', ['S', 'K'], ['values', 'indices'])),
+    ...str(2, 'score_topk'),
+    ...bytes(11, valueInfo('U', FLOAT, [1, dim])),
+    ...bytes(11, valueInfo('Q', FLOAT, ['n', dim])),
+    ...bytes(11, valueInfo('M', FLOAT, [1, 'n'])),
+    ...bytes(11, valueInfo('K', INT64, [1])),
+    ...bytes(12, valueInfo('values', FLOAT, [1, 'k'])),
+    ...bytes(12, valueInfo('indices', INT64, [1, 'k'])),
+  ];
+  const model = [...int(1, 8), ...str(2, 'learnstream'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, 13)])];
+  return Uint8Array.from(model);
+}
