@@ -16,7 +16,8 @@ export type PoisonReason =
   | 'avro-decode-failed'
   | 'invalid-field'
   | 'missing-key'
-  | 'key-mismatch';
+  | 'key-mismatch'
+  | 'decode-crashed';
 
 export type Decoded<N extends EventName = EventName> = { [K in N]: { event: K; value: EventTypes[K]; schemaId: number } }[N];
 
