@@ -3,3 +3,4 @@ export * from './options';
 export * from './step';
 export { FactorTable, initVector, type FactorTableData } from './table';
 export { OnlineCollab, type CollabState } from './model';
+export { foldIn, type FoldInObservation } from './foldIn';

@@ -10,6 +10,7 @@ import {
   type LearnerStepResult,
 } from './step';
 import { FactorTable, type FactorTableData } from './table';
+import { foldIn } from './foldIn';
 
 /** Serialized state of {@link OnlineCollab}: plain JSON, restores to identical predictions. */
 export interface CollabState {
@@ -114,6 +115,23 @@ export class OnlineCollab {
     this.learners.biases[r] = row.bias;
     this.learners.counts[r] = row.count;
     this.learners.lastT[r] = row.lastT;
+  }
+
+  /**
+   * Place a learner by least squares against the current resource vectors (see {@link foldIn}); resources not known
+   * yet are skipped. Event counts are left alone: fold-in sets a starting point, it is not an event.
+   */
+  foldInLearner(learnerId: string, engaged: readonly { resourceId: string; weight?: number }[], reg = 0.1): void {
+    const obs = [];
+    for (const e of engaged) {
+      const r = this.resources.indexOf(e.resourceId);
+      if (r === undefined) continue;
+      obs.push({ vector: this.resources.row(r), target: 1, weight: e.weight ?? 1 });
+    }
+    if (obs.length === 0) return;
+    const row = this.learnerRow(learnerId);
+    row.vector = foldIn(obs, this.options.dim, reg);
+    this.setLearnerRow(learnerId, row);
   }
 
   /** Item side: apply one gradient to the resource's row, creating the row if the resource is new. */

@@ -78,19 +78,28 @@ export class SparseRows {
   }
 
   /** Plain-data snapshot (columns and weights per row). */
-  toJSON(): { cols: number[][]; vals: number[][] } {
+  toJSON(): SparseRowsData {
     return {
+      rowSum: Array.from(this.rowSum.subarray(0, this.cols.length)),
       cols: this.cols.map((c, r) => Array.from(c.subarray(0, this.lens[r]))),
       vals: this.vals.map((v, r) => Array.from(v.subarray(0, this.lens[r]))),
     };
   }
 
-  static fromJSON(data: { cols: number[][]; vals: number[][] }): SparseRows {
+  static fromJSON(data: SparseRowsData): SparseRows {
     const m = new SparseRows();
     data.cols.forEach((cols, r) => {
       m.ensureRow(r);
       cols.forEach((c, s) => m.add(r, c, data.vals[r][s]));
     });
+    // restore the sums as saved: re-adding in a different order could change the last bit
+    m.rowSum.set(data.rowSum);
     return m;
   }
+}
+
+export interface SparseRowsData {
+  rowSum: number[];
+  cols: number[][];
+  vals: number[][];
 }

@@ -1,4 +1,19 @@
-import { SparseRows } from './sparseRows';
+import { SparseRows, type SparseRowsData } from './sparseRows';
+
+/** A weighted link between two items, produced by a learner's sequence. */
+export interface TransitionLink {
+  from: number;
+  to: number;
+  weight: number;
+  /** event time, seconds */
+  t: number;
+}
+
+export interface TransitionState {
+  t0: number | null;
+  hist: number[][];
+  rows: SparseRowsData;
+}
 
 /** Options of {@link ItemTransitions}. */
 export interface TransitionOptions {
@@ -49,25 +64,54 @@ export class ItemTransitions {
   observe(user: number, item: number, t: number, link = true): void {
     while (this.hist.length <= user) this.hist.push([]);
     const h = this.hist[user];
-    if (link && h.length > 0) {
-      if (Number.isNaN(this.t0)) this.t0 = t;
-      let exponent = (t - this.t0) / this.halfLifeSeconds;
-      if (exponent > 400) {
-        this.m.scaleAll(Math.pow(2, -exponent));
-        this.t0 = t;
-        exponent = 0;
-      }
-      const tw = Math.pow(2, exponent);
-      for (let d = 0; d < h.length; d++) {
-        const prev = h[h.length - 1 - d];
-        if (prev === item) continue;
-        const w = tw * this.posW[d];
-        this.m.add(prev, item, w);
-        if (this.reverseWeight > 0) this.m.add(item, prev, w * this.reverseWeight);
-      }
-    }
+    if (link) this.applyLinks(this.linksFor(h, item, t));
     h.push(item);
     if (h.length > this.window) h.shift();
+  }
+
+  /**
+   * The learner-side half of `observe`: the weighted links from a learner's recent items (oldest first) to the new
+   * item. Pure, so a learner stage can compute them and send them (keyed by source item) to whoever owns the rows.
+   * Weights are relative to time `t` ({@link ItemTransitions.applyLinks} adds the time decay).
+   */
+  linksFor(recent: readonly number[], item: number, t: number): TransitionLink[] {
+    const links: TransitionLink[] = [];
+    for (let d = 0; d < recent.length && d < this.window; d++) {
+      const prev = recent[recent.length - 1 - d];
+      if (prev === item) continue;
+      const w = this.posW[d];
+      links.push({ from: prev, to: item, weight: w, t });
+      if (this.reverseWeight > 0) links.push({ from: item, to: prev, weight: w * this.reverseWeight, t });
+    }
+    return links;
+  }
+
+  /** The owner-side half: add links, scaled by 2^(t / halfLife) so older links weigh less than newer ones. */
+  applyLinks(links: readonly TransitionLink[]): void {
+    for (const l of links) {
+      if (Number.isNaN(this.t0)) this.t0 = l.t;
+      let exponent = (l.t - this.t0) / this.halfLifeSeconds;
+      if (exponent > 400) {
+        // rescale everything by the same factor: rankings are unchanged, numbers stay finite
+        this.m.scaleAll(Math.pow(2, -exponent));
+        this.t0 = l.t;
+        exponent = 0;
+      }
+      this.m.add(l.from, l.to, l.weight * Math.pow(2, exponent));
+    }
+  }
+
+  /** Plain-data state: per-learner recent items, the transition rows and the time reference. */
+  serialize(): TransitionState {
+    return { t0: Number.isNaN(this.t0) ? null : this.t0, hist: this.hist.map((h) => [...h]), rows: this.m.toJSON() };
+  }
+
+  static deserialize(state: TransitionState, opts: TransitionOptions = {}): ItemTransitions {
+    const tr = new ItemTransitions(opts);
+    tr.t0 = state.t0 ?? Number.NaN;
+    tr.hist = state.hist.map((h) => [...h]);
+    tr.m = SparseRows.fromJSON(state.rows);
+    return tr;
   }
 
   /** out[j] += weight * (transition score of j for this learner), for j < nItems. Returns false if no history. */
