@@ -6,7 +6,10 @@
 import type { Admin } from 'kafkajs';
 import type { Router } from 'express';
 import type { Config } from '../lib/config';
+import { DependencyError, LearnstreamError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
+import { createRegistryClient } from '../lib/registry/client';
+import { Publisher } from '../producers/publisher';
 import type { Logger } from '../lib/log';
 import type { Emitter } from '../lib/metrics/instrumentation';
 import type { ServingStore } from '../lib/serving/types';
@@ -47,17 +50,49 @@ export function servingDataCheck(store: ServingStore): HealthCheck {
   return async () => (await store.getPopular(1)).length > 0;
 }
 
+/**
+ * Erasure requests go through the events engineer's typed Publisher (validation, Avro + registry, idempotent
+ * producer). It is created on first use, so the API starts (and serves reads) while Kafka or the registry are still
+ * coming up; a failed creation is retried on the next request.
+ */
+export function lazyErasurePublisher(create: () => Promise<Publisher>): { publish: ErasurePublisher; close(): Promise<void> } {
+  let publisher: Promise<Publisher> | undefined;
+  const get = () =>
+    (publisher ??= create().catch((err: unknown) => {
+      publisher = undefined;
+      throw err;
+    }));
+  return {
+    publish: async (req) => {
+      try {
+        await (await get()).requestErasure(req);
+      } catch (err) {
+        if (err instanceof LearnstreamError) throw err;
+        throw new DependencyError('kafka', `erasure request not published: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    },
+    close: async () => {
+      if (publisher) await (await publisher.catch(() => undefined))?.close();
+    },
+  };
+}
+
 export async function productionDependencies(config: Config, deps: { store: ServingStore; logger: Logger; emit: Emitter }): Promise<ProductionDependencies> {
-  const admin = createKafka(config, 'api', { logger: deps.logger.child({ component: 'kafka' }) }).admin();
+  const kafka = createKafka(config, 'api', { logger: deps.logger.child({ component: 'kafka' }) });
+  const admin = kafka.admin();
+  const erasures = lazyErasurePublisher(() =>
+    Publisher.create({ kafka, registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix, emit: deps.emit, logger: deps.logger.child({ component: 'publisher' }) }),
+  );
   const health: Record<string, HealthCheck> = {
     redis: () => deps.store.ping(),
     kafka: kafkaCheck(admin),
     registry: registryCheck(config),
     model: servingDataCheck(deps.store),
   };
-  const closers: (() => Promise<void>)[] = [() => admin.disconnect()];
+  const closers: (() => Promise<void>)[] = [() => erasures.close(), () => admin.disconnect()];
   return Promise.resolve({
     health,
+    publishErasure: erasures.publish,
     close: async () => {
       for (const c of closers) await c().catch(() => undefined);
     },
