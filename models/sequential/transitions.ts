@@ -88,16 +88,23 @@ export class ItemTransitions {
 
   /** The owner-side half: add links, scaled by 2^(t / halfLife) so older links weigh less than newer ones. */
   applyLinks(links: readonly TransitionLink[]): void {
+    let lastT = Number.NaN;
+    let scale = 1;
     for (const l of links) {
       if (Number.isNaN(this.t0)) this.t0 = l.t;
-      let exponent = (l.t - this.t0) / this.halfLifeSeconds;
-      if (exponent > 400) {
-        // rescale everything by the same factor: rankings are unchanged, numbers stay finite
-        this.m.scaleAll(Math.pow(2, -exponent));
-        this.t0 = l.t;
-        exponent = 0;
+      if (l.t !== lastT) {
+        // one pow per distinct time (links of one event share it), not one per link
+        let exponent = (l.t - this.t0) / this.halfLifeSeconds;
+        if (exponent > 400) {
+          // rescale everything by the same factor: rankings are unchanged, numbers stay finite
+          this.m.scaleAll(Math.pow(2, -exponent));
+          this.t0 = l.t;
+          exponent = 0;
+        }
+        scale = Math.pow(2, exponent);
+        lastT = l.t;
       }
-      this.m.add(l.from, l.to, l.weight * Math.pow(2, exponent));
+      this.m.add(l.from, l.to, l.weight * scale);
     }
   }
 
