@@ -54,8 +54,8 @@ async function exportedSeries(): Promise<Set<string>> {
   const out = new Set<string>(['up']);
   for (const m of await registry.getMetricsAsJSON()) {
     out.add(m.name);
-    if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(m.name + s);
-    if (m.type === 'summary') for (const s of ['_sum', '_count']) out.add(m.name + s);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(m.name + s);
+    if (String(m.type) === 'summary') for (const s of ['_sum', '_count']) out.add(m.name + s);
   }
   return out;
 }
