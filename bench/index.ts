@@ -1,0 +1,37 @@
+/**
+ * `npm run bench -- <scenario> [--quick] [--json]`: one file per scenario; each prints tables, writes JSON to
+ * bench/results/ and, with --json, prints the JSON on stdout.
+ */
+import * as freshness from './freshness';
+import * as ingest from './ingest';
+import * as kernel from './kernel';
+import { parseBenchArgs, type BenchArgs } from './lib/report';
+import * as memory from './memory';
+import * as read from './read';
+
+const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: BenchArgs) => Promise<void> }> }> = {
+  kernel: { about: 'rank one learner over 10k/100k/1M resources: loops vs ml-matrix vs onnxruntime, IVF for 1M', load: () => Promise.resolve(kernel) },
+  memory: { about: 'bytes per learner / resource in the process and in Redis (1M learners, 100k resources)', load: () => Promise.resolve(memory) },
+  read: { about: 'read API latency/throughput vs hello-world express and a bare ioredis GET (autocannon)', load: () => Promise.resolve(read) },
+  ingest: { about: 'learner-stage events/s (1 and 4 partitions) vs raw kafkajs consume + Avro decode', load: () => Promise.resolve(ingest) },
+  freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
+};
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const s = name ? SCENARIOS[name] : undefined;
+  if (!s) {
+    process.stderr.write(`usage: npm run bench -- <scenario> [--quick] [--json]\n\n${Object.entries(SCENARIOS).map(([k, v]) => `  ${k.padEnd(10)} ${v.about}`).join('\n')}\n`);
+    process.exit(name ? 2 : 0);
+  }
+  const mod = await s.load();
+  await mod.run(parseBenchArgs(rest));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,178 @@
+/**
+ * Memory: bytes per learner and per resource, in the pipeline process (model state) and in Redis (serving keys),
+ * at 1M learners / 100k resources (generated).
+ *   process  learner state as the learner stage keeps it (pipelines/learner/state.ts `Learner`: factors, counts,
+ *            bounded history of resource-id strings, interests), the re-ranker's list index (user -> listed ids,
+ *            resource -> users; mirrors pipelines/learner/rerank.ts), and the ItemTable of 100k resources with meta.
+ *            Measured as heap + ArrayBuffer deltas after a full GC.
+ *   redis    rec:<user> lists written through lib/serving/redis.ts (JSON, topN items with reasons) and res:<id>
+ *            metadata; MEMORY USAGE per key (sampled) and the INFO used_memory delta. Lists are written for a
+ *            sample of learners and extrapolated to 1M (1M x topN=100 lists would not fit in this machine's RAM).
+ * `npm run bench -- memory [--quick] [--json] [--dim 32]`; needs Redis (started when absent).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../lib/config';
+import { createRedis } from '../lib/redis/client';
+import { RedisServingStore } from '../lib/serving/redis';
+import { newLearner } from '../models/collab';
+import { mulberry32, type Rng } from '../models/random/prng';
+import type { ItemTable } from '../pipelines/model/item-table';
+import { buildItems, freshId, makeList, pick, TOPICS } from './lib/catalog';
+import type { Learner } from '../pipelines/learner/state';
+import { liveBytes } from './lib/mem';
+import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
+import { ensureStack } from './lib/stack';
+import { round } from './lib/stats';
+import type { Row } from './lib/table';
+
+function buildLearners(n: number, dim: number, historyLen: number, nItems: number, rng: Rng): Map<string, Learner> {
+  const m = new Map<string, Learner>();
+  for (let u = 0; u < n; u++) {
+    const cf = newLearner(dim);
+    for (let d = 0; d < dim; d++) cf.vector[d] = rng() - 0.5;
+    const history: string[] = [];
+    for (let h = 0; h < historyLen; h++) history.push(freshId('res-', Math.floor(rng() * nItems)));
+    m.set(freshId('user-', u), { cf, interactions: historyLen, quizzes: 0, history, interests: [pick(rng, TOPICS)], lastEventAt: Date.now() });
+  }
+  return m;
+}
+
+/** The re-ranker's bookkeeping for n learners with a topN list each (pipelines/learner/rerank.ts listOf/listed). */
+function buildListIndex(n: number, topN: number, table: ItemTable, rng: Rng): { listOf: Map<string, string[]>; listed: Map<string, Set<string>> } {
+  const listOf = new Map<string, string[]>();
+  const listed = new Map<string, Set<string>>();
+  for (let u = 0; u < n; u++) {
+    const user = freshId('user-', u);
+    const ids: string[] = [];
+    for (let k = 0; k < topN; k++) ids.push(table.ids[Math.floor(rng() * table.size)]);
+    listOf.set(user, ids);
+    for (const id of ids) {
+      let s = listed.get(id);
+      if (!s) listed.set(id, (s = new Set()));
+      s.add(user);
+    }
+  }
+  return { listOf, listed };
+}
+
+/** Keeps what is being measured reachable across the GC that measures it. */
+export let retained: unknown = null;
+
+/** Live bytes added by `build()` divided by `n`; the built value is released afterwards. */
+function bytesPer(n: number, build: () => unknown): number {
+  const base = liveBytes();
+  retained = build();
+  const out = (liveBytes() - base) / n;
+  retained = null;
+  return out;
+}
+
+async function usedMemory(r: Redis): Promise<number> {
+  const info = await r.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+async function memoryUsage(r: Redis, keys: string[]): Promise<number> {
+  let sum = 0;
+  for (const k of keys) sum += Number(await r.call('MEMORY', 'USAGE', k, 'SAMPLES', '0'));
+  return sum / keys.length;
+}
+
+async function unlinkPrefix(r: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+async function inBatches(n: number, batch: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  for (let a = 0; a < n; a += batch) {
+    const ps: Promise<unknown>[] = [];
+    for (let i = a; i < Math.min(n, a + batch); i++) ps.push(fn(i));
+    await Promise.all(ps);
+  }
+}
+
+export async function run(args: BenchArgs): Promise<void> {
+  const report = newReport('memory', args);
+  const config = loadConfig();
+  const dimArg = args.rest.indexOf('--dim');
+  const dim = dimArg >= 0 ? Number(args.rest[dimArg + 1]) : config.model.dim;
+  const topN = config.pipeline.topN;
+  const nLearners = 1_000_000;
+  const nItems = 100_000;
+  const learnerSample = args.quick ? 100_000 : 1_000_000;
+  const capSample = args.quick ? 10_000 : 50_000;
+  const listSample = args.quick ? 20_000 : 100_000;
+  const redisSample = args.quick ? 5_000 : 10_000;
+  const rng = mulberry32(11);
+
+  // ---- in process -------------------------------------------------------------------------------------------------
+  const proc: Row[] = [];
+  progress(`item table: ${nItems.toLocaleString()} x ${dim}`);
+  const base = liveBytes();
+  const table = buildItems(nItems, dim, rng);
+  const perItem = (liveBytes() - base) / nItems;
+  proc.push({ state: `ItemTable row + meta (dim ${dim})`, measured_on: nItems, bytes_each: round(perItem), total_at_scale_MiB: round((perItem * nItems) / 2 ** 20), scale: '100k resources' });
+
+  const typicalHistory = 20;
+  progress(`learners: ${learnerSample.toLocaleString()} with ${typicalHistory} history entries`);
+  const perLearner = bytesPer(learnerSample, () => buildLearners(learnerSample, dim, typicalHistory, nItems, rng));
+  proc.push({ state: `Learner (factors, counts, history ${typicalHistory}, 1 interest)`, measured_on: learnerSample, bytes_each: round(perLearner), total_at_scale_MiB: round((perLearner * nLearners) / 2 ** 20), scale: '1M learners' + (learnerSample < nLearners ? ' (extrapolated)' : '') });
+
+  progress(`learners at the history cap: ${capSample.toLocaleString()} x ${config.pipeline.historyLength}`);
+  const perCapped = bytesPer(capSample, () => buildLearners(capSample, dim, config.pipeline.historyLength, nItems, rng));
+  proc.push({ state: `Learner at history cap (${config.pipeline.historyLength})`, measured_on: capSample, bytes_each: round(perCapped), total_at_scale_MiB: round((perCapped * nLearners) / 2 ** 20), scale: '1M learners (extrapolated, worst case)' });
+
+  progress(`re-ranker list index: ${listSample.toLocaleString()} learners x top ${topN}`);
+  const perIndex = bytesPer(listSample, () => buildListIndex(listSample, topN, table, rng));
+  proc.push({ state: `Re-ranker list index (top ${topN} ids + reverse sets)`, measured_on: listSample, bytes_each: round(perIndex), total_at_scale_MiB: round((perIndex * nLearners) / 2 ** 20), scale: '1M learners (extrapolated)' });
+  report.sections.push({ title: 'Pipeline process (learner stage) memory', rows: proc, notes: ['bytes_each = (heapUsed + arrayBuffers) delta after full GC / rows built; id strings are fresh per event as decode produces them.'] });
+
+  // ---- in Redis ---------------------------------------------------------------------------------------------------
+  const stack = await ensureStack(config);
+  const redis = createRedis(config);
+  const prefix = `lsbench:${randomBytes(4).toString('hex')}:`;
+  const store = new RedisServingStore({ redis, keyPrefix: prefix });
+  const rrows: Row[] = [];
+  try {
+    for (const n of [topN, 20].filter((v, i, a) => a.indexOf(v) === i)) {
+      const before = await usedMemory(redis);
+      progress(`redis: ${redisSample.toLocaleString()} rec lists of ${n} items`);
+      const users: string[] = [];
+      await inBatches(redisSample, 500, (u) => {
+        const id = `user-${n}-${u}`;
+        users.push(id);
+        return store.putRecommendations(makeList(id, n, table, rng));
+      });
+      const delta = ((await usedMemory(redis)) - before) / redisSample;
+      const sampleKeys = users.slice(0, 300).map((u) => `${prefix}rec:${u}`);
+      const usage = await memoryUsage(redis, sampleKeys);
+      const json = (await redis.strlen(sampleKeys[0]));
+      rrows.push({ key: `rec:<userId> (top ${n}, JSON)`, written: redisSample, json_bytes: json, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+    }
+    const before = await usedMemory(redis);
+    progress(`redis: ${nItems.toLocaleString()} res:<id> metadata keys`);
+    await inBatches(nItems, 1000, (i) => store.putResource({ resourceId: table.ids[i], title: table.meta[i]!.title!, type: table.meta[i]!.type!, topics: table.meta[i]!.topics!, skills: table.meta[i]!.skills!, difficulty: table.meta[i]!.difficulty, active: true }));
+    const delta = ((await usedMemory(redis)) - before) / nItems;
+    const usage = await memoryUsage(redis, table.ids.slice(0, 300).map((id) => `${prefix}res:${id}`));
+    rrows.push({ key: 'res:<resourceId> (JSON meta)', written: nItems, json_bytes: (await redis.strlen(`${prefix}res:${table.ids[0]}`)), memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nItems) / 2 ** 30), scale: '100k resources' });
+  } finally {
+    progress('redis: removing bench keys');
+    await unlinkPrefix(redis, prefix);
+    redis.disconnect();
+    await stack.stop();
+  }
+  report.sections.push({
+    title: 'Redis serving keys',
+    rows: rrows,
+    notes: [
+      'memory_usage_bytes = mean MEMORY USAGE over 300 keys (SAMPLES 0); info_delta_bytes = INFO used_memory delta / keys (noisy: Redis is shared).',
+      `Lists were written for ${redisSample.toLocaleString()} learners and extrapolated linearly to 1M (per-key cost does not depend on key count).`,
+    ],
+  });
+  emitReport(report, args);
+}
