@@ -4,6 +4,8 @@
  *   --sync          deterministic mode: the learner stage owns the item table and applies item gradients at once
  *                   (needs one partition per topic); the item stage is not started
  *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor)
+ *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
+ *   --state-dir D      checkpoint directory (default <dataDir>/state)
  * Serves /metrics on config metrics.port (LEARNSTREAM_METRICS_PORT). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
@@ -21,29 +23,37 @@ import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
 import { createDecode } from './adapters/decode';
 import { Pipeline, type StageName } from './pipeline';
+import { FileCheckpointStore } from './state/checkpoint';
 
 export interface MainArgs {
   stages: StageName[];
   sync: boolean;
   encoder: boolean;
+  groupPrefix?: string;
+  stateDir?: string;
 }
 
 export function parseArgs(argv: string[]): MainArgs {
   let stage = 'all';
   let sync = false;
   let encoder = true;
+  let groupPrefix: string | undefined;
+  let stateDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--stage') stage = argv[++i] ?? '';
     else if (a.startsWith('--stage=')) stage = a.slice(8);
     else if (a === '--sync') sync = true;
     else if (a === '--no-encoder') encoder = false;
+    else if (a === '--group-prefix') groupPrefix = argv[++i];
+    else if (a === '--state-dir') stateDir = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog'];
-  if (stage === 'all') return { stages: all, sync, encoder };
+  const extra = { sync, encoder, groupPrefix, stateDir };
+  if (stage === 'all') return { stages: all, ...extra };
   if (!all.includes(stage as StageName)) throw new Error(`--stage must be learner, item, catalog or all (got ${stage})`);
-  return { stages: [stage as StageName], sync, encoder };
+  return { stages: [stage as StageName], ...extra };
 }
 
 async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof createLogger>): Promise<EmbedFn | undefined> {
@@ -87,6 +97,8 @@ export async function main(argv: string[]): Promise<void> {
     stages: args.stages,
     synchronousItems: args.sync,
     embed,
+    ...(args.groupPrefix ? { groupPrefix: args.groupPrefix } : {}),
+    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir) } : {}),
     onFatal: (err) => {
       logger.error('stage crashed', { err: errorMessage(err) });
       process.stderr.write(`learnstream pipeline: fatal: ${errorMessage(err)}\n`);

@@ -49,6 +49,8 @@ export const ENV_VARS: EnvVar[] = [
   v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
   v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
   v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner.'),
+  v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),
+  v('PIPELINE_CONCURRENCY', 'pipeline.partitionsConsumedConcurrently', 'int', 'Partitions a pipeline consumer processes concurrently (default 2).'),
   v('MODEL_DIM', 'model.dim', 'int', 'Factor dimension (default 32).'),
   v('MODEL_SEED', 'model.seed', 'int', 'Random seed (default 42).'),
   v('ENCODER_DIR', 'model.encoderDir', 'string', 'Sentence-embedding model dir (model.onnx + tokenizer.json).'),

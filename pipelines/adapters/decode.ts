@@ -1,20 +1,34 @@
 import type { Kafka } from 'kafkajs';
-import type { SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
+import { EventDeserializer } from '../../lib/serde';
+import { PoisonMessageError } from '../../lib/errors';
 import type { Decode } from '../decode';
-import { createRegistryDecode } from './registry-decode';
+import { toPipelineEvent } from './events';
 
 export interface DecodeDeps {
   config: Config;
   kafka: Kafka;
-  registry: SchemaRegistryClient;
+  registry: Client;
   emit: Emitter;
   logger: Logger;
+  /** Full topic prefix; default config.kafka.topicPrefix. */
+  topicPrefix?: string;
 }
 
-/** The decode step every stage uses, with whatever it needs to close. */
+/**
+ * The decode step every stage uses: Confluent-framed Avro -> validated event (lib/serde EventDeserializer: writer
+ * schema from the registry by id, resolved to the reader schema compiled into this build) -> pipeline event.
+ * Undecodable or invalid records throw PoisonMessageError; the runner counts them and the offset moves on.
+ */
 export function createDecode(deps: DecodeDeps): Promise<{ decode: Decode; close: () => Promise<void> }> {
-  return Promise.resolve({ decode: createRegistryDecode(deps.registry, deps.config.kafka.topicPrefix), close: () => Promise.resolve() });
+  const des = new EventDeserializer(deps.registry, deps.topicPrefix ?? deps.config.kafka.topicPrefix);
+  const decode: Decode = async (rec) => {
+    const d = await des.decode(rec.topic, rec.value, rec.key);
+    if (d.event === null) throw new PoisonMessageError('unexpected-tombstone', `tombstone on ${rec.topic} where an event was expected`);
+    return toPipelineEvent(d.event, d.value as never);
+  };
+  return Promise.resolve({ decode, close: () => Promise.resolve() });
 }

@@ -12,7 +12,7 @@ import { applyItemUpdate } from '../item/apply';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { rankLearner } from './rank';
 import { Reranker } from './rerank';
-import { deserializeGroup, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
+import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 export interface LearnerProcessorOptions {
   decode: Decode;
@@ -82,7 +82,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   }
 
   restore(group: number, state: LearnerGroupJSON | null): void {
-    const g = state ? deserializeGroup(state) : { learners: new Map<string, Learner>(), knowledge: new KnowledgeModel() };
+    const g: LearnerGroup = state ? deserializeGroup(state) : { learners: new Map<string, Learner>(), knowledge: new KnowledgeModel(), erased: new Map() };
     if (this.synchronous) {
       if (group !== 0) throw new Error('synchronous mode needs exactly one partition per input topic');
       g.items ??= new ItemTable(this.o.model.dim);
@@ -135,6 +135,10 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
     const ev = await this.o.decode(rec);
     this.o.emit.emit('event.consumed', { topic: rec.topic, type: ev.kind === 'interaction' ? ev.type : ev.kind });
+    if (ev.kind !== 'erasure' && ev.kind !== 'resource' && g.erased.size > 0) {
+      const at = g.erased.get(erasureKey(ev.userId));
+      if (at !== undefined && rec.timestamp <= at) return; // sent before the learner's erasure: not learned
+    }
     switch (ev.kind) {
       case 'interaction':
         return this.onInteraction(g, rec, ev);
@@ -143,7 +147,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       case 'profile':
         return this.onProfile(g, rec, ev);
       case 'erasure':
-        return this.onErasure(g, ev);
+        return this.onErasure(g, rec, ev);
       default:
         return;
     }
@@ -210,7 +214,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.rerank(ev.userId);
   }
 
-  private async onErasure(g: LearnerGroup, ev: ErasureEvent): Promise<void> {
+  private async onErasure(g: LearnerGroup, rec: InputRecord, ev: ErasureEvent): Promise<void> {
+    g.erased.set(erasureKey(ev.userId), rec.timestamp);
+    for (const [k, t] of g.erased) if (t < rec.timestamp - ERASURE_MEMORY_MS) g.erased.delete(k);
     g.learners.delete(ev.userId);
     g.knowledge.forgetLearner(ev.userId);
     this.knowledgeDirty.delete(ev.userId);

@@ -142,7 +142,10 @@ export class Reranker {
         this.o.emit.emit('rerank', { durationMs: performance.now() - started, candidates: list.items.length });
         await this.o.store.putRecommendations(list);
         this.index(userId, list.items.map((i) => i.resourceId));
-        this.o.emit.emit('list.written', { freshnessMs: list.generatedAt - (list.eventTime ?? list.generatedAt), source: list.source });
+        // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
+        // (produce time) to the moment a reader can see the list.
+        const ackAt = Date.now();
+        this.o.emit.emit('list.written', { freshnessMs: ackAt - (list.eventTime ?? list.generatedAt), source: list.source });
       }
     } catch (err) {
       this.o.logger.warn('re-rank write failed, retrying', { userId, err });

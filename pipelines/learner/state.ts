@@ -1,7 +1,12 @@
 import type { LearnerFactors } from '../../models/collab';
 import { KnowledgeModel, type KnowledgeModelState } from '../../models/knowledge/model';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
+import { createHash } from 'node:crypto';
 import { b64ToF32, f32ToB64 } from '../state/codec';
+
+export function erasureKey(userId: string): string {
+  return createHash('sha256').update(userId).digest('hex').slice(0, 32);
+}
 
 /** Everything the pipeline keeps about one learner. Bounded: `history` holds at most `historyLength` resource ids. */
 export interface Learner {
@@ -29,24 +34,34 @@ export interface LearnerGroup {
   knowledge: KnowledgeModel;
   /** Synchronous mode only: the authoritative item table, owned by this (single) group. */
   items?: ItemTable;
+  /**
+   * Erased learners: sha-256 of the userId -> Kafka timestamp of the erasure. Events of that learner stamped at or
+   * before it (sent before the request, but on another topic and so possibly consumed after it) are discarded instead
+   * of re-creating the learner. Kept for ERASURE_MEMORY_MS only.
+   */
+  erased: Map<string, number>;
 }
+
+/** How long an erasure marker (hashed id + time) is kept to catch events sent before the erasure. 24 h. */
+export const ERASURE_MEMORY_MS = 24 * 3600_000;
 
 export interface LearnerGroupJSON {
   learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number }][];
   knowledge: KnowledgeModelState;
   items?: ItemTableJSON;
+  erased?: [string, number][];
 }
 
 export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
   const learners: LearnerGroupJSON['learners'] = [];
   for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt }]);
-  return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}) };
+  return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}), erased: [...g.erased] };
 }
 
 export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {
   const learners = new Map<string, Learner>();
   for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, lastEventAt: l.t });
-  return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}) };
+  return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}), erased: new Map(j.erased ?? []) };
 }
 
 /** Appends `id` as the newest entry, dropping an older duplicate and the oldest entries beyond `max`. */

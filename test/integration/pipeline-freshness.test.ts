@@ -7,6 +7,8 @@ import { testConfig, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { erasure, interaction, profile, resource } from '../pipeline-support/events';
 
+jest.setTimeout(120_000);
+
 describe('pipeline freshness (real stack)', () => {
   let h: PipelineHarness;
 

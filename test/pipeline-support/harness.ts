@@ -8,7 +8,7 @@ import { ensureTopics } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log';
 import { createInstrumentation, type Instrumentation } from '../../lib/metrics/instrumentation';
 import { RedisServingStore } from '../../lib/serving/redis';
-import { createRegistryDecode } from '../../pipelines/adapters/registry-decode';
+import { createDecode } from '../../pipelines/adapters/decode';
 import { Pipeline, type StageName } from '../../pipelines/pipeline';
 import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
 import { testKafka, testRedis, testRegistry } from '../helpers';
@@ -50,10 +50,11 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
     instr,
     stateDir,
     async start(stages, opts = {}) {
+      const { decode } = await createDecode({ config, kafka, registry, emit: instr, logger });
       const p = new Pipeline({
         config,
         kafka,
-        decode: createRegistryDecode(registry, config.kafka.topicPrefix),
+        decode,
         store,
         logger,
         emit: instr,
