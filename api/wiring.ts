@@ -60,7 +60,9 @@ export function lazyErasurePublisher(create: () => Promise<Publisher>): { publis
   const get = () =>
     (publisher ??= create().catch((err: unknown) => {
       publisher = undefined;
-      throw err;
+      // Unregistered schemas (ConfigError) or an unreachable broker: either way the request cannot be accepted now,
+      // and a client retry after the operator fixed it will work, so it is a 503, not a 500.
+      throw new DependencyError('kafka', `erasure publisher unavailable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }));
   return {
     publish: async (req) => {

@@ -1,0 +1,35 @@
+import { lazyErasurePublisher } from '../../api/wiring';
+import { ConfigError, DependencyError, ValidationError } from '../../lib/errors';
+import type { Publisher } from '../../producers/publisher';
+
+const req = { requestId: 'r1', userId: 'u1', requestedAt: 1, reason: null };
+
+describe('lazyErasurePublisher', () => {
+  it('creates the publisher on first use, once, and reuses it', async () => {
+    const sent: unknown[] = [];
+    let created = 0;
+    const fake = { requestErasure: (e: unknown) => Promise.resolve(void sent.push(e)), close: () => Promise.resolve() } as unknown as Publisher;
+    const lazy = lazyErasurePublisher(() => Promise.resolve(fake).finally(() => created++));
+    expect(created).toBe(0);
+    await lazy.publish(req);
+    await lazy.publish({ ...req, requestId: 'r2' });
+    expect(created).toBe(1);
+    expect(sent).toHaveLength(2);
+    await lazy.close();
+  });
+
+  it('turns a failed creation (e.g. unregistered schemas) into a retriable DependencyError and retries next time', async () => {
+    let attempts = 0;
+    const fake = { requestErasure: () => Promise.resolve(), close: () => Promise.resolve() } as unknown as Publisher;
+    const lazy = lazyErasurePublisher(() => (++attempts === 1 ? Promise.reject(new ConfigError(['schema not registered'])) : Promise.resolve(fake)));
+    await expect(lazy.publish(req)).rejects.toBeInstanceOf(DependencyError);
+    await expect(lazy.publish(req)).resolves.toBeUndefined();
+    expect(attempts).toBe(2);
+  });
+
+  it('passes learnstream errors from publishing through and wraps foreign ones', async () => {
+    const failing = (err: Error) => ({ requestErasure: () => Promise.reject(err), close: () => Promise.resolve() }) as unknown as Publisher;
+    await expect(lazyErasurePublisher(() => Promise.resolve(failing(new ValidationError('bad')))).publish(req)).rejects.toBeInstanceOf(ValidationError);
+    await expect(lazyErasurePublisher(() => Promise.resolve(failing(new Error('broker gone')))).publish(req)).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
+  });
+});
