@@ -50,13 +50,22 @@ async function mvnNow(cacheRoot: string, args: string[], cwd: string, log: (msg:
   const bin = await ensureDebianPackage('mvn', 'maven', log);
   const repo = path.join(cacheRoot, 'm2');
   try {
-    await run(bin, ['-B', '-q', '-ntp', `-Dmaven.repo.local=${repo}`, ...args], { cwd });
+    // -U: a failed lookup is cached by Maven for a day; a retry after fixing the network must really retry.
+    await run(bin, ['-B', '-q', '-ntp', '-U', `-Dmaven.repo.local=${repo}`, ...args], { cwd });
   } catch (err) {
     throw new PrerequisiteError(
-      `download failed: ${err instanceof Error ? err.message : String(err)}`,
-      'check network access to the Maven repository (or a proxy in ~/.m2/settings.xml), then run stack:up again',
+      `download failed: ${mavenReason(err instanceof Error ? err.message : String(err))}`,
+      `check network access to the Maven repository (or a proxy in ~/.m2/settings.xml) and the configured versions, then run stack:up again`,
     );
   }
+}
+
+/** The first Maven [ERROR] line, without colour codes: the rest is Maven's generic advice. */
+export function mavenReason(output: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const line = clean.split('\n').find((l) => l.startsWith('[ERROR]') && l.length > 10);
+  return (line ?? clean.split('\n').slice(-5).join('\n')).replace(/^\[ERROR\]\s*/, '').slice(0, 600);
 }
 
 function dependencyXml(a: MavenArtifact): string {

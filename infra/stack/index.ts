@@ -1,11 +1,13 @@
 import type { Config } from '../../lib/config';
-import { kafkaDown, kafkaStatus, kafkaUp } from './kafka';
+import { PrerequisiteError } from '../../lib/errors';
+import { kafkaDown, kafkaSpec, kafkaStatus } from './kafka';
 import { withStackLock } from './lock';
 import { stackPaths } from './paths';
-import { prometheusDown, prometheusStatus, prometheusUp } from './prometheus';
-import { registryDown, registryStatus, registryUp } from './registry';
-import { redisDown, redisStatus, redisUp } from './redis';
-import type { ServiceName, ServiceStatus, StackContext, UpOutcome } from './service';
+import { ourProcess } from './process';
+import { prometheusDown, prometheusSpec, prometheusStatus } from './prometheus';
+import { registryDown, registrySpec, registryStatus } from './registry';
+import { redisDown, redisSpec, redisStatus } from './redis';
+import { launch, preflight, type LaunchSpec, type ServiceName, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 
 export type { ServiceName, ServiceStatus, UpOutcome } from './service';
 export { startPrometheus, ensurePrometheusInstalled, DEFAULT_PROMETHEUS_CONFIG } from './prometheus';
@@ -48,18 +50,26 @@ export async function stackUp(config: Config, opts: StackUpOptions = {}): Promis
       outcomes[name] = o;
       if (o === 'started') started.push(name);
     };
-    // JVM start-ups overlap (most of their time is class loading on one thread); downloads take turns inside.
-    const results = await Promise.allSettled([
-      redisUp(ctx).then(record('redis')),
-      kafkaUp(ctx).then(record('kafka')),
-      registryUp(ctx).then(record('registry')),
-      ...(opts.withPrometheus ? [prometheusUp(ctx, opts.prometheusConfig).then(record('prometheus'))] : []),
-    ]);
+    const wanted: [ServiceName, LaunchSpec | undefined][] = [
+      ['redis', redisSpec(ctx)],
+      ['kafka', kafkaSpec(ctx)],
+      ['registry', registrySpec(ctx)],
+      ...(opts.withPrometheus ? [['prometheus', prometheusSpec(ctx, opts.prometheusConfig)] as [ServiceName, LaunchSpec]] : []),
+    ];
+    for (const [name, spec] of wanted) if (!spec) outcomes[name] = 'external';
+    const specs = wanted.map(([, spec]) => spec).filter((s): s is LaunchSpec => s !== undefined);
+    await preflight(ctx, specs);
+    // Downloads and storage formatting first, one after the other: a failed download then leaves nothing started.
+    const toStart = specs.filter((spec) => !ourProcess(ctx.paths.pids, spec.service));
+    for (const spec of toStart) await spec.prepare();
+    // JVM start-ups overlap (much of their time is single-threaded class loading).
+    const results = await Promise.allSettled(specs.map((spec) => launch(ctx, spec, { prepared: toStart.includes(spec) }).then(record(spec.service))));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) {
-      // Leave nothing half-started behind: stop what this call started, then report every failure.
+      // Leave nothing half-started behind: stop what this call started, then report every distinct failure.
       for (const name of started) await stopOne(ctx, name);
-      throw failed.length === 1 ? failed[0].reason : new AggregateError(failed.map((f) => f.reason as unknown), failed.map((f) => errMessage(f.reason)).join('\n'));
+      const messages = [...new Set(failed.map((f) => errMessage(f.reason)))];
+      throw messages.length === 1 ? failed[0].reason : new PrerequisiteError(`${messages.length} problems:\n- ${messages.join('\n- ')}`);
     }
     return { outcomes, started, seconds: (Date.now() - t0) / 1000 };
   });

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/log';
 import { copyClosure } from './download';
 import { ensureDir } from './paths';
 import { pollUntil } from './ports';
-import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
+import { halt, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext } from './service';
 import { requireJava, run } from './tools';
 
 const LOG4J_VERSION = '2.26.1';
@@ -209,11 +209,13 @@ export function marker(ctx: StackContext): string {
   return `-Dlearnstream.stack=kafka:${ctx.paths.data}`;
 }
 
-export async function kafkaUp(ctx: StackContext): Promise<UpOutcome> {
-  if (!ctx.config.kafka.managed) return 'external';
+/** How to run our broker; undefined when the config points at an existing cluster. */
+export function kafkaSpec(ctx: StackContext): LaunchSpec | undefined {
+  if (!ctx.config.kafka.managed) return undefined;
   const m = marker(ctx);
-  return launch(ctx, {
+  return {
     service: 'kafka',
+    needsJava: true,
     port: ctx.config.stack.kafkaPort,
     marker: m,
     graceMs: 30_000,
@@ -221,7 +223,7 @@ export async function kafkaUp(ctx: StackContext): Promise<UpOutcome> {
     command: () => ({ cmd: requireJava(17), args: [...jvmArgs(ctx, m), 'kafka.Kafka', dirs(ctx).properties], cwd: dirs(ctx).home }),
     ready: async () => (await describeKafka(ctx, [localBroker(ctx)])).brokers > 0,
     warmUp: () => warmUp(ctx),
-  });
+  };
 }
 
 export async function kafkaDown(ctx: StackContext): Promise<string> {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { ensureDir, REPO_ROOT, stackPaths } from './paths';
-import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
+import { halt, launch, preflight, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 import { ensureDebianPackage, which } from './tools';
 
 /** The Prometheus config the observability engineer maintains; a minimal generated one is used until it exists. */
@@ -42,11 +42,11 @@ export async function ensurePrometheusInstalled(log: (msg: string) => void = () 
   return { prometheus, promtool };
 }
 
-export async function prometheusUp(ctx: StackContext, configFile?: string): Promise<UpOutcome> {
+export function prometheusSpec(ctx: StackContext, configFile?: string): LaunchSpec {
   const port = ctx.config.stack.prometheusPort;
   const storage = path.join(ctx.paths.data, 'prometheus', 'tsdb');
   let cfg = configFile ?? (fs.existsSync(DEFAULT_PROMETHEUS_CONFIG) ? DEFAULT_PROMETHEUS_CONFIG : '');
-  return launch(ctx, {
+  return {
     service: 'prometheus',
     port,
     marker: `--storage.tsdb.path=${storage}`,
@@ -69,7 +69,13 @@ export async function prometheusUp(ctx: StackContext, configFile?: string): Prom
       cwd: path.dirname(storage),
     }),
     ready: () => httpOk(`http://127.0.0.1:${port}/-/ready`),
-  });
+  };
+}
+
+export async function prometheusUp(ctx: StackContext, configFile?: string): Promise<UpOutcome> {
+  const spec = prometheusSpec(ctx, configFile);
+  await preflight(ctx, [spec]);
+  return launch(ctx, spec);
 }
 
 /**

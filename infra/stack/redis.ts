@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { createRedis } from '../../lib/redis/client';
 import { ensureDir } from './paths';
-import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
+import { halt, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext } from './service';
 import { ensureDebianPackage, which } from './tools';
 
 /** PING over a raw socket: no client library, no reconnect loop, just "is a Redis there". */
@@ -35,11 +35,12 @@ async function clientPing(ctx: StackContext): Promise<boolean> {
   }
 }
 
-export async function redisUp(ctx: StackContext): Promise<UpOutcome> {
-  if (!ctx.config.redis.managed) return 'external';
+/** How to run our Redis; undefined when the config points at an existing one. */
+export function redisSpec(ctx: StackContext): LaunchSpec | undefined {
+  if (!ctx.config.redis.managed) return undefined;
   const port = ctx.config.stack.redisPort;
   const home = path.join(ctx.paths.data, 'redis');
-  return launch(ctx, {
+  return {
     service: 'redis',
     port,
     // redis-server rewrites its process title to "<argv0> <bind>:<port>".
@@ -66,7 +67,7 @@ export async function redisUp(ctx: StackContext): Promise<UpOutcome> {
       cwd: home,
     }),
     ready: () => redisPing(port),
-  });
+  };
 }
 
 export async function redisDown(ctx: StackContext): Promise<string> {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { copyArtifact, isCached, markCached } from './download';
 import { ensureDir } from './paths';
-import { halt, launch, probeStatus, type ServiceStatus, type StackContext, type UpOutcome } from './service';
+import { halt, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext } from './service';
 import { requireJava, run } from './tools';
 
 function dirs(ctx: StackContext) {
@@ -52,13 +52,15 @@ export function marker(ctx: StackContext): string {
   return `-Dlearnstream.stack=registry:${ctx.paths.data}`;
 }
 
-export async function registryUp(ctx: StackContext): Promise<UpOutcome> {
-  if (!ctx.config.registry.managed) return 'external';
+/** How to run our registry; undefined when the config points at an existing one. */
+export function registrySpec(ctx: StackContext): LaunchSpec | undefined {
+  if (!ctx.config.registry.managed) return undefined;
   const m = marker(ctx);
   const heap = ctx.config.stack.registryHeap;
   const d = dirs(ctx);
-  return launch(ctx, {
+  return {
     service: 'registry',
+    needsJava: true,
     port: ctx.config.stack.registryPort,
     marker: m,
     graceMs: 10_000,
@@ -89,7 +91,7 @@ export async function registryUp(ctx: StackContext): Promise<UpOutcome> {
       cwd: d.home,
     }),
     ready: () => httpOk(`${localRegistryUrl(ctx)}/subjects`),
-  });
+  };
 }
 
 export async function registryDown(ctx: StackContext): Promise<string> {

@@ -4,6 +4,7 @@ import type { Config } from '../../lib/config';
 import { PrerequisiteError } from '../../lib/errors';
 import { ensureDir, type StackPaths } from './paths';
 import { isPortOpen, pollUntil } from './ports';
+import { requireJava } from './tools';
 import { isAlive, ourProcess, removePid, spawnDetached, stopProcess, writePid } from './process';
 
 export type ServiceName = 'kafka' | 'registry' | 'redis' | 'prometheus';
@@ -49,6 +50,42 @@ export interface LaunchSpec {
   warmUp?: () => Promise<void>;
   /** SIGTERM grace before SIGKILL, ms. */
   graceMs: number;
+  /** Runs on the JVM: checked once, before anything starts. */
+  needsJava?: boolean;
+}
+
+/**
+ * Checks what can be checked before starting anything (ports taken by others, Java), so a doomed `up` fails in a
+ * second with every problem listed, instead of starting half the stack and rolling it back.
+ */
+export async function preflight(ctx: StackContext, specs: LaunchSpec[]): Promise<void> {
+  const problems: string[] = [];
+  let needJava = false;
+  for (const spec of specs) {
+    if (ourProcess(ctx.paths.pids, spec.service)) continue;
+    if (await isPortOpen(spec.port)) {
+      if (ctx.reuseReachable && (await spec.ready().catch(() => false))) continue;
+      problems.push(portInUse(spec).message);
+      continue;
+    }
+    needJava ||= spec.needsJava === true;
+  }
+  if (needJava) {
+    try {
+      requireJava(17);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length === 1) throw new PrerequisiteError(problems[0]);
+  if (problems.length > 1) throw new PrerequisiteError(`${problems.length} problems:\n- ${problems.join('\n- ')}`);
+}
+
+function portInUse(spec: LaunchSpec): PrerequisiteError {
+  return new PrerequisiteError(
+    `${spec.service}: port ${spec.port} is already in use by a process this checkout did not start`,
+    `stop that process, or pick another port (LEARNSTREAM_${envPort(spec.service)}), or point learnstream at it as an existing service`,
+  );
 }
 
 export function logFile(ctx: StackContext, service: ServiceName): string {
@@ -68,7 +105,7 @@ function tail(file: string, lines = 15): string {
  * refuses a port taken by somebody else; otherwise prepares, starts detached, records the pid and waits until ready.
  * A start that never becomes ready is stopped again, so a failed `up` leaves nothing behind.
  */
-export async function launch(ctx: StackContext, spec: LaunchSpec): Promise<UpOutcome> {
+export async function launch(ctx: StackContext, spec: LaunchSpec, opts: { prepared?: boolean } = {}): Promise<UpOutcome> {
   const timeoutMs = ctx.config.stack.readyTimeoutSec * 1000;
   const out = logFile(ctx, spec.service);
   const existing = ourProcess(ctx.paths.pids, spec.service);
@@ -79,12 +116,9 @@ export async function launch(ctx: StackContext, spec: LaunchSpec): Promise<UpOut
   }
   if (await isPortOpen(spec.port)) {
     if (ctx.reuseReachable && (await spec.ready().catch(() => false))) return 'reused';
-    throw new PrerequisiteError(
-      `${spec.service}: port ${spec.port} is already in use by a process this checkout did not start`,
-      `stop that process, or pick another port (LEARNSTREAM_${envPort(spec.service)}), or point learnstream at it as an existing service`,
-    );
+    throw portInUse(spec);
   }
-  await spec.prepare();
+  if (!opts.prepared) await spec.prepare();
   const { cmd, args, cwd, env } = spec.command();
   const startedAt = Date.now();
   const pid = await spawnDetached(cmd, args, { logFile: out, cwd, env });
