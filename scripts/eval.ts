@@ -1,6 +1,7 @@
 /**
  * Prequential evaluation CLI:
  *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--plot <file.svg>|none] [--methods a,b]
+ *                   [--workers N] [--seed S]
  * Prints a table per evaluation (or the JSON results with --json) and writes the along-the-stream figure.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
       plot: { type: 'string' },
       methods: { type: 'string' },
       seed: { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   const dataset = values.dataset;
@@ -42,18 +44,21 @@ async function main(): Promise<void> {
     plot: values.plot,
     methods: values.methods?.split(',').map((s) => s.trim()).filter(Boolean),
     seed: values.seed !== undefined ? Number(values.seed) : undefined,
+    workers: values.workers !== undefined ? Number(values.workers) : undefined,
   });
   for (const f of report.figures) {
     mkdirSync(dirname(f.path), { recursive: true });
     writeFileSync(f.path, f.svg);
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ dataset, source: report.source, totalSeconds: report.totalSeconds, results: report.results }, null, 2)}\n`);
+    const { source, totalSeconds, totalCpuSeconds, results } = report;
+    process.stdout.write(`${JSON.stringify({ dataset, source, totalSeconds, totalCpuSeconds, results }, null, 2)}\n`);
     return;
   }
   const out = [`source: ${report.source}`, ...report.tables.map(formatTable)];
   for (const f of report.figures) out.push(`figure: ${relative(process.cwd(), f.path)}`);
-  out.push(`total: ${report.totalSeconds.toFixed(1)} s`);
+  const cpu = report.totalCpuSeconds === undefined ? '' : `, ${report.totalCpuSeconds.toFixed(1)} s CPU (all threads)`;
+  out.push(`total: ${report.totalSeconds.toFixed(1)} s wall${cpu}`);
   process.stdout.write(`${out.join('\n\n')}\n`);
 }
 

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { Isgd } from '../../models/baselines/isgd';
 import { MostPopular, RecentPopular } from '../../models/baselines/popular';
 import { lineChartSvg } from '../../models/eval/plot';
@@ -30,26 +32,69 @@ export const EXTRA_RECOMMENDERS: Record<string, (seed: number) => StreamRecommen
   'isgd-all-items': (seed) => new Isgd({ seed, initOn: 'any', closenessToOne: false }),
 };
 
+type MethodResult = PrequentialResult & { cpuSeconds?: number };
+
+function makeRecommender(name: string, seed: number): StreamRecommender {
+  const make = RECOMMENDERS[name] ?? EXTRA_RECOMMENDERS[name];
+  if (!make) {
+    const known = [...Object.keys(RECOMMENDERS), ...Object.keys(EXTRA_RECOMMENDERS)].join(', ');
+    throw new ValidationError(`unknown method ${name}; known: ${known}`);
+  }
+  return make(seed);
+}
+
+/** One method over one stream (also the body of a worker thread). */
+export function runOne(dir: string, limit: number | undefined, method: string, seed: number): MethodResult {
+  const stream = readMovielens(dir, limit);
+  return runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000 });
+}
+
+/** Run methods in worker threads, at most `workers` at a time; results in the order of `names`. */
+async function runInWorkers(dir: string, limit: number | undefined, names: string[], seed: number, workers: number): Promise<MethodResult[]> {
+  // tsx registers its TypeScript hooks per thread: bootstrap each worker with tsx/cjs, then load the entry
+  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendationWorker.ts'))});`;
+  const results: MethodResult[] = new Array<MethodResult>(names.length);
+  // longest first (the full model costs most), so the lanes finish together
+  const order = names.map((_, i) => i).sort((a, b) => Number(names[b].startsWith('full')) - Number(names[a].startsWith('full')));
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < order.length) {
+      const i = order[next++];
+      results[i] = await new Promise<MethodResult>((resolve, reject) => {
+        const w = new Worker(bootstrap, { eval: true, workerData: { path: dir, limit, method: names[i], seed } });
+        w.once('message', (m: MethodResult) => resolve(m));
+        w.once('error', reject);
+        w.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`worker for ${names[i]} exited with ${code}`))));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, names.length) }, lane));
+  return results;
+}
+
 /** Prequential Recall@10 / NDCG@10 on a movielens ratings stream (ratings >= 4 are test points, all are events). */
 export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   const t0 = performance.now();
+  const cpuStart = process.cpuUsage();
   const dir = args.path ?? DEFAULT_MOVIELENS;
   const stream = readMovielens(dir, args.limit);
   const names = args.methods ?? Object.keys(RECOMMENDERS);
-  const results: (PrequentialResult & { cpuSeconds: number })[] = [];
-  for (const name of names) {
-    const make = RECOMMENDERS[name] ?? EXTRA_RECOMMENDERS[name];
-    if (!make) {
-      const known = [...Object.keys(RECOMMENDERS), ...Object.keys(EXTRA_RECOMMENDERS)].join(', ');
-      throw new ValidationError(`unknown method ${name}; known: ${known}`);
+  for (const name of names) makeRecommender(name, 1); // fail fast on a typo, before any work
+  const seed = args.seed ?? 1;
+  let results: MethodResult[] = [];
+  const workers = args.workers ?? Math.min(2, availableParallelism());
+  if (workers > 1 && names.length > 1) {
+    results = await runInWorkers(dir, args.limit, names, seed, workers);
+  } else {
+    for (const name of names) {
+      // CPU time next to wall time: the machine is shared, and CPU seconds are what the model actually costs
+      const cpu0 = process.cpuUsage();
+      const r = runPrequential(stream.events, makeRecommender(name, seed), { k: 10, windowEvents: 5000 });
+      const cpu = process.cpuUsage(cpu0);
+      results.push({ ...r, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     }
-    // CPU time next to wall time: the machine is shared, and CPU seconds are what the model actually costs
-    const cpu0 = process.cpuUsage();
-    const r = runPrequential(stream.events, make(args.seed ?? 1), { k: 10, windowEvents: 5000 });
-    const cpu = process.cpuUsage(cpu0);
-    results.push({ ...r, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
-    await Promise.resolve();
   }
+  const cpuAll = process.cpuUsage(cpuStart);
   const figures: EvalReport['figures'] = [];
   if (args.plot !== 'none') {
     const path = args.plot ?? join(__dirname, '..', '..', 'docs', 'img', `eval-${args.dataset}.svg`);
@@ -77,12 +122,13 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
           r.coverage.toFixed(3),
           Math.round(r.eventsPerSecond),
           r.seconds.toFixed(1),
-          r.cpuSeconds.toFixed(1),
+          r.cpuSeconds === undefined ? 'n/a' : r.cpuSeconds.toFixed(1),
         ]),
       },
     ],
     results: results.map((r) => ({ ...r })),
     figures,
     totalSeconds: (performance.now() - t0) / 1000,
+    totalCpuSeconds: (cpuAll.user + cpuAll.system) / 1e6,
   };
 }

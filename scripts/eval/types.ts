@@ -10,6 +10,9 @@ export interface EvalArgs {
   /** comma-separated method names to run (default: all of the runner's methods) */
   methods?: string[];
   seed?: number;
+  /** run methods in this many worker threads (1 = in this thread, in order, with CPU time per method); default
+   * min(2, cores) */
+  workers?: number;
 }
 
 export interface EvalTable {
@@ -28,6 +31,8 @@ export interface EvalReport {
   /** SVG figures to write: path -> svg text */
   figures: { path: string; svg: string }[];
   totalSeconds: number;
+  /** CPU seconds of the whole process (all threads), when the runner measures it */
+  totalCpuSeconds?: number;
 }
 
 export type EvalRunner = (args: EvalArgs) => Promise<EvalReport>;
