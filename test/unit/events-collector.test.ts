@@ -1,0 +1,86 @@
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createCollectorRouter } from '../../producers/collector';
+import { DependencyError } from '../../lib/errors';
+import type { KindedEvent } from '../../schemas';
+
+const NOW = Date.UTC(2026, 0, 1);
+const interaction = (i: number, extra: Record<string, unknown> = {}) => ({
+  kind: 'interaction', eventId: `e${i}`, userId: 'u1', resourceId: 'r1', type: 'view', dwellMs: 10, occurredAt: NOW, context: { platform: 'web' }, ...extra,
+});
+
+describe('collector router (publisher stubbed: HTTP contract only; the Kafka path is in test/integration/events-fuzz)', () => {
+  let server: Server;
+  let base: string;
+  const published: KindedEvent[] = [];
+  let fail = false;
+
+  beforeAll(async () => {
+    const app = express();
+    app.use('/v1/events', createCollectorRouter({
+      publisher: { publishValid: (e) => (fail ? Promise.reject(new DependencyError('kafka', 'down')) : (published.push(e), Promise.resolve())) },
+      limits: { maxEvents: 5, maxBodyBytes: 4096 },
+      now: () => NOW,
+    }));
+    server = app.listen(0);
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    published.length = 0;
+    fail = false;
+  });
+
+  const post = (body: unknown, type = 'application/json') => fetch(base, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  it('accepts a valid batch with 202 after publishing', async () => {
+    const res = await post([interaction(1), interaction(2)]);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 2, rejected: 0, errors: [] });
+    expect(published.map((e) => (e.event as { eventId: string }).eventId)).toEqual(['e1', 'e2']);
+  });
+
+  it('publishes the valid part of a mixed batch and reports each invalid one by index', async () => {
+    const res = await post([interaction(1), interaction(2, { dwellMs: -5 }), { kind: 'teleport' }, 7]);
+    expect(res.status).toBe(202);
+    const body = await res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.errors.map((e: { index: number; reason: string }) => [e.index, e.reason])).toEqual([[1, 'invalid-event'], [2, 'invalid-kind'], [3, 'invalid-kind']]);
+    expect(body.errors[0].issues[0]).toMatchObject({ path: 'dwellMs', code: 'out-of-range' });
+    expect(published).toHaveLength(1);
+  });
+
+  it('answers problem+json 400 when nothing is valid', async () => {
+    const res = await post([interaction(1, { occurredAt: NOW + 3 * 86_400_000 })]);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const body = await res.json();
+    expect(body).toMatchObject({ type: 'https://learnstream.dev/problems/invalid-request', status: 400 });
+    expect(body.errors[0]).toMatchObject({ param: '[0].occurredAt' });
+  });
+
+  it.each([
+    ['not JSON', '{oops', 'application/json', 400],
+    ['not an array', { kind: 'interaction' }, 'application/json', 400],
+    ['empty', [], 'application/json', 400],
+    ['too many events', Array.from({ length: 6 }, (_, i) => interaction(i)), 'application/json', 413],
+    ['too many bytes', [interaction(1, { eventId: 'x'.repeat(5000) })], 'application/json', 413],
+    ['wrong media type', 'a,b', 'text/csv', 415],
+  ])('rejects %s', async (_name, body, type, status) => {
+    const res = await post(body, type);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect((await res.json()).status).toBe(status);
+    expect(published).toHaveLength(0);
+  });
+
+  it('answers 503 with Retry-After when Kafka does not acknowledge', async () => {
+    fail = true;
+    const res = await post([interaction(1)]);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect((await res.json()).failed).toEqual([0]);
+  });
+});
