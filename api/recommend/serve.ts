@@ -63,17 +63,22 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
   const seen = new Set<string>(completed);
   const chosen: { c: Candidate; meta: ResourceMeta | null }[] = [];
 
+  // Catalogue entries are fetched in chunks (one MGET each) only until the page is full: an unfiltered page of 10 from
+  // a 100-item list costs one MGET of 20 keys, not 100.
+  const chunk = Math.max(20, q.limit * 2);
   const take = async (candidates: Candidate[]) => {
     const fresh = candidates.filter((c) => !seen.has(c.resourceId));
-    if (fresh.length === 0) return;
-    const metas = await store.getResources(fresh.map((c) => c.resourceId));
-    fresh.forEach((c, i) => {
-      if (chosen.length >= q.limit || seen.has(c.resourceId)) return;
-      const meta = metas[i];
-      if (!matches(c, meta, q)) return;
-      seen.add(c.resourceId);
-      chosen.push({ c, meta });
-    });
+    for (let start = 0; start < fresh.length && chosen.length < q.limit; start += chunk) {
+      const part = fresh.slice(start, start + chunk);
+      const metas = await store.getResources(part.map((c) => c.resourceId));
+      part.forEach((c, i) => {
+        if (chosen.length >= q.limit || seen.has(c.resourceId)) return;
+        const meta = metas[i];
+        if (!matches(c, meta, q)) return;
+        seen.add(c.resourceId);
+        chosen.push({ c, meta });
+      });
+    }
   };
 
   if (list && list.items.length > 0) {
