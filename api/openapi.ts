@@ -80,9 +80,24 @@ export function openApiDocument() {
         post: {
           operationId: 'postEvents',
           summary: 'HTTP collector: a batch of learning events, validated and produced to Kafka. Scope `write`.',
-          description: 'Request and response bodies are defined by the collector (producers/); see docs/api.md.',
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-          responses: { '200': json('Accepted.', { type: 'object' }), '202': json('Accepted.', { type: 'object' }), '413': problem('Body too large.'), ...authErrors },
+          description:
+            'A JSON array (1..api.maxBatchEvents) of envelopes `{"kind": ..., ...fields}`; the fields are exactly the Avro ' +
+            'record of the kind (schemas/*.avsc). Valid events are published and acknowledged before the answer; invalid ' +
+            'ones are listed by index. All invalid → 400. Retrying a batch is safe (consumers de-duplicate on eventId).',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'array', minItems: 1, items: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['interaction', 'quizAttempt', 'resource', 'profile', 'erasure'] } } } },
+              },
+            },
+          },
+          responses: {
+            '202': json('Every valid event was acknowledged by Kafka; `errors` lists the rejected ones.', ref('CollectorResponse')),
+            '413': problem('Too many events or bytes.'),
+            '415': problem('Not application/json.'),
+            ...authErrors,
+          },
         },
       },
       '/healthz': { get: { operationId: 'healthz', security: [], summary: 'Liveness.', responses: { '200': json('Alive.', ref('Health')) } } },
@@ -105,8 +120,8 @@ export function openApiDocument() {
       schemas: {
         Problem: {
           type: 'object',
+          description: 'RFC 9457 problem details; extension members may be present (the collector adds `events`, `published`, `failed`).',
           required: ['type', 'title', 'status'],
-          additionalProperties: false,
           properties: {
             type: { type: 'string', enum: Object.keys(PROBLEMS).map((k) => PROBLEM_BASE + k) },
             title: { type: 'string' },
@@ -115,6 +130,28 @@ export function openApiDocument() {
             instance: { type: 'string' },
             requestId: { type: 'string' },
             errors: { type: 'array', items: { type: 'object', required: ['param', 'message'], additionalProperties: false, properties: { param: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+        CollectorResponse: {
+          type: 'object',
+          required: ['accepted', 'rejected', 'errors'],
+          additionalProperties: false,
+          properties: {
+            accepted: { type: 'integer', minimum: 0 },
+            rejected: { type: 'integer', minimum: 0 },
+            errors: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['index', 'kind', 'reason', 'issues'],
+                properties: {
+                  index: { type: 'integer', minimum: 0 },
+                  kind: { type: ['string', 'null'] },
+                  reason: { type: 'string', enum: ['invalid-kind', 'invalid-event'] },
+                  issues: { type: 'array', items: { type: 'object', required: ['path', 'code', 'message'], properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
+                },
+              },
+            },
           },
         },
         Reason: {

@@ -9,6 +9,7 @@ import type { Config } from '../lib/config';
 import { DependencyError, LearnstreamError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { createRegistryClient } from '../lib/registry/client';
+import { createCollectorRouter } from '../producers/collector';
 import { Publisher } from '../producers/publisher';
 import type { Logger } from '../lib/log';
 import type { Emitter } from '../lib/metrics/instrumentation';
@@ -51,26 +52,40 @@ export function servingDataCheck(store: ServingStore): HealthCheck {
 }
 
 /**
- * Erasure requests go through the events engineer's typed Publisher (validation, Avro + registry, idempotent
- * producer). It is created on first use, so the API starts (and serves reads) while Kafka or the registry are still
- * coming up; a failed creation is retried on the next request.
+ * The events engineer's typed Publisher (validation, Avro + registry, idempotent producer) serves both erasure
+ * requests and the collector. It is created on first use, so the API starts (and serves reads) while Kafka or the
+ * registry are still coming up; a failed creation is retried on the next request.
  */
-export function lazyErasurePublisher(create: () => Promise<Publisher>): { publish: ErasurePublisher; close(): Promise<void> } {
+export function lazyPublisher(create: () => Promise<Publisher>): {
+  publishErasure: ErasurePublisher;
+  publishValid: Publisher['publishValid'];
+  close(): Promise<void>;
+} {
   let publisher: Promise<Publisher> | undefined;
   const get = () =>
     (publisher ??= create().catch((err: unknown) => {
       publisher = undefined;
       // Unregistered schemas (ConfigError) or an unreachable broker: either way the request cannot be accepted now,
       // and a client retry after the operator fixed it will work, so it is a 503, not a 500.
-      throw new DependencyError('kafka', `erasure publisher unavailable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new DependencyError('kafka', `publisher unavailable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }));
+  const wrap = (err: unknown): never => {
+    if (err instanceof LearnstreamError) throw err;
+    throw new DependencyError('kafka', `not published: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  };
   return {
-    publish: async (req) => {
+    publishErasure: async (req) => {
       try {
         await (await get()).requestErasure(req);
       } catch (err) {
-        if (err instanceof LearnstreamError) throw err;
-        throw new DependencyError('kafka', `erasure request not published: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        wrap(err);
+      }
+    },
+    publishValid: async (e) => {
+      try {
+        await (await get()).publishValid(e);
+      } catch (err) {
+        wrap(err);
       }
     },
     close: async () => {
@@ -82,7 +97,7 @@ export function lazyErasurePublisher(create: () => Promise<Publisher>): { publis
 export async function productionDependencies(config: Config, deps: { store: ServingStore; logger: Logger; emit: Emitter }): Promise<ProductionDependencies> {
   const kafka = createKafka(config, 'api', { logger: deps.logger.child({ component: 'kafka' }) });
   const admin = kafka.admin();
-  const erasures = lazyErasurePublisher(() =>
+  const publisher = lazyPublisher(() =>
     Publisher.create({ kafka, registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix, emit: deps.emit, logger: deps.logger.child({ component: 'publisher' }) }),
   );
   const health: Record<string, HealthCheck> = {
@@ -91,10 +106,16 @@ export async function productionDependencies(config: Config, deps: { store: Serv
     registry: registryCheck(config),
     model: servingDataCheck(deps.store),
   };
-  const closers: (() => Promise<void>)[] = [() => erasures.close(), () => admin.disconnect()];
+  const closers: (() => Promise<void>)[] = [() => publisher.close(), () => admin.disconnect()];
+  const eventsRouter = createCollectorRouter({
+    publisher,
+    limits: { maxEvents: config.api.maxBatchEvents, maxBodyBytes: config.api.maxBodyBytes },
+    logger: deps.logger.child({ component: 'collector' }),
+  });
   return Promise.resolve({
     health,
-    publishErasure: erasures.publish,
+    publishErasure: publisher.publishErasure,
+    eventsRouter,
     close: async () => {
       for (const c of closers) await c().catch(() => undefined);
     },

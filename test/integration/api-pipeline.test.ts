@@ -6,9 +6,10 @@
  */
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
-import { lazyErasurePublisher } from '../../api/wiring';
+import { lazyPublisher } from '../../api/wiring';
 import { createLogger } from '../../lib/log';
 import { topicName } from '../../lib/topics';
+import { createCollectorRouter } from '../../producers/collector';
 import { Publisher } from '../../producers/publisher';
 import { testConfig, testRegistry, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
@@ -21,14 +22,16 @@ const TOPICS = ['algebra', 'history', 'biology', 'music'];
 describe('read API over the live pipeline (real stack)', () => {
   let h: PipelineHarness;
   let api: RunningApi;
-  let erasures: ReturnType<typeof lazyErasurePublisher>;
+  let erasures: ReturnType<typeof lazyPublisher>;
   let call: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
     h = await createHarness(testConfig('api-pipe', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
     await h.start(['learner', 'item', 'catalog']);
-    erasures = lazyErasurePublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), publishErasure: erasures.publish, health: { redis: () => h.store.ping() } });
+    erasures = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
+    const logger = createLogger({ level: 'error' });
+    const eventsRouter = createCollectorRouter({ publisher: erasures, logger });
+    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger, publishErasure: erasures.publishErasure, eventsRouter, health: { redis: () => h.store.ping() } });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     const catalogue = Array.from({ length: 36 }, (_, i) => resource(`r${i}`, [TOPICS[i % 4]], { type: TYPES[i % 3], skills: [`skill-${i % 5}`] }));
     await h.publisher.publish([...catalogue, profile('L', ['algebra'])]);
@@ -62,8 +65,13 @@ describe('read API over the live pipeline (real stack)', () => {
     expect(first.body.items.every((i: { reasons: unknown[] }) => i.reasons.length > 0)).toBe(true);
     const top = first.body.items[0].resourceId as string;
 
-    // L completes the top recommendation: it must leave the list, and the list must be newer.
-    await h.publisher.publish([interaction('L', top, 'complete')]);
+    // L completes the top recommendation, reported through the API's POST /v1/events (collector, scope write):
+    // it must leave the list, and the list must be newer.
+    const completion = { kind: 'interaction', ...interaction('L', top, 'complete').event };
+    expect((await call('POST', '/v1/events', { body: [completion] })).status).toBe(403);
+    const posted = await call('POST', '/v1/events', { key: 'dev-write-key', body: [completion, { kind: 'interaction', userId: 'L' }] });
+    expect(posted.status).toBe(202);
+    expect(posted.body).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'invalid-event' }] });
     const after = await waitFor(async () => {
       const r = await call('GET', '/v1/learners/L/recommendations?limit=10&explain=true');
       return r.body.generatedAt > first.body.generatedAt && !r.body.items.some((i: { resourceId: string }) => i.resourceId === top) ? r : undefined;

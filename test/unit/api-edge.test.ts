@@ -7,6 +7,7 @@ import { createLogger } from '../../lib/log';
 import { MemoryServingStore } from '../../lib/serving/memory';
 import { apiClient } from './api-client';
 import { assertMatchesOpenApi } from './api-openapi';
+import { createCollectorRouter } from '../../producers/collector';
 
 // Generous: the shared 2-core machine can be busy; a timed-out test would leave a request that fails the suite later.
 jest.setTimeout(30_000);
@@ -126,4 +127,39 @@ it('the OpenAPI check rejects responses that drift from the document', () => {
   expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 200, contentType: 'application/json', body: { userId: 'u', skills: [] } })).toThrow(/updatedAt/);
   expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 418, contentType: 'application/json', body: {} })).toThrow(/418/);
   expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/recommendations', { status: 400, contentType: 'application/problem+json', body: { type: 'about:blank', title: 't', status: 400 } })).toThrow();
+});
+
+describe('POST /v1/events (the collector mounted behind the API middleware)', () => {
+  const WRITE = 'edge-write-key';
+  async function startWithCollector() {
+    const published: unknown[] = [];
+    const eventsRouter = createCollectorRouter({ publisher: { publishValid: (e) => Promise.resolve(void published.push(e)) }, limits: { maxEvents: 2, maxBodyBytes: 4096 } });
+    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'r' }, { key: WRITE, scopes: ['write'], name: 'w' }] } } });
+    const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), eventsRouter });
+    running.push(api);
+    return { api, published, call: apiClient(`http://127.0.0.1:${api.port}`, WRITE) };
+  }
+  const click = { kind: 'interaction', eventId: 'e1', userId: 'u1', resourceId: 'r1', type: 'click', occurredAt: Date.now(), context: { platform: 'web' } };
+
+  it('needs the write scope, accepts valid events (202), answers problem+json for bad bodies', async () => {
+    const { api, published, call } = await startWithCollector();
+    expect((await call('POST', '/v1/events', { key: null, body: [click] })).status).toBe(401);
+    expect((await call('POST', '/v1/events', { key: KEY, body: [click] })).status).toBe(403);
+    const ok = await call('POST', '/v1/events', { body: [click] });
+    expect(ok.status).toBe(202);
+    expect(ok.body).toEqual({ accepted: 1, rejected: 0, errors: [] });
+    expect(published).toHaveLength(1);
+    const bad = await call('POST', '/v1/events', { body: [{ kind: 'interaction', userId: 'u1' }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.type).toBe('https://learnstream.dev/problems/invalid-request');
+    expect((await call('POST', '/v1/events', { body: [click, click, click] })).status).toBe(413);
+    const notJson = await fetch(`http://127.0.0.1:${api.port}/v1/events`, { method: 'POST', headers: { 'x-api-key': WRITE, 'content-type': 'text/plain' }, body: 'hello' });
+    expect(notJson.status).toBe(415);
+    const broken = await fetch(`http://127.0.0.1:${api.port}/v1/events`, { method: 'POST', headers: { 'x-api-key': WRITE, 'content-type': 'application/json' }, body: '[{' });
+    expect(broken.status).toBe(400);
+    assertMatchesOpenApi('POST', '/v1/events', { status: 400, contentType: broken.headers.get('content-type'), body: await broken.json() });
+    const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+    expect(metrics).toMatch(/learnstream_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="202"\} 1/);
+    expect(metrics).toMatch(/learnstream_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="403"\} 1/);
+  });
 });

@@ -1,18 +1,18 @@
-import { lazyErasurePublisher } from '../../api/wiring';
+import { lazyPublisher } from '../../api/wiring';
 import { ConfigError, DependencyError, ValidationError } from '../../lib/errors';
 import type { Publisher } from '../../producers/publisher';
 
 const req = { requestId: 'r1', userId: 'u1', requestedAt: 1, reason: null };
 
-describe('lazyErasurePublisher', () => {
+describe('lazyPublisher', () => {
   it('creates the publisher on first use, once, and reuses it', async () => {
     const sent: unknown[] = [];
     let created = 0;
     const fake = { requestErasure: (e: unknown) => Promise.resolve(void sent.push(e)), close: () => Promise.resolve() } as unknown as Publisher;
-    const lazy = lazyErasurePublisher(() => Promise.resolve(fake).finally(() => created++));
+    const lazy = lazyPublisher(() => Promise.resolve(fake).finally(() => created++));
     expect(created).toBe(0);
-    await lazy.publish(req);
-    await lazy.publish({ ...req, requestId: 'r2' });
+    await lazy.publishErasure(req);
+    await lazy.publishErasure({ ...req, requestId: 'r2' });
     expect(created).toBe(1);
     expect(sent).toHaveLength(2);
     await lazy.close();
@@ -21,15 +21,15 @@ describe('lazyErasurePublisher', () => {
   it('turns a failed creation (e.g. unregistered schemas) into a retriable DependencyError and retries next time', async () => {
     let attempts = 0;
     const fake = { requestErasure: () => Promise.resolve(), close: () => Promise.resolve() } as unknown as Publisher;
-    const lazy = lazyErasurePublisher(() => (++attempts === 1 ? Promise.reject(new ConfigError(['schema not registered'])) : Promise.resolve(fake)));
-    await expect(lazy.publish(req)).rejects.toBeInstanceOf(DependencyError);
-    await expect(lazy.publish(req)).resolves.toBeUndefined();
+    const lazy = lazyPublisher(() => (++attempts === 1 ? Promise.reject(new ConfigError(['schema not registered'])) : Promise.resolve(fake)));
+    await expect(lazy.publishErasure(req)).rejects.toBeInstanceOf(DependencyError);
+    await expect(lazy.publishErasure(req)).resolves.toBeUndefined();
     expect(attempts).toBe(2);
   });
 
   it('passes learnstream errors from publishing through and wraps foreign ones', async () => {
     const failing = (err: Error) => ({ requestErasure: () => Promise.reject(err), close: () => Promise.resolve() }) as unknown as Publisher;
-    await expect(lazyErasurePublisher(() => Promise.resolve(failing(new ValidationError('bad')))).publish(req)).rejects.toBeInstanceOf(ValidationError);
-    await expect(lazyErasurePublisher(() => Promise.resolve(failing(new Error('broker gone')))).publish(req)).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
+    await expect(lazyPublisher(() => Promise.resolve(failing(new ValidationError('bad')))).publishErasure(req)).rejects.toBeInstanceOf(ValidationError);
+    await expect(lazyPublisher(() => Promise.resolve(failing(new Error('broker gone')))).publishErasure(req)).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
   });
 });
