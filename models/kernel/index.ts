@@ -1,3 +1,8 @@
-/** Fast scoring kernel: one user against all items, then partial top-k. */
+/**
+ * Fast scoring kernels: one learner against all items, then partial top-k. `dotAll` + `topK` are synchronous
+ * Float32Array loops; `OnnxTopK` runs the same product and selection on onnxruntime (faster per ranking, async).
+ */
 export { dotAll } from './dot';
 export { topK, rankOf } from './topk';
+export { OnnxTopK, type TopKResult } from './onnxTopK';
+export { scoreTopKModel } from './onnxGraph';

@@ -46,7 +46,7 @@ function makeRecommender(name: string, seed: number): StreamRecommender {
 /** One method over one stream (also the body of a worker thread). */
 export function runOne(dir: string, limit: number | undefined, method: string, seed: number): MethodResult {
   const stream = readMovielens(dir, limit);
-  return runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000 });
+  return { ...runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000 }), name: method };
 }
 
 /** Run methods in worker threads, at most `workers` at a time; results in the order of `names`. */
@@ -91,7 +91,7 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
       const cpu0 = process.cpuUsage();
       const r = runPrequential(stream.events, makeRecommender(name, seed), { k: 10, windowEvents: 5000 });
       const cpu = process.cpuUsage(cpu0);
-      results.push({ ...r, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      results.push({ ...r, name, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     }
   }
   const cpuAll = process.cpuUsage(cpuStart);

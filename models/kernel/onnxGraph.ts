@@ -1,5 +1,5 @@
 /**
- * A minimal ONNX model, encoded by hand (protobuf wire format), for the kernel comparison: scores = U x Q^T + mask
+ * A minimal ONNX model, encoded by hand (protobuf wire format): scores = U x Q^T + mask
  * (Gemm, transB = 1) then TopK. Hand-encoding ~60 lines beats adding an ONNX builder dependency for one tiny graph.
  */
 function varint(n: number): number[] {
@@ -15,7 +15,8 @@ function varint(n: number): number[] {
 const key = (field: number, wire: number) => varint(field * 8 + wire);
 const int = (field: number, v: number) => [...key(field, 0), ...varint(v)];
 const bytes = (field: number, b: number[]) => [...key(field, 2), ...varint(b.length), ...b];
-const str = (field: number, s: string) => bytes(field, [...Buffer.from(s, 'utf8')]);
+const utf8 = new TextEncoder();
+const str = (field: number, s: string) => bytes(field, [...utf8.encode(s)]);
 
 /** dims: number = fixed size, string = symbolic */
 function valueInfo(name: string, elemType: number, dims: (number | string)[]): number[] {
