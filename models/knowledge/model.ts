@@ -209,11 +209,8 @@ export class KnowledgeModel implements KnowledgePredictor {
     if (!learner) return [];
     const out: SkillMastery[] = [];
     for (const [skill, belief] of learner.skills) {
-      const sp = this.skills.get(skill);
-      const probe: QuizAttempt = { userId, itemId: '', skills: [skill], correct: 0 };
-      learner.history.features(probe, this.x);
-      let z = this.bias[0] + (sp ? sp.b + sp.itemMean : 0) + learner.ability.mean + belief.mean;
-      for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
+      // The empty item id is never answered, so logit() treats it as an average item of the skill.
+      const z = this.logit({ userId, itemId: '', skills: [skill], correct: 0 }, learner);
       out.push({
         skill,
         mastery: sigmoid(z),
@@ -234,6 +231,18 @@ export class KnowledgeModel implements KnowledgePredictor {
     let z = this.bias[0] + it.b;
     for (const s of it.skills) z += (this.skills.get(s)?.b ?? 0) / it.skills.length;
     return -z;
+  }
+
+  /**
+   * P(correct) of this learner on an item or resource, for the ranker's difficulty fit: the item's own terms when it
+   * has been answered before, else an average item of `skills` (default: the skills seen with the item). Undefined
+   * when the model knows neither the item nor any of the skills.
+   */
+  expectedSuccess(userId: string, itemId: string, skills?: readonly string[]): number | undefined {
+    const item = this.items.get(itemId);
+    const sk = skills ?? item?.skills ?? [];
+    if (!item && !sk.some((s) => this.skills.has(s))) return undefined;
+    return this.predict({ userId, itemId, skills: sk, correct: 0 });
   }
 
   /** Exact number of attempts learned from, per learner / item / skill (0 when unknown). */
@@ -299,7 +308,11 @@ export class KnowledgeModel implements KnowledgePredictor {
     let z = this.bias[0] + (item?.b ?? 0);
     if (item && learner) for (let k = 0; k < item.v.length; k++) z += item.v[k] * learner.factors.mean[k];
     const share = a.skills.length ? 1 / a.skills.length : 0;
-    for (const s of a.skills) z += share * (this.skills.get(s)?.b ?? 0);
+    for (const s of a.skills) {
+      const sp = this.skills.get(s);
+      // An item never answered is taken to be an average item of its skills.
+      if (sp) z += share * (item ? sp.b : sp.b + sp.itemMean);
+    }
     if (learner) {
       z += learner.ability.mean;
       for (const s of a.skills) z += share * (learner.skills.get(s)?.mean ?? 0);
