@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafka } from '../../lib/kafka/client';
 import type { Logger } from '../../lib/log';
+import { cdsArgs, finishCds } from './cds';
 import { copyClosure } from './download';
 import { ensureDir } from './paths';
 import { pollUntil } from './ports';
@@ -220,14 +221,24 @@ export function kafkaSpec(ctx: StackContext): LaunchSpec | undefined {
     marker: m,
     graceMs: 30_000,
     prepare: () => prepare(ctx),
-    command: () => ({ cmd: requireJava(17), args: [...jvmArgs(ctx, m), 'kafka.Kafka', dirs(ctx).properties], cwd: dirs(ctx).home }),
+    command: () => {
+      const java = requireJava(17);
+      const cds = cdsArgs(ctx.paths.cache, cdsName(ctx), java);
+      return { cmd: java, args: [...cds, ...jvmArgs(ctx, m), 'kafka.Kafka', dirs(ctx).properties], cwd: dirs(ctx).home };
+    },
     ready: async () => (await describeKafka(ctx, [localBroker(ctx)])).brokers > 0,
     warmUp: () => warmUp(ctx),
   };
 }
 
+function cdsName(ctx: StackContext): string {
+  return `kafka_${ctx.config.stack.scalaVersion}-${ctx.config.stack.kafkaVersion}`;
+}
+
 export async function kafkaDown(ctx: StackContext): Promise<string> {
-  return halt(ctx, 'kafka', 30_000);
+  const how = await halt(ctx, 'kafka', 30_000);
+  if (how !== 'not running') finishCds(ctx.paths.cache, cdsName(ctx), requireJava(17), how);
+  return how;
 }
 
 export async function kafkaStatus(ctx: StackContext): Promise<ServiceStatus> {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cdsArgs, finishCds } from './cds';
 import { copyArtifact, isCached, markCached } from './download';
 import { ensureDir } from './paths';
 import { halt, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext } from './service';
@@ -63,11 +64,12 @@ export function registrySpec(ctx: StackContext): LaunchSpec | undefined {
     needsJava: true,
     port: ctx.config.stack.registryPort,
     marker: m,
-    graceMs: 10_000,
+    graceMs: 30_000,
     prepare: () => prepare(ctx),
     command: () => ({
       cmd: requireJava(17),
       args: [
+        ...cdsArgs(ctx.paths.cache, cdsName(ctx), requireJava(17)),
         `-Xmx${heap}`,
         // Low-traffic service on a 2-core box: the serial collector and C1 only start faster and use less memory.
         '-XX:+UseSerialGC',
@@ -94,8 +96,14 @@ export function registrySpec(ctx: StackContext): LaunchSpec | undefined {
   };
 }
 
+function cdsName(ctx: StackContext): string {
+  return `apicurio-registry-${ctx.config.stack.apicurioVersion}`;
+}
+
 export async function registryDown(ctx: StackContext): Promise<string> {
-  return halt(ctx, 'registry', 10_000);
+  const how = await halt(ctx, 'registry', 30_000);
+  if (how !== 'not running') finishCds(ctx.paths.cache, cdsName(ctx), requireJava(17), how);
+  return how;
 }
 
 export async function registryStatus(ctx: StackContext): Promise<ServiceStatus> {
