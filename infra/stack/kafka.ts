@@ -51,7 +51,8 @@ export async function describeKafka(ctx: StackContext, brokers: string[]): Promi
   }
 }
 
-function serverProperties(ctx: StackContext): string {
+/** The broker config we write on every start (exported for the unit test). */
+export function serverProperties(ctx: StackContext): string {
   const { kafkaPort, kafkaControllerPort } = ctx.config.stack;
   const d = dirs(ctx);
   const partitions = ctx.config.kafka.partitions;

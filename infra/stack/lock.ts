@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isAlive } from './process';
@@ -7,21 +8,15 @@ import { sleep } from './ports';
  * A cross-process lock around up/down in one data dir: two test runs starting at the same moment must not both start
  * a broker. A directory is created atomically; it holds the owner's pid so a lock left by a crashed run is taken over.
  */
-const held = new Map<string, number>();
+/** The lock directories held by the current async call chain (not the whole process: parallel callers must wait). */
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
 
 export async function withStackLock<T>(dataDir: string, fn: () => Promise<T>, timeoutMs = 300_000): Promise<T> {
   fs.mkdirSync(dataDir, { recursive: true });
   const dir = path.join(dataDir, 'stack.lock');
-  // Re-entrant within one process: the test setup holds the lock around its lease and stackUp.
-  const depth = held.get(dir) ?? 0;
-  if (depth > 0) {
-    held.set(dir, depth + 1);
-    try {
-      return await fn();
-    } finally {
-      held.set(dir, (held.get(dir) ?? 1) - 1);
-    }
-  }
+  // Re-entrant within one call chain: the test setup holds the lock around its lease and stackUp.
+  const mine = held.getStore() ?? new Set<string>();
+  if (mine.has(dir)) return fn();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -39,11 +34,9 @@ export async function withStackLock<T>(dataDir: string, fn: () => Promise<T>, ti
       await sleep(200);
     }
   }
-  held.set(dir, 1);
   try {
-    return await fn();
+    return await held.run(new Set([...mine, dir]), fn);
   } finally {
-    held.delete(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
