@@ -5,13 +5,16 @@
  * within pipeline.rerankIntervalMs share one re-rank; the list then counts once, for its newest event.
  * The learner stage runs in this process (distributed mode, replica of model.item-factors) on config.kafka.partitions
  * partitions; the producer paces pre-serialised events from the same process.
- * `npm run bench -- freshness [--quick] [--json]`; needs the stack (started when absent).
+ * `npm run bench -- freshness [--quick] [--json] [--profile]` (--profile: CPU profile of the 1,000/s step); needs the stack (started when absent).
  */
 import { loadConfig } from '../lib/config';
 import { createWorld, interactionMessages, publishCatalogue, startLearner, type BenchWorld } from './lib/pipeline';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { ensureStack } from './lib/stack';
+import { startProfile } from './lib/cpuprofile';
 import { round, summarize } from './lib/stats';
+import { summarise } from './profile';
+import * as fs from 'node:fs';
 import type { Row } from './lib/table';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,6 +70,7 @@ export async function run(args: BenchArgs): Promise<void> {
       const msgs = interactionMessages(w, rate * seconds, users, resources, 100 + i);
       progress(`${rate.toLocaleString()} events/s for ${seconds} s`);
       window = [];
+      const stopProfile = args.rest.includes('--profile') && rate === 1000 ? startProfile('freshness-1000') : null;
       const sent = await paced(w, msgs, rate);
       expected += msgs.length;
       // let the stage catch up (bounded): events it is still behind on show up as high freshness, as they should
@@ -74,6 +78,12 @@ export async function run(args: BenchArgs): Promise<void> {
       while (consumed < expected && Date.now() - t1 < 30_000) await sleep(20);
       const behind = expected - consumed;
       await learner.pipeline.learner!.reranker.drain();
+      if (stopProfile) {
+        const file = await stopProfile();
+        const prof = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 15);
+        const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
+        report.sections.push({ title: 'CPU profile at 1,000 events/s (self time by area)', rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })), notes: [`profile: ${file}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 8).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')] });
+      }
       const s = summarize(window);
       window = null;
       rows.push({ target_rate: rate, achieved_produce_rate: round(msgs.length / sent.seconds), events: msgs.length, lists_written: s.n, p50_ms: round(s.p50), p95_ms: round(s.p95), p99_ms: round(s.p99), max_ms: round(s.max), not_consumed_after_30s: behind });

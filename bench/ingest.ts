@@ -4,14 +4,17 @@
  * consume + Avro decode (lib/serde EventDeserializer, the same decoder) of the same topic, in the same run.
  * One partition and four; each in a fresh world (random topic / key prefixes). The event stream is produced before
  * either consumer starts, so both read a full topic as fast as they can.
- * `npm run bench -- ingest [--quick] [--json] [--events N]`; needs the stack (started when absent).
+ * `npm run bench -- ingest [--quick] [--json] [--events N] [--profile]` (--profile: CPU profile of the learner-stage phase); needs the stack (started when absent).
  */
 import { EventDeserializer } from '../lib/serde';
 import { createWorld, interactionMessages, produceAll, publishCatalogue, startLearner, type BenchWorld } from './lib/pipeline';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { ensureStack } from './lib/stack';
 import { loadConfig } from '../lib/config';
+import { startProfile } from './lib/cpuprofile';
 import { cpuMs, round } from './lib/stats';
+import { summarise } from './profile';
+import * as fs from 'node:fs';
 import type { Row } from './lib/table';
 
 function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -53,7 +56,7 @@ async function rawConsume(w: BenchWorld, n: number): Promise<{ seconds: number; 
   return { seconds, cpuS };
 }
 
-async function pipelineConsume(w: BenchWorld, n: number): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number }> {
+async function pipelineConsume(w: BenchWorld, n: number, profile?: string): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; profileFile?: string }> {
   let consumed = 0;
   let lists = 0;
   let reranks = 0;
@@ -69,13 +72,15 @@ async function pipelineConsume(w: BenchWorld, n: number): Promise<{ seconds: num
   w.instr.on('list.written', () => void lists++);
   w.instr.on('rerank', () => void reranks++);
   const learner = await startLearner(w);
+  const stopProfile = profile ? startProfile(profile) : null;
   try {
     await waitFor(() => consumed >= n, 600_000, 'learner stage');
     // the last learners' coalesced re-ranks are part of the work: run them now and wait for their Redis writes
     await learner.pipeline.learner!.reranker.drain();
     const seconds = (performance.now() - t0) / 1000;
     const cpuS = (cpuMs() - c0) / 1000;
-    return { seconds, cpuS, lists, reranks };
+    const profileFile = stopProfile ? await stopProfile() : undefined;
+    return { seconds, cpuS, lists, reranks, profileFile };
   } finally {
     await learner.stop();
   }
@@ -100,7 +105,12 @@ export async function run(args: BenchArgs): Promise<void> {
         progress(`${partitions} partition(s): raw kafkajs consume + Avro decode`);
         const raw = await rawConsume(w, n);
         progress(`${partitions} partition(s): learner stage`);
-        const full = await pipelineConsume(w, n);
+        const full = await pipelineConsume(w, n, args.rest.includes('--profile') ? `ingest-learner-p${partitions}` : undefined);
+        if (full.profileFile) {
+          const prof = summarise(JSON.parse(fs.readFileSync(full.profileFile, 'utf8')) as Parameters<typeof summarise>[0], 15);
+          const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
+          report.sections.push({ title: `CPU profile of the learner stage, ${partitions} partition(s) (self time by area)`, rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })), notes: [`profile: ${full.profileFile}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 8).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')] });
+        }
         const ratio = raw.seconds / full.seconds;
         if (partitions === 1) ratio1 = ratio;
         rows.push({ partitions, path: 'raw consume + decode', events: n, seconds: round(raw.seconds), events_per_s: round(n / raw.seconds), cpu_ms_per_event: round((raw.cpuS * 1000) / n), vs_raw: '100%' });

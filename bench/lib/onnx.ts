@@ -97,13 +97,15 @@ function node(op: string, inputs: string[], outputs: string[], attrs: Writer[] =
  * `bias` (optional, [n]) is added to every row of scores (item biases; k-means uses -|c|^2/2 to turn dot into distance).
  * The item matrix is a graph initializer, so it lives in the session (as a serving process would hold it).
  */
-export function buildScoreTopKModel(items: Float32Array, n: number, dim: number, k: number, bias?: Float32Array): Uint8Array {
+export function buildScoreTopKModel(items: Float32Array | null, n: number, dim: number, k: number, bias?: Float32Array): Uint8Array {
   const graph = new Writer().msg(1, node('Gemm', bias ? ['users', 'items', 'bias'] : ['users', 'items'], ['scores'], [intAttr('transB', 1)]));
   if (bias) graph.msg(5, tensor('bias', FLOAT, [n], new Uint8Array(bias.buffer, bias.byteOffset, n * 4)));
+  // items === null: the item matrix is a second input [N, dim], fed per call (a table that changes between calls)
+  if (items) graph.msg(5, tensor('items', FLOAT, [n, dim], new Uint8Array(items.buffer, items.byteOffset, n * dim * 4)));
+  else graph.msg(11, valueInfo('items', FLOAT, ['N', dim]));
   graph
     .msg(1, node('TopK', ['scores', 'k'], ['values', 'indices'], [intAttr('axis', -1), intAttr('largest', 1), intAttr('sorted', 1)]))
     .string(2, 'score_topk')
-    .msg(5, tensor('items', FLOAT, [n, dim], new Uint8Array(items.buffer, items.byteOffset, n * dim * 4)))
     .msg(5, tensor('k', INT64, [1], new Uint8Array(BigInt64Array.of(BigInt(k)).buffer)))
     .msg(11, valueInfo('users', FLOAT, ['B', dim]))
     .msg(12, valueInfo('values', FLOAT, ['B', k]))
