@@ -4,6 +4,7 @@ import {
   applyItemUpdate,
   decayFactor,
   learnerStep,
+  type ItemFactors,
   type ItemFactorsView,
   type ItemGradient,
   type LearnerFactors,
@@ -160,6 +161,40 @@ export class OnlineCollab {
       this.scaledBias = b;
     }
     this.scaledBias[r] = t.biases[r] * this.scaleOf(r);
+  }
+
+  /** A copy of a resource's row, or undefined if the resource is unknown (cold start trains its text -> factor map on these). */
+  resourceRow(resourceId: string): ItemFactors | undefined {
+    const t = this.resources;
+    const r = t.indexOf(resourceId);
+    if (r === undefined) return undefined;
+    return { vector: Float32Array.from(t.row(r)), bias: t.biases[r], count: t.counts[r], lastT: t.lastT[r] };
+  }
+
+  /**
+   * Cold start: creates a resource before its first event, starting from `vector` / `bias` (e.g. predicted from its
+   * text by models/content ContentFactorMap); `vector` undefined = the default deterministic initialisation. Returns
+   * false and changes nothing if the resource already exists (its learned factor wins over any prior). `at` (ms) is
+   * when the prior was made: the bias decays from then like a learned one (omitted: no decay reference, lastT NaN).
+   * The event count stays 0.
+   */
+  initResource(resourceId: string, vector?: Float32Array, bias = 0, at?: number): boolean {
+    const t = this.resources;
+    if (t.indexOf(resourceId) !== undefined) return false;
+    const r = t.ensure(resourceId, this.options.seed, this.options.initStd);
+    if (vector) t.row(r).set(vector);
+    t.biases[r] = bias;
+    if (at !== undefined) {
+      t.lastT[r] = at;
+      if (Number.isNaN(this.biasRef)) this.biasRef = at;
+    }
+    if (this.scaledBias.length <= r) {
+      const b = new Float64Array(Math.max(256, this.scaledBias.length * 2, r + 1));
+      b.set(this.scaledBias);
+      this.scaledBias = b;
+    }
+    this.scaledBias[r] = t.biases[r] * this.scaleOf(r);
+    return true;
   }
 
   /** Dense index of a resource in score arrays, or undefined if never seen. */
