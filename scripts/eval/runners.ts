@@ -1,3 +1,4 @@
+import { evalColdStart } from './coldstart';
 import { KNOWLEDGE_RUNNERS } from './knowledge';
 import { evalMovielens } from './recommendation';
 import type { EvalRunner } from './types';
@@ -11,4 +12,5 @@ export const RUNNERS: Record<string, EvalRunner> = {
   'movielens-latest-small': evalMovielens,
   'ml-100k': evalMovielens,
   ...KNOWLEDGE_RUNNERS,
+  'movielens-coldstart': evalColdStart,
 };
