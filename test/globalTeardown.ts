@@ -6,5 +6,5 @@ export default async function globalTeardown(): Promise<void> {
   if (process.env.LEARNSTREAM_KEEP_STACK === '1') return;
   const log = (msg: string) => process.stdout.write(`[stack] ${msg}\n`);
   const stopped = await releaseStack(loadConfig(), log);
-  if (stopped.length > 0) log(`stopped ${stopped.join(', ')} (started by this test run)`);
+  if (stopped.length > 0) log(`stopped ${stopped.join(', ')} (started by a test run)`);
 }

@@ -42,8 +42,9 @@ async function prepare(ctx: StackContext): Promise<void> {
     ensureDir(d.dist);
     await run('tar', ['xzf', tgz, '-C', d.dist]);
     if (!fs.existsSync(d.runner)) throw new Error(`unexpected Apicurio archive layout: no ${path.basename(d.runner)}`);
-    // The archive is only needed to extract; keep the cache small.
+    // The archive (and Maven's copy of it) is only needed to extract; keep the cache small.
     fs.rmSync(tgz, { force: true });
+    fs.rmSync(path.join(ctx.paths.cache, 'm2', 'io', 'apicurio', 'apicurio-registry-app'), { recursive: true, force: true });
     markCached(d.dist);
   }
   ensureDir(d.home);

@@ -33,6 +33,9 @@ const SCHEMA_V2 = { ...SCHEMA_V1, fields: [...SCHEMA_V1.fields, { name: 'source'
 /** Adds a field without a default: a v2 reader could not read v1 data, so BACKWARD must reject it. */
 const SCHEMA_BAD = { ...SCHEMA_V1, fields: [...SCHEMA_V1.fields, { name: 'mandatory', type: 'int' }] };
 
+// Group joins and the first fetches take seconds on a busy 2-core machine (jest ignores testTimeout inside projects).
+jest.setTimeout(60_000);
+
 let config: Config;
 let kafka: Kafka;
 let admin: Admin;
