@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const ioPackages = ['kafkajs', 'ioredis', 'express', '@confluentinc/schemaregistry', 'prom-client', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.learnstream/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', '.learnstream/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js', 'test/helpers/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
