@@ -218,6 +218,8 @@ export function kafkaSpec(ctx: StackContext): LaunchSpec | undefined {
   return {
     service: 'kafka',
     needsJava: true,
+    extraPorts: [ctx.config.stack.kafkaControllerPort],
+    logFile: path.join(ctx.paths.logs, 'kafka.log'),
     port: ctx.config.stack.kafkaPort,
     marker: m,
     graceMs: 30_000,

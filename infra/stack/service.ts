@@ -52,6 +52,10 @@ export interface LaunchSpec {
   graceMs: number;
   /** Runs on the JVM: checked once, before anything starts. */
   needsJava?: boolean;
+  /** Other ports the service binds (Kafka's controller port), checked before start too. */
+  extraPorts?: number[];
+  /** The file that says why a start failed, when it is not the captured stdout (Kafka logs through log4j). */
+  logFile?: string;
 }
 
 /**
@@ -68,6 +72,9 @@ export async function preflight(ctx: StackContext, specs: LaunchSpec[]): Promise
       problems.push(portInUse(spec).message);
       continue;
     }
+    for (const port of spec.extraPorts ?? []) {
+      if (await isPortOpen(port)) problems.push(portInUse(spec, port).message);
+    }
     needJava ||= spec.needsJava === true;
   }
   if (needJava) {
@@ -81,10 +88,11 @@ export async function preflight(ctx: StackContext, specs: LaunchSpec[]): Promise
   if (problems.length > 1) throw new PrerequisiteError(`${problems.length} problems:\n- ${problems.join('\n- ')}`);
 }
 
-function portInUse(spec: LaunchSpec): PrerequisiteError {
+function portInUse(spec: LaunchSpec, port = spec.port): PrerequisiteError {
+  const variable = port === spec.port ? envPort(spec.service) : 'KAFKA_CONTROLLER_PORT';
   return new PrerequisiteError(
-    `${spec.service}: port ${spec.port} is already in use by a process this checkout did not start`,
-    `stop that process, or pick another port (LEARNSTREAM_${envPort(spec.service)}), or point learnstream at it as an existing service`,
+    `${spec.service}: port ${port} is already in use by a process this checkout did not start`,
+    `stop that process, or pick another port (LEARNSTREAM_${variable}), or point learnstream at it as an existing service`,
   );
 }
 
@@ -128,7 +136,7 @@ export async function launch(ctx: StackContext, spec: LaunchSpec, opts: { prepar
     await stopProcess(pid, spec.graceMs);
     removePid(ctx.paths.pids, spec.service);
     const why = res.died ? `${spec.service} exited during start-up` : undefined;
-    throw notReady(spec.service, ctx, out, res.lastError, why);
+    throw notReady(spec.service, ctx, spec.logFile ?? out, res.lastError, why);
   }
   if (spec.warmUp) await spec.warmUp();
   ctx.log(`${spec.service}: started pid ${pid} on port ${spec.port} in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
