@@ -3,7 +3,7 @@
  * 5,000 events/s. Measured by the pipeline itself: every list write emits `list.written {freshnessMs}` = Redis ACK
  * time - Kafka record timestamp (set at produce) of the newest event the list reflects. Coalescing: a learner's events
  * within pipeline.rerankIntervalMs share one re-rank; the list then counts once, for its newest event.
- * The learner stage runs in this process (distributed mode, replica of model.item-factors) on config.kafka.partitions
+ * The learner and item stages run in this process (distributed mode, replica of model.item-factors) on config.kafka.partitions
  * partitions; the producer paces pre-serialised events from the same process.
  * `npm run bench -- freshness [--quick] [--json] [--profile]` (--profile: CPU profile of the 1,000/s step); needs the stack (started when absent).
  */

@@ -1,5 +1,6 @@
 /**
- * Ingest: learner-stage events/s with full processing (Avro decode, collaborative SGD step, item-update produce,
+ * Ingest: learner-stage events/s with full processing (Avro decode, collaborative SGD step, item-update produce and
+ * the item stage applying it (same process),
  * coalesced re-rank over the whole catalogue, Redis list write, checkpoints) against a raw kafkajs consumer doing only
  * consume + Avro decode (lib/serde EventDeserializer, the same decoder) of the same topic, in the same run.
  * One partition and four; each in a fresh world (random topic / key prefixes). The event stream is produced before

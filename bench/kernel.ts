@@ -111,7 +111,7 @@ async function ivfSection(items: Float32Array, n: number, dim: number, topics: R
   const rows: Row[] = [{ method: 'exhaustive loops', nprobe: '', scanned_rows: n, wall_ms: round(ex.median), cpu_ms: round(ex.cpu), recall_at_10: 1 }];
   const scratch = ivfScratch(index);
   let chosen: { nprobe: number; ms: number; cpu: number; recall: number } | null = null;
-  for (const nprobe of [4, 8, 16, 32]) {
+  for (const nprobe of [4, 8, 16, 32, 64]) {
     let rec = 0;
     for (let q = 0; q < nq; q++) rec += recallAt(truth[q], searchIvf(index, queries.subarray(q * dim, (q + 1) * dim), K, nprobe, scratch));
     let q = 0;

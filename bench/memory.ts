@@ -154,6 +154,21 @@ export async function run(args: BenchArgs): Promise<void> {
       const json = (await redis.strlen(sampleKeys[0]));
       rrows.push({ key: `rec:<userId> (top ${n}, JSON)`, written: redisSample, json_bytes: json, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
     }
+    {
+      // Not what the product writes: a compact alternative for the same top-N (ids, scores, reason codes; titles and
+      // catalogue facts resolved at read time from res:<id>), to size the obvious next step.
+      progress(`redis: ${redisSample.toLocaleString()} compact lists of ${topN} items (alternative encoding)`);
+      const keys: string[] = [];
+      await inBatches(redisSample, 500, (u) => {
+        const l = makeList(`c${u}`, topN, table, rng);
+        const key = `${prefix}reccompact:c${u}`;
+        keys.push(key);
+        const compact = { v: l.modelVersion, g: l.generatedAt, e: l.eventTime, s: l.source, ids: l.items.map((i) => i.resourceId), sc: l.items.map((i) => Math.round(i.score * 1000) / 1000), r: l.items.map((i) => i.reasons.map((x) => x.code[0]).join('')) };
+        return redis.set(key, JSON.stringify(compact));
+      });
+      const usage = await memoryUsage(redis, keys.slice(0, 300));
+      rrows.push({ key: `compact list (top ${topN}; ids, scores, reason codes) — alternative`, written: redisSample, json_bytes: (await redis.strlen(keys[0])), memory_usage_bytes: round(usage), info_delta_bytes: '', at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+    }
     const before = await usedMemory(redis);
     progress(`redis: ${nItems.toLocaleString()} res:<id> metadata keys`);
     await inBatches(nItems, 1000, (i) => store.putResource({ resourceId: table.ids[i], title: table.meta[i]!.title!, type: table.meta[i]!.type!, topics: table.meta[i]!.topics!, skills: table.meta[i]!.skills!, difficulty: table.meta[i]!.difficulty, active: true }));

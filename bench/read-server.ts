@@ -6,6 +6,7 @@
  *   - an express app whose one route does a bare ioredis GET of the learner's list and sends the string: what
  *     one Redis round trip costs behind express, without the API's logic.
  * Env: BENCH_REDIS_PREFIX (key prefix of the seeded lists). Prints one JSON line {api, hello, raw} with the ports.
+ * SIGUSR2 starts a CPU profile; SIGTERM then prints {profile: file} before exiting.
  */
 import express from 'express';
 import type { Server } from 'node:http';
@@ -16,6 +17,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createRedis } from '../lib/redis/client';
 import { RedisServingStore } from '../lib/serving/redis';
+import { startProfile } from './lib/cpuprofile';
 
 function listen(app: express.Express): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -50,7 +52,14 @@ async function main(): Promise<void> {
   const rawServer = await listen(raw);
 
   process.stdout.write(JSON.stringify({ api: api.port, hello: (helloServer.address() as AddressInfo).port, raw: (rawServer.address() as AddressInfo).port }) + '\n');
+  // --profile: SIGUSR2 starts a CPU profile (the parent sends it before the API phase), SIGTERM writes it and reports
+  // the file on stdout before exiting. (SIGUSR1 belongs to Node's inspector.)
+  let stopProfile: (() => Promise<string>) | null = null;
+  process.on('SIGUSR2', () => {
+    stopProfile ??= startProfile('read-api-server');
+  });
   const stop = async () => {
+    if (stopProfile) process.stdout.write(JSON.stringify({ profile: await stopProfile() }) + '\n');
     await api.stop();
     helloServer.close();
     rawServer.close();

@@ -7,7 +7,7 @@
  * (HdrHistogram percentiles, coordinated-omission-aware fixed-rate mode). Two phases per target: a fixed rate of
  * 1,000 req/s (latency target) and a fixed concurrency at full speed (throughput target). Plus, for reference, an
  * ioredis GET loop from this process without HTTP.
- * `npm run bench -- read [--quick] [--json]`; needs Redis (started when absent).
+ * `npm run bench -- read [--quick] [--json] [--profile]` (--profile: CPU profile of the server during the API phases); needs Redis (started when absent).
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,17 +22,19 @@ import { buildItems, makeList } from './lib/catalog';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { ensureStack } from './lib/stack';
 import { round, summarize } from './lib/stats';
+import { summarise } from './profile';
+import * as fs from 'node:fs';
 import type { Row } from './lib/table';
 
 const USERS = 10_000;
 const ITEMS = 10_000;
 
-function startServer(prefix: string): Promise<{ child: ChildProcess; ports: { api: number; hello: number; raw: number } }> {
+function startServer(prefix: string): Promise<{ child: ChildProcess; ports: { api: number; hello: number; raw: number }; lines: readline.Interface }> {
   const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
   const child = spawn(tsx, [path.join(__dirname, 'read-server.ts')], { env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: child.stdout });
-    rl.once('line', (line) => resolve({ child, ports: JSON.parse(line) as { api: number; hello: number; raw: number } }));
+    rl.once('line', (line) => resolve({ child, lines: rl, ports: JSON.parse(line) as { api: number; hello: number; raw: number } }));
     child.once('exit', (code) => reject(new Error(`read-server exited with ${code}`)));
   });
 }
@@ -122,7 +124,9 @@ export async function run(args: BenchArgs): Promise<void> {
     if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10) throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
 
     const max: Record<string, number> = {};
+    const profile = args.rest.includes('--profile');
     for (const l of loads) {
+      if (profile && l === loads[2]) child.kill('SIGUSR2');
       progress(`${l.name}: warm-up`);
       await cannon(l, { connections: 10, duration: 2 });
       progress(`${l.name}: 1,000 req/s for ${dur} s`);
@@ -163,6 +167,14 @@ export async function run(args: BenchArgs): Promise<void> {
     report.targets.push({ target: 'API p99 <= 5 ms at 1,000 req/s', measured: `p99 ${api.p99_ms} ms at ${apiRate} req/s`, pass: Number(api.p99_ms) <= 5 && apiRate >= 950 });
     const ratio = max['API recommendations'] / max['hello-world express'];
     report.targets.push({ target: 'API throughput >= 70% of hello-world', measured: `${round(max['API recommendations'])} vs ${round(max['hello-world express'])} req/s = ${round(ratio * 100)}%`, pass: ratio >= 0.7 });
+    if (profile) {
+      const line = new Promise<string>((resolve) => srv.lines.once('line', resolve));
+      child.kill('SIGTERM');
+      const file = (JSON.parse(await line) as { profile: string }).profile;
+      const prof = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 15);
+      const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
+      report.sections.push({ title: 'CPU profile of the server process during the API phases (self time by area)', rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })), notes: [`profile: ${file}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 10).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')] });
+    }
   } finally {
     child?.kill('SIGTERM');
     progress('removing bench keys');

@@ -115,13 +115,18 @@ export async function produceAll(w: BenchWorld, messages: { key: string; value: 
   for (let a = 0; a < messages.length; a += batch) await w.producer.send({ topic: w.topic.interactions, messages: messages.slice(a, a + batch) });
 }
 
-/** Starts the learner stage in this process (distributed mode: replica of model.item-factors, gradients to model.item-updates). */
+/**
+ * Starts the learner and item stages in this process (distributed mode: the learner ranks from its replica of
+ * model.item-factors and sends gradients to model.item-updates; the item stage applies them and broadcasts the rows).
+ * The learner waits when its replica lags its own gradients by more than maxReplicaLag, so it cannot run without an
+ * item stage; both in one process is `pipelines/main.ts --stage all` without the catalogue stage.
+ */
 export async function startLearner(w: BenchWorld): Promise<{ pipeline: Pipeline; stop: () => Promise<void> }> {
   const logger = createLogger({ level: 'warn', base: { component: 'bench-pipeline' } });
   const { decode, close } = await createDecode({ config: w.config, kafka: w.kafka, registry: w.registry, emit: w.instr, logger });
   const redis = createRedis(w.config);
   const store = new RedisServingStore({ redis, keyPrefix: w.config.redis.keyPrefix, emit: w.instr });
-  const pipeline = new Pipeline({ config: w.config, kafka: w.kafka, decode, store, logger, emit: w.instr, stages: ['learner'], synchronousItems: false, checkpoints: new MemoryCheckpointStore() });
+  const pipeline = new Pipeline({ config: w.config, kafka: w.kafka, decode, store, logger, emit: w.instr, stages: ['learner', 'item'], synchronousItems: false, checkpoints: new MemoryCheckpointStore() });
   await pipeline.start();
   return {
     pipeline,
