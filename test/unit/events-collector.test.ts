@@ -5,6 +5,9 @@ import { createCollectorRouter } from '../../producers/collector';
 import { DependencyError } from '../../lib/errors';
 import type { KindedEvent } from '../../schemas';
 
+/** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
+type Body = { status: number; accepted: number; failed: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
+
 const NOW = Date.UTC(2026, 0, 1);
 const interaction = (i: number, extra: Record<string, unknown> = {}) => ({
   kind: 'interaction', eventId: `e${i}`, userId: 'u1', resourceId: 'r1', type: 'view', dwellMs: 10, occurredAt: NOW, context: { platform: 'web' }, ...extra,
@@ -38,14 +41,14 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   it('accepts a valid batch with 202 after publishing', async () => {
     const res = await post([interaction(1), interaction(2)]);
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: 2, rejected: 0, errors: [] });
+    expect((await res.json()) as Body).toEqual({ accepted: 2, rejected: 0, errors: [] });
     expect(published.map((e) => (e.event as { eventId: string }).eventId)).toEqual(['e1', 'e2']);
   });
 
   it('publishes the valid part of a mixed batch and reports each invalid one by index', async () => {
     const res = await post([interaction(1), interaction(2, { dwellMs: -5 }), { kind: 'teleport' }, 7]);
     expect(res.status).toBe(202);
-    const body = await res.json();
+    const body = (await res.json()) as Body;
     expect(body.accepted).toBe(1);
     expect(body.errors.map((e: { index: number; reason: string }) => [e.index, e.reason])).toEqual([[1, 'invalid-event'], [2, 'invalid-kind'], [3, 'invalid-kind']]);
     expect(body.errors[0].issues[0]).toMatchObject({ path: 'dwellMs', code: 'out-of-range' });
@@ -56,7 +59,7 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     const res = await post([interaction(1, { occurredAt: NOW + 3 * 86_400_000 })]);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    const body = await res.json();
+    const body = (await res.json()) as Body;
     expect(body).toMatchObject({ type: 'https://learnstream.dev/problems/invalid-request', status: 400 });
     expect(body.errors[0]).toMatchObject({ param: '[0].occurredAt' });
   });
@@ -72,7 +75,7 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     const res = await post(body, type);
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect((await res.json()).status).toBe(status);
+    expect(((await res.json()) as Body).status).toBe(status);
     expect(published).toHaveLength(0);
   });
 
@@ -81,6 +84,6 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     const res = await post([interaction(1)]);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
-    expect((await res.json()).failed).toEqual([0]);
+    expect(((await res.json()) as Body).failed).toEqual([0]);
   });
 });
