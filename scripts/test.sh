@@ -14,6 +14,9 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
   npm ci --no-audit --no-fund
 fi
 
+step "generated event types up to date (gen:types --check)"
+npm run -s gen:types -- --check
+
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json
 
