@@ -16,6 +16,9 @@ import { createHarness, type PipelineHarness } from '../pipeline-support/harness
 import { interaction, profile, resource } from '../pipeline-support/events';
 import { apiClient } from '../unit/api-client';
 
+// testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
+jest.setTimeout(120_000);
+
 const TYPES = ['video', 'article', 'quiz'] as const;
 const TOPICS = ['algebra', 'history', 'biology', 'music'];
 

@@ -4,6 +4,9 @@ import { RedisServingStore } from '../../lib/serving/redis';
 import { apiReadSuite } from '../unit/api-read.suite';
 import { deleteKeys, testConfig, testRedis } from '../helpers';
 
+// testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
+jest.setTimeout(120_000);
+
 apiReadSuite('redis', () => {
   const config = testConfig('api');
   const redis = testRedis(config);

@@ -16,6 +16,9 @@ import { RedisServingStore } from '../../lib/serving/redis';
 import { startPrometheus, stackDown } from '../../infra/stack/index';
 import { deleteKeys, testConfig, testRedis, waitFor } from '../helpers';
 
+// testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
+jest.setTimeout(120_000);
+
 const PROM_DIR = path.resolve(__dirname, '../../infra/prometheus');
 
 async function freePort(): Promise<number> {

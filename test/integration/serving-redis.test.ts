@@ -7,6 +7,9 @@ import { RedisServingStore } from '../../lib/serving/redis';
 import { servingStoreContract } from '../unit/serving-store.contract';
 import { deleteKeys, randomPrefix, testConfig, testRedis } from '../helpers';
 
+// testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
+jest.setTimeout(120_000);
+
 const config = testConfig('serving');
 const prefixes: string[] = [];
 let redis: Redis;
