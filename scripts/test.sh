@@ -11,7 +11,12 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+  # npm 11 writes lockfiles without the other platforms' optional native bindings (@unrs/resolver-binding-*) and its
+  # own `npm ci` then rejects them as out of sync; `npm install` installs the same locked versions.
+  npm ci --no-audit --no-fund || {
+    echo "npm ci refused the lockfile; installing the locked versions with npm install" >&2
+    npm install --no-audit --no-fund
+  }
 fi
 
 step "generated event types up to date (gen:types --check)"
