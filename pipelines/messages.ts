@@ -41,11 +41,19 @@ export function decodeItemUpdate(buf: Buffer): ItemUpdate {
   return { kind: 'remove', itemId };
 }
 
-export function encodeItemRow(r: ItemRow): Buffer {
-  return Buffer.from(JSON.stringify({ f: f32ToB64(r.factors), b: r.bias, n: r.count, t: Number.isNaN(r.lastT) ? null : r.lastT, a: r.active, m: r.meta }));
+/**
+ * `pos` = [item-updates partition, next offset] the owner had applied when it broadcast the row: replicas use it to
+ * know how far behind the learner's own gradients they are.
+ */
+export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
+  return Buffer.from(JSON.stringify({ f: f32ToB64(r.factors), b: r.bias, n: r.count, t: Number.isNaN(r.lastT) ? null : r.lastT, a: r.active, m: r.meta, p: pos }));
 }
 
-export function decodeItemRow(itemId: string, buf: Buffer): ItemRow {
-  const j = JSON.parse(buf.toString('utf8')) as { f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta };
-  return { itemId, factors: b64ToF32(j.f), bias: j.b, count: j.n, lastT: j.t ?? Number.NaN, active: j.a, meta: j.m };
+export function rowPosition(buf: Buffer): [number, string] | undefined {
+  return (JSON.parse(buf.toString('utf8')) as { p?: [number, string] }).p;
+}
+
+export function decodeItemRow(itemId: string, buf: Buffer): ItemRow & { pos?: [number, string] } {
+  const j = JSON.parse(buf.toString('utf8')) as { f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta; p?: [number, string] };
+  return { itemId, factors: b64ToF32(j.f), bias: j.b, count: j.n, lastT: j.t ?? Number.NaN, active: j.a, meta: j.m, pos: j.p };
 }

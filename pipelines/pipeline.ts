@@ -39,6 +39,10 @@ export interface PipelineOptions {
   /** Model version label written with every list. */
   modelVersion?: string;
   onFatal?: (err: unknown) => void;
+  /** Learner stage: bounded replica staleness in gradients per item-updates partition (default 2000, 0 = off). */
+  maxReplicaLag?: number;
+  /** Learner stage: prequential evaluation of every N-th positive interaction from state (0 = off). */
+  evaluateEvery?: number;
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -105,13 +109,15 @@ export class Pipeline {
         emit,
         logger: logger.child({ stage: 'learner' }),
         topics,
-        ...(sync ? {} : { sink: itemUpdates, replica: this.replica!.table }),
+        ...(sync ? {} : { sink: itemUpdates, replica: this.replica!.table, replicaReflected: this.replica!.reflected }),
         tombstone: async (userId) => {
           await producer.send({ topic: topics.profiles, messages: [{ key: userId, value: null }] });
         },
         topN: p.topN,
         historyLength: p.historyLength,
         rerankIntervalMs: p.rerankIntervalMs,
+        evaluateEvery: this.o.evaluateEvery,
+        maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];

@@ -28,7 +28,7 @@ export function createDecode(deps: DecodeDeps): Promise<{ decode: Decode; close:
   const decode: Decode = async (rec) => {
     const d = await des.decode(rec.topic, rec.value, rec.key);
     if (d.event === null) throw new PoisonMessageError('unexpected-tombstone', `tombstone on ${rec.topic} where an event was expected`);
-    return toPipelineEvent(d.event, d.value as never);
+    return toPipelineEvent(d.event, d.value);
   };
   return Promise.resolve({ decode, close: () => Promise.resolve() });
 }

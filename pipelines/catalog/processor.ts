@@ -43,8 +43,8 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
     return this.o.sink.flush();
   }
 
-  async ready(): Promise<void> {
-    while (this.o.sink.backlog > 5000) await new Promise((r) => setTimeout(r, 10));
+  ready(): boolean {
+    return this.o.sink.backlog <= 5000;
   }
 
   async apply(_group: number, rec: InputRecord): Promise<void> {

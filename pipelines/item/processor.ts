@@ -17,6 +17,8 @@ interface ItemGroup {
   table: ItemTable;
   applied: Map<string, { off: bigint; seq: number }>;
   changed: Set<string>;
+  /** Next offset of this group's item-updates partition after the last applied record. */
+  position: string;
 }
 
 export interface ItemProcessorOptions {
@@ -45,7 +47,7 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const applied = new Map<string, { off: bigint; seq: number }>();
     if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
     // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
-    this.groups.set(group, { table, applied, changed: new Set(table.ids) });
+    this.groups.set(group, { table, applied, changed: new Set(table.ids), position: '0' });
   }
 
   snapshot(group: number): ItemGroupJSON {
@@ -66,6 +68,7 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
   apply(group: number, rec: InputRecord): void {
     if (!rec.value) return;
     const g = this.groups.get(group)!;
+    g.position = (BigInt(rec.offset) + 1n).toString();
     const u = decodeItemUpdate(rec.value);
     this.o.emit.emit('event.consumed', { topic: rec.topic, type: u.kind });
     if (u.kind === 'delta') {
@@ -83,7 +86,8 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     if (!g) return;
     for (const id of g.changed) {
       const row = g.table.get(id);
-      this.o.factors.push(id, row && row.active ? encodeItemRow(row) : null);
+      // Tombstones cannot carry a position; the next row of this partition does.
+      this.o.factors.push(id, row && row.active ? encodeItemRow(row, [group, g.position]) : null);
     }
     g.changed.clear();
   }
@@ -93,7 +97,7 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     await this.o.factors.flush();
   }
 
-  async ready(): Promise<void> {
-    while (this.o.factors.backlog > 20000) await new Promise((r) => setTimeout(r, 10));
+  ready(): boolean {
+    return this.o.factors.backlog <= 20000;
   }
 }

@@ -9,6 +9,8 @@ export interface ItemSink {
   flush(): Promise<void>;
   /** Records buffered or in flight. */
   readonly backlog: number;
+  /** Lower bound of the last acknowledged offset per partition (for replica-lag backpressure). */
+  readonly produced?: ReadonlyMap<number, bigint>;
 }
 
 /**
@@ -21,6 +23,8 @@ export class KafkaRecordSink {
   private inflight = 0;
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
+  /** Per partition of the topic: a lower bound of the last offset acknowledged (for replica-lag backpressure). */
+  readonly produced = new Map<number, bigint>();
 
   constructor(
     private readonly producer: Producer,
@@ -51,7 +55,11 @@ export class KafkaRecordSink {
     this.chain = this.chain.then(async () => {
       const started = performance.now();
       try {
-        await this.producer.send({ topic: this.topic, messages: chunk });
+        const meta = await this.producer.send({ topic: this.topic, messages: chunk });
+        for (const m of meta) {
+          const off = m.baseOffset ?? m.offset;
+          if (off !== undefined && BigInt(off) > (this.produced.get(m.partition) ?? -1n)) this.produced.set(m.partition, BigInt(off));
+        }
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: true });
       } catch (err) {
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: false });
@@ -72,6 +80,10 @@ export class KafkaRecordSink {
 
 export class KafkaItemSink implements ItemSink {
   constructor(private readonly out: KafkaRecordSink) {}
+  /** Lower bound of the last acknowledged offset per model.item-updates partition. */
+  get produced(): ReadonlyMap<number, bigint> {
+    return this.out.produced;
+  }
   get backlog(): number {
     return this.out.backlog;
   }

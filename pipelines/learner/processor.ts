@@ -14,6 +14,8 @@ import { rankLearner } from './rank';
 import { Reranker } from './rerank';
 import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
+const HIT_K = 10;
+
 export interface LearnerProcessorOptions {
   decode: Decode;
   model: CollabModel;
@@ -29,12 +31,25 @@ export interface LearnerProcessorOptions {
    */
   sink?: ItemSink;
   replica?: ItemTable;
+  /** Replica positions per item-updates partition (ItemReplica.reflected), for bounded staleness. */
+  replicaReflected?: ReadonlyMap<number, bigint>;
+  /**
+   * Bounded staleness: consumption pauses while more than this many of our own gradients (per item-updates
+   * partition) are not yet reflected in the replica. Default 2000; 0 = off (no item stage anywhere). Keeps ranking quality independent of how far the
+   * item stage lags, at the price of waiting for it.
+   */
+  maxReplicaLag?: number;
   /** Writes tombstones for an erased learner's keys in compacted topics (learners.profiles). */
   tombstone: (userId: string) => Promise<void>;
   topN: number;
   historyLength: number;
   rerankIntervalMs: number;
   modelVersion: string;
+  /**
+   * Prequential evaluation from state: every N-th positive interaction is first ranked from the learner's current
+   * state (top-10) and scored as hit or miss, then learned. 0 = off (default; costs one full re-rank per sample).
+   */
+  evaluateEvery?: number;
   /** Pending re-ranks above which consumption pauses. Default 5000. */
   maxPendingReranks?: number;
   /** Buffered item updates above which consumption pauses. Default 20000. */
@@ -52,6 +67,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
   private knowledgeDirty = new Set<string>();
+  /** Prequential list quality: positive interactions, and how many hit the learner's cached top-10 before learning. */
+  readonly quality = { trials: 0, hits: 0 };
+  /** Same, ranked from state at the event (evaluateEvery): independent of re-rank timing. */
+  readonly evaluation = { trials: 0, hits: 0 };
+  private positives = 0;
 
   constructor(private readonly o: LearnerProcessorOptions) {
     if (!o.sink && !o.replica) {
@@ -105,10 +125,17 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (this.o.sink) await this.o.sink.flush();
   }
 
-  async ready(): Promise<void> {
-    await this.reranker.ready();
-    const max = this.o.maxSinkBacklog ?? 20000;
-    while (this.o.sink && this.o.sink.backlog > max) await new Promise((r) => setTimeout(r, 10));
+  ready(): boolean {
+    if (!this.reranker.hasRoom()) return false;
+    if (this.o.sink && this.o.sink.backlog > (this.o.maxSinkBacklog ?? 20000)) return false;
+    const produced = this.o.sink?.produced;
+    const reflected = this.o.replicaReflected;
+    const maxLag = this.o.maxReplicaLag ?? 2000;
+    if (produced && reflected && maxLag > 0) {
+      const lag = BigInt(maxLag);
+      for (const [p, off] of produced) if (off - (reflected.get(p) ?? -1n) > lag) return false;
+    }
+    return true;
   }
 
   /** Exact counts and state of one learner (tests and diagnostics). */
@@ -183,7 +210,22 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const l = this.learnerOf(g, ev.userId);
     const { kind, useValue } = interactionKind(ev.type);
     const value = useValue === 'value' ? (ev.value ?? undefined) : useValue === 'dwell' ? (ev.dwellMs ?? 0) / 1000 : undefined;
-    this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind, timestamp: ev.occurredAt, ...(value !== undefined ? { value } : {}) });
+    const interaction: Interaction = { learnerId: ev.userId, resourceId: ev.resourceId, kind, timestamp: ev.occurredAt, ...(value !== undefined ? { value } : {}) };
+    if (eventWeight(interaction, this.o.model.options.weights) > 0) {
+      // Test, then learn: was the resource in the list the learner was being shown?
+      const shown = this.reranker.lastList(ev.userId);
+      if (shown) {
+        this.quality.trials++;
+        if (shown.slice(0, HIT_K).includes(ev.resourceId)) this.quality.hits++;
+        if (this.quality.trials % 100 === 0) this.o.emit.emit('quality.hitRate', { value: this.quality.hits / this.quality.trials, k: HIT_K });
+      }
+      const every = this.o.evaluateEvery ?? 0;
+      if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
+        this.evaluation.trials++;
+        if (rankLearner(l, this.items(), HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
+      }
+    }
+    this.learn(g, rec, l, interaction);
     l.interactions++;
     pushHistory(l.history, ev.resourceId, this.o.historyLength);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);

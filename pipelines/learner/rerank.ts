@@ -12,7 +12,7 @@ export interface RerankerOptions {
   intervalMs: number;
   /** Concurrent serving-store writes. Default 16. */
   concurrency?: number;
-  /** Pending re-ranks above which ready() blocks, so consumption pauses while Redis is slow. Default 5000. */
+  /** Pending re-ranks at which hasRoom() turns false, so consumption pauses while Redis is slow. Default 5000. */
   maxPending?: number;
   now?: () => number;
 }
@@ -21,7 +21,7 @@ export interface RerankerOptions {
  * Coalesces re-rank requests: a learner's first event re-ranks at once, later events within `intervalMs` of the last
  * re-rank are folded into one re-rank at the end of the interval, which reads the state as it is then (so it reflects
  * all of them). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
- * the growing backlog makes ready() block, which pauses the consumer. Also keeps a reverse index resource → learners
+ * the growing backlog makes hasRoom() false, which pauses the consumer. Also keeps a reverse index resource → learners
  * whose cached list contains it, so a removed resource can be pulled out of every list within one re-rank.
  */
 export class Reranker {
@@ -33,7 +33,6 @@ export class Reranker {
   private inflight = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
-  private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
   private readonly now: () => number;
@@ -63,6 +62,11 @@ export class Reranker {
     return [...(this.listed.get(resourceId) ?? [])];
   }
 
+  /** The learner's last written list (resource ids in rank order), if this instance wrote one. */
+  lastList(userId: string): readonly string[] | undefined {
+    return this.listOf.get(userId);
+  }
+
   /** Forget a learner (erasure): no pending re-rank, no reverse-index entries. */
   forget(userId: string): void {
     this.due.delete(userId);
@@ -79,10 +83,9 @@ export class Reranker {
     return this.due.size + this.inflight;
   }
 
-  /** Resolves when the backlog is below maxPending. */
-  ready(): Promise<void> {
-    if (this.pending < this.maxPending) return Promise.resolve();
-    return new Promise((r) => this.waiters.push(r));
+  /** False while the backlog is at maxPending (the consumer pauses). */
+  hasRoom(): boolean {
+    return this.pending < this.maxPending;
   }
 
   /** Resolves when nothing is scheduled or in flight (tests, shutdown). Pending re-ranks run now. */
@@ -162,7 +165,6 @@ export class Reranker {
   }
 
   private wake(): void {
-    if (this.pending < this.maxPending && this.waiters.length) for (const w of this.waiters.splice(0)) w();
     if (this.pending === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
   }
 

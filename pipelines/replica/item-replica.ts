@@ -29,6 +29,8 @@ export class ItemReplica {
   private started: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
   private readonly position = new Map<number, bigint>();
+  /** Per model.item-updates partition: highest owner input position reflected in rows received. */
+  readonly reflected = new Map<number, bigint>();
 
   constructor(private readonly o: ItemReplicaOptions) {
     this.table = new ItemTable(o.dim);
@@ -54,7 +56,14 @@ export class ItemReplica {
           const i = this.table.indexOf(id);
           const wasActive = i >= 0 && this.table.active[i] === 1;
           if (m.value === null) this.table.remove(id);
-          else this.table.set(decodeItemRow(id, m.value));
+          else {
+            const row = decodeItemRow(id, m.value);
+            this.table.set(row);
+            if (row.pos) {
+              const [p, off] = row.pos;
+              if (BigInt(off) > (this.reflected.get(p) ?? -1n)) this.reflected.set(p, BigInt(off));
+            }
+          }
           this.o.onChange?.(id, wasActive);
         }
         this.position.set(batch.partition, BigInt(batch.lastOffset()) + 1n);

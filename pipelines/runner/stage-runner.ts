@@ -35,8 +35,11 @@ export interface GroupProcessor<S> {
   snapshot(group: number): S;
   /** The group moved to another instance (or we stop): forget its state. */
   drop(group: number): void;
-  /** Resolves when downstream (serving store, producer) has room again; the runner pauses fetching meanwhile. */
-  ready?(): Promise<void>;
+  /**
+   * False while downstream (serving store, producer, the item stage behind our replica) is behind: the runner pauses
+   * the partition and polls (heartbeating) until it turns true or the consumer stops.
+   */
+  ready?(): boolean;
   /** End of a batch of one input partition (e.g. broadcast what changed). Not awaited for correctness. */
   afterBatch?(group: number): void;
 }
@@ -85,6 +88,7 @@ export class StageRunner<S> {
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private readonly interval: number;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: StageRunnerOptions<S>) {
     this.interval = opts.checkpointIntervalMs ?? 5000;
@@ -126,6 +130,15 @@ export class StageRunner<S> {
       if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
     });
     await consumer.connect();
+    // A group whose input went quiet still gets its last records checkpointed (batch ends only check when data flows).
+    this.idleTimer = setInterval(() => {
+      for (const [g, info] of this.groups) {
+        if (info.loaded && info.dirty && Date.now() - info.lastCheckpoint >= this.interval) {
+          void info.mutex.run(() => this.checkpointLocked(g, info)).catch((err: unknown) => this.opts.logger.warn('idle checkpoint failed', { stage: this.stage, group: g, err }));
+        }
+      }
+    }, Math.max(100, Math.floor(this.interval / 2)));
+    this.idleTimer.unref();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
@@ -181,9 +194,9 @@ export class StageRunner<S> {
         return; // the seeks make this batch stale; fetching resumes from the checkpoint's offsets
       }
       if (isStale()) return;
-      if (this.opts.processor.ready) {
+      if (this.opts.processor.ready && !this.opts.processor.ready()) {
         const resume = p.pause();
-        await this.waitReady(heartbeat);
+        await this.waitReady(heartbeat, isRunning);
         resume();
       }
       const key = tpKey(batch.topic, g);
@@ -215,13 +228,13 @@ export class StageRunner<S> {
     });
   }
 
-  private async waitReady(heartbeat: () => Promise<void>): Promise<void> {
-    const ready = this.opts.processor.ready!();
-    let done = false;
-    void ready.finally(() => (done = true));
-    while (!done) {
-      await Promise.race([ready, new Promise((r) => setTimeout(r, 1000))]);
-      if (!done) await heartbeat();
+  private async waitReady(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    let waited = 0;
+    while (isRunning() && !this.opts.processor.ready!()) {
+      await new Promise((r) => setTimeout(r, 10));
+      waited += 10;
+      if (waited % 1000 === 0) await heartbeat();
+      if (waited % 30000 === 0) this.opts.logger.warn('downstream behind: consumption paused', { stage: this.stage, waitedMs: waited });
     }
   }
 
@@ -309,6 +322,8 @@ export class StageRunner<S> {
     } catch {
       /* a failed start still needs its connections closed */
     }
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
     if (this.consumer) {
       // Checkpoint while still a member, so the next owner of each group restores the newest state.
       this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));

@@ -23,8 +23,19 @@ export interface PipelineHarness {
   publisher: TestPublisher;
   instr: Instrumentation;
   stateDir: string;
-  start(stages: StageName[], opts?: { synchronousItems?: boolean }): Promise<Pipeline>;
+  start(stages: StageName[], opts?: StartOptions): Promise<Pipeline>;
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  synchronousItems?: boolean;
+  /** Consumer group prefix (a separate "deployment" over the same topics). */
+  groupPrefix?: string;
+  /** Checkpoint dir; default the harness' stateDir. */
+  stateDir?: string;
+  /** Serving store key prefix; default the config's. */
+  keyPrefix?: string;
+  evaluateEvery?: number;
 }
 
 export async function createHarness(config: Config): Promise<PipelineHarness> {
@@ -55,12 +66,14 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
         config,
         kafka,
         decode,
-        store,
+        store: opts.keyPrefix ? new RedisServingStore({ redis, keyPrefix: opts.keyPrefix, emit: instr }) : store,
         logger,
         emit: instr,
         stages,
         synchronousItems: opts.synchronousItems,
-        checkpoints: new FileCheckpointStore(stateDir),
+        checkpoints: new FileCheckpointStore(opts.stateDir ?? stateDir),
+        ...(opts.groupPrefix ? { groupPrefix: opts.groupPrefix } : {}),
+        evaluateEvery: opts.evaluateEvery,
       });
       pipelines.push(p);
       await p.start();
