@@ -4,3 +4,4 @@ export * from './step';
 export { FactorTable, initVector, type FactorTableData } from './table';
 export { OnlineCollab, type CollabState } from './model';
 export { foldIn, type FoldInObservation } from './foldIn';
+export { warmStart, type WarmStartOptions } from './warmStart';

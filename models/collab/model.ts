@@ -163,6 +163,23 @@ export class OnlineCollab {
     this.scaledBias[r] = t.biases[r] * this.scaleOf(r);
   }
 
+  /** Overwrite (or create) a resource's whole row: batch warm start and restoring an owner's row. */
+  setResourceRow(resourceId: string, row: ItemFactors): void {
+    const t = this.resources;
+    const r = t.ensure(resourceId, this.options.seed, this.options.initStd);
+    t.row(r).set(row.vector);
+    t.biases[r] = row.bias;
+    t.counts[r] = row.count;
+    t.lastT[r] = row.lastT;
+    if (Number.isNaN(this.biasRef) && !Number.isNaN(row.lastT)) this.biasRef = row.lastT;
+    if (this.scaledBias.length <= r) {
+      const b = new Float64Array(Math.max(256, this.scaledBias.length * 2, r + 1));
+      b.set(this.scaledBias);
+      this.scaledBias = b;
+    }
+    this.scaledBias[r] = t.biases[r] * this.scaleOf(r);
+  }
+
   /** A copy of a resource's row, or undefined if the resource is unknown (cold start trains its text -> factor map on these). */
   resourceRow(resourceId: string): ItemFactors | undefined {
     const t = this.resources;
