@@ -113,7 +113,7 @@ export function createApp(opts: AppOptions): ApiApp {
   });
 
   const v1 = express.Router();
-  v1.use(authenticate(config.api.apiKeys));
+  v1.use(authenticate(config.api.apiKeys, { now }));
   v1.use(rateLimit(config.api.rateLimitPerMinute, now));
   v1.use('/learners', learnersRouter({ store, emit, publishErasure: opts.publishErasure, now }));
   v1.use('/resources', resourcesRouter({ store }));

@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 import type { ApiKey } from '../../lib/config';
 import { HttpProblem } from '../problem';
 import { markRoute } from './observe';
+import { TokenBuckets } from './rateLimit';
 
 export type Scope = ApiKey['scopes'][number];
 
@@ -21,15 +22,26 @@ function presentedKey(header: (name: string) => string | undefined): string | un
   return m ? m[1].trim() : undefined;
 }
 
-/** Identifies the caller (sets res.locals.apiKey) or answers 401. */
-export function authenticate(keys: ApiKey[]): RequestHandler {
+export interface AuthOptions {
+  /** Wrong keys tolerated per client address per minute before 429 (slows down key guessing). Default 60. */
+  failuresPerMinute?: number;
+  now?: () => number;
+}
+
+/** Identifies the caller (sets res.locals.apiKey) or answers 401 (429 once an address keeps presenting unknown keys). */
+export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): RequestHandler {
   const byDigest = new Map(keys.map((k) => [digest(k.key), k]));
+  const failures = new TokenBuckets(opts.failuresPerMinute ?? 60, opts.now, 10_000);
   return (req, res, next) => {
     const key = presentedKey((n) => req.get(n));
     const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
     if (!key) throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', { headers: www });
     const found = byDigest.get(digest(key));
-    if (!found) throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
+    if (!found) {
+      const r = failures.take(req.socket.remoteAddress ?? 'unknown');
+      if (!r.ok) throw new HttpProblem('rate-limited', `too many unknown API keys from this address; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
+      throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
+    }
     res.locals.apiKey = found;
     next();
   };

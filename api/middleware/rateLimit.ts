@@ -1,7 +1,9 @@
 /**
- * Per-API-key token bucket: `perMinute` tokens refill continuously and the bucket holds at most `perMinute` (so a
- * client may burst up to a minute's budget). Over the limit → 429 with Retry-After (seconds until one token is back).
- * Buckets exist only for configured keys (rate limiting runs after authentication), so memory is bounded.
+ * Token buckets: `perMinute` tokens refill continuously and a bucket holds at most `perMinute` (a client may burst up
+ * to a minute's budget). Over the limit → 429 with Retry-After (seconds until one token is back).
+ *  - rateLimit: per API key, after authentication (buckets only for configured keys, so memory is bounded).
+ *  - TokenBuckets with maxKeys: per client address for failed authentications (guessing keys), bounded by evicting
+ *    the least recently used address.
  */
 import type { RequestHandler } from 'express';
 import type { ApiKey } from '../../lib/config';
@@ -12,24 +14,44 @@ interface Bucket {
   at: number;
 }
 
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly perMs: number;
+
+  /**
+   * @param perMinute refill rate and capacity.
+   * @param maxKeys most buckets kept; the least recently used is dropped beyond it (it then starts full again).
+   */
+  constructor(readonly perMinute: number, private readonly now: () => number = Date.now, private readonly maxKeys = Infinity) {
+    this.perMs = perMinute / 60_000;
+  }
+
+  /** Takes one token for `id`: `{ok: true, remaining}` or `{ok: false, retryAfterSec}`. */
+  take(id: string): { ok: true; remaining: number } | { ok: false; retryAfterSec: number } {
+    const t = this.now();
+    const b = this.buckets.get(id) ?? { tokens: this.perMinute, at: t };
+    b.tokens = Math.min(this.perMinute, b.tokens + (t - b.at) * this.perMs);
+    b.at = t;
+    this.buckets.delete(id); // re-insert: Map order = recency, for LRU eviction
+    this.buckets.set(id, b);
+    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
+    if (b.tokens < 1) return { ok: false, retryAfterSec: Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)) };
+    b.tokens -= 1;
+    return { ok: true, remaining: Math.floor(b.tokens) };
+  }
+}
+
 export function rateLimit(perMinute: number, now: () => number = Date.now): RequestHandler {
-  const buckets = new Map<string, Bucket>();
-  const perMs = perMinute / 60_000;
+  const buckets = new TokenBuckets(perMinute, now);
   return (_req, res, next) => {
     const key = res.locals.apiKey as ApiKey;
-    const t = now();
-    const b = buckets.get(key.key) ?? { tokens: perMinute, at: t };
-    b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * perMs);
-    b.at = t;
-    buckets.set(key.key, b);
+    const r = buckets.take(key.key);
     res.setHeader('ratelimit-limit', String(perMinute));
-    if (b.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
+    if (!r.ok) {
       res.setHeader('ratelimit-remaining', '0');
-      throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${retryAfter} s`, { headers: { 'retry-after': String(retryAfter) } });
+      throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
     }
-    b.tokens -= 1;
-    res.setHeader('ratelimit-remaining', String(Math.floor(b.tokens)));
+    res.setHeader('ratelimit-remaining', String(r.remaining));
     next();
   };
 }

@@ -163,3 +163,15 @@ describe('POST /v1/events (the collector mounted behind the API middleware)', ()
     expect(metrics).toMatch(/learnstream_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="403"\} 1/);
   });
 });
+
+it('throttles an address that keeps presenting unknown keys (429), without affecting valid keys', async () => {
+  let t = 5_000_000;
+  const { call } = await start({ now: () => t });
+  for (let i = 0; i < 60; i++) expect((await call('GET', '/v1/learners/u/knowledge', { key: `guess-${i}-xxxxxxxx` })).status).toBe(401);
+  const blocked = await call('GET', '/v1/learners/u/knowledge', { key: 'guess-61-xxxxxxxx' });
+  expect(blocked.status).toBe(429);
+  expect(blocked.headers.get('retry-after')).toBe('1');
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(200);
+  t += 1000;
+  expect((await call('GET', '/v1/learners/u/knowledge', { key: 'guess-62-xxxxxxxx' })).status).toBe(401);
+});
