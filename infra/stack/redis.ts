@@ -24,12 +24,15 @@ export function redisPing(port: number, host = '127.0.0.1', timeoutMs = 1000): P
   });
 }
 
-async function clientPing(ctx: StackContext): Promise<boolean> {
-  const client = createRedis(ctx.config, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+/** The server version, asked with the real client (TLS, password) so external servers are probed as the app sees them. */
+async function clientVersion(ctx: StackContext, url: string): Promise<string> {
+  const config = { ...ctx.config, redis: { ...ctx.config.redis, url } };
+  const client = createRedis(config, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    const info = await client.info('server');
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   } finally {
     client.disconnect();
   }
@@ -76,11 +79,11 @@ export async function redisDown(ctx: StackContext): Promise<string> {
 
 export async function redisStatus(ctx: StackContext): Promise<ServiceStatus> {
   const managed = ctx.config.redis.managed;
-  if (!managed) {
-    // An external Redis may need TLS and a password, so it is probed with the real client.
-    const status = await probeStatus(ctx, 'redis', managed, ctx.config.stack.redisPort, () => clientPing(ctx));
-    return { ...status, detail: ctx.config.redis.url.replace(/\/\/([^@]*)@/, '//***@') };
-  }
-  const status = await probeStatus(ctx, 'redis', managed, ctx.config.stack.redisPort, () => redisPing(ctx.config.stack.redisPort));
-  return { ...status, detail: `redis://127.0.0.1:${ctx.config.stack.redisPort}` };
+  const url = managed ? `redis://127.0.0.1:${ctx.config.stack.redisPort}` : ctx.config.redis.url;
+  let version: string | undefined;
+  const status = await probeStatus(ctx, 'redis', managed, ctx.config.stack.redisPort, async () => {
+    version = await clientVersion(ctx, url);
+    return true;
+  });
+  return { ...status, detail: `${version ? `Redis ${version}, ` : ''}${url.replace(/\/\/([^@]*)@/, '//***@')}` };
 }

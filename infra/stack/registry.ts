@@ -107,9 +107,23 @@ export async function registryDown(ctx: StackContext): Promise<string> {
   return how;
 }
 
+/** What the server says it is (Apicurio's system endpoint; other registries simply do not answer it). */
+async function serverName(url: string, headers: Record<string, string>): Promise<string | undefined> {
+  try {
+    const res = await fetch(url.replace(/\/apis\/ccompat\/v\d+\/?$/, '/apis/registry/v3/system/info'), { headers, signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return undefined;
+    const info = (await res.json()) as { name?: string; version?: string };
+    return info.name && info.version ? `${info.name} ${info.version}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function registryStatus(ctx: StackContext): Promise<ServiceStatus> {
   const managed = ctx.config.registry.managed;
   const url = managed ? localRegistryUrl(ctx) : ctx.config.registry.url;
-  const status = await probeStatus(ctx, 'registry', managed, ctx.config.stack.registryPort, () => httpOk(`${url}/subjects`, managed ? {} : authHeaders(ctx)));
-  return { ...status, detail: managed ? `Apicurio ${ctx.config.stack.apicurioVersion}, ${url}` : url };
+  const headers = managed ? {} : authHeaders(ctx);
+  const status = await probeStatus(ctx, 'registry', managed, ctx.config.stack.registryPort, () => httpOk(`${url}/subjects`, headers));
+  const name = status.reachable ? await serverName(url, headers) : undefined;
+  return { ...status, detail: `${name ?? (managed ? `Apicurio ${ctx.config.stack.apicurioVersion}` : 'registry')}, ${url}` };
 }
