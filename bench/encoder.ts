@@ -26,7 +26,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await enc.encode(texts);
       const ms = performance.now() - t0;
-      rows.push({ model: enc.manifest.id, threads, batchSize, texts: texts.length, msPerText: +(ms / texts.length).toFixed(2), msPerBatch: +((ms / Math.ceil(texts.length / batchSize))).toFixed(1), textsPerSec: +((texts.length / ms) * 1000).toFixed(1) });
+      const meanTokens = texts.reduce((acc, t) => acc + enc.tokenIds(t).length, 0) / texts.length;
+      rows.push({ model: enc.manifest.id, threads, batchSize, texts: texts.length, meanTokens: +meanTokens.toFixed(1), msPerText: +(ms / texts.length).toFixed(2), msPerBatch: +((ms / Math.ceil(texts.length / batchSize))).toFixed(1), textsPerSec: +((texts.length / ms) * 1000).toFixed(1) });
       await enc.close();
     }
   }
