@@ -1,0 +1,64 @@
+/**
+ * The pipeline's decode adapter (pipelines/adapters/decode.ts) dead-letters poison through consumers/dead-letter.ts
+ * before the runner moves on: the record lands in <topic>.dlq with its original bytes and the reason headers.
+ */
+import type { Admin, Consumer, IHeaders, Kafka } from 'kafkajs';
+import type { Config } from '../../lib/config';
+import { PoisonMessageError } from '../../lib/errors';
+import { ensureTopics, plannedTopics } from '../../lib/kafka/topics';
+import { createLogger } from '../../lib/log';
+import { noopEmitter } from '../../lib/metrics/instrumentation';
+import { registerSchemas } from '../../lib/serde';
+import { dlqName, topicName } from '../../lib/topics';
+import { DLQ_HEADERS } from '../../consumers/decode';
+import { createDecode } from '../../pipelines/adapters/decode';
+import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+
+describe('pipeline decode adapter dead-letters poison', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let admin: Admin;
+  let reader: Consumer | undefined;
+
+  beforeAll(async () => {
+    config = testConfig('ev-pdlq');
+    kafka = testKafka(config);
+    admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, config);
+    await registerSchemas(testRegistry(config), config);
+  }, 40_000);
+
+  afterAll(async () => {
+    await reader?.disconnect();
+    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
+    await admin.disconnect();
+  }, 30_000);
+
+  it('writes the original bytes with reason and provenance, then throws PoisonMessageError', async () => {
+    const { decode, close } = await createDecode({ config, kafka, registry: testRegistry(config), emit: noopEmitter, logger: createLogger({ level: 'error' }) });
+    const topic = topicName('interactions', config.kafka.topicPrefix);
+    const value = Buffer.from('definitely not avro');
+    try {
+      await expect(decode({ topic, partition: 2, offset: '41', key: Buffer.from('u1'), value, timestamp: 1_700_000_000_000, headers: { trace: 'abc' } })).rejects.toBeInstanceOf(PoisonMessageError);
+    } finally {
+      await close();
+    }
+    const got: { value: Buffer | null; headers: IHeaders }[] = [];
+    reader = kafka.consumer({ groupId: `${config.kafka.topicPrefix}pdlq` });
+    await reader.connect();
+    await reader.subscribe({ topics: [dlqName(topic)], fromBeginning: true });
+    await reader.run({
+      eachMessage: ({ message }) => {
+        got.push({ value: message.value, headers: message.headers ?? {} });
+        return Promise.resolve();
+      },
+    });
+    await waitFor(() => got.length >= 1, { timeoutMs: 20_000, message: 'dead letter read back' });
+    const h = (k: string) => got[0].headers[k]?.toString();
+    expect(got[0].value).toEqual(value);
+    expect([h(DLQ_HEADERS.reason), h(DLQ_HEADERS.topic), h(DLQ_HEADERS.partition), h(DLQ_HEADERS.offset), h(DLQ_HEADERS.timestamp), h('trace')]).toEqual([
+      'not-confluent-framed', topic, '2', '41', '1700000000000', 'abc',
+    ]);
+  });
+});
