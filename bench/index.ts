@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   const s = name ? SCENARIOS[name] : undefined;
   if (!s) {
-    process.stderr.write(`usage: npm run bench -- <scenario> [--quick] [--json]\n\n${Object.entries(SCENARIOS).map(([k, v]) => `  ${k.padEnd(10)} ${v.about}`).join('\n')}\n`);
+    process.stderr.write(`usage: npm run bench -- <scenario> [--quick] [--json] [--profile (ingest, freshness, read)]\n\n${Object.entries(SCENARIOS).map(([k, v]) => `  ${k.padEnd(10)} ${v.about}`).join('\n')}\n`);
     process.exit(name ? 2 : 0);
   }
   const mod = await s.load();

@@ -22,7 +22,13 @@ function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const tick = () => {
-      if (cond()) return resolve();
+      let done: boolean;
+      try {
+        done = cond();
+      } catch (err) {
+        return reject(err);
+      }
+      if (done) return resolve();
       if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
       setTimeout(tick, 5);
     };
@@ -63,7 +69,8 @@ async function pipelineConsume(w: BenchWorld, n: number, profile?: string): Prom
   let reranks = 0;
   let t0 = 0;
   let c0 = 0;
-  w.instr.on('event.consumed', () => {
+  w.instr.on('event.consumed', (e) => {
+    if (e.topic !== w.topic.interactions) return; // the item stage reports its model.item-updates records too
     if (t0 === 0) {
       t0 = performance.now();
       c0 = cpuMs();
@@ -75,7 +82,16 @@ async function pipelineConsume(w: BenchWorld, n: number, profile?: string): Prom
   const learner = await startLearner(w);
   const stopProfile = profile ? startProfile(profile) : null;
   try {
-    await waitFor(() => consumed >= n, 600_000, 'learner stage');
+    // a stage that stops making progress (e.g. stuck after a consumer-group rebalance) fails the run instead of hanging it
+    let last = -1;
+    let lastAt = Date.now();
+    await waitFor(() => {
+      if (consumed !== last) {
+        last = consumed;
+        lastAt = Date.now();
+      } else if (Date.now() - lastAt > 60_000) throw new Error(`learner stage made no progress for 60 s at ${consumed} of ${n} events`);
+      return consumed >= n;
+    }, 600_000, 'learner stage');
     // the last learners' coalesced re-ranks are part of the work: run them now and wait for their Redis writes
     await learner.pipeline.learner!.reranker.drain();
     const seconds = (performance.now() - t0) / 1000;

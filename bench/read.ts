@@ -30,8 +30,8 @@ const USERS = 10_000;
 const ITEMS = 10_000;
 
 function startServer(prefix: string): Promise<{ child: ChildProcess; ports: { api: number; hello: number; raw: number }; lines: readline.Interface }> {
-  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [path.join(__dirname, 'read-server.ts')], { env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // node itself with the tsx loader (not the tsx wrapper binary): signals must reach the server, not a relay
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'read-server.ts')], { cwd: path.join(__dirname, '..'), env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: child.stdout });
     rl.once('line', (line) => resolve({ child, lines: rl, ports: JSON.parse(line) as { api: number; hello: number; raw: number } }));
@@ -168,7 +168,10 @@ export async function run(args: BenchArgs): Promise<void> {
     const ratio = max['API recommendations'] / max['hello-world express'];
     report.targets.push({ target: 'API throughput >= 70% of hello-world', measured: `${round(max['API recommendations'])} vs ${round(max['hello-world express'])} req/s = ${round(ratio * 100)}%`, pass: ratio >= 0.7 });
     if (profile) {
-      const line = new Promise<string>((resolve) => srv.lines.once('line', resolve));
+      const line = new Promise<string>((resolve, reject) => {
+        srv.lines.once('line', resolve);
+        setTimeout(() => reject(new Error('read-server did not report its profile within 30 s')), 30_000).unref();
+      });
       child.kill('SIGTERM');
       const file = (JSON.parse(await line) as { profile: string }).profile;
       const prof = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 15);
