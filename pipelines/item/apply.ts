@@ -28,7 +28,7 @@ export function applyItemUpdate(table: ItemTable, model: CollabModel, u: ItemUpd
         table.factors.set(model.newItemFactors(u.itemId), i * table.dim);
       }
       table.active[i] = u.active ? 1 : 0;
-      if (u.meta) table.meta[i] = u.meta;
+      if (u.meta) table.setMeta(i, u.meta);
       return true;
     }
     case 'remove':

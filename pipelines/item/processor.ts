@@ -74,7 +74,12 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     if (u.kind === 'delta') {
       const off = BigInt(u.off);
       const hw = g.applied.get(u.src);
-      if (hw && (off < hw.off || (off === hw.off && u.seq <= hw.seq))) return; // a replayed duplicate
+      if (hw && (off < hw.off || (off === hw.off && u.seq <= hw.seq))) {
+        // A replayed duplicate: not applied, but its row is re-broadcast so that replicas see our position move past
+        // it (a learner waiting for its replica to reflect its gradients counts this one as reflected).
+        if (g.table.has(u.itemId)) g.changed.add(u.itemId);
+        return;
+      }
       g.applied.set(u.src, { off, seq: u.seq });
     }
     if (applyItemUpdate(g.table, this.o.model, u)) g.changed.add(u.itemId);

@@ -9,27 +9,26 @@ import type { Learner } from './state';
  * resources matching the learner's declared interests, the learner's recent resources excluded. PROVISIONAL until
  * models/ranking lands (difficulty fit, prerequisites and diversity belong there); keeps a reason per item.
  */
+// Scratch score buffer: ranking is synchronous and single-threaded, so one buffer serves every call (no 40 KB
+// allocation per re-rank at 10,000 items).
+let scratch = new Float32Array(1024);
+
 export function rankLearner(l: Learner, table: ItemTable, topN: number, interestBoost = 2): RecommendedItem[] {
   const n = table.size;
   if (n === 0) return [];
-  const scores = new Float32Array(n);
+  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+  const scores = scratch.subarray(0, n);
   dotAll(l.cf.vector, table.factors, n, table.dim, scores, table.bias);
-  const interests = new Set(l.interests.map((s) => s.toLowerCase()));
-  const matched = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) {
-    if (table.active[i] === 0) {
-      scores[i] = -Infinity;
-      continue;
-    }
-    if (interests.size > 0) {
-      const topics = table.meta[i]?.topics;
-      if (topics) {
-        const t = topics.findIndex((x) => interests.has(x.toLowerCase()));
-        if (t >= 0) {
-          scores[i] += interestBoost;
-          matched[i] = t;
-        }
-      }
+  const active = table.active;
+  for (let i = 0; i < n; i++) if (active[i] === 0) scores[i] = -Infinity;
+  const matched = new Map<number, string>();
+  for (const interest of l.interests) {
+    const rows = table.rowsWithTopic(interest.toLowerCase());
+    if (!rows) continue;
+    for (const i of rows) {
+      if (active[i] === 0 || matched.has(i)) continue;
+      scores[i] += interestBoost;
+      matched.set(i, interest);
     }
   }
   for (const id of l.history) {
@@ -41,8 +40,8 @@ export function rankLearner(l: Learner, table: ItemTable, topN: number, interest
   for (const i of top) {
     const meta = table.meta[i];
     const reasons: Reason[] = [];
-    if (matched[i] >= 0) {
-      const topic = meta!.topics![matched[i]];
+    const topic = matched.get(i);
+    if (topic !== undefined) {
       reasons.push({ code: 'matches-interest', text: `Matches your interest in ${topic}`, ref: topic });
     }
     if (table.counts[i] === 0) reasons.push({ code: 'new-resource', text: 'New in the catalogue' });

@@ -21,13 +21,12 @@ export interface RerankerOptions {
  * Coalesces re-rank requests: a learner's first event re-ranks at once, later events within `intervalMs` of the last
  * re-rank are folded into one re-rank at the end of the interval, which reads the state as it is then (so it reflects
  * all of them). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
- * the growing backlog makes hasRoom() false, which pauses the consumer. Also keeps a reverse index resource → learners
- * whose cached list contains it, so a removed resource can be pulled out of every list within one re-rank.
+ * the growing backlog makes hasRoom() false, which pauses the consumer. Also remembers each learner's last list, to find the lists
+ * that contain a resource, so a removed resource can be pulled out of every list within one re-rank.
  */
 export class Reranker {
   private readonly due = new Map<string, number>();
   private readonly last = new Map<string, number>();
-  private readonly listed = new Map<string, Set<string>>();
   private readonly listOf = new Map<string, string[]>();
   private readonly running = new Map<string, Promise<void>>();
   private inflight = 0;
@@ -57,9 +56,15 @@ export class Reranker {
     this.arm(at);
   }
 
-  /** Learners whose cached list currently contains `resourceId`. */
+  /**
+   * Learners whose cached list (written by this instance) contains `resourceId`. A scan instead of a maintained
+   * reverse index: removals are rare, and keeping a resource -> learners index cost more per write than this costs
+   * per removal (learners x topN comparisons, milliseconds).
+   */
   learnersListing(resourceId: string): string[] {
-    return [...(this.listed.get(resourceId) ?? [])];
+    const out: string[] = [];
+    for (const [u, ids] of this.listOf) if (ids.includes(resourceId)) out.push(u);
+    return out;
   }
 
   /** The learner's last written list (resource ids in rank order), if this instance wrote one. */
@@ -169,23 +174,10 @@ export class Reranker {
   }
 
   private index(userId: string, ids: string[]): void {
-    this.unindex(userId);
     this.listOf.set(userId, ids);
-    for (const id of ids) {
-      let s = this.listed.get(id);
-      if (!s) this.listed.set(id, (s = new Set()));
-      s.add(userId);
-    }
   }
 
   private unindex(userId: string): void {
-    const prev = this.listOf.get(userId);
-    if (!prev) return;
-    for (const id of prev) {
-      const s = this.listed.get(id);
-      s?.delete(userId);
-      if (s && s.size === 0) this.listed.delete(id);
-    }
     this.listOf.delete(userId);
   }
 

@@ -43,6 +43,8 @@ export class ItemTable {
   lastT: Float64Array;
   active: Uint8Array;
   readonly meta: (ItemMeta | undefined)[] = [];
+  /** Lower-cased topic -> rows having it, so interest matching touches only matching rows. */
+  private readonly byTopic = new Map<string, Set<number>>();
   private cap: number;
 
   constructor(readonly dim: number, capacity = 1024) {
@@ -109,8 +111,24 @@ export class ItemTable {
     this.counts[i] = r.count;
     this.lastT[i] = r.lastT;
     this.active[i] = r.active ? 1 : 0;
-    if (r.meta) this.meta[i] = r.meta;
+    if (r.meta) this.setMeta(i, r.meta);
     return i;
+  }
+
+  setMeta(i: number, meta: ItemMeta): void {
+    for (const t of this.meta[i]?.topics ?? []) this.byTopic.get(t.toLowerCase())?.delete(i);
+    this.meta[i] = meta;
+    for (const t of meta.topics ?? []) {
+      const k = t.toLowerCase();
+      let set = this.byTopic.get(k);
+      if (!set) this.byTopic.set(k, (set = new Set()));
+      set.add(i);
+    }
+  }
+
+  /** Rows whose topics include `topic` (lower-cased). */
+  rowsWithTopic(topic: string): ReadonlySet<number> | undefined {
+    return this.byTopic.get(topic);
   }
 
   get(id: string): ItemRow | null {
