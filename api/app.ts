@@ -12,6 +12,7 @@ import type { ServingStore } from '../lib/serving/types';
 import { authenticate, requireScope } from './middleware/auth';
 import { cors } from './middleware/cors';
 import { notFound, sendProblem } from './middleware/errors';
+import { withCatalogCache } from './recommend/catalogCache';
 import { observe } from './middleware/observe';
 import { rateLimit } from './middleware/rateLimit';
 import { requestId } from './middleware/requestId';
@@ -35,6 +36,8 @@ export interface AppOptions {
   /** The events collector (POST /v1/events), mounted behind the `write` scope. */
   eventsRouter?: Router;
   logger?: Logger;
+  /** Catalogue entries are cached in-process this long (ms) to save a Redis round trip per page. Default 2000; 0 = off. */
+  catalogCacheTtlMs?: number;
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
 }
@@ -79,8 +82,9 @@ function createDrain(): Drain & { add(): void; done(): void } {
 }
 
 export function createApp(opts: AppOptions): ApiApp {
-  const { config, store, registry } = opts;
+  const { config, registry } = opts;
   const now = opts.now ?? Date.now;
+  const store = withCatalogCache(opts.store, { ttlMs: opts.catalogCacheTtlMs, now });
   const logger = opts.logger ?? createLogger({ base: { component: 'api' } });
   let instrumentation = opts.instrumentation;
   if (!instrumentation) {

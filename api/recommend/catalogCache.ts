@@ -1,0 +1,71 @@
+/**
+ * A read-through, in-process cache of catalogue entries in front of the serving store, for the API only. Catalogue
+ * entries change rarely and every recommendation page needs ~20 of them; caching them for a couple of seconds turns
+ * the steady-state read path into one Redis round trip (list + completed) instead of two. A resource deactivated or
+ * retitled shows up within `ttlMs`; a deleted resource is also removed from the cached lists by the pipeline.
+ */
+import type { ServingStore } from '../../lib/serving/types';
+
+type Meta = Awaited<ReturnType<ServingStore['getResources']>>[number];
+
+export interface CatalogCacheOptions {
+  /** How long an entry (or a miss) is reused, in ms. Default 2000; 0 disables the cache. */
+  ttlMs?: number;
+  /** Most entries kept; least recently used dropped beyond it. Default 20,000. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions = {}): ServingStore {
+  const ttlMs = opts.ttlMs ?? 2000;
+  if (ttlMs <= 0) return store;
+  const max = opts.maxEntries ?? 20_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { meta: Meta; until: number }>();
+
+  const getResources = async (ids: string[]): Promise<Meta[]> => {
+    const t = now();
+    const out: Meta[] = new Array<Meta>(ids.length);
+    const missing: number[] = [];
+    ids.forEach((id, i) => {
+      const hit = cache.get(id);
+      if (hit && hit.until > t) {
+        cache.delete(id); // re-insert: Map order = recency
+        cache.set(id, hit);
+        out[i] = hit.meta === null ? null : structuredClone(hit.meta);
+      } else missing.push(i);
+    });
+    if (missing.length > 0) {
+      const fetched = await store.getResources(missing.map((i) => ids[i]));
+      missing.forEach((i, k) => {
+        out[i] = fetched[k];
+        cache.delete(ids[i]);
+        cache.set(ids[i], { meta: fetched[k] === null ? null : structuredClone(fetched[k]), until: t + ttlMs });
+      });
+      while (cache.size > max) cache.delete(cache.keys().next().value as string);
+    }
+    return out;
+  };
+
+  // Everything else goes straight to the store (bound, so `this` inside its methods stays the store).
+  return {
+    putRecommendations: (l) => store.putRecommendations(l),
+    getRecommendations: (u) => store.getRecommendations(u),
+    putResource: (m) => store.putResource(m),
+    getResources,
+    deleteResource: (id) => store.deleteResource(id),
+    putSimilar: (id, items) => store.putSimilar(id, items),
+    getSimilar: (id) => store.getSimilar(id),
+    putKnowledge: (s) => store.putKnowledge(s),
+    getKnowledge: (u) => store.getKnowledge(u),
+    addCompleted: (u, ids) => store.addCompleted(u, ids),
+    getCompleted: (u) => store.getCompleted(u),
+    incrementPopularity: (id, by, topics, at) => store.incrementPopularity(id, by, topics, at),
+    getPopular: (limit, topic, t) => store.getPopular(limit, topic, t),
+    putProfileInterests: (u, i) => store.putProfileInterests(u, i),
+    getProfileInterests: (u) => store.getProfileInterests(u),
+    eraseLearner: (u) => store.eraseLearner(u),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
