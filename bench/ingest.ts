@@ -26,7 +26,7 @@ function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<
       try {
         done = cond();
       } catch (err) {
-        return reject(err);
+        return reject(err instanceof Error ? err : new Error(String(err)));
       }
       if (done) return resolve();
       if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
