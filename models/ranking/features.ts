@@ -27,34 +27,34 @@ export function difficultyFit(p: number, target: number, width: number): number 
   return Math.exp(-0.5 * z * z);
 }
 
-/** Best content match of a candidate against the learner's interests and recent resources. */
-function contentMatch(c: Candidate, learner: LearnerContext): Pick<Features, 'contentCosine' | 'contentSource'> {
-  let best = -Infinity;
-  let source: Features['contentSource'];
-  if (!c.content) return { contentCosine: 0 };
+/** Best content matches of a candidate: against the learner's interests, and against their recent resources. */
+function contentMatch(c: Candidate, learner: LearnerContext): Pick<Features, 'interest' | 'recent'> {
+  if (!c.content) return {};
+  let interest: Features['interest'];
+  let recent: Features['recent'];
   for (const it of learner.interests ?? []) {
     const s = dot(c.content, it.vector); // both unit length
-    if (s > best) [best, source] = [s, { kind: 'interest', label: it.label }];
+    if (!interest || s > interest.cosine) interest = { label: it.label, cosine: s };
   }
   for (const r of learner.recent ?? []) {
     if (!r.vector || r.resourceId === c.resourceId) continue;
     const s = dot(c.content, r.vector);
-    if (s > best) [best, source] = [s, { kind: 'recent', resourceId: r.resourceId, title: r.title }];
+    if (!recent || s > recent.cosine) recent = { resourceId: r.resourceId, title: r.title, cosine: s };
   }
-  return best === -Infinity ? { contentCosine: 0 } : { contentCosine: best, contentSource: source };
+  return { interest, recent };
 }
 
 /** All ranking features of every candidate, in candidate order. */
 export function computeFeatures(candidates: readonly Candidate[], learner: LearnerContext, predictSuccess: PredictSuccess | undefined, o: RankOptions): Features[] {
   const collab = percentiles(candidates.map((c) => c.collabScore));
+  const popPct = percentiles(candidates.map((c) => c.popularity ?? 0));
   let maxPop = 0;
   for (const c of candidates) maxPop = Math.max(maxPop, c.popularity ?? 0);
   const logMax = Math.log1p(maxPop);
   const recentRank = new Map((learner.recent ?? []).map((r, i) => [r.resourceId, i]));
   const w = o.weights;
   return candidates.map((c, i) => {
-    const { contentCosine, contentSource } = contentMatch(c, learner);
-    const content = contentSource ? Math.max(0, contentCosine) : undefined;
+    const { interest, recent } = contentMatch(c, learner);
     const success = predictSuccess?.(learner.userId, c.resourceId);
     const difficulty = success === undefined || Number.isNaN(success) ? undefined : difficultyFit(success, o.targetSuccess, o.difficultyWidth);
     const popularity = logMax > 0 ? Math.log1p(Math.max(0, c.popularity ?? 0)) / logMax : 0;
@@ -78,11 +78,12 @@ export function computeFeatures(candidates: readonly Candidate[], learner: Learn
     if (unmet > 0) nextAfter = undefined;
     const relevance =
       w.collab * (collab[i] ?? 0) +
-      w.content * (content ?? 0) +
+      w.interest * Math.max(0, interest?.cosine ?? 0) +
+      w.recent * Math.max(0, recent?.cosine ?? 0) +
       // unknown success is neutral: neither the reward of a good fit nor the penalty of a bad one
       w.difficulty * (difficulty ?? 0.5) +
       w.popularity * popularity -
       o.prerequisitePenalty * unmetPrerequisites;
-    return { collab: collab[i], content, contentSource, contentCosine, success, difficulty, popularity, unmetPrerequisites, nextAfter, relevance };
+    return { collab: collab[i], interest, recent, success, difficulty, popularity, popularityPercentile: popPct[i] ?? 0, unmetPrerequisites, nextAfter, relevance };
   });
 }

@@ -44,8 +44,14 @@ export type PredictSuccess = (userId: string, resourceId: string) => number | un
 export interface RankWeights {
   /** percentile of the collaborative score among the candidates */
   collab: number;
-  /** best cosine to an interest or a recent resource, mapped to [0, 1] */
-  content: number;
+  /**
+   * best cosine to a declared interest (negative = 0). Kept apart from `recent`: a recent resource's text is long and
+   * matches its own kind far more strongly (cosine ~0.7) than a two-word interest matches anything (~0.4), so one
+   * shared max would let the last course drown the stated interests.
+   */
+  interest: number;
+  /** best cosine to one of the learner's recent resources (negative = 0) */
+  recent: number;
   /** closeness of the predicted success to the target */
   difficulty: number;
   /** log popularity relative to the most popular candidate */
@@ -68,6 +74,8 @@ export interface RankOptions {
   mmrPool: number;
   /** Cosine above which a content match becomes a reason; default 0.35. */
   reasonCosine: number;
+  /** Popularity percentile above which "popular" becomes a reason; default 0.9. */
+  reasonPopularPercentile: number;
   /** Collab percentile above which "similar learners" becomes a reason; default 0.8. */
   reasonCollabPercentile: number;
   /** |p − target| below which "right level" becomes a reason; default 0.1. */
@@ -78,24 +86,28 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   topN: 20,
   targetSuccess: 0.75,
   difficultyWidth: 0.15,
-  weights: { collab: 1, content: 0.8, difficulty: 0.5, popularity: 0.3 },
+  weights: { collab: 1, interest: 1, recent: 0.5, difficulty: 0.5, popularity: 0.3 },
   prerequisitePenalty: 1.2,
   mmrLambda: 0.75,
   mmrPool: 5,
   reasonCosine: 0.35,
   reasonCollabPercentile: 0.8,
+  reasonPopularPercentile: 0.9,
   reasonLevelDistance: 0.1,
 };
 
 /** Per-candidate features, exposed for explanations and tests. */
 export interface Features {
   collab: number | undefined;
-  content: number | undefined;
-  contentSource?: { kind: 'interest'; label: string } | { kind: 'recent'; resourceId: string; title?: string };
-  contentCosine: number;
+  /** best cosine to an interest, and which one (undefined: no interests or no content vector) */
+  interest?: { label: string; cosine: number };
+  /** best cosine to a recent resource, and which one */
+  recent?: { resourceId: string; title?: string; cosine: number };
   success: number | undefined;
   difficulty: number | undefined;
   popularity: number;
+  /** percentile of the popularity among the candidates (ties share, so an all-equal catalogue gives 0.5) */
+  popularityPercentile: number;
   unmetPrerequisites: number;
   /** a prerequisite satisfied by a recent resource: "next after Z" */
   nextAfter?: { resourceId: string; title?: string };
