@@ -80,12 +80,12 @@ if (!haveData) console.warn(`skipping events-replay: ${DEFAULT_DATASET_DIRS.movi
         }
       },
     });
-    await waitFor(() => messages >= 100_836, { timeoutMs: 40_000, message: 'all ratings consumed' });
+    await waitFor(() => messages >= 100_836, { timeoutMs: 60_000, message: 'all ratings consumed' });
     // Give a straggler duplicate the chance to show up before asserting "exactly".
     const offsets = await admin.fetchTopicOffsets(topic);
     expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(100_836);
     expect({ messages, distinct: seen.size, duplicates, outOfOrder, notDecoded, users: lastTime.size }).toEqual({
       messages: 100_836, distinct: 100_836, duplicates: 0, outOfOrder: 0, notDecoded: 0, users: 610,
     });
-  }, 90_000);
+  }, 120_000);
 });
