@@ -211,17 +211,16 @@ export class Publisher {
       byTopic.set(r.entry.topic, list);
     }
     const started = performance.now();
-    let error: unknown = null;
+    let error: unknown;
     for (let attempt = 0; ; attempt++) {
-      try {
-        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-        break;
-      } catch (err) {
-        error = err;
-        if (!kafkaRetriable(err) || attempt >= this.retries) break;
-        this.log.warn('send failed, retrying', { attempt: attempt + 1, error: err as Error });
-        await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
-      }
+      const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      error = await this.producer.sendBatch({ acks: -1, topicMessages }).then(
+        () => null,
+        (err: unknown) => err ?? new Error('unknown send failure'),
+      );
+      if (error === null || !kafkaRetriable(error) || attempt >= this.retries) break;
+      this.log.warn('send failed, retrying', { attempt: attempt + 1, error: error as Error });
+      await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
     }
     const durationMs = performance.now() - started;
     for (const [topic, messages] of byTopic) this.emit.emit('producer.sent', { topic, count: messages.length, durationMs, ok: error === null });
