@@ -50,7 +50,8 @@ export interface ResourceEvent {
 export type PipelineEvent = InteractionEvent | QuizEvent | ProfileEvent | ErasureEvent | ResourceEvent;
 
 /**
- * The shared decode + dead-letter step, as the stages see it: a typed event, or a thrown PoisonMessageError once the
- * record has been dead-lettered (the runner counts it and moves on). main.ts adapts consumers/decode.ts to this.
+ * The shared decode + dead-letter step, as the stages see it: a typed event, or null once the record has been
+ * dead-lettered (the stage skips it and the offset moves on). A DependencyError (registry or DLQ unavailable) is
+ * thrown and retried by the runner. pipelines/adapters/decode.ts adapts consumers/decode.ts to this.
  */
-export type Decode = (record: InputRecord) => Promise<PipelineEvent>;
+export type Decode = (record: InputRecord) => Promise<PipelineEvent | null>;

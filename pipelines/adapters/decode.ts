@@ -1,11 +1,9 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
+import { createDecodeStep } from '../../consumers/decode';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { EventDeserializer } from '../../lib/serde';
-import { PoisonMessageError } from '../../lib/errors';
-import { DeadLetterWriter } from '../../consumers/dead-letter';
 import type { Decode } from '../decode';
 import { toPipelineEvent } from './events';
 
@@ -20,28 +18,21 @@ export interface DecodeDeps {
 }
 
 /**
- * The decode step every stage uses: Confluent-framed Avro -> validated event (lib/serde EventDeserializer: writer
- * schema from the registry by id, resolved to the reader schema compiled into this build) -> pipeline event.
- * Undecodable or invalid records throw PoisonMessageError; the runner counts them and the offset moves on.
+ * The decode step every stage uses: the shared consumers/decode.ts step (Confluent-framed Avro -> validated event
+ * via lib/serde, undecodable or invalid records to `<topic>.dlq` with the reason in headers, counted) mapped to the
+ * pipeline's event shape. Dead letters are at-least-once: a poison record replayed after a crash is dead-lettered
+ * again (the DLQ is an audit trail, never model state).
  */
 export async function createDecode(deps: DecodeDeps): Promise<{ decode: Decode; close: () => Promise<void> }> {
-  const des = new EventDeserializer(deps.registry, deps.topicPrefix ?? deps.config.kafka.topicPrefix);
-  // Poison is written to <topic>.dlq (original bytes + x-dlq-* headers) before the runner moves on; the runner emits
-  // the deadLetter count, so the writer gets no emitter. A failing DLQ write is a retriable DependencyError.
   const producer = deps.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const deadLetters = new DeadLetterWriter({ sink: producer, logger: deps.logger });
+  const step = createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: producer, emit: deps.emit });
   const decode: Decode = async (rec) => {
-    try {
-      const d = await des.decode(rec.topic, rec.value, rec.key);
-      if (d.event === null) throw new PoisonMessageError('unexpected-tombstone', `tombstone on ${rec.topic} where an event was expected`);
-      return toPipelineEvent(d.event, d.value);
-    } catch (err) {
-      if (err instanceof PoisonMessageError) {
-        await deadLetters.write({ topic: rec.topic, partition: rec.partition, message: { key: rec.key, value: rec.value, offset: rec.offset, timestamp: String(rec.timestamp), headers: rec.headers } }, err);
-      }
-      throw err;
-    }
+    const message = { key: rec.key, value: rec.value, offset: rec.offset, timestamp: String(rec.timestamp), headers: rec.headers, attributes: 0 } as KafkaMessage;
+    const d = await step(rec.topic, rec.partition, message);
+    if (d === null) return null;
+    if (d.event === null) return null; // a tombstone where the stage expected an event: nothing to learn
+    return toPipelineEvent(d.event, d.value);
   };
   return { decode, close: () => producer.disconnect() };
 }

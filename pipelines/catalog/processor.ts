@@ -57,7 +57,7 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
       return;
     }
     const ev = await this.o.decode(rec);
-    if (ev.kind !== 'resource') return;
+    if (!ev || ev.kind !== 'resource') return; // dead-lettered, or not a resource
     this.o.emit.emit('event.consumed', { topic: rec.topic, type: 'resource' });
     const r = ev.resource;
     if (!r) {

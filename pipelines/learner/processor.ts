@@ -161,6 +161,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     }
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
     const ev = await this.o.decode(rec);
+    if (!ev) return; // dead-lettered
     this.o.emit.emit('event.consumed', { topic: rec.topic, type: ev.kind === 'interaction' ? ev.type : ev.kind });
     if (ev.kind !== 'erasure' && ev.kind !== 'resource' && g.erased.size > 0) {
       const at = g.erased.get(erasureKey(ev.userId));

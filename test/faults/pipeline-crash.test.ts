@@ -16,7 +16,7 @@ import { topicName } from '../../lib/topics';
 import type { ItemGroupJSON } from '../../pipelines/item/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { b64ToF32 } from '../../pipelines/state/codec';
-import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { HAVE_MOVIELENS, movielensEvents } from '../pipeline-support/movielens';
 import { freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
 import { TestPublisher } from '../pipeline-support/publish';
@@ -104,12 +104,20 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
   const truth = HAVE_MOVIELENS ? movielensEvents(N) : { events: [], perLearner: new Map<string, number>(), perResource: new Map<string, number>() };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-faults-'));
   const procs: StageProcess[] = [];
+  const configs: Config[] = [];
   afterAll(async () => {
     for (const p of procs) if (p.running) await p.kill9();
+    for (const c of configs) {
+      const redis = testRedis(c);
+      await deleteKeys(redis, c.redis.keyPrefix);
+      redis.disconnect();
+    }
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('deterministic configuration: state after three kill -9 equals an uninterrupted run to 1e-6, counts exact', async () => {
     const config = testConfig('crash-sync', { kafka: { partitions: 1 } });
+    configs.push(config);
     await publishAll(config, truth.events);
     const interactions = topicName('interactions', config.kafka.topicPrefix);
     const run = (name: string) => {
@@ -167,6 +175,7 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
 
   it('distributed configuration (4 partitions, learner and item processes killed at three random points): exact counts', async () => {
     const config = testConfig('crash-dist', { kafka: { partitions: 4 } });
+    configs.push(config);
     await publishAll(config, truth.events);
     const interactions = topicName('interactions', config.kafka.topicPrefix);
     const itemUpdates = topicName('itemUpdates', config.kafka.topicPrefix);

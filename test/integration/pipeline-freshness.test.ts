@@ -3,6 +3,7 @@
  * learner's cached list within 1 s; a new resource reaches interested learners' lists with no interaction; a deleted
  * resource leaves every list within seconds; an erased learner has nothing left in Redis.
  */
+import { dlqName, topicName } from '../../lib/topics';
 import { testConfig, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { erasure, interaction, profile, resource } from '../pipeline-support/events';
@@ -28,6 +29,12 @@ describe('pipeline freshness (real stack)', () => {
     await h.publisher.publish([interaction('L', 'r1'), interaction('M', 'r3'), interaction('N', 'r2')]);
     await waitFor(async () => (await h.store.getRecommendations('L'))?.items.length === 20, { message: 'L has a list', timeoutMs: 30000 });
     await waitFor(async () => (await h.store.getResources(['r39']))[0] !== null, { message: 'catalogue in store' });
+
+    // 0. A malformed record on the learner's input goes to the dead-letter topic and does not stop the partition.
+    const raw = h.kafka.producer();
+    await raw.connect();
+    await raw.send({ topic: topicName('interactions', h.config.kafka.topicPrefix), messages: [{ key: 'L', value: Buffer.from('not avro at all') }] });
+    await raw.disconnect();
 
     // 1. Click freshness: the list must stop recommending what L just clicked and carry the event time.
     const before = await h.store.getRecommendations('L');
@@ -74,5 +81,16 @@ describe('pipeline freshness (real stack)', () => {
     expect(await h.store.getKnowledge('L')).toBeNull();
     expect(await h.store.getProfileInterests('L')).toBeNull();
     expect(await h.store.getRecommendations('M')).not.toBeNull();
+
+    // The malformed record is in learning.interactions.dlq with its reason.
+    const dlq = dlqName(topicName('interactions', h.config.kafka.topicPrefix));
+    const consumer = h.kafka.consumer({ groupId: `${h.config.kafka.topicPrefix}dlq-check` });
+    const reasons: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: dlq, fromBeginning: true });
+    await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void reasons.push(String(message.headers?.['x-dlq-reason'] ?? ''))) });
+    await waitFor(() => reasons.length > 0, { message: 'dead letter', timeoutMs: 15000 });
+    await consumer.disconnect();
+    expect(reasons).toEqual(['not-confluent-framed']);
   });
 });

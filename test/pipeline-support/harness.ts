@@ -11,7 +11,7 @@ import { RedisServingStore } from '../../lib/serving/redis';
 import { createDecode } from '../../pipelines/adapters/decode';
 import { Pipeline, type StageName } from '../../pipelines/pipeline';
 import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
-import { testKafka, testRedis, testRegistry } from '../helpers';
+import { deleteKeys, testKafka, testRedis, testRegistry } from '../helpers';
 import { TestPublisher } from './publish';
 
 /** Everything a pipeline integration test needs against the real stack, with one close(). */
@@ -51,6 +51,7 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
   const publisher = new TestPublisher(config, kafka, registry);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-pipeline-'));
   const pipelines: Pipeline[] = [];
+  const closers: (() => Promise<void>)[] = [];
   const logger = createLogger({ level: 'warn' });
   return {
     config,
@@ -61,7 +62,8 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
     instr,
     stateDir,
     async start(stages, opts = {}) {
-      const { decode } = await createDecode({ config, kafka, registry, emit: instr, logger });
+      const { decode, close } = await createDecode({ config, kafka, registry, emit: instr, logger });
+      closers.push(close);
       const p = new Pipeline({
         config,
         kafka,
@@ -81,7 +83,10 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
     },
     async close() {
       for (const p of pipelines) await p.stop();
+      for (const c of closers) await c();
       await publisher.close();
+      // Every key of this test (sub-prefixes included): the shared Redis has a memory cap.
+      await deleteKeys(redis, config.redis.keyPrefix);
       redis.disconnect();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
