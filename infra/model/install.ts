@@ -46,8 +46,39 @@ async function unzip(zip: string, into: string): Promise<void> {
   await python(['-m', 'zipfile', '-e', zip, into]);
 }
 
+/**
+ * Cross-process lock (several jest workers may install at once on a fresh machine): O_EXCL lock file, stale after
+ * 10 minutes (a crashed installer). Returns the release function.
+ */
+async function lock(file: string): Promise<() => void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) fs.rmSync(file, { force: true });
+      if (Date.now() > deadline) throw new PrerequisiteError(`timed out waiting for the model install lock ${file}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export async function installModel(opts: { force?: boolean } = {}): Promise<{ dir: string; manifest: ModelManifest; installed: boolean }> {
   const config = loadConfig();
+  const root = path.join(config.cacheDir, 'models');
+  fs.mkdirSync(root, { recursive: true });
+  const release = await lock(path.join(root, '.install.lock'));
+  try {
+    return await installLocked(config, opts);
+  } finally {
+    release();
+  }
+}
+
+async function installLocked(config: ReturnType<typeof loadConfig>, opts: { force?: boolean }): Promise<{ dir: string; manifest: ModelManifest; installed: boolean }> {
   const dir = resolveEncoderDir(config);
   const existing = readManifest(dir);
   if (!opts.force && existing && existing.source === SOURCE && existing.sha256['model.onnx'] === sha256File(path.join(dir, 'model.onnx'))) {
