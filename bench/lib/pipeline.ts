@@ -121,12 +121,12 @@ export async function produceAll(w: BenchWorld, messages: { key: string; value: 
  * The learner waits when its replica lags its own gradients by more than maxReplicaLag, so it cannot run without an
  * item stage; both in one process is `pipelines/main.ts --stage all` without the catalogue stage.
  */
-export async function startLearner(w: BenchWorld): Promise<{ pipeline: Pipeline; stop: () => Promise<void> }> {
+export async function startLearner(w: BenchWorld, opts: { maxReplicaLag?: number } = {}): Promise<{ pipeline: Pipeline; stop: () => Promise<void> }> {
   const logger = createLogger({ level: 'warn', base: { component: 'bench-pipeline' } });
   const { decode, close } = await createDecode({ config: w.config, kafka: w.kafka, registry: w.registry, emit: w.instr, logger });
   const redis = createRedis(w.config);
   const store = new RedisServingStore({ redis, keyPrefix: w.config.redis.keyPrefix, emit: w.instr });
-  const pipeline = new Pipeline({ config: w.config, kafka: w.kafka, decode, store, logger, emit: w.instr, stages: ['learner', 'item'], synchronousItems: false, checkpoints: new MemoryCheckpointStore() });
+  const pipeline = new Pipeline({ config: w.config, kafka: w.kafka, decode, store, logger, emit: w.instr, stages: ['learner', 'item'], synchronousItems: false, checkpoints: new MemoryCheckpointStore(), ...opts });
   await pipeline.start();
   return {
     pipeline,
