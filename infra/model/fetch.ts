@@ -23,20 +23,29 @@ async function download(url: string, dst: string, token: string | undefined): Pr
   await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), fs.createWriteStream(dst));
 }
 
-export async function fetchModel(opts: { name?: string; force?: boolean } = {}): Promise<string> {
+export interface FetchOptions {
+  /** all-MiniLM-L6-v2 (default) or bge-small-en-v1.5 */
+  name?: string;
+  force?: boolean;
+  /** Hub base URL; default env HF_ENDPOINT, else the public hub. */
+  endpoint?: string;
+  /** Target directory; default model.encoderDir, else <cacheDir>/models/<name>. */
+  dir?: string;
+}
+
+export async function fetchModel(opts: FetchOptions = {}): Promise<string> {
   const name = opts.name ?? DEFAULT_ENCODER_NAME;
   const src = HUB_SOURCES[name];
   if (!src) throw new Error(`unknown model ${name}; known: ${Object.keys(HUB_SOURCES).join(', ')}`);
   const config = loadConfig();
-  const dir = config.model.encoderDir ? path.resolve(config.model.encoderDir) : path.join(config.cacheDir, 'models', name);
+  const dir = opts.dir ?? (config.model.encoderDir ? path.resolve(config.model.encoderDir) : path.join(config.cacheDir, 'models', name));
   const source = `hub:${src.repo}@${src.revision}`;
   if (!opts.force && readManifest(dir)?.source === source) return dir;
-  const endpoint = (process.env.HF_ENDPOINT ?? HUB_BASE_URL).replace(/\/$/, '');
-  const staging = freshDir(path.join(config.cacheDir, 'models', `_staging-${process.pid}`));
+  const endpoint = (opts.endpoint ?? process.env.HF_ENDPOINT ?? HUB_BASE_URL).replace(/\/$/, '');
+  const staging = freshDir(path.join(path.dirname(dir), `_staging-${process.pid}`));
   try {
     for (const [remote, local] of Object.entries(src.files)) {
       const url = `${endpoint}/${src.repo}/resolve/${encodeURIComponent(src.revision)}/${remote}`;
-      process.stdout.write(`fetching ${remote}\n`);
       await download(url, path.join(staging, local), process.env.HF_TOKEN);
     }
     commitModelDir(staging, dir, { id: `${name}-${src.precision}-${src.revision}`, name, source, precision: src.precision });
