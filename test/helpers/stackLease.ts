@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { stackDown, stackPaths, stackUp, withStackLock, type ServiceName, type StackUpResult } from '../../infra/stack/index';
-import { isAlive } from '../../infra/stack/process';
+import { isAlive, ourProcess } from '../../infra/stack/process';
+import { deleteKeys, testKafka, testRedis, testRegistry } from './clients';
 
 /**
  * Several test runs may share one checkout's stack (engineers run suites in parallel). Each run holds a lease (a file
@@ -51,13 +52,48 @@ export async function acquireStack(config: Config, log: (msg: string) => void): 
   });
 }
 
+/**
+ * Deletes what test runs leave behind: topics, Redis keys and registry subjects under the `t-` prefix of
+ * randomPrefix(). Run by the last test run to finish, so a long-lived dev stack does not collect thousands of
+ * partitions (which slow every broker restart). Best effort: never fails the teardown.
+ */
+async function cleanTestLeftovers(config: Config, log: (msg: string) => void): Promise<void> {
+  // Only a stack this checkout runs: test runs of another checkout (or a shared external cluster) are invisible to
+  // our leases, so their topics might still be in use.
+  const pids = stackPaths(config).pids;
+  if (!ourProcess(pids, 'kafka') || !ourProcess(pids, 'redis') || !ourProcess(pids, 'registry')) return;
+  const prefix = config.kafka.topicPrefix;
+  const admin = testKafka(config, 'test-cleanup').admin();
+  const redis = testRedis(config);
+  redis.on('error', () => undefined);
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}t-`));
+    for (let i = 0; i < topics.length; i += 100) await admin.deleteTopics({ topics: topics.slice(i, i + 100), timeout: 30_000 });
+    const keys = await deleteKeys(redis, `${config.redis.keyPrefix}t-`);
+    const registry = testRegistry(config);
+    const subjects = (await registry.getAllSubjects()).filter((s) => s.startsWith(`${prefix}t-`));
+    for (const s of subjects) {
+      await registry.deleteSubject(s, false);
+      await registry.deleteSubject(s, true).catch(() => undefined);
+    }
+    if (topics.length + keys + subjects.length > 0) log(`removed test leftovers: ${topics.length} topics, ${keys} Redis keys, ${subjects.length} subjects`);
+  } catch (err) {
+    log(`test cleanup skipped: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    redis.disconnect();
+  }
+}
+
 export async function releaseStack(config: Config, log: (msg: string) => void): Promise<ServiceName[]> {
   const data = stackPaths(config).data;
   return withStackLock(data, async () => {
     fs.rmSync(path.join(leaseDir(config), String(process.pid)), { force: true });
+    const others = liveLeases(config).filter((pid) => pid !== process.pid);
+    if (others.length === 0) await cleanTestLeftovers(config, log);
     const owned = readOwned(config);
     if (owned.length === 0) return [];
-    const others = liveLeases(config).filter((pid) => pid !== process.pid);
     if (others.length > 0) {
       log(`leaving the stack running for ${others.length} other test run(s)`);
       return [];
