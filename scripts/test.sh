@@ -31,11 +31,20 @@ npx eslint .
 step "jest (unit + integration against the real stack)"
 # --forceExit: a leaked socket in one suite must not keep CI waiting; the global teardown has already run by then.
 # A plain `npm test` also enforces the coverage floor of jest.config.js (coverageThreshold) (88 % of lines when it was added).
+results=".learnstream/jest-results.json"
+mkdir -p .learnstream
+set +e
 if [ "$#" -eq 0 ]; then
-  npx jest --ci --forceExit --coverage --coverageReporters=text-summary
+  npx jest --ci --forceExit --coverage --coverageReporters=text-summary --json --outputFile="$results"
 else
-  npx jest --ci --forceExit "$@"
+  npx jest --ci --forceExit --json --outputFile="$results" "$@"
 fi
+status=$?
+set -e
+# One plain closing line with the counts, whatever the outcome (CI reads it).
+node -e 'const r = require(require("path").resolve(process.argv[1]));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$results" || true
+[ "$status" -eq 0 ] || exit "$status"
 
 if [ "$#" -eq 0 ]; then
   # Fault-injection suites (kill -9 of stages) run after the main suites when they exist.
