@@ -3,6 +3,7 @@ import { PrerequisiteError } from '../../lib/errors';
 import { kafkaDown, kafkaSpec, kafkaStatus } from './kafka';
 import { withStackLock } from './lock';
 import { stackPaths } from './paths';
+import { isPortOpen } from './ports';
 import { ourProcess } from './process';
 import { prometheusDown, prometheusSpec, prometheusStatus } from './prometheus';
 import { registryDown, registrySpec, registryStatus } from './registry';
@@ -60,7 +61,9 @@ export async function stackUp(config: Config, opts: StackUpOptions = {}): Promis
     const specs = wanted.map(([, spec]) => spec).filter((s): s is LaunchSpec => s !== undefined);
     await preflight(ctx, specs);
     // Downloads and storage formatting first, one after the other: a failed download then leaves nothing started.
-    const toStart = specs.filter((spec) => !ourProcess(ctx.paths.pids, spec.service));
+    // (Services already answering on their port, ours or reused, need no preparation.)
+    const toStart: LaunchSpec[] = [];
+    for (const spec of specs) if (!ourProcess(ctx.paths.pids, spec.service) && !(await isPortOpen(spec.port))) toStart.push(spec);
     for (const spec of toStart) await spec.prepare();
     // JVM start-ups overlap (much of their time is single-threaded class loading).
     const results = await Promise.allSettled(specs.map((spec) => launch(ctx, spec, { prepared: toStart.includes(spec) }).then(record(spec.service))));
