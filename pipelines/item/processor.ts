@@ -4,7 +4,7 @@ import { decodeItemUpdate, encodeItemRow } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
-import type { KafkaRecordSink } from './sink';
+import type { RecordSink } from './sink';
 import { applyItemUpdate } from './apply';
 
 export interface ItemGroupJSON {
@@ -24,7 +24,7 @@ interface ItemGroup {
 export interface ItemProcessorOptions {
   model: CollabModel;
   /** Producer of model.item-factors (compacted): the broadcast every learner instance replicates. */
-  factors: KafkaRecordSink;
+  factors: RecordSink;
   emit: Emitter;
   logger: Logger;
 }

@@ -13,11 +13,18 @@ export interface ItemSink {
   readonly produced?: ReadonlyMap<number, bigint>;
 }
 
+/** Keyed records to one topic (model.item-factors broadcast, model.item-updates). */
+export interface RecordSink {
+  push(key: string, value: Buffer | null, headers?: Record<string, string>): void;
+  flush(): Promise<void>;
+  readonly backlog: number;
+}
+
 /**
  * Buffers records and sends them in chunks, one chunk at a time, in call order: with an idempotent producer this keeps
  * per-partition order, which the item stage's dedup (highest applied source offset) relies on.
  */
-export class KafkaRecordSink {
+export class KafkaRecordSink implements RecordSink {
   private buf: { key: string; value: Buffer | null; headers?: Record<string, string> }[] = [];
   private chain: Promise<void> = Promise.resolve();
   private inflight = 0;
