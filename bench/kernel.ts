@@ -203,9 +203,8 @@ export async function run(args: BenchArgs): Promise<void> {
         const iv = await ivfSection(all.subarray(0, n * dim), n, dim, topics, args.quick);
         report.sections.push({ title: `${n.toLocaleString()} x ${dim}: candidate generation (IVF) vs exhaustive`, rows: iv.rows, notes: [iv.note, 'Synthetic factors with latent-topic structure (bench/lib/factors.ts); IVF recall depends on that structure (on isotropic noise no partitioning helps).'] });
         const c = iv.chosen;
-        const target = n >= 1_000_000 ? 'rank one learner at 1M <= 10 ms with recall >= 98%' : 'rank one learner at 100k x 64 <= 2 ms (candidate path)';
-        const limit = n >= 1_000_000 ? 10 : 2;
-        report.targets.push({ target, measured: c ? `${round(c.ms)} ms wall / ${round(c.cpu)} ms CPU, recall ${round(c.recall)} (IVF nprobe=${c.nprobe})` : 'no nprobe reached 98% recall', pass: !!c && c.cpu <= limit });
+        // the 1M target is the candidate-generation one; at 100k the exhaustive onnxruntime scan is the path (above)
+        if (n >= 1_000_000) report.targets.push({ target: 'rank one learner at 1M <= 10 ms with recall >= 98%', measured: c ? `${round(c.ms)} ms wall / ${round(c.cpu)} ms CPU, recall ${round(c.recall)} (IVF nprobe=${c.nprobe})` : 'no nprobe reached 98% recall', pass: !!c && c.cpu <= 10 });
       }
     }
   }
