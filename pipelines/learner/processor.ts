@@ -322,7 +322,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const skills = group.knowledge.mastery(userId);
       void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
     }
-    return { userId, items, modelVersion: this.o.modelVersion, generatedAt: Date.now(), eventTime: l.lastEventAt || undefined, source: 'personal' };
+    // A learner known only by declared interests gets an interest-based start, labelled so the API can say so.
+    const source = l.interactions === 0 && l.quizzes === 0 && l.interests.length > 0 ? 'cold-start:interests' : 'personal';
+    return { userId, items, modelVersion: this.o.modelVersion, generatedAt: Date.now(), eventTime: l.lastEventAt || undefined, source };
   }
 
   private async flushPopularity(): Promise<void> {

@@ -195,9 +195,13 @@ export class StageRunner<S> {
       }
       if (isStale()) return;
       if (this.opts.processor.ready && !this.opts.processor.ready()) {
-        const resume = p.pause();
-        await this.waitReady(heartbeat, isRunning);
-        resume();
+        // Short hiccups are waited out holding the batch (kafkajs fetches nothing more for a partition whose batch is
+        // in progress); only a longer stall pauses the partition, since resuming costs a fetch round trip.
+        if (!(await this.waitReady(heartbeat, isRunning, 200))) {
+          const resume = p.pause();
+          await this.waitReady(heartbeat, isRunning);
+          resume();
+        }
       }
       const key = tpKey(batch.topic, g);
       const started = performance.now();
@@ -228,14 +232,17 @@ export class StageRunner<S> {
     });
   }
 
-  private async waitReady(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+  /** Polls the processor's readiness (heartbeating) until ready, stopped, or `limitMs`; true when ready. */
+  private async waitReady(heartbeat: () => Promise<void>, isRunning: () => boolean, limitMs = Infinity): Promise<boolean> {
     let waited = 0;
     while (isRunning() && !this.opts.processor.ready!()) {
-      await new Promise((r) => setTimeout(r, 10));
-      waited += 10;
+      if (waited >= limitMs) return false;
+      await new Promise((r) => setTimeout(r, 5));
+      waited += 5;
       if (waited % 1000 === 0) await heartbeat();
       if (waited % 30000 === 0) this.opts.logger.warn('downstream behind: consumption paused', { stage: this.stage, waitedMs: waited });
     }
+    return true;
   }
 
   private async applyWithRetry(g: number, record: InputRecord): Promise<void> {

@@ -120,9 +120,11 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
     const q2 = { trials: a.learner!.evaluation.trials + qb.trials + c.learner!.evaluation.trials, hits: a.learner!.evaluation.hits + qb.hits + c.learner!.evaluation.hits };
     const hr1 = q1.hits / q1.trials;
     const hr2 = q2.hits / q2.trials;
-    // "Within noise": the difference of two binomial estimates, within 3 standard errors (plus half a point).
+    // Not worse than the single instance beyond noise (3 standard errors of the difference, plus half a point). One-
+    // sided: the pair has sometimes done better (its rebalance pauses let the item stage and replicas catch up, so it
+    // ranks from fresher item factors), which is not a rebalance defect.
     const se = Math.sqrt((hr1 * (1 - hr1)) / q1.trials + (hr2 * (1 - hr2)) / q2.trials);
     process.stdout.write(`rebalance: hit@10 single ${hr1.toFixed(4)} (${q1.trials} trials) vs pair with stop/start ${hr2.toFixed(4)} (${q2.trials} trials); se ${se.toFixed(4)}\n`);
-    expect(Math.abs(hr2 - hr1)).toBeLessThanOrEqual(3 * se + 0.005);
+    expect(hr1 - hr2).toBeLessThanOrEqual(3 * se + 0.005);
   });
 });
