@@ -5,7 +5,8 @@
  * consume + Avro decode (lib/serde EventDeserializer, the same decoder) of the same topic, in the same run.
  * One partition and four; each in a fresh world (random topic / key prefixes). The event stream is produced before
  * either consumer starts, so both read a full topic as fast as they can.
- * `npm run bench -- ingest [--quick] [--json] [--events N] [--profile]` (--profile: CPU profile of the learner-stage phase); needs the stack (started when absent).
+ * `npm run bench -- ingest [--quick] [--json] [--events N] [--profile] [--max-replica-lag N]`
+ * (--profile: CPU profile of the learner-stage phase; --max-replica-lag: the Pipeline option, default 2000, 0 = off); needs the stack (started when absent).
  */
 import { EventDeserializer } from '../lib/serde';
 import { createWorld, interactionMessages, produceAll, publishCatalogue, startLearner, type BenchWorld } from './lib/pipeline';
@@ -63,7 +64,7 @@ async function rawConsume(w: BenchWorld, n: number): Promise<{ seconds: number; 
   return { seconds, cpuS };
 }
 
-async function pipelineConsume(w: BenchWorld, n: number, profile?: string): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; profileFile?: string }> {
+async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxReplicaLag?: number): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; profileFile?: string }> {
   let consumed = 0;
   let lists = 0;
   let reranks = 0;
@@ -79,7 +80,7 @@ async function pipelineConsume(w: BenchWorld, n: number, profile?: string): Prom
   });
   w.instr.on('list.written', () => void lists++);
   w.instr.on('rerank', () => void reranks++);
-  const learner = await startLearner(w);
+  const learner = await startLearner(w, maxReplicaLag === undefined ? {} : { maxReplicaLag });
   const stopProfile = profile ? startProfile(profile) : null;
   try {
     // a stage that stops making progress (e.g. stuck after a consumer-group rebalance) fails the run instead of hanging it
@@ -122,7 +123,8 @@ export async function run(args: BenchArgs): Promise<void> {
         progress(`${partitions} partition(s): raw kafkajs consume + Avro decode`);
         const raw = await rawConsume(w, n);
         progress(`${partitions} partition(s): learner stage`);
-        const full = await pipelineConsume(w, n, args.rest.includes('--profile') ? `ingest-learner-p${partitions}` : undefined);
+        const lagArg = args.rest.indexOf('--max-replica-lag');
+        const full = await pipelineConsume(w, n, args.rest.includes('--profile') ? `ingest-learner-p${partitions}` : undefined, lagArg >= 0 ? Number(args.rest[lagArg + 1]) : undefined);
         if (full.profileFile) {
           const prof = summarise(JSON.parse(fs.readFileSync(full.profileFile, 'utf8')) as Parameters<typeof summarise>[0], 15);
           const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
