@@ -46,9 +46,25 @@ export class StageProcess {
     this.child = null;
   }
 
-  /** SIGTERM: graceful stop (final checkpoint). Resolves with the exit code. */
+  /**
+   * SIGTERM: graceful stop (final checkpoint). Resolves with the exit code. Waits first until the process serves
+   * /metrics (its signal handlers are installed by then): a process restarted a moment ago would otherwise die of the
+   * default SIGTERM action instead of stopping gracefully.
+   */
   async stop(): Promise<number | null> {
     if (!this.child) return null;
+    const port = this.env.LEARNSTREAM_METRICS_PORT;
+    if (port) {
+      const deadline = Date.now() + 60_000;
+      while (this.running && Date.now() < deadline) {
+        try {
+          await fetch(`http://127.0.0.1:${port}/metrics`);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
     this.child.kill('SIGTERM');
     const code = await this.exitP;
     this.child = null;
