@@ -5,6 +5,8 @@
 import * as freshness from './freshness';
 import * as ingest from './ingest';
 import * as kernel from './kernel';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { parseBenchArgs, type BenchArgs } from './lib/report';
 import * as memory from './memory';
 import * as read from './read';
@@ -14,8 +16,18 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   memory: { about: 'bytes per learner / resource in the process and in Redis (1M learners, 100k resources)', load: () => Promise.resolve(memory) },
   read: { about: 'read API latency/throughput vs hello-world express and a bare ioredis GET (autocannon)', load: () => Promise.resolve(read) },
   ingest: { about: 'learner-stage events/s (1 and 4 partitions) vs raw kafkajs consume + Avro decode', load: () => Promise.resolve(ingest) },
+  encoder: {
+    about: 'content-encoder (ONNX sentence embedding) inference time per text and batch (bench/encoder.ts)',
+    // bench/encoder.ts runs on load (it predates this runner): started as its own process with the same arguments
+    load: () => Promise.resolve({ run: () => runScript('encoder.ts') }),
+  },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
 };
+
+function runScript(file: string): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, file), ...process.argv.slice(3)], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`)))));
+}
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
