@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { parseBenchArgs, type BenchArgs } from './lib/report';
 import * as memory from './memory';
 import * as read from './read';
+import * as startup from './startup';
 
 const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: BenchArgs) => Promise<void> }> }> = {
   kernel: { about: 'rank one learner over 10k/100k/1M resources: loops vs ml-matrix vs onnxruntime, IVF for 1M', load: () => Promise.resolve(kernel) },
@@ -21,6 +22,7 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
     // bench/encoder.ts runs on load (it predates this runner): started as its own process with the same arguments
     load: () => Promise.resolve({ run: () => runScript('encoder.ts') }),
   },
+  startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
 };
 

@@ -15,6 +15,8 @@ import { ensureTopics } from '../lib/kafka/topics';
 import { createRegistryClient } from '../lib/registry/client';
 import { registerSchemas } from '../lib/serde/register';
 import { stackDown, stackUp, type ServiceName } from '../infra/stack/index';
+import { installModel } from '../infra/model/install';
+import { readManifest, resolveEncoderDir } from '../lib/encoder';
 import { Supervisor } from './start/supervisor';
 
 const ROOT = path.join(__dirname, '..');
@@ -31,6 +33,27 @@ async function prepareKafkaAndRegistry(config: Config): Promise<void> {
   }
   const subjects = await registerSchemas(createRegistryClient(config), config);
   say(`registered ${subjects.length} schemas (compatibility BACKWARD)`);
+}
+
+/**
+ * The content encoder's model: without it new resources would start from a random factor instead of their text, so a
+ * fresh clone installs it (once, into the cache) like the stack's jars. A configured LEARNSTREAM_ENCODER_DIR is used
+ * as it is. A failed install does not stop the product: the pipeline then runs without the encoder and says so.
+ */
+async function ensureEncoderModel(config: Config): Promise<void> {
+  const dir = resolveEncoderDir(config);
+  if (readManifest(dir)) return;
+  if (config.model.encoderDir) {
+    say(`no sentence-embedding model in ${dir} (LEARNSTREAM_ENCODER_DIR): new resources start without content vectors`);
+    return;
+  }
+  say('installing the sentence-embedding model (first start only)...');
+  try {
+    const { manifest } = await installModel();
+    say(`installed ${manifest.name} (${manifest.precision}) into ${dir}`);
+  } catch (err) {
+    say(`model install failed, continuing without the content encoder: ${errorMessage(err)}`);
+  }
 }
 
 async function waitForReady(url: string, timeoutMs: number): Promise<boolean> {
@@ -77,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    await prepareKafkaAndRegistry(config);
+    await Promise.all([prepareKafkaAndRegistry(config), ensureEncoderModel(config)]);
     supervisor.start('pipeline', [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', 'all']);
     supervisor.start('api', [path.join(ROOT, 'api', 'server.ts')]);
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
