@@ -157,7 +157,7 @@ export async function run(args: BenchArgs): Promise<void> {
     title: `npm start on a fresh clone of ${head} (demo source on)`,
     rows: results.map((r) => ({ ...r })),
     notes: [
-      'ready_s: spawn to the "ready" line (API answers /healthz); readyz_s: to /readyz 200 (Kafka, registry, Redis, serving data from the demo's first events); stop_s: SIGINT until no process of the clone is left.',
+      'ready_s: spawn to the "ready" line (API answers /healthz); readyz_s: to /readyz 200 (Kafka, registry, Redis, serving data from the first demo events); stop_s: SIGINT until no process of the clone is left.',
       'cold: empty learnstream, npm and pip caches (Kafka and Apicurio jars, model wheels and every npm package downloaded); Debian packages already installed.',
     ],
   });

@@ -12,6 +12,7 @@ import { withStackLock } from '../../infra/stack/lock';
 import { stackPaths } from '../../infra/stack/paths';
 import { ourProcess, readPid, writePid } from '../../infra/stack/process';
 import { preflight, type LaunchSpec, type StackContext } from '../../infra/stack/service';
+import { requireJava } from '../../infra/stack/tools';
 
 let tmp: string;
 beforeEach(() => {
@@ -108,5 +109,25 @@ describe('maven errors', () => {
   it('are reduced to the first [ERROR] line without colour codes', () => {
     const out = '\x1b[0m\x1b[0m[ERROR] Failed to execute goal: Could not find artifact org.apache.kafka:kafka_2.13:jar:4.9.9\n[ERROR] \n[ERROR] To see the full stack trace...';
     expect(mavenReason(out)).toBe('Failed to execute goal: Could not find artifact org.apache.kafka:kafka_2.13:jar:4.9.9');
+  });
+});
+
+describe('prerequisites', () => {
+  it('a missing Java is a PrerequisiteError that says what is missing and how to get it', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-empty-path-'));
+    try {
+      let caught: unknown;
+      try {
+        requireJava(17);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(PrerequisiteError);
+      expect((caught as Error).message).toMatch(/Java not found on PATH/);
+      expect((caught as PrerequisiteError).hint).toMatch(/apt-get install openjdk/);
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 });
