@@ -3,8 +3,9 @@
  *                   [--id-prefix P] [--no-catalogue] [--no-register]
  *
  * Replays a real dataset into Kafka in its original time order (timestamps are the dataset's, in occurredAt; the
- * Kafka record timestamp stays the send time so retention does not delete 1996 data on arrival). Progress bar on
- * stderr, summary on stdout (last line is JSON). Creates missing topics and registers the schemas (idempotent) unless
+ * Kafka record timestamp stays the send time so retention does not delete 1996 data on arrival). Every record is
+ * validated first (schemas/validate.ts, as the collector does); invalid ones are counted with their reason, never
+ * sent. Progress bar on stderr, summary on stdout (last line is JSON); exit code 1 when anything failed. Creates missing topics and registers the schemas (idempotent) unless
  * --no-register.
  */
 import { parseArgs } from 'node:util';
@@ -79,8 +80,9 @@ async function main(): Promise<void> {
     const secs = summary.durationMs / 1000;
     process.stdout.write(
       `replayed ${summary.dataset}: ${summary.acked.toLocaleString('en-US')} records acked (${summary.resources.toLocaleString('en-US')} resources + ${summary.events.toLocaleString('en-US')} events), ` +
-        `${summary.failed} failed, in ${secs.toFixed(1)} s = ${Math.round(summary.eventsPerSec).toLocaleString('en-US')} records/s\n`,
+        `${summary.failed} failed (${summary.invalid} invalid, never sent), in ${secs.toFixed(1)} s = ${Math.round(summary.eventsPerSec).toLocaleString('en-US')} records/s\n`,
     );
+    if (summary.invalid > 0) process.stdout.write(`invalid records by issue code: ${JSON.stringify(summary.invalidByCode)}\n`);
     if (Object.keys(summary.skipped).length > 0) process.stdout.write(`skipped while mapping: ${JSON.stringify(summary.skipped)}\n`);
     for (const e of summary.errors) process.stdout.write(`error: ${e}\n`);
     process.stdout.write(`${JSON.stringify({ ...summary, durationMs: Math.round(summary.durationMs), eventsPerSec: Math.round(summary.eventsPerSec) })}\n`);

@@ -1,5 +1,6 @@
 import type { Dataset } from '../../lib/datasets';
-import type { KindedEvent } from '../../schemas';
+import { KIND_EVENT, validateEvent, type KindedEvent } from '../../schemas';
+import { formatIssue } from '../../schemas/validate';
 import type { Publisher } from '../publisher';
 
 export interface ReplayProgress {
@@ -18,6 +19,8 @@ export interface ReplayOptions {
   progressIntervalMs?: number;
   /** Publish the catalogue (resources) before the events. Default true. */
   catalogue?: boolean;
+  /** Clock for the future-timestamp rule, epoch ms. Default Date.now. */
+  now?: () => number;
 }
 
 export interface ReplaySummary {
@@ -26,8 +29,13 @@ export interface ReplaySummary {
   events: number;
   /** Records the broker acknowledged (resources + events). */
   acked: number;
+  /** Records not in Kafka: `invalid` ones plus those the broker did not acknowledge. acked + failed = all records. */
   failed: number;
-  /** First few failure messages. */
+  /** Records validateEvent rejected; they were never sent (counted in `failed` too). */
+  invalid: number;
+  /** Invalid records by issue code (`out-of-range`, `too-long`, ...); a record with several issues counts under each. */
+  invalidByCode: Record<string, number>;
+  /** First few failure messages; an invalid record's names its position, kind, id and every issue. */
   errors: string[];
   durationMs: number;
   eventsPerSec: number;
@@ -37,18 +45,27 @@ export interface ReplaySummary {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const MAX_ERRORS = 10;
+
 /**
  * Publishes a dataset through the Publisher in its original time order: the catalogue first, then the events.
  * Calls are issued in order without awaiting each ack (the publisher batches and applies backpressure), so per-key
  * order on the partitions is the dataset's order. Rate limiting schedules event i at start + i / rate.
+ *
+ * Every record first goes through validateEvent, the validator the collector and the consumers run: a mapping bug
+ * or a bad row is counted (`invalid`, `invalidByCode`, `errors`) and never sent, instead of being dead-lettered
+ * downstream or, for a rule Avro cannot express, slipping through.
  */
-export async function replay(dataset: Dataset, publisher: Publisher, opts: ReplayOptions = {}): Promise<ReplaySummary> {
+export async function replay(dataset: Dataset, publisher: Pick<Publisher, 'publishValid' | 'flush'>, opts: ReplayOptions = {}): Promise<ReplaySummary> {
   const records: KindedEvent[] = [...(opts.catalogue === false ? [] : dataset.resources.map((r) => ({ kind: 'resource' as const, event: r }))), ...dataset.events];
   const total = records.length;
   const started = performance.now();
   let acked = 0;
   let failed = 0;
+  let invalid = 0;
+  const invalidByCode: Record<string, number> = {};
   const errors: string[] = [];
+  const clock = opts.now ?? Date.now;
   let lastReport = 0;
   const report = (force = false) => {
     const now = performance.now();
@@ -58,26 +75,35 @@ export async function replay(dataset: Dataset, publisher: Publisher, opts: Repla
   };
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
-    if (opts.rate && opts.rate > 0) {
-      const due = started + (i / opts.rate) * 1000;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-    }
-    const p = publisher.publishValid(records[i]).then(
-      () => {
-        acked++;
-      },
-      (err: unknown) => {
-        failed++;
-        if (errors.length < 5) errors.push((err as Error)?.message ?? String(err));
-      },
-    );
-    inflight.push(p);
     // Yield now and then so acks, timers and the progress bar get a turn during a fast loop.
     if (i % 2000 === 1999) {
       await sleep(0);
       report();
     }
+    if (opts.rate && opts.rate > 0) {
+      const due = started + (i / opts.rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    const record = records[i];
+    const checked = validateEvent(KIND_EVENT[record.kind], record.event, { now: clock() });
+    if (!checked.ok) {
+      invalid++;
+      failed++;
+      for (const code of new Set(checked.issues.map((x) => x.code))) invalidByCode[code] = (invalidByCode[code] ?? 0) + 1;
+      if (errors.length < MAX_ERRORS) errors.push(`record ${i} (${record.kind} ${recordId(record)}) is invalid: ${checked.issues.map(formatIssue).join('; ')}`);
+      continue;
+    }
+    const p = publisher.publishValid({ kind: record.kind, event: checked.value } as KindedEvent).then(
+      () => {
+        acked++;
+      },
+      (err: unknown) => {
+        failed++;
+        if (errors.length < MAX_ERRORS) errors.push((err as Error)?.message ?? String(err));
+      },
+    );
+    inflight.push(p);
   }
   const ticker = setInterval(() => report(), opts.progressIntervalMs ?? 250);
   try {
@@ -94,12 +120,19 @@ export async function replay(dataset: Dataset, publisher: Publisher, opts: Repla
     events: dataset.events.length,
     acked,
     failed,
+    invalid,
+    invalidByCode,
     errors,
     durationMs,
     eventsPerSec: acked / (durationMs / 1000),
     skipped: dataset.skipped,
     notes: dataset.notes,
   };
+}
+
+function recordId(r: KindedEvent): string {
+  const e = r.event as { eventId?: unknown; requestId?: unknown; resourceId?: unknown; userId?: unknown };
+  return String(r.kind === 'resource' ? e.resourceId : (e.eventId ?? e.requestId ?? e.userId)).slice(0, 140);
 }
 
 /** `[#######-------]  52.1%  52,480/100,836  31,020 ev/s  ETA 2s` */

@@ -18,7 +18,7 @@ export interface ErasureRequest {
   requestId: string;
   /** Learner to forget (at most 128 chars); equals the Kafka message key. */
   userId: string;
-  /** When the learner asked, epoch milliseconds UTC. */
+  /** When the learner asked, epoch milliseconds UTC; at most 1 day in the future of the receiving clock. */
   requestedAt: number;
   /** Optional free-text reason or legal basis (at most 1,024 chars); never needed to act on the request. */
   reason: null | string;
@@ -30,7 +30,7 @@ export interface ErasureRequestInput {
   requestId: string;
   /** Learner to forget (at most 128 chars); equals the Kafka message key. */
   userId: string;
-  /** When the learner asked, epoch milliseconds UTC. */
+  /** When the learner asked, epoch milliseconds UTC; at most 1 day in the future of the receiving clock. */
   requestedAt: number;
   /** Optional free-text reason or legal basis (at most 1,024 chars); never needed to act on the request. */
   reason?: null | string;
@@ -48,9 +48,9 @@ export interface LearnerProfile {
   goals: Array<string>;
   /** Self-declared overall level; null when not given. */
   level: null | LearnerLevel;
-  /** Preferred BCP 47 language tag (e.g. 'en'); null when not given. */
+  /** Preferred BCP 47 language tag (e.g. 'en'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when not given. */
   language: null | string;
-  /** When the learner last changed the profile, epoch milliseconds UTC. */
+  /** When the learner last changed the profile, epoch milliseconds UTC; at most 1 day in the future of the receiving clock. */
   updatedAt: number;
 }
 
@@ -66,9 +66,9 @@ export interface LearnerProfileInput {
   goals?: Array<string>;
   /** Self-declared overall level; null when not given. */
   level?: null | LearnerLevel;
-  /** Preferred BCP 47 language tag (e.g. 'en'); null when not given. */
+  /** Preferred BCP 47 language tag (e.g. 'en'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when not given. */
   language?: null | string;
-  /** When the learner last changed the profile, epoch milliseconds UTC. */
+  /** When the learner last changed the profile, epoch milliseconds UTC; at most 1 day in the future of the receiving clock. */
   updatedAt: number;
 }
 
@@ -140,7 +140,7 @@ export interface QuizAttempt {
   userId: string;
   /** Id of the question or exercise answered (at most 128 chars). */
   itemId: string;
-  /** Resource (quiz, course unit) the item belongs to, if any; null when the item stands alone. */
+  /** Resource (quiz, course unit) the item belongs to, if any (at most 128 chars); null when the item stands alone. */
   resourceId: null | string;
   /** Skill / knowledge-component ids the item exercises (at most 32, each at most 128 chars); may be empty. */
   skills: Array<string>;
@@ -164,7 +164,7 @@ export interface QuizAttemptInput {
   userId: string;
   /** Id of the question or exercise answered (at most 128 chars). */
   itemId: string;
-  /** Resource (quiz, course unit) the item belongs to, if any; null when the item stands alone. */
+  /** Resource (quiz, course unit) the item belongs to, if any (at most 128 chars); null when the item stands alone. */
   resourceId?: null | string;
   /** Skill / knowledge-component ids the item exercises (at most 32, each at most 128 chars); may be empty. */
   skills?: Array<string>;
@@ -198,13 +198,13 @@ export interface Resource {
   difficulty: null | number;
   /** Expected time to complete, in minutes (0..100,000); null when unknown. */
   durationMin: null | number;
-  /** BCP 47 language tag of the content (e.g. 'en', 'pt-BR'); null when unknown. */
+  /** BCP 47 language tag of the content (e.g. 'en', 'pt-BR'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when unknown. */
   language: null | string;
-  /** Resource ids a learner should master first (at most 64). */
+  /** Resource ids a learner should master first (at most 64, each at most 128 chars). */
   prerequisites: Array<string>;
   /** Author, instructor or institution (at most 256 chars); null when unknown. */
   instructor: null | string;
-  /** When the resource was first published, epoch milliseconds UTC; null when unknown. */
+  /** When the resource was first published, epoch milliseconds UTC (may predate 1970, not before year 1000; at most 1 day in the future of the receiving clock); null when unknown. */
   publishedAt: null | number;
   /** False hides the resource from recommendations without deleting its history (use a tombstone to delete). */
   active: boolean;
@@ -228,13 +228,13 @@ export interface ResourceInput {
   difficulty?: null | number;
   /** Expected time to complete, in minutes (0..100,000); null when unknown. */
   durationMin?: null | number;
-  /** BCP 47 language tag of the content (e.g. 'en', 'pt-BR'); null when unknown. */
+  /** BCP 47 language tag of the content (e.g. 'en', 'pt-BR'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when unknown. */
   language?: null | string;
-  /** Resource ids a learner should master first (at most 64). */
+  /** Resource ids a learner should master first (at most 64, each at most 128 chars). */
   prerequisites?: Array<string>;
   /** Author, instructor or institution (at most 256 chars); null when unknown. */
   instructor?: null | string;
-  /** When the resource was first published, epoch milliseconds UTC; null when unknown. */
+  /** When the resource was first published, epoch milliseconds UTC (may predate 1970, not before year 1000; at most 1 day in the future of the receiving clock); null when unknown. */
   publishedAt?: null | number;
   /** False hides the resource from recommendations without deleting its history (use a tombstone to delete). */
   active?: boolean;
@@ -243,15 +243,15 @@ export interface ResourceInput {
 /** Top-level event schemas (one per topic), as parsed from schemas/*.avsc. */
 export const SCHEMAS = {
   /** From schemas/erasure-request.avsc. */
-  ErasureRequest: {"type":"record","name":"ErasureRequest","namespace":"io.learnstream.events","doc":"Right-to-erasure request: every stage forgets the learner's state. Topic privacy.erasures, key userId.","fields":[{"name":"requestId","type":"string","doc":"Producer-chosen unique id of the request (at most 128 chars), for audit and de-duplication."},{"name":"userId","type":"string","doc":"Learner to forget (at most 128 chars); equals the Kafka message key."},{"name":"requestedAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the learner asked, epoch milliseconds UTC."},{"name":"reason","type":["null","string"],"default":null,"doc":"Optional free-text reason or legal basis (at most 1,024 chars); never needed to act on the request."}]},
+  ErasureRequest: {"type":"record","name":"ErasureRequest","namespace":"io.learnstream.events","doc":"Right-to-erasure request: every stage forgets the learner's state. Topic privacy.erasures, key userId.","fields":[{"name":"requestId","type":"string","doc":"Producer-chosen unique id of the request (at most 128 chars), for audit and de-duplication."},{"name":"userId","type":"string","doc":"Learner to forget (at most 128 chars); equals the Kafka message key."},{"name":"requestedAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the learner asked, epoch milliseconds UTC; at most 1 day in the future of the receiving clock."},{"name":"reason","type":["null","string"],"default":null,"doc":"Optional free-text reason or legal basis (at most 1,024 chars); never needed to act on the request."}]},
   /** From schemas/learner-profile.avsc. */
-  LearnerProfile: {"type":"record","name":"LearnerProfile","namespace":"io.learnstream.events","doc":"Declared learner profile (cold start for new learners). Topic learners.profiles (compacted), key userId; a tombstone deletes it.","fields":[{"name":"userId","type":"string","doc":"Stable pseudonymous learner id (at most 128 chars); equals the Kafka message key."},{"name":"interests","type":{"type":"array","items":"string"},"default":[],"doc":"Declared interests as free-text labels (at most 64, each at most 128 chars); fed to the content encoder."},{"name":"background","type":["null","string"],"default":null,"doc":"Free-text background (education, job; at most 2,048 chars); null when not given."},{"name":"goals","type":{"type":"array","items":"string"},"default":[],"doc":"Declared learning goals as free text (at most 32, each at most 512 chars)."},{"name":"level","type":["null",{"type":"enum","name":"LearnerLevel","doc":"Self-declared level. Unknown future symbols read as 'beginner' by old readers.","symbols":["beginner","intermediate","advanced"],"default":"beginner"}],"default":null,"doc":"Self-declared overall level; null when not given."},{"name":"language","type":["null","string"],"default":null,"doc":"Preferred BCP 47 language tag (e.g. 'en'); null when not given."},{"name":"updatedAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the learner last changed the profile, epoch milliseconds UTC."}]},
+  LearnerProfile: {"type":"record","name":"LearnerProfile","namespace":"io.learnstream.events","doc":"Declared learner profile (cold start for new learners). Topic learners.profiles (compacted), key userId; a tombstone deletes it.","fields":[{"name":"userId","type":"string","doc":"Stable pseudonymous learner id (at most 128 chars); equals the Kafka message key."},{"name":"interests","type":{"type":"array","items":"string"},"default":[],"doc":"Declared interests as free-text labels (at most 64, each at most 128 chars); fed to the content encoder."},{"name":"background","type":["null","string"],"default":null,"doc":"Free-text background (education, job; at most 2,048 chars); null when not given."},{"name":"goals","type":{"type":"array","items":"string"},"default":[],"doc":"Declared learning goals as free text (at most 32, each at most 512 chars)."},{"name":"level","type":["null",{"type":"enum","name":"LearnerLevel","doc":"Self-declared level. Unknown future symbols read as 'beginner' by old readers.","symbols":["beginner","intermediate","advanced"],"default":"beginner"}],"default":null,"doc":"Self-declared overall level; null when not given."},{"name":"language","type":["null","string"],"default":null,"doc":"Preferred BCP 47 language tag (e.g. 'en'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when not given."},{"name":"updatedAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the learner last changed the profile, epoch milliseconds UTC; at most 1 day in the future of the receiving clock."}]},
   /** From schemas/learning-interaction.avsc. */
   LearningInteraction: {"type":"record","name":"LearningInteraction","namespace":"io.learnstream.events","doc":"A learner did something with a learning resource (implicit or explicit feedback). Topic learning.interactions, key userId.","fields":[{"name":"eventId","type":"string","doc":"Producer-chosen unique id of this event (UUID recommended, at most 128 chars); consumers de-duplicate on it."},{"name":"userId","type":"string","doc":"Stable pseudonymous learner id (at most 128 chars). Also the Kafka message key, so one learner's events stay in order."},{"name":"resourceId","type":"string","doc":"Id of the resource acted on (at most 128 chars); matches Resource.resourceId in catalog.resources."},{"name":"type","type":{"type":"enum","name":"InteractionType","doc":"What the learner did. Unknown future symbols read as 'view' by old readers (enum default).","symbols":["view","click","start","progress","complete","bookmark","like","dislike","rate","skip"],"default":"view"},"doc":"Kind of interaction; the learner stage maps it to an implicit-feedback weight."},{"name":"value","type":["null","double"],"default":null,"doc":"Rating for type=rate (0..5 stars, halves allowed) or completed fraction for type=progress (0..1); null otherwise."},{"name":"dwellMs","type":"long","default":0,"doc":"Time the learner spent on the resource for this interaction, in milliseconds (0..86,400,000); 0 when unknown."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When it happened on the learner's device, epoch milliseconds UTC; at most 1 day in the future of the receiving clock."},{"name":"context","type":{"type":"record","name":"InteractionContext","doc":"Where the interaction happened.","fields":[{"name":"platform","type":"string","doc":"Publishing platform or app (e.g. 'web', 'ios', or the dataset name for replays); at most 64 chars."},{"name":"device","type":["null","string"],"default":null,"doc":"Device class (e.g. 'mobile', 'desktop'); null when unknown; at most 64 chars."},{"name":"session","type":["null","string"],"default":null,"doc":"Session id grouping the learner's events of one visit; null when unknown; at most 128 chars."}]},"doc":"Platform, device and session of the interaction."}]},
   /** From schemas/quiz-attempt.avsc. */
-  QuizAttempt: {"type":"record","name":"QuizAttempt","namespace":"io.learnstream.events","doc":"A learner answered a question or exercise. Topic learning.quiz-attempts, key userId. Drives per-skill knowledge and item difficulty.","fields":[{"name":"eventId","type":"string","doc":"Producer-chosen unique id of this attempt (UUID recommended, at most 128 chars); consumers de-duplicate on it."},{"name":"userId","type":"string","doc":"Stable pseudonymous learner id (at most 128 chars); also the Kafka message key."},{"name":"itemId","type":"string","doc":"Id of the question or exercise answered (at most 128 chars)."},{"name":"resourceId","type":["null","string"],"default":null,"doc":"Resource (quiz, course unit) the item belongs to, if any; null when the item stands alone."},{"name":"skills","type":{"type":"array","items":"string"},"default":[],"doc":"Skill / knowledge-component ids the item exercises (at most 32, each at most 128 chars); may be empty."},{"name":"correct","type":"boolean","doc":"Whether the answer was judged correct (for partial credit: score >= the platform's pass mark)."},{"name":"score","type":["null","double"],"default":null,"doc":"Partial-credit score in 0..1 (1 = full marks); null when only correctness is known."},{"name":"attempt","type":"int","default":1,"doc":"1-based attempt number of this learner on this item (1..10,000)."},{"name":"responseTimeMs","type":"long","default":0,"doc":"Time from showing the item to the answer, in milliseconds (0..86,400,000); 0 when unknown."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the answer was submitted, epoch milliseconds UTC; at most 1 day in the future of the receiving clock."}]},
+  QuizAttempt: {"type":"record","name":"QuizAttempt","namespace":"io.learnstream.events","doc":"A learner answered a question or exercise. Topic learning.quiz-attempts, key userId. Drives per-skill knowledge and item difficulty.","fields":[{"name":"eventId","type":"string","doc":"Producer-chosen unique id of this attempt (UUID recommended, at most 128 chars); consumers de-duplicate on it."},{"name":"userId","type":"string","doc":"Stable pseudonymous learner id (at most 128 chars); also the Kafka message key."},{"name":"itemId","type":"string","doc":"Id of the question or exercise answered (at most 128 chars)."},{"name":"resourceId","type":["null","string"],"default":null,"doc":"Resource (quiz, course unit) the item belongs to, if any (at most 128 chars); null when the item stands alone."},{"name":"skills","type":{"type":"array","items":"string"},"default":[],"doc":"Skill / knowledge-component ids the item exercises (at most 32, each at most 128 chars); may be empty."},{"name":"correct","type":"boolean","doc":"Whether the answer was judged correct (for partial credit: score >= the platform's pass mark)."},{"name":"score","type":["null","double"],"default":null,"doc":"Partial-credit score in 0..1 (1 = full marks); null when only correctness is known."},{"name":"attempt","type":"int","default":1,"doc":"1-based attempt number of this learner on this item (1..10,000)."},{"name":"responseTimeMs","type":"long","default":0,"doc":"Time from showing the item to the answer, in milliseconds (0..86,400,000); 0 when unknown."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the answer was submitted, epoch milliseconds UTC; at most 1 day in the future of the receiving clock."}]},
   /** From schemas/resource.avsc. */
-  Resource: {"type":"record","name":"Resource","namespace":"io.learnstream.events","doc":"Catalogue upsert of a learning resource. Topic catalog.resources (compacted), key resourceId; a null value (tombstone) deletes it.","fields":[{"name":"resourceId","type":"string","doc":"Stable id of the resource (at most 128 chars); equals the Kafka message key."},{"name":"title","type":"string","doc":"Display title (1..512 chars); fed to the content encoder."},{"name":"description","type":"string","default":"","doc":"Free-text description (at most 16,384 chars); fed to the content encoder; empty when unknown."},{"name":"type","type":{"type":"enum","name":"ResourceType","doc":"Kind of resource. Unknown future symbols read as 'other' by old readers (enum default).","symbols":["video","article","exercise","course","quiz","lecture","assessment","book","other"],"default":"other"},"doc":"Kind of resource; used for filters and ranking features."},{"name":"topics","type":{"type":"array","items":"string"},"default":[],"doc":"Topic labels (genres, subjects; at most 64, each at most 128 chars); fed to the content encoder."},{"name":"skills","type":{"type":"array","items":"string"},"default":[],"doc":"Skill ids the resource teaches or tests (at most 64, each at most 128 chars); same id space as QuizAttempt.skills."},{"name":"difficulty","type":["null","double"],"default":null,"doc":"Author-declared difficulty in 0..1 (0 = easiest); null when unknown (then it is learned from quiz attempts)."},{"name":"durationMin","type":["null","double"],"default":null,"doc":"Expected time to complete, in minutes (0..100,000); null when unknown."},{"name":"language","type":["null","string"],"default":null,"doc":"BCP 47 language tag of the content (e.g. 'en', 'pt-BR'); null when unknown."},{"name":"prerequisites","type":{"type":"array","items":"string"},"default":[],"doc":"Resource ids a learner should master first (at most 64)."},{"name":"instructor","type":["null","string"],"default":null,"doc":"Author, instructor or institution (at most 256 chars); null when unknown."},{"name":"publishedAt","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null,"doc":"When the resource was first published, epoch milliseconds UTC; null when unknown."},{"name":"active","type":"boolean","default":true,"doc":"False hides the resource from recommendations without deleting its history (use a tombstone to delete)."}]},
+  Resource: {"type":"record","name":"Resource","namespace":"io.learnstream.events","doc":"Catalogue upsert of a learning resource. Topic catalog.resources (compacted), key resourceId; a null value (tombstone) deletes it.","fields":[{"name":"resourceId","type":"string","doc":"Stable id of the resource (at most 128 chars); equals the Kafka message key."},{"name":"title","type":"string","doc":"Display title (1..512 chars); fed to the content encoder."},{"name":"description","type":"string","default":"","doc":"Free-text description (at most 16,384 chars); fed to the content encoder; empty when unknown."},{"name":"type","type":{"type":"enum","name":"ResourceType","doc":"Kind of resource. Unknown future symbols read as 'other' by old readers (enum default).","symbols":["video","article","exercise","course","quiz","lecture","assessment","book","other"],"default":"other"},"doc":"Kind of resource; used for filters and ranking features."},{"name":"topics","type":{"type":"array","items":"string"},"default":[],"doc":"Topic labels (genres, subjects; at most 64, each at most 128 chars); fed to the content encoder."},{"name":"skills","type":{"type":"array","items":"string"},"default":[],"doc":"Skill ids the resource teaches or tests (at most 64, each at most 128 chars); same id space as QuizAttempt.skills."},{"name":"difficulty","type":["null","double"],"default":null,"doc":"Author-declared difficulty in 0..1 (0 = easiest); null when unknown (then it is learned from quiz attempts)."},{"name":"durationMin","type":["null","double"],"default":null,"doc":"Expected time to complete, in minutes (0..100,000); null when unknown."},{"name":"language","type":["null","string"],"default":null,"doc":"BCP 47 language tag of the content (e.g. 'en', 'pt-BR'; at most 35 chars, the minimum tag length RFC 5646 requires implementations to support); null when unknown."},{"name":"prerequisites","type":{"type":"array","items":"string"},"default":[],"doc":"Resource ids a learner should master first (at most 64, each at most 128 chars)."},{"name":"instructor","type":["null","string"],"default":null,"doc":"Author, instructor or institution (at most 256 chars); null when unknown."},{"name":"publishedAt","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null,"doc":"When the resource was first published, epoch milliseconds UTC (may predate 1970, not before year 1000; at most 1 day in the future of the receiving clock); null when unknown."},{"name":"active","type":"boolean","default":true,"doc":"False hides the resource from recommendations without deleting its history (use a tombstone to delete)."}]},
 } as const;
 
 /** Event name -> decoded type. */

@@ -166,12 +166,14 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
         if (!badIdx.includes(i)) expectedValid.add(trackingId(e as Fields));
       });
     }
+    const inMixedBatches = malformed;
     // 2. Collector, batches with nothing valid.
     for (let r = 0; r < 10; r++) {
       const batch = Array.from({ length: int(1, 30) }, () => pick(CORRUPT)(pick(KINDS)));
       malformed += batch.length;
       await problem(await post(JSON.stringify(batch)), 400);
     }
+    const inInvalidBatches = malformed - inMixedBatches;
     // 3. Collector, whole-request garbage: not JSON, not an array, too many events, too many bytes, wrong type.
     const ok = () => ({ kind: 'interaction', ...makeEvent('interaction', 'bad-') });
     const requests: [() => [string, string], number][] = [
@@ -265,7 +267,10 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
       await raw.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     }
     expect(malformed).toBeGreaterThanOrEqual(1000);
-    console.log(`malformed inputs: ${collectorMalformed} via HTTP, ${poison.length} raw on Kafka; valid events: ${expectedValid.size}`);
+    console.log(
+      `malformed inputs: ${collectorMalformed} via HTTP (${inMixedBatches} in 40 mixed batches, ${inInvalidBatches} in 10 all-invalid batches, ` +
+        `${collectorMalformed - inMixedBatches - inInvalidBatches} whole requests), ${poison.length} raw on Kafka; valid events: ${expectedValid.size} (${validRaw.length} raw)`,
+    );
 
     // 5. One consumer over the five topics, through the shared decode step with a real DLQ producer.
     const eventTopics = KINDS.map((k) => topicName(KIND_TOPIC_KEY[k], config.kafka.topicPrefix));

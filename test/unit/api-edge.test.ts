@@ -131,11 +131,11 @@ it('the OpenAPI check rejects responses that drift from the document', () => {
 
 describe('POST /v1/events (the collector mounted behind the API middleware)', () => {
   const WRITE = 'edge-write-key';
-  async function startWithCollector() {
+  async function startWithCollector(opts: { api?: Record<string, unknown>; now?: () => number } = {}) {
     const published: unknown[] = [];
     const eventsRouter = createCollectorRouter({ publisher: { publishValid: (e) => Promise.resolve(void published.push(e)) }, limits: { maxEvents: 2, maxBodyBytes: 4096 } });
-    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'r' }, { key: WRITE, scopes: ['write'], name: 'w' }] } } });
-    const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), eventsRouter });
+    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'r' }, { key: WRITE, scopes: ['write'], name: 'w' }], ...opts.api } } });
+    const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), eventsRouter, ...(opts.now ? { now: opts.now } : {}) });
     running.push(api);
     return { api, published, call: apiClient(`http://127.0.0.1:${api.port}`, WRITE) };
   }
@@ -161,6 +161,21 @@ describe('POST /v1/events (the collector mounted behind the API middleware)', ()
     const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
     expect(metrics).toMatch(/learnstream_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="202"\} 1/);
     expect(metrics).toMatch(/learnstream_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="403"\} 1/);
+  });
+
+  it('rate-limits the collector per key: 429 problem+json with Retry-After, and the limited batch is not published', async () => {
+    let t = 2_000_000;
+    const { published, call } = await startWithCollector({ api: { rateLimitPerMinute: 2 }, now: () => t });
+    for (let i = 0; i < 2; i++) expect((await call('POST', '/v1/events', { body: [{ ...click, eventId: `e-rl-${i}` }] })).status).toBe(202);
+    const limited = await call('POST', '/v1/events', { body: [{ ...click, eventId: 'e-rl-2' }] });
+    expect(limited.status).toBe(429);
+    expect(limited.contentType).toMatch(/^application\/problem\+json/);
+    expect(limited.headers.get('retry-after')).toBe('30');
+    expect(limited.body).toMatchObject({ type: 'https://learnstream.dev/problems/rate-limited', status: 429 });
+    expect(published).toHaveLength(2);
+    t += 30_000; // one token back
+    expect((await call('POST', '/v1/events', { body: [{ ...click, eventId: 'e-rl-3' }] })).status).toBe(202);
+    expect(published).toHaveLength(3);
   });
 });
 
