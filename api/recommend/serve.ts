@@ -49,13 +49,13 @@ export interface ServedRecommendations {
 type Detail = Pick<RecommendedItem, 'reasons' | 'type' | 'topics' | 'skills'>;
 
 /**
- * Candidates of one source, by index: ids (and scores) at once, `detail(i)` on demand. For the cached list that is the
+ * Candidates of one source, by index: the ids at once, `score(i)` and `detail(i)` on demand. For the cached list that is the
  * store's lazy view, so a page of 10 from a top-100 list decodes the reasons of 10 items, not 100.
  */
 interface Candidates {
   source: ServedSource;
   ids: readonly string[];
-  scores: readonly number[];
+  score(i: number): number;
   detail(i: number): Detail;
 }
 
@@ -98,7 +98,7 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
     }
   };
 
-  if (list && list.ids.length > 0) await take({ source: list.source, ids: list.ids, scores: list.scores, detail: (i) => list.item(i) });
+  if (list && list.ids.length > 0) await take({ source: list.source, ids: list.ids, score: (i) => list.score(i), detail: (i) => list.item(i) });
   if (chosen.length < q.limit) {
     const interests = (await store.getProfileInterests(q.userId)) ?? [];
     const depth = popularDepth(q.limit);
@@ -111,11 +111,11 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
         if (p) merged.push(p);
       }
     }
-    await take({ source: 'popular-in-interest', ids: merged.map((p) => p.resourceId), scores: merged.map((p) => p.score), detail: (i) => ({ reasons: [{ code: 'popular-in-interest', text: `Popular in ${merged[i].topic}`, ref: merged[i].topic }] }) });
+    await take({ source: 'popular-in-interest', ids: merged.map((p) => p.resourceId), score: (i) => merged[i].score, detail: (i) => ({ reasons: [{ code: 'popular-in-interest', text: `Popular in ${merged[i].topic}`, ref: merged[i].topic }] }) });
   }
   if (chosen.length < q.limit) {
     const ps = await store.getPopular(popularDepth(q.limit));
-    await take({ source: 'popular', ids: ps.map((p) => p.resourceId), scores: ps.map((p) => p.score), detail: () => ({ reasons: [{ code: 'popular', text: 'Popular with learners right now' }] }) });
+    await take({ source: 'popular', ids: ps.map((p) => p.resourceId), score: (i) => ps[i].score, detail: () => ({ reasons: [{ code: 'popular', text: 'Popular with learners right now' }] }) });
   }
 
   const items = chosen.map((c) => present(c, q.explain));
@@ -156,7 +156,7 @@ function present({ from, i, meta, detail }: Chosen, explain: boolean): ServedIte
   if (topics !== undefined) item.topics = topics;
   if (skills !== undefined) item.skills = skills;
   if (explain) {
-    const score = from.scores[i];
+    const score = from.score(i);
     item.score = Number.isFinite(score) ? score : 0;
     item.reasons = d?.reasons ?? [];
   }

@@ -36,15 +36,15 @@ export interface RecommendationList {
 }
 
 /**
- * The read path's view of one cached list: what ranking, exclusion and paging need (ids, scores) at once, an item's
- * reasons and copied facts only when asked for. Same data as the list (lib/serving/listCodec.ts); the view belongs to
+ * The read path's view of one cached list: what exclusion, filtering and paging need (the ids) at once, an item's
+ * score, reasons and copied facts only when asked for. Same data as the list (lib/serving/listCodec.ts); the view belongs to
  * the caller (nothing in it is shared with the store).
  */
 export interface RecommendationView extends Omit<RecommendationList, 'items'> {
   /** resourceId of item i, in list order. */
   readonly ids: readonly string[];
   /** score of item i. */
-  readonly scores: readonly number[];
+  score(i: number): number;
   /** Item i in full. It may be decoded on each call: a caller that needs it twice keeps it. */
   item(i: number): RecommendedItem;
 }

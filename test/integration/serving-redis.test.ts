@@ -60,7 +60,7 @@ describe('RedisServingStore specifics', () => {
     const store = new RedisServingStore({ redis, keyPrefix });
     expect(await store.getRecommendations('u1')).toEqual(old);
     const view = (await store.getRecommendationView('u1'))!;
-    expect([view.ids, view.scores, view.item(0)]).toEqual([['a'], [0.5], old.items[0]]);
+    expect([view.ids, view.score(0), view.item(0)]).toEqual([['a'], 0.5, old.items[0]]);
   });
 
   it('treats a corrupt value as missing instead of failing the read', async () => {

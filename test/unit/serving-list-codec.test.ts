@@ -18,7 +18,7 @@ describe('list encoding (format 2)', () => {
   it('round-trips every field, including absent optional ones and newlines inside strings', () => {
     const raw = encodeList(list);
     expect(raw.startsWith('L2\n')).toBe(true);
-    expect(raw.split('\n')).toHaveLength(2 + list.items.length);
+    expect(raw.split('\n')).toHaveLength(4 + list.items.length);
     expect(decodeList(raw)).toEqual(list);
     const { eventTime: _, ...noEventTime } = list;
     const back = decodeList(encodeList(noEventTime))!;
@@ -27,10 +27,10 @@ describe('list encoding (format 2)', () => {
     expect(decodeList(encodeList({ ...list, items: [] }))).toEqual({ ...list, items: [] });
   });
 
-  it('gives ids and scores at once and decodes an item only when asked', () => {
+  it('gives the ids at once and decodes scores and items only when asked', () => {
     const v = decodeView(encodeList(list))!;
     expect(v.ids).toEqual(['r-1', 'r\n2', 'r-3']);
-    expect(v.scores).toEqual([0.123456789012345, -3, 1e-9]);
+    expect([0, 1, 2].map((i) => v.score(i))).toEqual([0.123456789012345, -3, 1e-9]);
     expect(v.item(2)).toEqual(list.items[2]);
     expect(v.item(1)).toEqual(list.items[1]);
     expect(v.item(1)).not.toBe(v.item(1));
@@ -51,15 +51,25 @@ describe('list encoding (format 2)', () => {
 
   it('treats corrupt values as missing, and a corrupt item line as an item without reasons', () => {
     const raw = encodeList(list);
-    for (const bad of ['{not json', '{"userId":"u"}', 'L2\n{"ids":[', 'L2\n{"ids":["a"],"scores":[]}', raw.slice(0, raw.lastIndexOf('\n')), raw + '\n[[]]', 'L9\n{}', '']) {
+    for (const bad of ['{not json', '{"userId":"u"}', 'L2\n{}', 'L2\n{}\n["a"', 'L2\n{}\n["a"]\n[1]', 'L2\n{}\n[]\n[]\n[[]]', raw.slice(0, raw.lastIndexOf('\n')), raw + '\n[[]]', 'L9\n{}', '']) {
       expect(decodeView(bad)).toBeNull();
     }
     const lines = raw.split('\n');
-    lines[2] = '[[["popular"';
+    lines[4] = '[[["popular"';
     let corrupt = 0;
     const v = decodeView(lines.join('\n'), () => corrupt++)!;
     expect(v.item(0)).toEqual({ resourceId: 'r-1', score: list.items[0].score, reasons: [] });
     expect(v.item(2)).toEqual(list.items[2]);
     expect(corrupt).toBe(1);
+    lines[3] = '[1,2';
+    const noScores = decodeView(lines.join('\n'), () => corrupt++)!;
+    expect(noScores.item(2)).toEqual({ ...list.items[2], score: 0 });
+    expect(corrupt).toBe(2);
+  });
+
+  it('reads ids with quotes, backslashes and control characters (the slow path) like any other', () => {
+    const odd = { ...list, items: ['a"b', 'c\\d', 'e\tf', '","', 'plain'].map((resourceId) => ({ resourceId, score: 1, reasons: [] })) };
+    expect(decodeView(encodeList(odd))!.ids).toEqual(odd.items.map((i) => i.resourceId));
+    expect(decodeList(encodeList(odd))).toEqual(odd);
   });
 });
