@@ -10,7 +10,7 @@
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
  */
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
 import { DependencyError, LearnstreamError } from '../errors';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
@@ -195,7 +195,10 @@ export class RedisServingStore implements ServingStore {
   }
 }
 
-/** A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client. */
-export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}): RedisServingStore {
-  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config), ownsClient: true });
+/**
+ * A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client.
+ * `client` adds ioredis options (e.g. enableAutoPipelining for the API).
+ */
+export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}, client: RedisOptions = {}): RedisServingStore {
+  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config, client), ownsClient: true });
 }
