@@ -107,15 +107,6 @@ export function createApp(opts: AppOptions): ApiApp {
   });
   app.use(cors(config.api.corsOrigins));
 
-  app.use(healthRouter({ checks: opts.health ?? { store: () => store.ping() }, draining: () => drain.draining() }));
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-  const doc = openApiDocument();
-  app.get('/openapi.json', (_req, res) => {
-    res.json(doc);
-  });
-
   const v1 = express.Router();
   v1.use(authenticate(config.api.apiKeys, { now }));
   v1.use(rateLimit(config.api.rateLimitPerMinute, now));
@@ -127,7 +118,17 @@ export function createApp(opts: AppOptions): ApiApp {
       next();
     }, requireScope('write'), opts.eventsRouter);
   }
+  // /v1 first: every API request otherwise walks the health, metrics and OpenAPI layers before reaching it.
   app.use('/v1', v1);
+
+  app.use(healthRouter({ checks: opts.health ?? { store: () => store.ping() }, draining: () => drain.draining() }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
 
   app.use(notFound());
   app.use(sendProblem());

@@ -6,10 +6,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { loadConfig } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../lib/metrics';
-import { createRedisServingStore } from '../lib/serving/redis';
+import type { Emitter } from '../lib/metrics/instrumentation';
+import { createRedisServingStore, type RedisServingStore } from '../lib/serving/redis';
 import { createApp, type ApiApp, type AppOptions } from './app';
 import { productionDependencies } from './wiring';
 
@@ -66,13 +67,22 @@ export async function startApi(opts: StartOptions): Promise<RunningApi> {
   return { ...api, port, server, stop };
 }
 
+/**
+ * The API process's serving store. Its client auto-pipelines: commands issued in the same event-loop turn (the list
+ * GET and the SMEMBERS of one request, and those of concurrent requests) share one socket write. Without it each
+ * command was its own write syscall, 16% of the API's CPU in the read benchmark.
+ */
+export function createApiStore(config: Config, emit?: Emitter): RedisServingStore {
+  return createRedisServingStore(config, { emit }, { enableAutoPipelining: true });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger: Logger = createLogger({ level: config.logLevel, base: { component: 'api' } });
   const registry = new Registry();
   const instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
   bindInstrumentation(instrumentation, createMetrics(registry));
-  const store = createRedisServingStore(config, { emit: instrumentation });
+  const store = createApiStore(config, instrumentation);
   const deps = await productionDependencies(config, { store, logger, emit: instrumentation });
   const api = await startApi({
     config,

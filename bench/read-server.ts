@@ -12,11 +12,10 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { startApi } from '../api/server';
+import { createApiStore, startApi } from '../api/server';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createRedis } from '../lib/redis/client';
-import { RedisServingStore } from '../lib/serving/redis';
 import { startProfile } from './lib/cpuprofile';
 
 function listen(app: express.Express): Promise<Server> {
@@ -32,8 +31,8 @@ async function main(): Promise<void> {
   // The rate limiter still runs on every request (its cost is measured); only its budget is lifted so the load
   // generator's single key is not answered with 429.
   const config = loadConfig({ overrides: { api: { rateLimitPerMinute: 1_000_000_000 }, redis: { keyPrefix: prefix } } });
-  const redis = createRedis(config);
-  const store = new RedisServingStore({ redis, keyPrefix: prefix });
+  // The store exactly as `npm run api` builds it (key prefix from the config overrides above).
+  const store = createApiStore(config);
   const logger = createLogger({ level: 'warn', base: { component: 'bench-api' } });
   const api = await startApi({ config, store, registry: new Registry(), logger, port: 0, host: '127.0.0.1' });
 
@@ -63,7 +62,7 @@ async function main(): Promise<void> {
     await api.stop();
     helloServer.close();
     rawServer.close();
-    redis.disconnect();
+    await store.close();
     rawRedis.disconnect();
     process.exit(0);
   };

@@ -9,7 +9,7 @@
  * Server-side filters (type, topic, skill) and the exclusion of completed and inactive resources apply to every
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
-import type { Reason, ResourceMeta, ServingStore } from '../../lib/serving/types';
+import type { Reason, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
 
@@ -45,66 +45,81 @@ export interface ServedRecommendations {
   items: ServedItem[];
 }
 
-interface Candidate {
-  resourceId: string;
-  score: number;
-  reasons: Reason[];
+/** Reasons and the catalogue facts a list copied in: decoded only for the candidates that need them. */
+type Detail = Pick<RecommendedItem, 'reasons' | 'type' | 'topics' | 'skills'>;
+
+/**
+ * Candidates of one source, by index: the ids at once, `score(i)` and `detail(i)` on demand. For the cached list that is the
+ * store's lazy view, so a page of 10 from a top-100 list decodes the reasons of 10 items, not 100.
+ */
+interface Candidates {
   source: ServedSource;
-  type?: string;
-  topics?: string[];
-  skills?: string[];
+  ids: readonly string[];
+  score(i: number): number;
+  detail(i: number): Detail;
+}
+
+interface Chosen {
+  from: Candidates;
+  i: number;
+  meta: ResourceMeta | null;
+  /** Decoded when filtering needed the copied facts, else null (decoded in present() if reasons are asked for). */
+  detail: Detail | null;
 }
 
 /** Popular candidates fetched per fallback step: enough that filters still fill a page, bounded. */
 const popularDepth = (limit: number) => Math.min(500, Math.max(50, limit * 10));
 
 export async function serveRecommendations(store: ServingStore, q: RecommendationQuery): Promise<ServedRecommendations> {
-  const [list, completed] = await Promise.all([store.getRecommendations(q.userId), store.getCompleted(q.userId)]);
+  const [list, completed] = await Promise.all([store.getRecommendationView(q.userId), store.getCompleted(q.userId)]);
   const seen = new Set<string>(completed);
-  const chosen: { c: Candidate; meta: ResourceMeta | null }[] = [];
+  const chosen: Chosen[] = [];
 
   // Catalogue entries are fetched in chunks (one MGET each) only until the page is full: an unfiltered page of 10 from
   // a 100-item list costs one MGET of 20 keys, not 100.
   const chunk = Math.max(20, q.limit * 2);
-  const take = async (candidates: Candidate[]) => {
-    const fresh = candidates.filter((c) => !seen.has(c.resourceId));
+  const take = async (c: Candidates) => {
+    const fresh: number[] = [];
+    for (let i = 0; i < c.ids.length; i++) if (!seen.has(c.ids[i])) fresh.push(i);
     for (let start = 0; start < fresh.length && chosen.length < q.limit; start += chunk) {
       const part = fresh.slice(start, start + chunk);
-      const metas = await store.getResources(part.map((c) => c.resourceId));
-      part.forEach((c, i) => {
-        if (chosen.length >= q.limit || seen.has(c.resourceId)) return;
-        const meta = metas[i];
-        if (!matches(c, meta, q)) return;
-        seen.add(c.resourceId);
-        chosen.push({ c, meta });
+      const metas = await store.getResources(part.map((i) => c.ids[i]));
+      part.forEach((i, k) => {
+        const resourceId = c.ids[i];
+        if (chosen.length >= q.limit || seen.has(resourceId)) return;
+        const meta = metas[k];
+        if (meta && !meta.active) return;
+        // The copied facts are only needed where there is no catalogue entry.
+        const detail = meta ? null : c.detail(i);
+        if (!matches(meta, detail, q)) return;
+        seen.add(resourceId);
+        chosen.push({ from: c, i, meta, detail });
       });
     }
   };
 
-  if (list && list.items.length > 0) {
-    await take(list.items.map((it) => ({ ...it, source: list.source })));
-  }
+  if (list && list.ids.length > 0) await take({ source: list.source, ids: list.ids, score: (i) => list.score(i), detail: (i) => list.item(i) });
   if (chosen.length < q.limit) {
     const interests = (await store.getProfileInterests(q.userId)) ?? [];
     const depth = popularDepth(q.limit);
     const perInterest = await Promise.all(interests.slice(0, 16).map((topic) => store.getPopular(depth, topic).then((ps) => ps.map((p) => ({ ...p, topic })))));
     // Interleave the interests so one broad interest does not crowd out the others.
-    const merged: Candidate[] = [];
+    const merged: { resourceId: string; score: number; topic: string }[] = [];
     for (let i = 0; i < depth; i++) {
       for (const ps of perInterest) {
         const p = ps[i];
-        if (p) merged.push({ resourceId: p.resourceId, score: p.score, source: 'popular-in-interest', reasons: [{ code: 'popular-in-interest', text: `Popular in ${p.topic}`, ref: p.topic }] });
+        if (p) merged.push(p);
       }
     }
-    await take(merged);
+    await take({ source: 'popular-in-interest', ids: merged.map((p) => p.resourceId), score: (i) => merged[i].score, detail: (i) => ({ reasons: [{ code: 'popular-in-interest', text: `Popular in ${merged[i].topic}`, ref: merged[i].topic }] }) });
   }
   if (chosen.length < q.limit) {
     const ps = await store.getPopular(popularDepth(q.limit));
-    await take(ps.map((p) => ({ resourceId: p.resourceId, score: p.score, source: 'popular', reasons: [{ code: 'popular', text: 'Popular with learners right now' }] })));
+    await take({ source: 'popular', ids: ps.map((p) => p.resourceId), score: (i) => ps[i].score, detail: () => ({ reasons: [{ code: 'popular', text: 'Popular with learners right now' }] }) });
   }
 
-  const items = chosen.map(({ c, meta }) => present(c, meta, q.explain));
-  const source: ServedSource = items[0]?.source ?? (list && list.items.length > 0 ? list.source : 'popular');
+  const items = chosen.map((c) => present(c, q.explain));
+  const source: ServedSource = items[0]?.source ?? (list && list.ids.length > 0 ? list.source : 'popular');
   return {
     userId: q.userId,
     source,
@@ -118,30 +133,32 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
 }
 
 /** Filters use the catalogue entry when there is one (fresher than facts copied into a list), else the copied facts. */
-function matches(c: Candidate, meta: ResourceMeta | null, q: RecommendationQuery): boolean {
+function matches(meta: ResourceMeta | null, copied: Detail | null, q: RecommendationQuery): boolean {
   if (meta && !meta.active) return false;
-  const type = meta?.type ?? c.type;
-  const topics = meta?.topics ?? c.topics ?? [];
-  const skills = meta?.skills ?? c.skills ?? [];
+  const type = meta?.type ?? copied?.type;
+  const topics = meta?.topics ?? copied?.topics ?? [];
+  const skills = meta?.skills ?? copied?.skills ?? [];
   if (q.type !== undefined && type !== q.type) return false;
   if (q.topic !== undefined && !topics.includes(q.topic)) return false;
   if (q.skill !== undefined && !skills.includes(q.skill)) return false;
   return true;
 }
 
-function present(c: Candidate, meta: ResourceMeta | null, explain: boolean): ServedItem {
-  const item: ServedItem = { resourceId: c.resourceId, source: c.source };
+function present({ from, i, meta, detail }: Chosen, explain: boolean): ServedItem {
+  const item: ServedItem = { resourceId: from.ids[i], source: from.source };
+  const d = detail ?? (explain ? from.detail(i) : null);
   const title = meta?.title;
-  const type = meta?.type ?? c.type;
-  const topics = meta?.topics ?? c.topics;
-  const skills = meta?.skills ?? c.skills;
+  const type = meta?.type ?? d?.type;
+  const topics = meta?.topics ?? d?.topics;
+  const skills = meta?.skills ?? d?.skills;
   if (title !== undefined) item.title = title;
   if (type !== undefined) item.type = type;
   if (topics !== undefined) item.topics = topics;
   if (skills !== undefined) item.skills = skills;
   if (explain) {
-    item.score = Number.isFinite(c.score) ? c.score : 0;
-    item.reasons = c.reasons;
+    const score = from.score(i);
+    item.score = Number.isFinite(score) ? score : 0;
+    item.reasons = d?.reasons ?? [];
   }
   return item;
 }

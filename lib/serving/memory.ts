@@ -4,7 +4,8 @@
  * just as with Redis.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import type { KnowledgeState, RecommendationList, ResourceMeta, ServingStore, SimilarItem } from './types';
+import { viewOfList } from './listCodec';
+import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface MemoryStoreOptions {
   /** Popularity half-life in ms. Default 7 days. */
@@ -40,6 +41,11 @@ export class MemoryServingStore implements ServingStore {
   getRecommendations(userId: string): Promise<RecommendationList | null> {
     const l = this.lists.get(userId);
     return Promise.resolve(l ? copy(l) : null);
+  }
+  /** Through getRecommendations (a copy), so the view and the list can never disagree. */
+  async getRecommendationView(userId: string): Promise<RecommendationView | null> {
+    const l = await this.getRecommendations(userId);
+    return l && viewOfList(l);
   }
   putResource(meta: ResourceMeta): Promise<void> {
     this.resources.set(meta.resourceId, copy(meta));

@@ -1,22 +1,23 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its JSON: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its encoding, lib/serving/listCodec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (lib/serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        JSON RecommendationList          res:<resourceId>   JSON ResourceMeta
+ *   rec:<userId>        RecommendationList (listCodec)   res:<resourceId>   JSON ResourceMeta
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
  */
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
 import { DependencyError, LearnstreamError } from '../errors';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import type { KnowledgeState, RecommendationList, ResourceMeta, ServingStore, SimilarItem } from './types';
+import { decodeList, decodeView, encodeList } from './listCodec';
+import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -89,16 +90,31 @@ export class RedisServingStore implements ServingStore {
       return JSON.parse(raw) as T;
     } catch {
       // Derived data: a corrupt value is treated as missing (the pipeline rewrites it) rather than failing reads.
-      this.emit.emit('redis.command', { command: `corrupt:${what}`, durationMs: 0, ok: false });
+      this.corrupt(what);
       return null;
     }
   }
 
+  private corrupt(what: string): void {
+    this.emit.emit('redis.command', { command: `corrupt:${what}`, durationMs: 0, ok: false });
+  }
+
   async putRecommendations(list: RecommendationList): Promise<void> {
-    await this.run('set', () => this.r.set(this.key('rec', list.userId), JSON.stringify(list)));
+    await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
   }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
-    return this.parse<RecommendationList>(await this.run('get', () => this.r.get(this.key('rec', userId))), 'rec');
+    const raw = await this.run('get', () => this.r.get(this.key('rec', userId)));
+    if (raw === null) return null;
+    const list = decodeList(raw, () => this.corrupt('rec'));
+    if (!list) this.corrupt('rec');
+    return list;
+  }
+  async getRecommendationView(userId: string): Promise<RecommendationView | null> {
+    const raw = await this.run('get', () => this.r.get(this.key('rec', userId)));
+    if (raw === null) return null;
+    const view = decodeView(raw, () => this.corrupt('rec'));
+    if (!view) this.corrupt('rec');
+    return view;
   }
   async putResource(meta: ResourceMeta): Promise<void> {
     await this.run('set', () => this.r.set(this.key('res', meta.resourceId), JSON.stringify(meta)));
@@ -179,7 +195,10 @@ export class RedisServingStore implements ServingStore {
   }
 }
 
-/** A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client. */
-export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}): RedisServingStore {
-  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config), ownsClient: true });
+/**
+ * A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client.
+ * `client` adds ioredis options (e.g. enableAutoPipelining for the API).
+ */
+export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}, client: RedisOptions = {}): RedisServingStore {
+  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config, client), ownsClient: true });
 }

@@ -35,6 +35,20 @@ export interface RecommendationList {
   source: 'personal' | 'cold-start:interests' | 'popular';
 }
 
+/**
+ * The read path's view of one cached list: what exclusion, filtering and paging need (the ids) at once, an item's
+ * score, reasons and copied facts only when asked for. Same data as the list (lib/serving/listCodec.ts); the view belongs to
+ * the caller (nothing in it is shared with the store).
+ */
+export interface RecommendationView extends Omit<RecommendationList, 'items'> {
+  /** resourceId of item i, in list order. */
+  readonly ids: readonly string[];
+  /** score of item i. */
+  score(i: number): number;
+  /** Item i in full. It may be decoded on each call: a caller that needs it twice keeps it. */
+  item(i: number): RecommendedItem;
+}
+
 export interface ResourceMeta {
   resourceId: string;
   title: string;
@@ -70,6 +84,8 @@ export interface SimilarItem {
 export interface ServingStore {
   putRecommendations(list: RecommendationList): Promise<void>;
   getRecommendations(userId: string): Promise<RecommendationList | null>;
+  /** The same list as a lazily decoded view (what the read API uses: a page of 10 needs 10 of the 100 items). */
+  getRecommendationView(userId: string): Promise<RecommendationView | null>;
   putResource(meta: ResourceMeta): Promise<void>;
   getResources(ids: string[]): Promise<(ResourceMeta | null)[]>;
   deleteResource(resourceId: string): Promise<void>;

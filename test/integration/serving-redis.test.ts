@@ -53,6 +53,16 @@ describe('RedisServingStore specifics', () => {
     expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
   });
 
+  it('reads lists written in the previous format (one JSON object) through both getters', async () => {
+    const keyPrefix = freshPrefix();
+    const old = { userId: 'u1', items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 'Popular right now' }], type: 'video', topics: ['t'], skills: [] }], modelVersion: 'm', generatedAt: 1, eventTime: 0, source: 'personal' };
+    await redis.set(`${keyPrefix}rec:u1`, JSON.stringify(old));
+    const store = new RedisServingStore({ redis, keyPrefix });
+    expect(await store.getRecommendations('u1')).toEqual(old);
+    const view = (await store.getRecommendationView('u1'))!;
+    expect([view.ids, view.score(0), view.item(0)]).toEqual([['a'], 0.5, old.items[0]]);
+  });
+
   it('treats a corrupt value as missing instead of failing the read', async () => {
     const keyPrefix = freshPrefix();
     await redis.set(`${keyPrefix}rec:u1`, '{not json');

@@ -52,6 +52,25 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect((await store.getRecommendations('u1'))!.items).toHaveLength(1);
     });
 
+    it('serves the same list as a lazily decoded view, a copy per read', async () => {
+      expect(await store.getRecommendationView('u1')).toBeNull();
+      const l = list('u1', ['a', 'b', 'c']);
+      delete l.eventTime;
+      l.items[1].reasons = [];
+      l.items[2] = { resourceId: 'c', score: 0.25, reasons: [{ code: 'next-after', text: 'Next after "A"\nthen B', ref: 'a' }, { code: 'popular', text: 'Popular right now' }] };
+      await store.putRecommendations(l);
+      const v = (await store.getRecommendationView('u1'))!;
+      expect(v).toMatchObject({ userId: 'u1', modelVersion: 'm1', generatedAt: T, source: 'personal', ids: ['a', 'b', 'c'] });
+      expect([0, 1, 2].map((i) => v.score(i))).toEqual([1, 0.9, 0.25]);
+      expect(v.eventTime).toBeUndefined();
+      expect(v.ids.map((_, i) => v.item(i))).toEqual(l.items);
+      v.item(0).reasons.push({ code: 'popular', text: 'x' });
+      expect((await store.getRecommendationView('u1'))!.item(0)).toEqual(l.items[0]);
+      expect(await store.getRecommendations('u1')).toEqual(l);
+      await store.eraseLearner('u1');
+      expect(await store.getRecommendationView('u1')).toBeNull();
+    });
+
     it('stores resources, returns them in the asked order with null for unknown ids, deletes them', async () => {
       const meta = { resourceId: 'r1', title: 'Fractions', type: 'video', topics: ['math'], skills: ['fractions'], difficulty: 0.2, active: true };
       await store.putResource(meta);
