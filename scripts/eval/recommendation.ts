@@ -25,6 +25,8 @@ export const RECOMMENDERS: Record<string, (seed: number) => StreamRecommender> =
 
 /** Ablations and components, runnable with --methods (not part of the default run). */
 export const EXTRA_RECOMMENDERS: Record<string, (seed: number) => StreamRecommender> = {
+  // popularity counting every rating, low ones too: the baseline-check variant (the protocol counts positives)
+  'most-popular-all': () => new MostPopular('all'),
   'online-mf': (seed) => new CollabRecommender(new OnlineCollab({ dim: 32, seed }), 'online-mf'),
   'full-without-mf': () => new HybridRecommender({ collabWeight: 0 }),
   'transitions-only': () => new HybridRecommender({ collabWeight: 0, popularityWeight: 0 }),
