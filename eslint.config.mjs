@@ -2,7 +2,17 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const ioPackages = ['kafkajs', 'ioredis', 'express', '@confluentinc/schemaregistry', 'prom-client', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http'];
+const ioPackages = ['kafkajs', 'ioredis', 'express', '@confluentinc/schemaregistry', 'prom-client', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', 'https', 'node:https', 'child_process', 'node:child_process'];
+const pureMessage = 'models/ is pure: pass I/O in as a collaborator.';
+// The bare names above miss subpaths (kafkajs/..., fs/promises) and the project's own I/O modules reached by a relative
+// path; lib/serving/types stays allowed (plain types).
+const ioPatterns = [
+  '^(kafkajs|ioredis|express|@confluentinc/schemaregistry|prom-client)/',
+  '^(node:)?(fs|net|http|https|child_process)/',
+  '^\\.{1,2}/(.*/)?lib/(kafka|redis|registry)(/.*)?$',
+  '^\\.{1,2}/(.*/)?lib/serving/redis(\\.ts)?$',
+  '^\\.{1,2}/(.*/)?api(/.*)?$',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.learnstream/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js', 'test/helpers/*.js'] },
@@ -24,7 +34,13 @@ export default tseslint.config(
     files: ['models/**/*.ts'],
     ignores: ['models/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ioPackages.map((name) => ({ name, message: 'models/ is pure: pass I/O in as a collaborator.' })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioPackages.map((name) => ({ name, message: pureMessage })),
+          patterns: ioPatterns.map((regex) => ({ regex, message: pureMessage })),
+        },
+      ],
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * Prequential evaluation CLI:
  *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--plot <file.svg>|none] [--methods a,b]
- *                   [--workers N] [--seed S]
+ *                   [--workers N] [--seed S] [--split test|validation (statics)]
  * Prints a table per evaluation (or the JSON results with --json) and writes the along-the-stream figure.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,11 +29,15 @@ async function main(): Promise<void> {
       methods: { type: 'string' },
       seed: { type: 'string' },
       workers: { type: 'string' },
+      split: { type: 'string' },
     },
   });
   const dataset = values.dataset;
   if (!dataset || !RUNNERS[dataset]) {
     throw new ValidationError(`--dataset is required, one of: ${Object.keys(RUNNERS).join(', ')}`);
+  }
+  if (values.split !== undefined && RUNNERS[dataset] !== RUNNERS.statics) {
+    throw new ValidationError(`--split applies to --dataset statics only (not ${dataset})`);
   }
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ValidationError('--limit must be a positive integer');
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     methods: values.methods?.split(',').map((s) => s.trim()).filter(Boolean),
     seed: values.seed !== undefined ? Number(values.seed) : undefined,
     workers: values.workers !== undefined ? Number(values.workers) : undefined,
+    split: values.split,
   });
   for (const f of report.figures) {
     mkdirSync(dirname(f.path), { recursive: true });

@@ -21,6 +21,28 @@ describe('popularity baselines', () => {
     m.score(0, out, 2);
     expect(out[0] / out[1]).toBeCloseTo(0.25, 10);
   });
+
+  it('both round-trip through JSON to identical scores and further learning (recent-popular across a rescale)', () => {
+    const scores = (m: MostPopular | RecentPopular, n: number) => {
+      const out = new Float64Array(n);
+      m.score(0, out, n);
+      return out;
+    };
+    const most = new MostPopular('all');
+    const recent = new RecentPopular(10);
+    // 2000 items > the initial table; t up to 6000 s = 600 half-lives forces one rescale (at exponent > 500)
+    const events = Array.from({ length: 3000 }, (_, e) => ev(e % 7, (e * 37) % 2000, e * 2, e % 5 === 0 ? 2 : 5));
+    for (const e of events.slice(0, 1500)) [most, recent].forEach((m) => m.learn(e));
+    const most2 = MostPopular.deserialize(JSON.parse(JSON.stringify(most.serialize())));
+    const recent2 = RecentPopular.deserialize(JSON.parse(JSON.stringify(recent.serialize())));
+    expect(scores(most2, 2100)).toEqual(scores(most, 2100));
+    expect(scores(recent2, 2100)).toEqual(scores(recent, 2100));
+    for (const e of events.slice(1500)) [most, recent, most2, recent2].forEach((m) => m.learn(e));
+    expect(scores(most2, 2100)).toEqual(scores(most, 2100));
+    expect(scores(recent2, 2100)).toEqual(scores(recent, 2100));
+    expect(recent2.serialize()).toEqual(recent.serialize());
+    expect(RecentPopular.deserialize(new RecentPopular().serialize()).serialize()).toEqual(new RecentPopular().serialize());
+  });
 });
 
 describe('ISGD', () => {

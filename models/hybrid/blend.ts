@@ -1,9 +1,9 @@
-import { RecentPopular } from '../baselines/popular';
-import { OnlineCollab } from '../collab/model';
+import { RecentPopular, type RecentPopularState } from '../baselines/popular';
+import { OnlineCollab, type CollabState } from '../collab/model';
 import type { CollabOptions } from '../collab/options';
 import { CollabRecommender } from '../eval/adapters';
 import type { StreamEvent, StreamRecommender } from '../eval/types';
-import { ItemTransitions, type TransitionOptions } from '../sequential/transitions';
+import { ItemTransitions, type TransitionOptions, type TransitionState } from '../sequential/transitions';
 
 /** Options of {@link HybridRecommender}. Defaults were tuned on the first 30,000 movielens-latest-small events only. */
 export interface HybridOptions {
@@ -16,6 +16,31 @@ export interface HybridOptions {
   collabWeight?: number;
   /** options of the online collaborative part; default dimension 8 here (16 and 32 scored no better, and cost more) */
   collab?: Partial<CollabOptions>;
+}
+
+/**
+ * Serialized state of {@link HybridRecommender}: its parts' own states plus the options that are not part of them
+ * (the blend weights; the transition options, which {@link TransitionState} does not carry). Plain JSON; restores to
+ * identical scores and identical further learning.
+ */
+export interface HybridState {
+  version: 1;
+  options: {
+    transitions: Required<TransitionOptions>;
+    popularityWeight: number;
+    collabWeight: number;
+  };
+  transitions: TransitionState;
+  /** carries the popularity half-life */
+  popularity: RecentPopularState;
+  /** carries the collaborative options (seed, dimension, ...); null when collabWeight is 0 */
+  collab: CollabState | null;
+}
+
+interface HybridParts {
+  transitions: ItemTransitions;
+  popularity: RecentPopular;
+  collab?: OnlineCollab;
 }
 
 /**
@@ -32,12 +57,13 @@ export class HybridRecommender implements StreamRecommender {
   private readonly cfW: number;
   private tmp = new Float64Array(1024);
 
-  constructor(opts: HybridOptions = {}) {
-    this.transitions = new ItemTransitions({ window: 16, ...opts.transitions });
-    this.popularity = new RecentPopular(opts.popularityHalfLifeSeconds ?? 30 * 86400);
+  /** @param parts restored parts (from {@link HybridRecommender.deserialize}) instead of fresh ones */
+  constructor(opts: HybridOptions = {}, parts?: HybridParts) {
+    this.transitions = parts?.transitions ?? new ItemTransitions({ window: 16, ...opts.transitions });
+    this.popularity = parts?.popularity ?? new RecentPopular(opts.popularityHalfLifeSeconds ?? 30 * 86400);
     this.popW = opts.popularityWeight ?? 0.15;
     this.cfW = opts.collabWeight ?? 0.005;
-    if (this.cfW > 0) this.collab = new CollabRecommender(new OnlineCollab({ dim: 8, ...opts.collab }));
+    if (this.cfW > 0) this.collab = new CollabRecommender(parts?.collab ?? new OnlineCollab({ dim: 8, ...opts.collab }));
   }
 
   score(user: number, out: Float64Array, nItems: number, t: number): void {
@@ -61,6 +87,41 @@ export class HybridRecommender implements StreamRecommender {
     // every engagement, also a low rating, is part of "what they did just before" and of what follows what
     this.transitions.observe(ev.user, ev.item, ev.t, true);
     this.collab?.learn(ev);
+  }
+
+  serialize(): HybridState {
+    const tr = this.transitions;
+    return {
+      version: 1,
+      options: {
+        transitions: {
+          window: tr.window,
+          positionDecay: tr.positionDecay,
+          reverseWeight: tr.reverseWeight,
+          halfLifeSeconds: tr.halfLifeSeconds,
+          rowNormPower: tr.rowNormPower,
+        },
+        popularityWeight: this.popW,
+        collabWeight: this.cfW,
+      },
+      transitions: tr.serialize(),
+      popularity: this.popularity.serialize(),
+      collab: this.collab ? this.collab.model.serialize() : null,
+    };
+  }
+
+  static deserialize(state: HybridState): HybridRecommender {
+    if (state.version !== 1) throw new Error(`unsupported hybrid state version ${String(state.version)}`);
+    const { transitions, popularityWeight, collabWeight } = state.options;
+    if (collabWeight > 0 && !state.collab) throw new Error('hybrid state has a collaborative weight but no collaborative state');
+    return new HybridRecommender(
+      { transitions, popularityWeight, collabWeight },
+      {
+        transitions: ItemTransitions.deserialize(state.transitions, transitions),
+        popularity: RecentPopular.deserialize(state.popularity),
+        collab: state.collab ? OnlineCollab.deserialize(state.collab) : undefined,
+      },
+    );
   }
 }
 

@@ -1,1 +1,1 @@
-export { HybridRecommender, type HybridOptions } from './blend';
+export { HybridRecommender, type HybridOptions, type HybridState } from './blend';

@@ -147,6 +147,15 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(m.mastery('u0')).toEqual([]);
   });
 
+  it('historyFeatures: false (the ablation) leaves every history weight at 0 but still counts attempts', () => {
+    const m = new KnowledgeModel({ historyFeatures: false });
+    for (const a of attempts.slice(0, 1000)) m.update(a);
+    const { bias, ...history } = m.featureWeights();
+    expect(bias).not.toBe(0);
+    expect(Object.values(history).every((w) => w === 0)).toBe(true);
+    expect(m.learnerAttempts('u0')).toBe(attempts.slice(0, 1000).filter((a) => a.userId === 'u0').length);
+  });
+
   it('is deterministic: two models fed the same stream predict identically', () => {
     const a = new KnowledgeModel();
     const b = new KnowledgeModel();

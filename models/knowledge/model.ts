@@ -50,6 +50,12 @@ export interface KnowledgeModelOptions extends HistoryOptions {
   seed?: number;
   /** AdaGrad base rate of the item-specific history weights (0 = shared weights only). Default 0.04. */
   itemWeightRate?: number;
+  /**
+   * Use the history features (PFA counts, previous outcomes, recent accuracy, item gap). false = all features are 0,
+   * so neither the shared nor the item-specific history weights learn: the ablation "without history features". The
+   * history is still recorded (attempt counts). Default true.
+   */
+  historyFeatures?: boolean;
 }
 
 interface Population {
@@ -112,6 +118,7 @@ export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
   factorRate: 0.05,
   seed: 1,
   itemWeightRate: 0.04,
+  historyFeatures: true,
   itemHistoryCap: 256,
   recentRate: 0.1,
 };
@@ -316,10 +323,9 @@ export class KnowledgeModel implements KnowledgePredictor {
     if (learner) {
       z += learner.ability.mean;
       for (const s of a.skills) z += share * (learner.skills.get(s)?.mean ?? 0);
-      learner.history.features(a, this.x);
-    } else {
-      LearnerHistory.empty(this.options).features(a, this.x);
     }
+    if (!this.options.historyFeatures) this.x.fill(0);
+    else (learner?.history ?? LearnerHistory.empty(this.options)).features(a, this.x);
     if (item) for (let k = 0; k < this.x.length; k++) z += (this.weights[k] + item.w[k]) * this.x[k];
     else for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
     return z;

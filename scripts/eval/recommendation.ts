@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import type { StreamRecommender } from '../../models/eval/types';
 import { HybridRecommender } from '../../models/hybrid';
 import { OnlineCollab } from '../../models/collab';
 import { CollabRecommender } from '../../models/eval/adapters';
-import { ValidationError } from '../../lib/errors';
+import { PrerequisiteError, ValidationError } from '../../lib/errors';
 import { readMovielens } from './movielens';
 import type { EvalArgs, EvalReport } from './types';
 
@@ -25,6 +26,8 @@ export const RECOMMENDERS: Record<string, (seed: number) => StreamRecommender> =
 
 /** Ablations and components, runnable with --methods (not part of the default run). */
 export const EXTRA_RECOMMENDERS: Record<string, (seed: number) => StreamRecommender> = {
+  // popularity counting every rating, low ones too: the baseline-check variant (the issue's protocol counts positives)
+  'most-popular-all': () => new MostPopular('all'),
   'online-mf': (seed) => new CollabRecommender(new OnlineCollab({ dim: 32, seed }), 'online-mf'),
   'full-without-mf': () => new HybridRecommender({ collabWeight: 0 }),
   'transitions-only': () => new HybridRecommender({ collabWeight: 0, popularityWeight: 0 }),
@@ -72,11 +75,26 @@ async function runInWorkers(dir: string, limit: number | undefined, names: strin
   return results;
 }
 
+/**
+ * The folder to read. ml-100k is not among the shared datasets, so `--dataset ml-100k` needs `--path`, and that folder
+ * must hold the classic u.data: falling back to latest-small would print latest-small figures under the ml-100k name.
+ */
+export function movielensDir(args: Pick<EvalArgs, 'dataset' | 'path'>): string {
+  if (args.dataset !== 'ml-100k') return args.path ?? DEFAULT_MOVIELENS;
+  if (args.path === undefined) {
+    throw new ValidationError('--dataset ml-100k needs --path <folder with u.data> (only movielens-latest-small is shared by default)');
+  }
+  if (!existsSync(join(args.path, 'u.data'))) {
+    throw new PrerequisiteError(`--dataset ml-100k: no u.data in ${args.path}`, 'give the folder of the classic ml-100k layout (u.data, u.item)');
+  }
+  return args.path;
+}
+
 /** Prequential Recall@10 / NDCG@10 on a movielens ratings stream (ratings >= 4 are test points, all are events). */
 export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   const t0 = performance.now();
   const cpuStart = process.cpuUsage();
-  const dir = args.path ?? DEFAULT_MOVIELENS;
+  const dir = movielensDir(args);
   const stream = readMovielens(dir, args.limit);
   const names = args.methods ?? Object.keys(RECOMMENDERS);
   for (const name of names) makeRecommender(name, 1); // fail fast on a typo, before any work

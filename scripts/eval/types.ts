@@ -10,6 +10,8 @@ export interface EvalArgs {
   /** comma-separated method names to run (default: all of the runner's methods) */
   methods?: string[];
   seed?: number;
+  /** statics only: 'test' (the DKVMN test file, default) or 'validation' (held-out train sequences, no test file) */
+  split?: string;
   /** run methods in this many worker threads (1 = in this thread, in order, with CPU time per method); default
    * min(2, cores) */
   workers?: number;
