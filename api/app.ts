@@ -81,6 +81,9 @@ function createDrain(): Drain & { add(): void; done(): void } {
   };
 }
 
+/** Paths that keep answering during a drain (GET only). */
+const DRAIN_EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
  * Labels a request to a documented route with its template (OpenAPI `{id}` → express `:id`) before authentication,
  * rate limiting or the drain guard can answer it, so a 401, 429 or 503 is counted under its route, not `unmatched`.
@@ -124,9 +127,12 @@ export function createApp(opts: AppOptions): ApiApp {
   app.use(observe(emit, drain));
   const doc = openApiDocument();
   app.use(routeLabels(doc));
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     if (!drain.draining()) return next();
     res.setHeader('connection', 'close');
+    // Probes and scrapes still answer while draining: /readyz says `draining`, so a balancer stops sending traffic
+    // here, and the last scrape sees the drain. Everything else is refused.
+    if (req.method === 'GET' && DRAIN_EXEMPT.has(req.path)) return next();
     throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
   });
   app.use(cors(config.api.corsOrigins));
