@@ -1,3 +1,4 @@
+import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
 import { KnowledgeModel } from '../../models/knowledge/model';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
@@ -15,6 +16,9 @@ import { Reranker } from './rerank';
 import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
+/** Online quality gauges cover the most recent this many trials (sliding window), and are emitted every EMIT_EVERY. */
+const QUALITY_WINDOW = 1000;
+const QUALITY_EMIT_EVERY = 100;
 
 export interface LearnerProcessorOptions {
   decode: Decode;
@@ -69,6 +73,10 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private knowledgeDirty = new Set<string>();
   /** Prequential list quality: positive interactions, and how many hit the learner's cached top-10 before learning. */
   readonly quality = { trials: 0, hits: 0 };
+  /** The last QUALITY_WINDOW list trials (label 1 = hit) and quiz predictions (P(correct) before learning, label). */
+  private readonly hitWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
+  readonly quizWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
+  private quizTrials = 0;
   /** Same, ranked from state at the event (evaluateEvery): independent of re-rank timing. */
   readonly evaluation = { trials: 0, hits: 0 };
   private positives = 0;
@@ -216,9 +224,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       // Test, then learn: was the resource in the list the learner was being shown?
       const shown = this.reranker.lastList(ev.userId);
       if (shown) {
+        const hit = shown.slice(0, HIT_K).includes(ev.resourceId) ? 1 : 0;
         this.quality.trials++;
-        if (shown.slice(0, HIT_K).includes(ev.resourceId)) this.quality.hits++;
-        if (this.quality.trials % 100 === 0) this.o.emit.emit('quality.hitRate', { value: this.quality.hits / this.quality.trials, k: HIT_K });
+        this.quality.hits += hit;
+        this.hitWindow.add(hit, hit);
+        if (this.quality.trials % QUALITY_EMIT_EVERY === 0) this.o.emit.emit('quality.hitRate', { value: this.hitWindow.meanLabel(), k: HIT_K });
       }
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
@@ -237,7 +247,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private onQuiz(g: LearnerGroup, rec: InputRecord, ev: QuizEvent): void {
     const l = this.learnerOf(g, ev.userId);
     const correct = ev.score ?? (ev.correct ? 1 : 0);
-    g.knowledge.update({ userId: ev.userId, itemId: ev.itemId, skills: ev.skills, correct, timestamp: ev.occurredAt });
+    const attempt = { userId: ev.userId, itemId: ev.itemId, skills: ev.skills, correct, timestamp: ev.occurredAt };
+    // Test, then learn: the prediction is made from the state before this attempt (prequential AUC).
+    this.quizWindow.add(g.knowledge.predict(attempt), correct);
+    if (++this.quizTrials % QUALITY_EMIT_EVERY === 0) {
+      const value = this.quizWindow.auc();
+      if (Number.isFinite(value)) this.o.emit.emit('quality.quizAuc', { value });
+    }
+    g.knowledge.update(attempt);
     // A quiz on a resource is also an interaction with it: practising is engagement whatever the outcome.
     if (ev.resourceId) {
       this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind: 'quiz', timestamp: ev.occurredAt, value: correct });
