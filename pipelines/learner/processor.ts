@@ -19,6 +19,8 @@ const HIT_K = 10;
 /** Online quality gauges cover the most recent this many trials (sliding window), and are emitted every EMIT_EVERY. */
 const QUALITY_WINDOW = 1000;
 const QUALITY_EMIT_EVERY = 100;
+/** A new engagement is paired with the learner's this many most recent resources (co-engagement, for similar items). */
+const CO_WINDOW = 5;
 
 export interface LearnerProcessorOptions {
   decode: Decode;
@@ -70,6 +72,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly reranker: Reranker;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
+  /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
+  private coPending = new Map<string, number>();
   private knowledgeDirty = new Set<string>();
   /** Prequential list quality: positive interactions, and how many hit the learner's cached top-10 before learning. */
   readonly quality = { trials: 0, hits: 0 };
@@ -93,7 +97,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       intervalMs: o.rerankIntervalMs,
       maxPending: o.maxPendingReranks,
     });
-    this.popTimer = setInterval(() => void this.flushPopularity(), 1000);
+    this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
     this.popTimer.unref();
   }
 
@@ -236,6 +240,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
         if (rankLearner(l, this.items(), HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
       }
     }
+    if (eventWeight(interaction, this.o.model.options.weights) > 0 && !l.history.includes(ev.resourceId)) this.countCoEngagement(l.history, ev.resourceId);
     this.learn(g, rec, l, interaction);
     l.interactions++;
     pushHistory(l.history, ev.resourceId, this.o.historyLength);
@@ -344,6 +349,30 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return { userId, items, modelVersion: this.o.modelVersion, generatedAt: Date.now(), eventTime: l.lastEventAt || undefined, source };
   }
 
+  /** Learners who engaged with A also engaged with B: pairs a first engagement with the learner's recent resources. */
+  private countCoEngagement(history: readonly string[], resourceId: string): void {
+    for (let i = Math.max(0, history.length - CO_WINDOW); i < history.length; i++) {
+      const other = history[i];
+      const key = other < resourceId ? `${other}\u0000${resourceId}` : `${resourceId}\u0000${other}`;
+      this.coPending.set(key, (this.coPending.get(key) ?? 0) + 1);
+    }
+  }
+
+  private async flushCoEngagement(): Promise<void> {
+    if (this.coPending.size === 0) return;
+    const batch = this.coPending;
+    this.coPending = new Map();
+    const pairs = [...batch].map(([k, by]) => {
+      const i = k.indexOf('\u0000');
+      return { a: k.slice(0, i), b: k.slice(i + 1), by };
+    });
+    try {
+      for (let i = 0; i < pairs.length; i += 500) await this.o.store.incrementCoEngagement(pairs.slice(i, i + 500));
+    } catch (err) {
+      this.o.logger.debug('co-engagement update failed (derived data, skipped)', { err });
+    }
+  }
+
   private async flushPopularity(): Promise<void> {
     if (this.popularity.size === 0) return;
     const batch = this.popularity;
@@ -371,5 +400,6 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.popTimer = null;
     await this.reranker.stop();
     await this.flushPopularity();
+    await this.flushCoEngagement();
   }
 }
