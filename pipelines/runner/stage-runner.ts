@@ -95,7 +95,7 @@ export class StageRunner<S> {
   private readonly interval: number;
   private idleTimer: NodeJS.Timeout | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
-  private lagInFlight = false;
+  private lagInFlight: Promise<void> | null = null;
   /** topic:partition of every lag series this runner has set, so revoke and stop can remove them. */
   private readonly lagSeries = new Set<string>();
 
@@ -151,7 +151,10 @@ export class StageRunner<S> {
     this.idleTimer.unref();
     const lagEvery = this.opts.lagIntervalMs ?? 5000;
     if (lagEvery > 0) {
-      this.lagTimer = setInterval(() => void this.reportLag(), lagEvery);
+      this.lagTimer = setInterval(() => {
+        if (this.lagInFlight) return;
+        this.lagInFlight = this.reportLag().finally(() => (this.lagInFlight = null));
+      }, lagEvery);
       this.lagTimer.unref();
     }
     await consumer.subscribe({ topics, fromBeginning: true });
@@ -269,8 +272,7 @@ export class StageRunner<S> {
    * the gauge keeps moving while a partition is paused, stuck retrying, or not yet restored.
    */
   private async reportLag(): Promise<void> {
-    if (this.lagInFlight || !this.admin || this.assigned.size === 0 || this.stopping) return;
-    this.lagInFlight = true;
+    if (!this.admin || this.assigned.size === 0 || this.stopping) return;
     try {
       const { groupId, topics } = this.opts;
       const [highs, committed] = await Promise.all([
@@ -292,8 +294,6 @@ export class StageRunner<S> {
       });
     } catch (err) {
       this.opts.logger.debug('lag report failed (retried at the next interval)', { stage: this.stage, err });
-    } finally {
-      this.lagInFlight = false;
     }
   }
 
@@ -399,6 +399,7 @@ export class StageRunner<S> {
     this.idleTimer = null;
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.lagTimer = null;
+    await this.lagInFlight; // before the admin client it uses disconnects
     this.forgetLag();
     if (this.consumer) {
       // Checkpoint while still a member, so the next owner of each group restores the newest state.
