@@ -3,7 +3,7 @@
  * tests build it against the real Redis with a random key prefix and a fresh Registry. api/server.ts wires the real
  * dependencies from the config and owns the HTTP server and shutdown.
  */
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
@@ -81,6 +81,31 @@ function createDrain(): Drain & { add(): void; done(): void } {
   };
 }
 
+/** Paths that keep answering during a drain (GET only). */
+const DRAIN_EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Labels a request to a documented route with its template (OpenAPI `{id}` → express `:id`) before authentication,
+ * rate limiting or the drain guard can answer it, so a 401, 429 or 503 is counted under its route, not `unmatched`.
+ * Without this the label is only known once the route's own handlers run (requireScope marks it).
+ */
+function routeLabels(doc: ReturnType<typeof openApiDocument>): RequestHandler {
+  const r = express.Router();
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    const template = path.replace(/\{(\w+)\}/g, ':$1');
+    const route = r.route(template);
+    const label: RequestHandler = (_req, res, next) => {
+      res.locals.route ??= template;
+      next();
+    };
+    for (const method of Object.keys(ops)) {
+      if (method === 'get' || method === 'post' || method === 'delete' || method === 'put' || method === 'patch') route[method](label);
+    }
+  }
+  // A router answers OPTIONS itself for paths it has routes for; preflights belong to the CORS middleware.
+  return (req, res, next) => (req.method === 'OPTIONS' ? next() : r(req, res, next));
+}
+
 export function createApp(opts: AppOptions): ApiApp {
   const { config, registry } = opts;
   const now = opts.now ?? Date.now;
@@ -100,9 +125,14 @@ export function createApp(opts: AppOptions): ApiApp {
   app.set('query parser', 'simple');
   app.use(requestId(logger));
   app.use(observe(emit, drain));
-  app.use((_req, res, next) => {
+  const doc = openApiDocument();
+  app.use(routeLabels(doc));
+  app.use((req, res, next) => {
     if (!drain.draining()) return next();
     res.setHeader('connection', 'close');
+    // Probes and scrapes still answer while draining: /readyz says `draining`, so a balancer stops sending traffic
+    // here, and the last scrape sees the drain. Everything else is refused.
+    if (req.method === 'GET' && DRAIN_EXEMPT.has(req.path)) return next();
     throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
   });
   app.use(cors(config.api.corsOrigins));
@@ -125,7 +155,6 @@ export function createApp(opts: AppOptions): ApiApp {
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  const doc = openApiDocument();
   app.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });

@@ -51,6 +51,7 @@ export class Pipeline {
   learner?: LearnerProcessor;
   item?: ItemProcessor;
   replica?: ItemReplica;
+  catalog?: CatalogProcessor;
   readonly model: CollabModel;
   private producer: Producer | null = null;
   private started: Promise<void> | null = null;
@@ -124,7 +125,7 @@ export class Pipeline {
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor: this.learner }));
     }
     if (this.o.stages.includes('catalog')) {
-      const catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) });
+      const catalog = (this.catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) }));
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
@@ -144,6 +145,7 @@ export class Pipeline {
     }
     for (const r of [...this.runners].reverse()) await r.stop();
     await this.learner?.stop();
+    this.catalog?.stop();
     await this.replica?.stop();
     await this.producer?.disconnect();
   }

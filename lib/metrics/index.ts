@@ -102,7 +102,7 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     }),
     consumerLag: new Gauge({
       name: 'learnstream_kafka_consumer_lag_messages',
-      help: 'Messages between the committed offset and the high watermark, per consumer group, topic and partition.',
+      help: 'Messages between the stage position and the high watermark, per consumer group, topic and assigned partition.',
       labelNames: ['group', 'topic', 'partition'],
       registers,
     }),
@@ -193,6 +193,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
       m.listsWritten.inc({ source });
     }),
     instr.on('consumer.lag', (e) => m.consumerLag.set({ group: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.lag))),
+    instr.on('consumer.lagGone', (e) => m.consumerLag.remove({ group: e.group, topic: e.topic, partition: String(e.partition) })),
     instr.on('deadLetter', (e) => m.deadLetters.inc({ topic: e.topic, reason: e.reason })),
     instr.on('rerank', (e) => m.rerankDuration.observe(sec(e.durationMs))),
     instr.on('redis.command', (e) => m.redisCommandDuration.observe({ command: e.command.toLowerCase(), status: e.ok ? 'ok' : 'error' }, sec(e.durationMs))),

@@ -19,6 +19,8 @@ export interface InstrumentationEvents {
   'list.written': { freshnessMs: number; source?: string };
   /** Consumer lag of one partition (messages between committed offset and high watermark). */
   'consumer.lag': { group: string; topic: string; partition: number; lag: number };
+  /** The partition is no longer consumed here (revoked, or the consumer stopped): its lag series is removed. */
+  'consumer.lagGone': { group: string; topic: string; partition: number };
   /** A message went to the dead-letter topic. `reason` is a stable machine code (PoisonMessageError.reason). */
   'deadLetter': { topic: string; reason: string };
   /** One re-rank of one learner's list. */

@@ -25,6 +25,8 @@ export class MemoryServingStore implements ServingStore {
   private readonly interests = new Map<string, string[]>();
   /** '' = overall ranking, otherwise a topic. */
   private readonly popularity = new Map<string, Map<string, number>>();
+  private readonly co = new Map<string, Map<string, number>>();
+  private readonly coChanged = new Set<string>();
   private readonly halfLifeMs: number;
   private readonly now: () => number;
   private closed = false;
@@ -60,6 +62,7 @@ export class MemoryServingStore implements ServingStore {
   deleteResource(resourceId: string): Promise<void> {
     this.resources.delete(resourceId);
     this.similar.delete(resourceId);
+    this.co.delete(resourceId);
     for (const ranking of this.popularity.values()) ranking.delete(resourceId);
     return Promise.resolve();
   }
@@ -108,6 +111,28 @@ export class MemoryServingStore implements ServingStore {
       .slice(0, limit)
       .map(([resourceId, s]) => ({ resourceId, score: decayedScore(s, t, this.halfLifeMs) }));
     return Promise.resolve(top);
+  }
+  incrementCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    for (const { a, b, by } of pairs) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        let row = this.co.get(x);
+        if (!row) this.co.set(x, (row = new Map<string, number>()));
+        row.set(y, (row.get(y) ?? 0) + by);
+        this.coChanged.add(x);
+      }
+    }
+    return Promise.resolve();
+  }
+  getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]> {
+    const row = this.co.get(resourceId);
+    if (!row || limit <= 0) return Promise.resolve([]);
+    const top = [...row.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? 1 : x[0] > y[0] ? -1 : 0)).slice(0, limit);
+    return Promise.resolve(top.map(([id, score]) => ({ resourceId: id, score })));
+  }
+  takeCoEngagementChanges(max: number): Promise<string[]> {
+    const out = [...this.coChanged].slice(0, Math.max(0, max));
+    for (const id of out) this.coChanged.delete(id);
+    return Promise.resolve(out);
   }
   putProfileInterests(userId: string, interests: string[]): Promise<void> {
     this.interests.set(userId, [...interests]);

@@ -9,6 +9,7 @@
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
+ *   co:<resourceId>     ZSET co-engaged partners         co:changed         SET resources whose partners changed
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
@@ -33,6 +34,9 @@ export interface RedisStoreOptions {
   /** close() also quits the client (true when the store created it). Default false. */
   ownsClient?: boolean;
 }
+
+/** Co-engaged partners kept per resource. */
+const MAX_CO_PARTNERS = 200;
 
 export class RedisServingStore implements ServingStore {
   private readonly r: Redis;
@@ -128,7 +132,7 @@ export class RedisServingStore implements ServingStore {
     const [meta] = await this.getResources([resourceId]);
     const rankings = [this.key('pop'), ...(meta?.topics ?? []).map((t) => this.key('pop:t', t))];
     await this.multi('multi', (m) => {
-      m.del(this.key('res', resourceId), this.key('sim', resourceId));
+      m.del(this.key('res', resourceId), this.key('sim', resourceId), this.key('co', resourceId));
       for (const z of rankings) m.zrem(z, resourceId);
     });
   }
@@ -137,6 +141,31 @@ export class RedisServingStore implements ServingStore {
   }
   async getSimilar(resourceId: string): Promise<SimilarItem[] | null> {
     return this.parse<SimilarItem[]>(await this.run('get', () => this.r.get(this.key('sim', resourceId))), 'sim');
+  }
+  async incrementCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    const touched = new Set<string>();
+    await this.multi('multi', (m) => {
+      for (const { a, b, by } of pairs) {
+        m.zincrby(this.key('co', a), by, b);
+        m.zincrby(this.key('co', b), by, a);
+        touched.add(a).add(b);
+      }
+      // Bounded per item: keep the strongest MAX_CO_PARTNERS partners (ranks 0.. are the weakest).
+      for (const id of touched) m.zremrangebyrank(this.key('co', id), 0, -(MAX_CO_PARTNERS + 1));
+      m.sadd(this.key('co:changed'), ...touched);
+    });
+  }
+  async getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]> {
+    if (limit <= 0) return [];
+    const flat = await this.run('zrevrange', () => this.r.zrevrange(this.key('co', resourceId), 0, limit - 1, 'WITHSCORES'));
+    const out: { resourceId: string; score: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ resourceId: flat[i], score: Number(flat[i + 1]) });
+    return out;
+  }
+  async takeCoEngagementChanges(max: number): Promise<string[]> {
+    if (max <= 0) return [];
+    return (await this.run('spop', () => this.r.spop(this.key('co:changed'), max))) ?? [];
   }
   async putKnowledge(state: KnowledgeState): Promise<void> {
     await this.run('set', () => this.r.set(this.key('know', state.userId), JSON.stringify(state)));

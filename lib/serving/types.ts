@@ -6,7 +6,7 @@
 
 /** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
 export interface Reason {
-  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'new-resource';
+  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource';
   text: string;
   /** Resource id, skill or topic the reason refers to. */
   ref?: string;
@@ -91,6 +91,16 @@ export interface ServingStore {
   deleteResource(resourceId: string): Promise<void>;
   putSimilar(resourceId: string, items: SimilarItem[]): Promise<void>;
   getSimilar(resourceId: string): Promise<SimilarItem[] | null>;
+  /**
+   * Co-engagement: `by` more learners engaged with both `a` and `b` (counted both ways, so a pair is symmetric). Both
+   * items are marked changed for takeCoEngagementChanges. Each item keeps its strongest partners only (bounded).
+   * Derived data without user ids, like popularity.
+   */
+  incrementCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void>;
+  /** Partners of a resource, strongest first. */
+  getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]>;
+  /** Takes (removes and returns) up to `max` resources whose co-engagement changed since they were last taken. */
+  takeCoEngagementChanges(max: number): Promise<string[]>;
   putKnowledge(state: KnowledgeState): Promise<void>;
   getKnowledge(userId: string): Promise<KnowledgeState | null>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;

@@ -99,3 +99,44 @@ export function auc(pred: ArrayLike<number>, label: ArrayLike<number>, positiveA
   if (nPos === 0 || nNeg === 0) return NaN;
   return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
+
+/**
+ * The last `capacity` (prediction, label) pairs of a stream in a ring buffer: rolling AUC and mean label over a
+ * sliding window, in constant memory, for online quality gauges (a cumulative figure since process start would hide
+ * a recent drop behind hours of history).
+ */
+export class SlidingBinaryWindow {
+  private readonly preds: Float64Array;
+  private readonly labels: Float64Array;
+  private filled = 0;
+  private next = 0;
+
+  constructor(readonly capacity: number, private readonly positiveAt = 0.5) {
+    if (!(capacity >= 1)) throw new Error(`window capacity must be >= 1, got ${capacity}`);
+    this.preds = new Float64Array(capacity);
+    this.labels = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.filled;
+  }
+
+  add(prediction: number, label: number): void {
+    this.preds[this.next] = prediction;
+    this.labels[this.next] = label;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.filled < this.capacity) this.filled++;
+  }
+
+  /** ROC AUC of the pairs in the window (order does not matter); NaN when only one class is present. */
+  auc(): number {
+    return auc(this.preds.subarray(0, this.filled), this.labels.subarray(0, this.filled), this.positiveAt);
+  }
+
+  /** Mean label in the window (a hit rate when labels are 0/1); NaN when empty. */
+  meanLabel(): number {
+    let s = 0;
+    for (let i = 0; i < this.filled; i++) s += this.labels[i];
+    return this.filled ? s / this.filled : NaN;
+  }
+}

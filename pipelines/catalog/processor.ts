@@ -7,6 +7,18 @@ import type { Decode } from '../decode';
 import type { CollabModel } from '../model/collab';
 import type { ItemSink } from '../item/sink';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import { ContentIndex, type ContentIndexJSON } from './content-index';
+
+/** Catalogue checkpoint: the group's embedded resources (older checkpoints hold none). */
+export interface CatalogGroupJSON {
+  content?: ContentIndexJSON;
+}
+
+/** Similar-items lists hold this many resources. */
+const SIMILAR_K = 20;
+/** Resources with new co-engagement whose lists are rebuilt per tick, and the tick (ms). */
+const CO_BATCH = 200;
+const CO_TICK_MS = 1000;
 
 export interface CatalogProcessorOptions {
   decode: Decode;
@@ -18,6 +30,8 @@ export interface CatalogProcessorOptions {
   embed?: EmbedFn;
   emit: Emitter;
   logger: Logger;
+  /** How often (ms) lists of resources with new co-engagement are rebuilt. Default 1000; 0 = never. */
+  coEngagementTickMs?: number;
 }
 
 /**
@@ -25,19 +39,72 @@ export interface CatalogProcessorOptions {
  * encoder), maps the content vector into factor space (cold start) and sends an upsert to the item owner, which
  * broadcasts it: every learner replica then has a recommendable row before anyone interacted with it. An inactive
  * resource or a tombstone becomes a removal, which every learner instance turns into an immediate re-rank of the lists
- * that contain it. Idempotent per record (the same resource gives the same outputs), so it needs no model state: its
- * checkpoint holds offsets only.
+ * that contain it. Idempotent per record (the same resource gives the same outputs).
+ *
+ * Similar items: the embedded resources form a content index; after embedding a resource its nearest neighbours
+ * become its similar-items list, and the lists of the neighbours it enters are rewritten (at most SIMILAR_K). The
+ * lists blend in co-engagement, which the learner stage counts in the serving store: resources with new
+ * co-engagement get their list rebuilt every second. The checkpoint holds the group's content vectors, so a restart
+ * does not re-embed the catalogue.
  */
-export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
+export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   readonly stage = 'catalog';
+  readonly content = new ContentIndex(SIMILAR_K);
+  private coTimer: NodeJS.Timeout | null = null;
+  private coRunning = false;
 
-  constructor(private readonly o: CatalogProcessorOptions) {}
-
-  restore(): void {}
-  snapshot(): Record<string, never> {
-    return {};
+  constructor(private readonly o: CatalogProcessorOptions) {
+    const tick = o.coEngagementTickMs ?? CO_TICK_MS;
+    if (tick > 0) {
+      this.coTimer = setInterval(() => void this.refreshCoEngaged(), tick);
+      this.coTimer.unref();
+    }
   }
-  drop(): void {}
+
+  restore(group: number, state: CatalogGroupJSON | null): void {
+    this.content.restore(group, state?.content);
+  }
+  snapshot(group: number): CatalogGroupJSON {
+    return { content: this.content.toJSON(group) };
+  }
+  drop(group: number): void {
+    this.content.dropGroup(group);
+  }
+
+  stop(): void {
+    if (this.coTimer) clearInterval(this.coTimer);
+    this.coTimer = null;
+  }
+
+  /** Rewrites the similar-items lists of `ids` (content neighbours blended with co-engagement read now). */
+  private async writeSimilar(ids: readonly string[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        const co = await this.o.store.getCoEngaged(id, SIMILAR_K);
+        if (!this.content.has(id)) return; // removed meanwhile
+        const items = this.content.similar(id, co);
+        if (items.length > 0 || (await this.o.store.getSimilar(id)) !== null) await this.o.store.putSimilar(id, items);
+      }),
+    );
+  }
+
+  /** Resources whose co-engagement changed get their list rebuilt; bounded per tick. */
+  async refreshCoEngaged(): Promise<void> {
+    if (this.coRunning) return;
+    this.coRunning = true;
+    try {
+      const ids = (await this.o.store.takeCoEngagementChanges(CO_BATCH)).filter((id) => this.content.has(id));
+      await this.writeSimilar(ids);
+    } catch (err) {
+      this.o.logger.debug('co-engagement refresh failed (derived data, retried next tick)', { err });
+    } finally {
+      this.coRunning = false;
+    }
+  }
+
+  private async removeContent(id: string): Promise<void> {
+    await this.writeSimilar(this.content.remove(id));
+  }
 
   flush(): Promise<void> {
     return this.o.sink.flush();
@@ -47,13 +114,14 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
     return this.o.sink.backlog <= 5000;
   }
 
-  async apply(_group: number, rec: InputRecord): Promise<void> {
+  async apply(group: number, rec: InputRecord): Promise<void> {
     const id = rec.key?.toString('utf8');
     if (rec.value === null) {
       if (!id) return;
       this.o.emit.emit('event.consumed', { topic: rec.topic, type: 'resource-deleted' });
       await this.o.store.deleteResource(id);
       this.o.sink.send({ kind: 'remove', itemId: id });
+      await this.removeContent(id);
       return;
     }
     const ev = await this.o.decode(rec);
@@ -63,6 +131,7 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
     if (!r) {
       await this.o.store.deleteResource(ev.resourceId);
       this.o.sink.send({ kind: 'remove', itemId: ev.resourceId });
+      await this.removeContent(ev.resourceId);
       return;
     }
     const meta = { type: r.type, topics: r.topics, skills: r.skills, prerequisites: r.prerequisites, title: r.title, ...(r.difficulty != null ? { difficulty: r.difficulty } : {}) };
@@ -78,6 +147,7 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
     });
     if (!r.active) {
       this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, active: false, meta });
+      await this.removeContent(ev.resourceId);
       return;
     }
     let content: Float32Array | undefined;
@@ -88,5 +158,11 @@ export class CatalogProcessor implements GroupProcessor<Record<string, never>> {
     }
     const f = this.o.model.newItemFactors(ev.resourceId, content);
     this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: 0, active: true, meta });
+    if (content) {
+      const started = performance.now();
+      const changed = this.content.upsert(ev.resourceId, content, r.title, group);
+      this.o.emit.emit('stage.processed', { stage: 'catalog-similar', durationMs: performance.now() - started });
+      await this.writeSimilar(changed);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
 import { KnowledgeModel } from '../../models/knowledge/model';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
@@ -15,6 +16,11 @@ import { Reranker } from './rerank';
 import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
+/** Online quality gauges cover the most recent this many trials (sliding window), and are emitted every EMIT_EVERY. */
+const QUALITY_WINDOW = 1000;
+const QUALITY_EMIT_EVERY = 100;
+/** A new engagement is paired with the learner's this many most recent resources (co-engagement, for similar items). */
+const CO_WINDOW = 5;
 
 export interface LearnerProcessorOptions {
   decode: Decode;
@@ -66,9 +72,15 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly reranker: Reranker;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
+  /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
+  private coPending = new Map<string, number>();
   private knowledgeDirty = new Set<string>();
   /** Prequential list quality: positive interactions, and how many hit the learner's cached top-10 before learning. */
   readonly quality = { trials: 0, hits: 0 };
+  /** The last QUALITY_WINDOW list trials (label 1 = hit) and quiz predictions (P(correct) before learning, label). */
+  private readonly hitWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
+  readonly quizWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
+  private quizTrials = 0;
   /** Same, ranked from state at the event (evaluateEvery): independent of re-rank timing. */
   readonly evaluation = { trials: 0, hits: 0 };
   private positives = 0;
@@ -85,7 +97,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       intervalMs: o.rerankIntervalMs,
       maxPending: o.maxPendingReranks,
     });
-    this.popTimer = setInterval(() => void this.flushPopularity(), 1000);
+    this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
     this.popTimer.unref();
   }
 
@@ -216,9 +228,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       // Test, then learn: was the resource in the list the learner was being shown?
       const shown = this.reranker.lastList(ev.userId);
       if (shown) {
+        const hit = shown.slice(0, HIT_K).includes(ev.resourceId) ? 1 : 0;
         this.quality.trials++;
-        if (shown.slice(0, HIT_K).includes(ev.resourceId)) this.quality.hits++;
-        if (this.quality.trials % 100 === 0) this.o.emit.emit('quality.hitRate', { value: this.quality.hits / this.quality.trials, k: HIT_K });
+        this.quality.hits += hit;
+        this.hitWindow.add(hit, hit);
+        if (this.quality.trials % QUALITY_EMIT_EVERY === 0) this.o.emit.emit('quality.hitRate', { value: this.hitWindow.meanLabel(), k: HIT_K });
       }
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
@@ -226,6 +240,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
         if (rankLearner(l, this.items(), HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
       }
     }
+    if (eventWeight(interaction, this.o.model.options.weights) > 0 && !l.history.includes(ev.resourceId)) this.countCoEngagement(l.history, ev.resourceId);
     this.learn(g, rec, l, interaction);
     l.interactions++;
     pushHistory(l.history, ev.resourceId, this.o.historyLength);
@@ -237,7 +252,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private onQuiz(g: LearnerGroup, rec: InputRecord, ev: QuizEvent): void {
     const l = this.learnerOf(g, ev.userId);
     const correct = ev.score ?? (ev.correct ? 1 : 0);
-    g.knowledge.update({ userId: ev.userId, itemId: ev.itemId, skills: ev.skills, correct, timestamp: ev.occurredAt });
+    const attempt = { userId: ev.userId, itemId: ev.itemId, skills: ev.skills, correct, timestamp: ev.occurredAt };
+    // Test, then learn: the prediction is made from the state before this attempt (prequential AUC).
+    this.quizWindow.add(g.knowledge.predict(attempt), correct);
+    if (++this.quizTrials % QUALITY_EMIT_EVERY === 0) {
+      const value = this.quizWindow.auc();
+      if (Number.isFinite(value)) this.o.emit.emit('quality.quizAuc', { value });
+    }
+    g.knowledge.update(attempt);
     // A quiz on a resource is also an interaction with it: practising is engagement whatever the outcome.
     if (ev.resourceId) {
       this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind: 'quiz', timestamp: ev.occurredAt, value: correct });
@@ -327,6 +349,30 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return { userId, items, modelVersion: this.o.modelVersion, generatedAt: Date.now(), eventTime: l.lastEventAt || undefined, source };
   }
 
+  /** Learners who engaged with A also engaged with B: pairs a first engagement with the learner's recent resources. */
+  private countCoEngagement(history: readonly string[], resourceId: string): void {
+    for (let i = Math.max(0, history.length - CO_WINDOW); i < history.length; i++) {
+      const other = history[i];
+      const key = other < resourceId ? `${other}\u0000${resourceId}` : `${resourceId}\u0000${other}`;
+      this.coPending.set(key, (this.coPending.get(key) ?? 0) + 1);
+    }
+  }
+
+  private async flushCoEngagement(): Promise<void> {
+    if (this.coPending.size === 0) return;
+    const batch = this.coPending;
+    this.coPending = new Map();
+    const pairs = [...batch].map(([k, by]) => {
+      const i = k.indexOf('\u0000');
+      return { a: k.slice(0, i), b: k.slice(i + 1), by };
+    });
+    try {
+      for (let i = 0; i < pairs.length; i += 500) await this.o.store.incrementCoEngagement(pairs.slice(i, i + 500));
+    } catch (err) {
+      this.o.logger.debug('co-engagement update failed (derived data, skipped)', { err });
+    }
+  }
+
   private async flushPopularity(): Promise<void> {
     if (this.popularity.size === 0) return;
     const batch = this.popularity;
@@ -354,5 +400,6 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.popTimer = null;
     await this.reranker.stop();
     await this.flushPopularity();
+    await this.flushCoEngagement();
   }
 }

@@ -61,6 +61,11 @@ export interface StageRunnerOptions<S> {
   /** Called when the runner cannot go on (non-retriable error): the process entry exits non-zero. */
   onFatal?: (err: unknown) => void;
   sessionTimeoutMs?: number;
+  /**
+   * Consumer lag per assigned partition is reported this often (ms), whether or not records flow, so a stalled or
+   * paused consumer shows a growing lag instead of a frozen gauge. Default 5000; 0 = only after batches.
+   */
+  lagIntervalMs?: number;
 }
 
 interface GroupInfo {
@@ -89,6 +94,10 @@ export class StageRunner<S> {
   private stopping: Promise<void> | null = null;
   private readonly interval: number;
   private idleTimer: NodeJS.Timeout | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private lagInFlight: Promise<void> | null = null;
+  /** topic:partition of every lag series this runner has set, so revoke and stop can remove them. */
+  private readonly lagSeries = new Set<string>();
 
   constructor(private readonly opts: StageRunnerOptions<S>) {
     this.interval = opts.checkpointIntervalMs ?? 5000;
@@ -122,6 +131,7 @@ export class StageRunner<S> {
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       const next = new Set<number>();
       for (const t of topics) for (const p of assignment[t] ?? []) next.add(p);
+      for (const p of this.assigned) if (!next.has(p)) this.forgetLag(p);
       this.assigned = next;
       this.opts.logger.info('partition groups assigned', { stage: this.stage, groups: [...next] });
       for (const g of this.groups.keys()) if (!next.has(g)) void this.revoke(g);
@@ -139,6 +149,14 @@ export class StageRunner<S> {
       }
     }, Math.max(100, Math.floor(this.interval / 2)));
     this.idleTimer.unref();
+    const lagEvery = this.opts.lagIntervalMs ?? 5000;
+    if (lagEvery > 0) {
+      this.lagTimer = setInterval(() => {
+        if (this.lagInFlight) return;
+        this.lagInFlight = this.reportLag().finally(() => (this.lagInFlight = null));
+      }, lagEvery);
+      this.lagTimer.unref();
+    }
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
@@ -226,10 +244,57 @@ export class StageRunner<S> {
         this.opts.processor.afterBatch?.(g);
         this.opts.emit.emit('stage.processed', { stage: this.stage, durationMs: performance.now() - started });
         const next = info.next.get(key);
-        if (next !== undefined) this.opts.emit.emit('consumer.lag', { group: this.opts.groupId, topic: batch.topic, partition: g, lag: Number(BigInt(batch.highWatermark) - next) });
+        if (next !== undefined) this.emitLag(batch.topic, g, Number(BigInt(batch.highWatermark) - next));
       }
       if (Date.now() - info.lastCheckpoint >= this.interval) await this.checkpointLocked(g, info);
     });
+  }
+
+  private emitLag(topic: string, partition: number, lag: number): void {
+    if (!this.assigned.has(partition) || this.stopping) return;
+    this.lagSeries.add(tpKey(topic, partition));
+    this.opts.emit.emit('consumer.lag', { group: this.opts.groupId, topic, partition, lag });
+  }
+
+  private forgetLag(partition?: number): void {
+    for (const key of [...this.lagSeries]) {
+      const i = key.lastIndexOf(':');
+      const p = Number(key.slice(i + 1));
+      if (partition !== undefined && p !== partition) continue;
+      this.lagSeries.delete(key);
+      this.opts.emit.emit('consumer.lagGone', { group: this.opts.groupId, topic: key.slice(0, i), partition: p });
+    }
+  }
+
+  /**
+   * Lag of every assigned partition: high watermark (admin) minus the position, i.e. the next offset the group's
+   * state reflects (loaded groups), else the committed offset (or the low watermark when none). Runs on a timer, so
+   * the gauge keeps moving while a partition is paused, stuck retrying, or not yet restored.
+   */
+  private async reportLag(): Promise<void> {
+    if (!this.admin || this.assigned.size === 0 || this.stopping) return;
+    try {
+      const { groupId, topics } = this.opts;
+      const [highs, committed] = await Promise.all([
+        Promise.all(topics.map((t) => this.admin!.fetchTopicOffsets(t))),
+        this.admin.fetchOffsets({ groupId, topics }),
+      ]);
+      topics.forEach((topic, ti) => {
+        for (const o of highs[ti]) {
+          const g = o.partition;
+          if (!this.assigned.has(g)) continue;
+          const info = this.groups.get(g);
+          let position = info?.loaded ? info.next.get(tpKey(topic, g)) : undefined;
+          if (position === undefined) {
+            const c = committed.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === g)?.offset;
+            position = BigInt(c !== undefined && Number(c) >= 0 ? c : o.low);
+          }
+          this.emitLag(topic, g, Number(BigInt(o.high) - position));
+        }
+      });
+    } catch (err) {
+      this.opts.logger.debug('lag report failed (retried at the next interval)', { stage: this.stage, err });
+    }
   }
 
   /** Polls the processor's readiness (heartbeating) until ready, stopped, or `limitMs`; true when ready. */
@@ -313,6 +378,7 @@ export class StageRunner<S> {
       }
       this.opts.processor.drop(g);
       this.groups.delete(g);
+      this.forgetLag(g);
       this.opts.logger.info('partition group revoked', { stage: this.stage, group: g });
     });
   }
@@ -331,6 +397,10 @@ export class StageRunner<S> {
     }
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.lagTimer = null;
+    await this.lagInFlight; // before the admin client it uses disconnects
+    this.forgetLag();
     if (this.consumer) {
       // Checkpoint while still a member, so the next owner of each group restores the newest state.
       this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));

@@ -12,6 +12,7 @@ import { createDecode } from '../../pipelines/adapters/decode';
 import { Pipeline, type StageName } from '../../pipelines/pipeline';
 import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
 import { deleteKeys, testKafka, testRedis, testRegistry } from '../helpers';
+import type { EmbedFn } from '../../models/content/text';
 import { TestPublisher } from './publish';
 
 /** Everything a pipeline integration test needs against the real stack, with one close(). */
@@ -36,6 +37,8 @@ export interface StartOptions {
   /** Serving store key prefix; default the config's. */
   keyPrefix?: string;
   evaluateEvery?: number;
+  /** The content encoder for the catalogue stage (default none: seeded random factors, no similar items). */
+  embed?: EmbedFn;
 }
 
 export async function createHarness(config: Config): Promise<PipelineHarness> {
@@ -76,6 +79,7 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
         checkpoints: new FileCheckpointStore(opts.stateDir ?? stateDir),
         ...(opts.groupPrefix ? { groupPrefix: opts.groupPrefix } : {}),
         evaluateEvery: opts.evaluateEvery,
+        embed: opts.embed,
       });
       pipelines.push(p);
       await p.start();

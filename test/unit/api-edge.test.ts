@@ -123,6 +123,44 @@ it('drains in-flight requests on stop, refuses new work, and stop() is idempoten
   expect(closed).toBe(1);
 });
 
+it('labels 401, 429 and 503 answers of a known route with its template, and only unknown paths as unmatched', async () => {
+  const { api, call } = await start({ api: { rateLimitPerMinute: 1 } });
+  expect((await call('GET', '/v1/learners/u/recommendations', { key: null })).status).toBe(401);
+  expect((await call('GET', '/v1/resources/r1/similar', { key: 'not-a-key' })).status).toBe(401);
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(200);
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(429);
+  expect((await call('GET', '/v1/no-such-route', { key: null, validate: false })).status).toBe(401);
+  api.drain.begin();
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(503);
+  const text = (await call('GET', '/metrics', { key: null })).body as string;
+  const count = (route: string, status: number, method = 'GET') => new RegExp(`learnstream_http_request_duration_seconds_count\\{method="${method}",route="${route.replace(/\//g, '\\/')}",status="${status}"\\} 1\\b`);
+  expect(text).toMatch(count('/v1/learners/:userId/recommendations', 401));
+  expect(text).toMatch(count('/v1/resources/:id/similar', 401));
+  expect(text).toMatch(count('/v1/learners/:userId/knowledge', 200));
+  expect(text).toMatch(count('/v1/learners/:userId/knowledge', 429));
+  expect(text).toMatch(count('/v1/learners/:userId/knowledge', 503));
+  expect(text).toMatch(count('unmatched', 401));
+  expect(text).not.toMatch(/route="unmatched",status="(429|503)"/);
+});
+
+it('while draining, /readyz answers 503 draining and /metrics and /healthz still answer; other requests get shutting-down', async () => {
+  const { api, call } = await start({ health: { redis: () => Promise.resolve(true) } });
+  expect((await call('GET', '/readyz', { key: null })).body.status).toBe('ready');
+  api.drain.begin();
+  const ready = await call('GET', '/readyz', { key: null });
+  expect(ready.status).toBe(503);
+  expect(ready.body).toMatchObject({ status: 'draining', checks: { redis: { ok: true } } });
+  expect(ready.headers.get('connection')).toBe('close');
+  assertMatchesOpenApi('GET', '/readyz', { status: ready.status, contentType: 'application/json', body: ready.body });
+  const metrics = await call('GET', '/metrics', { key: null });
+  expect(metrics.status).toBe(200);
+  expect(metrics.body).toContain('learnstream_http_request_duration_seconds_count{method="GET",route="/readyz",status="503"} 1');
+  expect((await call('GET', '/healthz', { key: null })).status).toBe(200);
+  const refused = await call('GET', '/v1/learners/u/knowledge');
+  expect(refused.status).toBe(503);
+  expect(refused.body.type).toBe('https://learnstream.dev/problems/shutting-down');
+});
+
 it('the OpenAPI check rejects responses that drift from the document', () => {
   expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 200, contentType: 'application/json', body: { userId: 'u', skills: [] } })).toThrow(/updatedAt/);
   expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 418, contentType: 'application/json', body: {} })).toThrow(/418/);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
-import { createMetrics } from '../../lib/metrics';
+import { bindInstrumentation, createMetrics, type Instrumentation, type InstrumentationEventName } from '../../lib/metrics';
 
 const ROOT = path.resolve(__dirname, '../..');
 const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'infra/grafana/learnstream.json'), 'utf8'));
@@ -110,5 +110,63 @@ describe('Prometheus rules', () => {
 
   it('the series-name extractor ignores functions, labels, durations and grouping', () => {
     expect(seriesNames('histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{route=~"/v1.*",x="by"}[5m]))) / on (job) b:c:d > 0.5 and up')).toEqual(['a_bucket', 'b:c:d', 'up']);
+  });
+});
+
+/**
+ * Which metrics each instrumentation event feeds: bind the real metrics to a recording emitter, fire each listener once
+ * with a generic payload, and see which learnstream_* metrics got a sample.
+ */
+async function metricsByEvent(): Promise<Map<string, Set<string>>> {
+  const listeners = new Map<InstrumentationEventName, (p: never) => void>();
+  const recorder = { emit: () => undefined, listenerCount: () => 0, on: (name: InstrumentationEventName, fn: (p: never) => void) => (listeners.set(name, fn), () => undefined) } as unknown as Instrumentation;
+  const registry = new Registry();
+  bindInstrumentation(recorder, createMetrics(registry, { defaultMetrics: false }));
+  const strings = new Set(['method', 'route', 'topic', 'type', 'stage', 'source', 'group', 'command', 'model', 'reason']);
+  const payload = new Proxy({}, { get: (_t, k) => (k === 'ok' ? true : k === 'delta' ? 1 : strings.has(String(k)) ? 'x' : 1) });
+  const fed = new Map<string, Set<string>>();
+  for (const [event, fn] of listeners) {
+    registry.resetMetrics();
+    fn(payload as never);
+    for (const m of await registry.getMetricsAsJSON()) {
+      if (!m.name.startsWith('learnstream_') || !m.values.some((v) => v.value !== 0)) continue;
+      if (!fed.has(m.name)) fed.set(m.name, new Set());
+      fed.get(m.name)!.add(event);
+    }
+  }
+  return fed;
+}
+
+/** Instrumentation events emitted by product code (not lib/metrics itself, not tests), from the sources. */
+function emittedEvents(): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !p.startsWith(path.join(ROOT, 'lib', 'metrics'))) {
+        for (const m of fs.readFileSync(p, 'utf8').matchAll(/\.emit\(\s*'([\w.]+)'/g)) out.add(m[1]);
+      }
+    }
+  };
+  for (const d of ['api', 'consumers', 'lib', 'models', 'pipelines', 'producers']) walk(path.join(ROOT, d));
+  return out;
+}
+
+describe('metrics that exist on paper only', () => {
+  it('every learnstream metric is fed by an instrumentation event that product code emits', async () => {
+    const fed = await metricsByEvent();
+    const emitted = emittedEvents();
+    expect(emitted.size).toBeGreaterThan(10);
+    const names = [...(await exportedSeries())].filter((n) => n.startsWith('learnstream_') && !/_(bucket|sum|count)$/.test(n));
+    const dead = names.filter((n) => ![...(fed.get(n) ?? [])].some((e) => emitted.has(e))).map((n) => `${n} <- ${[...(fed.get(n) ?? ['no event'])].join(', ')}`);
+    expect(dead).toEqual([]);
+  });
+
+  it('every learnstream metric is described in the runbook (docs/operations.md)', async () => {
+    const runbook = fs.readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+    const names = [...(await exportedSeries())].filter((n) => n.startsWith('learnstream_') && !/_(bucket|sum|count)$/.test(n));
+    expect(names.length).toBeGreaterThan(15);
+    expect(names.filter((n) => !runbook.includes(`\`${n}\``))).toEqual([]);
   });
 });

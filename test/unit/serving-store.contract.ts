@@ -129,6 +129,20 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect(top[1].score).toBeCloseTo(3 / 16, 6);
     });
 
+    it('counts co-engagement both ways, strongest partners first, and hands out each changed resource once', async () => {
+      await store.incrementCoEngagement([{ a: 'x', b: 'y', by: 1 }, { a: 'x', b: 'z', by: 1 }]);
+      await store.incrementCoEngagement([{ a: 'z', b: 'x', by: 2 }]);
+      expect(await store.getCoEngaged('x', 10)).toEqual([{ resourceId: 'z', score: 3 }, { resourceId: 'y', score: 1 }]);
+      expect(await store.getCoEngaged('y', 10)).toEqual([{ resourceId: 'x', score: 1 }]);
+      expect(await store.getCoEngaged('x', 1)).toEqual([{ resourceId: 'z', score: 3 }]);
+      expect(await store.getCoEngaged('nobody', 5)).toEqual([]);
+      const changed = [...(await store.takeCoEngagementChanges(2)), ...(await store.takeCoEngagementChanges(10))];
+      expect(changed.sort()).toEqual(['x', 'y', 'z']);
+      expect(await store.takeCoEngagementChanges(10)).toEqual([]);
+      await store.deleteResource('x');
+      expect(await store.getCoEngaged('x', 10)).toEqual([]);
+    });
+
     it('stores profile interests', async () => {
       expect(await store.getProfileInterests('u1')).toBeNull();
       await store.putProfileInterests('u1', ['algebra', 'geometry']);
