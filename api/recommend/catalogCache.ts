@@ -49,8 +49,9 @@ export interface CatalogCacheOptions {
   /** How long an entry (or a miss) is reused, in ms: the staleness bound. Default 2000; 0 disables the cache. */
   ttlMs?: number;
   /**
-   * An entry read within this many ms of its expiry is refreshed in the background. Default half of `ttlMs`; 0 turns
-   * refresh-ahead off (expired entries are then fetched on the request's path).
+   * An entry read within this many ms of its expiry is refreshed in the background. Default a quarter of `ttlMs`
+   * (with half, every entry was re-fetched and re-parsed about every ttlMs/2, twice the JSON.parse work of expiry
+   * alone); 0 turns refresh-ahead off (expired entries are then fetched on the request's path).
    */
   refreshAheadMs?: number;
   /** Most entries kept; the least recently fetched are dropped beyond it. Default 20,000. */
@@ -68,7 +69,7 @@ interface Entry {
 export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions = {}): ServingStore {
   const ttlMs = opts.ttlMs ?? 2000;
   if (ttlMs <= 0) return store;
-  const refreshAheadMs = Math.min(ttlMs, opts.refreshAheadMs ?? ttlMs / 2);
+  const refreshAheadMs = Math.min(ttlMs, opts.refreshAheadMs ?? ttlMs / 4);
   const max = opts.maxEntries ?? 20_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, Entry>();

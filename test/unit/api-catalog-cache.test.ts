@@ -59,7 +59,7 @@ describe('withCatalogCache', () => {
     };
     await store.putResource(meta('a'));
     await store.putResource(meta('b'));
-    const cached = withCatalogCache(store, { ttlMs: 1000, now: () => t });
+    const cached = withCatalogCache(store, { ttlMs: 1000, refreshAheadMs: 500, now: () => t });
     if (!hasSharedCatalog(cached)) throw new Error('expected a shared catalogue');
     await cached.getResources(['a', 'b']);
     await store.putResource(meta('a', 'renamed'));
