@@ -10,6 +10,7 @@
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
 import type { Reason, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
+import { hasSharedCatalog } from './catalogCache';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
 
@@ -73,6 +74,8 @@ const popularDepth = (limit: number) => Math.min(500, Math.max(50, limit * 10));
 export async function serveRecommendations(store: ServingStore, q: RecommendationQuery): Promise<ServedRecommendations> {
   const [list, completed] = await Promise.all([store.getRecommendationView(q.userId), store.getCompleted(q.userId)]);
   const seen = new Set<string>(completed);
+  // Behind the API's catalogue cache: its shared, frozen entries (nothing here mutates them), not a copy per read.
+  const catalog = hasSharedCatalog(store) ? (ids: string[]) => store.getSharedResources(ids) : (ids: string[]) => store.getResources(ids);
   const chosen: Chosen[] = [];
 
   // Catalogue entries are fetched in chunks (one MGET each) only until the page is full: an unfiltered page of 10 from
@@ -83,7 +86,7 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
     for (let i = 0; i < c.ids.length; i++) if (!seen.has(c.ids[i])) fresh.push(i);
     for (let start = 0; start < fresh.length && chosen.length < q.limit; start += chunk) {
       const part = fresh.slice(start, start + chunk);
-      const metas = await store.getResources(part.map((i) => c.ids[i]));
+      const metas = await catalog(part.map((i) => c.ids[i]));
       part.forEach((i, k) => {
         const resourceId = c.ids[i];
         if (chosen.length >= q.limit || seen.has(resourceId)) return;
