@@ -10,7 +10,8 @@ import { ItemTable } from '../model/item-table';
 import type { ItemSink } from '../item/sink';
 import { applyItemUpdate } from '../item/apply';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
-import { rankLearner } from './rank';
+import { CandidateGenerator } from './candidates';
+import { applyProvisionalMask, provisionalItems } from './rank';
 import { Reranker } from './rerank';
 import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
@@ -54,6 +55,8 @@ export interface LearnerProcessorOptions {
   maxPendingReranks?: number;
   /** Buffered item updates above which consumption pauses. Default 20000. */
   maxSinkBacklog?: number;
+  /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
+  kernel?: 'auto' | 'js';
 }
 
 /**
@@ -64,6 +67,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly stage = 'learner';
   private readonly groups = new Map<number, LearnerGroup>();
   readonly reranker: Reranker;
+  private readonly candidates: CandidateGenerator;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
   private knowledgeDirty = new Set<string>();
@@ -77,9 +81,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (!o.sink && !o.replica) {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
+    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
+    // until the session is ready (tens of ms) re-ranks use the JS kernel
+    void this.candidates.init();
     this.reranker = new Reranker({
       store: o.store,
-      build: (u) => this.buildList(u),
+      buildBatch: (users) => this.buildLists(users),
       emit: o.emit,
       logger: o.logger,
       intervalMs: o.rerankIntervalMs,
@@ -223,7 +230,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
         this.evaluation.trials++;
-        if (rankLearner(l, this.items(), HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
+        if (this.rankSync(l, HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
       }
     }
     this.learn(g, rec, l, interaction);
@@ -306,18 +313,45 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.reranker.request(userId);
   }
 
-  private buildList(userId: string): RecommendationList | null {
-    let group: LearnerGroup | undefined;
-    let l: Learner | undefined;
-    for (const g of this.groups.values()) {
-      l = g.learners.get(userId);
-      if (l) {
-        group = g;
-        break;
-      }
+  private find(userId: string): { l: Learner; group: LearnerGroup } | undefined {
+    for (const group of this.groups.values()) {
+      const l = group.learners.get(userId);
+      if (l) return { l, group };
     }
-    if (!l || !group) return null;
-    const items = rankLearner(l, this.items(), this.o.topN);
+    return undefined;
+  }
+
+  /** Ranks one learner synchronously with the JS kernel (prequential evaluation from state). */
+  private rankSync(l: Learner, topN: number) {
+    const table = this.items();
+    const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => applyProvisionalMask(l, table, row), topN);
+    return provisionalItems(l, table, top, topN);
+  }
+
+  /** The lists of a batch of due learners: one scoring call for all of them, then per-learner list building. */
+  private async buildLists(userIds: string[]): Promise<(RecommendationList | null)[]> {
+    const found = userIds.map((u) => this.find(u));
+    const live = found.flatMap((f, j) => (f ? [{ ...f, j }] : []));
+    const out: (RecommendationList | null)[] = userIds.map(() => null);
+    if (live.length === 0) return out;
+    const table = this.items();
+    const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => applyProvisionalMask(live[j].l, table, row), this.o.topN);
+    live.forEach(({ l, group, j }, b) => {
+      const userId = userIds[j];
+      // erased (or its group revoked) while the batch was scored: nothing to write
+      if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
+      const items = provisionalItems(l, table, tops[b], this.o.topN);
+      out[j] = this.list(userId, l, group, items);
+    });
+    return out;
+  }
+
+  private groupOf(g: LearnerGroup): number {
+    for (const [k, v] of this.groups) if (v === g) return k;
+    return -1;
+  }
+
+  private list(userId: string, l: Learner, group: LearnerGroup, items: RecommendationList['items']): RecommendationList {
     if (this.knowledgeDirty.delete(userId)) {
       const skills = group.knowledge.mastery(userId);
       void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
@@ -354,5 +388,6 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.popTimer = null;
     await this.reranker.stop();
     await this.flushPopularity();
+    await this.candidates.release();
   }
 }

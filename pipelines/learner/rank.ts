@@ -1,54 +1,57 @@
-import { dotAll } from '../../models/kernel/dot';
-import { topK } from '../../models/kernel/topk';
 import type { Reason, RecommendedItem } from '../../lib/serving/types';
 import type { ItemTable } from '../model/item-table';
+import type { TopKResult } from './candidates';
 import type { Learner } from './state';
 
 /**
- * Ranks every active item of the table for one learner: collaborative score (user · item + item bias), a boost for
- * resources matching the learner's declared interests, the learner's recent resources excluded. PROVISIONAL until
- * models/ranking lands (difficulty fit, prerequisites and diversity belong there); keeps a reason per item.
+ * PROVISIONAL scorer until models/ranking is wired in: collaborative score (user · item + item bias), a boost for
+ * resources matching the learner's declared interests, the learner's recent resources excluded; a reason per item.
+ * Scoring itself runs in the batched candidate generator (candidates.ts); this module supplies the per-learner mask
+ * (exclusions, boost) and turns the top-k into list items.
  */
-// Scratch score buffer: ranking is synchronous and single-threaded, so one buffer serves every call (no 40 KB
-// allocation per re-rank at 10,000 items).
-let scratch = new Float32Array(1024);
+export const INTEREST_BOOST = 2;
 
-export function rankLearner(l: Learner, table: ItemTable, topN: number, interestBoost = 2): RecommendedItem[] {
-  const n = table.size;
-  if (n === 0) return [];
-  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
-  const scores = scratch.subarray(0, n);
-  dotAll(l.cf.vector, table.factors, n, table.dim, scores, table.bias);
-  const active = table.active;
-  for (let i = 0; i < n; i++) if (active[i] === 0) scores[i] = -Infinity;
-  const matched = new Map<number, string>();
+/** Applies the learner's exclusions (history) and interest boost to its mask row. */
+export function applyProvisionalMask(l: Learner, table: ItemTable, row: Float32Array, interestBoost = INTEREST_BOOST): void {
+  const seen = new Set<number>();
   for (const interest of l.interests) {
     const rows = table.rowsWithTopic(interest.toLowerCase());
     if (!rows) continue;
     for (const i of rows) {
-      if (active[i] === 0 || matched.has(i)) continue;
-      scores[i] += interestBoost;
-      matched.set(i, interest);
+      if (row[i] === -Infinity || seen.has(i)) continue;
+      row[i] += interestBoost;
+      seen.add(i);
     }
   }
   for (const id of l.history) {
     const i = table.indexOf(id);
-    if (i >= 0) scores[i] = -Infinity;
+    if (i >= 0) row[i] = -Infinity;
   }
-  const top = topK(scores, n, topN);
+}
+
+function matchedInterest(l: Learner, topics: readonly string[] | undefined): string | undefined {
+  if (!topics || l.interests.length === 0) return undefined;
+  const lower = topics.map((t) => t.toLowerCase());
+  return l.interests.find((x) => lower.includes(x.toLowerCase()));
+}
+
+/** List items for the top-k indices (best first), with reasons and the catalogue facts the API filters on. */
+export function provisionalItems(l: Learner, table: ItemTable, top: TopKResult, topN: number): RecommendedItem[] {
   const out: RecommendedItem[] = [];
-  for (const i of top) {
+  const history = new Set(l.history);
+  for (let r = 0; r < top.indices.length && out.length < topN; r++) {
+    const i = top.indices[r];
+    // state may have moved on while the batch was scored: never list a resource just engaged with or just removed
+    if (table.active[i] !== 1 || history.has(table.ids[i])) continue;
     const meta = table.meta[i];
     const reasons: Reason[] = [];
-    const topic = matched.get(i);
-    if (topic !== undefined) {
-      reasons.push({ code: 'matches-interest', text: `Matches your interest in ${topic}`, ref: topic });
-    }
+    const topic = matchedInterest(l, meta?.topics);
+    if (topic !== undefined) reasons.push({ code: 'matches-interest', text: `Matches your interest in ${topic}`, ref: topic });
     if (table.counts[i] === 0) reasons.push({ code: 'new-resource', text: 'New in the catalogue' });
     else reasons.push({ code: 'similar-learners', text: 'Learners with similar activity engaged with this' });
     out.push({
       resourceId: table.ids[i],
-      score: scores[i],
+      score: top.scores[r],
       reasons,
       ...(meta?.type ? { type: meta.type } : {}),
       ...(meta?.topics ? { topics: meta.topics } : {}),
