@@ -11,9 +11,9 @@ import type { ItemSink } from '../item/sink';
 import { applyItemUpdate } from '../item/apply';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { CandidateGenerator } from './candidates';
-import { applyProvisionalMask, provisionalItems } from './rank';
+import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
-import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
+import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
 
@@ -57,6 +57,8 @@ export interface LearnerProcessorOptions {
   maxSinkBacklog?: number;
   /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
   kernel?: 'auto' | 'js';
+  /** How candidates are pooled and ranked (models/ranking); defaults in LearnerRankOptions. */
+  ranking?: Omit<LearnerRankOptions, 'topN'>;
 }
 
 /**
@@ -68,6 +70,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private readonly groups = new Map<number, LearnerGroup>();
   readonly reranker: Reranker;
   private readonly candidates: CandidateGenerator;
+  private readonly ranker: LearnerRanker;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
   private knowledgeDirty = new Set<string>();
@@ -81,6 +84,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (!o.sink && !o.replica) {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
+    this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN });
     this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
@@ -191,7 +195,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
     if (!l) {
-      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], lastEventAt: 0 };
+      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], completed: [], lastEventAt: 0 };
       g.learners.set(userId, l);
     }
     return l;
@@ -230,13 +234,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
         this.evaluation.trials++;
-        if (this.rankSync(l, HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
+        if (this.rankSync(g, ev.userId, l).slice(0, HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
       }
     }
     this.learn(g, rec, l, interaction);
     l.interactions++;
     pushHistory(l.history, ev.resourceId, this.o.historyLength);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
+    if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     this.rerank(ev.userId);
   }
@@ -294,6 +299,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       // Left the catalogue: every cached list containing it is rebuilt now, not at the learner's next event.
       for (const u of this.reranker.learnersListing(itemId)) if (this.learner(u)) this.reranker.request(u, true);
     } else if (!wasActive && active) {
+      this.ranker.noteActivated(i);
       const topics = new Set((table.meta[i]?.topics ?? []).map((s) => s.toLowerCase()));
       if (topics.size === 0) return;
       // New resource: learners whose declared interests match get it without any interaction (cold start by content).
@@ -322,10 +328,10 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   }
 
   /** Ranks one learner synchronously with the JS kernel (prequential evaluation from state). */
-  private rankSync(l: Learner, topN: number) {
+  private rankSync(g: LearnerGroup, userId: string, l: Learner) {
     const table = this.items();
-    const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => applyProvisionalMask(l, table, row), topN);
-    return provisionalItems(l, table, top, topN);
+    const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => this.ranker.mask(l, table, row), this.ranker.k);
+    return this.ranker.rank(userId, l, table, g.knowledge, top, Date.now());
   }
 
   /** The lists of a batch of due learners: one scoring call for all of them, then per-learner list building. */
@@ -335,12 +341,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const out: (RecommendationList | null)[] = userIds.map(() => null);
     if (live.length === 0) return out;
     const table = this.items();
-    const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => applyProvisionalMask(live[j].l, table, row), this.o.topN);
+    const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => this.ranker.mask(live[j].l, table, row), this.ranker.k);
+    const now = Date.now();
     live.forEach(({ l, group, j }, b) => {
       const userId = userIds[j];
       // erased (or its group revoked) while the batch was scored: nothing to write
       if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
-      const items = provisionalItems(l, table, tops[b], this.o.topN);
+      const items = this.ranker.rank(userId, l, table, group.knowledge, tops[b], now);
       out[j] = this.list(userId, l, group, items);
     });
     return out;
