@@ -33,7 +33,7 @@ function buildLearners(n: number, dim: number, historyLen: number, nItems: numbe
     for (let d = 0; d < dim; d++) cf.vector[d] = rng() - 0.5;
     const history: string[] = [];
     for (let h = 0; h < historyLen; h++) history.push(freshId('res-', Math.floor(rng() * nItems)));
-    m.set(freshId('user-', u), { cf, interactions: historyLen, quizzes: 0, history, interests: [pick(rng, TOPICS)], lastEventAt: Date.now() });
+    m.set(freshId('user-', u), { cf, interactions: historyLen, quizzes: 0, history, interests: [pick(rng, TOPICS)], completed: [], lastEventAt: Date.now() });
   }
   return m;
 }

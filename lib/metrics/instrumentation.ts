@@ -24,7 +24,7 @@ export interface InstrumentationEvents {
   /** A message went to the dead-letter topic. `reason` is a stable machine code (PoisonMessageError.reason). */
   'deadLetter': { topic: string; reason: string };
   /** One re-rank of one learner's list. */
-  'rerank': { durationMs: number; candidates?: number };
+  'rerank': { durationMs: number; candidates?: number; batch?: number };
   /** One Redis command (or pipeline / MULTI, named by its first command). */
   'redis.command': { command: string; durationMs: number; ok: boolean };
   /** One ONNX encoder run. */

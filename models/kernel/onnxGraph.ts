@@ -33,19 +33,23 @@ const FLOAT = 1;
 const INT64 = 7;
 const ATTR_INT = 2;
 
-/** Gemm(U[1,d], Q[n,d], transB) + M[1,n] -> TopK(K) -> values[1,k], indices[1,k] */
+/**
+ * Gemm(U[b,d], Q[n,d], transB) + M[mb,n] -> TopK(K) along the items -> values[b,k], indices[b,k]. `b` learners are
+ * scored in one call (one matrix product reads each item row once for all of them); M is either one row shared by
+ * all learners (mb = 1, broadcast) or one row per learner (mb = b, per-learner exclusions).
+ */
 export function scoreTopKModel(dim: number): Uint8Array {
   const transB = [...str(1, 'transB'), ...int(20, ATTR_INT), ...int(3, 1)];
   const graph = [
     ...bytes(1, node('Gemm', ['U', 'Q', 'M'], ['S'], [transB])),
     ...bytes(1, node('TopK', ['S', 'K'], ['values', 'indices'])),
     ...str(2, 'score_topk'),
-    ...bytes(11, valueInfo('U', FLOAT, [1, dim])),
+    ...bytes(11, valueInfo('U', FLOAT, ['b', dim])),
     ...bytes(11, valueInfo('Q', FLOAT, ['n', dim])),
-    ...bytes(11, valueInfo('M', FLOAT, [1, 'n'])),
+    ...bytes(11, valueInfo('M', FLOAT, ['mb', 'n'])),
     ...bytes(11, valueInfo('K', INT64, [1])),
-    ...bytes(12, valueInfo('values', FLOAT, [1, 'k'])),
-    ...bytes(12, valueInfo('indices', INT64, [1, 'k'])),
+    ...bytes(12, valueInfo('values', FLOAT, ['b', 'k'])),
+    ...bytes(12, valueInfo('indices', INT64, ['b', 'k'])),
   ];
   const model = [...int(1, 8), ...str(2, 'learnstream'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, 13)])];
   return Uint8Array.from(model);

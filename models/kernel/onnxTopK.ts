@@ -51,6 +51,35 @@ export class OnnxTopK {
     return { indices: Int32Array.from(idx.subarray(0, count), Number), scores: Float32Array.from(vals.subarray(0, count)) };
   }
 
+  /**
+   * Top `k` for `b` learners in one Gemm + TopK call: `users` holds `b` row-major vectors (`users[j * dim + f]`),
+   * `mask` either `n` values shared by all (item bias, -Infinity = excluded) or `b * n` (row j for learner j, for
+   * per-learner exclusions). One result per learner, in order, each without the -Infinity tail.
+   */
+  async topKBatch(users: Float32Array, b: number, items: Float32Array, n: number, k: number, mask: Float32Array): Promise<TopKResult[]> {
+    const d = this.dim;
+    if (b === 0) return [];
+    if (n === 0) return Array.from({ length: b }, () => ({ indices: new Int32Array(0), scores: new Float32Array(0) }));
+    const rows = mask.length >= b * n ? b : 1;
+    const kk = Math.min(k, n);
+    const res = await this.session.run({
+      U: new ort.Tensor('float32', users.subarray(0, b * d), [b, d]),
+      Q: new ort.Tensor('float32', items.subarray(0, n * d), [n, d]),
+      M: new ort.Tensor('float32', mask.subarray(0, rows * n), [rows, n]),
+      K: new ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]),
+    });
+    const idx = res.indices.data as BigInt64Array;
+    const vals = res.values.data as Float32Array;
+    const out: TopKResult[] = [];
+    for (let j = 0; j < b; j++) {
+      const at = j * kk;
+      let count = 0;
+      while (count < kk && vals[at + count] !== -Infinity) count++;
+      out.push({ indices: Int32Array.from(idx.subarray(at, at + count), Number), scores: vals.slice(at, at + count) });
+    }
+    return out;
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }

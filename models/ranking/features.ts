@@ -29,8 +29,8 @@ export function difficultyFit(p: number, target: number, width: number): number 
 
 /** Best content matches of a candidate: against the learner's interests, and against their recent resources. */
 function contentMatch(c: Candidate, learner: LearnerContext): Pick<Features, 'interest' | 'recent'> {
-  if (!c.content) return {};
-  let interest: Features['interest'];
+  if (!c.content) return c.interestMatch ? { interest: { ...c.interestMatch } } : {};
+  let interest: Features['interest'] = c.interestMatch ? { ...c.interestMatch } : undefined;
   let recent: Features['recent'];
   for (const it of learner.interests ?? []) {
     const s = dot(c.content, it.vector); // both unit length

@@ -105,6 +105,45 @@ describe('rank', () => {
   });
 });
 
+describe('rank for a long cached list', () => {
+  it('diversifies only the head (mmrHead) and fills the rest by relevance, with similarity vectors', () => {
+    const cands: Candidate[] = [
+      ...[0, 1, 2, 3, 4].map((i) => ({ resourceId: `py${i}`, similarity: vec(0, 1, 0.01 * i), collabScore: 10 - i })),
+      { resourceId: 'hist0', similarity: vec(5), collabScore: 4 },
+      { resourceId: 'hist1', similarity: vec(5, 6, 0.05), collabScore: 3 },
+    ];
+    const ids = rank({ candidates: cands, learner: learner() }, { topN: 6, mmrHead: 2, mmrLambda: 0.5 }).items.map((i) => i.resourceId);
+    expect(ids.slice(0, 2)).toEqual(['py0', 'hist0']);
+    // the tail: everything else in relevance order
+    expect(ids.slice(2)).toEqual(['py1', 'py2', 'py3', 'py4']);
+  });
+
+  it('counts a vector-free interest match (catalogue topic = declared interest) and names it', () => {
+    const cands: Candidate[] = [
+      { resourceId: 'algebra1', collabScore: 1, interestMatch: { label: 'algebra', cosine: 0.6 } },
+      { resourceId: 'music1', collabScore: 1 },
+    ];
+    const { items } = rank({ candidates: cands, learner: learner() }, { topN: 2 });
+    expect(items[0].resourceId).toBe('algebra1');
+    expect(items[0].reasons[0]).toMatchObject({ code: 'matches-interest', ref: 'algebra' });
+  });
+});
+
+describe('reserveNew', () => {
+  it('keeps a new interest-matched resource in the list even when its relevance would not make it', () => {
+    const cands: Candidate[] = [
+      ...[0, 1, 2, 3].map((i) => ({ resourceId: `alg${i}`, collabScore: 10 - i, popularity: 50, interestMatch: { label: 'algebra', cosine: 0.6 } })),
+      { resourceId: 'new-alg', collabScore: -5, isNew: true, interestMatch: { label: 'algebra', cosine: 0.6 } },
+      { resourceId: 'new-music', collabScore: -5, isNew: true },
+    ];
+    const plain = rank({ candidates: cands, learner: learner() }, { topN: 3 }).items.map((i) => i.resourceId);
+    expect(plain).not.toContain('new-alg');
+    const explored = rank({ candidates: cands, learner: learner() }, { topN: 3, reserveNew: 1 }).items;
+    expect(explored.map((i) => i.resourceId)).toEqual(['alg0', 'alg1', 'new-alg']);
+    expect(explored[2].reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['matches-interest', 'new-resource']));
+  });
+});
+
 describe('ranking helpers', () => {
   it('percentiles share ties and skip undefined', () => {
     expect(percentiles([3, undefined, 1, 3, 2])).toEqual([5 / 6, undefined, 0, 5 / 6, 1 / 3]);

@@ -19,6 +19,13 @@ export interface Candidate {
   topics?: readonly string[];
   /** True while the resource has too few events for its collaborative factor to mean much (cold start). */
   isNew?: boolean;
+  /**
+   * An interest match found without vectors (e.g. a catalogue topic equal to a declared interest), on the cosine
+   * scale; the stronger of it and the content match counts. For callers that have no embeddings at ranking time.
+   */
+  interestMatch?: { label: string; cosine: number };
+  /** Unit vector MMR compares candidates by (e.g. normalised collaborative factors); default `content`. */
+  similarity?: Float32Array;
 }
 
 /** What the ranker knows about the learner. */
@@ -70,8 +77,20 @@ export interface RankOptions {
   prerequisitePenalty: number;
   /** MMR trade-off: 1 = pure relevance, 0 = pure diversity; default 0.75. */
   mmrLambda: number;
-  /** Only the best `mmrPool` × topN candidates by relevance enter MMR (bounds its O(pool × topN) cost); default 5. */
+  /** Only the best `mmrPool` × (mmrHead or topN) candidates by relevance enter MMR (bounds its O(pool × topN) cost); default 5. */
   mmrPool: number;
+  /**
+   * MMR picks only the first `mmrHead` items (the visible head); the rest of the list follows in relevance order.
+   * MMR costs O(pool × head × dim), so a long cached list (top-100) diversifies its first screen only. Default: topN.
+   */
+  mmrHead?: number;
+  /**
+   * Exploration: up to this many new resources (`isNew`) that match one of the learner's interests are kept in the
+   * list even when their relevance would not make it (they replace the end of the list). A new resource's
+   * collaborative factor means little, so without this it can lose to every established resource of the same
+   * interest and never collect the events that would teach the model about it. Default 0.
+   */
+  reserveNew?: number;
   /** Cosine above which a content match becomes a reason; default 0.35. */
   reasonCosine: number;
   /** Popularity percentile above which "popular" becomes a reason; default 0.9. */

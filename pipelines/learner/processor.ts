@@ -11,9 +11,10 @@ import { ItemTable } from '../model/item-table';
 import type { ItemSink } from '../item/sink';
 import { applyItemUpdate } from '../item/apply';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
-import { rankLearner } from './rank';
+import { CandidateGenerator } from './candidates';
+import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
-import { deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
+import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
 /** Online quality gauges cover the most recent this many trials (sliding window), and are emitted every EMIT_EVERY. */
@@ -60,6 +61,10 @@ export interface LearnerProcessorOptions {
   maxPendingReranks?: number;
   /** Buffered item updates above which consumption pauses. Default 20000. */
   maxSinkBacklog?: number;
+  /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
+  kernel?: 'auto' | 'js';
+  /** How candidates are pooled and ranked (models/ranking); defaults in LearnerRankOptions. */
+  ranking?: Omit<LearnerRankOptions, 'topN'>;
 }
 
 /**
@@ -70,6 +75,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly stage = 'learner';
   private readonly groups = new Map<number, LearnerGroup>();
   readonly reranker: Reranker;
+  private readonly candidates: CandidateGenerator;
+  private readonly ranker: LearnerRanker;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
   /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
@@ -89,9 +96,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (!o.sink && !o.replica) {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
+    this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN });
+    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
+    // until the session is ready (tens of ms) re-ranks use the JS kernel
+    void this.candidates.init();
     this.reranker = new Reranker({
       store: o.store,
-      build: (u) => this.buildList(u),
+      buildBatch: (users) => this.buildLists(users),
       emit: o.emit,
       logger: o.logger,
       intervalMs: o.rerankIntervalMs,
@@ -196,7 +207,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
     if (!l) {
-      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], lastEventAt: 0 };
+      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], completed: [], lastEventAt: 0 };
       g.learners.set(userId, l);
     }
     return l;
@@ -237,7 +248,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
         this.evaluation.trials++;
-        if (rankLearner(l, this.items(), HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
+        if (this.rankSync(g, ev.userId, l).slice(0, HIT_K).some((i) => i.resourceId === ev.resourceId)) this.evaluation.hits++;
       }
     }
     if (eventWeight(interaction, this.o.model.options.weights) > 0 && !l.history.includes(ev.resourceId)) this.countCoEngagement(l.history, ev.resourceId);
@@ -245,6 +256,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.interactions++;
     pushHistory(l.history, ev.resourceId, this.o.historyLength);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
+    if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     this.rerank(ev.userId);
   }
@@ -309,6 +321,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       // Left the catalogue: every cached list containing it is rebuilt now, not at the learner's next event.
       for (const u of this.reranker.learnersListing(itemId)) if (this.learner(u)) this.reranker.request(u, true);
     } else if (!wasActive && active) {
+      this.ranker.noteActivated(i);
       const topics = new Set((table.meta[i]?.topics ?? []).map((s) => s.toLowerCase()));
       if (topics.size === 0) return;
       // New resource: learners whose declared interests match get it without any interaction (cold start by content).
@@ -328,18 +341,46 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.reranker.request(userId);
   }
 
-  private buildList(userId: string): RecommendationList | null {
-    let group: LearnerGroup | undefined;
-    let l: Learner | undefined;
-    for (const g of this.groups.values()) {
-      l = g.learners.get(userId);
-      if (l) {
-        group = g;
-        break;
-      }
+  private find(userId: string): { l: Learner; group: LearnerGroup } | undefined {
+    for (const group of this.groups.values()) {
+      const l = group.learners.get(userId);
+      if (l) return { l, group };
     }
-    if (!l || !group) return null;
-    const items = rankLearner(l, this.items(), this.o.topN);
+    return undefined;
+  }
+
+  /** Ranks one learner synchronously with the JS kernel (prequential evaluation from state). */
+  private rankSync(g: LearnerGroup, userId: string, l: Learner) {
+    const table = this.items();
+    const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => this.ranker.mask(l, table, row), this.ranker.k);
+    return this.ranker.rank(userId, l, table, g.knowledge, top, Date.now());
+  }
+
+  /** The lists of a batch of due learners: one scoring call for all of them, then per-learner list building. */
+  private async buildLists(userIds: string[]): Promise<(RecommendationList | null)[]> {
+    const found = userIds.map((u) => this.find(u));
+    const live = found.flatMap((f, j) => (f ? [{ ...f, j }] : []));
+    const out: (RecommendationList | null)[] = userIds.map(() => null);
+    if (live.length === 0) return out;
+    const table = this.items();
+    const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => this.ranker.mask(live[j].l, table, row), this.ranker.k);
+    const now = Date.now();
+    live.forEach(({ l, group, j }, b) => {
+      const userId = userIds[j];
+      // erased (or its group revoked) while the batch was scored: nothing to write
+      if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
+      const items = this.ranker.rank(userId, l, table, group.knowledge, tops[b], now);
+      out[j] = this.list(userId, l, group, items);
+    });
+    return out;
+  }
+
+  private groupOf(g: LearnerGroup): number {
+    for (const [k, v] of this.groups) if (v === g) return k;
+    return -1;
+  }
+
+  private list(userId: string, l: Learner, group: LearnerGroup, items: RecommendationList['items']): RecommendationList {
     if (this.knowledgeDirty.delete(userId)) {
       const skills = group.knowledge.mastery(userId);
       void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
@@ -401,5 +442,6 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     await this.reranker.stop();
     await this.flushPopularity();
     await this.flushCoEngagement();
+    await this.candidates.release();
   }
 }

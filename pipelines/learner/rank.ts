@@ -1,59 +1,205 @@
-import { dotAll } from '../../models/kernel/dot';
-import { topK } from '../../models/kernel/topk';
-import type { Reason, RecommendedItem } from '../../lib/serving/types';
+import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
+import type { KnowledgeModel } from '../../models/knowledge/model';
+import type { RecommendedItem } from '../../lib/serving/types';
 import type { ItemTable } from '../model/item-table';
+import type { TopKResult } from './candidates';
 import type { Learner } from './state';
 
-/**
- * Ranks every active item of the table for one learner: collaborative score (user · item + item bias), a boost for
- * resources matching the learner's declared interests, the learner's recent resources excluded. PROVISIONAL until
- * models/ranking lands (difficulty fit, prerequisites and diversity belong there); keeps a reason per item.
- */
-// Scratch score buffer: ranking is synchronous and single-threaded, so one buffer serves every call (no 40 KB
-// allocation per re-rank at 10,000 items).
-let scratch = new Float32Array(1024);
+/** How the learner stage feeds models/ranking; every field optional with the default named. */
+export interface LearnerRankOptions {
+  /** Length of the cached list (config pipeline.topN). */
+  topN: number;
+  /** Collaborative candidates per learner = candidateFactor × topN (before the extras). Default 3. */
+  candidateFactor?: number;
+  /** MMR diversifies the first `mmrHead` items; the rest of the list follows by relevance. Default 20. */
+  mmrHead?: number;
+  /**
+   * Cosine credited to a resource whose catalogue topic equals a declared interest. The learner stage has no text
+   * encoder and the replica carries no content vectors, so interests match by topic; 0.6 sits above the reason
+   * threshold (0.35) and around what an embedded two-word interest scores against a matching resource. Default 0.6.
+   */
+  topicMatchCosine?: number;
+  /** Most recent resources given to the ranker ("next after", recent context). Default 10. */
+  recentLength?: number;
+  /** Extras: most popular (by event count) resources per declared interest (first 5 interests). Default 5. */
+  popularPerInterest?: number;
+  /** Extras: newest resources with no event yet. Default 16. */
+  newResources?: number;
+  /** Extras: resources that name one of the recent resources as a prerequisite. Default 20. */
+  nextSteps?: number;
+  /** New resources matching an interest kept in the list whatever their relevance (exploration). Default 3. */
+  reserveNew?: number;
+  /** Passed to models/ranking (weights, target success, MMR lambda...). */
+  rank?: RankOptionsInput;
+}
 
-export function rankLearner(l: Learner, table: ItemTable, topN: number, interestBoost = 2): RecommendedItem[] {
-  const n = table.size;
-  if (n === 0) return [];
-  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
-  const scores = scratch.subarray(0, n);
-  dotAll(l.cf.vector, table.factors, n, table.dim, scores, table.bias);
-  const active = table.active;
-  for (let i = 0; i < n; i++) if (active[i] === 0) scores[i] = -Infinity;
-  const matched = new Map<number, string>();
-  for (const interest of l.interests) {
-    const rows = table.rowsWithTopic(interest.toLowerCase());
-    if (!rows) continue;
-    for (const i of rows) {
-      if (active[i] === 0 || matched.has(i)) continue;
-      scores[i] += interestBoost;
-      matched.set(i, interest);
+const MAX_INTERESTS = 5;
+const POPULAR_REFRESH_MS = 1000;
+
+/**
+ * The learner stage's ranking: collaborative candidates from the batched kernel (history and completed masked), plus
+ * extras that must get a chance whatever their collaborative score (new resources, popular in the learner's
+ * interests, next steps after recent resources), ranked by models/ranking `rank()` with what the stage knows:
+ * knowledge-model P(success) for difficulty fit, catalogue prerequisites against the completed set, topic matches to
+ * declared interests, event counts as popularity, normalised item factors as MMR's similarity (the replica has no
+ * content vectors). MMR covers the visible head only: it is O(pool × head × dim).
+ */
+export class LearnerRanker {
+  readonly k: number;
+  private readonly rankOptions: RankOptions;
+  private readonly o: Required<Omit<LearnerRankOptions, 'rank'>>;
+  /** Newest activated rows (ring), candidates for the "new resource" extra while they have no event. */
+  private readonly activated: number[] = [];
+  private readonly popularByTopic = new Map<string, { at: number; rows: number[] }>();
+
+  constructor(options: LearnerRankOptions) {
+    this.o = {
+      topN: options.topN,
+      candidateFactor: options.candidateFactor ?? 3,
+      mmrHead: options.mmrHead ?? 20,
+      topicMatchCosine: options.topicMatchCosine ?? 0.6,
+      recentLength: options.recentLength ?? 10,
+      popularPerInterest: options.popularPerInterest ?? 5,
+      newResources: options.newResources ?? 16,
+      nextSteps: options.nextSteps ?? 20,
+      reserveNew: options.reserveNew ?? 3,
+    };
+    this.k = this.o.candidateFactor * this.o.topN;
+    this.rankOptions = resolveRankOptions({ ...options.rank, topN: this.o.topN, mmrHead: Math.min(this.o.mmrHead, this.o.topN), reserveNew: this.o.reserveNew });
+  }
+
+  /** A row became active (new or re-activated resource). */
+  noteActivated(i: number): void {
+    const at = this.activated.indexOf(i);
+    if (at >= 0) this.activated.splice(at, 1);
+    this.activated.push(i);
+    if (this.activated.length > 4 * this.o.newResources) this.activated.shift();
+  }
+
+  /** Masks what the learner must not be offered: recent history and completed resources. */
+  mask(l: Learner, table: ItemTable, row: Float32Array): void {
+    for (const id of l.history) {
+      const i = table.indexOf(id);
+      if (i >= 0) row[i] = -Infinity;
+    }
+    for (const id of l.completed) {
+      const i = table.indexOf(id);
+      if (i >= 0) row[i] = -Infinity;
     }
   }
-  for (const id of l.history) {
-    const i = table.indexOf(id);
-    if (i >= 0) scores[i] = -Infinity;
+
+  /** The learner's list from its collaborative candidates `top` (from the kernel) plus the extras. */
+  rank(userId: string, l: Learner, table: ItemTable, knowledge: KnowledgeModel | undefined, top: TopKResult, now: number): RecommendedItem[] {
+    const history = new Set(l.history);
+    const completed = new Set(l.completed);
+    const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, key: x.toLowerCase() }));
+    const seen = new Set<number>();
+    const candidates: Candidate[] = [];
+    const add = (i: number, collab: number) => {
+      // state may have moved on while the batch was scored: never offer a resource just engaged with or removed
+      if (seen.has(i) || table.active[i] !== 1 || history.has(table.ids[i]) || completed.has(table.ids[i])) return;
+      seen.add(i);
+      candidates.push(this.candidate(table, i, collab, interests));
+    };
+    for (let r = 0; r < top.indices.length; r++) add(top.indices[r], top.scores[r]);
+    const score = (i: number) => collabScore(l.cf.vector, table, i);
+    for (const i of this.extras(l, table, interests, now)) if (!seen.has(i)) add(i, score(i));
+
+    const recent: NonNullable<LearnerContext['recent']>[number][] = [];
+    for (let r = l.history.length - 1; r >= 0 && recent.length < this.o.recentLength; r--) {
+      const id = l.history[r];
+      recent.push({ resourceId: id, title: table.meta[table.indexOf(id)]?.title });
+    }
+    const predictSuccess = knowledge
+      ? (u: string, resourceId: string) => {
+          const skills = table.meta[table.indexOf(resourceId)]?.skills;
+          return skills && skills.length > 0 ? knowledge.expectedSuccess(u, resourceId, skills) : knowledge.expectedSuccess(u, resourceId);
+        }
+      : undefined;
+    return rank({ candidates, learner: { userId, completed, recent }, predictSuccess }, this.rankOptions).items;
   }
-  const top = topK(scores, n, topN);
-  const out: RecommendedItem[] = [];
-  for (const i of top) {
+
+  private candidate(table: ItemTable, i: number, collab: number, interests: { label: string; key: string }[]): Candidate {
     const meta = table.meta[i];
-    const reasons: Reason[] = [];
-    const topic = matched.get(i);
-    if (topic !== undefined) {
-      reasons.push({ code: 'matches-interest', text: `Matches your interest in ${topic}`, ref: topic });
+    const c: Candidate = { resourceId: table.ids[i], collabScore: collab, popularity: table.counts[i], isNew: table.counts[i] === 0, similarity: unitRow(table, i) };
+    if (meta) {
+      if (meta.type !== undefined) c.type = meta.type;
+      if (meta.topics) c.topics = meta.topics;
+      if (meta.skills) c.skills = meta.skills;
+      if (meta.prerequisites && meta.prerequisites.length > 0) c.prerequisites = meta.prerequisites;
+      if (meta.title !== undefined) c.title = meta.title;
+      if (meta.topics && interests.length > 0) {
+        const topics = meta.topics.map((t) => t.toLowerCase());
+        const hit = interests.find((x) => topics.includes(x.key));
+        if (hit) c.interestMatch = { label: hit.label, cosine: this.o.topicMatchCosine };
+      }
     }
-    if (table.counts[i] === 0) reasons.push({ code: 'new-resource', text: 'New in the catalogue' });
-    else reasons.push({ code: 'similar-learners', text: 'Learners with similar activity engaged with this' });
-    out.push({
-      resourceId: table.ids[i],
-      score: scores[i],
-      reasons,
-      ...(meta?.type ? { type: meta.type } : {}),
-      ...(meta?.topics ? { topics: meta.topics } : {}),
-      ...(meta?.skills ? { skills: meta.skills } : {}),
-    });
+    return c;
   }
-  return out;
+
+  /** New resources, popular in the learner's interests, next steps after the recent resources (indices). */
+  private extras(l: Learner, table: ItemTable, interests: { key: string }[], now: number): number[] {
+    const out: number[] = [];
+    let fresh = 0;
+    for (let r = this.activated.length - 1; r >= 0 && fresh < this.o.newResources; r--) {
+      const i = this.activated[r];
+      if (table.active[i] === 1 && table.counts[i] === 0) {
+        out.push(i);
+        fresh++;
+      }
+    }
+    for (const { key } of interests) out.push(...this.popularIn(table, key, now));
+    let next = 0;
+    for (let r = l.history.length - 1; r >= Math.max(0, l.history.length - this.o.recentLength) && next < this.o.nextSteps; r--) {
+      const after = table.rowsAfter(l.history[r]);
+      if (!after) continue;
+      for (const i of after) {
+        if (next >= this.o.nextSteps) break;
+        out.push(i);
+        next++;
+      }
+    }
+    return out;
+  }
+
+  /** Most-engaged active rows of a topic, cached for a second (counts move slowly; a topic can have thousands of rows). */
+  private popularIn(table: ItemTable, topic: string, now: number): number[] {
+    const hit = this.popularByTopic.get(topic);
+    if (hit && now - hit.at < POPULAR_REFRESH_MS) return hit.rows;
+    const rows = table.rowsWithTopic(topic);
+    const best: number[] = [];
+    if (rows) {
+      const k = this.o.popularPerInterest;
+      for (const i of rows) {
+        if (table.active[i] !== 1 || table.counts[i] === 0) continue;
+        if (best.length < k) best.push(i);
+        else if (table.counts[i] > table.counts[best[k - 1]]) best[k - 1] = i;
+        else continue;
+        best.sort((a, b) => table.counts[b] - table.counts[a] || a - b);
+      }
+    }
+    if (this.popularByTopic.size > 10000) this.popularByTopic.clear();
+    this.popularByTopic.set(topic, { at: now, rows: best });
+    return best;
+  }
+}
+
+/** bias + user · item of one row (extras are scored in JS: a few dozen dot products). */
+function collabScore(user: Float32Array, table: ItemTable, i: number): number {
+  const d = table.dim;
+  const f = table.factors;
+  let s = table.bias[i];
+  for (let k = 0, o = i * d; k < d; k++, o++) s += user[k] * f[o];
+  return s;
+}
+
+/** The item's factor row scaled to unit length (MMR's similarity), or undefined for a zero row. */
+function unitRow(table: ItemTable, i: number): Float32Array | undefined {
+  const v = table.factors.slice(i * table.dim, (i + 1) * table.dim);
+  let n = 0;
+  for (let k = 0; k < v.length; k++) n += v[k] * v[k];
+  if (n === 0) return undefined;
+  const inv = 1 / Math.sqrt(n);
+  for (let k = 0; k < v.length; k++) v[k] *= inv;
+  return v;
 }

@@ -5,13 +5,20 @@ import type { RecommendationList, ServingStore } from '../../lib/serving/types';
 export interface RerankerOptions {
   store: ServingStore;
   /** Builds the learner's list from current state (null: learner unknown or erased, nothing to write). */
-  build: (userId: string) => RecommendationList | null;
+  build?: (userId: string) => RecommendationList | null;
+  /**
+   * Builds the lists of every learner due in one tick together (one batched scoring call), same order, same nulls.
+   * Takes precedence over `build`; one of them is required.
+   */
+  buildBatch?: (userIds: string[]) => Promise<(RecommendationList | null)[]> | (RecommendationList | null)[];
   emit: Emitter;
   logger: Logger;
   /** At most one re-rank per learner per this many ms (config pipeline.rerankIntervalMs). */
   intervalMs: number;
-  /** Concurrent serving-store writes. Default 16. */
+  /** Learners being built or written at once (each write is one Redis SET). Default 32. */
   concurrency?: number;
+  /** Most learners built in one batch. Default 32 (the kernel benchmark's batch). */
+  maxBatch?: number;
   /** Pending re-ranks at which hasRoom() turns false, so consumption pauses while Redis is slow. Default 5000. */
   maxPending?: number;
   now?: () => number;
@@ -20,7 +27,8 @@ export interface RerankerOptions {
 /**
  * Coalesces re-rank requests: a learner's first event re-ranks at once, later events within `intervalMs` of the last
  * re-rank are folded into one re-rank at the end of the interval, which reads the state as it is then (so it reflects
- * all of them). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
+ * all of them). The learners due at one tick are built as one batch (one scoring call for all of them; one batch
+ * builds at a time, the next starts as soon as it is done, while its writes are still in flight). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
  * the growing backlog makes hasRoom() false, which pauses the consumer. Also remembers each learner's last list, to find the lists
  * that contain a resource, so a removed resource can be pulled out of every list within one re-rank.
  */
@@ -36,12 +44,16 @@ export class Reranker {
   private stopped = false;
   private readonly now: () => number;
   private readonly concurrency: number;
+  private readonly maxBatch: number;
   private readonly maxPending: number;
+  private building = false;
   private lastPrune = 0;
 
   constructor(private readonly o: RerankerOptions) {
     this.now = o.now ?? Date.now;
-    this.concurrency = o.concurrency ?? 16;
+    this.concurrency = o.concurrency ?? 32;
+    this.maxBatch = o.maxBatch ?? 32;
+    if (!o.build && !o.buildBatch) throw new Error('Reranker needs build or buildBatch');
     this.maxPending = o.maxPending ?? 5000;
   }
 
@@ -118,11 +130,14 @@ export class Reranker {
   private tick(): void {
     this.timer = null;
     this.timerAt = Infinity;
+    if (this.building) return; // re-armed when the batch is built
     const now = this.now();
     let nextAt = Infinity;
+    const batch: string[] = [];
+    const room = Math.min(this.maxBatch, this.concurrency - this.inflight);
     for (const [u, at] of this.due) {
-      if (this.inflight >= this.concurrency) {
-        nextAt = Math.min(nextAt, now + 5);
+      if (batch.length >= room) {
+        nextAt = Math.min(nextAt, now + (room <= 0 ? 5 : 0));
         break;
       }
       if (at > now) {
@@ -130,24 +145,41 @@ export class Reranker {
         continue;
       }
       this.due.delete(u);
-      const p = this.run(u);
-      this.running.set(u, p);
-      void p.finally(() => {
-        if (this.running.get(u) === p) this.running.delete(u);
-      });
+      batch.push(u);
     }
+    if (batch.length > 0) this.runBatch(batch);
     if (nextAt < Infinity) this.arm(nextAt);
     if (now - this.lastPrune > 10 * Math.max(this.o.intervalMs, 100)) this.prune(now);
   }
 
-  private async run(userId: string): Promise<void> {
-    this.inflight++;
+  private runBatch(users: string[]): void {
+    this.inflight += users.length;
+    this.building = true;
     const started = performance.now();
+    const now = this.now();
+    for (const u of users) this.last.set(u, now);
+    const built = (async () => {
+      try {
+        return await (this.o.buildBatch ? this.o.buildBatch(users) : users.map((u) => this.o.build!(u)));
+      } finally {
+        this.building = false;
+        if (this.due.size > 0) this.arm(this.now());
+      }
+    })();
+    users.forEach((u, j) => {
+      const p = this.write(u, built, j, started, users.length);
+      this.running.set(u, p);
+      void p.finally(() => {
+        if (this.running.get(u) === p) this.running.delete(u);
+      });
+    });
+  }
+
+  private async write(userId: string, built: Promise<(RecommendationList | null)[]>, j: number, started: number, batch: number): Promise<void> {
     try {
-      const list = this.o.build(userId);
-      this.last.set(userId, this.now());
+      const list = (await built)[j];
       if (list) {
-        this.o.emit.emit('rerank', { durationMs: performance.now() - started, candidates: list.items.length });
+        this.o.emit.emit('rerank', { durationMs: (performance.now() - started) / batch, candidates: list.items.length, batch });
         await this.o.store.putRecommendations(list);
         this.index(userId, list.items.map((i) => i.resourceId));
         // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
@@ -156,7 +188,7 @@ export class Reranker {
         this.o.emit.emit('list.written', { freshnessMs: ackAt - (list.eventTime ?? list.generatedAt), source: list.source });
       }
     } catch (err) {
-      this.o.logger.warn('re-rank write failed, retrying', { userId, err });
+      this.o.logger.warn('re-rank failed, retrying', { userId, err });
       if (!this.stopped) {
         const at = this.now() + 500;
         if (!this.due.has(userId)) this.due.set(userId, at);
@@ -165,7 +197,7 @@ export class Reranker {
     } finally {
       this.inflight--;
       this.wake();
-      if (this.due.size > 0 && !this.timer) this.arm(this.now());
+      if (this.due.size > 0 && !this.timer && !this.building) this.arm(this.now());
     }
   }
 

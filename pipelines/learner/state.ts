@@ -19,6 +19,11 @@ export interface Learner {
   /** Most recent distinct resources, newest last. */
   history: string[];
   interests: string[];
+  /**
+   * Resources completed ('complete' interactions), newest last, at most COMPLETED_LENGTH: never recommended again,
+   * and they satisfy prerequisites in the ranker.
+   */
+  completed: string[];
   /** Kafka timestamp (ms) of the newest event applied: the list's eventTime. */
   lastEventAt: number;
 }
@@ -42,11 +47,14 @@ export interface LearnerGroup {
   erased: Map<string, number>;
 }
 
+/** Completed resources kept per learner (bounded memory; older completions may be recommended again). */
+export const COMPLETED_LENGTH = 1000;
+
 /** How long an erasure marker (hashed id + time) is kept to catch events sent before the erasure. 24 h. */
 export const ERASURE_MEMORY_MS = 24 * 3600_000;
 
 export interface LearnerGroupJSON {
-  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number }][];
+  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number; d?: string[] }][];
   knowledge: KnowledgeModelState;
   items?: ItemTableJSON;
   erased?: [string, number][];
@@ -54,13 +62,13 @@ export interface LearnerGroupJSON {
 
 export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
   const learners: LearnerGroupJSON['learners'] = [];
-  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt }]);
+  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt, ...(l.completed.length ? { d: l.completed } : {}) }]);
   return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}), erased: [...g.erased] };
 }
 
 export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {
   const learners = new Map<string, Learner>();
-  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, lastEventAt: l.t });
+  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, completed: l.d ?? [], lastEventAt: l.t });
   return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}), erased: new Map(j.erased ?? []) };
 }
 

@@ -45,6 +45,8 @@ export class ItemTable {
   readonly meta: (ItemMeta | undefined)[] = [];
   /** Lower-cased topic -> rows having it, so interest matching touches only matching rows. */
   private readonly byTopic = new Map<string, Set<number>>();
+  /** Resource id -> rows naming it as a prerequisite ("next after" candidates). */
+  private readonly byPrerequisite = new Map<string, Set<number>>();
   private cap: number;
 
   constructor(readonly dim: number, capacity = 1024) {
@@ -117,7 +119,13 @@ export class ItemTable {
 
   setMeta(i: number, meta: ItemMeta): void {
     for (const t of this.meta[i]?.topics ?? []) this.byTopic.get(t.toLowerCase())?.delete(i);
+    for (const p of this.meta[i]?.prerequisites ?? []) this.byPrerequisite.get(p)?.delete(i);
     this.meta[i] = meta;
+    for (const p of meta.prerequisites ?? []) {
+      let set = this.byPrerequisite.get(p);
+      if (!set) this.byPrerequisite.set(p, (set = new Set()));
+      set.add(i);
+    }
     for (const t of meta.topics ?? []) {
       const k = t.toLowerCase();
       let set = this.byTopic.get(k);
@@ -129,6 +137,11 @@ export class ItemTable {
   /** Rows whose topics include `topic` (lower-cased). */
   rowsWithTopic(topic: string): ReadonlySet<number> | undefined {
     return this.byTopic.get(topic);
+  }
+
+  /** Rows that name resource `id` as a prerequisite. */
+  rowsAfter(id: string): ReadonlySet<number> | undefined {
+    return this.byPrerequisite.get(id);
   }
 
   get(id: string): ItemRow | null {
