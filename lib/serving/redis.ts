@@ -107,18 +107,18 @@ export class RedisServingStore implements ServingStore {
     await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
   }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
-    const raw = await this.run('get', () => this.r.get(this.key('rec', userId)));
-    if (raw === null) return null;
-    const list = decodeList(raw, () => this.corrupt('rec'));
-    if (!list) this.corrupt('rec');
-    return list;
+    return this.readList(userId, decodeList);
   }
   async getRecommendationView(userId: string): Promise<RecommendationView | null> {
+    return this.readList(userId, decodeView);
+  }
+  /** One GET of the learner's list, decoded whole or as a lazy view; corrupt values and items are counted. */
+  private async readList<T>(userId: string, decode: (raw: string, onCorruptItem: () => void) => T | null): Promise<T | null> {
     const raw = await this.run('get', () => this.r.get(this.key('rec', userId)));
     if (raw === null) return null;
-    const view = decodeView(raw, () => this.corrupt('rec'));
-    if (!view) this.corrupt('rec');
-    return view;
+    const out = decode(raw, () => this.corrupt('rec'));
+    if (!out) this.corrupt('rec');
+    return out;
   }
   async putResource(meta: ResourceMeta): Promise<void> {
     await this.run('set', () => this.r.set(this.key('res', meta.resourceId), JSON.stringify(meta)));
