@@ -1,8 +1,9 @@
 import { normalizeInPlace } from '../content/vector';
-import { rank } from './rank';
-import { difficultyFit, percentiles } from './features';
+import { rank, resolveRankOptions } from './rank';
+import { computeFeatures, difficultyFit, percentiles } from './features';
 import { mmrSelect } from './mmr';
 import { preselect } from './candidates';
+import { mulberry32 } from '../random/prng';
 import type { Candidate, LearnerContext } from './types';
 
 /** Unit vector along axis `a` (mixed with axis `b` by `mix`), 8 dims: enough to express "same topic" or not. */
@@ -126,6 +127,57 @@ describe('rank for a long cached list', () => {
     const { items } = rank({ candidates: cands, learner: learner() }, { topN: 2 });
     expect(items[0].resourceId).toBe('algebra1');
     expect(items[0].reasons[0]).toMatchObject({ code: 'matches-interest', ref: 'algebra' });
+  });
+});
+
+describe('rank over a large pool', () => {
+  // a pool like the learner stage's: many more candidates than list places, P(success) for most of them
+  const rng = mulberry32(5);
+  const cands: Candidate[] = Array.from({ length: 300 }, (_, i) => ({
+    resourceId: `r${i}`,
+    // new resources: no events, the least liked; they reach the list only by exploration
+    collabScore: i % 40 === 0 ? -1 : rng() * 4,
+    popularity: i % 40 === 0 ? 0 : Math.floor(rng() * 50),
+    skills: ['s'],
+    isNew: i % 40 === 0,
+    ...(i % 40 === 0 ? { interestMatch: { label: 'algebra', cosine: 0.6 } } : {}),
+    ...(i % 9 === 0 ? { prerequisites: [`r${i + 1}`] } : {}),
+  }));
+  const success = new Map(cands.map((c) => [c.resourceId, rng()]));
+
+  it('asks P(success) only for candidates that can reach the list, with the list of the exhaustive computation', () => {
+    const asked = new Set<string>();
+    const predictSuccess = (_u: string, r: string) => {
+      asked.add(r);
+      return success.get(r);
+    };
+    const options = { topN: 20, mmrLambda: 1, reserveNew: 2 };
+    const { items } = rank({ candidates: cands, learner: learner(), predictSuccess }, options);
+    expect(asked.size).toBeLessThan(cands.length);
+    // every exploration candidate is scored exactly: they are ordered among themselves
+    for (let i = 0; i < cands.length; i += 40) expect(asked.has(`r${i}`)).toBe(true);
+    // reference: every feature of every candidate; the 20 best by relevance, the last of them making room for the best
+    // new interest matches until 2 are listed
+    const all = computeFeatures(cands, learner(), (_u, r) => success.get(r), resolveRankOptions(options));
+    const byRelevance = cands.map((_, i) => i).sort((a, b) => all[b].relevance - all[a].relevance || (cands[a].resourceId < cands[b].resourceId ? -1 : 1));
+    const top = byRelevance.slice(0, 20);
+    const listedNew = top.filter((i) => cands[i].isNew).length;
+    const extra = byRelevance.slice(20).filter((i) => cands[i].isNew).slice(0, Math.max(0, 2 - listedNew));
+    expect(extra.length).toBeGreaterThan(0); // the case under test: exploration reaches below the scored top
+    const kept = top.filter((i) => !cands[i].isNew).slice(0, 20 - listedNew - extra.length);
+    const expected = top.filter((i) => cands[i].isNew || kept.includes(i)).concat(extra);
+    expect(items.map((i) => i.resourceId)).toEqual(expected.map((i) => cands[i].resourceId));
+    for (const it of items) expect(it.score).toBeCloseTo(all[Number(it.resourceId.slice(1))].relevance, 6);
+  });
+
+  it('MMR compares by cosine: scaling a vector changes nothing', () => {
+    const unit = cands.map((_, i) => vec(i % 8, (i + 3) % 8, 0.2));
+    const scaled = unit.map((v, i) => v.map((x) => x * (1 + (i % 5))));
+    const a = rank({ candidates: cands, learner: learner(), similarity: (c) => unit[Number(c.resourceId.slice(1))] }, { topN: 20 });
+    const b = rank({ candidates: cands, learner: learner(), similarity: (c) => scaled[Number(c.resourceId.slice(1))] }, { topN: 20 });
+    expect(b.items).toEqual(a.items);
+    // and MMR did diversify: pure relevance order is a different list
+    expect(rank({ candidates: cands, learner: learner() }, { topN: 20, mmrLambda: 1 }).items.map((i) => i.resourceId)).not.toEqual(a.items.map((i) => i.resourceId));
   });
 });
 

@@ -24,7 +24,7 @@ export interface Candidate {
    * scale; the stronger of it and the content match counts. For callers that have no embeddings at ranking time.
    */
   interestMatch?: { label: string; cosine: number };
-  /** Unit vector MMR compares candidates by (e.g. normalised collaborative factors); default `content`. */
+  /** Vector MMR compares candidates by, as cosine (e.g. collaborative factors); default `content`. */
   similarity?: Float32Array;
 }
 
@@ -43,9 +43,9 @@ export interface LearnerContext {
 
 /**
  * Expected probability that the learner succeeds on the resource (knowledge model), or undefined when it has no
- * estimate (no skills, no quiz evidence).
+ * estimate (no skills, no quiz evidence). `candidate` is the one being scored (its skills, without a lookup by id).
  */
-export type PredictSuccess = (userId: string, resourceId: string) => number | undefined;
+export type PredictSuccess = (userId: string, resourceId: string, candidate?: Candidate) => number | undefined;
 
 /** Weights of the relevance components; each component is in [0, 1] before weighting. */
 export interface RankWeights {

@@ -1,4 +1,9 @@
 import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
+
+/** A candidate that remembers its replica row (MMR views the row's factors instead of copying them). */
+interface RowCandidate extends Candidate {
+  row: number;
+}
 import type { KnowledgeModel } from '../../models/knowledge/model';
 import type { RecommendedItem } from '../../lib/serving/types';
 import type { ItemTable } from '../model/item-table';
@@ -92,9 +97,9 @@ export class LearnerRanker {
   rank(userId: string, l: Learner, table: ItemTable, knowledge: KnowledgeModel | undefined, top: TopKResult, now: number): RecommendedItem[] {
     const history = new Set(l.history);
     const completed = new Set(l.completed);
-    const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, key: x.toLowerCase() }));
+    const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
     const seen = new Set<number>();
-    const candidates: Candidate[] = [];
+    const candidates: RowCandidate[] = [];
     const add = (i: number, collab: number) => {
       // state may have moved on while the batch was scored: never offer a resource just engaged with or removed
       if (seen.has(i) || table.active[i] !== 1 || history.has(table.ids[i]) || completed.has(table.ids[i])) return;
@@ -102,43 +107,50 @@ export class LearnerRanker {
       candidates.push(this.candidate(table, i, collab, interests));
     };
     for (let r = 0; r < top.indices.length; r++) add(top.indices[r], top.scores[r]);
-    const score = (i: number) => collabScore(l.cf.vector, table, i);
-    for (const i of this.extras(l, table, interests, now)) if (!seen.has(i)) add(i, score(i));
-
+    for (const i of this.extras(l, table, interests, now)) if (!seen.has(i)) add(i, collabScore(l.cf.vector, table, i));
     const recent: NonNullable<LearnerContext['recent']>[number][] = [];
     for (let r = l.history.length - 1; r >= 0 && recent.length < this.o.recentLength; r--) {
       const id = l.history[r];
       recent.push({ resourceId: id, title: table.meta[table.indexOf(id)]?.title });
     }
     const predictSuccess = knowledge
-      ? (u: string, resourceId: string) => {
-          const skills = table.meta[table.indexOf(resourceId)]?.skills;
+      ? (u: string, resourceId: string, c?: Candidate) => {
+          const skills = c?.skills;
           return skills && skills.length > 0 ? knowledge.expectedSuccess(u, resourceId, skills) : knowledge.expectedSuccess(u, resourceId);
         }
       : undefined;
-    return rank({ candidates, learner: { userId, completed, recent }, predictSuccess }, this.rankOptions).items;
+    // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
+    const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
+    return rank({ candidates, learner: { userId, completed, recent }, predictSuccess, similarity }, this.rankOptions).items;
   }
 
-  private candidate(table: ItemTable, i: number, collab: number, interests: { label: string; key: string }[]): Candidate {
+  private candidate(table: ItemTable, i: number, collab: number, interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[]): RowCandidate {
     const meta = table.meta[i];
-    const c: Candidate = { resourceId: table.ids[i], collabScore: collab, popularity: table.counts[i], isNew: table.counts[i] === 0, similarity: unitRow(table, i) };
-    if (meta) {
-      if (meta.type !== undefined) c.type = meta.type;
-      if (meta.topics) c.topics = meta.topics;
-      if (meta.skills) c.skills = meta.skills;
-      if (meta.prerequisites && meta.prerequisites.length > 0) c.prerequisites = meta.prerequisites;
-      if (meta.title !== undefined) c.title = meta.title;
-      if (meta.topics && interests.length > 0) {
-        const topics = meta.topics.map((t) => t.toLowerCase());
-        const hit = interests.find((x) => topics.includes(x.key));
-        if (hit) c.interestMatch = { label: hit.label, cosine: this.o.topicMatchCosine };
+    // one object shape for every candidate (absent facts as undefined): rank() reads them in hot loops
+    const c: RowCandidate = {
+      row: i,
+      resourceId: table.ids[i],
+      collabScore: collab,
+      popularity: table.counts[i],
+      isNew: table.counts[i] === 0,
+      type: meta?.type,
+      topics: meta?.topics,
+      skills: meta?.skills,
+      prerequisites: meta?.prerequisites && meta.prerequisites.length > 0 ? meta.prerequisites : undefined,
+      title: meta?.title,
+      interestMatch: undefined,
+    };
+    for (const x of interests) {
+      if (x.rows?.has(i)) {
+        c.interestMatch = { label: x.label, cosine: this.o.topicMatchCosine };
+        break;
       }
     }
     return c;
   }
 
   /** New resources, popular in the learner's interests, next steps after the recent resources (indices). */
-  private extras(l: Learner, table: ItemTable, interests: { key: string }[], now: number): number[] {
+  private extras(l: Learner, table: ItemTable, interests: readonly { label: string }[], now: number): number[] {
     const out: number[] = [];
     let fresh = 0;
     for (let r = this.activated.length - 1; r >= 0 && fresh < this.o.newResources; r--) {
@@ -148,7 +160,7 @@ export class LearnerRanker {
         fresh++;
       }
     }
-    for (const { key } of interests) out.push(...this.popularIn(table, key, now));
+    for (const { label } of interests) out.push(...this.popularIn(table, label.toLowerCase(), now));
     let next = 0;
     for (let r = l.history.length - 1; r >= Math.max(0, l.history.length - this.o.recentLength) && next < this.o.nextSteps; r--) {
       const after = table.rowsAfter(l.history[r]);
@@ -191,15 +203,4 @@ function collabScore(user: Float32Array, table: ItemTable, i: number): number {
   let s = table.bias[i];
   for (let k = 0, o = i * d; k < d; k++, o++) s += user[k] * f[o];
   return s;
-}
-
-/** The item's factor row scaled to unit length (MMR's similarity), or undefined for a zero row. */
-function unitRow(table: ItemTable, i: number): Float32Array | undefined {
-  const v = table.factors.slice(i * table.dim, (i + 1) * table.dim);
-  let n = 0;
-  for (let k = 0; k < v.length; k++) n += v[k] * v[k];
-  if (n === 0) return undefined;
-  const inv = 1 / Math.sqrt(n);
-  for (let k = 0; k < v.length; k++) v[k] *= inv;
-  return v;
 }
