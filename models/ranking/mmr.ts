@@ -31,7 +31,11 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
     for (let d = 0, o = i * dim; d < v.length; d++, o++) unit[o] = v[d] * inv;
     has[i] = 1;
   }
+  // Lazy greedy, same picks as the eager loop: a candidate's max similarity only grows as items are picked, so its
+  // score from a stale maxSim is an upper bound. Only the best-bounded candidate is brought up to date (dots with the
+  // items picked since its last update); when it is up to date it is the pick. Most of the pool never needs updating.
   const maxSim = new Float64Array(n);
+  const upTo = new Int32Array(n);
   const taken = new Uint8Array(n);
   const picked: number[] = [];
   const want = Math.min(k, n);
@@ -47,15 +51,20 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
         bestScore = s;
       }
     }
+    if (best < 0) break;
+    if (has[best] && upTo[best] < picked.length) {
+      const a = best * dim;
+      for (let r = upTo[best]; r < picked.length; r++) {
+        const p = picked[r];
+        if (!has[p]) continue;
+        const s = dotAt(unit, a, p * dim, dim);
+        if (s > maxSim[best]) maxSim[best] = s;
+      }
+      upTo[best] = picked.length;
+      continue; // its score may have dropped: choose again
+    }
     taken[best] = 1;
     picked.push(best);
-    if (!has[best] || picked.length === want) continue;
-    const b = best * dim;
-    for (let i = 0; i < n; i++) {
-      if (taken[i] || !has[i]) continue;
-      const s = dotAt(unit, i * dim, b, dim);
-      if (s > maxSim[i]) maxSim[i] = s;
-    }
   }
   return picked;
 }
