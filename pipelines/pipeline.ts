@@ -8,7 +8,8 @@ import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
 import type { Decode } from './decode';
 import { ItemProcessor } from './item/processor';
-import { KafkaItemSink, KafkaRecordSink } from './item/sink';
+import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
+import { retryKafka } from './runner/retry';
 import { LearnerProcessor } from './learner/processor';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
@@ -81,7 +82,7 @@ export class Pipeline {
     // Idempotent, one request in flight: retries never reorder, which the item owner's dedup relies on.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit));
+    const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit), { partitionOf: keyPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))) });
     const runnerBase = { kafka, store, logger, emit, checkpointIntervalMs: p.checkpointIntervalMs, concurrency: p.partitionsConsumedConcurrently, onFatal: this.o.onFatal };
 
     if (this.o.stages.includes('item') && !sync) {
@@ -130,6 +131,20 @@ export class Pipeline {
     }
     for (const r of this.runners) await r.start();
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
+  }
+
+  /** Gradient batches name their partition, which must be the one kafkajs gives their items' keys. */
+  private async partitionCount(topic: string): Promise<number> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      const md = await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] }));
+      const n = md.topics[0]?.partitions.length ?? 0;
+      if (n === 0) throw new Error(`topic ${topic} has no partitions`);
+      return n;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   stop(): Promise<void> {

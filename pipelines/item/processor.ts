@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { decodeItemUpdate, encodeItemRow } from '../messages';
+import { decodeItemUpdates, encodeItemRow, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
@@ -69,8 +69,12 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     if (!rec.value) return;
     const g = this.groups.get(group)!;
     g.position = (BigInt(rec.offset) + 1n).toString();
-    const u = decodeItemUpdate(rec.value);
-    this.o.emit.emit('event.consumed', { topic: rec.topic, type: u.kind });
+    // a record is one update (catalogue) or a batch of gradients, each deduplicated by its own (source, offset, seq)
+    for (const u of decodeItemUpdates(rec.value)) this.applyOne(g, rec.topic, u);
+  }
+
+  private applyOne(g: ItemGroup, topic: string, u: ItemUpdate): void {
+    this.o.emit.emit('event.consumed', { topic, type: u.kind });
     if (u.kind === 'delta') {
       const off = BigInt(u.off);
       const hw = g.applied.get(u.src);

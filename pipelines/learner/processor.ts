@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { RecommendationList, ServingStore } from '../../lib/serving/types';
 import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../decode';
-import { decodeItemUpdate, type ItemUpdate } from '../messages';
+import { decodeItemUpdates, type ItemUpdate } from '../messages';
 import { eventWeight, type Interaction } from '../../models/collab';
 import { interactionKind, type CollabModel } from '../model/collab';
 import { ItemTable } from '../model/item-table';
@@ -41,8 +41,8 @@ export interface LearnerProcessorOptions {
   /** Replica positions per item-updates partition (ItemReplica.reflected), for bounded staleness. */
   replicaReflected?: ReadonlyMap<number, bigint>;
   /**
-   * Bounded staleness: consumption pauses while more than this many of our own gradients (per item-updates
-   * partition) are not yet reflected in the replica. Default 2000; 0 = off (no item stage anywhere). Keeps ranking quality independent of how far the
+   * Bounded staleness: consumption pauses while more than this many of our own acknowledged item updates (gradients,
+   * per item-updates partition) are not yet reflected in the replica. Default 2000; 0 = off (no item stage anywhere). Keeps ranking quality independent of how far the
    * item stage lags, at the price of waiting for it.
    */
   maxReplicaLag?: number;
@@ -151,12 +151,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   ready(): boolean {
     if (!this.reranker.hasRoom()) return false;
     if (this.o.sink && this.o.sink.backlog > (this.o.maxSinkBacklog ?? 20000)) return false;
-    const produced = this.o.sink?.produced;
+    const sink = this.o.sink;
     const reflected = this.o.replicaReflected;
     const maxLag = this.o.maxReplicaLag ?? 2000;
-    if (produced && reflected && maxLag > 0) {
-      const lag = BigInt(maxLag);
-      for (const [p, off] of produced) if (off - (reflected.get(p) ?? -1n) > lag) return false;
+    if (sink?.unreflected && sink.producedPartitions && reflected && maxLag > 0) {
+      for (const p of sink.producedPartitions()) if (sink.unreflected(p, reflected.get(p) ?? 0n) > maxLag) return false;
     }
     return true;
   }
@@ -179,7 +178,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const t = this.o.topics;
     if (rec.topic === t.itemUpdates) {
       // Synchronous mode only: catalogue upserts / removals for the owned item table.
-      if (rec.value) this.onItemUpdate(g, decodeItemUpdate(rec.value));
+      if (rec.value) for (const u of decodeItemUpdates(rec.value)) this.onItemUpdate(g, u);
       return;
     }
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn

@@ -113,7 +113,8 @@ export class ItemTable {
     this.counts[i] = r.count;
     this.lastT[i] = r.lastT;
     this.active[i] = r.active ? 1 : 0;
-    if (r.meta) this.setMeta(i, r.meta);
+    // the same object again (a replica re-receiving unchanged facts) leaves the topic / prerequisite indexes as they are
+    if (r.meta && r.meta !== this.meta[i]) this.setMeta(i, r.meta);
     return i;
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log';
 import { decodeItemRow } from '../messages';
-import { ItemTable } from '../model/item-table';
+import { ItemTable, type ItemMeta } from '../model/item-table';
 import { retryKafka } from '../runner/retry';
 
 export interface ItemReplicaOptions {
@@ -29,6 +29,8 @@ export class ItemReplica {
   private started: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
   private readonly position = new Map<number, bigint>();
+  /** Each row's last catalogue facts as received, so an unchanged one is neither parsed nor re-indexed. */
+  private readonly metaOf = new Map<string, { bytes: Buffer; meta: ItemMeta }>();
   /** Per model.item-updates partition: highest owner input position reflected in rows received. */
   readonly reflected = new Map<number, bigint>();
 
@@ -55,9 +57,12 @@ export class ItemReplica {
           if (!id) continue;
           const i = this.table.indexOf(id);
           const wasActive = i >= 0 && this.table.active[i] === 1;
-          if (m.value === null) this.table.remove(id);
-          else {
-            const row = decodeItemRow(id, m.value);
+          if (m.value === null) {
+            this.table.remove(id);
+            this.metaOf.delete(id);
+          } else {
+            const row = decodeItemRow(id, m.value, this.metaOf.get(id));
+            if (row.meta && row.metaBytes) this.metaOf.set(id, { bytes: row.metaBytes, meta: row.meta });
             this.table.set(row);
             if (row.pos) {
               const [p, off] = row.pos;

@@ -1,0 +1,109 @@
+/**
+ * The internal records: gradient batches keep every gradient's identity and exact bytes, rows survive the binary
+ * layout (NaN, positions, catalogue facts), older JSON records stay readable, and the item sink sends one record per
+ * partition in call order with an acknowledgement ledger counted in updates.
+ */
+import type { Producer, RecordMetadata } from 'kafkajs';
+import { noopEmitter } from '../../lib/metrics/instrumentation';
+import { decodeItemRow, decodeItemUpdates, encodeDeltaBatch, encodeItemRow, encodeItemUpdate, rowPosition, type DeltaUpdate } from '../../pipelines/messages';
+import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from '../../pipelines/item/sink';
+import { f32ToB64 } from '../../pipelines/state/codec';
+
+const delta = (itemId: string, off: string, seq: number, g: number): DeltaUpdate => ({
+  kind: 'delta',
+  itemId,
+  grad: Float32Array.from({ length: 4 }, (_, k) => g / 3 + k * 1e-7),
+  gradBias: g / 7,
+  countsAsEvent: seq === 0,
+  timestamp: 1_700_000_000_123 + seq,
+  src: `learnstream.learning.interactions:${seq % 2}`,
+  off,
+  seq,
+});
+
+describe('item update records', () => {
+  it('a gradient batch decodes to the same gradients, bit for bit, in order', () => {
+    const deltas = [delta('r1', '0', 0, 1), delta('résumé-2', '0', 1, -2.5), delta('r1', '9007199254740993', 0, 1e-30), delta('r3', '12', 4, 3)];
+    const back = decodeItemUpdates(encodeDeltaBatch(deltas));
+    expect(back).toHaveLength(4);
+    back.forEach((u, j) => {
+      expect(u).toEqual(deltas[j]);
+      if (u.kind === 'delta') expect(f32ToB64(u.grad)).toBe(f32ToB64(deltas[j].grad));
+    });
+  });
+
+  it('reads the JSON records of the previous version', () => {
+    const d = delta('r1', '5', 2, 0.5);
+    expect(decodeItemUpdates(encodeItemUpdate(d))).toEqual([d]);
+    expect(decodeItemUpdates(encodeItemUpdate({ kind: 'remove', itemId: 'r9' }))).toEqual([{ kind: 'remove', itemId: 'r9' }]);
+  });
+
+  it('a row round-trips with NaN lastT, its position and its catalogue facts, and reuses unchanged facts', () => {
+    const meta = { type: 'video', topics: ['Algebra'], title: 'Linear équations' };
+    const row = { itemId: 'r1', factors: Float32Array.from([0.1, -0.2, 0.3]), bias: 0.25, count: 7, lastT: Number.NaN, active: true, meta };
+    const buf = encodeItemRow(row, [3, '123456']);
+    const back = decodeItemRow('r1', buf);
+    expect(back).toMatchObject({ itemId: 'r1', bias: 0.25, count: 7, active: true, meta, pos: [3, '123456'] });
+    expect(back.lastT).toBeNaN();
+    expect(Array.from(back.factors)).toEqual(Array.from(row.factors));
+    expect(rowPosition(buf)).toEqual([3, '123456']);
+    expect(rowPosition(encodeItemRow({ ...row, meta: undefined }))).toBeUndefined();
+    const again = decodeItemRow('r1', encodeItemRow({ ...row, count: 8 }), { bytes: back.metaBytes!, meta: back.meta! });
+    expect(again.meta).toBe(back.meta);
+    const changed = decodeItemRow('r1', encodeItemRow({ ...row, meta: { ...meta, title: 'other' } }), { bytes: back.metaBytes!, meta: back.meta! });
+    expect(changed.meta).toEqual({ ...meta, title: 'other' });
+  });
+});
+
+describe('KafkaItemSink', () => {
+  it('sends one record per partition in call order and counts acknowledged updates per partition', async () => {
+    const sent: { partition?: number; key: string | null; value: Buffer }[][] = [];
+    const offsets = new Map<number, number>();
+    const producer = {
+      send: ({ messages }: { messages: { partition?: number; key: string | null; value: Buffer }[] }): Promise<RecordMetadata[]> => {
+        sent.push(messages);
+        const meta: RecordMetadata[] = [];
+        const seen = new Set<number>();
+        for (const m of messages) {
+          const p = m.partition!;
+          if (!seen.has(p)) meta.push({ topicName: 't', partition: p, errorCode: 0, baseOffset: String(offsets.get(p) ?? 0) });
+          seen.add(p);
+          offsets.set(p, (offsets.get(p) ?? 0) + 1);
+        }
+        return Promise.resolve(meta);
+      },
+    } as unknown as Producer;
+    const partitionOf = keyPartitioner('t', 4);
+    const sink = new KafkaItemSink(new KafkaRecordSink(producer, 't', noopEmitter), { partitionOf, lingerMs: 1000 });
+    const ids = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    ids.forEach((id, i) => sink.send(delta(id, String(i), 0, i)));
+    sink.send({ kind: 'remove', itemId: 'r0' });
+    sink.send(delta('r0', '40', 0, 1));
+    expect(sink.backlog).toBeGreaterThan(0);
+    await sink.flush();
+    expect(sink.backlog).toBe(0);
+    const records = sent.flat();
+    // 40 gradients over at most 4 partitions, then the removal, then one more gradient record
+    const batches = records.filter((r) => r.value[0] === 0x02);
+    expect(batches.length).toBeLessThanOrEqual(5);
+    const order = records.flatMap((r) => decodeItemUpdates(r.value).map((u) => ({ u, partition: r.partition })));
+    const label = ({ u }: (typeof order)[number]) => (u.kind === 'delta' ? u.off : u.kind);
+    expect(order.slice(0, 40).map(label).sort((a, b) => Number(a) - Number(b))).toEqual(ids.map((_, i) => String(i)));
+    expect(order.slice(40).map(label)).toEqual(['remove', '40']);
+    // per partition, the order of the calls
+    for (let p = 0; p < 4; p++) {
+      const offs = order.filter((x) => x.partition === p).map(label);
+      expect(offs).toEqual([...offs].sort((a, b) => (a === 'remove' ? 40 : Number(a)) - (b === 'remove' ? 40 : Number(b)) || (a === 'remove' ? -1 : 1)));
+    }
+    for (const { u, partition } of order) expect(partition).toBe(partitionOf(u.itemId));
+    // acknowledged updates per partition; what a replica at position `next` has not reflected yet
+    let total = 0;
+    for (const p of sink.producedPartitions()) total += sink.unreflected(p, 0n);
+    expect(total).toBe(42);
+    const p0 = partitionOf('r0');
+    const onP0 = order.filter(({ partition }) => partition === p0).length;
+    expect(sink.unreflected(p0, 0n)).toBe(onP0);
+    expect(sink.unreflected(p0, BigInt(offsets.get(p0)! - 1))).toBe(1); // the last record: one gradient
+    expect(sink.unreflected(p0, BigInt(offsets.get(p0)!))).toBe(0);
+  });
+});
