@@ -402,8 +402,14 @@ export class StageRunner<S> {
     await this.lagInFlight; // before the admin client it uses disconnects
     this.forgetLag();
     if (this.consumer) {
-      // Checkpoint while still a member, so the next owner of each group restores the newest state.
-      this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+      // Checkpoint while still a member, so the next owner of each group restores the newest state. After a crash
+      // (or before run) kafkajs has already left the group and pause() throws "Consumer group was not initialized":
+      // nothing is being fetched then, so there is nothing to pause.
+      try {
+        this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+      } catch (err) {
+        this.opts.logger.debug('not pausing: the consumer is not in its group (crashed or never ran)', { stage: this.stage, err });
+      }
       await this.checkpointAll();
       await this.consumer.stop();
     }
