@@ -109,6 +109,11 @@ export class StageRunner<S> {
     return this.opts.processor.stage;
   }
 
+  /** Partition groups of the current assignment (empty until the consumer has joined its group). */
+  get assignedGroups(): ReadonlySet<number> {
+    return this.assigned;
+  }
+
   start(): Promise<void> {
     this.starting ??= this.doStart();
     return this.starting;
