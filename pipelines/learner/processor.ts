@@ -155,8 +155,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const reflected = this.o.replicaReflected;
     const maxLag = this.o.maxReplicaLag ?? 2000;
     if (produced && reflected && maxLag > 0) {
+      // Gradients buffered or in flight are not reflected either, and their partition is known only once acknowledged:
+      // count them against every partition. Counting acknowledged ones only let a learner rank thousands of events
+      // ahead of its replica (from an empty one at start) while the producer had not answered yet.
+      const pending = BigInt(this.o.sink!.backlog);
       const lag = BigInt(maxLag);
-      for (const [p, off] of produced) if (off - (reflected.get(p) ?? -1n) > lag) return false;
+      if (pending > lag) return false;
+      for (const [p, off] of produced) if (off - (reflected.get(p) ?? -1n) + pending > lag) return false;
     }
     return true;
   }
