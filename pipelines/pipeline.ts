@@ -12,6 +12,8 @@ import { KafkaItemSink, KafkaRecordSink } from './item/sink';
 import { LearnerProcessor } from './learner/processor';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
+import { ContentReplica } from './replica/content-replica';
+import { InterestIndex } from './learner/interests';
 import { StageRunner } from './runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
 
@@ -35,6 +37,7 @@ export interface PipelineOptions {
   checkpoints?: CheckpointStore;
   /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
   groupPrefix?: string;
+  /** The content encoder: the catalogue stage embeds resources with it, the learner stage declared interests. */
   embed?: EmbedFn;
   /** Model version label written with every list. */
   modelVersion?: string;
@@ -51,6 +54,8 @@ export class Pipeline {
   learner?: LearnerProcessor;
   item?: ItemProcessor;
   replica?: ItemReplica;
+  contentReplica?: ContentReplica;
+  interests?: InterestIndex;
   catalog?: CatalogProcessor;
   readonly model: CollabModel;
   private producer: Producer | null = null;
@@ -95,6 +100,10 @@ export class Pipeline {
         const caught = await this.replica.caughtUp(30000);
         if (!caught) logger.warn('item replica not caught up after 30 s; ranking starts with a partial replica');
       }
+      // Content vectors for interest matching: replicated like item factors, whatever the item mode.
+      const contentReplica = (this.contentReplica = new ContentReplica({ kafka, topic: this.topic('contentVectors'), logger, groupPrefix, onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present) }));
+      this.interests = new InterestIndex({ embed: this.o.embed, content: contentReplica.table, logger: logger.child({ stage: 'learner' }), emit });
+      await contentReplica.start();
       const topics = {
         interactions: this.topic('interactions'),
         quizAttempts: this.topic('quizAttempts'),
@@ -120,12 +129,13 @@ export class Pipeline {
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
+        interests: this.interests,
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor: this.learner }));
     }
     if (this.o.stages.includes('catalog')) {
-      const catalog = (this.catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) }));
+      const catalog = (this.catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, contentVectors: new KafkaRecordSink(this.producer, this.topic('contentVectors'), emit), embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) }));
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
@@ -147,6 +157,7 @@ export class Pipeline {
     await this.learner?.stop();
     this.catalog?.stop();
     await this.replica?.stop();
+    await this.contentReplica?.stop();
     await this.producer?.disconnect();
   }
 }

@@ -5,7 +5,8 @@ import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ServingStore } from '../../lib/serving/types';
 import type { Decode } from '../decode';
 import type { CollabModel } from '../model/collab';
-import type { ItemSink } from '../item/sink';
+import type { ItemSink, RecordSink } from '../item/sink';
+import { encodeContentVector } from '../content-messages';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { ContentIndex, type ContentIndexJSON } from './content-index';
 
@@ -26,6 +27,11 @@ export interface CatalogProcessorOptions {
   store: ServingStore;
   /** model.item-updates: upserts (with cold-start factors) and removals go to the item owner. */
   sink: ItemSink;
+  /**
+   * model.content-vectors (compacted): each active resource's content vector, tombstoned when it leaves, so learner
+   * instances can match declared interests by content. Undefined = not published.
+   */
+  contentVectors?: RecordSink;
   /** The ONNX content encoder (lib/encoder); undefined = no content vectors (seeded random start). */
   embed?: EmbedFn;
   emit: Emitter;
@@ -103,15 +109,18 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   }
 
   private async removeContent(id: string): Promise<void> {
+    // A tombstone for every removal, indexed or not: compaction then drops the key, and replicas forget it.
+    this.o.contentVectors?.push(id, null);
     await this.writeSimilar(this.content.remove(id));
   }
 
-  flush(): Promise<void> {
-    return this.o.sink.flush();
+  async flush(): Promise<void> {
+    await this.o.sink.flush();
+    await this.o.contentVectors?.flush();
   }
 
   ready(): boolean {
-    return this.o.sink.backlog <= 5000;
+    return this.o.sink.backlog <= 5000 && (this.o.contentVectors?.backlog ?? 0) <= 5000;
   }
 
   async apply(group: number, rec: InputRecord): Promise<void> {
@@ -159,6 +168,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     const f = this.o.model.newItemFactors(ev.resourceId, content);
     this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: 0, active: true, meta });
     if (content) {
+      this.o.contentVectors?.push(ev.resourceId, encodeContentVector(content));
       const started = performance.now();
       const changed = this.content.upsert(ev.resourceId, content, r.title, group);
       this.o.emit.emit('stage.processed', { stage: 'catalog-similar', durationMs: performance.now() - started });
