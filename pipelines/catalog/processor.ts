@@ -9,6 +9,7 @@ import type { ItemSink, RecordSink } from '../item/sink';
 import { encodeContentVector } from '../content-messages';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { ContentIndex, type ContentIndexJSON } from './content-index';
+import type { LearnedColdStart } from './cold-start';
 
 /** Catalogue checkpoint: the group's embedded resources (older checkpoints hold none). */
 export interface CatalogGroupJSON {
@@ -32,6 +33,11 @@ export interface CatalogProcessorOptions {
    * instances can match declared interests by content. Undefined = not published.
    */
   contentVectors?: RecordSink;
+  /**
+   * The learned content-to-factor map (trained from the item replica); undefined, or not trained on enough resources
+   * yet, = the seeded projection of the content vector (CollabModel.newItemFactors).
+   */
+  coldStart?: LearnedColdStart;
   /** The ONNX content encoder (lib/encoder); undefined = no content vectors (seeded random start). */
   embed?: EmbedFn;
   emit: Emitter;
@@ -69,12 +75,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
 
   restore(group: number, state: CatalogGroupJSON | null): void {
     this.content.restore(group, state?.content);
+    if (this.o.coldStart) for (const id of this.content.idsOf(group)) this.o.coldStart.contentChanged(id);
   }
   snapshot(group: number): CatalogGroupJSON {
     return { content: this.content.toJSON(group) };
   }
   drop(group: number): void {
+    const ids = this.o.coldStart ? this.content.idsOf(group) : [];
     this.content.dropGroup(group);
+    for (const id of ids) this.o.coldStart!.contentChanged(id);
   }
 
   stop(): void {
@@ -111,7 +120,9 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   private async removeContent(id: string): Promise<void> {
     // A tombstone for every removal, indexed or not: compaction then drops the key, and replicas forget it.
     this.o.contentVectors?.push(id, null);
-    await this.writeSimilar(this.content.remove(id));
+    const changed = this.content.remove(id);
+    this.o.coldStart?.contentChanged(id);
+    await this.writeSimilar(changed);
   }
 
   async flush(): Promise<void> {
@@ -165,12 +176,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       [content] = await this.o.embed([resourceText({ title: r.title, description: r.description, topics: r.topics })]);
       this.o.emit.emit('stage.processed', { stage: 'catalog-embed', durationMs: performance.now() - started });
     }
-    const f = this.o.model.newItemFactors(ev.resourceId, content);
-    this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: 0, active: true, meta });
+    // From text alone: the factor and bias resources with similar text earned, once the map has learned enough.
+    const learned = content ? this.o.coldStart?.predict(content) : undefined;
+    const f = learned?.vector ?? this.o.model.newItemFactors(ev.resourceId, content);
+    this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: learned?.bias ?? 0, active: true, meta });
     if (content) {
       this.o.contentVectors?.push(ev.resourceId, encodeContentVector(content));
       const started = performance.now();
       const changed = this.content.upsert(ev.resourceId, content, r.title, group);
+      this.o.coldStart?.contentChanged(ev.resourceId);
       this.o.emit.emit('stage.processed', { stage: 'catalog-similar', durationMs: performance.now() - started });
       await this.writeSimilar(changed);
     }

@@ -16,6 +16,8 @@ import { encoderDirOrReason } from '../helpers/encoder';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { interaction, profile, resource } from '../pipeline-support/events';
 import { apiClient } from '../unit/api-client';
+import { cosine } from '../../models/content/vector';
+import type { Pipeline } from '../../pipelines/pipeline';
 
 jest.setTimeout(180_000);
 
@@ -43,11 +45,12 @@ type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
   let api: RunningApi;
   let encoder: OnnxSentenceEncoder;
   let call: ReturnType<typeof apiClient>;
+  let pipeline: Pipeline;
 
   beforeAll(async () => {
     encoder = await OnnxSentenceEncoder.load((model as { dir: string }).dir);
     h = await createHarness(testConfig('interests', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 20 } }));
-    await h.start(['learner', 'item', 'catalog'], { embed: encoder.embed });
+    pipeline = await h.start(['learner', 'item', 'catalog'], { embed: encoder.embed });
     api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => h.store.ping() } });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     await h.publisher.publish(CATALOGUE.map(([id, title, topic, description]) => resource(id, [topic], { title, description })));
@@ -104,5 +107,27 @@ type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
     }, { message: 'personal list after the first event', timeoutMs: 30_000 });
     expect(l.items.map((i) => i.resourceId)).not.toContain('ml-intro');
     expect(l.items.find((i) => i.resourceId === 'ml-neural')?.reasons.map((r) => r.code)).toContain('matches-interest');
+  });
+
+  it('a new resource starts from the factor the learned content-to-factor map gives its text, not the projection', async () => {
+    // 24 resources established by events (>= 5 each, the map's minEvents) train the map from the item replica.
+    const topics = ['geography', 'chemistry', 'literature', 'physics'];
+    const extra = Array.from({ length: 24 }, (_, i) => resource(`est-${i}`, [topics[i % 4]], { title: `${topics[i % 4]} lesson ${i}`, description: `A lesson on ${topics[i % 4]}, part ${i}.` }));
+    await h.publisher.publish(extra);
+    await waitFor(() => extra.every((r) => pipeline.catalog!.content.has((r.event as { resourceId: string }).resourceId)), { message: 'established resources embedded', timeoutMs: 60_000 });
+    await h.publisher.publish(['E1', 'E2', 'E3', 'E4', 'E5', 'E6'].flatMap((u) => extra.map((r) => interaction(u, (r.event as { resourceId: string }).resourceId))));
+    const probe = pipeline.catalog!.content.vector('est-0')!;
+    await waitFor(() => pipeline.coldStart!.predict(probe) !== undefined && pipeline.coldStart!.size >= 20, { message: 'map trained on >= 20 resources', timeoutMs: 60_000, intervalMs: 500 });
+
+    await h.publisher.publish([resource('ml-new', ['computer-science'], { title: 'Gradient boosting in practice', description: 'Boosted decision trees for tabular prediction.' })]);
+    const table = pipeline.replica!.table;
+    await waitFor(() => table.indexOf('ml-new') >= 0 && table.active[table.indexOf('ml-new')] === 1, { message: 'new resource in the replica', timeoutMs: 30_000 });
+    const row = table.row(table.indexOf('ml-new'));
+    const text = pipeline.catalog!.content.vector('ml-new')!;
+    const mapped = pipeline.coldStart!.predict(text)!;
+    const projected = pipeline.model.newItemFactors('ml-new', text);
+    expect(cosine(row, mapped.vector)).toBeGreaterThan(0.999);
+    expect(cosine(row, projected)).toBeLessThan(0.99);
+    expect(table.bias[table.indexOf('ml-new')]).toBeCloseTo(mapped.bias, 4);
   });
 });
