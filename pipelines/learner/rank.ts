@@ -26,8 +26,9 @@ export interface LearnerRankOptions {
   /** Extras: most popular (by event count) resources per declared interest (first 5 interests). Default 5. */
   popularPerInterest?: number;
   /**
-   * Extras: resources nearest by content to each declared interest (embedded interests only). Default 20; a learner
-   * with no event yet gets topN per interest, since nothing else says what they want.
+   * Extras: resources nearest by content to each declared interest (embedded interests only). Default 5: a learner
+   * with history has collaborative candidates, and every extra costs rank() time (scripts/eval/interests.ts measures
+   * it); a learner with no event yet gets topN per interest, since nothing else says what they want.
    */
   interestNeighbours?: number;
   /** Extras: newest resources with no event yet. Default 16. */
@@ -68,7 +69,7 @@ export class LearnerRanker {
       topicMatchCosine: options.topicMatchCosine ?? 0.6,
       recentLength: options.recentLength ?? 10,
       popularPerInterest: options.popularPerInterest ?? 5,
-      interestNeighbours: options.interestNeighbours ?? 20,
+      interestNeighbours: options.interestNeighbours ?? 5,
       newResources: options.newResources ?? 16,
       nextSteps: options.nextSteps ?? 20,
       reserveNew: options.reserveNew ?? 3,
