@@ -47,10 +47,11 @@ const POPULAR_REFRESH_MS = 1000;
 /**
  * The learner stage's ranking: collaborative candidates from the batched kernel (history and completed masked), plus
  * extras that must get a chance whatever their collaborative score (new resources, popular in the learner's
- * interests, next steps after recent resources), ranked by models/ranking `rank()` with what the stage knows:
- * knowledge-model P(success) for difficulty fit, catalogue prerequisites against the completed set, topic matches to
- * declared interests, event counts as popularity, normalised item factors as MMR's similarity (the replica has no
- * content vectors). MMR covers the visible head only: it is O(pool × head × dim).
+ * interests, nearest by content to embedded interests, next steps after recent resources), ranked by models/ranking
+ * `rank()` with what the stage knows: knowledge-model P(success) for difficulty fit, catalogue prerequisites against
+ * the completed set, content cosines (or topic matches) to declared interests, event counts as popularity,
+ * normalised item factors as MMR's similarity (384-dim content vectors would make MMR ~12× dearer per pair). MMR
+ * covers the visible head only: it is O(pool × head × dim).
  */
 export class LearnerRanker {
   readonly k: number;
