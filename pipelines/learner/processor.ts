@@ -319,6 +319,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (!ix) return;
     ix.contentChanged(slot);
     if (!present) return;
+    // The content replica starts before any partition group is assigned: in synchronous mode there is no item
+    // table to look the resource up in yet, and nobody to re-rank either.
+    if (this.synchronous && !this.groups.get(0)?.items) return;
     const table = this.items();
     const i = table.indexOf(resourceId);
     if (i < 0 || table.active[i] !== 1) return; // not recommendable yet: itemChanged does this when the row arrives
