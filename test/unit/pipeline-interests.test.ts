@@ -5,7 +5,13 @@
  * named, whatever the collaborative scores and catalogue topics say. Without an encoder, interests match by topic.
  */
 import { createLogger } from '../../lib/log';
-import { noopEmitter } from '../../lib/metrics/instrumentation';
+import { createInstrumentation, noopEmitter } from '../../lib/metrics/instrumentation';
+import { MemoryServingStore } from '../../lib/serving/memory';
+import type { PipelineEvent } from '../../pipelines/decode';
+import { LearnerProcessor } from '../../pipelines/learner/processor';
+import { encodeItemUpdate } from '../../pipelines/messages';
+import { createCollabModel } from '../../pipelines/model/collab';
+import type { InputRecord } from '../../pipelines/runner/stage-runner';
 import { normalizeInPlace } from '../../models/content/vector';
 import { decodeContentVector, encodeContentVector } from '../../pipelines/content-messages';
 import { CandidateGenerator } from '../../pipelines/learner/candidates';
@@ -148,5 +154,73 @@ describe('LearnerRanker with embedded interests', () => {
     const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
     const items = ranker.rank('u', l, table, undefined, top, 0);
     expect(items.some((i) => i.reasons.some((r) => r.code === 'matches-interest'))).toBe(false);
+  });
+});
+
+describe('LearnerProcessor: a profile event', () => {
+  const dim = 4;
+  const CATALOGUE: [string, string, Float32Array][] = [
+    ['neural-nets', 'computer-science', unit(0.95, 0.05, 0, 0.1)],
+    ['napoleon', 'history', unit(0, 1, 0, 0)],
+    ['sourdough', 'cooking', unit(0, 0, 1, 0)],
+    ['pop-music', 'music', unit(0, 0, 0, 1)],
+  ];
+
+  async function run(embed: ((t: readonly string[]) => Promise<Float32Array[]>) | undefined) {
+    const instr = createInstrumentation();
+    const matched: string[] = [];
+    instr.on('interests.matched', (e) => matched.push(e.method));
+    const content = new ContentTable();
+    const ix = new InterestIndex({ embed, content, logger, emit: instr });
+    const store = new MemoryServingStore();
+    const profileEvent: PipelineEvent = { kind: 'profile', userId: 'newbie', interests: ['Machine learning'] };
+    const p = new LearnerProcessor({
+      decode: () => Promise.resolve(profileEvent),
+      model: createCollabModel({ dim, seed: 3 }),
+      store,
+      emit: instr,
+      logger,
+      topics: { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 'e', itemUpdates: 'u' },
+      tombstone: () => Promise.resolve(),
+      topN: 3,
+      historyLength: 10,
+      rerankIntervalMs: 0,
+      modelVersion: 'test',
+      kernel: 'js',
+      interests: ix,
+    });
+    p.restore(0, null);
+    const rec = (topic: string, offset: number, value: Buffer): InputRecord => ({ topic, partition: 0, offset: String(offset), key: null, value, timestamp: 1000 + offset, headers: {} });
+    for (const [k, [id, topic, v]] of CATALOGUE.entries()) {
+      // the collaborative favourite is the music resource: a fresh learner's score is only the item bias
+      await p.apply(0, rec('u', k, encodeItemUpdate({ kind: 'upsert', itemId: id, f: new Float32Array(dim), b: id === 'pop-music' ? 3 : 0, active: true, meta: { topics: [topic], title: id } })));
+      p.contentChanged(id, content.set(id, v), true);
+    }
+    await p.apply(0, rec('p', 0, Buffer.alloc(1)));
+    const list = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const l = await store.getRecommendations('newbie');
+        if (l) return l;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('no list written');
+    })();
+    await p.stop();
+    return { list, matched };
+  }
+
+  it('with the encoder: embedded, the list ranked by content similarity to the interest, the interest named, counted as content', async () => {
+    const { list, matched } = await run(fakeEncoder().embed);
+    expect(list.source).toBe('cold-start:interests');
+    expect(list.items[0]).toMatchObject({ resourceId: 'neural-nets', reasons: [expect.objectContaining({ code: 'matches-interest', ref: 'Machine learning' }), expect.anything()] });
+    expect(matched).toEqual(['content']);
+  });
+
+  it('without an encoder: still a list (topic matching, nothing matches here), counted as topic, never a crash', async () => {
+    const { list, matched } = await run(undefined);
+    expect(list.source).toBe('cold-start:interests');
+    expect(list.items.length).toBe(3);
+    expect(list.items.some((i) => i.reasons.some((r) => r.code === 'matches-interest'))).toBe(false);
+    expect(matched).toEqual(['topic']);
   });
 });
