@@ -104,30 +104,32 @@ export class LearnerRanker {
     const history = new Set(l.history);
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, key: x.toLowerCase() }));
-    // A learner with no event has no collaborative signal: the model's score would only be the item bias, which
-    // would outweigh what the learner told us. Their list is ranked by interest similarity and popularity alone.
-    const cold = l.interactions === 0 && l.quizzes === 0;
-    const byContent = this.contentInterests(interests);
     const seen = new Set<number>();
     const candidates: Candidate[] = [];
     const add = (i: number, collab: number) => {
       // state may have moved on while the batch was scored: never offer a resource just engaged with or removed
       if (seen.has(i) || table.active[i] !== 1 || history.has(table.ids[i]) || completed.has(table.ids[i])) return;
       seen.add(i);
-      const c = this.candidate(table, i, collab, interests);
-      if (cold) delete c.collabScore;
-      if (byContent.length > 0) this.contentMatch(c, byContent);
-      candidates.push(c);
+      candidates.push(this.candidate(table, i, collab, interests));
     };
     for (let r = 0; r < top.indices.length; r++) add(top.indices[r], top.scores[r]);
     const score = (i: number) => collabScore(l.cf.vector, table, i);
     for (const i of this.extras(l, table, interests, now)) if (!seen.has(i)) add(i, score(i));
-    for (const i of this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours)) if (!seen.has(i)) add(i, score(i));
 
     const recent: NonNullable<LearnerContext['recent']>[number][] = [];
     for (let r = l.history.length - 1; r >= 0 && recent.length < this.o.recentLength; r--) {
       const id = l.history[r];
       recent.push({ resourceId: id, title: table.meta[table.indexOf(id)]?.title });
+    }
+    // Declared interests by content: a candidate source of their own, and content cosines as interest matches. A
+    // learner with no event has no collaborative signal (a fresh learner's score is only the item bias, which would
+    // outweigh what they told us): ranked by interest similarity and popularity alone.
+    const cold = l.interactions === 0 && l.quizzes === 0;
+    const byContent = this.contentInterests(interests);
+    for (const i of this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours)) if (!seen.has(i)) add(i, collabScore(l.cf.vector, table, i));
+    for (const c of candidates) {
+      if (cold) c.collabScore = undefined;
+      if (byContent.length > 0) this.contentMatch(c, byContent);
     }
     const predictSuccess = knowledge
       ? (u: string, resourceId: string) => {
