@@ -200,10 +200,18 @@ export class InterestIndex {
     }
   }
 
-  /** Cached interest strings whose cosine to content slot `slot` is at least `min` (a new resource: who wants it). */
+  /**
+   * Interests in current use (those with a cosine row, at most maxScored) whose cosine to content slot `slot` is at
+   * least `min`: who wants a new resource. Only those: reading their kept cosine is O(1) each, while every cached
+   * string would be 20,000 dot products per new resource; a learner whose interest has no row yet sees the resource
+   * at their next re-rank (new-resource and interest-neighbour candidates).
+   */
   matching(slot: number, min: number): Set<string> {
     const out = new Set<string>();
-    for (const [key, v] of this.vectors) if (this.cosineAt(v, slot) >= min) out.add(key);
+    for (const [key, s] of this.scored) {
+      const c = slot < s.upTo ? s.scores[slot] : this.cosineAt(this.vectors.get(key)!, slot);
+      if (c >= min) out.add(key);
+    }
     return out;
   }
 
