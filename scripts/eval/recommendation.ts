@@ -12,6 +12,7 @@ import { OnlineCollab } from '../../models/collab';
 import { CollabRecommender } from '../../models/eval/adapters';
 import { PrerequisiteError, ValidationError } from '../../lib/errors';
 import { readMovielens } from './movielens';
+import { expandMethods, TUNING_GRID } from './tuningGrid';
 import type { EvalArgs, EvalReport } from './types';
 
 export const DEFAULT_MOVIELENS = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'movielens-latest-small');
@@ -33,6 +34,9 @@ export const EXTRA_RECOMMENDERS: Record<string, (seed: number) => StreamRecommen
   'transitions-only': () => new HybridRecommender({ collabWeight: 0, popularityWeight: 0 }),
   'isgd-closeness': (seed) => new Isgd({ seed, initOn: 'positive', closenessToOne: true }),
   'isgd-all-items': (seed) => new Isgd({ seed, initOn: 'any', closenessToOne: false }),
+  ...Object.fromEntries(
+    Object.entries(TUNING_GRID).map(([name, opts]) => [name, (seed: number) => new HybridRecommender({ ...opts, collab: { seed } })]),
+  ),
 };
 
 type MethodResult = PrequentialResult & { cpuSeconds?: number };
@@ -58,7 +62,8 @@ async function runInWorkers(dir: string, limit: number | undefined, names: strin
   const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendationWorker.ts'))});`;
   const results: MethodResult[] = new Array<MethodResult>(names.length);
   // longest first (the full model costs most), so the lanes finish together
-  const order = names.map((_, i) => i).sort((a, b) => Number(names[b].startsWith('full')) - Number(names[a].startsWith('full')));
+  const costly = (name: string) => name.startsWith('full') || name.startsWith('grid');
+  const order = names.map((_, i) => i).sort((a, b) => Number(costly(names[b])) - Number(costly(names[a])));
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < order.length) {
@@ -96,7 +101,7 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   const cpuStart = process.cpuUsage();
   const dir = movielensDir(args);
   const stream = readMovielens(dir, args.limit);
-  const names = args.methods ?? Object.keys(RECOMMENDERS);
+  const names = args.methods ? expandMethods(args.methods) : Object.keys(RECOMMENDERS);
   for (const name of names) makeRecommender(name, 1); // fail fast on a typo, before any work
   const seed = args.seed ?? 1;
   let results: MethodResult[] = [];

@@ -8,6 +8,8 @@
 import { parseEvalArgs } from '../../scripts/eval/args';
 import { evalKernels } from '../../scripts/eval/kernels';
 import { RUNNERS } from '../../scripts/eval/runners';
+import { expandMethods, TUNING_GRID } from '../../scripts/eval/tuningGrid';
+import { HybridRecommender } from '../../models/hybrid';
 
 describe('npm run eval arguments', () => {
   it('dispatches --dataset kernels to the kernel timing, with its own options', () => {
@@ -47,5 +49,32 @@ describe('--dataset kernels', () => {
     expect(results.loadAverage.before).toBeGreaterThanOrEqual(0);
     expect(report.source).toContain('load average');
     expect(report.figures).toEqual([]);
+  });
+});
+
+describe('--methods tuning-grid', () => {
+  /** The settings a HybridRecommender actually runs with, flattened to one level. */
+  const settings = (r: HybridRecommender): Record<string, unknown> => {
+    const s = r.serialize();
+    return {
+      ...s.options.transitions,
+      popularityWeight: s.options.popularityWeight,
+      collabWeight: s.options.collabWeight,
+      popularityHalfLifeSeconds: s.popularity.halfLifeSeconds,
+    };
+  };
+
+  it('expands to the chosen settings and every grid variant, each moving exactly one setting from the chosen ones', () => {
+    const names = expandMethods(['isgd', 'tuning-grid']);
+    expect(names.slice(0, 3)).toEqual(['isgd', 'full-without-mf', 'full-model']);
+    expect(names.slice(3)).toEqual(Object.keys(TUNING_GRID));
+    const chosenWithoutMf = settings(new HybridRecommender({ collabWeight: 0 }));
+    const chosen = settings(new HybridRecommender());
+    for (const [name, opts] of Object.entries(TUNING_GRID)) {
+      const got = settings(new HybridRecommender(opts));
+      const base = name.startsWith('grid-mf') ? chosen : chosenWithoutMf;
+      const moved = Object.keys(base).filter((k) => got[k] !== base[k]);
+      expect({ name, moved: moved.length }).toEqual({ name, moved: 1 });
+    }
   });
 });
