@@ -15,6 +15,12 @@ export interface EvalArgs {
   /** run methods in this many worker threads (1 = in this thread, in order, with CPU time per method); default
    * min(2, cores) */
   workers?: number;
+  /** kernels only: rankings timed per kernel and dimension (see scripts/eval/kernels.ts); default 2000 */
+  reps?: number;
+  /** kernels only: catalogue size; default 9742 */
+  items?: number;
+  /** kernels only: factor dimensions; default 10,32 */
+  dims?: number[];
 }
 
 export interface EvalTable {
