@@ -38,9 +38,11 @@ export function parseEvalArgs(argv: string[]): { args: EvalArgs; json: boolean }
     throw new ValidationError(`--split applies to --dataset statics only (not ${dataset})`);
   }
   // silently ignoring them would print default-sized timings under a command line that asked for others
-  const kernelOnly = (['reps', 'items', 'dim'] as const).filter((k) => values[k] !== undefined);
-  if (dataset !== 'kernels' && kernelOnly.length > 0) {
-    throw new ValidationError(`--${kernelOnly[0]} applies to --dataset kernels only (not ${dataset})`);
+  const timing = (['reps', 'items', 'dim'] as const).filter((k) => values[k] !== undefined);
+  if (dataset === 'edx-interests') {
+    if (values.dim !== undefined) throw new ValidationError(`--dim applies to --dataset kernels only (not ${dataset})`);
+  } else if (dataset !== 'kernels' && timing.length > 0) {
+    throw new ValidationError(`--${timing[0]} applies to --dataset kernels and edx-interests only (not ${dataset})`);
   }
   const dims = values.dim?.split(',').map((d) => positiveInt('dim', d.trim()) as number);
   return {

@@ -1,5 +1,6 @@
 /**
- * `npx tsx scripts/eval/interests.ts [--path ../shared/datasets/edx-courses-metadata] [--per-subject 20] [--rows 10000] [--rounds 15] [--json]`
+ * `npm run eval -- --dataset edx-interests [--path ../shared/datasets/edx-courses-metadata] [--limit 20] [--items 10000] [--reps 15] [--json]`
+ * (--limit: courses per subject; --items: rows of the synthetic catalogue of the cost part; --reps: alternating rounds)
  *
  * Cold learners from their profile interests, as the learner stage ranks them (pipelines/learner InterestIndex +
  * LearnerRanker, the real ONNX encoder):
@@ -10,6 +11,7 @@
  *     re-rank of a learner with history and 5 embedded interests on a `--rows` synthetic catalogue (topN 100, pool
  *     300 + extras), against the same re-rank matching by topic.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
 import { readEdxCourses } from '../../lib/datasets/edx';
@@ -25,22 +27,21 @@ import { LearnerRanker } from '../../pipelines/learner/rank';
 import type { Learner } from '../../pipelines/learner/state';
 import { ContentTable } from '../../pipelines/model/content-table';
 import { ItemTable } from '../../pipelines/model/item-table';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
-}
+import type { EvalArgs, EvalReport } from './types';
 
 const SUBJECTS = ['Computer Science', 'Biology & Life Sciences', 'History', 'Economics & Finance', 'Language', 'Physics', 'Medicine', 'Math'];
 const logger = createLogger({ level: 'error' });
 const learner = (interests: string[], interactions = 0, history: string[] = []): Learner => ({ cf: { vector: new Float32Array(32), bias: 0, count: interactions, lastT: Number.NaN }, interactions, quizzes: 0, history, interests, completed: [], lastEventAt: 1 });
 
-async function main(): Promise<void> {
-  const dir = arg('path', path.join(__dirname, '..', '..', '..', 'shared', 'datasets', 'edx-courses-metadata'));
-  const perSubject = Number(arg('per-subject', '20'));
-  const rows = Number(arg('rows', '10000'));
-  const json = process.argv.includes('--json');
-  const courses = readEdxCourses(path.join(dir, 'edx_courses.csv'));
+export async function evalInterests(args: EvalArgs): Promise<EvalReport> {
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const dir = args.path ?? path.join(__dirname, '..', '..', '..', 'shared', 'datasets', 'edx-courses-metadata');
+  const file = path.join(dir, 'edx_courses.csv');
+  if (!existsSync(file)) throw new Error(`edx-interests needs ${file} (edx-courses-metadata); pass --path <folder>`);
+  const perSubject = args.limit ?? 20;
+  const rows = args.items ?? 10000;
+  const courses = readEdxCourses(file);
   const picked = SUBJECTS.flatMap((s) => courses.filter((c) => c.subject === s).slice(0, perSubject));
   const encoder = await OnnxSentenceEncoder.load(resolveEncoderDir(loadConfig()));
   try {
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     };
     // Alternating rounds, median of each: on a shared machine the load moves more between two runs than the
     // difference being measured.
-    const rounds = Number(arg('rounds', '15'));
+    const rounds = args.reps ?? 15;
     const topicRuns: number[] = [];
     const contentRuns: number[] = [];
     const matchOnlyRuns: number[] = [];
@@ -121,20 +122,38 @@ async function main(): Promise<void> {
       quality: { courses: picked.length, subjects: SUBJECTS.length, precisionAt10: { content: mean(byContent), topic: mean(byTopic) }, perSubject: Object.fromEntries(SUBJECTS.map((s, i) => [s, byContent[i]])) },
       cost: { embedMsPerInterest: embedMs, embedOneMs: t2 - t1, cosineRowMs: scoreRowMs, rows, rerankMsMedian: { topic: topicMs, content: contentMs, contentWithoutNeighbourSource: matchOnlyMs }, rounds },
     };
-    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else {
-      process.stdout.write(`edx: ${picked.length} courses (${perSubject} per subject, title + summary, no topics), cold learner with one interest = subject name\n`);
-      process.stdout.write(`  precision@10 by content ${report.quality.precisionAt10.content.toFixed(3)}, by topic (no encoder) ${report.quality.precisionAt10.topic.toFixed(3)}\n`);
-      for (const [s, p] of Object.entries(report.quality.perSubject)) process.stdout.write(`    ${s.padEnd(26)} ${p.toFixed(1)}\n`);
-      process.stdout.write(`embedding: ${embedMs.toFixed(1)} ms per interest (8 in one batch), one new interest ${report.cost.embedOneMs.toFixed(1)} ms, its cosine row over ${rows} resources ${scoreRowMs.toFixed(2)} ms\n`);
-      process.stdout.write(`warm re-rank (5 interests, ${rows} rows, topN 100), median of ${rounds} alternating rounds of 100: topic ${topicMs.toFixed(3)} ms, content ${contentMs.toFixed(3)} ms (of which cosine lookups only, no interest-neighbour extras: ${matchOnlyMs.toFixed(3)} ms)\n`);
-    }
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      dataset: args.dataset,
+      source: file,
+      results: report,
+      figures: [],
+      totalSeconds: (performance.now() - started) / 1000,
+      totalCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      tables: [
+        {
+          title: `cold learner, one interest = a subject name: precision@10 over ${picked.length} edx courses (${perSubject} per subject; title + summary, no catalogue topics)`,
+          columns: ['subject', 'by content', 'by topic (no encoder)'],
+          rows: [
+            ...SUBJECTS.map((s, i) => [s, byContent[i].toFixed(1), byTopic[i].toFixed(1)]),
+            ['mean', mean(byContent).toFixed(3), mean(byTopic).toFixed(3)],
+          ],
+        },
+        {
+          title: `cost: warm re-rank (5 interests, ${rows} rows, topN 100), median ms of ${rounds} alternating rounds of 100; embedding`,
+          columns: ['what', 'ms'],
+          rows: [
+            ['re-rank, interests by topic', topicMs.toFixed(3)],
+            ['re-rank, interests by content', contentMs.toFixed(3)],
+            ['re-rank, by content without interest-neighbour candidates', matchOnlyMs.toFixed(3)],
+            ['embed one interest (8 in one batch)', embedMs.toFixed(1)],
+            ['embed one new interest alone', (t2 - t1).toFixed(1)],
+            [`its cosine row over ${rows} resources`, scoreRowMs.toFixed(2)],
+          ],
+        },
+      ],
+    };
   } finally {
     await encoder.close();
   }
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});

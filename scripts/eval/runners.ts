@@ -1,4 +1,5 @@
 import { evalColdStart } from './coldstart';
+import { evalInterests } from './interests';
 import { evalKernels } from './kernels';
 import { KNOWLEDGE_RUNNERS } from './knowledge';
 import { evalMovielens } from './recommendation';
@@ -6,7 +7,7 @@ import type { EvalRunner } from './types';
 
 /**
  * Dataset name -> evaluation. Recommendation datasets live in ./recommendation.ts; knowledge datasets (statics,
- * oulad, ednet), cold start and the scoring-kernel timing (`kernels`, synthetic data) register here too, each as one
+ * oulad, ednet), cold start, cold learners from their interests (`edx-interests`) and the scoring-kernel timing (`kernels`, synthetic data) register here too, each as one
  * entry calling its own module.
  */
 export const RUNNERS: Record<string, EvalRunner> = {
@@ -16,4 +17,5 @@ export const RUNNERS: Record<string, EvalRunner> = {
   ...KNOWLEDGE_RUNNERS,
   'movielens-coldstart': evalColdStart,
   kernels: evalKernels,
+  'edx-interests': evalInterests,
 };

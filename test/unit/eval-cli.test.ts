@@ -27,7 +27,9 @@ describe('npm run eval arguments', () => {
   });
 
   it('rejects options that do not apply, bad numbers and unknown datasets before any work', () => {
-    expect(() => parseEvalArgs(['--dataset', 'movielens', '--reps', '10'])).toThrow('--reps applies to --dataset kernels only');
+    expect(() => parseEvalArgs(['--dataset', 'movielens', '--reps', '10'])).toThrow('--reps applies to --dataset kernels and edx-interests only');
+    expect(() => parseEvalArgs(['--dataset', 'edx-interests', '--dim', '32'])).toThrow('--dim applies to --dataset kernels only');
+    expect(parseEvalArgs(['--dataset', 'edx-interests', '--reps', '5', '--items', '2000']).args).toMatchObject({ reps: 5, items: 2000 });
     expect(() => parseEvalArgs(['--dataset', 'kernels', '--split', 'validation'])).toThrow('--split applies to --dataset statics only');
     expect(() => parseEvalArgs(['--dataset', 'kernels', '--reps', '0'])).toThrow('--reps must be a positive integer');
     expect(() => parseEvalArgs(['--dataset', 'kernels', '--dim', '10,x'])).toThrow('--dim must be a positive integer');
