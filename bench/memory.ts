@@ -152,7 +152,7 @@ export async function run(args: BenchArgs): Promise<void> {
       const sampleKeys = users.slice(0, 300).map((u) => `${prefix}rec:${u}`);
       const usage = await memoryUsage(redis, sampleKeys);
       const json = (await redis.strlen(sampleKeys[0]));
-      rrows.push({ key: `rec:<userId> (top ${n}, JSON)`, written: redisSample, json_bytes: json, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+      rrows.push({ key: `rec:<userId> (top ${n}, list format 2)`, written: redisSample, value_bytes: json, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
     }
     {
       // Not what the product writes: a compact alternative for the same top-N (ids, scores, reason codes; titles and
@@ -167,14 +167,14 @@ export async function run(args: BenchArgs): Promise<void> {
         return redis.set(key, JSON.stringify(compact));
       });
       const usage = await memoryUsage(redis, keys.slice(0, 300));
-      rrows.push({ key: `compact list (top ${topN}; ids, scores, reason codes) — alternative`, written: redisSample, json_bytes: (await redis.strlen(keys[0])), memory_usage_bytes: round(usage), info_delta_bytes: '', at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+      rrows.push({ key: `compact list (top ${topN}; ids, scores, reason codes) — alternative`, written: redisSample, value_bytes: (await redis.strlen(keys[0])), memory_usage_bytes: round(usage), info_delta_bytes: '', at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
     }
     const before = await usedMemory(redis);
     progress(`redis: ${nItems.toLocaleString()} res:<id> metadata keys`);
     await inBatches(nItems, 1000, (i) => store.putResource({ resourceId: table.ids[i], title: table.meta[i]!.title!, type: table.meta[i]!.type!, topics: table.meta[i]!.topics!, skills: table.meta[i]!.skills!, difficulty: table.meta[i]!.difficulty, active: true }));
     const delta = ((await usedMemory(redis)) - before) / nItems;
     const usage = await memoryUsage(redis, table.ids.slice(0, 300).map((id) => `${prefix}res:${id}`));
-    rrows.push({ key: 'res:<resourceId> (JSON meta)', written: nItems, json_bytes: (await redis.strlen(`${prefix}res:${table.ids[0]}`)), memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nItems) / 2 ** 30), scale: '100k resources' });
+    rrows.push({ key: 'res:<resourceId> (JSON meta)', written: nItems, value_bytes: (await redis.strlen(`${prefix}res:${table.ids[0]}`)), memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nItems) / 2 ** 30), scale: '100k resources' });
   } finally {
     progress('redis: removing bench keys');
     await unlinkPrefix(redis, prefix);

@@ -7,12 +7,13 @@ export const TOPIC = {
   erasures: 'privacy.erasures',
   itemUpdates: 'model.item-updates',
   itemFactors: 'model.item-factors',
+  contentVectors: 'model.content-vectors',
 } as const;
 
 export type TopicKey = keyof typeof TOPIC;
 
 /** Compacted topics keep the latest value per key; a null value (tombstone) deletes the key. */
-export const COMPACTED: ReadonlySet<TopicKey> = new Set<TopicKey>(['resources', 'profiles', 'itemFactors']);
+export const COMPACTED: ReadonlySet<TopicKey> = new Set<TopicKey>(['resources', 'profiles', 'itemFactors', 'contentVectors']);
 
 export function topicName(key: TopicKey, prefix = ''): string {
   return `${prefix}${TOPIC[key]}`;

@@ -3,7 +3,8 @@
  *   --stage all     every stage in this process (default)
  *   --sync          deterministic mode: the learner stage owns the item table and applies item gradients at once
  *                   (needs one partition per topic); the item stage is not started
- *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor)
+ *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor,
+ *                   declared interests match by catalogue topic)
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
  * Serves /metrics on config metrics.port (LEARNSTREAM_METRICS_PORT). SIGINT/SIGTERM stop gracefully (final
@@ -61,7 +62,7 @@ async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof cr
     const enc = await OnnxSentenceEncoder.load(dir, { emit });
     return enc.embed;
   } catch (err) {
-    log.warn('content encoder unavailable: new resources start from a seeded random factor', { err: errorMessage(err) });
+    log.warn('content encoder unavailable: new resources start from a seeded random factor, declared interests match by catalogue topic', { err: errorMessage(err) });
     return undefined;
   }
 }
@@ -83,7 +84,8 @@ export async function main(argv: string[]): Promise<void> {
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
   const decode = await createDecode({ config, kafka, registry: createRegistryClient(config), emit: instr, logger });
   let embed: EmbedFn | undefined;
-  if (args.encoder && args.stages.includes('catalog')) {
+  // The learner stage embeds declared interests with the same encoder the catalogue stage embeds resources with.
+  if (args.encoder && (args.stages.includes('catalog') || args.stages.includes('learner'))) {
     embed = await loadEncoder(resolveEncoderDir(config), instr, logger);
   }
   let exiting = false;

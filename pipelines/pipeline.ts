@@ -13,6 +13,9 @@ import { retryKafka } from './runner/retry';
 import { LearnerProcessor } from './learner/processor';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
+import { ContentReplica } from './replica/content-replica';
+import { InterestIndex } from './learner/interests';
+import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from './runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
 
@@ -36,6 +39,7 @@ export interface PipelineOptions {
   checkpoints?: CheckpointStore;
   /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
   groupPrefix?: string;
+  /** The content encoder: the catalogue stage embeds resources with it, the learner stage declared interests. */
   embed?: EmbedFn;
   /** Model version label written with every list. */
   modelVersion?: string;
@@ -52,7 +56,10 @@ export class Pipeline {
   learner?: LearnerProcessor;
   item?: ItemProcessor;
   replica?: ItemReplica;
+  contentReplica?: ContentReplica;
+  interests?: InterestIndex;
   catalog?: CatalogProcessor;
+  coldStart?: LearnedColdStart;
   readonly model: CollabModel;
   private producer: Producer | null = null;
   private started: Promise<void> | null = null;
@@ -89,13 +96,31 @@ export class Pipeline {
       this.item = new ItemProcessor({ model: this.model, factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit), emit, logger: logger.child({ stage: 'item' }) });
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}item`, topics: [this.topic('itemUpdates')], processor: this.item }));
     }
+    // One replica of the trained item factors per process: the learner stage ranks with it, the catalogue stage's
+    // content-to-factor map learns from it. In synchronous mode there is none (the learner owns the table), and new
+    // resources start from the seeded projection, which keeps that configuration deterministic.
+    const catalogLearns = this.o.stages.includes('catalog') && this.o.embed !== undefined;
+    if (!sync && (this.o.stages.includes('learner') || catalogLearns)) {
+      this.replica = new ItemReplica({
+        kafka,
+        topic: this.topic('itemFactors'),
+        dim: this.model.dim,
+        logger,
+        groupPrefix,
+        onChange: (id, was) => {
+          this.learner?.itemChanged(id, was);
+          this.coldStart?.rowChanged(id);
+        },
+      });
+      await this.replica.start();
+      const caught = await this.replica.caughtUp(30000);
+      if (!caught) logger.warn('item replica not caught up after 30 s; ranking starts with a partial replica');
+    }
     if (this.o.stages.includes('learner')) {
-      if (!sync) {
-        this.replica = new ItemReplica({ kafka, topic: this.topic('itemFactors'), dim: this.model.dim, logger, groupPrefix, onChange: (id, was) => this.learner?.itemChanged(id, was) });
-        await this.replica.start();
-        const caught = await this.replica.caughtUp(30000);
-        if (!caught) logger.warn('item replica not caught up after 30 s; ranking starts with a partial replica');
-      }
+      // Content vectors for interest matching: replicated like item factors, whatever the item mode.
+      const contentReplica = (this.contentReplica = new ContentReplica({ kafka, topic: this.topic('contentVectors'), logger, groupPrefix, onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present) }));
+      this.interests = new InterestIndex({ embed: this.o.embed, content: contentReplica.table, logger: logger.child({ stage: 'learner' }), emit });
+      await contentReplica.start();
       const topics = {
         interactions: this.topic('interactions'),
         quizAttempts: this.topic('quizAttempts'),
@@ -121,12 +146,27 @@ export class Pipeline {
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
+        interests: this.interests,
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor: this.learner }));
     }
     if (this.o.stages.includes('catalog')) {
-      const catalog = (this.catalog = new CatalogProcessor({ decode: this.o.decode, model: this.model, store: this.o.store, sink: itemUpdates, embed: this.o.embed, emit, logger: logger.child({ stage: 'catalog' }) }));
+      if (catalogLearns && this.replica) {
+        this.coldStart = new LearnedColdStart({ factorDim: this.model.dim, items: this.replica.table, content: (id) => this.catalog?.content.vector(id), logger: logger.child({ stage: 'catalog' }) });
+        for (const id of this.replica.table.ids) this.coldStart.rowChanged(id);
+      }
+      const catalog = (this.catalog = new CatalogProcessor({
+        decode: this.o.decode,
+        model: this.model,
+        store: this.o.store,
+        sink: itemUpdates,
+        contentVectors: new KafkaRecordSink(this.producer, this.topic('contentVectors'), emit),
+        coldStart: this.coldStart,
+        embed: this.o.embed,
+        emit,
+        logger: logger.child({ stage: 'catalog' }),
+      }));
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
@@ -162,6 +202,7 @@ export class Pipeline {
     await this.learner?.stop();
     this.catalog?.stop();
     await this.replica?.stop();
+    await this.contentReplica?.stop();
     await this.producer?.disconnect();
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Prequential evaluation CLI:
  *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--plot <file.svg>|none] [--methods a,b]
- *                   [--workers N] [--seed S] [--split test|validation (statics)]
+ *                   [--workers N] [--seed S] [--split test|validation (statics)] [--reps N] [--items N] [--dim a,b]
+ * (--reps, --items, --dim: `--dataset kernels`, the scoring-kernel timing on synthetic factors)
  * Prints a table per evaluation (or the JSON results with --json) and writes the along-the-stream figure.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ValidationError, errorMessage } from '../lib/errors';
+import { errorMessage } from '../lib/errors';
+import { parseEvalArgs } from './eval/args';
 import { RUNNERS } from './eval/runners';
 import type { EvalTable } from './eval/types';
 
@@ -19,43 +20,14 @@ function formatTable(t: EvalTable): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      dataset: { type: 'string' },
-      path: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      limit: { type: 'string' },
-      plot: { type: 'string' },
-      methods: { type: 'string' },
-      seed: { type: 'string' },
-      workers: { type: 'string' },
-      split: { type: 'string' },
-    },
-  });
-  const dataset = values.dataset;
-  if (!dataset || !RUNNERS[dataset]) {
-    throw new ValidationError(`--dataset is required, one of: ${Object.keys(RUNNERS).join(', ')}`);
-  }
-  if (values.split !== undefined && RUNNERS[dataset] !== RUNNERS.statics) {
-    throw new ValidationError(`--split applies to --dataset statics only (not ${dataset})`);
-  }
-  const limit = values.limit !== undefined ? Number(values.limit) : undefined;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ValidationError('--limit must be a positive integer');
-  const report = await RUNNERS[dataset]({
-    dataset,
-    path: values.path,
-    limit,
-    plot: values.plot,
-    methods: values.methods?.split(',').map((s) => s.trim()).filter(Boolean),
-    seed: values.seed !== undefined ? Number(values.seed) : undefined,
-    workers: values.workers !== undefined ? Number(values.workers) : undefined,
-    split: values.split,
-  });
+  const { args, json } = parseEvalArgs(process.argv.slice(2));
+  const { dataset } = args;
+  const report = await RUNNERS[dataset](args);
   for (const f of report.figures) {
     mkdirSync(dirname(f.path), { recursive: true });
     writeFileSync(f.path, f.svg);
   }
-  if (values.json) {
+  if (json) {
     const { source, totalSeconds, totalCpuSeconds, results } = report;
     process.stdout.write(`${JSON.stringify({ dataset, source, totalSeconds, totalCpuSeconds, results }, null, 2)}\n`);
     return;

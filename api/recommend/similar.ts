@@ -28,8 +28,10 @@ export async function serveSimilar(store: ServingStore, resourceId: string, limi
   const items: SimilarResponse['items'] = [];
   unique.forEach((c, i) => {
     const meta = metas[i];
-    if (items.length >= limit || (meta && !meta.active)) return;
-    items.push({ resourceId: c.resourceId, ...(meta ? { title: meta.title, type: meta.type } : {}), score: c.score, reasons: c.reasons });
+    // No catalogue entry means deleted (deleteResource removes res:<id>); co-engagement lists written by the learner
+    // stage can still name it until they are next rewritten.
+    if (items.length >= limit || !meta || !meta.active) return;
+    items.push({ resourceId: c.resourceId, title: meta.title, type: meta.type, score: c.score, reasons: c.reasons });
   });
   return { resourceId, source, count: items.length, items };
 }

@@ -19,35 +19,30 @@ export interface HubSource {
   precision: 'fp32' | 'int8';
 }
 
+/** Hub path → model-directory path of a sentence-transformers repository that ships an ONNX export. */
+const SENTENCE_TRANSFORMERS_ONNX_FILES: HubSource['files'] = {
+  'onnx/model.onnx': 'model.onnx',
+  'tokenizer.json': 'tokenizer.json',
+  'tokenizer_config.json': 'tokenizer_config.json',
+  'special_tokens_map.json': 'special_tokens_map.json',
+  'config.json': 'config.json',
+  'sentence_bert_config.json': 'sentence_bert_config.json',
+  '1_Pooling/config.json': '1_Pooling/config.json',
+};
+
 export const HUB_SOURCES: Record<string, HubSource> = {
   'all-MiniLM-L6-v2': {
     repo: 'sentence-transformers/all-MiniLM-L6-v2',
     revision: 'main',
     precision: 'fp32',
-    files: {
-      'onnx/model.onnx': 'model.onnx',
-      'tokenizer.json': 'tokenizer.json',
-      'tokenizer_config.json': 'tokenizer_config.json',
-      'special_tokens_map.json': 'special_tokens_map.json',
-      'config.json': 'config.json',
-      'sentence_bert_config.json': 'sentence_bert_config.json',
-      '1_Pooling/config.json': '1_Pooling/config.json',
-    },
+    files: SENTENCE_TRANSFORMERS_ONNX_FILES,
   },
   // Same layout, CLS pooling (read from 1_Pooling/config.json by the encoder).
   'bge-small-en-v1.5': {
     repo: 'BAAI/bge-small-en-v1.5',
     revision: 'main',
     precision: 'fp32',
-    files: {
-      'onnx/model.onnx': 'model.onnx',
-      'tokenizer.json': 'tokenizer.json',
-      'tokenizer_config.json': 'tokenizer_config.json',
-      'special_tokens_map.json': 'special_tokens_map.json',
-      'config.json': 'config.json',
-      'sentence_bert_config.json': 'sentence_bert_config.json',
-      '1_Pooling/config.json': '1_Pooling/config.json',
-    },
+    files: SENTENCE_TRANSFORMERS_ONNX_FILES,
   },
 };
 

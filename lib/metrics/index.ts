@@ -42,6 +42,7 @@ export interface Metrics {
   listHitRate: Gauge<'k'>;
   producerRecords: Counter<'topic' | 'status'>;
   producerSendDuration: Histogram<'topic'>;
+  interestsMatched: Counter<'method'>;
   checkpointDuration: Histogram<'stage'>;
 }
 
@@ -163,6 +164,12 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       buckets: DURATION_BUCKETS_SECONDS,
       registers,
     }),
+    interestsMatched: new Counter({
+      name: 'learnstream_pipeline_interest_profiles_total',
+      help: 'Profiles whose declared interests are matched to resources, by method: content (embedded) or topic (encoder unavailable or failed).',
+      labelNames: ['method'],
+      registers,
+    }),
     checkpointDuration: new Histogram({
       name: 'learnstream_pipeline_checkpoint_duration_seconds',
       help: 'Time to write one model-state checkpoint, by stage.',
@@ -207,6 +214,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
       m.producerRecords.inc({ topic: e.topic, status: e.ok ? 'ok' : 'error' }, e.count);
       m.producerSendDuration.observe({ topic: e.topic }, sec(e.durationMs));
     }),
+    instr.on('interests.matched', (e) => m.interestsMatched.inc({ method: e.method })),
     instr.on('checkpoint', (e) => m.checkpointDuration.observe({ stage: e.stage }, sec(e.durationMs))),
   ];
   return () => offs.forEach((off) => off());

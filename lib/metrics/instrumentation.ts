@@ -36,6 +36,11 @@ export interface InstrumentationEvents {
   'api.fallback': { source: string };
   /** A producer (client or HTTP collector) sent records to Kafka. */
   'producer.sent': { topic: string; count: number; durationMs: number; ok: boolean };
+  /**
+   * A learner's declared interests were set (profile event) and will be matched to resources by `content` similarity
+   * (embedded by the encoder) or, when the encoder is unavailable or failed, by catalogue `topic`.
+   */
+  'interests.matched': { method: 'content' | 'topic' };
   /** A model-state checkpoint was written. */
   'checkpoint': { stage: string; durationMs: number };
 }

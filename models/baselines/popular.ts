@@ -26,6 +26,13 @@ function isPositive(ev: StreamEvent): boolean {
   return ev.kind !== 'dislike' && ev.kind !== 'skip' && ev.kind !== 'view';
 }
 
+/** Every learner gets the same scores: the counts, 0 for items the table has not grown to yet. */
+function scoresFrom(counts: Float64Array, out: Float64Array, nItems: number): void {
+  const m = Math.min(nItems, counts.length);
+  for (let i = 0; i < m; i++) out[i] = counts[i];
+  for (let i = m; i < nItems; i++) out[i] = 0;
+}
+
 /** Most popular so far: the number of (positive) interactions each item has had up to now. */
 export class MostPopular implements StreamRecommender {
   readonly name = 'most-popular';
@@ -34,10 +41,7 @@ export class MostPopular implements StreamRecommender {
   constructor(private readonly counting: PopularityCounts = 'positives') {}
 
   score(_user: number, out: Float64Array, nItems: number): void {
-    const c = this.counts;
-    const m = Math.min(nItems, c.length);
-    for (let i = 0; i < m; i++) out[i] = c[i];
-    for (let i = m; i < nItems; i++) out[i] = 0;
+    scoresFrom(this.counts, out, nItems);
   }
 
   learn(ev: StreamEvent): void {
@@ -72,10 +76,7 @@ export class RecentPopular implements StreamRecommender {
   constructor(private readonly halfLifeSeconds = 30 * 86400) {}
 
   score(_user: number, out: Float64Array, nItems: number): void {
-    const c = this.counts;
-    const m = Math.min(nItems, c.length);
-    for (let i = 0; i < m; i++) out[i] = c[i];
-    for (let i = m; i < nItems; i++) out[i] = 0;
+    scoresFrom(this.counts, out, nItems);
   }
 
   learn(ev: StreamEvent): void {

@@ -72,6 +72,9 @@ export interface ColdStartResult {
   heldAll: HitStats;
   /** Every positive interaction after the cut-over (sampled every `overallEvery`-th). */
   overall: HitStats;
+  /** Recall@k / NDCG@k on the p-th positive of held-back resources, p = 1..`curveN` (index p - 1): how fast a new
+   * resource becomes recommendable as its evidence accumulates. */
+  byPositive: HitStats[];
   seconds: number;
 }
 
@@ -80,6 +83,8 @@ export interface ColdStartRunOptions {
   firstN: number;
   /** Evaluate every n-th post-cut-over positive for the overall figure (bounds the run time); default 1. */
   overallEvery: number;
+  /** Length of the `byPositive` curve; default 10 (twice `firstN`, so it shows where the curves meet again). */
+  curveN: number;
   isPositive: (ev: StreamEvent) => boolean;
   clock: () => number;
 }
@@ -107,6 +112,7 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
     k: 10,
     firstN: 5,
     overallEvery: 1,
+    curveN: 10,
     isPositive: (ev) => (ev.kind === 'rating' ? ev.value >= 4 : ev.kind === 'complete' || ev.kind === 'bookmark' || ev.kind === 'click'),
     clock: () => performance.now(),
     ...opts,
@@ -118,6 +124,7 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
   const interacted = new Set<number>();
   const history = new Map<number, number[]>();
   const first = new Acc(), firstN = new Acc(), heldAll = new Acc(), overall = new Acc();
+  const byPositive = Array.from({ length: o.curveN }, () => new Acc());
   let published = false;
   let postPositives = 0;
   const start = o.clock();
@@ -142,6 +149,7 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
           heldAll.add(rank, o.k);
           if (p <= o.firstN) firstN.add(rank, o.k);
           if (p === 1) first.add(rank, o.k);
+          if (p <= o.curveN) byPositive[p - 1].add(rank, o.k);
         }
       }
     }
@@ -154,5 +162,5 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
     }
     available[ev.item] = 1;
   }
-  return { name: model.name, first: first.stats, firstN: firstN.stats, heldAll: heldAll.stats, overall: overall.stats, seconds: (o.clock() - start) / 1000 };
+  return { name: model.name, first: first.stats, firstN: firstN.stats, heldAll: heldAll.stats, overall: overall.stats, byPositive: byPositive.map((a) => a.stats), seconds: (o.clock() - start) / 1000 };
 }

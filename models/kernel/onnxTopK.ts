@@ -8,10 +8,10 @@ export interface TopKResult {
 }
 
 /**
- * One learner against all items on onnxruntime: Gemm (u . Q^T + bias) and TopK in one graph. Measured 2-4x faster
- * than the Float32Array loop per ranking at dim 10-32 over ~10k items (scripts/eval/kernels.ts), but asynchronous, so
- * it suits the learner stage (async anyway) more than the synchronous prequential harness, whose full model ranks a
- * blend of sparse signals where the dot product is a small share of the cost.
+ * One learner against all items on onnxruntime: Gemm (u . Q^T + bias) and TopK in one graph. Measured faster
+ * than the Float32Array loop per ranking at dim 10-32 over ~10k items (`npm run eval -- --dataset kernels`), but
+ * asynchronous, so it suits the learner stage (async anyway) more than the synchronous prequential harness, whose
+ * full model ranks a blend of sparse signals where the dot product is a small share of the cost.
  */
 export class OnnxTopK {
   private zeros = new Float32Array(0);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStatics } from '../../lib/datasets/statics';
+import { mulberry32 as rng } from '../random/prng';
 import { attemptsFromEvents, evaluateKnowledge } from '../eval/knowledge';
 import { ItemMeanModel, PlainEloModel } from './baselines';
 import { auc, BinaryMetrics } from './metrics';
@@ -10,18 +11,6 @@ import type { QuizAttempt } from './types';
 const STATICS_DIR = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'statics2011-dkvmn');
 const haveStatics = existsSync(join(STATICS_DIR, 'STATICS_train.csv'));
 if (!haveStatics) console.warn(`knowledge tests on real data SKIPPED: ${STATICS_DIR} not found`);
-
-/** mulberry32: a tiny seeded PRNG so the synthetic learners are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rasch-model learners: known ability per learner (+ a per-skill offset), known difficulty per item. */
 function synthetic(seed: number, learners = 150, items = 60, perLearner = 80) {

@@ -44,6 +44,17 @@ export class ContentIndex {
     return i === undefined ? undefined : this.titles[i];
   }
 
+  /** A copy of the content vector of `id` (rows move on removal), or undefined. */
+  vector(id: string): Float32Array | undefined {
+    const i = this.pos.get(id);
+    return i === undefined ? undefined : this.row(i).slice();
+  }
+
+  /** Ids of the rows of one partition group. */
+  idsOf(group: number): string[] {
+    return this.ids.filter((_id, j) => this.groups[j] === group);
+  }
+
   /** Cosine of two indexed resources (unit vectors), undefined if either is unknown. */
   cosine(a: string, b: string): number | undefined {
     const i = this.pos.get(a);

@@ -5,9 +5,11 @@ import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ServingStore } from '../../lib/serving/types';
 import type { Decode } from '../decode';
 import type { CollabModel } from '../model/collab';
-import type { ItemSink } from '../item/sink';
+import type { ItemSink, RecordSink } from '../item/sink';
+import { encodeContentVector } from '../content-messages';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { ContentIndex, type ContentIndexJSON } from './content-index';
+import type { LearnedColdStart } from './cold-start';
 
 /** Catalogue checkpoint: the group's embedded resources (older checkpoints hold none). */
 export interface CatalogGroupJSON {
@@ -26,6 +28,16 @@ export interface CatalogProcessorOptions {
   store: ServingStore;
   /** model.item-updates: upserts (with cold-start factors) and removals go to the item owner. */
   sink: ItemSink;
+  /**
+   * model.content-vectors (compacted): each active resource's content vector, tombstoned when it leaves, so learner
+   * instances can match declared interests by content. Undefined = not published.
+   */
+  contentVectors?: RecordSink;
+  /**
+   * The learned content-to-factor map (trained from the item replica); undefined, or not trained on enough resources
+   * yet, = the seeded projection of the content vector (CollabModel.newItemFactors).
+   */
+  coldStart?: LearnedColdStart;
   /** The ONNX content encoder (lib/encoder); undefined = no content vectors (seeded random start). */
   embed?: EmbedFn;
   emit: Emitter;
@@ -63,12 +75,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
 
   restore(group: number, state: CatalogGroupJSON | null): void {
     this.content.restore(group, state?.content);
+    if (this.o.coldStart) for (const id of this.content.idsOf(group)) this.o.coldStart.contentChanged(id);
   }
   snapshot(group: number): CatalogGroupJSON {
     return { content: this.content.toJSON(group) };
   }
   drop(group: number): void {
+    const ids = this.o.coldStart ? this.content.idsOf(group) : [];
     this.content.dropGroup(group);
+    for (const id of ids) this.o.coldStart!.contentChanged(id);
   }
 
   stop(): void {
@@ -103,15 +118,20 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   }
 
   private async removeContent(id: string): Promise<void> {
-    await this.writeSimilar(this.content.remove(id));
+    // A tombstone for every removal, indexed or not: compaction then drops the key, and replicas forget it.
+    this.o.contentVectors?.push(id, null);
+    const changed = this.content.remove(id);
+    this.o.coldStart?.contentChanged(id);
+    await this.writeSimilar(changed);
   }
 
-  flush(): Promise<void> {
-    return this.o.sink.flush();
+  async flush(): Promise<void> {
+    await this.o.sink.flush();
+    await this.o.contentVectors?.flush();
   }
 
   ready(): boolean {
-    return this.o.sink.backlog <= 5000;
+    return this.o.sink.backlog <= 5000 && (this.o.contentVectors?.backlog ?? 0) <= 5000;
   }
 
   async apply(group: number, rec: InputRecord): Promise<void> {
@@ -156,11 +176,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       [content] = await this.o.embed([resourceText({ title: r.title, description: r.description, topics: r.topics })]);
       this.o.emit.emit('stage.processed', { stage: 'catalog-embed', durationMs: performance.now() - started });
     }
-    const f = this.o.model.newItemFactors(ev.resourceId, content);
-    this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: 0, active: true, meta });
+    // From text alone: the factor and bias resources with similar text earned, once the map has learned enough.
+    const learned = content ? this.o.coldStart?.predict(content) : undefined;
+    const f = learned?.vector ?? this.o.model.newItemFactors(ev.resourceId, content);
+    this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: learned?.bias ?? 0, active: true, meta });
     if (content) {
+      this.o.contentVectors?.push(ev.resourceId, encodeContentVector(content));
       const started = performance.now();
       const changed = this.content.upsert(ev.resourceId, content, r.title, group);
+      this.o.coldStart?.contentChanged(ev.resourceId);
       this.o.emit.emit('stage.processed', { stage: 'catalog-similar', durationMs: performance.now() - started });
       await this.writeSimilar(changed);
     }

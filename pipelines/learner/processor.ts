@@ -14,6 +14,7 @@ import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { CandidateGenerator } from './candidates';
 import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
+import { interestKey, type InterestIndex } from './interests';
 import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
@@ -22,6 +23,10 @@ const QUALITY_WINDOW = 1000;
 const QUALITY_EMIT_EVERY = 100;
 /** A new engagement is paired with the learner's this many most recent resources (co-engagement, for similar items). */
 const CO_WINDOW = 5;
+/** Interests the ranker reads per learner (LearnerRanker uses the first five). */
+const MAX_RANKED_INTERESTS = 5;
+/** A new resource this close (cosine) to a declared interest re-ranks that learner at once: the ranker's reason threshold. */
+const INTEREST_RERANK_COSINE = 0.35;
 
 export interface LearnerProcessorOptions {
   decode: Decode;
@@ -63,6 +68,11 @@ export interface LearnerProcessorOptions {
   maxSinkBacklog?: number;
   /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
   kernel?: 'auto' | 'js';
+  /**
+   * Declared interests embedded with the content encoder and matched to the catalogue's content vectors. Undefined,
+   * or without an encoder: interests match by catalogue topic.
+   */
+  interests?: InterestIndex;
   /** How candidates are pooled and ranked (models/ranking); defaults in LearnerRankOptions. */
   ranking?: Omit<LearnerRankOptions, 'topN'>;
 }
@@ -96,7 +106,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (!o.sink && !o.replica) {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
-    this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN });
+    this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
     this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
@@ -155,7 +165,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const reflected = this.o.replicaReflected;
     const maxLag = this.o.maxReplicaLag ?? 2000;
     if (sink?.unreflected && sink.producedPartitions && reflected && maxLag > 0) {
-      for (const p of sink.producedPartitions()) if (sink.unreflected(p, reflected.get(p) ?? 0n) > maxLag) return false;
+      // Gradients buffered or in flight are not reflected either, and their partition is known only once acknowledged:
+      // count them against every partition. Counting acknowledged ones only let a learner rank thousands of events
+      // ahead of its replica (from an empty one at start) while the producer had not answered yet.
+      const pending = sink.backlog;
+      if (pending > maxLag) return false;
+      for (const p of sink.producedPartitions()) if (sink.unreflected(p, reflected.get(p) ?? 0n) + pending > maxLag) return false;
     }
     return true;
   }
@@ -287,7 +302,48 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.interests = ev.interests.slice(0, 50);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     await this.o.store.putProfileInterests(ev.userId, l.interests);
-    this.rerank(ev.userId);
+    const ix = this.o.interests;
+    const ranked = l.interests.slice(0, MAX_RANKED_INTERESTS);
+    if (!ix?.enabled || ranked.length === 0) {
+      if (ranked.length > 0) this.o.emit.emit('interests.matched', { method: 'topic' });
+      this.rerank(ev.userId);
+      return;
+    }
+    // Embedding happens here, on a profile change, never on a re-rank; the list waits for it (tens of ms) rather
+    // than being written twice, and consumption does not wait at all.
+    void ix.ensure(ranked).then((ok) => {
+      this.o.emit.emit('interests.matched', { method: ok ? 'content' : 'topic' });
+      if (this.learner(ev.userId) === l) this.rerank(ev.userId);
+    });
+  }
+
+  /** Content vectors of the catalogue changed (model.content-vectors replica): learners who want a new resource see it now. */
+  contentChanged(resourceId: string, slot: number, present: boolean): void {
+    const ix = this.o.interests;
+    if (!ix) return;
+    ix.contentChanged(slot);
+    if (!present) return;
+    // The content replica starts before any partition group is assigned: in synchronous mode there is no item
+    // table to look the resource up in yet, and nobody to re-rank either.
+    if (this.synchronous && !this.groups.get(0)?.items) return;
+    const table = this.items();
+    const i = table.indexOf(resourceId);
+    if (i < 0 || table.active[i] !== 1) return; // not recommendable yet: itemChanged does this when the row arrives
+    this.requestInterested(new Set(), ix.matching(slot, INTEREST_RERANK_COSINE));
+  }
+
+  /** Urgent re-rank of learners whose interests equal one of `topics` or are among the embedded interests `keys`. */
+  private requestInterested(topics: ReadonlySet<string>, keys: ReadonlySet<string>): void {
+    if (topics.size === 0 && keys.size === 0) return;
+    let n = 0;
+    for (const grp of this.groups.values()) {
+      for (const [u, l] of grp.learners) {
+        if (l.interests.some((x) => topics.has(x.toLowerCase()) || (keys.size > 0 && keys.has(interestKey(x))))) {
+          this.reranker.request(u, true);
+          if (++n >= 10000) return;
+        }
+      }
+    }
   }
 
   private async onErasure(g: LearnerGroup, rec: InputRecord, ev: ErasureEvent): Promise<void> {
@@ -322,17 +378,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     } else if (!wasActive && active) {
       this.ranker.noteActivated(i);
       const topics = new Set((table.meta[i]?.topics ?? []).map((s) => s.toLowerCase()));
-      if (topics.size === 0) return;
+      const ix = this.o.interests;
+      const slot = ix ? ix.content.slotOf(itemId) : -1;
+      const keys = ix && slot >= 0 && ix.content.present[slot] === 1 ? ix.matching(slot, INTEREST_RERANK_COSINE) : new Set<string>();
       // New resource: learners whose declared interests match get it without any interaction (cold start by content).
-      let n = 0;
-      for (const grp of this.groups.values()) {
-        for (const [u, l] of grp.learners) {
-          if (l.interests.some((x) => topics.has(x.toLowerCase()))) {
-            this.reranker.request(u, true);
-            if (++n >= 10000) return;
-          }
-        }
-      }
+      this.requestInterested(topics, keys);
     }
   }
 
@@ -370,8 +420,23 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
       const items = this.ranker.rank(userId, l, table, group.knowledge, tops[b], now);
       out[j] = this.list(userId, l, group, items);
+      this.embedRestored(userId, l);
     });
     return out;
+  }
+
+  /**
+   * A learner restored from a checkpoint has interest strings but no vectors in this process yet: they are embedded
+   * once (off the re-rank, which used topic matches meanwhile) and the learner is ranked again.
+   */
+  private embedRestored(userId: string, l: Learner): void {
+    const ix = this.o.interests;
+    if (!ix?.enabled || l.interests.length === 0) return;
+    const ranked = l.interests.slice(0, MAX_RANKED_INTERESTS);
+    if (ranked.every((x) => ix.has(x))) return;
+    void ix.ensure(ranked).then((ok) => {
+      if (ok && this.learner(userId) === l) this.rerank(userId);
+    });
   }
 
   private groupOf(g: LearnerGroup): number {

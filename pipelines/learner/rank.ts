@@ -8,6 +8,7 @@ import type { KnowledgeModel } from '../../models/knowledge/model';
 import type { RecommendedItem } from '../../lib/serving/types';
 import type { ItemTable } from '../model/item-table';
 import type { TopKResult } from './candidates';
+import type { InterestIndex } from './interests';
 import type { Learner } from './state';
 
 /** How the learner stage feeds models/ranking; every field optional with the default named. */
@@ -19,15 +20,22 @@ export interface LearnerRankOptions {
   /** MMR diversifies the first `mmrHead` items; the rest of the list follows by relevance. Default 20. */
   mmrHead?: number;
   /**
-   * Cosine credited to a resource whose catalogue topic equals a declared interest. The learner stage has no text
-   * encoder and the replica carries no content vectors, so interests match by topic; 0.6 sits above the reason
-   * threshold (0.35) and around what an embedded two-word interest scores against a matching resource. Default 0.6.
+   * Cosine credited to a resource whose catalogue topic equals a declared interest: the match used where the interest
+   * or the resource has no content vector (no encoder, or not embedded yet), and a floor under the content cosine
+   * otherwise. 0.6 sits above the reason threshold (0.35) and around what an embedded two-word interest scores
+   * against a matching resource. Default 0.6.
    */
   topicMatchCosine?: number;
   /** Most recent resources given to the ranker ("next after", recent context). Default 10. */
   recentLength?: number;
   /** Extras: most popular (by event count) resources per declared interest (first 5 interests). Default 5. */
   popularPerInterest?: number;
+  /**
+   * Extras: resources nearest by content to each declared interest (embedded interests only). Default 5: a learner
+   * with history has collaborative candidates, and every extra costs rank() time (scripts/eval/interests.ts measures
+   * it); a learner with no event yet gets topN per interest, since nothing else says what they want.
+   */
+  interestNeighbours?: number;
   /** Extras: newest resources with no event yet. Default 16. */
   newResources?: number;
   /** Extras: resources that name one of the recent resources as a prerequisite. Default 20. */
@@ -44,10 +52,11 @@ const POPULAR_REFRESH_MS = 1000;
 /**
  * The learner stage's ranking: collaborative candidates from the batched kernel (history and completed masked), plus
  * extras that must get a chance whatever their collaborative score (new resources, popular in the learner's
- * interests, next steps after recent resources), ranked by models/ranking `rank()` with what the stage knows:
- * knowledge-model P(success) for difficulty fit, catalogue prerequisites against the completed set, topic matches to
- * declared interests, event counts as popularity, normalised item factors as MMR's similarity (the replica has no
- * content vectors). MMR covers the visible head only: it is O(pool × head × dim).
+ * interests, nearest by content to embedded interests, next steps after recent resources), ranked by models/ranking
+ * `rank()` with what the stage knows: knowledge-model P(success) for difficulty fit, catalogue prerequisites against
+ * the completed set, content cosines (or topic matches) to declared interests, event counts as popularity,
+ * normalised item factors as MMR's similarity (384-dim content vectors would make MMR ~12× dearer per pair). MMR
+ * covers the visible head only: it is O(pool × head × dim).
  */
 export class LearnerRanker {
   readonly k: number;
@@ -57,7 +66,8 @@ export class LearnerRanker {
   private readonly activated: number[] = [];
   private readonly popularByTopic = new Map<string, { at: number; rows: number[] }>();
 
-  constructor(options: LearnerRankOptions) {
+  /** `interests`: embedded declared interests and their cosines to the catalogue; without it interests match by topic. */
+  constructor(options: LearnerRankOptions, private readonly interests?: InterestIndex) {
     this.o = {
       topN: options.topN,
       candidateFactor: options.candidateFactor ?? 3,
@@ -65,6 +75,7 @@ export class LearnerRanker {
       topicMatchCosine: options.topicMatchCosine ?? 0.6,
       recentLength: options.recentLength ?? 10,
       popularPerInterest: options.popularPerInterest ?? 5,
+      interestNeighbours: options.interestNeighbours ?? 5,
       newResources: options.newResources ?? 16,
       nextSteps: options.nextSteps ?? 20,
       reserveNew: options.reserveNew ?? 3,
@@ -113,6 +124,16 @@ export class LearnerRanker {
       const id = l.history[r];
       recent.push({ resourceId: id, title: table.meta[table.indexOf(id)]?.title });
     }
+    // Declared interests by content: a candidate source of their own, and content cosines as interest matches. A
+    // learner with no event has no collaborative signal (a fresh learner's score is only the item bias, which would
+    // outweigh what they told us): ranked by interest similarity and popularity alone.
+    const cold = l.interactions === 0 && l.quizzes === 0;
+    const byContent = this.contentInterests(interests);
+    for (const i of this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours)) if (!seen.has(i)) add(i, collabScore(l.cf.vector, table, i));
+    for (const c of candidates) {
+      if (cold) c.collabScore = undefined;
+      if (byContent.length > 0) this.contentMatch(c, byContent);
+    }
     const predictSuccess = knowledge
       ? (u: string, resourceId: string, c?: Candidate) => {
           const skills = c?.skills;
@@ -121,7 +142,22 @@ export class LearnerRanker {
       : undefined;
     // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
     const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
-    return rank({ candidates, learner: { userId, completed, recent }, predictSuccess, similarity }, this.rankOptions).items;
+    const items = rank({ candidates, learner: { userId, completed, recent }, predictSuccess, similarity }, this.rankOptions).items;
+    return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;
+  }
+
+  /**
+   * A learner known only by their profile: what matches the declared interests by content comes first (in rank()'s
+   * order), the rest after. Without it popularity (0.3) and MMR's diversity interleave popular unrelated resources
+   * with a two-word interest's matches (cosine ~0.4-0.6): the API's promise is "interests by content similarity, then
+   * popular", and the popular part is what its later fallback steps add anyway.
+   */
+  private interestsFirst(items: RecommendedItem[], candidates: readonly Candidate[]): RecommendedItem[] {
+    const min = this.rankOptions.reasonCosine;
+    const matched = new Set<string>();
+    for (const c of candidates) if ((c.interestMatch?.cosine ?? 0) >= min) matched.add(c.resourceId);
+    if (matched.size === 0) return items;
+    return [...items.filter((i) => matched.has(i.resourceId)), ...items.filter((i) => !matched.has(i.resourceId))];
   }
 
   private candidate(table: ItemTable, i: number, collab: number, interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[]): RowCandidate {
@@ -147,6 +183,45 @@ export class LearnerRanker {
       }
     }
     return c;
+  }
+
+  /** The learner's interests that have content vectors, with their cosine to every content slot. */
+  private contentInterests(interests: { label: string }[]): { label: string; scores: Float32Array }[] {
+    if (!this.interests || interests.length === 0) return [];
+    const out: { label: string; scores: Float32Array }[] = [];
+    for (const { label } of interests) {
+      const scores = this.interests.cosines(label);
+      if (scores) out.push({ label, scores });
+    }
+    return out;
+  }
+
+  /** The best content cosine to an interest, where it beats the topic match (the stronger one counts). */
+  private contentMatch(c: Candidate, byContent: { label: string; scores: Float32Array }[]): void {
+    const slot = this.interests!.content.slotOf(c.resourceId);
+    if (slot < 0) return;
+    let best: { label: string; cosine: number } | undefined;
+    for (const { label, scores } of byContent) {
+      const s = slot < scores.length ? scores[slot] : -Infinity;
+      if (s > (best?.cosine ?? -Infinity)) best = { label, cosine: s };
+    }
+    if (best && best.cosine > (c.interestMatch?.cosine ?? -Infinity)) c.interestMatch = best;
+  }
+
+  /** Rows of the resources nearest by content to each embedded interest (new candidate source: interest similarity). */
+  private interestNeighbours(table: ItemTable, byContent: { label: string }[], k: number): number[] {
+    const out: number[] = [];
+    if (!this.interests || k <= 0) return out;
+    const content = this.interests.content;
+    for (const { label } of byContent) {
+      const slots = this.interests.nearest(label, k);
+      if (!slots) continue;
+      for (const slot of slots) {
+        const i = table.indexOf(content.ids[slot]);
+        if (i >= 0 && table.active[i] === 1) out.push(i);
+      }
+    }
+    return out;
   }
 
   /** New resources, popular in the learner's interests, next steps after the recent resources (indices). */

@@ -78,6 +78,8 @@ interface GroupInfo {
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+/** Records applied between event-loop turns (and readiness checks) inside one batch. */
+const YIELD_EVERY = 32;
 
 /**
  * Drives one stage: a consumer group over co-partitioned input topics, with state checkpointed together with the
@@ -105,6 +107,11 @@ export class StageRunner<S> {
 
   get stage(): string {
     return this.opts.processor.stage;
+  }
+
+  /** Partition groups of the current assignment (empty until the consumer has joined its group). */
+  get assignedGroups(): ReadonlySet<number> {
+    return this.assigned;
   }
 
   start(): Promise<void> {
@@ -239,6 +246,14 @@ export class StageRunner<S> {
         resolveOffset(m.offset);
         applied++;
         if (applied % 200 === 0) await heartbeat();
+        if (applied % YIELD_EVERY === 0) {
+          // A batch holds up to maxBytesPerPartition of records (thousands), and applying them awaits only resolved
+          // promises: without a macrotask turn inside the batch no acknowledgement, replica row, timer or other stage
+          // of this process runs, and the learner ran a whole batch ahead of a replica it starved (from an empty one
+          // at start). Readiness is rechecked for the same reason.
+          await new Promise<void>((r) => setImmediate(r));
+          if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitReady(heartbeat, isRunning);
+        }
       }
       if (applied > 0) {
         this.opts.processor.afterBatch?.(g);
@@ -402,8 +417,14 @@ export class StageRunner<S> {
     await this.lagInFlight; // before the admin client it uses disconnects
     this.forgetLag();
     if (this.consumer) {
-      // Checkpoint while still a member, so the next owner of each group restores the newest state.
-      this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+      // Checkpoint while still a member, so the next owner of each group restores the newest state. After a crash
+      // (or before run) kafkajs has already left the group and pause() throws "Consumer group was not initialized":
+      // nothing is being fetched then, so there is nothing to pause.
+      try {
+        this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+      } catch (err) {
+        this.opts.logger.debug('not pausing: the consumer is not in its group (crashed or never ran)', { stage: this.stage, err });
+      }
       await this.checkpointAll();
       await this.consumer.stop();
     }

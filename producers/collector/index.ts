@@ -1,2 +1,3 @@
 export { createCollectorRouter, type CollectorLimits, type CollectorOptions, type CollectorResponse, type RejectedEvent } from './router';
-export { PROBLEM_BASE, sendProblem, type ProblemError } from './problem';
+export { sendProblem, type ProblemError } from './problem';
+export { PROBLEM_BASE } from '../../lib/problems';

@@ -1,20 +1,8 @@
 import type { Response } from 'express';
+import { PROBLEM_BASE, PROBLEMS } from '../../lib/problems';
 
-/**
- * RFC 9457 problem details, in the same shape and `type` URIs as the read API's (api/problem.ts), so a client
- * handles both alike. Kept local so producers/ does not depend on api/.
- */
-export const PROBLEM_BASE = 'https://learnstream.dev/problems/';
-
-export const COLLECTOR_PROBLEMS = {
-  'invalid-request': { status: 400, title: 'Invalid request parameters' },
-  'payload-too-large': { status: 413, title: 'Request body too large' },
-  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
-  'internal': { status: 500, title: 'Internal server error' },
-  'dependency-unavailable': { status: 503, title: 'A dependency is unavailable' },
-} as const;
-
-export type CollectorProblem = keyof typeof COLLECTOR_PROBLEMS;
+/** The problem types the collector answers with: a subset of the read API's catalogue (lib/problems.ts). */
+export type CollectorProblem = 'invalid-request' | 'payload-too-large' | 'unsupported-media-type' | 'internal' | 'dependency-unavailable';
 
 export interface ProblemError {
   /** Where: `[3].dwellMs` = field dwellMs of event 3 (0-based); `body` for the request as a whole. */
@@ -23,7 +11,7 @@ export interface ProblemError {
 }
 
 export function sendProblem(res: Response, kind: CollectorProblem, detail: string, extra: Record<string, unknown> & { errors?: ProblemError[] } = {}, headers: Record<string, string> = {}): void {
-  const { status, title } = COLLECTOR_PROBLEMS[kind];
+  const { status, title } = PROBLEMS[kind];
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.status(status).type('application/problem+json').send(JSON.stringify({ type: `${PROBLEM_BASE}${kind}`, title, status, detail, ...extra }));
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run eval -- --dataset movielens-coldstart [--path <movielens dir>] [--json] [--limit N] [--seed S]`
+ * `npm run eval -- --dataset movielens-coldstart [--path <movielens dir>] [--json] [--limit N] [--seed S]
+ *  [--methods a,b] [--plot <file.svg>|none]`
  *
  * Cold-start evaluation on movielens-latest-small (models/eval/coldstart.ts): 20% of the movies are held back until
  * the cut-over (median event time), then published with their text (title + genres) and evaluated on their first
@@ -20,6 +21,7 @@ import { ColdStartRecommender } from '../../models/content/coldStartRecommender'
 import { resourceText } from '../../models/content/text';
 import { CollabRecommender } from '../../models/eval/adapters';
 import { runColdStart, splitColdStart, type ColdStartCandidate, type ColdStartResult } from '../../models/eval/coldstart';
+import { lineChartSvg } from '../../models/eval/plot';
 import { HybridRecommender } from '../../models/hybrid';
 import { readMovielens } from './movielens';
 import { DEFAULT_MOVIELENS } from './recommendation';
@@ -88,6 +90,19 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
   };
   const ratios = [ratio('full-model+content', 'full-model'), ratio('online-mf+content-factors', 'online-mf')].filter((r) => r !== undefined);
   const f = (x: number) => x.toFixed(4);
+  const curveN = results[0]?.byPositive.length ?? 0;
+  const figures: EvalReport['figures'] = [];
+  if (args.plot !== 'none') {
+    figures.push({
+      path: args.plot ?? path.join(__dirname, '..', '..', 'docs', 'img', 'eval-coldstart.svg'),
+      svg: lineChartSvg({
+        title: `Cold start: Recall@10 on the n-th positive of a held-back movie (seed ${seed})`,
+        xLabel: 'n-th positive rating of a held-back movie after the cut-over',
+        yLabel: 'Recall@10',
+        series: results.map((r) => ({ name: r.name, points: r.byPositive.map((s, i) => [i + 1, s.recall]) })),
+      }),
+    });
+  }
   return {
     dataset: args.dataset,
     source: `${stream.file} + ${path.join(dir, 'movies.csv')} (encoder ${modelId}${computed > 0 ? `, embedded ${computed} texts at ${msPerText.toFixed(1)} ms/text` : ', embeddings cached'})`,
@@ -102,9 +117,18 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
         columns: ['with', 'without', 'first 5 pos', 'first pos'],
         rows: ratios.map((r) => [r.with, r.without, r.firstN.toFixed(2), r.first.toFixed(2)]),
       },
+      {
+        // the figure's data, so the plot can be checked against numbers (the counts are small: read it with n)
+        title: 'Recall@10 on the n-th positive of a held-back movie',
+        columns: ['method', ...Array.from({ length: curveN }, (_, i) => `#${i + 1}`)],
+        rows: [
+          ...results.map((r) => [r.name, ...r.byPositive.map((s) => f(s.recall))]),
+          ['n', ...(results[0]?.byPositive.map((s) => s.n) ?? [])],
+        ],
+      },
     ],
     results: { split: { held: split.heldItems.length, items: split.nItems, cutoverT: split.cutoverT, droppedEvents: split.droppedEvents, seed }, encoder: { modelId, computed, msPerText }, results, ratios },
-    figures: [],
+    figures,
     totalSeconds: (performance.now() - t0) / 1000,
   };
 }

@@ -1,19 +1,30 @@
 /**
  * Which kernel ranks one learner against the whole catalogue fastest? Float32Array loops + partial top-k (the kernel
  * in models/kernel), ml-matrix mmul + the same top-k, and onnxruntime (Gemm + TopK in one graph).
- *   npx tsx scripts/eval/kernels.ts [--items 9742] [--dim 10,32] [--reps 2000]
+ *   npm run eval -- --dataset kernels [--items 9742] [--dim 10,32] [--reps 2000] [--json]
  */
-import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { Matrix } from 'ml-matrix';
 import * as ort from 'onnxruntime-node';
 import { dotAll, topK } from '../../models/kernel';
 import { mulberry32 } from '../../models/random/prng';
 import { scoreTopKModel } from '../../models/kernel/onnxGraph';
+import type { EvalArgs, EvalReport } from './types';
 
-interface Row {
+export interface KernelRow {
   kernel: string;
   dim: number;
   usPerRanking: number;
+}
+
+export interface KernelBenchOptions {
+  /** catalogue size; default 9742 (movielens-latest-small) */
+  items: number;
+  /** factor dimensions to time; default [10, 32] (ISGD's and online MF's) */
+  dims: number[];
+  /** rankings timed for the Float32Array kernel; ml-matrix gets reps/10 and onnxruntime reps/2 (at least 50 each),
+   * because they are slower per call and the figure is a mean anyway. Default 2000. */
+  reps: number;
 }
 
 function time(reps: number, fn: (r: number) => void): number {
@@ -30,12 +41,11 @@ async function timeAsync(reps: number, fn: (r: number) => Promise<void>): Promis
   return ((performance.now() - t0) * 1000) / reps;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { items: { type: 'string' }, dim: { type: 'string' }, reps: { type: 'string' }, json: { type: 'boolean' } } });
-  const n = Number(values.items ?? 9742);
-  const dims = (values.dim ?? '10,32').split(',').map(Number);
-  const reps = Number(values.reps ?? 2000);
-  const rows: Row[] = [];
+/** Microseconds per ranking of one learner (dot products + top-10) for each kernel and dimension. */
+export async function benchKernels(opts: KernelBenchOptions): Promise<{ rows: KernelRow[]; checksum: number }> {
+  const { items: n, dims, reps } = opts;
+  const rows: KernelRow[] = [];
+  // summed from every kernel's output so the JIT cannot drop the work as dead code
   let checksum = 0;
   for (const dim of dims) {
     const rng = mulberry32(dim);
@@ -59,7 +69,7 @@ async function main(): Promise<void> {
     rows.push({
       kernel: 'ml-matrix mmul + heap top-k',
       dim,
-      usPerRanking: time(Math.max(50, reps / 10), (r) => {
+      usPerRanking: time(Math.max(50, Math.round(reps / 10)), (r) => {
         const s = U[r & 63].mmul(QT).getRow(0);
         for (let i = 0; i < n; i++) scores[i] = s[i];
         checksum += topK(scores, n, 10, out)[0];
@@ -67,31 +77,50 @@ async function main(): Promise<void> {
     });
 
     const session = await ort.InferenceSession.create(scoreTopKModel(dim), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    const mask = new Float32Array(n);
-    const qT = new ort.Tensor('float32', items, [n, dim]);
-    const mT = new ort.Tensor('float32', mask, [1, n]);
-    const kT = new ort.Tensor('int64', BigInt64Array.from([10n]), [1]);
-    const uT = users.map((u) => new ort.Tensor('float32', u, [1, dim]));
-    rows.push({
-      kernel: 'onnxruntime Gemm + TopK (1 thread)',
-      dim,
-      usPerRanking: await timeAsync(Math.max(50, reps / 2), async (r) => {
-        const res = await session.run({ U: uT[r & 63], Q: qT, M: mT, K: kT });
-        checksum += Number((res.indices.data as BigInt64Array)[0]);
-      }),
-    });
-    await session.release();
+    try {
+      const mask = new Float32Array(n);
+      const qT = new ort.Tensor('float32', items, [n, dim]);
+      const mT = new ort.Tensor('float32', mask, [1, n]);
+      const kT = new ort.Tensor('int64', BigInt64Array.from([10n]), [1]);
+      const uT = users.map((u) => new ort.Tensor('float32', u, [1, dim]));
+      rows.push({
+        kernel: 'onnxruntime Gemm + TopK (1 thread)',
+        dim,
+        usPerRanking: await timeAsync(Math.max(50, Math.round(reps / 2)), async (r) => {
+          const res = await session.run({ U: uT[r & 63], Q: qT, M: mT, K: kT });
+          checksum += Number((res.indices.data as BigInt64Array)[0]);
+        }),
+      });
+    } finally {
+      await session.release();
+    }
   }
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify({ items: n, rows, checksum }, null, 2)}\n`);
-    return;
-  }
-  process.stdout.write(`ranking ${n} items, top-10, microseconds per learner (lower is better)\n`);
-  for (const r of rows) process.stdout.write(`${r.kernel.padEnd(38)} dim ${String(r.dim).padStart(3)}  ${r.usPerRanking.toFixed(1).padStart(9)} us\n`);
-  process.stdout.write(`(checksum ${checksum})\n`);
+  return { rows, checksum };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${String(err)}\n`);
-  process.exit(1);
-});
+/** `--dataset kernels`: synthetic random factors, no dataset read. */
+export async function evalKernels(args: EvalArgs): Promise<EvalReport> {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const opts: KernelBenchOptions = { items: args.items ?? 9742, dims: args.dims ?? [10, 32], reps: args.reps ?? 2000 };
+  // the machine is shared: the load next to the timings says how far to trust their absolute values
+  const loadBefore = loadavg()[0];
+  const { rows, checksum } = await benchKernels(opts);
+  const loadAfter = loadavg()[0];
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    dataset: args.dataset,
+    source: `synthetic: ${opts.items} random items, 64 random learners, seed = dim (no dataset read); load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`,
+    tables: [
+      {
+        title: `ranking ${opts.items} items, top-10, microseconds per learner (lower is better), reps ${opts.reps}`,
+        columns: ['kernel', 'dim', 'us per learner'],
+        rows: rows.map((r) => [r.kernel, r.dim, r.usPerRanking.toFixed(1)]),
+      },
+    ],
+    results: { ...opts, loadAverage: { before: loadBefore, after: loadAfter }, rows, checksum },
+    figures: [],
+    totalSeconds: (performance.now() - t0) / 1000,
+    totalCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}

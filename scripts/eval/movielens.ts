@@ -46,3 +46,18 @@ export function readMovielens(dir: string, limit?: number): MovielensStream {
   }
   return { events, userIds, itemIds, file };
 }
+
+/**
+ * Fraction of events that share their timestamp with another event of the same learner. The stable sort keeps those
+ * in file order (ascending movie id in ratings.csv), an order a sequential model can pick up, so the eval prints it.
+ */
+export function sameSecondShare(events: readonly StreamEvent[]): number {
+  const counts = new Map<string, number>();
+  for (const ev of events) {
+    const key = `${ev.user}:${ev.t}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  let shared = 0;
+  for (const c of counts.values()) if (c > 1) shared += c;
+  return events.length === 0 ? 0 : shared / events.length;
+}

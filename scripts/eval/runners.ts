@@ -1,11 +1,14 @@
 import { evalColdStart } from './coldstart';
+import { evalInterests } from './interests';
+import { evalKernels } from './kernels';
 import { KNOWLEDGE_RUNNERS } from './knowledge';
 import { evalMovielens } from './recommendation';
 import type { EvalRunner } from './types';
 
 /**
  * Dataset name -> evaluation. Recommendation datasets live in ./recommendation.ts; knowledge datasets (statics,
- * oulad, ednet) and cold start register here too, each as one entry calling its own module.
+ * oulad, ednet), cold start, cold learners from their interests (`edx-interests`) and the scoring-kernel timing (`kernels`, synthetic data) register here too, each as one
+ * entry calling its own module.
  */
 export const RUNNERS: Record<string, EvalRunner> = {
   movielens: evalMovielens,
@@ -13,4 +16,6 @@ export const RUNNERS: Record<string, EvalRunner> = {
   'ml-100k': evalMovielens,
   ...KNOWLEDGE_RUNNERS,
   'movielens-coldstart': evalColdStart,
+  kernels: evalKernels,
+  'edx-interests': evalInterests,
 };

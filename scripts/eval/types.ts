@@ -15,6 +15,14 @@ export interface EvalArgs {
   /** run methods in this many worker threads (1 = in this thread, in order, with CPU time per method); default
    * min(2, cores) */
   workers?: number;
+  /** kernels: rankings timed per kernel and dimension (see scripts/eval/kernels.ts), default 2000; edx-interests:
+   * alternating rounds of the re-rank cost, default 15 */
+  reps?: number;
+  /** kernels: catalogue size, default 9742; edx-interests: rows of the synthetic catalogue of the cost part, default
+   * 10000 */
+  items?: number;
+  /** kernels only: factor dimensions; default 10,32 */
+  dims?: number[];
 }
 
 export interface EvalTable {

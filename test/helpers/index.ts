@@ -2,3 +2,5 @@ export { randomId, randomPrefix } from './random';
 export { waitFor } from './waitFor';
 export { testConfig } from './config';
 export { deleteKeys, testKafka, testRedis, testRegistry } from './clients';
+export { closeKafkaWorld, openKafkaWorld, type KafkaWorld } from './world';
+export { freePort } from './net';

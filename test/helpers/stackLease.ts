@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { stackDown, stackPaths, stackUp, withStackLock, type ServiceName, type StackUpResult } from '../../infra/stack/index';
@@ -6,12 +8,21 @@ import { isAlive, ourProcess } from '../../infra/stack/process';
 import { deleteKeys, testKafka, testRedis, testRegistry } from './clients';
 
 /**
- * Several test runs may share one checkout's stack (engineers run suites in parallel). Each run holds a lease (a file
- * named by its pid); the stack is stopped by the last run to finish, and only if a test run started it. A stack that
- * was running before any test started (npm run stack:up) is never stopped by tests.
+ * Several test runs may share one stack: parallel suites of one checkout, and runs from other checkouts (git
+ * worktrees, a fresh clone) that reuse a stack already listening on the configured ports. Each run holds a lease (a
+ * file named by its pid) in a directory keyed by the services' addresses, not by the checkout, so every run that uses
+ * these services sees every other. The stack is stopped by the last run to finish, and only if a test run of this
+ * checkout started it. A stack that was running before any test started (npm run stack:up) is never stopped by tests.
  */
 function leaseDir(config: Config): string {
-  return path.join(stackPaths(config).data, 'test-leases');
+  const services = `${config.kafka.brokers.join(',')}|${config.registry.url}|${config.redis.url}`;
+  const key = createHash('sha256').update(services).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), `learnstream-test-leases-${key}`);
+}
+
+/** Held while a run takes or drops its lease, so a cleanup never races another run's start (kept out of leaseDir). */
+function withLeaseLock<T>(config: Config, fn: () => Promise<T>): Promise<T> {
+  return withStackLock(`${leaseDir(config)}.lock`, fn);
 }
 
 function ownedFile(config: Config): string {
@@ -40,7 +51,7 @@ function readOwned(config: Config): ServiceName[] {
 
 export async function acquireStack(config: Config, log: (msg: string) => void): Promise<StackUpResult> {
   const data = stackPaths(config).data;
-  return withStackLock(data, async () => {
+  return withStackLock(data, () => withLeaseLock(config, async () => {
     fs.mkdirSync(leaseDir(config), { recursive: true });
     fs.writeFileSync(path.join(leaseDir(config), String(process.pid)), new Date().toISOString());
     const res = await stackUp(config, { log, reuseReachable: true });
@@ -49,7 +60,7 @@ export async function acquireStack(config: Config, log: (msg: string) => void): 
       fs.writeFileSync(ownedFile(config), JSON.stringify([...owned]));
     }
     return res;
-  });
+  }));
 }
 
 /**
@@ -58,8 +69,8 @@ export async function acquireStack(config: Config, log: (msg: string) => void): 
  * partitions (which slow every broker restart). Best effort: never fails the teardown.
  */
 async function cleanTestLeftovers(config: Config, log: (msg: string) => void): Promise<void> {
-  // Only a stack this checkout runs: test runs of another checkout (or a shared external cluster) are invisible to
-  // our leases, so their topics might still be in use.
+  // Only a stack this checkout runs: a shared external cluster may carry test topics of runs that take no lease here
+  // (other machines, older checkouts), which might still be in use.
   const pids = stackPaths(config).pids;
   if (!ourProcess(pids, 'kafka') || !ourProcess(pids, 'redis') || !ourProcess(pids, 'registry')) return;
   const prefix = config.kafka.topicPrefix;
@@ -88,7 +99,7 @@ async function cleanTestLeftovers(config: Config, log: (msg: string) => void): P
 
 export async function releaseStack(config: Config, log: (msg: string) => void): Promise<ServiceName[]> {
   const data = stackPaths(config).data;
-  return withStackLock(data, async () => {
+  return withStackLock(data, () => withLeaseLock(config, async () => {
     fs.rmSync(path.join(leaseDir(config), String(process.pid)), { force: true });
     const others = liveLeases(config).filter((pid) => pid !== process.pid);
     if (others.length === 0) await cleanTestLeftovers(config, log);
@@ -101,5 +112,5 @@ export async function releaseStack(config: Config, log: (msg: string) => void): 
     await stackDown(config, { services: owned, log });
     fs.rmSync(ownedFile(config), { force: true });
     return owned;
-  });
+  }));
 }

@@ -3,22 +3,13 @@
  * reports its dependency checks, serves requests with request ids and metrics, and exits 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { deleteKeys, testConfig, testRedis, waitFor } from '../helpers';
+import { deleteKeys, freePort, testConfig, testRedis, waitFor } from '../helpers';
 
 // testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
 jest.setTimeout(120_000);
 
 const ROOT = path.resolve(__dirname, '../..');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 describe('api/server.ts process', () => {
   const config = testConfig('api-proc');

@@ -10,15 +10,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
-import { ensureTopics, plannedTopics } from '../../lib/kafka/topics';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
-import { registerSchemas, type RegisteredSubject } from '../../lib/serde';
+import { type RegisteredSubject } from '../../lib/serde';
 import { dlqName, topicName } from '../../lib/topics';
 import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode';
 import { createCollectorRouter } from '../../producers/collector';
 import { Publisher } from '../../producers/publisher';
 import { SCHEMAS, type EventKind, type EventName } from '../../schemas';
-import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+import { mulberry32 } from '../../models/random/prng';
+import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 /** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
 type Body = { status: number; accepted: number; failed: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
@@ -26,17 +26,7 @@ type Body = { status: number; accepted: number; failed: number[]; errors: { inde
 const NOW = Date.now();
 const DAY = 86_400_000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(20261123);
+const rnd = mulberry32(20261123);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 
@@ -89,6 +79,7 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
   let config: Config;
   let kafka: Kafka;
   let admin: Admin;
+  let world: KafkaWorld | undefined;
   let publisher: Publisher;
   let raw: Producer;
   let server: Server;
@@ -97,13 +88,10 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
   const consumers: Consumer[] = [];
 
   beforeAll(async () => {
-    config = testConfig('ev-fuzz');
-    kafka = testKafka(config);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config);
-    const registry = testRegistry(config);
-    subjects = await registerSchemas(registry, config);
+    world = await openKafkaWorld('ev-fuzz');
+    ({ config, kafka, admin } = world);
+    const { registry } = world;
+    subjects = world.subjects;
     publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix });
     raw = kafka.producer({ allowAutoTopicCreation: false });
     await raw.connect();
@@ -119,8 +107,7 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
     await new Promise((r) => server?.close(r));
     await publisher?.close();
     await raw?.disconnect();
-    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
-    await admin.disconnect();
+    await closeKafkaWorld(world);
   }, 30_000);
 
   it('rejects or dead-letters every malformed input with a reason and delivers every valid event exactly once', async () => {

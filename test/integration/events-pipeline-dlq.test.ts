@@ -2,37 +2,30 @@
  * The pipeline's decode adapter (pipelines/adapters/decode.ts) dead-letters poison through consumers/dead-letter.ts
  * before the runner moves on: the record lands in <topic>.dlq with its original bytes and the reason headers.
  */
-import type { Admin, Consumer, IHeaders, Kafka } from 'kafkajs';
+import type { Consumer, IHeaders, Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { PoisonMessageError } from '../../lib/errors';
-import { ensureTopics, plannedTopics } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { registerSchemas } from '../../lib/serde';
 import { dlqName, topicName } from '../../lib/topics';
 import { DLQ_HEADERS } from '../../consumers/decode';
 import { createDecode } from '../../pipelines/adapters/decode';
-import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 describe('pipeline decode adapter dead-letters poison', () => {
   let config: Config;
   let kafka: Kafka;
-  let admin: Admin;
+  let world: KafkaWorld | undefined;
   let reader: Consumer | undefined;
 
   beforeAll(async () => {
-    config = testConfig('ev-pdlq');
-    kafka = testKafka(config);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config);
-    await registerSchemas(testRegistry(config), config);
+    world = await openKafkaWorld('ev-pdlq');
+    ({ config, kafka } = world);
   }, 40_000);
 
   afterAll(async () => {
     await reader?.disconnect();
-    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
-    await admin.disconnect();
+    await closeKafkaWorld(world);
   }, 30_000);
 
   it('writes the original bytes with reason and provenance, and tells the runner to move on', async () => {

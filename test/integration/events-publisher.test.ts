@@ -2,34 +2,29 @@
  * The typed Publisher against the real broker and registry: validation before sending, keys, tombstones, resolve
  * on ack, close semantics, and a clear error when this build's schemas are not registered.
  */
-import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { ConfigError, ValidationError } from '../../lib/errors';
-import { ensureTopics, plannedTopics } from '../../lib/kafka/topics';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
-import { EventDeserializer, registerSchemas } from '../../lib/serde';
+import { EventDeserializer } from '../../lib/serde';
 import { topicName } from '../../lib/topics';
 import { Publisher } from '../../producers/publisher';
-import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 const NOW = Date.now();
 
 describe('Publisher', () => {
   let config: Config;
   let kafka: Kafka;
-  let admin: Admin;
+  let world: KafkaWorld | undefined;
   let publisher: Publisher;
   let consumer: Consumer | undefined;
   const sent: { topic: string; count: number; ok: boolean }[] = [];
 
   beforeAll(async () => {
-    config = testConfig('ev-pub');
-    kafka = testKafka(config);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config);
-    const registry = testRegistry(config);
-    await registerSchemas(registry, config);
+    world = await openKafkaWorld('ev-pub');
+    ({ config, kafka } = world);
+    const { registry } = world;
     const instr = createInstrumentation();
     instr.on('producer.sent', (e) => void sent.push(e));
     publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix, emit: instr, lingerMs: 2 });
@@ -38,8 +33,7 @@ describe('Publisher', () => {
   afterAll(async () => {
     await consumer?.disconnect();
     await publisher?.close();
-    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
-    await admin.disconnect();
+    await closeKafkaWorld(world);
   }, 30_000);
 
   it('refuses to start when the schemas of this build are not registered', async () => {

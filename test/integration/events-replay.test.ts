@@ -10,14 +10,13 @@ import * as path from 'node:path';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { DEFAULT_DATASET_DIRS, type Dataset, type DatasetName } from '../../lib/datasets';
-import { ensureTopics, plannedTopics } from '../../lib/kafka/topics';
-import { registerSchemas } from '../../lib/serde';
+import { plannedTopics } from '../../lib/kafka/topics';
 import { topicName, type TopicKey } from '../../lib/topics';
 import { createDecodeStep } from '../../consumers/decode';
 import { Publisher } from '../../producers/publisher';
 import { replay } from '../../producers/replay/replay';
 import type { EventName, LearningInteraction, Resource } from '../../schemas';
-import { testConfig, testKafka, testRegistry, waitFor } from '../helpers';
+import { closeKafkaWorld, testConfig, testKafka, testRegistry, waitFor , openKafkaWorld, type KafkaWorld } from '../helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -55,20 +54,17 @@ if (!haveData) console.warn(`skipping events-replay: ${DEFAULT_DATASET_DIRS.movi
   let config: Config;
   let kafka: Kafka;
   let admin: Admin;
+  let world: KafkaWorld | undefined;
   let consumer: Consumer | undefined;
 
   beforeAll(async () => {
-    config = testConfig('ev-replay');
-    kafka = testKafka(config);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config);
+    world = await openKafkaWorld('ev-replay', { schemas: false });
+    ({ config, kafka, admin } = world);
   }, 30_000);
 
   afterAll(async () => {
     await consumer?.disconnect();
-    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
-    await admin.disconnect();
+    await closeKafkaWorld(world);
   }, 30_000);
 
   it('publishes all 100,836 ratings, which a consumer counts back exactly, in per-user time order', async () => {
@@ -195,21 +191,17 @@ describe('replay validation against the real broker', () => {
   let config: Config;
   let kafka: Kafka;
   let admin: Admin;
+  let world: KafkaWorld | undefined;
   let publisher: Publisher | undefined;
 
   beforeAll(async () => {
-    config = testConfig('ev-replay-invalid');
-    kafka = testKafka(config);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config);
-    await registerSchemas(testRegistry(config), config);
+    world = await openKafkaWorld('ev-replay-invalid');
+    ({ config, kafka, admin } = world);
   }, 30_000);
 
   afterAll(async () => {
     await publisher?.close();
-    await admin.deleteTopics({ topics: plannedTopics(config).map((t) => t.name) }).catch(() => undefined);
-    await admin.disconnect();
+    await closeKafkaWorld(world);
   }, 30_000);
 
   it('counts each bad row with its reason and never sends it; the good rows all arrive', async () => {

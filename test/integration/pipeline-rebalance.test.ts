@@ -15,7 +15,14 @@ import { HAVE_MOVIELENS, movielensEvents } from '../pipeline-support/movielens';
 import { readCheckpoints } from '../pipeline-support/procs';
 
 const N = 20_000;
-jest.setTimeout(300_000);
+/**
+ * Replica staleness bound of both deployments (gradients per item-updates partition; the product default is 2000).
+ * The whole replay is a backlog, so the learners run at the bound the whole time and the hit rate measures how stale
+ * the replica is: at 2000 the pair scored better only because each rebalance pause let the replica catch up. At 250
+ * staleness is small in both runs and the comparison is about the rebalance itself.
+ */
+const MAX_REPLICA_LAG = 250;
+jest.setTimeout(480_000);
 const describeIf = HAVE_MOVIELENS ? describe : describe.skip;
 
 describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
@@ -23,7 +30,9 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
   let h: PipelineHarness;
   let h1: PipelineHarness;
   const truth = HAVE_MOVIELENS ? movielensEvents(N) : null;
-  const settings = { kafka: { partitions: 4 }, pipeline: { checkpointIntervalMs: 1000, rerankIntervalMs: 200, topN: 20 } };
+  // The single instance consumes all four partitions at once, as the pair does between its two: with 2 of 4 it
+  // replayed two partitions far ahead of the other two in event time, so each trial met a different replica.
+  const settings = { kafka: { partitions: 4 }, pipeline: { checkpointIntervalMs: 1000, rerankIntervalMs: 200, topN: 20, partitionsConsumedConcurrently: 4 } };
 
   beforeAll(async () => {
     h1 = await createHarness(testConfig('pipe-rebal1', settings));
@@ -83,22 +92,34 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
     );
   }
 
+  /**
+   * Learners start only once the item stage holds its partitions: started together, the learner replayed seconds of
+   * events against an empty replica (lists of nothing, every such trial a miss) while the item stage was still joining.
+   */
+  async function itemStageJoined(p: Pipeline): Promise<void> {
+    await waitFor(() => p.runners[0].assignedGroups.size === 4, { timeoutMs: 60_000, intervalMs: 50, message: 'item stage joined its group' });
+  }
+
   it('stop/start of one of two learner instances keeps exact counts and list quality', async () => {
-    // Single instance (reference quality).
+    // Single instance (reference quality), deployed like the pair: the item stage on its own, then the learner.
     const e1 = await ends(h1);
     const singleDir = path.join(h1.stateDir, 'single');
-    const single = await h1.start(['learner', 'item'], { stateDir: singleDir, evaluateEvery: 3 });
+    const singleItems = await h1.start(['item'], { stateDir: singleDir });
+    await itemStageJoined(singleItems);
+    const single = await h1.start(['learner'], { stateDir: singleDir, evaluateEvery: 3, maxReplicaLag: MAX_REPLICA_LAG });
     await waitFor(() => done(h1, singleDir, e1), { timeoutMs: 240_000, intervalMs: 250, message: 'single instance done' });
     await single.learner!.reranker.drain();
-    await itemStageCaughtUp(h1, single, singleDir);
+    await itemStageCaughtUp(h1, singleItems, singleDir);
     const q1 = { ...single.learner!.evaluation };
     await single.stop();
+    await singleItems.stop();
 
     // Two instances, one stopped and replaced mid-stream.
     const dir = path.join(h.stateDir, 'pair');
     const e = await ends(h);
-    const opts = { stateDir: dir, evaluateEvery: 3 };
+    const opts = { stateDir: dir, evaluateEvery: 3, maxReplicaLag: MAX_REPLICA_LAG };
     const items = await h.start(['item'], opts);
+    await itemStageJoined(items);
     const a = await h.start(['learner'], opts);
     const b = await h.start(['learner'], opts);
     await waitFor(() => progress(dir) >= N * 0.3, { timeoutMs: 120_000, intervalMs: 100, message: '30 % processed' });
@@ -120,11 +141,9 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
     const q2 = { trials: a.learner!.evaluation.trials + qb.trials + c.learner!.evaluation.trials, hits: a.learner!.evaluation.hits + qb.hits + c.learner!.evaluation.hits };
     const hr1 = q1.hits / q1.trials;
     const hr2 = q2.hits / q2.trials;
-    // Not worse than the single instance beyond noise (3 standard errors of the difference, plus half a point). One-
-    // sided: the pair has sometimes done better (its rebalance pauses let the item stage and replicas catch up, so it
-    // ranks from fresher item factors), which is not a rebalance defect.
+    // Within noise both ways: 3 standard errors of the difference plus half a point.
     const se = Math.sqrt((hr1 * (1 - hr1)) / q1.trials + (hr2 * (1 - hr2)) / q2.trials);
     process.stdout.write(`rebalance: hit@10 single ${hr1.toFixed(4)} (${q1.trials} trials) vs pair with stop/start ${hr2.toFixed(4)} (${q2.trials} trials); se ${se.toFixed(4)}\n`);
-    expect(hr1 - hr2).toBeLessThanOrEqual(3 * se + 0.005);
+    expect(Math.abs(hr1 - hr2)).toBeLessThanOrEqual(3 * se + 0.005);
   });
 });

@@ -4,7 +4,6 @@
  * /metrics server), scrapes them, evaluates the real rules, and answers queries for learnstream metrics.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
@@ -14,20 +13,12 @@ import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
 import { RedisServingStore } from '../../lib/serving/redis';
 import { startPrometheus, stackDown } from '../../infra/stack/index';
-import { deleteKeys, testConfig, testRedis, waitFor } from '../helpers';
+import { deleteKeys, freePort, testConfig, testRedis, waitFor } from '../helpers';
 
 // testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
 jest.setTimeout(120_000);
 
 const PROM_DIR = path.resolve(__dirname, '../../infra/prometheus');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 interface PromVector {
   metric: Record<string, string>;

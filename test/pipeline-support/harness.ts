@@ -37,6 +37,8 @@ export interface StartOptions {
   /** Serving store key prefix; default the config's. */
   keyPrefix?: string;
   evaluateEvery?: number;
+  /** Learner stage: bounded replica staleness in gradients per item-updates partition (Pipeline default 2000). */
+  maxReplicaLag?: number;
   /** The content encoder for the catalogue stage (default none: seeded random factors, no similar items). */
   embed?: EmbedFn;
 }
@@ -79,6 +81,7 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
         checkpoints: new FileCheckpointStore(opts.stateDir ?? stateDir),
         ...(opts.groupPrefix ? { groupPrefix: opts.groupPrefix } : {}),
         evaluateEvery: opts.evaluateEvery,
+        maxReplicaLag: opts.maxReplicaLag,
         embed: opts.embed,
       });
       pipelines.push(p);

@@ -33,5 +33,5 @@ export async function seed(store: ServingStore): Promise<void> {
   await store.putProfileInterests('u-interests', ['geometry']);
   await store.putRecommendations({ userId: 'u-cold', modelVersion: 'enc-v1', generatedAt: T0, source: 'cold-start:interests', items: [{ resourceId: 'r-geo-article', score: 0.8, reasons: [{ code: 'matches-interest', text: 'Matches your interest in shapes', ref: 'shapes' }] }] });
   await store.putKnowledge({ userId: 'u-personal', updatedAt: T0, skills: [{ skill: 'linear-eq', mastery: 0.7, uncertainty: 0.3, attempts: 12 }, { skill: 'angles', mastery: 0.4, uncertainty: 0.9, attempts: 2 }] });
-  await store.putSimilar('r-alg-video', [{ resourceId: 'r-alg-quiz', score: 0.93, reasons: [{ code: 'content-similar', text: 'Same topic: algebra', ref: 'algebra' }] }, { resourceId: 'r-old', score: 0.9, reasons: [{ code: 'content-similar', text: 'x' }] }]);
+  await store.putSimilar('r-alg-video', [{ resourceId: 'r-alg-quiz', score: 0.93, reasons: [{ code: 'content-similar', text: 'Same topic: algebra', ref: 'algebra' }] }, { resourceId: 'r-old', score: 0.9, reasons: [{ code: 'content-similar', text: 'x' }] }, { resourceId: 'r-gone', score: 0.85, reasons: [{ code: 'co-engaged', text: 'x' }] }]);
 }

@@ -153,6 +153,7 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
     });
 
     it('serves similar resources, falls back to popular in the same topic, 404s unknown resources', async () => {
+      // r-old is inactive and r-gone has no catalogue entry (deleted): neither is served.
       const s = await call('GET', '/v1/resources/r-alg-video/similar');
       expect(s.body).toMatchObject({ source: 'similar', count: 1, items: [{ resourceId: 'r-alg-quiz', title: 'Title of r-alg-quiz', reasons: [{ code: 'content-similar' }] }] });
       const fb = await call('GET', '/v1/resources/r-geo-video/similar');

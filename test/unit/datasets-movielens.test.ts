@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMovieLens, readMovieLensMovies, readMovieLensRatings } from '../../lib/datasets/movielens';
-import { readMovielens } from '../../scripts/eval/movielens';
+import { readMovielens, sameSecondShare } from '../../scripts/eval/movielens';
 import { evalMovielens, movielensDir } from '../../scripts/eval/recommendation';
 
 /** The classic ml-100k layout in miniature: tab-separated u.data without a header, pipe-separated latin1 u.item. */
@@ -69,12 +69,16 @@ describe('MovieLens classic ml-100k layout (u.data)', () => {
       ['186', '302', 3],
     ]);
     expect(s.events.map((e) => e.item)).toEqual([0, 1, 2, 1, 2]);
+    // user 22 rated 377 and 242 in the same second; the other two users' ratings are seconds apart
+    expect(sameSecondShare(s.events)).toBeCloseTo(2 / 5);
+    expect(sameSecondShare([])).toBe(0);
   });
 
   it('npm run eval -- --dataset ml-100k --path <dir> evaluates the u.data file', async () => {
     const report = await evalMovielens({ dataset: 'ml-100k', path: dir, plot: 'none', workers: 1, methods: ['most-popular'] });
     expect(report.source).toBe(join(dir, 'u.data'));
     expect(report.tables[0].title).toContain('5 events, 2 test points');
+    expect(report.tables[0].title).toContain('40.0% of events share their second with another of the same learner');
   });
 
   it('--dataset ml-100k without --path fails clearly instead of reading latest-small', async () => {

@@ -10,11 +10,12 @@ import { noopEmitter } from '../../lib/metrics/instrumentation';
 import { MemoryServingStore } from '../../lib/serving/memory';
 import type { InteractionEvent, PipelineEvent } from '../../pipelines/decode';
 import { ItemProcessor } from '../../pipelines/item/processor';
-import type { RecordSink } from '../../pipelines/item/sink';
+import type { ItemSink, RecordSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { Reranker } from '../../pipelines/learner/rerank';
 import { encodeItemUpdate } from '../../pipelines/messages';
 import { createCollabModel } from '../../pipelines/model/collab';
+import { ItemTable } from '../../pipelines/model/item-table';
 import type { InputRecord } from '../../pipelines/runner/stage-runner';
 import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
 
@@ -128,5 +129,50 @@ describe('pipeline core', () => {
     expect(await store.get('learner', 3)).toEqual({ offsets: { 't:3': '43' }, state: { x: [3] }, writtenAt: 2 });
     expect(fs.readdirSync(path.join(dir, 'learner'))).toEqual(['group-3.json']);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('replica staleness counts gradients not yet acknowledged, before and after the first acknowledgement', async () => {
+    // one gradient per record here: `acked` = last offset acknowledged on partition 1 (-1: none yet)
+    let acked = -1;
+    const reflected = new Map<number, bigint>();
+    const sink = {
+      backlog: 0,
+      send: () => undefined,
+      flush: () => Promise.resolve(),
+      producedPartitions: () => (acked >= 0 ? [1] : []),
+      unreflected: (_p: number, next: bigint) => Math.max(0, acked + 1 - Number(next)),
+    } satisfies ItemSink;
+    const p = new LearnerProcessor({
+      decode: () => Promise.resolve(null),
+      model,
+      store: new MemoryServingStore(),
+      emit: noopEmitter,
+      logger,
+      topics,
+      sink,
+      replica: new ItemTable(model.dim),
+      replicaReflected: reflected,
+      maxReplicaLag: 2000,
+      tombstone: () => Promise.resolve(),
+      topN: 10,
+      historyLength: 50,
+      rerankIntervalMs: 1000,
+      modelVersion: 'test',
+      kernel: 'js',
+    });
+    // nothing acknowledged yet and an empty replica: the buffered gradients alone are the lag
+    sink.backlog = 2000;
+    expect(p.ready()).toBe(true);
+    sink.backlog = 2001;
+    expect(p.ready()).toBe(false);
+    // partition 1 acknowledged up to 1499, replica reflects nothing of it: 1500 behind plus what is still buffered
+    acked = 1499;
+    sink.backlog = 500;
+    expect(p.ready()).toBe(true);
+    sink.backlog = 501;
+    expect(p.ready()).toBe(false);
+    reflected.set(1, 1000n);
+    expect(p.ready()).toBe(true);
+    await p.stop();
   });
 });

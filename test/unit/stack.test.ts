@@ -28,8 +28,8 @@ function ctx(overrides: Record<string, unknown> = {}): StackContext {
 describe('topics', () => {
   it('plans every topic with a DLQ twin; only the declared ones are compacted, DLQs never', () => {
     const plan = plannedTopics(loadConfig({ env: {} }), 'x.');
-    expect(plan).toHaveLength(14);
-    expect(plan.filter((t) => t.compacted).map((t) => t.name).sort()).toEqual(['x.catalog.resources', 'x.learners.profiles', 'x.model.item-factors']);
+    expect(plan).toHaveLength(16);
+    expect(plan.filter((t) => t.compacted).map((t) => t.name).sort()).toEqual(['x.catalog.resources', 'x.learners.profiles', 'x.model.content-vectors', 'x.model.item-factors']);
     expect(plan.filter((t) => t.name.endsWith('.dlq')).every((t) => !t.compacted)).toBe(true);
   });
 });
