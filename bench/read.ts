@@ -11,7 +11,8 @@
  * phase per target that drift, not the code, decided the ratio. Each phase also records the CPU (in cores) that
  * the load generator, the server process and the whole machine used. Plus, for reference, an ioredis GET loop from
  * this process without HTTP.
- * `npm run bench -- read [--quick] [--json] [--profile]` (--profile: CPU profile of the server during the API phases); needs Redis (started when absent).
+ * `npm run bench -- read [--quick] [--json] [--profile] [--rounds N]` (--profile: CPU profile of the server during the API
+ * phases; rounds default 5, 3 with --quick); needs Redis (started when absent).
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -174,8 +175,12 @@ export async function run(args: BenchArgs): Promise<void> {
   const redis = createRedis(config);
   let child: ChildProcess | null = null;
   const rows: Row[] = [];
-  // short phases, so that three rounds of six fit in the time two long phases per target took
-  const dur = args.quick ? 2 : 5;
+  // Short phases, more rounds: the machine's speed changes within seconds (one run's per-round ratios ranged 18-80%),
+  // so the median needs many comparisons; five rounds of 3 s take about as long as two 10 s phases per target did.
+  const dur = args.quick ? 2 : 3;
+  const roundsArg = args.rest.indexOf('--rounds');
+  const rounds = roundsArg >= 0 ? Number(args.rest[roundsArg + 1]) : args.quick ? 3 : 5;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds needs a positive integer');
   try {
     progress(`seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${prefix}`);
     const store = new RedisServingStore({ redis, keyPrefix: prefix });
@@ -209,7 +214,6 @@ export async function run(args: BenchArgs): Promise<void> {
     if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10) throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
 
     const profile = args.rest.includes('--profile');
-    const rounds = 3;
     const phaseS = dur;
     const [hello, raw, apiLoad] = loads;
     const order = [hello, apiLoad, raw];
