@@ -11,8 +11,9 @@
  * phase per target that drift, not the code, decided the ratio. Each phase also records the CPU (in cores) that
  * the load generator, the server process and the whole machine used. Plus, for reference, an ioredis GET loop from
  * this process without HTTP.
- * `npm run bench -- read [--quick] [--json] [--profile] [--rounds N]` (--profile: CPU profile of the server during the API
- * phases; rounds default 5, 3 with --quick); needs Redis (started when absent).
+ * `npm run bench -- read [--quick] [--json] [--profile] [--rounds N] [--baseline <checkout>]` (--profile: CPU profile of
+ * the server during the API phases; rounds default 5, 3 with --quick; --baseline: another worktree's API served by its
+ * own read-server, measured right after ours in every round); needs Redis (started when absent).
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,9 +43,10 @@ interface Server {
   next<T>(timeoutMs: number): Promise<T>;
 }
 
-function startServer(prefix: string): Promise<Server> {
+/** The read server of this checkout, or of `checkout` (another worktree: its API is then a same-run baseline). */
+function startServer(prefix: string, checkout = path.join(__dirname, '..')): Promise<Server> {
   // node itself with the tsx loader (not the tsx wrapper binary): signals must reach the server, not a relay
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'read-server.ts')], { cwd: path.join(__dirname, '..'), env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(checkout, 'bench', 'read-server.ts')], { cwd: checkout, env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout });
   const queued: string[] = [];
   const waiting: ((line: string) => void)[] = [];
@@ -69,6 +71,8 @@ function startServer(prefix: string): Promise<Server> {
 
 interface Load {
   name: string;
+  /** The server process, for its CPU time. */
+  pid: number;
   url: string;
   path: (user: number) => string;
   headers?: Record<string, string>;
@@ -177,6 +181,7 @@ export async function run(args: BenchArgs): Promise<void> {
   const prefix = `lsbench:${randomBytes(4).toString('hex')}:`;
   const redis = createRedis(config);
   let child: ChildProcess | null = null;
+  let baseChild: ChildProcess | null = null;
   const rows: Row[] = [];
   // Short phases, more rounds: the machine's speed changes within seconds (one run's per-round ratios ranged 18-80%),
   // so the median needs many comparisons; five rounds of 3 s take about as long as two 10 s phases per target did.
@@ -205,13 +210,20 @@ export async function run(args: BenchArgs): Promise<void> {
 
     const srv = await startServer(prefix);
     child = srv.child;
+    const baselineArg = args.rest.indexOf('--baseline');
+    const baselineDir = baselineArg >= 0 ? path.resolve(args.rest[baselineArg + 1] ?? '') : null;
+    const baseSrv = baselineDir ? await startServer(prefix, baselineDir) : null;
+    baseChild = baseSrv?.child ?? null;
     const key = config.api.apiKeys.find((k) => k.scopes.includes('read'))!.key;
     const base = 'http://127.0.0.1:';
+    const pid = srv.child.pid!;
+    const apiPath = (u: number) => `/v1/learners/u${u}/recommendations?limit=10`;
     const loads: Load[] = [
-      { name: 'hello-world express', url: `${base}${srv.ports.hello}`, path: () => '/hello' },
-      { name: 'express + bare ioredis GET', url: `${base}${srv.ports.raw}`, path: (u) => `/raw/u${u}` },
-      { name: 'API recommendations', url: `${base}${srv.ports.api}`, path: (u) => `/v1/learners/u${u}/recommendations?limit=10`, headers: { 'x-api-key': key } },
+      { name: 'hello-world express', pid, url: `${base}${srv.ports.hello}`, path: () => '/hello' },
+      { name: 'express + bare ioredis GET', pid, url: `${base}${srv.ports.raw}`, path: (u) => `/raw/u${u}` },
+      { name: 'API recommendations', pid, url: `${base}${srv.ports.api}`, path: apiPath, headers: { 'x-api-key': key } },
     ];
+    const baseLoad: Load | null = baseSrv ? { name: 'API, baseline checkout', pid: baseSrv.child.pid!, url: `${base}${baseSrv.ports.api}`, path: apiPath, headers: { 'x-api-key': key } } : null;
     const probe = await fetch(`${loads[2].url}${loads[2].path(1)}`, { headers: loads[2].headers });
     const body = (await probe.json()) as { source?: string; count?: number };
     if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10) throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
@@ -219,7 +231,8 @@ export async function run(args: BenchArgs): Promise<void> {
     const profile = args.rest.includes('--profile');
     const phaseS = dur;
     const [hello, raw, apiLoad] = loads;
-    const order = [hello, apiLoad, raw];
+    // --baseline <checkout>: that checkout's API right after ours in every round, for a base-vs-branch ratio
+    const order = baseLoad ? [hello, apiLoad, baseLoad, raw] : [hello, apiLoad, raw];
     const profiles: Summary[] = [];
     const profileFiles: string[] = [];
     const phase = async (r: number, l: Load, name: string, opts: { connections: number; duration: number; rate?: number }) => {
@@ -228,7 +241,7 @@ export async function run(args: BenchArgs): Promise<void> {
         child!.kill('SIGUSR2');
         await srv.next<{ profiling: boolean }>(30_000);
       }
-      const meter = cpuMeter(child!.pid!);
+      const meter = cpuMeter(l.pid);
       const res = await cannon(l, opts);
       const cpu = meter();
       if (profiled) {
@@ -246,17 +259,19 @@ export async function run(args: BenchArgs): Promise<void> {
       progress(`${l.name}: warm-up`);
       await cannon(l, { connections: 10, duration: 2 });
     }
-    // Per round: the three targets back to back at full speed, then the three at 1,000 req/s, so each ratio compares
+    // Per round: the targets back to back at full speed, then the same at 1,000 req/s, so each ratio compares
     // phases seconds apart.
     const perRound: Row[] = [];
     for (let r = 1; r <= rounds; r++) {
       const max: Record<string, Row> = {};
       const fixed: Record<string, Row> = {};
-      for (const l of order) {
+      // the two APIs swap places every other round, so neither always runs in the other's wake
+      const inRound = baseLoad && r % 2 === 0 ? [hello, baseLoad, apiLoad, raw] : order;
+      for (const l of inRound) {
         progress(`round ${r}/${rounds}: ${l.name}: max throughput, 32 connections, ${phaseS} s`);
         max[l.name] = await phase(r, l, 'max, 32 conns', { connections: 32, duration: phaseS });
       }
-      for (const l of order) {
+      for (const l of inRound) {
         progress(`round ${r}/${rounds}: ${l.name}: 1,000 req/s for ${phaseS} s`);
         fixed[l.name] = await phase(r, l, '1,000 req/s', { connections: 20, duration: phaseS, rate: 1000 });
       }
@@ -276,6 +291,15 @@ export async function run(args: BenchArgs): Promise<void> {
         api_us_per_req: Number(max[apiLoad.name].server_us_per_req),
         // the throughput ratio if each server had had the same CPU: hello-world's CPU per request over the API's
         api_over_hello_per_cpu_pct: round((100 * Number(max[hello.name].server_us_per_req)) / Number(max[apiLoad.name].server_us_per_req)),
+        ...(baseLoad
+          ? {
+              baseline_api_req_per_s: rate(baseLoad),
+              baseline_api_us_per_req: Number(max[baseLoad.name].server_us_per_req),
+              api_over_baseline_pct: round((100 * rate(apiLoad)) / rate(baseLoad)),
+              api_over_baseline_per_cpu_pct: round((100 * Number(max[baseLoad.name].server_us_per_req)) / Number(max[apiLoad.name].server_us_per_req)),
+              baseline_api_p99_ms_at_1000: Number(fixed[baseLoad.name].p99_ms),
+            }
+          : {}),
       });
     }
     const med = (k: string) => round(median(perRound.map((p) => Number(p[k]))));
@@ -327,6 +351,13 @@ export async function run(args: BenchArgs): Promise<void> {
       measured: `median ${m.api_over_hello_per_cpu_pct}%: ${m.api_us_per_req} vs ${m.hello_us_per_req} µs of server CPU per request`,
       pass: Number(m.api_over_hello_per_cpu_pct) >= 70,
     });
+    if (baseLoad) {
+      report.targets.push({
+        target: `(reference) API against the baseline checkout ${baselineDir}`,
+        measured: `median throughput ${m.api_over_baseline_pct}% of the baseline's (${allRounds.map((p) => `${p.api_req_per_s} / ${p.baseline_api_req_per_s}`).join('; ')}), per server CPU ${m.api_over_baseline_per_cpu_pct}% (${m.api_us_per_req} vs ${m.baseline_api_us_per_req} µs per request)`,
+        pass: Number(m.api_over_baseline_pct) >= 100,
+      });
+    }
     if (profile) {
       const prof = mergeProfiles(profiles);
       const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
@@ -338,6 +369,7 @@ export async function run(args: BenchArgs): Promise<void> {
     }
   } finally {
     child?.kill('SIGTERM');
+    baseChild?.kill('SIGTERM');
     progress('removing bench keys');
     let cursor = '0';
     do {
