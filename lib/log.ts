@@ -28,3 +28,30 @@ export function createLogger(opts: { level?: Level; base?: Record<string, unknow
     child: (fields) => createLogger({ level: opts.level, base: { ...base, ...fields }, write }),
   };
 }
+
+/**
+ * `logger` with `fields` added to every line, like `logger.child(fields)` and writing the same lines, but built without
+ * a child logger: the API makes one per request (the request id), and most of them never log a line below info.
+ */
+export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  return new FieldLogger(logger, fields);
+}
+
+class FieldLogger implements Logger {
+  constructor(private readonly parent: Logger, private readonly fields: Record<string, unknown>) {}
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.parent.debug(msg, { ...this.fields, ...fields });
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.parent.info(msg, { ...this.fields, ...fields });
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.parent.warn(msg, { ...this.fields, ...fields });
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.parent.error(msg, { ...this.fields, ...fields });
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return this.parent.child({ ...this.fields, ...fields });
+  }
+}
