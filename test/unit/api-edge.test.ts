@@ -88,6 +88,28 @@ it('labels requests as express matches routes: HEAD as GET, any case, a trailing
   expect(text).toContain(count('GET', 'unmatched', 400));
 });
 
+it('sends read responses as JSON with a charset and the byte length of non-ASCII bodies; HEAD and conditional GETs as before', async () => {
+  const store = new MemoryServingStore();
+  const title = 'Équations du premier degré – 一次方程式 '.repeat(40); // over 1,000 characters
+  await store.putResource({ resourceId: 'r1', title, type: 'video', topics: ['algèbre'], skills: [], active: true });
+  await store.putRecommendations({ userId: 'u', modelVersion: 'm', generatedAt: 1, source: 'personal', items: [{ resourceId: 'r1', score: 1, reasons: [] }] });
+  const { api } = await start({ store });
+  const url = `http://127.0.0.1:${api.port}/v1/learners/u/recommendations`;
+  const res = await fetch(url, { headers: { 'x-api-key': KEY } });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+  expect((JSON.parse(bytes.toString('utf8')) as { items: { title: string }[] }).items[0].title).toBe(title);
+  const head = await fetch(url, { method: 'HEAD', headers: { 'x-api-key': KEY } });
+  expect(head.status).toBe(200);
+  expect(head.headers.get('content-length')).toBe(String(bytes.length));
+  expect((await head.arrayBuffer()).byteLength).toBe(0);
+  const conditional = await fetch(url, { headers: { 'x-api-key': KEY, 'if-none-match': '"x"' } });
+  expect(conditional.status).toBe(200);
+  expect(Buffer.from(await conditional.arrayBuffer()).equals(bytes)).toBe(true);
+});
+
 it('reports not-ready with the failing checks (503), timing out hung checks', async () => {
   const { call } = await start({ health: { redis: () => Promise.resolve(true), kafka: () => Promise.reject(new Error('ECONNREFUSED')), slow: () => new Promise(() => undefined) } });
   const r = await call('GET', '/readyz', { key: null });
