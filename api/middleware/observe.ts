@@ -40,11 +40,12 @@ export function track(req: Request, res: Response, emit: Emitter, tracker: { add
     emit.emit('http.request', { method: req.method, route, status, durationMs });
     tracker.done();
     const log = res.locals.log as Logger | undefined;
+    const level = status >= 500 ? 'error' : 'info';
+    if (!log || log.enabled?.(level) === false) return;
     // originalUrl, not req.path: a request answered inside a router finishes with req.url still cut to the router's
     // part (the line said `/u42/recommendations` for `/v1/learners/u42/recommendations`).
     const fields = { method: req.method, path: pathOf(req.originalUrl), route, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name };
-    if (status >= 500) log?.error('request', fields);
-    else log?.info('request', fields);
+    log[level]('request', fields);
   };
   res.on('finish', end);
   res.on('close', end);
