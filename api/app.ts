@@ -3,24 +3,22 @@
  * tests build it against the real Redis with a random key prefix and a fresh Registry. api/server.ts wires the real
  * dependencies from the config and owns the HTTP server and shutdown.
  */
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, type Instrumentation } from '../lib/metrics';
 import type { ServingStore } from '../lib/serving/types';
 import { authenticate, requireScope } from './middleware/auth';
-import { cors } from './middleware/cors';
+import { edge } from './middleware/edge';
 import { notFound, sendProblem } from './middleware/errors';
 import { withCatalogCache } from './recommend/catalogCache';
-import { observe } from './middleware/observe';
 import { rateLimit } from './middleware/rateLimit';
-import { requestId } from './middleware/requestId';
+import { routeLabeler } from './middleware/routeLabel';
 import { openApiDocument } from './openapi';
-import { HttpProblem } from './problem';
 import { healthRouter, type HealthCheck } from './routes/health';
-import { learnersRouter, type ErasurePublisher } from './routes/learners';
-import { resourcesRouter } from './routes/resources';
+import { addLearnerRoutes, type ErasurePublisher } from './routes/learners';
+import { addResourceRoutes } from './routes/resources';
 
 export interface AppOptions {
   config: Config;
@@ -84,28 +82,6 @@ function createDrain(): Drain & { add(): void; done(): void } {
 /** Paths that keep answering during a drain (GET only). */
 const DRAIN_EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
-/**
- * Labels a request to a documented route with its template (OpenAPI `{id}` → express `:id`) before authentication,
- * rate limiting or the drain guard can answer it, so a 401, 429 or 503 is counted under its route, not `unmatched`.
- * Without this the label is only known once the route's own handlers run (requireScope marks it).
- */
-function routeLabels(doc: ReturnType<typeof openApiDocument>): RequestHandler {
-  const r = express.Router();
-  for (const [path, ops] of Object.entries(doc.paths)) {
-    const template = path.replace(/\{(\w+)\}/g, ':$1');
-    const route = r.route(template);
-    const label: RequestHandler = (_req, res, next) => {
-      res.locals.route ??= template;
-      next();
-    };
-    for (const method of Object.keys(ops)) {
-      if (method === 'get' || method === 'post' || method === 'delete' || method === 'put' || method === 'patch') route[method](label);
-    }
-  }
-  // A router answers OPTIONS itself for paths it has routes for; preflights belong to the CORS middleware.
-  return (req, res, next) => (req.method === 'OPTIONS' ? next() : r(req, res, next));
-}
-
 export function createApp(opts: AppOptions): ApiApp {
   const { config, registry } = opts;
   const now = opts.now ?? Date.now;
@@ -123,25 +99,21 @@ export function createApp(opts: AppOptions): ApiApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestId(logger));
-  app.use(observe(emit, drain));
   const doc = openApiDocument();
-  app.use(routeLabels(doc));
-  app.use((req, res, next) => {
-    if (!drain.draining()) return next();
-    res.setHeader('connection', 'close');
-    // Probes and scrapes still answer while draining: /readyz says `draining`, so a balancer stops sending traffic
-    // here, and the last scrape sees the drain. Everything else is refused.
-    if (req.method === 'GET' && DRAIN_EXEMPT.has(req.path)) return next();
-    throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
-  });
-  app.use(cors(config.api.corsOrigins));
+  app.use(edge({ logger, emit, drain, label: routeLabeler(doc), drainExempt: DRAIN_EXEMPT, corsOrigins: config.api.corsOrigins }));
 
+  // One router for /v1, its routes mounted by their full path under it: a router per resource cost a routing pass and
+  // a prefix trim per request.
   const v1 = express.Router();
-  v1.use(authenticate(config.api.apiKeys, { now }));
-  v1.use(rateLimit(config.api.rateLimitPerMinute, now));
-  v1.use('/learners', learnersRouter({ store, emit, publishErasure: opts.publishErasure, now }));
-  v1.use('/resources', resourcesRouter({ store }));
+  const identify = authenticate(config.api.apiKeys, { now });
+  const charge = rateLimit(config.api.rateLimitPerMinute, now);
+  v1.use((req, res, next) => {
+    identify(req, res);
+    charge(res);
+    next();
+  });
+  addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now });
+  addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {
     v1.use('/events', (_req, res, next) => {
       res.locals.route = '/v1/events';

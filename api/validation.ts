@@ -11,8 +11,12 @@ export const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 export class Params {
   readonly issues: Issue[] = [];
+  // Express 5's req.query is a getter that parses the query string again on every access (six times per request
+  // here before this copy).
+  private readonly query: Request['query'];
   constructor(private readonly req: Request, allowed: readonly string[]) {
-    for (const name of Object.keys(req.query)) {
+    this.query = req.query;
+    for (const name of Object.keys(this.query)) {
       if (!allowed.includes(name)) {
         this.issues.push({ param: name, message: `unknown query parameter '${name}'; allowed: ${allowed.join(', ') || '(none)'}` });
       }
@@ -20,7 +24,7 @@ export class Params {
   }
 
   private raw(name: string): string | undefined {
-    const v = this.req.query[name];
+    const v = this.query[name];
     if (v === undefined) return undefined;
     if (typeof v !== 'string') {
       this.issues.push({ param: name, message: `'${name}' must be given once, as a plain value` });

@@ -6,7 +6,7 @@
  *   - an express app whose one route does a bare ioredis GET of the learner's list and sends the string: what
  *     one Redis round trip costs behind express, without the API's logic.
  * Env: BENCH_REDIS_PREFIX (key prefix of the seeded lists). Prints one JSON line {api, hello, raw} with the ports.
- * SIGUSR2 starts a CPU profile; SIGTERM then prints {profile: file} before exiting.
+ * SIGUSR2 starts a CPU profile ({profiling: true} once it runs), the next SIGUSR2 prints {profile: file}.
  */
 import express from 'express';
 import type { Server } from 'node:http';
@@ -51,14 +51,30 @@ async function main(): Promise<void> {
   const rawServer = await listen(raw);
 
   process.stdout.write(JSON.stringify({ api: api.port, hello: (helloServer.address() as AddressInfo).port, raw: (rawServer.address() as AddressInfo).port }) + '\n');
-  // --profile: SIGUSR2 starts a CPU profile (the parent sends it before the API phase), SIGTERM writes it and reports
-  // the file on stdout before exiting. (SIGUSR1 belongs to Node's inspector.)
+  // --profile: SIGUSR2 toggles a CPU profile, so the parent can profile just the API phases of its interleaved
+  // rounds: the first signal starts one and prints {profiling: true} once samples are taken, the next writes it and
+  // prints {profile: file}. (SIGUSR1 belongs to Node's inspector.) Signals are handled in order: a toggle waits for the
+  // previous one to finish.
   let stopProfile: (() => Promise<string>) | null = null;
+  let toggling = Promise.resolve();
+  const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   process.on('SIGUSR2', () => {
-    stopProfile ??= startProfile('read-api-server');
+    toggling = toggling.then(async () => {
+      if (stopProfile) {
+        const stopNow = stopProfile;
+        stopProfile = null;
+        say({ profile: await stopNow() });
+      } else {
+        const p = startProfile('read-api-server');
+        stopProfile = p;
+        await p.started;
+        say({ profiling: true });
+      }
+    });
   });
   const stop = async () => {
-    if (stopProfile) process.stdout.write(JSON.stringify({ profile: await stopProfile() }) + '\n');
+    await toggling;
+    if (stopProfile) say({ profile: await stopProfile() });
     await api.stop();
     helloServer.close();
     rawServer.close();

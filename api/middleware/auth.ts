@@ -4,7 +4,7 @@
  * by their SHA-256 digest, so the lookup time does not depend on how many leading characters of a guess match.
  */
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { ApiKey } from '../../lib/config';
 import { HttpProblem } from '../problem';
 import { markRoute } from './observe';
@@ -28,13 +28,16 @@ export interface AuthOptions {
   now?: () => number;
 }
 
-/** Identifies the caller (sets res.locals.apiKey) or answers 401 (429 once an address keeps presenting unknown keys). */
-export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): RequestHandler {
+/**
+ * Identifies the caller (sets res.locals.apiKey) or throws 401 (429 once an address keeps presenting unknown keys).
+ * A plain function rather than a middleware: app.ts runs it and the rate limit in one express layer.
+ */
+export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): (req: Request, res: Response) => void {
   const byDigest = new Map(keys.map((k) => [digest(k.key), k]));
   const failures = new TokenBuckets(opts.failuresPerMinute ?? 60, opts.now, 10_000);
-  return (req, res, next) => {
+  const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
+  return (req, res) => {
     const key = presentedKey((n) => req.get(n));
-    const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
     if (!key) throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', { headers: www });
     const found = byDigest.get(digest(key));
     if (!found) {
@@ -43,7 +46,6 @@ export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): RequestHan
       throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
     }
     res.locals.apiKey = found;
-    next();
   };
 }
 

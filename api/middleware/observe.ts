@@ -2,7 +2,7 @@
  * Per-request instrumentation and access log: in-flight gauge, duration by route template and status, one log line
  * per request carrying the request id. The route template (not the raw path) keeps label cardinality bounded.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 
@@ -23,29 +23,35 @@ function routeOf(req: Request, res: Response): string {
   return req.baseUrl || 'unmatched';
 }
 
-export function observe(emit: Emitter, tracker: { add(): void; done(): void }): RequestHandler {
-  return (req, res, next) => {
-    const start = performance.now();
-    emit.emit('http.inFlight', { delta: 1 });
-    tracker.add();
-    let finished = false;
-    const end = () => {
-      if (finished) return;
-      finished = true;
-      const durationMs = performance.now() - start;
-      const route = routeOf(req, res);
-      // An aborted request has no final status; label it 499 like nginx so it is visible but not counted as 5xx.
-      const status = res.writableFinished ? res.statusCode : 499;
-      emit.emit('http.inFlight', { delta: -1 });
-      emit.emit('http.request', { method: req.method, route, status, durationMs });
-      tracker.done();
-      const log = res.locals.log as Logger | undefined;
-      const fields = { method: req.method, path: req.path, route, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name };
-      if (status >= 500) log?.error('request', fields);
-      else log?.info('request', fields);
-    };
-    res.on('finish', end);
-    res.on('close', end);
-    next();
+/** Counts the request in flight now and records it (metrics, access log line) when it finishes or is aborted. */
+export function track(req: Request, res: Response, emit: Emitter, tracker: { add(): void; done(): void }): void {
+  const start = performance.now();
+  emit.emit('http.inFlight', { delta: 1 });
+  tracker.add();
+  let finished = false;
+  const end = () => {
+    if (finished) return;
+    finished = true;
+    const durationMs = performance.now() - start;
+    const route = routeOf(req, res);
+    // An aborted request has no final status; label it 499 like nginx so it is visible but not counted as 5xx.
+    const status = res.writableFinished ? res.statusCode : 499;
+    emit.emit('http.inFlight', { delta: -1 });
+    emit.emit('http.request', { method: req.method, route, status, durationMs });
+    tracker.done();
+    const log = res.locals.log as Logger | undefined;
+    const level = status >= 500 ? 'error' : 'info';
+    if (!log || log.enabled?.(level) === false) return;
+    // originalUrl, not req.path: a request answered inside a router finishes with req.url still cut to the router's
+    // part (the line said `/u42/recommendations` for `/v1/learners/u42/recommendations`).
+    const fields = { method: req.method, path: pathOf(req.originalUrl), route, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name };
+    log[level]('request', fields);
   };
+  res.on('finish', end);
+  res.on('close', end);
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }

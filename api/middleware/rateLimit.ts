@@ -5,7 +5,7 @@
  *  - TokenBuckets with maxKeys: per client address for failed authentications (guessing keys), bounded by evicting
  *    the least recently used address.
  */
-import type { RequestHandler } from 'express';
+import type { Response } from 'express';
 import type { ApiKey } from '../../lib/config';
 import { HttpProblem } from '../problem';
 
@@ -29,29 +29,35 @@ export class TokenBuckets {
   /** Takes one token for `id`: `{ok: true, remaining}` or `{ok: false, retryAfterSec}`. */
   take(id: string): { ok: true; remaining: number } | { ok: false; retryAfterSec: number } {
     const t = this.now();
-    const b = this.buckets.get(id) ?? { tokens: this.perMinute, at: t };
+    let b = this.buckets.get(id);
+    if (this.maxKeys !== Infinity || !b) {
+      // Map order = recency, for LRU eviction; unbounded buckets (one per configured key) skip the re-insert, which
+      // made V8 rehash the Map every few thousand requests.
+      b ??= { tokens: this.perMinute, at: t };
+      this.buckets.delete(id);
+      this.buckets.set(id, b);
+      if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
+    }
     b.tokens = Math.min(this.perMinute, b.tokens + (t - b.at) * this.perMs);
     b.at = t;
-    this.buckets.delete(id); // re-insert: Map order = recency, for LRU eviction
-    this.buckets.set(id, b);
-    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
     if (b.tokens < 1) return { ok: false, retryAfterSec: Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)) };
     b.tokens -= 1;
     return { ok: true, remaining: Math.floor(b.tokens) };
   }
 }
 
-export function rateLimit(perMinute: number, now: () => number = Date.now): RequestHandler {
+/** Takes a token of the authenticated key (res.locals.apiKey) and sets the ratelimit headers, or throws 429. */
+export function rateLimit(perMinute: number, now: () => number = Date.now): (res: Response) => void {
   const buckets = new TokenBuckets(perMinute, now);
-  return (_req, res, next) => {
+  const limit = String(perMinute);
+  return (res) => {
     const key = res.locals.apiKey as ApiKey;
     const r = buckets.take(key.key);
-    res.setHeader('ratelimit-limit', String(perMinute));
+    res.setHeader('ratelimit-limit', limit);
     if (!r.ok) {
       res.setHeader('ratelimit-remaining', '0');
       throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
     }
     res.setHeader('ratelimit-remaining', String(r.remaining));
-    next();
   };
 }

@@ -1,17 +1,15 @@
 /** Request ids: a well-formed incoming `x-request-id` is kept (so a trace spans services), otherwise a UUID is made. */
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
-import type { Logger } from '../../lib/log';
+import type { Request, Response } from 'express';
+import { withFields, type Logger } from '../../lib/log';
 
 const SAFE = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestId(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const id = incoming && SAFE.test(incoming) ? incoming : randomUUID();
-    res.locals.requestId = id;
-    res.locals.log = logger.child({ requestId: id });
-    res.setHeader('x-request-id', id);
-    next();
-  };
+/** Sets res.locals.requestId, res.locals.log (lines carry the id) and the x-request-id response header. */
+export function assignRequestId(req: Request, res: Response, logger: Logger): void {
+  const incoming = req.get('x-request-id');
+  const id = incoming && SAFE.test(incoming) ? incoming : randomUUID();
+  res.locals.requestId = id;
+  res.locals.log = withFields(logger, { requestId: id });
+  res.setHeader('x-request-id', id);
 }

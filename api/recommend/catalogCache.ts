@@ -10,7 +10,7 @@
  * `ttlMs` is ever served: the staleness bound stays `ttlMs`. With 10,000 uniformly read resources and a 2 s TTL, 2-3 of
  * a page's 20 entries used to be expired, so nearly every page waited for a second Redis round trip.
  */
-import type { ResourceMeta, ServingStore } from '../../lib/serving/types';
+import { hasStoredResourceReads, type ResourceMeta, type ServingStore } from '../../lib/serving/types';
 
 type Meta = Awaited<ReturnType<ServingStore['getResources']>>[number];
 
@@ -63,6 +63,8 @@ interface Entry {
   meta: Meta;
   until: number;
   refreshing: boolean;
+  /** The stored text `meta` was parsed from, when the store reads entries as text (undefined otherwise). */
+  stored: string | null | undefined;
 }
 
 /** The store with the cache in front; `ttlMs` 0 returns `store` itself (no SharedCatalog: see hasSharedCatalog). */
@@ -74,10 +76,34 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
   const now = opts.now ?? Date.now;
   const cache = new Map<string, Entry>();
 
-  const remember = (id: string, meta: Meta, fetchedAt: number) => {
+  const remember = (id: string, meta: Meta, fetchedAt: number, stored: string | null | undefined) => {
     cache.delete(id);
-    cache.set(id, { meta: frozen(meta), until: fetchedAt + ttlMs, refreshing: false });
+    cache.set(id, { meta, until: fetchedAt + ttlMs, refreshing: false, stored });
   };
+
+  // Fetches `ids` (as of `t`) into the cache and returns the entries. From a store that reads entries as stored text,
+  // an entry whose text did not change keeps what was parsed and frozen before: with refresh-ahead every entry in use
+  // is re-fetched about once per TTL and hardly any has changed, so parsing each again was most of a refresh's cost. A
+  // corrupt entry is parsed (and counted) again each time, as before.
+  const fetchInto: (ids: string[], t: number) => Promise<Meta[]> = hasStoredResourceReads(store)
+    ? async (ids, t) => {
+        const stored = await store.getStoredResources(ids);
+        return ids.map((id, k) => {
+          const text = stored[k];
+          const prev = cache.get(id);
+          const meta = prev && prev.stored === text && (text === null || prev.meta !== null) ? prev.meta : text === null ? null : frozen(store.parseStoredResource(text));
+          remember(id, meta, t, text);
+          return meta;
+        });
+      }
+    : async (ids, t) => {
+        const fetched = await store.getResources(ids);
+        return ids.map((id, k) => {
+          const meta = frozen(fetched[k]);
+          remember(id, meta, t, undefined);
+          return meta;
+        });
+      };
   const trim = () => {
     while (cache.size > max) cache.delete(cache.keys().next().value as string);
   };
@@ -89,11 +115,8 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
     due = [];
     // The value fetched is at least as new as this instant, so its life counts from here (never overstated).
     const t = now();
-    store.getResources(ids).then(
-      (fetched) => {
-        ids.forEach((id, k) => remember(id, fetched[k], t));
-        trim();
-      },
+    fetchInto(ids, t).then(
+      () => trim(),
       () => {
         // Left to expire: the next read past the TTL fetches it on the request's path and sees the error.
         for (const id of ids) {
@@ -122,11 +145,8 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
       } else (missing ??= []).push(i);
     }
     if (missing) {
-      const fetched = await store.getResources(missing.map((i) => ids[i]));
-      missing.forEach((i, k) => {
-        remember(ids[i], fetched[k], t);
-        out[i] = cache.get(ids[i])!.meta;
-      });
+      const fetched = await fetchInto(missing.map((i) => ids[i]), t);
+      missing.forEach((i, k) => (out[i] = fetched[k]));
       trim();
     }
     return out;

@@ -1,6 +1,6 @@
 /** /v1/learners/:userId/... — recommendations, knowledge and erasure. */
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ServingStore } from '../../lib/serving/types';
 import { requireScope } from '../middleware/auth';
@@ -14,10 +14,10 @@ export const RESOURCE_TYPES = ['video', 'article', 'exercise', 'course', 'quiz',
 /** Publishes an ErasureRequest (schemas/erasure-request.avsc) to privacy.erasures, keyed by userId. */
 export type ErasurePublisher = (req: { requestId: string; userId: string; requestedAt: number; reason: string | null }) => Promise<void>;
 
-export function learnersRouter(deps: { store: ServingStore; emit: Emitter; publishErasure?: ErasurePublisher; now: () => number }): Router {
-  const r = Router();
+/** Adds the /learners/... routes to `r` (mounted at /v1). */
+export function addLearnerRoutes(r: Router, deps: { store: ServingStore; emit: Emitter; publishErasure?: ErasurePublisher; now: () => number }): void {
 
-  r.get('/:userId/recommendations', requireScope('read'), async (req, res) => {
+  r.get('/learners/:userId/recommendations', requireScope('read'), async (req, res) => {
     const p = new Params(req, ['limit', 'type', 'topic', 'skill', 'explain']);
     const userId = p.id('userId');
     const q = { userId, limit: p.int('limit', { def: 10, min: 1, max: 100 }), type: p.enumOf('type', RESOURCE_TYPES), topic: p.label('topic'), skill: p.label('skill'), explain: p.bool('explain') };
@@ -28,7 +28,7 @@ export function learnersRouter(deps: { store: ServingStore; emit: Emitter; publi
     res.json(out);
   });
 
-  r.get('/:userId/knowledge', requireScope('read'), async (req, res) => {
+  r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {
     const p = new Params(req, []);
     const userId = p.id('userId');
     p.done();
@@ -37,7 +37,7 @@ export function learnersRouter(deps: { store: ServingStore; emit: Emitter; publi
     res.json({ userId, updatedAt: k?.updatedAt ?? null, skills: [...(k?.skills ?? [])].sort((a, b) => a.skill.localeCompare(b.skill)) });
   });
 
-  r.delete('/:userId', requireScope('admin'), async (req, res) => {
+  r.delete('/learners/:userId', requireScope('admin'), async (req, res) => {
     const p = new Params(req, ['reason']);
     const userId = p.id('userId');
     const reason = p.string('reason', 1024) ?? null;
@@ -51,6 +51,4 @@ export function learnersRouter(deps: { store: ServingStore; emit: Emitter; publi
     await deps.store.eraseLearner(userId);
     res.status(202).json({ requestId, userId, requestedAt, status: 'accepted' });
   });
-
-  return r;
 }

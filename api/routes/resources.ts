@@ -1,14 +1,14 @@
 /** /v1/resources/:id/similar */
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { ServingStore } from '../../lib/serving/types';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../problem';
 import { serveSimilar } from '../recommend/similar';
 import { Params } from '../validation';
 
-export function resourcesRouter(deps: { store: ServingStore }): Router {
-  const r = Router();
-  r.get('/:id/similar', requireScope('read'), async (req, res) => {
+/** Adds the /resources/... routes to `r` (mounted at /v1). */
+export function addResourceRoutes(r: Router, deps: { store: ServingStore }): void {
+  r.get('/resources/:id/similar', requireScope('read'), async (req, res) => {
     const p = new Params(req, ['limit']);
     const id = p.id('id');
     const limit = p.int('limit', { def: 10, min: 1, max: 100 });
@@ -17,5 +17,4 @@ export function resourcesRouter(deps: { store: ServingStore }): Router {
     if (!out) throw new HttpProblem('not-found', `resource '${id}' is not in the catalogue`);
     res.json(out);
   });
-  return r;
 }

@@ -7,13 +7,13 @@ import * as path from 'node:path';
  * `node --cpu-prof`, started and stopped around the part being explained. Writes bench/results/<name>.cpuprofile
  * (open in Chrome DevTools, or summarise with `npx tsx bench/profile.ts <file>`).
  */
-export function startProfile(name: string): () => Promise<string> {
+export function startProfile(name: string): (() => Promise<string>) & { started: Promise<void> } {
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
   const started = post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 200 })).then(() => post('Profiler.start'));
-  return async () => {
+  const stop = async () => {
     await started;
     const { profile } = (await post('Profiler.stop')) as { profile: unknown };
     session.disconnect();
@@ -23,4 +23,6 @@ export function startProfile(name: string): () => Promise<string> {
     fs.writeFileSync(file, JSON.stringify(profile));
     return file;
   };
+  // `started` lets a caller that profiles one phase of several wait until samples are really being taken.
+  return Object.assign(stop, { started: started.then(() => undefined) });
 }

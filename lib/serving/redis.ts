@@ -18,7 +18,7 @@ import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
-import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
+import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -38,7 +38,7 @@ export interface RedisStoreOptions {
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
 
-export class RedisServingStore implements ServingStore {
+export class RedisServingStore implements ServingStore, StoredResourceReads {
   private readonly r: Redis;
   private readonly p: string;
   private readonly emit: Emitter;
@@ -124,9 +124,15 @@ export class RedisServingStore implements ServingStore {
     await this.run('set', () => this.r.set(this.key('res', meta.resourceId), JSON.stringify(meta)));
   }
   async getResources(ids: string[]): Promise<(ResourceMeta | null)[]> {
-    if (ids.length === 0) return [];
-    const raw = await this.run('mget', () => this.r.mget(ids.map((id) => this.key('res', id))));
+    const raw = await this.getStoredResources(ids);
     return raw.map((v) => this.parse<ResourceMeta>(v, 'res'));
+  }
+  async getStoredResources(ids: readonly string[]): Promise<(string | null)[]> {
+    if (ids.length === 0) return [];
+    return this.run('mget', () => this.r.mget(ids.map((id) => this.key('res', id))));
+  }
+  parseStoredResource(stored: string): ResourceMeta | null {
+    return this.parse<ResourceMeta>(stored, 'res');
   }
   async deleteResource(resourceId: string): Promise<void> {
     const [meta] = await this.getResources([resourceId]);

@@ -119,3 +119,19 @@ export interface ServingStore {
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * Catalogue reads in two steps, the entries as stored and their parsing, for a store that keeps them as text: a cache
+ * re-reading an entry can then tell from the text alone that it did not change, and keep what it parsed before.
+ */
+export interface StoredResourceReads {
+  /** The stored form of each entry (null = none), one round trip. */
+  getStoredResources(ids: readonly string[]): Promise<(string | null)[]>;
+  /** A stored entry parsed; null (and counted) when it is corrupt, as getResources treats it. */
+  parseStoredResource(stored: string): ResourceMeta | null;
+}
+
+export function hasStoredResourceReads(store: ServingStore): store is ServingStore & StoredResourceReads {
+  const s = store as Partial<StoredResourceReads>;
+  return typeof s.getStoredResources === 'function' && typeof s.parseStoredResource === 'function';
+}

@@ -64,7 +64,50 @@ it('keeps a well-formed incoming request id, replaces a malformed one, and logs 
   expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   await new Promise((r2) => setTimeout(r2, 20));
   const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
-  expect(logged).toContainEqual(expect.objectContaining({ requestId: 'trace-abc.123', route: '/v1/learners/:userId/knowledge', status: 200, apiKey: 'edge' }));
+  // The whole path, not the part left by a router.
+  expect(logged).toContainEqual(expect.objectContaining({ requestId: 'trace-abc.123', path: '/v1/learners/u/knowledge', route: '/v1/learners/:userId/knowledge', status: 200, apiKey: 'edge' }));
+});
+
+it('labels requests as express matches routes: HEAD as GET, any case, a trailing slash; a bad path escape is 400 before the key check', async () => {
+  const { api, call } = await start({ api: { corsOrigins: ['*'] } });
+  const base = `http://127.0.0.1:${api.port}`;
+  expect((await fetch(`${base}/v1/learners/u/knowledge`, { method: 'HEAD', headers: { 'x-api-key': KEY } })).status).toBe(200);
+  expect((await call('GET', '/V1/Learners/u/knowledge/', { key: null, validate: false })).status).toBe(401);
+  // A documented path with a method it does not have is not that route.
+  expect((await call('POST', '/v1/learners/u/knowledge', { key: null, validate: false })).status).toBe(401);
+  const bad = await call('GET', '/v1/learners/%E0%A4%A/knowledge', { key: null, validate: false });
+  expect(bad.status).toBe(400);
+  expect(bad.body).toMatchObject({ type: 'https://learnstream.dev/problems/invalid-request', detail: "Failed to decode param '%E0%A4%A'" });
+  const pre = await fetch(`${base}/v1/learners/%E0%A4%A/knowledge`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
+  expect(pre.status).toBe(204);
+  const text = (await call('GET', '/metrics', { key: null })).body as string;
+  const count = (method: string, route: string, status: number) => `learnstream_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"} 1`;
+  expect(text).toContain(count('HEAD', '/v1/learners/:userId/knowledge', 200));
+  expect(text).toContain(count('GET', '/v1/learners/:userId/knowledge', 401));
+  expect(text).toContain(count('POST', 'unmatched', 401));
+  expect(text).toContain(count('GET', 'unmatched', 400));
+});
+
+it('sends read responses as JSON with a charset and the byte length of non-ASCII bodies; HEAD and conditional GETs as before', async () => {
+  const store = new MemoryServingStore();
+  const title = 'Équations du premier degré – 一次方程式 '.repeat(40); // over 1,000 characters
+  await store.putResource({ resourceId: 'r1', title, type: 'video', topics: ['algèbre'], skills: [], active: true });
+  await store.putRecommendations({ userId: 'u', modelVersion: 'm', generatedAt: 1, source: 'personal', items: [{ resourceId: 'r1', score: 1, reasons: [] }] });
+  const { api } = await start({ store });
+  const url = `http://127.0.0.1:${api.port}/v1/learners/u/recommendations`;
+  const res = await fetch(url, { headers: { 'x-api-key': KEY } });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+  expect((JSON.parse(bytes.toString('utf8')) as { items: { title: string }[] }).items[0].title).toBe(title);
+  const head = await fetch(url, { method: 'HEAD', headers: { 'x-api-key': KEY } });
+  expect(head.status).toBe(200);
+  expect(head.headers.get('content-length')).toBe(String(bytes.length));
+  expect((await head.arrayBuffer()).byteLength).toBe(0);
+  const conditional = await fetch(url, { headers: { 'x-api-key': KEY, 'if-none-match': '"x"' } });
+  expect(conditional.status).toBe(200);
+  expect(Buffer.from(await conditional.arrayBuffer()).equals(bytes)).toBe(true);
 });
 
 it('reports not-ready with the failing checks (503), timing out hung checks', async () => {
