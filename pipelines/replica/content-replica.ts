@@ -3,6 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log';
 import { decodeContentVector } from '../content-messages';
 import { ContentTable } from '../model/content-table';
+import { closeReplicaConsumer } from './close';
 
 export interface ContentReplicaOptions {
   kafka: Kafka;
@@ -68,17 +69,7 @@ export class ContentReplica {
       } catch {
         /* closing anyway */
       }
-      if (!this.consumer) return;
-      await this.consumer.disconnect();
-      const admin = this.o.kafka.admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups([this.groupId]);
-      } catch (err) {
-        this.o.logger.debug('content replica group cleanup failed', { err });
-      } finally {
-        await admin.disconnect();
-      }
+      if (this.consumer) await closeReplicaConsumer(this.consumer, this.o.kafka, this.groupId, this.o.logger, 'content replica');
     })();
     return this.stopped;
   }

@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/log';
 import { decodeItemRow } from '../messages';
 import { ItemTable, type ItemMeta } from '../model/item-table';
 import { retryKafka } from '../runner/retry';
+import { closeReplicaConsumer } from './close';
 
 export interface ItemReplicaOptions {
   kafka: Kafka;
@@ -102,17 +103,7 @@ export class ItemReplica {
       } catch {
         /* closing anyway */
       }
-      if (!this.consumer) return;
-      await this.consumer.disconnect();
-      const admin = this.o.kafka.admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups([this.groupId]);
-      } catch (err) {
-        this.o.logger.debug('replica group cleanup failed', { err });
-      } finally {
-        await admin.disconnect();
-      }
+      if (this.consumer) await closeReplicaConsumer(this.consumer, this.o.kafka, this.groupId, this.o.logger, 'replica');
     })();
     return this.stopped;
   }
