@@ -2,6 +2,7 @@
  * `npm run bench -- <scenario> [--quick] [--json]`: one file per scenario; each prints tables, writes JSON to
  * bench/results/ and, with --json, prints the JSON on stdout.
  */
+import * as all from './all';
 import * as freshness from './freshness';
 import * as ingest from './ingest';
 import * as kernel from './kernel';
@@ -24,6 +25,10 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   },
   startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
+  all: {
+    about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b]',
+    load: () => Promise.resolve({ run: () => all.run(process.argv.slice(3)) }),
+  },
 };
 
 function runScript(file: string): Promise<void> {
