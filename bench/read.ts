@@ -11,12 +11,13 @@
  * phase per target that drift, not the code, decided the ratio. Each phase also records the CPU (in cores) that
  * the load generator, the server process and the whole machine used. Plus, for reference, an ioredis GET loop from
  * this process without HTTP.
- * `npm run bench -- read [--quick] [--json] [--profile] [--rounds N] [--baseline <checkout>]` (--profile: CPU profile of
+ * `npm run bench -- read [--quick] [--json] [--profile] [--rounds N] [--baseline <checkout>] [--pin]` (--pin: generator and
+ * servers on different CPUs, see pinning(); --profile: CPU profile of
  * the server during the API phases; rounds default 5, 3 with --quick; --baseline: another worktree's API served by its
  * own read-server, measured right after ours in every round); needs Redis (started when absent).
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -44,9 +45,12 @@ interface Server {
 }
 
 /** The read server of this checkout, or of `checkout` (another worktree: its API is then a same-run baseline). */
-function startServer(prefix: string, checkout = path.join(__dirname, '..')): Promise<Server> {
-  // node itself with the tsx loader (not the tsx wrapper binary): signals must reach the server, not a relay
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(checkout, 'bench', 'read-server.ts')], { cwd: checkout, env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(prefix: string, checkout = path.join(__dirname, '..'), cpus: string | null = null): Promise<Server> {
+  // node itself with the tsx loader (not the tsx wrapper binary): signals must reach the server, not a relay.
+  // With --pin, `taskset -c <cpus>` execs node in place (same pid), so the server and all its threads stay on those CPUs.
+  const argv = [process.execPath, '--import', 'tsx', path.join(checkout, 'bench', 'read-server.ts')];
+  const [cmd, ...rest] = cpus === null ? argv : ['taskset', '-c', cpus, ...argv];
+  const child = spawn(cmd, rest, { cwd: checkout, env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout });
   const queued: string[] = [];
   const waiting: ((line: string) => void)[] = [];
@@ -156,6 +160,26 @@ function row(round_: number, name: string, phase: string, r: autocannon.Result, 
   };
 }
 
+/**
+ * --pin: the load generator and the servers on different CPUs (`taskset`), so the generator no longer takes CPU from
+ * the server it measures (flat out it used ~43% of what the hello-world server got, ~20% of the API's: it slowed
+ * the faster target more). On 2 cores that is one each; Redis and everything else still float over both.
+ */
+function pinning(on: boolean): { generator: string; server: string } | null {
+  if (!on) return null;
+  const n = os.cpus().length;
+  if (n < 2) throw new Error('--pin needs at least 2 CPUs');
+  const generator = String(n - 1);
+  const server = n === 2 ? '0' : `0-${n - 2}`;
+  try {
+    // -a: every thread of this process (libuv's pool, autocannon's workers start later and inherit it)
+    execFileSync('taskset', ['-a', '-p', '-c', generator, String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`--pin needs taskset (util-linux): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return { generator, server };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -208,11 +232,12 @@ export async function run(args: BenchArgs): Promise<void> {
       await Promise.all(ps);
     }
 
-    const srv = await startServer(prefix);
+    const pin = pinning(args.rest.includes('--pin'));
+    const srv = await startServer(prefix, undefined, pin?.server ?? null);
     child = srv.child;
     const baselineArg = args.rest.indexOf('--baseline');
     const baselineDir = baselineArg >= 0 ? path.resolve(args.rest[baselineArg + 1] ?? '') : null;
-    const baseSrv = baselineDir ? await startServer(prefix, baselineDir) : null;
+    const baseSrv = baselineDir ? await startServer(prefix, baselineDir, pin?.server ?? null) : null;
     baseChild = baseSrv?.child ?? null;
     const key = config.api.apiKeys.find((k) => k.scopes.includes('read'))!.key;
     const base = 'http://127.0.0.1:';
@@ -326,7 +351,9 @@ export async function run(args: BenchArgs): Promise<void> {
       title: `Read path: ${rounds} interleaved rounds, latency (ms), throughput and CPU (cores) per phase`,
       rows,
       notes: [
-        'autocannon in this process, all servers in one child process; both share the 2 cores (and the machine with other work).',
+        pin
+          ? `--pin: autocannon (this process, all threads) on CPU ${pin.generator}, the server process(es) on CPU ${pin.server}; Redis and other work are not pinned.`
+          : 'autocannon in this process, all servers in one child process; both share the 2 cores (and the machine with other work).',
         'gen_cores / server_cores: CPU of the load generator / the server process during the phase; machine_cores: all processes (Redis and other work included); server_us_per_req: server CPU per request.',
         `API: ${USERS.toLocaleString()} learners with cached top-${config.pipeline.topN} lists, limit=10, requests spread over learners; the rate limiter runs with its budget lifted.`,
         'autocannon reports latency with 1 ms resolution.',
