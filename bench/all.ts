@@ -7,11 +7,11 @@
  * with from a fresh clone. `startup` clones the checkout and times `npm start` with empty caches (several minutes),
  * so it runs only with --with-startup.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
+import { runTsx } from './lib/child';
 import { progress, type Report } from './lib/report';
 import { ensureStack } from './lib/stack';
 import { formatTable } from './lib/table';
@@ -32,13 +32,10 @@ const RESULTS = path.join(__dirname, 'results');
 function runScenario(name: string, flags: string[]): Promise<Outcome> {
   const before = new Set(fs.existsSync(RESULTS) ? fs.readdirSync(RESULTS) : []);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'index.ts'), name, ...flags], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
-  return new Promise((resolve) => {
-    child.once('exit', (code) => {
-      const after = fs.existsSync(RESULTS) ? fs.readdirSync(RESULTS) : [];
-      const reports = after.filter((f) => !before.has(f) && f.startsWith(name) && f.endsWith('.json')).map((f) => path.join(RESULTS, f));
-      resolve({ scenario: name, exitCode: code, seconds: (performance.now() - t0) / 1000, reports });
-    });
+  return runTsx(path.join(__dirname, 'index.ts'), [name, ...flags]).then((code) => {
+    const after = fs.existsSync(RESULTS) ? fs.readdirSync(RESULTS) : [];
+    const reports = after.filter((f) => !before.has(f) && f.startsWith(name) && f.endsWith('.json')).map((f) => path.join(RESULTS, f));
+    return { scenario: name, exitCode: code, seconds: (performance.now() - t0) / 1000, reports };
   });
 }
 

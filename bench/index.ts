@@ -6,8 +6,8 @@ import * as all from './all';
 import * as freshness from './freshness';
 import * as ingest from './ingest';
 import * as kernel from './kernel';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { runTsx } from './lib/child';
 import { parseBenchArgs, type BenchArgs } from './lib/report';
 import * as memory from './memory';
 import * as read from './read';
@@ -31,9 +31,9 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   },
 };
 
-function runScript(file: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, file), ...process.argv.slice(3)], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`)))));
+async function runScript(file: string): Promise<void> {
+  const code = await runTsx(path.join(__dirname, file), process.argv.slice(3));
+  if (code !== 0) throw new Error(`${file} exited with ${code}`);
 }
 
 async function main(): Promise<void> {
