@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { readEdxCourses } from '../lib/datasets/edx';
+import { installModel } from '../infra/model/install';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
 import { resourceText } from '../models/content/text';
 
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const texts = readEdxCourses(file)
     .slice(0, n)
     .map((c) => resourceText({ title: c.title, description: c.summary, topics: [c.subject] }));
+  await installModel(); // a fresh clone has no model yet: fetched once into the cache, a no-op afterwards
   const dir = resolveEncoderDir(loadConfig());
   const rows: Record<string, number | string>[] = [];
   for (const threads of [1, 2]) {
