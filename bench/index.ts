@@ -26,7 +26,7 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
   all: {
-    about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b]',
+    about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b] [--pin] [--profiles]',
     load: () => Promise.resolve({ run: () => all.run(process.argv.slice(3)) }),
   },
 };
