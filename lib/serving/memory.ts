@@ -5,7 +5,7 @@
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { viewOfList } from './listCodec';
-import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
+import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface MemoryStoreOptions {
   /** Popularity half-life in ms. Default 7 days. */
@@ -93,11 +93,16 @@ export class MemoryServingStore implements ServingStore {
     return Promise.resolve(new Set(this.completed.get(userId) ?? []));
   }
   incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
-    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-    for (const key of ['', ...new Set(topics)]) {
-      let ranking = this.popularity.get(key);
-      if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
-      ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+    return this.incrementPopularityMany([{ resourceId, by, topics, at }]);
+  }
+  incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
+    for (const { resourceId, by, topics, at } of increments) {
+      const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+      for (const key of ['', ...new Set(topics)]) {
+        let ranking = this.popularity.get(key);
+        if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
+        ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+      }
     }
     return Promise.resolve();
   }

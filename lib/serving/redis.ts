@@ -18,7 +18,7 @@ import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
-import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
+import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -187,14 +187,22 @@ export class RedisServingStore implements ServingStore, StoredResourceReads {
     return new Set(await this.run('smembers', () => this.r.smembers(this.key('done', userId))));
   }
   async incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
-    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-    const rankings = [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))];
+    await this.incrementPopularityMany([{ resourceId, by, topics, at }]);
+  }
+  async incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
+    if (increments.length === 0) return;
+    const touched = new Set<string>();
     await this.multi('multi', (m) => {
-      for (const z of rankings) {
-        m.zincrby(z, w, resourceId);
-        // Keep the ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores).
-        m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
+      for (const { resourceId, by, topics, at } of increments) {
+        const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+        for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
+          m.zincrby(z, w, resourceId);
+          touched.add(z);
+        }
       }
+      // Keep each ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores). Once per
+      // ranking after all its increments, as the calls one by one would leave it.
+      for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
     });
   }
   async getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {

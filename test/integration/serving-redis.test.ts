@@ -45,6 +45,18 @@ describe('RedisServingStore specifics', () => {
     expect(seen).toEqual(['set:true', 'get:true']);
   });
 
+  it('sends a batch of popularity increments as one MULTI and still bounds each ZSET', async () => {
+    const keyPrefix = freshPrefix();
+    const instr = createInstrumentation();
+    const seen: string[] = [];
+    instr.on('redis.command', (e) => seen.push(e.command));
+    const store = new RedisServingStore({ redis, keyPrefix, emit: instr, maxPopularMembers: 3 });
+    await store.incrementPopularityMany(Array.from({ length: 6 }, (_, i) => ({ resourceId: `r${i}`, by: i + 1, topics: ['t'] })));
+    expect(seen).toEqual(['multi']);
+    expect(await redis.zcard(`${keyPrefix}pop`)).toBe(3);
+    expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
+  });
+
   it('bounds each popularity ZSET to maxPopularMembers', async () => {
     const keyPrefix = freshPrefix();
     const store = new RedisServingStore({ redis, keyPrefix, maxPopularMembers: 3 });
