@@ -151,8 +151,8 @@ export async function run(args: BenchArgs): Promise<void> {
       const delta = ((await usedMemory(redis)) - before) / redisSample;
       const sampleKeys = users.slice(0, 300).map((u) => `${prefix}rec:${u}`);
       const usage = await memoryUsage(redis, sampleKeys);
-      const json = (await redis.strlen(sampleKeys[0]));
-      rrows.push({ key: `rec:<userId> (top ${n}, list format 2)`, written: redisSample, value_bytes: json, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+      const valueBytes = await redis.strlen(sampleKeys[0]);
+      rrows.push({ key: `rec:<userId> (top ${n}, list format 3)`, written: redisSample, value_bytes: valueBytes, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
     }
     {
       // Not what the product writes: a compact alternative for the same top-N (ids, scores, reason codes; titles and

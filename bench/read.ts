@@ -24,7 +24,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
+import { encodeList } from '../lib/serving/listCodec';
 import { RedisServingStore } from '../lib/serving/redis';
+import type { RecommendationList } from '../lib/serving/types';
 import { mulberry32 } from '../models/random/prng';
 import { buildItems, makeList } from './lib/catalog';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
@@ -214,30 +216,42 @@ export async function run(args: BenchArgs): Promise<void> {
   const rounds = roundsArg >= 0 ? Number(args.rest[roundsArg + 1]) : args.quick ? 3 : 5;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds needs a positive integer');
   try {
-    progress(`seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${prefix}`);
-    const store = new RedisServingStore({ redis, keyPrefix: prefix });
-    const rng = mulberry32(5);
-    const table = buildItems(ITEMS, 8, rng);
-    for (let a = 0; a < ITEMS; a += 1000) {
-      const ps: Promise<void>[] = [];
-      for (let i = a; i < a + 1000; i++) {
-        const m = table.meta[i]!;
-        ps.push(store.putResource({ resourceId: table.ids[i], title: m.title!, type: m.type!, topics: m.topics!, skills: m.skills!, difficulty: m.difficulty, active: true }));
-      }
-      await Promise.all(ps);
+    const baselineArg = args.rest.indexOf('--baseline');
+    const baselineDir = baselineArg >= 0 ? path.resolve(args.rest[baselineArg + 1] ?? '') : null;
+    // The baseline checkout reads its own copy of the same data, its lists encoded by its own encodeList: a checkout
+    // from before list format 3 cannot read format 3 (it would serve every learner the popular fallback), and one
+    // reading older lists through its backward-compatible path would not be measured as it runs in production.
+    const basePrefix = `${prefix}base:`;
+    const seeds: { prefix: string; encode: (l: RecommendationList) => string | Buffer }[] = [{ prefix, encode: encodeList }];
+    if (baselineDir) {
+      const codec = (await import(path.join(baselineDir, 'lib', 'serving', 'listCodec.ts'))) as { encodeList: (l: RecommendationList) => string | Buffer };
+      seeds.push({ prefix: basePrefix, encode: codec.encodeList });
     }
-    for (let a = 0; a < USERS; a += 500) {
-      const ps: Promise<void>[] = [];
-      for (let u = a; u < a + 500; u++) ps.push(store.putRecommendations(makeList(`u${u}`, config.pipeline.topN, table, rng)));
-      await Promise.all(ps);
+    for (const seed of seeds) {
+      progress(`seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${seed.prefix}`);
+      const store = new RedisServingStore({ redis, keyPrefix: seed.prefix });
+      // The same seed for every copy: the same catalogue and lists.
+      const rng = mulberry32(5);
+      const table = buildItems(ITEMS, 8, rng);
+      for (let a = 0; a < ITEMS; a += 1000) {
+        const ps: Promise<void>[] = [];
+        for (let i = a; i < a + 1000; i++) {
+          const m = table.meta[i]!;
+          ps.push(store.putResource({ resourceId: table.ids[i], title: m.title!, type: m.type!, topics: m.topics!, skills: m.skills!, difficulty: m.difficulty, active: true }));
+        }
+        await Promise.all(ps);
+      }
+      for (let a = 0; a < USERS; a += 500) {
+        const ps: Promise<unknown>[] = [];
+        for (let u = a; u < a + 500; u++) ps.push(redis.set(`${seed.prefix}rec:u${u}`, seed.encode(makeList(`u${u}`, config.pipeline.topN, table, rng))));
+        await Promise.all(ps);
+      }
     }
 
     const pin = pinning(args.rest.includes('--pin'));
     const srv = await startServer(prefix, undefined, pin?.server ?? null);
     child = srv.child;
-    const baselineArg = args.rest.indexOf('--baseline');
-    const baselineDir = baselineArg >= 0 ? path.resolve(args.rest[baselineArg + 1] ?? '') : null;
-    const baseSrv = baselineDir ? await startServer(prefix, baselineDir, pin?.server ?? null) : null;
+    const baseSrv = baselineDir ? await startServer(basePrefix, baselineDir, pin?.server ?? null) : null;
     baseChild = baseSrv?.child ?? null;
     const key = config.api.apiKeys.find((k) => k.scopes.includes('read'))!.key;
     const base = 'http://127.0.0.1:';
@@ -252,6 +266,11 @@ export async function run(args: BenchArgs): Promise<void> {
     const probe = await fetch(`${loads[2].url}${loads[2].path(1)}`, { headers: loads[2].headers });
     const body = (await probe.json()) as { source?: string; count?: number };
     if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10) throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
+    if (baseLoad) {
+      const baseProbe = await fetch(`${baseLoad.url}${baseLoad.path(1)}`, { headers: baseLoad.headers });
+      const baseBody = (await baseProbe.json()) as { source?: string; count?: number };
+      if (baseProbe.status !== 200 || baseBody.source !== 'personal' || baseBody.count !== 10) throw new Error(`baseline API probe failed: ${baseProbe.status} ${JSON.stringify(baseBody).slice(0, 200)}`);
+    }
 
     const profile = args.rest.includes('--profile');
     const phaseS = dur;
@@ -339,7 +358,7 @@ export async function run(args: BenchArgs): Promise<void> {
       Array.from({ length: 32 }, async () => {
         while (performance.now() - t0 < dur * 1000) {
           const a = performance.now();
-          await redis.get(`${prefix}rec:u${(i++ * 7919) % USERS}`);
+          await redis.getBuffer(`${prefix}rec:u${(i++ * 7919) % USERS}`);
           lat.push(performance.now() - a);
         }
       }),

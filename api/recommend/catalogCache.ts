@@ -173,6 +173,7 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
     addCompleted: (u, ids) => store.addCompleted(u, ids),
     getCompleted: (u) => store.getCompleted(u),
     incrementPopularity: (id, by, topics, at) => store.incrementPopularity(id, by, topics, at),
+    incrementPopularityMany: (increments) => store.incrementPopularityMany(increments),
     getPopular: (limit, topic, t) => store.getPopular(limit, topic, t),
     incrementCoEngagement: (pairs) => store.incrementCoEngagement(pairs),
     getCoEngaged: (id, limit) => store.getCoEngaged(id, limit),

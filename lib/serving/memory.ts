@@ -1,11 +1,12 @@
 /**
  * In-memory ServingStore: same contract as the Redis store (test/unit/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis.
+ * just as with Redis. Lists are kept encoded (lib/serving/listCodec.ts, as the Redis store writes them), so every test
+ * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { viewOfList } from './listCodec';
-import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
+import { decodeList, decodeView, encodeList } from './listCodec';
+import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface MemoryStoreOptions {
   /** Popularity half-life in ms. Default 7 days. */
@@ -17,7 +18,7 @@ export interface MemoryStoreOptions {
 const copy = <T>(v: T): T => structuredClone(v);
 
 export class MemoryServingStore implements ServingStore {
-  private readonly lists = new Map<string, RecommendationList>();
+  private readonly lists = new Map<string, Buffer>();
   private readonly resources = new Map<string, ResourceMeta>();
   private readonly similar = new Map<string, SimilarItem[]>();
   private readonly knowledge = new Map<string, KnowledgeState>();
@@ -37,17 +38,16 @@ export class MemoryServingStore implements ServingStore {
   }
 
   putRecommendations(list: RecommendationList): Promise<void> {
-    this.lists.set(list.userId, copy(list));
+    this.lists.set(list.userId, encodeList(list));
     return Promise.resolve();
   }
   getRecommendations(userId: string): Promise<RecommendationList | null> {
     const l = this.lists.get(userId);
-    return Promise.resolve(l ? copy(l) : null);
+    return Promise.resolve(l ? decodeList(l) : null);
   }
-  /** Through getRecommendations (a copy), so the view and the list can never disagree. */
-  async getRecommendationView(userId: string): Promise<RecommendationView | null> {
-    const l = await this.getRecommendations(userId);
-    return l && viewOfList(l);
+  getRecommendationView(userId: string): Promise<RecommendationView | null> {
+    const l = this.lists.get(userId);
+    return Promise.resolve(l ? decodeView(l) : null);
   }
   putResource(meta: ResourceMeta): Promise<void> {
     this.resources.set(meta.resourceId, copy(meta));
@@ -93,11 +93,16 @@ export class MemoryServingStore implements ServingStore {
     return Promise.resolve(new Set(this.completed.get(userId) ?? []));
   }
   incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
-    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-    for (const key of ['', ...new Set(topics)]) {
-      let ranking = this.popularity.get(key);
-      if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
-      ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+    return this.incrementPopularityMany([{ resourceId, by, topics, at }]);
+  }
+  incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
+    for (const { resourceId, by, topics, at } of increments) {
+      const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+      for (const key of ['', ...new Set(topics)]) {
+        let ranking = this.popularity.get(key);
+        if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
+        ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+      }
     }
     return Promise.resolve();
   }

@@ -1,11 +1,12 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its encoding, lib/serving/listCodec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its binary encoding, lib/serving/listCodec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (lib/serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        RecommendationList (listCodec)   res:<resourceId>   JSON ResourceMeta
+ *   rec:<userId>        RecommendationList (listCodec,   res:<resourceId>   JSON ResourceMeta
+ *                       binary format 3)
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
@@ -18,7 +19,7 @@ import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
-import type { KnowledgeState, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
+import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -113,8 +114,9 @@ export class RedisServingStore implements ServingStore, StoredResourceReads {
     return this.readList(userId, decodeView);
   }
   /** One GET of the learner's list, decoded whole or as a lazy view; corrupt values and items are counted. */
-  private async readList<T>(userId: string, decode: (raw: string, onCorruptItem: () => void) => T | null): Promise<T | null> {
-    const raw = await this.run('get', () => this.r.get(this.key('rec', userId)));
+  private async readList<T>(userId: string, decode: (raw: Buffer, onCorruptItem: () => void) => T | null): Promise<T | null> {
+    // As bytes: format 3 is binary (formats 1 and 2, text, are decoded from the bytes too).
+    const raw = await this.run('get', () => this.r.getBuffer(this.key('rec', userId)));
     if (raw === null) return null;
     const out = decode(raw, () => this.corrupt('rec'));
     if (!out) this.corrupt('rec');
@@ -187,14 +189,22 @@ export class RedisServingStore implements ServingStore, StoredResourceReads {
     return new Set(await this.run('smembers', () => this.r.smembers(this.key('done', userId))));
   }
   async incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void> {
-    const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-    const rankings = [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))];
+    await this.incrementPopularityMany([{ resourceId, by, topics, at }]);
+  }
+  async incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
+    if (increments.length === 0) return;
+    const touched = new Set<string>();
     await this.multi('multi', (m) => {
-      for (const z of rankings) {
-        m.zincrby(z, w, resourceId);
-        // Keep the ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores).
-        m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
+      for (const { resourceId, by, topics, at } of increments) {
+        const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+        for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
+          m.zincrby(z, w, resourceId);
+          touched.add(z);
+        }
       }
+      // Keep each ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores). Once per
+      // ranking after all its increments, as the calls one by one would leave it.
+      for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
     });
   }
   async getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {

@@ -81,6 +81,15 @@ export interface SimilarItem {
   reasons: Reason[];
 }
 
+/** One resource's popularity increment (see ServingStore.incrementPopularity for the fields). */
+export interface PopularityIncrement {
+  resourceId: string;
+  by: number;
+  topics: readonly string[];
+  /** Epoch ms of the event; default the store's clock. */
+  at?: number;
+}
+
 export interface ServingStore {
   putRecommendations(list: RecommendationList): Promise<void>;
   getRecommendations(userId: string): Promise<RecommendationList | null>;
@@ -110,6 +119,11 @@ export interface ServingStore {
    * topic's ranking. `at` = epoch ms of the event (default: the store's clock), so replays of old data decay correctly.
    */
   incrementPopularity(resourceId: string, by: number, topics: string[], at?: number): Promise<void>;
+  /**
+   * Several incrementPopularity calls as one write (one MULTI in Redis): what the learner stage sends per flush, one
+   * entry per resource. Same result as the calls one by one (each ranking is still trimmed to its bound).
+   */
+  incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void>;
   /** Most popular first, scores decayed to `now` (default: the store's clock); `topic` undefined = overall. */
   getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]>;
   putProfileInterests(userId: string, interests: string[]): Promise<void>;

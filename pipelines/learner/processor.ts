@@ -2,7 +2,7 @@ import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
 import { KnowledgeModel } from '../../models/knowledge/model';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { PopularityIncrement, RecommendationList, ServingStore } from '../../lib/serving/types';
 import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../decode';
 import { decodeItemUpdates, type ItemUpdate } from '../messages';
 import { eventWeight, type Interaction } from '../../models/collab';
@@ -483,6 +483,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const batch = this.popularity;
     this.popularity = new Map();
     const table = this.items.bind(this);
+    const increments: PopularityIncrement[] = [];
     for (const [id, by] of batch) {
       let topics: string[] = [];
       try {
@@ -491,12 +492,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       } catch {
         /* no table yet */
       }
-      try {
-        await this.o.store.incrementPopularity(id, by, topics);
-      } catch (err) {
-        this.o.logger.debug('popularity update failed (derived data, skipped)', { err });
-        return;
-      }
+      increments.push({ resourceId: id, by, topics });
+    }
+    // One write for the whole flush (one MULTI in Redis), not one per resource.
+    try {
+      await this.o.store.incrementPopularityMany(increments);
+    } catch (err) {
+      this.o.logger.debug('popularity update failed (derived data, skipped)', { err });
     }
   }
 

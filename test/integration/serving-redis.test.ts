@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRedis } from '../../lib/redis/client';
+import { encodeList, encodeListFormat2 } from '../../lib/serving/listCodec';
 import { RedisServingStore } from '../../lib/serving/redis';
+import type { RecommendationList } from '../../lib/serving/types';
 import { servingStoreContract } from '../unit/serving-store.contract';
 import { deleteKeys, randomPrefix, testConfig, testRedis } from '../helpers';
 
@@ -32,7 +34,7 @@ function freshPrefix(): string {
 servingStoreContract('redis', { make: (now) => Promise.resolve(new RedisServingStore({ redis, keyPrefix: freshPrefix(), now })) });
 
 describe('RedisServingStore specifics', () => {
-  it('writes a list as one key holding one JSON value under the prefix, and times every command', async () => {
+  it('writes a list as one key holding its binary encoding (format 3) under the prefix, and times every command', async () => {
     const keyPrefix = freshPrefix();
     const instr = createInstrumentation();
     const seen: string[] = [];
@@ -41,8 +43,21 @@ describe('RedisServingStore specifics', () => {
     await store.putRecommendations({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' });
     expect(await redis.type(`${keyPrefix}rec:u1`)).toBe('string');
     expect(await redis.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}rec:u1`]);
+    expect([...(await redis.getBuffer(`${keyPrefix}rec:u1`))!.subarray(0, 3)]).toEqual([0x4c, 0x33, 0]);
     await store.getRecommendations('u1');
     expect(seen).toEqual(['set:true', 'get:true']);
+  });
+
+  it('sends a batch of popularity increments as one MULTI and still bounds each ZSET', async () => {
+    const keyPrefix = freshPrefix();
+    const instr = createInstrumentation();
+    const seen: string[] = [];
+    instr.on('redis.command', (e) => seen.push(e.command));
+    const store = new RedisServingStore({ redis, keyPrefix, emit: instr, maxPopularMembers: 3 });
+    await store.incrementPopularityMany(Array.from({ length: 6 }, (_, i) => ({ resourceId: `r${i}`, by: i + 1, topics: ['t'] })));
+    expect(seen).toEqual(['multi']);
+    expect(await redis.zcard(`${keyPrefix}pop`)).toBe(3);
+    expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
   });
 
   it('bounds each popularity ZSET to maxPopularMembers', async () => {
@@ -53,20 +68,26 @@ describe('RedisServingStore specifics', () => {
     expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
   });
 
-  it('reads lists written in the previous format (one JSON object) through both getters', async () => {
+  it('reads lists written in the previous formats (1: one JSON object, 2: JSON lines) through both getters', async () => {
     const keyPrefix = freshPrefix();
-    const old = { userId: 'u1', items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 'Popular right now' }], type: 'video', topics: ['t'], skills: [] }], modelVersion: 'm', generatedAt: 1, eventTime: 0, source: 'personal' };
-    await redis.set(`${keyPrefix}rec:u1`, JSON.stringify(old));
+    const old: RecommendationList = { userId: 'u1', items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 'Popular right now 😀' }], type: 'video', topics: ['t'], skills: [] }], modelVersion: 'm', generatedAt: 1, eventTime: 0, source: 'personal' };
     const store = new RedisServingStore({ redis, keyPrefix });
-    expect(await store.getRecommendations('u1')).toEqual(old);
-    const view = (await store.getRecommendationView('u1'))!;
-    expect([view.ids, view.score(0), view.item(0)]).toEqual([['a'], 0.5, old.items[0]]);
+    for (const value of [JSON.stringify(old), encodeListFormat2(old)]) {
+      await redis.set(`${keyPrefix}rec:u1`, value);
+      expect(await store.getRecommendations('u1')).toEqual(old);
+      const view = (await store.getRecommendationView('u1'))!;
+      expect([view.ids, view.score(0), view.item(0)]).toEqual([['a'], 0.5, old.items[0]]);
+    }
   });
 
   it('treats a corrupt value as missing instead of failing the read', async () => {
     const keyPrefix = freshPrefix();
-    await redis.set(`${keyPrefix}rec:u1`, '{not json');
-    expect(await new RedisServingStore({ redis, keyPrefix }).getRecommendations('u1')).toBeNull();
+    const store = new RedisServingStore({ redis, keyPrefix });
+    for (const bad of ['{not json', Buffer.from([0x4c, 0x33, 0, 1]), encodeList({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' }).subarray(0, 9)]) {
+      await redis.set(`${keyPrefix}rec:u1`, bad);
+      expect(await store.getRecommendations('u1')).toBeNull();
+      expect(await store.getRecommendationView('u1')).toBeNull();
+    }
   });
 
   it('reports a retriable DependencyError when Redis is unreachable', async () => {

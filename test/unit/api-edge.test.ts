@@ -123,7 +123,7 @@ it('reports not-ready with the failing checks (503), timing out hung checks', as
 it('maps a dependency failure to 503 problem+json with Retry-After, and an unexpected one to 500 without leaking it', async () => {
   const store = new MemoryServingStore();
   store.getKnowledge = () => Promise.reject(new DependencyError('redis', 'connection refused'));
-  store.getRecommendations = () => Promise.reject(new Error('secret internal detail'));
+  store.getRecommendationView = () => Promise.reject(new Error('secret internal detail'));
   const { call } = await start({ store });
   const dep = await call('GET', '/v1/learners/u/knowledge');
   expect(dep.status).toBe(503);

@@ -121,6 +121,24 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect((await store.getPopular(1, 'math'))[0].score).toBeCloseTo(1, 6);
     });
 
+    it('applies a batch of popularity increments as the same calls one by one would', async () => {
+      await store.incrementPopularityMany([]);
+      expect(await store.getPopular(10)).toEqual([]);
+      await store.incrementPopularityMany([
+        { resourceId: 'a', by: 1, topics: ['math'] },
+        { resourceId: 'b', by: 2, topics: ['math', 'physics', 'math'] },
+        { resourceId: 'c', by: 5, topics: ['art'] },
+        { resourceId: 'old', by: 8, topics: ['art'], at: T - 28 * DAY },
+        { resourceId: 'a', by: 2, topics: ['math'] },
+      ]);
+      const all = await store.getPopular(10);
+      expect(all.map((p) => p.resourceId)).toEqual(['c', 'a', 'b', 'old']);
+      expect(all.map((p) => p.score)).toEqual([5, 3, 2, 0.5].map((x) => expect.closeTo(x, 6) as number));
+      expect((await store.getPopular(10, 'math')).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([['a', 3], ['b', 2]]);
+      expect((await store.getPopular(10, 'physics')).map((p) => p.resourceId)).toEqual(['b']);
+      expect((await store.getPopular(10, 'art')).map((p) => p.resourceId)).toEqual(['c', 'old']);
+    });
+
     it('lets recent events outrank more numerous old ones (time decay, event time honoured)', async () => {
       for (let i = 0; i < 3; i++) await store.incrementPopularity('old', 1, [], T - 28 * DAY);
       await store.incrementPopularity('new', 1, [], T);
