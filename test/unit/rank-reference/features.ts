@@ -1,0 +1,238 @@
+import type { Candidate, Features, LearnerContext, PredictSuccess, RankOptions } from '../../../models/ranking/types';
+
+/**
+ * Percentile of each defined score among the defined scores, in [0, 1] (ties share their mean rank). Percentiles
+ * rather than raw logits: the collaborative score's scale drifts as the model learns, the other components are
+ * already in [0, 1].
+ */
+export function percentiles(scores: readonly (number | undefined)[]): (number | undefined)[] {
+  const v = Float64Array.from(scores, (s) => (s === undefined ? Number.NaN : s));
+  const out = new Float64Array(v.length);
+  percentileRanks(v, out);
+  return Array.from(out, (p, i) => (Number.isNaN(v[i]) ? undefined : p));
+}
+
+/**
+ * `percentiles` over typed arrays (NaN = undefined, stays NaN in `out`): one native numeric sort of the values and two
+ * binary searches per entry, instead of sorting indices with a comparator (the re-rank does this for every candidate
+ * pool, twice).
+ */
+export function percentileRanks(values: Float64Array, out: Float64Array): void {
+  const n = values.length;
+  const sorted = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (!Number.isNaN(values[i])) sorted[m++] = values[i];
+  const s = sorted.subarray(0, m).sort();
+  for (let i = 0; i < n; i++) {
+    const x = values[i];
+    if (Number.isNaN(x)) {
+      out[i] = Number.NaN;
+      continue;
+    }
+    if (m === 1) {
+      out[i] = 1;
+      continue;
+    }
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    const first = lo;
+    hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (x < s[mid]) hi = mid;
+      else lo = mid + 1;
+    }
+    // ranks first .. lo-1 share the value: their mean rank, as the comparator sort gave
+    out[i] = (first + lo - 1) / 2 / (m - 1);
+  }
+}
+
+/** Bell-shaped fit of a success probability to the target: 1 at the target, ~0.6 one `width` away. */
+export function difficultyFit(p: number, target: number, width: number): number {
+  const z = (p - target) / width;
+  return Math.exp(-0.5 * z * z);
+}
+
+function dotN(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Best content matches of a candidate: against the learner's interests, and against their recent resources. */
+function contentMatch(c: Candidate, learner: LearnerContext): Pick<Features, 'interest' | 'recent'> {
+  if (!c.content) return c.interestMatch ? { interest: { ...c.interestMatch } } : {};
+  let interest: Features['interest'] = c.interestMatch ? { ...c.interestMatch } : undefined;
+  let recent: Features['recent'];
+  for (const it of learner.interests ?? []) {
+    const s = dotN(c.content, it.vector); // both unit length
+    if (!interest || s > interest.cosine) interest = { label: it.label, cosine: s };
+  }
+  for (const r of learner.recent ?? []) {
+    if (!r.vector || r.resourceId === c.resourceId) continue;
+    const s = dotN(c.content, r.vector);
+    if (!recent || s > recent.cosine) recent = { resourceId: r.resourceId, title: r.title, cosine: s };
+  }
+  return { interest, recent };
+}
+
+/** The cosines of `contentMatch` without building its objects (NaN = no match), for the scoring pass. */
+function matchCosines(c: Candidate, learner: LearnerContext, out: Float64Array): void {
+  let interest = c.interestMatch ? c.interestMatch.cosine : Number.NaN;
+  let recent = Number.NaN;
+  if (c.content) {
+    for (const it of learner.interests ?? []) {
+      const s = dotN(c.content, it.vector);
+      if (Number.isNaN(interest) || s > interest) interest = s;
+    }
+    for (const r of learner.recent ?? []) {
+      if (!r.vector || r.resourceId === c.resourceId) continue;
+      const s = dotN(c.content, r.vector);
+      if (Number.isNaN(recent) || s > recent) recent = s;
+    }
+  }
+  out[0] = interest;
+  out[1] = recent;
+}
+
+/**
+ * The relevance of every candidate in typed arrays, and the full `Features` built on demand for the few that are
+ * returned. `success` (the knowledge model's P(success), the costly part with real quiz evidence) is asked only for
+ * the candidates whose relevance could reach the best `keep`, and for those `mustScore` names (e.g. exploration).
+ */
+export interface ScoredCandidates {
+  /** Relevance per candidate; exact where `scored[i]` is 1, else only known to be below the best `keep`. */
+  readonly relevance: Float64Array;
+  readonly scored: Uint8Array;
+  /** Interest cosine per candidate (NaN = none): what exploration and reasons test. */
+  readonly interestCosine: Float64Array;
+  features(i: number): Features;
+}
+
+export function scoreCandidates(
+  candidates: readonly Candidate[],
+  learner: LearnerContext,
+  predictSuccess: PredictSuccess | undefined,
+  o: RankOptions,
+  keep = Infinity,
+  mustScore?: (i: number, interestCosine: number) => boolean,
+): ScoredCandidates {
+  const n = candidates.length;
+  const w = o.weights;
+  const collabScore = new Float64Array(n);
+  const pop = new Float64Array(n);
+  let maxPop = 0;
+  for (let i = 0; i < n; i++) {
+    const c = candidates[i];
+    collabScore[i] = c.collabScore === undefined ? Number.NaN : c.collabScore;
+    pop[i] = c.popularity ?? 0;
+    maxPop = Math.max(maxPop, pop[i]);
+  }
+  const collab = new Float64Array(n);
+  const popPct = new Float64Array(n);
+  percentileRanks(collabScore, collab);
+  percentileRanks(pop, popPct);
+  const logMax = Math.log1p(maxPop);
+  const interestCos = new Float64Array(n);
+  const recentCos = new Float64Array(n);
+  const unmetFrac = new Float64Array(n);
+  const popularity = new Float64Array(n);
+  const partial = new Float64Array(n);
+  const cos = new Float64Array(2);
+  for (let i = 0; i < n; i++) {
+    const c = candidates[i];
+    matchCosines(c, learner, cos);
+    interestCos[i] = cos[0];
+    recentCos[i] = cos[1];
+    popularity[i] = logMax > 0 ? Math.log1p(Math.max(0, pop[i])) / logMax : 0;
+    const prereqs = c.prerequisites;
+    if (prereqs && prereqs.length > 0) {
+      let unmet = 0;
+      for (const p of prereqs) if (!learner.completed.has(p) && !learner.mastered?.has(p)) unmet++;
+      unmetFrac[i] = unmet / prereqs.length;
+    }
+    partial[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], 0, popularity[i], unmetFrac[i]);
+  }
+  // Difficulty adds between min(0, w) and max(0, w): a candidate whose best case stays under the keep-th worst case
+  // cannot reach the list, so its P(success) is never asked for.
+  const scored = new Uint8Array(n);
+  let threshold = -Infinity;
+  if (predictSuccess && n > keep) {
+    const lower = new Float64Array(n);
+    for (let i = 0; i < n; i++) lower[i] = partial[i] + Math.min(0, w.difficulty);
+    lower.sort();
+    threshold = lower[n - keep] - 1e-9; // margin for the summation order of the exact relevance
+  }
+  const success = new Float64Array(n).fill(Number.NaN);
+  const relevance = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (partial[i] + Math.max(0, w.difficulty) < threshold && !mustScore?.(i, interestCos[i])) {
+      relevance[i] = partial[i];
+      continue;
+    }
+    scored[i] = 1;
+    const s = predictSuccess?.(learner.userId, candidates[i].resourceId, candidates[i]);
+    if (s !== undefined) success[i] = s;
+    const difficulty = Number.isNaN(success[i]) ? Number.NaN : difficultyFit(success[i], o.targetSuccess, o.difficultyWidth);
+    relevance[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], difficulty, popularity[i], unmetFrac[i]);
+  }
+  const recentRank = new Map((learner.recent ?? []).map((r, i) => [r.resourceId, i]));
+  return {
+    relevance,
+    scored,
+    interestCosine: interestCos,
+    features(i: number): Features {
+      const c = candidates[i];
+      const { interest, recent } = contentMatch(c, learner);
+      let nextAfter: Features['nextAfter'];
+      let nextRank = Infinity;
+      for (const p of c.prerequisites ?? []) {
+        if (!learner.completed.has(p) && !learner.mastered?.has(p)) continue;
+        // the most recently engaged satisfied prerequisite names the "next after" reason
+        const r = recentRank.get(p) ?? Number.MAX_SAFE_INTEGER;
+        if (r < nextRank || nextAfter === undefined) {
+          nextRank = r;
+          nextAfter = { resourceId: p, title: learner.recent?.[r]?.title };
+        }
+      }
+      if (unmetFrac[i] > 0) nextAfter = undefined;
+      const s = Number.isNaN(success[i]) ? undefined : success[i];
+      return {
+        collab: Number.isNaN(collab[i]) ? undefined : collab[i],
+        interest,
+        recent,
+        success: s,
+        difficulty: s === undefined ? undefined : difficultyFit(s, o.targetSuccess, o.difficultyWidth),
+        popularity: popularity[i],
+        popularityPercentile: Number.isNaN(popPct[i]) ? 0 : popPct[i],
+        unmetPrerequisites: unmetFrac[i],
+        nextAfter,
+        relevance: relevance[i],
+      };
+    },
+  };
+}
+
+/** The relevance sum, in one place and one order, so the bound and the exact value cannot drift apart. */
+function relevanceOf(w: RankOptions['weights'], o: RankOptions, collab: number, interest: number, recent: number, difficulty: number, popularity: number, unmet: number): number {
+  return (
+    w.collab * (Number.isNaN(collab) ? 0 : collab) +
+    w.interest * Math.max(0, Number.isNaN(interest) ? 0 : interest) +
+    w.recent * Math.max(0, Number.isNaN(recent) ? 0 : recent) +
+    // unknown success is neutral: neither the reward of a good fit nor the penalty of a bad one
+    w.difficulty * (Number.isNaN(difficulty) ? 0.5 : difficulty) +
+    w.popularity * popularity -
+    o.prerequisitePenalty * unmet
+  );
+}
+
+/** All ranking features of every candidate, in candidate order. */
+export function computeFeatures(candidates: readonly Candidate[], learner: LearnerContext, predictSuccess: PredictSuccess | undefined, o: RankOptions): Features[] {
+  const s = scoreCandidates(candidates, learner, predictSuccess, o);
+  return candidates.map((_, i) => s.features(i));
+}
