@@ -1,3 +1,4 @@
+import { selectKth, sortPairs } from './order';
 import type { Candidate, Features, LearnerContext, PredictSuccess, RankOptions } from './types';
 
 /**
@@ -13,43 +14,48 @@ export function percentiles(scores: readonly (number | undefined)[]): (number | 
 }
 
 /**
- * `percentiles` over typed arrays (NaN = undefined, stays NaN in `out`): one native numeric sort of the values and two
- * binary searches per entry, instead of sorting indices with a comparator (the re-rank does this for every candidate
- * pool, twice).
+ * `percentiles` over typed arrays (NaN = undefined, stays NaN in `out`): the defined values are sorted once with their
+ * indices, then each run of equal values gets its mean rank in one pass, as the comparator sort gave (the re-rank
+ * does this for every candidate pool, twice).
  */
 export function percentileRanks(values: Float64Array, out: Float64Array): void {
   const n = values.length;
-  const sorted = new Float64Array(n);
+  const { keys, ids } = scratchPairs(n);
   let m = 0;
-  for (let i = 0; i < n; i++) if (!Number.isNaN(values[i])) sorted[m++] = values[i];
-  const s = sorted.subarray(0, m).sort();
   for (let i = 0; i < n; i++) {
     const x = values[i];
     if (Number.isNaN(x)) {
       out[i] = Number.NaN;
       continue;
     }
-    if (m === 1) {
-      out[i] = 1;
-      continue;
-    }
-    let lo = 0;
-    let hi = m;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    const first = lo;
-    hi = m;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (x < s[mid]) hi = mid;
-      else lo = mid + 1;
-    }
-    // ranks first .. lo-1 share the value: their mean rank, as the comparator sort gave
-    out[i] = (first + lo - 1) / 2 / (m - 1);
+    keys[m] = x;
+    ids[m++] = i;
   }
+  if (m === 1) {
+    out[ids[0]] = 1;
+    return;
+  }
+  sortPairs(keys, ids, 0, m);
+  for (let a = 0; a < m; ) {
+    const x = keys[a];
+    let b = a + 1;
+    while (b < m && keys[b] === x) b++;
+    // ranks a .. b-1 share the value: their mean rank
+    const p = (a + b - 1) / 2 / (m - 1);
+    for (let r = a; r < b; r++) out[ids[r]] = p;
+    a = b;
+  }
+}
+
+/** Scratch for percentileRanks, grown on demand: the re-rank calls it twice per event, synchronously. */
+let pairKeys = new Float64Array(512);
+let pairIds = new Int32Array(512);
+function scratchPairs(n: number): { keys: Float64Array; ids: Int32Array } {
+  if (pairKeys.length < n) {
+    pairKeys = new Float64Array(n);
+    pairIds = new Int32Array(n);
+  }
+  return { keys: pairKeys, ids: pairIds };
 }
 
 /** Bell-shaped fit of a success probability to the target: 1 at the target, ~0.6 one `width` away. */
@@ -164,11 +170,18 @@ export function scoreCandidates(
   let threshold = -Infinity;
   if (predictSuccess && n > keep) {
     const lower = new Float64Array(n);
-    for (let i = 0; i < n; i++) lower[i] = partial[i] + Math.min(0, w.difficulty);
-    lower.sort();
-    threshold = lower[n - keep] - 1e-9; // margin for the summation order of the exact relevance
+    let nan = false;
+    for (let i = 0; i < n; i++) {
+      lower[i] = partial[i] + Math.min(0, w.difficulty);
+      if (Number.isNaN(lower[i])) nan = true;
+    }
+    // the keep-th best lower bound: a selection, not a sort (NaN keeps the sort, which places NaN last)
+    const kth = nan ? lower.sort()[n - keep] : selectKth(lower, n, n - keep);
+    threshold = kth - 1e-9; // margin for the summation order of the exact relevance
   }
   const success = new Float64Array(n).fill(Number.NaN);
+  // difficulty fit where success is known (NaN = unknown), kept for features()
+  const fit = new Float64Array(n).fill(Number.NaN);
   const relevance = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (partial[i] + Math.max(0, w.difficulty) < threshold && !mustScore?.(i, interestCos[i])) {
@@ -178,8 +191,8 @@ export function scoreCandidates(
     scored[i] = 1;
     const s = predictSuccess?.(learner.userId, candidates[i].resourceId, candidates[i]);
     if (s !== undefined) success[i] = s;
-    const difficulty = Number.isNaN(success[i]) ? Number.NaN : difficultyFit(success[i], o.targetSuccess, o.difficultyWidth);
-    relevance[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], difficulty, popularity[i], unmetFrac[i]);
+    if (!Number.isNaN(success[i])) fit[i] = difficultyFit(success[i], o.targetSuccess, o.difficultyWidth);
+    relevance[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], fit[i], popularity[i], unmetFrac[i]);
   }
   const recentRank = new Map((learner.recent ?? []).map((r, i) => [r.resourceId, i]));
   return {
@@ -207,7 +220,7 @@ export function scoreCandidates(
         interest,
         recent,
         success: s,
-        difficulty: s === undefined ? undefined : difficultyFit(s, o.targetSuccess, o.difficultyWidth),
+        difficulty: s === undefined ? undefined : fit[i],
         popularity: popularity[i],
         popularityPercentile: Number.isNaN(popPct[i]) ? 0 : popPct[i],
         unmetPrerequisites: unmetFrac[i],

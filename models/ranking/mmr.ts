@@ -19,27 +19,109 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
   for (let i = 0; i < n; i++) scaled[i] = lambda * ((relevance[i] - lo) / span);
   let dim = 0;
   for (const v of vectors) if (v && v.length > dim) dim = v.length;
+  // Rows are normalised on first use (state 0 = not yet, 1 = unit row ready, 2 = no vector or a zero one): the lazy
+  // greedy below touches only the candidates it brings up to date or picks, typically well under half the pool.
   const unit = new Float64Array(n * dim);
-  const has = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = vectors[i];
-    if (!v) continue;
-    let norm = 0;
-    for (let d = 0; d < v.length; d++) norm += v[d] * v[d];
-    if (norm === 0) continue;
-    const inv = 1 / Math.sqrt(norm);
-    for (let d = 0, o = i * dim; d < v.length; d++, o++) unit[o] = v[d] * inv;
-    has[i] = 1;
-  }
+  const state = new Uint8Array(n);
+  const has = (i: number): boolean => {
+    if (state[i] === 0) state[i] = normaliseRow(vectors[i], unit, i * dim) ? 1 : 2;
+    return state[i] === 1;
+  };
   // Lazy greedy, same picks as the eager loop: a candidate's max similarity only grows as items are picked, so its
   // score from a stale maxSim is an upper bound. Only the best-bounded candidate is brought up to date (dots with the
   // items picked since its last update); when it is up to date it is the pick. Most of the pool never needs updating.
   const maxSim = new Float64Array(n);
   const upTo = new Int32Array(n);
-  const taken = new Uint8Array(n);
   const picked: number[] = [];
   const want = Math.min(k, n);
   const penalty = 1 - lambda;
+  // The best bound is kept in a max-heap ordered by (score desc, index asc): the same candidate a scan for the first
+  // strictly greater score picks, in O(log n) instead of O(n) per step. Scores must be finite for that order to hold;
+  // NaN or infinite relevance keeps the scan, whose comparisons define what happens then.
+  let finite = true;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(scaled[i])) finite = false;
+  if (!finite) return scanSelect(scaled, maxSim, upTo, picked, want, penalty, has, unit, dim);
+  const score = new Float64Array(n);
+  const heap = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    score[i] = scaled[i] - penalty * maxSim[i];
+    heap[i] = i;
+  }
+  let size = n;
+  for (let i = (size >>> 1) - 1; i >= 0; i--) siftDown(heap, size, score, i);
+  while (picked.length < want && size > 0) {
+    const best = heap[0];
+    if (upTo[best] < picked.length && has(best)) {
+      const a = best * dim;
+      for (let r = upTo[best]; r < picked.length; r++) {
+        const p = picked[r];
+        if (!has(p)) continue;
+        const s = dotAt(unit, a, p * dim, dim);
+        if (s > maxSim[best]) maxSim[best] = s;
+      }
+      upTo[best] = picked.length;
+      // its score may have dropped: back into place, choose again
+      score[best] = scaled[best] - penalty * maxSim[best];
+      siftDown(heap, size, score, 0);
+      continue;
+    }
+    picked.push(best);
+    heap[0] = heap[--size];
+    siftDown(heap, size, score, 0);
+  }
+  return picked;
+}
+
+/** Writes v / |v| into unit[at ...]; false for a missing or zero vector. */
+function normaliseRow(v: ArrayLike<number> | undefined, unit: Float64Array, at: number): boolean {
+  if (!v) return false;
+  let norm = 0;
+  for (let d = 0; d < v.length; d++) norm += v[d] * v[d];
+  if (norm === 0) return false;
+  const inv = 1 / Math.sqrt(norm);
+  for (let d = 0, o = at; d < v.length; d++, o++) unit[o] = v[d] * inv;
+  return true;
+}
+
+/** heap[i] goes before heap[j]: the higher score, ties to the lower pool index. */
+function siftDown(heap: Int32Array, size: number, score: Float64Array, i: number): void {
+  const x = heap[i];
+  const sx = score[x];
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    let y = heap[c];
+    let sy = score[y];
+    if (c + 1 < size) {
+      const z = heap[c + 1];
+      const sz = score[z];
+      if (sz > sy || (sz === sy && z < y)) {
+        c++;
+        y = z;
+        sy = sz;
+      }
+    }
+    if (sx > sy || (sx === sy && x < y)) break;
+    heap[i] = y;
+    i = c;
+  }
+  heap[i] = x;
+}
+
+/** The scan form of the lazy greedy (any scores, NaN included: a NaN score is never the best). */
+function scanSelect(
+  scaled: Float64Array,
+  maxSim: Float64Array,
+  upTo: Int32Array,
+  picked: number[],
+  want: number,
+  penalty: number,
+  has: (i: number) => boolean,
+  unit: Float64Array,
+  dim: number,
+): number[] {
+  const n = scaled.length;
+  const taken = new Uint8Array(n);
   while (picked.length < want) {
     let best = -1;
     let bestScore = -Infinity;
@@ -52,11 +134,11 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
       }
     }
     if (best < 0) break;
-    if (has[best] && upTo[best] < picked.length) {
+    if (has(best) && upTo[best] < picked.length) {
       const a = best * dim;
       for (let r = upTo[best]; r < picked.length; r++) {
         const p = picked[r];
-        if (!has[p]) continue;
+        if (!has(p)) continue;
         const s = dotAt(unit, a, p * dim, dim);
         if (s > maxSim[best]) maxSim[best] = s;
       }

@@ -1,6 +1,7 @@
 import type { RecommendedItem } from '../../lib/serving/types';
 import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
+import { sortByRelevance } from './order';
 import { reasonsFor } from './reasons';
 import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContext, type PredictSuccess, type RankOptions } from './types';
 
@@ -45,9 +46,14 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
   const o = resolveRankOptions(options);
   const seen = new Set<string>();
   const candidates: C[] = [];
-  for (const c of input.candidates) {
-    if (input.learner.completed.has(c.resourceId) || seen.has(c.resourceId)) continue;
+  const completed = input.learner.completed;
+  for (let k = 0; k < input.candidates.length; k++) {
+    const c = input.candidates[k];
+    if (completed.has(c.resourceId)) continue;
+    // one hash lookup instead of has + add: the size grows only for an id not seen yet
+    const size = seen.size;
     seen.add(c.resourceId);
+    if (seen.size === size) continue;
     candidates.push(c);
   }
   const head = Math.min(o.topN, o.mmrHead ?? o.topN);
@@ -58,36 +64,50 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
   const explore = (i: number, interestCosine: number) => candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
   const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined);
   const rel = s.relevance;
-  const order: number[] = [];
-  for (let i = 0; i < candidates.length; i++) if (s.scored[i] === 1) order.push(i);
-  // stable pre-selection by relevance, ties by id so candidate order never matters
-  order.sort((a, b) => rel[b] - rel[a] || (candidates[a].resourceId < candidates[b].resourceId ? -1 : 1));
-  const pool = order.slice(0, poolSize);
-  const vectorOf = input.similarity ?? ((c: C) => c.similarity ?? c.content);
-  let picked =
-    o.mmrLambda >= 1
-      ? order.slice(0, head)
-      : mmrSelect(
-          pool.map((i) => rel[i]),
-          pool.map((i) => vectorOf(candidates[i])),
-          head,
-          o.mmrLambda,
-        ).map((j) => pool[j]);
+  const order = byRelevance(candidates, rel, s.scored);
+  const n = candidates.length;
+  const poolLen = Math.min(poolSize, order.length);
+  let picked: number[];
+  if (o.mmrLambda >= 1) {
+    picked = order.slice(0, head);
+  } else {
+    const poolRel = new Float64Array(poolLen);
+    const poolVectors: (ArrayLike<number> | undefined)[] = new Array<ArrayLike<number> | undefined>(poolLen);
+    for (let j = 0; j < poolLen; j++) {
+      const c = candidates[order[j]];
+      poolRel[j] = rel[order[j]];
+      poolVectors[j] = input.similarity ? input.similarity(c) : (c.similarity ?? c.content);
+    }
+    // the pool is a prefix of `order`: a pool index is an index into `order`
+    picked = mmrSelect(poolRel, poolVectors, head, o.mmrLambda);
+    for (let r = 0; r < picked.length; r++) picked[r] = order[picked[r]];
+  }
+  // marks over candidate indices instead of Sets of them: 1 = listed
+  const listed = new Uint8Array(n);
+  for (const i of picked) listed[i] = 1;
   if (head < o.topN) {
     // the tail after the diversified head: the remaining candidates by relevance
-    const inHead = new Set(picked);
-    picked = picked.concat(order.filter((i) => !inHead.has(i)).slice(0, o.topN - picked.length));
+    for (let r = 0; r < order.length && picked.length < o.topN; r++) {
+      const i = order[r];
+      if (listed[i] === 1) continue;
+      listed[i] = 1;
+      picked.push(i);
+    }
   }
   if (reserve > 0) {
-    const isExplore = (i: number) => explore(i, s.interestCosine[i]);
-    const inList = new Set(picked);
-    const have = picked.filter(isExplore).length;
-    const extra = order.filter((i) => !inList.has(i) && isExplore(i)).slice(0, Math.max(0, reserve - have));
+    const interestCos = s.interestCosine;
+    let have = 0;
+    for (const i of picked) if (explore(i, interestCos[i])) have++;
+    const extra: number[] = [];
+    for (let r = 0; r < order.length && extra.length < reserve - have; r++) {
+      const i = order[r];
+      if (listed[i] !== 1 && explore(i, interestCos[i])) extra.push(i);
+    }
     if (extra.length > 0) {
       // make room at the end, never dropping a reserved one already listed
       let drop = picked.length + extra.length - o.topN;
       for (let r = picked.length - 1; r >= 0 && drop > 0; r--) {
-        if (isExplore(picked[r])) continue;
+        if (explore(picked[r], interestCos[picked[r]])) continue;
         picked.splice(r, 1);
         drop--;
       }
@@ -101,10 +121,35 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
       const f = features[r];
       const item: RecommendedItem = { resourceId: c.resourceId, score: Math.round(f.relevance * 1e6) / 1e6, reasons: reasonsFor(c, f, o) };
       if (c.type !== undefined) item.type = c.type;
-      if (c.topics) item.topics = [...c.topics];
-      if (c.skills) item.skills = [...c.skills];
+      if (c.topics) item.topics = c.topics.slice();
+      if (c.skills) item.skills = c.skills.slice();
       return item;
     }),
     features,
   };
+}
+
+/**
+ * The scored candidates' indices by relevance, ties by id, so candidate order never matters: the order of the
+ * comparator `rel[b] - rel[a] || (id a < id b ? -1 : 1)`, sorted with inline comparisons (order.ts). A NaN relevance
+ * (only from NaN inputs) makes that comparator inconsistent and its result the built-in sort's own: kept for it.
+ */
+function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array): number[] {
+  const n = candidates.length;
+  const idx = new Int32Array(n);
+  const keys = new Float64Array(n);
+  let m = 0;
+  let nan = false;
+  for (let i = 0; i < n; i++) {
+    if (scored[i] !== 1) continue;
+    if (Number.isNaN(rel[i])) nan = true;
+    keys[m] = rel[i];
+    idx[m++] = i;
+  }
+  if (nan) {
+    const order = Array.from(idx.subarray(0, m));
+    return order.sort((a, b) => rel[b] - rel[a] || (candidates[a].resourceId < candidates[b].resourceId ? -1 : 1));
+  }
+  sortByRelevance(keys, idx, 0, m, candidates);
+  return Array.from(idx.subarray(0, m));
 }

@@ -5,7 +5,12 @@
  * previous implementation (test/unit/rank-reference/).
  */
 import { makeRankCase } from '../../bench/lib/rank-inputs';
-import { rank } from '../../models/ranking';
+import { mulberry32 } from '../../models/random/prng';
+import { mmrSelect, rank } from '../../models/ranking';
+import { percentileRanks } from '../../models/ranking/features';
+import { selectKth } from '../../models/ranking/order';
+import { percentileRanks as referencePercentileRanks } from './rank-reference/features';
+import { mmrSelect as referenceMmrSelect } from './rank-reference/mmr';
 import { rank as referenceRank } from './rank-reference/rank';
 
 function both(seed: number, n: number, shape: 'learner' | 'mixed') {
@@ -37,6 +42,23 @@ describe('rank() equals the reference implementation', () => {
       expect(JSON.stringify(got)).toBe(JSON.stringify(want));
     }
   });
+  it('NaN and infinite inputs (NaN collab score, infinite popularity, NaN P(success)), 12 seeds', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { input, options } = makeRankCase(77_000 + seed, { n: 120, shape: 'mixed' });
+      const candidates = input.candidates.map((c, i) => (i % 9 === 0 ? { ...c, collabScore: Number.NaN } : i % 31 === 5 && seed % 2 === 0 ? { ...c, popularity: Infinity } : c));
+      const predictSuccess = (_u: string, id: string) => (id.endsWith('3') ? Number.NaN : input.predictSuccess?.(_u, id));
+      const withNaN = { ...input, candidates, predictSuccess };
+      expect(JSON.stringify(rank(withNaN, options))).toBe(JSON.stringify(referenceRank(withNaN, options)));
+    }
+  });
+  it('all relevances tied or in a few levels: order by id, 12 seeds', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { input, options } = makeRankCase(88_000 + seed, { n: 200, shape: 'mixed' });
+      const candidates = input.candidates.map((c, i) => ({ resourceId: c.resourceId, collabScore: seed % 2 === 0 ? undefined : i % 3, popularity: 1, prerequisites: c.prerequisites, similarity: c.similarity }));
+      const tied = { ...input, candidates, predictSuccess: undefined, similarity: undefined };
+      expect(JSON.stringify(rank(tied, options))).toBe(JSON.stringify(referenceRank(tied, options)));
+    }
+  });
   it('the mixed cases cover ties, reserve, prerequisites and every reason code', () => {
     const codes = new Set<string>();
     let tiedScores = 0;
@@ -48,5 +70,63 @@ describe('rank() equals the reference implementation', () => {
     }
     expect([...codes].sort()).toEqual(['content-similar', 'matches-interest', 'new-resource', 'next-after', 'popular', 'right-level', 'similar-learners']);
     expect(tiedScores).toBeGreaterThan(10);
+  });
+});
+
+describe('the ranker parts equal the reference on hostile inputs', () => {
+  // values drawn from a small set (ties), with -0, infinities and NaN mixed in
+  function values(rng: () => number, n: number, special: boolean): Float64Array {
+    const pool = [0, -0, 1, 2, 2.5, -3, 0.125, 7, 1e-9];
+    if (special) pool.push(Infinity, -Infinity, Number.NaN);
+    return Float64Array.from({ length: n }, () => (rng() < 0.5 ? pool[Math.floor(rng() * pool.length)] : Math.round((rng() - 0.5) * 1000) / 100));
+  }
+  const sizes = [0, 1, 2, 3, 15, 16, 17, 40, 200, 701];
+
+  it('percentileRanks', () => {
+    const rng = mulberry32(7);
+    for (const n of sizes) {
+      for (let t = 0; t < 20; t++) {
+        const v = values(rng, n, t % 2 === 0);
+        const got = new Float64Array(n);
+        const want = new Float64Array(n);
+        percentileRanks(v, got);
+        referencePercentileRanks(v, want);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }
+    }
+  });
+
+  it('selectKth gives the value a sort places at k', () => {
+    const rng = mulberry32(8);
+    for (const n of sizes.filter((s) => s > 0)) {
+      for (let t = 0; t < 20; t++) {
+        const v = values(rng, n, false).map((x) => (Number.isNaN(x) ? 0 : x));
+        const sorted = v.slice().sort();
+        const k = Math.floor(rng() * n);
+        // -0 and 0 are the same key: compare as numbers
+        expect(selectKth(v.slice(), n, k) === sorted[k]).toBe(true);
+      }
+    }
+  });
+
+  it('mmrSelect, NaN and infinite relevance, zero and missing vectors, every lambda', () => {
+    const rng = mulberry32(9);
+    for (const n of [0, 1, 2, 5, 30, 100]) {
+      for (let t = 0; t < 30; t++) {
+        const rel = values(rng, n, t % 3 === 0);
+        const dim = 1 + Math.floor(rng() * 9);
+        const vecs = Array.from({ length: n }, () => {
+          const r = rng();
+          if (r < 0.1) return undefined;
+          if (r < 0.2) return new Float32Array(dim);
+          // some shorter vectors: MMR pads to the longest
+          return Float32Array.from({ length: r < 0.25 ? Math.max(1, dim - 2) : dim }, () => Math.round((rng() - 0.5) * 4) / 2);
+        });
+        for (const lambda of [0, 0.3, 0.75, 1]) {
+          const k = Math.floor(rng() * (n + 2));
+          expect(mmrSelect(rel, vecs, k, lambda)).toEqual(referenceMmrSelect(rel, vecs, k, lambda));
+        }
+      }
+    }
   });
 });

@@ -1,0 +1,168 @@
+/**
+ * Sorting and selection over typed arrays for the re-rank's hot path, with the comparisons written inline: the
+ * built-in sorts either call a comparator per comparison (Array.prototype.sort) or are slower than this for a few
+ * hundred doubles (TypedArray.prototype.sort), and the learner stage sorts several candidate pools per event.
+ * None of these accept NaN keys: callers check and keep the built-in path for them, whose NaN handling they define.
+ */
+
+/** Below this length a range is finished by insertion sort. */
+const SMALL = 16;
+
+/**
+ * Sorts `keys[lo, hi)` ascending, moving `ids` with them. Equal keys (by ===, so -0 equals 0) end up adjacent in no
+ * particular order: for callers that only need the runs of equal values. Three-way partitions, so long runs of equal
+ * keys (popularity counts) cost linear time.
+ */
+export function sortPairs(keys: Float64Array, ids: Int32Array, lo: number, hi: number): void {
+  while (hi - lo > SMALL) {
+    const a = keys[lo];
+    const b = keys[(lo + hi) >>> 1];
+    const c = keys[hi - 1];
+    const p = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let lt = lo;
+    let i = lo;
+    let gt = hi - 1;
+    while (i <= gt) {
+      const x = keys[i];
+      if (x < p) {
+        swap(keys, ids, lt++, i++);
+      } else if (x > p) {
+        swap(keys, ids, i, gt--);
+      } else {
+        i++;
+      }
+    }
+    // recurse into the smaller side, loop on the larger: stack depth O(log n)
+    if (lt - lo < hi - gt - 1) {
+      sortPairs(keys, ids, lo, lt);
+      lo = gt + 1;
+    } else {
+      sortPairs(keys, ids, gt + 1, hi);
+      hi = lt;
+    }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const k = keys[i];
+    const id = ids[i];
+    let j = i - 1;
+    while (j >= lo && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      ids[j + 1] = ids[j];
+      j--;
+    }
+    keys[j + 1] = k;
+    ids[j + 1] = id;
+  }
+}
+
+function swap(keys: Float64Array, ids: Int32Array, i: number, j: number): void {
+  const k = keys[i];
+  keys[i] = keys[j];
+  keys[j] = k;
+  const id = ids[i];
+  ids[i] = ids[j];
+  ids[j] = id;
+}
+
+/**
+ * The value at ascending position `k` (0-based) of `values[0, n)`, as a full ascending sort would place it;
+ * reorders `values`. Quickselect with three-way partitions: O(n) expected.
+ */
+export function selectKth(values: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n;
+  for (;;) {
+    if (hi - lo <= SMALL) {
+      for (let i = lo + 1; i < hi; i++) {
+        const x = values[i];
+        let j = i - 1;
+        while (j >= lo && values[j] > x) {
+          values[j + 1] = values[j];
+          j--;
+        }
+        values[j + 1] = x;
+      }
+      return values[k];
+    }
+    const a = values[lo];
+    const b = values[(lo + hi) >>> 1];
+    const c = values[hi - 1];
+    const p = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let lt = lo;
+    let i = lo;
+    let gt = hi - 1;
+    while (i <= gt) {
+      const x = values[i];
+      if (x < p) {
+        values[i++] = values[lt];
+        values[lt++] = x;
+      } else if (x > p) {
+        values[i] = values[gt];
+        values[gt--] = x;
+      } else {
+        i++;
+      }
+    }
+    if (k < lt) hi = lt;
+    else if (k > gt) lo = gt + 1;
+    else return p;
+  }
+}
+
+/**
+ * Sorts `order[lo, hi)` (candidate indices) by relevance descending, ties by id ascending: the order of the
+ * comparator `rel[b] - rel[a] || (id[a] < id[b] ? -1 : 1)` over unique ids and NaN-free relevance, where it is a
+ * strict total order, so every correct sort gives this same result. `keys` holds `rel[order[i]]` and moves along.
+ */
+export function sortByRelevance(keys: Float64Array, order: Int32Array, lo: number, hi: number, ids: readonly { resourceId: string }[]): void {
+  while (hi - lo > SMALL) {
+    const mid = (lo + hi) >>> 1;
+    // median of three by the same order, moved to lo as the pivot
+    if (before(keys, order, ids, mid, lo)) swap(keys, order, mid, lo);
+    if (before(keys, order, ids, hi - 1, lo)) swap(keys, order, hi - 1, lo);
+    if (before(keys, order, ids, hi - 1, mid)) swap(keys, order, hi - 1, mid);
+    // now keys[lo] <= keys[mid] <= keys[hi-1] in the order: the median to lo
+    swap(keys, order, lo, mid);
+    const pk = keys[lo];
+    const pid = ids[order[lo]].resourceId;
+    // Hoare-style partition; no two elements are equal in this order, so only two sides
+    let i = lo + 1;
+    let j = hi - 1;
+    for (;;) {
+      while (i <= j && precedes(keys[i], ids[order[i]].resourceId, pk, pid)) i++;
+      while (i <= j && precedes(pk, pid, keys[j], ids[order[j]].resourceId)) j--;
+      if (i >= j) break;
+      swap(keys, order, i++, j--);
+    }
+    swap(keys, order, lo, j);
+    if (j - lo < hi - j - 1) {
+      sortByRelevance(keys, order, lo, j, ids);
+      lo = j + 1;
+    } else {
+      sortByRelevance(keys, order, j + 1, hi, ids);
+      hi = j;
+    }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const k = keys[i];
+    const o = order[i];
+    const id = ids[o].resourceId;
+    let j = i - 1;
+    while (j >= lo && precedes(k, id, keys[j], ids[order[j]].resourceId)) {
+      keys[j + 1] = keys[j];
+      order[j + 1] = order[j];
+      j--;
+    }
+    keys[j + 1] = k;
+    order[j + 1] = o;
+  }
+}
+
+/** (relevance a, id a) goes before (relevance b, id b): higher relevance first, then the lower id. */
+function precedes(ra: number, ia: string, rb: number, ib: string): boolean {
+  return ra > rb || (ra === rb && ia < ib);
+}
+
+function before(keys: Float64Array, order: Int32Array, ids: readonly { resourceId: string }[], a: number, b: number): boolean {
+  return precedes(keys[a], ids[order[a]].resourceId, keys[b], ids[order[b]].resourceId);
+}
