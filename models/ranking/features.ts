@@ -47,6 +47,9 @@ export function percentileRanks(values: Float64Array, out: Float64Array): void {
   }
 }
 
+/** matchCosines' two outputs, read right after each call. */
+const cos = new Float64Array(2);
+
 /** Scratch for percentileRanks, grown on demand: the re-rank calls it twice per event, synchronously. */
 let pairKeys = new Float64Array(512);
 let pairIds = new Int32Array(512);
@@ -127,11 +130,21 @@ export function scoreCandidates(
   o: RankOptions,
   keep = Infinity,
   mustScore?: (i: number, interestCosine: number) => boolean,
+  /**
+   * Where the per-candidate arrays live: `blockOf(size)` returns at least `size` doubles, any content. Default: a fresh
+   * block. A caller that reuses one (rank()) must be done with the result before the next call.
+   */
+  blockOf: (size: number) => Float64Array = (size) => new Float64Array(size),
 ): ScoredCandidates {
   const n = candidates.length;
   const w = o.weights;
-  const collabScore = new Float64Array(n);
-  const pop = new Float64Array(n);
+  // every per-candidate array is a view of one block: at most one allocation per call instead of thirteen. Each one
+  // is written in full before it is read, except unmetFrac (zeroed below).
+  const block = blockOf(13 * n);
+  let at = 0;
+  const view = () => block.subarray(at, (at += n));
+  const collabScore = view();
+  const pop = view();
   let maxPop = 0;
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
@@ -139,17 +152,16 @@ export function scoreCandidates(
     pop[i] = c.popularity ?? 0;
     maxPop = Math.max(maxPop, pop[i]);
   }
-  const collab = new Float64Array(n);
-  const popPct = new Float64Array(n);
+  const collab = view();
+  const popPct = view();
   percentileRanks(collabScore, collab);
   percentileRanks(pop, popPct);
   const logMax = Math.log1p(maxPop);
-  const interestCos = new Float64Array(n);
-  const recentCos = new Float64Array(n);
-  const unmetFrac = new Float64Array(n);
-  const popularity = new Float64Array(n);
-  const partial = new Float64Array(n);
-  const cos = new Float64Array(2);
+  const interestCos = view();
+  const recentCos = view();
+  const unmetFrac = view().fill(0);
+  const popularity = view();
+  const partial = view();
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
     matchCosines(c, learner, cos);
@@ -169,7 +181,7 @@ export function scoreCandidates(
   const scored = new Uint8Array(n);
   let threshold = -Infinity;
   if (predictSuccess && n > keep) {
-    const lower = new Float64Array(n);
+    const lower = view();
     let nan = false;
     for (let i = 0; i < n; i++) {
       lower[i] = partial[i] + Math.min(0, w.difficulty);
@@ -179,10 +191,10 @@ export function scoreCandidates(
     const kth = nan ? lower.sort()[n - keep] : selectKth(lower, n, n - keep);
     threshold = kth - 1e-9; // margin for the summation order of the exact relevance
   }
-  const success = new Float64Array(n).fill(Number.NaN);
+  const success = view().fill(Number.NaN);
   // difficulty fit where success is known (NaN = unknown), kept for features()
-  const fit = new Float64Array(n).fill(Number.NaN);
-  const relevance = new Float64Array(n);
+  const fit = view().fill(Number.NaN);
+  const relevance = view();
   for (let i = 0; i < n; i++) {
     if (partial[i] + Math.max(0, w.difficulty) < threshold && !mustScore?.(i, interestCos[i])) {
       relevance[i] = partial[i];

@@ -2,7 +2,7 @@
  * Maximal marginal relevance (Carbonell & Goldstein 1998): pick greedily the item maximising
  * λ·relevance − (1 − λ)·(max cosine to the items already picked). Relevance is min-max scaled over the pool first so
  * λ means the same whatever the scale of the scores. Items without a vector (or with a zero one) are never "similar"
- * to anything. Vectors need not be unit length: they are normalised here once, into one contiguous block, so the
+ * to anything. Vectors need not be unit length: they are normalised here (once, when first needed) into one contiguous block, so the
  * O(pool × k × dim) inner loop runs over adjacent memory (and callers can pass raw factor rows without copying).
  * Deterministic: ties go to the lower pool index. Returns pool indices in pick order.
  */
@@ -15,14 +15,13 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
     if (relevance[i] > hi) hi = relevance[i];
   }
   const span = hi - lo || 1;
-  const scaled = new Float64Array(n);
+  const b = buffers(n, longest(vectors));
+  const scaled = b.scaled;
   for (let i = 0; i < n; i++) scaled[i] = lambda * ((relevance[i] - lo) / span);
-  let dim = 0;
-  for (const v of vectors) if (v && v.length > dim) dim = v.length;
+  const dim = b.dim;
   // Rows are normalised on first use (state 0 = not yet, 1 = unit row ready, 2 = no vector or a zero one): the lazy
   // greedy below touches only the candidates it brings up to date or picks, typically well under half the pool.
-  const unit = new Float64Array(n * dim);
-  const state = new Uint8Array(n);
+  const { unit, state } = b;
   const has = (i: number): boolean => {
     if (state[i] === 0) state[i] = normaliseRow(vectors[i], unit, i * dim) ? 1 : 2;
     return state[i] === 1;
@@ -30,8 +29,7 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
   // Lazy greedy, same picks as the eager loop: a candidate's max similarity only grows as items are picked, so its
   // score from a stale maxSim is an upper bound. Only the best-bounded candidate is brought up to date (dots with the
   // items picked since its last update); when it is up to date it is the pick. Most of the pool never needs updating.
-  const maxSim = new Float64Array(n);
-  const upTo = new Int32Array(n);
+  const { maxSim, upTo } = b;
   const picked: number[] = [];
   const want = Math.min(k, n);
   const penalty = 1 - lambda;
@@ -41,8 +39,7 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
   let finite = true;
   for (let i = 0; i < n; i++) if (!Number.isFinite(scaled[i])) finite = false;
   if (!finite) return scanSelect(scaled, maxSim, upTo, picked, want, penalty, has, unit, dim);
-  const score = new Float64Array(n);
-  const heap = new Int32Array(n);
+  const { score, heap } = b;
   for (let i = 0; i < n; i++) {
     score[i] = scaled[i] - penalty * maxSim[i];
     heap[i] = i;
@@ -166,4 +163,32 @@ function dotAt(m: Float64Array, a: number, b: number, dim: number): number {
   }
   for (; d < dim; d++) s0 += m[a + d] * m[b + d];
   return s0 + s1 + (s2 + s3);
+}
+
+/** The longest vector's length: rows are padded to it (shorter vectors compare on their own dimensions). */
+function longest(vectors: readonly (ArrayLike<number> | undefined)[]): number {
+  let d = 0;
+  for (const v of vectors) if (v && v.length > d) d = v.length;
+  return d;
+}
+
+/**
+ * Scratch reused across calls (mmrSelect is synchronous and nothing of it escapes but the picks): the learner stage
+ * runs it on every re-rank. Views of the first n (n × dim) entries, zeroed where the algorithm expects zeros.
+ */
+let f64 = new Float64Array(0);
+let i32 = new Int32Array(0);
+let u8 = new Uint8Array(0);
+function buffers(n: number, dim: number) {
+  if (f64.length < n * (dim + 3)) f64 = new Float64Array(Math.max(n * (dim + 3), 2 * f64.length));
+  if (i32.length < 2 * n) i32 = new Int32Array(Math.max(2 * n, 2 * i32.length));
+  if (u8.length < n) u8 = new Uint8Array(Math.max(n, 2 * u8.length));
+  const unit = f64.subarray(0, n * dim).fill(0);
+  const scaled = f64.subarray(n * dim, n * dim + n);
+  const maxSim = f64.subarray(n * dim + n, n * dim + 2 * n).fill(0);
+  const score = f64.subarray(n * dim + 2 * n, n * dim + 3 * n);
+  const upTo = i32.subarray(0, n).fill(0);
+  const heap = i32.subarray(n, 2 * n);
+  const state = u8.subarray(0, n).fill(0);
+  return { dim, unit, scaled, maxSim, score, upTo, heap, state };
 }

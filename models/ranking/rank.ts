@@ -62,16 +62,16 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
   // every listed item is among the best max(topN, pool) by relevance, or an exploration pick
   const keep = Math.max(o.topN, poolSize);
   const explore = (i: number, interestCosine: number) => candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
-  const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined);
+  const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined, scratch.block);
   const rel = s.relevance;
   const order = byRelevance(candidates, rel, s.scored);
   const n = candidates.length;
   const poolLen = Math.min(poolSize, order.length);
   let picked: number[];
   if (o.mmrLambda >= 1) {
-    picked = order.slice(0, head);
+    picked = Array.from(order.subarray(0, Math.min(head, order.length)));
   } else {
-    const poolRel = new Float64Array(poolLen);
+    const poolRel = scratch.rel(poolLen);
     const poolVectors: (ArrayLike<number> | undefined)[] = new Array<ArrayLike<number> | undefined>(poolLen);
     for (let j = 0; j < poolLen; j++) {
       const c = candidates[order[j]];
@@ -83,7 +83,7 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
     for (let r = 0; r < picked.length; r++) picked[r] = order[picked[r]];
   }
   // marks over candidate indices instead of Sets of them: 1 = listed
-  const listed = new Uint8Array(n);
+  const listed = scratch.marks(n);
   for (const i of picked) listed[i] = 1;
   if (head < o.topN) {
     // the tail after the diversified head: the remaining candidates by relevance
@@ -134,10 +134,10 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
  * comparator `rel[b] - rel[a] || (id a < id b ? -1 : 1)`, sorted with inline comparisons (order.ts). A NaN relevance
  * (only from NaN inputs) makes that comparator inconsistent and its result the built-in sort's own: kept for it.
  */
-function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array): number[] {
+function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array): Int32Array {
   const n = candidates.length;
-  const idx = new Int32Array(n);
-  const keys = new Float64Array(n);
+  const idx = scratch.order(n);
+  const keys = scratch.keys(n);
   let m = 0;
   let nan = false;
   for (let i = 0; i < n; i++) {
@@ -148,8 +148,45 @@ function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored
   }
   if (nan) {
     const order = Array.from(idx.subarray(0, m));
-    return order.sort((a, b) => rel[b] - rel[a] || (candidates[a].resourceId < candidates[b].resourceId ? -1 : 1));
+    order.sort((a, b) => rel[b] - rel[a] || (candidates[a].resourceId < candidates[b].resourceId ? -1 : 1));
+    idx.set(order);
+    return idx.subarray(0, m);
   }
   sortByRelevance(keys, idx, 0, m, candidates);
-  return Array.from(idx.subarray(0, m));
+  return idx.subarray(0, m);
 }
+
+/**
+ * Per-call buffers reused across calls: rank() is synchronous and none of them escapes (the order is read before the call returns, the
+ * pool relevance is read by mmrSelect only). Views of the first n entries; `marks` comes zeroed.
+ */
+const scratch = (() => {
+  let f64 = new Float64Array(0);
+  let i32 = new Int32Array(0);
+  let u8 = new Uint8Array(0);
+  let f64b = new Float64Array(0);
+  let block = new Float64Array(0);
+  return {
+    /** scoreCandidates' arrays: read only until rank() returns (features are built before). */
+    block: (size: number): Float64Array => {
+      if (block.length < size) block = new Float64Array(Math.max(size, 2 * block.length));
+      return block;
+    },
+    keys(n: number): Float64Array {
+      if (f64.length < n) f64 = new Float64Array(Math.max(n, 2 * f64.length));
+      return f64.subarray(0, n);
+    },
+    rel(n: number): Float64Array {
+      if (f64b.length < n) f64b = new Float64Array(Math.max(n, 2 * f64b.length));
+      return f64b.subarray(0, n);
+    },
+    order(n: number): Int32Array {
+      if (i32.length < n) i32 = new Int32Array(Math.max(n, 2 * i32.length));
+      return i32.subarray(0, n);
+    },
+    marks(n: number): Uint8Array {
+      if (u8.length < n) u8 = new Uint8Array(Math.max(n, 2 * u8.length));
+      return u8.subarray(0, n).fill(0);
+    },
+  };
+})();
