@@ -17,7 +17,8 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] 
   if (f.recent && f.recent.cosine >= o.reasonCosine) {
     text.push([f.recent.cosine, { code: 'content-similar', text: `Similar to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);
   }
-  text.sort((a, b) => b[0] - a[0]);
+  // at most two: the stable descending sort of before is one comparison (a NaN difference kept the order)
+  if (text.length === 2 && text[1][0] - text[0][0] > 0) text.reverse();
   for (const [, r] of text) out.push(r);
   if (f.success !== undefined && Math.abs(f.success - o.targetSuccess) <= o.reasonLevelDistance) {
     const skill = c.skills?.[0];
