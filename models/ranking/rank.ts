@@ -43,6 +43,17 @@ export interface RankResult {
  * candidates that cannot (see scoreCandidates), which changes nothing in the result.
  */
 export function rank<C extends Candidate>(input: RankInput<C>, options: RankOptionsInput = {}): RankResult {
+  // the shared buffers, unless a callback (predictSuccess, similarity) re-enters rank(): then fresh ones
+  if (shared.busy) return rankWith(input, options, makeScratch());
+  shared.busy = true;
+  try {
+    return rankWith(input, options, shared.scratch);
+  } finally {
+    shared.busy = false;
+  }
+}
+
+function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptionsInput, scratch: Scratch): RankResult {
   const o = resolveRankOptions(options);
   const seen = new Set<string>();
   const candidates: C[] = [];
@@ -64,7 +75,7 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
   const explore = (i: number, interestCosine: number) => candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
   const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined, scratch.block);
   const rel = s.relevance;
-  const order = byRelevance(candidates, rel, s.scored);
+  const order = byRelevance(candidates, rel, s.scored, scratch);
   const n = candidates.length;
   const poolLen = Math.min(poolSize, order.length);
   let picked: number[];
@@ -134,7 +145,7 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
  * comparator `rel[b] - rel[a] || (id a < id b ? -1 : 1)`, sorted with inline comparisons (order.ts). A NaN relevance
  * (only from NaN inputs) makes that comparator inconsistent and its result the built-in sort's own: kept for it.
  */
-function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array): Int32Array {
+function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array, scratch: Scratch): Int32Array {
   const n = candidates.length;
   const idx = scratch.order(n);
   const keys = scratch.keys(n);
@@ -157,10 +168,11 @@ function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored
 }
 
 /**
- * Per-call buffers reused across calls: rank() is synchronous and none of them escapes (the order is read before the call returns, the
- * pool relevance is read by mmrSelect only). Views of the first n entries; `marks` comes zeroed.
+ * Per-call buffers, one set shared by successive calls: rank() is synchronous and none of them escapes (the order is
+ * read before the call returns, the pool relevance by mmrSelect only). A call made from inside a callback gets its
+ * own set (see rank). Views of the first n entries; `marks` comes zeroed.
  */
-const scratch = (() => {
+function makeScratch() {
   let f64 = new Float64Array(0);
   let i32 = new Int32Array(0);
   let u8 = new Uint8Array(0);
@@ -189,4 +201,7 @@ const scratch = (() => {
       return u8.subarray(0, n).fill(0);
     },
   };
-})();
+}
+
+type Scratch = ReturnType<typeof makeScratch>;
+const shared = { busy: false, scratch: makeScratch() };

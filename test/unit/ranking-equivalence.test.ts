@@ -59,6 +59,15 @@ describe('rank() equals the reference implementation', () => {
       expect(JSON.stringify(rank(tied, options))).toBe(JSON.stringify(referenceRank(tied, options)));
     }
   });
+  it('a callback that re-enters rank() does not disturb the outer call', () => {
+    const outer = makeRankCase(4242, { n: 350, shape: 'learner' });
+    const inner = makeRankCase(4243, { n: 200, shape: 'mixed' });
+    const ps = outer.input.predictSuccess!;
+    const innerLists: string[] = [];
+    const reentrant = { ...outer.input, predictSuccess: (u: string, id: string) => (innerLists.push(JSON.stringify(rank(inner.input, inner.options))), ps(u, id)) };
+    expect(JSON.stringify(rank(reentrant, outer.options))).toBe(JSON.stringify(referenceRank(outer.input, outer.options)));
+    expect(innerLists[innerLists.length - 1]).toBe(JSON.stringify(referenceRank(inner.input, inner.options)));
+  });
   it('the mixed cases cover ties, reserve, prerequisites and every reason code', () => {
     const codes = new Set<string>();
     let tiedScores = 0;
