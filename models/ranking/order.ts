@@ -124,13 +124,13 @@ export function sortByRelevance(keys: Float64Array, order: Int32Array, lo: numbe
     // now keys[lo] <= keys[mid] <= keys[hi-1] in the order: the median to lo
     swap(keys, order, lo, mid);
     const pk = keys[lo];
-    const pid = ids[order[lo]].resourceId;
+    const po = order[lo];
     // Hoare-style partition; no two elements are equal in this order, so only two sides
     let i = lo + 1;
     let j = hi - 1;
     for (;;) {
-      while (i <= j && precedes(keys[i], ids[order[i]].resourceId, pk, pid)) i++;
-      while (i <= j && precedes(pk, pid, keys[j], ids[order[j]].resourceId)) j--;
+      while (i <= j && precedes(keys[i], order[i], pk, po, ids)) i++;
+      while (i <= j && precedes(pk, po, keys[j], order[j], ids)) j--;
       if (i >= j) break;
       swap(keys, order, i++, j--);
     }
@@ -146,9 +146,8 @@ export function sortByRelevance(keys: Float64Array, order: Int32Array, lo: numbe
   for (let i = lo + 1; i < hi; i++) {
     const k = keys[i];
     const o = order[i];
-    const id = ids[o].resourceId;
     let j = i - 1;
-    while (j >= lo && precedes(k, id, keys[j], ids[order[j]].resourceId)) {
+    while (j >= lo && precedes(k, o, keys[j], order[j], ids)) {
       keys[j + 1] = keys[j];
       order[j + 1] = order[j];
       j--;
@@ -158,11 +157,11 @@ export function sortByRelevance(keys: Float64Array, order: Int32Array, lo: numbe
   }
 }
 
-/** (relevance a, id a) goes before (relevance b, id b): higher relevance first, then the lower id. */
-function precedes(ra: number, ia: string, rb: number, ib: string): boolean {
-  return ra > rb || (ra === rb && ia < ib);
+/** Candidate a (relevance ra) goes before b: higher relevance first, then the lower id (read only on a tie). */
+function precedes(ra: number, a: number, rb: number, b: number, ids: readonly { resourceId: string }[]): boolean {
+  return ra > rb || (ra === rb && ids[a].resourceId < ids[b].resourceId);
 }
 
 function before(keys: Float64Array, order: Int32Array, ids: readonly { resourceId: string }[], a: number, b: number): boolean {
-  return precedes(keys[a], ids[order[a]].resourceId, keys[b], ids[order[b]].resourceId);
+  return precedes(keys[a], order[a], keys[b], order[b], ids);
 }
