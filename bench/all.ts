@@ -20,7 +20,7 @@ import { ensureStack } from './lib/stack';
 import { formatTable } from './lib/table';
 
 /** The order of docs/benchmarks.md: no services first, then the ones that share the stack. */
-export const ORDER = ['kernel', 'memory', 'encoder', 'read', 'ingest', 'freshness'] as const;
+export const ORDER = ['kernel', 'rerank', 'memory', 'encoder', 'read', 'ingest', 'freshness'] as const;
 
 /** Scenarios that can record a CPU profile of their measured phase. */
 const PROFILED = ['read', 'ingest', 'freshness'];

@@ -26,12 +26,11 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   },
   startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
+  rerank: { about: 'CPU per models/ranking rank() call on learner-stage inputs (350 candidates, top-100), vs the pre-optimisation ranker', load: () => Promise.resolve(rerank) },
   all: {
     about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b] [--pin] [--profiles]',
     load: () => Promise.resolve({ run: () => all.run(process.argv.slice(3)) }),
   },
-  // not in 'all' (bench/all.ts keeps its own list): a CPU micro-benchmark that needs no stack
-  rerank: { about: 'CPU per models/ranking rank() call on learner-stage inputs (350 candidates, top-100), vs the pre-optimisation ranker', load: () => Promise.resolve(rerank) },
 };
 
 async function runScript(file: string): Promise<void> {
