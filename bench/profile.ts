@@ -4,6 +4,7 @@
  * target is missed.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -20,12 +21,18 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+/** The checkout this file belongs to. */
+const ROOT = path.resolve(__dirname, '..');
+
 function area(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1];
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  const m = /\/work\/[^/]+\/([^/]+\/(?:[^/]+\/)?)/.exec(url) ?? /\/([^/]+\/[^/]+\/)[^/]+$/.exec(url);
+  // our own code: its first one or two folders under the checkout, wherever the checkout is
+  const file = url.replace(/^file:\/\//, '');
+  const rel = file.startsWith(ROOT + '/') ? file.slice(ROOT.length + 1) : null;
+  const m = rel !== null ? /^([^/]+\/(?:[^/]+\/)?)/.exec(rel) : /\/([^/]+\/[^/]+\/)[^/]+$/.exec(url);
   return m ? m[1] : url;
 }
 
