@@ -49,14 +49,7 @@ export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (Array
   while (picked.length < want && size > 0) {
     const best = heap[0];
     if (upTo[best] < picked.length && has(best)) {
-      const a = best * dim;
-      for (let r = upTo[best]; r < picked.length; r++) {
-        const p = picked[r];
-        if (!has(p)) continue;
-        const s = dotAt(unit, a, p * dim, dim);
-        if (s > maxSim[best]) maxSim[best] = s;
-      }
-      upTo[best] = picked.length;
+      catchUp(best, picked, upTo, maxSim, has, unit, dim);
       // its score may have dropped: back into place, choose again
       score[best] = scaled[best] - penalty * maxSim[best];
       siftDown(heap, size, score, 0);
@@ -132,20 +125,25 @@ function scanSelect(
     }
     if (best < 0) break;
     if (has(best) && upTo[best] < picked.length) {
-      const a = best * dim;
-      for (let r = upTo[best]; r < picked.length; r++) {
-        const p = picked[r];
-        if (!has(p)) continue;
-        const s = dotAt(unit, a, p * dim, dim);
-        if (s > maxSim[best]) maxSim[best] = s;
-      }
-      upTo[best] = picked.length;
+      catchUp(best, picked, upTo, maxSim, has, unit, dim);
       continue; // its score may have dropped: choose again
     }
     taken[best] = 1;
     picked.push(best);
   }
   return picked;
+}
+
+/** Brings candidate i's max similarity up to date with the items picked since its last update (both greedy forms). */
+function catchUp(i: number, picked: readonly number[], upTo: Int32Array, maxSim: Float64Array, has: (i: number) => boolean, unit: Float64Array, dim: number): void {
+  const a = i * dim;
+  for (let r = upTo[i]; r < picked.length; r++) {
+    const p = picked[r];
+    if (!has(p)) continue;
+    const s = dotAt(unit, a, p * dim, dim);
+    if (s > maxSim[i]) maxSim[i] = s;
+  }
+  upTo[i] = picked.length;
 }
 
 /** Dot product of two rows of one block, four accumulators (the MMR inner loop). */

@@ -8,6 +8,11 @@
 /** Below this length a range is finished by insertion sort. */
 const SMALL = 16;
 
+/** The median of three keys: the pivot of both partitions below. */
+function median3(a: number, b: number, c: number): number {
+  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+}
+
 /**
  * Sorts `keys[lo, hi)` ascending, moving `ids` with them. Equal keys (by ===, so -0 equals 0) end up adjacent in no
  * particular order: for callers that only need the runs of equal values. Three-way partitions, so long runs of equal
@@ -15,10 +20,7 @@ const SMALL = 16;
  */
 export function sortPairs(keys: Float64Array, ids: Int32Array, lo: number, hi: number): void {
   while (hi - lo > SMALL) {
-    const a = keys[lo];
-    const b = keys[(lo + hi) >>> 1];
-    const c = keys[hi - 1];
-    const p = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    const p = median3(keys[lo], keys[(lo + hi) >>> 1], keys[hi - 1]);
     let lt = lo;
     let i = lo;
     let gt = hi - 1;
@@ -84,10 +86,7 @@ export function selectKth(values: Float64Array, n: number, k: number): number {
       }
       return values[k];
     }
-    const a = values[lo];
-    const b = values[(lo + hi) >>> 1];
-    const c = values[hi - 1];
-    const p = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    const p = median3(values[lo], values[(lo + hi) >>> 1], values[hi - 1]);
     let lt = lo;
     let i = lo;
     let gt = hi - 1;
