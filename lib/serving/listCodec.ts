@@ -328,50 +328,38 @@ function decodeView3(b: Buffer, onCorruptItem: () => void): RecommendationView |
     throw err;
   }
   const score = (i: number): number => b.readDoubleLE(scoresAt + 8 * i);
-  const view: RecommendationView = {
-    userId: h.userId,
-    modelVersion: h.modelVersion,
-    generatedAt: h.generatedAt,
-    source: h.source,
-    ids,
-    score,
-    item(i) {
-      const item: RecommendedItem = { resourceId: ids[i], score: score(i), reasons: [] };
-      const ir = new Reader(b, itemAt[2 * i], itemAt[2 * i + 1]);
-      const many = (): string[] | undefined => {
-        const c = ir.varint();
-        if (c === 0) return undefined;
-        const xs = new Array<string>(c - 1);
-        for (let k = 0; k < c - 1; k++) xs[k] = str(ir.varint());
-        return xs;
-      };
-      try {
-        const reasons: Reason[] = new Array<Reason>(ir.u8());
-        for (let k = 0; k < reasons.length; k++) {
-          const code = REASON_OF_BYTE[ir.u8()];
-          if (code === undefined) throw CORRUPT;
-          const text = str(ir.varint());
-          const ref = ir.varint();
-          reasons[k] = ref === 0 ? { code, text } : { code, text, ref: str(ref - 1) };
-        }
-        const typeRef = ir.varint();
-        const type = typeRef === 0 ? undefined : str(typeRef - 1);
-        const topics = many();
-        const skills = many();
-        if (ir.at !== ir.end) throw CORRUPT;
-        item.reasons = reasons;
-        if (type !== undefined) item.type = type;
-        if (topics) item.topics = topics;
-        if (skills) item.skills = skills;
-      } catch (err) {
-        if (err !== CORRUPT) throw err;
-        onCorruptItem();
+  return viewOf(h, ids, score, (i, item) => {
+    const ir = new Reader(b, itemAt[2 * i], itemAt[2 * i + 1]);
+    const many = (): string[] | undefined => {
+      const c = ir.varint();
+      if (c === 0) return undefined;
+      const xs = new Array<string>(c - 1);
+      for (let k = 0; k < c - 1; k++) xs[k] = str(ir.varint());
+      return xs;
+    };
+    try {
+      const reasons: Reason[] = new Array<Reason>(ir.u8());
+      for (let k = 0; k < reasons.length; k++) {
+        const code = REASON_OF_BYTE[ir.u8()];
+        if (code === undefined) throw CORRUPT;
+        const text = str(ir.varint());
+        const ref = ir.varint();
+        reasons[k] = ref === 0 ? { code, text } : { code, text, ref: str(ref - 1) };
       }
-      return item;
-    },
-  };
-  if (h.eventTime !== undefined) view.eventTime = h.eventTime;
-  return view;
+      const typeRef = ir.varint();
+      const type = typeRef === 0 ? undefined : str(typeRef - 1);
+      const topics = many();
+      const skills = many();
+      if (ir.at !== ir.end) throw CORRUPT;
+      item.reasons = reasons;
+      if (type !== undefined) item.type = type;
+      if (topics) item.topics = topics;
+      if (skills) item.skills = skills;
+    } catch (err) {
+      if (err !== CORRUPT) throw err;
+      onCorruptItem();
+    }
+  });
 }
 
 /** Format 2 (`raw` starts with MAGIC2). */
@@ -408,6 +396,28 @@ function decodeView2(raw: string, onCorruptItem: () => void): RecommendationView
     // JSON has no NaN or Infinity: such a score was written as null and comes back as null, as with format 1.
     return scores[i] as number;
   };
+  return viewOf(h, ids, score, (i, item) => {
+    let line: StoredItem;
+    try {
+      line = JSON.parse(raw.slice(starts[i], starts[i + 1] - 1)) as StoredItem;
+      if (!Array.isArray(line) || !Array.isArray(line[0])) throw new Error('item line is not [reasons, ...]');
+    } catch {
+      onCorruptItem();
+      return;
+    }
+    const [reasons, type, topics, skills] = line;
+    item.reasons = reasons.map(([code, text, ref]) => (ref === undefined ? { code, text } : { code, text, ref }));
+    if (type !== null) item.type = type;
+    if (topics !== null) item.topics = topics;
+    if (skills !== null) item.skills = skills;
+  });
+}
+
+/**
+ * The view both formats return: item i starts as its id and score with no reasons, and `fill` adds what the stored
+ * item holds (or leaves it so, after telling onCorruptItem, when that is corrupt).
+ */
+function viewOf(h: Header, ids: string[], score: (i: number) => number, fill: (i: number, item: RecommendedItem) => void): RecommendationView {
   const view: RecommendationView = {
     userId: h.userId,
     modelVersion: h.modelVersion,
@@ -417,19 +427,7 @@ function decodeView2(raw: string, onCorruptItem: () => void): RecommendationView
     score,
     item(i) {
       const item: RecommendedItem = { resourceId: ids[i], score: score(i), reasons: [] };
-      let line: StoredItem;
-      try {
-        line = JSON.parse(raw.slice(starts[i], starts[i + 1] - 1)) as StoredItem;
-        if (!Array.isArray(line) || !Array.isArray(line[0])) throw new Error('item line is not [reasons, ...]');
-      } catch {
-        onCorruptItem();
-        return item;
-      }
-      const [reasons, type, topics, skills] = line;
-      item.reasons = reasons.map(([code, text, ref]) => (ref === undefined ? { code, text } : { code, text, ref }));
-      if (type !== null) item.type = type;
-      if (topics !== null) item.topics = topics;
-      if (skills !== null) item.skills = skills;
+      fill(i, item);
       return item;
     },
   };
