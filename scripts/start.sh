@@ -4,9 +4,6 @@
 # on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "learnstream: installing dependencies (npm ci)..." >&2
-  npm ci --no-audit --no-fund >&2
-fi
+source scripts/deps.sh
+ensure_deps
 exec node node_modules/tsx/dist/cli.mjs scripts/start.ts "$@"

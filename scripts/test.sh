@@ -4,20 +4,11 @@
 # test/globalTeardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# onnxruntime-node's CPU binaries ship in the package; never fetch CUDA ones.
-export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+source scripts/deps.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
-if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing dependencies (npm ci)"
-  # npm 11 writes lockfiles without the other platforms' optional native bindings (@unrs/resolver-binding-*) and its
-  # own `npm ci` then rejects them as out of sync; `npm install` installs the same locked versions.
-  npm ci --no-audit --no-fund || {
-    echo "npm ci refused the lockfile; installing the locked versions with npm install" >&2
-    npm install --no-audit --no-fund
-  }
-fi
+ensure_deps
 
 step "generated event types up to date (gen:types --check)"
 npm run -s gen:types -- --check
