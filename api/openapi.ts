@@ -5,7 +5,7 @@
 import { PROBLEM_BASE, PROBLEMS } from './problem';
 import { RESOURCE_TYPES } from './routes/learners';
 
-const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource'];
+const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource', 'because-you-did'];
 const SOURCES = ['personal', 'cold-start:interests', 'popular-in-interest', 'popular'];
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -21,14 +21,140 @@ export interface UpdateSource {
 
 export type ItemUpdate =
   | ({ kind: 'delta'; itemId: string } & Omit<ItemGradient, 'resourceId'> & UpdateSource)
+  /**
+   * The recommender's global signals learned from one engagement, for the owner of `itemId`: transitions itemId → to[k]
+   * with weights w[k], and `pop` added to itemId's popularity (0 = none), at event time `t` (seconds).
+   */
+  | ({ kind: 'links'; itemId: string; to: string[]; w: number[]; pop: number; t: number } & UpdateSource)
   | { kind: 'upsert'; itemId: string; f?: Float32Array; b?: number; active: boolean; meta?: ItemMeta }
   | { kind: 'remove'; itemId: string };
 
 export type DeltaUpdate = Extract<ItemUpdate, { kind: 'delta' }>;
+export type LinksUpdate = Extract<ItemUpdate, { kind: 'links' }>;
+/** What travels batched per target partition: gradients and signal updates, each with its own source position. */
+export type BatchedUpdate = DeltaUpdate | LinksUpdate;
 
 /** First byte of a binary record; JSON records start with '{' (0x7b). */
 const DELTA_BATCH = 0x02;
 const ROW = 0x03;
+const MIXED_BATCH = 0x04;
+
+/**
+ * Gradients and signal updates in one record (0x04): u8 0x04, u16 dim, u32 count, u16 sources, per source u16 length
+ * + utf8; then per update u8 tag (0 = gradient: the 0x02 entry layout; 1 = links: u16 source index, i64 offset, u32
+ * seq, f64 t, f64 pop, u16 id length + utf8, u16 links, per link u16 length + utf8 + f64 weight).
+ */
+export function encodeUpdateBatch(updates: readonly BatchedUpdate[]): Buffer {
+  if (updates.every((u) => u.kind === 'delta')) return encodeDeltaBatch(updates);
+  const first = updates.find((u) => u.kind === 'delta');
+  const dim = first ? first.grad.length : 0;
+  const sources = new Map<string, number>();
+  const srcBytes: Buffer[] = [];
+  const parts: Buffer[] = [];
+  for (const u of updates) {
+    if (!sources.has(u.src)) {
+      sources.set(u.src, srcBytes.length);
+      srcBytes.push(Buffer.from(u.src, 'utf8'));
+    }
+    const id = Buffer.from(u.itemId, 'utf8');
+    if (u.kind === 'delta') {
+      if (u.grad.length !== dim) throw new Error(`gradient of ${u.grad.length} dims in a batch of ${dim}`);
+      const b = Buffer.allocUnsafe(1 + 2 + 8 + 4 + 1 + 8 + 8 + 2 + id.length + 4 * dim);
+      let o = b.writeUInt8(0, 0);
+      o = b.writeUInt16LE(sources.get(u.src)!, o);
+      o = b.writeBigInt64LE(BigInt(u.off), o);
+      o = b.writeUInt32LE(u.seq, o);
+      o = b.writeUInt8(u.countsAsEvent ? 1 : 0, o);
+      o = b.writeDoubleLE(u.timestamp, o);
+      o = b.writeDoubleLE(u.gradBias, o);
+      o = b.writeUInt16LE(id.length, o);
+      o += id.copy(b, o);
+      Buffer.from(u.grad.buffer, u.grad.byteOffset, u.grad.byteLength).copy(b, o);
+      parts.push(b);
+    } else {
+      const to = u.to.map((x) => Buffer.from(x, 'utf8'));
+      let size = 1 + 2 + 8 + 4 + 8 + 8 + 2 + id.length + 2;
+      for (const x of to) size += 2 + x.length + 8;
+      const b = Buffer.allocUnsafe(size);
+      let o = b.writeUInt8(1, 0);
+      o = b.writeUInt16LE(sources.get(u.src)!, o);
+      o = b.writeBigInt64LE(BigInt(u.off), o);
+      o = b.writeUInt32LE(u.seq, o);
+      o = b.writeDoubleLE(u.t, o);
+      o = b.writeDoubleLE(u.pop, o);
+      o = b.writeUInt16LE(id.length, o);
+      o += id.copy(b, o);
+      o = b.writeUInt16LE(to.length, o);
+      to.forEach((x, k) => {
+        o = b.writeUInt16LE(x.length, o);
+        o += x.copy(b, o);
+        o = b.writeDoubleLE(u.w[k], o);
+      });
+      parts.push(b);
+    }
+  }
+  let headLen = 1 + 2 + 4 + 2;
+  for (const b of srcBytes) headLen += 2 + b.length;
+  const head = Buffer.allocUnsafe(headLen);
+  let o = head.writeUInt8(MIXED_BATCH, 0);
+  o = head.writeUInt16LE(dim, o);
+  o = head.writeUInt32LE(updates.length, o);
+  o = head.writeUInt16LE(srcBytes.length, o);
+  for (const b of srcBytes) {
+    o = head.writeUInt16LE(b.length, o);
+    o += b.copy(head, o);
+  }
+  return Buffer.concat([head, ...parts]);
+}
+
+function decodeMixedBatch(buf: Buffer): ItemUpdate[] {
+  let o = 1;
+  const dim = buf.readUInt16LE(o);
+  const n = buf.readUInt32LE(o + 2);
+  const nSrc = buf.readUInt16LE(o + 6);
+  o += 8;
+  const sources: string[] = [];
+  for (let s = 0; s < nSrc; s++) {
+    const len = buf.readUInt16LE(o);
+    sources.push(buf.toString('utf8', o + 2, o + 2 + len));
+    o += 2 + len;
+  }
+  const out: ItemUpdate[] = [];
+  for (let j = 0; j < n; j++) {
+    const tag = buf[o];
+    const src = sources[buf.readUInt16LE(o + 1)];
+    const off = buf.readBigInt64LE(o + 3).toString();
+    const seq = buf.readUInt32LE(o + 11);
+    if (tag === 0) {
+      const countsAsEvent = buf[o + 15] === 1;
+      const timestamp = buf.readDoubleLE(o + 16);
+      const gradBias = buf.readDoubleLE(o + 24);
+      const len = buf.readUInt16LE(o + 32);
+      const itemId = buf.toString('utf8', o + 34, o + 34 + len);
+      o += 34 + len;
+      out.push({ kind: 'delta', itemId, grad: f32At(buf, o, dim), gradBias, countsAsEvent, timestamp, src, off, seq });
+      o += 4 * dim;
+    } else if (tag === 1) {
+      const t = buf.readDoubleLE(o + 15);
+      const pop = buf.readDoubleLE(o + 23);
+      const len = buf.readUInt16LE(o + 31);
+      const itemId = buf.toString('utf8', o + 33, o + 33 + len);
+      o += 33 + len;
+      const m = buf.readUInt16LE(o);
+      o += 2;
+      const to: string[] = [];
+      const w: number[] = [];
+      for (let k = 0; k < m; k++) {
+        const l = buf.readUInt16LE(o);
+        to.push(buf.toString('utf8', o + 2, o + 2 + l));
+        w.push(buf.readDoubleLE(o + 2 + l));
+        o += 2 + l + 8;
+      }
+      out.push({ kind: 'links', itemId, to, w, pop, t, src, off, seq });
+    } else throw new Error(`unknown update tag ${tag} in an item-update batch`);
+  }
+  return out;
+}
 
 /**
  * Many gradients in one record, each keeping its own identity (source, offset, seq) for the owner's dedup: nothing is
@@ -80,6 +206,7 @@ export function encodeDeltaBatch(deltas: readonly DeltaUpdate[]): Buffer {
 
 /** Every update in one model.item-updates record: a gradient batch, or one JSON update (upsert, remove, old delta). */
 export function decodeItemUpdates(buf: Buffer): ItemUpdate[] {
+  if (buf.length > 0 && buf[0] === MIXED_BATCH) return decodeMixedBatch(buf);
   if (buf.length === 0 || buf[0] !== DELTA_BATCH) return [decodeItemUpdate(buf)];
   let o = 1;
   const dim = buf.readUInt16LE(o);
@@ -124,6 +251,8 @@ export function encodeItemUpdate(u: ItemUpdate): Buffer {
       return Buffer.from(JSON.stringify({ k: 'u', i: u.itemId, f: u.f ? f32ToB64(u.f) : undefined, b: u.b, a: u.active, m: u.meta }));
     case 'remove':
       return Buffer.from(JSON.stringify({ k: 'r', i: u.itemId }));
+    case 'links':
+      return encodeUpdateBatch([u]);
   }
 }
 
@@ -153,7 +282,14 @@ function metaBuffer(m: ItemMeta): Buffer {
 export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
   const dim = r.factors.length;
   const meta = r.meta ? metaBuffer(r.meta) : undefined;
-  const out = Buffer.allocUnsafe(1 + 2 + 4 * dim + 8 + 8 + 8 + 1 + 4 + 8 + 4 + (meta?.length ?? 0));
+  const sig = r.signals;
+  const sigIds = sig ? sig.to.map((x) => Buffer.from(x, 'utf8')) : [];
+  let sigLen = 0;
+  if (sig) {
+    sigLen = 1 + 8 + 8 + 2;
+    for (const x of sigIds) sigLen += 2 + x.length + 8;
+  }
+  const out = Buffer.allocUnsafe(1 + 2 + 4 * dim + 8 + 8 + 8 + 1 + 4 + 8 + 4 + (meta?.length ?? 0) + sigLen);
   let o = out.writeUInt8(ROW, 0);
   o = out.writeUInt16LE(dim, o);
   o += Buffer.from(r.factors.buffer, r.factors.byteOffset, r.factors.byteLength).copy(out, o);
@@ -164,7 +300,20 @@ export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
   o = out.writeInt32LE(pos ? pos[0] : -1, o);
   o = out.writeBigInt64LE(pos ? BigInt(pos[1]) : 0n, o);
   o = out.writeUInt32LE(meta?.length ?? 0, o);
-  if (meta) meta.copy(out, o);
+  if (meta) o += meta.copy(out, o);
+  if (sig) {
+    // the recommender's signals, after the meta (older readers stop before them): u8 1, f64 sumKey, f64 popularity
+    // key, u16 targets, per target u16 length + utf8 + f64 key
+    o = out.writeUInt8(1, o);
+    o = out.writeDoubleLE(sig.sumKey, o);
+    o = out.writeDoubleLE(sig.pop, o);
+    o = out.writeUInt16LE(sigIds.length, o);
+    sigIds.forEach((x, k) => {
+      o = out.writeUInt16LE(x.length, o);
+      o += x.copy(out, o);
+      o = out.writeDoubleLE(sig.key[k], o);
+    });
+  }
   return out;
 }
 
@@ -208,5 +357,22 @@ export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { byte
       bytes = Buffer.from(view);
     }
   }
-  return { itemId, factors, bias, count, lastT, active, meta, pos, metaBytes: bytes };
+  o += metaLen;
+  let signals: ItemRow['signals'];
+  if (o < buf.length && buf[o] === 1) {
+    const sumKey = buf.readDoubleLE(o + 1);
+    const pop = buf.readDoubleLE(o + 9);
+    const m = buf.readUInt16LE(o + 17);
+    o += 19;
+    const to: string[] = [];
+    const key: number[] = [];
+    for (let k = 0; k < m; k++) {
+      const l = buf.readUInt16LE(o);
+      to.push(buf.toString('utf8', o + 2, o + 2 + l));
+      key.push(buf.readDoubleLE(o + 2 + l));
+      o += 2 + l + 8;
+    }
+    signals = { to, key, sumKey, pop };
+  }
+  return { itemId, factors, bias, count, lastT, active, meta, pos, metaBytes: bytes, ...(signals ? { signals } : {}) };
 }

@@ -50,6 +50,16 @@ export interface PipelineOptions {
   evaluateEvery?: number;
 }
 
+/**
+ * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
+ * (`npm run eval -- --methods served`) drives in-process, from one place.
+ */
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number } {
+  const m = config.model;
+  const p = config.pipeline;
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs };
+}
+
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
 export class Pipeline {
   readonly runners: StageRunner<unknown>[] = [];
@@ -66,8 +76,7 @@ export class Pipeline {
   private stopped: Promise<void> | null = null;
 
   constructor(private readonly o: PipelineOptions) {
-    const m = o.config.model;
-    this.model = createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed });
+    this.model = learnerStageSettings(o.config).model;
   }
 
   topic(key: Parameters<typeof topicName>[0]): string {

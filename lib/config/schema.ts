@@ -105,7 +105,7 @@ export const configSchema = z
         /** Length of the cached top-N list per learner (kept longer than served so server-side filters still fill a page). */
         topN: z.number().int().min(1).max(1000).default(100),
         /** At most one re-rank per learner per this many milliseconds; bursts are coalesced. */
-        rerankIntervalMs: z.number().int().min(0).default(200),
+        rerankIntervalMs: z.number().int().min(0).default(0),
         /** Model state snapshot interval (ms). */
         checkpointIntervalMs: z.number().int().min(100).default(5000),
         /** Bounded per-learner history length. */

@@ -40,6 +40,7 @@ export interface Metrics {
   onnxBatchSize: Histogram<'model'>;
   quizAuc: Gauge;
   listHitRate: Gauge<'k'>;
+  popularHitRate: Gauge<'k'>;
   producerRecords: Counter<'topic' | 'status'>;
   producerSendDuration: Histogram<'topic'>;
   interestsMatched: Counter<'method'>;
@@ -151,6 +152,12 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       labelNames: ['k'],
       registers,
     }),
+    popularHitRate: new Gauge({
+      name: 'learnstream_quality_popular_hit_rate_ratio',
+      help: 'Baseline of the hit rate on the same test points: share whose resource was in the recent most-popular top-k (the learner\'s own history left out).',
+      labelNames: ['k'],
+      registers,
+    }),
     producerRecords: new Counter({
       name: 'learnstream_producer_records_total',
       help: 'Records sent to Kafka by producers and the HTTP collector, by topic and status (ok, error).',
@@ -210,6 +217,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     }),
     instr.on('quality.quizAuc', (e) => m.quizAuc.set(e.value)),
     instr.on('quality.hitRate', (e) => m.listHitRate.set({ k: String(e.k) }, e.value)),
+    instr.on('quality.popularHitRate', (e) => m.popularHitRate.set({ k: String(e.k) }, e.value)),
     instr.on('producer.sent', (e) => {
       m.producerRecords.inc({ topic: e.topic, status: e.ok ? 'ok' : 'error' }, e.count);
       m.producerSendDuration.observe({ topic: e.topic }, sec(e.durationMs));

@@ -32,6 +32,8 @@ export interface InstrumentationEvents {
   /** Rolling quality measured prequentially by the pipeline. */
   'quality.quizAuc': { value: number };
   'quality.hitRate': { value: number; k: number };
+  /** most-popular's hit rate on the same test points as quality.hitRate, emitted with it */
+  'quality.popularHitRate': { value: number; k: number };
   /** The API served a fallback instead of a personal list (`source` e.g. cold-start:interests, popular-in-interest, popular). */
   'api.fallback': { source: string };
   /** A producer (client or HTTP collector) sent records to Kafka. */

@@ -48,6 +48,7 @@ const REASON_BYTE: Record<Reason['code'], number> = {
   'content-similar': 6,
   'co-engaged': 7,
   'new-resource': 8,
+  'because-you-did': 9,
 };
 const SOURCE_BYTE: Record<RecommendationList['source'], number> = { personal: 0, 'cold-start:interests': 1, popular: 2 };
 const byByte = <K extends string>(table: Record<K, number>): K[] => {

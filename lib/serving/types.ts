@@ -6,7 +6,7 @@
 
 /** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
 export interface Reason {
-  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource';
+  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did';
   text: string;
   /** Resource id, skill or topic the reason refers to. */
   ref?: string;

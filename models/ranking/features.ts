@@ -140,15 +140,17 @@ export function scoreCandidates(
   const w = o.weights;
   // every per-candidate array is a view of one block: at most one allocation per call instead of thirteen. Each one
   // is written in full before it is read, except unmetFrac (zeroed below).
-  const block = blockOf(13 * n);
+  const block = blockOf(14 * n);
   let at = 0;
   const view = () => block.subarray(at, (at += n));
   const collabScore = view();
   const pop = view();
+  const base = view();
   let maxPop = 0;
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
     collabScore[i] = c.collabScore === undefined ? Number.NaN : c.collabScore;
+    base[i] = c.relevance ?? 0;
     pop[i] = c.popularity ?? 0;
     maxPop = Math.max(maxPop, pop[i]);
   }
@@ -174,7 +176,7 @@ export function scoreCandidates(
       for (const p of prereqs) if (!learner.completed.has(p) && !learner.mastered?.has(p)) unmet++;
       unmetFrac[i] = unmet / prereqs.length;
     }
-    partial[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], 0, popularity[i], unmetFrac[i]);
+    partial[i] = relevanceOf(w, o, base[i], collab[i], interestCos[i], recentCos[i], 0, popularity[i], unmetFrac[i]);
   }
   // Difficulty adds between min(0, w) and max(0, w): a candidate whose best case stays under the keep-th worst case
   // cannot reach the list, so its P(success) is never asked for.
@@ -204,7 +206,7 @@ export function scoreCandidates(
     const s = predictSuccess?.(learner.userId, candidates[i].resourceId, candidates[i]);
     if (s !== undefined) success[i] = s;
     if (!Number.isNaN(success[i])) fit[i] = difficultyFit(success[i], o.targetSuccess, o.difficultyWidth);
-    relevance[i] = relevanceOf(w, o, collab[i], interestCos[i], recentCos[i], fit[i], popularity[i], unmetFrac[i]);
+    relevance[i] = relevanceOf(w, o, base[i], collab[i], interestCos[i], recentCos[i], fit[i], popularity[i], unmetFrac[i]);
   }
   const recentRank = new Map((learner.recent ?? []).map((r, i) => [r.resourceId, i]));
   return {
@@ -244,8 +246,9 @@ export function scoreCandidates(
 }
 
 /** The relevance sum, in one place and one order, so the bound and the exact value cannot drift apart. */
-function relevanceOf(w: RankOptions['weights'], o: RankOptions, collab: number, interest: number, recent: number, difficulty: number, popularity: number, unmet: number): number {
+function relevanceOf(w: RankOptions['weights'], o: RankOptions, base: number, collab: number, interest: number, recent: number, difficulty: number, popularity: number, unmet: number): number {
   return (
+    w.relevance * base +
     w.collab * (Number.isNaN(collab) ? 0 : collab) +
     w.interest * Math.max(0, Number.isNaN(interest) ? 0 : interest) +
     w.recent * Math.max(0, Number.isNaN(recent) ? 0 : recent) +

@@ -130,7 +130,7 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
     items: picked.map((i, r) => {
       const c = candidates[i];
       const f = features[r];
-      const item: RecommendedItem = { resourceId: c.resourceId, score: Math.round(f.relevance * 1e6) / 1e6, reasons: reasonsFor(c, f, o) };
+      const item: RecommendedItem = { resourceId: c.resourceId, score: Math.round(f.relevance * 1e6) / 1e6, reasons: reasonsFor(c, f, o, input.learner) };
       if (c.type !== undefined) item.type = c.type;
       if (c.topics) item.topics = c.topics.slice();
       if (c.skills) item.skills = c.skills.slice();

@@ -1,13 +1,16 @@
-import type { Candidate, Features, Reason, RankOptions } from './types';
+import type { Candidate, Features, LearnerContext, Reason, RankOptions } from './types';
 
 /**
  * Reason codes for one recommendation, strongest first. Every item gets at least one: when no component clears its
  * threshold, the component that contributed most to the relevance names the reason.
  */
-export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] {
+export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: LearnerContext): Reason[] {
   const out: Reason[] = [];
   if (f.nextAfter) {
     out.push({ code: 'next-after', text: `Next after ${f.nextAfter.title ?? f.nextAfter.resourceId}`, ref: f.nextAfter.resourceId });
+  }
+  if (c.because) {
+    out.push({ code: 'because-you-did', text: `Learners who did ${c.because.title ?? c.because.resourceId} went on to this`, ref: c.because.resourceId });
   }
   // text matches, the closer one first
   const text: [number, Reason][] = [];
@@ -21,8 +24,12 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] 
   if (text.length === 2 && text[1][0] - text[0][0] > 0) text.reverse();
   for (const [, r] of text) out.push(r);
   if (f.success !== undefined && Math.abs(f.success - o.targetSuccess) <= o.reasonLevelDistance) {
-    const skill = c.skills?.[0];
-    out.push({ code: 'right-level', text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`, ref: skill });
+    // the skill named must be one the learner has attempts in: the estimate is theirs, not the population's
+    const practised = learner?.practisedSkills;
+    const skill = practised ? c.skills?.find((s) => practised.has(s)) : c.skills?.[0];
+    if (!practised || skill !== undefined) {
+      out.push({ code: 'right-level', text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`, ref: skill });
+    }
   }
   if (!c.isNew && f.collab !== undefined && f.collab >= o.reasonCollabPercentile) {
     out.push({ code: 'similar-learners', text: 'Learners like you engaged with this' });
@@ -32,9 +39,12 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] 
   if (out.length > 0) return out;
 
   const w = o.weights;
+  // A candidate scored by the recommender (relevance) has popularity and MF inside it at the recommender's own
+  // weights, which the ranker's collab / popularity weights (0 then) do not show: compare them at those weights.
+  const scored = c.relevance !== undefined;
   const parts: [number, Reason][] = [
-    [w.collab * (f.collab ?? 0), { code: 'similar-learners', text: 'Learners like you engaged with this' }],
-    [w.popularity * f.popularity, { code: 'popular', text: 'Popular right now' }],
+    [(scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0), { code: 'similar-learners', text: 'Learners like you engaged with this' }],
+    [(scored ? o.relevancePopularityShare : w.popularity) * f.popularity, { code: 'popular', text: 'Popular right now' }],
   ];
   if (f.interest) parts.push([w.interest * f.interest.cosine, { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label }]);
   if (f.recent) parts.push([w.recent * f.recent.cosine, { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);

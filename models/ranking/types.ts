@@ -3,6 +3,13 @@ import type { Reason } from '../../lib/serving/types';
 /** One resource that may be recommended, with everything the ranker needs already looked up. */
 export interface Candidate {
   resourceId: string;
+  /**
+   * The recommender's relevance (models/recommender: transitions + recent popularity + MF, max-normalised, about
+   * [0, 1.2]); the learning layer re-ranks on top of it. Undefined = 0.
+   */
+  relevance?: number;
+  /** The recent resource whose transitions contribute most to `relevance` (always one of the learner's own). */
+  because?: { resourceId: string; title?: string };
   /** Collaborative score (the collab model's logit, any scale); undefined when the model does not know the resource. */
   collabScore?: number;
   /** Unit-length content vector (models/content); undefined when the text was not embedded. */
@@ -33,6 +40,8 @@ export interface LearnerContext {
   userId: string;
   /** Resources the learner completed: never recommended again, and satisfy prerequisites. */
   completed: ReadonlySet<string>;
+  /** Skills the learner has quiz attempts in: a "right level for <skill>" reason names only one of these. */
+  practisedSkills?: ReadonlySet<string>;
   /** Resources whose content the learner has mastered without completing them (e.g. via quizzes): satisfy prerequisites. */
   mastered?: ReadonlySet<string>;
   /** Declared interests with their content vectors (embedded interest strings). */
@@ -49,6 +58,8 @@ export type PredictSuccess = (userId: string, resourceId: string, candidate?: Ca
 
 /** Weights of the relevance components; each component is in [0, 1] before weighting. */
 export interface RankWeights {
+  /** the recommender's relevance as given (Candidate.relevance) */
+  relevance: number;
   /** percentile of the collaborative score among the candidates */
   collab: number;
   /**
@@ -99,13 +110,19 @@ export interface RankOptions {
   reasonCollabPercentile: number;
   /** |p − target| below which "right level" becomes a reason; default 0.1. */
   reasonLevelDistance: number;
+  /**
+   * For the fallback reason of a recommender-scored candidate: the weights its collaborative percentile and its
+   * popularity have inside the relevance (models/recommender's collabWeight and popularityWeight); default 0.005 / 0.15.
+   */
+  relevanceCollabShare: number;
+  relevancePopularityShare: number;
 }
 
 export const DEFAULT_RANK_OPTIONS: RankOptions = {
   topN: 20,
   targetSuccess: 0.75,
   difficultyWidth: 0.15,
-  weights: { collab: 1, interest: 1, recent: 0.5, difficulty: 0.5, popularity: 0.3 },
+  weights: { relevance: 1, collab: 1, interest: 1, recent: 0.5, difficulty: 0.5, popularity: 0.3 },
   prerequisitePenalty: 1.2,
   mmrLambda: 0.75,
   mmrPool: 5,
@@ -113,6 +130,8 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   reasonCollabPercentile: 0.8,
   reasonPopularPercentile: 0.9,
   reasonLevelDistance: 0.1,
+  relevanceCollabShare: 0.005,
+  relevancePopularityShare: 0.15,
 };
 
 /** Per-candidate features, exposed for explanations and tests. */

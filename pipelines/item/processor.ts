@@ -47,7 +47,7 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const applied = new Map<string, { off: bigint; seq: number }>();
     if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
     // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
-    this.groups.set(group, { table, applied, changed: new Set(table.ids), position: '0' });
+    this.groups.set(group, { table, applied, changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)), position: '0' });
   }
 
   snapshot(group: number): ItemGroupJSON {
@@ -75,13 +75,13 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
 
   private applyOne(g: ItemGroup, topic: string, u: ItemUpdate): void {
     this.o.emit.emit('event.consumed', { topic, type: u.kind });
-    if (u.kind === 'delta') {
+    if (u.kind === 'delta' || u.kind === 'links') {
       const off = BigInt(u.off);
       const hw = g.applied.get(u.src);
       if (hw && (off < hw.off || (off === hw.off && u.seq <= hw.seq))) {
         // A replayed duplicate: not applied, but its row is re-broadcast so that replicas see our position move past
         // it (a learner waiting for its replica to reflect its gradients counts this one as reflected).
-        if (g.table.has(u.itemId)) g.changed.add(u.itemId);
+        if (g.table.has(u.itemId) && g.table.placeholder[g.table.indexOf(u.itemId)] !== 1) g.changed.add(u.itemId);
         return;
       }
       g.applied.set(u.src, { off, seq: u.seq });

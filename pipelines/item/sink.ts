@@ -1,6 +1,6 @@
 import { Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { encodeDeltaBatch, encodeItemUpdate, type DeltaUpdate, type ItemUpdate } from '../messages';
+import { encodeItemUpdate, encodeUpdateBatch, type BatchedUpdate, type ItemUpdate } from '../messages';
 
 /** Where the learner and catalogue stages send item updates. */
 export interface ItemSink {
@@ -168,7 +168,7 @@ export interface KafkaItemSinkOptions {
  * order per partition is the order on the topic. Every record names its partition (the one its key would get).
  */
 export class KafkaItemSink implements ItemSink {
-  private pending = new Map<number, DeltaUpdate[]>();
+  private pending = new Map<number, BatchedUpdate[]>();
   private buffered = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly lingerMs: number;
@@ -195,7 +195,7 @@ export class KafkaItemSink implements ItemSink {
   }
 
   send(update: ItemUpdate, headers?: Record<string, string>): void {
-    if (update.kind !== 'delta' || headers) {
+    if ((update.kind !== 'delta' && update.kind !== 'links') || headers) {
       this.sendBuffered();
       // keyed as before, with the partition named so that the acknowledgement ledger knows every offset
       this.out.push(update.itemId, encodeItemUpdate(update), headers, this.o.partitionOf(update.itemId));
@@ -218,7 +218,7 @@ export class KafkaItemSink implements ItemSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.buffered === 0) return;
-    for (const [p, list] of this.pending) this.out.push(null, encodeDeltaBatch(list), undefined, p, list.length);
+    for (const [p, list] of this.pending) this.out.push(null, encodeUpdateBatch(list), undefined, p, list.length);
     this.pending = new Map();
     this.buffered = 0;
     this.out.kick();

@@ -75,6 +75,10 @@ export interface LearnerProcessorOptions {
   interests?: InterestIndex;
   /** How candidates are pooled and ranked (models/ranking); defaults in LearnerRankOptions. */
   ranking?: Omit<LearnerRankOptions, 'topN'>;
+  /** Clock (epoch ms) of re-rank coalescing and ranking; default Date.now. The served-path eval passes event time. */
+  now?: () => number;
+  /** Re-ranks run only on reranker.runDue() (served-path eval); default false. */
+  manualReranks?: boolean;
 }
 
 /**
@@ -96,6 +100,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly quality = { trials: 0, hits: 0 };
   /** The last QUALITY_WINDOW list trials (label 1 = hit) and quiz predictions (P(correct) before learning, label). */
   private readonly hitWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
+  /** Most-popular's hits on the same trials: the baseline the served hit rate is watched against. */
+  readonly popularWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
   readonly quizWindow = new SlidingBinaryWindow(QUALITY_WINDOW);
   private quizTrials = 0;
   /** Same, ranked from state at the event (evaluateEvery): independent of re-rank timing. */
@@ -117,6 +123,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       logger: o.logger,
       intervalMs: o.rerankIntervalMs,
       maxPending: o.maxPendingReranks,
+      now: o.now,
+      manual: o.manualReranks,
     });
     this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
     this.popTimer.unref();
@@ -227,21 +235,49 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return l;
   }
 
-  /** One collaborative step for (learner, resource): update the learner now, route the item-side gradients to the owner. */
+  /**
+   * One learning step for (learner, resource): the collaborative step (learner now, item-side gradients to the owner)
+   * and the recommender's global signals (transitions from the learner's recent resources, popularity), applied at
+   * once where this stage owns the items (synchronous) or sent to their owners with the gradients. Called before the
+   * resource enters the learner's history.
+   */
   private learn(g: LearnerGroup, rec: InputRecord, l: Learner, ev: Interaction): void {
     const table = this.synchronous ? g.items! : this.o.replica!;
     if (this.synchronous && !table.has(ev.resourceId)) {
       table.set({ itemId: ev.resourceId, factors: this.o.model.newItemFactors(ev.resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
+    } else if (this.synchronous && table.placeholder[table.indexOf(ev.resourceId)] === 1) {
+      table.set({ itemId: ev.resourceId, factors: this.o.model.newItemFactors(ev.resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
     }
     const { learner, gradients } = this.o.model.learnerStep(l.cf, table, ev);
     l.cf = learner;
+    const positive = eventWeight(ev, this.o.model.options.weights) > 0;
+    const t = ev.timestamp / 1000;
+    const recommender = this.ranker.recommender;
     if (this.synchronous) {
       for (const gr of gradients) applyItemUpdate(table, this.o.model, { kind: 'delta', itemId: gr.resourceId, ...gr, src: '', off: '0', seq: 0 });
+      recommender.learn(table.signals, this.ranker.recentRows(l, table), table.indexOf(ev.resourceId), t, positive);
     } else {
       const src = `${rec.topic}:${rec.partition}`;
       gradients.forEach((gr, seq) => this.o.sink!.send({ kind: 'delta', itemId: gr.resourceId, ...gr, src, off: rec.offset, seq }));
+      // the same links as recommender.learn, by id, one update per source item (its owner keeps that row)
+      const recent = l.history.slice(-recommender.window);
+      const at = recent.lastIndexOf(ev.resourceId);
+      const ids = [...recent, ev.resourceId];
+      const byFrom = new Map<string, { to: string[]; w: number[] }>();
+      if (positive) byFrom.set(ev.resourceId, { to: [], w: [] });
+      for (const link of recommender.links(recent.map((_, k) => k), at >= 0 ? at : recent.length)) {
+        const from = ids[link.from];
+        let e = byFrom.get(from);
+        if (!e) byFrom.set(from, (e = { to: [], w: [] }));
+        e.to.push(ids[link.to]);
+        e.w.push(link.w);
+      }
+      let seq = gradients.length;
+      for (const [from, e] of byFrom) {
+        this.o.sink!.send({ kind: 'links', itemId: from, to: e.to, w: e.w, pop: positive && from === ev.resourceId ? 1 : 0, t, src, off: rec.offset, seq: seq++ });
+      }
     }
-    if (eventWeight(ev, this.o.model.options.weights) > 0) this.popularity.set(ev.resourceId, (this.popularity.get(ev.resourceId) ?? 0) + 1);
+    if (positive) this.popularity.set(ev.resourceId, (this.popularity.get(ev.resourceId) ?? 0) + 1);
   }
 
   private onInteraction(g: LearnerGroup, rec: InputRecord, ev: InteractionEvent): void {
@@ -257,7 +293,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
         this.quality.trials++;
         this.quality.hits += hit;
         this.hitWindow.add(hit, hit);
-        if (this.quality.trials % QUALITY_EMIT_EVERY === 0) this.o.emit.emit('quality.hitRate', { value: this.hitWindow.meanLabel(), k: HIT_K });
+        const popHit = this.inPopular(g, l, ev.resourceId) ? 1 : 0;
+        this.popularWindow.add(popHit, popHit);
+        if (this.quality.trials % QUALITY_EMIT_EVERY === 0) {
+          this.o.emit.emit('quality.hitRate', { value: this.hitWindow.meanLabel(), k: HIT_K });
+          this.o.emit.emit('quality.popularHitRate', { value: this.popularWindow.meanLabel(), k: HIT_K });
+        }
       }
       const every = this.o.evaluateEvery ?? 0;
       if (every > 0 && this.positives++ % every === 0 && l.interactions > 0) {
@@ -273,6 +314,21 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     this.rerank(ev.userId);
+  }
+
+  /** Whether `resourceId` is in the recent most-popular top-10 of the table, the learner's history and completed left out. */
+  private inPopular(g: LearnerGroup, l: Learner, resourceId: string): boolean {
+    const table = this.synchronous ? g.items : this.o.replica;
+    if (!table) return false;
+    let n = 0;
+    for (const i of table.signals.topPopular()) {
+      if (table.active[i] !== 1) continue;
+      const id = table.ids[i];
+      if (l.history.includes(id) || l.completed.includes(id)) continue;
+      if (id === resourceId) return true;
+      if (++n >= HIT_K) return false;
+    }
+    return false;
   }
 
   private onQuiz(g: LearnerGroup, rec: InputRecord, ev: QuizEvent): void {
@@ -402,7 +458,17 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private rankSync(g: LearnerGroup, userId: string, l: Learner) {
     const table = this.items();
     const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => this.ranker.mask(l, table, row), this.ranker.k);
-    return this.ranker.rank(userId, l, table, g.knowledge, top, Date.now());
+    return this.ranker.rank(userId, l, table, g.knowledge, top, this.now());
+  }
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
+  }
+
+  /** Writes the derived counts (popularity, co-engagement) now instead of at the next 1 s flush. */
+  async flushDerived(): Promise<void> {
+    await this.flushPopularity();
+    await this.flushCoEngagement();
   }
 
   /** The lists of a batch of due learners: one scoring call for all of them, then per-learner list building. */
@@ -413,7 +479,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (live.length === 0) return out;
     const table = this.items();
     const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => this.ranker.mask(live[j].l, table, row), this.ranker.k);
-    const now = Date.now();
+    const now = this.now();
     live.forEach(({ l, group, j }, b) => {
       const userId = userIds[j];
       // erased (or its group revoked) while the batch was scored: nothing to write

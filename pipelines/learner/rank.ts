@@ -1,4 +1,6 @@
 import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
+import { topK } from '../../models/kernel/topk';
+import { Recommender, type RecommenderOptions, type RelevanceParts } from '../../models/recommender/recommender';
 
 /** A candidate that remembers its replica row (MMR views the row's factors instead of copying them). */
 interface RowCandidate extends Candidate {
@@ -44,9 +46,24 @@ export interface LearnerRankOptions {
   reserveNew?: number;
   /** Passed to models/ranking (weights, target success, MMR lambda...). */
   rank?: RankOptionsInput;
+  /** The recommender's options (models/recommender); its defaults are the evaluated model's. */
+  recommender?: RecommenderOptions;
+  /**
+   * The learning layer on top of the recommender's relevance (`npm run eval -- --methods served-relevance-only`
+   * switches it off): difficulty fit, interests, exploration, MMR diversity. Default true.
+   */
+  learningLayer?: boolean;
 }
 
+/**
+ * The learner stage's default weights on top of the recommender: its relevance as given, nothing of the ranker's
+ * own collaborative percentile or log popularity (both are inside the relevance already, at the evaluated weights).
+ */
+export const LEARNER_RANK_WEIGHTS = { relevance: 1, collab: 0, popularity: 0 } as const;
+
 const MAX_INTERESTS = 5;
+/** Share of a candidate's relevance its transitions must carry for the "learners who did X went on to this" reason. */
+const BECAUSE_SHARE = 0.5;
 const POPULAR_REFRESH_MS = 1000;
 
 /**
@@ -61,7 +78,10 @@ const POPULAR_REFRESH_MS = 1000;
 export class LearnerRanker {
   readonly k: number;
   private readonly rankOptions: RankOptions;
-  private readonly o: Required<Omit<LearnerRankOptions, 'rank'>>;
+  private readonly o: Required<Omit<LearnerRankOptions, 'rank' | 'recommender'>>;
+  readonly recommender: Recommender;
+  private vals = new Float64Array(1024);
+  private parts: RelevanceParts = { transition: new Float64Array(1024), because: new Int32Array(1024), popularity: new Float64Array(1024) };
   /** Newest activated rows (ring), candidates for the "new resource" extra while they have no event. */
   private readonly activated: number[] = [];
   private readonly popularByTopic = new Map<string, { at: number; rows: number[] }>();
@@ -79,9 +99,30 @@ export class LearnerRanker {
       newResources: options.newResources ?? 16,
       nextSteps: options.nextSteps ?? 20,
       reserveNew: options.reserveNew ?? 3,
+      learningLayer: options.learningLayer ?? true,
     };
     this.k = this.o.candidateFactor * this.o.topN;
-    this.rankOptions = resolveRankOptions({ ...options.rank, topN: this.o.topN, mmrHead: Math.min(this.o.mmrHead, this.o.topN), reserveNew: this.o.reserveNew });
+    this.recommender = new Recommender(options.recommender);
+    const layer = this.o.learningLayer;
+    const rankInput: RankOptionsInput = { ...options.rank, weights: { ...LEARNER_RANK_WEIGHTS, ...options.rank?.weights } };
+    if (!layer) {
+      // relevance alone decides: no difficulty, interest or content term, no exploration slots, no MMR
+      rankInput.weights = { ...rankInput.weights, interest: 0, recent: 0, difficulty: 0 };
+      rankInput.prerequisitePenalty = 0;
+      rankInput.mmrLambda = 1;
+    }
+    this.rankOptions = resolveRankOptions({ ...rankInput, topN: this.o.topN, mmrHead: Math.min(this.o.mmrHead, this.o.topN), reserveNew: layer ? this.o.reserveNew : 0 });
+  }
+
+  /** The learner's most recent resources as rows of `table`, oldest first (the recommender's recent items). */
+  recentRows(l: Learner, table: ItemTable): number[] {
+    const out: number[] = [];
+    const w = this.recommender.window;
+    for (let r = Math.max(0, l.history.length - w); r < l.history.length; r++) {
+      const i = table.indexOf(l.history[r]);
+      if (i >= 0) out.push(i);
+    }
+    return out;
   }
 
   /** A row became active (new or re-activated resource). */
@@ -104,32 +145,64 @@ export class LearnerRanker {
     }
   }
 
-  /** The learner's list from its collaborative candidates `top` (from the kernel) plus the extras. */
+  /**
+   * The learner's list: the recommender's relevance over its pool (transition targets of the recent resources, the
+   * most popular, the collaborative candidates `top` from the kernel, the extras), the best `k` of it plus every
+   * extra, re-ranked by models/ranking with the learning layer.
+   */
   rank(userId: string, l: Learner, table: ItemTable, knowledge: KnowledgeModel | undefined, top: TopKResult, now: number): RecommendedItem[] {
     const history = new Set(l.history);
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
-    const seen = new Set<number>();
+    const allowed = (i: number) => table.active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]);
+    const extraRows = this.extras(l, table, interests, now);
+    const cold = l.interactions === 0 && l.quizzes === 0;
+    const byContent = this.contentInterests(interests);
+    extraRows.push(...this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours));
+    const kernelScore = new Map<number, number>();
+    for (let r = 0; r < top.indices.length; r++) kernelScore.set(top.indices[r], top.scores[r]);
+    const rec = this.recommender;
+    const pool = rec.pool(table.signals, this.recentRows(l, table), [...top.indices, ...extraRows], table.size, allowed, now / 1000);
+    const m = pool.length;
+    if (this.vals.length < m) {
+      const cap = 2 * m;
+      this.vals = new Float64Array(cap);
+      this.parts = { transition: new Float64Array(cap), because: new Int32Array(cap), popularity: new Float64Array(cap) };
+    }
+    const collab = new Float64Array(m);
+    for (let j = 0; j < m; j++) collab[j] = kernelScore.get(pool[j]) ?? collabScore(l.cf.vector, table, pool[j]);
+    const vals = this.vals;
+    const parts = this.parts;
+    rec.score(table.signals, pool, rec.collabWeight > 0 && !cold ? collab : undefined, vals, parts);
+    // the best k by relevance, and every extra (they must get a chance whatever their relevance)
+    const keep = new Set<number>();
+    const best = topK(vals, m, Math.min(this.k, m));
+    for (const j of best) keep.add(j);
+    const at = new Map<number, number>();
+    for (let j = 0; j < m; j++) at.set(pool[j], j);
+    for (const i of extraRows) {
+      const j = at.get(i);
+      if (j !== undefined) keep.add(j);
+    }
     const candidates: RowCandidate[] = [];
-    const add = (i: number, collab: number) => {
-      // state may have moved on while the batch was scored: never offer a resource just engaged with or removed
-      if (seen.has(i) || table.active[i] !== 1 || history.has(table.ids[i]) || completed.has(table.ids[i])) return;
-      seen.add(i);
-      candidates.push(this.candidate(table, i, collab, interests));
-    };
-    for (let r = 0; r < top.indices.length; r++) add(top.indices[r], top.scores[r]);
-    for (const i of this.extras(l, table, interests, now)) if (!seen.has(i)) add(i, collabScore(l.cf.vector, table, i));
+    for (const j of keep) {
+      const i = pool[j];
+      const c = this.candidate(table, i, collab[j], interests);
+      c.relevance = vals[j];
+      c.popularity = parts.popularity[j];
+      const from = parts.because[j];
+      // a "learners who did X went on to this" reason only where transitions carry the relevance
+      if (from >= 0 && parts.transition[j] >= BECAUSE_SHARE * vals[j]) c.because = { resourceId: table.ids[from], title: table.meta[from]?.title };
+      candidates.push(c);
+    }
     const recent: NonNullable<LearnerContext['recent']>[number][] = [];
     for (let r = l.history.length - 1; r >= 0 && recent.length < this.o.recentLength; r--) {
       const id = l.history[r];
       recent.push({ resourceId: id, title: table.meta[table.indexOf(id)]?.title });
     }
-    // Declared interests by content: a candidate source of their own, and content cosines as interest matches. A
-    // learner with no event has no collaborative signal (a fresh learner's score is only the item bias, which would
-    // outweigh what they told us): ranked by interest similarity and popularity alone.
-    const cold = l.interactions === 0 && l.quizzes === 0;
-    const byContent = this.contentInterests(interests);
-    for (const i of this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours)) if (!seen.has(i)) add(i, collabScore(l.cf.vector, table, i));
+    // Declared interests by content: a candidate source of their own (above), and content cosines as interest
+    // matches. A learner with no event has no collaborative signal (a fresh learner's score is only the item bias,
+    // which would outweigh what they told us): ranked by interest similarity and popularity alone.
     for (const c of candidates) {
       if (cold) c.collabScore = undefined;
       if (byContent.length > 0) this.contentMatch(c, byContent);
@@ -142,7 +215,8 @@ export class LearnerRanker {
       : undefined;
     // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
     const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
-    const items = rank({ candidates, learner: { userId, completed, recent }, predictSuccess, similarity }, this.rankOptions).items;
+    const practisedSkills = new Set(knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : []);
+    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity }, this.rankOptions).items;
     return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;
   }
 

@@ -22,6 +22,11 @@ export interface RerankerOptions {
   /** Pending re-ranks at which hasRoom() turns false, so consumption pauses while Redis is slow. Default 5000. */
   maxPending?: number;
   now?: () => number;
+  /**
+   * No timers: re-ranks run only when {@link Reranker.runDue} is called (the served-path evaluation, which moves an
+   * event-time clock and runs what is due before each event). Default false.
+   */
+  manual?: boolean;
 }
 
 /**
@@ -107,6 +112,10 @@ export class Reranker {
 
   /** Resolves when nothing is scheduled or in flight (tests, shutdown). Pending re-ranks run now. */
   drain(): Promise<void> {
+    if (this.o.manual) {
+      for (const u of this.due.keys()) this.due.set(u, -Infinity);
+      return this.runDue();
+    }
     for (const u of this.due.keys()) this.due.set(u, 0);
     this.arm(0);
     if (this.pending === 0) return Promise.resolve();
@@ -120,7 +129,24 @@ export class Reranker {
     this.timer = null;
   }
 
+  /**
+   * Manual mode: runs every re-rank due at or before now() and resolves when their lists are written. Learners are
+   * built in batches of maxBatch, as the timer would.
+   */
+  async runDue(): Promise<void> {
+    const now = this.now();
+    const due: string[] = [];
+    for (const [u, at] of this.due) if (at <= now) due.push(u);
+    for (let i = 0; i < due.length; i += this.maxBatch) {
+      const batch = due.slice(i, i + this.maxBatch);
+      for (const u of batch) this.due.delete(u);
+      this.runBatch(batch);
+      await Promise.all(batch.flatMap((u) => { const p = this.running.get(u); return p ? [p] : []; }));
+    }
+  }
+
   private arm(at: number): void {
+    if (this.o.manual) return;
     if (this.timer && at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;

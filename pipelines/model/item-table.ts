@@ -1,4 +1,5 @@
 import { b64ToF32, f32ToB64 } from '../state/codec';
+import { ItemSignals, type ItemSignalsOptions } from '../../models/recommender/signals';
 
 /** Catalogue facts the ranker needs next to the factors (copied from catalog.resources by the catalogue stage). */
 export interface ItemMeta {
@@ -21,11 +22,22 @@ export interface ItemRow {
   lastT: number;
   active: boolean;
   meta?: ItemMeta;
+  /** The recommender's global signals of this item (owner's values): its transition row and popularity key. */
+  signals?: RowSignals;
+}
+
+/** An item's transition row (targets by id, log keys, the row total's key) and its popularity key (models/recommender). */
+export interface RowSignals {
+  to: string[];
+  key: number[];
+  sumKey: number;
+  /** popularity log key; -Infinity = none */
+  pop: number;
 }
 
 export interface ItemTableJSON {
   dim: number;
-  rows: { id: string; f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta }[];
+  rows: { id: string; f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta; s?: [string[], number[], number | null, number | null] }[];
 }
 
 /**
@@ -48,9 +60,18 @@ export class ItemTable {
   /** Resource id -> rows naming it as a prerequisite ("next after" candidates). */
   private readonly byPrerequisite = new Map<string, Set<number>>();
   private cap: number;
+  /** The recommender's transitions and popularity, by row index (models/recommender). */
+  readonly signals: ItemSignals;
+  /**
+   * 1 = a slot made only because a transition row names the item (`ensureRef`): no row of its own has arrived or been
+   * created. Never broadcast, checkpointed or treated as a removed item; the first real row or update takes it over.
+   */
+  placeholder: Uint8Array;
 
-  constructor(readonly dim: number, capacity = 1024) {
+  constructor(readonly dim: number, capacity = 1024, signals?: ItemSignalsOptions) {
     this.cap = capacity;
+    this.signals = new ItemSignals(signals);
+    this.placeholder = new Uint8Array(capacity);
     this.factors = new Float32Array(capacity * dim);
     this.bias = new Float32Array(capacity);
     this.counts = new Float64Array(capacity);
@@ -68,6 +89,15 @@ export class ItemTable {
 
   has(id: string): boolean {
     return this.index.has(id);
+  }
+
+  /** Index of `id` for a reference (a transition target), creating a placeholder slot when missing. */
+  ensureRef(id: string): number {
+    const had = this.index.get(id);
+    if (had !== undefined) return had;
+    const i = this.ensure(id);
+    this.placeholder[i] = 1;
+    return i;
   }
 
   /** Index of `id`, creating an (inactive, zero) row when missing. */
@@ -94,6 +124,9 @@ export class ItemTable {
     a.set(this.active);
     const t = new Float64Array(cap).fill(Number.NaN);
     t.set(this.lastT);
+    const ph = new Uint8Array(cap);
+    ph.set(this.placeholder);
+    this.placeholder = ph;
     this.lastT = t;
     this.factors = f;
     this.bias = b;
@@ -113,9 +146,32 @@ export class ItemTable {
     this.counts[i] = r.count;
     this.lastT[i] = r.lastT;
     this.active[i] = r.active ? 1 : 0;
+    this.placeholder[i] = 0;
+    if (r.signals) this.setSignals(i, r.signals);
     // the same object again (a replica re-receiving unchanged facts) leaves the topic / prerequisite indexes as they are
     if (r.meta && r.meta !== this.meta[i]) this.setMeta(i, r.meta);
     return i;
+  }
+
+  /** Copies an owner's signals of row `i` (targets by id become indices of this table). */
+  setSignals(i: number, s: RowSignals): void {
+    const to = s.to.map((id) => this.ensureRef(id));
+    this.signals.setRow(i, to, s.key, s.sumKey);
+    this.signals.setPopularityKey(i, s.pop);
+  }
+
+  /** Row `i`'s signals with targets as ids (what the owner broadcasts and checkpoints); undefined = none. */
+  rowSignals(i: number): RowSignals | undefined {
+    const r = this.signals.row(i);
+    const pop = this.signals.popularityKey(i);
+    if (!r && pop === -Infinity) return undefined;
+    const to: string[] = [];
+    const key: number[] = [];
+    if (r) for (let e = 0; e < r.len; e++) {
+      to.push(this.ids[r.to[e]]);
+      key.push(r.key[e]);
+    }
+    return { to, key, sumKey: r ? r.sumKey : -Infinity, pop };
   }
 
   setMeta(i: number, meta: ItemMeta): void {
@@ -148,7 +204,7 @@ export class ItemTable {
   get(id: string): ItemRow | null {
     const i = this.index.get(id);
     if (i === undefined) return null;
-    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i] };
+    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i], signals: this.rowSignals(i) };
   }
 
   /** Tombstone: the item is gone; its slot stays (inactive, zeroed) so indices of others stay valid. */
@@ -163,14 +219,20 @@ export class ItemTable {
   toJSON(): ItemTableJSON {
     const rows: ItemTableJSON['rows'] = [];
     for (let i = 0; i < this.ids.length; i++) {
-      rows.push({ id: this.ids[i], f: f32ToB64(this.row(i)), b: this.bias[i], n: this.counts[i], t: Number.isNaN(this.lastT[i]) ? null : this.lastT[i], a: this.active[i] === 1, ...(this.meta[i] ? { m: this.meta[i] } : {}) });
+      if (this.placeholder[i] === 1) continue;
+      const sg = this.rowSignals(i);
+      // -Infinity is not JSON: null stands for "none"
+      const s: [string[], number[], number | null, number | null] | undefined = sg ? [sg.to, sg.key, Number.isFinite(sg.sumKey) ? sg.sumKey : null, Number.isFinite(sg.pop) ? sg.pop : null] : undefined;
+      rows.push({ id: this.ids[i], f: f32ToB64(this.row(i)), b: this.bias[i], n: this.counts[i], t: Number.isNaN(this.lastT[i]) ? null : this.lastT[i], a: this.active[i] === 1, ...(this.meta[i] ? { m: this.meta[i] } : {}), ...(s ? { s } : {}) });
     }
     return { dim: this.dim, rows };
   }
 
-  static fromJSON(j: ItemTableJSON): ItemTable {
-    const t = new ItemTable(j.dim, Math.max(1024, j.rows.length));
+  static fromJSON(j: ItemTableJSON, signals?: ItemSignalsOptions): ItemTable {
+    const t = new ItemTable(j.dim, Math.max(1024, j.rows.length), signals);
     for (const r of j.rows) t.set({ itemId: r.id, factors: b64ToF32(r.f), bias: r.b, count: r.n, lastT: r.t ?? Number.NaN, active: r.a, meta: r.m });
+    // signals after every row exists, so targets take their rows' indices rather than placeholders
+    for (const r of j.rows) if (r.s) t.setSignals(t.indexOf(r.id), { to: r.s[0], key: r.s[1], sumKey: r.s[2] ?? -Infinity, pop: r.s[3] ?? -Infinity });
     return t;
   }
 }

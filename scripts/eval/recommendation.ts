@@ -14,6 +14,7 @@ import { PrerequisiteError, ValidationError } from '../../lib/errors';
 import { readMovielens, sameSecondShare } from './movielens';
 import { expandMethods, TUNING_GRID } from './tuningGrid';
 import type { EvalArgs, EvalReport } from './types';
+import { isServedMethod, runServed, SERVED_VARIANTS } from './served';
 
 export const DEFAULT_MOVIELENS = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'movielens-latest-small');
 
@@ -44,7 +45,7 @@ type MethodResult = PrequentialResult & { cpuSeconds?: number };
 function makeRecommender(name: string, seed: number): StreamRecommender {
   const make = RECOMMENDERS[name] ?? EXTRA_RECOMMENDERS[name];
   if (!make) {
-    const known = [...Object.keys(RECOMMENDERS), ...Object.keys(EXTRA_RECOMMENDERS)].join(', ');
+    const known = [...Object.keys(RECOMMENDERS), ...Object.keys(EXTRA_RECOMMENDERS), ...Object.keys(SERVED_VARIANTS)].join(', ');
     throw new ValidationError(`unknown method ${name}; known: ${known}`);
   }
   return make(seed);
@@ -102,14 +103,22 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   const dir = movielensDir(args);
   const stream = readMovielens(dir, args.limit);
   const names = args.methods ? expandMethods(args.methods) : Object.keys(RECOMMENDERS);
-  for (const name of names) makeRecommender(name, 1); // fail fast on a typo, before any work
+  const served = names.filter(isServedMethod);
+  const offline = names.filter((n) => !isServedMethod(n));
+  for (const name of offline) makeRecommender(name, 1); // fail fast on a typo, before any work
   const seed = args.seed ?? 1;
   let results: MethodResult[] = [];
   const workers = args.workers ?? Math.min(2, availableParallelism());
-  if (workers > 1 && names.length > 1) {
-    results = await runInWorkers(dir, args.limit, names, seed, workers);
+  // the served path runs the production learner stage in this thread while the offline methods use the workers
+  const servedRuns = (async () => {
+    const out: MethodResult[] = [];
+    for (const name of served) out.push(await runServed(stream, name));
+    return out;
+  })();
+  if (workers > 1 && offline.length > 1) {
+    results = await runInWorkers(dir, args.limit, offline, seed, Math.max(1, workers - (served.length > 0 ? 1 : 0)));
   } else {
-    for (const name of names) {
+    for (const name of offline) {
       // CPU time next to wall time: the machine is shared, and CPU seconds are what the model actually costs
       const cpu0 = process.cpuUsage();
       const r = runPrequential(stream.events, makeRecommender(name, seed), { k: 10, windowEvents: 5000 });
@@ -117,6 +126,8 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
       results.push({ ...r, name, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     }
   }
+  const servedResults = await servedRuns;
+  results = names.map((n) => (isServedMethod(n) ? servedResults[served.indexOf(n)] : results[offline.indexOf(n)]));
   const cpuAll = process.cpuUsage(cpuStart);
   const figures: EvalReport['figures'] = [];
   if (args.plot !== 'none') {

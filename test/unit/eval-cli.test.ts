@@ -62,7 +62,7 @@ describe('--methods tuning-grid', () => {
       ...s.options.transitions,
       popularityWeight: s.options.popularityWeight,
       collabWeight: s.options.collabWeight,
-      popularityHalfLifeSeconds: s.popularity.halfLifeSeconds,
+      popularityHalfLifeSeconds: s.options.popularityHalfLifeSeconds,
     };
   };
 

@@ -25,6 +25,8 @@ describe('LearnerRanker', () => {
     table.set({ itemId: 'r3-part2', factors: user.slice(), bias: 0, count: 2, lastT: 0, active: true, meta: { type: 'course', topics: ['history'], prerequisites: ['r3'] } });
     const fresh = table.set({ itemId: 'new-algebra', factors: user.map((x) => -x), bias: 0, count: 0, lastT: Number.NaN, active: true, meta: { type: 'article', topics: ['algebra'] } });
     const l: Learner = { cf: { vector: user, bias: 0, count: 5, lastT: 0 }, interactions: 5, quizzes: 0, history: ['r1', 'r2', 'r3'], interests: ['Algebra'], completed: ['r3', 'r9'], lastEventAt: 1 };
+    // learners who did r3 went on to r3-part2: the recommender's transitions carry it
+    table.signals.addLink(table.indexOf('r3'), table.indexOf('r3-part2'), 1, 0);
 
     const ranker = new LearnerRanker({ topN: 30 });
     ranker.noteActivated(fresh);
@@ -40,8 +42,61 @@ describe('LearnerRanker', () => {
     expect(n?.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['matches-interest', 'new-resource']));
     const next = items.find((i) => i.resourceId === 'r3-part2');
     expect(next?.reasons[0]).toMatchObject({ code: 'next-after', ref: 'r3', text: 'Next after R 3' });
+    expect(next?.reasons[1]).toMatchObject({ code: 'because-you-did', ref: 'r3' });
     const some = items.find((i) => i.resourceId.startsWith('r') && i.resourceId !== 'r3-part2')!;
     expect(some).toMatchObject({ type: 'video', topics: [expect.any(String)], skills: [expect.any(String)] });
     for (const it of items) expect(it.reasons.length).toBeGreaterThan(0);
+  });
+});
+
+describe('reasons are true', () => {
+  const dim = 4;
+  const rng = mulberry32(5);
+  const build = () => {
+    const table = new ItemTable(dim);
+    for (let i = 0; i < 300; i++) {
+      table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 3, lastT: 0, active: true, meta: { skills: [`s${i % 6}`], title: `R ${i}` } });
+    }
+    // random transitions and popularity, so that many candidates carry a transition part
+    for (let e = 0; e < 3000; e++) table.signals.addLink(Math.floor(rng() * 300), Math.floor(rng() * 300), rng(), e);
+    for (let e = 0; e < 1000; e++) table.signals.addPopularity(Math.floor(rng() * 300), 1, e);
+    return table;
+  };
+
+  it('"learners who did X went on to this" names only resources in the learner\'s own history', () => {
+    const table = build();
+    const ranker = new LearnerRanker({ topN: 20 });
+    const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });
+    let because = 0;
+    for (let u = 0; u < 50; u++) {
+      const history = Array.from({ length: 1 + (u % 12) }, () => `r${Math.floor(rng() * 300)}`);
+      const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: history.length, quizzes: 0, history: [...new Set(history)], interests: [], completed: [], lastEventAt: 1 };
+      const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
+      for (const it of ranker.rank(`u${u}`, l, table, undefined, top, 0)) {
+        for (const r of it.reasons) {
+          if (r.code !== 'because-you-did') continue;
+          because++;
+          expect(l.history).toContain(r.ref);
+        }
+      }
+    }
+    expect(because).toBeGreaterThan(100); // the property was exercised, not vacuous
+  });
+
+  it('"right level for <skill>" only names a skill the learner has quiz attempts in', () => {
+    const table = build();
+    const knowledge = new KnowledgeModel();
+    // the learner practised s0 and s1 only; another learner practised everything (population evidence on s2..s5)
+    for (let k = 0; k < 40; k++) {
+      knowledge.update({ userId: 'other', itemId: `q${k}`, skills: [`s${k % 6}`], correct: k % 3 === 0 ? 0 : 1, timestamp: k });
+      if (k % 6 < 2) knowledge.update({ userId: 'u', itemId: `q${k}`, skills: [`s${k % 6}`], correct: k % 4 === 0 ? 0 : 1, timestamp: k });
+    }
+    const ranker = new LearnerRanker({ topN: 60, rank: { reasonLevelDistance: 0.5 } });
+    const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });
+    const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: 3, quizzes: 14, history: ['r1', 'r2', 'r3'], interests: [], completed: [], lastEventAt: 1 };
+    const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
+    const levels = ranker.rank('u', l, table, knowledge, top, 0).flatMap((it) => it.reasons.filter((r) => r.code === 'right-level'));
+    expect(levels.length).toBeGreaterThan(0);
+    for (const r of levels) expect(['s0', 's1']).toContain(r.ref);
   });
 });

@@ -1,0 +1,144 @@
+/**
+ * The served-path evaluation: the production learner stage (LearnerProcessor, the configuration `npm start` runs, in
+ * synchronous item mode so that it runs in-process without Kafka) with the in-memory serving store, driven over a
+ * movielens stream in time order. Each test point is scored against what the read API (serveRecommendations, the
+ * same function the express route calls) answers for that learner just before the event: the list in the store, with
+ * the re-ranks due for every earlier event completed. Re-ranks coalesce in event time (config
+ * pipeline.rerankIntervalMs): a re-rank asked for by an event is due at once, or at the end of the learner's
+ * coalescing interval; a learner's next event in the same instant sees the list from before the coalesced ones.
+ */
+import { MemoryServingStore } from '../../lib/serving/memory';
+import { loadConfig } from '../../lib/config';
+import { createLogger } from '../../lib/log';
+import { noopEmitter } from '../../lib/metrics/instrumentation';
+import { serveRecommendations } from '../../api/recommend/serve';
+import { hitAt, ndcgAt, WindowedMean } from '../../models/eval/metrics';
+import { defaultIsTestPoint, type PrequentialResult } from '../../models/eval/prequential';
+import type { StreamEvent } from '../../models/eval/types';
+import type { InteractionEvent } from '../../pipelines/decode';
+import { LearnerProcessor } from '../../pipelines/learner/processor';
+import type { LearnerRankOptions } from '../../pipelines/learner/rank';
+import { learnerStageSettings } from '../../pipelines/pipeline';
+import type { MovielensStream } from './movielens';
+
+/** Served variants by CLI name: the learning layer's switches (the ablation of docs/evaluation.md). */
+export const SERVED_VARIANTS: Record<string, Omit<LearnerRankOptions, 'topN'>> = {
+  // the default configuration: difficulty fit, interests, exploration, MMR diversity and reasons on
+  served: {},
+  'served-relevance-only': { learningLayer: false },
+  // relevance + one part of the learning layer at a time
+  'served-relevance+difficulty': { learningLayer: false, rank: { weights: { difficulty: 0.5 } } },
+  'served-relevance+interests': { learningLayer: false, rank: { weights: { interest: 1, recent: 0.5 } } },
+  'served-relevance+exploration': { learningLayer: false, reserveNew: 3 },
+  'served-relevance+mmr': { learningLayer: false, rank: { mmrLambda: 0.75 } },
+};
+
+export function isServedMethod(name: string): boolean {
+  return name in SERVED_VARIANTS;
+}
+
+export interface ServedResult extends PrequentialResult {
+  /** test points answered from the learner's own list (the rest got the API's labelled fallback) */
+  personal: number;
+  /** re-ranks run (coalesced in event time) */
+  reranks: number;
+  cpuSeconds: number;
+}
+
+/** Runs one served variant over the stream (dense ids mapped back to the dataset's own ids). */
+export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number } = {}): Promise<ServedResult> {
+  const variant = SERVED_VARIANTS[name];
+  const k = opts.k ?? 10;
+  const windowEvents = opts.windowEvents ?? 5000;
+  const config = loadConfig();
+  const settings = learnerStageSettings(config);
+  let clock = 0;
+  const now = () => clock;
+  const store = new MemoryServingStore({ now });
+  const events = stream.events;
+  let current: InteractionEvent | null = null;
+  // when the learner stage's own learning layer differs from the default, the variant's switches apply on top of it
+  // (a variant with learningLayer false starts from relevance alone and adds back one part)
+  const ranking: Omit<LearnerRankOptions, 'topN'> = variant.learningLayer === false && name !== 'served-relevance-only' ? withPart(variant) : variant;
+  const p = new LearnerProcessor({
+    decode: () => Promise.resolve(current),
+    model: settings.model,
+    store,
+    emit: noopEmitter,
+    logger: createLogger({ level: 'error' }),
+    topics: { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 'e', itemUpdates: 'u' },
+    tombstone: () => Promise.resolve(),
+    topN: settings.topN,
+    historyLength: settings.historyLength,
+    rerankIntervalMs: settings.rerankIntervalMs,
+    modelVersion: 'served-eval',
+    kernel: 'js',
+    now,
+    manualReranks: true,
+    ranking,
+  });
+  p.restore(0, null);
+  const interacted = new Set<number>();
+  const stride = stream.itemIds.length + 1;
+  const recall = new WindowedMean(windowEvents);
+  const ndcg = new WindowedMean(windowEvents);
+  const recommended = new Set<string>();
+  let personal = 0;
+  let reranks = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = Buffer.alloc(1);
+  for (let e = 0; e < events.length; e++) {
+    const ev: StreamEvent = events[e];
+    clock = ev.t * 1000;
+    const before = p.reranker.pending;
+    await p.reranker.runDue();
+    reranks += before - p.reranker.pending;
+    const userId = stream.userIds[ev.user];
+    const resourceId = stream.itemIds[ev.item];
+    const key = ev.user * stride + ev.item;
+    if (defaultIsTestPoint(ev) && !interacted.has(key)) {
+      await p.flushDerived();
+      const served = await serveRecommendations(store, { userId, limit: k, explain: false });
+      if (served.source === 'personal') personal++;
+      let rank = 0;
+      served.items.forEach((it, r) => {
+        recommended.add(it.resourceId);
+        if (it.resourceId === resourceId && rank === 0) rank = r + 1;
+      });
+      recall.add(hitAt(rank, k));
+      ndcg.add(ndcgAt(rank, k));
+    }
+    current = { kind: 'interaction', eventId: `e${e}`, userId, resourceId, type: 'rating', value: ev.value, occurredAt: clock };
+    await p.apply(0, { topic: 'i', partition: 0, offset: String(e), key: null, value, timestamp: clock, headers: {} });
+    interacted.add(key);
+    recall.tick(e);
+    ndcg.tick(e);
+  }
+  await p.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (events.length % windowEvents !== 0) {
+    recall.flush(events.length);
+    ndcg.flush(events.length);
+  }
+  return {
+    name,
+    events: events.length,
+    testPoints: recall.n,
+    recall: recall.mean,
+    ndcg: ndcg.mean,
+    coverage: stream.itemIds.length === 0 ? 0 : recommended.size / stream.itemIds.length,
+    eventsPerSecond: seconds > 0 ? events.length / seconds : 0,
+    seconds,
+    windows: recall.windows.map((w, i) => ({ endEvent: w.endEvent, recall: w.mean, ndcg: ndcg.windows[i]?.mean ?? 0, testPoints: w.count })),
+    personal,
+    reranks,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/** Relevance alone plus the variant's one part: the ranker's zeroed weights are given back only where the variant names them. */
+function withPart(v: Omit<LearnerRankOptions, 'topN'>): Omit<LearnerRankOptions, 'topN'> {
+  return { ...v, learningLayer: true, reserveNew: v.reserveNew ?? 0, rank: { mmrLambda: 1, prerequisitePenalty: 0, ...v.rank, weights: { interest: 0, recent: 0, difficulty: 0, ...v.rank?.weights } } };
+}
