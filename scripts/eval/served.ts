@@ -109,7 +109,7 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
       recall.add(hitAt(rank, k));
       ndcg.add(ndcgAt(rank, k));
     }
-    current = { kind: 'interaction', eventId: `e${e}`, userId, resourceId, type: 'rating', value: ev.value, occurredAt: clock };
+    current = { kind: 'interaction', eventId: `e${e}`, userId, resourceId, type: 'rate', value: ev.value, occurredAt: clock };
     await p.apply(0, { topic: 'i', partition: 0, offset: String(e), key: null, value, timestamp: clock, headers: {} });
     interacted.add(key);
     recall.tick(e);

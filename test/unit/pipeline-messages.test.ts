@@ -5,7 +5,10 @@
  */
 import type { Producer, RecordMetadata } from 'kafkajs';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { decodeItemRow, decodeItemUpdates, encodeDeltaBatch, encodeItemRow, encodeItemUpdate, rowPosition, type DeltaUpdate } from '../../pipelines/messages';
+import { decodeItemRow, decodeItemUpdates, encodeDeltaBatch, encodeItemRow, encodeItemUpdate, encodeUpdateBatch, rowPosition, type DeltaUpdate, type LinksUpdate } from '../../pipelines/messages';
+import { ItemTable } from '../../pipelines/model/item-table';
+import { applyItemUpdate } from '../../pipelines/item/apply';
+import { createCollabModel } from '../../pipelines/model/collab';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from '../../pipelines/item/sink';
 import { f32ToB64 } from '../../pipelines/state/codec';
 
@@ -52,6 +55,51 @@ describe('item update records', () => {
     expect(again.meta).toBe(back.meta);
     const changed = decodeItemRow('r1', encodeItemRow({ ...row, meta: { ...meta, title: 'other' } }), { bytes: back.metaBytes!, meta: back.meta! });
     expect(changed.meta).toEqual({ ...meta, title: 'other' });
+  });
+});
+
+describe("the recommender's signals on the internal topics", () => {
+  const links = (itemId: string, off: string, seq: number): LinksUpdate => ({ kind: 'links', itemId, to: ['a', 'ü-2', 'c'], w: [1, 0.5, 0.25], pop: seq % 2, t: 1_700_000_123.5, src: 'learnstream.learning.interactions:1', off, seq });
+
+  it('a batch of gradients and links decodes to the same updates, in order', () => {
+    const updates = [delta('r1', '5', 0, 1), links('r1', '5', 1), links('r2', '9007199254740993', 2), delta('r3', '6', 0, -2)];
+    expect(decodeItemUpdates(encodeUpdateBatch(updates))).toEqual(updates);
+    // a batch of gradients only keeps the older layout, which older item stages read
+    expect(encodeUpdateBatch([delta('r1', '5', 0, 1)])[0]).toBe(0x02);
+  });
+
+  it('an owner applies links to its rows; the row carries them on model.item-factors to a replica, by id', () => {
+    const model = createCollabModel({ dim: 4, seed: 1 });
+    const owner = new ItemTable(4);
+    applyItemUpdate(owner, model, delta('r1', '1', 0, 1));
+    applyItemUpdate(owner, model, { ...links('r1', '1', 1), pop: 1 });
+    const row = owner.get('r1')!;
+    expect(row.signals?.to).toEqual(['a', 'ü-2', 'c']);
+    const replica = new ItemTable(4);
+    replica.set({ itemId: 'c', factors: new Float32Array(4), bias: 0, count: 1, lastT: 0, active: true });
+    replica.set(decodeItemRow('r1', encodeItemRow(row, [0, '2'])));
+    const r = replica.signals.row(replica.indexOf('r1'))!;
+    expect(Array.from(r.to.subarray(0, r.len), (i) => replica.ids[i])).toEqual(['a', 'ü-2', 'c']);
+    expect(replica.signals.popularityKey(replica.indexOf('r1'))).toBe(owner.signals.popularityKey(owner.indexOf('r1')));
+    // targets the replica has no row of yet are placeholders: inactive, not broadcast, taken over by their row
+    const a = replica.indexOf('a');
+    expect([replica.active[a], replica.placeholder[a]]).toEqual([0, 1]);
+    replica.set({ itemId: 'a', factors: new Float32Array(4), bias: 0, count: 2, lastT: 0, active: true });
+    expect([replica.active[a], replica.placeholder[a]]).toEqual([1, 0]);
+  });
+
+  it('a checkpointed table restores its signals; placeholders are not checkpointed', () => {
+    const model = createCollabModel({ dim: 4, seed: 1 });
+    const t = new ItemTable(4);
+    applyItemUpdate(t, model, delta('r1', '1', 0, 1));
+    applyItemUpdate(t, model, links('r1', '1', 1));
+    const json = JSON.parse(JSON.stringify(t.toJSON())) as ReturnType<ItemTable['toJSON']>;
+    expect(json.rows.map((r) => r.id)).toEqual(['r1']);
+    const back = ItemTable.fromJSON(json);
+    expect(back.get('r1')!.signals).toEqual(t.get('r1')!.signals);
+    // a placeholder that later gets its first gradient becomes a real, active row with the seeded start
+    applyItemUpdate(back, model, delta('a', '2', 0, 1));
+    expect(back.get('a')!.active).toBe(true);
   });
 });
 
