@@ -90,7 +90,7 @@ export function createApp(opts: AppOptions): ApiApp {
   let instrumentation = opts.instrumentation;
   if (!instrumentation) {
     instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
-    bindInstrumentation(instrumentation, createMetrics(registry));
+    bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));
   }
   const emit = instrumentation;
   const drain = createDrain();

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const logger: Logger = createLogger({ level: config.logLevel, base: { component: 'api' } });
   const registry = new Registry();
   const instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
-  bindInstrumentation(instrumentation, createMetrics(registry));
+  bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));
   const store = createApiStore(config, instrumentation);
   const deps = await productionDependencies(config, { store, logger, emit: instrumentation });
   const api = await startApi({

@@ -16,6 +16,14 @@ export interface DeadLetterOptions {
   logger?: Logger;
   /** The error message is cut to this many characters in x-dlq-message. Default 1000. */
   maxMessageChars?: number;
+  /**
+   * At most one warning line per (topic, reason) in this many ms; the next line says how many were suppressed in
+   * between. Every dead letter is still counted (learnstream_pipeline_dead_letters_total) and in the DLQ with its
+   * headers. Default 10000; 0 = a line per dead letter.
+   */
+  logIntervalMs?: number;
+  /** Clock for the log rate limit, epoch ms. Default Date.now. */
+  now?: () => number;
 }
 
 export interface SourceMessage {
@@ -44,11 +52,17 @@ export class DeadLetterWriter {
   private readonly emit: Emitter;
   private readonly log: Logger;
   private readonly maxChars: number;
+  private readonly logInterval: number;
+  private readonly now: () => number;
+  /** `topic reason` -> when its last line was written and how many dead letters went unlogged since. */
+  private readonly lastLine = new Map<string, { at: number; suppressed: number }>();
 
   constructor(private readonly opts: DeadLetterOptions) {
     this.emit = opts.emit ?? noopEmitter;
     this.log = opts.logger ?? createLogger({ base: { component: 'dead-letter' } });
     this.maxChars = opts.maxMessageChars ?? 1000;
+    this.logInterval = opts.logIntervalMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
   }
 
   async write(src: SourceMessage, err: PoisonMessageError, sink: DeadLetterSink = this.opts.sink): Promise<void> {
@@ -70,6 +84,27 @@ export class DeadLetterWriter {
       throw new DependencyError('kafka', `cannot write dead letter to ${topic}: ${(cause as Error).message}`, { cause, context: { topic: src.topic, partition: src.partition, offset: src.message.offset } });
     }
     this.emit.emit('deadLetter', { topic: src.topic, reason: err.reason });
-    this.log.warn('dead-lettered', { topic: src.topic, partition: src.partition, offset: src.message.offset, reason: err.reason, error: err.message.slice(0, 200) });
+    this.warn(src, err);
+  }
+
+  /** One line per (topic, reason) per logInterval: a poison producer wrote 542 lines into one test log. */
+  private warn(src: SourceMessage, err: PoisonMessageError): void {
+    const key = `${src.topic} ${err.reason}`;
+    const t = this.now();
+    const last = this.lastLine.get(key);
+    if (last && this.logInterval > 0 && t - last.at < this.logInterval) {
+      last.suppressed++;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    this.lastLine.set(key, { at: t, suppressed: 0 });
+    this.log.warn(`dead-lettered (${err.reason})`, {
+      topic: src.topic,
+      partition: src.partition,
+      offset: src.message.offset,
+      reason: err.reason,
+      error: err.message.slice(0, 200),
+      ...(suppressed > 0 ? { suppressed, suppressedSinceMs: t - last!.at } : {}),
+    });
   }
 }

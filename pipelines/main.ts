@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(',') } });
   const registry = new Registry();
   const instr = createInstrumentation();
-  bindInstrumentation(instr, createMetrics(registry));
+  bindInstrumentation(instr, createMetrics(registry, { roles: ['pipeline'] }));
   let metrics: MetricsServer | null = null;
   const kafka = createKafka(config, `pipeline-${args.stages.join('-')}`);
   const admin = kafka.admin();

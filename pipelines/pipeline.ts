@@ -11,6 +11,7 @@ import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
 import { retryKafka } from './runner/retry';
 import { LearnerProcessor } from './learner/processor';
+import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
 import { ContentReplica } from './replica/content-replica';
@@ -158,7 +159,8 @@ export class Pipeline {
         interests: this.interests,
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
-      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor: this.learner }));
+      const processor = deadLetterNullValues(this.learner, this.o.decode, nonCompactedEventTopics(config.kafka.topicPrefix));
+      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor }));
     }
     if (this.o.stages.includes('catalog')) {
       if (catalogLearns && this.replica) {

@@ -4,7 +4,7 @@
  *
  * Two layers: the Avro type (shape, types, required fields, no undeclared fields — checked with avsc, which reports
  * field paths), then semantic rules Avro cannot express (ranges, string and array caps, timestamps not far in the
- * future). Every issue has a stable `code` and the field `path`, so callers can report all problems at once.
+ * future, not before a plausible floor), the id rule (idProblem). Every issue has a stable `code` and the field `path`, so callers can report all problems at once.
  */
 import avro from 'avsc';
 import { ValidationError } from '../lib/errors';
@@ -18,6 +18,8 @@ export type IssueCode =
   | 'not-finite'
   | 'out-of-range'
   | 'empty'
+  | 'blank'
+  | 'invalid-character'
   | 'too-long'
   | 'too-many'
   | 'future-timestamp';
@@ -47,6 +49,12 @@ export const LIMITS = {
   maxDurationMs: 86_400_000,
   /** Timestamps may be ahead of the receiving clock by at most this (device clock skew). */
   maxFutureMs: 86_400_000,
+  /**
+   * Event timestamps (occurredAt, updatedAt, requestedAt) before this are implausible: 1995-01-01T00:00:00Z. Not
+   * 2000: the MovieLens ratings the replay sends start in 1996. 0, 1971 and a seconds value read as milliseconds
+   * (which lands in January 1970) all fall below it.
+   */
+  earliestEventMs: 788_918_400_000,
   maxSkills: 32,
   maxListItems: 64,
   maxGoals: 32,
@@ -57,6 +65,37 @@ export const LIMITS = {
 
 /** Resources may have been published long before 1970 (films from 1902 are in MovieLens). */
 const EARLIEST_PUBLICATION_MS = Date.UTC(1000, 0, 1);
+
+/**
+ * The id rule, one for every id and label (eventId, userId, resourceId, itemId, requestId, session, skill, topic,
+ * prerequisite and interest labels): not empty, not only whitespace, and none of these characters:
+ *  - control characters (Unicode Cc: NUL, C0, DEL, C1), line and paragraph separators (Zl, Zp);
+ *  - format characters (Cf): bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069), marks
+ *    (U+200E, U+200F, U+061C), zero-width space, joiners and the BOM (U+200B..U+200D, U+2060, U+FEFF), soft hyphen;
+ *  - unpaired UTF-16 surrogates: they do not survive UTF-8, so the stored id would differ from the sent one (checked
+ *    for every string, ids or not, before the Avro copy; see preflight()).
+ * An id that renders the same as another, or renders as nothing, would let two learners share state or hide one.
+ */
+const ID_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+export type IdProblem = { code: 'empty' | 'blank' | 'invalid-character'; message: string };
+
+/** Why `v` is not an acceptable id, or null when it is (length caps are checked separately). */
+export function idProblem(v: string): IdProblem | null {
+  if (v.length === 0) return { code: 'empty', message: 'must not be empty' };
+  const bad = ID_FORBIDDEN.exec(v);
+  if (bad) {
+    const cp = bad[0].codePointAt(0) ?? 0;
+    return { code: 'invalid-character', message: `must not contain control, format (bidi, zero-width) or unpaired surrogate characters; found U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${bad.index}` };
+  }
+  if (v.trim().length === 0) return { code: 'blank', message: 'must not be only whitespace' };
+  return null;
+}
+
+/** An ISO date for a message, or the raw number when Date cannot represent it (|v| > 8.64e15 ms throws). */
+function isoOrRaw(v: number): string {
+  return Math.abs(v) <= 8.64e15 ? new Date(v).toISOString() : String(v);
+}
 
 const AVRO: { [N in EventName]: avro.Type } = Object.fromEntries(
   Object.entries(SCHEMAS).map(([n, s]) => [n, avro.Type.forSchema(s as unknown as avro.Schema)]),
@@ -81,8 +120,15 @@ export function validateEvent<N extends EventName>(name: N, input: unknown, opts
     noUndeclaredFields: true,
     errorHook: (path: string[], val: unknown, t: avro.Type) => issues.push(...avroIssue(path, val, t)),
   });
+  if (issues.length === 0) preflight(type, input, '', issues);
   if (issues.length > 0) return { ok: false, issues };
-  const value = type.clone(input) as EventTypes[N];
+  let value: EventTypes[N];
+  try {
+    value = type.clone(input) as EventTypes[N];
+  } catch (err) {
+    // preflight() covers what is known to get here; anything else is still the input's fault, never a 500.
+    return { ok: false, issues: [{ path: '', code: 'invalid-type', message: `does not encode as ${name}: ${(err as Error).message.slice(0, 200)}` }] };
+  }
   const rules = new Rules(opts.now ?? Date.now());
   RULES[name](value as never, rules);
   return rules.issues.length > 0 ? { ok: false, issues: rules.issues } : { ok: true, value };
@@ -119,6 +165,49 @@ function avroIssue(path: string[], val: unknown, t: avro.Type): ValidationIssue[
   return [{ path: p, code: 'invalid-type', message: `expected ${describe(t)}, got ${show(val)}` }];
 }
 
+/**
+ * avsc encodes a long as a zigzag varint in doubles: beyond ±2^52 it loses the sign or throws (-8.64e15 came back
+ * as +8.64e15, MIN_SAFE_INTEGER threw from clone()). No timestamp or duration needs more.
+ */
+const MAX_EXACT_LONG = 2 ** 52;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What avsc's isValid lets through but must not pass: own keys that a record (nested ones too) does not declare
+ * (avsc looks names up in a plain object, so `__proto__`, `constructor` and friends passed), and longs it cannot
+ * round-trip exactly.
+ */
+function preflight(t: avro.Type, val: unknown, path: string, issues: ValidationIssue[]): void {
+  if (t instanceof avro.types.LongType && typeof val === 'number' && Math.abs(val) > MAX_EXACT_LONG) {
+    issues.push({ path, code: 'out-of-range', message: `must be within -${MAX_EXACT_LONG}..${MAX_EXACT_LONG}, got ${val}` });
+    return;
+  }
+  // Checked on the input: clone() goes through UTF-8, which turns a lone surrogate into U+FFFD (the id stored
+  // would differ from the id sent), so the rules, which see the clone, cannot.
+  if (typeof val === 'string' && LONE_SURROGATE.test(val)) {
+    issues.push({ path, code: 'invalid-character', message: 'holds an unpaired UTF-16 surrogate, which UTF-8 cannot carry' });
+    return;
+  }
+  if (t.typeName.startsWith('union')) {
+    // Unwrapped unions (avsc's default): the value is the branch's own value; check it against the branch it is valid for.
+    const branch = (t as unknown as { types: avro.Type[] }).types.find((b) => b.isValid(val));
+    if (branch) preflight(branch, val, path, issues);
+    return;
+  }
+  if (typeof val !== 'object' || val === null) return;
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  if (t instanceof avro.types.RecordType && !Array.isArray(val)) {
+    const fields = new Map(t.fields.map((f) => [f.name, f.type]));
+    for (const k of Object.keys(val)) {
+      const ft = fields.get(k);
+      if (ft === undefined) issues.push({ path: at(k), code: 'unknown-field', message: 'field is not part of the schema' });
+      else preflight(ft, (val as Record<string, unknown>)[k], at(k), issues);
+    }
+  } else if (t instanceof avro.types.ArrayType && Array.isArray(val)) {
+    val.forEach((v, i) => preflight(t.itemsType, v, at(String(i)), issues));
+  }
+}
+
 function show(val: unknown): string {
   if (typeof val === 'string') return JSON.stringify(val.length > 40 ? `${val.slice(0, 40)}...` : val);
   if (val === null) return 'null';
@@ -137,7 +226,8 @@ class Rules {
   }
 
   id(path: string, v: string): void {
-    if (v.length === 0) this.add(path, 'empty', 'must not be empty');
+    const p = idProblem(v);
+    if (p) this.add(path, p.code, p.message);
     else this.text(path, v, LIMITS.idChars);
   }
 
@@ -145,7 +235,18 @@ class Rules {
     if (v !== null && v.length > max) this.add(path, 'too-long', `at most ${max} characters, got ${v.length}`);
   }
 
+  /** A list of labels: each item follows the id rule (and is at most `maxChars` long). */
   list(path: string, v: string[], maxItems: number, maxChars: number): void {
+    if (v.length > maxItems) this.add(path, 'too-many', `at most ${maxItems} items, got ${v.length}`);
+    v.slice(0, maxItems).forEach((s, i) => {
+      const p = idProblem(s);
+      if (p) this.add(`${path}.${i}`, p.code, p.message);
+      else this.text(`${path}.${i}`, s, maxChars);
+    });
+  }
+
+  /** Free text items (goals): not empty, capped, any characters. */
+  textList(path: string, v: string[], maxItems: number, maxChars: number): void {
     if (v.length > maxItems) this.add(path, 'too-many', `at most ${maxItems} items, got ${v.length}`);
     v.slice(0, maxItems).forEach((s, i) => {
       if (s.length === 0) this.add(`${path}.${i}`, 'empty', 'must not be empty');
@@ -159,12 +260,21 @@ class Rules {
     else if (v < min || v > max) this.add(path, 'out-of-range', `must be within ${min}..${max}, got ${v}`);
   }
 
-  /** `min` defaults to the epoch: events cannot predate 1970, but catalogue items (old films, books) can. */
-  timestamp(path: string, v: number | null, min = 0): void {
+  /**
+   * The plausible window: from `min` (default LIMITS.earliestEventMs, 1995-01-01; catalogue items pass an older
+   * floor) to LIMITS.maxFutureMs past the receiving clock. A value below it that reads as a plausible date in
+   * seconds (or microseconds above it) says so: the usual producer bug.
+   */
+  timestamp(path: string, v: number | null, min: number = LIMITS.earliestEventMs): void {
     if (v === null) return;
-    if (v < min) this.add(path, 'out-of-range', `must be epoch milliseconds >= ${min}, got ${v}`);
-    else if (v > this.now + LIMITS.maxFutureMs) {
-      this.add(path, 'future-timestamp', `more than ${LIMITS.maxFutureMs / 3_600_000} h in the future (${new Date(v).toISOString()})`);
+    const max = this.now + LIMITS.maxFutureMs;
+    const plausible = (x: number) => x >= min && x <= max;
+    if (v < min) {
+      const hint = v > 0 && plausible(v * 1000) ? `; it looks like seconds: send milliseconds (${v * 1000} = ${isoOrRaw(v * 1000)})` : '';
+      this.add(path, 'out-of-range', `must be epoch milliseconds from ${min} (${isoOrRaw(min)}), got ${v}${hint}`);
+    } else if (v > max) {
+      const hint = plausible(Math.trunc(v / 1000)) ? `; it looks like microseconds: send milliseconds (${Math.trunc(v / 1000)})` : '';
+      this.add(path, 'future-timestamp', `more than ${LIMITS.maxFutureMs / 3_600_000} h in the future (${isoOrRaw(v)})${hint}`);
     }
   }
 }
@@ -188,7 +298,7 @@ const RULES: { [N in EventName]: RuleFn<N> } = {
     r.timestamp('occurredAt', e.occurredAt);
     r.text('context.platform', e.context.platform, LIMITS.shortTextChars);
     r.text('context.device', e.context.device, LIMITS.shortTextChars);
-    r.text('context.session', e.context.session, LIMITS.idChars);
+    if (e.context.session !== null) r.id('context.session', e.context.session);
   },
   QuizAttempt: (e, r) => {
     r.id('eventId', e.eventId);
@@ -219,7 +329,7 @@ const RULES: { [N in EventName]: RuleFn<N> } = {
     r.id('userId', e.userId);
     r.list('interests', e.interests, LIMITS.maxListItems, LIMITS.idChars);
     r.text('background', e.background, LIMITS.backgroundChars);
-    r.list('goals', e.goals, LIMITS.maxGoals, LIMITS.goalChars);
+    r.textList('goals', e.goals, LIMITS.maxGoals, LIMITS.goalChars);
     r.text('language', e.language, LIMITS.languageChars);
     r.timestamp('updatedAt', e.updatedAt);
   },

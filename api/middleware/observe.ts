@@ -40,7 +40,7 @@ export function track(req: Request, res: Response, emit: Emitter, tracker: { add
     emit.emit('http.request', { method: req.method, route, status, durationMs });
     tracker.done();
     const log = res.locals.log as Logger | undefined;
-    const level = status >= 500 ? 'error' : 'info';
+    const level = levelOf(route, status);
     if (!log || log.enabled?.(level) === false) return;
     // originalUrl, not req.path: a request answered inside a router finishes with req.url still cut to the router's
     // part (the line said `/u42/recommendations` for `/v1/learners/u42/recommendations`).
@@ -49,6 +49,18 @@ export function track(req: Request, res: Response, emit: Emitter, tracker: { add
   };
   res.on('finish', end);
   res.on('close', end);
+}
+
+/** Probes and scrapes: an orchestrator or Prometheus calls them every few seconds; they are not client traffic. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Access-log level: probes and scrapes at debug (every 5 s scrape logged at info drowned the log), except a /readyz
+ * 503 at info (not ready yet, or draining: expected, but worth a line); other 5xx at error, the rest at info.
+ */
+export function levelOf(route: string, status: number): 'debug' | 'info' | 'error' {
+  if (PROBES.has(route)) return route === '/readyz' && status === 503 ? 'info' : 'debug';
+  return status >= 500 ? 'error' : 'info';
 }
 
 function pathOf(url: string): string {

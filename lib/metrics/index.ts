@@ -7,7 +7,7 @@
  * Usage in a process entry point:
  *   const registry = new Registry();
  *   const instrumentation = createInstrumentation();
- *   bindInstrumentation(instrumentation, createMetrics(registry));
+ *   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['pipeline'] }));  // only its own families
  *   await serveMetrics(registry, config.metrics.port);   // pipeline stages; the API serves /metrics itself
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -47,10 +47,46 @@ export interface Metrics {
   checkpointDuration: Histogram<'stage'>;
 }
 
+/** The processes that export metrics. Each registers only the families it sets (see OWNERS). */
+export type MetricsRole = 'api' | 'pipeline';
+
 export interface CreateMetricsOptions {
   /** Also collect prom-client's default process and Node.js metrics (CPU, memory, GC, event-loop lag). Default true. */
   defaultMetrics?: boolean;
+  /**
+   * Which process this registry belongs to: only the families that process sets are registered (exported). A gauge
+   * or an unlabelled histogram is exported as 0 from its creation, so a process exporting another's family says
+   * something false: the API's `learnstream_quality_quiz_auc_ratio 0` fired the quiz-quality alert on every start.
+   * Default both (tests, the dashboard check); process entry points pass their own.
+   */
+  roles?: MetricsRole[];
 }
+
+/** Which processes set each metric family; the others do not register it. */
+const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
+  httpRequestDuration: ['api'],
+  httpInFlight: ['api'],
+  apiFallbacks: ['api'],
+  eventsConsumed: ['pipeline'],
+  stageDuration: ['pipeline'],
+  freshness: ['pipeline'],
+  listsWritten: ['pipeline'],
+  consumerLag: ['pipeline'],
+  deadLetters: ['pipeline'],
+  rerankDuration: ['pipeline'],
+  // The API reads the serving store, the pipeline writes it.
+  redisCommandDuration: ['api', 'pipeline'],
+  onnxInferenceDuration: ['pipeline'],
+  onnxBatchSize: ['pipeline'],
+  quizAuc: ['pipeline'],
+  listHitRate: ['pipeline'],
+  popularHitRate: ['pipeline'],
+  // The API's HTTP collector and erasure publisher produce, so do the pipeline's sinks.
+  producerRecords: ['api', 'pipeline'],
+  producerSendDuration: ['api', 'pipeline'],
+  interestsMatched: ['pipeline'],
+  checkpointDuration: ['pipeline'],
+};
 
 // One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
 // returns the same objects instead of failing with "already registered".
@@ -59,7 +95,9 @@ const byRegistry = new WeakMap<Registry, Metrics>();
 export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {}): Metrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
-  const registers = [registry];
+  const roles = new Set<MetricsRole>(opts.roles ?? ['api', 'pipeline']);
+  // A family this process does not own is still created (components may emit anything) but registered nowhere.
+  const on = (name: keyof typeof OWNERS) => (OWNERS[name].some((r) => roles.has(r)) ? [registry] : []);
   const m: Metrics = {
     registry,
     httpRequestDuration: new Histogram({
@@ -67,122 +105,122 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       help: 'HTTP request duration by method, route template and status code.',
       labelNames: ['method', 'route', 'status'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('httpRequestDuration'),
     }),
-    httpInFlight: new Gauge({ name: 'learnstream_http_in_flight_requests', help: 'HTTP requests being served right now.', registers }),
+    httpInFlight: new Gauge({ name: 'learnstream_http_in_flight_requests', help: 'HTTP requests being served right now.', registers: on('httpInFlight') }),
     apiFallbacks: new Counter({
       name: 'learnstream_api_fallbacks_total',
       help: 'Recommendation responses served from a fallback instead of a personal list, by fallback source.',
       labelNames: ['source'],
-      registers,
+      registers: on('apiFallbacks'),
     }),
     eventsConsumed: new Counter({
       name: 'learnstream_pipeline_events_consumed_total',
       help: 'Kafka messages consumed by the pipeline, by topic and event type.',
       labelNames: ['topic', 'type'],
-      registers,
+      registers: on('eventsConsumed'),
     }),
     stageDuration: new Histogram({
       name: 'learnstream_pipeline_stage_duration_seconds',
       help: 'Processing time of one unit of work (message or batch) per pipeline stage.',
       labelNames: ['stage'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('stageDuration'),
     }),
     freshness: new Histogram({
       name: 'learnstream_pipeline_freshness_seconds',
       help: 'Time from the newest event a list reflects (event time) to that list being written to the serving store.',
       labelNames: ['source'],
       buckets: FRESHNESS_BUCKETS_SECONDS,
-      registers,
+      registers: on('freshness'),
     }),
     listsWritten: new Counter({
       name: 'learnstream_pipeline_lists_written_total',
       help: 'Recommendation lists written to the serving store, by source (personal, cold-start:interests, popular).',
       labelNames: ['source'],
-      registers,
+      registers: on('listsWritten'),
     }),
     consumerLag: new Gauge({
       name: 'learnstream_kafka_consumer_lag_messages',
       help: 'Messages between the stage position and the high watermark, per consumer group, topic and assigned partition.',
       labelNames: ['group', 'topic', 'partition'],
-      registers,
+      registers: on('consumerLag'),
     }),
     deadLetters: new Counter({
       name: 'learnstream_pipeline_dead_letters_total',
       help: 'Messages sent to a dead-letter topic, by source topic and reason code.',
       labelNames: ['topic', 'reason'],
-      registers,
+      registers: on('deadLetters'),
     }),
     rerankDuration: new Histogram({
       name: 'learnstream_ranking_rerank_duration_seconds',
       help: 'Time to re-rank one learner (score candidates, mix, diversify, pick top-N).',
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('rerankDuration'),
     }),
     redisCommandDuration: new Histogram({
       name: 'learnstream_redis_command_duration_seconds',
       help: 'Serving-store Redis command round trip, by command (a MULTI or pipeline counts once) and status (ok, error).',
       labelNames: ['command', 'status'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('redisCommandDuration'),
     }),
     onnxInferenceDuration: new Histogram({
       name: 'learnstream_onnx_inference_duration_seconds',
       help: 'ONNX encoder run time per batch, by model.',
       labelNames: ['model'],
       buckets: INFERENCE_BUCKETS_SECONDS,
-      registers,
+      registers: on('onnxInferenceDuration'),
     }),
     onnxBatchSize: new Histogram({
       name: 'learnstream_onnx_batch_size_texts',
       help: 'Texts per ONNX encoder batch.',
       labelNames: ['model'],
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
-      registers,
+      registers: on('onnxBatchSize'),
     }),
     quizAuc: new Gauge({
       name: 'learnstream_quality_quiz_auc_ratio',
       help: 'Rolling AUC of quiz-correctness predictions, measured before learning from each attempt (prequential).',
-      registers,
+      registers: on('quizAuc'),
     }),
     listHitRate: new Gauge({
       name: 'learnstream_quality_list_hit_rate_ratio',
       help: 'Rolling hit rate: share of interactions whose resource was in the learner\'s top-k list before the event.',
       labelNames: ['k'],
-      registers,
+      registers: on('listHitRate'),
     }),
     popularHitRate: new Gauge({
       name: 'learnstream_quality_popular_hit_rate_ratio',
       help: 'Baseline of the hit rate on the same test points: share whose resource was in the recent most-popular top-k (the learner\'s own history left out).',
       labelNames: ['k'],
-      registers,
+      registers: on('popularHitRate'),
     }),
     producerRecords: new Counter({
       name: 'learnstream_producer_records_total',
       help: 'Records sent to Kafka by producers and the HTTP collector, by topic and status (ok, error).',
       labelNames: ['topic', 'status'],
-      registers,
+      registers: on('producerRecords'),
     }),
     producerSendDuration: new Histogram({
       name: 'learnstream_producer_send_duration_seconds',
       help: 'Producer send (batch) round trip to Kafka, by topic.',
       labelNames: ['topic'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('producerSendDuration'),
     }),
     interestsMatched: new Counter({
       name: 'learnstream_pipeline_interest_profiles_total',
       help: 'Profiles whose declared interests are matched to resources, by method: content (embedded) or topic (encoder unavailable or failed).',
       labelNames: ['method'],
-      registers,
+      registers: on('interestsMatched'),
     }),
     checkpointDuration: new Histogram({
       name: 'learnstream_pipeline_checkpoint_duration_seconds',
       help: 'Time to write one model-state checkpoint, by stage.',
       labelNames: ['stage'],
       buckets: DURATION_BUCKETS_SECONDS,
-      registers,
+      registers: on('checkpointDuration'),
     }),
   };
   // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.

@@ -1,6 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
-import { createDecodeStep } from '../../consumers/decode';
+import { createDecodeStep, type DecodeStep } from '../../consumers/decode';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
@@ -27,12 +27,16 @@ export async function createDecode(deps: DecodeDeps): Promise<{ decode: Decode; 
   const producer = deps.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const step = createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: producer, emit: deps.emit });
-  const decode: Decode = async (rec) => {
+  return { decode: stageDecode(step), close: () => producer.disconnect() };
+}
+
+/** The shared decode step as the stages call it: an InputRecord in, a pipeline event or null (dead-lettered) out. */
+export function stageDecode(step: DecodeStep): Decode {
+  return async (rec) => {
     const message = { key: rec.key, value: rec.value, offset: rec.offset, timestamp: String(rec.timestamp), headers: rec.headers, attributes: 0 } as KafkaMessage;
     const d = await step(rec.topic, rec.partition, message);
     if (d === null) return null;
     if (d.event === null) return null; // a tombstone where the stage expected an event: nothing to learn
     return toPipelineEvent(d.event, d.value);
   };
-  return { decode, close: () => producer.disconnect() };
 }

@@ -271,3 +271,15 @@ it('throttles an address that keeps presenting unknown keys (429), without affec
   t += 1000;
   expect((await call('GET', '/v1/learners/u/knowledge', { key: 'guess-62-xxxxxxxx' })).status).toBe(401);
 });
+
+it('logs probes and scrapes at debug, a not-ready /readyz at info, client requests at info', async () => {
+  const lines: { level: string; msg: string; route?: string; status?: number }[] = [];
+  const { call } = await start({ health: { store: () => Promise.resolve(false) }, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as (typeof lines)[number]) }) });
+  expect((await call('GET', '/metrics', { key: null })).status).toBe(200);
+  expect((await call('GET', '/healthz', { key: null })).status).toBe(200);
+  expect((await call('GET', '/readyz', { key: null })).status).toBe(503);
+  expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(200);
+  const access = lines.filter((l) => l.msg === 'request').map((l) => `${l.route} ${l.status} ${l.level}`);
+  expect(access).toEqual(['/metrics 200 debug', '/healthz 200 debug', '/readyz 503 info', '/v1/learners/:userId/knowledge 200 info']);
+  expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+});

@@ -1,6 +1,7 @@
 import type { KafkaMessage, Message } from 'kafkajs';
-import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode';
-import { DependencyError } from '../../lib/errors';
+import { createDecodeStep, DeadLetterWriter, DLQ_HEADERS } from '../../consumers/decode';
+import { DependencyError, PoisonMessageError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRegistryClient } from '../../lib/registry/client';
@@ -68,5 +69,27 @@ describe('consumer decode step (no services needed for these paths)', () => {
     const err = await step(TOPIC, 0, msg(Buffer.from('junk'))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyError);
     expect(reasons).toEqual([]);
+  });
+});
+
+describe('dead-letter warnings', () => {
+  it('carry the reason and are limited to one line per topic and reason per 10 s, with the suppressed count', async () => {
+    const lines: Record<string, unknown>[] = [];
+    let t = 1_000_000;
+    const writer = new DeadLetterWriter({ sink: { send: () => Promise.resolve() }, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }), now: () => t });
+    const src = (topic: string) => ({ topic, partition: 0, message: { key: null, value: Buffer.from('x'), offset: '1', timestamp: '0', headers: {} } });
+    const poison = (reason: 'not-confluent-framed' | 'invalid-field') => new PoisonMessageError(reason, `bad: ${reason}`);
+    for (let i = 0; i < 50; i++) await writer.write(src('a'), poison('not-confluent-framed'));
+    await writer.write(src('a'), poison('invalid-field'));
+    await writer.write(src('b'), poison('not-confluent-framed'));
+    t += 10_000;
+    await writer.write(src('a'), poison('not-confluent-framed'));
+    expect(lines.map((l) => [l.msg, l.topic, l.reason, l.suppressed])).toEqual([
+      ['dead-lettered (not-confluent-framed)', 'a', 'not-confluent-framed', undefined],
+      ['dead-lettered (invalid-field)', 'a', 'invalid-field', undefined],
+      ['dead-lettered (not-confluent-framed)', 'b', 'not-confluent-framed', undefined],
+      ['dead-lettered (not-confluent-framed)', 'a', 'not-confluent-framed', 49],
+    ]);
+    expect(lines.every((l) => l.level === 'warn')).toBe(true);
   });
 });

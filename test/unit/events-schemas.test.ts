@@ -86,6 +86,64 @@ describe('validateEvent', () => {
     expect(issues('ErasureRequest', { requestId: 'x', userId: 'u', requestedAt: -5 })).toEqual(['requestedAt:out-of-range']);
   });
 
+  it.each([
+    ['empty', '', 'empty'],
+    ['whitespace only', ' \u3000\u00a0 ', 'blank'],
+    ['NUL', 'u\u0000', 'invalid-character'],
+    ['a C0 control', 'u\u001b[31m', 'invalid-character'],
+    ['DEL', 'u\u007f', 'invalid-character'],
+    ['a C1 control', 'u\u0085', 'invalid-character'],
+    ['a bidi override', 'u\u202egnp.exe', 'invalid-character'],
+    ['a bidi isolate', '\u2066u1\u2069', 'invalid-character'],
+    ['a zero-width space', 'u\u200b1', 'invalid-character'],
+    ['a zero-width joiner', 'u\u200d1', 'invalid-character'],
+    ['a BOM', '\ufeffu1', 'invalid-character'],
+    ['a line separator', 'u\u20281', 'invalid-character'],
+    ['a lone high surrogate', 'u\ud800', 'invalid-character'],
+    ['a lone low surrogate', '\udc00u', 'invalid-character'],
+  ])('rejects an id that is %s, in every id field and label list', (_n, bad, code) => {
+    expect(issues('LearningInteraction', { ...interaction(), userId: bad })).toEqual([`userId:${code}`]);
+    expect(issues('LearningInteraction', { ...interaction(), context: { platform: 'web', session: bad } })).toEqual([`context.session:${code}`]);
+    expect(issues('QuizAttempt', { eventId: bad, userId: 'u', itemId: 'i', correct: true, occurredAt: NOW, skills: ['ok', bad] })).toEqual([`eventId:${code}`, `skills.1:${code}`]);
+    expect(issues('Resource', { resourceId: bad, title: 't', type: 'video', topics: [bad] })).toEqual([`resourceId:${code}`, `topics.0:${code}`]);
+    expect(issues('ErasureRequest', { requestId: 'x', userId: bad, requestedAt: NOW })).toEqual([`userId:${code}`]);
+  });
+
+  it('accepts ids in any script, with inner spaces and paired surrogates (emoji)', () => {
+    for (const id of ['学习者-42', 'José Müller', 'user 1', 'u-\ud83d\ude00', 'ħ'.repeat(128)]) expect(issues('LearningInteraction', { ...interaction(), userId: id })).toEqual([]);
+    // Free text is not an id: goals and descriptions may hold any characters.
+    expect(issues('LearnerProfile', { userId: 'u', updatedAt: NOW, goals: ['learn \u202e bidi'] })).toEqual([]);
+  });
+
+  it('rejects timestamps outside the plausible window, with a hint for seconds and microseconds, never a throw', () => {
+    const at = (occurredAt: number) => validateEvent('LearningInteraction', { ...interaction(), occurredAt }, { now: NOW });
+    const msg = (occurredAt: number) => {
+      const r = at(occurredAt);
+      return r.ok ? 'ok' : `${r.issues[0].code}: ${r.issues[0].message}`;
+    };
+    expect(msg(LIMITS.earliestEventMs)).toBe('ok');
+    expect(new Date(LIMITS.earliestEventMs).toISOString()).toBe('1995-01-01T00:00:00.000Z');
+    for (const v of [0, 1, Date.UTC(1971, 0, 1), LIMITS.earliestEventMs - 1, -1, -(2 ** 52)]) expect(msg(v)).toMatch(/^out-of-range: must be epoch milliseconds from 788918400000 \(1995-01-01T00:00:00.000Z\)/);
+    // Beyond ±2^52 an Avro long does not round-trip in JavaScript (-8.64e15 came back positive): refused as such.
+    for (const v of [-8.64e15, -8.64e15 - 1, 8.64e15, 8.64e15 + 1]) expect(msg(v)).toBe(`out-of-range: must be within -4503599627370496..4503599627370496, got ${v}`);
+    for (const v of [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -Number.MAX_VALUE]) expect(msg(v)).toMatch(/^(out-of-range|invalid-type): /);
+    expect(msg(Math.floor((NOW - 1000) / 1000))).toMatch(/looks like seconds: send milliseconds \(1767225599000 = 2025-12-31T23:59:59.000Z\)/);
+    expect(msg(Date.UTC(1971, 0, 1))).not.toMatch(/looks like/);
+    for (const v of [NOW + LIMITS.maxFutureMs + 1, 2 ** 52 - 1, 2 ** 52]) expect(msg(v)).toMatch(/^future-timestamp: more than 24 h in the future \(/);
+    expect(msg((NOW - 1000) * 1000)).toMatch(/looks like microseconds: send milliseconds \(1767225599000\)/);
+    // A resource's publication date may be far older than any event, but not absurd.
+    expect(issues('Resource', { resourceId: 'r', title: 't', type: 'video', publishedAt: Date.UTC(1902, 0, 1) })).toEqual([]);
+    expect(issues('Resource', { resourceId: 'r', title: 't', type: 'video', publishedAt: -8.64e15 })).toEqual(['publishedAt:out-of-range']);
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__'])('treats an extra %s field like any unknown field, at the top and nested', (name) => {
+    const top = JSON.parse(`{"${name}": {"polluted": true}}`) as Record<string, unknown>;
+    expect(issues('LearningInteraction', { ...interaction(), ...top })).toEqual([`${name}:unknown-field`]);
+    const nested = { ...interaction(), context: { platform: 'web', ...top } };
+    expect(issues('LearningInteraction', nested)).toEqual([`context.${name}:unknown-field`]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('assertValidEvent throws ValidationError with every issue', () => {
     try {
       assertValidEvent('LearningInteraction', { ...interaction(), dwellMs: -1, value: 9 }, { now: NOW });

@@ -14,6 +14,30 @@ describe('createMetrics', () => {
     expect(names).toEqual(expect.arrayContaining(['process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']));
   });
 
+  it('registers only the families a process sets: the API exports no pipeline gauge, the pipeline no HTTP metric', async () => {
+    const names = async (roles: ('api' | 'pipeline')[]) => {
+      const registry = new Registry();
+      createMetrics(registry, { roles, defaultMetrics: false });
+      return (await registry.metrics()).split('\n').filter((l) => l.startsWith('learnstream_')).map((l) => l.split(/[{ ]/)[0]);
+    };
+    const api = await names(['api']);
+    const pipeline = await names(['pipeline']);
+    // Before any event the API exports its in-flight gauge and nothing of the pipeline's (the quiz AUC 0 fired an alert).
+    expect(api).toContain('learnstream_http_in_flight_requests');
+    for (const n of ['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']) expect(api).not.toContain(n);
+    expect(pipeline).toEqual(expect.arrayContaining(['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']));
+    expect(pipeline).not.toContain('learnstream_http_in_flight_requests');
+    // A family a process does not own swallows its events instead of exporting them.
+    const registry = new Registry();
+    const instr = createInstrumentation();
+    bindInstrumentation(instr, createMetrics(registry, { roles: ['api'], defaultMetrics: false }));
+    instr.emit('quality.quizAuc', { value: 0.7 });
+    instr.emit('redis.command', { command: 'GET', ok: true, durationMs: 1 });
+    const text = await registry.metrics();
+    expect(text).not.toContain('learnstream_quality_quiz_auc_ratio');
+    expect(text).toContain('learnstream_redis_command_duration_seconds_count{command="get",status="ok"} 1');
+  });
+
   it('is idempotent per registry and independent across registries', () => {
     const a = new Registry();
     expect(createMetrics(a)).toBe(createMetrics(a));

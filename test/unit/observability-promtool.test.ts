@@ -40,3 +40,12 @@ it('documents every alert in the runbook (docs/operations.md), under the anchor 
   const runbook = fs.readFileSync(path.resolve(__dirname, '../../docs/operations.md'), 'utf8');
   for (const n of names) expect(runbook).toContain(`### ${n}`);
 });
+
+it('tests every alert both firing and not firing (infra/prometheus/tests/alerts.test.yml)', () => {
+  const alerts = fs.readFileSync(path.join(DIR, 'rules/learnstream.alerts.yml'), 'utf8');
+  const names = [...alerts.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+  const tests = fs.readFileSync(path.join(DIR, 'tests/alerts.test.yml'), 'utf8');
+  // Each alert_rule_test entry is `alertname: X` followed by `exp_alerts: []` (not firing) or a list (firing).
+  const cases = [...tests.matchAll(/alertname: (\w+)\n\s+exp_alerts:( \[\])?/g)].map((m) => `${m[1]}:${m[2] ? 'quiet' : 'fires'}`);
+  for (const n of names) expect(cases).toEqual(expect.arrayContaining([`${n}:fires`, `${n}:quiet`]));
+});
