@@ -163,7 +163,9 @@ async function act(item, action, label) {
   const res = await fetch('/demo/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const reply = await res.json();
   if (res.status !== 202) {
-    showBanner(`the event was not accepted: ${res.status} ${reply.detail || JSON.stringify(reply.collector || reply)}`);
+    // Either this route's own problem (invalid action) or the collector's, passed through.
+    const problem = reply.collector || reply;
+    showBanner(`the event was not accepted: ${res.status} ${problem.detail || problem.title || ''}`);
     return;
   }
   state.pending = {
