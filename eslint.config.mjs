@@ -30,6 +30,16 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's script runs in the browser as it is (no build step): plain JavaScript, no type information.
+    files: ['api/demo/static/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'performance', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
     // The learning core is pure: no I/O. Collaborators (clock, store, emit) are passed in.
     files: ['models/**/*.ts'],
     ignores: ['models/**/*.test.ts'],

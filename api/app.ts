@@ -12,6 +12,7 @@ import type { ServingStore } from '../lib/serving/types';
 import { authenticate, requireScope } from './middleware/auth';
 import { edge } from './middleware/edge';
 import { notFound, sendProblem } from './middleware/errors';
+import { demoRouter } from './demo/router';
 import { withCatalogCache } from './recommend/catalogCache';
 import { rateLimit } from './middleware/rateLimit';
 import { routeLabeler } from './middleware/routeLabel';
@@ -38,6 +39,8 @@ export interface AppOptions {
   catalogCacheTtlMs?: number;
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
+  /** Where the demo page (config.api.demoPage) reads the pipeline's figures. Default port config.metrics.port on 127.0.0.1. */
+  pipelineMetricsUrl?: string;
 }
 
 /** In-flight request tracking, for draining on shutdown. */
@@ -130,6 +133,7 @@ export function createApp(opts: AppOptions): ApiApp {
   app.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });
+  if (config.api.demoPage) app.use(demoRouter({ config, store, registry, logger, now, pipelineMetricsUrl: opts.pipelineMetricsUrl }));
 
   app.use(notFound());
   app.use(sendProblem());

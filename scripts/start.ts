@@ -102,7 +102,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     await Promise.all([prepareKafkaAndRegistry(config), ensureEncoderModel(config)]);
     supervisor.start('pipeline', [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', 'all']);
-    supervisor.start('api', [path.join(ROOT, 'api', 'server.ts')]);
+    // The demo page is on for this command only (it posts the visitor's clicks with a server-side write key); an
+    // explicit LEARNSTREAM_API_DEMO_PAGE=false (or the config file) still turns it off.
+    const apiEnv = { LEARNSTREAM_API_DEMO_PAGE: process.env.LEARNSTREAM_API_DEMO_PAGE ?? 'true' };
+    const demoPage = loadConfig({ env: { ...process.env, ...apiEnv } }).api.demoPage;
+    supervisor.start('api', [path.join(ROOT, 'api', 'server.ts')], apiEnv);
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
     if (!(await waitForReady(`${apiUrl}/healthz`, 60_000))) throw new LearnstreamError(`API did not answer ${apiUrl}/healthz within 60 s`);
     if (demo) supervisor.start('demo', [path.join(ROOT, 'scripts', 'demo.ts')]);
@@ -111,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       [
         '',
+        ...(demoPage ? [`  demo page      ${apiUrl}/demo   (pick a learner, click, watch the list and the knowledge change)`] : []),
         `  API            ${apiUrl}   (health ${apiUrl}/healthz, ready ${apiUrl}/readyz, OpenAPI ${apiUrl}/openapi.json)`,
         `  try            curl -H 'x-api-key: ${readKey}' ${apiUrl}/v1/learners/demo-learner-1/recommendations?explain=true`,
         `  metrics        ${apiUrl}/metrics (API), http://127.0.0.1:${config.metrics.port}/metrics (pipeline)`,

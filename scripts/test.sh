@@ -19,6 +19,17 @@ npx tsc --noEmit -p tsconfig.json
 step "lint (eslint)"
 npx eslint .
 
+# The demo page's browser test needs Debian's chromium: installed when missing and apt-get can run, else that suite
+# skips and says so. Not for runs that only select the unit project.
+case " $* " in
+  *" unit "*) case " $* " in *integration*) want_browser=1 ;; *) want_browser=0 ;; esac ;;
+  *) want_browser=1 ;;
+esac
+if [ "$want_browser" -eq 1 ]; then
+  step "browser for the demo page test (chromium)"
+  node node_modules/tsx/dist/cli.mjs scripts/ensure-browser.ts
+fi
+
 step "jest (unit + integration against the real stack)"
 # --forceExit: a leaked socket in one suite must not keep CI waiting; the global teardown has already run by then.
 # A plain `npm test` also enforces the coverage floor of jest.config.js (coverageThreshold) (88 % of lines when it was added).

@@ -46,6 +46,7 @@ export const ENV_VARS: EnvVar[] = [
   v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope,key2=scope; e.g. s3cret123=read+write.'),
   v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
+  v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
   v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
   v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
   v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).'),

@@ -92,6 +92,12 @@ export const configSchema = z
         /** Collector limits: events per POST and bytes per body. */
         maxBatchEvents: z.number().int().min(1).max(10000).default(500),
         maxBodyBytes: z.number().int().min(1024).default(1_048_576),
+        /**
+         * Serve the demo page at /demo (api/demo/): it hands a read-only key to the browser and posts the visitor's
+         * clicks and quiz answers with a write key held server-side, so it is for demos only. Default false;
+         * `npm start` turns it on.
+         */
+        demoPage: z.boolean().default(false),
       })
       .prefault({}),
     metrics: z
