@@ -1,4 +1,5 @@
 import { chainDepths, pathViolation, planPath, type PathNode, type Standing } from './planner';
+import { plannableGraph } from './graph';
 import { standingOf } from './standing';
 
 const graph = (edges: Record<string, string[]>): Map<string, PathNode> =>
@@ -73,5 +74,18 @@ describe('standingOf', () => {
     expect(standingOf(['a', 'zzz'], m, false)).toEqual({ pSuccess: null, mastered: false });
     expect(standingOf([], m, true)).toEqual({ pSuccess: null, mastered: true, completed: true });
     expect(standingOf(['c'], m, false, 0.25).mastered).toBe(true);
+  });
+});
+
+describe('plannableGraph', () => {
+  it('bypasses inactive resources (their prerequisites stay required) and drops self-loops', () => {
+    const g = plannableGraph(new Map([
+      ['a', { id: 'a', prerequisites: [] }],
+      ['old', { id: 'old', prerequisites: ['a', 'older'], active: false }],
+      ['older', { id: 'older', prerequisites: ['a'], active: false }],
+      ['b', { id: 'b', prerequisites: ['old', 'b', 'ghost'] }],
+    ]));
+    expect([...g.keys()]).toEqual(['a', 'b']);
+    expect(g.get('b')!.prerequisites).toEqual(['a', 'ghost']);
   });
 });
