@@ -79,7 +79,7 @@ export function openApiDocument() {
             '200': json('The path, or an empty one saying why.', ref('LearningPath')),
             ...authErrors,
             '404': problem('`unknown-goal`: no resource, skill or close enough text match (with `matches` for free text), or the goal is no longer offered.'),
-            '409': problem('`prerequisite-cycle`: the unmastered prerequisites of the goal form a cycle, listed in `cycle`.'),
+            '409': problem('`prerequisite-cycle`: the unmastered prerequisites of the goal form a cycle, listed in `cycle` (with the resolved `goal`).'),
             '503': problem('Redis unavailable, the server is draining, or `encoder-unavailable`: a free-text goal and no content encoder could be loaded.'),
           },
         },

@@ -92,7 +92,7 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
   if (goals.length === 0) throw new HttpProblem('unknown-goal', `goal '${q.goal}' resolves only to resources that are no longer offered (inactive): ${goal.info.resourceIds.join(', ')}`);
   const plan = planPath({ goals, nodes: graph, standing: (id) => standOf(nodes.get(id)!), max: q.max });
   if (plan.kind === 'cycle') {
-    throw new HttpProblem('prerequisite-cycle', `the prerequisites of '${q.goal}' form a cycle the learner has not broken (mastered any of): ${plan.cycle.join(' → ')}`, { extensions: { cycle: plan.cycle } });
+    throw new HttpProblem('prerequisite-cycle', `the prerequisites of '${q.goal}' form a cycle the learner has not broken (mastered any of): ${plan.cycle.join(' → ')}`, { extensions: { cycle: plan.cycle, goal: goal.info } });
   }
   if (plan.kind === 'unknown-goal') throw new HttpProblem('unknown-goal', `unknown goal ${plan.goals.join(', ')}`);
   const steps = plan.steps.map((s) => ({ ...s, skills: nodes.get(s.resourceId)?.skills ?? [] }));

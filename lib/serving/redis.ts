@@ -11,6 +11,8 @@
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
  *   co:<resourceId>     ZSET co-engaged partners         co:changed         SET resources whose partners changed
+ *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
+ *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
