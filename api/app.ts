@@ -8,12 +8,16 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, type Instrumentation } from '../lib/metrics';
+import type * as EncoderModule from '../lib/encoder/onnxEncoder';
+import { resolveEncoderDir } from '../lib/encoder/modelDir';
+import { hasCurriculum } from '../lib/serving/curriculum';
 import type { ServingStore } from '../lib/serving/types';
 import { authenticate, requireScope } from './middleware/auth';
 import { edge } from './middleware/edge';
 import { notFound, sendProblem } from './middleware/errors';
 import { demoRouter } from './demo/router';
 import { withCatalogCache } from './recommend/catalogCache';
+import { encoderTextGoals, type TextGoalResolver } from './recommend/textGoals';
 import { rateLimit } from './middleware/rateLimit';
 import { routeLabeler } from './middleware/routeLabel';
 import { openApiDocument } from './openapi';
@@ -37,6 +41,11 @@ export interface AppOptions {
   logger?: Logger;
   /** Catalogue entries are cached in-process this long (ms) to save a Redis round trip per page. Default 2000; 0 = off. */
   catalogCacheTtlMs?: number;
+  /**
+   * Resolves free-text path goals. Default: the content encoder of `model.encoderDir`, loaded on the first free-text
+   * goal (a missing model then answers 503 encoder-unavailable, and is looked for again 30 s later).
+   */
+  textGoals?: TextGoalResolver;
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
   /** Where the demo page (config.api.demoPage) reads the pipeline's figures. Default port config.metrics.port on 127.0.0.1. */
@@ -115,7 +124,22 @@ export function createApp(opts: AppOptions): ApiApp {
     charge(res);
     next();
   });
-  addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now });
+  // the curriculum is read from the store itself, not through the catalogue cache (which keeps resource entries only)
+  const curriculum = hasCurriculum(opts.store) ? opts.store : undefined;
+  const textGoals =
+    opts.textGoals ??
+    (curriculum &&
+      encoderTextGoals({
+        curriculum,
+        now,
+        // imported on first use: onnxruntime is a native module the read path otherwise never needs
+        loadEmbed: async () => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build: require is the lazy import
+          const { OnnxSentenceEncoder } = require('../lib/encoder/onnxEncoder') as typeof EncoderModule;
+          return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
+        },
+      }));
+  addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals });
   addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {
     v1.use('/events', (_req, res, next) => {

@@ -60,6 +60,30 @@ export function openApiDocument() {
           responses: { '200': json('Knowledge state.', ref('Knowledge')), ...authErrors },
         },
       },
+      '/v1/learners/{userId}/path': {
+        get: {
+          operationId: 'getLearningPath',
+          summary: 'Ordered steps from where the learner stands to a goal, over the prerequisite graph. Scope `read`.',
+          description:
+            'Every step has each prerequisite mastered (P(success) ≥ `masteryThreshold`, 0.8, from the stored per-skill ' +
+            'knowledge; or completed) or earlier in the path; mastered resources are skipped. `goal` is a resource id, ' +
+            'else a skill id (the resources that train it), else free text resolved with the content encoder to the ' +
+            'nearest resource (`goal.matches` lists the nearest resources and skills with their cosines). A goal already ' +
+            'mastered answers 200 with `status: goal-mastered` and no steps.',
+          parameters: [
+            userIdParam,
+            { name: 'goal', in: 'query', required: true, description: 'Resource id, skill id or free text (any language the encoder reads).', schema: { type: 'string', minLength: 1, maxLength: 512 } },
+            { name: 'max', in: 'query', required: false, description: 'Most steps returned (the first ones; itself a valid path). Default 20.', schema: { type: 'integer', minimum: 1, maximum: 500, default: 20 } },
+          ],
+          responses: {
+            '200': json('The path, or an empty one saying why.', ref('LearningPath')),
+            ...authErrors,
+            '404': problem('`unknown-goal`: no resource, skill or close enough text match (with `matches` for free text), or the goal is no longer offered.'),
+            '409': problem('`prerequisite-cycle`: the unmastered prerequisites of the goal form a cycle, listed in `cycle` (with the resolved `goal`).'),
+            '503': problem('Redis unavailable, the server is draining, or `encoder-unavailable`: a free-text goal and no content encoder could be loaded.'),
+          },
+        },
+      },
       '/v1/learners/{userId}': {
         delete: {
           operationId: 'eraseLearner',
@@ -120,7 +144,7 @@ export function openApiDocument() {
       schemas: {
         Problem: {
           type: 'object',
-          description: 'RFC 9457 problem details; extension members may be present (the collector adds `events`, `published`, `failed`).',
+          description: 'RFC 9457 problem details; extension members may be present (the collector adds `events`, `published`, `failed`; `prerequisite-cycle` adds `cycle`, a free-text `unknown-goal` adds `matches`).',
           required: ['type', 'title', 'status'],
           properties: {
             type: { type: 'string', enum: Object.keys(PROBLEMS).map((k) => PROBLEM_BASE + k) },
@@ -230,6 +254,59 @@ export function openApiDocument() {
                 },
               },
             },
+          },
+        },
+        GoalMatch: {
+          type: 'object',
+          required: ['kind', 'id', 'cosine'],
+          additionalProperties: false,
+          properties: { kind: { type: 'string', enum: ['resource', 'skill'] }, id: { type: 'string' }, title: { type: 'string' }, cosine: { type: 'number', minimum: -1, maximum: 1 } },
+        },
+        PathStep: {
+          type: 'object',
+          required: ['resourceId', 'pSuccess', 'unlocks', 'prerequisites', 'missing', 'skills', 'reason'],
+          additionalProperties: false,
+          properties: {
+            resourceId: { type: 'string' },
+            title: { type: 'string' },
+            pSuccess: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Knowledge-model P(success): product of the masteries of its skills; null when a skill has no estimate.' },
+            unlocks: { type: 'array', items: { type: 'string' }, description: 'Later steps this one is a direct prerequisite of.' },
+            prerequisites: { type: 'array', items: { type: 'string' }, description: 'Its prerequisites, each mastered or an earlier step.' },
+            missing: { type: 'array', items: { type: 'string' }, description: 'Prerequisites not in the catalogue (cannot be planned).' },
+            skills: { type: 'array', items: { type: 'string' } },
+            reason: {
+              type: 'object',
+              required: ['code', 'text'],
+              additionalProperties: false,
+              properties: { code: { type: 'string', enum: ['goal', 'prerequisite'] }, text: { type: 'string' }, ref: { type: 'string', description: 'The goal (or step) it is needed for.' } },
+            },
+          },
+        },
+        LearningPath: {
+          type: 'object',
+          required: ['userId', 'goal', 'masteryThreshold', 'status', 'reason', 'steps', 'totalSteps', 'truncated', 'ancestors'],
+          additionalProperties: false,
+          properties: {
+            userId: { type: 'string' },
+            goal: {
+              type: 'object',
+              required: ['query', 'kind', 'resourceIds'],
+              additionalProperties: false,
+              properties: {
+                query: { type: 'string' },
+                kind: { type: 'string', enum: ['resource', 'skill', 'text'] },
+                resourceIds: { type: 'array', items: { type: 'string' }, description: 'The resources planned to.' },
+                skill: { type: 'string' },
+                matches: { type: 'array', items: ref('GoalMatch'), description: 'Free text only: nearest resources, then skills, by cosine ("did you mean").' },
+              },
+            },
+            masteryThreshold: { type: 'number' },
+            status: { type: 'string', enum: ['path', 'goal-mastered'] },
+            reason: { type: 'string' },
+            steps: { type: 'array', items: ref('PathStep') },
+            totalSteps: { type: 'integer', minimum: 0, description: 'Steps of the whole path (steps holds the first `max`).' },
+            truncated: { type: 'boolean' },
+            ancestors: { type: 'integer', minimum: 0, description: 'Resources read to plan, mastered ones included.' },
           },
         },
         ErasureAccepted: {

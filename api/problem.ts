@@ -18,6 +18,8 @@ export interface ProblemBody {
   errors?: { param: string; message: string }[];
   /** Extension: the request id, to correlate with logs. */
   requestId?: string;
+  /** Further extension members of one problem type (e.g. `cycle` of prerequisite-cycle). */
+  [extension: string]: unknown;
 }
 
 /** Thrown by handlers and middleware; rendered by the error middleware. */
@@ -25,7 +27,7 @@ export class HttpProblem extends Error {
   constructor(
     readonly kind: ProblemKind,
     detail?: string,
-    readonly extra: { errors?: { param: string; message: string }[]; headers?: Record<string, string> } = {},
+    readonly extra: { errors?: { param: string; message: string }[]; headers?: Record<string, string>; extensions?: Record<string, unknown> } = {},
   ) {
     super(detail ?? PROBLEMS[kind].title);
     this.name = 'HttpProblem';
@@ -52,7 +54,7 @@ export function toProblem(err: unknown): HttpProblem {
 }
 
 export function problemBody(p: HttpProblem, instance: string, requestId?: string): ProblemBody {
-  const body: ProblemBody = { type: PROBLEM_BASE + p.kind, title: PROBLEMS[p.kind].title, status: p.status, detail: p.message, instance };
+  const body: ProblemBody = { ...p.extra.extensions, type: PROBLEM_BASE + p.kind, title: PROBLEMS[p.kind].title, status: p.status, detail: p.message, instance };
   if (p.extra.errors?.length) body.errors = p.extra.errors;
   if (requestId) body.requestId = requestId;
   return body;

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { runTsx } from './lib/child';
 import { parseBenchArgs, type BenchArgs } from './lib/report';
 import * as memory from './memory';
+import * as pathBench from './path';
 import * as read from './read';
 import * as rerank from './rerank';
 import * as startup from './startup';
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   },
   startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
+  path: { about: 'learning path to a goal with a 500-node ancestor set: planner, route over memory and Redis (p99 ≤ 20 ms)', load: () => Promise.resolve(pathBench) },
   rerank: { about: 'CPU per models/ranking rank() call on learner-stage inputs (350 candidates, top-100), vs the pre-optimisation ranker', load: () => Promise.resolve(rerank) },
   all: {
     about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b] [--pin] [--profiles]',

@@ -2,7 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import type { Emitter } from '../../lib/metrics/instrumentation';
+import type { CurriculumStore } from '../../lib/serving/curriculum';
 import type { ServingStore } from '../../lib/serving/types';
+import { learnerPath } from '../recommend/path';
+import type { TextGoalResolver } from '../recommend/textGoals';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../problem';
 import { serveRecommendations } from '../recommend/serve';
@@ -15,7 +18,17 @@ export const RESOURCE_TYPES = ['video', 'article', 'exercise', 'course', 'quiz',
 export type ErasurePublisher = (req: { requestId: string; userId: string; requestedAt: number; reason: string | null }) => Promise<void>;
 
 /** Adds the /learners/... routes to `r` (mounted at /v1). */
-export function addLearnerRoutes(r: Router, deps: { store: ServingStore; emit: Emitter; publishErasure?: ErasurePublisher; now: () => number }): void {
+export interface LearnerRouteDeps {
+  store: ServingStore;
+  emit: Emitter;
+  publishErasure?: ErasurePublisher;
+  now: () => number;
+  /** The prerequisite graph for /path; undefined = the route answers 503. */
+  curriculum?: CurriculumStore;
+  textGoals?: TextGoalResolver;
+}
+
+export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
 
   r.get('/learners/:userId/recommendations', requireScope('read'), async (req, res) => {
     const p = new Params(req, ['limit', 'type', 'topic', 'skill', 'explain']);
@@ -35,6 +48,19 @@ export function addLearnerRoutes(r: Router, deps: { store: ServingStore; emit: E
     const k = await deps.store.getKnowledge(userId);
     res.setHeader('cache-control', 'private, no-store');
     res.json({ userId, updatedAt: k?.updatedAt ?? null, skills: [...(k?.skills ?? [])].sort((a, b) => a.skill.localeCompare(b.skill)) });
+  });
+
+  r.get('/learners/:userId/path', requireScope('read'), async (req, res) => {
+    const p = new Params(req, ['goal', 'max']);
+    const userId = p.id('userId');
+    const goal = p.string('goal', 512);
+    const max = p.int('max', { def: 20, min: 1, max: 500 });
+    if (goal === undefined || goal.trim() === '') p.issues.push({ param: 'goal', message: "'goal' is required: a resource id, a skill id or free text (at most 512 characters)" });
+    p.done();
+    if (!deps.curriculum) throw new HttpProblem('dependency-unavailable', 'this server has no curriculum store (the serving store keeps no prerequisite graph)');
+    const out = await learnerPath({ store: deps.store, curriculum: deps.curriculum, textGoals: deps.textGoals }, { userId, goal: goal!.trim(), max });
+    res.setHeader('cache-control', 'private, no-store');
+    res.json(out);
   });
 
   r.delete('/learners/:userId', requireScope('admin'), async (req, res) => {

@@ -6,6 +6,7 @@
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
+import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface MemoryStoreOptions {
@@ -17,7 +18,11 @@ export interface MemoryStoreOptions {
 
 const copy = <T>(v: T): T => structuredClone(v);
 
-export class MemoryServingStore implements ServingStore {
+export class MemoryServingStore implements ServingStore, CurriculumStore {
+  private readonly curriculum = new Map<string, CurriculumNode>();
+  private readonly skillIndex = new Map<string, Set<string>>();
+  private readonly vectors = new Map<string, Float32Array>();
+  private vectorVersion = 0;
   private readonly lists = new Map<string, Buffer>();
   private readonly resources = new Map<string, ResourceMeta>();
   private readonly similar = new Map<string, SimilarItem[]>();
@@ -147,6 +152,46 @@ export class MemoryServingStore implements ServingStore {
     const i = this.interests.get(userId);
     return Promise.resolve(i ? [...i] : null);
   }
+  putCurriculumNode(node: CurriculumNode): Promise<void> {
+    this.unindex(node.resourceId);
+    this.curriculum.set(node.resourceId, copy(node));
+    for (const s of node.skills) {
+      let set = this.skillIndex.get(s);
+      if (!set) this.skillIndex.set(s, (set = new Set()));
+      set.add(node.resourceId);
+    }
+    return Promise.resolve();
+  }
+  private unindex(id: string): void {
+    for (const s of this.curriculum.get(id)?.skills ?? []) this.skillIndex.get(s)?.delete(id);
+  }
+  deleteCurriculumNode(resourceId: string): Promise<void> {
+    this.unindex(resourceId);
+    this.curriculum.delete(resourceId);
+    this.vectors.delete(resourceId);
+    this.vectorVersion++;
+    return Promise.resolve();
+  }
+  getCurriculumNodes(ids: readonly string[]): Promise<(CurriculumNode | null)[]> {
+    return Promise.resolve(ids.map((id) => {
+      const n = this.curriculum.get(id);
+      return n ? copy(n) : null;
+    }));
+  }
+  getSkillResources(skill: string): Promise<string[]> {
+    return Promise.resolve([...(this.skillIndex.get(skill) ?? [])].sort());
+  }
+  putContentVector(resourceId: string, vector: Float32Array | null): Promise<void> {
+    if (vector) this.vectors.set(resourceId, Float32Array.from(vector));
+    else this.vectors.delete(resourceId);
+    this.vectorVersion++;
+    return Promise.resolve();
+  }
+  getContentVectors(sinceVersion?: number): Promise<ContentVectors | null> {
+    if (sinceVersion === this.vectorVersion) return Promise.resolve(null);
+    return Promise.resolve({ version: this.vectorVersion, vectors: new Map([...this.vectors].map(([id, v]) => [id, Float32Array.from(v)])) });
+  }
+
   eraseLearner(userId: string): Promise<void> {
     this.lists.delete(userId);
     this.knowledge.delete(userId);

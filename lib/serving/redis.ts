@@ -11,6 +11,8 @@
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
  *   co:<resourceId>     ZSET co-engaged partners         co:changed         SET resources whose partners changed
+ *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
+ *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
@@ -19,6 +21,7 @@ import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
+import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
@@ -39,7 +42,7 @@ export interface RedisStoreOptions {
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
 
-export class RedisServingStore implements ServingStore, StoredResourceReads {
+export class RedisServingStore implements ServingStore, StoredResourceReads, CurriculumStore {
   private readonly r: Redis;
   private readonly p: string;
   private readonly emit: Emitter;
@@ -222,6 +225,50 @@ export class RedisServingStore implements ServingStore, StoredResourceReads {
   async getProfileInterests(userId: string): Promise<string[] | null> {
     return this.parse<string[]>(await this.run('get', () => this.r.get(this.key('interests', userId))), 'interests');
   }
+  // Curriculum (lib/serving/curriculum.ts): cur:n hash id -> JSON node, cur:s:<skill> set of ids, cur:v hash id ->
+  // float32 vector, cur:vv its version counter (the API reloads the vectors only when it moved).
+  async putCurriculumNode(node: CurriculumNode): Promise<void> {
+    const old = this.parse<CurriculumNode>(await this.run('hget', () => this.r.hget(this.key('cur:n'), node.resourceId)), 'cur');
+    await this.multi('multi', (m) => {
+      m.hset(this.key('cur:n'), node.resourceId, JSON.stringify(node));
+      for (const s of old?.skills ?? []) if (!node.skills.includes(s)) m.srem(this.key('cur:s', s), node.resourceId);
+      for (const s of node.skills) m.sadd(this.key('cur:s', s), node.resourceId);
+    });
+  }
+  async deleteCurriculumNode(resourceId: string): Promise<void> {
+    const old = this.parse<CurriculumNode>(await this.run('hget', () => this.r.hget(this.key('cur:n'), resourceId)), 'cur');
+    await this.multi('multi', (m) => {
+      m.hdel(this.key('cur:n'), resourceId);
+      for (const s of old?.skills ?? []) m.srem(this.key('cur:s', s), resourceId);
+      m.hdel(this.key('cur:v'), resourceId);
+      m.incr(this.key('cur:vv'));
+    });
+  }
+  async getCurriculumNodes(ids: readonly string[]): Promise<(CurriculumNode | null)[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.run('hmget', () => this.r.hmget(this.key('cur:n'), ...ids));
+    return raw.map((v) => this.parse<CurriculumNode>(v, 'cur'));
+  }
+  async getSkillResources(skill: string): Promise<string[]> {
+    return (await this.run('smembers', () => this.r.smembers(this.key('cur:s', skill)))).sort();
+  }
+  async putContentVector(resourceId: string, vector: Float32Array | null): Promise<void> {
+    await this.multi('multi', (m) => {
+      if (vector) m.hset(this.key('cur:v'), resourceId, encodeVector(vector));
+      else m.hdel(this.key('cur:v'), resourceId);
+      m.incr(this.key('cur:vv'));
+    });
+  }
+  async getContentVectors(sinceVersion?: number): Promise<ContentVectors | null> {
+    // version first: a write landing between the two reads makes the next call reload, never hides a change
+    const version = Number((await this.run('get', () => this.r.get(this.key('cur:vv')))) ?? 0);
+    if (sinceVersion !== undefined && version === sinceVersion) return null;
+    const raw = await this.run('hgetall', () => this.r.hgetallBuffer(this.key('cur:v')));
+    const vectors = new Map<string, Float32Array>();
+    for (const [id, b] of Object.entries(raw)) vectors.set(id, decodeVector(b));
+    return { version, vectors };
+  }
+
   async eraseLearner(userId: string): Promise<void> {
     await this.run('del', () =>
       this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),

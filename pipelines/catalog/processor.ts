@@ -2,6 +2,7 @@ import type { EmbedFn } from '../../models/content/text';
 import { resourceText } from '../../models/content/text';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
+import { hasCurriculum, type CurriculumStore } from '../../lib/serving/curriculum';
 import type { ServingStore } from '../../lib/serving/types';
 import type { Decode } from '../decode';
 import type { CollabModel } from '../model/collab';
@@ -64,8 +65,11 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   readonly content = new ContentIndex(SIMILAR_K);
   private coTimer: NodeJS.Timeout | null = null;
   private coRunning = false;
+  /** Where learning paths read the prerequisite graph, skills and content vectors (the store, when it keeps them). */
+  private readonly curriculum: CurriculumStore | undefined;
 
   constructor(private readonly o: CatalogProcessorOptions) {
+    this.curriculum = hasCurriculum(o.store) ? o.store : undefined;
     const tick = o.coEngagementTickMs ?? CO_TICK_MS;
     if (tick > 0) {
       this.coTimer = setInterval(() => void this.refreshCoEngaged(), tick);
@@ -120,6 +124,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   private async removeContent(id: string): Promise<void> {
     // A tombstone for every removal, indexed or not: compaction then drops the key, and replicas forget it.
     this.o.contentVectors?.push(id, null);
+    if (this.content.has(id)) await this.curriculum?.putContentVector(id, null);
     const changed = this.content.remove(id);
     this.o.coldStart?.contentChanged(id);
     await this.writeSimilar(changed);
@@ -140,6 +145,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       if (!id) return;
       this.o.emit.emit('event.consumed', { topic: rec.topic, type: 'resource-deleted' });
       await this.o.store.deleteResource(id);
+      await this.curriculum?.deleteCurriculumNode(id);
       this.o.sink.send({ kind: 'remove', itemId: id });
       await this.removeContent(id);
       return;
@@ -150,6 +156,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     const r = ev.resource;
     if (!r) {
       await this.o.store.deleteResource(ev.resourceId);
+      await this.curriculum?.deleteCurriculumNode(ev.resourceId);
       this.o.sink.send({ kind: 'remove', itemId: ev.resourceId });
       await this.removeContent(ev.resourceId);
       return;
@@ -165,6 +172,8 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       ...(r.difficulty != null ? { difficulty: r.difficulty } : {}),
       ...(r.language ? { language: r.language } : {}),
     });
+    // inactive resources too: what a retired resource built on is still required of what needs it
+    await this.curriculum?.putCurriculumNode({ resourceId: ev.resourceId, title: r.title, prerequisites: r.prerequisites, skills: r.skills, active: r.active });
     if (!r.active) {
       this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, active: false, meta });
       await this.removeContent(ev.resourceId);
@@ -182,6 +191,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, f, b: learned?.bias ?? 0, active: true, meta });
     if (content) {
       this.o.contentVectors?.push(ev.resourceId, encodeContentVector(content));
+      await this.curriculum?.putContentVector(ev.resourceId, content);
       const started = performance.now();
       const changed = this.content.upsert(ev.resourceId, content, r.title, group);
       this.o.coldStart?.contentChanged(ev.resourceId);

@@ -2,6 +2,7 @@
  * The ServingStore contract, run against every implementation: in-memory in test/unit/serving-memory.test.ts, Redis in
  * test/integration/serving-redis.test.ts (random key prefix). Not a test file itself (no .test.ts suffix).
  */
+import { hasCurriculum } from '../../lib/serving/curriculum';
 import type { RecommendationList, ServingStore } from '../../lib/serving/types';
 
 const DAY = 24 * 3600 * 1000;
@@ -185,6 +186,29 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
 
     it('answers ping', async () => {
       expect(await store.ping()).toBe(true);
+    });
+
+    it('keeps the curriculum: nodes, the skill index as skills change, content vectors with a version', async () => {
+      if (!hasCurriculum(store)) throw new Error('every ServingStore implementation keeps the curriculum');
+      const node = (resourceId: string, skills: string[], prerequisites: string[] = []) => ({ resourceId, title: resourceId.toUpperCase(), prerequisites, skills, active: true });
+      await store.putCurriculumNode(node('b', ['s1', 's2'], ['a']));
+      await store.putCurriculumNode(node('a', ['s1']));
+      expect(await store.getCurriculumNodes(['b', 'nope', 'a'])).toEqual([node('b', ['s1', 's2'], ['a']), null, node('a', ['s1'])]);
+      expect(await store.getSkillResources('s1')).toEqual(['a', 'b']);
+      await store.putCurriculumNode({ ...node('b', ['s2'], ['a']), active: false });
+      expect(await store.getSkillResources('s1')).toEqual(['a']);
+      expect((await store.getCurriculumNodes(['b']))[0]?.active).toBe(false);
+
+      const v0 = await store.getContentVectors();
+      expect(v0?.vectors.size).toBe(0);
+      await store.putContentVector('a', Float32Array.from([0.5, -0.25, 1]));
+      const v1 = (await store.getContentVectors(v0!.version))!;
+      expect([...v1.vectors.get('a')!]).toEqual([0.5, -0.25, 1]);
+      expect(await store.getContentVectors(v1.version)).toBeNull(); // unchanged: nothing to reload
+      await store.deleteCurriculumNode('a');
+      expect(await store.getCurriculumNodes(['a'])).toEqual([null]);
+      expect(await store.getSkillResources('s1')).toEqual([]);
+      expect((await store.getContentVectors(v1.version))!.vectors.size).toBe(0);
     });
   });
 }
