@@ -55,10 +55,10 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number } {
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number } {
   const m = config.model;
   const p = config.pipeline;
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs };
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -153,6 +153,7 @@ export class Pipeline {
         topN: p.topN,
         historyLength: p.historyLength,
         rerankIntervalMs: p.rerankIntervalMs,
+        signalRefreshMs: p.signalRefreshMs,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,

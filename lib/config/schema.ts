@@ -112,6 +112,13 @@ export const configSchema = z
         topN: z.number().int().min(1).max(1000).default(100),
         /** At most one re-rank per learner per this many milliseconds; bursts are coalesced. */
         rerankIntervalMs: z.number().int().min(0).default(0),
+        /**
+         * A learner whose recent resources gained transitions from other learners (any partition) is re-ranked, at
+         * most once per this many ms, without an event of their own; 0 (default) = only on their own events. Measured
+         * on the first 30k movielens events (served path): 300000 gave Recall@10 0.2225 vs 0.2223 off, at 3.8x the
+         * learner stage's CPU; off by default.
+         */
+        signalRefreshMs: z.number().int().min(0).default(0),
         /** Model state snapshot interval (ms). */
         checkpointIntervalMs: z.number().int().min(100).default(5000),
         /** Bounded per-learner history length. */

@@ -79,7 +79,17 @@ export interface LearnerProcessorOptions {
   now?: () => number;
   /** Re-ranks run only on reranker.runDue() (served-path eval); default false. */
   manualReranks?: boolean;
+  /**
+   * A learner whose recent resources gained transitions (learned from any learner, in any partition) is re-ranked at
+   * most once per this many ms without an event of their own (config pipeline.signalRefreshMs); 0 = off. Default 0.
+   */
+  signalRefreshMs?: number;
 }
+
+/** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
+const REFRESH_PER_ROW = 200;
+/** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */
+const REFRESH_INDEX_ENTRIES = 2_000_000;
 
 /**
  * The learner stage's per-event logic: learn from the event at once (factors, knowledge, history, exact counts),
@@ -107,6 +117,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   /** Same, ranked from state at the event (evaluateEvery): independent of re-rank timing. */
   readonly evaluation = { trials: 0, hits: 0 };
   private positives = 0;
+  /** resource id -> learners with it among their recent resources (the recommender's window): whom a row change concerns */
+  private readonly recentOf = new Map<string, Set<string>>();
+  private recentEntries = 0;
+  /** learner -> when their list was last refreshed for others' signals (pruned as it ages) */
+  private readonly refreshedAt = new Map<string, number>();
+  /** replica row -> the row total it had when last seen: a change of it is a transition learned somewhere */
+  private readonly rowSums = new Map<number, number>();
 
   constructor(private readonly o: LearnerProcessorOptions) {
     if (!o.sink && !o.replica) {
@@ -149,6 +166,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       g.items ??= new ItemTable(this.o.model.dim);
     }
     this.groups.set(group, g);
+    for (const [u, l] of g.learners) this.indexRecent(u, [], this.window(l.history));
     // Lists of restored learners may be stale relative to the restored state; they are rewritten on their next event.
   }
 
@@ -158,7 +176,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
 
   drop(group: number): void {
     const g = this.groups.get(group);
-    if (g) for (const u of g.learners.keys()) this.reranker.forget(u);
+    if (g) {
+      for (const [u, l] of g.learners) {
+        this.reranker.forget(u);
+        this.indexRecent(u, this.window(l.history), []);
+      }
+    }
     this.groups.delete(group);
   }
 
@@ -255,7 +278,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const recommender = this.ranker.recommender;
     if (this.synchronous) {
       for (const gr of gradients) applyItemUpdate(table, this.o.model, { kind: 'delta', itemId: gr.resourceId, ...gr, src: '', off: '0', seq: 0 });
-      recommender.learn(table.signals, this.ranker.recentRows(l, table), table.indexOf(ev.resourceId), t, positive);
+      const recentRows = this.ranker.recentRows(l, table);
+      recommender.learn(table.signals, recentRows, table.indexOf(ev.resourceId), t, positive);
+      // the rows that gained transitions: the sources (this learner's recent resources) and the resource itself
+      for (const i of recentRows) this.signalsChanged(table.ids[i], ev.learnerId);
+      this.signalsChanged(ev.resourceId, ev.learnerId);
     } else {
       const src = `${rec.topic}:${rec.partition}`;
       gradients.forEach((gr, seq) => this.o.sink!.send({ kind: 'delta', itemId: gr.resourceId, ...gr, src, off: rec.offset, seq }));
@@ -309,11 +336,64 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (eventWeight(interaction, this.o.model.options.weights) > 0 && !l.history.includes(ev.resourceId)) this.countCoEngagement(l.history, ev.resourceId);
     this.learn(g, rec, l, interaction);
     l.interactions++;
-    pushHistory(l.history, ev.resourceId, this.o.historyLength);
+    this.pushRecent(ev.userId, l, ev.resourceId);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     this.rerank(ev.userId);
+  }
+
+  /** The recommender's window of a history: the resources whose transitions score the learner. */
+  private window(history: readonly string[]): readonly string[] {
+    return history.slice(-this.ranker.recommender.window);
+  }
+
+  /** Appends to the learner's history and keeps the recent-resource index in step with the window. */
+  private pushRecent(userId: string, l: Learner, resourceId: string): void {
+    const before = this.window(l.history);
+    pushHistory(l.history, resourceId, this.o.historyLength);
+    if ((this.o.signalRefreshMs ?? 0) > 0) this.indexRecent(userId, before, this.window(l.history));
+  }
+
+  private indexRecent(userId: string, before: readonly string[], after: readonly string[]): void {
+    if ((this.o.signalRefreshMs ?? 0) <= 0) return;
+    for (const id of before) {
+      if (after.includes(id)) continue;
+      const set = this.recentOf.get(id);
+      if (set?.delete(userId)) this.recentEntries--;
+      if (set && set.size === 0) this.recentOf.delete(id);
+    }
+    for (const id of after) {
+      if (before.includes(id) || this.recentEntries >= REFRESH_INDEX_ENTRIES) continue;
+      let set = this.recentOf.get(id);
+      if (!set) this.recentOf.set(id, (set = new Set()));
+      const size = set.size;
+      set.add(userId);
+      if (set.size > size) this.recentEntries++;
+    }
+  }
+
+  /**
+   * A transition row changed: learners with that resource among their recent ones are re-ranked (at most once per
+   * signalRefreshMs each, at most REFRESH_PER_ROW per change), so what one learner taught reaches another's list
+   * without waiting for their next event. `except`: the learner whose own event this is (re-ranked anyway).
+   */
+  private signalsChanged(resourceId: string, except?: string): void {
+    const every = this.o.signalRefreshMs ?? 0;
+    if (every <= 0) return;
+    const learners = this.recentOf.get(resourceId);
+    if (!learners) return;
+    const now = this.now();
+    let n = 0;
+    for (const u of learners) {
+      if (u === except) continue;
+      const at = this.refreshedAt.get(u);
+      if (at !== undefined && now - at < every) continue;
+      this.refreshedAt.set(u, now);
+      this.reranker.request(u);
+      if (++n >= REFRESH_PER_ROW) break;
+    }
+    if (this.refreshedAt.size > 4 * REFRESH_PER_ROW * 64) for (const [u, at] of this.refreshedAt) if (now - at >= every) this.refreshedAt.delete(u);
   }
 
   /** Whether `resourceId` is in the recent most-popular top-10 of the table, the learner's history and completed left out. */
@@ -345,7 +425,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     // A quiz on a resource is also an interaction with it: practising is engagement whatever the outcome.
     if (ev.resourceId) {
       this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind: 'quiz', timestamp: ev.occurredAt, value: correct });
-      pushHistory(l.history, ev.resourceId, this.o.historyLength);
+      this.pushRecent(ev.userId, l, ev.resourceId);
     }
     l.quizzes++;
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
@@ -405,6 +485,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private async onErasure(g: LearnerGroup, rec: InputRecord, ev: ErasureEvent): Promise<void> {
     g.erased.set(erasureKey(ev.userId), rec.timestamp);
     for (const [k, t] of g.erased) if (t < rec.timestamp - ERASURE_MEMORY_MS) g.erased.delete(k);
+    const gone = g.learners.get(ev.userId);
+    if (gone) this.indexRecent(ev.userId, this.window(gone.history), []);
+    this.refreshedAt.delete(ev.userId);
     g.learners.delete(ev.userId);
     g.knowledge.forgetLearner(ev.userId);
     this.knowledgeDirty.delete(ev.userId);
@@ -428,6 +511,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const table = this.items();
     const i = table.indexOf(itemId);
     const active = i >= 0 && table.active[i] === 1;
+    if (i >= 0 && (this.o.signalRefreshMs ?? 0) > 0) {
+      const sum = table.signals.row(i)?.sumKey ?? -Infinity;
+      if (sum !== (this.rowSums.get(i) ?? -Infinity)) {
+        this.rowSums.set(i, sum);
+        this.signalsChanged(itemId);
+      }
+    }
     if (wasActive && !active) {
       // Left the catalogue: every cached list containing it is rebuilt now, not at the learner's next event.
       for (const u of this.reranker.learnersListing(itemId)) if (this.learner(u)) this.reranker.request(u, true);

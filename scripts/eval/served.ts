@@ -71,6 +71,7 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     topN: settings.topN,
     historyLength: settings.historyLength,
     rerankIntervalMs: settings.rerankIntervalMs,
+    signalRefreshMs: settings.signalRefreshMs,
     modelVersion: 'served-eval',
     kernel: 'js',
     now,
