@@ -1,6 +1,6 @@
 /**
  * Prequential evaluation CLI:
- *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--plot <file.svg>|none] [--methods a,b]
+ *   npm run eval -- --dataset <name> [--path <dir>] [--json] [--limit N] [--from N] [--plot <file.svg>|none] [--methods a,b]
  *                   [--workers N] [--seed S] [--split test|validation (statics)] [--reps N] [--items N] [--dim a,b]
  * (--reps, --items, --dim: `--dataset kernels`, the scoring-kernel timing on synthetic factors)
  * Prints a table per evaluation (or the JSON results with --json) and writes the along-the-stream figure.

@@ -10,6 +10,8 @@ export interface PrequentialOptions {
   isTestPoint?: (ev: StreamEvent) => boolean;
   /** window size in stream events for the along-the-stream curve; default 5000 */
   windowEvents?: number;
+  /** events before this stream position are learned but not tested (a tuning prefix); default 0 */
+  firstTestEvent?: number;
   /** monotonic clock in milliseconds, passed in so the core stays free of globals; default performance.now */
   clock?: () => number;
 }
@@ -51,6 +53,7 @@ export function runPrequential(
   const isTest = opts.isTestPoint ?? defaultIsTestPoint;
   const clock = opts.clock ?? (() => performance.now());
   const windowEvents = opts.windowEvents ?? 5000;
+  const firstTest = opts.firstTestEvent ?? 0;
 
   let maxItem = -1;
   let maxUser = -1;
@@ -73,7 +76,7 @@ export function runPrequential(
   const start = clock();
   for (let e = 0; e < events.length; e++) {
     const ev = events[e];
-    if (isTest(ev) && !interacted.has(ev.user * stride + ev.item)) {
+    if (e >= firstTest && isTest(ev) && !interacted.has(ev.user * stride + ev.item)) {
       model.score(ev.user, scores, nSeen, ev.t);
       const hist = history[ev.user];
       for (let h = 0; h < hist.length; h++) scores[hist[h]] = -Infinity;

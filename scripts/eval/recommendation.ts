@@ -52,13 +52,13 @@ function makeRecommender(name: string, seed: number): StreamRecommender {
 }
 
 /** One method over one stream (also the body of a worker thread). */
-export function runOne(dir: string, limit: number | undefined, method: string, seed: number): MethodResult {
+export function runOne(dir: string, limit: number | undefined, method: string, seed: number, from?: number): MethodResult {
   const stream = readMovielens(dir, limit);
-  return { ...runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000 }), name: method };
+  return { ...runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000, firstTestEvent: from }), name: method };
 }
 
 /** Run methods in worker threads, at most `workers` at a time; results in the order of `names`. */
-async function runInWorkers(dir: string, limit: number | undefined, names: string[], seed: number, workers: number): Promise<MethodResult[]> {
+async function runInWorkers(dir: string, limit: number | undefined, names: string[], seed: number, workers: number, from?: number): Promise<MethodResult[]> {
   // tsx registers its TypeScript hooks per thread: bootstrap each worker with tsx/cjs, then load the entry
   const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendationWorker.ts'))});`;
   const results: MethodResult[] = new Array<MethodResult>(names.length);
@@ -70,7 +70,7 @@ async function runInWorkers(dir: string, limit: number | undefined, names: strin
     while (next < order.length) {
       const i = order[next++];
       results[i] = await new Promise<MethodResult>((resolve, reject) => {
-        const w = new Worker(bootstrap, { eval: true, workerData: { path: dir, limit, method: names[i], seed } });
+        const w = new Worker(bootstrap, { eval: true, workerData: { path: dir, limit, method: names[i], seed, from } });
         w.once('message', (m: MethodResult) => resolve(m));
         w.once('error', reject);
         w.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`worker for ${names[i]} exited with ${code}`))));
@@ -112,16 +112,16 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   // the served path runs the production learner stage in this thread while the offline methods use the workers
   const servedRuns = (async () => {
     const out: MethodResult[] = [];
-    for (const name of served) out.push(await runServed(stream, name));
+    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from }));
     return out;
   })();
   if (workers > 1 && offline.length > 1) {
-    results = await runInWorkers(dir, args.limit, offline, seed, Math.max(1, workers - (served.length > 0 ? 1 : 0)));
+    results = await runInWorkers(dir, args.limit, offline, seed, Math.max(1, workers - (served.length > 0 ? 1 : 0)), args.from);
   } else {
     for (const name of offline) {
       // CPU time next to wall time: the machine is shared, and CPU seconds are what the model actually costs
       const cpu0 = process.cpuUsage();
-      const r = runPrequential(stream.events, makeRecommender(name, seed), { k: 10, windowEvents: 5000 });
+      const r = runPrequential(stream.events, makeRecommender(name, seed), { k: 10, windowEvents: 5000, firstTestEvent: args.from });
       const cpu = process.cpuUsage(cpu0);
       results.push({ ...r, name, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     }
@@ -148,7 +148,7 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
     tables: [
       {
         title:
-          `prequential recommendation, ${stream.events.length} events, ${results[0]?.testPoints ?? 0} test points (rating >= 4), ${stream.userIds.length} learners, ${stream.itemIds.length} items; ` +
+          `prequential recommendation, ${stream.events.length} events, ${results[0]?.testPoints ?? 0} test points (rating >= 4${args.from ? `, from event ${args.from} on: the prefix before it is learned, not tested` : ''}), ${stream.userIds.length} learners, ${stream.itemIds.length} items; ` +
           `${(100 * sameSecondShare(stream.events)).toFixed(1)}% of events share their second with another of the same learner (kept in file order)`,
         columns: ['method', 'Recall@10', 'NDCG@10', 'coverage', 'events/s', 'wall s', 'cpu s'],
         rows: results.map((r) => [

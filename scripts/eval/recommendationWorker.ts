@@ -8,9 +8,10 @@ import { runOne } from './recommendation';
 interface Job {
   path: string;
   limit?: number;
+  from?: number;
   method: string;
   seed: number;
 }
 
 const job = workerData as Job;
-parentPort?.postMessage(runOne(job.path, job.limit, job.method, job.seed));
+parentPort?.postMessage(runOne(job.path, job.limit, job.method, job.seed, job.from));

@@ -46,7 +46,7 @@ export interface ServedResult extends PrequentialResult {
 }
 
 /** Runs one served variant over the stream (dense ids mapped back to the dataset's own ids). */
-export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number } = {}): Promise<ServedResult> {
+export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number } = {}): Promise<ServedResult> {
   const variant = SERVED_VARIANTS[name];
   const k = opts.k ?? 10;
   const windowEvents = opts.windowEvents ?? 5000;
@@ -98,7 +98,7 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     const userId = stream.userIds[ev.user];
     const resourceId = stream.itemIds[ev.item];
     const key = ev.user * stride + ev.item;
-    if (defaultIsTestPoint(ev) && !interacted.has(key)) {
+    if (e >= (opts.firstTestEvent ?? 0) && defaultIsTestPoint(ev) && !interacted.has(key)) {
       await p.flushDerived();
       const served = await serveRecommendations(store, { userId, limit: k, explain: false });
       if (served.source === 'personal') personal++;

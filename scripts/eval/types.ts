@@ -3,6 +3,11 @@ export interface EvalArgs {
   dataset: string;
   /** dataset folder; each runner has a default under ../shared/datasets */
   path?: string;
+  /**
+   * recommendation datasets: only events at stream position >= N are test points (every event is still learned):
+   * the held-out part after a tuning prefix, e.g. --from 30000 on movielens-latest-small
+   */
+  from?: number;
   /** evaluate only the first N events of the stream (in time order) */
   limit?: number;
   /** write the along-the-stream figure here (SVG); default docs/img/eval-<dataset>.svg; 'none' disables */

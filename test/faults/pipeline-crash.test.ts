@@ -16,6 +16,10 @@ import { topicName } from '../../lib/topics';
 import type { ItemGroupJSON } from '../../pipelines/item/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { b64ToF32 } from '../../pipelines/state/codec';
+import { eventWeight } from '../../models/collab';
+import { keyOf, logAdd2 } from '../../models/recommender/decayed';
+import { Recommender } from '../../models/recommender/recommender';
+import { createCollabModel, interactionKind } from '../../pipelines/model/collab';
 import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { HAVE_MOVIELENS, movielensEvents } from '../pipeline-support/movielens';
 import { freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
@@ -100,6 +104,40 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/** Transition-row totals and popularity keys by resource, from the events as the learner stage learns them. */
+function expectedSignals(events: ReturnType<typeof movielensEvents>['events']): Map<string, [number, number]> {
+  const rec = new Recommender();
+  const model = createCollabModel({ dim: 2, seed: 1 });
+  const hl = { t: 365 * 86400, p: 30 * 86400 };
+  const recent = new Map<string, string[]>();
+  const out = new Map<string, [number, number]>();
+  const at = (id: string) => {
+    let v = out.get(id);
+    if (!v) out.set(id, (v = [-Infinity, -Infinity]));
+    return v;
+  };
+  for (const e of events) {
+    if (e.kind !== 'interaction') continue;
+    const ev = e.event;
+    const h = recent.get(ev.userId) ?? [];
+    const { kind, useValue } = interactionKind(ev.type);
+    const positive = eventWeight({ kind, value: useValue === 'value' ? (ev.value ?? undefined) : undefined }, model.options.weights) > 0;
+    const win = h.slice(-rec.window);
+    const ids = [...win, ev.resourceId];
+    const self = win.lastIndexOf(ev.resourceId);
+    const t = ev.occurredAt / 1000;
+    for (const l of rec.links(win.map((_, k) => k), self >= 0 ? self : win.length)) at(ids[l.from])[0] = logAdd2(at(ids[l.from])[0], keyOf(l.w, t, hl.t));
+    if (positive) at(ev.resourceId)[1] = logAdd2(at(ev.resourceId)[1], keyOf(1, t, hl.p));
+    const j = h.lastIndexOf(ev.resourceId);
+    if (j >= 0) h.splice(j, 1);
+    h.push(ev.resourceId);
+    if (h.length > 200) h.shift();
+    recent.set(ev.userId, h);
+  }
+  for (const [id, v] of out) if (v[0] === -Infinity && v[1] === -Infinity) out.delete(id);
+  return out;
+}
+
 describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
   const truth = HAVE_MOVIELENS ? movielensEvents(N) : { events: [], perLearner: new Map<string, number>(), perResource: new Map<string, number>() };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-faults-'));
@@ -168,7 +206,23 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
       const y = ib.get(id)!;
       worst = Math.max(worst, maxAbsDiff(b64ToF32(x.f), b64ToF32(y.f)), Math.abs(x.b - y.b));
     }
-    process.stdout.write(`deterministic: max |difference| between crashed and uninterrupted state = ${worst}\n`);
+    // The recommender's global signals (transitions, popularity) are state too: same targets, same decayed keys.
+    let signalWorst = 0;
+    let rows = 0;
+    for (const [id, x] of ia) {
+      const y = ib.get(id)!;
+      expect([id, y.s === undefined]).toEqual([id, x.s === undefined]);
+      if (!x.s || !y.s) continue;
+      rows++;
+      const kx = new Map(x.s[0].map((t, k) => [t, x.s![1][k]]));
+      const ky = new Map(y.s[0].map((t, k) => [t, y.s![1][k]]));
+      expect([id, [...ky.keys()].sort()]).toEqual([id, [...kx.keys()].sort()]);
+      for (const [t, k] of kx) signalWorst = Math.max(signalWorst, Math.abs(k - ky.get(t)!));
+      signalWorst = Math.max(signalWorst, Math.abs((x.s[2] ?? 0) - (y.s[2] ?? 0)), Math.abs((x.s[3] ?? 0) - (y.s[3] ?? 0)));
+    }
+    expect(rows).toBeGreaterThan(100);
+    process.stdout.write(`deterministic: max |difference| between crashed and uninterrupted state = ${worst}; recommender signals of ${rows} rows: ${signalWorst}\n`);
+    expect(signalWorst).toBeLessThanOrEqual(1e-9);
     expect(worst).toBeLessThanOrEqual(1e-6);
     expect(b.knowledge).toEqual(a.knowledge);
   });
@@ -208,5 +262,19 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     for (const [id, count] of truth.perResource) expect([id, items.get(id)]).toEqual([id, count]);
     const total = [...items.values()].reduce((s, n) => s + n, 0);
     expect(total).toBe(N);
+    // The recommender's global signals, applied exactly once at their owners: every transition row's total and every
+    // popularity count equal a replay of the same events (order-free sums of decayed weights, so equal to 1e-9).
+    const truthSignals = expectedSignals(truth.events);
+    const rowsSeen = new Map<string, [number | null, number | null]>();
+    for (const cp of readCheckpoints<ItemGroupJSON>(dir, 'item').values()) for (const r of cp.state.items.rows) if (r.s) rowsSeen.set(r.id, [r.s[2], r.s[3]]);
+    expect(rowsSeen.size).toBe(truthSignals.size);
+    let signalWorst = 0;
+    for (const [id, [sum, pop]] of truthSignals) {
+      const got = rowsSeen.get(id);
+      expect([id, got !== undefined]).toEqual([id, true]);
+      signalWorst = Math.max(signalWorst, Math.abs((got![0] ?? -1e9) - (Number.isFinite(sum) ? sum : -1e9)), Math.abs((got![1] ?? -1e9) - (Number.isFinite(pop) ? pop : -1e9)));
+    }
+    process.stdout.write(`distributed: recommender signals of ${rowsSeen.size} rows vs a replay: max |difference| ${signalWorst}\n`);
+    expect(signalWorst).toBeLessThanOrEqual(1e-9);
   });
 });
