@@ -374,8 +374,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   }
 
   /**
-   * A transition row changed: learners with that resource among their recent ones are re-ranked (at most once per
-   * signalRefreshMs each, at most REFRESH_PER_ROW per change), so what one learner taught reaches another's list
+   * A transition row changed: learners with that resource among their recent ones are re-ranked (at once, then at
+   * most once per signalRefreshMs each with a trailing re-rank at its end; at most REFRESH_PER_ROW per change), so what one learner taught reaches another's list
    * without waiting for their next event. `except`: the learner whose own event this is (re-ranked anyway).
    */
   private signalsChanged(resourceId: string, except?: string): void {
@@ -388,7 +388,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     for (const u of learners) {
       if (u === except) continue;
       const at = this.refreshedAt.get(u);
-      if (at !== undefined && now - at < every) continue;
+      if (at !== undefined && now - at < every) {
+        // refreshed lately: once more when the interval ends (what changed since is not lost, only late)
+        this.reranker.requestAt(u, at + every);
+        continue;
+      }
       this.refreshedAt.set(u, now);
       this.reranker.request(u);
       if (++n >= REFRESH_PER_ROW) break;

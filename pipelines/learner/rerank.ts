@@ -73,6 +73,15 @@ export class Reranker {
     this.arm(at);
   }
 
+  /** Schedule a re-rank of `userId` for time `at` (epoch ms) unless one is due sooner (a trailing refresh). */
+  requestAt(userId: string, at: number): void {
+    if (this.stopped) return;
+    const cur = this.due.get(userId);
+    if (cur !== undefined && cur <= at) return;
+    this.due.set(userId, at);
+    this.arm(at);
+  }
+
   /**
    * Learners whose cached list (written by this instance) contains `resourceId`. A scan instead of a maintained
    * reverse index: removals are rare, and keeping a resource -> learners index cost more per write than this costs

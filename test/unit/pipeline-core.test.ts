@@ -176,3 +176,36 @@ describe('pipeline core', () => {
     await p.stop();
   });
 });
+
+describe("others' transitions reach an idle learner's list (pipeline.signalRefreshMs)", () => {
+  const ev = (k: number, userId: string, resourceId: string): InteractionEvent => ({ kind: 'interaction', eventId: `s${k}`, userId, resourceId, type: 'click', occurredAt: 1_600_000_000_000 + k * 1000 });
+  const run = async (signalRefreshMs: number) => {
+    const events = [ev(0, 'bg', 'a'), ev(1, 'bg', 'b'), ev(2, 'q', 'x'), ev(3, 'p', 'x'), ev(4, 'p', 'y')];
+    let clock = 0;
+    const store = new MemoryServingStore();
+    const p = new LearnerProcessor({ decode: (rec) => Promise.resolve(events[Number(rec.offset)]), model, store, emit: noopEmitter, logger, topics, tombstone: () => Promise.resolve(), topN: 10, historyLength: 50, rerankIntervalMs: 0, modelVersion: 'test', now: () => clock, manualReranks: true, signalRefreshMs, kernel: 'js' });
+    p.restore(0, null);
+    for (let k = 0; k < events.length; k++) {
+      clock = events[k].occurredAt;
+      await p.reranker.runDue();
+      await p.apply(0, { topic: 'i', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: clock, headers: {} });
+    }
+    await p.reranker.runDue();
+    // the refresh after p's x ran at once; the one after p's y is due when q's refresh interval ends
+    clock += signalRefreshMs;
+    await p.reranker.runDue();
+    const list = await store.getRecommendations('q');
+    await p.stop();
+    return list!.items;
+  };
+
+  it('on: q, who did x, gets y ("learners who did x went on to this") after p did x then y, with no event of its own', async () => {
+    const items = await run(60_000);
+    expect(items[0]).toMatchObject({ resourceId: 'y', reasons: expect.arrayContaining([expect.objectContaining({ code: 'because-you-did', ref: 'x' })]) });
+  });
+
+  it('off (the default): q keeps the list of its last event until its next one', async () => {
+    const items = await run(0);
+    expect(items.find((i) => i.resourceId === 'y')?.reasons.some((r) => r.code === 'because-you-did') ?? false).toBe(false);
+  });
+});
