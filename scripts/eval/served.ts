@@ -59,7 +59,9 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
   let current: InteractionEvent | null = null;
   // when the learner stage's own learning layer differs from the default, the variant's switches apply on top of it
   // (a variant with learningLayer false starts from relevance alone and adds back one part)
-  const ranking: Omit<LearnerRankOptions, 'topN'> = variant.learningLayer === false && name !== 'served-relevance-only' ? withPart(variant) : variant;
+  const chosen: Omit<LearnerRankOptions, 'topN'> = variant.learningLayer === false && name !== 'served-relevance-only' ? withPart(variant) : variant;
+  // the stage's configured ranking options (target success), then the variant's switches
+  const ranking: Omit<LearnerRankOptions, 'topN'> = { ...chosen, rank: { ...settings.ranking.rank, ...chosen.rank } };
   const p = new LearnerProcessor({
     decode: () => Promise.resolve(current),
     model: settings.model,
