@@ -81,6 +81,8 @@ export class LearnerRanker {
   private readonly o: Required<Omit<LearnerRankOptions, 'rank' | 'recommender'>>;
   readonly recommender: Recommender;
   private vals = new Float64Array(1024);
+  private rowScore = new Float64Array(0);
+  private rowPos = new Int32Array(0);
   private parts: RelevanceParts = { transition: new Float64Array(1024), because: new Int32Array(1024), popularity: new Float64Array(1024) };
   /** Newest activated rows (ring), candidates for the "new resource" extra while they have no event. */
   private readonly activated: number[] = [];
@@ -159,10 +161,17 @@ export class LearnerRanker {
     const cold = l.interactions === 0 && l.quizzes === 0;
     const byContent = this.contentInterests(interests);
     extraRows.push(...this.interestNeighbours(table, byContent, cold ? this.o.topN : this.o.interestNeighbours));
-    const kernelScore = new Map<number, number>();
-    for (let r = 0; r < top.indices.length; r++) kernelScore.set(top.indices[r], top.scores[r]);
+    // per-row scratch (typed, reused): the kernel's collaborative score, and a row's position in the pool
+    const n = table.size;
+    if (this.rowScore.length < n) {
+      this.rowScore = new Float64Array(2 * n).fill(Number.NaN);
+      this.rowPos = new Int32Array(2 * n).fill(-1);
+    }
+    const rowScore = this.rowScore;
+    const rowPos = this.rowPos;
+    for (let r = 0; r < top.indices.length; r++) rowScore[top.indices[r]] = top.scores[r];
     const rec = this.recommender;
-    const pool = rec.pool(table.signals, this.recentRows(l, table), [...top.indices, ...extraRows], table.size, allowed, now / 1000);
+    const pool = rec.pool(table.signals, this.recentRows(l, table), [...top.indices, ...extraRows], n, allowed, now / 1000);
     const m = pool.length;
     if (this.vals.length < m) {
       const cap = 2 * m;
@@ -170,7 +179,13 @@ export class LearnerRanker {
       this.parts = { transition: new Float64Array(cap), because: new Int32Array(cap), popularity: new Float64Array(cap) };
     }
     const collab = new Float64Array(m);
-    for (let j = 0; j < m; j++) collab[j] = kernelScore.get(pool[j]) ?? collabScore(l.cf.vector, table, pool[j]);
+    for (let j = 0; j < m; j++) {
+      const i = pool[j];
+      const k = rowScore[i];
+      collab[j] = Number.isNaN(k) ? collabScore(l.cf.vector, table, i) : k;
+      rowPos[i] = j;
+    }
+    for (let r = 0; r < top.indices.length; r++) rowScore[top.indices[r]] = Number.NaN;
     const vals = this.vals;
     const parts = this.parts;
     rec.score(table.signals, pool, rec.collabWeight > 0 && !cold ? collab : undefined, vals, parts);
@@ -178,12 +193,11 @@ export class LearnerRanker {
     const keep = new Set<number>();
     const best = topK(vals, m, Math.min(this.k, m));
     for (const j of best) keep.add(j);
-    const at = new Map<number, number>();
-    for (let j = 0; j < m; j++) at.set(pool[j], j);
     for (const i of extraRows) {
-      const j = at.get(i);
-      if (j !== undefined) keep.add(j);
+      const j = rowPos[i];
+      if (j >= 0) keep.add(j);
     }
+    for (const i of pool) rowPos[i] = -1;
     const candidates: RowCandidate[] = [];
     for (const j of keep) {
       const i = pool[j];
