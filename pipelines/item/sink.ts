@@ -74,7 +74,10 @@ export class KafkaRecordSink implements RecordSink {
     private readonly emit: Emitter,
     private readonly lingerMs = 5,
     private readonly maxChunk = 500,
+    /** Bytes of keys and values in one produce request at most (below the broker's 1 MB message.max.bytes). */
+    private readonly maxChunkBytes = 512 * 1024,
   ) {}
+  private bufBytes = 0;
 
   get backlog(): number {
     return this.buf.length + this.inflight;
@@ -83,7 +86,8 @@ export class KafkaRecordSink implements RecordSink {
   push(key: string | null, value: Buffer | null, headers?: Record<string, string>, partition?: number, weight = 1): void {
     if (this.failure) throw this.failure;
     this.buf.push(partition === undefined ? { key, value, headers, weight } : { key, value, headers, partition, weight });
-    if (this.buf.length >= this.maxChunk) this.kick();
+    this.bufBytes += (value?.length ?? 0) + (key?.length ?? 0);
+    if (this.buf.length >= this.maxChunk || this.bufBytes >= this.maxChunkBytes) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.lingerMs);
   }
 
@@ -92,8 +96,22 @@ export class KafkaRecordSink implements RecordSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.buf.length === 0) return;
-    const chunk = this.buf;
+    const all = this.buf;
     this.buf = [];
+    this.bufBytes = 0;
+    // one request stays under the broker's message size (1 MB by default): rows with their transition signals are
+    // kilobytes each, and a full re-broadcast after a restart sends thousands of them
+    let start = 0;
+    while (start < all.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < all.length && (end === start || bytes + recordBytes(all[end]) <= this.maxChunkBytes)) bytes += recordBytes(all[end++]);
+      this.sendChunk(all.slice(start, end));
+      start = end;
+    }
+  }
+
+  private sendChunk(chunk: typeof this.buf): void {
     let weight = 0;
     for (const r of chunk) weight += r.weight;
     this.inflight += weight;
@@ -105,7 +123,6 @@ export class KafkaRecordSink implements RecordSink {
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: true });
       } catch (err) {
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: false });
-        // Records after a lost chunk must not be acknowledged as if in order: fail the stage, replay from checkpoint.
         this.failure = err instanceof Error ? err : new Error(String(err));
       } finally {
         this.inflight -= weight;
@@ -143,6 +160,10 @@ export class KafkaRecordSink implements RecordSink {
     await this.chain;
     if (this.failure) throw this.failure;
   }
+}
+
+function recordBytes(r: { key: string | null; value: Buffer | null }): number {
+  return (r.value?.length ?? 0) + (r.key?.length ?? 0) + 64;
 }
 
 /** Which partition kafkajs' default partitioner (what keyed records use) gives each key, for `partitions` partitions. */

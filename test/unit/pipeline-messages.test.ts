@@ -155,3 +155,20 @@ describe('KafkaItemSink', () => {
     expect(sink.unreflected(p0, BigInt(offsets.get(p0)!))).toBe(0);
   });
 });
+
+describe('KafkaRecordSink', () => {
+  it("keeps every produce request under the broker's message size: rows with signals are kilobytes each", async () => {
+    const requests: number[] = [];
+    const producer = {
+      send: ({ messages }: { messages: { key: string | null; value: Buffer }[] }): Promise<RecordMetadata[]> => {
+        requests.push(messages.reduce((s, m) => s + m.value.length, 0));
+        return Promise.resolve([]);
+      },
+    } as unknown as Producer;
+    const sink = new KafkaRecordSink(producer, 't', noopEmitter, 1000);
+    for (let i = 0; i < 400; i++) sink.push(`r${i}`, Buffer.alloc(6000));
+    await sink.flush();
+    expect(requests.reduce((s, b) => s + b, 0)).toBe(400 * 6000);
+    expect(Math.max(...requests)).toBeLessThanOrEqual(512 * 1024);
+  });
+});
