@@ -8,6 +8,7 @@ import { decodeItemUpdates, type ItemUpdate } from '../messages';
 import { eventWeight, type Interaction } from '../../models/collab';
 import { interactionKind, type CollabModel } from '../model/collab';
 import { ItemTable } from '../model/item-table';
+import { EngagedSet } from '../model/engaged';
 import type { ItemSink } from '../item/sink';
 import { applyItemUpdate } from '../item/apply';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
@@ -252,7 +253,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
     if (!l) {
-      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], completed: [], lastEventAt: 0 };
+      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], completed: [], lastEventAt: 0, engaged: new EngagedSet() };
       g.learners.set(userId, l);
     }
     return l;
@@ -352,6 +353,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private pushRecent(userId: string, l: Learner, resourceId: string): void {
     const before = this.window(l.history);
     pushHistory(l.history, resourceId, this.o.historyLength);
+    (l.engaged ??= new EngagedSet()).add(resourceId);
     if ((this.o.signalRefreshMs ?? 0) > 0) this.indexRecent(userId, before, this.window(l.history));
   }
 

@@ -145,6 +145,11 @@ export class LearnerRanker {
       const i = table.indexOf(id);
       if (i >= 0) row[i] = -Infinity;
     }
+    // everything engaged with before the history's bound too
+    l.engaged?.forEach((fp) => {
+      const i = table.rowOfFp(fp);
+      if (i >= 0) row[i] = -Infinity;
+    });
   }
 
   /**
@@ -156,7 +161,8 @@ export class LearnerRanker {
     const history = new Set(l.history);
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
-    const allowed = (i: number) => table.active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]);
+    const engaged = l.engaged;
+    const allowed = (i: number) => table.active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]) && !(engaged?.hasFp(table.fp[i]) ?? false);
     const extraRows = this.extras(l, table, interests, now);
     const cold = l.interactions === 0 && l.quizzes === 0;
     const byContent = this.contentInterests(interests);

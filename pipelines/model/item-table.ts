@@ -1,5 +1,6 @@
 import { b64ToF32, f32ToB64 } from '../state/codec';
 import { ItemSignals, type ItemSignalsOptions } from '../../models/recommender/signals';
+import { fingerprint } from './engaged';
 
 /** Catalogue facts the ranker needs next to the factors (copied from catalog.resources by the catalogue stage). */
 export interface ItemMeta {
@@ -67,11 +68,15 @@ export class ItemTable {
    * created. Never broadcast, checkpointed or treated as a removed item; the first real row or update takes it over.
    */
   placeholder: Uint8Array;
+  /** 32-bit fingerprint of each row's id (a learner's EngagedSet holds fingerprints) */
+  fp: Int32Array;
+  private readonly byFp = new Map<number, number>();
 
   constructor(readonly dim: number, capacity = 1024, signals?: ItemSignalsOptions) {
     this.cap = capacity;
     this.signals = new ItemSignals(signals);
     this.placeholder = new Uint8Array(capacity);
+    this.fp = new Int32Array(capacity);
     this.factors = new Float32Array(capacity * dim);
     this.bias = new Float32Array(capacity);
     this.counts = new Float64Array(capacity);
@@ -89,6 +94,11 @@ export class ItemTable {
 
   has(id: string): boolean {
     return this.index.has(id);
+  }
+
+  /** The row whose id has fingerprint `fp`, or -1. */
+  rowOfFp(fp: number): number {
+    return this.byFp.get(fp) ?? -1;
   }
 
   /** Index of `id` for a reference (a transition target), creating a placeholder slot when missing. */
@@ -109,6 +119,9 @@ export class ItemTable {
     this.ids.push(id);
     this.meta.push(undefined);
     this.index.set(id, i);
+    const f = fingerprint(id);
+    this.fp[i] = f;
+    if (!this.byFp.has(f)) this.byFp.set(f, i);
     return i;
   }
 
@@ -127,6 +140,9 @@ export class ItemTable {
     const ph = new Uint8Array(cap);
     ph.set(this.placeholder);
     this.placeholder = ph;
+    const fp = new Int32Array(cap);
+    fp.set(this.fp);
+    this.fp = fp;
     this.lastT = t;
     this.factors = f;
     this.bias = b;

@@ -10,6 +10,7 @@ import { CandidateGenerator } from '../../pipelines/learner/candidates';
 import { LearnerRanker } from '../../pipelines/learner/rank';
 import type { Learner } from '../../pipelines/learner/state';
 import { ItemTable } from '../../pipelines/model/item-table';
+import { EngagedSet } from '../../pipelines/model/engaged';
 
 describe('LearnerRanker', () => {
   it('ranks collaborative candidates plus extras with models/ranking', () => {
@@ -98,5 +99,41 @@ describe('reasons are true', () => {
     const levels = ranker.rank('u', l, table, knowledge, top, 0).flatMap((it) => it.reasons.filter((r) => r.code === 'right-level'));
     expect(levels.length).toBeGreaterThan(0);
     for (const r of levels) expect(['s0', 's1']).toContain(r.ref);
+  });
+});
+
+describe('never offered again', () => {
+  it('a resource engaged with before the history bound is still never listed (EngagedSet), from any candidate source', () => {
+    const dim = 4;
+    const rng = mulberry32(21);
+    const table = new ItemTable(dim);
+    for (let i = 0; i < 100; i++) table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0, active: true });
+    // r0..r19 were engaged long ago: out of the (short) history, still in the engaged set; transitions and popularity favour them
+    const engaged = new EngagedSet();
+    for (let i = 0; i < 20; i++) engaged.add(`r${i}`);
+    for (let i = 0; i < 20; i++) {
+      table.signals.addLink(table.indexOf('r99'), i, 10, 0);
+      table.signals.addPopularity(i, 50, 0);
+    }
+    const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: 21, quizzes: 0, history: ['r99'], interests: [], completed: [], lastEventAt: 1, engaged };
+    engaged.add('r99');
+    const ranker = new LearnerRanker({ topN: 30 });
+    const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });
+    const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
+    for (const i of top.indices) expect(engaged.has(table.ids[i])).toBe(false);
+    const ids = ranker.rank('u', l, table, undefined, top, 0).map((i) => i.resourceId);
+    expect(ids).toHaveLength(30);
+    for (let i = 0; i < 20; i++) expect(ids).not.toContain(`r${i}`);
+  });
+
+  it('EngagedSet: members found, others not, through a checkpoint round trip', () => {
+    const s = new EngagedSet();
+    for (let i = 0; i < 5000; i++) s.add(`resource-${i}`);
+    const back = EngagedSet.fromB64(s.toB64());
+    expect(back.size).toBe(5000);
+    for (let i = 0; i < 5000; i++) expect(back.has(`resource-${i}`)).toBe(true);
+    let wrong = 0;
+    for (let i = 5000; i < 55000; i++) if (back.has(`resource-${i}`)) wrong++;
+    expect(wrong).toBe(0);
   });
 });

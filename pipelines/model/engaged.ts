@@ -53,11 +53,12 @@ export class EngagedSet {
     for (const s of this.slots) if (s !== 0) f(s);
   }
 
-  /** The fingerprints as base64 (checkpoints): only the set ones, in slot order. */
+  /** The fingerprints as base64 (checkpoints), sorted: the same set always gives the same bytes. */
   toB64(): string {
     const out = new Int32Array(this.n);
     let k = 0;
     for (const s of this.slots) if (s !== 0) out[k++] = s;
+    out.sort();
     return Buffer.from(out.buffer).toString('base64');
   }
 
