@@ -15,6 +15,7 @@ import { CandidateGenerator } from './candidates';
 import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
 import { interestKey, type InterestIndex } from './interests';
+import { EventIdWindow } from './dedup';
 import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
@@ -212,6 +213,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const at = g.erased.get(erasureKey(ev.userId));
       if (at !== undefined && rec.timestamp <= at) return; // sent before the learner's erasure: not learned
     }
+    if ((ev.kind === 'interaction' || ev.kind === 'quiz') && this.duplicate(g, rec, ev)) return;
     switch (ev.kind) {
       case 'interaction':
         return this.onInteraction(g, rec, ev);
@@ -224,6 +226,17 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       default:
         return;
     }
+  }
+
+  /**
+   * Exactly-once per eventId (./dedup.ts): true when the learner's window already holds this eventId, i.e. a client
+   * or producer retry of an event applied before; it changes nothing and is counted. Otherwise records it.
+   */
+  private duplicate(g: LearnerGroup, rec: InputRecord, ev: InteractionEvent | QuizEvent): boolean {
+    const l = this.learnerOf(g, ev.userId);
+    if ((l.seen ??= new EventIdWindow()).add(ev.eventId)) return false;
+    this.o.emit.emit('event.duplicate', { topic: rec.topic });
+    return true;
   }
 
   private learnerOf(g: LearnerGroup, userId: string): Learner {

@@ -3,6 +3,7 @@ import { KnowledgeModel, type KnowledgeModelState } from '../../models/knowledge
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import { createHash } from 'node:crypto';
 import { b64ToF32, f32ToB64 } from '../state/codec';
+import { EventIdWindow } from './dedup';
 
 export function erasureKey(userId: string): string {
   return createHash('sha256').update(userId).digest('hex').slice(0, 32);
@@ -26,6 +27,11 @@ export interface Learner {
   completed: string[];
   /** Kafka timestamp (ms) of the newest event applied: the list's eventTime. */
   lastEventAt: number;
+  /**
+   * The eventIds of the learner's last DEDUP_WINDOW interactions and quiz attempts (./dedup.ts): a duplicate of one
+   * of them is not applied again. Created with the learner's first event that has an eventId.
+   */
+  seen?: EventIdWindow;
 }
 
 /** State of one partition group of the learner stage. */
@@ -54,7 +60,7 @@ export const COMPLETED_LENGTH = 1000;
 export const ERASURE_MEMORY_MS = 24 * 3600_000;
 
 export interface LearnerGroupJSON {
-  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number; d?: string[] }][];
+  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number; d?: string[]; e?: string }][];
   knowledge: KnowledgeModelState;
   items?: ItemTableJSON;
   erased?: [string, number][];
@@ -62,13 +68,13 @@ export interface LearnerGroupJSON {
 
 export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
   const learners: LearnerGroupJSON['learners'] = [];
-  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt, ...(l.completed.length ? { d: l.completed } : {}) }]);
+  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt, ...(l.completed.length ? { d: l.completed } : {}), ...(l.seen?.length ? { e: l.seen.toB64() } : {}) }]);
   return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}), erased: [...g.erased] };
 }
 
 export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {
   const learners = new Map<string, Learner>();
-  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, completed: l.d ?? [], lastEventAt: l.t });
+  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, completed: l.d ?? [], lastEventAt: l.t, ...(l.e ? { seen: EventIdWindow.fromB64(l.e) } : {}) });
   return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}), erased: new Map(j.erased ?? []) };
 }
 
