@@ -14,7 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 
 import type { Instrumentation } from './instrumentation';
 
 export * from './instrumentation';
-export { serveMetrics, type MetricsServer } from './server';
+export { serveMetrics, type MetricsServer, type Readiness, type ServeMetricsOptions } from './server';
 
 /** 0.5 ms .. 2.5 s: request, Redis, re-rank and stage latencies of a millisecond-scale service. */
 export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

@@ -4,7 +4,8 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { PopularityIncrement, RecommendationList, ServingStore } from '../../lib/serving/types';
 import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../decode';
-import { decodeItemUpdates, type ItemUpdate } from '../messages';
+import type { ItemUpdate } from '../messages';
+import { guardItemUpdates } from '../adapters/internal-records';
 import { eventWeight, type Interaction } from '../../models/collab';
 import { interactionKind, type CollabModel } from '../model/collab';
 import { ItemTable } from '../model/item-table';
@@ -202,7 +203,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const t = this.o.topics;
     if (rec.topic === t.itemUpdates) {
       // Synchronous mode only: catalogue upserts / removals for the owned item table.
-      if (rec.value) for (const u of decodeItemUpdates(rec.value)) this.onItemUpdate(g, u);
+      // Checked whole first: an undecodable record is dead-lettered by the runner (PoisonMessageError), not fatal.
+      if (rec.value) for (const u of guardItemUpdates(rec.value, this.o.model.dim)) this.onItemUpdate(g, u);
       return;
     }
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
