@@ -107,7 +107,7 @@ export function openApiDocument() {
           description:
             'A JSON array (1..api.maxBatchEvents) of envelopes `{"kind": ..., ...fields}`; the fields are exactly the Avro ' +
             'record of the kind (schemas/*.avsc). Valid events are published and acknowledged before the answer; invalid ' +
-            'ones are listed by index. All invalid → 400. Retrying a batch is safe (consumers de-duplicate on eventId).',
+            'ones are listed by index. All invalid → 400. Retrying a batch is safe: the pipeline applies each interaction and quiz-attempt eventId once per learner (within the last 512 such events of that learner).',
           requestBody: {
             required: true,
             content: {

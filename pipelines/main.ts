@@ -124,7 +124,8 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  metrics = await serveMetrics(registry, config.metrics.port);
+  // /readyz: 503 while starting and whenever a replica consumer is down, with the reason.
+  metrics = await serveMetrics(registry, config.metrics.port, '127.0.0.1', { readiness: () => pipeline.readiness() });
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
 }

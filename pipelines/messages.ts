@@ -153,7 +153,13 @@ function decodeMixedBatch(buf: Buffer): ItemUpdate[] {
       out.push({ kind: 'links', itemId, to, w, pop, t, src, off, seq });
     } else throw new Error(`unknown update tag ${tag} in an item-update batch`);
   }
+  endOfBatch(buf, o);
   return out;
+}
+
+/** A batch must end where its last update does: a truncated or padded record is not one of ours. */
+function endOfBatch(buf: Buffer, o: number): void {
+  if (o !== buf.length) throw new RangeError(`item-update batch of ${buf.length} bytes ends at byte ${o}`);
 }
 
 /**
@@ -233,11 +239,14 @@ export function decodeItemUpdates(buf: Buffer): ItemUpdate[] {
     out[j] = { kind: 'delta', itemId, grad: f32At(buf, o, dim), gradBias, countsAsEvent, timestamp, src, off, seq };
     o += 4 * dim;
   }
+  endOfBatch(buf, o);
   return out;
 }
 
 /** A Float32Array copy of `dim` floats at byte `o` (a copy: record buffers are pooled and unaligned). */
 function f32At(buf: Buffer, o: number, dim: number): Float32Array {
+  // subarray past the end gives fewer bytes, not an error: a truncated record would read as zeros
+  if (o + 4 * dim > buf.length) throw new RangeError(`${dim} floats at byte ${o} run past the end of a ${buf.length}-byte record`);
   const out = new Float32Array(dim);
   new Uint8Array(out.buffer).set(buf.subarray(o, o + 4 * dim));
   return out;
@@ -257,11 +266,14 @@ export function encodeItemUpdate(u: ItemUpdate): Buffer {
 }
 
 export function decodeItemUpdate(buf: Buffer): ItemUpdate {
-  const j = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-  const itemId = String(j.i);
+  const j = JSON.parse(buf.toString('utf8')) as Record<string, unknown> | null;
+  // Anything else used to decode too: `{}` became a removal of the item "undefined", an unknown kind a removal.
+  if (typeof j !== 'object' || j === null || typeof j.i !== 'string') throw new Error('not an item update: no item id');
+  const itemId = j.i;
   if (j.k === 'd') return { kind: 'delta', itemId, grad: b64ToF32(String(j.g)), gradBias: Number(j.gb), countsAsEvent: j.c === 1, timestamp: Number(j.t), src: String(j.s), off: String(j.o), seq: Number(j.q) };
   if (j.k === 'u') return { kind: 'upsert', itemId, f: typeof j.f === 'string' ? b64ToF32(j.f) : undefined, b: typeof j.b === 'number' ? j.b : undefined, active: j.a === true, meta: j.m as ItemMeta | undefined };
-  return { kind: 'remove', itemId };
+  if (j.k === 'r') return { kind: 'remove', itemId };
+  throw new Error(`not an item update: unknown kind ${JSON.stringify(j.k)}`);
 }
 
 /** Catalogue facts change rarely and the same object is broadcast with every row update: serialise it once. */

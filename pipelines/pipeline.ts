@@ -1,4 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { DeadLetterWriter } from '../consumers/dead-letter';
+import type { Readiness } from '../lib/metrics/server';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
@@ -74,6 +76,7 @@ export class Pipeline {
   readonly model: CollabModel;
   private producer: Producer | null = null;
   private started: Promise<void> | null = null;
+  private running = false;
   private stopped: Promise<void> | null = null;
 
   constructor(private readonly o: PipelineOptions) {
@@ -100,7 +103,10 @@ export class Pipeline {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
     const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit), { partitionOf: keyPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))) });
-    const runnerBase = { kafka, store, logger, emit, checkpointIntervalMs: p.checkpointIntervalMs, concurrency: p.partitionsConsumedConcurrently, onFatal: this.o.onFatal };
+    // Internal records that do not decode (item updates, item factors, content vectors) go to <topic>.dlq like input
+    // poison does, through the same writer (reason headers, counted, rate-limited log line).
+    const deadLetters = new DeadLetterWriter({ sink: this.producer, emit, logger: logger.child({ component: 'dead-letter' }) });
+    const runnerBase = { kafka, store, logger, emit, deadLetters, checkpointIntervalMs: p.checkpointIntervalMs, concurrency: p.partitionsConsumedConcurrently, onFatal: this.o.onFatal };
 
     if (this.o.stages.includes('item') && !sync) {
       this.item = new ItemProcessor({ model: this.model, factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit), emit, logger: logger.child({ stage: 'item' }) });
@@ -117,6 +123,7 @@ export class Pipeline {
         dim: this.model.dim,
         logger,
         groupPrefix,
+        deadLetters,
         onChange: (id, was) => {
           this.learner?.itemChanged(id, was);
           this.coldStart?.rowChanged(id);
@@ -128,7 +135,7 @@ export class Pipeline {
     }
     if (this.o.stages.includes('learner')) {
       // Content vectors for interest matching: replicated like item factors, whatever the item mode.
-      const contentReplica = (this.contentReplica = new ContentReplica({ kafka, topic: this.topic('contentVectors'), logger, groupPrefix, onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present) }));
+      const contentReplica = (this.contentReplica = new ContentReplica({ kafka, topic: this.topic('contentVectors'), logger, groupPrefix, deadLetters, onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present) }));
       this.interests = new InterestIndex({ embed: this.o.embed, content: contentReplica.table, logger: logger.child({ stage: 'learner' }), emit });
       await contentReplica.start();
       const topics = {
@@ -183,7 +190,23 @@ export class Pipeline {
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
+    this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
+  }
+
+  /**
+   * Ready = started and every replica is following its topic. A replica whose consumer crashed leaves the process
+   * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
+   * behind it): that is not ready, and the reason says which one and why.
+   */
+  readiness(): Readiness {
+    if (!this.running) return { ready: false, reasons: [this.stopped ? 'stopping' : 'starting'] };
+    const reasons: string[] = [];
+    for (const r of [this.replica, this.contentReplica]) {
+      const h = r?.health();
+      if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
+    }
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** Gradient batches name their partition, which must be the one kafkajs gives their items' keys. */
@@ -206,6 +229,7 @@ export class Pipeline {
   }
 
   private async doStop(): Promise<void> {
+    this.running = false;
     try {
       await this.started;
     } catch {

@@ -14,7 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 
 import type { Instrumentation } from './instrumentation';
 
 export * from './instrumentation';
-export { serveMetrics, type MetricsServer } from './server';
+export { serveMetrics, type MetricsServer, type Readiness, type ServeMetricsOptions } from './server';
 
 /** 0.5 ms .. 2.5 s: request, Redis, re-rank and stage latencies of a millisecond-scale service. */
 export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -29,6 +29,7 @@ export interface Metrics {
   httpInFlight: Gauge;
   apiFallbacks: Counter<'source'>;
   eventsConsumed: Counter<'topic' | 'type'>;
+  duplicates: Counter<'topic'>;
   stageDuration: Histogram<'stage'>;
   freshness: Histogram<'source'>;
   listsWritten: Counter<'source'>;
@@ -68,6 +69,7 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   httpInFlight: ['api'],
   apiFallbacks: ['api'],
   eventsConsumed: ['pipeline'],
+  duplicates: ['pipeline'],
   stageDuration: ['pipeline'],
   freshness: ['pipeline'],
   listsWritten: ['pipeline'],
@@ -119,6 +121,12 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       help: 'Kafka messages consumed by the pipeline, by topic and event type.',
       labelNames: ['topic', 'type'],
       registers: on('eventsConsumed'),
+    }),
+    duplicates: new Counter({
+      name: 'learnstream_pipeline_duplicates_total',
+      help: 'Consumed events not applied because their eventId was already applied to the same learner (retries), by topic.',
+      labelNames: ['topic'],
+      registers: on('duplicates'),
     }),
     stageDuration: new Histogram({
       name: 'learnstream_pipeline_stage_duration_seconds',
@@ -238,6 +246,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     instr.on('http.inFlight', (e) => m.httpInFlight.inc(e.delta)),
     instr.on('api.fallback', (e) => m.apiFallbacks.inc({ source: e.source })),
     instr.on('event.consumed', (e) => m.eventsConsumed.inc({ topic: e.topic, type: e.type })),
+    instr.on('event.duplicate', (e) => m.duplicates.inc({ topic: e.topic })),
     instr.on('stage.processed', (e) => m.stageDuration.observe({ stage: e.stage }, sec(e.durationMs))),
     instr.on('list.written', (e) => {
       const source = e.source ?? 'personal';

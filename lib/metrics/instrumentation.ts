@@ -13,6 +13,8 @@ export interface InstrumentationEvents {
   'http.inFlight': { delta: 1 | -1 };
   /** One Kafka message was consumed by a stage. `type` is the event type (view, click, quiz, ...) or the record kind. */
   'event.consumed': { topic: string; type: string };
+  /** A consumed event was a duplicate (its eventId already applied to that learner) and changed nothing. */
+  'event.duplicate': { topic: string };
   /** One unit of work of a pipeline stage finished (`stage` e.g. learner, item, catalog; `step` optional finer part). */
   'stage.processed': { stage: string; durationMs: number };
   /** A learner's list was written to the serving store. `freshnessMs` = write time − newest reflected event time. */

@@ -13,12 +13,24 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** What /readyz reports: ready, or the reasons why not (one line each). */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+export interface ServeMetricsOptions {
+  /** Answers GET /readyz: 200 when ready, else 503 with the reasons. Without it /readyz is 200 while the process runs. */
+  readiness?: () => Readiness;
+}
+
 /**
- * Serves `registry` at GET /metrics (and a plain 200 at /healthz).
+ * Serves `registry` at GET /metrics, a plain 200 at /healthz (the process runs) and GET /readyz (JSON
+ * `{"status":"ready"|"unready","reasons":[...]}`, 200 or 503).
  * @param port TCP port; 0 picks a free one.
  * @param host bind address, default 127.0.0.1 (metrics are for the local Prometheus, not the internet).
  */
-export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1', opts: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
@@ -32,6 +44,17 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
           res.end(`metrics collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
         },
       );
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      let r: Readiness;
+      try {
+        r = opts.readiness ? opts.readiness() : { ready: true, reasons: [] };
+      } catch (err) {
+        r = { ready: false, reasons: [`readiness check failed: ${err instanceof Error ? err.message : String(err)}`] };
+      }
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify({ status: r.ready ? 'ready' : 'unready', reasons: r.reasons })}\n`);
       return;
     }
     if (req.method === 'GET' && path === '/healthz') {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { decodeItemUpdates, encodeItemRow, type ItemUpdate } from '../messages';
+import { guardItemUpdates } from '../adapters/internal-records';
+import { encodeItemRow, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
@@ -69,8 +70,10 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     if (!rec.value) return;
     const g = this.groups.get(group)!;
     g.position = (BigInt(rec.offset) + 1n).toString();
-    // a record is one update (catalogue) or a batch of gradients, each deduplicated by its own (source, offset, seq)
-    for (const u of decodeItemUpdates(rec.value)) this.applyOne(g, rec.topic, u);
+    // A record is one update (catalogue) or a batch of gradients, each deduplicated by its own (source, offset, seq).
+    // Decoded and checked whole before anything is applied: one that does not decode throws PoisonMessageError, the
+    // runner dead-letters it and moves on, and the state is as if it had never been there (replay does the same).
+    for (const u of guardItemUpdates(rec.value, this.o.model.dim)) this.applyOne(g, rec.topic, u);
   }
 
   private applyOne(g: ItemGroup, topic: string, u: ItemUpdate): void {

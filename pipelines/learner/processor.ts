@@ -4,7 +4,8 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { PopularityIncrement, RecommendationList, ServingStore } from '../../lib/serving/types';
 import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../decode';
-import { decodeItemUpdates, type ItemUpdate } from '../messages';
+import type { ItemUpdate } from '../messages';
+import { guardItemUpdates } from '../adapters/internal-records';
 import { eventWeight, type Interaction } from '../../models/collab';
 import { interactionKind, type CollabModel } from '../model/collab';
 import { ItemTable } from '../model/item-table';
@@ -16,6 +17,7 @@ import { CandidateGenerator } from './candidates';
 import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
 import { interestKey, type InterestIndex } from './interests';
+import { EventIdWindow } from './dedup';
 import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
@@ -225,7 +227,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const t = this.o.topics;
     if (rec.topic === t.itemUpdates) {
       // Synchronous mode only: catalogue upserts / removals for the owned item table.
-      if (rec.value) for (const u of decodeItemUpdates(rec.value)) this.onItemUpdate(g, u);
+      // Checked whole first: an undecodable record is dead-lettered by the runner (PoisonMessageError), not fatal.
+      if (rec.value) for (const u of guardItemUpdates(rec.value, this.o.model.dim)) this.onItemUpdate(g, u);
       return;
     }
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
@@ -236,6 +239,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const at = g.erased.get(erasureKey(ev.userId));
       if (at !== undefined && rec.timestamp <= at) return; // sent before the learner's erasure: not learned
     }
+    if ((ev.kind === 'interaction' || ev.kind === 'quiz') && this.duplicate(g, rec, ev)) return;
     switch (ev.kind) {
       case 'interaction':
         return this.onInteraction(g, rec, ev);
@@ -248,6 +252,17 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       default:
         return;
     }
+  }
+
+  /**
+   * Exactly-once per eventId (./dedup.ts): true when the learner's window already holds this eventId, i.e. a client
+   * or producer retry of an event applied before; it changes nothing and is counted. Otherwise records it.
+   */
+  private duplicate(g: LearnerGroup, rec: InputRecord, ev: InteractionEvent | QuizEvent): boolean {
+    const l = this.learnerOf(g, ev.userId);
+    if ((l.seen ??= new EventIdWindow()).add(ev.eventId)) return false;
+    this.o.emit.emit('event.duplicate', { topic: rec.topic });
+    return true;
   }
 
   private learnerOf(g: LearnerGroup, userId: string): Learner {

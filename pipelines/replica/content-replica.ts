@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Batch, Kafka } from 'kafkajs';
+import type { DeadLetterWriter } from '../../consumers/dead-letter';
+import { PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { decodeContentVector } from '../content-messages';
+import { guardContentVector, guardKey } from '../adapters/internal-records';
 import { ContentTable } from '../model/content-table';
-import { closeReplicaConsumer } from './close';
+import { ReplicaConsumer, type ReplicaHealth } from './consumer';
 
 export interface ContentReplicaOptions {
   kafka: Kafka;
@@ -14,6 +16,8 @@ export interface ContentReplicaOptions {
   groupPrefix: string;
   /** Called after a vector was set (`slot` >= 0) or removed. */
   onChange?: (resourceId: string, slot: number, present: boolean) => void;
+  /** Where values that are not a content vector go (`<topic>.dlq`); as for ItemReplica. Without one: skipped, warned. */
+  deadLetters?: Pick<DeadLetterWriter, 'write'>;
 }
 
 /**
@@ -23,7 +27,7 @@ export interface ContentReplicaOptions {
  */
 export class ContentReplica {
   readonly table = new ContentTable();
-  private consumer: Consumer | null = null;
+  private consumer: ReplicaConsumer | null = null;
   private readonly groupId: string;
   private started: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
@@ -38,28 +42,37 @@ export class ContentReplica {
   }
 
   private async doStart(): Promise<void> {
-    const c = this.o.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, sessionTimeout: 10000, heartbeatInterval: 1000 });
-    this.consumer = c;
-    await c.connect();
-    await c.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          const id = m.key?.toString('utf8');
-          if (!id) continue;
-          if (m.value === null || m.value.length === 0) {
-            const slot = this.table.remove(id);
-            if (slot >= 0) this.o.onChange?.(id, slot, false);
-          } else {
-            const slot = this.table.set(id, decodeContentVector(m.value));
-            if (slot >= 0) this.o.onChange?.(id, slot, true);
-            else this.o.logger.warn('content vector of unexpected dimension ignored', { resourceId: id, bytes: m.value.length, dim: this.table.dim });
-          }
-        }
-        return Promise.resolve();
-      },
-    });
+    this.consumer = new ReplicaConsumer({ kafka: this.o.kafka, topic: this.o.topic, groupId: this.groupId, logger: this.o.logger, what: 'content replica', eachBatch: (b) => this.applyBatch(b) });
+    await this.consumer.start();
+  }
+
+  /** Not ok while the consumer is down (crashed, being restarted), with the reason. */
+  health(): ReplicaHealth {
+    return this.consumer ? this.consumer.health() : { ok: false, reason: 'content replica not started' };
+  }
+
+  private async applyBatch(batch: Batch): Promise<void> {
+    for (const m of batch.messages) {
+      let id: string;
+      let vector: Float32Array | null = null;
+      try {
+        id = guardKey(m.key, batch.topic);
+        // a stray value must never be the first vector: it would fix the table's dimension
+        if (m.value !== null && m.value.length > 0) vector = guardContentVector(m.value, this.table.dim);
+      } catch (err) {
+        if (!(err instanceof PoisonMessageError)) throw err;
+        if (this.o.deadLetters) await this.o.deadLetters.write({ topic: batch.topic, partition: batch.partition, message: m }, err);
+        else this.o.logger.warn('invalid content vector skipped', { partition: batch.partition, offset: m.offset, reason: err.reason });
+        continue;
+      }
+      if (vector === null) {
+        const slot = this.table.remove(id);
+        if (slot >= 0) this.o.onChange?.(id, slot, false);
+      } else {
+        const slot = this.table.set(id, vector);
+        if (slot >= 0) this.o.onChange?.(id, slot, true);
+      }
+    }
   }
 
   stop(): Promise<void> {
@@ -69,7 +82,7 @@ export class ContentReplica {
       } catch {
         /* closing anyway */
       }
-      if (this.consumer) await closeReplicaConsumer(this.consumer, this.o.kafka, this.groupId, this.o.logger, 'content replica');
+      await this.consumer?.stop();
     })();
     return this.stopped;
   }

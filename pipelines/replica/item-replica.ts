@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Batch, Kafka } from 'kafkajs';
+import type { DeadLetterWriter } from '../../consumers/dead-letter';
+import { PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { decodeItemRow } from '../messages';
+import { guardItemRow, guardKey } from '../adapters/internal-records';
 import { ItemTable, type ItemMeta } from '../model/item-table';
 import { retryKafka } from '../runner/retry';
-import { closeReplicaConsumer } from './close';
+import { ReplicaConsumer, type ReplicaHealth } from './consumer';
 
 export interface ItemReplicaOptions {
   kafka: Kafka;
@@ -16,6 +18,12 @@ export interface ItemReplicaOptions {
   groupPrefix: string;
   /** Called after a row changed (`wasActive`: whether the item was recommendable before). */
   onChange?: (itemId: string, wasActive: boolean) => void;
+  /**
+   * Where rows that do not decode go (`<topic>.dlq`, reason in headers, counted); the replica skips them and goes on.
+   * Without one they are skipped with a warning. Every replica reads the topic from the beginning on every start, so
+   * a bad row is dead-lettered once per replica start until a valid row or a tombstone replaces it under its key.
+   */
+  deadLetters?: Pick<DeadLetterWriter, 'write'>;
 }
 
 /**
@@ -25,7 +33,7 @@ export interface ItemReplicaOptions {
  */
 export class ItemReplica {
   readonly table: ItemTable;
-  private consumer: Consumer | null = null;
+  private consumer: ReplicaConsumer | null = null;
   private readonly groupId: string;
   private started: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
@@ -46,36 +54,44 @@ export class ItemReplica {
   }
 
   private async doStart(): Promise<void> {
-    const c = this.o.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, sessionTimeout: 10000, heartbeatInterval: 1000 });
-    this.consumer = c;
-    await c.connect();
-    await c.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          const id = m.key?.toString('utf8');
-          if (!id) continue;
-          const i = this.table.indexOf(id);
-          const wasActive = i >= 0 && this.table.active[i] === 1;
-          if (m.value === null) {
-            this.table.remove(id);
-            this.metaOf.delete(id);
-          } else {
-            const row = decodeItemRow(id, m.value, this.metaOf.get(id));
-            if (row.meta && row.metaBytes) this.metaOf.set(id, { bytes: row.metaBytes, meta: row.meta });
-            this.table.set(row);
-            if (row.pos) {
-              const [p, off] = row.pos;
-              if (BigInt(off) > (this.reflected.get(p) ?? -1n)) this.reflected.set(p, BigInt(off));
-            }
-          }
-          this.o.onChange?.(id, wasActive);
+    this.consumer = new ReplicaConsumer({ kafka: this.o.kafka, topic: this.o.topic, groupId: this.groupId, logger: this.o.logger, what: 'item replica', eachBatch: (b) => this.applyBatch(b) });
+    await this.consumer.start();
+  }
+
+  /** Not ok while the consumer is down (crashed, being restarted), with the reason. */
+  health(): ReplicaHealth {
+    return this.consumer ? this.consumer.health() : { ok: false, reason: 'item replica not started' };
+  }
+
+  private async applyBatch(batch: Batch): Promise<void> {
+    for (const m of batch.messages) {
+      let id: string;
+      let row: ReturnType<typeof guardItemRow> | null = null;
+      try {
+        id = guardKey(m.key, batch.topic);
+        if (m.value !== null) row = guardItemRow(id, m.value, this.table.dim, this.metaOf.get(id));
+      } catch (err) {
+        if (!(err instanceof PoisonMessageError)) throw err;
+        if (this.o.deadLetters) await this.o.deadLetters.write({ topic: batch.topic, partition: batch.partition, message: m }, err);
+        else this.o.logger.warn('undecodable item-factor row skipped', { partition: batch.partition, offset: m.offset, reason: err.reason });
+        continue;
+      }
+      const i = this.table.indexOf(id);
+      const wasActive = i >= 0 && this.table.active[i] === 1;
+      if (row === null) {
+        this.table.remove(id);
+        this.metaOf.delete(id);
+      } else {
+        if (row.meta && row.metaBytes) this.metaOf.set(id, { bytes: row.metaBytes, meta: row.meta });
+        this.table.set(row);
+        if (row.pos) {
+          const [p, off] = row.pos;
+          if (BigInt(off) > (this.reflected.get(p) ?? -1n)) this.reflected.set(p, BigInt(off));
         }
-        this.position.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
-        return Promise.resolve();
-      },
-    });
+      }
+      this.o.onChange?.(id, wasActive);
+    }
+    this.position.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
   }
 
   /** Resolves when the replica has read up to the high watermarks of now (or after `timeoutMs`). */
@@ -103,7 +119,7 @@ export class ItemReplica {
       } catch {
         /* closing anyway */
       }
-      if (this.consumer) await closeReplicaConsumer(this.consumer, this.o.kafka, this.groupId, this.o.logger, 'replica');
+      await this.consumer?.stop();
     })();
     return this.stopped;
   }

@@ -2,6 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs
 import { errorMessage, isRetriable, LearnstreamError, PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
+import type { DeadLetterWriter } from '../../consumers/dead-letter';
 import type { CheckpointStore } from '../state/checkpoint';
 import { CoPartitionedAssigner } from './assigner';
 import { Mutex } from './mutex';
@@ -58,6 +59,12 @@ export interface StageRunnerOptions<S> {
   concurrency?: number;
   /** Max bytes per partition per fetch: bounds a batch's memory. Default 256 KiB. */
   maxBytesPerPartition?: number;
+  /**
+   * Where records go that the processor rejects with PoisonMessageError (internal topics, whose records the shared
+   * decode step does not see): `<topic>.dlq` with the reason in headers, counted; the offset then moves on. Without
+   * one such a record is only counted (tests).
+   */
+  deadLetters?: Pick<DeadLetterWriter, 'write'>;
   /** Called when the runner cannot go on (non-retriable error): the process entry exits non-zero. */
   onFatal?: (err: unknown) => void;
   sessionTimeoutMs?: number;
@@ -327,24 +334,36 @@ export class StageRunner<S> {
 
   private async applyWithRetry(g: number, record: InputRecord): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      let failure: unknown;
       try {
         await this.opts.processor.apply(g, record);
         return;
       } catch (err) {
-        if (err instanceof PoisonMessageError) {
-          // The shared decode step has already dead-lettered it; the offset moves on.
-          this.opts.emit.emit('deadLetter', { topic: record.topic, reason: err.reason });
+        failure = err;
+      }
+      if (failure instanceof PoisonMessageError) {
+        // The processor could not decode it (input topics never get here: the shared decode step dead-letters their
+        // poison and returns null). The DLQ write counts it; a failed write is retried like any dependency.
+        if (!this.opts.deadLetters) {
+          this.opts.emit.emit('deadLetter', { topic: record.topic, reason: failure.reason });
           return;
         }
-        if (!isRetriable(err) || attempt >= 8) {
-          throw new LearnstreamError(`${this.stage}: cannot apply record: ${errorMessage(err)}`, {
-            cause: err,
-            context: { topic: record.topic, partition: record.partition, offset: record.offset },
-          });
+        try {
+          const message = { key: record.key, value: record.value, offset: record.offset, timestamp: String(record.timestamp), headers: record.headers };
+          await this.opts.deadLetters.write({ topic: record.topic, partition: record.partition, message }, failure);
+          return;
+        } catch (err) {
+          failure = err;
         }
-        this.opts.logger.warn('retriable error, retrying', { stage: this.stage, attempt, err });
-        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
       }
+      if (!isRetriable(failure) || attempt >= 8) {
+        throw new LearnstreamError(`${this.stage}: cannot apply record: ${errorMessage(failure)}`, {
+          cause: failure,
+          context: { topic: record.topic, partition: record.partition, offset: record.offset },
+        });
+      }
+      this.opts.logger.warn('retriable error, retrying', { stage: this.stage, attempt, err: failure });
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     }
   }
 

@@ -12,6 +12,7 @@ import { topicName } from '../../lib/topics';
 import { createCollectorRouter } from '../../producers/collector';
 import { Publisher } from '../../producers/publisher';
 import { testConfig, testRegistry, waitFor } from '../helpers';
+import type { Pipeline } from '../../pipelines/pipeline';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { interaction, profile, resource } from '../pipeline-support/events';
 import { apiClient } from '../unit/api-client';
@@ -24,13 +25,14 @@ const TOPICS = ['algebra', 'history', 'biology', 'music'];
 
 describe('read API over the live pipeline (real stack)', () => {
   let h: PipelineHarness;
+  let pipeline: Pipeline;
   let api: RunningApi;
   let erasures: ReturnType<typeof lazyPublisher>;
   let call: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
     h = await createHarness(testConfig('api-pipe', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
-    await h.start(['learner', 'item', 'catalog']);
+    pipeline = await h.start(['learner', 'item', 'catalog']);
     erasures = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
     const logger = createLogger({ level: 'error' });
     const eventsRouter = createCollectorRouter({ publisher: erasures, logger });
@@ -80,6 +82,25 @@ describe('read API over the live pipeline (real stack)', () => {
       return r.body.generatedAt > first.body.generatedAt && !r.body.items.some((i: { resourceId: string }) => i.resourceId === top) ? r : undefined;
     }, { message: 'L list reflects the completion', timeoutMs: 15_000 });
     expect(after.body.items.map((i: { resourceId: string }) => i.resourceId)).not.toEqual(first.body.items.map((i: { resourceId: string }) => i.resourceId));
+  });
+
+  it('a batch of five identical quiz attempts, posted twice, counts as one attempt (exactly-once per eventId)', async () => {
+    const attempt = (eventId: string, skill: string) => ({ kind: 'quizAttempt', eventId, userId: 'Q', itemId: `${skill}-q1`, resourceId: 'r5', skills: [skill], correct: true, score: null, attempt: 1, responseTimeMs: 4000, occurredAt: Date.now() });
+    const batch = Array.from({ length: 5 }, () => attempt('quiz-retried-1', 'fractions'));
+    for (let k = 0; k < 2; k++) {
+      const posted = await call('POST', '/v1/events', { key: 'dev-write-key', body: batch });
+      expect(posted.status).toBe(202);
+      expect(posted.body).toMatchObject({ accepted: 5, rejected: 0 });
+    }
+    // A later attempt with its own eventId, on the same partition: once it shows, every copy before it was consumed.
+    expect((await call('POST', '/v1/events', { key: 'dev-write-key', body: [attempt('quiz-marker-1', 'decimals')] })).status).toBe(202);
+    const knowledge = await waitFor(async () => {
+      const r = await call('GET', '/v1/learners/Q/knowledge');
+      return r.status === 200 && r.body.skills.some((x: { skill: string }) => x.skill === 'decimals') ? r : undefined;
+    }, { message: 'Q knowledge with the marker attempt', timeoutMs: 30_000 });
+    const bySkill = Object.fromEntries(knowledge.body.skills.map((x: { skill: string; attempts: number }) => [x.skill, x.attempts]));
+    expect(bySkill).toEqual({ fractions: 1, decimals: 1 });
+    expect(pipeline.learner?.learner('Q')).toMatchObject({ quizzes: 2 });
   });
 
   it('filters and explain work on pipeline-written lists', async () => {
