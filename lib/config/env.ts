@@ -43,7 +43,7 @@ export const ENV_VARS: EnvVar[] = [
   v('READY_TIMEOUT_SEC', 'stack.readyTimeoutSec', 'int', 'Seconds to wait for each service (default 120).'),
   v('API_HOST', 'api.host', 'string', 'API bind address (default 127.0.0.1).'),
   v('API_PORT', 'api.port', 'int', 'API port (default 18080).'),
-  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope,key2=scope; e.g. s3cret123=read+write.'),
+  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope[@idPrefix],key2=scope; e.g. s3cret123=read+write, or s3cret456=write@acme: (bound to ids starting acme:).'),
   v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
   v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
@@ -103,8 +103,12 @@ function parseValue(spec: EnvVar, raw: string): { value: unknown } | { error: st
       const keys = [];
       for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
         const eq = part.indexOf('=');
-        if (eq <= 0) return { error: `expected key=scope+scope, got "${part.slice(0, 4)}..."` };
-        keys.push({ key: part.slice(0, eq), scopes: part.slice(eq + 1).split('+'), name: `env-${keys.length}` });
+        if (eq <= 0) return { error: `expected key=scope+scope[@idPrefix], got "${part.slice(0, 4)}..."` };
+        // Scopes never hold '@', so the first '@' after '=' starts the id prefix (which may itself hold '@').
+        const grant = part.slice(eq + 1);
+        const at = grant.indexOf('@');
+        const scopes = (at < 0 ? grant : grant.slice(0, at)).split('+');
+        keys.push({ key: part.slice(0, eq), scopes, name: `env-${keys.length}`, ...(at < 0 ? {} : { idPrefix: grant.slice(at + 1) }) });
       }
       return { value: keys };
     }

@@ -2,11 +2,20 @@ import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 
+/** What a key may do: `read` the /v1 GET routes, `write` events, `admin` erase learners (DELETE, or erasure events). */
+export const SCOPES = ['read', 'write', 'admin'] as const;
+
 const apiKey = z.object({
   /** The secret presented in the `x-api-key` header (or `Authorization: Bearer`). */
   key: z.string().min(8, 'API keys must be at least 8 characters'),
-  scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
+  scopes: z.array(z.enum(SCOPES)).min(1),
   name: z.string().default('unnamed'),
+  /**
+   * Binds the key to one tenant: the ids of the records it writes or erases under an owner's id (`resource` events
+   * by resourceId, `profile` and `erasure` events and DELETE /v1/learners/:id by userId) must start with this prefix,
+   * else 403. Interactions and quiz attempts are not bound. Absent = unbound (any id).
+   */
+  idPrefix: z.string().min(1).max(64).optional(),
 });
 
 export const configSchema = z
@@ -150,3 +159,4 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ApiKey = z.infer<typeof apiKey>;
+export type Scope = (typeof SCOPES)[number];
