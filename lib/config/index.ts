@@ -94,5 +94,6 @@ export function describeConfig(config: Config): Tree {
     registry: { ...config.registry, password: redact(config.registry.password) },
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@]*)@/, '//***@'), password: redact(config.redis.password) },
     api: { ...config.api, apiKeys: config.api.apiKeys.map((k) => ({ name: k.name, scopes: k.scopes, idPrefix: k.idPrefix, key: '***' })) },
+    privacy: { ...config.privacy, logIdSecret: redact(config.privacy.logIdSecret) },
   };
 }
