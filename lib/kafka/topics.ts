@@ -102,7 +102,8 @@ export async function reconcileTopicConfigs(admin: Admin, topics: { topic: strin
   const altered: string[] = [];
   for (const t of topics) {
     const entries = byName.get(t.topic) ?? [];
-    const value = new Map(entries.map((e) => [e.configName, e.configValue]));
+    // set on the topic itself: a broker default that happens to match today would follow tomorrow's broker default
+    const value = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]));
     if (Object.entries(t.configs).every(([k, v]) => value.get(k) === v)) continue;
     // AlterConfigs replaces the topic's whole dynamic config: carry over what was set at topic level besides ours
     const kept = entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !(e.configName in t.configs)).map((e) => ({ name: e.configName, value: e.configValue }));
