@@ -36,7 +36,7 @@ export interface AppOptions {
   publishErasure?: ErasurePublisher;
   /** Readiness checks by name (redis, kafka, registry, model). */
   health?: Record<string, HealthCheck>;
-  /** The events collector (POST /v1/events), mounted behind the `write` scope. */
+  /** The events collector (POST /v1/events), mounted behind the `write` or `admin` scope; it checks each event's grant. */
   eventsRouter?: Router;
   logger?: Logger;
   /** Catalogue entries are cached in-process this long (ms) to save a Redis round trip per page. Default 2000; 0 = off. */
@@ -145,7 +145,7 @@ export function createApp(opts: AppOptions): ApiApp {
     v1.use('/events', (_req, res, next) => {
       res.locals.route = '/v1/events';
       next();
-    }, requireScope('write'), opts.eventsRouter);
+    }, requireScope(['write', 'admin']), opts.eventsRouter);
   }
   // /v1 first: every API request otherwise walks the health, metrics and OpenAPI layers before reaching it.
   app.use('/v1', v1);

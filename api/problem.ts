@@ -3,7 +3,7 @@
  * `type` URIs (documented in docs/api.md; clients may switch on them). HTTP status codes are decided here, at the edge:
  * lib/errors.ts types are mapped in toProblem().
  */
-import { DependencyError, LearnstreamError, ValidationError } from '../lib/errors';
+import { DependencyError, ForbiddenError, LearnstreamError, ValidationError } from '../lib/errors';
 import { PROBLEM_BASE, PROBLEMS, type ProblemKind } from '../lib/problems';
 
 export { PROBLEM_BASE, PROBLEMS, type ProblemKind } from '../lib/problems';
@@ -41,6 +41,7 @@ export class HttpProblem extends Error {
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof ValidationError) return new HttpProblem('invalid-request', err.message, { errors: err.issues.map((m) => ({ param: String(err.context.param ?? 'body'), message: m })) });
+  if (err instanceof ForbiddenError) return new HttpProblem('forbidden', err.message, { errors: [{ param: err.field ?? 'scope', message: err.message }] });
   if (err instanceof DependencyError) return new HttpProblem('dependency-unavailable', `${err.dependency} is unavailable; try again shortly`, { headers: { 'retry-after': '1' } });
   // body-parser / express errors carry an HTTP status and a `type`.
   const e = err as { status?: number; type?: string; expose?: boolean; message?: string } | null;

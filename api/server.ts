@@ -78,7 +78,7 @@ export function createApiStore(config: Config, emit?: Emitter): RedisServingStor
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger: Logger = createLogger({ level: config.logLevel, base: { component: 'api' } });
+  const logger: Logger = createLogger({ level: config.logLevel, base: { component: 'api' }, idSecret: config.privacy.logIdSecret || undefined });
   const registry = new Registry();
   const instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));

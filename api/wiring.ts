@@ -11,6 +11,7 @@ import { createKafka } from '../lib/kafka/client';
 import { createRegistryClient } from '../lib/registry/client';
 import { createCollectorRouter } from '../producers/collector';
 import { Publisher } from '../producers/publisher';
+import { ADMIN_GRANT } from '../producers/authorize';
 import type { Logger } from '../lib/log';
 import type { Emitter } from '../lib/metrics/instrumentation';
 import type { ServingStore } from '../lib/serving/types';
@@ -98,7 +99,8 @@ export async function productionDependencies(config: Config, deps: { store: Serv
   const kafka = createKafka(config, 'api', { logger: deps.logger.child({ component: 'kafka' }) });
   const admin = kafka.admin();
   const publisher = lazyPublisher(() =>
-    Publisher.create({ kafka, registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix, emit: deps.emit, logger: deps.logger.child({ component: 'publisher' }) }),
+    // admin: the process publishes erasures (DELETE, and erasure events of admin keys); the routes check each key first
+    Publisher.create({ kafka, registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix, emit: deps.emit, logger: deps.logger.child({ component: 'publisher' }), grant: ADMIN_GRANT }),
   );
   const health: Record<string, HealthCheck> = {
     redis: () => deps.store.ping(),

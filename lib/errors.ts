@@ -36,6 +36,17 @@ export class PoisonMessageError extends LearnstreamError {
   }
 }
 
+/**
+ * The caller may not publish or erase this: a scope it lacks, or an id outside the prefix it is bound to. Never
+ * retriable (the same request fails again); `code` is `missing-scope` or `outside-prefix`, `field` names the id field
+ * for the latter. The HTTP edge answers 403.
+ */
+export class ForbiddenError extends LearnstreamError {
+  constructor(readonly code: 'missing-scope' | 'outside-prefix', message: string, readonly field?: string) {
+    super(message, { retriable: false });
+  }
+}
+
 /** A dependency (Kafka, registry, Redis) is unavailable or slow; trying again later may work. */
 export class DependencyError extends LearnstreamError {
   constructor(readonly dependency: string, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {

@@ -70,7 +70,7 @@ async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof cr
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(',') } });
+  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(',') }, idSecret: config.privacy.logIdSecret || undefined });
   const registry = new Registry();
   const instr = createInstrumentation();
   bindInstrumentation(instr, createMetrics(registry, { roles: ['pipeline'] }));

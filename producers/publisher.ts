@@ -1,6 +1,7 @@
 /**
- * The typed client platforms use to publish events. Every call validates first (ValidationError, nothing sent), then
- * joins a batch; the returned promise resolves once the broker acknowledged the batch (acks=all, idempotent producer).
+ * The typed client platforms use to publish events. Every call checks the publisher's grant (ForbiddenError, nothing
+ * sent: an erasure needs `admin`, see producers/authorize.ts), validates (ValidationError, nothing sent), then joins
+ * a batch; the returned promise resolves once the broker acknowledged the batch (acks=all, idempotent producer).
  */
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
@@ -8,6 +9,7 @@ import { DependencyError, LearnstreamError, ValidationError } from '../lib/error
 import { createLogger, type Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { EventSerializer } from '../lib/serde';
+import { denyEvent, denyId, denyKind, denyScope, type Grant } from './authorize';
 import { topicName } from '../lib/topics';
 import {
   KIND_EVENT,
@@ -43,7 +45,16 @@ export interface PublisherOptions {
   retryBackoffMs?: number;
   /** Clock for the future-timestamp rule, epoch ms. Default Date.now. */
   now?: () => number;
+  /**
+   * What this publisher may send (producers/authorize.ts). Default `{ scopes: ['write'] }`: every event but an
+   * erasure, any id. Give `scopes: ['write', 'admin']` to a publisher that serves erasure requests, and `idPrefix` to
+   * keep a tenant's publisher to its own resources and profiles. The broker's ACLs hold clients that skip this class.
+   */
+  grant?: Grant;
 }
+
+/** The default grant: ordinary events, no erasures. */
+export const WRITE_GRANT: Grant = { scopes: ['write'] };
 
 interface Entry {
   topic: string;
@@ -74,6 +85,7 @@ export class Publisher {
   private readonly backoffMs: number;
   private readonly now: () => number;
   private readonly prefix: string;
+  private readonly grant: Grant;
 
   private constructor(
     private readonly producer: Producer,
@@ -89,6 +101,7 @@ export class Publisher {
     this.backoffMs = opts.retryBackoffMs ?? 200;
     this.now = opts.now ?? Date.now;
     this.prefix = opts.topicPrefix ?? '';
+    this.grant = opts.grant ?? WRITE_GRANT;
   }
 
   /**
@@ -118,11 +131,13 @@ export class Publisher {
     return this.publish('resource', e);
   }
 
-  /** Deletes a resource: a tombstone (null value) under its id on the compacted catalogue topic. */
+  /** Deletes a resource: a tombstone (null value) under its id on the compacted catalogue topic. Scope `write`. */
   deleteResource(resourceId: string): Promise<void> {
     if (typeof resourceId !== 'string' || resourceId.length === 0 || resourceId.length > 128) {
       return Promise.reject(new ValidationError('resourceId must be a non-empty string of at most 128 characters'));
     }
+    const denied = denyScope(this.grant, 'write', 'deleting a resource') ?? denyId(this.grant, 'resourceId', resourceId);
+    if (denied) return Promise.reject(denied);
     return this.enqueue(topicName('resources', this.prefix), resourceId, null);
   }
 
@@ -130,12 +145,16 @@ export class Publisher {
     return this.publish('profile', e);
   }
 
+  /** Asks every stage to forget a learner. Needs a grant with `admin` (ForbiddenError otherwise, nothing sent). */
   requestErasure(e: ErasureRequestInput): Promise<void> {
     return this.publish('erasure', e);
   }
 
   /** Publishes an event given by kind; `input` is validated, so it may come straight from JSON. */
   publish(kind: EventKind, input: unknown): Promise<void> {
+    // the scope first: a caller without it learns that, not what else is wrong with the event
+    const denied = denyKind(this.grant, kind);
+    if (denied) return Promise.reject(denied);
     let event: EventTypes[(typeof KIND_EVENT)[EventKind]];
     try {
       event = assertValidEvent(KIND_EVENT[kind], input, { now: this.now() });
@@ -145,8 +164,10 @@ export class Publisher {
     return this.publishValid({ kind, event } as KindedEvent);
   }
 
-  /** Publishes an event that already passed validateEvent (collector, replay): no second validation. */
+  /** Publishes an event that already passed validateEvent (collector, replay): no second validation; the grant holds. */
   publishValid(e: KindedEvent): Promise<void> {
+    const denied = denyEvent(this.grant, e);
+    if (denied) return Promise.reject(denied);
     const topic = topicName(KIND_TOPIC[e.kind], this.prefix);
     const key = eventKey(KIND_EVENT[e.kind], e.event);
     let value: Buffer;

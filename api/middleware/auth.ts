@@ -5,12 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { ApiKey } from '../../lib/config';
+import type { ApiKey, Scope } from '../../lib/config';
+import { ForbiddenError } from '../../lib/errors';
 import { HttpProblem } from '../problem';
 import { markRoute } from './observe';
 import { TokenBuckets } from './rateLimit';
 
-export type Scope = ApiKey['scopes'][number];
+export type { Scope } from '../../lib/config';
 
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -49,13 +50,21 @@ export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): (req: Requ
   };
 }
 
-/** Requires `scope` on the already authenticated key, else 403. */
-export function requireScope(scope: Scope): RequestHandler {
+/**
+ * Requires `scope` (or, given several, one of them) on the already authenticated key, else 403. A route whose
+ * requests need different scopes by content (POST /v1/events: erasures need admin) lists every scope that can do
+ * something there and checks the rest itself.
+ */
+export function requireScope(scope: Scope | readonly Scope[]): RequestHandler {
+  const any = typeof scope === 'string' ? [scope] : scope;
   return (req, res, next) => {
     markRoute(req, res);
     const key = res.locals.apiKey as ApiKey | undefined;
     if (!key) throw new HttpProblem('unauthenticated', 'an API key is required');
-    if (!key.scopes.includes(scope)) throw new HttpProblem('forbidden', `this operation needs the '${scope}' scope; the key '${key.name}' has ${key.scopes.join(', ')}`);
+    if (!any.some((s) => key.scopes.includes(s))) {
+      const needs = any.length > 1 ? `one of the scopes ${any.map((s) => `'${s}'`).join(', ')}` : `the '${any[0]}' scope`;
+      throw new ForbiddenError('missing-scope', `this operation needs ${needs}; the key '${key.name}' has ${key.scopes.join(', ')}`);
+    }
     next();
   };
 }

@@ -6,6 +6,8 @@ import type { CurriculumStore } from '../../lib/serving/curriculum';
 import type { ServingStore } from '../../lib/serving/types';
 import { learnerPath } from '../recommend/path';
 import type { TextGoalResolver } from '../recommend/textGoals';
+import type { ApiKey } from '../../lib/config';
+import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../problem';
 import { serveRecommendations } from '../recommend/serve';
@@ -68,6 +70,9 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const userId = p.id('userId');
     const reason = p.string('reason', 1024) ?? null;
     p.done();
+    // a key bound to a tenant erases only that tenant's learners
+    const denied = denyId(res.locals.apiKey as ApiKey, 'userId', userId);
+    if (denied) throw denied;
     if (!deps.publishErasure) throw new HttpProblem('dependency-unavailable', 'erasure publishing is not configured on this server');
     const requestId = randomUUID();
     const requestedAt = deps.now();

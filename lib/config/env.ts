@@ -43,7 +43,7 @@ export const ENV_VARS: EnvVar[] = [
   v('READY_TIMEOUT_SEC', 'stack.readyTimeoutSec', 'int', 'Seconds to wait for each service (default 120).'),
   v('API_HOST', 'api.host', 'string', 'API bind address (default 127.0.0.1).'),
   v('API_PORT', 'api.port', 'int', 'API port (default 18080).'),
-  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope,key2=scope; e.g. s3cret123=read+write.'),
+  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope[@idPrefix],key2=scope; e.g. s3cret123=read+write, or s3cret456=write@acme: (bound to ids starting acme:).'),
   v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
   v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
@@ -53,6 +53,10 @@ export const ENV_VARS: EnvVar[] = [
   v('SIGNAL_REFRESH_MS', 'pipeline.signalRefreshMs', 'int', "Re-rank a learner whose recent resources gained transitions from others, at most once per this many ms (default 0 = off: a list then takes in others' transitions at the learner's next event)."),
   v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),
   v('PIPELINE_CONCURRENCY', 'pipeline.partitionsConsumedConcurrently', 'int', 'Partitions a pipeline consumer processes concurrently (default 2).'),
+  v('PRIVACY_RETENTION_MS', 'privacy.retentionMs', 'int', 'Retention of topics holding personal data, ms (default 86400000 = 24 h).'),
+  v('PRIVACY_SEGMENT_MS', 'privacy.segmentMs', 'int', 'segment.ms of those topics and learners.profiles, ms (default 3600000 = 1 h).'),
+  v('PRIVACY_COMPACTION_LAG_MS', 'privacy.compactionLagMs', 'int', 'learners.profiles max.compaction.lag.ms and delete.retention.ms (default 3600000).'),
+  v('LOG_ID_SECRET', 'privacy.logIdSecret', 'string', 'HMAC secret pseudonymising learner ids in logs (default: random per process).'),
   v('MODEL_DIM', 'model.dim', 'int', 'Factor dimension (default 32).'),
   v('MODEL_SEED', 'model.seed', 'int', 'Random seed (default 42).'),
   v('ENCODER_DIR', 'model.encoderDir', 'string', 'Sentence-embedding model dir (model.onnx + tokenizer.json).'),
@@ -104,8 +108,12 @@ function parseValue(spec: EnvVar, raw: string): { value: unknown } | { error: st
       const keys = [];
       for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
         const eq = part.indexOf('=');
-        if (eq <= 0) return { error: `expected key=scope+scope, got "${part.slice(0, 4)}..."` };
-        keys.push({ key: part.slice(0, eq), scopes: part.slice(eq + 1).split('+'), name: `env-${keys.length}` });
+        if (eq <= 0) return { error: `expected key=scope+scope[@idPrefix], got "${part.slice(0, 4)}..."` };
+        // Scopes never hold '@', so the first '@' after '=' starts the id prefix (which may itself hold '@').
+        const grant = part.slice(eq + 1);
+        const at = grant.indexOf('@');
+        const scopes = (at < 0 ? grant : grant.slice(0, at)).split('+');
+        keys.push({ key: part.slice(0, eq), scopes, name: `env-${keys.length}`, ...(at < 0 ? {} : { idPrefix: grant.slice(at + 1) }) });
       }
       return { value: keys };
     }

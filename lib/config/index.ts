@@ -5,7 +5,8 @@ import { ConfigError } from '../errors';
 import { fromEnv } from './env';
 import { configSchema, type Config } from './schema';
 
-export type { Config, ApiKey } from './schema';
+export type { Config, ApiKey, Scope } from './schema';
+export { SCOPES } from './schema';
 export { ENV_VARS } from './env';
 
 type Tree = Record<string, unknown>;
@@ -92,6 +93,7 @@ export function describeConfig(config: Config): Tree {
     kafka: { ...config.kafka, sasl: config.kafka.sasl ? { ...config.kafka.sasl, password: '***' } : undefined },
     registry: { ...config.registry, password: redact(config.registry.password) },
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@]*)@/, '//***@'), password: redact(config.redis.password) },
-    api: { ...config.api, apiKeys: config.api.apiKeys.map((k) => ({ name: k.name, scopes: k.scopes, key: '***' })) },
+    api: { ...config.api, apiKeys: config.api.apiKeys.map((k) => ({ name: k.name, scopes: k.scopes, idPrefix: k.idPrefix, key: '***' })) },
+    privacy: { ...config.privacy, logIdSecret: redact(config.privacy.logIdSecret) },
   };
 }

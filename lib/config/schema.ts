@@ -2,11 +2,20 @@ import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 
+/** What a key may do: `read` the /v1 GET routes, `write` events, `admin` erase learners (DELETE, or erasure events). */
+export const SCOPES = ['read', 'write', 'admin'] as const;
+
 const apiKey = z.object({
   /** The secret presented in the `x-api-key` header (or `Authorization: Bearer`). */
   key: z.string().min(8, 'API keys must be at least 8 characters'),
-  scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
+  scopes: z.array(z.enum(SCOPES)).min(1),
   name: z.string().default('unnamed'),
+  /**
+   * Binds the key to one tenant: the ids of the records it writes or erases under an owner's id (`resource` events
+   * by resourceId, `profile` and `erasure` events and DELETE /v1/learners/:id by userId) must start with this prefix,
+   * else 403. Interactions and quiz attempts are not bound. Absent = unbound (any id).
+   */
+  idPrefix: z.string().min(1).max(64).optional(),
 });
 
 export const configSchema = z
@@ -127,6 +136,33 @@ export const configSchema = z
         partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
       })
       .prefault({}),
+    privacy: z
+      .object({
+        /**
+         * Retention of the topics that hold personal data (learning.interactions, learning.quiz-attempts,
+         * privacy.erasures and the dead letters of every topic), in ms. Default 86,400,000 (24 h). With `segmentMs` it
+         * bounds how long an erased learner's raw events stay on Kafka (docs/operations.md, "Erasure bound").
+         */
+        retentionMs: z.number().int().min(1000).default(86_400_000),
+        /**
+         * `segment.ms` of those topics and of learners.profiles, in ms: retention and compaction only touch closed
+         * segments, so a segment must roll this often for them to take effect. Default 3,600,000 (1 h).
+         */
+        segmentMs: z.number().int().min(1000).default(3_600_000),
+        /**
+         * learners.profiles: `max.compaction.lag.ms` (a superseded or tombstoned profile is compacted away within this
+         * after its segment rolled) and `delete.retention.ms` (how long the tombstone itself is kept), in ms. Default
+         * 3,600,000 (1 h).
+         */
+        compactionLagMs: z.number().int().min(1000).default(3_600_000),
+        /**
+         * Secret of the keyed hash (HMAC-SHA-256) that pseudonymises learner ids in logs. Set the same value on every
+         * process to correlate one learner's lines across them; empty = a random secret per process start (ids
+         * still match within one process). Never logged.
+         */
+        logIdSecret: z.string().default(''),
+      })
+      .prefault({}),
     model: z
       .object({
         dim: z.number().int().min(2).max(512).default(32),
@@ -151,9 +187,13 @@ export const configSchema = z
     if (new Set(ports).size !== ports.length) {
       ctx.addIssue({ code: 'custom', path: ['stack'], message: `ports must be distinct, got ${ports.join(', ')}` });
     }
+    if (c.privacy.segmentMs > c.privacy.retentionMs) {
+      ctx.addIssue({ code: 'custom', path: ['privacy', 'segmentMs'], message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll` });
+    }
     const keys = c.api.apiKeys.map((k) => k.key);
     if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['api', 'apiKeys'], message: 'duplicate API key' });
   });
 
 export type Config = z.infer<typeof configSchema>;
 export type ApiKey = z.infer<typeof apiKey>;
+export type Scope = (typeof SCOPES)[number];

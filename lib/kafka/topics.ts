@@ -1,22 +1,50 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config';
 import { DependencyError } from '../errors';
-import { COMPACTED, dlqName, TOPIC, topicName, type TopicKey } from '../topics';
+import { COMPACTED, dlqName, PERSONAL, TOPIC, topicName, type TopicKey } from '../topics';
 
 export interface TopicPlan {
   name: string;
   compacted: boolean;
+  /** Holds personal data: retention (or compaction) is bounded by config.privacy. */
+  personal: boolean;
+  /** The topic-level configs learnstream sets (ensureTopics applies them to new and existing topics). */
+  configs: Record<string, string>;
+}
+
+/**
+ * The topic configs that make erasure complete within a bound (docs/operations.md, "Erasure bound"). Retention and
+ * compaction only ever touch closed segments, and a segment otherwise rolls after 7 days (or 1 GiB), so `segment.ms`
+ * is what makes `retention.ms` and tombstones take effect on time.
+ */
+export function topicConfigs(plan: { compacted: boolean; personal: boolean }, config: Config): Record<string, string> {
+  const p = config.privacy;
+  const out: Record<string, string> = { 'cleanup.policy': plan.compacted ? 'compact' : 'delete' };
+  if (!plan.personal) return out;
+  out['segment.ms'] = String(p.segmentMs);
+  if (plan.compacted) {
+    // a tombstoned or superseded profile is eligible at once and compacted at the latest compactionLagMs after its
+    // segment rolled; the tombstone (its key is the user id) is then kept compactionLagMs for consumers to see it
+    out['min.compaction.lag.ms'] = '0';
+    out['max.compaction.lag.ms'] = String(p.compactionLagMs);
+    out['delete.retention.ms'] = String(p.compactionLagMs);
+  } else {
+    out['retention.ms'] = String(p.retentionMs);
+  }
+  return out;
 }
 
 /** Every topic learnstream uses, with its dead-letter twin. `extraPrefix` goes after the configured prefix (tests). */
 export function plannedTopics(config: Config, extraPrefix = ''): TopicPlan[] {
   const prefix = `${config.kafka.topicPrefix}${extraPrefix}`;
   const out: TopicPlan[] = [];
+  const plan = (name: string, compacted: boolean, personal: boolean): TopicPlan => ({ name, compacted, personal, configs: topicConfigs({ compacted, personal }, config) });
   for (const key of Object.keys(TOPIC) as TopicKey[]) {
     const name = topicName(key, prefix);
-    out.push({ name, compacted: COMPACTED.has(key) });
-    // Dead letters are an audit trail, never compacted: two bad messages with the same key must both survive.
-    out.push({ name: dlqName(name), compacted: false });
+    out.push(plan(name, COMPACTED.has(key), PERSONAL.has(key)));
+    // Dead letters are an audit trail, never compacted: two bad messages with the same key must both survive. They
+    // hold raw records (user ids among them) of whatever topic they come from, so they are all personal.
+    out.push(plan(dlqName(name), false, true));
   }
   return out;
 }
@@ -64,17 +92,46 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
 }
 
 /**
- * Creates every missing learnstream topic (compacted ones with cleanup.policy=compact) and waits for their leaders.
- * Idempotent: existing topics are left as they are. Returns the names it created.
+ * Sets `topics`' declared configs on topics that exist with other values (created by an older version, or changed by
+ * hand), keeping every other topic-level config they have. Returns the names it altered.
+ */
+export async function reconcileTopicConfigs(admin: Admin, topics: { topic: string; configs: Record<string, string> }[]): Promise<string[]> {
+  if (topics.length === 0) return [];
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })) });
+  const byName = new Map(described.resources.map((r) => [r.resourceName, r.configEntries]));
+  const altered: string[] = [];
+  for (const t of topics) {
+    const entries = byName.get(t.topic) ?? [];
+    // set on the topic itself: a broker default that happens to match today would follow tomorrow's broker default
+    const value = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]));
+    if (Object.entries(t.configs).every(([k, v]) => value.get(k) === v)) continue;
+    // AlterConfigs replaces the topic's whole dynamic config: carry over what was set at topic level besides ours
+    const kept = entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !(e.configName in t.configs)).map((e) => ({ name: e.configName, value: e.configValue }));
+    const configEntries = [...kept, ...Object.entries(t.configs).map(([name, v]) => ({ name, value: v }))];
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: t.topic, configEntries }] });
+    altered.push(t.topic);
+  }
+  return altered;
+}
+
+/**
+ * Creates every missing learnstream topic with its declared configs (topicConfigs: compaction, and the retention,
+ * segment and compaction-lag bounds of personal data) and waits for their leaders; existing topics get the declared
+ * configs where theirs differ (an erasure bound that only new deployments had would be no bound). Idempotent.
+ * Returns the names it created.
  */
 export async function ensureTopics(admin: Admin, config: Config, extraPrefix = ''): Promise<string[]> {
-  return createTopics(
+  const planned = plannedTopics(config, extraPrefix);
+  const existing = new Set(await admin.listTopics());
+  const created = await createTopics(
     admin,
-    plannedTopics(config, extraPrefix).map((t) => ({
+    planned.map((t) => ({
       topic: t.name,
       numPartitions: config.kafka.partitions,
       replicationFactor: config.kafka.replicationFactor,
-      configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
     })),
   );
+  await reconcileTopicConfigs(admin, planned.filter((t) => existing.has(t.name)).map((t) => ({ topic: t.name, configs: t.configs })));
+  return created;
 }

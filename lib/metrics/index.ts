@@ -94,6 +94,18 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
 // returns the same objects instead of failing with "already registered".
 const byRegistry = new WeakMap<Registry, Metrics>();
 
+/**
+ * prom-client exports a gauge without labels as 0 from its creation. For a measurement that does not exist yet (the
+ * quiz AUC before 100 attempts of both outcomes) that 0 is false, and below every threshold: the pipeline's
+ * `learnstream_quality_quiz_auc_ratio 0` put LearnstreamQuizPredictionQualityLow in pending on every start (found by
+ * test/integration/prometheus-alerts-quiet.test.ts). Removing the unlabelled series leaves the family empty until
+ * the first set().
+ */
+function absentUntilSet(g: Gauge): Gauge {
+  g.remove();
+  return g;
+}
+
 export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {}): Metrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
@@ -187,11 +199,13 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: on('onnxBatchSize'),
     }),
-    quizAuc: new Gauge({
-      name: 'learnstream_quality_quiz_auc_ratio',
-      help: 'Rolling AUC of quiz-correctness predictions, measured before learning from each attempt (prequential).',
-      registers: on('quizAuc'),
-    }),
+    quizAuc: absentUntilSet(
+      new Gauge({
+        name: 'learnstream_quality_quiz_auc_ratio',
+        help: 'Rolling AUC of quiz-correctness predictions, measured before learning from each attempt (prequential).',
+        registers: on('quizAuc'),
+      }),
+    ),
     listHitRate: new Gauge({
       name: 'learnstream_quality_list_hit_rate_ratio',
       help: 'Rolling hit rate: share of interactions whose resource was in the learner\'s top-k list before the event.',

@@ -1,3 +1,3 @@
-export { createCollectorRouter, type CollectorLimits, type CollectorOptions, type CollectorResponse, type RejectedEvent } from './router';
+export { createCollectorRouter, type CollectorLimits, type CollectorOptions, type CollectorResponse, type EventIssue, type RejectedEvent } from './router';
 export { sendProblem, type ProblemError } from './problem';
 export { PROBLEM_BASE } from '../../lib/problems';

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { PROBLEM_BASE, PROBLEMS } from '../../lib/problems';
 
 /** The problem types the collector answers with: a subset of the read API's catalogue (lib/problems.ts). */
-export type CollectorProblem = 'invalid-request' | 'payload-too-large' | 'unsupported-media-type' | 'internal' | 'dependency-unavailable';
+export type CollectorProblem = 'invalid-request' | 'unauthenticated' | 'forbidden' | 'payload-too-large' | 'unsupported-media-type' | 'internal' | 'dependency-unavailable';
 
 export interface ProblemError {
   /** Where: `[3].dwellMs` = field dwellMs of event 3 (0-based); `body` for the request as a whole. */

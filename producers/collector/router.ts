@@ -12,16 +12,23 @@
  *    listed by index (`reason` invalid-kind | invalid-event) and never published. Check `rejected`.
  *  - 400 problem+json when nothing in the batch is valid (or the body is not a non-empty array / not JSON); `errors`
  *    lists every problem as `{param: "[i].field", message}`.
+ *  - 403 problem+json `forbidden` when the caller's grant does not cover some event (producers/authorize.ts: an
+ *    erasure without `admin`, a resource or profile outside a bound key's id prefix); nothing of the batch is
+ *    published, `errors` / `events` list each refused event. A permission error is about the caller, not the data, so
+ *    it is not mixed into a partly accepted batch.
  *  - 413 too many events or too many bytes; 415 not application/json.
  *  - 503 (Retry-After) when Kafka did not acknowledge: `published` / `failed` list indexes. Retrying the whole batch
  *    is safe — consumers de-duplicate on eventId.
- * Authentication (scope write) and rate limiting are done by the API middleware mounted before this router.
+ * Authentication and rate limiting are done by the API middleware mounted before this router; the grant of each event
+ * is checked here, with the key that middleware identified (res.locals.apiKey).
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import type { ForbiddenError } from '../../lib/errors';
 import { isRetriable, ValidationError } from '../../lib/errors';
 import { createLogger, type Logger } from '../../lib/log';
 import { EVENT_KINDS, KIND_EVENT, validateEvent, type EventKind, type KindedEvent } from '../../schemas';
 import type { ValidationIssue } from '../../schemas/validate';
+import { denyEvent, denyKind, type Grant } from '../authorize';
 import type { Publisher } from '../publisher';
 import { sendProblem, type ProblemError } from './problem';
 
@@ -38,13 +45,21 @@ export interface CollectorOptions {
   /** Clock for the future-timestamp rule, epoch ms. Default Date.now. */
   now?: () => number;
   logger?: Logger;
+  /**
+   * The grant of the request's caller. Default: the API key the API's authentication put in res.locals.apiKey. No
+   * grant = 401: the collector fails closed when mounted without authentication in front of it.
+   */
+  grantOf?: (req: Request, res: Response) => Grant | undefined;
 }
+
+/** A validation issue, or why the caller may not publish the event (missing-scope, outside-prefix). */
+export type EventIssue = Omit<ValidationIssue, 'code'> & { code: ValidationIssue['code'] | ForbiddenError['code'] };
 
 export interface RejectedEvent {
   index: number;
   kind: string | null;
-  reason: 'invalid-kind' | 'invalid-event';
-  issues: ValidationIssue[];
+  reason: 'invalid-kind' | 'invalid-event' | 'forbidden';
+  issues: EventIssue[];
 }
 
 export interface CollectorResponse {
@@ -57,6 +72,7 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
   const limits: CollectorLimits = { maxEvents: 500, maxBodyBytes: 1_048_576, ...opts.limits };
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? createLogger({ base: { component: 'collector' } });
+  const grantOf = opts.grantOf ?? ((_req: Request, res: Response) => res.locals.apiKey as Grant | undefined);
   const router = express.Router();
 
   const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -66,6 +82,11 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
   };
 
   router.post('/', requireJson, express.json({ limit: limits.maxBodyBytes, strict: false, type: JSON_TYPES }), async (req: Request, res: Response) => {
+    const grant = grantOf(req, res);
+    if (!grant) {
+      sendProblem(res, 'unauthenticated', 'the collector needs an authenticated caller (an API key)');
+      return;
+    }
     const body: unknown = req.body;
     if (!Array.isArray(body)) {
       sendProblem(res, 'invalid-request', 'the body must be a JSON array of events', { errors: [{ param: 'body', message: 'expected a JSON array' }] });
@@ -82,6 +103,9 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
 
     const valid: { index: number; event: KindedEvent }[] = [];
     const rejected: RejectedEvent[] = [];
+    const forbidden: RejectedEvent[] = [];
+    const refuse = (index: number, kind: string, err: ForbiddenError) =>
+      forbidden.push({ index, kind, reason: 'forbidden', issues: [{ path: err.field ?? 'kind', code: err.code, message: err.message }] });
     const at = now();
     body.forEach((item: unknown, index) => {
       const kind = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as { kind?: unknown }).kind : undefined;
@@ -90,11 +114,23 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
         rejected.push({ index, kind: typeof kind === 'string' ? kind.slice(0, 64) : null, reason: 'invalid-kind', issues: [issue] });
         return;
       }
+      // the scope first, whatever the fields: a write key learns that erasures are not its business, not their rules
+      const deniedKind = denyKind(grant, kind as EventKind);
+      if (deniedKind) return void refuse(index, kind, deniedKind);
       const { kind: _k, ...fields } = item as Record<string, unknown>;
       const r = validateEvent(KIND_EVENT[kind as EventKind], fields, { now: at });
-      if (r.ok) valid.push({ index, event: { kind, event: r.value } as KindedEvent });
-      else rejected.push({ index, kind, reason: 'invalid-event', issues: r.issues });
+      if (!r.ok) return void rejected.push({ index, kind, reason: 'invalid-event', issues: r.issues });
+      const event = { kind, event: r.value } as KindedEvent;
+      const deniedId = denyEvent(grant, event);
+      if (deniedId) refuse(index, kind, deniedId);
+      else valid.push({ index, event });
     });
+
+    if (forbidden.length > 0) {
+      const errors: ProblemError[] = forbidden.map((f) => ({ param: `[${f.index}].${f.issues[0].path}`, message: f.issues[0].message }));
+      sendProblem(res, 'forbidden', `${forbidden.length} of the ${body.length} events are not allowed for this API key; nothing was published`, { errors: errors.slice(0, 1000), events: forbidden.slice(0, 1000) });
+      return;
+    }
 
     if (valid.length === 0) {
       const errors: ProblemError[] = rejected.flatMap((r) => r.issues.map((i) => ({ param: `[${r.index}]${i.path ? `.${i.path}` : ''}`, message: `${i.message} (${i.code})` })));

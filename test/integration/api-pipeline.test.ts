@@ -10,6 +10,7 @@ import { lazyPublisher } from '../../api/wiring';
 import { createLogger } from '../../lib/log';
 import { topicName } from '../../lib/topics';
 import { createCollectorRouter } from '../../producers/collector';
+import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import { testConfig, testRegistry, waitFor } from '../helpers';
 import type { Pipeline } from '../../pipelines/pipeline';
@@ -33,7 +34,7 @@ describe('read API over the live pipeline (real stack)', () => {
   beforeAll(async () => {
     h = await createHarness(testConfig('api-pipe', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
     pipeline = await h.start(['learner', 'item', 'catalog']);
-    erasures = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
+    erasures = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix, grant: ADMIN_GRANT }));
     const logger = createLogger({ level: 'error' });
     const eventsRouter = createCollectorRouter({ publisher: erasures, logger });
     api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger, publishErasure: erasures.publishErasure, eventsRouter, health: { redis: () => h.store.ping() } });

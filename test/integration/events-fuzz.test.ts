@@ -15,6 +15,7 @@ import { type RegisteredSubject } from '../../lib/serde';
 import { dlqName, topicName } from '../../lib/topics';
 import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode';
 import { createCollectorRouter } from '../../producers/collector';
+import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import { SCHEMAS, type EventKind, type EventName } from '../../schemas';
 import { mulberry32 } from '../../models/random/prng';
@@ -92,11 +93,12 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
     ({ config, kafka, admin } = world);
     const { registry } = world;
     subjects = world.subjects;
-    publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix });
+    publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix, grant: ADMIN_GRANT });
     raw = kafka.producer({ allowAutoTopicCreation: false });
     await raw.connect();
     const app = express();
-    app.use('/v1/events', createCollectorRouter({ publisher, limits: { maxEvents: 50, maxBodyBytes: 64 * 1024 } }));
+    // an admin caller: the fuzz is about input, not scopes (test/integration/api-scopes.test.ts)
+    app.use('/v1/events', createCollectorRouter({ publisher, limits: { maxEvents: 50, maxBodyBytes: 64 * 1024 }, grantOf: () => ADMIN_GRANT }));
     server = app.listen(0);
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;

@@ -1,13 +1,15 @@
 /**
- * The typed Publisher against the real broker and registry: validation before sending, keys, tombstones, resolve
- * on ack, close semantics, and a clear error when this build's schemas are not registered.
+ * The typed Publisher against the real broker and registry: its grant (erasures need admin, a bound publisher keeps
+ * to its id prefix), validation before sending, keys, tombstones, resolve on ack, close semantics, and a clear error
+ * when this build's schemas are not registered.
  */
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../lib/config';
-import { ConfigError, ValidationError } from '../../lib/errors';
+import { ConfigError, ForbiddenError, ValidationError } from '../../lib/errors';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { EventDeserializer } from '../../lib/serde';
 import { topicName } from '../../lib/topics';
+import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
@@ -27,7 +29,7 @@ describe('Publisher', () => {
     const { registry } = world;
     const instr = createInstrumentation();
     instr.on('producer.sent', (e) => void sent.push(e));
-    publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix, emit: instr, lingerMs: 2 });
+    publisher = await Publisher.create({ kafka, registry, topicPrefix: config.kafka.topicPrefix, emit: instr, lingerMs: 2, grant: ADMIN_GRANT });
   }, 40_000);
 
   afterAll(async () => {
@@ -47,6 +49,30 @@ describe('Publisher', () => {
     await expect(publisher.deleteResource('')).rejects.toBeInstanceOf(ValidationError);
     await publisher.flush();
     expect(sent.length).toBe(before);
+  });
+
+  it('holds its grant: no erasure without admin, a bound publisher writes resources and profiles only under its prefix', async () => {
+    const before = sent.length;
+    const plain = await Publisher.create({ kafka, registry: world!.registry, topicPrefix: config.kafka.topicPrefix, emit: { emit: (n, e) => void (n === 'producer.sent' && sent.push(e as (typeof sent)[number])) }, lingerMs: 2 });
+    const bound = await Publisher.create({ kafka, registry: world!.registry, topicPrefix: config.kafka.topicPrefix, lingerMs: 2, grant: { scopes: ['write'], idPrefix: 'acme:' } });
+    try {
+      const erasure = await plain.requestErasure({ requestId: 'x0', userId: 'mallory-target', requestedAt: NOW }).catch((e: unknown) => e);
+      expect(erasure).toBeInstanceOf(ForbiddenError);
+      expect(erasure).toMatchObject({ code: 'missing-scope', message: expect.stringMatching(/needs the 'admin' scope/) });
+      // the scope is checked before the fields: an invalid erasure is still a ForbiddenError, not a ValidationError
+      await expect(plain.publish('erasure', { userId: '' })).rejects.toBeInstanceOf(ForbiddenError);
+      await expect(bound.upsertResource({ resourceId: 'globex:r1', title: 'Not ours', type: 'course' })).rejects.toMatchObject({ code: 'outside-prefix', field: 'resourceId' });
+      await expect(bound.upsertProfile({ userId: 'globex:u1', interests: [], updatedAt: NOW })).rejects.toMatchObject({ code: 'outside-prefix', field: 'userId' });
+      await expect(bound.deleteResource('globex:r1')).rejects.toBeInstanceOf(ForbiddenError);
+      await plain.flush();
+      expect(sent.length).toBe(before);
+      // inside the prefix, and an unbound kind: published (seen on the topics by the next test)
+      await bound.upsertProfile({ userId: 'acme:dana', interests: ['math'], updatedAt: NOW });
+      await bound.publishInteraction({ eventId: 'e0', userId: 'globex:u1', resourceId: 'r1', type: 'view', occurredAt: NOW, context: { platform: 'web' } });
+    } finally {
+      await plain.close();
+      await bound.close();
+    }
   });
 
   it('publishes every kind keyed by userId (resourceId for the catalogue), resolving on ack; deleteResource is a tombstone', async () => {
@@ -71,12 +97,15 @@ describe('Publisher', () => {
         got.push({ topic: topic.slice(config.kafka.topicPrefix.length), key: message.key!.toString(), decoded: await des.decode(topic, message.value, message.key) });
       },
     });
-    await waitFor(() => got.length >= 6, { timeoutMs: 20_000, message: 'six records consumed' });
+    await waitFor(() => got.length >= 8, { timeoutMs: 20_000, message: 'eight records consumed' });
     const by = (t: string) => got.filter((g) => g.topic === t);
-    expect(by('learning.interactions')).toEqual([{ topic: 'learning.interactions', key: 'alice', decoded: expect.objectContaining({ event: 'LearningInteraction', value: expect.objectContaining({ eventId: 'e1', dwellMs: 0, value: null }) }) }]);
+    expect(by('learning.interactions').map((g) => g.key).sort()).toEqual(['alice', 'globex:u1']);
+    expect(by('learning.interactions').filter((g) => g.key === 'alice')).toEqual([{ topic: 'learning.interactions', key: 'alice', decoded: expect.objectContaining({ event: 'LearningInteraction', value: expect.objectContaining({ eventId: 'e1', dwellMs: 0, value: null }) }) }]);
     expect(by('learning.quiz-attempts')[0]).toMatchObject({ key: 'alice', decoded: { value: { attempt: 1, skills: [] } } });
     expect(by('catalog.resources').map((g) => [g.key, (g.decoded as { event: string | null }).event])).toEqual([['r1', 'Resource'], ['r1', null]]);
-    expect(by('learners.profiles')[0]).toMatchObject({ key: 'alice' });
+    expect(by('learners.profiles').map((g) => g.key).sort()).toEqual(['acme:dana', 'alice']);
+    // only the admin publisher's erasure reached the topic
+    expect(by('privacy.erasures')).toHaveLength(1);
     expect(by('privacy.erasures')[0]).toMatchObject({ key: 'bob', decoded: { value: { requestId: 'x1', reason: null } } });
   });
 

@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { registerSchemas } from '../../lib/serde';
 import { topicName } from '../../lib/topics';
+import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import type { KindedEvent } from '../../schemas';
 
@@ -16,7 +17,8 @@ export class TestPublisher {
   private async publisher(): Promise<Publisher> {
     if (!this.pub) {
       await registerSchemas(this.registry, this.config);
-      this.pub = await Publisher.create({ kafka: this.kafka, registry: this.registry, topicPrefix: this.config.kafka.topicPrefix });
+      // admin: pipeline tests publish erasures too
+      this.pub = await Publisher.create({ kafka: this.kafka, registry: this.registry, topicPrefix: this.config.kafka.topicPrefix, grant: ADMIN_GRANT });
     }
     return this.pub;
   }

@@ -63,6 +63,13 @@ describe('loadConfig', () => {
   it('parses API keys with scopes from the environment', () => {
     const c = loadConfig({ env: { LEARNSTREAM_API_KEYS: 'frontend-key-1=read,collector-key=read+write' } });
     expect(c.api.apiKeys.map((k) => k.scopes)).toEqual([['read'], ['read', 'write']]);
+    expect(c.api.apiKeys.map((k) => k.idPrefix)).toEqual([undefined, undefined]);
+  });
+
+  it('binds an API key from the environment to an id prefix after @ (the prefix may hold @ itself)', () => {
+    const c = loadConfig({ env: { LEARNSTREAM_API_KEYS: 'tenant-key-1=write@acme:,tenant-key-2=read+write@a@b.' } });
+    expect(c.api.apiKeys.map((k) => [k.scopes, k.idPrefix])).toEqual([[['write'], 'acme:'], [['read', 'write'], 'a@b.']]);
+    expect(() => loadConfig({ env: { LEARNSTREAM_API_KEYS: 'tenant-key-1=write@' } })).toThrow(/idPrefix/);
   });
 
   it('parses the commented example config', () => {
@@ -70,6 +77,7 @@ describe('loadConfig', () => {
     expect(c.kafka.sasl?.mechanism).toBe('scram-sha-512');
     expect(c.kafka.managed).toBe(false);
     expect(c.registry.username).toBe('learnstream');
+    expect(c.api.apiKeys.find((k) => k.name === 'acme-catalogue')?.idPrefix).toBe('acme:');
   });
 
   it('documents every environment variable, in the README too', () => {

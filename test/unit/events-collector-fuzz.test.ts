@@ -68,7 +68,8 @@ describe('collector property: no body reaches a 5xx', () => {
   const published: KindedEvent[] = [];
 
   beforeAll(async () => {
-    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read', 'write'], name: 'fuzz' }], rateLimitPerMinute: 10_000_000 } } });
+    // admin: the property is about input, and erasure envelopes would otherwise all be 403 (test/integration/api-scopes)
+    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read', 'write', 'admin'], name: 'fuzz' }], rateLimitPerMinute: 10_000_000 } } });
     const eventsRouter = createCollectorRouter({ publisher: { publishValid: (e) => (published.push(e), Promise.resolve()) }, limits: { maxEvents: 5, maxBodyBytes: 64 * 1024 } });
     api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, eventsRouter, logger: createLogger({ level: 'error', write: () => undefined }) });
     url = `http://127.0.0.1:${api.port}/v1/events`;

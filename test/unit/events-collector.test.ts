@@ -4,11 +4,18 @@ import type { Server } from 'node:http';
 import { createCollectorRouter } from '../../producers/collector';
 import { DependencyError } from '../../lib/errors';
 import type { KindedEvent } from '../../schemas';
+import { ADMIN_GRANT, type Grant } from '../../producers/authorize';
 
 /** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
 type Body = { status: number; accepted: number; failed: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
 
 const NOW = Date.UTC(2026, 0, 1);
+/** The caller's grant, picked per request by an x-grant header (the API's authentication is not mounted here). */
+const GRANTS: Record<string, Grant | undefined> = {
+  admin: ADMIN_GRANT,
+  write: { scopes: ['write'], name: 'w' },
+  acme: { scopes: ['write'], idPrefix: 'acme:', name: 'acme' },
+};
 const interaction = (i: number, extra: Record<string, unknown> = {}) => ({
   kind: 'interaction', eventId: `e${i}`, userId: 'u1', resourceId: 'r1', type: 'view', dwellMs: 10, occurredAt: NOW, context: { platform: 'web' }, ...extra,
 });
@@ -25,6 +32,7 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
       publisher: { publishValid: (e) => (fail ? Promise.reject(new DependencyError('kafka', 'down')) : (published.push(e), Promise.resolve())) },
       limits: { maxEvents: 5, maxBodyBytes: 4096 },
       now: () => NOW,
+      grantOf: (req) => GRANTS[req.get('x-grant') ?? 'admin'],
     }));
     server = app.listen(0);
     await new Promise((r) => server.once('listening', r));
@@ -36,7 +44,10 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     fail = false;
   });
 
-  const post = (body: unknown, type = 'application/json') => fetch(base, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const post = (body: unknown, type = 'application/json', grant = 'admin') =>
+    fetch(base, { method: 'POST', headers: { 'content-type': type, 'x-grant': grant }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const erasure = { kind: 'erasure', requestId: 'x1', userId: 'victim', requestedAt: NOW };
+  const resource = (resourceId: string) => ({ kind: 'resource', resourceId, title: 'T', type: 'video' });
 
   it('accepts a valid batch with 202 after publishing', async () => {
     const res = await post([interaction(1), interaction(2)]);
@@ -76,6 +87,38 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(((await res.json()) as Body).status).toBe(status);
+    expect(published).toHaveLength(0);
+  });
+
+  it('refuses an erasure without admin with 403, publishing nothing of the batch (even an invalid erasure)', async () => {
+    const res = await post([interaction(1), erasure, { kind: 'erasure', userId: '' }], 'application/json', 'write');
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const body = (await res.json()) as Body & { detail: string };
+    expect(body).toMatchObject({ type: 'https://learnstream.dev/problems/forbidden', status: 403 });
+    expect(body.detail).toMatch(/2 of the 3 events are not allowed/);
+    expect(body.errors).toEqual([
+      { param: '[1].kind', message: "an event of kind 'erasure' needs the 'admin' scope; the key 'w' has write" },
+      { param: '[2].kind', message: "an event of kind 'erasure' needs the 'admin' scope; the key 'w' has write" },
+    ]);
+    expect(published).toHaveLength(0);
+    expect((await post([erasure])).status).toBe(202);
+    expect(published).toHaveLength(1);
+  });
+
+  it('keeps a key bound to an id prefix to resources and profiles under it; interactions are not bound', async () => {
+    const outside = await post([resource('acme:r1'), resource('globex:r1'), { kind: 'profile', userId: 'globex:u1', updatedAt: NOW }], 'application/json', 'acme');
+    expect(outside.status).toBe(403);
+    expect(((await outside.json()) as Body).errors.map((e) => e.param)).toEqual(['[1].resourceId', '[2].userId']);
+    expect(published).toHaveLength(0);
+    const inside = await post([resource('acme:r1'), { kind: 'profile', userId: 'acme:u1', updatedAt: NOW }, interaction(1, { userId: 'globex:u9' })], 'application/json', 'acme');
+    expect(inside.status).toBe(202);
+    expect(published.map((e) => e.kind)).toEqual(['resource', 'profile', 'interaction']);
+  });
+
+  it('fails closed without a caller: 401', async () => {
+    const res = await post([interaction(1)], 'application/json', 'nobody');
+    expect(res.status).toBe(401);
     expect(published).toHaveLength(0);
   });
 

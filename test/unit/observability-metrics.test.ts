@@ -25,8 +25,17 @@ describe('createMetrics', () => {
     // Before any event the API exports its in-flight gauge and nothing of the pipeline's (the quiz AUC 0 fired an alert).
     expect(api).toContain('learnstream_http_in_flight_requests');
     for (const n of ['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']) expect(api).not.toContain(n);
-    expect(pipeline).toEqual(expect.arrayContaining(['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']));
+    expect(pipeline).toEqual(expect.arrayContaining(['learnstream_ranking_rerank_duration_seconds_count']));
     expect(pipeline).not.toContain('learnstream_http_in_flight_requests');
+    // Nor does the pipeline export a quiz AUC it has not measured yet: a 0 before 100 attempts put the quality alert
+    // in pending on every start. The family is there (HELP/TYPE), its sample appears with the first measurement.
+    expect(pipeline).not.toContain('learnstream_quality_quiz_auc_ratio');
+    const own = new Registry();
+    const ownInstr = createInstrumentation();
+    bindInstrumentation(ownInstr, createMetrics(own, { roles: ['pipeline'], defaultMetrics: false }));
+    expect(await own.metrics()).toContain('# TYPE learnstream_quality_quiz_auc_ratio gauge');
+    ownInstr.emit('quality.quizAuc', { value: 0.7 });
+    expect(await own.metrics()).toContain('learnstream_quality_quiz_auc_ratio 0.7');
     // A family a process does not own swallows its events instead of exporting them.
     const registry = new Registry();
     const instr = createInstrumentation();
