@@ -5,6 +5,11 @@
  *            bounded history of resource-id strings, interests), the re-ranker's list index (user -> listed ids,
  *            resource -> users; mirrors pipelines/learner/rerank.ts), and the ItemTable of 100k resources with meta.
  *            Measured as heap + ArrayBuffer deltas after a full GC.
+ *   signals  the recommender's global signals in that 100k-resource table (ItemTable.signals, models/recommender):
+ *            every resource's transition row full at its capacity (rowCapacity, default 200) plus a popularity key,
+ *            filled the way a replica receives them (ItemTable.setSignals of the owner's row). Reported as the
+ *            structure's own count (ItemSignals.bytes()) and as the measured live-bytes delta, and the size of the
+ *            model.item-factors record of such a row (pipelines/messages.ts encodeItemRow, with and without signals).
  *   redis    rec:<user> lists written through lib/serving/redis.ts (JSON, topN items with reasons) and res:<id>
  *            metadata; MEMORY USAGE per key (sampled) and the INFO used_memory delta. Lists are written for a
  *            sample of learners and extrapolated to 1M (1M x topN=100 lists would not fit in this machine's RAM).
@@ -17,7 +22,8 @@ import { createRedis } from '../lib/redis/client';
 import { RedisServingStore } from '../lib/serving/redis';
 import { newLearner } from '../models/collab';
 import { mulberry32, type Rng } from '../models/random/prng';
-import type { ItemTable } from '../pipelines/model/item-table';
+import { encodeItemRow } from '../pipelines/messages';
+import type { ItemTable, RowSignals } from '../pipelines/model/item-table';
 import { buildItems, freshId, makeList, pick, TOPICS } from './lib/catalog';
 import type { Learner } from '../pipelines/learner/state';
 import { liveBytes } from './lib/mem';
@@ -54,6 +60,41 @@ function buildListIndex(n: number, topN: number, table: ItemTable, rng: Rng): { 
     }
   }
   return { listOf, listed };
+}
+
+/**
+ * Realistic transition rows for every resource of `table`: `cap` distinct targets each (popular resources drawn more
+ * often: a Zipf-like pick over the catalogue), decayed log keys as models/recommender/decayed.ts writes them (counts
+ * with a long tail, last seen within a year of event time), a row total that includes evicted mass, and a popularity
+ * key. Applied with ItemTable.setSignals, the path of a replica copying the owner's broadcast row.
+ */
+function fillSignals(table: ItemTable, cap: number, rng: Rng): void {
+  const n = table.size;
+  const nowS = Date.now() / 1000;
+  const hlT = table.signals.transitionHalfLifeSeconds;
+  const hlP = table.signals.popularityHalfLifeSeconds;
+  const seen = new Set<number>();
+  const zipf = () => Math.min(n - 1, Math.floor(Math.pow(n + 1, rng())) - 1); // log-uniform rank: heavy head, long tail
+  for (let i = 0; i < n; i++) {
+    seen.clear();
+    const to: string[] = [];
+    const key: number[] = [];
+    let sum = 0;
+    while (to.length < Math.min(cap, n - 1)) {
+      const j = zipf();
+      if (j === i || seen.has(j)) continue;
+      seen.add(j);
+      const count = 1 + Math.floor(1 / (0.002 + rng()));
+      const k = Math.log2(count) + (nowS - rng() * 365 * 86400) / hlT;
+      sum += Math.pow(2, k - nowS / hlT);
+      to.push(table.ids[j]);
+      key.push(k);
+    }
+    const sumKey = Math.log2(sum * (1.2 + rng())) + nowS / hlT; // evicted targets keep their share of the total
+    const pop = Math.log2(1 + Math.floor(1 / (0.001 + rng()))) + (nowS - rng() * 30 * 86400) / hlP;
+    const s: RowSignals = { to, key, sumKey, pop };
+    table.setSignals(i, s);
+  }
 }
 
 /** Keeps what is being measured reachable across the GC that measures it. */
@@ -118,6 +159,38 @@ export async function run(args: BenchArgs): Promise<void> {
   const perItem = (liveBytes() - base) / nItems;
   proc.push({ state: `ItemTable row + meta (dim ${dim})`, measured_on: nItems, bytes_each: round(perItem), total_at_scale_MiB: round((perItem * nItems) / 2 ** 20), scale: '100k resources' });
 
+  // the recommender's signals of the same 100k resources (ItemTable.signals), each transition row full
+  const rowCap = table.signals.rowCapacity;
+  progress(`recommender signals: ${nItems.toLocaleString()} transition rows x ${rowCap} targets + popularity`);
+  const sigBase = liveBytes();
+  fillSignals(table, rowCap, rng);
+  const sigLive = (liveBytes() - sigBase) / nItems;
+  const sigOwn = table.signals.bytes() / nItems;
+  proc.push({ state: `ItemTable.signals: ItemSignals.bytes() (row of ${rowCap} + popularity)`, measured_on: nItems, bytes_each: round(sigOwn), total_at_scale_MiB: round((sigOwn * nItems) / 2 ** 20), scale: '100k resources' });
+  proc.push({ state: `ItemTable.signals: live-bytes delta (row of ${rowCap} + popularity)`, measured_on: nItems, bytes_each: round(sigLive), total_at_scale_MiB: round((sigLive * nItems) / 2 ** 20), scale: '100k resources' });
+
+  // the model.item-factors record the item stage broadcasts for such a row (pipelines/item/processor.ts: encodeItemRow
+  // of table.get(id) with its position), with and without the signals
+  const rowSample = Math.min(nItems, args.quick ? 5_000 : 20_000);
+  progress(`item-factors rows: encoding ${rowSample.toLocaleString()} rows with and without signals`);
+  let withSig = 0;
+  let withoutSig = 0;
+  let targets = 0;
+  for (let k = 0; k < rowSample; k++) {
+    const r = table.get(table.ids[Math.floor((k * nItems) / rowSample)])!;
+    targets += r.signals?.to.length ?? 0;
+    withSig += encodeItemRow(r, [0, '1234567']).length;
+    withoutSig += encodeItemRow({ ...r, signals: undefined }, [0, '1234567']).length;
+  }
+  const rowWith = withSig / rowSample;
+  const rowWithout = withoutSig / rowSample;
+  const msg: Row[] = [
+    { record: `item-factors row with signals (dim ${dim}, meta, ${round(targets / rowSample)} targets)`, measured_on: rowSample, bytes_each: round(rowWith), total_at_scale_MiB: round((rowWith * nItems) / 2 ** 20), scale: '100k resources (compacted topic, one record each)' },
+    { record: `item-factors row without signals (dim ${dim}, meta)`, measured_on: rowSample, bytes_each: round(rowWithout), total_at_scale_MiB: round((rowWithout * nItems) / 2 ** 20), scale: '100k resources' },
+    { record: 'signals share of the row', measured_on: rowSample, bytes_each: round(rowWith - rowWithout), total_at_scale_MiB: round(((rowWith - rowWithout) * nItems) / 2 ** 20), scale: '100k resources' },
+  ];
+  report.figures = { resources: nItems, rowCapacity: rowCap, signalsBytesPerResource: round(sigOwn), signalsLiveBytesPerResource: round(sigLive), itemRowBytesWithSignals: round(rowWith), itemRowBytesWithoutSignals: round(rowWithout), itemRowSignalsBytes: round(rowWith - rowWithout), encodedRowsSampled: rowSample };
+
   const typicalHistory = 20;
   progress(`learners: ${learnerSample.toLocaleString()} with ${typicalHistory} history entries`);
   const perLearner = bytesPer(learnerSample, () => buildLearners(learnerSample, dim, typicalHistory, nItems, rng));
@@ -131,6 +204,21 @@ export async function run(args: BenchArgs): Promise<void> {
   const perIndex = bytesPer(listSample, () => buildListIndex(listSample, topN, table, rng));
   proc.push({ state: `Re-ranker list index (top ${topN} ids + reverse sets)`, measured_on: listSample, bytes_each: round(perIndex), total_at_scale_MiB: round((perIndex * nLearners) / 2 ** 20), scale: '1M learners (extrapolated)' });
   report.sections.push({ title: 'Pipeline process (learner stage) memory', rows: proc, notes: ['bytes_each = (heapUsed + arrayBuffers) delta after full GC / rows built; id strings are fresh per event as decode produces them.'] });
+  report.sections.push({
+    title: 'Recommender signals per resource (100k resources, full transition rows)',
+    rows: [
+      { figure: 'ItemSignals.bytes() per resource', bytes: round(sigOwn) },
+      { figure: 'signals live-bytes delta per resource (heap + ArrayBuffers, full GC)', bytes: round(sigLive) },
+      { figure: 'item-factors record with signals, per resource', bytes: round(rowWith) },
+      { figure: 'item-factors record without signals, per resource', bytes: round(rowWithout) },
+    ],
+    notes: [
+      `Every one of the ${nItems.toLocaleString()} resources has a full transition row (${rowCap} distinct targets, rowCapacity default) and a popularity key, copied in with ItemTable.setSignals as a replica does; ids as the table holds them (res-0 .. res-99999).`,
+      'ItemSignals.bytes() counts the typed arrays (Int32 targets, Float64 keys), the popularity arrays and a fixed 48 B per row object; the live-bytes delta also sees the JS objects and typed-array headers it estimates.',
+      'A learner-stage process holds this for the whole catalogue (its replica); an item-stage instance holds it for the items it owns (all of them for one instance, e.g. --stage all, which then holds both).',
+    ],
+  });
+  report.sections.push({ title: 'model.item-factors record per resource (encodeItemRow)', rows: msg, notes: ['Mean encoded length of table.get(id) with a [partition, offset] position, as pipelines/item/processor.ts broadcasts it; UTF-8 ids of 5-9 bytes, each target costs 2 + id + 8 bytes.'] });
 
   // ---- in Redis ---------------------------------------------------------------------------------------------------
   const stack = await ensureStack(config);

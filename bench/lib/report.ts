@@ -41,6 +41,8 @@ export interface Report {
   sections: Section[];
   /** Target checks: what was asked, what was measured, pass or not. */
   targets: { target: string; measured: string; pass: boolean }[];
+  /** Headline numbers of a scenario by name (for scripts comparing runs), when it has any. */
+  figures?: Record<string, number>;
 }
 
 export function machine(): { node: string; cpu: string; cores: number; memGiB: number; platform: string; loadAvg1m: number } {
