@@ -291,17 +291,11 @@ function metaBuffer(m: ItemMeta): Buffer {
  * f64 bias, f64 count, f64 lastT (NaN = none), u8 active, i32 pos partition (-1 = none), i64 pos offset, u32 meta
  * length (0 = none) + meta JSON.
  */
-export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
+export function encodeItemRow(r: ItemRow, pos?: [number, string], signalBytes?: Buffer): Buffer {
   const dim = r.factors.length;
   const meta = r.meta ? metaBuffer(r.meta) : undefined;
-  const sig = r.signals;
-  const sigIds = sig ? sig.to.map((x) => Buffer.from(x, 'utf8')) : [];
-  let sigLen = 0;
-  if (sig) {
-    sigLen = 1 + 8 + 8 + 2;
-    for (const x of sigIds) sigLen += 2 + x.length + 8;
-  }
-  const out = Buffer.allocUnsafe(1 + 2 + 4 * dim + 8 + 8 + 8 + 1 + 4 + 8 + 4 + (meta?.length ?? 0) + sigLen);
+  const sigBuf = signalBytes ?? (r.signals ? encodeRowSignals(r.signals) : undefined);
+  const out = Buffer.allocUnsafe(1 + 2 + 4 * dim + 8 + 8 + 8 + 1 + 4 + 8 + 4 + (meta?.length ?? 0) + (sigBuf?.length ?? 0));
   let o = out.writeUInt8(ROW, 0);
   o = out.writeUInt16LE(dim, o);
   o += Buffer.from(r.factors.buffer, r.factors.byteOffset, r.factors.byteLength).copy(out, o);
@@ -313,18 +307,26 @@ export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
   o = out.writeBigInt64LE(pos ? BigInt(pos[1]) : 0n, o);
   o = out.writeUInt32LE(meta?.length ?? 0, o);
   if (meta) o += meta.copy(out, o);
-  if (sig) {
-    // the recommender's signals, after the meta (older readers stop before them): u8 1, f64 sumKey, f64 popularity
-    // key, u16 targets, per target u16 length + utf8 + f64 key
-    o = out.writeUInt8(1, o);
-    o = out.writeDoubleLE(sig.sumKey, o);
-    o = out.writeDoubleLE(sig.pop, o);
-    o = out.writeUInt16LE(sigIds.length, o);
-    sigIds.forEach((x, k) => {
-      o = out.writeUInt16LE(x.length, o);
-      o += x.copy(out, o);
-      o = out.writeDoubleLE(sig.key[k], o);
-    });
+  if (sigBuf) sigBuf.copy(out, o);
+  return out;
+}
+
+/**
+ * The recommender's signals block of a row, after the meta (older readers stop before it): u8 1, f64 sumKey, f64
+ * popularity key, u16 targets, per target u16 length + utf8 + f64 key.
+ */
+export function encodeRowSignals(sig: NonNullable<ItemRow['signals']>): Buffer {
+  let len = 1 + 8 + 8 + 2;
+  for (const x of sig.to) len += 2 + Buffer.byteLength(x, 'utf8') + 8;
+  const out = Buffer.allocUnsafe(len);
+  let o = out.writeUInt8(1, 0);
+  o = out.writeDoubleLE(sig.sumKey, o);
+  o = out.writeDoubleLE(sig.pop, o);
+  o = out.writeUInt16LE(sig.to.length, o);
+  for (let k = 0; k < sig.to.length; k++) {
+    const n = out.write(sig.to[k], o + 2, 'utf8');
+    out.writeUInt16LE(n, o);
+    o = out.writeDoubleLE(sig.key[k], o + 2 + n);
   }
   return out;
 }
@@ -340,7 +342,7 @@ export function rowPosition(buf: Buffer): [number, string] | undefined {
  * `previousMeta`: the previous row's meta when its bytes are unchanged (the replica keeps the object, so ItemTable's
  * topic and prerequisite indexes are not rebuilt for every factor update).
  */
-export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { bytes: Buffer; meta: ItemMeta }): ItemRow & { pos?: [number, string]; metaBytes?: Buffer } {
+export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { bytes: Buffer; meta: ItemMeta }, currentSignals?: { sumKey: number; pop: number }): ItemRow & { pos?: [number, string]; metaBytes?: Buffer } {
   if (buf[0] !== ROW) {
     const j = JSON.parse(buf.toString('utf8')) as { f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta; p?: [number, string] };
     return { itemId, factors: b64ToF32(j.f), bias: j.b, count: j.n, lastT: j.t ?? Number.NaN, active: j.a, meta: j.m, pos: j.p };
@@ -371,7 +373,8 @@ export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { byte
   }
   o += metaLen;
   let signals: ItemRow['signals'];
-  if (o < buf.length && buf[o] === 1) {
+  if (o < buf.length && buf[o] === 1 && !(currentSignals && currentSignals.sumKey === buf.readDoubleLE(o + 1) && currentSignals.pop === buf.readDoubleLE(o + 9))) {
+    // (equal totals = the row the replica holds: most broadcasts are factor updates, the targets need no parsing)
     const sumKey = buf.readDoubleLE(o + 1);
     const pop = buf.readDoubleLE(o + 9);
     const m = buf.readUInt16LE(o + 17);

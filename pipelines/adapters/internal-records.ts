@@ -70,10 +70,10 @@ export function guardItemUpdates(value: Buffer, dim: number): ItemUpdate[] {
 }
 
 /** One model.item-factors row (not a tombstone), checked against the table's dimension. */
-export function guardItemRow(itemId: string, value: Buffer, dim: number, previousMeta?: { bytes: Buffer; meta: ItemMeta }): ReturnType<typeof decodeItemRow> {
+export function guardItemRow(itemId: string, value: Buffer, dim: number, previousMeta?: { bytes: Buffer; meta: ItemMeta }, currentSignals?: { sumKey: number; pop: number }): ReturnType<typeof decodeItemRow> {
   let row: ReturnType<typeof decodeItemRow>;
   try {
-    row = decodeItemRow(itemId, value, previousMeta);
+    row = decodeItemRow(itemId, value, previousMeta, currentSignals);
   } catch (err) {
     throw undecodable('item-factor row', err);
   }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { guardItemUpdates } from '../adapters/internal-records';
-import { encodeItemRow, type ItemUpdate } from '../messages';
+import { encodeItemRow, encodeRowSignals, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
@@ -18,6 +18,8 @@ interface ItemGroup {
   table: ItemTable;
   applied: Map<string, { off: bigint; seq: number }>;
   changed: Set<string>;
+  /** Encoded signals per row with the totals they were encoded at (reused while unchanged). */
+  encoded: Map<string, { sumKey: number; pop: number; bytes: Buffer }>;
   /** Next offset of this group's item-updates partition after the last applied record. */
   position: string;
 }
@@ -48,7 +50,7 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const applied = new Map<string, { off: bigint; seq: number }>();
     if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
     // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
-    this.groups.set(group, { table, applied, changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)), position: '0' });
+    this.groups.set(group, { table, applied, changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)), position: '0', encoded: new Map() });
   }
 
   snapshot(group: number): ItemGroupJSON {
@@ -97,11 +99,24 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const g = this.groups.get(group);
     if (!g) return;
     for (const id of g.changed) {
-      const row = g.table.get(id);
+      const row = g.table.get(id, false);
       // Tombstones cannot carry a position; the next row of this partition does.
-      this.o.factors.push(id, row && row.active ? encodeItemRow(row, [group, g.position]) : null);
+      this.o.factors.push(id, row && row.active ? encodeItemRow(row, [group, g.position], this.signalBytes(g, id)) : null);
     }
     g.changed.clear();
+  }
+
+  /** The row's encoded signals, re-encoded only when its totals moved (most broadcasts are factor updates). */
+  private signalBytes(g: ItemGroup, id: string): Buffer | undefined {
+    const t = g.table.signalTotals(id);
+    if (!t || (t.sumKey === -Infinity && t.pop === -Infinity)) return undefined;
+    const hit = g.encoded.get(id);
+    if (hit && hit.sumKey === t.sumKey && hit.pop === t.pop) return hit.bytes;
+    const sig = g.table.rowSignals(g.table.indexOf(id));
+    if (!sig) return undefined;
+    const bytes = encodeRowSignals(sig);
+    g.encoded.set(id, { ...t, bytes });
+    return bytes;
   }
 
   async flush(): Promise<void> {

@@ -162,7 +162,12 @@ export class LearnerRanker {
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
     const engaged = l.engaged;
-    const allowed = (i: number) => table.active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]) && !(engaged?.hasFp(table.fp[i]) ?? false);
+    // the engaged set holds the history and the completions too (fingerprints of row ids: no string lookups)
+    const fp = table.fp;
+    const active = table.active;
+    const allowed = engaged
+      ? (i: number) => active[i] === 1 && !engaged.hasFp(fp[i])
+      : (i: number) => active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]);
     const extraRows = this.extras(l, table, interests, now);
     const cold = l.interactions === 0 && l.quizzes === 0;
     const byContent = this.contentInterests(interests);

@@ -176,6 +176,13 @@ export class ItemTable {
     this.signals.setPopularityKey(i, s.pop);
   }
 
+  /** The row total and popularity key of `id`'s signals (a replica compares them to skip an unchanged row's targets). */
+  signalTotals(id: string): { sumKey: number; pop: number } | undefined {
+    const i = this.index.get(id);
+    if (i === undefined) return undefined;
+    return { sumKey: this.signals.row(i)?.sumKey ?? -Infinity, pop: this.signals.popularityKey(i) };
+  }
+
   /** Row `i`'s signals with targets as ids (what the owner broadcasts and checkpoints); undefined = none. */
   rowSignals(i: number): RowSignals | undefined {
     const r = this.signals.row(i);
@@ -217,10 +224,11 @@ export class ItemTable {
     return this.byPrerequisite.get(id);
   }
 
-  get(id: string): ItemRow | null {
+  /** The row; `withSignals` false leaves its signals out (a caller that has them encoded already). */
+  get(id: string, withSignals = true): ItemRow | null {
     const i = this.index.get(id);
     if (i === undefined) return null;
-    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i], signals: this.rowSignals(i) };
+    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i], ...(withSignals ? { signals: this.rowSignals(i) } : {}) };
   }
 
   /** Tombstone: the item is gone; its slot stays (inactive, zeroed) so indices of others stay valid. */

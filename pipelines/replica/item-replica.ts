@@ -69,7 +69,7 @@ export class ItemReplica {
       let row: ReturnType<typeof guardItemRow> | null = null;
       try {
         id = guardKey(m.key, batch.topic);
-        if (m.value !== null) row = guardItemRow(id, m.value, this.table.dim, this.metaOf.get(id));
+        if (m.value !== null) row = guardItemRow(id, m.value, this.table.dim, this.metaOf.get(id), this.table.signalTotals(id));
       } catch (err) {
         if (!(err instanceof PoisonMessageError)) throw err;
         if (this.o.deadLetters) await this.o.deadLetters.write({ topic: batch.topic, partition: batch.partition, message: m }, err);

@@ -172,3 +172,15 @@ describe('KafkaRecordSink', () => {
     expect(Math.max(...requests)).toBeLessThanOrEqual(512 * 1024);
   });
 });
+
+describe('row broadcasts', () => {
+  it('a replica holding the same signal totals skips parsing the targets; a changed row is parsed', () => {
+    const t = new ItemTable(4);
+    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), { kind: 'delta', itemId: 'r1', grad: new Float32Array(4), gradBias: 0, countsAsEvent: true, timestamp: 1, src: 's', off: '1', seq: 0 });
+    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), { kind: 'links', itemId: 'r1', to: ['a', 'b'], w: [1, 2], pop: 1, t: 5, src: 's', off: '1', seq: 1 });
+    const buf = encodeItemRow(t.get('r1')!);
+    const totals = t.signalTotals('r1')!;
+    expect(decodeItemRow('r1', buf, undefined, totals).signals).toBeUndefined();
+    expect(decodeItemRow('r1', buf, undefined, { ...totals, sumKey: totals.sumKey - 1 }).signals?.to).toEqual(['a', 'b']);
+  });
+});
