@@ -19,6 +19,9 @@ import { ItemTable } from '../../pipelines/model/item-table';
 import type { InputRecord } from '../../pipelines/runner/stage-runner';
 import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
 
+// a few thousand events, each learned and re-ranked: seconds of CPU, more on a loaded machine
+jest.setTimeout(60_000);
+
 const logger = createLogger({ level: 'error' });
 const model = createCollabModel({ dim: 16, seed: 7 });
 const topics = { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 'e', itemUpdates: 'u' };
