@@ -7,7 +7,7 @@
  *                   declared interests match by catalogue topic)
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
- * Serves /metrics on config metrics.port (LEARNSTREAM_METRICS_PORT). SIGINT/SIGTERM stop gracefully (final
+ * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
 import { Registry } from 'prom-client';
@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  metrics = await serveMetrics(registry, config.metrics.port);
+  metrics = await serveMetrics(registry, config.metrics.port, config.metrics.host);
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
 }

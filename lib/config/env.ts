@@ -48,6 +48,7 @@ export const ENV_VARS: EnvVar[] = [
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
   v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
   v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
+  v('METRICS_HOST', 'metrics.host', 'string', 'Pipeline /metrics bind address (default 127.0.0.1; 0.0.0.0 in a container).'),
   v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
   v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).'),
   v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),

@@ -104,6 +104,11 @@ export const configSchema = z
       .object({
         /** Port of the /metrics endpoint of pipeline stages (the API serves /metrics on its own port). */
         port: port.default(19464),
+        /**
+         * Bind address of that endpoint (and its /healthz). Default 127.0.0.1: metrics are for the local Prometheus.
+         * In a container, 0.0.0.0, so the kubelet's probes and a cluster Prometheus reach it (infra/k8s/).
+         */
+        host: z.string().default('127.0.0.1'),
       })
       .prefault({}),
     pipeline: z
