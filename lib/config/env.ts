@@ -46,6 +46,7 @@ export const ENV_VARS: EnvVar[] = [
   v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope,key2=scope; e.g. s3cret123=read+write.'),
   v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
+  v('API_PUBLISH_TIMEOUT_MS', 'api.publishTimeoutMs', 'int', 'Longest wait for Kafka on POST /v1/events and DELETE, then 503 (default 1500).'),
   v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
   v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
   v('METRICS_HOST', 'metrics.host', 'string', 'Pipeline /metrics bind address (default 127.0.0.1; 0.0.0.0 in a container).'),
