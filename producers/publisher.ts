@@ -238,7 +238,7 @@ export class Publisher {
   private async send(batch: Entry[]): Promise<void> {
     const started = performance.now();
     let error: unknown = null;
-    let live: Entry[] = [];
+    let live: Entry[];
     let attempts = 0;
     for (let attempt = 0; ; attempt++) {
       // Records whose caller already got a timeout are not sent (again): what the caller was told stays true.

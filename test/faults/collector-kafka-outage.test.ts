@@ -136,7 +136,7 @@ describe('POST /v1/events while Kafka is down (private broker, real API)', () =>
         const ids = Array.from({ length: 5 }, () => `o-${c}-${String(seq++).padStart(6, '0')}`);
         const body = ids.map((eventId, i) => ({ kind: 'interaction', eventId, userId: `u-${c}-${i}`, resourceId: `r-${i}`, type: 'click', occurredAt: Date.now(), context: { platform: 'web' } }));
         const t = performance.now();
-        let status = 0;
+        let status: number;
         let retryAfter: string | null = null;
         let parsed: { failed?: number[]; maybeWritten?: number[] } = {};
         try {
