@@ -102,8 +102,7 @@ export function lazyPublisher(
     publishErasure: async (req) => {
       try {
         const [p, left] = await ready();
-        // requestErasure validates and then publishes like any event; the deadline covers it the same way.
-        await p.publish('erasure', req, { timeoutMs: left });
+        await p.requestErasure(req, { timeoutMs: left });
       } catch (err) {
         wrap(err);
       }

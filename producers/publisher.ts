@@ -147,8 +147,8 @@ export class Publisher {
     return this.publish('profile', e);
   }
 
-  requestErasure(e: ErasureRequestInput): Promise<void> {
-    return this.publish('erasure', e);
+  requestErasure(e: ErasureRequestInput, opts: PublishOptions = {}): Promise<void> {
+    return this.publish('erasure', e, opts);
   }
 
   /** Publishes an event given by kind; `input` is validated, so it may come straight from JSON. */
