@@ -130,6 +130,15 @@ export function openApiDocument() {
           operationId: 'readyz',
           security: [],
           summary: 'Readiness: Redis, Kafka, schema registry and serving data checked.',
+          parameters: [
+            {
+              name: 'checks',
+              in: 'query',
+              required: false,
+              description: 'Comma-separated subset of redis, kafka, registry, model to run (default all); an unknown name fails. Orchestrator readiness probes use `redis`, so a Kafka outage does not take the read API out of service.',
+              schema: { type: 'string', pattern: '^[a-z]+(,[a-z]+)*$' },
+            },
+          ],
           responses: { '200': json('Ready.', ref('Ready')), '503': json('Not ready or draining.', ref('Ready')) },
         },
       },

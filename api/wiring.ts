@@ -6,7 +6,7 @@
 import type { Admin } from 'kafkajs';
 import type { Router } from 'express';
 import type { Config } from '../lib/config';
-import { DependencyError, LearnstreamError } from '../lib/errors';
+import { DependencyError, LearnstreamError, NotAcknowledgedError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { createRegistryClient } from '../lib/registry/client';
 import { createCollectorRouter } from '../producers/collector';
@@ -56,13 +56,23 @@ export function servingDataCheck(store: ServingStore): HealthCheck {
  * The events engineer's typed Publisher (validation, Avro + registry, idempotent producer) serves both erasure
  * requests and the collector. It is created on first use, so the API starts (and serves reads) while Kafka or the
  * registry are still coming up; a failed creation is retried on the next request.
+ *
+ * Every call is bounded by `timeoutMs` (config api.publishTimeoutMs), creating the producer included: a request that
+ * waited that long for the producer is answered 503 and its event is not published later, even if the producer
+ * connects a moment after; the rest of the budget is the record's delivery timeout (see Publisher).
  */
-export function lazyPublisher(create: () => Promise<Publisher>): {
+export function lazyPublisher(
+  create: () => Promise<Publisher>,
+  opts: { timeoutMs?: number } = {},
+): {
   publishErasure: ErasurePublisher;
-  publishValid: Publisher['publishValid'];
+  publishValid: (e: Parameters<Publisher['publishValid']>[0]) => Promise<void>;
+  /** Starts creating the producer now, in the background, so the first request does not spend its budget on it. */
+  warm(): void;
   close(): Promise<void>;
 } {
   let publisher: Promise<Publisher> | undefined;
+  const budget = opts.timeoutMs;
   const get = () =>
     (publisher ??= create().catch((err: unknown) => {
       publisher = undefined;
@@ -74,20 +84,40 @@ export function lazyPublisher(create: () => Promise<Publisher>): {
     if (err instanceof LearnstreamError) throw err;
     throw new DependencyError('kafka', `not published: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   };
+  /** The publisher, and the ms left of this call's budget once it is there; rejects (nothing sent) past the budget. */
+  const ready = async (): Promise<[Publisher, number | undefined]> => {
+    if (budget === undefined) return [await get(), undefined];
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const p = await Promise.race([
+      get(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new NotAcknowledgedError(false, `not sent: the Kafka producer did not connect within ${budget} ms`)), budget);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const left = budget - (performance.now() - started);
+    if (left <= 0) throw new NotAcknowledgedError(false, `not sent: the Kafka producer took over ${budget} ms to connect`);
+    return [p, left];
+  };
   return {
     publishErasure: async (req) => {
       try {
-        await (await get()).requestErasure(req);
+        const [p, left] = await ready();
+        await p.requestErasure(req, { timeoutMs: left });
       } catch (err) {
         wrap(err);
       }
     },
     publishValid: async (e) => {
       try {
-        await (await get()).publishValid(e);
+        const [p, left] = await ready();
+        await p.publishValid(e, { timeoutMs: left });
       } catch (err) {
         wrap(err);
       }
+    },
+    warm: () => {
+      get().catch(() => undefined); // a failure is retried by the next request
     },
     close: async () => {
       if (publisher) await (await publisher.catch(() => undefined))?.close();
@@ -96,12 +126,31 @@ export function lazyPublisher(create: () => Promise<Publisher>): {
 }
 
 export async function productionDependencies(config: Config, deps: { store: ServingStore; logger: Logger; emit: Emitter }): Promise<ProductionDependencies> {
-  const kafka = createKafka(config, 'api', { logger: deps.logger.child({ component: 'kafka' }) });
+  // An HTTP edge fails fast: one kafkajs request (connect, metadata, produce) gives up well inside the publish budget,
+  // so a dead broker is a 503 in under 2 s, never a request hanging on kafkajs' 30 s request timeout and its retries.
+  const budget = config.api.publishTimeoutMs;
+  const kafka = createKafka(config, 'api', {
+    logger: deps.logger.child({ component: 'kafka' }),
+    connectionTimeout: Math.min(1000, budget),
+    requestTimeout: Math.max(budget, 1000),
+    retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 500 },
+  });
   const admin = kafka.admin();
-  const publisher = lazyPublisher(() =>
-    // admin: the process publishes erasures (DELETE, and erasure events of admin keys); the routes check each key first
-    Publisher.create({ kafka, registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix, emit: deps.emit, logger: deps.logger.child({ component: 'publisher' }), grant: ADMIN_GRANT }),
+  const publisher = lazyPublisher(
+    () =>
+      // admin: the process publishes erasures (DELETE, and erasure events of admin keys); the routes check each key first
+      Publisher.create({
+        kafka,
+        registry: createRegistryClient(config),
+        topicPrefix: config.kafka.topicPrefix,
+        emit: deps.emit,
+        logger: deps.logger.child({ component: 'publisher' }),
+        deliveryTimeoutMs: budget,
+        grant: ADMIN_GRANT,
+      }),
+    { timeoutMs: budget },
   );
+  publisher.warm();
   const health: Record<string, HealthCheck> = {
     redis: () => deps.store.ping(),
     kafka: kafkaCheck(admin),

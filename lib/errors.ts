@@ -54,6 +54,18 @@ export class DependencyError extends LearnstreamError {
   }
 }
 
+/**
+ * Kafka did not acknowledge a record in time, or at all (retries exhausted on a transient error). `inDoubt`: the record
+ * was handed to the broker in at least one request, so it may have been written although no acknowledgement came (a
+ * request that timed out, a broker that died after appending); false = it never left this process, so it is not in
+ * Kafka and never will be.
+ */
+export class NotAcknowledgedError extends DependencyError {
+  constructor(readonly inDoubt: boolean, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+    super('kafka', message, opts);
+  }
+}
+
 /** A local prerequisite of the stack is missing: Java, a free port, a download. */
 export class PrerequisiteError extends LearnstreamError {
   constructor(message: string, readonly hint?: string) {

@@ -7,7 +7,7 @@
  *                   declared interests match by catalogue topic)
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
- * Serves /metrics on config metrics.port (LEARNSTREAM_METRICS_PORT). SIGINT/SIGTERM stop gracefully (final
+ * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
 import { Registry } from 'prom-client';
@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // /readyz: 503 while starting and whenever a replica consumer is down, with the reason.
-  metrics = await serveMetrics(registry, config.metrics.port, '127.0.0.1', { readiness: () => pipeline.readiness() });
+  metrics = await serveMetrics(registry, config.metrics.port, config.metrics.host, { readiness: () => pipeline.readiness() });
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
 }

@@ -2,10 +2,13 @@
  * The typed client platforms use to publish events. Every call checks the publisher's grant (ForbiddenError, nothing
  * sent: an erasure needs `admin`, see producers/authorize.ts), validates (ValidationError, nothing sent), then joins
  * a batch; the returned promise resolves once the broker acknowledged the batch (acks=all, idempotent producer).
+ * With a delivery timeout it rejects instead when no acknowledgement came in time (NotAcknowledgedError, which says
+ * whether the record may have been written anyway), and a record that timed out before it was sent is never sent.
  */
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
-import { DependencyError, LearnstreamError, ValidationError } from '../lib/errors';
+import { DependencyError, LearnstreamError, NotAcknowledgedError, ValidationError } from '../lib/errors';
+import { kafkaUnavailable } from '../lib/kafka/errors';
 import { createLogger, type Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { EventSerializer } from '../lib/serde';
@@ -51,6 +54,18 @@ export interface PublisherOptions {
    * keep a tenant's publisher to its own resources and profiles. The broker's ACLs hold clients that skip this class.
    */
   grant?: Grant;
+  /**
+   * Longest a record may wait from the publish call to its acknowledgement, in ms (per call: `{ timeoutMs }`). Past
+   * it the call rejects with NotAcknowledgedError, and a record not yet sent by then is dropped, never sent later.
+   * Default: none (a call then waits for kafkajs' retries and `retries` more, seconds during an outage).
+   */
+  deliveryTimeoutMs?: number;
+}
+
+/** Per-call publishing options. */
+export interface PublishOptions {
+  /** Overrides `deliveryTimeoutMs` for this record, in ms. */
+  timeoutMs?: number;
 }
 
 /** The default grant: ordinary events, no erasures. */
@@ -62,11 +77,11 @@ interface Entry {
   value: Buffer | null;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-/** kafkajs marks transient failures (leader moved, timeouts, disconnects) with `retriable`. */
-function kafkaRetriable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+  /** Resolved, rejected or timed out: later outcomes are ignored, and a settled record is not sent again. */
+  settled: boolean;
+  /** Handed to kafkajs in at least one request (so it may be in Kafka even without an acknowledgement). */
+  attempted: boolean;
+  timer: NodeJS.Timeout | null;
 }
 
 export class Publisher {
@@ -86,6 +101,7 @@ export class Publisher {
   private readonly now: () => number;
   private readonly prefix: string;
   private readonly grant: Grant;
+  private readonly deliveryTimeoutMs: number | undefined;
 
   private constructor(
     private readonly producer: Producer,
@@ -102,6 +118,7 @@ export class Publisher {
     this.now = opts.now ?? Date.now;
     this.prefix = opts.topicPrefix ?? '';
     this.grant = opts.grant ?? WRITE_GRANT;
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs;
   }
 
   /**
@@ -146,12 +163,12 @@ export class Publisher {
   }
 
   /** Asks every stage to forget a learner. Needs a grant with `admin` (ForbiddenError otherwise, nothing sent). */
-  requestErasure(e: ErasureRequestInput): Promise<void> {
-    return this.publish('erasure', e);
+  requestErasure(e: ErasureRequestInput, opts: PublishOptions = {}): Promise<void> {
+    return this.publish('erasure', e, opts);
   }
 
   /** Publishes an event given by kind; `input` is validated, so it may come straight from JSON. */
-  publish(kind: EventKind, input: unknown): Promise<void> {
+  publish(kind: EventKind, input: unknown, opts: PublishOptions = {}): Promise<void> {
     // the scope first: a caller without it learns that, not what else is wrong with the event
     const denied = denyKind(this.grant, kind);
     if (denied) return Promise.reject(denied);
@@ -161,11 +178,11 @@ export class Publisher {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return this.publishValid({ kind, event } as KindedEvent);
+    return this.publishValid({ kind, event } as KindedEvent, opts);
   }
 
   /** Publishes an event that already passed validateEvent (collector, replay): no second validation; the grant holds. */
-  publishValid(e: KindedEvent): Promise<void> {
+  publishValid(e: KindedEvent, opts: PublishOptions = {}): Promise<void> {
     const denied = denyEvent(this.grant, e);
     if (denied) return Promise.reject(denied);
     const topic = topicName(KIND_TOPIC[e.kind], this.prefix);
@@ -176,7 +193,7 @@ export class Publisher {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return this.enqueue(topic, key, value);
+    return this.enqueue(topic, key, value, opts.timeoutMs);
   }
 
   /** Sends everything queued now and resolves when it is acknowledged (or failed). */
@@ -199,13 +216,29 @@ export class Publisher {
     return this.pending;
   }
 
-  private async enqueue(topic: string, key: string, value: Buffer | null): Promise<void> {
+  private async enqueue(topic: string, key: string, value: Buffer | null, timeoutMs = this.deliveryTimeoutMs): Promise<void> {
+    const started = performance.now();
     if (this.closing) throw new LearnstreamError('publisher is closed');
-    if (this.pending >= this.maxPending || this.waiters.length > 0) await new Promise<void>((r) => this.waiters.push(r));
-    if (this.closing) throw new LearnstreamError('publisher is closed');
+    if (this.pending >= this.maxPending || this.waiters.length > 0) {
+      await new Promise<void>((r) => this.waiters.push(r));
+      // The slot is ours now; pass the turn on if we do not use it.
+      if (this.closing || (timeoutMs !== undefined && performance.now() - started >= timeoutMs)) {
+        this.wakeWaiter();
+        if (this.closing) throw new LearnstreamError('publisher is closed');
+        throw new NotAcknowledgedError(false, `not sent: no room in the producer queue within ${timeoutMs} ms`);
+      }
+    }
     this.pending++;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, key, value, resolve, reject });
+      const entry: Entry = { topic, key, value, resolve, reject, settled: false, attempted: false, timer: null };
+      if (timeoutMs !== undefined) {
+        const left = Math.max(0, timeoutMs - (performance.now() - started));
+        entry.timer = setTimeout(() => {
+          const msg = entry.attempted ? `not acknowledged within ${timeoutMs} ms (sent, so it may have been written)` : `not sent within ${timeoutMs} ms, and never will be`;
+          this.settle(entry, new NotAcknowledgedError(entry.attempted, msg));
+        }, left);
+      }
+      this.queue.push(entry);
       if (this.queue.length >= this.maxBatch) this.cutBatches();
       else this.timer ??= setTimeout(() => this.cutBatches(), this.lingerMs);
     });
@@ -224,40 +257,56 @@ export class Publisher {
   }
 
   private async send(batch: Entry[]): Promise<void> {
-    const ready = batch.map((entry) => ({ entry, value: entry.value }));
-    const byTopic = new Map<string, { key: string; value: Buffer | null }[]>();
-    for (const r of ready) {
-      const list = byTopic.get(r.entry.topic) ?? [];
-      list.push({ key: r.entry.key, value: r.value });
-      byTopic.set(r.entry.topic, list);
-    }
     const started = performance.now();
-    let error: unknown;
+    let error: unknown = null;
+    let live: Entry[];
+    let attempts = 0;
     for (let attempt = 0; ; attempt++) {
+      // Records whose caller already got a timeout are not sent (again): what the caller was told stays true.
+      live = batch.filter((e) => !e.settled);
+      if (live.length === 0) break;
+      const byTopic = new Map<string, { key: string; value: Buffer | null }[]>();
+      for (const e of live) {
+        e.attempted = true;
+        const list = byTopic.get(e.topic) ?? [];
+        list.push({ key: e.key, value: e.value });
+        byTopic.set(e.topic, list);
+      }
       const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      attempts++;
       error = await this.producer.sendBatch({ acks: -1, topicMessages }).then(
         () => null,
         (err: unknown) => err ?? new Error('unknown send failure'),
       );
-      if (error === null || !kafkaRetriable(error) || attempt >= this.retries) break;
+      if (error === null || !kafkaUnavailable(error) || attempt >= this.retries) break;
       this.log.warn('send failed, retrying', { attempt: attempt + 1, error: error as Error });
       await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
     }
+    if (attempts === 0) return;
     const durationMs = performance.now() - started;
-    for (const [topic, messages] of byTopic) this.emit.emit('producer.sent', { topic, count: messages.length, durationMs, ok: error === null });
+    const counts = new Map<string, number>();
+    for (const e of live) counts.set(e.topic, (counts.get(e.topic) ?? 0) + 1);
+    for (const [topic, count] of counts) this.emit.emit('producer.sent', { topic, count, durationMs, ok: error === null });
     const failure =
       error === null
         ? null
-        : kafkaRetriable(error)
-          ? new DependencyError('kafka', `send failed after ${this.retries + 1} attempts: ${(error as Error).message}`, { cause: error })
+        : kafkaUnavailable(error)
+          ? new NotAcknowledgedError(true, `send failed after ${attempts} attempts: ${(error as Error).message}`, { cause: error })
           : new LearnstreamError(`Kafka refused the batch: ${(error as Error).message}`, { cause: error });
-    for (const r of ready) this.settle(r.entry, failure);
+    for (const e of live) this.settle(e, failure);
   }
 
   private settle(entry: Entry, err: unknown): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    if (entry.timer) clearTimeout(entry.timer);
     this.pending--;
     if (err === null) entry.resolve();
     else entry.reject(err);
+    this.wakeWaiter();
+  }
+
+  private wakeWaiter(): void {
     if (this.waiters.length > 0 && this.pending < this.maxPending) this.waiters.shift()!();
   }
 }

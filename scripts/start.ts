@@ -2,6 +2,9 @@
  * `npm start`: the whole product on one machine. Brings the local stack up (only the services not pointed elsewhere),
  * creates topics, registers schemas, starts every pipeline stage, the read API and a demo event source, prints where
  * to look, and on Ctrl-C (SIGINT) or SIGTERM stops everything it started, the stack included, leaving no process.
+ * A child that dies on its own (the pipeline, the API, the demo source) is restarted with exponential backoff
+ * (scripts/start/backoff.ts) while the services and the other children keep running: Prometheus outlives a crashed
+ * stage, so LearnstreamStageDown can fire, and the API keeps serving what Redis holds. Only a signal stops everything.
  *
  *   npm start                  everything, with the demo source
  *   npm start -- --no-demo     no demo events (publish your own)
@@ -79,11 +82,14 @@ async function main(argv: string[]): Promise<number> {
   const up = await stackUp(config, { withPrometheus: true, prometheusConfig: path.join(ROOT, 'infra', 'prometheus', 'prometheus.yml'), log: say });
   const started: ServiceName[] = up.started;
   let stopping = false;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const supervisor = new Supervisor({
-    onUnexpectedExit: (name, code) => {
+    // The pid lines let an operator (and test/faults/supervisor-restart.test.ts) find each child.
+    onStart: (name, pid, restart) => say(restart === 0 ? `${name} started (pid ${pid})` : `${name} restarted (pid ${pid}, restart ${restart})`),
+    onUnexpectedExit: (x) => {
       if (stopping) return;
-      say(`${name} exited unexpectedly (code ${code}); stopping everything`);
-      void shutdown(1);
+      const how = x.signal ? `killed by ${x.signal}` : `exit code ${x.code}`;
+      say(`${x.name} (pid ${x.pid}) exited unexpectedly (${how}) after ${seconds(x.ranMs)}; restarting in ${seconds(x.restartInMs)}, everything else keeps running`);
     },
   });
 

@@ -58,9 +58,14 @@ export function redisSpec(ctx: StackContext): LaunchSpec | undefined {
       args: [
         '--port', String(port),
         '--bind', '127.0.0.1',
-        // Redis holds only derived, rebuildable data: no snapshots, no AOF.
+        // Redis holds derived data, but not all of it is rewritten by itself: without persistence a restart served
+        // every learner `popular` until their next event and lost catalogue entries and similar-items lists for good
+        // (issue 17, item 4). An append-only file, fsynced once a second, brings it back as it was up to the last
+        // second; no RDB snapshots besides (the AOF rewrite keeps the file compact with an RDB preamble).
         '--save', '',
-        '--appendonly', 'no',
+        '--appendonly', 'yes',
+        '--appendfsync', 'everysec',
+        '--appenddirname', 'appendonly',
         '--dir', home,
         '--daemonize', 'no',
         // Bounded, and loud when full (writes fail) rather than silently evicting lists.

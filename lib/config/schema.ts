@@ -102,6 +102,11 @@ export const configSchema = z
         maxBatchEvents: z.number().int().min(1).max(10000).default(500),
         maxBodyBytes: z.number().int().min(1024).default(1_048_576),
         /**
+         * Longest POST /v1/events and DELETE /v1/learners/:id wait for Kafka's acknowledgement (producer start-up
+         * included), in ms; then 503 with Retry-After. Default 1500, so the answer comes within 2 s (docs/api.md).
+         */
+        publishTimeoutMs: z.number().int().min(100).max(30_000).default(1500),
+        /**
          * Serve the demo page at /demo (api/demo/): it hands a read-only key to the browser and posts the visitor's
          * clicks and quiz answers with a write key held server-side, so it is for demos only. Default false;
          * `npm start` turns it on.
@@ -113,6 +118,11 @@ export const configSchema = z
       .object({
         /** Port of the /metrics endpoint of pipeline stages (the API serves /metrics on its own port). */
         port: port.default(19464),
+        /**
+         * Bind address of that endpoint (and its /healthz). Default 127.0.0.1: metrics are for the local Prometheus.
+         * In a container, 0.0.0.0, so the kubelet's probes and a cluster Prometheus reach it (infra/k8s/).
+         */
+        host: z.string().default('127.0.0.1'),
       })
       .prefault({}),
     pipeline: z

@@ -38,6 +38,8 @@ export interface CreateKafkaOptions {
   retry?: KafkaConfig['retry'];
   /** Connection timeout in ms (default 3000). */
   connectionTimeout?: number;
+  /** Time a broker has to answer one request, in ms (default kafkajs' 30,000). */
+  requestTimeout?: number;
 }
 
 function sasl(config: Config): SASLOptions | undefined {
@@ -56,6 +58,7 @@ export function createKafka(config: Config, clientIdSuffix?: string, opts: Creat
     ssl,
     sasl: sasl(config),
     connectionTimeout: opts.connectionTimeout ?? 3000,
+    ...(opts.requestTimeout === undefined ? {} : { requestTimeout: opts.requestTimeout }),
     retry: opts.retry ?? { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
     logLevel: KafkaLogLevel.INFO,
     logCreator: kafkaLogCreator(logger),

@@ -17,14 +17,17 @@
  *    published, `errors` / `events` list each refused event. A permission error is about the caller, not the data, so
  *    it is not mixed into a partly accepted batch.
  *  - 413 too many events or too many bytes; 415 not application/json.
- *  - 503 (Retry-After) when Kafka did not acknowledge: `published` / `failed` list indexes. Retrying the whole batch
- *    is safe — consumers de-duplicate on eventId.
+ *  - 503 (Retry-After) when Kafka did not acknowledge within the publisher's delivery timeout (api.publishTimeoutMs,
+ *    1.5 s, so the answer comes within 2 s): `published` / `failed` list indexes, `maybeWritten` the failed ones that
+ *    had been handed to the broker and may be in Kafka anyway (the rest are not, and never will be). Retry `failed`
+ *    with the same eventIds; a retried event that had been written is a duplicate, which consumers drop by eventId.
+ *  - 500 only when Kafka refused a record for good (not an outage): a bug or a misconfiguration.
  * Authentication and rate limiting are done by the API middleware mounted before this router; the grant of each event
  * is checked here, with the key that middleware identified (res.locals.apiKey).
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { ForbiddenError } from '../../lib/errors';
-import { isRetriable, ValidationError } from '../../lib/errors';
+import { isRetriable, NotAcknowledgedError, ValidationError } from '../../lib/errors';
 import { createLogger, type Logger } from '../../lib/log';
 import { EVENT_KINDS, KIND_EVENT, validateEvent, type EventKind, type KindedEvent } from '../../schemas';
 import type { ValidationIssue } from '../../schemas/validate';
@@ -144,12 +147,14 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
       const first = failed[0].error;
       log.warn('publish failed', { failed: failed.length, of: valid.length, error: first as Error });
       const published = results.flatMap((r, i) => (r.status === 'fulfilled' ? [valid[i].index] : []));
+      // Any outage among the failures makes it a 503: the client's answer to it (retry later) is right for all of them.
       const retriable = failed.some((f) => isRetriable(f.error));
+      const maybeWritten = failed.filter((f) => !(f.error instanceof NotAcknowledgedError) || f.error.inDoubt).map((f) => f.index);
       sendProblem(
         res,
         retriable ? 'dependency-unavailable' : 'internal',
-        retriable ? 'Kafka did not acknowledge every event; retry (events are de-duplicated by eventId)' : 'publishing failed',
-        { published, failed: failed.map((f) => f.index), rejected: rejected.length, events: rejected },
+        retriable ? 'Kafka did not acknowledge every event; retry the failed ones with the same eventIds (a duplicate is dropped by eventId)' : 'publishing failed',
+        { published, failed: failed.map((f) => f.index), maybeWritten, rejected: rejected.length, events: rejected },
         retriable ? { 'retry-after': '1' } : {},
       );
       return;

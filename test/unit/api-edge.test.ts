@@ -121,6 +121,19 @@ it('reports not-ready with the failing checks (503), timing out hung checks', as
   expect(r.body.checks.slow).toMatchObject({ ok: false, error: 'timed out after 1000 ms' });
 });
 
+it('/readyz?checks= runs only the named checks, and an unknown name fails', async () => {
+  const { call } = await start({ health: { redis: () => Promise.resolve(true), kafka: () => Promise.reject(new Error('ECONNREFUSED')) } });
+  const reads = await call('GET', '/readyz?checks=redis', { key: null });
+  expect(reads.status).toBe(200);
+  expect(reads.body).toEqual({ status: 'ready', checks: { redis: expect.objectContaining({ ok: true }) } });
+  assertMatchesOpenApi('GET', '/readyz', { status: reads.status, contentType: 'application/json', body: reads.body });
+  expect((await call('GET', '/readyz?checks=redis,kafka', { key: null })).status).toBe(503);
+  const typo = await call('GET', '/readyz?checks=reddis', { key: null });
+  expect(typo.status).toBe(503);
+  expect(typo.body.checks).toEqual({ reddis: expect.objectContaining({ ok: false, error: 'unknown check' }) });
+  expect((await call('GET', '/readyz', { key: null })).status).toBe(503); // no filter: every check
+});
+
 it('maps a dependency failure to 503 problem+json with Retry-After, and an unexpected one to 500 without leaking it', async () => {
   const store = new MemoryServingStore();
   store.getKnowledge = () => Promise.reject(new DependencyError('redis', 'connection refused'));

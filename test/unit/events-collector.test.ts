@@ -2,12 +2,12 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createCollectorRouter } from '../../producers/collector';
-import { DependencyError } from '../../lib/errors';
+import { DependencyError, LearnstreamError, NotAcknowledgedError } from '../../lib/errors';
 import type { KindedEvent } from '../../schemas';
 import { ADMIN_GRANT, type Grant } from '../../producers/authorize';
 
 /** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
-type Body = { status: number; accepted: number; failed: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
+type Body = { status: number; accepted: number; failed: number[]; published: number[]; maybeWritten: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
 
 const NOW = Date.UTC(2026, 0, 1);
 /** The caller's grant, picked per request by an x-grant header (the API's authentication is not mounted here). */
@@ -25,11 +25,18 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   let base: string;
   const published: KindedEvent[] = [];
   let fail = false;
+  /** Per-event outcome, by eventId; undefined = acknowledged. */
+  let failWith: (eventId: string) => Error | undefined = () => undefined;
 
   beforeAll(async () => {
     const app = express();
     app.use('/v1/events', createCollectorRouter({
-      publisher: { publishValid: (e) => (fail ? Promise.reject(new DependencyError('kafka', 'down')) : (published.push(e), Promise.resolve())) },
+      publisher: {
+        publishValid: (e) => {
+          const err = fail ? new DependencyError('kafka', 'down') : failWith((e.event as { eventId: string }).eventId);
+          return err ? Promise.reject(err) : (published.push(e), Promise.resolve());
+        },
+      },
       limits: { maxEvents: 5, maxBodyBytes: 4096 },
       now: () => NOW,
       grantOf: (req) => GRANTS[req.get('x-grant') ?? 'admin'],
@@ -42,6 +49,7 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   beforeEach(() => {
     published.length = 0;
     fail = false;
+    failWith = () => undefined;
   });
 
   const post = (body: unknown, type = 'application/json', grant = 'admin') =>
@@ -128,5 +136,22 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(((await res.json()) as Body).failed).toEqual([0]);
+  });
+
+  it('503 lists which failed events may be in Kafka anyway (sent, not acknowledged) and which never will be', async () => {
+    const outcome: Record<string, Error> = { e2: new NotAcknowledgedError(false, 'not sent'), e3: new NotAcknowledgedError(true, 'sent, no ack') };
+    failWith = (id) => outcome[id];
+    const res = await post([interaction(1), interaction(2), interaction(3)]);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    const body = (await res.json()) as Body;
+    expect({ published: body.published, failed: body.failed, maybeWritten: body.maybeWritten }).toEqual({ published: [0], failed: [1, 2], maybeWritten: [2] });
+  });
+
+  it('answers 500 only when Kafka refused a record for good, and 503 when an outage is among the failures', async () => {
+    failWith = (id) => (id === 'e1' ? new LearnstreamError('Kafka refused the batch: MESSAGE_TOO_LARGE') : undefined);
+    expect((await post([interaction(1)])).status).toBe(500);
+    failWith = (id) => (id === 'e1' ? new LearnstreamError('refused') : new NotAcknowledgedError(false, 'not sent'));
+    expect((await post([interaction(1), interaction(2)])).status).toBe(503);
   });
 });
