@@ -107,18 +107,24 @@ export function encodeUpdateBatch(updates: readonly BatchedUpdate[]): Buffer {
   return Buffer.concat([head, ...parts]);
 }
 
-function decodeMixedBatch(buf: Buffer): ItemUpdate[] {
-  let o = 1;
-  const dim = buf.readUInt16LE(o);
-  const n = buf.readUInt32LE(o + 2);
-  const nSrc = buf.readUInt16LE(o + 6);
-  o += 8;
+/** The header both batch layouts share: u8 kind, u16 dim, u32 count, u16 sources, per source u16 length + utf8. */
+function batchHeader(buf: Buffer): { dim: number; n: number; sources: string[]; at: number } {
+  const dim = buf.readUInt16LE(1);
+  const n = buf.readUInt32LE(3);
+  const nSrc = buf.readUInt16LE(7);
+  let o = 9;
   const sources: string[] = [];
   for (let s = 0; s < nSrc; s++) {
     const len = buf.readUInt16LE(o);
     sources.push(buf.toString('utf8', o + 2, o + 2 + len));
     o += 2 + len;
   }
+  return { dim, n, sources, at: o };
+}
+
+function decodeMixedBatch(buf: Buffer): ItemUpdate[] {
+  const { dim, n, sources, at } = batchHeader(buf);
+  let o = at;
   const out: ItemUpdate[] = [];
   for (let j = 0; j < n; j++) {
     const tag = buf[o];
@@ -214,17 +220,8 @@ export function encodeDeltaBatch(deltas: readonly DeltaUpdate[]): Buffer {
 export function decodeItemUpdates(buf: Buffer): ItemUpdate[] {
   if (buf.length > 0 && buf[0] === MIXED_BATCH) return decodeMixedBatch(buf);
   if (buf.length === 0 || buf[0] !== DELTA_BATCH) return [decodeItemUpdate(buf)];
-  let o = 1;
-  const dim = buf.readUInt16LE(o);
-  const n = buf.readUInt32LE(o + 2);
-  const nSrc = buf.readUInt16LE(o + 6);
-  o += 8;
-  const sources: string[] = [];
-  for (let s = 0; s < nSrc; s++) {
-    const len = buf.readUInt16LE(o);
-    sources.push(buf.toString('utf8', o + 2, o + 2 + len));
-    o += 2 + len;
-  }
+  const { dim, n, sources, at } = batchHeader(buf);
+  let o = at;
   const out: ItemUpdate[] = new Array<ItemUpdate>(n);
   for (let j = 0; j < n; j++) {
     const src = sources[buf.readUInt16LE(o)];

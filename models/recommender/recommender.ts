@@ -111,6 +111,18 @@ export class Recommender {
     const out: number[] = [];
     this.release();
     const marked = this.marked;
+    // first sight of an index: 1 = in the pool (accumulating from 0), 2 = not allowed (skipped from now on)
+    const enter = (i: number) => {
+      mark[i] = 1;
+      marked.push(i);
+      if (!allowed(i)) {
+        mark[i] = 2;
+        return;
+      }
+      acc[i] = 0;
+      this.bestC[i] = -1;
+      out.push(i);
+    };
     const p = this.rowNormPower;
     const offset = (1 - p) * (t / signals.transitionHalfLifeSeconds);
     for (let d = 0; d < recent.length && d < this.window; d++) {
@@ -122,18 +134,9 @@ export class Recommender {
       for (let e = 0; e < r.len; e++) {
         const i = r.to[e];
         if (i >= n) continue;
+        if (mark[i] === 0) enter(i);
+        if (mark[i] === 2) continue;
         const c = Math.pow(2, r.key[e] + base);
-        if (mark[i] === 0) {
-          mark[i] = 1;
-          marked.push(i);
-          if (!allowed(i)) {
-            mark[i] = 2;
-            continue;
-          }
-          acc[i] = 0;
-          this.bestC[i] = -1;
-          out.push(i);
-        } else if (mark[i] === 2) continue;
         acc[i] += c;
         if (c > this.bestC[i]) {
           this.bestC[i] = c;
@@ -142,16 +145,7 @@ export class Recommender {
       }
     }
     const add = (i: number) => {
-      if (i < 0 || i >= n || mark[i] !== 0) return;
-      mark[i] = 1;
-      marked.push(i);
-      if (!allowed(i)) {
-        mark[i] = 2;
-        return;
-      }
-      acc[i] = 0;
-      this.bestC[i] = -1;
-      out.push(i);
+      if (i >= 0 && i < n && mark[i] === 0) enter(i);
     };
     const top = signals.topPopular();
     for (let r = 0; r < top.length; r++) add(top[r]);
