@@ -282,9 +282,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
    */
   private learn(g: LearnerGroup, rec: InputRecord, l: Learner, ev: Interaction): void {
     const table = this.synchronous ? g.items! : this.o.replica!;
-    if (this.synchronous && !table.has(ev.resourceId)) {
-      table.set({ itemId: ev.resourceId, factors: this.o.model.newItemFactors(ev.resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
-    } else if (this.synchronous && table.placeholder[table.indexOf(ev.resourceId)] === 1) {
+    // a resource without a row of its own yet (unknown, or only named by a transition row) starts from its seeded factors
+    if (this.synchronous && (!table.has(ev.resourceId) || table.placeholder[table.indexOf(ev.resourceId)] === 1)) {
       table.set({ itemId: ev.resourceId, factors: this.o.model.newItemFactors(ev.resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
     }
     const { learner, gradients } = this.o.model.learnerStep(l.cf, table, ev);

@@ -158,16 +158,16 @@ export class LearnerRanker {
    * extra, re-ranked by models/ranking with the learning layer.
    */
   rank(userId: string, l: Learner, table: ItemTable, knowledge: KnowledgeModel | undefined, top: TopKResult, now: number): RecommendedItem[] {
-    const history = new Set(l.history);
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
     const engaged = l.engaged;
     // the engaged set holds the history and the completions too (fingerprints of row ids: no string lookups)
     const fp = table.fp;
     const active = table.active;
+    const history = engaged ? undefined : new Set(l.history);
     const allowed = engaged
       ? (i: number) => active[i] === 1 && !engaged.hasFp(fp[i])
-      : (i: number) => active[i] === 1 && !history.has(table.ids[i]) && !completed.has(table.ids[i]);
+      : (i: number) => active[i] === 1 && !history!.has(table.ids[i]) && !completed.has(table.ids[i]);
     const extraRows = this.extras(l, table, interests, now);
     const cold = l.interactions === 0 && l.quizzes === 0;
     const byContent = this.contentInterests(interests);
