@@ -59,17 +59,8 @@ export function encodeUpdateBatch(updates: readonly BatchedUpdate[]): Buffer {
     const id = Buffer.from(u.itemId, 'utf8');
     if (u.kind === 'delta') {
       if (u.grad.length !== dim) throw new Error(`gradient of ${u.grad.length} dims in a batch of ${dim}`);
-      const b = Buffer.allocUnsafe(1 + 2 + 8 + 4 + 1 + 8 + 8 + 2 + id.length + 4 * dim);
-      let o = b.writeUInt8(0, 0);
-      o = b.writeUInt16LE(sources.get(u.src)!, o);
-      o = b.writeBigInt64LE(BigInt(u.off), o);
-      o = b.writeUInt32LE(u.seq, o);
-      o = b.writeUInt8(u.countsAsEvent ? 1 : 0, o);
-      o = b.writeDoubleLE(u.timestamp, o);
-      o = b.writeDoubleLE(u.gradBias, o);
-      o = b.writeUInt16LE(id.length, o);
-      o += id.copy(b, o);
-      Buffer.from(u.grad.buffer, u.grad.byteOffset, u.grad.byteLength).copy(b, o);
+      const b = Buffer.allocUnsafe(1 + deltaBytes(id, dim));
+      writeDelta(b, b.writeUInt8(0, 0), u, sources.get(u.src)!, id);
       parts.push(b);
     } else {
       const to = u.to.map((x) => Buffer.from(x, 'utf8'));
@@ -93,18 +84,45 @@ export function encodeUpdateBatch(updates: readonly BatchedUpdate[]): Buffer {
       parts.push(b);
     }
   }
-  let headLen = 1 + 2 + 4 + 2;
-  for (const b of srcBytes) headLen += 2 + b.length;
-  const head = Buffer.allocUnsafe(headLen);
-  let o = head.writeUInt8(MIXED_BATCH, 0);
-  o = head.writeUInt16LE(dim, o);
-  o = head.writeUInt32LE(updates.length, o);
-  o = head.writeUInt16LE(srcBytes.length, o);
-  for (const b of srcBytes) {
-    o = head.writeUInt16LE(b.length, o);
-    o += b.copy(head, o);
-  }
+  const head = Buffer.allocUnsafe(headerBytes(srcBytes));
+  writeBatchHeader(head, MIXED_BATCH, dim, updates.length, srcBytes);
   return Buffer.concat([head, ...parts]);
+}
+
+/** The header both batch layouts share: u8 kind, u16 dim, u32 count, u16 sources, per source u16 length + utf8. */
+function headerBytes(srcBytes: readonly Buffer[]): number {
+  let n = 1 + 2 + 4 + 2;
+  for (const b of srcBytes) n += 2 + b.length;
+  return n;
+}
+
+function writeBatchHeader(out: Buffer, kind: number, dim: number, count: number, srcBytes: readonly Buffer[]): number {
+  let o = out.writeUInt8(kind, 0);
+  o = out.writeUInt16LE(dim, o);
+  o = out.writeUInt32LE(count, o);
+  o = out.writeUInt16LE(srcBytes.length, o);
+  for (const b of srcBytes) {
+    o = out.writeUInt16LE(b.length, o);
+    o += b.copy(out, o);
+  }
+  return o;
+}
+
+/** One gradient entry of a batch: u16 source index, i64 offset, u32 seq, u8 countsAsEvent, f64 timestamp, f64 gradBias, u16 id length + utf8, dim x f32. */
+function deltaBytes(id: Buffer, dim: number): number {
+  return 2 + 8 + 4 + 1 + 8 + 8 + 2 + id.length + 4 * dim;
+}
+
+function writeDelta(out: Buffer, at: number, d: DeltaUpdate, source: number, id: Buffer): number {
+  let o = out.writeUInt16LE(source, at);
+  o = out.writeBigInt64LE(BigInt(d.off), o);
+  o = out.writeUInt32LE(d.seq, o);
+  o = out.writeUInt8(d.countsAsEvent ? 1 : 0, o);
+  o = out.writeDoubleLE(d.timestamp, o);
+  o = out.writeDoubleLE(d.gradBias, o);
+  o = out.writeUInt16LE(id.length, o);
+  o += id.copy(out, o);
+  return o + Buffer.from(d.grad.buffer, d.grad.byteOffset, d.grad.byteLength).copy(out, o);
 }
 
 /** The header both batch layouts share: u8 kind, u16 dim, u32 count, u16 sources, per source u16 length + utf8. */
@@ -177,42 +195,22 @@ function endOfBatch(buf: Buffer, o: number): void {
 export function encodeDeltaBatch(deltas: readonly DeltaUpdate[]): Buffer {
   const dim = deltas.length > 0 ? deltas[0].grad.length : 0;
   const sources = new Map<string, number>();
-  let size = 1 + 2 + 4 + 2;
   const srcBytes: Buffer[] = [];
   const idBytes: Buffer[] = new Array<Buffer>(deltas.length);
+  let size = 0;
   for (let j = 0; j < deltas.length; j++) {
     const d = deltas[j];
     if (d.grad.length !== dim) throw new Error(`gradient of ${d.grad.length} dims in a batch of ${dim}`);
     if (!sources.has(d.src)) {
       sources.set(d.src, srcBytes.length);
-      const b = Buffer.from(d.src, 'utf8');
-      srcBytes.push(b);
-      size += 2 + b.length;
+      srcBytes.push(Buffer.from(d.src, 'utf8'));
     }
     idBytes[j] = Buffer.from(d.itemId, 'utf8');
-    size += 2 + 8 + 4 + 1 + 8 + 8 + 2 + idBytes[j].length + 4 * dim;
+    size += deltaBytes(idBytes[j], dim);
   }
-  const out = Buffer.allocUnsafe(size);
-  let o = out.writeUInt8(DELTA_BATCH, 0);
-  o = out.writeUInt16LE(dim, o);
-  o = out.writeUInt32LE(deltas.length, o);
-  o = out.writeUInt16LE(srcBytes.length, o);
-  for (const b of srcBytes) {
-    o = out.writeUInt16LE(b.length, o);
-    o += b.copy(out, o);
-  }
-  for (let j = 0; j < deltas.length; j++) {
-    const d = deltas[j];
-    o = out.writeUInt16LE(sources.get(d.src)!, o);
-    o = out.writeBigInt64LE(BigInt(d.off), o);
-    o = out.writeUInt32LE(d.seq, o);
-    o = out.writeUInt8(d.countsAsEvent ? 1 : 0, o);
-    o = out.writeDoubleLE(d.timestamp, o);
-    o = out.writeDoubleLE(d.gradBias, o);
-    o = out.writeUInt16LE(idBytes[j].length, o);
-    o += idBytes[j].copy(out, o);
-    o += Buffer.from(d.grad.buffer, d.grad.byteOffset, d.grad.byteLength).copy(out, o);
-  }
+  const out = Buffer.allocUnsafe(headerBytes(srcBytes) + size);
+  let o = writeBatchHeader(out, DELTA_BATCH, dim, deltas.length, srcBytes);
+  for (let j = 0; j < deltas.length; j++) o = writeDelta(out, o, deltas[j], sources.get(deltas[j].src)!, idBytes[j]);
   return out;
 }
 
