@@ -35,6 +35,17 @@ export function localBroker(ctx: StackContext): string {
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent };
 
 /** Ready = the broker answers DescribeCluster (metadata is served, so the controller elected itself). */
+/**
+ * A random KRaft cluster id (16 bytes, base64url). Like Kafka's own Uuid.randomUuid(), never one that begins with
+ * '-': the storage tool's argument parser would read it as an option (CI failed once on "-139t9mcLdmxqV2vhTYCPw").
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export async function describeKafka(ctx: StackContext, brokers: string[]): Promise<{ clusterId: string; controller: number | null; brokers: number }> {
   const kafka = createKafka({ ...ctx.config, kafka: { ...ctx.config.kafka, brokers } }, 'stack-probe', {
     logger: silent,
@@ -167,10 +178,10 @@ async function prepare(ctx: StackContext): Promise<void> {
   fs.writeFileSync(d.log4j, log4jProperties(ctx));
   if (!fs.existsSync(path.join(d.logDirs, 'meta.properties'))) {
     // Kafka's cluster id: 16 random bytes, URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
-    const clusterId = fs.existsSync(d.clusterIdFile) ? fs.readFileSync(d.clusterIdFile, 'utf8').trim() : randomBytes(16).toString('base64url');
+    const clusterId = fs.existsSync(d.clusterIdFile) ? fs.readFileSync(d.clusterIdFile, 'utf8').trim() : newClusterId();
     fs.writeFileSync(d.clusterIdFile, clusterId + '\n');
     ctx.log(`kafka: formatting storage (cluster id ${clusterId})`);
-    await run(java, [...jvmArgs(ctx, '-Dlearnstream.stack=kafka-format', '256m', false), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', d.properties, '--ignore-formatted']);
+    await run(java, [...jvmArgs(ctx, '-Dlearnstream.stack=kafka-format', '256m', false), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', d.properties, '--ignore-formatted']);
   }
 }
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../lib/config';
 import { PrerequisiteError } from '../../lib/errors';
 import { plannedTopics } from '../../lib/kafka/topics';
 import { mavenReason } from '../../infra/stack/download';
-import { serverProperties } from '../../infra/stack/kafka';
+import { newClusterId, serverProperties } from '../../infra/stack/kafka';
 import { withStackLock } from '../../infra/stack/lock';
 import { stackPaths } from '../../infra/stack/paths';
 import { ourProcess, readPid, writePid } from '../../infra/stack/process';
@@ -45,6 +45,15 @@ describe('broker config', () => {
     }
     expect(props).toContain('group.initial.rebalance.delay.ms=0');
     expect(props).toContain(`log.dirs=${path.join(tmp, 'kafka', 'data')}`);
+  });
+});
+
+describe('cluster id', () => {
+  it('is 22 base64url characters that never begin with "-" (the storage tool would read it as an option)', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const id = newClusterId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    }
   });
 });
 
