@@ -139,7 +139,7 @@ export function createApp(opts: AppOptions): ApiApp {
           return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
         },
       }));
-  addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals });
+  addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals, experiments: config.experiments });
   addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {
     v1.use('/events', (_req, res, next) => {

@@ -210,10 +210,13 @@ export function openApiDocument() {
         },
         Recommendations: {
           type: 'object',
-          required: ['userId', 'source', 'fallback', 'modelVersion', 'generatedAt', 'eventTime', 'count', 'items'],
+          required: ['userId', 'source', 'fallback', 'modelVersion', 'generatedAt', 'eventTime', 'count', 'items', 'recommId', 'experiment', 'variant'],
           additionalProperties: false,
           properties: {
             userId: { type: 'string' },
+            recommId: { type: 'string', pattern: '^(?:[a-z0-9_-]{1,32}\\.[a-z0-9_-]{1,32}\\.)?[a-z0-9]{1,24}$', description: 'Id of this list: quote it in the impression and click events it leads to (POST /v1/events, field recommId). The same stored list keeps its recommId; a re-ranked list gets a new one.' },
+            experiment: { type: ['string', 'null'], description: 'The active experiment (config `experiments`, docs/experiments.md); null when none is.' },
+            variant: { type: ['string', 'null'], description: 'The variant the list was ranked under (or, for a fallback page, the learner\'s assigned variant); null outside any experiment.' },
             source: { type: 'string', enum: SOURCES, description: 'Source of the first item; anything but `personal` is a fallback.' },
             fallback: { type: 'boolean' },
             modelVersion: { type: ['string', 'null'] },

@@ -9,6 +9,7 @@
 import avro from 'avsc';
 import { ValidationError } from '../lib/errors';
 import { SCHEMAS, type EventName, type EventTypes } from './generated/types';
+import { RECOMM_ID_PATTERN } from '../models/experiments/recommId';
 
 export type IssueCode =
   | 'not-an-object'
@@ -22,7 +23,8 @@ export type IssueCode =
   | 'invalid-character'
   | 'too-long'
   | 'too-many'
-  | 'future-timestamp';
+  | 'future-timestamp'
+  | 'invalid-format';
 
 export interface ValidationIssue {
   /** Dotted field path (`context.platform`, `skills.3`); '' for the event itself. */
@@ -299,6 +301,9 @@ const RULES: { [N in EventName]: RuleFn<N> } = {
     r.text('context.platform', e.context.platform, LIMITS.shortTextChars);
     r.text('context.device', e.context.device, LIMITS.shortTextChars);
     if (e.context.session !== null) r.id('context.session', e.context.session);
+    // recommId is optional in the schema (v1 writers know nothing of it), required of an impression.
+    if (e.type === 'impression' && e.recommId === null) r.issues.push({ path: 'recommId', code: 'missing-field', message: 'type=impression needs the recommId of the list the resource was shown in' });
+    if (e.recommId !== null && !RECOMM_ID_PATTERN.test(e.recommId)) r.issues.push({ path: 'recommId', code: 'invalid-format', message: 'must be a recommId as served by GET /v1/learners/{userId}/recommendations' });
   },
   QuizAttempt: (e, r) => {
     r.id('eventId', e.eventId);

@@ -9,7 +9,7 @@
  * Server-side filters (type, topic, skill) and the exclusion of completed and inactive resources apply to every
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
-import type { Reason, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
+import type { Reason, RecommendationList, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
 import { hasSharedCatalog } from './catalogCache';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
@@ -44,6 +44,8 @@ export interface ServedRecommendations {
   eventTime: number | null;
   count: number;
   items: ServedItem[];
+  /** The experiment and variant the list was ranked under, as stored with it (api/recommend/experiment.ts decides). */
+  ref: RecommendationList['ref'] | null;
 }
 
 /** Reasons and the catalogue facts a list copied in: decoded only for the candidates that need them. */
@@ -132,6 +134,7 @@ export async function serveRecommendations(store: ServingStore, q: Recommendatio
     eventTime: list?.eventTime ?? null,
     count: items.length,
     items,
+    ref: list?.ref ?? null,
   };
 }
 

@@ -11,6 +11,8 @@ import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../problem';
 import { serveRecommendations } from '../recommend/serve';
+import { tagServedList } from '../recommend/experiment';
+import type { Experiment } from '../../models/experiments/types';
 import { Params } from '../validation';
 
 /** Resource types of the catalogue (schemas/resource.avsc ResourceType). */
@@ -28,6 +30,8 @@ export interface LearnerRouteDeps {
   /** The prerequisite graph for /path; undefined = the route answers 503. */
   curriculum?: CurriculumStore;
   textGoals?: TextGoalResolver;
+  /** Configured experiments (config `experiments`): the active one names the variant of every served list. */
+  experiments?: readonly Experiment[];
 }
 
 export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
@@ -37,10 +41,10 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const userId = p.id('userId');
     const q = { userId, limit: p.int('limit', { def: 10, min: 1, max: 100 }), type: p.enumOf('type', RESOURCE_TYPES), topic: p.label('topic'), skill: p.label('skill'), explain: p.bool('explain') };
     p.done();
-    const out = await serveRecommendations(deps.store, q);
+    const { ref, ...out } = await serveRecommendations(deps.store, q);
     if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });
     res.setHeader('cache-control', 'private, no-store');
-    res.json(out);
+    res.json({ ...out, ...tagServedList(deps.experiments ?? [], userId, { ...out, ref }) });
   });
 
   r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {

@@ -18,6 +18,48 @@ const apiKey = z.object({
   idPrefix: z.string().min(1).max(64).optional(),
 });
 
+const experimentName = z.string().regex(/^[a-z0-9_-]{1,32}$/, 'experiment and variant names: 1-32 of a-z 0-9 _ -');
+
+/** A variant of an experiment (models/experiments/types.ts); no `ranking` = the control. */
+const variant = z.object({
+  name: experimentName,
+  /** Relative share of learners (share = weight / sum of the experiment's weights). */
+  weight: z.number().positive().default(1),
+  /** What the variant changes in the learner stage's ranking; absent fields keep the configured value. */
+  ranking: z
+    .object({
+      /** false = the recommender's relevance alone (no difficulty fit, interests, exploration or MMR). */
+      learningLayer: z.boolean().optional(),
+      /** MMR trade-off: 1 = MMR off (relevance only), lower = a more diverse head. */
+      mmrLambda: z.number().min(0).max(1).optional(),
+      /** Exploration slots: new resources matching an interest kept in the list whatever their relevance. */
+      reserveNew: z.number().int().min(0).max(50).optional(),
+      /** Ranker weights (models/ranking RankWeights: relevance, collab, popularity, interest, recent, difficulty...). */
+      weights: z.partialRecord(z.enum(['relevance', 'collab', 'interest', 'recent', 'difficulty', 'popularity']), z.number().min(0)).optional(),
+      /** Target P(success) of the difficulty fit. */
+      targetSuccess: z.number().gt(0).lt(1).optional(),
+    })
+    .strict()
+    .optional(),
+});
+
+/**
+ * An A/B experiment: learners are split between its variants by a hash of (experiment id, learner id), weighted;
+ * every served list carries a recommId naming the experiment and variant (docs/experiments.md).
+ */
+const experiment = z
+  .object({
+    id: experimentName,
+    description: z.string().default(''),
+    /** false: nobody is assigned and lists are ranked as configured; the counts already made stay readable. */
+    active: z.boolean().default(true),
+    variants: z.array(variant).min(2, 'an experiment needs at least two variants'),
+  })
+  .superRefine((e, ctx) => {
+    const names = e.variants.map((v) => v.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['variants'], message: `experiment ${e.id}: duplicate variant name` });
+  });
+
 export const configSchema = z
   .object({
     /** Where the local stack keeps data, logs and pid files (ignored by git). */
@@ -185,8 +227,13 @@ export const configSchema = z
         encoderDir: z.string().default(''),
       })
       .prefault({}),
+    /** A/B experiments (docs/experiments.md). At most one may be active: two ranking changes on one learner would confound each other. */
+    experiments: z.array(experiment).default([]),
   })
   .superRefine((c, ctx) => {
+    const ids = c.experiments.map((e) => e.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['experiments'], message: 'duplicate experiment id' });
+    if (c.experiments.filter((e) => e.active).length > 1) ctx.addIssue({ code: 'custom', path: ['experiments'], message: 'at most one experiment may be active' });
     if (c.kafka.sasl && !c.kafka.ssl) {
       ctx.addIssue({ code: 'custom', path: ['kafka', 'ssl'], message: 'SASL credentials over plaintext: set kafka.ssl=true (LEARNSTREAM_KAFKA_SSL=true)' });
     }
@@ -206,4 +253,5 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ApiKey = z.infer<typeof apiKey>;
+export type ExperimentConfig = z.infer<typeof experiment>;
 export type Scope = (typeof SCOPES)[number];

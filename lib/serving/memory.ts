@@ -24,6 +24,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   private readonly vectors = new Map<string, Float32Array>();
   private vectorVersion = 0;
   private readonly lists = new Map<string, Buffer>();
+  private readonly refs = new Map<string, { experiment: string; variant: string }>();
   private readonly resources = new Map<string, ResourceMeta>();
   private readonly similar = new Map<string, SimilarItem[]>();
   private readonly knowledge = new Map<string, KnowledgeState>();
@@ -44,15 +45,22 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
 
   putRecommendations(list: RecommendationList): Promise<void> {
     this.lists.set(list.userId, encodeList(list));
+    // Like Redis' rtag:<userId>: written with a tagged list, left as it was by an untagged one.
+    if (list.ref) this.refs.set(list.userId, { ...list.ref });
     return Promise.resolve();
   }
   getRecommendations(userId: string): Promise<RecommendationList | null> {
     const l = this.lists.get(userId);
-    return Promise.resolve(l ? decodeList(l) : null);
+    return Promise.resolve(l ? this.tagged(userId, decodeList(l)) : null);
   }
   getRecommendationView(userId: string): Promise<RecommendationView | null> {
     const l = this.lists.get(userId);
-    return Promise.resolve(l ? decodeView(l) : null);
+    return Promise.resolve(l ? this.tagged(userId, decodeView(l)) : null);
+  }
+  private tagged<T extends { ref?: RecommendationList['ref'] }>(userId: string, out: T | null): T | null {
+    const ref = this.refs.get(userId);
+    if (out && ref) out.ref = { ...ref };
+    return out;
   }
   putResource(meta: ResourceMeta): Promise<void> {
     this.resources.set(meta.resourceId, copy(meta));
@@ -194,6 +202,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
 
   eraseLearner(userId: string): Promise<void> {
     this.lists.delete(userId);
+    this.refs.delete(userId);
     this.knowledge.delete(userId);
     this.completed.delete(userId);
     this.interests.delete(userId);

@@ -13,6 +13,8 @@
  *   co:<resourceId>     ZSET co-engaged partners         co:changed         SET resources whose partners changed
  *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
+ *   rtag:<userId>       JSON {experiment, variant} the list rec:<userId> was ranked under (written with it in one
+ *                       MULTI when the list has one; read with it in one MGET)
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
@@ -108,7 +110,12 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   async putRecommendations(list: RecommendationList): Promise<void> {
-    await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
+    const ref = list.ref;
+    if (!ref) {
+      await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
+      return;
+    }
+    await this.multi('set', (m) => m.set(this.key('rec', list.userId), encodeList(list)).set(this.key('rtag', list.userId), JSON.stringify(ref)));
   }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
     return this.readList(userId, decodeList);
@@ -119,10 +126,12 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   /** One GET of the learner's list, decoded whole or as a lazy view; corrupt values and items are counted. */
   private async readList<T>(userId: string, decode: (raw: Buffer, onCorruptItem: () => void) => T | null): Promise<T | null> {
     // As bytes: format 3 is binary (formats 1 and 2, text, are decoded from the bytes too).
-    const raw = await this.run('get', () => this.r.getBuffer(this.key('rec', userId)));
+    const [raw, tag] = await this.run('mget', () => this.r.mgetBuffer(this.key('rec', userId), this.key('rtag', userId)));
     if (raw === null) return null;
     const out = decode(raw, () => this.corrupt('rec'));
     if (!out) this.corrupt('rec');
+    const ref = tag === null ? null : this.parse<RecommendationList['ref']>(tag.toString('utf8'), 'rtag');
+    if (out && ref) (out as { ref?: RecommendationList['ref'] }).ref = ref;
     return out;
   }
   async putResource(meta: ResourceMeta): Promise<void> {
@@ -271,7 +280,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
 
   async eraseLearner(userId: string): Promise<void> {
     await this.run('del', () =>
-      this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),
+      this.r.del(this.key('rec', userId), this.key('rtag', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),
     );
   }
   async ping(): Promise<boolean> {

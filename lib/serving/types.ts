@@ -33,6 +33,11 @@ export interface RecommendationList {
   eventTime?: number;
   /** 'personal' for model lists; 'cold-start:interests' or 'popular' for fallbacks. */
   source: 'personal' | 'cold-start:interests' | 'popular';
+  /**
+   * The experiment and variant the list was ranked under (issue 21), absent outside any experiment. Stored beside the
+   * list (Redis `rtag:<userId>`), not in its encoding; the read API turns it into the response's recommId and variant.
+   */
+  ref?: { experiment: string; variant: string };
 }
 
 /**

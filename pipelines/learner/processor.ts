@@ -16,6 +16,8 @@ import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 import { CandidateGenerator } from './candidates';
 import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
+import { VariantRankers } from './variants';
+import type { Experiment } from '../../models/experiments/types';
 import { interestKey, type InterestIndex } from './interests';
 import { EventIdWindow } from './dedup';
 import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
@@ -87,6 +89,11 @@ export interface LearnerProcessorOptions {
    * most once per this many ms without an event of their own (config pipeline.signalRefreshMs); 0 = off. Default 0.
    */
   signalRefreshMs?: number;
+  /**
+   * Configured experiments (config `experiments`): the active one ranks each learner under their variant
+   * (./variants.ts) and tags the list with it. None (default) = every learner ranked with `ranking`.
+   */
+  experiments?: readonly Experiment[];
 }
 
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
@@ -104,6 +111,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly reranker: Reranker;
   private readonly candidates: CandidateGenerator;
   private readonly ranker: LearnerRanker;
+  private readonly variants: VariantRankers<LearnerRanker>;
   private popularity = new Map<string, number>();
   private popTimer: NodeJS.Timeout | null = null;
   /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
@@ -133,6 +141,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
+    this.variants = new VariantRankers(o.experiments, o.ranking, (r) => new LearnerRanker({ ...r, topN: o.topN }, o.interests), this.ranker);
     this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
@@ -234,6 +243,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (rec.value === null) return; // tombstone on learners.profiles (our own, after an erasure): nothing to learn
     const ev = await this.o.decode(rec);
     if (!ev) return; // dead-lettered
+    // An impression (a resource shown from a served list, issue 21) is attribution data for the experiment stage, not
+    // feedback: the learner did nothing with the resource yet.
+    if (ev.kind === 'interaction' && ev.type === 'impression') return;
     this.o.emit.emit('event.consumed', { topic: rec.topic, type: ev.kind === 'interaction' ? ev.type : ev.kind });
     if (ev.kind !== 'erasure' && ev.kind !== 'resource' && g.erased.size > 0) {
       const at = g.erased.get(erasureKey(ev.userId));
@@ -543,6 +555,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       for (const u of this.reranker.learnersListing(itemId)) if (this.learner(u)) this.reranker.request(u, true);
     } else if (!wasActive && active) {
       this.ranker.noteActivated(i);
+      for (const r of this.variants.others()) r.noteActivated(i);
       const topics = new Set((table.meta[i]?.topics ?? []).map((s) => s.toLowerCase()));
       const ix = this.o.interests;
       const slot = ix ? ix.content.slotOf(itemId) : -1;
@@ -568,7 +581,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private rankSync(g: LearnerGroup, userId: string, l: Learner) {
     const table = this.items();
     const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => this.ranker.mask(l, table, row), this.ranker.k);
-    return this.ranker.rank(userId, l, table, g.knowledge, top, this.now());
+    return this.variants.for(userId).ranker.rank(userId, l, table, g.knowledge, top, this.now());
   }
 
   private now(): number {
@@ -594,8 +607,10 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const userId = userIds[j];
       // erased (or its group revoked) while the batch was scored: nothing to write
       if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
-      const items = this.ranker.rank(userId, l, table, group.knowledge, tops[b], now);
+      const { ranker, ref } = this.variants.for(userId);
+      const items = ranker.rank(userId, l, table, group.knowledge, tops[b], now);
       out[j] = this.list(userId, l, group, items);
+      if (ref) out[j].ref = ref;
       this.embedRestored(userId, l);
     });
     return out;
