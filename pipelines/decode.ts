@@ -10,6 +10,8 @@ export interface InteractionEvent {
   value?: number | null;
   dwellMs?: number;
   occurredAt: number;
+  /** The served list the event refers to (impressions, clicks from a list); absent when none. */
+  recommId?: string;
 }
 export interface QuizEvent {
   kind: 'quiz';

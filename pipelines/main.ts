@@ -22,7 +22,7 @@ import { createRegistryClient } from '../lib/registry/client';
 import { RedisServingStore } from '../lib/serving/redis';
 import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
-import { createDecode } from './adapters/decode';
+import { createDecode, createSecondaryDecode } from './adapters/decode';
 import { Pipeline, type StageName } from './pipeline';
 import { FileCheckpointStore } from './state/checkpoint';
 
@@ -82,7 +82,8 @@ export async function main(argv: string[]): Promise<void> {
   await admin.disconnect();
   const redis = createRedis(config);
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
-  const decode = await createDecode({ config, kafka, registry: createRegistryClient(config), emit: instr, logger });
+  const registryClient = createRegistryClient(config);
+  const decode = await createDecode({ config, kafka, registry: registryClient, emit: instr, logger });
   let embed: EmbedFn | undefined;
   // The learner stage embeds declared interests with the same encoder the catalogue stage embeds resources with.
   if (args.encoder && (args.stages.includes('catalog') || args.stages.includes('learner'))) {
@@ -93,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
     config,
     kafka,
     decode: decode.decode,
+    secondaryDecode: createSecondaryDecode({ config, registry: registryClient }),
     store,
     logger,
     emit: instr,

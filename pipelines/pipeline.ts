@@ -13,6 +13,7 @@ import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
 import { retryKafka } from './runner/retry';
 import { LearnerProcessor } from './learner/processor';
+import { ExperimentProcessor } from './experiment/processor';
 import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
@@ -28,6 +29,11 @@ export interface PipelineOptions {
   config: Config;
   kafka: Kafka;
   decode: Decode;
+  /**
+   * Decode for the experiment stage, which reads the learner stage's inputs: one that does not dead-letter (or count)
+   * a poison record the learner stage already does (adapters/decode.ts createSecondaryDecode). Default `decode`.
+   */
+  secondaryDecode?: Decode;
   store: ServingStore;
   logger: Logger;
   emit?: Emitter;
@@ -67,6 +73,7 @@ export function learnerStageSettings(config: Config): { model: CollabModel; topN
 export class Pipeline {
   readonly runners: StageRunner<unknown>[] = [];
   learner?: LearnerProcessor;
+  experiment?: ExperimentProcessor;
   item?: ItemProcessor;
   replica?: ItemReplica;
   contentReplica?: ContentReplica;
@@ -166,10 +173,18 @@ export class Pipeline {
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
         interests: this.interests,
+        experiments: config.experiments,
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
       const processor = deadLetterNullValues(this.learner, this.o.decode, nonCompactedEventTopics(config.kafka.topicPrefix));
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor }));
+      // Attribution per experiment variant (issue 21), beside the learner stage: its own group and checkpoints, so
+      // its counts are exact on their own and it never slows learning. Only when an experiment is configured.
+      if (config.experiments.length > 0) {
+        const expTopics = { interactions: topics.interactions, quizAttempts: topics.quizAttempts, erasures: topics.erasures };
+        this.experiment = new ExperimentProcessor({ decode: this.o.secondaryDecode ?? this.o.decode, emit, logger: logger.child({ stage: 'experiment' }), topics: expTopics });
+        this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}experiment`, topics: [expTopics.interactions, expTopics.quizAttempts, expTopics.erasures], processor: this.experiment }));
+      }
     }
     if (this.o.stages.includes('catalog')) {
       if (catalogLearns && this.replica) {

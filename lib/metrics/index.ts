@@ -46,6 +46,8 @@ export interface Metrics {
   producerSendDuration: Histogram<'topic'>;
   interestsMatched: Counter<'method'>;
   checkpointDuration: Histogram<'stage'>;
+  experimentEvents: Gauge<'experiment' | 'variant' | 'kind'>;
+  experimentLearners: Gauge<'experiment' | 'variant'>;
 }
 
 /** The processes that export metrics. Each registers only the families it sets (see OWNERS). */
@@ -88,6 +90,8 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   producerSendDuration: ['api', 'pipeline'],
   interestsMatched: ['pipeline'],
   checkpointDuration: ['pipeline'],
+  experimentEvents: ['pipeline'],
+  experimentLearners: ['pipeline'],
 };
 
 // One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
@@ -244,6 +248,19 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       buckets: DURATION_BUCKETS_SECONDS,
       registers: on('checkpointDuration'),
     }),
+    // Gauges, not counters: they are the exact totals of checkpointed state, which an erasure lowers (issue 21).
+    experimentEvents: new Gauge({
+      name: 'learnstream_experiment_events',
+      help: 'Attributed experiment events of the learners this process owns, by experiment, variant and kind (impressions, clicks, quiz_attempts, quiz_successes; crossovers and unmatched_clicks are left out of the rates). Exact across restarts; an erasure removes the learner\'s share.',
+      labelNames: ['experiment', 'variant', 'kind'],
+      registers: on('experimentEvents'),
+    }),
+    experimentLearners: new Gauge({
+      name: 'learnstream_experiment_exposed_learners',
+      help: 'Learners exposed to each experiment variant (at least one impression), among those this process owns.',
+      labelNames: ['experiment', 'variant'],
+      registers: on('experimentLearners'),
+    }),
   };
   // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -277,6 +294,13 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
       m.onnxBatchSize.observe({ model: e.model }, e.batchSize);
     }),
     instr.on('quality.quizAuc', (e) => m.quizAuc.set(e.value)),
+    instr.on('experiment.totals', (e) => {
+      for (const t of e.totals) {
+        const l = { experiment: t.experiment, variant: t.variant };
+        m.experimentLearners.set(l, t.learners);
+        for (const [kind, v] of [['impressions', t.impressions], ['clicks', t.clicks], ['quiz_attempts', t.attempts], ['quiz_successes', t.successes], ['crossovers', t.crossovers], ['unmatched_clicks', t.unmatched]] as const) m.experimentEvents.set({ ...l, kind }, v);
+      }
+    }),
     instr.on('quality.hitRate', (e) => m.listHitRate.set({ k: String(e.k) }, e.value)),
     instr.on('quality.popularHitRate', (e) => m.popularHitRate.set({ k: String(e.k) }, e.value)),
     instr.on('producer.sent', (e) => {

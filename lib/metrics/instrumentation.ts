@@ -31,6 +31,11 @@ export interface InstrumentationEvents {
   'redis.command': { command: string; durationMs: number; ok: boolean };
   /** One ONNX encoder run. */
   'onnx.inference': { model: string; durationMs: number; batchSize: number };
+  /**
+   * The experiment stage's exact attribution totals over the partition groups this process owns, per experiment and
+   * variant (pipelines/experiment/): emitted whole after each batch, restore and rebalance.
+   */
+  'experiment.totals': { totals: readonly { experiment: string; variant: string; learners: number; impressions: number; clicks: number; attempts: number; successes: number; crossovers: number; unmatched: number }[] };
   /** Rolling quality measured prequentially by the pipeline. */
   'quality.quizAuc': { value: number };
   'quality.hitRate': { value: number; k: number };

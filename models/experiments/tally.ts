@@ -59,7 +59,7 @@ export class ExperimentTally {
     let rec = mine?.get(ref.experiment);
     if (!rec) {
       rec = { ...zero(), variant: ref.variant, exposedAt: at, recent: [] };
-      if (!mine) this.learners.set(userId, (mine = new Map()));
+      if (!mine) this.learners.set(userId, (mine = new Map<string, LearnerRecord>()));
       mine.set(ref.experiment, rec);
       this.total(ref.experiment, ref.variant).learners++;
     }
@@ -136,7 +136,7 @@ export class ExperimentTally {
     const t = new ExperimentTally();
     for (const { u, e, r } of json ?? []) {
       let mine = t.learners.get(u);
-      if (!mine) t.learners.set(u, (mine = new Map()));
+      if (!mine) t.learners.set(u, (mine = new Map<string, LearnerRecord>()));
       const rec: LearnerRecord = { ...zero(), ...r, recent: r.recent.map((l) => ({ ...l, shown: [...l.shown], clicked: [...l.clicked] })) };
       mine.set(e, rec);
       const tot = t.total(e, rec.variant);

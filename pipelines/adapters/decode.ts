@@ -40,3 +40,13 @@ export function stageDecode(step: DecodeStep): Decode {
     return toPipelineEvent(d.event, d.value);
   };
 }
+
+/**
+ * The decode step of a stage that reads topics another stage in the same deployment already dead-letters (the
+ * experiment stage reads the learner stage's inputs): a poison record is skipped here without being written or
+ * counted a second time.
+ */
+export function createSecondaryDecode(deps: Pick<DecodeDeps, 'config' | 'registry' | 'topicPrefix'>): Decode {
+  const skip = { send: () => Promise.resolve() };
+  return stageDecode(createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: skip }));
+}

@@ -9,7 +9,7 @@ export function toPipelineEvent(
   switch (name) {
     case 'LearningInteraction': {
       const e = v as EventTypes['LearningInteraction'];
-      return { kind: 'interaction', eventId: e.eventId, userId: e.userId, resourceId: e.resourceId, type: e.type, value: e.value, dwellMs: e.dwellMs, occurredAt: e.occurredAt };
+      return { kind: 'interaction', eventId: e.eventId, userId: e.userId, resourceId: e.resourceId, type: e.type, value: e.value, dwellMs: e.dwellMs, occurredAt: e.occurredAt, ...(e.recommId ? { recommId: e.recommId } : {}) };
     }
     case 'QuizAttempt': {
       const e = v as EventTypes['QuizAttempt'];
