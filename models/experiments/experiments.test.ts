@@ -93,6 +93,19 @@ describe('attribution tally', () => {
     expect(t.has('u2')).toBe(false);
   });
 
+  it('counts the same whichever topic is read first: a quiz read before the earlier impression that exposed the learner', () => {
+    const inOrder = new ExperimentTally();
+    inOrder.impression('u1', A, 'r1', 10);
+    inOrder.quiz('u1', true, 20);
+    inOrder.quiz('u1', false, 5);
+    const quizFirst = new ExperimentTally();
+    quizFirst.quiz('u1', true, 20);
+    quizFirst.quiz('u1', false, 5);
+    quizFirst.impression('u1', A, 'r1', 10);
+    expect(quizFirst.variantTotals()).toEqual(inOrder.variantTotals());
+    expect(inOrder.variantTotals()[0]).toMatchObject({ attempts: 1, successes: 1 });
+  });
+
   it('round-trips through its checkpoint form with identical totals, and erasure removes the learner and their share', () => {
     const t = new ExperimentTally();
     t.impression('u1', A, 'r1', 1);

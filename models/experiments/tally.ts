@@ -9,6 +9,10 @@
  *   - a click counts when it quotes a recommId and a resource that learner was shown and had not clicked yet
  *     (CTR = clicks / impressions stays a proportion); any other click with a recommId is `unmatched`;
  *   - every quiz attempt of an exposed learner after their exposure counts as an attempt, a correct one as a success.
+ *     Quiz attempts come on another topic than impressions, so one may be read before the impression that exposed
+ *     the learner earlier in time: each learner's last PENDING_QUIZZES attempts are kept and counted when the
+ *     exposure is read. The counts then do not depend on how the two topics interleave (a live stage and a replay
+ *     from Kafka agree).
  *
  * All counts live in per-learner records (the variant totals are their sums), so erasing a learner removes their
  * records and their share of every total.
@@ -22,6 +26,8 @@ export type Counts = Record<Counter, number>;
 /** Lists remembered per learner and experiment for click matching, and resources remembered per list. */
 export const RECENT_LISTS = 8;
 export const SHOWN_PER_LIST = 100;
+/** Quiz attempts remembered per learner, for an exposure read after them (see above). */
+export const PENDING_QUIZZES = 32;
 
 interface RecentList {
   recommId: string;
@@ -42,7 +48,11 @@ export interface VariantTotals extends Counts {
   learners: number;
 }
 
-export type TallyJSON = { u: string; e: string; r: Omit<LearnerRecord, never> }[];
+export interface TallyJSON {
+  records: { u: string; e: string; r: LearnerRecord }[];
+  /** userId -> recent quiz attempts as [occurredAt, correct ? 1 : 0] */
+  quizzes: [string, [number, number][]][];
+}
 
 const zero = (): Counts => ({ impressions: 0, clicks: 0, attempts: 0, successes: 0, crossovers: 0, unmatched: 0 });
 
@@ -50,6 +60,8 @@ export class ExperimentTally {
   /** userId -> experiment id -> record */
   private readonly learners = new Map<string, Map<string, LearnerRecord>>();
   private readonly totals = new Map<string, VariantTotals>();
+  /** userId -> the learner's recent quiz attempts [occurredAt, correct], oldest first */
+  private readonly quizzes = new Map<string, [number, number][]>();
 
   /** An impression (one resource shown from the list `recommId`). Returns what it counted as. */
   impression(userId: string, recommId: string | null | undefined, resourceId: string, at: number): Counter | null {
@@ -62,6 +74,11 @@ export class ExperimentTally {
       if (!mine) this.learners.set(userId, (mine = new Map<string, LearnerRecord>()));
       mine.set(ref.experiment, rec);
       this.total(ref.experiment, ref.variant).learners++;
+      for (const [qAt, correct] of this.quizzes.get(userId) ?? []) {
+        if (qAt < at) continue;
+        this.bump(ref.experiment, rec, 'attempts');
+        if (correct) this.bump(ref.experiment, rec, 'successes');
+      }
     }
     if (rec.variant !== ref.variant) return this.bump(ref.experiment, rec, 'crossovers');
     let list = rec.recent.find((l) => l.recommId === recommId);
@@ -90,6 +107,10 @@ export class ExperimentTally {
 
   /** A quiz attempt: counted for every experiment the learner was exposed to before `at`. */
   quiz(userId: string, correct: boolean, at: number): void {
+    let recent = this.quizzes.get(userId);
+    if (!recent) this.quizzes.set(userId, (recent = []));
+    recent.push([at, correct ? 1 : 0]);
+    if (recent.length > PENDING_QUIZZES) recent.shift();
     const mine = this.learners.get(userId);
     if (!mine) return;
     for (const [experiment, rec] of mine) {
@@ -101,8 +122,9 @@ export class ExperimentTally {
 
   /** Erasure: the learner's records go, and with them their share of every total. */
   erase(userId: string): boolean {
+    const hadQuizzes = this.quizzes.delete(userId);
     const mine = this.learners.get(userId);
-    if (!mine) return false;
+    if (!mine) return hadQuizzes;
     for (const [experiment, rec] of mine) {
       const t = this.total(experiment, rec.variant);
       t.learners--;
@@ -114,7 +136,7 @@ export class ExperimentTally {
 
   /** Whether any record about the learner is kept. */
   has(userId: string): boolean {
-    return this.learners.has(userId);
+    return this.learners.has(userId) || this.quizzes.has(userId);
   }
 
   get learnerCount(): number {
@@ -127,14 +149,15 @@ export class ExperimentTally {
   }
 
   toJSON(): TallyJSON {
-    const out: TallyJSON = [];
-    for (const [u, mine] of this.learners) for (const [e, r] of mine) out.push({ u, e, r });
-    return out;
+    const records: TallyJSON['records'] = [];
+    for (const [u, mine] of this.learners) for (const [e, r] of mine) records.push({ u, e, r });
+    return { records, quizzes: [...this.quizzes] };
   }
 
   static fromJSON(json: TallyJSON | null | undefined): ExperimentTally {
     const t = new ExperimentTally();
-    for (const { u, e, r } of json ?? []) {
+    for (const [u, q] of json?.quizzes ?? []) t.quizzes.set(u, q.map(([at, c]) => [at, c]));
+    for (const { u, e, r } of json?.records ?? []) {
       let mine = t.learners.get(u);
       if (!mine) t.learners.set(u, (mine = new Map<string, LearnerRecord>()));
       const rec: LearnerRecord = { ...zero(), ...r, recent: r.recent.map((l) => ({ ...l, shown: [...l.shown], clicked: [...l.clicked] })) };
