@@ -14,7 +14,17 @@ import { PrerequisiteError, ValidationError } from '../../lib/errors';
 import { readMovielens, sameSecondShare } from './movielens';
 import { expandMethods, TUNING_GRID } from './tuningGrid';
 import type { EvalArgs, EvalReport } from './types';
-import { isServedMethod, runServed, SERVED_VARIANTS } from './served';
+import { isServedMethod, runServed, SERVED_VARIANTS, type ServedResult } from './served';
+import { loadConfig } from '../../lib/config';
+import type { Experiment } from '../../models/experiments/types';
+
+/** An experiment of the configuration (config file LEARNSTREAM_CONFIG), by id, for --experiment. */
+function configuredExperiment(id: string): Experiment {
+  const experiments = loadConfig().experiments;
+  const e = experiments.find((x) => x.id === id);
+  if (!e) throw new ValidationError(`--experiment ${id}: no such experiment in the configuration (configured: ${experiments.map((x) => x.id).join(', ') || 'none'}; set LEARNSTREAM_CONFIG to a file with an "experiments" list, see config.example.jsonc)`);
+  return e;
+}
 
 export const DEFAULT_MOVIELENS = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'movielens-latest-small');
 
@@ -110,9 +120,11 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   let results: MethodResult[] = [];
   const workers = args.workers ?? Math.min(2, availableParallelism());
   // the served path runs the production learner stage in this thread while the offline methods use the workers
+  const experiment = args.experiment === undefined ? undefined : configuredExperiment(args.experiment);
+  if (experiment && served.length === 0) throw new ValidationError('--experiment needs a served method (--methods served,...)');
   const servedRuns = (async () => {
-    const out: MethodResult[] = [];
-    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from }));
+    const out: ServedResult[] = [];
+    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from, experiment }));
     return out;
   })();
   if (workers > 1 && offline.length > 1) {
@@ -161,6 +173,15 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
           r.cpuSeconds === undefined ? 'n/a' : r.cpuSeconds.toFixed(1),
         ]),
       },
+      ...(experiment
+        ? [
+            {
+              title: `experiment ${experiment.id} on the served path: each learner ranked under their variant (hash of experiment id and learner id), test points split by variant`,
+              columns: ['method', 'variant', 'learners', 'test points', 'Recall@10', 'NDCG@10'],
+              rows: servedResults.flatMap((r) => (r.variants ?? []).map((v) => [r.name, v.variant, v.learners, v.testPoints, v.recall.toFixed(4), v.ndcg.toFixed(4)])),
+            },
+          ]
+        : []),
       {
         // the figure's data as numbers, so claims about the curve can be checked without redrawing it
         title: 'Recall@10 per window of 5,000 events (the figure)',

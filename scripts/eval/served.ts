@@ -20,6 +20,8 @@ import { LearnerProcessor } from '../../pipelines/learner/processor';
 import type { LearnerRankOptions } from '../../pipelines/learner/rank';
 import { learnerStageSettings } from '../../pipelines/pipeline';
 import type { MovielensStream } from './movielens';
+import { assignVariant } from '../../models/experiments/assign';
+import type { Experiment } from '../../models/experiments/types';
 
 /** Served variants by CLI name: the learning layer's switches (the ablation of docs/evaluation.md). */
 export const SERVED_VARIANTS: Record<string, Omit<LearnerRankOptions, 'topN'>> = {
@@ -43,10 +45,12 @@ export interface ServedResult extends PrequentialResult {
   /** re-ranks run (coalesced in event time) */
   reranks: number;
   cpuSeconds: number;
+  /** With an experiment: the same figures per variant, each over the test points of the learners assigned to it. */
+  variants?: { experiment: string; variant: string; learners: number; testPoints: number; recall: number; ndcg: number }[];
 }
 
 /** Runs one served variant over the stream (dense ids mapped back to the dataset's own ids). */
-export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number } = {}): Promise<ServedResult> {
+export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number; experiment?: Experiment } = {}): Promise<ServedResult> {
   const variant = SERVED_VARIANTS[name];
   const k = opts.k ?? 10;
   const windowEvents = opts.windowEvents ?? 5000;
@@ -79,8 +83,12 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     now,
     manualReranks: true,
     ranking,
+    // the experiment as `npm start` would run it: every learner ranked under their variant (active or not here)
+    ...(opts.experiment ? { experiments: [{ ...opts.experiment, active: true }] } : {}),
   });
   p.restore(0, null);
+  const exp = opts.experiment;
+  const perVariant = new Map<string, { learners: Set<number>; n: number; hits: number; ndcg: number }>(exp?.variants.map((v) => [v.name, { learners: new Set<number>(), n: 0, hits: 0, ndcg: 0 }]) ?? []);
   const interacted = new Set<number>();
   const stride = stream.itemIds.length + 1;
   const recall = new WindowedMean(windowEvents);
@@ -111,6 +119,13 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
       });
       recall.add(hitAt(rank, k));
       ndcg.add(ndcgAt(rank, k));
+      if (exp) {
+        const v = perVariant.get(assignVariant(exp, userId).name)!;
+        v.learners.add(ev.user);
+        v.n++;
+        v.hits += hitAt(rank, k);
+        v.ndcg += ndcgAt(rank, k);
+      }
     }
     current = { kind: 'interaction', eventId: `e${e}`, userId, resourceId, type: 'rate', value: ev.value, occurredAt: clock };
     await p.apply(0, { topic: 'i', partition: 0, offset: String(e), key: null, value, timestamp: clock, headers: {} });
@@ -138,6 +153,7 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     personal,
     reranks,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(exp ? { variants: [...perVariant].map(([variant, v]) => ({ experiment: exp.id, variant, learners: v.learners.size, testPoints: v.n, recall: v.n ? v.hits / v.n : 0, ndcg: v.n ? v.ndcg / v.n : 0 })) } : {}),
   };
 }
 

@@ -8,6 +8,11 @@ export interface EvalArgs {
    * the held-out part after a tuning prefix, e.g. --from 30000 on movielens-latest-small
    */
   from?: number;
+  /**
+   * served methods: run the configured experiment with this id (config `experiments`, LEARNSTREAM_CONFIG) through the
+   * served path, each learner ranked under their variant, and report Recall@10 per variant (docs/experiments.md)
+   */
+  experiment?: string;
   /** evaluate only the first N events of the stream (in time order) */
   limit?: number;
   /** write the along-the-stream figure here (SVG); default docs/img/eval-<dataset>.svg; 'none' disables */
