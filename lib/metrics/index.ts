@@ -250,7 +250,7 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     }),
     // Gauges, not counters: they are the exact totals of checkpointed state, which an erasure lowers (issue 21).
     experimentEvents: new Gauge({
-      name: 'learnstream_experiment_events',
+      name: 'learnstream_experiment_attributed_messages',
       help: 'Attributed experiment events of the learners this process owns, by experiment, variant and kind (impressions, clicks, quiz_attempts, quiz_successes; crossovers and unmatched_clicks are left out of the rates). Exact across restarts; an erasure removes the learner\'s share.',
       labelNames: ['experiment', 'variant', 'kind'],
       registers: on('experimentEvents'),
@@ -294,12 +294,10 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
       m.onnxBatchSize.observe({ model: e.model }, e.batchSize);
     }),
     instr.on('quality.quizAuc', (e) => m.quizAuc.set(e.value)),
-    instr.on('experiment.totals', (e) => {
-      for (const t of e.totals) {
-        const l = { experiment: t.experiment, variant: t.variant };
-        m.experimentLearners.set(l, t.learners);
-        for (const [kind, v] of [['impressions', t.impressions], ['clicks', t.clicks], ['quiz_attempts', t.attempts], ['quiz_successes', t.successes], ['crossovers', t.crossovers], ['unmatched_clicks', t.unmatched]] as const) m.experimentEvents.set({ ...l, kind }, v);
-      }
+    instr.on('experiment.variant', (t) => {
+      const l = { experiment: t.experiment, variant: t.variant };
+      m.experimentLearners.set(l, t.learners);
+      for (const [kind, v] of [['impressions', t.impressions], ['clicks', t.clicks], ['quiz_attempts', t.attempts], ['quiz_successes', t.successes], ['crossovers', t.crossovers], ['unmatched_clicks', t.unmatched]] as const) m.experimentEvents.set({ ...l, kind }, v);
     }),
     instr.on('quality.hitRate', (e) => m.listHitRate.set({ k: String(e.k) }, e.value)),
     instr.on('quality.popularHitRate', (e) => m.popularHitRate.set({ k: String(e.k) }, e.value)),

@@ -32,10 +32,10 @@ export interface InstrumentationEvents {
   /** One ONNX encoder run. */
   'onnx.inference': { model: string; durationMs: number; batchSize: number };
   /**
-   * The experiment stage's exact attribution totals over the partition groups this process owns, per experiment and
-   * variant (pipelines/experiment/): emitted whole after each batch, restore and rebalance.
+   * The experiment stage's exact attribution totals of one experiment variant over the partition groups this process
+   * owns (pipelines/experiment/): emitted for every variant after each batch, restore and rebalance.
    */
-  'experiment.totals': { totals: readonly { experiment: string; variant: string; learners: number; impressions: number; clicks: number; attempts: number; successes: number; crossovers: number; unmatched: number }[] };
+  'experiment.variant': { experiment: string; variant: string; learners: number; impressions: number; clicks: number; attempts: number; successes: number; crossovers: number; unmatched: number };
   /** Rolling quality measured prequentially by the pipeline. */
   'quality.quizAuc': { value: number };
   'quality.hitRate': { value: number; k: number };

@@ -97,6 +97,6 @@ export class ExperimentProcessor implements GroupProcessor<ExperimentGroupJSON> 
   }
 
   private publish(): void {
-    this.o.emit.emit('experiment.totals', { totals: this.totals() });
+    for (const t of this.totals()) this.o.emit.emit('experiment.variant', t);
   }
 }

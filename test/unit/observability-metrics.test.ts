@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { bindInstrumentation, createInstrumentation, createMetrics, exportedMetricNames, serveMetrics, timed } from '../../lib/metrics';
 
-const NAME = /^learnstream_[a-z]+_[a-z0-9_]+_(seconds|total|messages|requests|ratio|texts)$/;
+// `learners`: a gauge counting learners (learnstream_experiment_exposed_learners), which no other unit names.
+const NAME = /^learnstream_[a-z]+_[a-z0-9_]+_(seconds|total|messages|requests|ratio|texts|learners)$/;
 
 describe('createMetrics', () => {
   it('names every learnstream metric learnstream_<subsystem>_<name>_<unit> and adds default process metrics', async () => {
