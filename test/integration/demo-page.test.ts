@@ -190,6 +190,27 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     await page.close();
   });
 
+  it('path-to-goal box: a goal typed for the learner shows the planned steps from GET /v1/learners/{id}/path', async () => {
+    const page = await browser.newPage();
+    const problems = watch(page);
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto(`${base}/demo#demo-learner-3`, { waitUntil: 'load' });
+    await page.waitForSelector('#items li.item');
+    await page.type('#goal-input', 'res-39');
+    await page.click('#path-form button[type=submit]');
+    await until(page, `document.querySelectorAll('#path-steps li').length > 0`, 15_000);
+    const steps = await inPage<string[]>(page, `[...document.querySelectorAll('#path-steps li')].map((li) => li.textContent)`);
+    // res-39 has no prerequisites in this catalogue: the path is the goal itself, named by its catalogue title
+    expect(steps[steps.length - 1]).toMatch(/^history exercise #39 · goal/);
+    expect(await text(page, '#path-status')).toMatch(/^1 step · mastered at P\(success\) ≥ 80%/);
+    // what the API answers for the same goal
+    const api = await inPage<{ totalSteps: number; steps: { resourceId: string }[] }>(page, `fetch('/v1/learners/demo-learner-3/path?goal=res-39&max=10', { headers: { 'x-api-key': state.cfg.readKey } }).then((r) => r.json())`);
+    expect(api.steps.map((s) => s.resourceId)).toEqual(['res-39']);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'demo-path.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('phone (390x844): a typed new learner gets a labelled fallback, then a personal list after marking one done', async () => {
     const page = await browser.newPage();
     const problems = watch(page);

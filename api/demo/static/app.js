@@ -25,6 +25,8 @@ const state = {
   eventRate: null,
   timer: null,
   generation: 0,
+  /** The goal of the path box ('' = none asked for yet). */
+  goal: '',
 };
 
 function el(tag, props, ...children) {
@@ -131,6 +133,7 @@ function settle() {
     $('last-change').textContent = `${what} changed ${fmtMs(elapsed)} after your ${p.label}`;
     state.pending = null;
     renderFigures();
+    void planPath().catch((err) => showBanner(`could not plan the path: ${err.message}`));
   } else if (elapsed > PENDING_GIVE_UP_MS) {
     $('last-change').textContent = `no change seen within ${fmtMs(PENDING_GIVE_UP_MS)} of your ${p.label}`;
     state.pending = null;
@@ -179,6 +182,33 @@ async function act(item, action, label) {
   $('last-change').textContent = `${label} sent (event ${reply.eventId}); waiting for the pipeline…`;
   clearTimeout(state.timer);
   void poll();
+}
+
+/**
+ * The path box: GET /v1/learners/{id}/path for the typed goal. A goal the API cannot plan (unknown, a prerequisite
+ * cycle, no encoder for free text) is said in the box, not as a page error. Re-planned after each settled action,
+ * since completing a step or answering a quiz moves the learner along.
+ */
+async function planPath() {
+  const goal = state.goal;
+  if (!goal) return;
+  const generation = state.generation;
+  const id = encodeURIComponent(state.userId);
+  $('path-status').textContent = `planning a path to “${goal}”…`;
+  const res = await fetch(`/v1/learners/${id}/path?goal=${encodeURIComponent(goal)}&max=10`, { headers: { 'x-api-key': state.cfg.readKey } });
+  const body = await res.json();
+  if (generation !== state.generation || goal !== state.goal) return;
+  if (!res.ok) {
+    const cycle = body.cycle ? `: ${body.cycle.join(' → ')}` : '';
+    $('path-status').textContent = `no path: ${body.detail || body.title || res.status}${cycle}`;
+    $('path-steps').replaceChildren();
+    return;
+  }
+  $('path-status').textContent = body.status === 'goal-mastered' ? body.reason : `${body.totalSteps} step${body.totalSteps === 1 ? '' : 's'}${body.truncated ? ' (first 10 shown)' : ''} · mastered at P(success) ≥ ${pct(body.masteryThreshold)}`;
+  const steps = body.steps.map((s) =>
+    el('li', { className: s.reason.code === 'goal' ? 'goal' : '', title: s.reason.text }, s.title || s.resourceId, el('span', { className: 'muted small', textContent: ` · ${s.reason.code === 'goal' ? 'goal' : 'prerequisite'}${s.pSuccess === null ? '' : ` · P(success) ${pct(s.pSuccess)}`}` })),
+  );
+  $('path-steps').replaceChildren(...steps);
 }
 
 /** The panel: the last /demo/metrics answer plus this page's own figures, re-rendered when either changes. */
@@ -232,7 +262,9 @@ function selectLearner(userId) {
   $('last-change').textContent = '';
   if (location.hash !== `#${encodeURIComponent(userId)}`) history.replaceState(null, '', `#${encodeURIComponent(userId)}`);
   $('current-learner').textContent = userId;
+  $('path-steps').replaceChildren();
   void poll();
+  void planPath().catch((err) => showBanner(`could not plan the path: ${err.message}`));
 }
 
 async function main() {
@@ -262,6 +294,11 @@ async function main() {
     act(li.dataset.resourceId, button.dataset.action, button.textContent.trim().toLowerCase())
       .catch((err) => showBanner(`could not send the event: ${err.message}`))
       .finally(() => (button.disabled = false));
+  });
+  $('path-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.goal = $('goal-input').value.trim();
+    void planPath().catch((err) => showBanner(`could not plan the path: ${err.message}`));
   });
   if (!state.cfg.canWrite) showBanner('this server has no write key for the demo: the list is read-only');
   if (fromHash && !state.cfg.learners.includes(fromHash)) $('learner-input').value = fromHash;
