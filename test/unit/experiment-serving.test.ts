@@ -78,6 +78,6 @@ describe('npm run experiment -- report', () => {
     expect(text).toContain('10.00% [8.29%, 12.02%]');
     expect(text).toContain('2841 (of 3841, effect +2.00%)');
     // nothing observed yet: the planned minimum effect (10% relative) decides
-    expect(buildReport(EXP, [t('control', 1000, 100, 0, 0), t('flat', 1000, 100, 0, 0)]).variants[1]).toMatchObject({ neededPerArm: 14749 });
+    expect(buildReport(EXP, [t('control', 1000, 100, 0, 0), t('flat', 1000, 100, 0, 0)]).variants[1]).toMatchObject({ neededPerArm: 14751 });
   });
 });
