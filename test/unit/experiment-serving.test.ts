@@ -11,6 +11,11 @@ import type { Experiment } from '../../models/experiments/types';
 import { variantRankOptions, VariantRankers } from '../../pipelines/learner/variants';
 import { validateEvent } from '../../schemas';
 import { buildReport, formatReport } from '../../scripts/experiment/report';
+import { createLogger } from '../../lib/log';
+import { noopEmitter } from '../../lib/metrics/instrumentation';
+import type { InteractionEvent } from '../../pipelines/decode';
+import { LearnerProcessor } from '../../pipelines/learner/processor';
+import { createCollabModel } from '../../pipelines/model/collab';
 
 const EXP: Experiment = { id: 'e1', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'flat', weight: 1, ranking: { learningLayer: false, weights: { popularity: 0.5 } } }] };
 const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
@@ -52,6 +57,26 @@ describe('tag stored with the list and what the API serves', () => {
     await store.eraseLearner('u1');
     await store.putRecommendations({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 6, source: 'personal' });
     expect((await store.getRecommendationView('u1'))!.ref).toBeUndefined();
+  });
+});
+
+describe('the learner stage and impressions', () => {
+  it('does not learn from an impression (attribution data only), and learns from the click on it', async () => {
+    let current: InteractionEvent | null = null;
+    const p = new LearnerProcessor({
+      decode: () => Promise.resolve(current), model: createCollabModel({ dim: 4, seed: 1 }), store: new MemoryServingStore(), emit: noopEmitter, logger: createLogger({ level: 'error' }),
+      topics: { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 'e', itemUpdates: 'u' }, tombstone: () => Promise.resolve(),
+      topN: 5, historyLength: 10, rerankIntervalMs: 0, modelVersion: 't', kernel: 'js', manualReranks: true, experiments: [EXP],
+    });
+    p.restore(0, null);
+    const rec = { topic: 'i', partition: 0, offset: '0', key: null, value: Buffer.alloc(1), timestamp: 1, headers: {} };
+    current = { kind: 'interaction', eventId: 'a', userId: 'u1', resourceId: 'r1', type: 'impression', occurredAt: 1, recommId: 'e1.flat.abc' };
+    await p.apply(0, rec);
+    expect(p.learner('u1')).toBeUndefined();
+    current = { kind: 'interaction', eventId: 'b', userId: 'u1', resourceId: 'r1', type: 'click', occurredAt: 2, recommId: 'e1.flat.abc' };
+    await p.apply(0, { ...rec, offset: '1' });
+    expect(p.learner('u1')?.interactions).toBe(1);
+    await p.stop();
   });
 });
 
