@@ -10,7 +10,7 @@ import type { Card, FSRS, Grade } from 'ts-fsrs' with { 'resolution-mode': 'requ
 // ts-fsrs ships CommonJS beside its ES module, but its one .d.ts sits in a "type": "module" package, which a
 // CommonJS project cannot import by value: the types come from the declaration, the values from its CommonJS build.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createEmptyCard, fsrs, generatorParameters, Rating, State } = require('ts-fsrs') as typeof TsFsrs;
+const { createEmptyCard, forgetting_curve, fsrs, generatorParameters, Rating, State } = require('ts-fsrs') as typeof TsFsrs;
 
 /** A learner's card for one reviewed thing (a resource or a quiz item), as kept in learner state. */
 export interface ReviewCard {
@@ -46,10 +46,13 @@ export interface ReviewSchedulerOptions {
 /** Rates cards and tells their retrievability: a thin, deterministic (no fuzz) wrapper of ts-fsrs. */
 export class ReviewScheduler {
   private readonly f: FSRS;
+  private readonly w: readonly number[];
 
   constructor(o: ReviewSchedulerOptions = {}) {
     // no fuzz: a replay of the same events must give the same schedule (crash-equivalence, exactly-once tests)
-    this.f = fsrs(generatorParameters({ enable_fuzz: false, request_retention: o.retention ?? 0.9, maximum_interval: o.maximumIntervalDays ?? 365 }));
+    const params = generatorParameters({ enable_fuzz: false, request_retention: o.retention ?? 0.9, maximum_interval: o.maximumIntervalDays ?? 365 });
+    this.f = fsrs(params);
+    this.w = params.w;
   }
 
   /** The card after a review rated `rating` at `at` (epoch ms); `card` undefined = first review. */
@@ -62,10 +65,14 @@ export class ReviewScheduler {
     return fromFsrs(next, when.getTime());
   }
 
-  /** Probability of recall at `at` (epoch ms), 0..1; 1 right after a review. */
+  /**
+   * Probability of recall at `at` (epoch ms), 0..1; 1 right after a review. FSRS's forgetting curve (ts-fsrs
+   * `forgetting_curve`, its default weights) at the elapsed time in fractional days: ts-fsrs's own
+   * get_retrievability counts whole days, which makes every same-day re-attempt 1.0 and tells them apart not at all.
+   */
   retrievability(card: ReviewCard, at: number): number {
     if (card.state === (State.New as number)) return 0;
-    return this.f.get_retrievability(toFsrs(card), new Date(Math.max(at, card.last)), false);
+    return forgetting_curve(this.w, Math.max(0, at - card.last) / 86_400_000, card.stability);
   }
 }
 

@@ -4,6 +4,7 @@ import { evalKernels } from './kernels';
 import { KNOWLEDGE_RUNNERS } from './knowledge';
 import { evalMovielens } from './recommendation';
 import { REVIEW_RUNNERS } from './review';
+import { evalSimulated } from './simulated';
 import type { EvalRunner } from './types';
 
 /**
@@ -20,4 +21,5 @@ export const RUNNERS: Record<string, EvalRunner> = {
   'movielens-coldstart': evalColdStart,
   kernels: evalKernels,
   'edx-interests': evalInterests,
+  simulated: evalSimulated,
 };
