@@ -352,6 +352,11 @@ export function openApiDocument() {
                 resourceIds: { type: 'array', items: { type: 'string' }, description: 'The resources planned to.' },
                 skill: { type: 'string' },
                 matches: { type: 'array', items: ref('GoalMatch'), description: 'Free text only: nearest resources, then skills, by cosine ("did you mean").' },
+                resolvedBy: {
+                  type: 'string',
+                  enum: ['encoder', 'title-ngram'],
+                  description: 'Free text only: the content encoder (English), or, for Chinese / Japanese / Korean text, character bigrams against titles (`cosine` then holds the Dice score).',
+                },
               },
             },
             masteryThreshold: { type: 'number' },

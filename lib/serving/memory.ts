@@ -187,6 +187,9 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
       return n ? copy(n) : null;
     }));
   }
+  listCurriculumNodes(): Promise<CurriculumNode[]> {
+    return Promise.resolve([...this.curriculum.values()].map((n) => copy(n)));
+  }
   getSkillResources(skill: string): Promise<string[]> {
     return Promise.resolve([...(this.skillIndex.get(skill) ?? [])].sort());
   }

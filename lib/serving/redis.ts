@@ -256,6 +256,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     const raw = await this.run('hmget', () => this.r.hmget(this.key('cur:n'), ...ids));
     return raw.map((v) => this.parse<CurriculumNode>(v, 'cur'));
   }
+  async listCurriculumNodes(): Promise<CurriculumNode[]> {
+    const raw = await this.run('hvals', () => this.r.hvals(this.key('cur:n')));
+    return raw.map((v) => this.parse<CurriculumNode>(v, 'cur')).filter((n): n is CurriculumNode => n !== null);
+  }
   async getSkillResources(skill: string): Promise<string[]> {
     return (await this.run('smembers', () => this.r.smembers(this.key('cur:s', skill)))).sort();
   }
