@@ -22,11 +22,11 @@ let n = 0;
 
 const impression = (userId: string, resourceId: string, recommId: string): KindedEvent => ({
   kind: 'interaction',
-  event: { eventId: `imp-${n++}`, userId, resourceId, type: 'impression', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, recommId },
+  event: { eventId: `imp-${n++}`, userId, resourceId, type: 'impression', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId },
 });
 const click = (userId: string, resourceId: string, recommId: string): KindedEvent => ({
   kind: 'interaction',
-  event: { eventId: `clk-${n++}`, userId, resourceId, type: 'click', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, recommId },
+  event: { eventId: `clk-${n++}`, userId, resourceId, type: 'click', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId },
 });
 const quiz = (userId: string, correct: boolean): KindedEvent => ({
   kind: 'quizAttempt',
