@@ -22,9 +22,9 @@ import { createRegistryClient } from '../lib/registry/client';
 import { RedisServingStore } from '../lib/serving/redis';
 import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
-import { createDecode } from './adapters/decode';
+import { createDecode } from '../consumers/decode/decoders';
 import { Pipeline, type StageName } from './pipeline';
-import { FileCheckpointStore } from './state/checkpoint';
+import { FileCheckpointStore } from '../consumers/state/checkpoint';
 
 export interface MainArgs {
   stages: StageName[];

@@ -5,7 +5,7 @@
  * JSON + base64 per gradient was a tenth of the learner stage's CPU. Catalogue upserts and removals (rare) stay
  * JSON. Decoders still read the JSON forms, so topics written by an older version stay readable.
  */
-import { b64ToF32, f32ToB64 } from './state/codec';
+import { b64ToF32, f32ToB64 } from '../consumers/state/codec';
 import type { ItemGradient } from '../models/collab';
 import type { ItemMeta, ItemRow } from './model/item-table';
 

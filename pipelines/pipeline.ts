@@ -8,19 +8,19 @@ import type { ServingStore } from '../lib/serving/types';
 import { topicName } from '../lib/topics';
 import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
-import type { Decode } from './decode';
+import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
-import { retryKafka } from './runner/retry';
+import { retryKafka } from '../lib/retry';
 import { LearnerProcessor } from './learner/processor';
-import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
+import { deadLetterNullValues, nonCompactedEventTopics } from '../consumers/decode/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
 import { ContentReplica } from './replica/content-replica';
 import { InterestIndex } from './learner/interests';
 import { LearnedColdStart } from './catalog/cold-start';
-import { StageRunner } from './runner/stage-runner';
-import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
+import { StageRunner } from '../consumers/runner/stage-runner';
+import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 

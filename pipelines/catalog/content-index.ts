@@ -1,6 +1,6 @@
 import type { SimilarItem } from '../../lib/serving/types';
 import { contentNeighbours } from '../../models/content/similar';
-import { b64ToF32, f32ToB64 } from '../state/codec';
+import { b64ToF32, f32ToB64 } from '../../consumers/state/codec';
 
 export interface Neighbour {
   id: string;

@@ -15,7 +15,7 @@ import { serveRecommendations } from '../../api/recommend/serve';
 import { hitAt, ndcgAt, WindowedMean } from '../../models/eval/metrics';
 import { defaultIsTestPoint, type PrequentialResult } from '../../models/eval/prequential';
 import type { StreamEvent } from '../../models/eval/types';
-import type { InteractionEvent } from '../../pipelines/decode';
+import type { InteractionEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import type { LearnerRankOptions } from '../../pipelines/learner/rank';
 import { learnerStageSettings } from '../../pipelines/pipeline';

@@ -15,7 +15,7 @@ import { ensureTopics } from '../../lib/kafka/topics';
 import { topicName } from '../../lib/topics';
 import type { ItemGroupJSON } from '../../pipelines/item/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
-import { b64ToF32 } from '../../pipelines/state/codec';
+import { b64ToF32 } from '../../consumers/state/codec';
 import { eventWeight } from '../../models/collab';
 import { keyOf, logAdd2 } from '../../models/recommender/decayed';
 import { Recommender } from '../../models/recommender/recommender';

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
-import { createDecodeStep, type DecodeResult } from '../../consumers/decode';
+import { createDecodeStep, type DecodeResult } from '../../consumers/decode/step';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import type { PoisonReason, RegisteredSubject } from '../../lib/serde';
 import { dlqName } from '../../lib/topics';

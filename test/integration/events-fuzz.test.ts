@@ -13,7 +13,7 @@ import type { Config } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { type RegisteredSubject } from '../../lib/serde';
 import { dlqName, topicName } from '../../lib/topics';
-import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode';
+import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode/step';
 import { createCollectorRouter } from '../../producers/collector';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';

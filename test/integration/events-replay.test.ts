@@ -12,7 +12,7 @@ import type { Config } from '../../lib/config';
 import { DEFAULT_DATASET_DIRS, type Dataset, type DatasetName } from '../../lib/datasets';
 import { plannedTopics } from '../../lib/kafka/topics';
 import { topicName, type TopicKey } from '../../lib/topics';
-import { createDecodeStep } from '../../consumers/decode';
+import { createDecodeStep } from '../../consumers/decode/step';
 import { Publisher } from '../../producers/publisher';
 import { replay } from '../../producers/replay/replay';
 import type { EventName, LearningInteraction, Resource } from '../../schemas';

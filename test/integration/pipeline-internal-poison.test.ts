@@ -10,7 +10,7 @@ import { DLQ_HEADERS } from '../../consumers/dead-letter';
 import { createLogger } from '../../lib/log';
 import { dlqName, topicName } from '../../lib/topics';
 import type { Pipeline } from '../../pipelines/pipeline';
-import { ReplicaConsumer } from '../../pipelines/replica/consumer';
+import { ReplicaConsumer } from '../../consumers/replica/consumer';
 import { testConfig, waitFor } from '../helpers';
 import { interaction, resource } from '../pipeline-support/events';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';

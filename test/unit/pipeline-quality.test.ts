@@ -10,7 +10,7 @@ import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
 import { MemoryServingStore } from '../../lib/serving/memory';
 import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
-import type { QuizEvent } from '../../pipelines/decode';
+import type { QuizEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { createCollabModel } from '../../pipelines/model/collab';
 

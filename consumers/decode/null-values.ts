@@ -1,6 +1,6 @@
 import { eventTopics } from '../../lib/serde/subjects';
 import { COMPACTED } from '../../lib/topics';
-import type { Decode } from '../decode';
+import type { Decode } from '../event-types';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 
 /** The event topics under `prefix` on which a null value is poison: those that are not compacted (no tombstones). */

@@ -1,5 +1,5 @@
 import type { EventTypes } from '../../schemas/generated/types';
-import type { PipelineEvent } from '../decode';
+import type { PipelineEvent } from '../event-types';
 
 /** Maps a decoded, validated Avro record of an event topic to the pipeline's event shape. */
 export function toPipelineEvent(

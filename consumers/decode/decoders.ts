@@ -1,10 +1,10 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
-import { createDecodeStep, type DecodeStep } from '../../consumers/decode';
+import { createDecodeStep, type DecodeStep } from './step';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { Decode } from '../decode';
+import type { Decode } from '../event-types';
 import { toPipelineEvent } from './events';
 
 export interface DecodeDeps {
@@ -18,7 +18,7 @@ export interface DecodeDeps {
 }
 
 /**
- * The decode step every stage uses: the shared consumers/decode.ts step (Confluent-framed Avro -> validated event
+ * The decode step every stage uses: the shared consumers/decode/step.ts step (Confluent-framed Avro -> validated event
  * via lib/serde, undecodable or invalid records to `<topic>.dlq` with the reason in headers, counted) mapped to the
  * pipeline's event shape. Dead letters are at-least-once: a poison record replayed after a crash is dead-lettered
  * again (the DLQ is an audit trail, never model state).

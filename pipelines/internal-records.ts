@@ -9,10 +9,10 @@
  * `<topic>.dlq` (consumers/dead-letter.ts) and move on. Beyond "does it parse", the checks are the ones that would
  * otherwise corrupt state quietly: vectors of the wrong dimension, non-finite numbers, ids missing.
  */
-import { PoisonMessageError } from '../../lib/errors';
-import { decodeContentVector } from '../content-messages';
-import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from '../messages';
-import type { ItemMeta, ItemRow } from '../model/item-table';
+import { PoisonMessageError } from '../lib/errors';
+import { decodeContentVector } from './content-messages';
+import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from './messages';
+import type { ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
 export type InternalPoisonReason = 'internal-undecodable' | 'internal-invalid' | 'missing-key';

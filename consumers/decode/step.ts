@@ -6,13 +6,13 @@
  */
 import type { Client } from '@confluentinc/schemaregistry';
 import type { KafkaMessage } from 'kafkajs';
-import { LearnstreamError, PoisonMessageError } from '../lib/errors';
-import type { Emitter } from '../lib/metrics/instrumentation';
-import { EventDeserializer, type Decoded, type DeserializerOptions, type Tombstone } from '../lib/serde';
-import { DeadLetterWriter, type DeadLetterSink } from './dead-letter';
+import { LearnstreamError, PoisonMessageError } from '../../lib/errors';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import { EventDeserializer, type Decoded, type DeserializerOptions, type Tombstone } from '../../lib/serde';
+import { DeadLetterWriter, type DeadLetterSink } from '../dead-letter';
 
-export { DeadLetterWriter, DLQ_HEADERS, type DeadLetterSink, type SourceMessage } from './dead-letter';
-export type { Decoded, Tombstone, PoisonReason } from '../lib/serde';
+export { DeadLetterWriter, DLQ_HEADERS, type DeadLetterSink, type SourceMessage } from '../dead-letter';
+export type { Decoded, Tombstone, PoisonReason } from '../../lib/serde';
 
 export type DecodeResult = Decoded | Tombstone;
 

@@ -52,6 +52,6 @@ export type PipelineEvent = InteractionEvent | QuizEvent | ProfileEvent | Erasur
 /**
  * The shared decode + dead-letter step, as the stages see it: a typed event, or null once the record has been
  * dead-lettered (the stage skips it and the offset moves on). A DependencyError (registry or DLQ unavailable) is
- * thrown and retried by the runner. pipelines/adapters/decode.ts adapts consumers/decode.ts to this.
+ * thrown and retried by the runner. consumers/decode/decoders.ts adapts consumers/decode/step.ts to this.
  */
 export type Decode = (record: InputRecord) => Promise<PipelineEvent | null>;
