@@ -19,7 +19,7 @@ import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
 import { createRedis } from '../lib/redis/client';
 import { createRegistryClient } from '../lib/registry/client';
-import { RedisServingStore } from '../lib/serving/redis';
+import { RedisServingStore } from '../serving/redis-store';
 import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
 import { createDecode } from '../consumers/decode/decoders';

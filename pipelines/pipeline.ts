@@ -4,7 +4,7 @@ import type { Readiness } from '../lib/metrics/server';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
-import type { ServingStore } from '../lib/serving/types';
+import type { ServingStore } from '../serving/types';
 import { topicName } from '../lib/topics';
 import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';

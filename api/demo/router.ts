@@ -15,7 +15,7 @@ import express, { type Request, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
-import type { ServingStore } from '../../lib/serving/types';
+import type { ServingStore } from '../../serving/types';
 import { HttpProblem } from '../problem';
 import { demoAction, demoEnvelope } from './events';
 import { demoKeys } from './keys';

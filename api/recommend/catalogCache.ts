@@ -10,7 +10,7 @@
  * `ttlMs` is ever served: the staleness bound stays `ttlMs`. With 10,000 uniformly read resources and a 2 s TTL, 2-3 of
  * a page's 20 entries used to be expired, so nearly every page waited for a second Redis round trip.
  */
-import { hasStoredResourceReads, type ResourceMeta, type ServingStore } from '../../lib/serving/types';
+import { hasStoredResourceReads, type ResourceMeta, type ServingReader, type ServingStore } from '../../serving/types';
 
 type Meta = Awaited<ReturnType<ServingStore['getResources']>>[number];
 
@@ -22,7 +22,7 @@ export interface SharedCatalog {
   getSharedResources(ids: readonly string[]): Promise<readonly (ResourceMeta | null)[]>;
 }
 
-export function hasSharedCatalog(store: ServingStore): store is ServingStore & SharedCatalog {
+export function hasSharedCatalog<S extends ServingReader>(store: S): store is S & SharedCatalog {
   return typeof (store as Partial<SharedCatalog>).getSharedResources === 'function';
 }
 

@@ -7,7 +7,7 @@
  */
 import type { EmbedFn } from '../../models/content/text';
 import { dot } from '../../models/content/vector';
-import type { CurriculumStore } from '../../lib/serving/curriculum';
+import type { CurriculumStore } from '../../serving/curriculum';
 
 export interface TextMatch {
   resourceId: string;

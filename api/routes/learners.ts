@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
+import type { CurriculumStore } from '../../serving/curriculum';
+import type { ServingStore } from '../../serving/types';
 import { learnerPath } from '../recommend/path';
 import type { TextGoalResolver } from '../recommend/textGoals';
 import type { ApiKey } from '../../lib/config';

@@ -9,7 +9,7 @@ import { createInstrumentation, type Instrumentation } from '../../lib/metrics/i
 import { createRedis } from '../../lib/redis/client';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventSerializer, registerSchemas } from '../../lib/serde';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { topicName } from '../../lib/topics';
 import { gaussian, mulberry32 } from '../../models/random/prng';
 import { createDecode } from '../../consumers/decode/decoders';

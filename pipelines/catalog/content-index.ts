@@ -1,4 +1,4 @@
-import type { SimilarItem } from '../../lib/serving/types';
+import type { SimilarItem } from '../../serving/types';
 import { contentNeighbours } from '../../models/content/similar';
 import { b64ToF32, f32ToB64 } from '../../consumers/state/codec';
 

@@ -2,7 +2,7 @@ import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
 import { KnowledgeModel } from '../../models/knowledge/model';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { PopularityIncrement, RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { PopularityIncrement, RecommendationList, ServingStore } from '../../serving/types';
 import type { Decode, ErasureEvent, InteractionEvent, ProfileEvent, QuizEvent } from '../../consumers/event-types';
 import type { ItemUpdate } from '../messages';
 import { guardItemUpdates } from '../internal-records';

@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { RecommendationList, ServingStore } from '../../serving/types';
 
 export interface RerankerOptions {
   store: ServingStore;

@@ -7,7 +7,7 @@
  * pipeline.rerankIntervalMs): a re-rank asked for by an event is due at once, or at the end of the learner's
  * coalescing interval; a learner's next event in the same instant sees the list from before the coalesced ones.
  */
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';

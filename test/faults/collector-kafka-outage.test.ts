@@ -22,7 +22,7 @@ import { createLogger } from '../../lib/log';
 import { createInstrumentation } from '../../lib/metrics';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventDeserializer, registerSchemas } from '../../lib/serde';
-import type { RedisServingStore } from '../../lib/serving/redis';
+import type { RedisServingStore } from '../../serving/redis-store';
 import { topicName } from '../../lib/topics';
 import { deleteKeys, freePort, testConfig, testRedis } from '../helpers';
 

@@ -12,7 +12,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { lazyPublisher } from '../../api/wiring';
 import type { ApiKey, Scope } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { topicName } from '../../lib/topics';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { createCollectorRouter } from '../../producers/collector';

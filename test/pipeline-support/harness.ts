@@ -7,7 +7,7 @@ import type { Config } from '../../lib/config';
 import { ensureTopics } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log';
 import { createInstrumentation, type Instrumentation } from '../../lib/metrics/instrumentation';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { createDecode } from '../../consumers/decode/decoders';
 import { Pipeline, type StageName } from '../../pipelines/pipeline';
 import { FileCheckpointStore } from '../../consumers/state/checkpoint';

@@ -6,7 +6,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 jest.setTimeout(30_000);
 

@@ -11,7 +11,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import type { TextGoalResolver } from '../../api/recommend/textGoals';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { apiClient } from './api-client';
 
 const node = (resourceId: string, prerequisites: string[], skills = [resourceId], active = true) => ({ resourceId, title: `Title of ${resourceId}`, prerequisites, skills, active });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import type { InteractionEvent, PipelineEvent } from '../../consumers/event-types';
 import { ItemProcessor } from '../../pipelines/item/processor';
 import type { ItemSink, RecordSink } from '../../pipelines/item/sink';

@@ -5,7 +5,7 @@
 import { createLogger } from '../../lib/log';
 import { Registry } from 'prom-client';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import type { PipelineEvent, QuizEvent } from '../../consumers/event-types';
 import { DEDUP_WINDOW, EventIdWindow } from '../../pipelines/learner/dedup';
 import { LearnerProcessor } from '../../pipelines/learner/processor';

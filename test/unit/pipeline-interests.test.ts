@@ -6,7 +6,7 @@
  */
 import { createLogger } from '../../lib/log';
 import { createInstrumentation, noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import type { PipelineEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { encodeItemUpdate } from '../../pipelines/messages';

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { readStatics } from '../../lib/datasets/statics';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
 import type { QuizEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';

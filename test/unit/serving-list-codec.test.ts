@@ -1,5 +1,5 @@
-import { decodeList, decodeView, encodeList, encodeListFormat2 } from '../../lib/serving/listCodec';
-import type { RecommendationList } from '../../lib/serving/types';
+import { decodeList, decodeView, encodeList, encodeListFormat2 } from '../../serving/list-codec';
+import type { RecommendationList } from '../../serving/types';
 
 const list: RecommendationList = {
   userId: 'u "1"',

@@ -2,8 +2,8 @@
  * The ServingStore contract, run against every implementation: in-memory in test/unit/serving-memory.test.ts, Redis in
  * test/integration/serving-redis.test.ts (random key prefix). Not a test file itself (no .test.ts suffix).
  */
-import { hasCurriculum } from '../../lib/serving/curriculum';
-import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import { hasCurriculum } from '../../serving/curriculum';
+import type { RecommendationList, ServingStore } from '../../serving/types';
 
 const DAY = 24 * 3600 * 1000;
 const T = Date.UTC(2026, 5, 1);

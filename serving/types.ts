@@ -1,26 +1,14 @@
 /**
  * The serving store: derived, rebuildable data the read API serves (ARCHITECTURE.md: "Redis holds derived data only").
  * One narrow interface, a Redis implementation and an in-memory one, one contract test suite run against both.
- * The pipeline writes; the API reads. Implementations: lib/serving/redis.ts, lib/serving/memory.ts.
+ * The pipeline writes; the API reads. Implementations: serving/redis-store.ts, serving/memory-store.ts.
  */
+import type { Reason, RecommendedItem } from '../models/ranking/types';
+import type { SimilarItem } from '../models/content/similar';
+import type { SkillMastery } from '../models/knowledge/types';
 
-/** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
-export interface Reason {
-  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did';
-  text: string;
-  /** Resource id, skill or topic the reason refers to. */
-  ref?: string;
-}
-
-export interface RecommendedItem {
-  resourceId: string;
-  score: number;
-  reasons: Reason[];
-  /** Catalogue facts copied in so server-side filters (type, topic, skill) need no extra round trip. */
-  type?: string;
-  topics?: string[];
-  skills?: string[];
-}
+// The domain types the store holds live in models/ (the pure core owns its words); re-exported for the store's users.
+export type { Reason, RecommendedItem, SimilarItem, SkillMastery };
 
 /** One learner's cached list, replaced atomically as a whole. */
 export interface RecommendationList {
@@ -37,7 +25,7 @@ export interface RecommendationList {
 
 /**
  * The read path's view of one cached list: what exclusion, filtering and paging need (the ids) at once, an item's
- * score, reasons and copied facts only when asked for. Same data as the list (lib/serving/listCodec.ts); the view belongs to
+ * score, reasons and copied facts only when asked for. Same data as the list (serving/list-codec.ts); the view belongs to
  * the caller (nothing in it is shared with the store).
  */
 export interface RecommendationView extends Omit<RecommendationList, 'items'> {
@@ -60,25 +48,10 @@ export interface ResourceMeta {
   active: boolean;
 }
 
-export interface SkillMastery {
-  skill: string;
-  /** P(correct) on an average item of the skill, 0..1. */
-  mastery: number;
-  /** Standard deviation of the ability estimate (logit units). */
-  uncertainty: number;
-  attempts: number;
-}
-
 export interface KnowledgeState {
   userId: string;
   skills: SkillMastery[];
   updatedAt: number;
-}
-
-export interface SimilarItem {
-  resourceId: string;
-  score: number;
-  reasons: Reason[];
 }
 
 /** One resource's popularity increment (see ServingStore.incrementPopularity for the fields). */
@@ -90,30 +63,39 @@ export interface PopularityIncrement {
   at?: number;
 }
 
-export interface ServingStore {
-  putRecommendations(list: RecommendationList): Promise<void>;
+/** What the read API needs: reads only (the read API never writes the store). */
+export interface ServingReader {
   getRecommendations(userId: string): Promise<RecommendationList | null>;
   /** The same list as a lazily decoded view (what the read API uses: a page of 10 needs 10 of the 100 items). */
   getRecommendationView(userId: string): Promise<RecommendationView | null>;
-  putResource(meta: ResourceMeta): Promise<void>;
   getResources(ids: string[]): Promise<(ResourceMeta | null)[]>;
+  getSimilar(resourceId: string): Promise<SimilarItem[] | null>;
+  /** Partners of a resource, strongest first. */
+  getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]>;
+  getKnowledge(userId: string): Promise<KnowledgeState | null>;
+  getCompleted(userId: string): Promise<Set<string>>;
+  /** Most popular first, scores decayed to `now` (default: the store's clock); `topic` undefined = overall. */
+  getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]>;
+  getProfileInterests(userId: string): Promise<string[] | null>;
+  ping(): Promise<boolean>;
+}
+
+/** What the pipeline writes: every write of derived data, replaced or incremented as its input changes. */
+export interface ServingWriter {
+  putRecommendations(list: RecommendationList): Promise<void>;
+  putResource(meta: ResourceMeta): Promise<void>;
   deleteResource(resourceId: string): Promise<void>;
   putSimilar(resourceId: string, items: SimilarItem[]): Promise<void>;
-  getSimilar(resourceId: string): Promise<SimilarItem[] | null>;
   /**
    * Co-engagement: `by` more learners engaged with both `a` and `b` (counted both ways, so a pair is symmetric). Both
    * items are marked changed for takeCoEngagementChanges. Each item keeps its strongest partners only (bounded).
    * Derived data without user ids, like popularity.
    */
   incrementCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void>;
-  /** Partners of a resource, strongest first. */
-  getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]>;
   /** Takes (removes and returns) up to `max` resources whose co-engagement changed since they were last taken. */
   takeCoEngagementChanges(max: number): Promise<string[]>;
   putKnowledge(state: KnowledgeState): Promise<void>;
-  getKnowledge(userId: string): Promise<KnowledgeState | null>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;
-  getCompleted(userId: string): Promise<Set<string>>;
   /**
    * Popularity with exponential time decay (half-life set on the store): adds `by` to the overall ranking and to each
    * topic's ranking. `at` = epoch ms of the event (default: the store's clock), so replays of old data decay correctly.
@@ -124,13 +106,13 @@ export interface ServingStore {
    * entry per resource. Same result as the calls one by one (each ranking is still trimmed to its bound).
    */
   incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void>;
-  /** Most popular first, scores decayed to `now` (default: the store's clock); `topic` undefined = overall. */
-  getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]>;
   putProfileInterests(userId: string, interests: string[]): Promise<void>;
-  getProfileInterests(userId: string): Promise<string[] | null>;
   /** Erasure: removes every key about the learner. */
   eraseLearner(userId: string): Promise<void>;
-  ping(): Promise<boolean>;
+}
+
+/** One store implements both sides (Redis, memory); the pipeline also reads some facts back (completed, knowledge). */
+export interface ServingStore extends ServingReader, ServingWriter {
   close(): Promise<void>;
 }
 

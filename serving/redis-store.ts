@@ -1,7 +1,7 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its binary encoding, lib/serving/listCodec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
- * forward decay (lib/serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
+ * a single SET of its binary encoding, serving/list-codec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * forward decay (serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
@@ -15,12 +15,12 @@
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  */
 import type { Redis, RedisOptions } from 'ioredis';
-import type { Config } from '../config';
-import { DependencyError, LearnstreamError } from '../errors';
-import { noopEmitter, type Emitter } from '../metrics/instrumentation';
-import { createRedis } from '../redis/client';
+import type { Config } from '../lib/config';
+import { DependencyError, LearnstreamError } from '../lib/errors';
+import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
+import { createRedis } from '../lib/redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './listCodec';
+import { decodeList, decodeView, encodeList } from './list-codec';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
@@ -225,7 +225,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   async getProfileInterests(userId: string): Promise<string[] | null> {
     return this.parse<string[]>(await this.run('get', () => this.r.get(this.key('interests', userId))), 'interests');
   }
-  // Curriculum (lib/serving/curriculum.ts): cur:n hash id -> JSON node, cur:s:<skill> set of ids, cur:v hash id ->
+  // Curriculum (serving/curriculum.ts): cur:n hash id -> JSON node, cur:s:<skill> set of ids, cur:v hash id ->
   // float32 vector, cur:vv its version counter (the API reloads the vectors only when it moved).
   async putCurriculumNode(node: CurriculumNode): Promise<void> {
     const old = this.parse<CurriculumNode>(await this.run('hget', () => this.r.hget(this.key('cur:n'), node.resourceId)), 'cur');

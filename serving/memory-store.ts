@@ -1,11 +1,11 @@
 /**
- * In-memory ServingStore: same contract as the Redis store (test/unit/serving-store.contract.ts runs against both), for
+ * In-memory ServingStore: same contract as the Redis store (test/contracts/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis. Lists are kept encoded (lib/serving/listCodec.ts, as the Redis store writes them), so every test
+ * just as with Redis. Lists are kept encoded (serving/list-codec.ts, as the Redis store writes them), so every test
  * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './listCodec';
+import { decodeList, decodeView, encodeList } from './list-codec';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
