@@ -5,7 +5,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import type { ServingStore } from '../serving/types';
-import { topicName } from '../lib/topics';
+import { topicName } from '../schemas/topics';
 import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
 import type { Decode } from '../consumers/event-types';

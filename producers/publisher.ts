@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { EventSerializer } from '../lib/serde';
 import { denyEvent, denyId, denyKind, denyScope, type Grant } from './authorize';
-import { topicName } from '../lib/topics';
+import { topicName } from '../schemas/topics';
 import {
   KIND_EVENT,
   KIND_TOPIC,

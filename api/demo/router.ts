@@ -16,7 +16,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { ServingStore } from '../../serving/types';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { demoAction, demoEnvelope } from './events';
 import { demoKeys } from './keys';
 import { histogramFigures, parseSamples, pipelineFigures } from './pipelineMetrics';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ApiKey, Scope } from '../../lib/config';
 import { ForbiddenError } from '../../lib/errors';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { markRoute } from './observe';
 import { TokenBuckets } from './rateLimit';
 

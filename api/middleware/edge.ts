@@ -6,7 +6,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { corsPolicy } from './cors';
 import { track } from './observe';
 import { assignRequestId } from './requestId';

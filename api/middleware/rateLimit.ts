@@ -7,7 +7,7 @@
  */
 import type { Response } from 'express';
 import type { ApiKey } from '../../lib/config';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 
 interface Bucket {
   tokens: number;

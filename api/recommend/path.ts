@@ -9,7 +9,7 @@
 import { DEFAULT_MASTERY_THRESHOLD, planPath, plannableGraph, standingOf, type CatalogueNode, type PathStep, type Standing } from '../../models/paths';
 import type { CurriculumNode, CurriculumStore } from '../../serving/curriculum';
 import type { ServingReader } from '../../serving/types';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { EncoderUnavailableError, type TextGoalResolver } from './textGoals';
 
 export interface PathQuery {

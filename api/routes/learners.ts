@@ -9,7 +9,7 @@ import type { TextGoalResolver } from '../recommend/textGoals';
 import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { serveRecommendations } from '../recommend/serve';
 import { Params } from '../validation';
 

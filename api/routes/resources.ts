@@ -2,7 +2,7 @@
 import type { Router } from 'express';
 import type { ServingReader } from '../../serving/types';
 import { requireScope } from '../middleware/auth';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { serveSimilar } from '../recommend/similar';
 import { Params } from '../validation';
 

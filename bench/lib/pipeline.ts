@@ -10,7 +10,7 @@ import { createRedis } from '../../lib/redis/client';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventSerializer, registerSchemas } from '../../lib/serde';
 import { RedisServingStore } from '../../serving/redis-store';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { gaussian, mulberry32 } from '../../models/random/prng';
 import { createDecode } from '../../consumers/decode/decoders';
 import { encodeItemRow } from '../../pipelines/messages';

@@ -1,5 +1,5 @@
 import { eventTopics } from '../../lib/serde/subjects';
-import { COMPACTED } from '../../lib/topics';
+import { COMPACTED } from '../../schemas/topics';
 import type { Decode } from '../event-types';
 import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 

@@ -2,13 +2,13 @@
  * The content encoder's runtime: a sentence-embedding model (ONNX graph + Hugging Face tokenizer.json) run by
  * onnxruntime-node. Tokenisation is done by @huggingface/tokenizers (the tokenizer implementation inside
  * @huggingface/transformers), reading the model's own tokenizer.json so ids match what the model was trained on.
- * Pooling and normalisation are the pure functions in models/content/pooling.ts.
+ * Pooling and normalisation are the pure functions in lib/encoder/pooling.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PrerequisiteError, ValidationError } from '../errors';
-import { poolAndNormalize, type PoolingMode } from '../../models/content/pooling';
+import { poolAndNormalize, type PoolingMode } from './pooling';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { readManifest, REQUIRED_MODEL_FILES, type ModelManifest } from './modelDir';
 

@@ -1,6 +1,6 @@
 import { RestError } from '@confluentinc/schemaregistry';
 import { DependencyError } from '../errors';
-import { topicName } from '../topics';
+import { topicName } from '../../schemas/topics';
 import { EVENT_TOPIC_KEYS, TOPIC_EVENT, type EventName, type EventTopicKey } from '../../schemas';
 
 /** Confluent TopicNameStrategy: the value schema of topic T lives under subject `T-value`. Keys are plain UTF-8. */

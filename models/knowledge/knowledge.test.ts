@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStatics } from '../../lib/datasets/statics';
+import { readStatics } from '../../producers/datasets/statics';
 import { mulberry32 as rng } from '../random/prng';
 import { attemptsFromEvents, evaluateKnowledge } from '../eval/knowledge';
 import { ItemMeanModel, PlainEloModel } from './baselines';

@@ -33,7 +33,7 @@ import { EVENT_KINDS, KIND_EVENT, validateEvent, type EventKind, type KindedEven
 import type { ValidationIssue } from '../../schemas/validate';
 import { denyEvent, denyKind, type Grant } from '../authorize';
 import type { Publisher } from '../publisher';
-import { sendProblem, type ProblemError } from './problem';
+import { sendProblem, type ProblemError } from '../../lib/problems';
 
 export interface CollectorLimits {
   /** Most events per request. Default 500 (config.api.maxBatchEvents). */

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { parseCsvObjects } from '../../lib/datasets/csv';
+import { parseCsvObjects } from '../../producers/datasets/csv';
 import { embedCached, OnnxSentenceEncoder, resolveEncoderDir } from '../../lib/encoder';
 import { PrerequisiteError } from '../../lib/errors';
 import { OnlineCollab } from '../../models/collab/model';

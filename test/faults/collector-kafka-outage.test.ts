@@ -23,7 +23,7 @@ import { createInstrumentation } from '../../lib/metrics';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventDeserializer, registerSchemas } from '../../lib/serde';
 import type { RedisServingStore } from '../../serving/redis-store';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { deleteKeys, freePort, testConfig, testRedis } from '../helpers';
 
 jest.setTimeout(420_000);

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { ensureTopics } from '../../lib/kafka/topics';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import type { ItemGroupJSON } from '../../pipelines/item/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { b64ToF32 } from '../../consumers/state/codec';

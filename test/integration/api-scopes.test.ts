@@ -13,7 +13,7 @@ import { lazyPublisher } from '../../api/wiring';
 import type { ApiKey, Scope } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { RedisServingStore } from '../../serving/redis-store';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { createCollectorRouter } from '../../producers/collector';
 import { Publisher } from '../../producers/publisher';

@@ -12,7 +12,7 @@ import type { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { type RegisteredSubject } from '../../lib/serde';
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode/step';
 import { createCollectorRouter } from '../../producers/collector';
 import { ADMIN_GRANT } from '../../producers/authorize';

@@ -7,7 +7,7 @@ import type { Config } from '../../lib/config';
 import { PoisonMessageError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import { DLQ_HEADERS } from '../../consumers/decode/step';
 import { createDecode } from '../../consumers/decode/decoders';
 import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';

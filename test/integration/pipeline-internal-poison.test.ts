@@ -8,7 +8,7 @@
 import type { Consumer, IHeaders, Producer } from 'kafkajs';
 import { DLQ_HEADERS } from '../../consumers/dead-letter';
 import { createLogger } from '../../lib/log';
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import type { Pipeline } from '../../pipelines/pipeline';
 import { ReplicaConsumer } from '../../consumers/replica/consumer';
 import { testConfig, waitFor } from '../helpers';

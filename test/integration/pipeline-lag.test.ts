@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { ensureTopics } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { StageRunner, type GroupProcessor } from '../../consumers/runner/stage-runner';
 import { FileCheckpointStore } from '../../consumers/state/checkpoint';
 import { testConfig, testKafka, waitFor } from '../helpers';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxSentenceEncoder } from '../../lib/encoder/onnxEncoder';
-import { readEdxCourses, type EdxCourse } from '../../lib/datasets/edx';
+import { readEdxCourses, type EdxCourse } from '../../producers/datasets/edx';
 import { cosine } from '../../models/content/vector';
 import { resourceText } from '../../models/content/text';
 import { encoderDirOrReason } from '../helpers/encoder';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { readStatics } from '../../lib/datasets/statics';
+import { readStatics } from '../../producers/datasets/statics';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
 import { MemoryServingStore } from '../../serving/memory-store';

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxSentenceEncoder } from '../../lib/encoder/onnxEncoder';
-import { readEdxCourses, type EdxCourse } from '../../lib/datasets/edx';
+import { readEdxCourses, type EdxCourse } from '../../producers/datasets/edx';
 import { resourceText } from '../../models/content/text';
 import { rank, type Candidate } from '../../models/ranking';
 import { encoderDirOrReason } from '../helpers/encoder';

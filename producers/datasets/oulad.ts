@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KindedEvent, QuizAttempt, Resource } from '../../schemas';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../lib/errors';
 import { parseCsvObjects } from './csv';
 import { bump, lines, timeOrdered, type Dataset, type ReadOptions } from './types';
 

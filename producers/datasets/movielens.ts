@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KindedEvent, LearningInteraction, Resource } from '../../schemas';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../lib/errors';
 import { parseCsv } from './csv';
 import { bump, lines, timeOrdered, type Dataset, type ReadOptions } from './types';
 

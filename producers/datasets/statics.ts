@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KindedEvent, QuizAttempt, Resource } from '../../schemas';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../lib/errors';
 import { lines, timeOrdered, type Dataset, type ReadOptions } from './types';
 
 export const STATICS_EPOCH_MS = Date.UTC(2011, 8, 1);

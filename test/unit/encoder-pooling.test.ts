@@ -1,6 +1,6 @@
-import { poolAndNormalize } from './pooling';
-import { cosine, meanDirection, normalizeInPlace } from './vector';
-import { resourceText } from './text';
+import { poolAndNormalize } from '../../lib/encoder/pooling';
+import { cosine, meanDirection, normalizeInPlace } from '../../models/content/vector';
+import { resourceText } from '../../models/content/text';
 
 describe('poolAndNormalize', () => {
   // batch 2, seq 3, dim 2; row 1 has one padding position holding a value that must be ignored

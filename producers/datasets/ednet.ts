@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InteractionType, KindedEvent, LearningInteraction, Resource } from '../../schemas';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../lib/errors';
 import { bump, clampMs, lines, timeOrdered, type Dataset, type ReadOptions } from './types';
 
 export interface EdnetQuestion {

@@ -2,7 +2,7 @@
  * Sentence pooling over a transformer's last hidden state, exactly as sentence-transformers' Pooling + Normalize
  * modules do it, kept pure so it is unit-tested without a model.
  */
-import { normalizeInPlace } from './vector';
+import { normalizeInPlace } from '../../models/content/vector';
 
 export type PoolingMode = 'mean' | 'cls';
 
