@@ -21,6 +21,7 @@ import { InterestIndex } from './learner/interests';
 import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from '../consumers/runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
+import { InvariantError } from '../lib/errors';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 
@@ -216,7 +217,7 @@ export class Pipeline {
     try {
       const md = await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] }));
       const n = md.topics[0]?.partitions.length ?? 0;
-      if (n === 0) throw new Error(`topic ${topic} has no partitions`);
+      if (n === 0) throw new InvariantError(`topic ${topic} has no partitions`, { topic });
       return n;
     } finally {
       await admin.disconnect();

@@ -16,7 +16,8 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../lib/config';
-import { DependencyError, LearnstreamError } from '../lib/errors';
+import { DependencyError } from '../lib/errors';
+import { toRedisError } from '../lib/redis/errors';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { createRedis } from '../lib/redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
@@ -75,8 +76,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       return out;
     } catch (err) {
       this.emit.emit('redis.command', { command, durationMs: performance.now() - start, ok: false });
-      if (err instanceof LearnstreamError) throw err;
-      throw new DependencyError('redis', `redis ${command} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw toRedisError(err, command);
     }
   }
 

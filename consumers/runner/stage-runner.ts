@@ -1,12 +1,12 @@
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
-import { errorMessage, isRetriable, LearnstreamError, PoisonMessageError } from '../../lib/errors';
+import { errorMessage, LearnstreamError, PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { DeadLetterWriter } from '../dead-letter';
 import type { CheckpointStore } from '../state/checkpoint';
 import { CoPartitionedAssigner } from './assigner';
 import { Mutex } from './mutex';
-import { retryKafka } from '../../lib/retry';
+import { isRetriable, retryKafka } from '../../lib/retry';
 
 /** One consumed record as the processors see it (kafkajs types kept out of the per-event logic). */
 export interface InputRecord {
