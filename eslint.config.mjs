@@ -101,7 +101,6 @@ export default tseslint.config(
   {
     // The learning core is pure: no I/O. Collaborators (clock, store, emit) are passed in.
     files: ['models/**/*.ts'],
-    ignores: ['models/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

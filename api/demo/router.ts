@@ -19,7 +19,7 @@ import type { ServingStore } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
 import { demoAction, demoEnvelope } from './events';
 import { demoKeys } from './keys';
-import { histogramFigures, parseSamples, pipelineFigures } from './pipelineMetrics';
+import { histogramFigures, parseSamples, pipelineFigures } from './pipeline-metrics';
 
 export interface DemoOptions {
   config: Config;

@@ -10,7 +10,7 @@ import { DEFAULT_MASTERY_THRESHOLD, planPath, plannableGraph, standingOf, type C
 import type { CurriculumNode, CurriculumStore } from '../../serving/curriculum';
 import type { ServingReader } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
-import { EncoderUnavailableError, type TextGoalResolver } from './textGoals';
+import { EncoderUnavailableError, type TextGoalResolver } from './text-goals';
 
 export interface PathQuery {
   userId: string;

@@ -10,7 +10,7 @@
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
 import type { Reason, RecommendedItem, ResourceMeta, ServingReader } from '../../serving/types';
-import { hasSharedCatalog } from './catalogCache';
+import { hasSharedCatalog } from './catalog-cache';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
 

@@ -5,7 +5,7 @@ import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { CurriculumStore } from '../../serving/curriculum';
 import type { ServingStore } from '../../serving/types';
 import { learnerPath } from '../recommend/path';
-import type { TextGoalResolver } from '../recommend/textGoals';
+import type { TextGoalResolver } from '../recommend/text-goals';
 import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';

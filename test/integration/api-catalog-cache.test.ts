@@ -1,5 +1,5 @@
 /** The API's catalogue cache in front of the real Redis store: unchanged entries are not parsed again on refresh. */
-import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalogCache';
+import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalog-cache';
 import { RedisServingStore } from '../../serving/redis-store';
 import { deleteKeys, testConfig, testRedis } from '../helpers';
 

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  *
  * Learning paths end to end on a real curriculum and the real stack: the Junyi exercise table is published by its
  * loader through the typed Publisher (Kafka, Avro, registry), the pipeline's catalogue stage writes the curriculum to

@@ -1,4 +1,4 @@
-import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalogCache';
+import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalog-cache';
 import { MemoryServingStore } from '../../serving/memory-store';
 
 const meta = (id: string, title = id) => ({ resourceId: id, title, type: 'video', topics: [], skills: [], active: true });

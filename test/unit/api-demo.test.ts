@@ -1,7 +1,7 @@
 /** The demo page's server side without services: key choice, the figures read from real prom-client output, routes. */
 import { Registry } from 'prom-client';
 import { demoKeys } from '../../api/demo/keys';
-import { pipelineFigures } from '../../api/demo/pipelineMetrics';
+import { pipelineFigures } from '../../api/demo/pipeline-metrics';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
-import type { TextGoalResolver } from '../../api/recommend/textGoals';
+import type { TextGoalResolver } from '../../api/recommend/text-goals';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { MemoryServingStore } from '../../serving/memory-store';

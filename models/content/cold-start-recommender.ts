@@ -12,7 +12,7 @@
  * Pure: content vectors come in as data (dense index -> unit vector), the collaborative model through a narrow port.
  */
 import type { StreamEvent, StreamRecommender } from '../eval/types';
-import { ContentFactorMap, type ContentFactorMapOptions } from './coldStart';
+import { ContentFactorMap, type ContentFactorMapOptions } from './cold-start';
 
 /** What the wrapper needs from the collaborative model (implemented by models/collab OnlineCollab). */
 export interface FactorPort {

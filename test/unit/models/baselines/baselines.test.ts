@@ -1,6 +1,6 @@
-import type { StreamEvent } from '../eval/types';
-import { Isgd } from './isgd';
-import { MostPopular, RecentPopular } from './popular';
+import type { StreamEvent } from '../../../../models/eval/types';
+import { Isgd } from '../../../../models/baselines/isgd';
+import { MostPopular, RecentPopular } from '../../../../models/baselines/popular';
 
 const ev = (user: number, item: number, t: number, value = 5): StreamEvent => ({ user, item, t, kind: 'rating', value });
 

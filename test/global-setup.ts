@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../lib/config';
 import { stackStatus } from '../infra/stack/index';
-import { acquireStack } from './helpers/stackLease';
+import { acquireStack } from './helpers/stack-lease';
 
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig();

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMovielens } from '../../scripts/eval/movielens';
-import { Isgd } from '../baselines/isgd';
-import { MostPopular } from '../baselines/popular';
-import { OnlineCollab } from '../collab/model';
-import { CollabRecommender } from '../eval/adapters';
-import { runPrequential } from '../eval/prequential';
-import type { StreamEvent } from '../eval/types';
-import { HybridRecommender } from './blend';
+import { readMovielens } from '../../../../scripts/eval/movielens';
+import { Isgd } from '../../../../models/baselines/isgd';
+import { MostPopular } from '../../../../models/baselines/popular';
+import { OnlineCollab } from '../../../../models/collab/model';
+import { CollabRecommender } from '../../../../models/eval/adapters';
+import { runPrequential } from '../../../../models/eval/prequential';
+import type { StreamEvent } from '../../../../models/eval/types';
+import { HybridRecommender } from '../../../../models/hybrid/blend';
 
-const DIR = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'movielens-latest-small');
+const DIR = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets', 'movielens-latest-small');
 const present = existsSync(join(DIR, 'ratings.csv'));
 if (!present) {
   console.warn(`SKIP recommendation quality tests: ${DIR} is absent (real data is read in place, never copied)`);

@@ -1,5 +1,5 @@
 import { keyedRng } from '../random/prng';
-import { foldIn, type FoldInObservation } from './foldIn';
+import { foldIn, type FoldInObservation } from './fold-in';
 import { OnlineCollab } from './model';
 import { eventWeight, resolveOptions, type CollabOptions, type Interaction } from './options';
 import { initVector } from './table';

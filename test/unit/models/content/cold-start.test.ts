@@ -1,6 +1,6 @@
-import { gaussian, mulberry32 } from '../random/prng';
-import { ContentFactorMap } from './coldStart';
-import { cosine, normalizeInPlace } from './vector';
+import { gaussian, mulberry32 } from '../../../../models/random/prng';
+import { ContentFactorMap } from '../../../../models/content/cold-start';
+import { cosine, normalizeInPlace } from '../../../../models/content/vector';
 
 const DC = 48; // small content dim keeps the test fast; the maths is the same at 384
 const K = 8;

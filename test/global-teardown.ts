@@ -1,6 +1,6 @@
 /** Jest globalTeardown of the integration project: stops what globalSetup started, unless another test run still uses it. */
 import { loadConfig } from '../lib/config';
-import { releaseStack } from './helpers/stackLease';
+import { releaseStack } from './helpers/stack-lease';
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.LEARNSTREAM_KEEP_STACK === '1') return;

@@ -1,6 +1,6 @@
-import { chainDepths, pathViolation, planPath, type PathNode, type Standing } from './planner';
-import { plannableGraph } from './graph';
-import { standingOf } from './standing';
+import { chainDepths, pathViolation, planPath, type PathNode, type Standing } from '../../../../models/paths/planner';
+import { plannableGraph } from '../../../../models/paths/graph';
+import { standingOf } from '../../../../models/paths/standing';
 
 const graph = (edges: Record<string, string[]>): Map<string, PathNode> =>
   new Map(Object.entries(edges).map(([id, prerequisites]) => [id, { id, title: id.toUpperCase(), prerequisites }]));

@@ -1,8 +1,8 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
-import { mulberry32 } from '../random/prng';
-import { dotAll, OnnxTopK, topK } from './index';
+import { mulberry32 } from '../../../../models/random/prng';
+import { dotAll, OnnxTopK, topK } from '../../../../models/kernel/index';
 
 describe('OnnxTopK (onnxruntime Gemm + TopK)', () => {
   it('returns the same top-k as the Float32Array kernel, honouring -Infinity exclusions', async () => {

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { scoreTopKModel } from './onnxGraph';
+import { scoreTopKModel } from './onnx-graph';
 
 /** Result of one ranking: item indices best first, and their scores. */
 export interface TopKResult {

@@ -1,8 +1,8 @@
-import { OnlineCollab } from '../collab/model';
-import { CollabRecommender } from '../eval/adapters';
-import type { StreamEvent } from '../eval/types';
-import { ColdStartRecommender } from './coldStartRecommender';
-import { normalizeInPlace } from './vector';
+import { OnlineCollab } from '../../../../models/collab/model';
+import { CollabRecommender } from '../../../../models/eval/adapters';
+import type { StreamEvent } from '../../../../models/eval/types';
+import { ColdStartRecommender } from '../../../../models/content/cold-start-recommender';
+import { normalizeInPlace } from '../../../../models/content/vector';
 
 /** Two content clusters (axes 0 and 1 of an 8-dim space), items 0..9 in cluster A, 10..19 in cluster B. */
 const content = Array.from({ length: 22 }, (_, i) => {

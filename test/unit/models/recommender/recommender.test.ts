@@ -1,7 +1,7 @@
-import { mulberry32 } from '../random/prng';
-import { keyOf, logAdd2 } from './decayed';
-import { Recommender } from './recommender';
-import { ItemSignals } from './signals';
+import { mulberry32 } from '../../../../models/random/prng';
+import { keyOf, logAdd2 } from '../../../../models/recommender/decayed';
+import { Recommender } from '../../../../models/recommender/recommender';
+import { ItemSignals } from '../../../../models/recommender/signals';
 
 const DAY = 86400;
 

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStatics } from '../../producers/datasets/statics';
-import { mulberry32 as rng } from '../random/prng';
-import { attemptsFromEvents, evaluateKnowledge } from '../eval/knowledge';
-import { ItemMeanModel, PlainEloModel } from './baselines';
-import { auc, BinaryMetrics } from './metrics';
-import { KnowledgeModel, type KnowledgeModelState } from './model';
-import type { QuizAttempt } from './types';
+import { readStatics } from '../../../../producers/datasets/statics';
+import { mulberry32 as rng } from '../../../../models/random/prng';
+import { attemptsFromEvents, evaluateKnowledge } from '../../../../models/eval/knowledge';
+import { ItemMeanModel, PlainEloModel } from '../../../../models/knowledge/baselines';
+import { auc, BinaryMetrics } from '../../../../models/knowledge/metrics';
+import { KnowledgeModel, type KnowledgeModelState } from '../../../../models/knowledge/model';
+import type { QuizAttempt } from '../../../../models/knowledge/types';
 
-const STATICS_DIR = join(__dirname, '..', '..', '..', 'shared', 'datasets', 'statics2011-dkvmn');
+const STATICS_DIR = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets', 'statics2011-dkvmn');
 const haveStatics = existsSync(join(STATICS_DIR, 'STATICS_train.csv'));
 if (!haveStatics) console.warn(`knowledge tests on real data SKIPPED: ${STATICS_DIR} not found`);
 

@@ -1,5 +1,5 @@
-import { mulberry32 } from '../random/prng';
-import { dotAll, rankOf, topK } from './index';
+import { mulberry32 } from '../../../../models/random/prng';
+import { dotAll, rankOf, topK } from '../../../../models/kernel/index';
 
 function reference(scores: Float64Array, n: number, k: number): number[] {
   const idx = [...Array(n).keys()].filter((i) => scores[i] !== -Infinity);

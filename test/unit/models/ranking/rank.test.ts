@@ -1,10 +1,10 @@
-import { normalizeInPlace } from '../content/vector';
-import { rank, resolveRankOptions } from './rank';
-import { computeFeatures, difficultyFit, percentiles } from './features';
-import { mmrSelect } from './mmr';
-import { preselect } from './candidates';
-import { mulberry32 } from '../random/prng';
-import type { Candidate, LearnerContext } from './types';
+import { normalizeInPlace } from '../../../../models/content/vector';
+import { rank, resolveRankOptions } from '../../../../models/ranking/rank';
+import { computeFeatures, difficultyFit, percentiles } from '../../../../models/ranking/features';
+import { mmrSelect } from '../../../../models/ranking/mmr';
+import { preselect } from '../../../../models/ranking/candidates';
+import { mulberry32 } from '../../../../models/random/prng';
+import type { Candidate, LearnerContext } from '../../../../models/ranking/types';
 
 /** Unit vector along axis `a` (mixed with axis `b` by `mix`), 8 dims: enough to express "same topic" or not. */
 function vec(a: number, b = a, mix = 0): Float32Array {

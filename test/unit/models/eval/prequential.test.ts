@@ -1,6 +1,6 @@
-import { MostPopular } from '../baselines/popular';
-import { runPrequential } from './prequential';
-import type { StreamEvent } from './types';
+import { MostPopular } from '../../../../models/baselines/popular';
+import { runPrequential } from '../../../../models/eval/prequential';
+import type { StreamEvent } from '../../../../models/eval/types';
 
 const ev = (user: number, item: number, t: number, value: number): StreamEvent => ({ user, item, t, kind: 'rating', value });
 

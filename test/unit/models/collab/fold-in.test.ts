@@ -1,6 +1,6 @@
-import { gaussian, mulberry32 } from '../random/prng';
-import { foldIn } from './foldIn';
-import { OnlineCollab } from './model';
+import { gaussian, mulberry32 } from '../../../../models/random/prng';
+import { foldIn } from '../../../../models/collab/fold-in';
+import { OnlineCollab } from '../../../../models/collab/model';
 
 describe('foldIn (ml-matrix least squares)', () => {
   it('recovers a learner vector from noiseless targets', () => {

@@ -1,7 +1,7 @@
-import { OnlineCollab } from './model';
-import { DEFAULT_WEIGHTS, eventWeight, type Interaction, type InteractionKind } from './options';
-import { applyItemUpdate, learnerStep, type ItemFactors } from './step';
-import { mulberry32 } from '../random/prng';
+import { OnlineCollab } from '../../../../models/collab/model';
+import { DEFAULT_WEIGHTS, eventWeight, type Interaction, type InteractionKind } from '../../../../models/collab/options';
+import { applyItemUpdate, learnerStep, type ItemFactors } from '../../../../models/collab/step';
+import { mulberry32 } from '../../../../models/random/prng';
 
 const KINDS: InteractionKind[] = ['view', 'click', 'complete', 'bookmark', 'skip', 'dislike', 'rating', 'dwell'];
 

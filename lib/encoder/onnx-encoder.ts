@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { PrerequisiteError, ValidationError } from '../errors';
 import { poolAndNormalize, type PoolingMode } from './pooling';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
-import { readManifest, REQUIRED_MODEL_FILES, type ModelManifest } from './modelDir';
+import { readManifest, REQUIRED_MODEL_FILES, type ModelManifest } from './model-dir';
 
 export interface EncoderOptions {
   /**

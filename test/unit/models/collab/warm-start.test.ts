@@ -1,6 +1,6 @@
-import { mulberry32 } from '../random/prng';
-import type { Interaction } from './options';
-import { warmStart } from './warmStart';
+import { mulberry32 } from '../../../../models/random/prng';
+import type { Interaction } from '../../../../models/collab/options';
+import { warmStart } from '../../../../models/collab/warm-start';
 
 function twoGroups(n: number): Interaction[] {
   const rng = mulberry32(21);

@@ -1,7 +1,7 @@
 /**
  * Jest's node environment runs tests in a separate realm, so typed arrays created by onnxruntime-node's native
  * addon (outer realm) fail the `instanceof Float32Array` checks inside onnxruntime-common (test realm). Tests that
- * run a real ONNX model select this environment with a `@jest-environment ./test/helpers/ortEnvironment.js`
+ * run a real ONNX model select this environment with a `@jest-environment ./test/helpers/ort-environment.js`
  * docblock; it shares the outer realm's typed-array constructors and changes nothing else.
  */
 const { TestEnvironment } = require('jest-environment-node');

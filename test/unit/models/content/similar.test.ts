@@ -1,5 +1,5 @@
-import { contentNeighbours } from './similar';
-import { normalizeInPlace } from './vector';
+import { contentNeighbours } from '../../../../models/content/similar';
+import { normalizeInPlace } from '../../../../models/content/vector';
 
 describe('contentNeighbours', () => {
   const rows = [

@@ -1,5 +1,5 @@
-import { runColdStart, splitColdStart, type ColdStartCandidate, type ColdStartSplit } from './coldstart';
-import type { StreamEvent } from './types';
+import { runColdStart, splitColdStart, type ColdStartCandidate, type ColdStartSplit } from '../../../../models/eval/coldstart';
+import type { StreamEvent } from '../../../../models/eval/types';
 
 /** 10 items, 40 events at t = 0..39; every user rates items in turn. */
 function stream(): StreamEvent[] {
