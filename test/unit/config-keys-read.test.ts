@@ -1,10 +1,10 @@
 /**
  * Every configuration key is read somewhere: a key in the schema (and config.example.jsonc) that no code reads is a
  * promise the product does not keep (model.targetSuccess once was one: the ranker's own default always won).
- * Static check: each leaf key of the defaults must appear as a property read (`.key`, a shorthand destructuring `{ key }` or
- * `['key']`; an object literal `{ key: 0.75 }` is a write, not a read) in a source file outside lib/config/, models/ (the pure core
- * takes options, never the Config) and the tests. Objects read whole (an API key,
- * SASL settings) are listed below with the reader.
+ * Static check: each leaf key of the defaults must appear as a property read (`.key`, a shorthand destructuring
+ * `{ key }` or `['key']`; an object literal `{ key: 0.75 }` is a write, not a read) in a source file outside
+ * lib/config/, models/ (the pure core takes options, never the Config) and the tests. Objects read whole are listed
+ * in READ_WHOLE with their reader (none today).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
