@@ -20,6 +20,7 @@ import { withCatalogCache } from './recommend/catalog-cache';
 import { encoderTextGoals, type TextGoalResolver } from './recommend/text-goals';
 import { rateLimit } from './middleware/rate-limit';
 import { routeLabeler } from './middleware/route-label';
+import { scriptAwareTextGoals, titleNgramTextGoals } from './recommend/title-goals';
 import { openApiDocument } from './openapi';
 import { healthRouter, type HealthCheck } from './routes/health';
 import { addLearnerRoutes, type ErasurePublisher } from './routes/learners';
@@ -129,7 +130,7 @@ export function createApp(opts: AppOptions): ApiApp {
   const textGoals =
     opts.textGoals ??
     (curriculum &&
-      encoderTextGoals({
+      scriptAwareTextGoals(encoderTextGoals({
         curriculum,
         now,
         // imported on first use: onnxruntime is a native module the read path otherwise never needs
@@ -138,7 +139,7 @@ export function createApp(opts: AppOptions): ApiApp {
           const { OnnxSentenceEncoder } = require('../lib/encoder/onnx-encoder') as typeof EncoderModule;
           return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
         },
-      }));
+      }), titleNgramTextGoals({ curriculum, now })));
   addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals });
   addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {

@@ -54,6 +54,32 @@ export interface KnowledgeState {
   updatedAt: number;
 }
 
+/** One learner's FSRS card as served (the learner stage's review state, models/review). */
+export interface ReviewEntry {
+  /** The resource id (kind 'resource') or quiz item id (kind 'item', a question with no resource). */
+  id: string;
+  kind: 'resource' | 'item';
+  /** Epoch ms when it is due. */
+  due: number;
+  /** FSRS stability (days) and difficulty (1..10). */
+  stability: number;
+  difficulty: number;
+  /** FSRS state 0 new, 1 learning, 2 review, 3 relearning (with the last two, the numbers ts-fsrs reads). */
+  state: number;
+  reps: number;
+  lapses: number;
+  /** Epoch ms of the last review. */
+  lastReview: number;
+  scheduled: number;
+  step: number;
+}
+
+export interface ReviewState {
+  userId: string;
+  cards: ReviewEntry[];
+  updatedAt: number;
+}
+
 /** One resource's popularity increment (see ServingStore.incrementPopularity for the fields). */
 export interface PopularityIncrement {
   resourceId: string;
@@ -73,6 +99,8 @@ export interface ServingReader {
   /** Partners of a resource, strongest first. */
   getCoEngaged(resourceId: string, limit: number): Promise<{ resourceId: string; score: number }[]>;
   getKnowledge(userId: string): Promise<KnowledgeState | null>;
+  /** The learner's review cards (replaced as a whole); erased with the learner. */
+  getReviews(userId: string): Promise<ReviewState | null>;
   getCompleted(userId: string): Promise<Set<string>>;
   /** Most popular first, scores decayed to `now` (default: the store's clock); `topic` undefined = overall. */
   getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]>;
@@ -95,6 +123,8 @@ export interface ServingWriter {
   /** Takes (removes and returns) up to `max` resources whose co-engagement changed since they were last taken. */
   takeCoEngagementChanges(max: number): Promise<string[]>;
   putKnowledge(state: KnowledgeState): Promise<void>;
+  /** The learner's review cards (replaced as a whole); erased with the learner. */
+  putReviews(state: ReviewState): Promise<void>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;
   /**
    * Popularity with exponential time decay (half-life set on the store): adds `by` to the overall ranking and to each
