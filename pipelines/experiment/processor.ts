@@ -11,8 +11,8 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { ExperimentTally, sumTotals, type TallyJSON } from '../../models/experiments/tally';
-import type { Decode } from '../decode';
-import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import type { Decode } from '../../consumers/event-types';
+import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 import { erasureKey, ERASURE_MEMORY_MS } from '../learner/state';
 
 export interface ExperimentGroupJSON {

@@ -10,9 +10,9 @@ import type { Client } from '@confluentinc/schemaregistry';
 import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import type { VariantTotals } from '../../models/experiments/tally';
-import { createSecondaryDecode } from '../../pipelines/adapters/decode';
+import { createSecondaryDecode } from '../../consumers/decode/decoders';
 import { ExperimentProcessor } from '../../pipelines/experiment/processor';
 
 export async function replayTotals(config: Config, kafka: Kafka, registry: Client, timeoutMs = 120_000): Promise<VariantTotals[]> {

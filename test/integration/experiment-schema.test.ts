@@ -8,7 +8,7 @@
 import avro from 'avsc';
 import { Compatibility } from '@confluentinc/schemaregistry';
 import { EventDeserializer, registerSchemas, valueSubject } from '../../lib/serde';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { SCHEMAS } from '../../schemas';
 import { testConfig, testRegistry } from '../helpers';
 

@@ -4,7 +4,7 @@
  * recommId/variant the API derives from it, and the collector's rules for impressions.
  */
 import { tagServedList } from '../../api/recommend/experiment';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { assignVariant } from '../../models/experiments/assign';
 import { parseRecommId } from '../../models/experiments/recommId';
 import type { Experiment } from '../../models/experiments/types';
@@ -13,7 +13,7 @@ import { validateEvent } from '../../schemas';
 import { buildReport, formatReport } from '../../scripts/experiment/report';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import type { InteractionEvent } from '../../pipelines/decode';
+import type { InteractionEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { createCollabModel } from '../../pipelines/model/collab';
 
