@@ -1,11 +1,13 @@
 /**
  * In-memory ServingStore: same contract as the Redis store (test/unit/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis. Lists are kept encoded (lib/serving/listCodec.ts, as the Redis store writes them), so every test
+ * just as with Redis. Lists are kept encoded (lib/serving/compactList.ts format 4 with an in-process dictionary, as the Redis store writes them), so every test
  * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './listCodec';
+import { listOfView } from './listCodec';
+import { parseCompact, refsOf, viewOfCompact } from './compactList';
+import { ListDictionary, memoryDictionaryBackend } from './listDictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
@@ -36,6 +38,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   private readonly halfLifeMs: number;
   private readonly now: () => number;
   private closed = false;
+  private readonly dict = new ListDictionary(memoryDictionaryBackend());
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
@@ -43,16 +46,21 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   }
 
   putRecommendations(list: RecommendationList): Promise<void> {
-    this.lists.set(list.userId, encodeList(list));
-    return Promise.resolve();
+    return this.dict.write(list, (value) => {
+      this.lists.set(list.userId, value);
+      return Promise.resolve();
+    });
   }
-  getRecommendations(userId: string): Promise<RecommendationList | null> {
-    const l = this.lists.get(userId);
-    return Promise.resolve(l ? decodeList(l) : null);
+  async getRecommendations(userId: string): Promise<RecommendationList | null> {
+    const view = await this.getRecommendationView(userId);
+    return view && listOfView(view);
   }
-  getRecommendationView(userId: string): Promise<RecommendationView | null> {
+  async getRecommendationView(userId: string): Promise<RecommendationView | null> {
     const l = this.lists.get(userId);
-    return Promise.resolve(l ? decodeView(l) : null);
+    const c = l ? parseCompact(l) : null;
+    if (!c) return null;
+    await this.dict.load(refsOf(c));
+    return viewOfCompact(c, this.dict.entry, () => undefined);
   }
   putResource(meta: ResourceMeta): Promise<void> {
     this.resources.set(meta.resourceId, copy(meta));

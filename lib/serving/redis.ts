@@ -1,12 +1,13 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its binary encoding, lib/serving/listCodec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its binary encoding, lib/serving/compactList.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (lib/serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        RecommendationList (listCodec,   res:<resourceId>   JSON ResourceMeta
- *                       binary format 3)
+ *   rec:<userId>        RecommendationList (compactList, res:<resourceId>   JSON ResourceMeta
+ *                       binary format 4)
+ *   dict:k, dict:v      HASHes of list format 4's dictionary: entry -> number, number -> entry
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
@@ -20,7 +21,9 @@ import { DependencyError, LearnstreamError } from '../errors';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './listCodec';
+import { decodeView, listOfView } from './listCodec';
+import { isCompact, parseCompact, refsOf, viewOfCompact } from './compactList';
+import { ListDictionary, type DictionaryBackend } from './listDictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
@@ -39,6 +42,23 @@ export interface RedisStoreOptions {
   ownsClient?: boolean;
 }
 
+/**
+ * Numbers of dictionary entries (KEYS[1] = entry -> number, KEYS[2] = number -> entry), the next free number (the
+ * count so far) for each new one: atomic, so writers in several processes agree on every number.
+ */
+const ASSIGN_SCRIPT = `
+local out = {}
+for i = 1, #ARGV do
+  local n = redis.call('HGET', KEYS[1], ARGV[i])
+  if not n then
+    n = redis.call('HLEN', KEYS[1])
+    redis.call('HSET', KEYS[1], ARGV[i], n)
+    redis.call('HSET', KEYS[2], n, ARGV[i])
+  end
+  out[i] = tonumber(n)
+end
+return out`;
+
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
 
@@ -51,6 +71,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   private readonly now: () => number;
   private readonly ownsClient: boolean;
   private closing?: Promise<void>;
+  private readonly dict: ListDictionary;
 
   constructor(opts: RedisStoreOptions) {
     this.r = opts.redis;
@@ -60,6 +81,20 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     this.maxPopular = opts.maxPopularMembers ?? 5000;
     this.now = opts.now ?? Date.now;
     this.ownsClient = opts.ownsClient ?? false;
+    this.dict = new ListDictionary(this.dictionaryBackend());
+  }
+
+  /** The list dictionary (lib/serving/listDictionary.ts) as two hashes: dict:k entry -> number, dict:v number -> entry. */
+  private dictionaryBackend(): DictionaryBackend {
+    const k = this.key('dict:k');
+    const v = this.key('dict:v');
+    return {
+      assign: async (entries) => {
+        const out = await this.run('eval', () => this.r.eval(ASSIGN_SCRIPT, 2, k, v, ...entries));
+        return (out as (number | string)[]).map(Number);
+      },
+      lookup: (refs) => this.run('hmget', () => this.r.hmget(v, ...refs.map(String))),
+    };
   }
 
   private key(kind: string, id?: string): string {
@@ -108,20 +143,29 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   async putRecommendations(list: RecommendationList): Promise<void> {
-    await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
+    await this.dict.write(list, async (value) => {
+      await this.run('set', () => this.r.set(this.key('rec', list.userId), value));
+    });
   }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
-    return this.readList(userId, decodeList);
+    const view = await this.getRecommendationView(userId);
+    return view && listOfView(view);
   }
+  /**
+   * One GET of the learner's list as a lazy view, plus one HMGET of dictionary entries this process has not seen yet
+   * (format 4; none once the catalogue's entries are cached). Corrupt values and items are counted.
+   */
   async getRecommendationView(userId: string): Promise<RecommendationView | null> {
-    return this.readList(userId, decodeView);
-  }
-  /** One GET of the learner's list, decoded whole or as a lazy view; corrupt values and items are counted. */
-  private async readList<T>(userId: string, decode: (raw: Buffer, onCorruptItem: () => void) => T | null): Promise<T | null> {
-    // As bytes: format 3 is binary (formats 1 and 2, text, are decoded from the bytes too).
+    // As bytes: formats 3 and 4 are binary (formats 1 and 2, text, are decoded from the bytes too).
     const raw = await this.run('get', () => this.r.getBuffer(this.key('rec', userId)));
     if (raw === null) return null;
-    const out = decode(raw, () => this.corrupt('rec'));
+    const onCorruptItem = () => this.corrupt('rec');
+    let out: RecommendationView | null;
+    if (isCompact(raw)) {
+      const c = parseCompact(raw);
+      if (c) await this.dict.load(refsOf(c));
+      out = c && viewOfCompact(c, this.dict.entry, onCorruptItem);
+    } else out = decodeView(raw, onCorruptItem);
     if (!out) this.corrupt('rec');
     return out;
   }
