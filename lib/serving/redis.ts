@@ -15,11 +15,11 @@
  *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import type { ChainableCommander, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
 import { DependencyError, LearnstreamError } from '../errors';
 import { noopEmitter, type Emitter } from '../metrics/instrumentation';
-import { createRedis } from '../redis/client';
+import { createServingRedis, type ServingRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeView, listOfView } from './listCodec';
 import { isCompact, parseCompact, refsOf, viewOfCompact } from './compactList';
@@ -28,7 +28,8 @@ import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, t
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
-  redis: Redis;
+  /** One Redis, or a Redis Cluster (ioredis Cluster: keys then carry hash tags, see "Cluster" at the top). */
+  redis: ServingRedis;
   /** Prefix of every key, e.g. `ls:` (config.redis.keyPrefix); tests use a random one. */
   keyPrefix: string;
   emit?: Emitter;
@@ -59,11 +60,41 @@ for i = 1, #ARGV do
 end
 return out`;
 
+/** The MULTI commands the store uses, so that on a cluster they can be routed to one MULTI per slot group. */
+interface Tx {
+  del(...keys: string[]): void;
+  zrem(key: string, ...members: string[]): void;
+  zincrby(key: string, by: number, member: string): void;
+  zremrangebyrank(key: string, start: number, stop: number): void;
+  sadd(key: string, ...members: string[]): void;
+  srem(key: string, ...members: string[]): void;
+  hset(key: string, field: string, value: string | Buffer): void;
+  hdel(key: string, ...fields: string[]): void;
+  incr(key: string): void;
+}
+
+/**
+ * On a cluster, kinds kept together in one hash slot because one command or MULTI spans them: every popularity
+ * ranking (a batch of increments is one MULTI), the curriculum (nodes, skill sets, vectors and their version) and the
+ * list dictionary (its Lua script reads and writes both hashes). Every other key is tagged with its id, so one
+ * learner's keys (rec, know, done, interests) share a slot, and one resource's (res, sim, co).
+ */
+const GROUP_TAG: Partial<Record<string, string>> = { pop: 'pop', 'pop:t': 'pop', 'cur:n': 'cur', 'cur:s': 'cur', 'cur:v': 'cur', 'cur:vv': 'cur', 'dict:k': 'dict', 'dict:v': 'dict' };
+
+/** The part of a key Redis Cluster hashes to pick its slot: the first non-empty {...}, else the whole key. */
+function hashedPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
 
 export class RedisServingStore implements ServingStore, StoredResourceReads, CurriculumStore {
-  private readonly r: Redis;
+  private readonly r: ServingRedis;
+  private readonly cluster: boolean;
   private readonly p: string;
   private readonly emit: Emitter;
   private readonly halfLifeMs: number;
@@ -75,7 +106,9 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
 
   constructor(opts: RedisStoreOptions) {
     this.r = opts.redis;
+    this.cluster = 'isCluster' in opts.redis && opts.redis.isCluster;
     this.p = opts.keyPrefix;
+    if (this.cluster && /[{}]/.test(this.p)) throw new RangeError(`key prefix ${this.p}: no braces on Redis Cluster (they would be the hash tag)`);
     this.emit = opts.emit ?? noopEmitter;
     this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
     this.maxPopular = opts.maxPopularMembers ?? 5000;
@@ -98,7 +131,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   private key(kind: string, id?: string): string {
-    return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:${id}`;
+    if (!this.cluster) return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:${id}`;
+    const group = GROUP_TAG[kind];
+    if (group !== undefined) return `${this.p}{${group}}${kind}${id === undefined ? '' : `:${id}`}`;
+    return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:{${id}}`;
   }
 
   /** Runs one command (or MULTI), reports its duration, turns connection failures into DependencyError. */
@@ -115,15 +151,40 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     }
   }
 
-  private async multi(command: string, build: (m: ReturnType<Redis['multi']>) => void): Promise<unknown[]> {
-    return this.run(command, async () => {
-      const m = this.r.multi();
-      build(m);
-      const res = await m.exec();
-      if (!res) throw new DependencyError('redis', `redis ${command}: transaction aborted`);
-      const failed = res.find(([e]) => e);
-      if (failed?.[0]) throw failed[0];
-      return res.map(([, v]) => v);
+  /**
+   * One MULTI of the commands `build` adds. On a cluster, one MULTI per hash slot group (keys with the same hashed part,
+   * see hashedPart), sent together: atomic within a group, which is what each caller needs (a learner's keys, the
+   * popularity ZSETs, the curriculum and the dictionary each share a tag).
+   */
+  private async multi(command: string, build: (m: Tx) => void): Promise<void> {
+    await this.run(command, async () => {
+      const groups = new Map<string, ChainableCommander>();
+      const on = (key: string): ChainableCommander => {
+        const h = this.cluster ? hashedPart(key) : '';
+        let m = groups.get(h);
+        if (!m) groups.set(h, (m = this.r.multi()));
+        return m;
+      };
+      build({
+        del: (...keys) => {
+          if (this.cluster) for (const k of keys) on(k).del(k);
+          else if (keys.length > 0) on(keys[0]).del(...keys);
+        },
+        zrem: (k, ...members) => void on(k).zrem(k, ...members),
+        zincrby: (k, by, member) => void on(k).zincrby(k, by, member),
+        zremrangebyrank: (k, start, stop) => void on(k).zremrangebyrank(k, start, stop),
+        sadd: (k, ...members) => void on(k).sadd(k, ...members),
+        srem: (k, ...members) => void on(k).srem(k, ...members),
+        hset: (k, field, value) => void on(k).hset(k, field, value),
+        hdel: (k, ...fields) => void on(k).hdel(k, ...fields),
+        incr: (k) => void on(k).incr(k),
+      });
+      const results = await Promise.all([...groups.values()].map((m) => m.exec()));
+      for (const res of results) {
+        if (!res) throw new DependencyError('redis', `redis ${command}: transaction aborted`);
+        const failed = res.find(([e]) => e);
+        if (failed?.[0]) throw failed[0];
+      }
     });
   }
 
@@ -178,7 +239,26 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
   async getStoredResources(ids: readonly string[]): Promise<(string | null)[]> {
     if (ids.length === 0) return [];
-    return this.run('mget', () => this.r.mget(ids.map((id) => this.key('res', id))));
+    const keys = ids.map((id) => this.key('res', id));
+    if (!this.cluster) return this.run('mget', () => this.r.mget(keys));
+    // A cluster serves MGET of one slot only: one MGET per slot group, sent together (auto-pipelined per node).
+    return this.run('mget', async () => {
+      const byGroup = new Map<string, number[]>();
+      keys.forEach((k, i) => {
+        const h = hashedPart(k);
+        const at = byGroup.get(h);
+        if (at) at.push(i);
+        else byGroup.set(h, [i]);
+      });
+      const out = new Array<string | null>(keys.length);
+      await Promise.all(
+        [...byGroup.values()].map(async (at) => {
+          const got = await this.r.mget(at.map((i) => keys[i]));
+          at.forEach((i, j) => (out[i] = got[j]));
+        }),
+      );
+      return out;
+    });
   }
   parseStoredResource(stored: string): ResourceMeta | null {
     return this.parse<ResourceMeta>(stored, 'res');
@@ -314,6 +394,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   async eraseLearner(userId: string): Promise<void> {
+    // One DEL: on a cluster the four keys share the learner's hash tag, so one slot.
     await this.run('del', () =>
       this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),
     );
@@ -332,9 +413,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
 }
 
 /**
- * A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client.
+ * A Redis store on a new client from the config (key prefix config.redis.keyPrefix; a Cluster client when
+ * config.redis.clusterNodes are set); close() quits the client.
  * `client` adds ioredis options (e.g. enableAutoPipelining for the API).
  */
 export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}, client: RedisOptions = {}): RedisServingStore {
-  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config, client), ownsClient: true });
+  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createServingRedis(config, client), ownsClient: true });
 }
