@@ -330,6 +330,7 @@ export async function run(args: BenchArgs): Promise<void> {
         api_p99_ms_at_1000: Number(fixed[apiLoad.name].p99_ms),
         hello_p99_ms_at_1000: Number(fixed[hello.name].p99_ms),
         raw_get_p99_ms_at_1000: Number(fixed[raw.name].p99_ms),
+        api_p99_over_hello_p99: round(Number(fixed[apiLoad.name].p99_ms) / Math.max(1, Number(fixed[hello.name].p99_ms))),
         api_achieved_at_1000: Number(fixed[apiLoad.name].req_per_s),
         hello_us_per_req: Number(max[hello.name].server_us_per_req),
         api_us_per_req: Number(max[apiLoad.name].server_us_per_req),
@@ -383,8 +384,13 @@ export async function run(args: BenchArgs): Promise<void> {
     const allRounds = perRound.slice(0, -1);
     const sustained = allRounds.every((p) => Number(p.api_achieved_at_1000) >= 950);
     report.targets.push({
-      target: 'API p99 <= 5 ms at 1,000 req/s',
-      measured: `median p99 ${m.api_p99_ms_at_1000} ms (rounds ${allRounds.map((p) => p.api_p99_ms_at_1000).join(' / ')}); hello-world ${m.hello_p99_ms_at_1000} ms (${allRounds.map((p) => p.hello_p99_ms_at_1000).join(' / ')}); ${sustained ? '' : 'NOT '}sustained in every round`,
+      target: "API p99 <= 1.5x hello-world's p99 at 1,000 req/s, same rounds",
+      measured: `median of per-round ratios ${m.api_p99_over_hello_p99}x (rounds ${allRounds.map((p) => `${p.api_p99_ms_at_1000} / ${p.hello_p99_ms_at_1000} ms`).join('; ')}); ${sustained ? '' : 'NOT '}sustained in every round`,
+      pass: Number(m.api_p99_over_hello_p99) <= 1.5 && sustained,
+    });
+    report.targets.push({
+      target: '(reference) API p99 <= 5 ms at 1,000 req/s',
+      measured: `median p99 ${m.api_p99_ms_at_1000} ms (rounds ${allRounds.map((p) => p.api_p99_ms_at_1000).join(' / ')}); hello-world ${m.hello_p99_ms_at_1000} ms`,
       pass: Number(m.api_p99_ms_at_1000) <= 5 && sustained,
     });
     report.targets.push({
