@@ -24,7 +24,6 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
-import { encodeList } from '../lib/serving/listCodec';
 import { RedisServingStore } from '../lib/serving/redis';
 import type { RecommendationList } from '../lib/serving/types';
 import { mulberry32 } from '../models/random/prng';
@@ -218,14 +217,21 @@ export async function run(args: BenchArgs): Promise<void> {
   try {
     const baselineArg = args.rest.indexOf('--baseline');
     const baselineDir = baselineArg >= 0 ? path.resolve(args.rest[baselineArg + 1] ?? '') : null;
-    // The baseline checkout reads its own copy of the same data, its lists encoded by its own encodeList: a checkout
-    // from before list format 3 cannot read format 3 (it would serve every learner the popular fallback), and one
+    // The baseline checkout reads its own copy of the same data, its lists written by its own serving store: a
+    // checkout from before a list format cannot read it (it would serve every learner the popular fallback), and one
     // reading older lists through its backward-compatible path would not be measured as it runs in production.
     const basePrefix = `${prefix}base:`;
-    const seeds: { prefix: string; encode: (l: RecommendationList) => string | Buffer }[] = [{ prefix, encode: encodeList }];
+    type PutList = (l: RecommendationList) => Promise<void>;
+    const seeds: { prefix: string; putList: (keyPrefix: string) => PutList }[] = [{ prefix, putList: (keyPrefix) => (l) => new RedisServingStore({ redis, keyPrefix }).putRecommendations(l) }];
     if (baselineDir) {
-      const codec = (await import(path.join(baselineDir, 'lib', 'serving', 'listCodec.ts'))) as { encodeList: (l: RecommendationList) => string | Buffer };
-      seeds.push({ prefix: basePrefix, encode: codec.encodeList });
+      // lib/serving/ before the restructuring of issue 16, serving/ after it.
+      const where = ['serving', path.join('lib', 'serving')].map((d) => path.join(baselineDir, d, 'redis.ts')).find((f) => fs.existsSync(f));
+      if (!where) throw new Error(`--baseline ${baselineDir}: no serving/redis.ts or lib/serving/redis.ts`);
+      const mod = (await import(where)) as { RedisServingStore: new (o: { redis: unknown; keyPrefix: string }) => { putRecommendations: PutList } };
+      seeds.push({ prefix: basePrefix, putList: (keyPrefix) => {
+        const store = new mod.RedisServingStore({ redis, keyPrefix });
+        return (l) => store.putRecommendations(l);
+      } });
     }
     for (const seed of seeds) {
       progress(`seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${seed.prefix}`);
@@ -241,9 +247,10 @@ export async function run(args: BenchArgs): Promise<void> {
         }
         await Promise.all(ps);
       }
+      const put = seed.putList(seed.prefix);
       for (let a = 0; a < USERS; a += 500) {
         const ps: Promise<unknown>[] = [];
-        for (let u = a; u < a + 500; u++) ps.push(redis.set(`${seed.prefix}rec:u${u}`, seed.encode(makeList(`u${u}`, config.pipeline.topN, table, rng))));
+        for (let u = a; u < a + 500; u++) ps.push(put(makeList(`u${u}`, config.pipeline.topN, table, rng)));
         await Promise.all(ps);
       }
     }

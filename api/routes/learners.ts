@@ -10,7 +10,7 @@ import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../problem';
-import { serveRecommendations } from '../recommend/serve';
+import { recommendationsJson, serveRecommendations } from '../recommend/serve';
 import { Params } from '../validation';
 
 /** Resource types of the catalogue (schemas/resource.avsc ResourceType). */
@@ -40,7 +40,9 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const out = await serveRecommendations(deps.store, q);
     if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });
     res.setHeader('cache-control', 'private, no-store');
-    res.json(out);
+    // What res.json(out) sends, from cached per-entry JSON text (recommendationsJson).
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.send(recommendationsJson(out));
   });
 
   r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {
