@@ -158,10 +158,10 @@ export interface CompactList {
   eventTime?: number;
   score(i: number): number;
   /** Item entry of item i. */
-  items: Uint32Array;
+  items: number[];
   /** Reasons of item i: reasons[reasonAt[i]] .. reasons[reasonAt[i + 1] - 1]. */
-  reasons: Uint32Array;
-  reasonAt: Uint32Array;
+  reasons: number[];
+  reasonAt: number[];
 }
 
 export function isCompact(raw: Uint8Array): boolean {
@@ -180,10 +180,14 @@ export function parseCompact(b: Buffer): CompactList | null {
     return b[at++];
   };
   const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; shift <= 28; shift += 7) {
-      const byte = u8();
-      v += (byte & 0x7f) * 2 ** shift;
+    if (at >= end) throw CORRUPT;
+    let byte = b[at++];
+    if (byte < 0x80) return byte; // nearly every number of a list: one byte, or
+    let v = byte & 0x7f;
+    for (let mul = 0x80; mul <= 0x10000000; mul *= 0x80) {
+      if (at >= end) throw CORRUPT;
+      byte = b[at++];
+      v += (byte & 0x7f) * mul;
       if (byte < 0x80) return v;
     }
     throw CORRUPT;
@@ -226,8 +230,8 @@ export function parseCompact(b: Buffer): CompactList | null {
         return q === 65535 ? max : q === 0 ? min : min + (q / 65535) * span;
       };
     } else score = () => 0;
-    const items = new Uint32Array(n);
-    const reasonAt = new Uint32Array(n + 1);
+    const items = new Array<number>(n);
+    const reasonAt = new Array<number>(n + 1);
     const reasons: number[] = [];
     for (let i = 0; i < n; i++) {
       items[i] = varint();
@@ -237,7 +241,7 @@ export function parseCompact(b: Buffer): CompactList | null {
     }
     reasonAt[n] = reasons.length;
     if (at !== end) throw CORRUPT;
-    const out: CompactList = { userId, model, source, generatedAt, score, items, reasons: Uint32Array.from(reasons), reasonAt };
+    const out: CompactList = { userId, model, source, generatedAt, score, items, reasons, reasonAt };
     if (eventTime !== undefined) out.eventTime = eventTime;
     return out;
   } catch (err) {

@@ -7,7 +7,7 @@
  * for numbers it has not seen (one round trip). The dictionary grows with the catalogue and the distinct reason texts
  * (a few per resource, skill and interest label), not with the learners.
  */
-import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, type Entry, type ListRefs } from './compactList';
+import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, refsOf, type CompactList, type Entry, type ListRefs } from './compactList';
 import type { Reason, RecommendationList, RecommendedItem } from './types';
 
 export interface DictionaryBackend {
@@ -128,10 +128,18 @@ export class ListDictionary {
     else (t.refs ??= new Map()).set(r.ref, ref);
   }
 
+  /** Loads the entries a parsed list refers to that are not cached yet (none, once warm: no call, no allocation). */
+  loadList(c: CompactList): Promise<void> | undefined {
+    const e = this.entries;
+    let cold = e[c.model] === undefined;
+    for (let i = 0; !cold && i < c.items.length; i++) cold = e[c.items[i]] === undefined;
+    for (let i = 0; !cold && i < c.reasons.length; i++) cold = e[c.reasons[i]] === undefined;
+    return cold ? this.load(refsOf(c)) : undefined;
+  }
+
   /** Loads the entries of `refs` not cached yet (one backend call at most). */
   async load(refs: Iterable<number>): Promise<void> {
-    const want: number[] = [];
-    for (const ref of refs) if (this.entries[ref] === undefined && !want.includes(ref)) want.push(ref);
+    const want = [...new Set([...refs].filter((ref) => this.entries[ref] === undefined))];
     if (want.length === 0) return;
     const texts = await this.backend.lookup(want);
     want.forEach((ref, j) => {

@@ -6,7 +6,7 @@
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { listOfView } from './listCodec';
-import { parseCompact, refsOf, viewOfCompact } from './compactList';
+import { parseCompact, viewOfCompact } from './compactList';
 import { ListDictionary, memoryDictionaryBackend } from './listDictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
@@ -59,7 +59,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     const l = this.lists.get(userId);
     const c = l ? parseCompact(l) : null;
     if (!c) return null;
-    await this.dict.load(refsOf(c));
+    await this.dict.loadList(c);
     return viewOfCompact(c, this.dict.entry, () => undefined);
   }
   putResource(meta: ResourceMeta): Promise<void> {

@@ -22,7 +22,7 @@ import { noopEmitter, type Emitter } from '../metrics/instrumentation';
 import { createServingRedis, type ServingRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeView, listOfView } from './listCodec';
-import { isCompact, parseCompact, refsOf, viewOfCompact } from './compactList';
+import { isCompact, parseCompact, viewOfCompact } from './compactList';
 import { ListDictionary, type DictionaryBackend } from './listDictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
@@ -224,7 +224,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     let out: RecommendationView | null;
     if (isCompact(raw)) {
       const c = parseCompact(raw);
-      if (c) await this.dict.load(refsOf(c));
+      if (c) await this.dict.loadList(c);
       out = c && viewOfCompact(c, this.dict.entry, onCorruptItem);
     } else out = decodeView(raw, onCorruptItem);
     if (!out) this.corrupt('rec');
