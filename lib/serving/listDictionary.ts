@@ -32,8 +32,8 @@ const sameList = (a: readonly string[] | undefined, b: readonly string[] | undef
 };
 
 export class ListDictionary {
-  /** Writer side: entry text -> number. */
-  private readonly numberOf = new Map<string, number>();
+  /** Writer side: model version -> number (item and reason numbers are in the two maps below, keyed without JSON). */
+  private readonly models = new Map<string, number>();
   /** Writer fast path: the last facts seen per resource id and their number (no JSON built for a known item). */
   private readonly items = new Map<string, ItemSeen>();
   /** Writer fast path: reason code -> text -> ref ('' key with `noRef`) -> number. */
@@ -67,7 +67,7 @@ export class ListDictionary {
 
   /** The dictionary numbers of what `list` refers to when all are known here; null when any is new. */
   knownRefs(list: RecommendationList): ListRefs | null {
-    const model = this.numberOf.get(entryOfModel(list.modelVersion));
+    const model = this.models.get(list.modelVersion);
     if (model === undefined) return null;
     let nReasons = 0;
     for (const it of list.items) nReasons += it.reasons.length;
@@ -99,21 +99,24 @@ export class ListDictionary {
     }
     const unique = [...entries];
     const numbers = await this.backend.assign(unique);
-    unique.forEach((e, j) => this.numberOf.set(e, numbers[j]));
+    const got = new Map<string, number>();
+    unique.forEach((e, j) => got.set(e, numbers[j]));
+    this.models.set(list.modelVersion, got.get(entryOfModel(list.modelVersion))!);
     for (const it of list.items) {
-      this.rememberItem(it, this.numberOf.get(entryOfItem(it))!);
-      for (const r of it.reasons) this.rememberReason(r, this.reasonRef(r) ?? this.numberOf.get(entryOfReason(r))!);
+      if (this.itemRef(it) === undefined) this.rememberItem(it, got.get(entryOfItem(it))!);
+      for (const r of it.reasons) if (this.reasonRef(r) === undefined) this.rememberReason(r, got.get(entryOfReason(r))!);
     }
     return this.knownRefs(list)!;
   }
 
   private itemRef(it: RecommendedItem): number | undefined {
     const seen = this.items.get(it.resourceId);
-    if (seen && seen.type === it.type && sameList(seen.topics, it.topics) && sameList(seen.skills, it.skills)) return seen.ref;
-    return this.numberOf.get(entryOfItem(it));
+    // Facts changed since (or never seen): the backend knows, or numbers, the entry.
+    return seen && seen.type === it.type && sameList(seen.topics, it.topics) && sameList(seen.skills, it.skills) ? seen.ref : undefined;
   }
   private rememberItem(it: RecommendedItem, ref: number): void {
-    this.items.set(it.resourceId, { type: it.type, topics: it.topics, skills: it.skills, ref });
+    // Copies: a caller may reuse its arrays, and the cache must compare against what was numbered.
+    this.items.set(it.resourceId, { type: it.type, topics: it.topics?.slice(), skills: it.skills?.slice(), ref });
   }
   private reasonRef(r: Reason): number | undefined {
     const t = this.reasons.get(r.code)?.get(r.text);
