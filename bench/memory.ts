@@ -10,7 +10,7 @@
  *            filled the way a replica receives them (ItemTable.setSignals of the owner's row). Reported as the
  *            structure's own count (ItemSignals.bytes()) and as the measured live-bytes delta, and the size of the
  *            model.item-factors record of such a row (pipelines/messages.ts encodeItemRow, with and without signals).
- *   redis    rec:<user> lists written through lib/serving/redis.ts (format 4, topN items with reasons) and res:<id>
+ *   redis    rec:<user> lists written through serving/redis-store.ts (format 4, topN items with reasons) and res:<id>
  *            metadata; MEMORY USAGE per key (sampled) and the INFO used_memory delta. Lists are written for a
  *            sample of learners and extrapolated to 1M (1M x topN=100 lists would not fit in this machine's RAM).
  * `npm run bench -- memory [--quick] [--json] [--dim 32]`; needs Redis (started when absent).
@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
-import { RedisServingStore } from '../lib/serving/redis';
+import { RedisServingStore } from '../serving/redis-store';
 import { newLearner } from '../models/collab';
 import { mulberry32, type Rng } from '../models/random/prng';
 import { encodeItemRow } from '../pipelines/messages';
@@ -247,7 +247,7 @@ export async function run(args: BenchArgs): Promise<void> {
       rrows.push({ key: `rec:<userId> (top ${n}, list format 4)`, written: redisSample, value_bytes: valueBytes, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
     }
     {
-      // The dictionary those lists refer to (lib/serving/listDictionary.ts): one entry per distinct item, reason and
+      // The dictionary those lists refer to (serving/list-dictionary.ts): one entry per distinct item, reason and
       // model version, shared by every learner, so it grows with the catalogue, not with the learners.
       const dictKeys = [`${prefix}dict:k`, `${prefix}dict:v`];
       const entries = await redis.hlen(dictKeys[0]);
@@ -274,7 +274,7 @@ export async function run(args: BenchArgs): Promise<void> {
     notes: [
       'memory_usage_bytes = mean MEMORY USAGE over 300 keys (SAMPLES 0); info_delta_bytes = INFO used_memory delta / keys (noisy: Redis is shared).',
       `Lists were written for ${redisSample.toLocaleString()} learners and extrapolated linearly to 1M (per-key cost does not depend on key count).`,
-      'rec: rows are list format 4 (lib/serving/compactList.ts): numbers into the shared dictionary row below, 16-bit scores; their info_delta also holds the dictionary entries the first lists added.',
+      'rec: rows are list format 4 (serving/compact-list.ts): numbers into the shared dictionary row below, 16-bit scores; their info_delta also holds the dictionary entries the first lists added.',
     ],
   });
   emitReport(report, args);

@@ -18,14 +18,15 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
-import { RedisServingStore } from '../lib/serving/redis';
-import type { RecommendationList } from '../lib/serving/types';
+import { RedisServingStore } from '../serving/redis-store';
+import type { RecommendationList } from '../serving/types';
 import { mulberry32 } from '../models/random/prng';
 import { buildItems, makeList } from './lib/catalog';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
@@ -224,9 +225,9 @@ export async function run(args: BenchArgs): Promise<void> {
     type PutList = (l: RecommendationList) => Promise<void>;
     const seeds: { prefix: string; putList: (keyPrefix: string) => PutList }[] = [{ prefix, putList: (keyPrefix) => (l) => new RedisServingStore({ redis, keyPrefix }).putRecommendations(l) }];
     if (baselineDir) {
-      // lib/serving/ before the restructuring of issue 16, serving/ after it.
-      const where = ['serving', path.join('lib', 'serving')].map((d) => path.join(baselineDir, d, 'redis.ts')).find((f) => fs.existsSync(f));
-      if (!where) throw new Error(`--baseline ${baselineDir}: no serving/redis.ts or lib/serving/redis.ts`);
+      // serving/redis-store.ts since the serving store became its own folder; lib/serving/redis.ts before.
+      const where = [path.join(baselineDir, 'serving', 'redis-store.ts'), path.join(baselineDir, 'lib', 'serving', 'redis.ts')].find((f) => existsSync(f));
+      if (!where) throw new Error(`--baseline ${baselineDir}: no serving/redis-store.ts or lib/serving/redis.ts`);
       const mod = (await import(where)) as { RedisServingStore: new (o: { redis: unknown; keyPrefix: string }) => { putRecommendations: PutList } };
       seeds.push({ prefix: basePrefix, putList: (keyPrefix) => {
         const store = new mod.RedisServingStore({ redis, keyPrefix });

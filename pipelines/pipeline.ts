@@ -4,23 +4,25 @@ import type { Readiness } from '../lib/metrics/server';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
-import type { ServingStore } from '../lib/serving/types';
-import { topicName } from '../lib/topics';
+import type { ServingStore } from '../serving/types';
+import { topicName } from '../schemas/topics';
 import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
-import type { Decode } from './decode';
+import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
-import { retryKafka } from './runner/retry';
+import { retryKafka } from '../lib/retry';
 import { LearnerProcessor } from './learner/processor';
-import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
+import type { LearnerReviewOptions } from './learner/reviews';
+import { deadLetterNullValues, nonCompactedEventTopics } from '../consumers/decode/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
 import { ContentReplica } from './replica/content-replica';
 import { InterestIndex } from './learner/interests';
 import { LearnedColdStart } from './catalog/cold-start';
-import { StageRunner } from './runner/stage-runner';
-import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
+import { StageRunner } from '../consumers/runner/stage-runner';
+import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
+import { InvariantError } from '../lib/errors';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 
@@ -57,10 +59,11 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } } } {
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions } {
   const m = config.model;
   const p = config.pipeline;
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } } };
+  const reviews = { slots: p.reviewSlots, within: p.reviewSlotsWithin, retention: p.reviewRetention };
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -162,6 +165,7 @@ export class Pipeline {
         rerankIntervalMs: p.rerankIntervalMs,
         signalRefreshMs: p.signalRefreshMs,
         ranking: learnerStageSettings(config).ranking,
+        reviews: learnerStageSettings(config).reviews,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
@@ -216,7 +220,7 @@ export class Pipeline {
     try {
       const md = await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] }));
       const n = md.topics[0]?.partitions.length ?? 0;
-      if (n === 0) throw new Error(`topic ${topic} has no partitions`);
+      if (n === 0) throw new InvariantError(`topic ${topic} has no partitions`, { topic });
       return n;
     } finally {
       await admin.disconnect();

@@ -7,10 +7,10 @@
  *      (mastered resources and their own ancestors are never needed) plus inactive resources (bypassed).
  */
 import { DEFAULT_MASTERY_THRESHOLD, planPath, plannableGraph, standingOf, type CatalogueNode, type PathStep, type Standing } from '../../models/paths';
-import type { CurriculumNode, CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
-import { HttpProblem } from '../problem';
-import { EncoderUnavailableError, type TextGoalResolver } from './textGoals';
+import type { CurriculumNode, CurriculumStore } from '../../serving/curriculum';
+import type { ServingReader } from '../../serving/types';
+import { HttpProblem } from '../../lib/problems';
+import { EncoderUnavailableError, type TextGoalResolver } from './text-goals';
 
 export interface PathQuery {
   userId: string;
@@ -20,7 +20,7 @@ export interface PathQuery {
 }
 
 export interface PathDeps {
-  store: ServingStore;
+  store: ServingReader;
   curriculum: CurriculumStore;
   /** Free-text goals; undefined = this server resolves none (503 for such a goal). */
   textGoals?: TextGoalResolver;
@@ -38,7 +38,7 @@ export interface GoalMatch {
 
 export interface PathResponse {
   userId: string;
-  goal: { query: string; kind: 'resource' | 'skill' | 'text'; resourceIds: string[]; skill?: string; matches?: GoalMatch[] };
+  goal: { query: string; kind: 'resource' | 'skill' | 'text'; resourceIds: string[]; skill?: string; matches?: GoalMatch[]; resolvedBy?: 'encoder' | 'title-ngram' };
   masteryThreshold: number;
   status: 'path' | 'goal-mastered';
   reason: string;
@@ -134,9 +134,9 @@ async function resolveGoal(deps: PathDeps, query: string): Promise<{ info: PathR
   matches.push(...[...skills].slice(0, TEXT_MATCHES).map(([id, c]): GoalMatch => ({ kind: 'skill', id, cosine: round(c) })));
   const best = live[0];
   if (!best || best.m.cosine < TEXT_MIN_COSINE) {
-    throw new HttpProblem('unknown-goal', `no resource matches '${query}' closely enough (best cosine ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`, { extensions: { matches } });
+    throw new HttpProblem('unknown-goal', `no resource matches '${query}' closely enough (best ${near[0]?.method === 'title-ngram' ? 'title bigram score' : 'cosine'} ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`, { extensions: { matches } });
   }
-  return { info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches }, nodes: [best.n] };
+  return { info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches, resolvedBy: best.m.method ?? 'encoder' }, nodes: [best.n] };
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;

@@ -9,13 +9,13 @@ import { createInstrumentation, type Instrumentation } from '../../lib/metrics/i
 import { createRedis } from '../../lib/redis/client';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventSerializer, registerSchemas } from '../../lib/serde';
-import { RedisServingStore } from '../../lib/serving/redis';
-import { topicName } from '../../lib/topics';
+import { RedisServingStore } from '../../serving/redis-store';
+import { topicName } from '../../schemas/topics';
 import { gaussian, mulberry32 } from '../../models/random/prng';
-import { createDecode } from '../../pipelines/adapters/decode';
+import { createDecode } from '../../consumers/decode/decoders';
 import { encodeItemRow } from '../../pipelines/messages';
 import { Pipeline } from '../../pipelines/pipeline';
-import { MemoryCheckpointStore } from '../../pipelines/state/checkpoint';
+import { MemoryCheckpointStore } from '../../consumers/state/checkpoint';
 import type { LearningInteraction } from '../../schemas';
 import { pick, TOPICS } from './catalog';
 
@@ -104,7 +104,7 @@ export function interactionMessages(w: BenchWorld, n: number, users: number, res
   const out: { key: string; value: Buffer }[] = [];
   for (let i = 0; i < n; i++) {
     const userId = `u${Math.floor(rng() * users)}`;
-    const ev: LearningInteraction = { eventId: `b-${seed}-${i}`, userId, resourceId: resources[Math.floor(rng() * resources.length)], type: types[Math.floor(rng() * types.length)], value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'bench', device: null, session: null } };
+    const ev: LearningInteraction = { eventId: `b-${seed}-${i}`, userId, resourceId: resources[Math.floor(rng() * resources.length)], type: types[Math.floor(rng() * types.length)], value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'bench', device: null, session: null }, review: false };
     out.push({ key: userId, value: w.serializer.serializeSync(w.topic.interactions, ev) });
   }
   return out;

@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config';
-import { DEFAULT_DATASET_DIRS, type Dataset, type DatasetName } from '../../lib/datasets';
+import { DEFAULT_DATASET_DIRS, type Dataset, type DatasetName } from '../../producers/datasets';
 import { plannedTopics } from '../../lib/kafka/topics';
-import { topicName, type TopicKey } from '../../lib/topics';
-import { createDecodeStep } from '../../consumers/decode';
+import { topicName, type TopicKey } from '../../schemas/topics';
+import { createDecodeStep } from '../../consumers/decode/step';
 import { Publisher } from '../../producers/publisher';
 import { replay } from '../../producers/replay/replay';
 import type { EventName, LearningInteraction, Resource } from '../../schemas';
@@ -207,7 +207,7 @@ describe('replay validation against the real broker', () => {
   it('counts each bad row with its reason and never sends it; the good rows all arrive', async () => {
     const now = Date.now();
     const view = (eventId: string, extra: Partial<LearningInteraction> = {}): LearningInteraction => ({
-      eventId, userId: 'u1', resourceId: 'r1', type: 'view', value: null, dwellMs: 1000, occurredAt: now - 60_000, context: { platform: 'replay-test', device: null, session: null }, ...extra,
+      eventId, userId: 'u1', resourceId: 'r1', type: 'view', value: null, dwellMs: 1000, occurredAt: now - 60_000, context: { platform: 'replay-test', device: null, session: null }, review: false, ...extra,
     });
     const resource = (resourceId: string, extra: Partial<Resource> = {}): Resource => ({
       resourceId, title: `Resource ${resourceId}`, description: '', type: 'video', topics: [], skills: [], difficulty: null, durationMin: null, language: 'en', prerequisites: [], instructor: null, publishedAt: null, active: true, ...extra,

@@ -5,9 +5,9 @@
 import type { Cluster } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createServingRedis } from '../../lib/redis/client';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { clusterPorts, startRedisCluster, type LocalRedisCluster } from '../../infra/stack/redisCluster';
-import { servingStoreContract } from '../unit/serving-store.contract';
+import { servingStoreContract } from '../contracts/serving-store.contract';
 import { randomPrefix, testConfig } from '../helpers';
 
 jest.setTimeout(60_000);

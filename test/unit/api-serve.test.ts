@@ -1,6 +1,6 @@
-import { withCatalogCache } from '../../api/recommend/catalogCache';
+import { withCatalogCache } from '../../api/recommend/catalog-cache';
 import { recommendationsJson, serveRecommendations } from '../../api/recommend/serve';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 describe('serveRecommendations', () => {
   it('finds filtered items deep in a long list, fetching catalogue entries chunk by chunk only until the page is full', async () => {

@@ -1,7 +1,7 @@
-import { encodeCompact, parseCompact, refsOf, viewOfCompact } from '../../lib/serving/compactList';
-import { listOfView } from '../../lib/serving/listCodec';
-import { ListDictionary, memoryDictionaryBackend } from '../../lib/serving/listDictionary';
-import type { RecommendationList } from '../../lib/serving/types';
+import { encodeCompact, parseCompact, refsOf, viewOfCompact } from '../../serving/compact-list';
+import { listOfView } from '../../serving/list-codec';
+import { ListDictionary, memoryDictionaryBackend } from '../../serving/list-dictionary';
+import type { RecommendationList } from '../../serving/types';
 
 function topList(userId: string, n: number): RecommendationList {
   return {
