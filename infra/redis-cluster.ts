@@ -1,10 +1,10 @@
 /**
- * `npm run stack:redis-cluster`: a local 3-master Redis Cluster (infra/stack/redisCluster.ts) in the foreground, on
+ * `npm run stack:redis-cluster`: a local 3-master Redis Cluster (infra/stack/redis-cluster.ts) in the foreground, on
  * the stack's Redis port + 500, +501, +502; prints the LEARNSTREAM_REDIS_CLUSTER_NODES value that points the
  * pipeline and the API at it. Ctrl-C stops the nodes and removes their data.
  */
 import { loadConfig } from '../lib/config';
-import { clusterPorts, startRedisCluster } from './stack/redisCluster';
+import { clusterPorts, startRedisCluster } from './stack/redis-cluster';
 
 async function main(): Promise<void> {
   const config = loadConfig();

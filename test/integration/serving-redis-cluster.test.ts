@@ -1,12 +1,12 @@
 /**
  * The ServingStore contract on a Redis Cluster of three masters that infra/ starts from the same redis-server binary
- * (infra/stack/redisCluster.ts), through ioredis' Cluster client as config.redis.clusterNodes selects it.
+ * (infra/stack/redis-cluster.ts), through ioredis' Cluster client as config.redis.clusterNodes selects it.
  */
 import type { Cluster } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createServingRedis } from '../../lib/redis/client';
 import { RedisServingStore } from '../../serving/redis-store';
-import { clusterPorts, startRedisCluster, type LocalRedisCluster } from '../../infra/stack/redisCluster';
+import { clusterPorts, startRedisCluster, type LocalRedisCluster } from '../../infra/stack/redis-cluster';
 import { servingStoreContract } from '../contracts/serving-store.contract';
 import { randomPrefix, testConfig } from '../helpers';
 
