@@ -17,7 +17,7 @@ import { createKafka } from '../lib/kafka/client';
 import { ensureTopics } from '../lib/kafka/topics';
 import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
-import { createRedis } from '../lib/redis/client';
+import { createServingRedis } from '../lib/redis/client';
 import { createRegistryClient } from '../lib/registry/client';
 import { RedisServingStore } from '../serving/redis-store';
 import type { EmbedFn } from '../models/content/text';
@@ -80,7 +80,8 @@ export async function main(argv: string[]): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, config);
   await admin.disconnect();
-  const redis = createRedis(config);
+  // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
+  const redis = createServingRedis(config);
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
   const registryClient = createRegistryClient(config);
   const decode = await createDecode({ config, kafka, registry: registryClient, emit: instr, logger });

@@ -1,11 +1,13 @@
 /**
  * In-memory ServingStore: same contract as the Redis store (test/contracts/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis. Lists are kept encoded (serving/list-codec.ts, as the Redis store writes them), so every test
+ * just as with Redis. Lists are kept encoded (serving/compact-list.ts format 4 with an in-process dictionary, as the Redis store writes them), so every test
  * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './list-codec';
+import { listOfView } from './list-codec';
+import { parseCompact, viewOfCompact } from './compact-list';
+import { ListDictionary, memoryDictionaryBackend } from './list-dictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
@@ -38,6 +40,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   private readonly halfLifeMs: number;
   private readonly now: () => number;
   private closed = false;
+  private readonly dict = new ListDictionary(memoryDictionaryBackend());
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
@@ -45,23 +48,28 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   }
 
   putRecommendations(list: RecommendationList): Promise<void> {
-    this.lists.set(list.userId, encodeList(list));
     // Like Redis' rtag:<userId>: written with a tagged list, left as it was by an untagged one.
     if (list.ref) this.refs.set(list.userId, { ...list.ref });
-    return Promise.resolve();
+    return this.dict.write(list, (value) => {
+      this.lists.set(list.userId, value);
+      return Promise.resolve();
+    });
   }
-  getRecommendations(userId: string): Promise<RecommendationList | null> {
-    const l = this.lists.get(userId);
-    return Promise.resolve(l ? this.tagged(userId, decodeList(l)) : null);
-  }
-  getRecommendationView(userId: string): Promise<RecommendationView | null> {
-    const l = this.lists.get(userId);
-    return Promise.resolve(l ? this.tagged(userId, decodeView(l)) : null);
-  }
-  private tagged<T extends { ref?: RecommendationList['ref'] }>(userId: string, out: T | null): T | null {
-    const ref = this.refs.get(userId);
-    if (out && ref) out.ref = { ...ref };
+  async getRecommendations(userId: string): Promise<RecommendationList | null> {
+    const view = await this.getRecommendationView(userId);
+    const out = view && listOfView(view);
+    if (out && view.ref) out.ref = { ...view.ref };
     return out;
+  }
+  async getRecommendationView(userId: string): Promise<RecommendationView | null> {
+    const l = this.lists.get(userId);
+    const c = l ? parseCompact(l) : null;
+    if (!c) return null;
+    await this.dict.loadList(c);
+    const view = viewOfCompact(c, this.dict.entry, () => undefined);
+    const ref = this.refs.get(userId);
+    if (view && ref) (view as { ref?: RecommendationList['ref'] }).ref = { ...ref };
+    return view;
   }
   putResource(meta: ResourceMeta): Promise<void> {
     this.resources.set(meta.resourceId, copy(meta));

@@ -1,12 +1,13 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its binary encoding, serving/list-codec.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its binary encoding, serving/compact-list.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        RecommendationList (listCodec,   res:<resourceId>   JSON ResourceMeta
- *                       binary format 3)
+ *   rec:<userId>        RecommendationList (compact-list, res:<resourceId>   JSON ResourceMeta
+ *                       binary format 4)
+ *   dict:k, dict:v      HASHes of list format 4's dictionary: entry -> number, number -> entry
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
  *   done:<userId>       SET of completed resource ids    interests:<userId> JSON string[]
  *   pop                 ZSET overall popularity          pop:t:<topic>      ZSET popularity within a topic
@@ -17,19 +18,22 @@
  *   rtag:<userId>       JSON {experiment, variant} the list rec:<userId> was ranked under (written with it in one
  *                       MULTI when the list has one; read with it in one MGET)
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import type { ChainableCommander, RedisOptions } from 'ioredis';
 import type { Config } from '../lib/config';
 import { DependencyError } from '../lib/errors';
 import { toRedisError } from '../lib/redis/errors';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
-import { createRedis } from '../lib/redis/client';
+import { createServingRedis, type ServingRedis } from '../lib/redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeList, decodeView, encodeList } from './list-codec';
+import { decodeView, listOfView } from './list-codec';
+import { isCompact, parseCompact, viewOfCompact } from './compact-list';
+import { ListDictionary, type DictionaryBackend } from './list-dictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
-  redis: Redis;
+  /** One Redis, or a Redis Cluster (ioredis Cluster: keys then carry hash tags, see "Cluster" at the top). */
+  redis: ServingRedis;
   /** Prefix of every key, e.g. `ls:` (config.redis.keyPrefix); tests use a random one. */
   keyPrefix: string;
   emit?: Emitter;
@@ -43,11 +47,59 @@ export interface RedisStoreOptions {
   ownsClient?: boolean;
 }
 
+/**
+ * Numbers of dictionary entries (KEYS[1] = entry -> number, KEYS[2] = number -> entry), the next free number (the
+ * count so far) for each new one: atomic, so writers in several processes agree on every number.
+ */
+const ASSIGN_SCRIPT = `
+local out = {}
+for i = 1, #ARGV do
+  local n = redis.call('HGET', KEYS[1], ARGV[i])
+  if not n then
+    n = redis.call('HLEN', KEYS[1])
+    redis.call('HSET', KEYS[1], ARGV[i], n)
+    redis.call('HSET', KEYS[2], n, ARGV[i])
+  end
+  out[i] = tonumber(n)
+end
+return out`;
+
+/** The MULTI commands the store uses, so that on a cluster they can be routed to one MULTI per slot group. */
+interface Tx {
+  del(...keys: string[]): void;
+  zrem(key: string, ...members: string[]): void;
+  zincrby(key: string, by: number, member: string): void;
+  zremrangebyrank(key: string, start: number, stop: number): void;
+  sadd(key: string, ...members: string[]): void;
+  srem(key: string, ...members: string[]): void;
+  hset(key: string, field: string, value: string | Buffer): void;
+  hdel(key: string, ...fields: string[]): void;
+  incr(key: string): void;
+  set(key: string, value: string | Buffer): void;
+}
+
+/**
+ * On a cluster, kinds kept together in one hash slot because one command or MULTI spans them: every popularity
+ * ranking (a batch of increments is one MULTI), the curriculum (nodes, skill sets, vectors and their version) and the
+ * list dictionary (its Lua script reads and writes both hashes). Every other key is tagged with its id, so one
+ * learner's keys (rec, know, done, interests) share a slot, and one resource's (res, sim, co).
+ */
+const GROUP_TAG: Partial<Record<string, string>> = { pop: 'pop', 'pop:t': 'pop', 'cur:n': 'cur', 'cur:s': 'cur', 'cur:v': 'cur', 'cur:vv': 'cur', 'dict:k': 'dict', 'dict:v': 'dict' };
+
+/** The part of a key Redis Cluster hashes to pick its slot: the first non-empty {...}, else the whole key. */
+function hashedPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
 
 export class RedisServingStore implements ServingStore, StoredResourceReads, CurriculumStore {
-  private readonly r: Redis;
+  private readonly r: ServingRedis;
+  private readonly cluster: boolean;
   private readonly p: string;
   private readonly emit: Emitter;
   private readonly halfLifeMs: number;
@@ -55,19 +107,39 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   private readonly now: () => number;
   private readonly ownsClient: boolean;
   private closing?: Promise<void>;
+  private readonly dict: ListDictionary;
 
   constructor(opts: RedisStoreOptions) {
     this.r = opts.redis;
+    this.cluster = 'isCluster' in opts.redis && opts.redis.isCluster;
     this.p = opts.keyPrefix;
+    if (this.cluster && /[{}]/.test(this.p)) throw new RangeError(`key prefix ${this.p}: no braces on Redis Cluster (they would be the hash tag)`);
     this.emit = opts.emit ?? noopEmitter;
     this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
     this.maxPopular = opts.maxPopularMembers ?? 5000;
     this.now = opts.now ?? Date.now;
     this.ownsClient = opts.ownsClient ?? false;
+    this.dict = new ListDictionary(this.dictionaryBackend());
+  }
+
+  /** The list dictionary (serving/list-dictionary.ts) as two hashes: dict:k entry -> number, dict:v number -> entry. */
+  private dictionaryBackend(): DictionaryBackend {
+    const k = this.key('dict:k');
+    const v = this.key('dict:v');
+    return {
+      assign: async (entries) => {
+        const out = await this.run('eval', () => this.r.eval(ASSIGN_SCRIPT, 2, k, v, ...entries));
+        return (out as (number | string)[]).map(Number);
+      },
+      lookup: (refs) => this.run('hmget', () => this.r.hmget(v, ...refs.map(String))),
+    };
   }
 
   private key(kind: string, id?: string): string {
-    return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:${id}`;
+    if (!this.cluster) return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:${id}`;
+    const group = GROUP_TAG[kind];
+    if (group !== undefined) return `${this.p}{${group}}${kind}${id === undefined ? '' : `:${id}`}`;
+    return id === undefined ? `${this.p}${kind}` : `${this.p}${kind}:{${id}}`;
   }
 
   /** Runs one command (or MULTI), reports its duration, turns connection failures into DependencyError. */
@@ -83,15 +155,41 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     }
   }
 
-  private async multi(command: string, build: (m: ReturnType<Redis['multi']>) => void): Promise<unknown[]> {
-    return this.run(command, async () => {
-      const m = this.r.multi();
-      build(m);
-      const res = await m.exec();
-      if (!res) throw new DependencyError('redis', `redis ${command}: transaction aborted`);
-      const failed = res.find(([e]) => e);
-      if (failed?.[0]) throw failed[0];
-      return res.map(([, v]) => v);
+  /**
+   * One MULTI of the commands `build` adds. On a cluster, one MULTI per hash slot group (keys with the same hashed part,
+   * see hashedPart), sent together: atomic within a group, which is what each caller needs (a learner's keys, the
+   * popularity ZSETs, the curriculum and the dictionary each share a tag).
+   */
+  private async multi(command: string, build: (m: Tx) => void): Promise<void> {
+    await this.run(command, async () => {
+      const groups = new Map<string, ChainableCommander>();
+      const on = (key: string): ChainableCommander => {
+        const h = this.cluster ? hashedPart(key) : '';
+        let m = groups.get(h);
+        if (!m) groups.set(h, (m = this.r.multi()));
+        return m;
+      };
+      build({
+        del: (...keys) => {
+          if (this.cluster) for (const k of keys) on(k).del(k);
+          else if (keys.length > 0) on(keys[0]).del(...keys);
+        },
+        zrem: (k, ...members) => void on(k).zrem(k, ...members),
+        zincrby: (k, by, member) => void on(k).zincrby(k, by, member),
+        zremrangebyrank: (k, start, stop) => void on(k).zremrangebyrank(k, start, stop),
+        sadd: (k, ...members) => void on(k).sadd(k, ...members),
+        srem: (k, ...members) => void on(k).srem(k, ...members),
+        hset: (k, field, value) => void on(k).hset(k, field, value),
+        hdel: (k, ...fields) => void on(k).hdel(k, ...fields),
+        incr: (k) => void on(k).incr(k),
+        set: (k, value) => void on(k).set(k, value),
+      });
+      const results = await Promise.all([...groups.values()].map((m) => m.exec()));
+      for (const res of results) {
+        if (!res) throw new DependencyError('redis', `redis ${command}: transaction aborted`);
+        const failed = res.find(([e]) => e);
+        if (failed?.[0]) throw failed[0];
+      }
     });
   }
 
@@ -111,25 +209,41 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   async putRecommendations(list: RecommendationList): Promise<void> {
-    const ref = list.ref;
-    if (!ref) {
-      await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
-      return;
-    }
-    await this.multi('set', (m) => m.set(this.key('rec', list.userId), encodeList(list)).set(this.key('rtag', list.userId), JSON.stringify(ref)));
+    await this.dict.write(list, async (value) => {
+      const ref = list.ref;
+      if (!ref) {
+        await this.run('set', () => this.r.set(this.key('rec', list.userId), value));
+        return;
+      }
+      // rec:<id> and rtag:<id> share the hash tag {<id>} on a cluster: one slot, so one MULTI
+      await this.multi('set', (m) => {
+        m.set(this.key('rec', list.userId), value);
+        m.set(this.key('rtag', list.userId), JSON.stringify(ref));
+      });
+    });
   }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
-    return this.readList(userId, decodeList);
+    const view = await this.getRecommendationView(userId);
+    const out = view && listOfView(view);
+    if (out && view.ref) out.ref = view.ref;
+    return out;
   }
+  /**
+   * One GET of the learner's list as a lazy view, plus one HMGET of dictionary entries this process has not seen yet
+   * (format 4; none once the catalogue's entries are cached). Corrupt values and items are counted.
+   */
   async getRecommendationView(userId: string): Promise<RecommendationView | null> {
-    return this.readList(userId, decodeView);
-  }
-  /** One GET of the learner's list, decoded whole or as a lazy view; corrupt values and items are counted. */
-  private async readList<T>(userId: string, decode: (raw: Buffer, onCorruptItem: () => void) => T | null): Promise<T | null> {
-    // As bytes: format 3 is binary (formats 1 and 2, text, are decoded from the bytes too).
+    // As bytes: formats 3 and 4 are binary (formats 1 and 2, text, are decoded from the bytes too). With the list, its
+    // experiment tag (rtag:<id>, same slot on a cluster) in the same MGET.
     const [raw, tag] = await this.run('mget', () => this.r.mgetBuffer(this.key('rec', userId), this.key('rtag', userId)));
     if (raw === null) return null;
-    const out = decode(raw, () => this.corrupt('rec'));
+    const onCorruptItem = () => this.corrupt('rec');
+    let out: RecommendationView | null;
+    if (isCompact(raw)) {
+      const c = parseCompact(raw);
+      if (c) await this.dict.loadList(c);
+      out = c && viewOfCompact(c, this.dict.entry, onCorruptItem);
+    } else out = decodeView(raw, onCorruptItem);
     if (!out) this.corrupt('rec');
     const ref = tag === null ? null : this.parse<RecommendationList['ref']>(tag.toString('utf8'), 'rtag');
     if (out && ref) (out as { ref?: RecommendationList['ref'] }).ref = ref;
@@ -144,7 +258,26 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
   async getStoredResources(ids: readonly string[]): Promise<(string | null)[]> {
     if (ids.length === 0) return [];
-    return this.run('mget', () => this.r.mget(ids.map((id) => this.key('res', id))));
+    const keys = ids.map((id) => this.key('res', id));
+    if (!this.cluster) return this.run('mget', () => this.r.mget(keys));
+    // A cluster serves MGET of one slot only: one MGET per slot group, sent together (auto-pipelined per node).
+    return this.run('mget', async () => {
+      const byGroup = new Map<string, number[]>();
+      keys.forEach((k, i) => {
+        const h = hashedPart(k);
+        const at = byGroup.get(h);
+        if (at) at.push(i);
+        else byGroup.set(h, [i]);
+      });
+      const out = new Array<string | null>(keys.length);
+      await Promise.all(
+        [...byGroup.values()].map(async (at) => {
+          const got = await this.r.mget(at.map((i) => keys[i]));
+          at.forEach((i, j) => (out[i] = got[j]));
+        }),
+      );
+      return out;
+    });
   }
   parseStoredResource(stored: string): ResourceMeta | null {
     return this.parse<ResourceMeta>(stored, 'res');
@@ -290,6 +423,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
 
   async eraseLearner(userId: string): Promise<void> {
+    // One DEL: on a cluster the four keys share the learner's hash tag, so one slot.
     await this.run('del', () =>
       this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId), this.key('rev', userId), this.key('rtag', userId)),
     );
@@ -308,9 +442,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
 }
 
 /**
- * A Redis store on a new client from the config (key prefix config.redis.keyPrefix); close() quits the client.
+ * A Redis store on a new client from the config (key prefix config.redis.keyPrefix; a Cluster client when
+ * config.redis.clusterNodes are set); close() quits the client.
  * `client` adds ioredis options (e.g. enableAutoPipelining for the API).
  */
 export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}, client: RedisOptions = {}): RedisServingStore {
-  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createRedis(config, client), ownsClient: true });
+  return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createServingRedis(config, client), ownsClient: true });
 }

@@ -11,7 +11,7 @@ import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../../lib/problems';
-import { serveRecommendations } from '../recommend/serve';
+import { recommendationsJson, serveRecommendations } from '../recommend/serve';
 import { tagServedList } from '../recommend/experiment';
 import type { Experiment } from '../../models/experiments/types';
 import { Params } from '../validation';
@@ -45,7 +45,9 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const { ref, ...out } = await serveRecommendations(deps.store, q);
     if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });
     res.setHeader('cache-control', 'private, no-store');
-    res.json({ ...out, ...tagServedList(deps.experiments ?? [], userId, { ...out, ref }) });
+    // What res.json(out) sends, from cached per-entry JSON text (recommendationsJson).
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.send(recommendationsJson(out, tagServedList(deps.experiments ?? [], userId, { ...out, ref })));
   });
 
   r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {

@@ -24,6 +24,16 @@ function list(userId: string, ids: string[], source: RecommendationList['source'
   };
 }
 
+/**
+ * `l` as a store returns it: scores are kept to 16 bits between the list's minimum and maximum (list format 4,
+ * serving/compact-list.ts), so each reads back within (max - min) / 65535; everything else exactly.
+ */
+function asStored(l: RecommendationList): RecommendationList {
+  const scores = l.items.map((it) => it.score);
+  const tolerance = (Math.max(...scores) - Math.min(...scores)) / 65535;
+  return { ...l, items: l.items.map((it) => ({ ...it, score: expect.closeTo(it.score, Math.max(0, -Math.log10(tolerance)) - 0.3) as number })) };
+}
+
 export function servingStoreContract(name: string, harness: ContractHarness): void {
   describe(`ServingStore contract: ${name}`, () => {
     let now = T;
@@ -39,11 +49,34 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
     it('round-trips a list and replaces it as a whole', async () => {
       expect(await store.getRecommendations('u1')).toBeNull();
       await store.putRecommendations(list('u1', ['a', 'b', 'c']));
-      expect(await store.getRecommendations('u1')).toEqual(list('u1', ['a', 'b', 'c']));
+      expect(await store.getRecommendations('u1')).toEqual(asStored(list('u1', ['a', 'b', 'c'])));
       await store.putRecommendations(list('u1', ['d'], 'cold-start:interests'));
       const got = await store.getRecommendations('u1');
       expect(got?.items.map((i) => i.resourceId)).toEqual(['d']);
       expect(got?.source).toBe('cold-start:interests');
+    });
+
+    it('keeps the last of several writes of a list sent without waiting, whether they bring new reasons or not', async () => {
+      await store.putRecommendations(list('u1', ['a']));
+      const fresh = list('u1', ['n1', 'n2']);
+      fresh.items[0].reasons = [{ code: 'next-after', text: 'Next after N0', ref: 'n0' }];
+      const writes = [store.putRecommendations(fresh), store.putRecommendations(list('u1', ['a'])), store.putRecommendations(list('u1', ['b', 'a']))];
+      await Promise.all(writes);
+      expect((await store.getRecommendations('u1'))?.items.map((i) => i.resourceId)).toEqual(['b', 'a']);
+      await store.putRecommendations(fresh);
+      expect(await store.getRecommendations('u1')).toEqual(asStored(fresh));
+    });
+
+    it('keeps non-finite scores exactly and ties as ties', async () => {
+      const l = list('u1', ['a', 'b', 'c', 'd']);
+      [Infinity, 0.5, 0.5, NaN].forEach((s, i) => (l.items[i].score = s));
+      await store.putRecommendations(l);
+      expect((await store.getRecommendations('u1'))?.items.map((i) => i.score)).toEqual([Infinity, 0.5, 0.5, NaN]);
+      [0.7, 0.5, 0.5, 0.1].forEach((s, i) => (l.items[i].score = s));
+      await store.putRecommendations(l);
+      const v = (await store.getRecommendationView('u1'))!;
+      expect(v.score(1)).toBe(v.score(2));
+      expect([v.score(0), v.score(3)]).toEqual([0.7, 0.1]);
     });
 
     it('returns copies: mutating a returned list does not change the store', async () => {
@@ -62,12 +95,13 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       await store.putRecommendations(l);
       const v = (await store.getRecommendationView('u1'))!;
       expect(v).toMatchObject({ userId: 'u1', modelVersion: 'm1', generatedAt: T, source: 'personal', ids: ['a', 'b', 'c'] });
-      expect([0, 1, 2].map((i) => v.score(i))).toEqual([1, 0.9, 0.25]);
+      // The ends exactly, a score between them within (max - min) / 65535.
+      expect([0, 1, 2].map((i) => v.score(i))).toEqual([1, expect.closeTo(0.9, 4), 0.25]);
       expect(v.eventTime).toBeUndefined();
-      expect(v.ids.map((_, i) => v.item(i))).toEqual(l.items);
+      expect(v.ids.map((_, i) => v.item(i))).toEqual(asStored(l).items);
       v.item(0).reasons.push({ code: 'popular', text: 'x' });
       expect((await store.getRecommendationView('u1'))!.item(0)).toEqual(l.items[0]);
-      expect(await store.getRecommendations('u1')).toEqual(l);
+      expect(await store.getRecommendations('u1')).toEqual(asStored(l));
       await store.eraseLearner('u1');
       expect(await store.getRecommendationView('u1')).toBeNull();
     });
