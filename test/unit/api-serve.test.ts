@@ -58,7 +58,8 @@ describe('serveRecommendations', () => {
         for (const userId of ['x', 'nobody']) {
           const out = await serveRecommendations(s, { userId, limit: 5, explain });
           expect(out.count).toBeGreaterThan(0);
-          expect(recommendationsJson(out)).toBe(JSON.stringify(out));
+          const { ref: _ref, ...page } = out; // the stored tag is turned into recommId/variant by the route, not sent as is
+          expect(recommendationsJson(page)).toBe(JSON.stringify(page));
         }
   });
 });
