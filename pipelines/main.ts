@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
     synchronousItems: args.sync,
     embed,
     ...(args.groupPrefix ? { groupPrefix: args.groupPrefix } : {}),
-    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir) } : {}),
+    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir), stateDir: args.stateDir } : {}),
     onFatal: (err) => {
       logger.error('stage crashed', { err: errorMessage(err) });
       process.stderr.write(`learnstream pipeline: fatal: ${errorMessage(err)}\n`);

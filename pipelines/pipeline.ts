@@ -21,6 +21,9 @@ import { InterestIndex } from './learner/interests';
 import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from './runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
+import { hasEpoch, ServingEpoch } from './serving-epoch';
+import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
+import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 
@@ -40,6 +43,14 @@ export interface PipelineOptions {
   synchronousItems?: boolean;
   /** Checkpoint store; default files under `<dataDir>/state`. */
   checkpoints?: CheckpointStore;
+  /** Where each stage records the serving-view epoch it wrote to (./serving-epoch.ts); default `<dataDir>/state`. */
+  stateDir?: string;
+  /**
+   * Watch the serving store's epoch and rewrite what the learner and catalogue stages own when it is lost (issue 17,
+   * item 4). Default true where the store supports it (Redis); check interval default 5000 ms.
+   */
+  servingEpoch?: boolean;
+  servingEpochIntervalMs?: number;
   /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
   groupPrefix?: string;
   /** The content encoder: the catalogue stage embeds resources with it, the learner stage declared interests. */
@@ -74,6 +85,10 @@ export class Pipeline {
   catalog?: CatalogProcessor;
   coldStart?: LearnedColdStart;
   readonly model: CollabModel;
+  /** One per stage that owns serving keys (learner, catalog), when the epoch is watched. */
+  readonly epochs: ServingEpoch[] = [];
+  lastLearnerRewrite?: LearnerRewriteResult;
+  lastCatalogRewrite?: CatalogRewriteResult;
   private producer: Producer | null = null;
   private started: Promise<void> | null = null;
   private running = false;
@@ -190,6 +205,19 @@ export class Pipeline {
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
+    const serving = this.o.store;
+    if ((this.o.servingEpoch ?? true) && hasEpoch(serving)) {
+      const stateDir = this.o.stateDir ?? `${config.dataDir}/state`;
+      const watch = (stage: string, rewrite: (reason: string) => Promise<void>) => {
+        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite, intervalMs: this.o.servingEpochIntervalMs });
+        this.epochs.push(e);
+        e.start();
+      };
+      const learner = this.learner;
+      if (learner) watch('learner', async () => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running })));
+      const catalog = this.catalog;
+      if (catalog) watch('catalog', async () => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }))));
+    }
     this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
   }
@@ -235,6 +263,7 @@ export class Pipeline {
     } catch {
       /* close what was opened */
     }
+    for (const e of this.epochs) await e.stop();
     for (const r of [...this.runners].reverse()) await r.stop();
     await this.learner?.stop();
     this.catalog?.stop();
