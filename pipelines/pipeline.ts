@@ -22,6 +22,7 @@ import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from './runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
 import { hasEpoch, ServingEpoch } from './serving-epoch';
+import { LagWatch, type LagWatchOptions } from './lag-watch';
 import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
 import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
 
@@ -51,6 +52,8 @@ export interface PipelineOptions {
    */
   servingEpoch?: boolean;
   servingEpochIntervalMs?: number;
+  /** When lag that does not shrink makes /readyz 503 (./lag-watch.ts; default 3 min at 1000 messages or more). */
+  lagAlarm?: LagWatchOptions;
   /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
   groupPrefix?: string;
   /** The content encoder: the catalogue stage embeds resources with it, the learner stage declared interests. */
@@ -87,6 +90,7 @@ export class Pipeline {
   readonly model: CollabModel;
   /** One per stage that owns serving keys (learner, catalog), when the epoch is watched. */
   readonly epochs: ServingEpoch[] = [];
+  readonly lagWatch: LagWatch;
   lastLearnerRewrite?: LearnerRewriteResult;
   lastCatalogRewrite?: CatalogRewriteResult;
   private producer: Producer | null = null;
@@ -96,6 +100,7 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.model = learnerStageSettings(o.config).model;
+    this.lagWatch = new LagWatch(o.lagAlarm);
   }
 
   topic(key: Parameters<typeof topicName>[0]): string {
@@ -109,7 +114,8 @@ export class Pipeline {
 
   private async doStart(): Promise<void> {
     const { config, kafka, logger } = this.o;
-    const emit = this.o.emit ?? noopEmitter;
+    // Every stage's lag samples also feed the lag watch (readiness).
+    const emit = this.lagWatch.tap(this.o.emit ?? noopEmitter);
     const p = config.pipeline;
     const store = this.o.checkpoints ?? new FileCheckpointStore(`${config.dataDir}/state`);
     const groupPrefix = this.o.groupPrefix ?? `${config.kafka.topicPrefix}learnstream-`;
@@ -223,7 +229,7 @@ export class Pipeline {
   }
 
   /**
-   * Ready = started and every replica is following its topic. A replica whose consumer crashed leaves the process
+   * Ready = started, every replica is following its topic and no consumer's lag has grown for minutes (./lag-watch.ts). A replica whose consumer crashed leaves the process
    * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
    * behind it): that is not ready, and the reason says which one and why.
    */
@@ -234,6 +240,7 @@ export class Pipeline {
       const h = r?.health();
       if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
     }
+    reasons.push(...this.lagWatch.reasons());
     return { ready: reasons.length === 0, reasons };
   }
 
