@@ -77,7 +77,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     }
   }
 
+  /**
+   * True once this instance restored a checkpoint or applied a record: before that the serving view holds nothing of
+   * its making that a rewrite could restore (the runner consumes from the start anyway), and ./rewrite.ts skips the
+   * replay.
+   */
+  holdsState = false;
+
   restore(group: number, state: CatalogGroupJSON | null): void {
+    if (state) this.holdsState = true;
     this.content.restore(group, state?.content);
     if (this.o.coldStart) for (const id of this.content.idsOf(group)) this.o.coldStart.contentChanged(id);
   }
@@ -192,6 +200,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   }
 
   async apply(group: number, rec: InputRecord): Promise<void> {
+    this.holdsState = true;
     const id = rec.key?.toString('utf8');
     if (rec.value === null) {
       if (!id) return;

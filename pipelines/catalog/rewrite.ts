@@ -33,7 +33,7 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
   try {
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
     const starts = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
-    const open = new Set([...ends].filter(([p, end]) => end > (starts.get(p) ?? 0n)).map(([p]) => p));
+    const open = new Set(catalog.holdsState ? [...ends].filter(([p, end]) => end > (starts.get(p) ?? 0n)).map(([p]) => p) : []);
     if (open.size > 0) {
       const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
       await consumer.connect();
@@ -57,7 +57,11 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
             if (last >= end && open.delete(batch.partition) && open.size === 0) done();
           },
         });
-        await finished;
+        // Bounded: a partition whose last offsets hold no record (e.g. transaction markers) never reports its end.
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 120_000)))]);
+        clearTimeout(timer);
+        if (timedOut) logger.warn('catalogue replay stopped after 120 s before reaching every end offset', { topic, records });
       } finally {
         await consumer.disconnect();
       }
