@@ -9,7 +9,7 @@ import type { ServingStore } from '../lib/serving/types';
  *
  * `<prefix>epoch` holds a random id, set `SET NX` by the first stage that finds it missing. Each stage remembers the
  * id its Redis writes went to, in memory and in `<stateDir>/<stage>/serving-epoch` (written once a rewrite is done),
- * and compares it at start, every `intervalMs` and after a failed check (a Redis restart): a missing key or another
+ * and compares it at start, every `intervalMs` and when the store's connection is ready again: a missing key or another
  * id means what the stage wrote is gone, and its `rewrite` runs (from the stage's own state). A stage whose state dir
  * has no epoch file yet (first start, or a checkpoint from before this existed) rewrites once too: cheap when its
  * state is empty.
@@ -20,6 +20,8 @@ import type { ServingStore } from '../lib/serving/types';
 export interface EpochStore {
   readEpoch(): Promise<string | null>;
   claimEpoch(candidate: string): Promise<string>;
+  /** Optional: called back when the store's connection is ready again (a restarted Redis is checked at once). */
+  onReconnect?(listener: () => void): void;
 }
 
 export function hasEpoch(store: ServingStore): store is ServingStore & EpochStore {
@@ -64,6 +66,9 @@ export class ServingEpoch {
     void this.check();
     this.timer = setInterval(() => void this.check(), this.o.intervalMs ?? 5000);
     this.timer.unref();
+    this.o.store.onReconnect?.(() => {
+      if (!this.stopped) void this.check();
+    });
   }
 
   /** One comparison; a rewrite already running is awaited, not doubled. */

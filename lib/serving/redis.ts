@@ -278,6 +278,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   async readEpoch(): Promise<string | null> {
     return this.run('get', () => this.r.get(this.key('epoch')));
   }
+  /** Calls `listener` each time the client (re)connects and is ready: the epoch check then runs at once. */
+  onReconnect(listener: () => void): void {
+    this.r.on('ready', listener);
+  }
   /** Sets the epoch id unless one is there (SET NX) and returns whichever id the key now holds. */
   async claimEpoch(candidate: string): Promise<string> {
     return this.run('set', async () => {
