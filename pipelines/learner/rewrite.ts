@@ -17,7 +17,7 @@ export interface LearnerRewriteResult {
 /**
  * Rewrites the learner stage's part of the serving view from its own state (issue 17, item 4): every learner's list
  * (a re-rank through the usual path, so the same list the next event would have given), knowledge (mastery from the
- * group's knowledge model), completed set and declared interests. Newest-active learners first, so the learners most
+ * group's knowledge model), completed set, declared interests and review cards. Newest-active learners first, so the learners most
  * likely to read their list soon stop seeing the fallback first; paced by the re-rank backlog (at most MAX_PENDING
  * queued), so live events keep flowing between chunks (the consumer pauses only when the backlog reaches the
  * reranker's own bound, which this stays below). Popularity and co-engagement are not state of this stage (decayed
@@ -40,6 +40,7 @@ export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStor
         if (l.quizzes > 0) writes.push(store.putKnowledge({ userId, skills: g.knowledge.mastery(userId), updatedAt: Date.now() }));
         if (l.completed.length > 0) writes.push(store.addCompleted(userId, l.completed));
         if (l.interests.length > 0) writes.push(store.putProfileInterests(userId, l.interests));
+        if (l.reviews && l.reviews.size > 0) writes.push(store.putReviews(p.reviews.state(userId, l, Date.now())));
         await Promise.all(writes);
         p.reranker.request(userId, true);
       }),

@@ -72,7 +72,7 @@ async function produceWithJs(config: Config, topic: string, schema: Record<strin
   for (let i = 0; i < N; i++) {
     const event = {
       eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LEARNERS}`, resourceId: `${prefix}-r-${i % 40}`, type: i % 3 === 0 ? 'complete' : 'click',
-      value: null, dwellMs: 1000 + i, occurredAt: now - (N - i) * 10, context: { platform: 'js-client', device: null, session: null }, clientVersion: 'js-2',
+      value: null, dwellMs: 1000 + i, occurredAt: now - (N - i) * 10, context: { platform: 'js-client', device: null, session: null }, review: false, clientVersion: 'js-2',
     };
     const value = await ser.serialize(topic, event, { schema: JSON.stringify(schema), schemaType: 'AVRO' });
     id = value.readInt32BE(1);
@@ -206,7 +206,7 @@ describe('stack restarts (private stack): whole stack with client-registered sch
       for (let b = 0; loading; b++) {
         const events: KindedEvent[] = Array.from({ length: BATCH }, (_, k) => {
           const i = b * BATCH + k;
-          return { kind: 'interaction', event: { eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LOAD_LEARNERS}`, resourceId: `${prefix}-r-${i % 30}`, type: 'click', value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null } } };
+          return { kind: 'interaction', event: { eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LOAD_LEARNERS}`, resourceId: `${prefix}-r-${i % 30}`, type: 'click', value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false } };
         });
         // Not acknowledged within 5 s (or failed): the same batch again, same eventIds, until it is.
         for (;;) {

@@ -35,6 +35,7 @@ def main() -> int:
             "dwellMs": 1000 + i,
             "occurredAt": now - (n - i) * 10,
             "context": {"platform": "python-client", "device": None, "session": None},
+            "review": False,
             "clientVersion": "py-2",
         }
         value = serializer(event, SerializationContext(topic, MessageField.VALUE))
