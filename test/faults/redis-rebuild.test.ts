@@ -123,6 +123,7 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     })();
     await new Promise((r) => setTimeout(r, 2000));
 
+    const rewritesBefore = pipeline.epochs.reduce((s, e) => s + e.rewrites, 0);
     const pid = readPid(stackPaths(config).pids, 'redis')!.pid;
     process.kill(pid, 'SIGKILL');
     await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { timeoutMs: 10_000, message: 'redis gone' });
@@ -130,7 +131,6 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     if (fs.existsSync(aof)) fs.renameSync(aof, `${aof}.lost`);
     const killedAt = Date.now();
     expect((await stackUp(config)).started).toEqual(['redis']);
-    const rewritesBefore = pipeline.epochs.reduce((s, e) => s + e.rewrites, 0);
     const after = await waitFor(async () => { const c = await census(); return whole(c) ? c : undefined; }, { timeoutMs: 90_000, intervalMs: 500, message: 'serving view rebuilt' });
     const backMs = Date.now() - killedAt;
     loading = false;
