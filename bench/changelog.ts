@@ -1,6 +1,6 @@
 /**
  * State in Kafka (issue 17, item 7): restore time of a learner-stage partition group with 100,000 learners from the
- * compacted changelog (pipelines/state/changelog.ts), with an empty state dir, against the file checkpoint of the
+ * compacted changelog (consumers/state/changelog.ts), with an empty state dir, against the file checkpoint of the
  * same state in the same run (FileCheckpointStore, what a restart with its state dir reads). Also what a commit
  * writes: the first put (every learner), then a put after 1% of the learners changed (only those, plus the group's
  * other fields and the offsets).
@@ -14,8 +14,8 @@ import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 import { mulberry32 } from '../models/random/prng';
 import type { LearnerGroupJSON } from '../pipelines/learner/state';
-import { KafkaChangelogStore } from '../pipelines/state/changelog';
-import { FileCheckpointStore } from '../pipelines/state/checkpoint';
+import { KafkaChangelogStore } from '../consumers/state/changelog';
+import { FileCheckpointStore } from '../consumers/state/checkpoint';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { ensureStack } from './lib/stack';
 import { round } from './lib/stats';

@@ -10,7 +10,7 @@
  *            filled the way a replica receives them (ItemTable.setSignals of the owner's row). Reported as the
  *            structure's own count (ItemSignals.bytes()) and as the measured live-bytes delta, and the size of the
  *            model.item-factors record of such a row (pipelines/messages.ts encodeItemRow, with and without signals).
- *   redis    rec:<user> lists written through lib/serving/redis.ts (JSON, topN items with reasons) and res:<id>
+ *   redis    rec:<user> lists written through serving/redis-store.ts (JSON, topN items with reasons) and res:<id>
  *            metadata; MEMORY USAGE per key (sampled) and the INFO used_memory delta. Lists are written for a
  *            sample of learners and extrapolated to 1M (1M x topN=100 lists would not fit in this machine's RAM).
  * `npm run bench -- memory [--quick] [--json] [--dim 32]`; needs Redis (started when absent).
@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
-import { RedisServingStore } from '../lib/serving/redis';
+import { RedisServingStore } from '../serving/redis-store';
 import { newLearner } from '../models/collab';
 import { mulberry32, type Rng } from '../models/random/prng';
 import { encodeItemRow } from '../pipelines/messages';

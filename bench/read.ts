@@ -18,15 +18,16 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { loadConfig } from '../lib/config';
 import { createRedis } from '../lib/redis/client';
-import { encodeList } from '../lib/serving/listCodec';
-import { RedisServingStore } from '../lib/serving/redis';
-import type { RecommendationList } from '../lib/serving/types';
+import { encodeList } from '../serving/list-codec';
+import { RedisServingStore } from '../serving/redis-store';
+import type { RecommendationList } from '../serving/types';
 import { mulberry32 } from '../models/random/prng';
 import { buildItems, makeList } from './lib/catalog';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
@@ -224,7 +225,9 @@ export async function run(args: BenchArgs): Promise<void> {
     const basePrefix = `${prefix}base:`;
     const seeds: { prefix: string; encode: (l: RecommendationList) => string | Buffer }[] = [{ prefix, encode: encodeList }];
     if (baselineDir) {
-      const codec = (await import(path.join(baselineDir, 'lib', 'serving', 'listCodec.ts'))) as { encodeList: (l: RecommendationList) => string | Buffer };
+      // serving/list-codec.ts since the serving store became its own folder; lib/serving/listCodec.ts before.
+      const codecPath = [path.join(baselineDir, 'serving', 'list-codec.ts'), path.join(baselineDir, 'lib', 'serving', 'listCodec.ts')].find((p) => existsSync(p)) ?? '';
+      const codec = (await import(codecPath)) as { encodeList: (l: RecommendationList) => string | Buffer };
       seeds.push({ prefix: basePrefix, encode: codec.encodeList });
     }
     for (const seed of seeds) {

@@ -8,26 +8,26 @@
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
  *   --changelog        checkpoints in the compacted topic <prefix>learnstream.state-changelog, one transaction per
- *                      checkpoint (pipelines/state/changelog.ts): an instance with an empty state dir restores from Kafka
+ *                      checkpoint (consumers/state/changelog.ts): an instance with an empty state dir restores from Kafka
  * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
 import { Registry } from 'prom-client';
 import { loadConfig } from '../lib/config';
-import { errorMessage } from '../lib/errors';
+import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { ensureTopics } from '../lib/kafka/topics';
 import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
 import { createRedis } from '../lib/redis/client';
 import { createRegistryClient } from '../lib/registry/client';
-import { RedisServingStore } from '../lib/serving/redis';
+import { RedisServingStore } from '../serving/redis-store';
 import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
-import { createDecode } from './adapters/decode';
+import { createDecode } from '../consumers/decode/decoders';
 import { Pipeline, type StageName } from './pipeline';
-import { FileCheckpointStore } from './state/checkpoint';
-import { KafkaChangelogStore } from './state/changelog';
+import { FileCheckpointStore } from '../consumers/state/checkpoint';
+import { KafkaChangelogStore } from '../consumers/state/changelog';
 
 export interface MainArgs {
   stages: StageName[];
@@ -35,7 +35,7 @@ export interface MainArgs {
   encoder: boolean;
   groupPrefix?: string;
   stateDir?: string;
-  /** Checkpoints in the compacted changelog topic instead of files (pipelines/state/changelog.ts). */
+  /** Checkpoints in the compacted changelog topic instead of files (consumers/state/changelog.ts). */
   changelog?: boolean;
 }
 
@@ -55,12 +55,12 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--group-prefix') groupPrefix = argv[++i];
     else if (a === '--state-dir') stateDir = argv[++i];
     else if (a === '--changelog') changelog = true;
-    else throw new Error(`unknown argument ${a}`);
+    else throw new ValidationError(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog'];
   const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}) };
   if (stage === 'all') return { stages: all, ...extra };
-  if (!all.includes(stage as StageName)) throw new Error(`--stage must be learner, item, catalog or all (got ${stage})`);
+  if (!all.includes(stage as StageName)) throw new ValidationError(`--stage must be learner, item, catalog or all (got ${stage})`);
   return { stages: [stage as StageName], ...extra };
 }
 

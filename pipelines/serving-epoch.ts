@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../lib/log';
-import type { ServingStore } from '../lib/serving/types';
+import type { ServingStore } from '../serving/types';
 
 /**
  * Detection of a lost serving view (issue 17, item 4; design in docs/architecture.md, "Rebuilding the serving view").

@@ -9,8 +9,8 @@
  * Server-side filters (type, topic, skill) and the exclusion of completed and inactive resources apply to every
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
-import type { Reason, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
-import { hasSharedCatalog } from './catalogCache';
+import type { Reason, RecommendedItem, ResourceMeta, ServingReader } from '../../serving/types';
+import { hasSharedCatalog } from './catalog-cache';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
 
@@ -71,7 +71,7 @@ interface Chosen {
 /** Popular candidates fetched per fallback step: enough that filters still fill a page, bounded. */
 const popularDepth = (limit: number) => Math.min(500, Math.max(50, limit * 10));
 
-export async function serveRecommendations(store: ServingStore, q: RecommendationQuery): Promise<ServedRecommendations> {
+export async function serveRecommendations(store: ServingReader, q: RecommendationQuery): Promise<ServedRecommendations> {
   const [list, completed] = await Promise.all([store.getRecommendationView(q.userId), store.getCompleted(q.userId)]);
   const seen = new Set<string>(completed);
   // Behind the API's catalogue cache: its shared, frozen entries (nothing here mutates them), not a copy per read.

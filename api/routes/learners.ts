@@ -2,15 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
+import type { CurriculumStore } from '../../serving/curriculum';
+import type { ServingStore } from '../../serving/types';
 import { learnerPath } from '../recommend/path';
 import { learnerReviews } from '../recommend/reviews';
-import type { TextGoalResolver } from '../recommend/textGoals';
+import type { TextGoalResolver } from '../recommend/text-goals';
 import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { serveRecommendations } from '../recommend/serve';
 import { Params } from '../validation';
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { RecommendationList, ServingStore } from '../../serving/types';
+import { InvariantError } from '../../lib/errors';
 
 export interface RerankerOptions {
   store: ServingStore;
@@ -58,7 +59,7 @@ export class Reranker {
     this.now = o.now ?? Date.now;
     this.concurrency = o.concurrency ?? 32;
     this.maxBatch = o.maxBatch ?? 32;
-    if (!o.build && !o.buildBatch) throw new Error('Reranker needs build or buildBatch');
+    if (!o.build && !o.buildBatch) throw new InvariantError('Reranker needs build or buildBatch');
     this.maxPending = o.maxPending ?? 5000;
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../lib/log';
-import type { ServingStore } from '../../lib/serving/types';
+import type { ServingStore } from '../../serving/types';
 import type { LearnerProcessor } from './processor';
 import type { Learner } from './state';
 

@@ -1,6 +1,6 @@
 /**
  * State in Kafka (issue 17, items 7 and 8): a pipeline stage process with `--changelog` checkpoints into the compacted
- * changelog topic (pipelines/state/changelog.ts, one transaction per checkpoint, only changed learners rewritten); it
+ * changelog topic (consumers/state/changelog.ts, one transaction per checkpoint, only changed learners rewritten); it
  * is killed with SIGKILL half-way through the stream and a new instance starts with an EMPTY state dir. The new one
  * restores from Kafka alone and finishes: per-learner exact counts equal the true ones (nothing lost, nothing applied
  * twice), and no checkpoint file was ever written.
@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { ensureTopics } from '../../lib/kafka/topics';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
-import { KafkaChangelogStore } from '../../pipelines/state/changelog';
+import { KafkaChangelogStore } from '../../consumers/state/changelog';
 import type { KindedEvent } from '../../schemas';
 import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { eventsConsumed, freePort, StageProcess, stageEnv } from '../pipeline-support/procs';

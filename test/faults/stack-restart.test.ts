@@ -21,7 +21,7 @@ import { AvroSerializer, SerdeType } from '@confluentinc/schemaregistry';
 import type { Config } from '../../lib/config';
 import { ensureTopics } from '../../lib/kafka/topics';
 import { registerSchemas, valueSubject } from '../../lib/serde';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { stackDown, stackUp } from '../../infra/stack/index';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import type { KindedEvent } from '../../schemas';

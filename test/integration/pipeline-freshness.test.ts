@@ -3,7 +3,7 @@
  * learner's cached list within 1 s; a new resource reaches interested learners' lists with no interaction; a deleted
  * resource leaves every list within seconds; an erased learner has nothing left in Redis.
  */
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import { testConfig, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { erasure, interaction, profile, resource } from '../pipeline-support/events';

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRedis } from '../../lib/redis/client';
-import { encodeList, encodeListFormat2 } from '../../lib/serving/listCodec';
-import { RedisServingStore } from '../../lib/serving/redis';
-import type { RecommendationList } from '../../lib/serving/types';
-import { servingStoreContract } from '../unit/serving-store.contract';
+import { encodeList, encodeListFormat2 } from '../../serving/list-codec';
+import { RedisServingStore } from '../../serving/redis-store';
+import type { RecommendationList } from '../../serving/types';
+import { servingStoreContract } from '../contracts/serving-store.contract';
 import { deleteKeys, randomPrefix, testConfig, testRedis } from '../helpers';
 
 // testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.

@@ -1,5 +1,5 @@
 import { serveRecommendations } from '../../api/recommend/serve';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 describe('serveRecommendations', () => {
   it('finds filtered items deep in a long list, fetching catalogue entries chunk by chunk only until the page is full', async () => {
