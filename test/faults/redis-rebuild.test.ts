@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  *
  * The serving view is rebuilt after Redis comes back empty (issue 17, item 4): a private Redis (own port and data
  * dir; Kafka and the registry are the shared test stack) under the live pipeline (learner, item and catalogue stages,
