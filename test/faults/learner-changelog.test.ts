@@ -46,7 +46,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     await admin.connect();
     await ensureTopics(admin, cfg);
     await admin.disconnect();
-    const events: KindedEvent[] = Array.from({ length: N }, (_, i) => ({ kind: 'interaction', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, resourceId: `cl-r${i % 70}`, type: i % 4 === 0 ? 'complete' : 'click', value: null, dwellMs: 1000, occurredAt: Date.now() - (N - i) * 10, context: { platform: 'test', device: null, session: null }, review: false } }));
+    const events: KindedEvent[] = Array.from({ length: N }, (_, i) => ({ kind: 'interaction', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, resourceId: `cl-r${i % 70}`, type: i % 4 === 0 ? 'complete' : 'click', value: null, dwellMs: 1000, occurredAt: Date.now() - (N - i) * 10, context: { platform: 'test', device: null, session: null }, review: false, recommId: null } }));
     const pub = new TestPublisher(cfg, kafka, testRegistry(cfg));
     // first half now; the second while the first instance runs, so the kill lands mid-stream
     await pub.publish(events.slice(0, N / 2));

@@ -206,7 +206,7 @@ describe('stack restarts (private stack): whole stack with client-registered sch
       for (let b = 0; loading; b++) {
         const events: KindedEvent[] = Array.from({ length: BATCH }, (_, k) => {
           const i = b * BATCH + k;
-          return { kind: 'interaction', event: { eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LOAD_LEARNERS}`, resourceId: `${prefix}-r-${i % 30}`, type: 'click', value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false } };
+          return { kind: 'interaction', event: { eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LOAD_LEARNERS}`, resourceId: `${prefix}-r-${i % 30}`, type: 'click', value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId: null } };
         });
         // Not acknowledged within 5 s (or failed): the same batch again, same eventIds, until it is.
         for (;;) {
