@@ -161,6 +161,7 @@ export class Pipeline {
         historyLength: p.historyLength,
         rerankIntervalMs: p.rerankIntervalMs,
         signalRefreshMs: p.signalRefreshMs,
+        onnxMinWork: p.onnxMinWork,
         ranking: learnerStageSettings(config).ranking,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,

@@ -46,6 +46,10 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     this.lists.set(list.userId, encodeList(list));
     return Promise.resolve();
   }
+  putRecommendationsMany(lists: readonly RecommendationList[]): Promise<void> {
+    for (const list of lists) this.lists.set(list.userId, encodeList(list));
+    return Promise.resolve();
+  }
   getRecommendations(userId: string): Promise<RecommendationList | null> {
     const l = this.lists.get(userId);
     return Promise.resolve(l ? decodeList(l) : null);

@@ -110,6 +110,18 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   async putRecommendations(list: RecommendationList): Promise<void> {
     await this.run('set', () => this.r.set(this.key('rec', list.userId), encodeList(list)));
   }
+  /** One pipeline of SETs (not a transaction: each list stands alone), one round trip for a re-rank batch. */
+  async putRecommendationsMany(lists: readonly RecommendationList[]): Promise<void> {
+    if (lists.length === 0) return;
+    if (lists.length === 1) return this.putRecommendations(lists[0]);
+    await this.run('set_many', async () => {
+      const pl = this.r.pipeline();
+      for (const list of lists) pl.set(this.key('rec', list.userId), encodeList(list));
+      const res = await pl.exec();
+      const failed = res?.find(([e]) => e);
+      if (failed?.[0]) throw failed[0];
+    });
+  }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
     return this.readList(userId, decodeList);
   }

@@ -92,6 +92,8 @@ export interface PopularityIncrement {
 
 export interface ServingStore {
   putRecommendations(list: RecommendationList): Promise<void>;
+  /** Several learners' lists in one round trip (the learner stage writes a re-rank batch's lists together). */
+  putRecommendationsMany?(lists: readonly RecommendationList[]): Promise<void>;
   getRecommendations(userId: string): Promise<RecommendationList | null>;
   /** The same list as a lazily decoded view (what the read API uses: a page of 10 needs 10 of the 100 items). */
   getRecommendationView(userId: string): Promise<RecommendationView | null>;

@@ -71,6 +71,8 @@ export interface LearnerProcessorOptions {
   maxSinkBacklog?: number;
   /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
   kernel?: 'auto' | 'js';
+  /** Item rows x learners from which a scoring batch runs on onnxruntime (config pipeline.onnxMinWork). Default 4096. */
+  onnxMinWork?: number;
   /**
    * Declared interests embedded with the content encoder and matched to the catalogue's content vectors. Undefined,
    * or without an encoder: interests match by catalogue topic.
@@ -133,7 +135,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
-    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
+    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel, minOnnxWork: o.onnxMinWork, emit: o.emit });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
     this.reranker = new Reranker({
@@ -148,6 +150,16 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     });
     this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
     this.popTimer.unref();
+  }
+
+  /** Learners scored by each candidate kernel so far (which path ran). */
+  get scoredBy(): { readonly onnx: number; readonly js: number } {
+    return this.candidates.scored;
+  }
+
+  /** Whether the onnxruntime kernel is loaded (false: not yet, or it failed once and JS scores from then on). */
+  get usesOnnx(): boolean {
+    return this.candidates.usesOnnx;
   }
 
   get synchronous(): boolean {
@@ -190,6 +202,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
 
   async flush(): Promise<void> {
     if (this.o.sink) await this.o.sink.flush();
+  }
+
+  /**
+   * End of a fetched batch: every learner its events touched is re-ranked once now, from the state after their last
+   * event (the events only held them: Reranker.hold), in scoring batches of many learners and one pipelined write each.
+   */
+  afterBatch(): void {
+    this.reranker.release();
   }
 
   ready(): boolean {
@@ -355,7 +375,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
-    this.rerank(ev.userId);
+    this.reranker.hold(ev.userId);
   }
 
   /** The recommender's window of a history: the resources whose transitions score the learner. */
@@ -450,7 +470,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.quizzes++;
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     this.knowledgeDirty.add(ev.userId);
-    this.rerank(ev.userId);
+    this.reranker.hold(ev.userId);
   }
 
   private async onProfile(g: LearnerGroup, rec: InputRecord, ev: ProfileEvent): Promise<void> {
@@ -462,7 +482,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const ranked = l.interests.slice(0, MAX_RANKED_INTERESTS);
     if (!ix?.enabled || ranked.length === 0) {
       if (ranked.length > 0) this.o.emit.emit('interests.matched', { method: 'topic' });
-      this.rerank(ev.userId);
+      this.reranker.hold(ev.userId);
       return;
     }
     // Embedding happens here, on a profile change, never on a re-rank; the list waits for it (tens of ms) rather
