@@ -91,6 +91,10 @@ export interface LearnerProcessorOptions {
   signalRefreshMs?: number;
 }
 
+/** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
+const LAG_HOLD_RECORDS = 2000;
+/** ... for at most this long: a list in a backlog is at most this much older than its learner's last event. */
+const LAG_HOLD_MS = 1000;
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
 const REFRESH_PER_ROW = 200;
 /** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */
@@ -208,7 +212,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
    * End of a fetched batch: every learner its events touched is re-ranked once now, from the state after their last
    * event (the events only held them: Reranker.hold), in scoring batches of many learners and one pipelined write each.
    */
-  afterBatch(): void {
+  afterBatch(_group?: number, behind?: number): void {
+    // Under lag (a backlog: more records already waiting than a few batches hold) a list rebuilt now would be rebuilt
+    // again within milliseconds by the learner's next batch: the held learners wait (up to LAG_HOLD_MS, the
+    // Reranker's hold timer) and are re-ranked once for all those batches. Caught up, every batch end releases.
+    if (behind !== undefined && behind > LAG_HOLD_RECORDS) {
+      this.reranker.holdFor(LAG_HOLD_MS);
+      return;
+    }
     this.reranker.release();
   }
 

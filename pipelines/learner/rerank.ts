@@ -62,6 +62,8 @@ export class Reranker {
   /** Learners touched by the events of the fetched batch(es) in progress: re-ranked once at the batch end. */
   private readonly held = new Set<string>();
   private holdTimer: NodeJS.Timeout | null = null;
+  private heldSince = 0;
+  private holdExtended = false;
   private readonly maxHoldMs: number;
 
   constructor(private readonly o: RerankerOptions) {
@@ -93,11 +95,27 @@ export class Reranker {
     if (this.stopped) return;
     this.held.add(userId);
     if (!this.o.manual && !this.holdTimer) {
+      this.heldSince = Date.now();
+      this.holdExtended = false;
       this.holdTimer = setTimeout(() => {
         this.holdTimer = null;
         this.release();
       }, this.maxHoldMs);
     }
+  }
+
+  /**
+   * Under lag: the held learners wait until `ms` after the first of them was held (instead of maxHoldMs), then are
+   * re-ranked once for all the batches that touched them meanwhile.
+   */
+  holdFor(ms: number): void {
+    if (this.o.manual || this.held.size === 0 || this.holdTimer === null || this.holdExtended) return;
+    this.holdExtended = true;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.release();
+    }, Math.max(0, this.heldSince + ms - Date.now()));
   }
 
   /** The fetched batch ended: every held learner is requested now (built in batches of maxBatch, one scoring call each). */

@@ -92,9 +92,9 @@ describe('re-ranks batched per fetched batch', () => {
     let batches = 0;
     let repeats = 0;
     while (k < events.length) {
-      // batch sizes 1..120: live (one event per learner) and backlog (many events of one learner) batches
+      // batch sizes 1..80: live (one event per learner) and backlog (many events of one learner) batches
       rnd = (rnd * 48271) % 2147483647;
-      const size = Math.min(events.length - k, 1 + (rnd % 120));
+      const size = Math.min(events.length - k, 1 + (rnd % 80));
       clock += 5000;
       const touched = new Set<string>();
       for (let j = k; j < k + size; j++) {
@@ -116,7 +116,7 @@ describe('re-ranks batched per fetched batch', () => {
         expect(b).toEqual(a);
       }
     }
-    expect(batches).toBeGreaterThan(10);
+    expect(batches).toBeGreaterThan(12);
     expect(repeats).toBeGreaterThan(100); // batches with several events of one learner were exercised
     await Promise.all([warm.p.stop(), perEvent.p.stop(), batched.p.stop()]);
   });
@@ -154,5 +154,24 @@ describe('re-ranks batched per fetched batch', () => {
     expect(perBuilds).toBe(400);
     expect(batBuilds).toBeLessThan(200);
     await Promise.all([per.p.stop(), bat.p.stop()]);
+  });
+
+  it('under lag a batch end holds its learners for later batches (one re-rank for many), caught up it releases them', async () => {
+    const events = stream(60, 11);
+    const store = new MemoryServingStore();
+    const p = new LearnerProcessor({ decode: (rec) => Promise.resolve(events[Number(rec.offset)]), model, store, emit: noopEmitter, logger, topics, tombstone: () => Promise.resolve(), topN: 10, historyLength: 50, rerankIntervalMs: 0, modelVersion: 'test', kernel: 'js' });
+    p.restore(0, null);
+    const feed = async (from: number, to: number) => {
+      for (let k = from; k < to; k++) await p.apply(0, { topic: events[k].kind === 'quiz' ? 'q' : 'i', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: T0 + k, headers: {} });
+    };
+    await feed(0, 30);
+    p.afterBatch(0, 50_000); // 50k records still waiting: a backlog
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await store.getRecommendations(events[0].userId)).toBeNull(); // held past the 50 ms live bound
+    await feed(30, 60);
+    p.afterBatch(0, 0); // caught up: released at once
+    await p.reranker.drain();
+    for (const e of events) expect(await store.getRecommendations(e.userId)).not.toBeNull();
+    await p.stop();
   });
 });
