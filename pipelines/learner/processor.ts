@@ -94,7 +94,7 @@ export interface LearnerProcessorOptions {
 /** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
 const LAG_HOLD_RECORDS = 2000;
 /** ... for at most this long: a list in a backlog is at most this much older than its learner's last event. */
-const LAG_HOLD_MS = 1000;
+const LAG_HOLD_MS = 2000;
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
 const REFRESH_PER_ROW = 200;
 /** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */
@@ -212,7 +212,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
    * End of a fetched batch: every learner its events touched is re-ranked once now, from the state after their last
    * event (the events only held them: Reranker.hold), in scoring batches of many learners and one pipelined write each.
    */
-  afterBatch(_group?: number, behind?: number): void {
+  afterBatch(group?: number, behind?: number): void {
     // Under lag (a backlog: more records already waiting than a few batches hold) a list rebuilt now would be rebuilt
     // again within milliseconds by the learner's next batch: the held learners wait (up to LAG_HOLD_MS, the
     // Reranker's hold timer) and are re-ranked once for all those batches. Caught up, every batch end releases.
@@ -220,7 +220,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       this.reranker.holdFor(LAG_HOLD_MS);
       return;
     }
-    this.reranker.release();
+    this.reranker.release(group);
   }
 
   ready(): boolean {
@@ -386,7 +386,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
-    this.reranker.hold(ev.userId);
+    this.reranker.hold(ev.userId, rec.partition);
   }
 
   /** The recommender's window of a history: the resources whose transitions score the learner. */
@@ -481,7 +481,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.quizzes++;
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     this.knowledgeDirty.add(ev.userId);
-    this.reranker.hold(ev.userId);
+    this.reranker.hold(ev.userId, rec.partition);
   }
 
   private async onProfile(g: LearnerGroup, rec: InputRecord, ev: ProfileEvent): Promise<void> {
@@ -493,7 +493,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const ranked = l.interests.slice(0, MAX_RANKED_INTERESTS);
     if (!ix?.enabled || ranked.length === 0) {
       if (ranked.length > 0) this.o.emit.emit('interests.matched', { method: 'topic' });
-      this.reranker.hold(ev.userId);
+      this.reranker.hold(ev.userId, rec.partition);
       return;
     }
     // Embedding happens here, on a profile change, never on a re-rank; the list waits for it (tens of ms) rather

@@ -22,7 +22,8 @@ export interface RerankerOptions {
   /**
    * A learner held by an event of a fetched batch ({@link Reranker.hold}) is re-ranked at the end of that batch
    * ({@link Reranker.release}), or after this many ms at the latest when the batch takes longer (a long backlog batch
-   * still shows lists; the learner's final list is rebuilt at the batch end if a later event touched it). Default 50.
+   * still shows lists; the learner's final list is rebuilt at the batch end if a later event touched it): a safety
+   * net, not the mechanism (a partition's batch always ends). Default 1000.
    */
   maxHoldMs?: number;
   /** Pending re-ranks at which hasRoom() turns false, so consumption pauses while Redis is slow. Default 5000. */
@@ -60,7 +61,7 @@ export class Reranker {
   private building = false;
   private lastPrune = 0;
   /** Learners touched by the events of the fetched batch(es) in progress: re-ranked once at the batch end. */
-  private readonly held = new Set<string>();
+  private readonly held = new Map<string, number>();
   private holdTimer: NodeJS.Timeout | null = null;
   private heldSince = 0;
   private holdExtended = false;
@@ -71,7 +72,7 @@ export class Reranker {
     this.maxBatch = o.maxBatch ?? 128;
     // one batch's lists are written in one pipelined store call: two batches may be in flight while the next builds
     this.concurrency = o.concurrency ?? 2 * this.maxBatch;
-    this.maxHoldMs = o.maxHoldMs ?? 50;
+    this.maxHoldMs = o.maxHoldMs ?? 1000;
     if (!o.build && !o.buildBatch) throw new Error('Reranker needs build or buildBatch');
     this.maxPending = o.maxPending ?? 5000;
   }
@@ -91,9 +92,9 @@ export class Reranker {
    * An event of a fetched batch touched `userId`: re-rank once when the batch ends ({@link release}), from the state
    * after the learner's last event in it, instead of once per event. Coalescing (intervalMs) applies at release.
    */
-  hold(userId: string): void {
+  hold(userId: string, group = 0): void {
     if (this.stopped) return;
-    this.held.add(userId);
+    this.held.set(userId, group);
     if (!this.o.manual && !this.holdTimer) {
       this.heldSince = Date.now();
       this.holdExtended = false;
@@ -118,13 +119,19 @@ export class Reranker {
     }, Math.max(0, this.heldSince + ms - Date.now()));
   }
 
-  /** The fetched batch ended: every held learner is requested now (built in batches of maxBatch, one scoring call each). */
-  release(): void {
-    if (this.holdTimer) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+  /**
+   * The fetched batch of partition group `group` ended (undefined: all): its held learners are requested now (built
+   * in batches of maxBatch, one scoring call each). Another partition's batch in progress keeps its own.
+   */
+  release(group?: number): void {
     if (this.held.size === 0) return;
-    const users = [...this.held];
-    this.held.clear();
+    const users: string[] = [];
+    for (const [u, g] of this.held) if (group === undefined || g === group) users.push(u);
+    for (const u of users) this.held.delete(u);
+    if (this.held.size === 0 && this.holdTimer) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = null;
+    }
     for (const u of users) this.request(u);
   }
 

@@ -166,8 +166,8 @@ describe('re-ranks batched per fetched batch', () => {
     };
     await feed(0, 30);
     p.afterBatch(0, 50_000); // 50k records still waiting: a backlog
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await store.getRecommendations(events[0].userId)).toBeNull(); // held past the 50 ms live bound
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(await store.getRecommendations(events[0].userId)).toBeNull(); // held past the 1 s bound of a batch in progress
     await feed(30, 60);
     p.afterBatch(0, 0); // caught up: released at once
     await p.reranker.drain();
