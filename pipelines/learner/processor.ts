@@ -93,8 +93,13 @@ export interface LearnerProcessorOptions {
 
 /** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
 const LAG_HOLD_RECORDS = 2000;
-/** ... for at most this long: a list in a backlog is at most this much older than its learner's last event. */
-const LAG_HOLD_MS = 2000;
+/**
+ * ... for at most this many batch ends of the partition or this long, whichever comes first. Counted in batches, not
+ * only in time: a wall-clock bound alone re-ranked nearly every event on a loaded machine (62 events/s wall: 1 s held
+ * ~60 events of ~60 learners).
+ */
+const LAG_HOLD_BATCHES = 8;
+const LAG_HOLD_MS = 10_000;
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
 const REFRESH_PER_ROW = 200;
 /** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */
@@ -133,6 +138,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private readonly refreshedAt = new Map<string, number>();
   /** replica row -> the row total it had when last seen: a change of it is a transition learned somewhere */
   private readonly rowSums = new Map<number, number>();
+  /** Batch ends under lag since the group's held learners were last released. */
+  private readonly lagBatches = new Map<number, number>();
 
   constructor(private readonly o: LearnerProcessorOptions) {
     if (!o.sink && !o.replica) {
@@ -216,10 +223,17 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     // Under lag (a backlog: more records already waiting than a few batches hold) a list rebuilt now would be rebuilt
     // again within milliseconds by the learner's next batch: the held learners wait (up to LAG_HOLD_MS, the
     // Reranker's hold timer) and are re-ranked once for all those batches. Caught up, every batch end releases.
+    const g = group ?? -1;
     if (behind !== undefined && behind > LAG_HOLD_RECORDS) {
-      this.reranker.holdFor(LAG_HOLD_MS);
-      return;
+      const n = (this.lagBatches.get(g) ?? 0) + 1;
+      if (n < LAG_HOLD_BATCHES) {
+        this.lagBatches.set(g, n);
+        this.reranker.holdFor(LAG_HOLD_MS);
+        return;
+      }
     }
+    this.lagBatches.delete(g);
+    if (behind !== undefined && behind <= LAG_HOLD_RECORDS) this.reranker.caughtUp();
     this.reranker.release(group);
   }
 

@@ -65,6 +65,8 @@ export class Reranker {
   private holdTimer: NodeJS.Timeout | null = null;
   private heldSince = 0;
   private holdExtended = false;
+  private lagUntil = 0;
+  private lagMs = 0;
   private readonly maxHoldMs: number;
 
   constructor(private readonly o: RerankerOptions) {
@@ -97,11 +99,12 @@ export class Reranker {
     this.held.set(userId, group);
     if (!this.o.manual && !this.holdTimer) {
       this.heldSince = Date.now();
-      this.holdExtended = false;
+      const lagging = this.heldSince < this.lagUntil;
+      this.holdExtended = lagging;
       this.holdTimer = setTimeout(() => {
         this.holdTimer = null;
         this.release();
-      }, this.maxHoldMs);
+      }, lagging ? this.lagMs : this.maxHoldMs);
     }
   }
 
@@ -110,7 +113,11 @@ export class Reranker {
    * re-ranked once for all the batches that touched them meanwhile.
    */
   holdFor(ms: number): void {
+    // learners held from now on, until the lag clears, get the same bound (a backlog's next batch is long as well)
+    this.lagUntil = Date.now() + ms;
+    this.lagMs = ms;
     if (this.o.manual || this.held.size === 0 || this.holdTimer === null || this.holdExtended) return;
+    // (one extension per hold: the timer is a bound from the first held event, not a sliding one)
     this.holdExtended = true;
     clearTimeout(this.holdTimer);
     this.holdTimer = setTimeout(() => {
