@@ -126,6 +126,11 @@ export class Reranker {
     }, Math.max(0, this.heldSince + ms - Date.now()));
   }
 
+  /** The consumer caught up: learners held from now on get the live bound (maxHoldMs) again. */
+  caughtUp(): void {
+    this.lagUntil = 0;
+  }
+
   /**
    * The fetched batch of partition group `group` ended (undefined: all): its held learners are requested now (built
    * in batches of maxBatch, one scoring call each). Another partition's batch in progress keeps its own.
