@@ -94,12 +94,12 @@ export interface LearnerProcessorOptions {
 /** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
 const LAG_HOLD_RECORDS = 2000;
 /**
- * ... for at most this many batch ends of the partition or this long, whichever comes first. Counted in batches, not
- * only in time: a wall-clock bound alone re-ranked nearly every event on a loaded machine (62 events/s wall: 1 s held
- * ~60 events of ~60 learners).
+ * ... for at most this many batch ends of the partition (~12k records at 256 KiB per fetch), or this long as a safety
+ * net. Counted in batches, not in time: a wall-clock bound re-ranked nearly every event on a loaded machine (62
+ * events/s wall: 1 s held ~60 events of ~60 learners; 10 s fired inside every 11 s batch).
  */
 const LAG_HOLD_BATCHES = 8;
-const LAG_HOLD_MS = 10_000;
+const LAG_HOLD_MS = 60_000;
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
 const REFRESH_PER_ROW = 200;
 /** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */

@@ -65,7 +65,8 @@ export class Reranker {
   private holdTimer: NodeJS.Timeout | null = null;
   private heldSince = 0;
   private holdExtended = false;
-  private lagUntil = 0;
+  /** Consumer behind (holdFor until caughtUp): new holds get the lag bound. */
+  private lagging = false;
   private lagMs = 0;
   private readonly maxHoldMs: number;
 
@@ -99,7 +100,7 @@ export class Reranker {
     this.held.set(userId, group);
     if (!this.o.manual && !this.holdTimer) {
       this.heldSince = Date.now();
-      const lagging = this.heldSince < this.lagUntil;
+      const lagging = this.lagging;
       this.holdExtended = lagging;
       this.holdTimer = setTimeout(() => {
         this.holdTimer = null;
@@ -113,8 +114,8 @@ export class Reranker {
    * re-ranked once for all the batches that touched them meanwhile.
    */
   holdFor(ms: number): void {
-    // learners held from now on, until the lag clears, get the same bound (a backlog's next batch is long as well)
-    this.lagUntil = Date.now() + ms;
+    // learners held from now on, until the lag clears (caughtUp), get the same bound: a backlog's next batch is long too
+    this.lagging = true;
     this.lagMs = ms;
     if (this.o.manual || this.held.size === 0 || this.holdTimer === null || this.holdExtended) return;
     // (one extension per hold: the timer is a bound from the first held event, not a sliding one)
@@ -128,7 +129,7 @@ export class Reranker {
 
   /** The consumer caught up: learners held from now on get the live bound (maxHoldMs) again. */
   caughtUp(): void {
-    this.lagUntil = 0;
+    this.lagging = false;
   }
 
   /**
