@@ -18,6 +18,7 @@ import { notFound, sendProblem } from './middleware/errors';
 import { demoRouter } from './demo/router';
 import { withCatalogCache } from './recommend/catalogCache';
 import { encoderTextGoals, type TextGoalResolver } from './recommend/textGoals';
+import { scriptAwareTextGoals, titleNgramTextGoals } from './recommend/titleGoals';
 import { rateLimit } from './middleware/rateLimit';
 import { routeLabeler } from './middleware/routeLabel';
 import { openApiDocument } from './openapi';
@@ -129,7 +130,7 @@ export function createApp(opts: AppOptions): ApiApp {
   const textGoals =
     opts.textGoals ??
     (curriculum &&
-      encoderTextGoals({
+      scriptAwareTextGoals(encoderTextGoals({
         curriculum,
         now,
         // imported on first use: onnxruntime is a native module the read path otherwise never needs
@@ -138,7 +139,7 @@ export function createApp(opts: AppOptions): ApiApp {
           const { OnnxSentenceEncoder } = require('../lib/encoder/onnxEncoder') as typeof EncoderModule;
           return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
         },
-      }));
+      }), titleNgramTextGoals({ curriculum, now })));
   addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals });
   addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {

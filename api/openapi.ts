@@ -5,7 +5,7 @@
 import { PROBLEM_BASE, PROBLEMS } from './problem';
 import { RESOURCE_TYPES } from './routes/learners';
 
-const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource', 'because-you-did'];
+const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource', 'because-you-did', 'due-for-review'];
 const SOURCES = ['personal', 'cold-start:interests', 'popular-in-interest', 'popular'];
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -58,6 +58,19 @@ export function openApiDocument() {
           summary: 'Per-skill mastery with uncertainty (empty for an unknown learner). Scope `read`.',
           parameters: [userIdParam],
           responses: { '200': json('Knowledge state.', ref('Knowledge')), ...authErrors },
+        },
+      },
+      '/v1/learners/{userId}/reviews': {
+        get: {
+          operationId: 'getReviews',
+          summary:
+            'What is due for spaced review (FSRS cards of what the learner practised: quiz attempts rate them, interactions sent with `review: true` too), ' +
+            'the least likely to be recalled first; empty for an unknown learner. Scope `read`.',
+          parameters: [
+            userIdParam,
+            { name: 'limit', in: 'query', required: false, description: 'Most due cards returned. Default 20.', schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 } },
+          ],
+          responses: { '200': json('Due reviews.', ref('Reviews')), ...authErrors },
         },
       },
       '/v1/learners/{userId}/path': {
@@ -242,6 +255,38 @@ export function openApiDocument() {
             },
           },
         },
+        Reviews: {
+          type: 'object',
+          required: ['userId', 'now', 'updatedAt', 'cards', 'due', 'totalDue', 'nextDue'],
+          additionalProperties: false,
+          properties: {
+            userId: { type: 'string' },
+            now: { type: 'integer', description: 'Epoch ms the due-ness was computed at.' },
+            updatedAt: { type: ['integer', 'null'], description: 'When the learner stage last wrote the cards; null = none.' },
+            cards: { type: 'integer', minimum: 0, description: 'Cards the learner has, due or not (at most 200).' },
+            totalDue: { type: 'integer', minimum: 0 },
+            nextDue: { type: ['integer', 'null'], description: 'Earliest due time (epoch ms) of a card not yet due.' },
+            due: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id', 'kind', 'due', 'retrievability', 'stability', 'difficulty', 'reps', 'lapses', 'lastReview'],
+                additionalProperties: false,
+                properties: {
+                  id: { type: 'string', description: 'Resource id (kind resource) or quiz item id (kind item: an item with no resource).' },
+                  kind: { type: 'string', enum: ['resource', 'item'] },
+                  due: { type: 'integer', description: 'Epoch ms it fell due.' },
+                  retrievability: { type: 'number', minimum: 0, maximum: 1, description: 'FSRS probability of recall now.' },
+                  stability: { type: 'number', minimum: 0, description: 'FSRS stability (days until recall falls to 90%).' },
+                  difficulty: { type: 'number', description: 'FSRS difficulty, 1..10.' },
+                  reps: { type: 'integer', minimum: 0 },
+                  lapses: { type: 'integer', minimum: 0 },
+                  lastReview: { type: 'integer', description: 'Epoch ms of the last review.' },
+                },
+              },
+            },
+          },
+        },
         Knowledge: {
           type: 'object',
           required: ['userId', 'updatedAt', 'skills'],
@@ -307,6 +352,11 @@ export function openApiDocument() {
                 resourceIds: { type: 'array', items: { type: 'string' }, description: 'The resources planned to.' },
                 skill: { type: 'string' },
                 matches: { type: 'array', items: ref('GoalMatch'), description: 'Free text only: nearest resources, then skills, by cosine ("did you mean").' },
+                resolvedBy: {
+                  type: 'string',
+                  enum: ['encoder', 'title-ngram'],
+                  description: 'Free text only: the content encoder (English), or, for Chinese / Japanese / Korean text, character bigrams against titles (`cosine` then holds the Dice score).',
+                },
               },
             },
             masteryThreshold: { type: 'number' },

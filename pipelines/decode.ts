@@ -9,6 +9,8 @@ export interface InteractionEvent {
   type: string;
   value?: number | null;
   dwellMs?: number;
+  /** The platform showed the resource as a review (schemas/learning-interaction.avsc `review`): rates its FSRS card. */
+  review?: boolean;
   occurredAt: number;
 }
 export interface QuizEvent {
@@ -20,6 +22,8 @@ export interface QuizEvent {
   skills: string[];
   correct: boolean;
   score?: number | null;
+  /** Time to answer in ms; 0 or undefined = unknown. */
+  responseTimeMs?: number;
   occurredAt: number;
 }
 export interface ProfileEvent {

@@ -13,6 +13,7 @@ import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
 import { retryKafka } from './runner/retry';
 import { LearnerProcessor } from './learner/processor';
+import type { LearnerReviewOptions } from './learner/reviews';
 import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
@@ -57,10 +58,11 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } } } {
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions } {
   const m = config.model;
   const p = config.pipeline;
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } } };
+  const reviews = { slots: p.reviewSlots, within: p.reviewSlotsWithin, retention: p.reviewRetention };
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -163,6 +165,7 @@ export class Pipeline {
         signalRefreshMs: p.signalRefreshMs,
         onnxMinWork: p.onnxMinWork,
         ranking: learnerStageSettings(config).ranking,
+        reviews: learnerStageSettings(config).reviews,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,

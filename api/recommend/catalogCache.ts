@@ -170,6 +170,8 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
     getSimilar: (id) => store.getSimilar(id),
     putKnowledge: (s) => store.putKnowledge(s),
     getKnowledge: (u) => store.getKnowledge(u),
+    putReviews: (s) => store.putReviews(s),
+    getReviews: (u) => store.getReviews(u),
     addCompleted: (u, ids) => store.addCompleted(u, ids),
     getCompleted: (u) => store.getCompleted(u),
     incrementPopularity: (id, by, topics, at) => store.incrementPopularity(id, by, topics, at),

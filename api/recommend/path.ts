@@ -38,7 +38,7 @@ export interface GoalMatch {
 
 export interface PathResponse {
   userId: string;
-  goal: { query: string; kind: 'resource' | 'skill' | 'text'; resourceIds: string[]; skill?: string; matches?: GoalMatch[] };
+  goal: { query: string; kind: 'resource' | 'skill' | 'text'; resourceIds: string[]; skill?: string; matches?: GoalMatch[]; resolvedBy?: 'encoder' | 'title-ngram' };
   masteryThreshold: number;
   status: 'path' | 'goal-mastered';
   reason: string;
@@ -134,9 +134,9 @@ async function resolveGoal(deps: PathDeps, query: string): Promise<{ info: PathR
   matches.push(...[...skills].slice(0, TEXT_MATCHES).map(([id, c]): GoalMatch => ({ kind: 'skill', id, cosine: round(c) })));
   const best = live[0];
   if (!best || best.m.cosine < TEXT_MIN_COSINE) {
-    throw new HttpProblem('unknown-goal', `no resource matches '${query}' closely enough (best cosine ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`, { extensions: { matches } });
+    throw new HttpProblem('unknown-goal', `no resource matches '${query}' closely enough (best ${near[0]?.method === 'title-ngram' ? 'title bigram score' : 'cosine'} ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`, { extensions: { matches } });
   }
-  return { info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches }, nodes: [best.n] };
+  return { info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches, resolvedBy: best.m.method ?? 'encoder' }, nodes: [best.n] };
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;

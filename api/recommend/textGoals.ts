@@ -12,6 +12,8 @@ import type { CurriculumStore } from '../../lib/serving/curriculum';
 export interface TextMatch {
   resourceId: string;
   cosine: number;
+  /** Which resolver found it: the content encoder (cosine of embeddings, the default) or title bigrams (./titleGoals.ts). */
+  method?: 'encoder' | 'title-ngram';
 }
 
 /** What the path route needs: the nearest resources to a text, or why it cannot say. */
@@ -63,7 +65,7 @@ export function encoderTextGoals(o: EncoderTextGoalsOptions): TextGoalResolver {
       const out: TextMatch[] = [];
       for (let i = 0; i < v.ids.length; i++) {
         if (v.rows[i].length !== q.length) continue; // a vector from another model: never compared
-        out.push({ resourceId: v.ids[i], cosine: dot(q, v.rows[i]) }); // both unit length
+        out.push({ resourceId: v.ids[i], cosine: dot(q, v.rows[i]), method: 'encoder' }); // both unit length
       }
       out.sort((a, b) => b.cosine - a.cosine || (a.resourceId < b.resourceId ? -1 : 1));
       return out.slice(0, k);

@@ -5,6 +5,7 @@ import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { CurriculumStore } from '../../lib/serving/curriculum';
 import type { ServingStore } from '../../lib/serving/types';
 import { learnerPath } from '../recommend/path';
+import { learnerReviews } from '../recommend/reviews';
 import type { TextGoalResolver } from '../recommend/textGoals';
 import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
@@ -50,6 +51,16 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const k = await deps.store.getKnowledge(userId);
     res.setHeader('cache-control', 'private, no-store');
     res.json({ userId, updatedAt: k?.updatedAt ?? null, skills: [...(k?.skills ?? [])].sort((a, b) => a.skill.localeCompare(b.skill)) });
+  });
+
+  r.get('/learners/:userId/reviews', requireScope('read'), async (req, res) => {
+    const p = new Params(req, ['limit']);
+    const userId = p.id('userId');
+    const limit = p.int('limit', { def: 20, min: 1, max: 200 });
+    p.done();
+    const out = await learnerReviews(deps.store, { userId, limit, now: deps.now() });
+    res.setHeader('cache-control', 'private, no-store');
+    res.json(out);
   });
 
   r.get('/learners/:userId/path', requireScope('read'), async (req, res) => {

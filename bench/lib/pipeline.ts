@@ -104,7 +104,7 @@ export function interactionMessages(w: BenchWorld, n: number, users: number, res
   const out: { key: string; value: Buffer }[] = [];
   for (let i = 0; i < n; i++) {
     const userId = `u${Math.floor(rng() * users)}`;
-    const ev: LearningInteraction = { eventId: `b-${seed}-${i}`, userId, resourceId: resources[Math.floor(rng() * resources.length)], type: types[Math.floor(rng() * types.length)], value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'bench', device: null, session: null } };
+    const ev: LearningInteraction = { eventId: `b-${seed}-${i}`, userId, resourceId: resources[Math.floor(rng() * resources.length)], type: types[Math.floor(rng() * types.length)], value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'bench', device: null, session: null }, review: false };
     out.push({ key: userId, value: w.serializer.serializeSync(w.topic.interactions, ev) });
   }
   return out;

@@ -150,6 +150,14 @@ export const configSchema = z
         historyLength: z.number().int().min(1).max(10000).default(200),
         /** Concurrent partitions processed per consumer. */
         partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
+        /**
+         * Spaced review (FSRS, models/review): up to `reviewSlots` of the learner's due reviews enter the first
+         * `reviewSlotsWithin` positions of the served list, with reason "due-for-review". 0 = off. Default 2 of 10.
+         */
+        reviewSlots: z.number().int().min(0).max(20).default(2),
+        reviewSlotsWithin: z.number().int().min(1).max(1000).default(10),
+        /** FSRS target retention: a card is due when its predicted recall falls to this. Default 0.9. */
+        reviewRetention: z.number().gt(0.5).lt(1).default(0.9),
       })
       .prefault({}),
     privacy: z
@@ -205,6 +213,9 @@ export const configSchema = z
     }
     if (c.privacy.segmentMs > c.privacy.retentionMs) {
       ctx.addIssue({ code: 'custom', path: ['privacy', 'segmentMs'], message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll` });
+    }
+    if (c.pipeline.reviewSlots > c.pipeline.reviewSlotsWithin) {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 'reviewSlots'], message: `reviewSlots (${c.pipeline.reviewSlots}) above reviewSlotsWithin (${c.pipeline.reviewSlotsWithin})` });
     }
     const keys = c.api.apiKeys.map((k) => k.key);
     if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['api', 'apiKeys'], message: 'duplicate API key' });

@@ -109,6 +109,7 @@ function interaction(ctx: Ctx, userId: string, itemId: string, type: Interaction
     dwellMs: clampMs(dwellMs),
     occurredAt: at,
     context: { platform: 'ednet', device: device || null, session: null },
+    review: false,
   };
   ctx.events.push({ kind: 'interaction', event: e });
 }

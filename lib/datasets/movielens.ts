@@ -127,6 +127,7 @@ export function ratingToInteraction(r: Rating, idPrefix = ''): LearningInteracti
     dwellMs: 0,
     occurredAt: r.timestampMs,
     context: { platform: 'movielens', device: null, session: null },
+    review: false,
   };
 }
 

@@ -29,6 +29,8 @@ export interface CurriculumStore {
   deleteCurriculumNode(resourceId: string): Promise<void>;
   /** One round trip for many nodes; null = not in the catalogue. */
   getCurriculumNodes(ids: readonly string[]): Promise<(CurriculumNode | null)[]>;
+  /** Every node (inactive ones included), in no particular order: for title matching of free-text goals. */
+  listCurriculumNodes(): Promise<CurriculumNode[]>;
   /** Resources training `skill`, sorted by id (inactive ones included). */
   getSkillResources(skill: string): Promise<string[]>;
   /** The resource's content vector (null = remove); bumps the vectors' version. */

@@ -49,6 +49,7 @@ const REASON_BYTE: Record<Reason['code'], number> = {
   'co-engaged': 7,
   'new-resource': 8,
   'because-you-did': 9,
+  'due-for-review': 10,
 };
 const SOURCE_BYTE: Record<RecommendationList['source'], number> = { personal: 0, 'cold-start:interests': 1, popular: 2 };
 const byByte = <K extends string>(table: Record<K, number>): K[] => {

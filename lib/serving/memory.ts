@@ -7,7 +7,7 @@
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
-import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
+import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
 
 export interface MemoryStoreOptions {
   /** Popularity half-life in ms. Default 7 days. */
@@ -27,6 +27,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   private readonly resources = new Map<string, ResourceMeta>();
   private readonly similar = new Map<string, SimilarItem[]>();
   private readonly knowledge = new Map<string, KnowledgeState>();
+  private readonly reviews = new Map<string, ReviewState>();
   private readonly completed = new Map<string, Set<string>>();
   private readonly interests = new Map<string, string[]>();
   /** '' = overall ranking, otherwise a topic. */
@@ -90,6 +91,14 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   getKnowledge(userId: string): Promise<KnowledgeState | null> {
     const k = this.knowledge.get(userId);
     return Promise.resolve(k ? copy(k) : null);
+  }
+  putReviews(state: ReviewState): Promise<void> {
+    this.reviews.set(state.userId, copy(state));
+    return Promise.resolve();
+  }
+  getReviews(userId: string): Promise<ReviewState | null> {
+    const r = this.reviews.get(userId);
+    return Promise.resolve(r ? copy(r) : null);
   }
   addCompleted(userId: string, resourceIds: string[]): Promise<void> {
     if (resourceIds.length === 0) return Promise.resolve();
@@ -182,6 +191,9 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
       return n ? copy(n) : null;
     }));
   }
+  listCurriculumNodes(): Promise<CurriculumNode[]> {
+    return Promise.resolve([...this.curriculum.values()].map((n) => copy(n)));
+  }
   getSkillResources(skill: string): Promise<string[]> {
     return Promise.resolve([...(this.skillIndex.get(skill) ?? [])].sort());
   }
@@ -199,6 +211,7 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   eraseLearner(userId: string): Promise<void> {
     this.lists.delete(userId);
     this.knowledge.delete(userId);
+    this.reviews.delete(userId);
     this.completed.delete(userId);
     this.interests.delete(userId);
     return Promise.resolve();

@@ -13,6 +13,7 @@
  *   co:<resourceId>     ZSET co-engaged partners         co:changed         SET resources whose partners changed
  *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
+ *   rev:<userId>        JSON ReviewState (FSRS cards)
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config';
@@ -22,7 +23,7 @@ import { createRedis } from '../redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeList, decodeView, encodeList } from './listCodec';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
-import type { KnowledgeState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
+import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -196,6 +197,12 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   async getKnowledge(userId: string): Promise<KnowledgeState | null> {
     return this.parse<KnowledgeState>(await this.run('get', () => this.r.get(this.key('know', userId))), 'know');
   }
+  async putReviews(state: ReviewState): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('rev', state.userId), JSON.stringify(state)));
+  }
+  async getReviews(userId: string): Promise<ReviewState | null> {
+    return this.parse<ReviewState>(await this.run('get', () => this.r.get(this.key('rev', userId))), 'rev');
+  }
   async addCompleted(userId: string, resourceIds: string[]): Promise<void> {
     if (resourceIds.length === 0) return;
     await this.run('sadd', () => this.r.sadd(this.key('done', userId), ...resourceIds));
@@ -261,6 +268,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     const raw = await this.run('hmget', () => this.r.hmget(this.key('cur:n'), ...ids));
     return raw.map((v) => this.parse<CurriculumNode>(v, 'cur'));
   }
+  async listCurriculumNodes(): Promise<CurriculumNode[]> {
+    const raw = await this.run('hvals', () => this.r.hvals(this.key('cur:n')));
+    return raw.map((v) => this.parse<CurriculumNode>(v, 'cur')).filter((n): n is CurriculumNode => n !== null);
+  }
   async getSkillResources(skill: string): Promise<string[]> {
     return (await this.run('smembers', () => this.r.smembers(this.key('cur:s', skill)))).sort();
   }
@@ -283,7 +294,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
 
   async eraseLearner(userId: string): Promise<void> {
     await this.run('del', () =>
-      this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId)),
+      this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId), this.key('rev', userId)),
     );
   }
   async ping(): Promise<boolean> {

@@ -6,7 +6,7 @@
 
 /** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
 export interface Reason {
-  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did';
+  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did' | 'due-for-review';
   text: string;
   /** Resource id, skill or topic the reason refers to. */
   ref?: string;
@@ -75,6 +75,32 @@ export interface KnowledgeState {
   updatedAt: number;
 }
 
+/** One learner's FSRS card as served (the learner stage's review state, models/review). */
+export interface ReviewEntry {
+  /** The resource id (kind 'resource') or quiz item id (kind 'item', a question with no resource). */
+  id: string;
+  kind: 'resource' | 'item';
+  /** Epoch ms when it is due. */
+  due: number;
+  /** FSRS stability (days) and difficulty (1..10). */
+  stability: number;
+  difficulty: number;
+  /** FSRS state 0 new, 1 learning, 2 review, 3 relearning (with the last two, the numbers ts-fsrs reads). */
+  state: number;
+  reps: number;
+  lapses: number;
+  /** Epoch ms of the last review. */
+  lastReview: number;
+  scheduled: number;
+  step: number;
+}
+
+export interface ReviewState {
+  userId: string;
+  cards: ReviewEntry[];
+  updatedAt: number;
+}
+
 export interface SimilarItem {
   resourceId: string;
   score: number;
@@ -114,6 +140,9 @@ export interface ServingStore {
   takeCoEngagementChanges(max: number): Promise<string[]>;
   putKnowledge(state: KnowledgeState): Promise<void>;
   getKnowledge(userId: string): Promise<KnowledgeState | null>;
+  /** The learner's review cards (replaced as a whole); erased with the learner. */
+  putReviews(state: ReviewState): Promise<void>;
+  getReviews(userId: string): Promise<ReviewState | null>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;
   getCompleted(userId: string): Promise<Set<string>>;
   /**

@@ -9,11 +9,11 @@ export function toPipelineEvent(
   switch (name) {
     case 'LearningInteraction': {
       const e = v as EventTypes['LearningInteraction'];
-      return { kind: 'interaction', eventId: e.eventId, userId: e.userId, resourceId: e.resourceId, type: e.type, value: e.value, dwellMs: e.dwellMs, occurredAt: e.occurredAt };
+      return { kind: 'interaction', eventId: e.eventId, userId: e.userId, resourceId: e.resourceId, type: e.type, value: e.value, dwellMs: e.dwellMs, review: e.review, occurredAt: e.occurredAt };
     }
     case 'QuizAttempt': {
       const e = v as EventTypes['QuizAttempt'];
-      return { kind: 'quiz', eventId: e.eventId, userId: e.userId, itemId: e.itemId, resourceId: e.resourceId, skills: e.skills, correct: e.correct, score: e.score, occurredAt: e.occurredAt };
+      return { kind: 'quiz', eventId: e.eventId, userId: e.userId, itemId: e.itemId, resourceId: e.resourceId, skills: e.skills, correct: e.correct, score: e.score, responseTimeMs: e.responseTimeMs, occurredAt: e.occurredAt };
     }
     case 'LearnerProfile': {
       const e = v as EventTypes['LearnerProfile'];

@@ -18,6 +18,7 @@ import { LearnerRanker, type LearnerRankOptions } from './rank';
 import { Reranker } from './rerank';
 import { interestKey, type InterestIndex } from './interests';
 import { EventIdWindow } from './dedup';
+import { LearnerReviews, type LearnerReviewOptions } from './reviews';
 import { COMPLETED_LENGTH, deserializeGroup, erasureKey, ERASURE_MEMORY_MS, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
 
 const HIT_K = 10;
@@ -89,6 +90,8 @@ export interface LearnerProcessorOptions {
    * most once per this many ms without an event of their own (config pipeline.signalRefreshMs); 0 = off. Default 0.
    */
   signalRefreshMs?: number;
+  /** Spaced review (FSRS): reserved slots for due reviews, target retention (./reviews.ts); defaults there. */
+  reviews?: LearnerReviewOptions;
 }
 
 /** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
@@ -120,6 +123,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
   private coPending = new Map<string, number>();
   private knowledgeDirty = new Set<string>();
+  /** FSRS review cards: rated per quiz attempt and review interaction, offered in reserved list slots. */
+  readonly reviews: LearnerReviews;
+  private reviewsDirty = new Set<string>();
   /** Prequential list quality: positive interactions, and how many hit the learner's cached top-10 before learning. */
   readonly quality = { trials: 0, hits: 0 };
   /** The last QUALITY_WINDOW list trials (label 1 = hit) and quiz predictions (P(correct) before learning, label). */
@@ -146,6 +152,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       /* synchronous mode: the item table lives in group state */
     } else if (!o.sink || !o.replica) throw new Error('distributed learner stage needs both sink and replica');
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
+    this.reviews = new LearnerReviews(o.reviews);
     this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel, minOnnxWork: o.onnxMinWork, emit: o.emit });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
@@ -400,6 +407,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
+    if (this.reviews.onInteraction(l, ev)) this.reviewsDirty.add(ev.userId);
     this.reranker.hold(ev.userId, rec.partition);
   }
 
@@ -487,6 +495,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       if (Number.isFinite(value)) this.o.emit.emit('quality.quizAuc', { value });
     }
     g.knowledge.update(attempt);
+    this.reviews.onQuiz(l, ev);
+    this.reviewsDirty.add(ev.userId);
     // A quiz on a resource is also an interaction with it: practising is engagement whatever the outcome.
     if (ev.resourceId) {
       this.learn(g, rec, l, { learnerId: ev.userId, resourceId: ev.resourceId, kind: 'quiz', timestamp: ev.occurredAt, value: correct });
@@ -556,6 +566,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     g.learners.delete(ev.userId);
     g.knowledge.forgetLearner(ev.userId);
     this.knowledgeDirty.delete(ev.userId);
+    this.reviewsDirty.delete(ev.userId);
     this.reranker.forget(ev.userId);
     // A re-rank already computing for this learner must land before we delete, or it would re-create the key.
     await this.reranker.settle(ev.userId);
@@ -613,7 +624,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private rankSync(g: LearnerGroup, userId: string, l: Learner) {
     const table = this.items();
     const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => this.ranker.mask(l, table, row), this.ranker.k);
-    return this.ranker.rank(userId, l, table, g.knowledge, top, this.now());
+    const now = this.now();
+    return this.reviews.slot(l, table, this.ranker.rank(userId, l, table, g.knowledge, top, now), now);
   }
 
   private now(): number {
@@ -639,7 +651,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       const userId = userIds[j];
       // erased (or its group revoked) while the batch was scored: nothing to write
       if (group.learners.get(userId) !== l || this.groups.get(this.groupOf(group)) !== group) return;
-      const items = this.ranker.rank(userId, l, table, group.knowledge, tops[b], now);
+      const items = this.reviews.slot(l, table, this.ranker.rank(userId, l, table, group.knowledge, tops[b], now), now);
       out[j] = this.list(userId, l, group, items);
       this.embedRestored(userId, l);
     });
@@ -669,6 +681,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (this.knowledgeDirty.delete(userId)) {
       const skills = group.knowledge.mastery(userId);
       void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
+    }
+    if (this.reviewsDirty.delete(userId)) {
+      void this.o.store.putReviews(this.reviews.state(userId, l, Date.now())).catch((err) => this.o.logger.warn('putReviews failed', { err }));
     }
     // A learner known only by declared interests gets an interest-based start, labelled so the API can say so.
     const source = l.interactions === 0 && l.quizzes === 0 && l.interests.length > 0 ? 'cold-start:interests' : 'personal';

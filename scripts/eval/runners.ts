@@ -3,6 +3,8 @@ import { evalInterests } from './interests';
 import { evalKernels } from './kernels';
 import { KNOWLEDGE_RUNNERS } from './knowledge';
 import { evalMovielens } from './recommendation';
+import { REVIEW_RUNNERS } from './review';
+import { evalSimulated } from './simulated';
 import type { EvalRunner } from './types';
 
 /**
@@ -15,7 +17,9 @@ export const RUNNERS: Record<string, EvalRunner> = {
   'movielens-latest-small': evalMovielens,
   'ml-100k': evalMovielens,
   ...KNOWLEDGE_RUNNERS,
+  ...REVIEW_RUNNERS,
   'movielens-coldstart': evalColdStart,
   kernels: evalKernels,
   'edx-interests': evalInterests,
+  simulated: evalSimulated,
 };

@@ -207,7 +207,7 @@ describe('replay validation against the real broker', () => {
   it('counts each bad row with its reason and never sends it; the good rows all arrive', async () => {
     const now = Date.now();
     const view = (eventId: string, extra: Partial<LearningInteraction> = {}): LearningInteraction => ({
-      eventId, userId: 'u1', resourceId: 'r1', type: 'view', value: null, dwellMs: 1000, occurredAt: now - 60_000, context: { platform: 'replay-test', device: null, session: null }, ...extra,
+      eventId, userId: 'u1', resourceId: 'r1', type: 'view', value: null, dwellMs: 1000, occurredAt: now - 60_000, context: { platform: 'replay-test', device: null, session: null }, review: false, ...extra,
     });
     const resource = (resourceId: string, extra: Partial<Resource> = {}): Resource => ({
       resourceId, title: `Resource ${resourceId}`, description: '', type: 'video', topics: [], skills: [], difficulty: null, durationMin: null, language: 'en', prerequisites: [], instructor: null, publishedAt: null, active: true, ...extra,

@@ -16,7 +16,7 @@ import { testConfig, testRegistry } from '../helpers';
 const NOW = Date.now();
 const event: LearningInteraction = {
   eventId: 'ev-1', userId: 'u-1', resourceId: 'r-1', type: 'complete', value: null, dwellMs: 1234, occurredAt: NOW - 1000,
-  context: { platform: 'web', device: 'desktop', session: 's-1' },
+  context: { platform: 'web', device: 'desktop', session: 's-1' }, review: false,
 };
 
 function frame(id: number, body: Buffer): Buffer {

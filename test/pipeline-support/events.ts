@@ -11,7 +11,7 @@ export function resource(id: string, topics: string[], extra: Partial<Resource> 
 export function interaction(userId: string, resourceId: string, type: 'click' | 'view' | 'complete' | 'rate' = 'click', value: number | null = null): KindedEvent {
   return {
     kind: 'interaction',
-    event: { eventId: `e-${Date.now()}-${n++}`, userId, resourceId, type, value, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null } },
+    event: { eventId: `e-${Date.now()}-${n++}`, userId, resourceId, type, value, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false },
   };
 }
 

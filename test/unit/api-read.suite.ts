@@ -152,6 +152,21 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       expect((await call('GET', '/v1/learners/nobody/knowledge')).body).toEqual({ userId: 'nobody', updatedAt: null, skills: [] });
     });
 
+    it('lists the due FSRS reviews, least likely recalled first; empty for an unknown learner', async () => {
+      const day = 86_400_000;
+      const now = Date.now();
+      const card = (id: string, due: number, stability: number, last: number) => ({ id, kind: 'resource' as const, due, stability, difficulty: 5, state: 2, reps: 2, lapses: 0, lastReview: last, scheduled: 3, step: 0 });
+      await env.store.putReviews({ userId: 'u-reviews', updatedAt: now, cards: [card('r-alg-quiz', now - day, 3, now - 4 * day), card('r-geo-video', now - 2 * day, 1, now - 6 * day), card('r-calc-course', now + 5 * day, 9, now - day)] });
+      const r = await call('GET', '/v1/learners/u-reviews/reviews?limit=5');
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ userId: 'u-reviews', cards: 3, totalDue: 2, nextDue: now + 5 * day });
+      expect(r.body.due.map((d: { id: string }) => d.id)).toEqual(['r-geo-video', 'r-alg-quiz']);
+      expect(r.body.due[0].retrievability).toBeLessThan(r.body.due[1].retrievability);
+      expect((await call('GET', '/v1/learners/u-reviews/reviews?limit=1')).body.due.length).toBe(1);
+      expect((await call('GET', '/v1/learners/nobody/reviews')).body).toMatchObject({ userId: 'nobody', updatedAt: null, cards: 0, due: [], totalDue: 0, nextDue: null });
+      expect((await call('GET', '/v1/learners/u-reviews/reviews?limit=0')).status).toBe(400);
+    });
+
     it('serves similar resources, falls back to popular in the same topic, 404s unknown resources', async () => {
       // r-old is inactive and r-gone has no catalogue entry (deleted): neither is served.
       const s = await call('GET', '/v1/resources/r-alg-video/similar');
