@@ -1,5 +1,5 @@
 /** Two projects: `unit` needs no services; `integration` talks to the real Kafka, registry, Redis and Prometheus
- * started by test/globalSetup.ts. */
+ * started by test/global-setup.ts. */
 const tsJest = ['ts-jest', { diagnostics: false }]; // transpile-only via tsconfig isolatedModules; npm test typechecks with tsc first
 module.exports = {
   projects: [
@@ -7,15 +7,15 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/models/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/globalSetup.ts',
-      globalTeardown: '<rootDir>/test/globalTeardown.ts',
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
       testTimeout: 120000,
     },
   ],

@@ -8,19 +8,19 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, type Instrumentation } from '../lib/metrics';
-import type * as EncoderModule from '../lib/encoder/onnxEncoder';
-import { resolveEncoderDir } from '../lib/encoder/modelDir';
-import { hasCurriculum } from '../lib/serving/curriculum';
-import type { ServingStore } from '../lib/serving/types';
+import type * as EncoderModule from '../lib/encoder/onnx-encoder';
+import { resolveEncoderDir } from '../lib/encoder/model-dir';
+import { hasCurriculum } from '../serving/curriculum';
+import type { ServingStore } from '../serving/types';
 import { authenticate, requireScope } from './middleware/auth';
 import { edge } from './middleware/edge';
 import { notFound, sendProblem } from './middleware/errors';
 import { demoRouter } from './demo/router';
-import { withCatalogCache } from './recommend/catalogCache';
-import { encoderTextGoals, type TextGoalResolver } from './recommend/textGoals';
-import { scriptAwareTextGoals, titleNgramTextGoals } from './recommend/titleGoals';
-import { rateLimit } from './middleware/rateLimit';
-import { routeLabeler } from './middleware/routeLabel';
+import { withCatalogCache } from './recommend/catalog-cache';
+import { encoderTextGoals, type TextGoalResolver } from './recommend/text-goals';
+import { rateLimit } from './middleware/rate-limit';
+import { routeLabeler } from './middleware/route-label';
+import { scriptAwareTextGoals, titleNgramTextGoals } from './recommend/title-goals';
 import { openApiDocument } from './openapi';
 import { healthRouter, type HealthCheck } from './routes/health';
 import { addLearnerRoutes, type ErasurePublisher } from './routes/learners';
@@ -136,7 +136,7 @@ export function createApp(opts: AppOptions): ApiApp {
         // imported on first use: onnxruntime is a native module the read path otherwise never needs
         loadEmbed: async () => {
           // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build: require is the lazy import
-          const { OnnxSentenceEncoder } = require('../lib/encoder/onnxEncoder') as typeof EncoderModule;
+          const { OnnxSentenceEncoder } = require('../lib/encoder/onnx-encoder') as typeof EncoderModule;
           return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
         },
       }), titleNgramTextGoals({ curriculum, now })));

@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document of the read API, hand-written (the contract comes first; tests validate real responses
  * against these schemas, so the document cannot drift from the code). Served at GET /openapi.json.
  */
-import { PROBLEM_BASE, PROBLEMS } from './problem';
+import { PROBLEM_BASE, PROBLEMS } from '../lib/problems';
 import { RESOURCE_TYPES } from './routes/learners';
 
 const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource', 'because-you-did', 'due-for-review'];

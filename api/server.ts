@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../lib/metrics';
 import type { Emitter } from '../lib/metrics/instrumentation';
-import { createRedisServingStore, type RedisServingStore } from '../lib/serving/redis';
+import { createRedisServingStore, type RedisServingStore } from '../serving/redis-store';
 import { createApp, type ApiApp, type AppOptions } from './app';
 import { productionDependencies } from './wiring';
 

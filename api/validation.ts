@@ -3,7 +3,7 @@
  * just the first. Unknown query parameters are rejected too, so a typo (`limt=5`) is never silently ignored.
  */
 import type { Request } from 'express';
-import { HttpProblem } from './problem';
+import { HttpProblem } from '../lib/problems';
 
 type Issue = { param: string; message: string };
 

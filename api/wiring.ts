@@ -14,7 +14,7 @@ import { Publisher } from '../producers/publisher';
 import { ADMIN_GRANT } from '../producers/authorize';
 import type { Logger } from '../lib/log';
 import type { Emitter } from '../lib/metrics/instrumentation';
-import type { ServingStore } from '../lib/serving/types';
+import type { ServingStore } from '../serving/types';
 import type { HealthCheck } from './routes/health';
 import type { ErasurePublisher } from './routes/learners';
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
-import { readEdxCourses } from '../lib/datasets/edx';
+import { readEdxCourses } from '../producers/datasets/edx';
 import { installModel } from '../infra/model/install';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
 import { resourceText } from '../models/content/text';

@@ -11,12 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { learnerPath } from '../api/recommend/path';
 import { loadConfig } from '../lib/config';
-import type { CurriculumNode } from '../lib/serving/curriculum';
-import { MemoryServingStore } from '../lib/serving/memory';
-import { RedisServingStore } from '../lib/serving/redis';
+import type { CurriculumNode } from '../serving/curriculum';
+import { MemoryServingStore } from '../serving/memory-store';
+import { RedisServingStore } from '../serving/redis-store';
 import { createRedis } from '../lib/redis/client';
-import type { ServingStore } from '../lib/serving/types';
-import type { CurriculumStore } from '../lib/serving/curriculum';
+import type { ServingStore } from '../serving/types';
+import type { CurriculumStore } from '../serving/curriculum';
 import { mulberry32 } from '../models/random/prng';
 import { planPath, plannableGraph, standingOf, type CatalogueNode } from '../models/paths';
 import { ensureStack } from './lib/stack';

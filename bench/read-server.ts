@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const rawRedis = createRedis(config);
   const raw = express();
   raw.get('/raw/:userId', async (req, res) => {
-    // The stored bytes as they are (list format 3 is binary), as the API reads them.
+    // The stored bytes as they are (list format 4 is binary), as the API reads them.
     const v = await rawRedis.getBuffer(`${prefix}rec:${req.params.userId}`);
     if (v) res.type('application/octet-stream').send(v);
     else res.type('application/json').send('null');

@@ -2,7 +2,7 @@ import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { DependencyError, type PoisonMessageError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
-import { dlqName } from '../lib/topics';
+import { dlqName } from '../schemas/topics';
 
 /** Where dead letters go: a kafkajs Producer, or a Transaction so the DLQ write commits with the consumed offsets. */
 export interface DeadLetterSink {

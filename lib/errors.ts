@@ -1,6 +1,6 @@
 /**
- * One error hierarchy for the whole service. Retry logic reads only `retriable`; HTTP status codes are decided at the
- * HTTP edge (api/), never here. `context` carries where it happened (topic, partition, offset, userId, ...).
+ * One error hierarchy for the whole service. Retry logic reads only `retriable` (lib/retry.ts decides, for everyone);
+ * HTTP status codes are decided at the HTTP edge (lib/problems.ts), never here. `context` carries where it happened (topic, partition, offset, userId, ...).
  */
 export type ErrorContext = Record<string, string | number | boolean | undefined>;
 
@@ -66,15 +66,21 @@ export class NotAcknowledgedError extends DependencyError {
   }
 }
 
+/**
+ * A broken internal invariant: a bug, or parts of one deployment that disagree (vector dimensions, stage modes, a
+ * topic without partitions). Never retriable; the process exits with it.
+ */
+export class InvariantError extends LearnstreamError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, { retriable: false, context });
+  }
+}
+
 /** A local prerequisite of the stack is missing: Java, a free port, a download. */
 export class PrerequisiteError extends LearnstreamError {
   constructor(message: string, readonly hint?: string) {
     super(hint ? `${message}\n  hint: ${hint}` : message);
   }
-}
-
-export function isRetriable(err: unknown): boolean {
-  return err instanceof LearnstreamError ? err.retriable : false;
 }
 
 export function errorMessage(err: unknown): string {

@@ -12,19 +12,19 @@
  */
 import { Registry } from 'prom-client';
 import { loadConfig } from '../lib/config';
-import { errorMessage } from '../lib/errors';
+import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { ensureTopics } from '../lib/kafka/topics';
 import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
-import { createRedis } from '../lib/redis/client';
+import { createServingRedis } from '../lib/redis/client';
 import { createRegistryClient } from '../lib/registry/client';
-import { RedisServingStore } from '../lib/serving/redis';
+import { RedisServingStore } from '../serving/redis-store';
 import type { EmbedFn } from '../models/content/text';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
-import { createDecode } from './adapters/decode';
+import { createDecode } from '../consumers/decode/decoders';
 import { Pipeline, type StageName } from './pipeline';
-import { FileCheckpointStore } from './state/checkpoint';
+import { FileCheckpointStore } from '../consumers/state/checkpoint';
 
 export interface MainArgs {
   stages: StageName[];
@@ -48,12 +48,12 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--no-encoder') encoder = false;
     else if (a === '--group-prefix') groupPrefix = argv[++i];
     else if (a === '--state-dir') stateDir = argv[++i];
-    else throw new Error(`unknown argument ${a}`);
+    else throw new ValidationError(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog'];
   const extra = { sync, encoder, groupPrefix, stateDir };
   if (stage === 'all') return { stages: all, ...extra };
-  if (!all.includes(stage as StageName)) throw new Error(`--stage must be learner, item, catalog or all (got ${stage})`);
+  if (!all.includes(stage as StageName)) throw new ValidationError(`--stage must be learner, item, catalog or all (got ${stage})`);
   return { stages: [stage as StageName], ...extra };
 }
 
@@ -80,7 +80,8 @@ export async function main(argv: string[]): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, config);
   await admin.disconnect();
-  const redis = createRedis(config);
+  // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
+  const redis = createServingRedis(config);
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
   const decode = await createDecode({ config, kafka, registry: createRegistryClient(config), emit: instr, logger });
   let embed: EmbedFn | undefined;

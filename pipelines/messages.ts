@@ -5,9 +5,10 @@
  * JSON + base64 per gradient was a tenth of the learner stage's CPU. Catalogue upserts and removals (rare) stay
  * JSON. Decoders still read the JSON forms, so topics written by an older version stay readable.
  */
-import { b64ToF32, f32ToB64 } from './state/codec';
+import { b64ToF32, f32ToB64 } from '../consumers/state/codec';
 import type { ItemGradient } from '../models/collab';
 import type { ItemMeta, ItemRow } from './model/item-table';
+import { InvariantError, ValidationError } from '../lib/errors';
 
 /** Header that identifies where an item update came from, for exactly-once dedup at the item owner. */
 export interface UpdateSource {
@@ -58,7 +59,7 @@ export function encodeUpdateBatch(updates: readonly BatchedUpdate[]): Buffer {
     }
     const id = Buffer.from(u.itemId, 'utf8');
     if (u.kind === 'delta') {
-      if (u.grad.length !== dim) throw new Error(`gradient of ${u.grad.length} dims in a batch of ${dim}`);
+      if (u.grad.length !== dim) throw new InvariantError(`gradient of ${u.grad.length} dims in a batch of ${dim}`);
       const b = Buffer.allocUnsafe(1 + deltaBytes(id, dim));
       writeDelta(b, b.writeUInt8(0, 0), u, sources.get(u.src)!, id);
       parts.push(b);
@@ -175,7 +176,7 @@ function decodeMixedBatch(buf: Buffer): ItemUpdate[] {
         o += 2 + l + 8;
       }
       out.push({ kind: 'links', itemId, to, w, pop, t, src, off, seq });
-    } else throw new Error(`unknown update tag ${tag} in an item-update batch`);
+    } else throw new ValidationError(`unknown update tag ${tag} in an item-update batch`);
   }
   endOfBatch(buf, o);
   return out;
@@ -200,7 +201,7 @@ export function encodeDeltaBatch(deltas: readonly DeltaUpdate[]): Buffer {
   let size = 0;
   for (let j = 0; j < deltas.length; j++) {
     const d = deltas[j];
-    if (d.grad.length !== dim) throw new Error(`gradient of ${d.grad.length} dims in a batch of ${dim}`);
+    if (d.grad.length !== dim) throw new InvariantError(`gradient of ${d.grad.length} dims in a batch of ${dim}`);
     if (!sources.has(d.src)) {
       sources.set(d.src, srcBytes.length);
       srcBytes.push(Buffer.from(d.src, 'utf8'));
@@ -263,12 +264,12 @@ export function encodeItemUpdate(u: ItemUpdate): Buffer {
 export function decodeItemUpdate(buf: Buffer): ItemUpdate {
   const j = JSON.parse(buf.toString('utf8')) as Record<string, unknown> | null;
   // Anything else used to decode too: `{}` became a removal of the item "undefined", an unknown kind a removal.
-  if (typeof j !== 'object' || j === null || typeof j.i !== 'string') throw new Error('not an item update: no item id');
+  if (typeof j !== 'object' || j === null || typeof j.i !== 'string') throw new ValidationError('not an item update: no item id');
   const itemId = j.i;
   if (j.k === 'd') return { kind: 'delta', itemId, grad: b64ToF32(String(j.g)), gradBias: Number(j.gb), countsAsEvent: j.c === 1, timestamp: Number(j.t), src: String(j.s), off: String(j.o), seq: Number(j.q) };
   if (j.k === 'u') return { kind: 'upsert', itemId, f: typeof j.f === 'string' ? b64ToF32(j.f) : undefined, b: typeof j.b === 'number' ? j.b : undefined, active: j.a === true, meta: j.m as ItemMeta | undefined };
   if (j.k === 'r') return { kind: 'remove', itemId };
-  throw new Error(`not an item update: unknown kind ${JSON.stringify(j.k)}`);
+  throw new ValidationError(`not an item update: unknown kind ${JSON.stringify(j.k)}`);
 }
 
 /** Catalogue facts change rarely and the same object is broadcast with every row update: serialise it once. */

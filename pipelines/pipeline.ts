@@ -4,24 +4,25 @@ import type { Readiness } from '../lib/metrics/server';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
-import type { ServingStore } from '../lib/serving/types';
-import { topicName } from '../lib/topics';
+import type { ServingStore } from '../serving/types';
+import { topicName } from '../schemas/topics';
 import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
-import type { Decode } from './decode';
+import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
-import { retryKafka } from './runner/retry';
+import { retryKafka } from '../lib/retry';
 import { LearnerProcessor } from './learner/processor';
 import type { LearnerReviewOptions } from './learner/reviews';
-import { deadLetterNullValues, nonCompactedEventTopics } from './adapters/null-values';
+import { deadLetterNullValues, nonCompactedEventTopics } from '../consumers/decode/null-values';
 import { createCollabModel, type CollabModel } from './model/collab';
 import { ItemReplica } from './replica/item-replica';
 import { ContentReplica } from './replica/content-replica';
 import { InterestIndex } from './learner/interests';
 import { LearnedColdStart } from './catalog/cold-start';
-import { StageRunner } from './runner/stage-runner';
-import { FileCheckpointStore, type CheckpointStore } from './state/checkpoint';
+import { StageRunner } from '../consumers/runner/stage-runner';
+import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
+import { InvariantError } from '../lib/errors';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 
@@ -220,7 +221,7 @@ export class Pipeline {
     try {
       const md = await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] }));
       const n = md.topics[0]?.partitions.length ?? 0;
-      if (n === 0) throw new Error(`topic ${topic} has no partitions`);
+      if (n === 0) throw new InvariantError(`topic ${topic} has no partitions`, { topic });
       return n;
     } finally {
       await admin.disconnect();

@@ -8,12 +8,12 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client } from '@confluentinc/schemaregistry';
 import { DependencyError, LearnstreamError, NotAcknowledgedError, ValidationError } from '../lib/errors';
-import { kafkaUnavailable } from '../lib/kafka/errors';
+import { isRetriable } from '../lib/retry';
 import { createLogger, type Logger } from '../lib/log';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { EventSerializer } from '../lib/serde';
 import { denyEvent, denyId, denyKind, denyScope, type Grant } from './authorize';
-import { topicName } from '../lib/topics';
+import { topicName } from '../schemas/topics';
 import {
   KIND_EVENT,
   KIND_TOPIC,
@@ -278,7 +278,7 @@ export class Publisher {
         () => null,
         (err: unknown) => err ?? new Error('unknown send failure'),
       );
-      if (error === null || !kafkaUnavailable(error) || attempt >= this.retries) break;
+      if (error === null || !isRetriable(error) || attempt >= this.retries) break;
       this.log.warn('send failed, retrying', { attempt: attempt + 1, error: error as Error });
       await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
     }
@@ -290,7 +290,7 @@ export class Publisher {
     const failure =
       error === null
         ? null
-        : kafkaUnavailable(error)
+        : isRetriable(error)
           ? new NotAcknowledgedError(true, `send failed after ${attempts} attempts: ${(error as Error).message}`, { cause: error })
           : new LearnstreamError(`Kafka refused the batch: ${(error as Error).message}`, { cause: error });
     for (const e of live) this.settle(e, failure);

@@ -3,7 +3,7 @@
  * The types themselves come from ./generated/types.ts (generated from the .avsc files, never edited by hand).
  */
 import avro from 'avsc';
-import type { TopicKey } from '../lib/topics';
+import type { TopicKey } from './topics';
 import { SCHEMAS, type EventName, type EventTypes } from './generated/types';
 
 export * from './generated/types';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, typecheck, lint, then jest with both projects: `unit` (no services) and
-# `integration` (real Kafka, registry, Redis; test/globalSetup.ts starts the local stack when it is not running and
-# test/globalTeardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
+# `integration` (real Kafka, registry, Redis; test/global-setup.ts starts the local stack when it is not running and
+# test/global-teardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh

@@ -15,11 +15,11 @@ import express, { type Request, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
-import type { ServingStore } from '../../lib/serving/types';
-import { HttpProblem } from '../problem';
+import type { ServingStore } from '../../serving/types';
+import { HttpProblem } from '../../lib/problems';
 import { demoAction, demoEnvelope } from './events';
 import { demoKeys } from './keys';
-import { histogramFigures, parseSamples, pipelineFigures } from './pipelineMetrics';
+import { histogramFigures, parseSamples, pipelineFigures } from './pipeline-metrics';
 
 export interface DemoOptions {
   config: Config;

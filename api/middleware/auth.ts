@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ApiKey, Scope } from '../../lib/config';
 import { ForbiddenError } from '../../lib/errors';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { markRoute } from './observe';
-import { TokenBuckets } from './rateLimit';
+import { TokenBuckets } from './rate-limit';
 
 export type { Scope } from '../../lib/config';
 

@@ -6,16 +6,16 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { corsPolicy } from './cors';
 import { track } from './observe';
-import { assignRequestId } from './requestId';
+import { assignRequestId } from './request-id';
 
 export interface EdgeOptions {
   logger: Logger;
   emit: Emitter;
   drain: { add(): void; done(): void; draining(): boolean };
-  /** The documented route a request names (see routeLabel.ts). */
+  /** The documented route a request names (see route-label.ts). */
   label: (method: string, path: string) => string | undefined;
   /** GET paths that keep answering during a drain. */
   drainExempt: ReadonlySet<string>;

@@ -1,7 +1,7 @@
 /** The last middlewares: unmatched routes → 404, and every thrown error → problem+json (RFC 9457). */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../../lib/log';
-import { HttpProblem, problemBody, toProblem } from '../problem';
+import { HttpProblem, problemBody, toProblem } from '../../lib/problems';
 
 export function notFound(): RequestHandler {
   return (req) => {

@@ -7,10 +7,10 @@
  *      (mastered resources and their own ancestors are never needed) plus inactive resources (bypassed).
  */
 import { DEFAULT_MASTERY_THRESHOLD, planPath, plannableGraph, standingOf, type CatalogueNode, type PathStep, type Standing } from '../../models/paths';
-import type { CurriculumNode, CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
-import { HttpProblem } from '../problem';
-import { EncoderUnavailableError, type TextGoalResolver } from './textGoals';
+import type { CurriculumNode, CurriculumStore } from '../../serving/curriculum';
+import type { ServingReader } from '../../serving/types';
+import { HttpProblem } from '../../lib/problems';
+import { EncoderUnavailableError, type TextGoalResolver } from './text-goals';
 
 export interface PathQuery {
   userId: string;
@@ -20,7 +20,7 @@ export interface PathQuery {
 }
 
 export interface PathDeps {
-  store: ServingStore;
+  store: ServingReader;
   curriculum: CurriculumStore;
   /** Free-text goals; undefined = this server resolves none (503 for such a goal). */
   textGoals?: TextGoalResolver;

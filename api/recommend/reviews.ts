@@ -1,5 +1,5 @@
 import { ReviewScheduler } from '../../models/review/scheduler';
-import type { ReviewEntry, ServingStore } from '../../lib/serving/types';
+import type { ReviewEntry, ServingStore } from '../../serving/types';
 
 /** One due card as GET /v1/learners/{id}/reviews answers it. */
 export interface DueReviewOut {

@@ -9,8 +9,8 @@
  * Server-side filters (type, topic, skill) and the exclusion of completed and inactive resources apply to every
  * source. An unknown learner gets a labelled fallback, never an error. Each item says which source it came from.
  */
-import type { Reason, RecommendedItem, ResourceMeta, ServingStore } from '../../lib/serving/types';
-import { hasSharedCatalog } from './catalogCache';
+import type { Reason, RecommendedItem, ResourceMeta, ServingReader } from '../../serving/types';
+import { hasSharedCatalog } from './catalog-cache';
 
 export type ServedSource = 'personal' | 'cold-start:interests' | 'popular-in-interest' | 'popular';
 
@@ -71,7 +71,7 @@ interface Chosen {
 /** Popular candidates fetched per fallback step: enough that filters still fill a page, bounded. */
 const popularDepth = (limit: number) => Math.min(500, Math.max(50, limit * 10));
 
-export async function serveRecommendations(store: ServingStore, q: RecommendationQuery): Promise<ServedRecommendations> {
+export async function serveRecommendations(store: ServingReader, q: RecommendationQuery): Promise<ServedRecommendations> {
   const [list, completed] = await Promise.all([store.getRecommendationView(q.userId), store.getCompleted(q.userId)]);
   const seen = new Set<string>(completed);
   // Behind the API's catalogue cache: its shared, frozen entries (nothing here mutates them), not a copy per read.
@@ -147,8 +147,29 @@ function matches(meta: ResourceMeta | null, copied: Detail | null, q: Recommenda
   return true;
 }
 
+/**
+ * Served items whose catalogue facts (title, type, topics, skills) are exactly those of a shared, frozen catalogue
+ * entry: recommendationsJson then writes the entry's cached JSON text for them instead of stringifying them again.
+ */
+const factsOf = new WeakMap<ServedItem, ResourceMeta>();
+/** JSON text of an entry's facts, `"title":…,"type":…,"topics":[…],"skills":[…]`; valid as long as the frozen entry lives. */
+const factsJson = new WeakMap<ResourceMeta, string>();
+
 function present({ from, i, meta, detail }: Chosen, explain: boolean): ServedItem {
   const item: ServedItem = { resourceId: from.ids[i], source: from.source };
+  if (meta && Object.isFrozen(meta) && meta.title !== undefined && meta.type !== undefined && meta.topics !== undefined && meta.skills !== undefined) {
+    item.title = meta.title;
+    item.type = meta.type;
+    item.topics = meta.topics;
+    item.skills = meta.skills;
+    factsOf.set(item, meta);
+    if (explain) {
+      const score = from.score(i);
+      item.score = Number.isFinite(score) ? score : 0;
+      item.reasons = (detail ?? from.detail(i)).reasons ?? [];
+    }
+    return item;
+  }
   const d = detail ?? (explain ? from.detail(i) : null);
   const title = meta?.title;
   const type = meta?.type ?? d?.type;
@@ -164,4 +185,35 @@ function present({ from, i, meta, detail }: Chosen, explain: boolean): ServedIte
     item.reasons = d?.reasons ?? [];
   }
   return item;
+}
+
+/**
+ * The JSON text of `out`, character for character what JSON.stringify(out) writes (test/unit/api-serve.test.ts), with
+ * each item's catalogue facts taken from the text cached per catalogue entry: the page's JSON was the read route's
+ * largest cost after the HTTP writes themselves (bench read --profile).
+ */
+export function recommendationsJson(out: ServedRecommendations): string {
+  let items = '';
+  for (let k = 0; k < out.items.length; k++) {
+    const it = out.items[k];
+    const meta = factsOf.get(it);
+    let facts: string | undefined;
+    if (meta) {
+      facts = factsJson.get(meta);
+      if (facts === undefined) {
+        facts = JSON.stringify({ title: meta.title, type: meta.type, topics: meta.topics, skills: meta.skills }).slice(1, -1);
+        factsJson.set(meta, facts);
+      }
+    }
+    if (facts === undefined) {
+      items += (k ? ',' : '') + JSON.stringify(it);
+      continue;
+    }
+    let text = `{"resourceId":${JSON.stringify(it.resourceId)},"source":${JSON.stringify(it.source)},${facts}`;
+    if (it.score !== undefined) text += `,"score":${JSON.stringify(it.score)}`;
+    if (it.reasons !== undefined) text += `,"reasons":${JSON.stringify(it.reasons)}`;
+    items += (k ? ',' : '') + text + '}';
+  }
+  const head = JSON.stringify({ userId: out.userId, source: out.source, fallback: out.fallback, modelVersion: out.modelVersion, generatedAt: out.generatedAt, eventTime: out.eventTime, count: out.count });
+  return `${head.slice(0, -1)},"items":[${items}]}`;
 }

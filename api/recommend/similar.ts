@@ -3,7 +3,7 @@
  * co-engagement, with reasons), or, when none was written yet, popular resources sharing a topic with it. Unknown
  * resource (neither a list nor a catalogue entry) → null, which the route turns into 404.
  */
-import type { Reason, ServingStore } from '../../lib/serving/types';
+import type { Reason, ServingReader } from '../../serving/types';
 
 export interface SimilarResponse {
   resourceId: string;
@@ -12,7 +12,7 @@ export interface SimilarResponse {
   items: { resourceId: string; title?: string; type?: string; score: number; reasons: Reason[] }[];
 }
 
-export async function serveSimilar(store: ServingStore, resourceId: string, limit: number): Promise<SimilarResponse | null> {
+export async function serveSimilar(store: ServingReader, resourceId: string, limit: number): Promise<SimilarResponse | null> {
   const [list, [self]] = await Promise.all([store.getSimilar(resourceId), store.getResources([resourceId])]);
   let source: SimilarResponse['source'] = 'similar';
   let candidates = list ?? [];

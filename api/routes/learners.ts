@@ -2,16 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
+import type { CurriculumStore } from '../../serving/curriculum';
+import type { ServingStore } from '../../serving/types';
 import { learnerPath } from '../recommend/path';
 import { learnerReviews } from '../recommend/reviews';
-import type { TextGoalResolver } from '../recommend/textGoals';
+import type { TextGoalResolver } from '../recommend/text-goals';
 import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
-import { HttpProblem } from '../problem';
-import { serveRecommendations } from '../recommend/serve';
+import { HttpProblem } from '../../lib/problems';
+import { recommendationsJson, serveRecommendations } from '../recommend/serve';
 import { Params } from '../validation';
 
 /** Resource types of the catalogue (schemas/resource.avsc ResourceType). */
@@ -41,7 +41,9 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const out = await serveRecommendations(deps.store, q);
     if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });
     res.setHeader('cache-control', 'private, no-store');
-    res.json(out);
+    // What res.json(out) sends, from cached per-entry JSON text (recommendationsJson).
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.send(recommendationsJson(out));
   });
 
   r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {

@@ -1,13 +1,13 @@
 /** /v1/resources/:id/similar */
 import type { Router } from 'express';
-import type { ServingStore } from '../../lib/serving/types';
+import type { ServingReader } from '../../serving/types';
 import { requireScope } from '../middleware/auth';
-import { HttpProblem } from '../problem';
+import { HttpProblem } from '../../lib/problems';
 import { serveSimilar } from '../recommend/similar';
 import { Params } from '../validation';
 
 /** Adds the /resources/... routes to `r` (mounted at /v1). */
-export function addResourceRoutes(r: Router, deps: { store: ServingStore }): void {
+export function addResourceRoutes(r: Router, deps: { store: ServingReader }): void {
   r.get('/resources/:id/similar', requireScope('read'), async (req, res) => {
     const p = new Params(req, ['limit']);
     const id = p.id('id');

@@ -1,4 +1,4 @@
-import type { Reason, RecommendationList, RecommendedItem } from '../../lib/serving/types';
+import type { Reason, RecommendationList, RecommendedItem } from '../../serving/types';
 import type { Rng } from '../../models/random/prng';
 import { ItemTable } from '../../pipelines/model/item-table';
 

@@ -9,13 +9,13 @@ import { createInstrumentation, type Instrumentation } from '../../lib/metrics/i
 import { createRedis } from '../../lib/redis/client';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventSerializer, registerSchemas } from '../../lib/serde';
-import { RedisServingStore } from '../../lib/serving/redis';
-import { topicName } from '../../lib/topics';
+import { RedisServingStore } from '../../serving/redis-store';
+import { topicName } from '../../schemas/topics';
 import { gaussian, mulberry32 } from '../../models/random/prng';
-import { createDecode } from '../../pipelines/adapters/decode';
+import { createDecode } from '../../consumers/decode/decoders';
 import { encodeItemRow } from '../../pipelines/messages';
 import { Pipeline } from '../../pipelines/pipeline';
-import { MemoryCheckpointStore } from '../../pipelines/state/checkpoint';
+import { MemoryCheckpointStore } from '../../consumers/state/checkpoint';
 import type { LearningInteraction } from '../../schemas';
 import { pick, TOPICS } from './catalog';
 

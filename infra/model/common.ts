@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelManifest } from '../../lib/encoder/modelDir';
+import type { ModelManifest } from '../../lib/encoder/model-dir';
 
 export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { loadConfig } from '../../lib/config';
 import { DependencyError, errorMessage } from '../../lib/errors';
-import { DEFAULT_ENCODER_NAME, readManifest } from '../../lib/encoder/modelDir';
+import { DEFAULT_ENCODER_NAME, readManifest } from '../../lib/encoder/model-dir';
 import { commitModelDir, freshDir } from './common';
 import { HUB_BASE_URL, HUB_SOURCES } from './sources';
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../lib/config';
 import { PrerequisiteError, errorMessage } from '../../lib/errors';
-import { readManifest, resolveEncoderDir, type ModelManifest } from '../../lib/encoder/modelDir';
+import { readManifest, resolveEncoderDir, type ModelManifest } from '../../lib/encoder/model-dir';
 import { createLogger } from '../../lib/log';
 import { commitModelDir, freshDir, sha256File } from './common';
 import { WHEEL_SOURCES, type WheelSource } from './sources';

@@ -32,6 +32,7 @@ export const ENV_VARS: EnvVar[] = [
   v('REGISTRY_PASSWORD', 'registry.password', 'string', 'Registry basic-auth password.'),
   v('REDIS_URL', 'redis.url', 'string', 'redis:// or rediss:// URL. Set = start no local Redis.'),
   v('REDIS_PASSWORD', 'redis.password', 'string', 'Redis password (if not in the URL).'),
+  v('REDIS_CLUSTER_NODES', 'redis.clusterNodes', 'list', 'Comma-separated host:port of Redis Cluster nodes. Set = the serving store uses that cluster (one hash slot per learner), start no local Redis.'),
   v('REDIS_KEY_PREFIX', 'redis.keyPrefix', 'string', 'Prefix of every Redis key (default ls:).'),
   v('KAFKA_VERSION', 'stack.kafkaVersion', 'string', 'Local broker version (Maven org.apache.kafka:kafka_2.13).'),
   v('APICURIO_VERSION', 'stack.apicurioVersion', 'string', 'Local Apicurio Registry version (3.0.x/3.1.x run on Java 17).'),

@@ -46,7 +46,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   }
   const merged = merge(envTree, fileTree, opts.overrides ?? {});
   // Pointing at an existing service means we do not manage a local one, unless said otherwise explicitly.
-  for (const [svc, field] of [['kafka', 'brokers'], ['registry', 'url'], ['redis', 'url']] as const) {
+  for (const [svc, field] of [['kafka', 'brokers'], ['registry', 'url'], ['redis', 'url'], ['redis', 'clusterNodes']] as const) {
     const section = merged[svc];
     if (isTree(section) && section[field] !== undefined && section.managed === undefined) section.managed = false;
   }

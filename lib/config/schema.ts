@@ -65,6 +65,12 @@ export const configSchema = z
         password: z.string().optional(),
         /** Prefix for every key we write. */
         keyPrefix: z.string().default('ls:'),
+        /**
+         * host:port of Redis Cluster nodes (any subset: the client discovers the rest). Non-empty = the serving store
+         * runs on that cluster through ioredis' Cluster client (url then only gives TLS and password), with one hash
+         * slot per learner's keys; empty (default) = the single Redis at url.
+         */
+        clusterNodes: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'cluster node must be host:port')).default([]),
         managed: z.boolean().default(true),
       })
       .prefault({}),

@@ -5,6 +5,8 @@
  * throws KafkaJSNumberOfRetriesExceeded, marked non-retriable, with the transient error as `cause`; and waiting too
  * long for a lock or a broker is a KafkaJSTimeout. Those are outages too.
  */
+import { DependencyError, LearnstreamError, type ErrorContext } from '../errors';
+
 const OUTAGE_NAMES = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSTimeout', 'KafkaJSLockTimeout', 'KafkaJSNoBrokerAvailableError']);
 
 export function kafkaUnavailable(err: unknown): boolean {
@@ -16,4 +18,14 @@ export function kafkaUnavailable(err: unknown): boolean {
     e = x.cause;
   }
   return false;
+}
+
+/**
+ * A kafkajs failure as one of the project's errors: an outage becomes a retriable DependencyError('kafka'), anything
+ * else a non-retriable LearnstreamError; the message is kept and the original is the `cause`.
+ */
+export function toKafkaError(err: unknown, context: ErrorContext = {}): LearnstreamError {
+  if (err instanceof LearnstreamError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return kafkaUnavailable(err) ? new DependencyError('kafka', message, { cause: err, context }) : new LearnstreamError(message, { cause: err, context });
 }

@@ -1,7 +1,7 @@
 import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config';
 import { DependencyError } from '../errors';
-import { COMPACTED, dlqName, PERSONAL, TOPIC, topicName, type TopicKey } from '../topics';
+import { COMPACTED, dlqName, PERSONAL, TOPIC, topicName, type TopicKey } from '../../schemas/topics';
 
 export interface TopicPlan {
   name: string;

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import type { Client } from '@confluentinc/schemaregistry';
 import { PoisonMessageError, type DependencyError } from '../errors';
-import { COMPACTED } from '../topics';
+import { COMPACTED } from '../../schemas/topics';
 import { AVRO_TYPES, validateEvent, type EventName, type EventTypes } from '../../schemas';
 import { formatIssue } from '../../schemas/validate';
 import { eventTopics, isNotFound, registryUnavailable, type EventTopic } from './subjects';

@@ -1,6 +1,4 @@
-import { RestError } from '@confluentinc/schemaregistry';
-import { DependencyError } from '../errors';
-import { topicName } from '../topics';
+import { topicName } from '../../schemas/topics';
 import { EVENT_TOPIC_KEYS, TOPIC_EVENT, type EventName, type EventTopicKey } from '../../schemas';
 
 /** Confluent TopicNameStrategy: the value schema of topic T lives under subject `T-value`. Keys are plain UTF-8. */
@@ -23,13 +21,5 @@ export function eventTopics(prefix: string): EventTopic[] {
   });
 }
 
-/** The registry answered 404: the subject, version or id does not exist. */
-export function isNotFound(err: unknown): boolean {
-  return err instanceof RestError && err.status === 404;
-}
-
-/** Anything that is not a definite answer from the registry (network, 5xx, timeouts) is a retriable dependency error. */
-export function registryUnavailable(err: unknown, what: string): DependencyError {
-  const msg = err instanceof Error ? err.message : String(err);
-  return new DependencyError('schema-registry', `${what}: ${msg}`, { cause: err });
-}
+// The registry client's errors are converted at its edge (lib/registry/errors.ts); re-exported for the serde steps.
+export { isNotFound, registryUnavailable } from '../registry/errors';

@@ -3,5 +3,5 @@ export * from './options';
 export * from './step';
 export { FactorTable, initVector, type FactorTableData } from './table';
 export { OnlineCollab, type CollabState } from './model';
-export { foldIn, type FoldInObservation } from './foldIn';
-export { warmStart, type WarmStartOptions } from './warmStart';
+export { foldIn, type FoldInObservation } from './fold-in';
+export { warmStart, type WarmStartOptions } from './warm-start';

@@ -11,7 +11,7 @@ import {
   type LearnerStepResult,
 } from './step';
 import { FactorTable, type FactorTableData } from './table';
-import { foldIn } from './foldIn';
+import { foldIn } from './fold-in';
 
 /** Serialized state of {@link OnlineCollab}: plain JSON, restores to identical predictions. */
 export interface CollabState {

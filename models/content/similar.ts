@@ -3,8 +3,14 @@
  * similar-items endpoint (ServingStore.putSimilar). One pass of the scoring kernel over the catalogue's content
  * matrix plus the partial top-k, so the catalog stage can refresh neighbours whenever it embeds a resource.
  */
-import type { SimilarItem } from '../../lib/serving/types';
 import { dotAll, topK } from '../kernel';
+import type { Reason } from '../ranking/types';
+
+export interface SimilarItem {
+  resourceId: string;
+  score: number;
+  reasons: Reason[];
+}
 
 export interface ContentMatrix {
   /** row-major unit vectors, `ids.length` rows of `dim` */

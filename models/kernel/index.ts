@@ -4,5 +4,5 @@
  */
 export { dotAll } from './dot';
 export { topK, rankOf } from './topk';
-export { OnnxTopK, type TopKResult } from './onnxTopK';
-export { scoreTopKModel } from './onnxGraph';
+export { OnnxTopK, type TopKResult } from './onnx-topk';
+export { scoreTopKModel } from './onnx-graph';

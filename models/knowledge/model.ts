@@ -11,9 +11,8 @@
  * small drift added per attempt keeps the belief open to learning. The variance is also the reported uncertainty.
  * Everything is deterministic (no random init), and the whole state serialises to JSON exactly.
  */
-import type { SkillMastery } from '../../lib/serving/types';
 import { FEATURE_NAMES, LearnerHistory, type HistoryOptions } from './history';
-import type { KnowledgePredictor, QuizAttempt } from './types';
+import type { KnowledgePredictor, QuizAttempt, SkillMastery } from './types';
 
 export interface KnowledgeModelOptions extends HistoryOptions {
   /** AdaGrad base rate for the shared feature weights and the bias. Default 0.05. */

@@ -26,3 +26,12 @@ export interface KnowledgePredictor {
   /** Learn from the attempt's outcome. */
   update(attempt: QuizAttempt): void;
 }
+
+export interface SkillMastery {
+  skill: string;
+  /** P(correct) on an average item of the skill, 0..1. */
+  mastery: number;
+  /** Standard deviation of the ability estimate (logit units). */
+  uncertainty: number;
+  attempts: number;
+}

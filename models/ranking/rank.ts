@@ -1,9 +1,8 @@
-import type { RecommendedItem } from '../../lib/serving/types';
 import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
 import { sortByRelevance } from './order';
 import { reasonsFor } from './reasons';
-import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContext, type PredictSuccess, type RankOptions } from './types';
+import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContext, type PredictSuccess, type RankOptions, type RecommendedItem } from './types';
 
 /** Options as given by callers: any subset, weights merged field by field. */
 export type RankOptionsInput = Partial<Omit<RankOptions, 'weights'>> & { weights?: Partial<RankOptions['weights']> };

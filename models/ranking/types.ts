@@ -1,4 +1,20 @@
-import type { Reason } from '../../lib/serving/types';
+/** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
+export interface Reason {
+  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did' | 'due-for-review';
+  text: string;
+  /** Resource id, skill or topic the reason refers to. */
+  ref?: string;
+}
+
+export interface RecommendedItem {
+  resourceId: string;
+  score: number;
+  reasons: Reason[];
+  /** Catalogue facts copied in so server-side filters (type, topic, skill) need no extra round trip. */
+  type?: string;
+  topics?: string[];
+  skills?: string[];
+}
 
 /** One resource that may be recommended, with everything the ranker needs already looked up. */
 export interface Candidate {
@@ -152,4 +168,3 @@ export interface Features {
   relevance: number;
 }
 
-export type { Reason };

@@ -1,4 +1,4 @@
-import type { RecommendedItem } from '../../lib/serving/types';
+import type { RecommendedItem } from '../ranking/types';
 
 /** Where due reviews enter a served list. */
 export interface ReviewSlotOptions {

@@ -1,4 +1,4 @@
-import { ContentFactorMap, type PredictedFactor } from '../../models/content/coldStart';
+import { ContentFactorMap, type PredictedFactor } from '../../models/content/cold-start';
 import type { Logger } from '../../lib/log';
 import type { ItemTable } from '../model/item-table';
 

@@ -1,6 +1,7 @@
-import type { SimilarItem } from '../../lib/serving/types';
+import type { SimilarItem } from '../../serving/types';
 import { contentNeighbours } from '../../models/content/similar';
-import { b64ToF32, f32ToB64 } from '../state/codec';
+import { b64ToF32, f32ToB64 } from '../../consumers/state/codec';
+import { InvariantError } from '../../lib/errors';
 
 export interface Neighbour {
   id: string;
@@ -176,7 +177,7 @@ export class ContentIndex {
 
   private add(id: string, vector: Float32Array, title: string, group: number): number {
     if (this.dim === 0) this.dim = vector.length;
-    if (vector.length !== this.dim) throw new Error(`content vector of ${id} has ${vector.length} dimensions, the index ${this.dim}`);
+    if (vector.length !== this.dim) throw new InvariantError(`content vector of ${id} has ${vector.length} dimensions, the index ${this.dim}`);
     const i = this.ids.length;
     if ((i + 1) * this.dim > this.matrix.length) {
       const grown = new Float32Array(Math.max(64, (i + 1) * 2) * this.dim);

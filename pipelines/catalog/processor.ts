@@ -2,13 +2,13 @@ import type { EmbedFn } from '../../models/content/text';
 import { resourceText } from '../../models/content/text';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { hasCurriculum, type CurriculumStore } from '../../lib/serving/curriculum';
-import type { ServingStore } from '../../lib/serving/types';
-import type { Decode } from '../decode';
+import { hasCurriculum, type CurriculumStore } from '../../serving/curriculum';
+import type { ServingStore } from '../../serving/types';
+import type { Decode } from '../../consumers/event-types';
 import type { CollabModel } from '../model/collab';
 import type { ItemSink, RecordSink } from '../item/sink';
 import { encodeContentVector } from '../content-messages';
-import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 import { ContentIndex, type ContentIndexJSON } from './content-index';
 import type { LearnedColdStart } from './cold-start';
 

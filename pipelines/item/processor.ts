@@ -1,10 +1,10 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import { guardItemUpdates } from '../adapters/internal-records';
+import { guardItemUpdates } from '../internal-records';
 import { encodeItemRow, encodeRowSignals, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
-import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
+import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 import type { RecordSink } from './sink';
 import { applyItemUpdate } from './apply';
 

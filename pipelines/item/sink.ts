@@ -1,6 +1,7 @@
 import { Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { encodeItemUpdate, encodeUpdateBatch, type BatchedUpdate, type ItemUpdate } from '../messages';
+import { LearnstreamError } from '../../lib/errors';
 
 /** Where the learner and catalogue stages send item updates. */
 export interface ItemSink {
@@ -123,7 +124,7 @@ export class KafkaRecordSink implements RecordSink {
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: true });
       } catch (err) {
         this.emit.emit('producer.sent', { topic: this.topic, count: chunk.length, durationMs: performance.now() - started, ok: false });
-        this.failure = err instanceof Error ? err : new Error(String(err));
+        this.failure = err instanceof Error ? err : new LearnstreamError(String(err));
       } finally {
         this.inflight -= weight;
       }

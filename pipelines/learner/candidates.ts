@@ -1,6 +1,6 @@
 import { dotAll } from '../../models/kernel/dot';
 import { topK } from '../../models/kernel/topk';
-import type { OnnxTopK, TopKResult } from '../../models/kernel/onnxTopK';
+import type { OnnxTopK, TopKResult } from '../../models/kernel/onnx-topk';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ItemTable } from '../model/item-table';
@@ -59,7 +59,7 @@ export class CandidateGenerator {
         // require() at first use, not a static import: a platform whose onnxruntime-node native addon does not load
         // keeps a working (JS) learner stage; a dynamic import() would need --experimental-vm-modules under jest
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { OnnxTopK: Kernel } = require('../../models/kernel/onnxTopK') as { OnnxTopK: typeof OnnxTopK };
+        const { OnnxTopK: Kernel } = require('../../models/kernel/onnx-topk') as { OnnxTopK: typeof OnnxTopK };
         this.onnx = await Kernel.create(this.o.dim, 1);
       } catch (err) {
         this.o.logger.warn('onnxruntime unavailable, ranking with the JS kernel', { err });

@@ -14,6 +14,7 @@
  * share a hash with probability 2^-64 per pair, so a distinct event within the window is taken for a duplicate with
  * probability below 512 / 2^64 ≈ 3e-17.
  */
+import { InvariantError } from '../../lib/errors';
 
 /** Events per learner whose eventIds are remembered. */
 export const DEDUP_WINDOW = 512;
@@ -45,7 +46,7 @@ export class EventIdWindow {
   private next = 0;
 
   constructor(private readonly max = DEDUP_WINDOW, initial: Uint32Array = new Uint32Array(2 * Math.min(INITIAL, max))) {
-    if (max < 1) throw new Error('EventIdWindow needs room for at least one entry');
+    if (max < 1) throw new InvariantError('EventIdWindow needs room for at least one entry');
     this.h = initial;
   }
 

@@ -7,7 +7,7 @@ interface RowCandidate extends Candidate {
   row: number;
 }
 import type { KnowledgeModel } from '../../models/knowledge/model';
-import type { RecommendedItem } from '../../lib/serving/types';
+import type { RecommendedItem } from '../../serving/types';
 import type { ItemTable } from '../model/item-table';
 import type { TopKResult } from './candidates';
 import type { InterestIndex } from './interests';

@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
-import type { RecommendationList, ServingStore } from '../../lib/serving/types';
+import type { RecommendationList, ServingStore } from '../../serving/types';
+import { InvariantError } from '../../lib/errors';
 
 export interface RerankerOptions {
   store: ServingStore;
@@ -76,7 +77,7 @@ export class Reranker {
     // one batch's lists are written in one pipelined store call: two batches may be in flight while the next builds
     this.concurrency = o.concurrency ?? 2 * this.maxBatch;
     this.maxHoldMs = o.maxHoldMs ?? 1000;
-    if (!o.build && !o.buildBatch) throw new Error('Reranker needs build or buildBatch');
+    if (!o.build && !o.buildBatch) throw new InvariantError('Reranker needs build or buildBatch');
     this.maxPending = o.maxPending ?? 5000;
   }
 
@@ -295,8 +296,8 @@ export class Reranker {
       if (lists.length === 0) return;
       const durationMs = (performance.now() - started) / users.length;
       for (const list of lists) this.o.emit.emit('rerank', { durationMs, candidates: list.items.length, batch: users.length });
-      if (this.o.store.putRecommendationsMany) await this.o.store.putRecommendationsMany(lists);
-      else await Promise.all(lists.map((l) => this.o.store.putRecommendations(l)));
+      // all of the batch's SETs issued at once: ioredis writes them back to back on one connection (one round trip)
+      await Promise.all(lists.map((l) => this.o.store.putRecommendations(l)));
       // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
       // (produce time) to the moment a reader can see the list.
       const ackAt = Date.now();

@@ -1,7 +1,7 @@
 import { quizRating, resourceKey, ReviewDeck, ReviewScheduler, withReviewSlots, type DueReview, type ReviewRating } from '../../models/review';
-import type { RecommendedItem, ReviewState } from '../../lib/serving/types';
+import type { RecommendedItem, ReviewState } from '../../serving/types';
 import type { ItemTable } from '../model/item-table';
-import type { InteractionEvent, QuizEvent } from '../decode';
+import type { InteractionEvent, QuizEvent } from '../../consumers/event-types';
 import type { Learner } from './state';
 
 /** Spaced review in the learner stage (config pipeline.reviewSlots / reviewSlotsWithin / reviewRetention). */

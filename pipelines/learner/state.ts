@@ -2,7 +2,7 @@ import type { LearnerFactors } from '../../models/collab';
 import { KnowledgeModel, type KnowledgeModelState } from '../../models/knowledge/model';
 import { ItemTable, type ItemTableJSON } from '../model/item-table';
 import { createHash } from 'node:crypto';
-import { b64ToF32, f32ToB64 } from '../state/codec';
+import { b64ToF32, f32ToB64 } from '../../consumers/state/codec';
 import { EngagedSet } from '../model/engaged';
 import { EventIdWindow } from './dedup';
 import { ReviewDeck, type ReviewDeckJSON } from '../../models/review/deck';

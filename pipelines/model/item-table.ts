@@ -1,4 +1,4 @@
-import { b64ToF32, f32ToB64 } from '../state/codec';
+import { b64ToF32, f32ToB64 } from '../../consumers/state/codec';
 import { ItemSignals, type ItemSignalsOptions } from '../../models/recommender/signals';
 import { fingerprint } from './engaged';
 

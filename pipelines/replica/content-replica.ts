@@ -3,9 +3,9 @@ import type { Batch, Kafka } from 'kafkajs';
 import type { DeadLetterWriter } from '../../consumers/dead-letter';
 import { PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { guardContentVector, guardKey } from '../adapters/internal-records';
+import { guardContentVector, guardKey } from '../internal-records';
 import { ContentTable } from '../model/content-table';
-import { ReplicaConsumer, type ReplicaHealth } from './consumer';
+import { ReplicaConsumer, type ReplicaHealth } from '../../consumers/replica/consumer';
 
 export interface ContentReplicaOptions {
   kafka: Kafka;

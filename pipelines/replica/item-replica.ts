@@ -3,10 +3,10 @@ import type { Batch, Kafka } from 'kafkajs';
 import type { DeadLetterWriter } from '../../consumers/dead-letter';
 import { PoisonMessageError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { guardItemRow, guardKey } from '../adapters/internal-records';
+import { guardItemRow, guardKey } from '../internal-records';
 import { ItemTable, type ItemMeta } from '../model/item-table';
-import { retryKafka } from '../runner/retry';
-import { ReplicaConsumer, type ReplicaHealth } from './consumer';
+import { retryKafka } from '../../lib/retry';
+import { ReplicaConsumer, type ReplicaHealth } from '../../consumers/replica/consumer';
 
 export interface ItemReplicaOptions {
   kafka: Kafka;

@@ -27,13 +27,14 @@
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { ForbiddenError } from '../../lib/errors';
-import { isRetriable, NotAcknowledgedError, ValidationError } from '../../lib/errors';
+import { NotAcknowledgedError, ValidationError } from '../../lib/errors';
+import { isRetriable } from '../../lib/retry';
 import { createLogger, type Logger } from '../../lib/log';
 import { EVENT_KINDS, KIND_EVENT, validateEvent, type EventKind, type KindedEvent } from '../../schemas';
 import type { ValidationIssue } from '../../schemas/validate';
 import { denyEvent, denyKind, type Grant } from '../authorize';
 import type { Publisher } from '../publisher';
-import { sendProblem, type ProblemError } from './problem';
+import { sendProblem, type ProblemError } from '../../lib/problems';
 
 export interface CollectorLimits {
   /** Most events per request. Default 500 (config.api.maxBatchEvents). */

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseCsvObjects } from '../../lib/datasets/csv';
+import { parseCsvObjects } from '../datasets/csv';
 import { PrerequisiteError } from '../../lib/errors';
 import type { ResourceInput } from '../../schemas';
 

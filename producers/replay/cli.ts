@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config';
-import { DATASET_NAMES, DEFAULT_DATASET_DIRS, readDataset, type DatasetName } from '../../lib/datasets';
+import { DATASET_NAMES, DEFAULT_DATASET_DIRS, readDataset, type DatasetName } from '../datasets';
 import { errorMessage } from '../../lib/errors';
 import { createKafka } from '../../lib/kafka/client';
 import { ensureTopics } from '../../lib/kafka/topics';

@@ -1,4 +1,4 @@
-import type { Dataset } from '../../lib/datasets';
+import type { Dataset } from '../datasets';
 import { KIND_EVENT, validateEvent, type KindedEvent } from '../../schemas';
 import { formatIssue } from '../../schemas/validate';
 import type { Publisher } from '../publisher';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SHARED_DATASETS_DIR } from '../../lib/datasets';
-import { readEdxCourses } from '../../lib/datasets/edx';
+import { SHARED_DATASETS_DIR } from '../../producers/datasets';
+import { readEdxCourses } from '../../producers/datasets/edx';
 import type { ResourceInput } from '../../schemas';
 
 const LEVEL_DIFFICULTY: Record<string, number> = { Introductory: 0.25, Intermediate: 0.55, Advanced: 0.85 };

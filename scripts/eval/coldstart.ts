@@ -13,11 +13,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { parseCsvObjects } from '../../lib/datasets/csv';
+import { parseCsvObjects } from '../../producers/datasets/csv';
 import { embedCached, OnnxSentenceEncoder, resolveEncoderDir } from '../../lib/encoder';
 import { PrerequisiteError } from '../../lib/errors';
 import { OnlineCollab } from '../../models/collab/model';
-import { ColdStartRecommender } from '../../models/content/coldStartRecommender';
+import { ColdStartRecommender } from '../../models/content/cold-start-recommender';
 import { resourceText } from '../../models/content/text';
 import { CollabRecommender } from '../../models/eval/adapters';
 import { runColdStart, splitColdStart, type ColdStartCandidate, type ColdStartResult } from '../../models/eval/coldstart';

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { readEdxCourses } from '../../lib/datasets/edx';
+import { readEdxCourses } from '../../producers/datasets/edx';
 import { OnnxSentenceEncoder, resolveEncoderDir } from '../../lib/encoder';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';

@@ -8,7 +8,7 @@ import { Matrix } from 'ml-matrix';
 import * as ort from 'onnxruntime-node';
 import { dotAll, topK } from '../../models/kernel';
 import { mulberry32 } from '../../models/random/prng';
-import { scoreTopKModel } from '../../models/kernel/onnxGraph';
+import { scoreTopKModel } from '../../models/kernel/onnx-graph';
 import type { EvalArgs, EvalReport } from './types';
 
 export interface KernelRow {

@@ -5,7 +5,7 @@
  * {@link KNOWLEDGE_ABLATIONS} run with --methods, and statics also has a train-only `--split validation`.
  */
 import { join } from 'node:path';
-import { readDataset, readStatics, DEFAULT_DATASET_DIRS, type DatasetName } from '../../lib/datasets';
+import { readDataset, readStatics, DEFAULT_DATASET_DIRS, type DatasetName } from '../../producers/datasets';
 import { ValidationError } from '../../lib/errors';
 import {
   attemptsFromEvents,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMovieLensRatings } from '../../lib/datasets/movielens';
+import { readMovieLensRatings } from '../../producers/datasets/movielens';
 import type { StreamEvent } from '../../models/eval/types';
 
 /** A movielens ratings stream, in time order, with dense ids in order of first appearance. */
@@ -13,7 +13,7 @@ export interface MovielensStream {
 }
 
 /**
- * Movielens ratings (lib/datasets reader: ratings.csv or u.data) as the numeric stream the prequential harness runs
+ * Movielens ratings (producers/datasets reader: ratings.csv or u.data) as the numeric stream the prequential harness runs
  * on. The sort is stable on the timestamp, so ties keep file order (user, then movie) and every run sees the same
  * stream; ids become dense indices in order of first appearance.
  */

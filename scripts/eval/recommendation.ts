@@ -12,7 +12,7 @@ import { OnlineCollab } from '../../models/collab';
 import { CollabRecommender } from '../../models/eval/adapters';
 import { PrerequisiteError, ValidationError } from '../../lib/errors';
 import { readMovielens, sameSecondShare } from './movielens';
-import { expandMethods, TUNING_GRID } from './tuningGrid';
+import { expandMethods, TUNING_GRID } from './tuning-grid';
 import type { EvalArgs, EvalReport } from './types';
 import { isServedMethod, runServed, SERVED_VARIANTS } from './served';
 
@@ -60,7 +60,7 @@ export function runOne(dir: string, limit: number | undefined, method: string, s
 /** Run methods in worker threads, at most `workers` at a time; results in the order of `names`. */
 async function runInWorkers(dir: string, limit: number | undefined, names: string[], seed: number, workers: number, from?: number): Promise<MethodResult[]> {
   // tsx registers its TypeScript hooks per thread: bootstrap each worker with tsx/cjs, then load the entry
-  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendationWorker.ts'))});`;
+  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendation-worker.ts'))});`;
   const results: MethodResult[] = new Array<MethodResult>(names.length);
   // longest first (the full model costs most), so the lanes finish together
   const costly = (name: string) => name.startsWith('full') || name.startsWith('grid');

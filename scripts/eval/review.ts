@@ -3,7 +3,7 @@
  * knowledge model's P(success) on re-attempts (models/eval/review.ts), per dataset. Statics: the knowledge model
  * learns the train file, both are scored on the test file's re-attempts; OULAD and EdNet: one stream.
  */
-import { readDataset, readStatics, DEFAULT_DATASET_DIRS } from '../../lib/datasets';
+import { readDataset, readStatics, DEFAULT_DATASET_DIRS } from '../../producers/datasets';
 import type { KindedEvent } from '../../schemas';
 import { evaluateReviews, type ReviewAttempt, type ReviewEvalResult } from '../../models/eval/review';
 import type { EvalArgs, EvalReport, EvalRunner, EvalTable } from './types';

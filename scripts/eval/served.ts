@@ -7,7 +7,7 @@
  * pipeline.rerankIntervalMs): a re-rank asked for by an event is due at once, or at the end of the learner's
  * coalescing interval; a learner's next event in the same instant sees the list from before the coalesced ones.
  */
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
@@ -15,7 +15,7 @@ import { serveRecommendations } from '../../api/recommend/serve';
 import { hitAt, ndcgAt, WindowedMean } from '../../models/eval/metrics';
 import { defaultIsTestPoint, type PrequentialResult } from '../../models/eval/prequential';
 import type { StreamEvent } from '../../models/eval/types';
-import type { InteractionEvent } from '../../pipelines/decode';
+import type { InteractionEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import type { LearnerRankOptions } from '../../pipelines/learner/rank';
 import { learnerStageSettings } from '../../pipelines/pipeline';

@@ -14,15 +14,15 @@
  * Learning gain on the goal = share of the goal's knowledge structure (goal + ancestors) mastered after 20 and 50
  * steps minus the share at the start, hidden state, mean over learners.
  */
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
 import { serveRecommendations } from '../../api/recommend/serve';
 import { learnerPath } from '../../api/recommend/path';
 import { AVRO_TYPES, assertValidEvent, type EventName, type EventTypes } from '../../schemas';
-import { toPipelineEvent } from '../../pipelines/adapters/events';
-import type { PipelineEvent } from '../../pipelines/decode';
+import { toPipelineEvent } from '../../consumers/decode/events';
+import type { PipelineEvent } from '../../consumers/event-types';
 import { CatalogProcessor } from '../../pipelines/catalog/processor';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { encodeItemUpdate, type ItemUpdate } from '../../pipelines/messages';

@@ -22,8 +22,8 @@ import { createLogger } from '../../lib/log';
 import { createInstrumentation } from '../../lib/metrics';
 import { createRegistryClient } from '../../lib/registry/client';
 import { EventDeserializer, registerSchemas } from '../../lib/serde';
-import type { RedisServingStore } from '../../lib/serving/redis';
-import { topicName } from '../../lib/topics';
+import type { RedisServingStore } from '../../serving/redis-store';
+import { topicName } from '../../schemas/topics';
 import { deleteKeys, freePort, testConfig, testRedis } from '../helpers';
 
 jest.setTimeout(420_000);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { readManifest, resolveEncoderDir } from '../../lib/encoder/modelDir';
+import { readManifest, resolveEncoderDir } from '../../lib/encoder/model-dir';
 
 /**
  * The installed sentence-embedding model directory, installing it first (npm run model:install) when missing.

@@ -1,6 +1,6 @@
 /** The API's catalogue cache in front of the real Redis store: unchanged entries are not parsed again on refresh. */
-import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalogCache';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalog-cache';
+import { RedisServingStore } from '../../serving/redis-store';
 import { deleteKeys, testConfig, testRedis } from '../helpers';
 
 jest.setTimeout(120_000);

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  *
  * Learning paths end to end on a real curriculum and the real stack: the Junyi exercise table is published by its
  * loader through the typed Publisher (Kafka, Avro, registry), the pipeline's catalogue stage writes the curriculum to
@@ -134,7 +134,7 @@ type Step = { resourceId: string; pSuccess: number | null; prerequisites: string
     console.log(`free text: 'solving quadratic equations by factoring' -> ${JSON.stringify(en.body.goal.matches.slice(0, 3))}; '因式分解法' -> ${JSON.stringify(zhMatches.slice(0, 3))}`);
     // The bundled encoder (all-MiniLM-L6-v2) is English: the English query finds the exercise through its English
     // description. Through it a Chinese query matched only titles sharing characters (因式分解法 -> 乘冪法則, 分數乘法,
-    // not 因式分解法 itself), so CJK goals go to title bigrams (api/recommend/titleGoals.ts), and the answer says so.
+    // not 因式分解法 itself), so CJK goals go to title bigrams (api/recommend/title-goals.ts), and the answer says so.
     expect(en.body.goal.resolvedBy).toBe('encoder');
     expect(zh.body.goal.kind).toBe('text');
     expect(zh.body.goal.resolvedBy).toBe('title-ngram');

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
 import { lazyPublisher } from '../../api/wiring';
 import { createLogger } from '../../lib/log';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { createCollectorRouter } from '../../producers/collector';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';

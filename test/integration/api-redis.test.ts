@@ -1,6 +1,6 @@
 /** The read-API suite against the real Redis of the stack (random key prefix, removed afterwards). */
 import { Registry } from 'prom-client';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { apiReadSuite } from '../unit/api-read.suite';
 import { deleteKeys, testConfig, testRedis } from '../helpers';
 

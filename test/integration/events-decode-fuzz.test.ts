@@ -8,10 +8,10 @@
  */
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
-import { createDecodeStep, type DecodeResult } from '../../consumers/decode';
+import { createDecodeStep, type DecodeResult } from '../../consumers/decode/step';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import type { PoisonReason, RegisteredSubject } from '../../lib/serde';
-import { dlqName } from '../../lib/topics';
+import { dlqName } from '../../schemas/topics';
 import { AVRO_TYPES, eventKey, validateEvent, type EventKind, type EventName } from '../../schemas';
 import { closeKafkaWorld, openKafkaWorld, type KafkaWorld } from '../helpers';
 import { eventFields } from '../helpers/fuzz-events';

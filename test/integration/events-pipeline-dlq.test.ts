@@ -1,5 +1,5 @@
 /**
- * The pipeline's decode adapter (pipelines/adapters/decode.ts) dead-letters poison through consumers/dead-letter.ts
+ * The pipeline's decode adapter (consumers/decode/decoders.ts) dead-letters poison through consumers/dead-letter.ts
  * before the runner moves on: the record lands in <topic>.dlq with its original bytes and the reason headers.
  */
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
@@ -7,9 +7,9 @@ import type { Config } from '../../lib/config';
 import { PoisonMessageError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { dlqName, topicName } from '../../lib/topics';
-import { DLQ_HEADERS } from '../../consumers/decode';
-import { createDecode } from '../../pipelines/adapters/decode';
+import { dlqName, topicName } from '../../schemas/topics';
+import { DLQ_HEADERS } from '../../consumers/decode/step';
+import { createDecode } from '../../consumers/decode/decoders';
 import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 describe('pipeline decode adapter dead-letters poison', () => {

@@ -8,7 +8,7 @@ import type { Config } from '../../lib/config';
 import { ConfigError, ForbiddenError, ValidationError } from '../../lib/errors';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { EventDeserializer } from '../../lib/serde';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';

@@ -9,7 +9,7 @@ import avro from 'avsc';
 import type { Config } from '../../lib/config';
 import { PoisonMessageError } from '../../lib/errors';
 import { EventDeserializer, EventSerializer, registerSchemas, valueSubject } from '../../lib/serde';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { SCHEMAS, type LearningInteraction } from '../../schemas';
 import { testConfig, testRegistry } from '../helpers';
 

@@ -8,7 +8,7 @@
  * onnxruntime kernel here (pipeline.onnxMinWork 0: every scoring batch, however small, once the session is loaded),
  * and the test asserts that it ran (#18 item 5): no false pass on the JS fallback.
  */
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import type { Pipeline } from '../../pipelines/pipeline';
 import { testConfig, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';

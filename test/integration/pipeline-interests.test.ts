@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  *
  * New learners start from their profile interests, by content (issues 5 and 6), against the real Kafka, registry,
  * Redis and the ONNX sentence encoder: the catalogue stage publishes content vectors, every learner instance

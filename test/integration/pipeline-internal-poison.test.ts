@@ -8,9 +8,9 @@
 import type { Consumer, IHeaders, Producer } from 'kafkajs';
 import { DLQ_HEADERS } from '../../consumers/dead-letter';
 import { createLogger } from '../../lib/log';
-import { dlqName, topicName } from '../../lib/topics';
+import { dlqName, topicName } from '../../schemas/topics';
 import type { Pipeline } from '../../pipelines/pipeline';
-import { ReplicaConsumer } from '../../pipelines/replica/consumer';
+import { ReplicaConsumer } from '../../consumers/replica/consumer';
 import { testConfig, waitFor } from '../helpers';
 import { interaction, resource } from '../pipeline-support/events';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';

@@ -11,9 +11,9 @@ import { Registry } from 'prom-client';
 import { ensureTopics } from '../../lib/kafka/topics';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { topicName } from '../../lib/topics';
-import { StageRunner, type GroupProcessor } from '../../pipelines/runner/stage-runner';
-import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
+import { topicName } from '../../schemas/topics';
+import { StageRunner, type GroupProcessor } from '../../consumers/runner/stage-runner';
+import { FileCheckpointStore } from '../../consumers/state/checkpoint';
 import { testConfig, testKafka, waitFor } from '../helpers';
 
 jest.setTimeout(120_000);

@@ -5,7 +5,7 @@
  * cached lists stays within noise of a single-instance run over the same events.
  */
 import * as path from 'node:path';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import type { ItemGroupJSON } from '../../pipelines/item/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import type { Pipeline } from '../../pipelines/pipeline';

@@ -4,7 +4,7 @@
  * model.item-factors, and reaches the list of a learner in the other partition who did x: y is listed, with a
  * "learners who did x went on to this" reason naming x (a resource in that learner's own history).
  */
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { keyPartitioner } from '../../pipelines/item/sink';
 import type { Pipeline } from '../../pipelines/pipeline';
 import { testConfig, waitFor } from '../helpers';

@@ -11,7 +11,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
-import { RedisServingStore } from '../../lib/serving/redis';
+import { RedisServingStore } from '../../serving/redis-store';
 import { startPrometheus, stackDown } from '../../infra/stack/index';
 import { deleteKeys, freePort, testConfig, testRedis, waitFor } from '../helpers';
 

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRedis } from '../../lib/redis/client';
-import { encodeList, encodeListFormat2 } from '../../lib/serving/listCodec';
-import { RedisServingStore } from '../../lib/serving/redis';
-import type { RecommendationList } from '../../lib/serving/types';
-import { servingStoreContract } from '../unit/serving-store.contract';
+import { encodeList, encodeListFormat2 } from '../../serving/list-codec';
+import { RedisServingStore } from '../../serving/redis-store';
+import type { RecommendationList } from '../../serving/types';
+import { servingStoreContract } from '../contracts/serving-store.contract';
 import { deleteKeys, randomPrefix, testConfig, testRedis } from '../helpers';
 
 // testTimeout in a jest project config is ignored (it is a global option): set it here for the real services.
@@ -34,7 +34,7 @@ function freshPrefix(): string {
 servingStoreContract('redis', { make: (now) => Promise.resolve(new RedisServingStore({ redis, keyPrefix: freshPrefix(), now })) });
 
 describe('RedisServingStore specifics', () => {
-  it('writes a list as one key holding its binary encoding (format 3) under the prefix, and times every command', async () => {
+  it('writes a list as one key holding its binary encoding (format 4) under the prefix, its entries in the dictionary, and times every command', async () => {
     const keyPrefix = freshPrefix();
     const instr = createInstrumentation();
     const seen: string[] = [];
@@ -42,10 +42,14 @@ describe('RedisServingStore specifics', () => {
     const store = new RedisServingStore({ redis, keyPrefix, emit: instr });
     await store.putRecommendations({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' });
     expect(await redis.type(`${keyPrefix}rec:u1`)).toBe('string');
-    expect(await redis.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}rec:u1`]);
-    expect([...(await redis.getBuffer(`${keyPrefix}rec:u1`))!.subarray(0, 3)]).toEqual([0x4c, 0x33, 0]);
+    expect((await redis.keys(`${keyPrefix}*`)).sort()).toEqual([`${keyPrefix}dict:k`, `${keyPrefix}dict:v`, `${keyPrefix}rec:u1`]);
+    expect([...(await redis.getBuffer(`${keyPrefix}rec:u1`))!.subarray(0, 3)]).toEqual([0x4c, 0x34, 0]);
     await store.getRecommendations('u1');
-    expect(seen).toEqual(['set:true', 'get:true']);
+    // New entries (the model version) numbered once; the reading store loads what it has not seen, once.
+    expect(seen).toEqual(['eval:true', 'set:true', 'get:true', 'hmget:true']);
+    await store.putRecommendations({ userId: 'u2', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' });
+    await store.getRecommendations('u2');
+    expect(seen.slice(4)).toEqual(['set:true', 'get:true']);
   });
 
   it('sends a batch of popularity increments as one MULTI and still bounds each ZSET', async () => {
@@ -68,11 +72,11 @@ describe('RedisServingStore specifics', () => {
     expect((await store.getPopular(10, 't')).map((p) => p.resourceId)).toEqual(['r5', 'r4', 'r3']);
   });
 
-  it('reads lists written in the previous formats (1: one JSON object, 2: JSON lines) through both getters', async () => {
+  it('reads lists written in the previous formats (1: one JSON object, 2: JSON lines, 3: binary with its own strings) through both getters', async () => {
     const keyPrefix = freshPrefix();
     const old: RecommendationList = { userId: 'u1', items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 'Popular right now 😀' }], type: 'video', topics: ['t'], skills: [] }], modelVersion: 'm', generatedAt: 1, eventTime: 0, source: 'personal' };
     const store = new RedisServingStore({ redis, keyPrefix });
-    for (const value of [JSON.stringify(old), encodeListFormat2(old)]) {
+    for (const value of [JSON.stringify(old), encodeListFormat2(old), encodeList(old)]) {
       await redis.set(`${keyPrefix}rec:u1`, value);
       expect(await store.getRecommendations('u1')).toEqual(old);
       const view = (await store.getRecommendationView('u1'))!;
@@ -83,7 +87,7 @@ describe('RedisServingStore specifics', () => {
   it('treats a corrupt value as missing instead of failing the read', async () => {
     const keyPrefix = freshPrefix();
     const store = new RedisServingStore({ redis, keyPrefix });
-    for (const bad of ['{not json', Buffer.from([0x4c, 0x33, 0, 1]), encodeList({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' }).subarray(0, 9)]) {
+    for (const bad of ['{not json', Buffer.from([0x4c, 0x33, 0, 1]), Buffer.from([0x4c, 0x34, 0, 1]), encodeList({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' }).subarray(0, 9)]) {
       await redis.set(`${keyPrefix}rec:u1`, bad);
       expect(await store.getRecommendations('u1')).toBeNull();
       expect(await store.getRecommendationView('u1')).toBeNull();

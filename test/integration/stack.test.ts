@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { createTopics, ensureTopics, plannedTopics } from '../../lib/kafka/topics';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { deleteKeys, randomId, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 
 const SCHEMA_V1 = {

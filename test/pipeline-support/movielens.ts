@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_DATASET_DIRS, readMovieLens } from '../../lib/datasets';
+import { DEFAULT_DATASET_DIRS, readMovieLens } from '../../producers/datasets';
 import type { KindedEvent } from '../../schemas';
 
 export const MOVIELENS_DIR = DEFAULT_DATASET_DIRS.movielens;

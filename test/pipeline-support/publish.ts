@@ -2,7 +2,7 @@ import type { Client } from '@confluentinc/schemaregistry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { registerSchemas } from '../../lib/serde';
-import { topicName } from '../../lib/topics';
+import { topicName } from '../../schemas/topics';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { Publisher } from '../../producers/publisher';
 import type { KindedEvent } from '../../schemas';

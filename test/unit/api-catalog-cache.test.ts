@@ -1,5 +1,5 @@
-import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalogCache';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { hasSharedCatalog, withCatalogCache } from '../../api/recommend/catalog-cache';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 const meta = (id: string, title = id) => ({ resourceId: id, title, type: 'video', topics: [], skills: [], active: true });
 

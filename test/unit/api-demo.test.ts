@@ -1,12 +1,12 @@
 /** The demo page's server side without services: key choice, the figures read from real prom-client output, routes. */
 import { Registry } from 'prom-client';
 import { demoKeys } from '../../api/demo/keys';
-import { pipelineFigures } from '../../api/demo/pipelineMetrics';
+import { pipelineFigures } from '../../api/demo/pipeline-metrics';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 jest.setTimeout(30_000);
 

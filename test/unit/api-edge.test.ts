@@ -4,7 +4,7 @@ import { startApi, type RunningApi, type StartOptions } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { DependencyError } from '../../lib/errors';
 import { createLogger, pseudonymiser } from '../../lib/log';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { apiClient } from './api-client';
 import { assertMatchesOpenApi } from './api-openapi';
 import { createCollectorRouter } from '../../producers/collector';

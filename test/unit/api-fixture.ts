@@ -1,5 +1,5 @@
 /** A small catalogue, lists and popularity written through the ServingStore interface; shared by API tests. */
-import type { ResourceMeta, ServingStore } from '../../lib/serving/types';
+import type { ResourceMeta, ServingStore } from '../../serving/types';
 
 export const T0 = Date.UTC(2026, 10, 1);
 

@@ -8,10 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
-import type { TextGoalResolver } from '../../api/recommend/textGoals';
+import type { TextGoalResolver } from '../../api/recommend/text-goals';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { apiClient } from './api-client';
 
 const node = (resourceId: string, prerequisites: string[], skills = [resourceId], active = true) => ({ resourceId, title: `Title of ${resourceId}`, prerequisites, skills, active });

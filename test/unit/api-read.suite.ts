@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import type { ServingStore } from '../../lib/serving/types';
+import type { ServingStore } from '../../serving/types';
 import { apiClient } from './api-client';
 import { seed } from './api-fixture';
 

@@ -1,5 +1,6 @@
-import { serveRecommendations } from '../../api/recommend/serve';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { withCatalogCache } from '../../api/recommend/catalog-cache';
+import { recommendationsJson, serveRecommendations } from '../../api/recommend/serve';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 describe('serveRecommendations', () => {
   it('finds filtered items deep in a long list, fetching catalogue entries chunk by chunk only until the page is full', async () => {
@@ -32,5 +33,32 @@ describe('serveRecommendations', () => {
     await store.putRecommendations({ userId: 'x', items: [{ resourceId: 'a', score: 1, reasons: [] }], modelVersion: 'm', generatedAt: 1, source: 'personal' });
     const r = await serveRecommendations(store, { userId: 'x', limit: 5, explain: false });
     expect(r.items.map((i) => i.resourceId)).toEqual(['a']);
+  });
+
+  it('writes the page as JSON.stringify would, character for character, with catalogue facts from the cached text', async () => {
+    const store = new MemoryServingStore();
+    const cached = withCatalogCache(store, { ttlMs: 60_000 });
+    await store.putResource({ resourceId: 'a', title: 'Fractions "1/2" \u2028 ü', type: 'video', topics: ['t', 'u'], skills: ['s'], active: true });
+    await store.putResource({ resourceId: 'b', title: 'B', type: 'quiz', topics: [], skills: [], difficulty: 0.3, active: true });
+    await store.incrementPopularity('p', 5, ['t']);
+    await store.putRecommendations({
+      userId: 'x',
+      items: [
+        { resourceId: 'a', score: 2, reasons: [{ code: 'next-after', text: 'Next after "B"', ref: 'b' }] },
+        { resourceId: 'b', score: NaN, reasons: [] },
+        { resourceId: 'gone', score: 1, reasons: [{ code: 'popular', text: 'Popular right now' }], type: 'book', topics: ['t'] },
+      ],
+      modelVersion: 'm',
+      generatedAt: 1,
+      eventTime: 0,
+      source: 'personal',
+    });
+    for (const s of [store, cached, cached])
+      for (const explain of [false, true])
+        for (const userId of ['x', 'nobody']) {
+          const out = await serveRecommendations(s, { userId, limit: 5, explain });
+          expect(out.count).toBeGreaterThan(0);
+          expect(recommendationsJson(out)).toBe(JSON.stringify(out));
+        }
   });
 });

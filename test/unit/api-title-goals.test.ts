@@ -2,10 +2,10 @@
  * Chinese (CJK) free-text path goals: resolved by title bigrams, without the English-only encoder, and the answer says
  * which resolver ran; other text still goes to the encoder.
  */
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { learnerPath } from '../../api/recommend/path';
-import { encoderTextGoals } from '../../api/recommend/textGoals';
-import { hasCjk, scriptAwareTextGoals, titleNgramTextGoals } from '../../api/recommend/titleGoals';
+import { encoderTextGoals } from '../../api/recommend/text-goals';
+import { hasCjk, scriptAwareTextGoals, titleNgramTextGoals } from '../../api/recommend/title-goals';
 
 async function curriculum() {
   const store = new MemoryServingStore();

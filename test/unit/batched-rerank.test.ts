@@ -8,9 +8,9 @@
  */
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
-import type { RecommendationList } from '../../lib/serving/types';
-import type { InteractionEvent, QuizEvent } from '../../pipelines/decode';
+import { MemoryServingStore } from '../../serving/memory-store';
+import type { RecommendationList } from '../../serving/types';
+import type { InteractionEvent, QuizEvent } from '../../consumers/event-types';
 import type { ItemSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { createCollabModel } from '../../pipelines/model/collab';

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * The benchmark helpers whose output the docs quote: the hand-written ONNX graph must rank like the JS kernel, IVF

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * The content encoder runs a real sentence-embedding model (all-MiniLM-L6-v2, ONNX) through onnxruntime-node with the
@@ -8,8 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OnnxSentenceEncoder } from '../../lib/encoder/onnxEncoder';
-import { readEdxCourses, type EdxCourse } from '../../lib/datasets/edx';
+import { OnnxSentenceEncoder } from '../../lib/encoder/onnx-encoder';
+import { readEdxCourses, type EdxCourse } from '../../producers/datasets/edx';
 import { cosine } from '../../models/content/vector';
 import { resourceText } from '../../models/content/text';
 import { encoderDirOrReason } from '../helpers/encoder';

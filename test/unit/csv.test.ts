@@ -1,4 +1,4 @@
-import { parseCsv, parseCsvObjects } from '../../lib/datasets/csv';
+import { parseCsv, parseCsvObjects } from '../../producers/datasets/csv';
 
 describe('parseCsv', () => {
   it('handles quotes, doubled quotes, embedded commas and newlines, CRLF and a BOM', () => {

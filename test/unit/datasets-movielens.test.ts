@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMovieLens, readMovieLensMovies, readMovieLensRatings } from '../../lib/datasets/movielens';
+import { readMovieLens, readMovieLensMovies, readMovieLensRatings } from '../../producers/datasets/movielens';
 import { readMovielens, sameSecondShare } from '../../scripts/eval/movielens';
 import { evalMovielens, movielensDir } from '../../scripts/eval/recommendation';
 

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * `npm run eval` argument handling (scripts/eval/args.ts) and the `kernels` entry it dispatches to: the scoring-kernel
@@ -8,7 +8,7 @@
 import { parseEvalArgs } from '../../scripts/eval/args';
 import { evalKernels } from '../../scripts/eval/kernels';
 import { RUNNERS } from '../../scripts/eval/runners';
-import { expandMethods, TUNING_GRID } from '../../scripts/eval/tuningGrid';
+import { expandMethods, TUNING_GRID } from '../../scripts/eval/tuning-grid';
 import { HybridRecommender } from '../../models/hybrid';
 
 describe('npm run eval arguments', () => {

@@ -15,7 +15,7 @@ import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { createCollectorRouter } from '../../producers/collector';
 import { EVENT_KINDS, KIND_EVENT, validateEvent, type EventKind, type KindedEvent } from '../../schemas';
 import { idProblem } from '../../schemas/validate';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { DEFAULT_DATASET_DIRS, parseKtSequences, presentationStart, readDataset, readMovieLensRatings, readStaticsSequences, type DatasetName } from '../../lib/datasets';
+import { DEFAULT_DATASET_DIRS, parseKtSequences, presentationStart, readDataset, readMovieLensRatings, readStaticsSequences, type DatasetName } from '../../producers/datasets';
 import { KIND_EVENT, validateEvent, type KindedEvent } from '../../schemas';
 
 const have = (n: DatasetName) => existsSync(DEFAULT_DATASET_DIRS[n]);

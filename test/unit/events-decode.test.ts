@@ -1,5 +1,5 @@
 import type { KafkaMessage, Message } from 'kafkajs';
-import { createDecodeStep, DeadLetterWriter, DLQ_HEADERS } from '../../consumers/decode';
+import { createDecodeStep, DeadLetterWriter, DLQ_HEADERS } from '../../consumers/decode/step';
 import { DependencyError, PoisonMessageError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { loadConfig } from '../../lib/config';

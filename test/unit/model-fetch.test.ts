@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fetchModel } from '../../infra/model/fetch';
 import { HUB_SOURCES } from '../../infra/model/sources';
 import { DependencyError } from '../../lib/errors';
-import { readManifest } from '../../lib/encoder/modelDir';
+import { readManifest } from '../../lib/encoder/model-dir';
 import { encoderDirOrReason } from '../helpers/encoder';
 
 const model = encoderDirOrReason();

@@ -149,7 +149,7 @@ function emittedEvents(): Set<string> {
       }
     }
   };
-  for (const d of ['api', 'consumers', 'lib', 'models', 'pipelines', 'producers']) walk(path.join(ROOT, d));
+  for (const d of ['api', 'consumers', 'lib', 'models', 'pipelines', 'producers', 'serving']) walk(path.join(ROOT, d));
   return out;
 }
 

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * The learner stage's batched candidate generation: one onnxruntime call for a batch of learners returns what the

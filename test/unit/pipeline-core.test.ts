@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
-import type { InteractionEvent, PipelineEvent } from '../../pipelines/decode';
+import { MemoryServingStore } from '../../serving/memory-store';
+import type { InteractionEvent, PipelineEvent } from '../../consumers/event-types';
 import { ItemProcessor } from '../../pipelines/item/processor';
 import type { ItemSink, RecordSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
@@ -16,8 +16,8 @@ import { Reranker } from '../../pipelines/learner/rerank';
 import { encodeItemUpdate } from '../../pipelines/messages';
 import { createCollabModel } from '../../pipelines/model/collab';
 import { ItemTable } from '../../pipelines/model/item-table';
-import type { InputRecord } from '../../pipelines/runner/stage-runner';
-import { FileCheckpointStore } from '../../pipelines/state/checkpoint';
+import type { InputRecord } from '../../consumers/runner/stage-runner';
+import { FileCheckpointStore } from '../../consumers/state/checkpoint';
 
 // a few thousand events, each learned and re-ranked: seconds of CPU, more on a loaded machine
 jest.setTimeout(60_000);

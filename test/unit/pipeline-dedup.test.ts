@@ -5,13 +5,13 @@
 import { createLogger } from '../../lib/log';
 import { Registry } from 'prom-client';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
-import type { PipelineEvent, QuizEvent } from '../../pipelines/decode';
+import { MemoryServingStore } from '../../serving/memory-store';
+import type { PipelineEvent, QuizEvent } from '../../consumers/event-types';
 import { DEDUP_WINDOW, EventIdWindow } from '../../pipelines/learner/dedup';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { createCollabModel } from '../../pipelines/model/collab';
-import type { InputRecord } from '../../pipelines/runner/stage-runner';
+import type { InputRecord } from '../../consumers/runner/stage-runner';
 
 const logger = createLogger({ level: 'error' });
 const model = createCollabModel({ dim: 16, seed: 7 });

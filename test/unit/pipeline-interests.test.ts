@@ -6,12 +6,12 @@
  */
 import { createLogger } from '../../lib/log';
 import { createInstrumentation, noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
-import type { PipelineEvent } from '../../pipelines/decode';
+import { MemoryServingStore } from '../../serving/memory-store';
+import type { PipelineEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { encodeItemUpdate } from '../../pipelines/messages';
 import { createCollabModel } from '../../pipelines/model/collab';
-import type { InputRecord } from '../../pipelines/runner/stage-runner';
+import type { InputRecord } from '../../consumers/runner/stage-runner';
 import { normalizeInPlace } from '../../models/content/vector';
 import { decodeContentVector, encodeContentVector } from '../../pipelines/content-messages';
 import { CandidateGenerator } from '../../pipelines/learner/candidates';

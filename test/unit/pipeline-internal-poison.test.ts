@@ -9,7 +9,7 @@ import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
 import { serveMetrics } from '../../lib/metrics';
 import { Registry } from 'prom-client';
-import { guardContentVector, guardItemRow, guardItemUpdates, guardKey } from '../../pipelines/adapters/internal-records';
+import { guardContentVector, guardItemRow, guardItemUpdates, guardKey } from '../../pipelines/internal-records';
 import { encodeContentVector } from '../../pipelines/content-messages';
 import { ItemProcessor } from '../../pipelines/item/processor';
 import type { RecordSink } from '../../pipelines/item/sink';

@@ -10,7 +10,7 @@ import { ItemTable } from '../../pipelines/model/item-table';
 import { applyItemUpdate } from '../../pipelines/item/apply';
 import { createCollabModel } from '../../pipelines/model/collab';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from '../../pipelines/item/sink';
-import { f32ToB64 } from '../../pipelines/state/codec';
+import { f32ToB64 } from '../../consumers/state/codec';
 
 const delta = (itemId: string, off: string, seq: number, g: number): DeltaUpdate => ({
   kind: 'delta',

@@ -1,12 +1,12 @@
 /** Null values on non-compacted event topics are dead-lettered with a reason before a stage can skip them silently. */
 import type { Message } from 'kafkajs';
-import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode';
+import { createDecodeStep, DLQ_HEADERS } from '../../consumers/decode/step';
 import { loadConfig } from '../../lib/config';
 import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRegistryClient } from '../../lib/registry/client';
-import { stageDecode } from '../../pipelines/adapters/decode';
-import { deadLetterNullValues, nonCompactedEventTopics } from '../../pipelines/adapters/null-values';
-import type { GroupProcessor, InputRecord } from '../../pipelines/runner/stage-runner';
+import { stageDecode } from '../../consumers/decode/decoders';
+import { deadLetterNullValues, nonCompactedEventTopics } from '../../consumers/decode/null-values';
+import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 
 // Null values never reach the registry; a dead address makes sure nothing here depends on it.
 const deadRegistry = () => createRegistryClient(loadConfig({ overrides: { registry: { url: 'http://127.0.0.1:9/apis/ccompat/v7' } } }), { maxRetries: 0 });

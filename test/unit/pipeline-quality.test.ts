@@ -5,12 +5,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { readStatics } from '../../lib/datasets/statics';
+import { readStatics } from '../../producers/datasets/statics';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { SlidingBinaryWindow } from '../../models/knowledge/metrics';
-import type { QuizEvent } from '../../pipelines/decode';
+import type { QuizEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { createCollabModel } from '../../pipelines/model/collab';
 

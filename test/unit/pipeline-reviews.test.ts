@@ -5,9 +5,9 @@
  */
 import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 import { learnerReviews } from '../../api/recommend/reviews';
-import type { PipelineEvent, QuizEvent } from '../../pipelines/decode';
+import type { PipelineEvent, QuizEvent } from '../../consumers/event-types';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { createCollabModel } from '../../pipelines/model/collab';

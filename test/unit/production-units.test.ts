@@ -10,7 +10,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { serveMetrics } from '../../lib/metrics';
-import { MemoryServingStore } from '../../lib/serving/memory';
+import { MemoryServingStore } from '../../serving/memory-store';
 
 const INFRA = path.join(__dirname, '..', '..', 'infra');
 const read = (...p: string[]) => fs.readFileSync(path.join(INFRA, ...p), 'utf8');

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * The product ranker on real course texts embedded by the real encoder: a learner interested in machine learning who
@@ -9,8 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OnnxSentenceEncoder } from '../../lib/encoder/onnxEncoder';
-import { readEdxCourses, type EdxCourse } from '../../lib/datasets/edx';
+import { OnnxSentenceEncoder } from '../../lib/encoder/onnx-encoder';
+import { readEdxCourses, type EdxCourse } from '../../producers/datasets/edx';
 import { resourceText } from '../../models/content/text';
 import { rank, type Candidate } from '../../models/ranking';
 import { encoderDirOrReason } from '../helpers/encoder';

@@ -1,5 +1,5 @@
-import { decodeList, decodeView, encodeList, encodeListFormat2 } from '../../lib/serving/listCodec';
-import type { RecommendationList } from '../../lib/serving/types';
+import { decodeList, decodeView, encodeList, encodeListFormat2 } from '../../serving/list-codec';
+import type { RecommendationList } from '../../serving/types';
 
 const list: RecommendationList = {
   userId: 'u "1"',
@@ -95,7 +95,7 @@ describe('list encoding (format 3, binary)', () => {
     expect(raw.length * 2).toBeLessThan(Buffer.byteLength(encodeListFormat2(big)));
   });
 
-  it('follows the layout documented in listCodec.ts', () => {
+  it('follows the layout documented in list-codec.ts', () => {
     const f64 = (x: number) => [...new Uint8Array(new Float64Array([x]).buffer)];
     // strings u, m, a, t; header; one id; one score; one item: reason (popular, 't', no ref), no type/topics/skills
     const bytes = [0x4c, 0x33, 0, 4, 1, 1, 1, 1, 0x75, 0x6d, 0x61, 0x74, 0, 1, 2, 1, ...f64(5), ...f64(4), 1, 2, ...f64(0.5), 7, 1, 4, 3, 0, 0, 0, 0];

@@ -1,5 +1,5 @@
-import { MemoryServingStore } from '../../lib/serving/memory';
-import { servingStoreContract } from './serving-store.contract';
+import { MemoryServingStore } from '../../serving/memory-store';
+import { servingStoreContract } from '../contracts/serving-store.contract';
 
 servingStoreContract('memory', { make: (now) => Promise.resolve(new MemoryServingStore({ now })) });
 

@@ -3,7 +3,7 @@
  * reference test/unit/ranking-equivalence.test.ts holds the optimised ranker to (same ids, order, scores, reasons
  * and features). Not used by the product; do not "fix" it, it is the definition of the expected output.
  */
-import type { RecommendedItem } from '../../../lib/serving/types';
+import type { RecommendedItem } from '../../../serving/types';
 import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
 import { reasonsFor } from './reasons';

@@ -1,0 +1,177 @@
+/**
+ * The shared dictionary of list format 4 (serving/compact-list.ts): every distinct item (resource id + copied
+ * catalogue facts), reason and model version that any stored list refers to, numbered 0, 1, 2, ... in the order they
+ * were first written. Entries are never changed or removed, so both caches here are valid for the life of the
+ * dictionary: the writer (learner stage) knows the numbers of what it wrote before and asks the backend only for new
+ * entries (one round trip per list that has any), the reader (API) parses each entry once and asks the backend only
+ * for numbers it has not seen (one round trip). The dictionary grows with the catalogue and the distinct reason texts
+ * (a few per resource, skill and interest label), not with the learners.
+ */
+import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, refsOf, type CompactList, type Entry, type ListRefs } from './compact-list';
+import type { Reason, RecommendationList, RecommendedItem } from './types';
+
+export interface DictionaryBackend {
+  /** The numbers of `entries`, giving the next free numbers to those not in the dictionary yet (atomically). */
+  assign(entries: string[]): Promise<number[]>;
+  /** The entries numbered `refs` (null = no such number). */
+  lookup(refs: number[]): Promise<(string | null)[]>;
+}
+
+interface ItemSeen {
+  type: string | undefined;
+  topics: string[] | undefined;
+  skills: string[] | undefined;
+  ref: number;
+}
+
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean => {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+export class ListDictionary {
+  /** Writer side: model version -> number (item and reason numbers are in the two maps below, keyed without JSON). */
+  private readonly models = new Map<string, number>();
+  /** Writer fast path: the last facts seen per resource id and their number (no JSON built for a known item). */
+  private readonly items = new Map<string, ItemSeen>();
+  /** Writer fast path: reason code -> text -> ref ('' key with `noRef`) -> number. */
+  private readonly reasons = new Map<string, Map<string, { noRef?: number; refs?: Map<string, number> }>>();
+  /** Reader side: number -> parsed entry (null = looked up and absent or corrupt). */
+  private readonly entries: (Entry | null | undefined)[] = [];
+
+  constructor(private readonly backend: DictionaryBackend) {}
+
+  private ordered: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  /**
+   * Encodes `list` as format 4 and passes the value to `write`, calling `write` in the order of the calls to this
+   * method even when one list has new entries to number and the next has none (a later list must never be
+   * overwritten by an earlier one that waited for its numbers). Known entries only: `write` is called at once.
+   */
+  write(list: RecommendationList, write: (value: Buffer) => Promise<void>): Promise<void> {
+    if (this.queued === 0) {
+      const refs = this.knownRefs(list);
+      if (refs) return write(encodeCompact(list, refs));
+    }
+    this.queued++;
+    const step = this.ordered.then(async () => ({ done: write(encodeCompact(list, await this.refsOf(list))) }));
+    const dequeue = (): void => {
+      this.queued--;
+    };
+    this.ordered = step.then(dequeue, dequeue);
+    return step.then((s) => s.done);
+  }
+
+  /** The dictionary numbers of what `list` refers to when all are known here; null when any is new. */
+  knownRefs(list: RecommendationList): ListRefs | null {
+    const model = this.models.get(list.modelVersion);
+    if (model === undefined) return null;
+    let nReasons = 0;
+    for (const it of list.items) nReasons += it.reasons.length;
+    const items = new Uint32Array(list.items.length);
+    const reasons = new Uint32Array(nReasons);
+    let k = 0;
+    for (let i = 0; i < list.items.length; i++) {
+      const it = list.items[i];
+      const ref = this.itemRef(it);
+      if (ref === undefined) return null;
+      items[i] = ref;
+      for (const r of it.reasons) {
+        const rr = this.reasonRef(r);
+        if (rr === undefined) return null;
+        reasons[k++] = rr;
+      }
+    }
+    return { model, items, reasons };
+  }
+
+  /** The dictionary numbers of what `list` refers to, numbering new entries (one backend call). */
+  async refsOf(list: RecommendationList): Promise<ListRefs> {
+    const known = this.knownRefs(list);
+    if (known) return known;
+    const entries = new Set<string>([entryOfModel(list.modelVersion)]);
+    for (const it of list.items) {
+      if (this.itemRef(it) === undefined) entries.add(entryOfItem(it));
+      for (const r of it.reasons) if (this.reasonRef(r) === undefined) entries.add(entryOfReason(r));
+    }
+    const unique = [...entries];
+    const numbers = await this.backend.assign(unique);
+    const got = new Map<string, number>();
+    unique.forEach((e, j) => got.set(e, numbers[j]));
+    this.models.set(list.modelVersion, got.get(entryOfModel(list.modelVersion))!);
+    for (const it of list.items) {
+      if (this.itemRef(it) === undefined) this.rememberItem(it, got.get(entryOfItem(it))!);
+      for (const r of it.reasons) if (this.reasonRef(r) === undefined) this.rememberReason(r, got.get(entryOfReason(r))!);
+    }
+    return this.knownRefs(list)!;
+  }
+
+  private itemRef(it: RecommendedItem): number | undefined {
+    const seen = this.items.get(it.resourceId);
+    // Facts changed since (or never seen): the backend knows, or numbers, the entry.
+    return seen && seen.type === it.type && sameList(seen.topics, it.topics) && sameList(seen.skills, it.skills) ? seen.ref : undefined;
+  }
+  private rememberItem(it: RecommendedItem, ref: number): void {
+    // Copies: a caller may reuse its arrays, and the cache must compare against what was numbered.
+    this.items.set(it.resourceId, { type: it.type, topics: it.topics?.slice(), skills: it.skills?.slice(), ref });
+  }
+  private reasonRef(r: Reason): number | undefined {
+    const t = this.reasons.get(r.code)?.get(r.text);
+    return r.ref === undefined ? t?.noRef : t?.refs?.get(r.ref);
+  }
+  private rememberReason(r: Reason, ref: number): void {
+    let byText = this.reasons.get(r.code);
+    if (!byText) this.reasons.set(r.code, (byText = new Map<string, { noRef?: number; refs?: Map<string, number> }>()));
+    let t = byText.get(r.text);
+    if (!t) byText.set(r.text, (t = {}));
+    if (r.ref === undefined) t.noRef = ref;
+    else (t.refs ??= new Map()).set(r.ref, ref);
+  }
+
+  /** Loads the entries a parsed list refers to that are not cached yet (none, once warm: no call, no allocation). */
+  loadList(c: CompactList): Promise<void> | undefined {
+    const e = this.entries;
+    let cold = e[c.model] === undefined;
+    for (let i = 0; !cold && i < c.items.length; i++) cold = e[c.items[i]] === undefined;
+    for (let i = 0; !cold && i < c.reasons.length; i++) cold = e[c.reasons[i]] === undefined;
+    return cold ? this.load(refsOf(c)) : undefined;
+  }
+
+  /** Loads the entries of `refs` not cached yet (one backend call at most). */
+  async load(refs: Iterable<number>): Promise<void> {
+    const want = [...new Set([...refs].filter((ref) => this.entries[ref] === undefined))];
+    if (want.length === 0) return;
+    const texts = await this.backend.lookup(want);
+    want.forEach((ref, j) => {
+      const t = texts[j];
+      // An absent number is not cached: it may be a list written by a writer whose entry is still on its way.
+      if (t !== null) this.entries[ref] = parseEntry(t);
+    });
+  }
+
+  /** A cached entry (load it first); undefined when absent, null when corrupt. */
+  readonly entry = (ref: number): Entry | undefined => this.entries[ref] ?? undefined;
+}
+
+/** The backend of a store that keeps its dictionary in process (MemoryServingStore, tests). */
+export function memoryDictionaryBackend(): DictionaryBackend {
+  const numbers = new Map<string, number>();
+  const texts: string[] = [];
+  return {
+    assign(entries) {
+      return Promise.resolve(
+        entries.map((e) => {
+          let n = numbers.get(e);
+          if (n === undefined) numbers.set(e, (n = texts.push(e) - 1));
+          return n;
+        }),
+      );
+    },
+    lookup(refs) {
+      return Promise.resolve(refs.map((r) => texts[r] ?? null));
+    },
+  };
+}

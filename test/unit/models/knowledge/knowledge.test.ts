@@ -1,0 +1,204 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readStatics } from '../../../../producers/datasets/statics';
+import { mulberry32 as rng } from '../../../../models/random/prng';
+import { attemptsFromEvents, evaluateKnowledge } from '../../../../models/eval/knowledge';
+import { ItemMeanModel, PlainEloModel } from '../../../../models/knowledge/baselines';
+import { auc, BinaryMetrics } from '../../../../models/knowledge/metrics';
+import { KnowledgeModel, type KnowledgeModelState } from '../../../../models/knowledge/model';
+import type { QuizAttempt } from '../../../../models/knowledge/types';
+
+const STATICS_DIR = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets', 'statics2011-dkvmn');
+const haveStatics = existsSync(join(STATICS_DIR, 'STATICS_train.csv'));
+if (!haveStatics) console.warn(`knowledge tests on real data SKIPPED: ${STATICS_DIR} not found`);
+
+/** Rasch-model learners: known ability per learner (+ a per-skill offset), known difficulty per item. */
+function synthetic(seed: number, learners = 150, items = 60, perLearner = 80) {
+  const r = rng(seed);
+  const normal = (): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const difficulty = Array.from({ length: items }, () => normal());
+  const skillOf = (i: number): string => `s${i % 4}`;
+  const attempts: QuizAttempt[] = [];
+  const ability: number[] = [];
+  for (let u = 0; u < learners; u++) {
+    const theta = normal();
+    ability.push(theta);
+    for (let k = 0; k < perLearner; k++) {
+      const i = Math.floor(r() * items);
+      const p = 1 / (1 + Math.exp(-(theta - difficulty[i])));
+      attempts.push({ userId: `u${u}`, itemId: `i${i}`, skills: [skillOf(i)], correct: r() < p ? 1 : 0 });
+    }
+  }
+  return { attempts, difficulty, ability };
+}
+
+function pearson(a: number[], b: number[]): number {
+  const n = a.length;
+  const ma = a.reduce((s, x) => s + x, 0) / n;
+  const mb = b.reduce((s, x) => s + x, 0) / n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+describe('binary metrics', () => {
+  it('computes AUC with ties as half credit', () => {
+    expect(auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.75, 10);
+    expect(auc([0.5, 0.5, 0.5], [0, 1, 1])).toBeCloseTo(0.5, 10);
+    expect(auc([0.9, 0.1], [1, 0])).toBe(1);
+    expect(auc([0.2, 0.3], [1, 1])).toBeNaN();
+  });
+
+  it('computes RMSE and log-loss over a window', () => {
+    const m = new BinaryMetrics();
+    for (let i = 0; i < 3000; i++) m.add(0.8, i % 5 === 0 ? 0 : 1); // grows past the initial buffer
+    const s = m.scores();
+    expect(s.n).toBe(3000);
+    expect(s.rmse).toBeCloseTo(Math.sqrt(0.8 * 0.04 + 0.2 * 0.64), 10);
+    expect(s.logLoss).toBeCloseTo(-(0.8 * Math.log(0.8) + 0.2 * Math.log(0.2)), 10);
+    expect(m.scores(0, 5).meanLabel).toBeCloseTo(0.8, 10);
+  });
+});
+
+describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
+  const { attempts, difficulty } = synthetic(7);
+
+  it('recovers the true item difficulties', () => {
+    const m = new KnowledgeModel();
+    for (let pass = 0; pass < 3; pass++) {
+      for (let u = 0; u < 150; u++) m.forgetLearner(`u${u}`); // replay with fresh learners, as the eval's train passes do
+      for (const a of attempts) m.update(a);
+    }
+    const est = difficulty.map((_, i) => m.difficulty(`i${i}`) ?? NaN);
+    expect(pearson(est, difficulty)).toBeGreaterThan(0.9);
+    expect(m.difficulty('never-seen')).toBeUndefined();
+  });
+
+  it('keeps exact attempt counts and reports mastery with shrinking uncertainty', () => {
+    const m = new KnowledgeModel();
+    const u0 = attempts.filter((a) => a.userId === 'u0');
+    m.update(u0[0]);
+    const early = m.mastery('u0').find((s) => s.skill === u0[0].skills[0])!;
+    for (const a of attempts) m.update(a);
+    expect(m.learnerAttempts('u0')).toBe(u0.length + 1);
+    const once = (pred: (a: QuizAttempt) => boolean): number => attempts.filter(pred).length + (pred(u0[0]) ? 1 : 0);
+    expect(m.itemAttempts('i3')).toBe(once((a) => a.itemId === 'i3'));
+    expect(m.skillAttempts('s1')).toBe(once((a) => a.skills[0] === 's1'));
+    const skills = m.mastery('u0');
+    expect(skills.map((s) => s.skill)).toEqual([...new Set(u0.map((a) => a.skills[0]))].sort());
+    for (const s of skills) {
+      expect(s.mastery).toBeGreaterThan(0);
+      expect(s.mastery).toBeLessThan(1);
+      expect(s.attempts).toBe(u0.filter((a) => a.skills[0] === s.skill).length + (s.skill === u0[0].skills[0] ? 1 : 0));
+    }
+    const late = skills.find((s) => s.skill === early.skill)!;
+    expect(late.uncertainty).toBeLessThan(early.uncertainty);
+    expect(m.mastery('nobody')).toEqual([]);
+  });
+
+  it('gives stronger learners higher mastery', () => {
+    const { attempts: att, ability } = synthetic(11, 200, 40, 120);
+    const m = new KnowledgeModel();
+    for (const a of att) m.update(a);
+    const meanMastery = ability.map((_, u) => {
+      const s = m.mastery(`u${u}`);
+      return s.reduce((acc, x) => acc + x.mastery, 0) / s.length;
+    });
+    expect(pearson(meanMastery, ability)).toBeGreaterThan(0.8);
+  });
+
+  it('gives the ranker an expected success for known items and for new items of known skills', () => {
+    const m = new KnowledgeModel();
+    for (const a of attempts) m.update(a);
+    const known = attempts[0];
+    expect(m.expectedSuccess('u1', known.itemId)).toBe(m.predict({ ...known, userId: 'u1' }));
+    const fresh = m.expectedSuccess('u1', 'new-resource', ['s2']);
+    expect(fresh).toBeGreaterThan(0);
+    expect(fresh).toBeLessThan(1);
+    // A strong learner expects more success on the same new resource than a weak one.
+    const byMastery = [...Array(150).keys()].map((u) => `u${u}`).sort((x, y) => m.mastery(x)[0].mastery - m.mastery(y)[0].mastery);
+    expect(m.expectedSuccess(byMastery[149], 'new-resource', ['s2'])!).toBeGreaterThan(m.expectedSuccess(byMastery[0], 'new-resource', ['s2'])!);
+    expect(m.expectedSuccess('u1', 'new-resource', ['unknown-skill'])).toBeUndefined();
+    expect(m.expectedSuccess('u1', 'new-resource')).toBeUndefined();
+  });
+
+  it('forgets a learner completely (erasure)', () => {
+    const m = new KnowledgeModel();
+    for (const a of attempts.slice(0, 500)) m.update(a);
+    expect(m.forgetLearner('u0')).toBe(true);
+    expect(m.learnerAttempts('u0')).toBe(0);
+    expect(m.mastery('u0')).toEqual([]);
+  });
+
+  it('historyFeatures: false (the ablation) leaves every history weight at 0 but still counts attempts', () => {
+    const m = new KnowledgeModel({ historyFeatures: false });
+    for (const a of attempts.slice(0, 1000)) m.update(a);
+    const { bias, ...history } = m.featureWeights();
+    expect(bias).not.toBe(0);
+    expect(Object.values(history).every((w) => w === 0)).toBe(true);
+    expect(m.learnerAttempts('u0')).toBe(attempts.slice(0, 1000).filter((a) => a.userId === 'u0').length);
+  });
+
+  it('is deterministic: two models fed the same stream predict identically', () => {
+    const a = new KnowledgeModel();
+    const b = new KnowledgeModel();
+    for (const x of attempts.slice(0, 2000)) {
+      expect(a.predict(x)).toBe(b.predict(x));
+      a.update(x);
+      b.update(x);
+    }
+  });
+});
+
+(haveStatics ? describe : describe.skip)('knowledge tracing on a slice of Statics2011 (real data)', () => {
+  // Slices keep the test fast: the first 25k train answers (all train learners, interleaved) and 10k test answers.
+  const train = haveStatics ? attemptsFromEvents(readStatics(STATICS_DIR, { splits: ['train'] }).events).slice(0, 25_000) : [];
+  const test = haveStatics ? attemptsFromEvents(readStatics(STATICS_DIR, { splits: ['test'] }).events).slice(0, 10_000) : [];
+
+  it('beats plain Elo, which beats the per-item mean (prequential AUC on test)', () => {
+    const r = evaluateKnowledge({ train, test }, { trainEpochs: 2, curveWindows: 4 });
+    const byMethod = Object.fromEntries(r.methods.map((m) => [m.method, m]));
+    expect(r.testAttempts).toBe(10_000);
+    expect(byMethod['item-mean'].auc).toBeGreaterThan(0.7);
+    expect(byMethod.elo.auc).toBeGreaterThan(byMethod['item-mean'].auc);
+    expect(byMethod.full.auc).toBeGreaterThan(byMethod.elo.auc + 0.005);
+    expect(byMethod.full.logLoss).toBeLessThan(byMethod.elo.logLoss);
+    expect(byMethod.full.rmse).toBeLessThan(byMethod.elo.rmse);
+    expect(byMethod.full.curve).toHaveLength(4);
+  });
+
+  it('save -> load gives identical predictions, and identical learning afterwards', () => {
+    const m = new KnowledgeModel();
+    for (const a of train) m.update(a);
+    for (const a of test.slice(0, 3000)) m.update(a);
+    const restored = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(m.serialize())) as KnowledgeModelState);
+    expect(JSON.stringify(restored.serialize())).toBe(JSON.stringify(m.serialize()));
+    for (const a of test.slice(3000, 5000)) {
+      expect(restored.predict(a)).toBe(m.predict(a));
+      m.update(a);
+      restored.update(a);
+    }
+    const someone = test[0].userId;
+    expect(restored.mastery(someone)).toEqual(m.mastery(someone));
+    expect(restored.learnerAttempts(someone)).toBe(m.learnerAttempts(someone));
+  });
+
+  it('baselines stay deterministic on real data', () => {
+    const score = (make: () => ItemMeanModel | PlainEloModel): number[] => {
+      const model = make();
+      return test.slice(0, 1000).map((a) => {
+        const p = model.predict(a);
+        model.update(a);
+        return p;
+      });
+    };
+    expect(score(() => new PlainEloModel())).toEqual(score(() => new PlainEloModel()));
+    expect(score(() => new ItemMeanModel())).toEqual(score(() => new ItemMeanModel()));
+  });
+});
