@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/helpers/ortEnvironment.js
+ * @jest-environment ./test/helpers/ort-environment.js
  */
 /**
  * Freshness end to end against the real Kafka, registry and Redis (issue 5, acceptance 3): a click shows in the
