@@ -12,6 +12,8 @@ import { parseBenchArgs, type BenchArgs } from './lib/report';
 import * as memory from './memory';
 import * as pathBench from './path';
 import * as read from './read';
+import * as changelog from './changelog';
+import * as rebuild from './rebuild';
 import * as rerank from './rerank';
 import * as startup from './startup';
 
@@ -28,6 +30,8 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   startup: { about: 'npm start on a fresh clone: cold (empty caches) and warm start times, nothing left after Ctrl-C', load: () => Promise.resolve(startup) },
   freshness: { about: 'produce -> list written latency at 100, 1,000 and 5,000 events/s', load: () => Promise.resolve(freshness) },
   path: { about: 'learning path to a goal with a 500-node ancestor set: planner, route over memory and Redis (p99 ≤ 20 ms)', load: () => Promise.resolve(pathBench) },
+  changelog: { about: 'restore time of 100k learners from the Kafka state changelog (empty state dir) vs a file checkpoint; what a commit writes', load: () => Promise.resolve(changelog) },
+  rebuild: { about: 'learners/s of the serving-view rewrite after Redis comes back empty, vs the same stage\'s live ingest', load: () => Promise.resolve(rebuild) },
   rerank: { about: 'CPU per models/ranking rank() call on learner-stage inputs (350 candidates, top-100), vs the pre-optimisation ranker', load: () => Promise.resolve(rerank) },
   all: {
     about: 'every scenario above in turn, each in its own process, on one stack; one summary of the targets [--with-startup] [--skip a,b] [--pin] [--profiles]',

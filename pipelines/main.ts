@@ -7,6 +7,8 @@
  *                   declared interests match by catalogue topic)
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
+ *   --changelog        checkpoints in the compacted topic <prefix>learnstream.state-changelog, one transaction per
+ *                      checkpoint (consumers/state/changelog.ts): an instance with an empty state dir restores from Kafka
  * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
@@ -25,6 +27,7 @@ import { OnnxSentenceEncoder, resolveEncoderDir } from '../lib/encoder';
 import { createDecode } from '../consumers/decode/decoders';
 import { Pipeline, type StageName } from './pipeline';
 import { FileCheckpointStore } from '../consumers/state/checkpoint';
+import { KafkaChangelogStore } from '../consumers/state/changelog';
 
 export interface MainArgs {
   stages: StageName[];
@@ -32,6 +35,8 @@ export interface MainArgs {
   encoder: boolean;
   groupPrefix?: string;
   stateDir?: string;
+  /** Checkpoints in the compacted changelog topic instead of files (consumers/state/changelog.ts). */
+  changelog?: boolean;
 }
 
 export function parseArgs(argv: string[]): MainArgs {
@@ -40,6 +45,7 @@ export function parseArgs(argv: string[]): MainArgs {
   let encoder = true;
   let groupPrefix: string | undefined;
   let stateDir: string | undefined;
+  let changelog = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--stage') stage = argv[++i] ?? '';
@@ -48,10 +54,11 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--no-encoder') encoder = false;
     else if (a === '--group-prefix') groupPrefix = argv[++i];
     else if (a === '--state-dir') stateDir = argv[++i];
+    else if (a === '--changelog') changelog = true;
     else throw new ValidationError(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog'];
-  const extra = { sync, encoder, groupPrefix, stateDir };
+  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}) };
   if (stage === 'all') return { stages: all, ...extra };
   if (!all.includes(stage as StageName)) throw new ValidationError(`--stage must be learner, item, catalog or all (got ${stage})`);
   return { stages: [stage as StageName], ...extra };
@@ -79,7 +86,12 @@ export async function main(argv: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
+  const changelogTopic = `${config.kafka.topicPrefix}learnstream.state-changelog`;
+  if (args.changelog && !(await admin.listTopics()).includes(changelogTopic)) {
+    await admin.createTopics({ topics: [{ topic: changelogTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  }
   await admin.disconnect();
+  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-` }) : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
@@ -101,7 +113,8 @@ export async function main(argv: string[]): Promise<void> {
     synchronousItems: args.sync,
     embed,
     ...(args.groupPrefix ? { groupPrefix: args.groupPrefix } : {}),
-    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir) } : {}),
+    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir), stateDir: args.stateDir } : {}),
+    ...(changelog ? { checkpoints: changelog } : {}),
     onFatal: (err) => {
       logger.error('stage crashed', { err: errorMessage(err) });
       process.stderr.write(`learnstream pipeline: fatal: ${errorMessage(err)}\n`);
@@ -114,6 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     logger.info('stopping', { signal });
     try {
       await pipeline.stop();
+      await changelog?.close();
       await decode.close();
       await store.close();
       await metrics?.close();

@@ -23,6 +23,10 @@ import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from '../consumers/runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
 import { InvariantError } from '../lib/errors';
+import { hasEpoch, ServingEpoch } from './serving-epoch';
+import { LagWatch, type LagWatchOptions } from './lag-watch';
+import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
+import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
 
 export type StageName = 'learner' | 'item' | 'catalog';
 
@@ -42,6 +46,16 @@ export interface PipelineOptions {
   synchronousItems?: boolean;
   /** Checkpoint store; default files under `<dataDir>/state`. */
   checkpoints?: CheckpointStore;
+  /** Where each stage records the serving-view epoch it wrote to (./serving-epoch.ts); default `<dataDir>/state`. */
+  stateDir?: string;
+  /**
+   * Watch the serving store's epoch and rewrite what the learner and catalogue stages own when it is lost (issue 17,
+   * item 4). Default true where the store supports it (Redis); check interval default 5000 ms.
+   */
+  servingEpoch?: boolean;
+  servingEpochIntervalMs?: number;
+  /** When lag that does not shrink makes /readyz 503 (./lag-watch.ts; default 3 min at 1000 messages or more). */
+  lagAlarm?: LagWatchOptions;
   /** Consumer group ids are `<groupPrefix>learner` etc. Default `<topicPrefix>learnstream-`. */
   groupPrefix?: string;
   /** The content encoder: the catalogue stage embeds resources with it, the learner stage declared interests. */
@@ -77,6 +91,11 @@ export class Pipeline {
   catalog?: CatalogProcessor;
   coldStart?: LearnedColdStart;
   readonly model: CollabModel;
+  /** One per stage that owns serving keys (learner, catalog), when the epoch is watched. */
+  readonly epochs: ServingEpoch[] = [];
+  readonly lagWatch: LagWatch;
+  lastLearnerRewrite?: LearnerRewriteResult;
+  lastCatalogRewrite?: CatalogRewriteResult;
   private producer: Producer | null = null;
   private started: Promise<void> | null = null;
   private running = false;
@@ -84,6 +103,7 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.model = learnerStageSettings(o.config).model;
+    this.lagWatch = new LagWatch(o.lagAlarm);
   }
 
   topic(key: Parameters<typeof topicName>[0]): string {
@@ -97,7 +117,8 @@ export class Pipeline {
 
   private async doStart(): Promise<void> {
     const { config, kafka, logger } = this.o;
-    const emit = this.o.emit ?? noopEmitter;
+    // Every stage's lag samples also feed the lag watch (readiness).
+    const emit = this.lagWatch.tap(this.o.emit ?? noopEmitter);
     const p = config.pipeline;
     const store = this.o.checkpoints ?? new FileCheckpointStore(`${config.dataDir}/state`);
     const groupPrefix = this.o.groupPrefix ?? `${config.kafka.topicPrefix}learnstream-`;
@@ -195,12 +216,25 @@ export class Pipeline {
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
     }
     for (const r of this.runners) await r.start();
+    const serving = this.o.store;
+    if ((this.o.servingEpoch ?? true) && hasEpoch(serving)) {
+      const stateDir = this.o.stateDir ?? `${config.dataDir}/state`;
+      const watch = (stage: string, rewrite: (reason: string) => Promise<void>) => {
+        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite, intervalMs: this.o.servingEpochIntervalMs });
+        this.epochs.push(e);
+        e.start();
+      };
+      const learner = this.learner;
+      if (learner) watch('learner', async () => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running })));
+      const catalog = this.catalog;
+      if (catalog) watch('catalog', async () => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }))));
+    }
     this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
   }
 
   /**
-   * Ready = started and every replica is following its topic. A replica whose consumer crashed leaves the process
+   * Ready = started, every replica is following its topic and no consumer's lag has grown for minutes (./lag-watch.ts). A replica whose consumer crashed leaves the process
    * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
    * behind it): that is not ready, and the reason says which one and why.
    */
@@ -211,6 +245,7 @@ export class Pipeline {
       const h = r?.health();
       if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
     }
+    reasons.push(...this.lagWatch.reasons());
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -240,6 +275,7 @@ export class Pipeline {
     } catch {
       /* close what was opened */
     }
+    for (const e of this.epochs) await e.stop();
     for (const r of [...this.runners].reverse()) await r.stop();
     await this.learner?.stop();
     this.catalog?.stop();

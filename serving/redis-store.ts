@@ -410,6 +410,21 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId), this.key('rev', userId)),
     );
   }
+  /** The serving view's epoch id (`<prefix>epoch`), null when the key is missing: see pipelines/serving-epoch.ts. */
+  async readEpoch(): Promise<string | null> {
+    return this.run('get', () => this.r.get(this.key('epoch')));
+  }
+  /** Calls `listener` each time the client (re)connects and is ready: the epoch check then runs at once. */
+  onReconnect(listener: () => void): void {
+    this.r.on('ready', listener);
+  }
+  /** Sets the epoch id unless one is there (SET NX) and returns whichever id the key now holds. */
+  async claimEpoch(candidate: string): Promise<string> {
+    return this.run('set', async () => {
+      await this.r.set(this.key('epoch'), candidate, 'NX');
+      return (await this.r.get(this.key('epoch'))) ?? candidate;
+    });
+  }
   async ping(): Promise<boolean> {
     try {
       return (await this.run('ping', () => this.r.ping())) === 'PONG';

@@ -50,6 +50,15 @@ async function prepare(ctx: StackContext): Promise<void> {
   ensureDir(d.home);
 }
 
+/**
+ * The registry's H2 database file (`<dataDir>/registry/h2/registry.mv.db`). DB_CLOSE_DELAY=-1 keeps it open for the
+ * life of the JVM (no reopen per connection pool cycle); H2's MVStore survives a kill -9 with at most its last
+ * uncommitted write lost, and the registry commits each registration before it answers.
+ */
+export function registryJdbcUrl(ctx: StackContext): string {
+  return `jdbc:h2:file:${path.join(dirs(ctx).home, 'h2', 'registry')};DB_CLOSE_DELAY=-1`;
+}
+
 export function marker(ctx: StackContext): string {
   return `-Dlearnstream.stack=registry:${ctx.paths.data}`;
 }
@@ -81,9 +90,13 @@ export function registrySpec(ctx: StackContext): LaunchSpec | undefined {
         `-Dquarkus.http.port=${ctx.config.stack.registryPort}`,
         // Every serde lookup would otherwise add a line to the log.
         '-Dquarkus.http.access-log.enabled=false',
-        // In-memory H2 is the default SQL storage; spelled out so a changed default does not surprise us.
+        // SQL storage on a file-backed H2 database beside Kafka's log dir (issue 17, item 3): the default is an
+        // in-memory H2 whose schema ids vanish on every restart, while Kafka keeps the messages that carry them, so a
+        // client's auto-registered id became `unknown-schema-id` after a restart. The file lives in the same data dir
+        // as the broker's logs: both survive stack:down/up, both go with a wiped data dir.
         '-Dapicurio.storage.kind=sql',
         '-Dapicurio.storage.sql.kind=h2',
+        `-Dapicurio.datasource.url=${registryJdbcUrl(ctx)}`,
         // Tests clean up their subjects; Apicurio 3 refuses deletes unless enabled.
         '-Dapicurio.rest.deletion.artifact.enabled=true',
         '-Dapicurio.rest.deletion.artifact-version.enabled=true',

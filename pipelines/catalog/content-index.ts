@@ -51,6 +51,11 @@ export class ContentIndex {
     return i === undefined ? undefined : this.row(i).slice();
   }
 
+  /** Ids of every row (a copy). */
+  allIds(): string[] {
+    return this.ids.slice();
+  }
+
   /** Ids of the rows of one partition group. */
   idsOf(group: number): string[] {
     return this.ids.filter((_id, j) => this.groups[j] === group);

@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { hasCurriculum, type CurriculumStore } from '../../serving/curriculum';
 import type { ServingStore } from '../../serving/types';
-import type { Decode } from '../../consumers/event-types';
+import type { Decode, PipelineEvent } from '../../consumers/event-types';
 import type { CollabModel } from '../model/collab';
 import type { ItemSink, RecordSink } from '../item/sink';
 import { encodeContentVector } from '../content-messages';
@@ -77,7 +77,15 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     }
   }
 
+  /**
+   * True once this instance restored a checkpoint or applied a record: before that the serving view holds nothing of
+   * its making that a rewrite could restore (the runner consumes from the start anyway), and ./rewrite.ts skips the
+   * replay.
+   */
+  holdsState = false;
+
   restore(group: number, state: CatalogGroupJSON | null): void {
+    if (state) this.holdsState = true;
     this.content.restore(group, state?.content);
     if (this.o.coldStart) for (const id of this.content.idsOf(group)) this.o.coldStart.contentChanged(id);
   }
@@ -139,7 +147,60 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     return this.o.sink.backlog <= 5000 && (this.o.contentVectors?.backlog ?? 0) <= 5000;
   }
 
+  /** The resource's catalogue entry and curriculum node in the serving store. */
+  private async putFacts(resourceId: string, r: NonNullable<Extract<PipelineEvent, { kind: 'resource' }>['resource']>): Promise<void> {
+    await this.o.store.putResource({
+      resourceId,
+      title: r.title,
+      type: r.type,
+      topics: r.topics,
+      skills: r.skills,
+      active: r.active,
+      ...(r.difficulty != null ? { difficulty: r.difficulty } : {}),
+      ...(r.language ? { language: r.language } : {}),
+    });
+    // inactive resources too: what a retired resource built on is still required of what needs it
+    await this.curriculum?.putCurriculumNode({ resourceId, title: r.title, prerequisites: r.prerequisites, skills: r.skills, active: r.active });
+  }
+
+  /**
+   * Serving-view rewrite (./rewrite.ts): the serving-store part of `apply` for one record replayed from
+   * catalog.resources — entry and curriculum node, or their deletion — without embedding, without sending to the
+   * item owner or the content-vectors topic (their state is intact). A record that does not decode is skipped (the
+   * decoder dead-letters it a second time). Returns the resource id it wrote.
+   */
+  async rewriteFacts(rec: InputRecord): Promise<string | undefined> {
+    const id = rec.key?.toString('utf8');
+    if (rec.value === null) {
+      if (!id) return undefined;
+      await this.o.store.deleteResource(id);
+      await this.curriculum?.deleteCurriculumNode(id);
+      return id;
+    }
+    const ev = await this.o.decode(rec).catch(() => null);
+    if (!ev || ev.kind !== 'resource') return undefined;
+    if (!ev.resource) {
+      await this.o.store.deleteResource(ev.resourceId);
+      await this.curriculum?.deleteCurriculumNode(ev.resourceId);
+      return ev.resourceId;
+    }
+    await this.putFacts(ev.resourceId, ev.resource);
+    return ev.resourceId;
+  }
+
+  /** Serving-view rewrite: the content vector and similar-items list of every resource in the content index. */
+  async rewriteSimilarAll(): Promise<number> {
+    const ids = this.content.allIds();
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      if (this.curriculum) await Promise.all(chunk.map(async (id) => { const v = this.content.vector(id); if (v) await this.curriculum!.putContentVector(id, v); }));
+      await this.writeSimilar(chunk);
+    }
+    return ids.length;
+  }
+
   async apply(group: number, rec: InputRecord): Promise<void> {
+    this.holdsState = true;
     const id = rec.key?.toString('utf8');
     if (rec.value === null) {
       if (!id) return;
@@ -162,18 +223,7 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       return;
     }
     const meta = { type: r.type, topics: r.topics, skills: r.skills, prerequisites: r.prerequisites, title: r.title, ...(r.difficulty != null ? { difficulty: r.difficulty } : {}) };
-    await this.o.store.putResource({
-      resourceId: ev.resourceId,
-      title: r.title,
-      type: r.type,
-      topics: r.topics,
-      skills: r.skills,
-      active: r.active,
-      ...(r.difficulty != null ? { difficulty: r.difficulty } : {}),
-      ...(r.language ? { language: r.language } : {}),
-    });
-    // inactive resources too: what a retired resource built on is still required of what needs it
-    await this.curriculum?.putCurriculumNode({ resourceId: ev.resourceId, title: r.title, prerequisites: r.prerequisites, skills: r.skills, active: r.active });
+    await this.putFacts(ev.resourceId, r);
     if (!r.active) {
       this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, active: false, meta });
       await this.removeContent(ev.resourceId);

@@ -270,6 +270,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return undefined;
   }
 
+  /** The partition groups this instance holds now (the serving-view rewrite walks them: ./rewrite.ts). */
+  groupIds(): number[] {
+    return [...this.groups.keys()];
+  }
+
   groupState(group: number): LearnerGroup | undefined {
     return this.groups.get(group);
   }

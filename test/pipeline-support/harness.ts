@@ -79,6 +79,7 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
         stages,
         synchronousItems: opts.synchronousItems,
         checkpoints: new FileCheckpointStore(opts.stateDir ?? stateDir),
+        stateDir: opts.stateDir ?? stateDir,
         ...(opts.groupPrefix ? { groupPrefix: opts.groupPrefix } : {}),
         evaluateEvery: opts.evaluateEvery,
         maxReplicaLag: opts.maxReplicaLag,
