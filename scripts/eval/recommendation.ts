@@ -112,7 +112,7 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   // the served path runs the production learner stage in this thread while the offline methods use the workers
   const servedRuns = (async () => {
     const out: MethodResult[] = [];
-    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from }));
+    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from, batchEvents: args.batchEvents }));
     return out;
   })();
   if (workers > 1 && offline.length > 1) {
