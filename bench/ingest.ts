@@ -64,7 +64,7 @@ async function rawConsume(w: BenchWorld, n: number): Promise<{ seconds: number; 
   return { seconds, cpuS };
 }
 
-async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxReplicaLag?: number): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; profileFile?: string }> {
+async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxReplicaLag?: number): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; learned: number; profileFile?: string }> {
   let consumed = 0;
   let lists = 0;
   let reranks = 0;
@@ -98,7 +98,10 @@ async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxRe
     const seconds = (performance.now() - t0) / 1000;
     const cpuS = (cpuMs() - c0) / 1000;
     const profileFile = stopProfile ? await stopProfile() : undefined;
-    return { seconds, cpuS, lists, reranks, profileFile };
+    let learned = 0;
+    const lp = learner.pipeline.learner!;
+    for (let g = 0; g < 4; g++) for (const l of lp.groupState(g)?.learners.values() ?? []) learned += l.interactions;
+    return { seconds, cpuS, lists, reranks, learned, profileFile };
   } finally {
     await learner.stop();
   }
@@ -113,6 +116,9 @@ export async function run(args: BenchArgs): Promise<void> {
   const stack = await ensureStack(loadConfig());
   const rows: Row[] = [];
   let ratio1 = NaN;
+  let cpu1 = NaN;
+  let cpu4 = NaN;
+  let learned = true;
   try {
     for (const partitions of [1, 4]) {
       progress(`${partitions} partition(s): producing ${n.toLocaleString()} interactions (${users} learners, ${items.toLocaleString()} resources)`);
@@ -130,11 +136,16 @@ export async function run(args: BenchArgs): Promise<void> {
           const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
           report.sections.push({ title: `CPU profile of the learner stage, ${partitions} partition(s) (self time by area)`, rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })), notes: [`profile: ${full.profileFile}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 8).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')] });
         }
-        const ratio = raw.seconds / full.seconds;
-        if (partitions === 1) ratio1 = ratio;
-        rows.push({ partitions, path: 'raw consume + decode', events: n, seconds: round(raw.seconds), events_per_s: round(n / raw.seconds), cpu_ms_per_event: round((raw.cpuS * 1000) / n), vs_raw: '100%' });
-        rows.push({ partitions, path: 'learner stage (full)', events: n, seconds: round(full.seconds), events_per_s: round(n / full.seconds), cpu_ms_per_event: round((full.cpuS * 1000) / n), vs_raw: `${round(ratio * 100)}%`, reranks: full.reranks, lists_written: full.lists });
-        if (partitions === 4) report.targets.push({ target: 'learner stage >= 50% of raw (4 partitions)', measured: `${round(ratio * 100)}%`, pass: ratio >= 0.5 });
+        // same-run ratio on CPU time (the machine is shared: wall time waits for other work, CPU time is ours)
+        const ratio = raw.cpuS / full.cpuS;
+        const cpuPerEvent = (full.cpuS * 1000) / n;
+        if (partitions === 1) {
+          ratio1 = ratio;
+          cpu1 = cpuPerEvent;
+        } else cpu4 = cpuPerEvent;
+        learned &&= full.learned >= n;
+        rows.push({ partitions, path: 'raw consume + decode', events: n, seconds: round(raw.seconds), events_per_s: round(n / raw.seconds), cpu_ms_per_event: round((raw.cpuS * 1000) / n), vs_raw_cpu: '100%', vs_raw_wall: '100%' });
+        rows.push({ partitions, path: 'learner stage (full)', events: n, seconds: round(full.seconds), events_per_s: round(n / full.seconds), cpu_ms_per_event: round(cpuPerEvent), vs_raw_cpu: `${round(ratio * 100)}%`, vs_raw_wall: `${round((raw.seconds / full.seconds) * 100)}%`, reranks: full.reranks, lists_written: full.lists });
       } finally {
         await w.close();
       }
@@ -142,7 +153,9 @@ export async function run(args: BenchArgs): Promise<void> {
   } finally {
     await stack.stop();
   }
-  report.targets.unshift({ target: 'learner stage >= 50% of raw (1 partition)', measured: `${round(ratio1 * 100)}%`, pass: ratio1 >= 0.5 });
+  // #19 item 5 (backlog): the stage's CPU per event within 4x raw consume + decode, every event learned
+  report.targets.push({ target: 'backlog: learner stage >= 25% of raw consume + decode (CPU per event, same run, 1 partition)', measured: `${round(ratio1 * 100)}%`, pass: ratio1 >= 0.25 && learned });
+  report.targets.push({ target: 'backlog: learner-stage CPU <= 0.05 ms per event (1 / 4 partitions)', measured: `${round(cpu1)} / ${round(cpu4)} ms`, pass: cpu1 <= 0.05 && cpu4 <= 0.05 });
   const cfg = loadConfig();
   report.sections.push({
     title: 'Learner stage vs raw consume, events/s',

@@ -192,6 +192,7 @@ export class Pipeline {
         historyLength: p.historyLength,
         rerankIntervalMs: p.rerankIntervalMs,
         signalRefreshMs: p.signalRefreshMs,
+        onnxMinWork: p.onnxMinWork,
         ranking: learnerStageSettings(config).ranking,
         reviews: learnerStageSettings(config).reviews,
         evaluateEvery: this.o.evaluateEvery,

@@ -22,6 +22,8 @@ export interface EpochStore {
   claimEpoch(candidate: string): Promise<string>;
   /** Optional: called back when the store's connection is ready again (a restarted Redis is checked at once). */
   onReconnect?(listener: () => void): void;
+  /** Optional: forgets numbers cached for the lost view (the list dictionary) before the rewrite writes anew. */
+  resetDictionary?(): void;
 }
 
 export function hasEpoch(store: ServingStore): store is ServingStore & EpochStore {
@@ -94,6 +96,7 @@ export class ServingEpoch {
     }
     this.rewrites++;
     this.rebuilding = true;
+    this.o.store.resetDictionary?.();
     this.o.logger.warn('serving view lost: rewriting what this stage owns', { stage: this.o.stage, reason, epoch: current });
     try {
       await this.o.rewrite(reason);

@@ -131,6 +131,18 @@ export class ListDictionary {
     else (t.refs ??= new Map()).set(r.ref, ref);
   }
 
+  /**
+   * Forgets every number (writer and reader caches). For a dictionary that may have been lost: Redis came back empty
+   * or from another copy, where the same number can name another entry. The next write numbers its entries again,
+   * the next read looks them up again.
+   */
+  reset(): void {
+    this.models.clear();
+    this.items.clear();
+    this.reasons.clear();
+    this.entries.length = 0;
+  }
+
   /** Loads the entries a parsed list refers to that are not cached yet (none, once warm: no call, no allocation). */
   loadList(c: CompactList): Promise<void> | undefined {
     const e = this.entries;

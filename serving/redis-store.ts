@@ -43,6 +43,11 @@ export interface RedisStoreOptions {
   maxPopularMembers?: number;
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
+  /**
+   * How often the store compares the serving epoch key with the one it saw last and, when it changed, forgets the
+   * list dictionary's numbers (ms; 0 = only on reconnect). Default 5000.
+   */
+  epochCheckMs?: number;
   /** close() also quits the client (true when the store created it). Default false. */
   ownsClient?: boolean;
 }
@@ -120,6 +125,35 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     this.now = opts.now ?? Date.now;
     this.ownsClient = opts.ownsClient ?? false;
     this.dict = new ListDictionary(this.dictionaryBackend());
+    // The dictionary's numbers are only valid for the Redis they were read from. A reconnect may reach a Redis that
+    // came back empty (or from an older AOF), and a FLUSHALL keeps the connection: both show as another epoch
+    // (pipelines/serving-epoch.ts), which the timer notices within epochCheckMs. Either way the caches go.
+    this.r.on('ready', () => this.dict.reset());
+    const every = opts.epochCheckMs ?? 5000;
+    if (every > 0) {
+      this.epochTimer = setInterval(() => void this.checkEpoch(), every);
+      this.epochTimer.unref();
+    }
+  }
+
+  private epochTimer?: NodeJS.Timeout;
+  private seenEpoch: string | null | undefined;
+
+  /** Resets the list dictionary's caches when the epoch key differs from the one seen before. */
+  async checkEpoch(): Promise<void> {
+    let now: string | null;
+    try {
+      now = await this.r.get(this.key('epoch'));
+    } catch {
+      return; // not connected: the 'ready' reset covers the reconnect
+    }
+    if (this.seenEpoch !== undefined && now !== this.seenEpoch) this.dict.reset();
+    this.seenEpoch = now;
+  }
+
+  /** Forgets the list dictionary's numbers (the serving view was lost): see ListDictionary.reset. */
+  resetDictionary(): void {
+    this.dict.reset();
   }
 
   /** The list dictionary (serving/list-dictionary.ts) as two hashes: dict:k entry -> number, dict:v number -> entry. */
@@ -451,6 +485,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     }
   }
   close(): Promise<void> {
+    if (this.epochTimer) clearInterval(this.epochTimer);
     this.closing ??= this.ownsClient ? this.r.quit().then(() => undefined, () => this.r.disconnect()) : Promise.resolve();
     return this.closing;
   }

@@ -31,6 +31,6 @@ export function deadLetterNullValues<S>(processor: GroupProcessor<S>, decode: De
     snapshot: (group) => p.snapshot(group),
     drop: (group) => p.drop(group),
     ...(p.ready ? { ready: () => p.ready!() } : {}),
-    ...(p.afterBatch ? { afterBatch: (group: number) => p.afterBatch!(group) } : {}),
+    ...(p.afterBatch ? { afterBatch: (group: number, behind?: number) => p.afterBatch!(group, behind) } : {}),
   };
 }

@@ -41,8 +41,11 @@ export interface GroupProcessor<S> {
    * the partition and polls (heartbeating) until it turns true or the consumer stops.
    */
   ready?(): boolean;
-  /** End of a batch of one input partition (e.g. broadcast what changed). Not awaited for correctness. */
-  afterBatch?(group: number): void;
+  /**
+   * End of a batch of one input partition (e.g. broadcast what changed). Not awaited for correctness. `behind`: records
+   * of that partition still to consume after this batch (high watermark - next offset): the consumer's lag.
+   */
+  afterBatch?(group: number, behind?: number): void;
 }
 
 export interface StageRunnerOptions<S> {
@@ -263,9 +266,9 @@ export class StageRunner<S> {
         }
       }
       if (applied > 0) {
-        this.opts.processor.afterBatch?.(g);
-        this.opts.emit.emit('stage.processed', { stage: this.stage, durationMs: performance.now() - started });
         const next = info.next.get(key);
+        this.opts.processor.afterBatch?.(g, next !== undefined ? Number(BigInt(batch.highWatermark) - next) : undefined);
+        this.opts.emit.emit('stage.processed', { stage: this.stage, durationMs: performance.now() - started });
         if (next !== undefined) this.emitLag(batch.topic, g, Number(BigInt(batch.highWatermark) - next));
       }
       if (Date.now() - info.lastCheckpoint >= this.interval) await this.checkpointLocked(g, info);

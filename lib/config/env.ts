@@ -54,6 +54,7 @@ export const ENV_VARS: EnvVar[] = [
   v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
   v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).'),
   v('SIGNAL_REFRESH_MS', 'pipeline.signalRefreshMs', 'int', "Re-rank a learner whose recent resources gained transitions from others, at most once per this many ms (default 0 = off: a list then takes in others' transitions at the learner's next event)."),
+  v('ONNX_MIN_WORK', 'pipeline.onnxMinWork', 'int', 'Item rows x learners from which a candidate-scoring batch runs on onnxruntime instead of JS (default 4096; 0 = always onnxruntime).'),
   v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),
   v('PIPELINE_CONCURRENCY', 'pipeline.partitionsConsumedConcurrently', 'int', 'Partitions a pipeline consumer processes concurrently (default 2).'),
   v('REVIEW_SLOTS', 'pipeline.reviewSlots', 'int', "Reserved slots for the learner's due FSRS reviews in the served list, reason due-for-review (default 2; 0 = off)."),

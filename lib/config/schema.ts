@@ -186,6 +186,12 @@ export const configSchema = z
          * learner stage's CPU; off by default.
          */
         signalRefreshMs: z.number().int().min(0).default(0),
+        /**
+         * Candidate scoring: below this many item rows x learners of one scoring batch the JS kernel scores it (an
+         * onnxruntime call has a fixed cost); at or above, the batched onnxruntime kernel. 0 = always onnxruntime once
+         * loaded (the integration suite sets it, and asserts that the kernel ran).
+         */
+        onnxMinWork: z.number().int().min(0).default(4096),
         /** Model state snapshot interval (ms). */
         checkpointIntervalMs: z.number().int().min(100).default(5000),
         /** Bounded per-learner history length. */

@@ -36,6 +36,7 @@ export interface Metrics {
   consumerLag: Gauge<'group' | 'topic' | 'partition'>;
   deadLetters: Counter<'topic' | 'reason'>;
   rerankDuration: Histogram;
+  candidateLearners: Counter<'kernel'>;
   redisCommandDuration: Histogram<'command' | 'status'>;
   onnxInferenceDuration: Histogram<'model'>;
   onnxBatchSize: Histogram<'model'>;
@@ -78,6 +79,7 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   consumerLag: ['pipeline'],
   deadLetters: ['pipeline'],
   rerankDuration: ['pipeline'],
+  candidateLearners: ['pipeline'],
   // The API reads the serving store, the pipeline writes it.
   redisCommandDuration: ['api', 'pipeline'],
   onnxInferenceDuration: ['pipeline'],
@@ -181,6 +183,12 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       help: 'Time to re-rank one learner (score candidates, mix, diversify, pick top-N).',
       buckets: DURATION_BUCKETS_SECONDS,
       registers: on('rerankDuration'),
+    }),
+    candidateLearners: new Counter({
+      name: 'learnstream_ranking_candidate_learners_total',
+      help: 'Learners whose candidates were scored, by kernel (onnx: the batched onnxruntime Gemm + TopK; js: the JS loop).',
+      labelNames: ['kernel'],
+      registers: on('candidateLearners'),
     }),
     redisCommandDuration: new Histogram({
       name: 'learnstream_redis_command_duration_seconds',
@@ -288,6 +296,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     instr.on('consumer.lagGone', (e) => m.consumerLag.remove({ group: e.group, topic: e.topic, partition: String(e.partition) })),
     instr.on('deadLetter', (e) => m.deadLetters.inc({ topic: e.topic, reason: e.reason })),
     instr.on('rerank', (e) => m.rerankDuration.observe(sec(e.durationMs))),
+    instr.on('candidates.scored', (e) => m.candidateLearners.inc({ kernel: e.kernel }, e.learners)),
     instr.on('redis.command', (e) => m.redisCommandDuration.observe({ command: e.command.toLowerCase(), status: e.ok ? 'ok' : 'error' }, sec(e.durationMs))),
     instr.on('onnx.inference', (e) => {
       m.onnxInferenceDuration.observe({ model: e.model }, sec(e.durationMs));

@@ -27,6 +27,8 @@ export interface InstrumentationEvents {
   'deadLetter': { topic: string; reason: string };
   /** One re-rank of one learner's list. */
   'rerank': { durationMs: number; candidates?: number; batch?: number };
+  /** One candidate-scoring call of the learner stage: which kernel scored how many learners' candidates. */
+  'candidates.scored': { kernel: 'onnx' | 'js'; learners: number };
   /** One Redis command (or pipeline / MULTI, named by its first command). */
   'redis.command': { command: string; durationMs: number; ok: boolean };
   /** One ONNX encoder run. */

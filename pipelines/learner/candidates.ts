@@ -2,6 +2,7 @@ import { dotAll } from '../../models/kernel/dot';
 import { topK } from '../../models/kernel/topk';
 import type { OnnxTopK, TopKResult } from '../../models/kernel/onnx-topk';
 import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ItemTable } from '../model/item-table';
 
 export type { TopKResult };
@@ -25,6 +26,8 @@ export interface CandidateGeneratorOptions {
    * (tensor setup, a setImmediate hop) that a few thousand JS dot products beat. Default 4096.
    */
   minOnnxWork?: number;
+  /** `candidates.scored` per scoring call (which kernel ran). */
+  emit?: Emitter;
 }
 
 /**
@@ -41,6 +44,8 @@ export class CandidateGenerator {
   private onnxBusy = false;
   private base = new Float32Array(0);
   private readonly minOnnxWork: number;
+  /** Learners scored by each kernel so far (tests and diagnostics: which path ran). */
+  readonly scored = { onnx: 0, js: 0 };
 
   constructor(private readonly o: CandidateGeneratorOptions) {
     this.minOnnxWork = o.minOnnxWork ?? 4096;
@@ -82,6 +87,11 @@ export class CandidateGenerator {
     const onnx = this.onnx;
     return onnx
       .topKBatch(u, b, table.factors, n, k, mask)
+      .then((out) => {
+        this.scored.onnx += b;
+        this.o.emit?.emit('candidates.scored', { kernel: 'onnx', learners: b });
+        return out;
+      })
       .catch((err: unknown) => {
         // a session that fails once (e.g. typed arrays from another realm under jest) is not retried: JS from now on
         this.o.logger.warn('onnxruntime scoring failed, ranking with the JS kernel from now on', { err });
@@ -98,6 +108,8 @@ export class CandidateGenerator {
   generateSync(table: ItemTable, users: readonly Float32Array[], adjust: MaskAdjust, k: number): TopKResult[] {
     const n = table.size;
     const out: TopKResult[] = [];
+    this.scored.js += users.length;
+    if (users.length > 0) this.o.emit?.emit('candidates.scored', { kernel: 'js', learners: users.length });
     if (n === 0) return users.map(() => ({ indices: new Int32Array(0), scores: new Float32Array(0) }));
     const base = this.baseRow(table);
     if (this.scratch.length < 2 * n) this.scratch = new Float32Array(Math.max(2 * n, 2 * this.scratch.length));

@@ -74,6 +74,8 @@ export interface LearnerProcessorOptions {
   maxSinkBacklog?: number;
   /** Candidate scoring kernel: 'auto' (default) = onnxruntime when it loads, else JS; 'js' = JS only. */
   kernel?: 'auto' | 'js';
+  /** Item rows x learners from which a scoring batch runs on onnxruntime (config pipeline.onnxMinWork). Default 4096. */
+  onnxMinWork?: number;
   /**
    * Declared interests embedded with the content encoder and matched to the catalogue's content vectors. Undefined,
    * or without an encoder: interests match by catalogue topic.
@@ -99,6 +101,15 @@ export interface LearnerProcessorOptions {
   reviews?: LearnerReviewOptions;
 }
 
+/** Records still waiting in a partition after a batch above which the batch's re-ranks coalesce with the next ones. */
+const LAG_HOLD_RECORDS = 2000;
+/**
+ * ... for at most this many batch ends of the partition (~12k records at 256 KiB per fetch), or this long as a safety
+ * net. Counted in batches, not in time: a wall-clock bound re-ranked nearly every event on a loaded machine (62
+ * events/s wall: 1 s held ~60 events of ~60 learners; 10 s fired inside every 11 s batch).
+ */
+const LAG_HOLD_BATCHES = 8;
+const LAG_HOLD_MS = 60_000;
 /** Learners re-ranked per changed transition row at most: a popular resource must not start a re-rank storm. */
 const REFRESH_PER_ROW = 200;
 /** Learners indexed by their recent resources at most (memory bound of the refresh index: entries, not learners). */
@@ -141,6 +152,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private readonly refreshedAt = new Map<string, number>();
   /** replica row -> the row total it had when last seen: a change of it is a transition learned somewhere */
   private readonly rowSums = new Map<number, number>();
+  /** Batch ends under lag since the group's held learners were last released. */
+  private readonly lagBatches = new Map<number, number>();
 
   constructor(private readonly o: LearnerProcessorOptions) {
     if (!o.sink && !o.replica) {
@@ -149,7 +162,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
     this.variants = new VariantRankers(o.experiments, o.ranking, (r) => new LearnerRanker({ ...r, topN: o.topN }, o.interests), this.ranker);
     this.reviews = new LearnerReviews(o.reviews);
-    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel });
+    this.candidates = new CandidateGenerator({ dim: o.model.dim, logger: o.logger, kernel: o.kernel, minOnnxWork: o.onnxMinWork, emit: o.emit });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
     this.reranker = new Reranker({
@@ -164,6 +177,16 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     });
     this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
     this.popTimer.unref();
+  }
+
+  /** Learners scored by each candidate kernel so far (which path ran). */
+  get scoredBy(): { readonly onnx: number; readonly js: number } {
+    return this.candidates.scored;
+  }
+
+  /** Whether the onnxruntime kernel is loaded (false: not yet, or it failed once and JS scores from then on). */
+  get usesOnnx(): boolean {
+    return this.candidates.usesOnnx;
   }
 
   get synchronous(): boolean {
@@ -206,6 +229,28 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
 
   async flush(): Promise<void> {
     if (this.o.sink) await this.o.sink.flush();
+  }
+
+  /**
+   * End of a fetched batch: every learner its events touched is re-ranked once now, from the state after their last
+   * event (the events only held them: Reranker.hold), in scoring batches of many learners and one pipelined write each.
+   */
+  afterBatch(group?: number, behind?: number): void {
+    // Under lag (a backlog: more records already waiting than a few batches hold) a list rebuilt now would be rebuilt
+    // again within milliseconds by the learner's next batch: the held learners wait (up to LAG_HOLD_MS, the
+    // Reranker's hold timer) and are re-ranked once for all those batches. Caught up, every batch end releases.
+    const g = group ?? -1;
+    if (behind !== undefined && behind > LAG_HOLD_RECORDS) {
+      const n = (this.lagBatches.get(g) ?? 0) + 1;
+      if (n < LAG_HOLD_BATCHES) {
+        this.lagBatches.set(g, n);
+        this.reranker.holdFor(LAG_HOLD_MS);
+        return;
+      }
+    }
+    this.lagBatches.delete(g);
+    if (behind !== undefined && behind <= LAG_HOLD_RECORDS) this.reranker.caughtUp();
+    this.reranker.release(group);
   }
 
   ready(): boolean {
@@ -380,7 +425,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
     if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     if (this.reviews.onInteraction(l, ev)) this.reviewsDirty.add(ev.userId);
-    this.rerank(ev.userId);
+    this.reranker.hold(ev.userId, rec.partition);
   }
 
   /** The recommender's window of a history: the resources whose transitions score the learner. */
@@ -477,7 +522,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     l.quizzes++;
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     this.knowledgeDirty.add(ev.userId);
-    this.rerank(ev.userId);
+    this.reranker.hold(ev.userId, rec.partition);
   }
 
   private async onProfile(g: LearnerGroup, rec: InputRecord, ev: ProfileEvent): Promise<void> {
@@ -489,7 +534,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const ranked = l.interests.slice(0, MAX_RANKED_INTERESTS);
     if (!ix?.enabled || ranked.length === 0) {
       if (ranked.length > 0) this.o.emit.emit('interests.matched', { method: 'topic' });
-      this.rerank(ev.userId);
+      this.reranker.hold(ev.userId, rec.partition);
       return;
     }
     // Embedding happens here, on a profile change, never on a re-rank; the list waits for it (tens of ms) rather

@@ -18,8 +18,15 @@ export interface RerankerOptions {
   intervalMs: number;
   /** Learners being built or written at once (each write is one Redis SET). Default 32. */
   concurrency?: number;
-  /** Most learners built in one batch. Default 32 (the kernel benchmark's batch). */
+  /** Most learners built in one batch (one scoring call). Default 128. */
   maxBatch?: number;
+  /**
+   * A learner held by an event of a fetched batch ({@link Reranker.hold}) is re-ranked at the end of that batch
+   * ({@link Reranker.release}), or after this many ms at the latest when the batch takes longer (a long backlog batch
+   * still shows lists; the learner's final list is rebuilt at the batch end if a later event touched it): a safety
+   * net, not the mechanism (a partition's batch always ends). Default 1000.
+   */
+  maxHoldMs?: number;
   /** Pending re-ranks at which hasRoom() turns false, so consumption pauses while Redis is slow. Default 5000. */
   maxPending?: number;
   now?: () => number;
@@ -54,11 +61,22 @@ export class Reranker {
   private readonly maxPending: number;
   private building = false;
   private lastPrune = 0;
+  /** Learners touched by the events of the fetched batch(es) in progress: re-ranked once at the batch end. */
+  private readonly held = new Map<string, number>();
+  private holdTimer: NodeJS.Timeout | null = null;
+  private heldSince = 0;
+  private holdExtended = false;
+  /** Consumer behind (holdFor until caughtUp): new holds get the lag bound. */
+  private lagging = false;
+  private lagMs = 0;
+  private readonly maxHoldMs: number;
 
   constructor(private readonly o: RerankerOptions) {
     this.now = o.now ?? Date.now;
-    this.concurrency = o.concurrency ?? 32;
-    this.maxBatch = o.maxBatch ?? 32;
+    this.maxBatch = o.maxBatch ?? 128;
+    // one batch's lists are written in one pipelined store call: two batches may be in flight while the next builds
+    this.concurrency = o.concurrency ?? 2 * this.maxBatch;
+    this.maxHoldMs = o.maxHoldMs ?? 1000;
     if (!o.build && !o.buildBatch) throw new InvariantError('Reranker needs build or buildBatch');
     this.maxPending = o.maxPending ?? 5000;
   }
@@ -72,6 +90,63 @@ export class Reranker {
     if (cur !== undefined && cur <= at) return; // already scheduled no later: coalesced
     this.due.set(userId, at);
     this.arm(at);
+  }
+
+  /**
+   * An event of a fetched batch touched `userId`: re-rank once when the batch ends ({@link release}), from the state
+   * after the learner's last event in it, instead of once per event. Coalescing (intervalMs) applies at release.
+   */
+  hold(userId: string, group = 0): void {
+    if (this.stopped) return;
+    this.held.set(userId, group);
+    if (!this.o.manual && !this.holdTimer) {
+      this.heldSince = Date.now();
+      const lagging = this.lagging;
+      this.holdExtended = lagging;
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = null;
+        this.release();
+      }, lagging ? this.lagMs : this.maxHoldMs);
+    }
+  }
+
+  /**
+   * Under lag: the held learners wait until `ms` after the first of them was held (instead of maxHoldMs), then are
+   * re-ranked once for all the batches that touched them meanwhile.
+   */
+  holdFor(ms: number): void {
+    // learners held from now on, until the lag clears (caughtUp), get the same bound: a backlog's next batch is long too
+    this.lagging = true;
+    this.lagMs = ms;
+    if (this.o.manual || this.held.size === 0 || this.holdTimer === null || this.holdExtended) return;
+    // (one extension per hold: the timer is a bound from the first held event, not a sliding one)
+    this.holdExtended = true;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.release();
+    }, Math.max(0, this.heldSince + ms - Date.now()));
+  }
+
+  /** The consumer caught up: learners held from now on get the live bound (maxHoldMs) again. */
+  caughtUp(): void {
+    this.lagging = false;
+  }
+
+  /**
+   * The fetched batch of partition group `group` ended (undefined: all): its held learners are requested now (built
+   * in batches of maxBatch, one scoring call each). Another partition's batch in progress keeps its own.
+   */
+  release(group?: number): void {
+    if (this.held.size === 0) return;
+    const users: string[] = [];
+    for (const [u, g] of this.held) if (group === undefined || g === group) users.push(u);
+    for (const u of users) this.held.delete(u);
+    if (this.held.size === 0 && this.holdTimer) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = null;
+    }
+    for (const u of users) this.request(u);
   }
 
   /** Schedule a re-rank of `userId` for time `at` (epoch ms) unless one is due sooner (a trailing refresh). */
@@ -101,6 +176,7 @@ export class Reranker {
 
   /** Forget a learner (erasure): no pending re-rank, no reverse-index entries. */
   forget(userId: string): void {
+    this.held.delete(userId);
     this.due.delete(userId);
     this.last.delete(userId);
     this.unindex(userId);
@@ -112,7 +188,7 @@ export class Reranker {
   }
 
   get pending(): number {
-    return this.due.size + this.inflight;
+    return this.held.size + this.due.size + this.inflight;
   }
 
   /** False while the backlog is at maxPending (the consumer pauses). */
@@ -122,6 +198,7 @@ export class Reranker {
 
   /** Resolves when nothing is scheduled or in flight (tests, shutdown). Pending re-ranks run now. */
   drain(): Promise<void> {
+    this.release();
     if (this.o.manual) {
       for (const u of this.due.keys()) this.due.set(u, -Infinity);
       return this.runDue();
@@ -135,6 +212,8 @@ export class Reranker {
   async stop(): Promise<void> {
     await this.drain();
     this.stopped = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -144,6 +223,7 @@ export class Reranker {
    * built in batches of maxBatch, as the timer would.
    */
   async runDue(): Promise<void> {
+    this.release();
     const now = this.now();
     const due: string[] = [];
     for (const [u, at] of this.due) if (at <= now) due.push(u);
@@ -202,36 +282,38 @@ export class Reranker {
         if (this.due.size > 0) this.arm(this.now());
       }
     })();
-    users.forEach((u, j) => {
-      const p = this.write(u, built, j, started, users.length);
-      this.running.set(u, p);
-      void p.finally(() => {
-        if (this.running.get(u) === p) this.running.delete(u);
-      });
+    const p = this.write(users, built, started);
+    for (const u of users) this.running.set(u, p);
+    void p.finally(() => {
+      for (const u of users) if (this.running.get(u) === p) this.running.delete(u);
     });
   }
 
-  private async write(userId: string, built: Promise<(RecommendationList | null)[]>, j: number, started: number, batch: number): Promise<void> {
+  /** Writes one built batch: all its lists in one pipelined store call (one round trip), then indexes them. */
+  private async write(users: string[], built: Promise<(RecommendationList | null)[]>, started: number): Promise<void> {
     try {
-      const list = (await built)[j];
-      if (list) {
-        this.o.emit.emit('rerank', { durationMs: (performance.now() - started) / batch, candidates: list.items.length, batch });
-        await this.o.store.putRecommendations(list);
-        this.index(userId, list.items.map((i) => i.resourceId));
-        // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
-        // (produce time) to the moment a reader can see the list.
-        const ackAt = Date.now();
+      const lists = (await built).filter((l): l is RecommendationList => l !== null);
+      if (lists.length === 0) return;
+      const durationMs = (performance.now() - started) / users.length;
+      for (const list of lists) this.o.emit.emit('rerank', { durationMs, candidates: list.items.length, batch: users.length });
+      // all of the batch's SETs issued at once: ioredis writes them back to back on one connection (one round trip)
+      await Promise.all(lists.map((l) => this.o.store.putRecommendations(l)));
+      // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
+      // (produce time) to the moment a reader can see the list.
+      const ackAt = Date.now();
+      for (const list of lists) {
+        this.index(list.userId, list.items.map((i) => i.resourceId));
         this.o.emit.emit('list.written', { freshnessMs: ackAt - (list.eventTime ?? list.generatedAt), source: list.source });
       }
     } catch (err) {
-      this.o.logger.warn('re-rank failed, retrying', { userId, err });
+      this.o.logger.warn('re-rank failed, retrying', { learners: users.length, err });
       if (!this.stopped) {
         const at = this.now() + 500;
-        if (!this.due.has(userId)) this.due.set(userId, at);
+        for (const u of users) if (!this.due.has(u)) this.due.set(u, at);
         this.arm(at);
       }
     } finally {
-      this.inflight--;
+      this.inflight -= users.length;
       this.wake();
       if (this.due.size > 0 && !this.timer && !this.building) this.arm(this.now());
     }

@@ -124,7 +124,7 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   if (experiment && served.length === 0) throw new ValidationError('--experiment needs a served method (--methods served,...)');
   const servedRuns = (async () => {
     const out: ServedResult[] = [];
-    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from, experiment }));
+    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from, batchEvents: args.batchEvents, experiment }));
     return out;
   })();
   if (workers > 1 && offline.length > 1) {

@@ -23,6 +23,14 @@ import type { MovielensStream } from './movielens';
 import { assignVariant } from '../../models/experiments/assign';
 import type { Experiment } from '../../models/experiments/types';
 
+/**
+ * Events per emulated fetched batch (--batch-events): at 1,000 events/s a fetch returns tens of records. A batch also
+ * ends before an event of a learner it already holds, so each test point is scored against the list built from that
+ * learner's state after their previous event, as in live traffic (one event per learner per batch); only the global
+ * rows (other learners' gradients and transitions) may be up to a batch newer than at that event.
+ */
+const DEFAULT_BATCH_EVENTS = 64;
+
 /** Served variants by CLI name: the learning layer's switches (the ablation of docs/evaluation.md). */
 export const SERVED_VARIANTS: Record<string, Omit<LearnerRankOptions, 'topN'>> = {
   // the default configuration: difficulty fit, interests, exploration, MMR diversity and reasons on
@@ -50,10 +58,11 @@ export interface ServedResult extends PrequentialResult {
 }
 
 /** Runs one served variant over the stream (dense ids mapped back to the dataset's own ids). */
-export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number; experiment?: Experiment } = {}): Promise<ServedResult> {
+export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number; batchEvents?: number; experiment?: Experiment } = {}): Promise<ServedResult> {
   const variant = SERVED_VARIANTS[name];
   const k = opts.k ?? 10;
   const windowEvents = opts.windowEvents ?? 5000;
+  const batchEvents = opts.batchEvents ?? DEFAULT_BATCH_EVENTS;
   const config = loadConfig();
   const settings = learnerStageSettings(config);
   let clock = 0;
@@ -99,13 +108,22 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = Buffer.alloc(1);
+  let inBatch = 0;
+  const batchUsers = new Set<string>();
   for (let e = 0; e < events.length; e++) {
     const ev: StreamEvent = events[e];
     clock = ev.t * 1000;
-    const before = p.reranker.pending;
-    await p.reranker.runDue();
-    reranks += before - p.reranker.pending;
     const userId = stream.userIds[ev.user];
+    if (inBatch >= batchEvents || batchUsers.has(userId)) {
+      // the fetched batch ends: the learner stage re-ranks every learner it touched (Reranker.release), and what is
+      // due by the coalescing interval runs too
+      const before = p.reranker.pending;
+      p.afterBatch();
+      await p.reranker.runDue();
+      reranks += before - p.reranker.pending;
+      inBatch = 0;
+      batchUsers.clear();
+    }
     const resourceId = stream.itemIds[ev.item];
     const key = ev.user * stride + ev.item;
     if (e >= (opts.firstTestEvent ?? 0) && defaultIsTestPoint(ev) && !interacted.has(key)) {
@@ -130,6 +148,8 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     current = { kind: 'interaction', eventId: `e${e}`, userId, resourceId, type: 'rate', value: ev.value, occurredAt: clock };
     await p.apply(0, { topic: 'i', partition: 0, offset: String(e), key: null, value, timestamp: clock, headers: {} });
     interacted.add(key);
+    inBatch++;
+    batchUsers.add(userId);
     recall.tick(e);
     ndcg.tick(e);
   }

@@ -13,6 +13,11 @@ export interface EvalArgs {
    * served path, each learner ranked under their variant, and report Recall@10 per variant (docs/experiments.md)
    */
   experiment?: string;
+  /**
+   * Served path: events per emulated fetched batch (the learner stage re-ranks the learners a batch touched once at its
+   * end); a batch also ends before an event whose learner it already holds. Default 64; 1 = a re-rank after every event.
+   */
+  batchEvents?: number;
   /** evaluate only the first N events of the stream (in time order) */
   limit?: number;
   /** write the along-the-stream figure here (SVG); default docs/img/eval-<dataset>.svg; 'none' disables */

@@ -1,9 +1,15 @@
 /**
+ * @jest-environment ./test/helpers/ort-environment.js
+ */
+/**
  * Freshness end to end against the real Kafka, registry and Redis (issue 5, acceptance 3): a click shows in the
  * learner's cached list within 1 s; a new resource reaches interested learners' lists with no interaction; a deleted
- * resource leaves every list within seconds; an erased learner has nothing left in Redis.
+ * resource leaves every list within seconds; an erased learner has nothing left in Redis. The learner stage scores candidates on the
+ * onnxruntime kernel here (pipeline.onnxMinWork 0: every scoring batch, however small, once the session is loaded),
+ * and the test asserts that it ran (#18 item 5): no false pass on the JS fallback.
  */
 import { dlqName, topicName } from '../../schemas/topics';
+import type { Pipeline } from '../../pipelines/pipeline';
 import { testConfig, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { erasure, interaction, profile, resource } from '../pipeline-support/events';
@@ -12,10 +18,14 @@ jest.setTimeout(120_000);
 
 describe('pipeline freshness (real stack)', () => {
   let h: PipelineHarness;
+  let pipeline: Pipeline;
+  const scored = { onnx: 0, js: 0 };
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('pipe-fresh', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 100, checkpointIntervalMs: 1000, topN: 20 } }));
-    await h.start(['learner', 'item', 'catalog']);
+    h = await createHarness(testConfig('pipe-fresh', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 100, checkpointIntervalMs: 1000, topN: 20, onnxMinWork: 0 } }));
+    // the learner_candidate metric's source event, counted as Prometheus would
+    h.instr.on('candidates.scored', (e) => void (scored[e.kernel] += e.learners));
+    pipeline = await h.start(['learner', 'item', 'catalog']);
   });
   afterAll(async () => {
     await h?.close();
@@ -36,6 +46,11 @@ describe('pipeline freshness (real stack)', () => {
     await raw.send({ topic: topicName('interactions', h.config.kafka.topicPrefix), messages: [{ key: 'L', value: Buffer.from('not avro at all') }] });
     await raw.disconnect();
 
+    // The onnxruntime kernel scores the learner stage's candidates (loaded in the background at start; the first
+    // lists may come from the JS kernel meanwhile): from now on every scoring call is onnx, none fell back to JS.
+    await waitFor(() => pipeline.learner!.usesOnnx && scored.onnx > 0, { message: 'onnxruntime scored a batch', timeoutMs: 30000 });
+    const jsBefore = scored.js;
+
     // 1. Click freshness: the list must stop recommending what L just clicked and carry the event time.
     const before = await h.store.getRecommendations('L');
     const target = before!.items[0].resourceId;
@@ -49,6 +64,10 @@ describe('pipeline freshness (real stack)', () => {
       { intervalMs: 10, timeoutMs: 5000, message: 'list reflects the click' },
     );
     const latency = Date.now() - sent;
+    // the click's re-rank ran on onnxruntime, not on the JS fallback (which would count js and drop usesOnnx)
+    expect(scored.js).toBe(jsBefore);
+    expect(pipeline.learner!.usesOnnx).toBe(true);
+    expect(pipeline.learner!.scoredBy.onnx).toBe(scored.onnx);
     expect(latency).toBeLessThan(1000);
     expect(fresh.eventTime).toBeGreaterThanOrEqual(sent - 50);
 

@@ -53,6 +53,29 @@ describe('RedisServingStore specifics', () => {
     expect(seen.slice(4)).toEqual(['set:true', 'mget:true']);
   });
 
+  it('forgets the list dictionary when the serving view is lost (new epoch): a list read after the loss is the list written', async () => {
+    const keyPrefix = freshPrefix();
+    const item = (resourceId: string) => ({ resourceId, score: 1, reasons: [{ code: 'popular' as const, text: 'Popular' }] });
+    const list = (userId: string, ids: string[]): RecommendationList => ({ userId, items: ids.map(item), modelVersion: 'm', generatedAt: 1, source: 'personal' });
+    const writer = new RedisServingStore({ redis, keyPrefix, epochCheckMs: 0 });
+    const reader = new RedisServingStore({ redis, keyPrefix, epochCheckMs: 0 });
+    await writer.claimEpoch('before');
+    await writer.checkEpoch();
+    await reader.checkEpoch();
+    await writer.putRecommendations(list('u1', ['a', 'b']));
+    expect((await reader.getRecommendations('u1'))!.items.map((i) => i.resourceId)).toEqual(['a', 'b']);
+    // Redis loses everything; another writer numbers other entries first (0, 1, 2 now name m, c, d).
+    await deleteKeys(redis, keyPrefix);
+    const other = new RedisServingStore({ redis, keyPrefix, epochCheckMs: 0 });
+    await other.claimEpoch('after');
+    await other.putRecommendations(list('u9', ['c', 'd']));
+    await writer.checkEpoch();
+    await reader.checkEpoch();
+    await writer.putRecommendations(list('u1', ['a', 'b']));
+    expect((await reader.getRecommendations('u1'))!.items.map((i) => i.resourceId)).toEqual(['a', 'b']);
+    expect((await reader.getRecommendations('u9'))!.items.map((i) => i.resourceId)).toEqual(['c', 'd']);
+  });
+
   it('sends a batch of popularity increments as one MULTI and still bounds each ZSET', async () => {
     const keyPrefix = freshPrefix();
     const instr = createInstrumentation();
