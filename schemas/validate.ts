@@ -9,7 +9,7 @@
 import avro from 'avsc';
 import { ValidationError } from '../lib/errors';
 import { SCHEMAS, type EventName, type EventTypes } from './generated/types';
-import { RECOMM_ID_PATTERN } from '../models/experiments/recommId';
+import { RECOMM_ID_PATTERN } from './recomm-id';
 
 export type IssueCode =
   | 'not-an-object'

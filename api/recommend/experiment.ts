@@ -5,7 +5,7 @@
  * learner belongs to it whatever served them (intention to treat), and their clicks on it count for it.
  */
 import { activeExperiment, assignVariant } from '../../models/experiments/assign';
-import { makeRecommId, type ListRef } from '../../models/experiments/recommId';
+import { makeRecommId, type ListRef } from '../../models/experiments/recomm-id';
 import type { Experiment } from '../../models/experiments/types';
 
 export interface ServedTag {

@@ -17,7 +17,7 @@
  * All counts live in per-learner records (the variant totals are their sums), so erasing a learner removes their
  * records and their share of every total.
  */
-import { parseRecommId } from './recommId';
+import { parseRecommId } from './recomm-id';
 
 export const COUNTERS = ['impressions', 'clicks', 'attempts', 'successes', 'crossovers', 'unmatched'] as const;
 export type Counter = (typeof COUNTERS)[number];

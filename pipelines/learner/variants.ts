@@ -5,7 +5,7 @@
  * models/experiments, so every instance and every restart ranks a learner under the same variant.
  */
 import { activeExperiment, assignVariant } from '../../models/experiments/assign';
-import type { ListRef } from '../../models/experiments/recommId';
+import type { ListRef } from '../../models/experiments/recomm-id';
 import type { Experiment, VariantRanking } from '../../models/experiments/types';
 import type { LearnerRankOptions } from './rank';
 

@@ -6,7 +6,7 @@
 import { tagServedList } from '../../api/recommend/experiment';
 import { MemoryServingStore } from '../../serving/memory-store';
 import { assignVariant } from '../../models/experiments/assign';
-import { parseRecommId } from '../../models/experiments/recommId';
+import { parseRecommId } from '../../models/experiments/recomm-id';
 import type { Experiment } from '../../models/experiments/types';
 import { variantRankOptions, VariantRankers } from '../../pipelines/learner/variants';
 import { validateEvent } from '../../schemas';

@@ -1,8 +1,8 @@
-import { activeExperiment, assignVariant, bucket } from './assign';
-import { makeRecommId, parseRecommId, RECOMM_ID_PATTERN } from './recommId';
-import { chiSquare, normalQuantile, sampleSizePerArm, wilson } from './stats';
-import { ExperimentTally } from './tally';
-import type { Experiment } from './types';
+import { activeExperiment, assignVariant, bucket } from '../../../../models/experiments/assign';
+import { makeRecommId, parseRecommId, RECOMM_ID_PATTERN } from '../../../../models/experiments/recomm-id';
+import { chiSquare, normalQuantile, sampleSizePerArm, wilson } from '../../../../models/experiments/stats';
+import { ExperimentTally } from '../../../../models/experiments/tally';
+import type { Experiment } from '../../../../models/experiments/types';
 
 const exp: Experiment = { id: 'mmr-off', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } }] };
 const uneven: Experiment = { id: 'explore', active: true, variants: [{ name: 'a', weight: 5 }, { name: 'b', weight: 3 }, { name: 'c', weight: 2 }] };

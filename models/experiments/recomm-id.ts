@@ -5,15 +5,16 @@
  * experiment gets a bare `<nonce>`. The nonce is derived from the list (learner, generation time, model version): two
  * reads of the same stored list give the same recommId, a re-ranked list a new one.
  */
+import { RECOMM_ID_PATTERN } from '../../schemas/recomm-id';
 import { hash32 } from './assign';
+
+export { RECOMM_ID_PATTERN };
 
 export interface ListRef {
   experiment: string;
   variant: string;
 }
 
-/** What a recommId may look like (the collector checks it; at most 128 chars). */
-export const RECOMM_ID_PATTERN = /^(?:[a-z0-9_-]{1,32}\.[a-z0-9_-]{1,32}\.)?[a-z0-9]{1,24}$/;
 export const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 export function makeRecommId(userId: string, generatedAt: number | null, modelVersion: string | null, ref?: ListRef): string {
