@@ -58,6 +58,7 @@ const ROUTES: RouteRow[] = [
   { op: 'GET /v1/learners/{userId}/recommendations', method: 'GET', path: (id) => `/v1/learners/${id}/recommendations`, needs: 'read', ok: 200 },
   { op: 'GET /v1/learners/{userId}/knowledge', method: 'GET', path: (id) => `/v1/learners/${id}/knowledge`, needs: 'read', ok: 200 },
   { op: 'GET /v1/learners/{userId}/path', method: 'GET', path: (id) => `/v1/learners/${id}/path?goal=r-seeded`, needs: 'read', ok: 200 },
+  { op: 'GET /v1/learners/{userId}/reviews', method: 'GET', path: (id) => `/v1/learners/${id}/reviews`, needs: 'read', ok: 200 },
   { op: 'GET /v1/resources/{id}/similar', method: 'GET', path: () => '/v1/resources/r-seeded/similar', needs: 'read', ok: 200 },
   { op: 'DELETE /v1/learners/{userId}', method: 'DELETE', path: (id) => `/v1/learners/${id}`, needs: 'admin', ok: 202, bound: true },
   // POST /v1/events has its own table below (per event kind); here only that it is in the document.
