@@ -23,6 +23,7 @@
  * Dictionary entries (JSON text): ['i', resourceId, type | null, topics | null, skills | null], ['r', code, text]
  * or ['r', code, text, ref], ['m', modelVersion].
  */
+import { putVarint, varintSize } from './list-codec';
 import type { Reason, RecommendationList, RecommendationView, RecommendedItem } from './types';
 
 export const MAGIC4 = [0x4c, 0x34, 0] as const;
@@ -89,15 +90,6 @@ function finiteScores(list: RecommendationList): boolean {
   return true;
 }
 
-const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
-function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[at++] = v;
-  return at;
-}
 
 /** `list` as format 4, with the dictionary numbers of its entries. */
 export function encodeCompact(list: RecommendationList, refs: ListRefs): Buffer {

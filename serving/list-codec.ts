@@ -79,7 +79,8 @@ function utf8Length(s: string): number {
   return n;
 }
 
-function putVarint(buf: Buffer, at: number, v: number): number {
+/** Writes `v` (unsigned, < 2^32) as a LEB128 varint at `at`; returns the next offset. Shared by formats 3 and 4. */
+export function putVarint(buf: Buffer, at: number, v: number): number {
   while (v >= 0x80) {
     buf[at++] = (v & 0x7f) | 0x80;
     v >>>= 7;
@@ -87,7 +88,8 @@ function putVarint(buf: Buffer, at: number, v: number): number {
   buf[at++] = v;
   return at;
 }
-const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
+/** Bytes putVarint writes for `v`. */
+export const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
 // Scratch space reused across calls (encodeList is synchronous, so calls never interleave): a list is written into
 // it and copied out once, instead of allocating per field.

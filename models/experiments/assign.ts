@@ -5,22 +5,10 @@
  * by a murmur3 finaliser (FNV alone leaves its low bits poorly mixed for ids that differ in their last character);
  * an experiment id is part of the key so two experiments split learners independently.
  */
+import { hash32 } from '../random/hash';
 import type { Experiment, Variant } from './types';
 
-/** 32-bit unsigned hash of the string (FNV-1a over UTF-16 code units, then the murmur3 fmix32 avalanche). */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { hash32 };
 
 /** The learner's point in [0, 1) for the experiment. */
 export function bucket(experimentId: string, userId: string): number {

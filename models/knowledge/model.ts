@@ -11,6 +11,7 @@
  * small drift added per attempt keeps the belief open to learning. The variance is also the reported uncertainty.
  * Everything is deterministic (no random init), and the whole state serialises to JSON exactly.
  */
+import { hash32 } from '../random/hash';
 import { FEATURE_NAMES, LearnerHistory, type HistoryOptions } from './history';
 import type { KnowledgePredictor, QuizAttempt, SkillMastery } from './types';
 
@@ -386,15 +387,5 @@ function learnBelief(b: Belief, residual: number, x: number, info: number, minVa
 
 /** Deterministic value in [-1, 1) from a string (FNV-1a, then a murmur3 finaliser): order-independent initialisation. */
 function hashUniform(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 31 - 1;
+  return hash32(key) / 2 ** 31 - 1;
 }
