@@ -28,7 +28,7 @@ const HIT_K = 10;
 const QUALITY_WINDOW = 1000;
 const QUALITY_EMIT_EVERY = 100;
 /** A new engagement is paired with the learner's this many most recent resources (co-engagement, for similar items). */
-const CO_WINDOW = 5;
+export const CO_WINDOW = 5;
 /** Interests the ranker reads per learner (LearnerRanker uses the first five). */
 const MAX_RANKED_INTERESTS = 5;
 /** A new resource this close (cosine) to a declared interest re-ranks that learner at once: the ranker's reason threshold. */
