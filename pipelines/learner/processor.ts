@@ -175,7 +175,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       now: o.now,
       manual: o.manualReranks,
     });
-    this.popTimer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), 1000);
+    this.popTimer = setInterval(() => void (this.holdDerived ? undefined : this.flushPopularity().then(() => this.flushCoEngagement())), 1000);
     this.popTimer.unref();
   }
 
@@ -648,6 +648,14 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
 
   private now(): number {
     return this.o.now ? this.o.now() : Date.now();
+  }
+
+  /** While true the 1 s flush of popularity and co-engagement waits: a serving-view rewrite raises them (./rewrite.ts). */
+  holdDerived = false;
+
+  /** Forgets co-engagement counted but not written yet: a rewrite recounts it from the histories (./rewrite.ts). */
+  discardPendingCoEngagement(): void {
+    this.coPending = new Map();
   }
 
   /** Writes the derived counts (popularity, co-engagement) now instead of at the next 1 s flush. */
