@@ -12,7 +12,7 @@ import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
 import { retryKafka } from '../lib/retry';
-import { LearnerProcessor } from './learner/processor';
+import { LearnerProcessor, type LearnerTuning } from './learner/processor';
 import { ExperimentProcessor } from './experiment/processor';
 import type { LearnerReviewOptions } from './learner/reviews';
 import { deadLetterNullValues, nonCompactedEventTopics } from '../consumers/decode/null-values';
@@ -79,11 +79,24 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions } {
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions; tuning: LearnerTuning } {
   const m = config.model;
   const p = config.pipeline;
   const reviews = { slots: p.reviewSlots, within: p.reviewSlotsWithin, retention: p.reviewRetention };
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews };
+  const tuning: LearnerTuning = {
+    qualityHitK: p.qualityHitK,
+    qualityWindow: p.qualityWindow,
+    qualityEmitEvery: p.qualityEmitEvery,
+    coEngagementWindow: p.coEngagementWindow,
+    derivedFlushMs: p.derivedFlushMs,
+    lagHoldRecords: p.lagHoldRecords,
+    lagHoldBatches: p.lagHoldBatches,
+    lagHoldMs: p.lagHoldMs,
+    refreshPerRow: p.refreshPerRow,
+    refreshIndexEntries: p.refreshIndexEntries,
+    interestRerankMax: p.interestRerankMax,
+  };
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews, tuning };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -195,6 +208,7 @@ export class Pipeline {
         onnxMinWork: p.onnxMinWork,
         ranking: learnerStageSettings(config).ranking,
         reviews: learnerStageSettings(config).reviews,
+        tuning: learnerStageSettings(config).tuning,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,

@@ -206,6 +206,31 @@ export const configSchema = z
         reviewSlotsWithin: z.number().int().min(1).max(1000).default(10),
         /** FSRS target retention: a card is due when its predicted recall falls to this. Default 0.9. */
         reviewRetention: z.number().gt(0.5).lt(1).default(0.9),
+        /**
+         * Learner stage tunables (pipelines/learner/processor.ts LearnerTuning, same defaults). Online quality gauges
+         * (learnstream_quality_*): hits counted in a list's top `qualityHitK`, over the last `qualityWindow` trials,
+         * emitted every `qualityEmitEvery` trials.
+         */
+        qualityHitK: z.number().int().min(1).max(1000).default(10),
+        qualityWindow: z.number().int().min(1).default(1000),
+        qualityEmitEvery: z.number().int().min(1).default(100),
+        /** A new engagement is paired with the learner's this many most recent resources (co-engagement, /similar). */
+        coEngagementWindow: z.number().int().min(0).max(1000).default(5),
+        /** Popularity and co-engagement counts are written to the serving store every this many ms; 0 = only at stop. */
+        derivedFlushMs: z.number().int().min(0).default(1000),
+        /**
+         * Under lag (more than `lagHoldRecords` records still waiting in a partition after a fetched batch) the batch's
+         * re-ranks coalesce with the next ones, for at most `lagHoldBatches` batch ends or `lagHoldMs` ms.
+         */
+        lagHoldRecords: z.number().int().min(0).default(2000),
+        lagHoldBatches: z.number().int().min(1).default(8),
+        lagHoldMs: z.number().int().min(0).default(60_000),
+        /** Signal refresh (signalRefreshMs > 0): learners re-ranked per changed transition row at most. */
+        refreshPerRow: z.number().int().min(1).default(200),
+        /** Signal refresh: entries of the index of learners by their recent resources at most (its memory bound). */
+        refreshIndexEntries: z.number().int().min(0).default(2_000_000),
+        /** Learners re-ranked at once for one new resource that matches their declared interests, at most. */
+        interestRerankMax: z.number().int().min(0).default(10_000),
       })
       .prefault({}),
     privacy: z
