@@ -24,7 +24,7 @@ import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from '../consumers/runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
 import { InvariantError } from '../lib/errors';
-import { hasEpoch, ServingEpoch } from './serving-epoch';
+import { hasEpoch, ServingEpoch, type ServingEpochOptions } from './serving-epoch';
 import { LagWatch, type LagWatchOptions } from './lag-watch';
 import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
 import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
@@ -114,6 +114,8 @@ export class Pipeline {
   /** One per stage that owns serving keys (learner, catalog), when the epoch is watched. */
   readonly epochs: ServingEpoch[] = [];
   readonly lagWatch: LagWatch;
+  /** Per stage, keys its running serving-view rewrite has still to write (0 when none runs). */
+  readonly rebuildPending = new Map<string, number>();
   lastLearnerRewrite?: LearnerRewriteResult;
   lastCatalogRewrite?: CatalogRewriteResult;
   private producer: Producer | null = null;
@@ -248,22 +250,33 @@ export class Pipeline {
     const serving = this.o.store;
     if ((this.o.servingEpoch ?? true) && hasEpoch(serving)) {
       const stateDir = this.o.stateDir ?? `${config.dataDir}/state`;
-      const watch = (stage: string, rewrite: (reason: string) => Promise<void>) => {
-        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite, intervalMs: this.o.servingEpochIntervalMs });
+      const watch = (stage: string, rewrite: (progress: (pending: number) => void) => Promise<void>) => {
+        // learnstream_serving_rebuild_pending counts down while a rewrite runs, 0 otherwise; /readyz says `rebuilding`.
+        const progress = (pending: number) => {
+          this.rebuildPending.set(stage, pending);
+          emit.emit('serving.rebuildPending', { stage, pending });
+        };
+        progress(0);
+        const onRewrite: ServingEpochOptions['onRewrite'] = (ev) => {
+          if (ev.phase === 'start') emit.emit('serving.rebuildStarted', { stage, cause: ev.cause });
+          else progress(0);
+        };
+        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite: () => rewrite(progress), onRewrite, intervalMs: this.o.servingEpochIntervalMs });
         this.epochs.push(e);
         e.start();
       };
       const learner = this.learner;
-      if (learner) watch('learner', async () => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running })));
+      if (learner) watch('learner', async (progress) => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running, progress })));
       const catalog = this.catalog;
-      if (catalog) watch('catalog', async () => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }))));
+      if (catalog) watch('catalog', async (progress) => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }), { progress })));
     }
     this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
   }
 
   /**
-   * Ready = started, every replica is following its topic and no consumer's lag has grown for minutes (./lag-watch.ts). A replica whose consumer crashed leaves the process
+   * Ready = started, every replica is following its topic, no consumer's lag has grown for minutes (./lag-watch.ts) and
+   * no serving-view rewrite runs (`rebuilding serving view (...)`). A replica whose consumer crashed leaves the process
    * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
    * behind it): that is not ready, and the reason says which one and why.
    */
@@ -275,6 +288,9 @@ export class Pipeline {
       if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
     }
     reasons.push(...this.lagWatch.reasons());
+    // A rewrite of the serving view (Redis lost or restored from an older copy): the API serves fallbacks for what is
+    // not back yet, so the process is not ready until it is done (docs/operations.md, "Serving view rebuilt").
+    for (const e of this.epochs) if (e.rebuilding) reasons.push(`rebuilding serving view (${e.stage}: ${e.rebuildReason}; ${this.rebuildPending.get(e.stage) ?? 0} left)`);
     return { ready: reasons.length === 0, reasons };
   }
 

@@ -136,6 +136,28 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     }
     return Promise.resolve();
   }
+  raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    for (const { resourceId, by, topics, at } of entries) {
+      const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+      for (const key of ['', ...new Set(topics)]) {
+        let ranking = this.popularity.get(key);
+        if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
+        ranking.set(resourceId, Math.max(ranking.get(resourceId) ?? -Infinity, w));
+      }
+    }
+    return Promise.resolve();
+  }
+  raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    for (const { a, b, by } of pairs) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        let row = this.co.get(x);
+        if (!row) this.co.set(x, (row = new Map<string, number>()));
+        row.set(y, Math.max(row.get(y) ?? -Infinity, by));
+        this.coChanged.add(x);
+      }
+    }
+    return Promise.resolve();
+  }
   getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {
     const ranking = this.popularity.get(topic ?? '');
     if (!ranking || limit <= 0) return Promise.resolve([]);

@@ -15,6 +15,8 @@
  *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  *   rev:<userId>        JSON ReviewState (FSRS cards)
+ *   epoch               STRING serving view id           epoch:gen:<stage>:<instance> STRING write generation
+ *                       (pipelines/serving-epoch.ts)     of one stage instance (7-day TTL)
  *   rtag:<userId>       JSON {experiment, variant} the list rec:<userId> was ranked under (written with it in one
  *                       MULTI when the list has one; read with it in one MGET)
  */
@@ -73,6 +75,8 @@ interface Tx {
   del(...keys: string[]): void;
   zrem(key: string, ...members: string[]): void;
   zincrby(key: string, by: number, member: string): void;
+  /** ZADD GT: sets the score only when it is higher than the member's (or the member is new). */
+  zaddGt(key: string, score: number, member: string): void;
   zremrangebyrank(key: string, start: number, stop: number): void;
   sadd(key: string, ...members: string[]): void;
   srem(key: string, ...members: string[]): void;
@@ -97,6 +101,9 @@ function hashedPart(key: string): string {
   const close = key.indexOf('}', open + 1);
   return close > open + 1 ? key.slice(open + 1, close) : key;
 }
+
+/** Lifetime of a stage instance's generation mark (`epoch:gen:<stage>:<instance>`), refreshed at every check. */
+const MARK_TTL_SECONDS = 7 * 24 * 3600;
 
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
@@ -209,6 +216,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
         },
         zrem: (k, ...members) => void on(k).zrem(k, ...members),
         zincrby: (k, by, member) => void on(k).zincrby(k, by, member),
+        zaddGt: (k, score, member) => void on(k).zadd(k, 'GT', score, member),
         zremrangebyrank: (k, start, stop) => void on(k).zremrangebyrank(k, start, stop),
         sadd: (k, ...members) => void on(k).sadd(k, ...members),
         srem: (k, ...members) => void on(k).srem(k, ...members),
@@ -388,6 +396,33 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
     });
   }
+  async raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    if (entries.length === 0) return;
+    const touched = new Set<string>();
+    await this.multi('multi', (m) => {
+      for (const { resourceId, by, topics, at } of entries) {
+        const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+        for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
+          m.zaddGt(z, w, resourceId);
+          touched.add(z);
+        }
+      }
+      for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
+    });
+  }
+  async raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    const touched = new Set<string>();
+    await this.multi('multi', (m) => {
+      for (const { a, b, by } of pairs) {
+        m.zaddGt(this.key('co', a), by, b);
+        m.zaddGt(this.key('co', b), by, a);
+        touched.add(a).add(b);
+      }
+      for (const id of touched) m.zremrangebyrank(this.key('co', id), 0, -(MAX_CO_PARTNERS + 1));
+      m.sadd(this.key('co:changed'), ...touched);
+    });
+  }
   async getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {
     if (limit <= 0) return [];
     const z = topic === undefined ? this.key('pop') : this.key('pop:t', topic);
@@ -471,6 +506,15 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       await this.r.set(this.key('epoch'), candidate, 'NX');
       return (await this.r.get(this.key('epoch'))) ?? candidate;
     });
+  }
+  /** A stage instance's write generation (pipelines/serving-epoch.ts), null when missing. */
+  async readMark(name: string): Promise<number | null> {
+    const raw = await this.run('get', () => this.r.get(this.key('epoch:gen', name)));
+    return raw === null ? null : Number(raw);
+  }
+  /** Kept 7 days after the last write: an instance gone longer finds its mark missing and rewrites once. */
+  async writeMark(name: string, generation: number): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('epoch:gen', name), String(generation), 'EX', MARK_TTL_SECONDS));
   }
   async ping(): Promise<boolean> {
     try {

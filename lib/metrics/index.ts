@@ -49,6 +49,8 @@ export interface Metrics {
   checkpointDuration: Histogram<'stage'>;
   experimentEvents: Gauge<'experiment' | 'variant' | 'kind'>;
   experimentLearners: Gauge<'experiment' | 'variant'>;
+  servingRebuilds: Counter<'stage' | 'cause'>;
+  servingRebuildPending: Gauge<'stage'>;
 }
 
 /** The processes that export metrics. Each registers only the families it sets (see OWNERS). */
@@ -94,6 +96,8 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   checkpointDuration: ['pipeline'],
   experimentEvents: ['pipeline'],
   experimentLearners: ['pipeline'],
+  servingRebuilds: ['pipeline'],
+  servingRebuildPending: ['pipeline'],
 };
 
 // One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
@@ -269,6 +273,18 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       labelNames: ['experiment', 'variant'],
       registers: on('experimentLearners'),
     }),
+    servingRebuilds: new Counter({
+      name: 'learnstream_serving_rebuilds_total',
+      help: 'Rewrites of a stage\'s part of the serving view after Redis was lost (cause: missing = epoch key gone, changed = another epoch id, unrecorded = none recorded by this stage, behind = Redis older than this stage\'s writes).',
+      labelNames: ['stage', 'cause'],
+      registers: on('servingRebuilds'),
+    }),
+    servingRebuildPending: new Gauge({
+      name: 'learnstream_serving_rebuild_pending',
+      help: 'Keys the running serving-view rewrite of a stage has still to write (learners for the learner stage, catalogue records for the catalogue stage); 0 when no rewrite runs.',
+      labelNames: ['stage'],
+      registers: on('servingRebuildPending'),
+    }),
   };
   // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -316,6 +332,8 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     }),
     instr.on('interests.matched', (e) => m.interestsMatched.inc({ method: e.method })),
     instr.on('checkpoint', (e) => m.checkpointDuration.observe({ stage: e.stage }, sec(e.durationMs))),
+    instr.on('serving.rebuildStarted', (e) => m.servingRebuilds.inc({ stage: e.stage, cause: e.cause })),
+    instr.on('serving.rebuildPending', (e) => m.servingRebuildPending.set({ stage: e.stage }, e.pending)),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -157,9 +157,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private readonly lists: ListBuilder;
   private readonly triggers: RerankTriggers;
   private readonly erasure: LearnerErasure;
+  /** A new engagement is paired with this many of the learner's most recent resources (the serving-view rewrite recounts with it). */
+  readonly coEngagementWindow: number;
 
   constructor(private readonly o: LearnerProcessorOptions) {
     const tuning: LearnerTuning = { ...DEFAULT_LEARNER_TUNING, ...o.tuning };
+    this.coEngagementWindow = tuning.coEngagementWindow;
     const now = () => this.now();
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
     this.variants = new VariantRankers(o.experiments, o.ranking, (r) => new LearnerRanker({ ...r, topN: o.topN }, o.interests), this.ranker);
