@@ -1,8 +1,9 @@
 /**
  * Process entry of the pipeline: `npx tsx pipelines/main.ts --stage learner|item|catalog|experiment|all [--sync]`.
  *   --stage all     every stage in this process (default); a comma list (`--stage item,catalog,experiment`) runs those
- *   --instance I    learner instance index when the learner stage runs as several processes (lib/config/layout.ts:
- *                   what `npm start` and infra/ run); only names its serving-epoch file and its log lines
+ *   --instance I    learner instance index when the learner stage runs as several processes on one host (lib/config/
+ *                   layout.ts: what `npm start` and the systemd template unit run): /metrics on metrics.port + 1 + I
+ *                   instead of metrics.port, its own serving-epoch file, I in its log lines
  *   --learner-peers P1,P2,...  /readyz of this process also reports the learner instances whose /readyz answer on
  *                   those 127.0.0.1 ports (`npm start` gives them to the non-learner process: one URL for the whole
  *                   pipeline)
@@ -14,11 +15,12 @@
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
  *   --changelog        checkpoints in the compacted topic <prefix>learnstream.state-changelog, one transaction per
  *                      checkpoint (consumers/state/changelog.ts): an instance with an empty state dir restores from Kafka
- * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
+ * Serves /metrics, /healthz and /readyz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT; + 1 + I with --instance I). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
 import { Registry } from 'prom-client';
 import { loadConfig } from '../lib/config';
+import { learnerMetricsPort } from '../lib/config/layout';
 import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { ensureTopics } from '../lib/kafka/topics';
@@ -181,7 +183,8 @@ export async function main(argv: string[]): Promise<void> {
     const others = peers?.reasons() ?? [];
     return { ready: own.ready && others.length === 0, reasons: [...own.reasons, ...others] };
   };
-  metrics = await serveMetrics(registry, config.metrics.port, config.metrics.host, { readiness });
+  const metricsPort = args.instance !== undefined ? learnerMetricsPort(config, args.instance) : config.metrics.port;
+  metrics = await serveMetrics(registry, metricsPort, config.metrics.host, { readiness });
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
 }

@@ -125,7 +125,8 @@ async function main(argv: string[]): Promise<number> {
       const args = [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', p.stages];
       if (p.instance !== undefined) args.push('--instance', String(p.instance));
       else if (learners.length > 0) args.push('--learner-peers', learners.map((l) => l.metricsPort).join(','));
-      supervisor.start(p.name, args, { LEARNSTREAM_METRICS_PORT: String(p.metricsPort) });
+      // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
+      supervisor.start(p.name, args);
     }
     // The demo page is on for this command only (it posts the visitor's clicks with a server-side write key); an
     // explicit LEARNSTREAM_API_DEMO_PAGE=false (or the config file) still turns it off.
