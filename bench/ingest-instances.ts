@@ -3,9 +3,9 @@
  * For each instance count, in the same run and in a fresh world (random prefixes, 4 partitions, the same catalogue and
  * events), the processes `npm start` runs for that layout (lib/config/layout.ts): k × `pipelines/main.ts --stage
  * learner --instance i` and one `--stage item` process (the learner's replica follows it). The events are produced
- * before the learners start, so they read a backlog. The window opens when the learner consumer group is stable with
- * all k members (what the first member consumed before that is left out) and closes when every event has been consumed
- * and the learners' lists are written (events consumed and lists written stop moving). Per count: events/s in the
+ * once the learner consumer group is stable with all k members (no rebalance inside the window), much faster than the
+ * learners consume them, so they read a backlog. The window opens with the first event produced and closes when every
+ * event has been consumed and the learners' lists are written (events consumed and lists written stop moving). Per count: events/s in the
  * window and CPU ms per event of the learner processes (process_cpu_seconds_total from each one's /metrics, so only
  * their own CPU), the item process' CPU beside it, and the 1-minute load average at both ends (the machine is shared:
  * the ratio between counts in one run is the figure, not the absolute rates).
@@ -109,7 +109,7 @@ async function runOnce(k: number, n: number, users: number, items: number, baseP
   const procs: Proc[] = [];
   try {
     const resources = await publishCatalogue(w, items);
-    await produceAll(w, interactionMessages(w, n, users, resources));
+    const messages = interactionMessages(w, n, users, resources);
     const stateDir = fs.mkdtempSync(path.join(work, `state-${k}-`));
     const item = startStage(w, ['--stage', 'item'], basePort, basePort, stateDir, path.join(work, `item-${k}.log`));
     procs.push(item);
@@ -123,10 +123,18 @@ async function runOnce(k: number, n: number, users: number, items: number, baseP
       if (Date.now() > deadline) throw new Error(`learner group not stable with ${k} members after 300 s (logs in ${work})`);
       await sleep(100);
     }
+    let s0 = await sample(learners, item, interactions);
+    while (Number.isNaN(s0.learnerCpuS + s0.itemCpuS)) {
+      if (Date.now() > deadline) throw new Error(`a stage process does not serve /metrics after 300 s (logs in ${work})`);
+      await sleep(100);
+      s0 = await sample(learners, item, interactions);
+    }
+    // every member holds its partitions before the first event arrives (no rebalance in the window); the producer
+    // outruns the learners many times over, so they read a backlog all the same
     const load0 = os.loadavg()[0];
     const t0 = performance.now();
-    const s0 = await sample(learners, item, interactions);
-    progress(`${k} learner instance(s): group stable, ${s0.consumed} of ${n} consumed before; measuring`);
+    progress(`${k} learner instance(s): group stable; producing and measuring`);
+    await produceAll(w, messages);
     let last = s0;
     let lastChange = performance.now();
     let tEnd = t0;
@@ -190,7 +198,7 @@ export async function runInstances(report: Report, counts: number[], n: number, 
     rows,
     notes: [
       'Each count in a fresh world (same catalogue, same events), k x `pipelines/main.ts --stage learner --instance i` + one `--stage item` process, run one after the other in this run.',
-      'Window: from the learner group stable with all k members to the last event consumed / list written; learner CPU from each process\' process_cpu_seconds_total.',
+      'Window: events produced once the learner group is stable with all k members, from the first produced to the last consumed / list written; learner CPU from each process\' process_cpu_seconds_total.',
       `The machine has ${os.availableParallelism()} cores shared with other work: the load average says how much of them the run had; compare the counts within the run.`,
     ],
   });
