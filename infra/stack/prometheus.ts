@@ -61,7 +61,7 @@ export function renderPrometheusConfig(config: Config, opts: RenderPrometheusOpt
   let job = '';
   let skipping = false;
   for (const line of lines) {
-    const jobMatch = /^  - job_name: (\S+)/.exec(line);
+    const jobMatch = /^ {2}- job_name: (\S+)/.exec(line);
     if (jobMatch) {
       job = jobMatch[1];
       skipping = false;
