@@ -53,7 +53,7 @@ export interface AppOptions {
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
   /** Where the demo page (config.api.demoPage) reads the pipeline's figures. Default port config.metrics.port on 127.0.0.1. */
-  pipelineMetricsUrl?: string;
+  pipelineMetricsUrl?: string | string[];
 }
 
 /** In-flight request tracking, for draining on shutdown. */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import express, { type Request, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../lib/config';
+import { pipelineProcesses } from '../../lib/config/layout';
 import type { Logger } from '../../lib/log';
 import type { ServingStore } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
@@ -28,8 +29,11 @@ export interface DemoOptions {
   registry: Registry;
   logger: Logger;
   now: () => number;
-  /** The pipeline's metrics endpoint. Default http://127.0.0.1:<config.metrics.port>/metrics. */
-  pipelineMetricsUrl?: string;
+  /**
+   * The pipeline's metrics endpoints, summed. Default every process of lib/config/layout.ts: the item/catalogue
+   * process on config.metrics.port and each learner instance on metrics.port + 1 + i.
+   */
+  pipelineMetricsUrl?: string | string[];
 }
 
 /** Learners the demo source (scripts/demo.ts) creates, offered in the page's picker. */
@@ -52,7 +56,7 @@ function selfUrl(req: Request): string {
 export function demoRouter(o: DemoOptions): Router {
   const r = express.Router();
   const keys = demoKeys(o.config.api.apiKeys);
-  const metricsUrl = o.pipelineMetricsUrl ?? `http://127.0.0.1:${o.config.metrics.port}/metrics`;
+  const metricsUrls = o.pipelineMetricsUrl === undefined ? pipelineProcesses(o.config).map((p) => `http://127.0.0.1:${p.metricsPort}/metrics`) : [o.pipelineMetricsUrl].flat();
   if (!keys.browserRead) o.logger.warn('demo page: no read-only API key configured (scopes exactly read); /demo will answer 503');
   if (!keys.serverWrite) o.logger.warn('demo page: no API key with write and without admin scope; the demo cannot send events');
   // Read once: the page is a few kB and never changes while the process runs.
@@ -101,13 +105,22 @@ export function demoRouter(o: DemoOptions): Router {
     const recommendations = histogramFigures(parseSamples(await o.registry.metrics()), 'learnstream_http_request_duration_seconds', (l) => l.route === RECOMMENDATIONS_ROUTE);
     let pipeline = null;
     let error: string | undefined;
-    try {
-      const m = await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) });
-      if (!m.ok) throw new Error(`HTTP ${m.status}`);
-      pipeline = pipelineFigures(await m.text());
-    } catch (err) {
-      error = `pipeline metrics at ${metricsUrl} unavailable: ${err instanceof Error ? err.message : String(err)}`;
-    }
+    // Every pipeline process' figures together (counters and histogram buckets add up); one that does not answer is
+    // named in `error`, the others still count.
+    const texts = await Promise.all(
+      metricsUrls.map(async (url) => {
+        try {
+          const m = await fetch(url, { signal: AbortSignal.timeout(1000) });
+          if (!m.ok) throw new Error(`HTTP ${m.status}`);
+          return await m.text();
+        } catch (err) {
+          error = `${error ? `${error}; ` : ''}pipeline metrics at ${url} unavailable: ${err instanceof Error ? err.message : String(err)}`;
+          return null;
+        }
+      }),
+    );
+    const got = texts.filter((t): t is string => t !== null);
+    if (got.length > 0) pipeline = pipelineFigures(got.join('\n'));
     res.json({ scrapedAt: o.now(), pipeline, error, api: { recommendations } });
   });
   return r;

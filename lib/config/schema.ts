@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
@@ -199,6 +200,12 @@ export const configSchema = z
         /** Concurrent partitions processed per consumer. */
         partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
         /**
+         * Learner-stage processes `npm start` runs (one consumer-group member each; lib/config/layout.ts). Unset =
+         * one per core (os.availableParallelism()), at most kafka.partitions: an instance without a partition would
+         * idle. Set above kafka.partitions it is a configuration error.
+         */
+        learnerInstances: z.number().int().min(1).max(1024).optional(),
+        /**
          * Spaced review (FSRS, models/review): up to `reviewSlots` of the learner's due reviews enter the first
          * `reviewSlotsWithin` positions of the served list, with reason "due-for-review". 0 = off. Default 2 of 10.
          */
@@ -289,6 +296,16 @@ export const configSchema = z
     if (new Set(ports).size !== ports.length) {
       ctx.addIssue({ code: 'custom', path: ['stack'], message: `ports must be distinct, got ${ports.join(', ')}` });
     }
+    const learners = c.pipeline.learnerInstances;
+    if (learners !== undefined && learners > c.kafka.partitions) {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 'learnerInstances'], message: `learnerInstances (${learners}) above kafka.partitions (${c.kafka.partitions}): the instances beyond the partition count would get no partition` });
+    }
+    // The learner instances' /metrics ports follow metrics.port (lib/config/layout.ts): metrics.port + 1 .. + n.
+    const n = learnerInstanceCount(c);
+    const clash = ports.filter((p) => p > c.metrics.port && p <= c.metrics.port + n);
+    if (clash.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `learner instances' metrics ports ${c.metrics.port + 1}..${c.metrics.port + n} (metrics.port + 1 .. + ${n}) take port ${clash.join(', ')}` });
+    }
     if (c.privacy.segmentMs > c.privacy.retentionMs) {
       ctx.addIssue({ code: 'custom', path: ['privacy', 'segmentMs'], message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll` });
     }
@@ -300,6 +317,14 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Learner-stage instances (processes) of this configuration: pipeline.learnerInstances, or one per core at most
+ * kafka.partitions. Here rather than in layout.ts so the schema's cross-field check uses the very same rule.
+ */
+export function learnerInstanceCount(c: { pipeline: { learnerInstances?: number }; kafka: { partitions: number } }): number {
+  return c.pipeline.learnerInstances ?? Math.max(1, Math.min(os.availableParallelism(), c.kafka.partitions));
+}
 export type ApiKey = z.infer<typeof apiKey>;
 export type ExperimentConfig = z.infer<typeof experiment>;
 export type Scope = (typeof SCOPES)[number];
