@@ -2,8 +2,9 @@
  * The demo page (GET /demo, plain HTML + JS from ./static, no build step) and the two server-side helpers it needs:
  *
  *   GET  /demo/config.json  the read-only API key the page reads with, and the demo learners to offer
- *   POST /demo/events       one click, completion or quiz answer, turned into an event and posted to this server's
- *                           own POST /v1/events with a write key that stays on the server
+ *   POST /demo/events       one click, completion or quiz answer, or the impressions of a list shown, turned into
+ *                           events and posted to this server's own POST /v1/events with a write key that stays on
+ *                           the server
  *   GET  /demo/metrics      a few figures from the pipeline's /metrics and this API's own registry
  *
  * Everything else the page does is the public read API with the read key. Mounted only with config.api.demoPage:
@@ -18,7 +19,7 @@ import { pipelineProcesses } from '../../lib/config/layout';
 import type { Logger } from '../../lib/log';
 import type { ServingStore } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
-import { demoAction, demoEnvelope } from './events';
+import { demoAction, demoEnvelopes } from './events';
 import { demoKeys } from './keys';
 import { histogramFigures, parseSamples, pipelineFigures } from './pipeline-metrics';
 
@@ -87,16 +88,17 @@ export function demoRouter(o: DemoOptions): Router {
     if (!parsed.success) {
       throw new HttpProblem('invalid-request', 'not a demo action', { errors: parsed.error.issues.map((i) => ({ param: i.path.join('.') || 'body', message: i.message })) });
     }
-    const [meta] = await o.store.getResources([parsed.data.resourceId]);
-    const envelope = demoEnvelope(parsed.data, meta?.skills ?? [], o.now());
+    const a = parsed.data;
+    const skills = a.action === 'answer' ? ((await o.store.getResources([a.resourceId]))[0]?.skills ?? []) : [];
+    const envelopes = demoEnvelopes(a, skills, o.now());
     const reply = await fetch(`${selfUrl(req)}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': keys.serverWrite.key, 'x-request-id': String(res.getHeader('x-request-id') ?? '') },
-      body: JSON.stringify([envelope]),
+      body: JSON.stringify(envelopes),
       signal: AbortSignal.timeout(10_000),
     });
     // The collector's own answer (202, or its problem), with the event id the page can show.
-    res.status(reply.status).json({ eventId: envelope.eventId, kind: envelope.kind, collector: await reply.json() });
+    res.status(reply.status).json({ eventId: envelopes[0].eventId, kind: envelopes[0].kind, events: envelopes.length, collector: await reply.json() });
   });
 
   r.get('/demo/metrics', async (_req, res) => {
