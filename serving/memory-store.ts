@@ -1,12 +1,12 @@
 /**
  * In-memory ServingStore: same contract as the Redis store (test/contracts/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis. Lists are kept encoded (serving/compact-list.ts format 4 with an in-process dictionary, as the Redis store writes them), so every test
+ * just as with Redis. Lists are kept encoded (serving/list-codec/format-4.ts with an in-process dictionary, as the Redis store writes them), so every test
  * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { listOfView } from './list-codec';
-import { parseCompact, viewOfCompact } from './compact-list';
+import { parseCompact, viewOfCompact } from './list-codec/format-4';
 import { ListDictionary, memoryDictionaryBackend } from './list-dictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';

@@ -1,11 +1,11 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its binary encoding, serving/compact-list.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its binary encoding, serving/list-codec/format-4.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        RecommendationList (compact-list, res:<resourceId>   JSON ResourceMeta
+ *   rec:<userId>        RecommendationList (list-codec, res:<resourceId>   JSON ResourceMeta
  *                       binary format 4)
  *   dict:k, dict:v      HASHes of list format 4's dictionary: entry -> number, number -> entry
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
@@ -27,8 +27,7 @@ import { toRedisError } from '../lib/redis/errors';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { createServingRedis, type ServingRedis } from '../lib/redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeView, listOfView } from './list-codec';
-import { isCompact, parseCompact, viewOfCompact } from './compact-list';
+import { decodeStoredView, listOfView } from './list-codec';
 import { ListDictionary, type DictionaryBackend } from './list-dictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
@@ -280,12 +279,8 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     const [raw, tag] = await this.run('mget', () => this.r.mgetBuffer(this.key('rec', userId), this.key('rtag', userId)));
     if (raw === null) return null;
     const onCorruptItem = () => this.corrupt('rec');
-    let out: RecommendationView | null;
-    if (isCompact(raw)) {
-      const c = parseCompact(raw);
-      if (c) await this.dict.loadList(c);
-      out = c && viewOfCompact(c, this.dict.entry, onCorruptItem);
-    } else out = decodeView(raw, onCorruptItem);
+    // the format is the one the value's header names (format 4 resolved through the dictionary)
+    const out = await decodeStoredView(raw, this.dict, onCorruptItem);
     if (!out) this.corrupt('rec');
     const ref = tag === null ? null : this.parse<RecommendationList['ref']>(tag.toString('utf8'), 'rtag');
     if (out && ref) (out as { ref?: RecommendationList['ref'] }).ref = ref;

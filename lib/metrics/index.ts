@@ -7,7 +7,7 @@
  * Usage in a process entry point:
  *   const registry = new Registry();
  *   const instrumentation = createInstrumentation();
- *   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['pipeline'] }));  // only its own families
+ *   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['pipeline', 'learner'] }));  // only its own families
  *   await serveMetrics(registry, config.metrics.port);   // pipeline stages; the API serves /metrics itself
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -53,8 +53,12 @@ export interface Metrics {
   servingRebuildPending: Gauge<'stage'>;
 }
 
-/** The processes that export metrics. Each registers only the families it sets (see OWNERS). */
-export type MetricsRole = 'api' | 'pipeline';
+/**
+ * The processes that export metrics. Each registers only the families it sets (see OWNERS). `pipeline` is what every
+ * pipeline process sets (consumption, lag, checkpoints, producers); `learner` and `experiment` are the families only
+ * those stages set, so the item/catalogue process of `npm start` (lib/config/layout.ts) exports none of them.
+ */
+export type MetricsRole = 'api' | 'pipeline' | 'learner' | 'experiment';
 
 export interface CreateMetricsOptions {
   /** Also collect prom-client's default process and Node.js metrics (CPU, memory, GC, event-loop lag). Default true. */
@@ -74,28 +78,28 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   httpInFlight: ['api'],
   apiFallbacks: ['api'],
   eventsConsumed: ['pipeline'],
-  duplicates: ['pipeline'],
+  duplicates: ['learner'],
   stageDuration: ['pipeline'],
   freshness: ['pipeline'],
   listsWritten: ['pipeline'],
   consumerLag: ['pipeline'],
   deadLetters: ['pipeline'],
-  rerankDuration: ['pipeline'],
-  candidateLearners: ['pipeline'],
+  rerankDuration: ['learner'],
+  candidateLearners: ['learner'],
   // The API reads the serving store, the pipeline writes it.
   redisCommandDuration: ['api', 'pipeline'],
   onnxInferenceDuration: ['pipeline'],
   onnxBatchSize: ['pipeline'],
-  quizAuc: ['pipeline'],
-  listHitRate: ['pipeline'],
-  popularHitRate: ['pipeline'],
+  quizAuc: ['learner'],
+  listHitRate: ['learner'],
+  popularHitRate: ['learner'],
   // The API's HTTP collector and erasure publisher produce, so do the pipeline's sinks.
   producerRecords: ['api', 'pipeline'],
   producerSendDuration: ['api', 'pipeline'],
-  interestsMatched: ['pipeline'],
+  interestsMatched: ['learner'],
   checkpointDuration: ['pipeline'],
-  experimentEvents: ['pipeline'],
-  experimentLearners: ['pipeline'],
+  experimentEvents: ['experiment'],
+  experimentLearners: ['experiment'],
   servingRebuilds: ['pipeline'],
   servingRebuildPending: ['pipeline'],
 };
@@ -119,7 +123,7 @@ function absentUntilSet(g: Gauge): Gauge {
 export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {}): Metrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
-  const roles = new Set<MetricsRole>(opts.roles ?? ['api', 'pipeline']);
+  const roles = new Set<MetricsRole>(opts.roles ?? ['api', 'pipeline', 'learner', 'experiment']);
   // A family this process does not own is still created (components may emit anything) but registered nowhere.
   const on = (name: keyof typeof OWNERS) => (OWNERS[name].some((r) => roles.has(r)) ? [registry] : []);
   const m: Metrics = {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { ServingStore } from '../../serving/types';
 import type { PopularityIncrement } from '../../serving/types';
-import { CO_WINDOW, type LearnerProcessor } from './processor';
+import type { LearnerProcessor } from './processor';
 import type { Learner } from './state';
 
 /** Learners whose side keys (knowledge, completed, interests) are written per round, and the re-rank backlog bound. */
@@ -82,7 +82,7 @@ export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStor
  *   in event time (30-day half-life) instead of wall-clock time (the store's 7 days): for live traffic the rewritten
  *   count equals the uninterrupted one up to that decay difference. The whole catalogue, from one instance's replica.
  * - Co-engagement: recounted from the histories of this instance's learners, each resource paired with the
- *   CO_WINDOW before it (as it was counted when engaged). Approximate where a history was trimmed (historyLength) or
+ *   coEngagementWindow before it (as it was counted when engaged). Approximate where a history was trimmed (historyLength) or
  *   reordered by a re-engagement; with several instances each raises its own learners' counts, so a pair engaged in
  *   two instances' partitions comes back as the larger share until traffic adds the rest.
  */
@@ -119,7 +119,7 @@ async function raiseDerived(p: LearnerProcessor, store: ServingStore, nowMs: num
   for (const l of learners) {
     const h = l.history;
     for (let i = 1; i < h.length; i++) {
-      for (let j = Math.max(0, i - CO_WINDOW); j < i; j++) {
+      for (let j = Math.max(0, i - p.coEngagementWindow); j < i; j++) {
         const a = h[j];
         const b = h[i];
         const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;

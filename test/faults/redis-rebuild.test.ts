@@ -35,7 +35,6 @@ import { encoderDirOrReason } from '../helpers/encoder';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { interaction, profile, resource } from '../pipeline-support/events';
 import { apiClient } from '../unit/api-client';
-import { CO_WINDOW } from '../../pipelines/learner/processor';
 
 jest.setTimeout(300_000);
 
@@ -177,13 +176,13 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
       const served = new Map((await store.getPopular(100)).map((x) => [x.resourceId, x.score]));
       let popDev = 0;
       for (const [id, n] of positives) popDev = Math.max(popDev, Math.abs((served.get(id) ?? 0) - n) / n);
-      // Co-engagement: the live rule replayed (a first engagement pairs with the learner's CO_WINDOW most recent).
+      // Co-engagement: the live rule replayed (a first engagement pairs with the learner's coEngagementWindow most recent).
       const co = new Map<string, Map<string, number>>();
       for (const evs of sent.values()) {
         const history: string[] = [];
         for (const e of evs) {
           if (e.kind !== 'quiz' && !history.includes(e.id)) {
-            for (const other of history.slice(-CO_WINDOW)) {
+            for (const other of history.slice(-p.coEngagementWindow)) {
               for (const [a, b] of [[e.id, other], [other, e.id]]) {
                 if (!co.has(a)) co.set(a, new Map());
                 co.get(a)!.set(b, (co.get(a)!.get(b) ?? 0) + 1);
