@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { Checkpoint, CheckpointStore } from './checkpoint';
+import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoint';
 
 /**
  * Stage state in a compacted Kafka changelog topic (issue 17, item 7; the Kafka Streams model), behind the runner's
@@ -18,10 +18,14 @@ import type { Checkpoint, CheckpointStore } from './checkpoint';
  * read_committed from the beginning of the partition, so compaction (newest value per key) keeps the topic at one
  * record per learner plus the chunks.
  *
- * Not (yet) the Kafka Streams model in full: the consumed offsets are stored in the changelog's head record, not
- * committed to the consumer group with sendOffsets (equivalent atomicity for this runner, which restores offsets
- * from its checkpoint); the non-learner part of the state (knowledge model, synchronous item table, the other
- * stages' states) is rewritten whole at every put.
+ * The consumed offsets go into the same transaction twice: in the head record (what a restore seeks to) and, as in
+ * Kafka Streams, committed to the stage's consumer group with sendOffsets (TxnOffsetCommit), so the group's committed
+ * offsets, the lag tools read, move exactly with the state and never ahead of it; the runner commits nothing itself
+ * (commitsOffsets). The head copy stays the restore's source: it is read with the state in one pass, and a group
+ * whose offsets expired (offsets.retention) still restores exactly.
+ *
+ * Not yet a commit of only what changed for the non-learner part of the state (knowledge model, synchronous item
+ * table, the other stages' states): it is rewritten whole at every put.
  */
 const CHUNK = 512 * 1024;
 
@@ -41,6 +45,7 @@ export interface ChangelogStoreOptions {
 }
 
 export class KafkaChangelogStore implements CheckpointStore {
+  readonly commitsOffsets = true;
   private readonly producers = new Map<string, Promise<Producer>>();
   /** Per stage/group: entry id -> the JSON last written (what a put compares against), and the chunks written. */
   private readonly written = new Map<string, { entries: Map<string, string>; chunks: number }>();
@@ -147,7 +152,7 @@ export class KafkaChangelogStore implements CheckpointStore {
     return { offsets: h.offsets, state: state as S, writtenAt: h.writtenAt };
   }
 
-  async put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void> {
+  async put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void> {
     const key = `${stage}/${group}`;
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
@@ -173,6 +178,7 @@ export class KafkaChangelogStore implements CheckpointStore {
     const tx = await producer.transaction();
     try {
       for (let i = 0; i < messages.length; i += 2000) await tx.send({ topic: this.o.topic, messages: messages.slice(i, i + 2000) });
+      if (ctx && Object.keys(cp.offsets).length > 0) await tx.sendOffsets({ consumerGroupId: ctx.consumerGroupId, topics: offsetTopics(cp.offsets) });
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);
@@ -200,4 +206,16 @@ export class KafkaChangelogStore implements CheckpointStore {
     for (const p of this.producers.values()) await (await p).disconnect().catch(() => undefined);
     this.producers.clear();
   }
+}
+
+/** `topic:partition` -> next offset, as TxnOffsetCommit wants it. */
+function offsetTopics(offsets: Record<string, string>): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const [k, offset] of Object.entries(offsets)) {
+    const i = k.lastIndexOf(':');
+    const topic = k.slice(0, i);
+    if (!byTopic.has(topic)) byTopic.set(topic, []);
+    byTopic.get(topic)!.push({ partition: Number(k.slice(i + 1)), offset });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }

@@ -87,9 +87,24 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const counts = new Map(cp.state.learners.map(([id, l]) => [id, l.n]));
     expect(counts.size).toBe(LEARNERS);
     for (let u = 0; u < LEARNERS; u++) expect([u, counts.get(`cl-u${u}`)]).toEqual([u, N / LEARNERS]);
+    // The stage's consumer group committed exactly the offsets of the last checkpoint, in its transaction (sendOffsets).
+    const groupAdmin = kafka.admin();
+    await groupAdmin.connect();
+    const committed: Record<string, string> = {};
+    try {
+      const inputs = Object.keys(cp.offsets).map((k) => k.slice(0, k.lastIndexOf(':')));
+      await waitFor(async () => {
+        for (const t of await groupAdmin.fetchOffsets({ groupId: `${cfg.kafka.topicPrefix}learnstream-learner-sync`, topics: [...new Set(inputs)] })) {
+          for (const p of t.partitions) if (`${t.topic}:${p.partition}` in cp.offsets) committed[`${t.topic}:${p.partition}`] = p.offset;
+        }
+        return Object.keys(cp.offsets).every((k) => committed[k] === cp.offsets[k]);
+      }, { timeoutMs: 10_000, intervalMs: 200, message: `group offsets equal to the checkpoint's ${JSON.stringify(cp.offsets)}: ${JSON.stringify(committed)}` });
+    } finally {
+      await groupAdmin.disconnect();
+    }
     // state only ever lived in Kafka: neither instance wrote a checkpoint file
     for (const dir of [first.dir, second.dir]) expect(fs.existsSync(path.join(dir, 'learner', 'group-0.json'))).toBe(false);
     const r = reader.restored.get('learner/0');
-    process.stdout.write(`first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts\n`);
+    process.stdout.write(`first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts; group offsets = checkpoint offsets ${JSON.stringify(committed)}\n`);
   });
 });

@@ -7,7 +7,7 @@
 import type { Kafka, Message } from 'kafkajs';
 import { KafkaChangelogStore } from '../../consumers/state/changelog';
 import { checkpointStoreContract } from '../contracts/checkpoint-store.contract';
-import { randomPrefix, testConfig, testKafka } from '../helpers';
+import { randomPrefix, testConfig, testKafka, waitFor } from '../helpers';
 
 jest.setTimeout(120_000);
 
@@ -69,4 +69,47 @@ checkpointStoreContract('kafka changelog', {
       },
     };
   },
+});
+
+describe('kafka changelog: offsets committed in the checkpoint transaction', () => {
+  it('commits the checkpoint offsets to the consumer group with the state (sendOffsets), not before', async () => {
+    const topic = `${randomPrefix('changelog')}state`;
+    const input = `${randomPrefix('changelog')}input`;
+    topics.push(topic, input);
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: 2, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        { topic: input, numPartitions: 2, replicationFactor: config.kafka.replicationFactor },
+      ],
+    });
+    const consumerGroupId = `${topic}-stage`;
+    const store = new KafkaChangelogStore({ kafka, topic, partitions: 2, transactionalPrefix: `${topic}-` });
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: consumerGroupId, topics: [input] });
+      return Object.fromEntries(t.partitions.map((p) => [`${input}:${p.partition}`, p.offset]));
+    };
+    // A transactional offset commit shows once the coordinator has written the commit marker (milliseconds after).
+    const committedBecomes = async (want: Record<string, string>) => {
+      const key = JSON.stringify(want);
+      await waitFor(async () => JSON.stringify(await committed()) === key, { timeoutMs: 10_000, intervalMs: 100, message: `committed ${key}` });
+      expect(await committed()).toEqual(want);
+    };
+    try {
+      expect(store.commitsOffsets).toBe(true);
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '42' }, state: { learners: [['u1', { n: 1 }]] }, writtenAt: 1 }, { consumerGroupId });
+      await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '42' });
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '57' }, state: { learners: [['u1', { n: 2 }]] }, writtenAt: 2 }, { consumerGroupId });
+      await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '57' });
+      // The restore's copy of the same offsets, read back from the changelog.
+      expect((await store.get('learner', 1))?.offsets).toEqual({ [`${input}:1`]: '57' });
+      // Without a consumer group (tools, benchmarks) nothing is committed.
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '60' }, state: { learners: [['u1', { n: 3 }]] }, writtenAt: 3 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await committed()).toEqual({ [`${input}:0`]: '-1', [`${input}:1`]: '57' });
+    } finally {
+      await store.close();
+      await admin.deleteGroups([consumerGroupId]).catch(() => undefined);
+    }
+  });
 });
