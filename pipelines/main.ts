@@ -35,6 +35,7 @@ import { createDecode, createSecondaryDecode } from '../consumers/decode/decoder
 import { Pipeline, type StageName } from './pipeline';
 import { FileCheckpointStore } from '../consumers/state/checkpoint';
 import { KafkaChangelogStore } from '../consumers/state/changelog';
+import { dlqName } from '../schemas/topics';
 import { PeerReadiness } from './peer-readiness';
 import type { MetricsRole } from '../lib/metrics';
 
@@ -118,11 +119,15 @@ export async function main(argv: string[]): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, config);
   const changelogTopic = `${config.kafka.topicPrefix}learnstream.state-changelog`;
-  if (args.changelog && !(await admin.listTopics()).includes(changelogTopic)) {
-    await admin.createTopics({ topics: [{ topic: changelogTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  if (args.changelog) {
+    const have = new Set(await admin.listTopics());
+    const create = [];
+    if (!have.has(changelogTopic)) create.push({ topic: changelogTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] });
+    if (!have.has(dlqName(changelogTopic))) create.push({ topic: dlqName(changelogTopic), numPartitions: 1, replicationFactor: config.kafka.replicationFactor });
+    if (create.length > 0) await admin.createTopics({ topics: create });
   }
   await admin.disconnect();
-  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-` }) : undefined;
+  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`, emit: instr, logger: logger.child({ component: 'dead-letter' }) }) : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
   const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });

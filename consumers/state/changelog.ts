@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { PoisonMessageError } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import type { Emitter } from '../../lib/metrics/instrumentation';
+import { DeadLetterWriter } from '../dead-letter';
 import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoint';
 
 /**
@@ -24,6 +28,11 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * (commitsOffsets). The head copy stays the restore's source: it is read with the state in one pass, and a group
  * whose offsets expired (offsets.retention) still restores exactly.
  *
+ * A record under a group's keys that does not decode (not JSON, or a head without offsets: nothing this store
+ * writes, so a foreign producer's or a corruption) is dead-lettered to `<topic>.dlq` (reason `changelog-undecodable`,
+ * the usual x-dlq-* headers, counted; once per restore, like the replicas' dead letters) and skipped: the restore keeps that key's value from before it, which is the
+ * one the last checkpoint wrote until compaction removes it. Records under keys of no group are not read at all.
+ *
  * Not yet a commit of only what changed for the non-learner part of the state (knowledge model, synchronous item
  * table, the other stages' states): it is rewritten whole at every put.
  */
@@ -42,6 +51,31 @@ export interface ChangelogStoreOptions {
   partitions: number;
   /** Transactional ids are `<transactionalPrefix><stage>-<group>`. */
   transactionalPrefix: string;
+  /**
+   * Whether a restore writes the records it skips to `<topic>.dlq` (created by the caller). Default true; false for
+   * readers that only inspect (tests, benchmarks), which would write the same dead letters again at every read.
+   */
+  deadLetters?: boolean;
+  /** Dead letters are counted through it (learnstream_pipeline_dead_letters_total). */
+  emit?: Emitter;
+  logger?: Logger;
+}
+
+/** Why a changelog record does not decode, or null: what a restore may apply. */
+function undecodable(rest: string, value: string | null): string | null {
+  if (value === null) return null;
+  if (rest.startsWith('m/')) return null; // a slice of one JSON text: checked whole, after the read
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch (err) {
+    return `changelog record does not decode: ${(err as Error).message}`;
+  }
+  if (rest === 'head') {
+    const h = v as Partial<Head> | null;
+    if (!h || typeof h !== 'object' || !h.offsets || typeof h.offsets !== 'object' || !Number.isSafeInteger(h.chunks)) return 'changelog head without offsets and chunks';
+  }
+  return null;
 }
 
 export class KafkaChangelogStore implements CheckpointStore {
@@ -52,7 +86,22 @@ export class KafkaChangelogStore implements CheckpointStore {
   /** Records read by the last restore of each stage/group (diagnostics, the restore benchmark). */
   readonly restored = new Map<string, { records: number; seconds: number }>();
 
+  private deadLetters: { writer: DeadLetterWriter; producer: Promise<Producer> } | null = null;
+
   constructor(private readonly o: ChangelogStoreOptions) {}
+
+  private async deadLetter(partition: number, m: KafkaMessage, why: string): Promise<void> {
+    if (this.o.deadLetters === false) {
+      this.o.logger?.warn('changelog record skipped', { topic: this.o.topic, partition, offset: m.offset, why });
+      return;
+    }
+    if (!this.deadLetters) {
+      const producer = this.o.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+      const connected = producer.connect().then(() => producer);
+      this.deadLetters = { producer: connected, writer: new DeadLetterWriter({ sink: { send: async (r) => (await connected).send(r) }, emit: this.o.emit, logger: this.o.logger }) };
+    }
+    await this.deadLetters.writer.write({ topic: this.o.topic, partition, message: m }, new PoisonMessageError('changelog-undecodable', why));
+  }
 
   private producer(stage: string, group: number): Promise<Producer> {
     const key = `${stage}/${group}`;
@@ -118,6 +167,11 @@ export class KafkaChangelogStore implements CheckpointStore {
             if (!key.startsWith(prefix)) continue;
             const rest = key.slice(prefix.length);
             const value = m.value?.toString('utf8') ?? null;
+            const bad = undecodable(rest, value);
+            if (bad) {
+              await this.deadLetter(batch.partition, m, bad);
+              continue;
+            }
             if (rest === 'head') head = value ? (JSON.parse(value) as Head) : null;
             else if (rest.startsWith('l/')) {
               if (value === null) entries.delete(rest.slice(2));
@@ -205,6 +259,8 @@ export class KafkaChangelogStore implements CheckpointStore {
   async close(): Promise<void> {
     for (const p of this.producers.values()) await (await p).disconnect().catch(() => undefined);
     this.producers.clear();
+    await this.deadLetters?.producer.then((p) => p.disconnect()).catch(() => undefined);
+    this.deadLetters = null;
   }
 }
 

@@ -3,7 +3,8 @@
  * changelog topic (consumers/state/changelog.ts, one transaction per checkpoint, only changed learners rewritten); it
  * is killed with SIGKILL half-way through the stream and a new instance starts with an EMPTY state dir. The new one
  * restores from Kafka alone and finishes: per-learner exact counts equal the true ones (nothing lost, nothing applied
- * twice), and no checkpoint file was ever written.
+ * twice), and no checkpoint file was ever written. Poison on the changelog before the restore (text under the group's
+ * head and a learner's key) is dead-lettered and the last checkpoint's values are restored: the counts stay exact.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +13,8 @@ import type { Config } from '../../lib/config';
 import { ensureTopics } from '../../lib/kafka/topics';
 import type { LearnerGroupJSON } from '../../pipelines/learner/state';
 import { KafkaChangelogStore } from '../../consumers/state/changelog';
+import { DLQ_HEADERS } from '../../consumers/dead-letter';
+import { dlqName } from '../../schemas/topics';
 import type { KindedEvent } from '../../schemas';
 import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { eventsConsumed, freePort, StageProcess, stageEnv } from '../pipeline-support/procs';
@@ -61,7 +64,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     };
     const first = run('first');
     first.p.start();
-    reader = new KafkaChangelogStore({ kafka, topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`, partitions: 1, transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-` });
+    reader = new KafkaChangelogStore({ kafka, topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`, partitions: 1, transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-`, deadLetters: false });
     const applied = async () => {
       const cp = await reader!.get<LearnerGroupJSON>('learner', 0).catch(() => null);
       return cp ? cp.state.learners.reduce((s, [, l]) => s + l.n, 0) : 0;
@@ -77,6 +80,16 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     expect(restorable).toBeGreaterThan(0);
     expect(restorable).toBeLessThan(N);
 
+    // Poison on the changelog before the new instance restores: text under the group's head and under a learner's
+    // key, and text under a key of no group. The restore dead-letters the first two and keeps what the last
+    // checkpoint wrote under those keys; the third is not read.
+    const changelogTopic = `${cfg.kafka.topicPrefix}learnstream.state-changelog`;
+    const poison = kafka.producer();
+    await poison.connect();
+    const TEXT = Buffer.from('this is not a valid record');
+    await poison.send({ topic: changelogTopic, messages: [{ key: 'learner/0/head', value: TEXT, partition: 0 }, { key: 'learner/0/l/cl-u3', value: TEXT, partition: 0 }, { key: 'not-a-group-key', value: TEXT, partition: 0 }] });
+    await poison.disconnect();
+
     const second = run('second');
     const t0 = Date.now();
     second.p.start();
@@ -87,6 +100,24 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const counts = new Map(cp.state.learners.map(([id, l]) => [id, l.n]));
     expect(counts.size).toBe(LEARNERS);
     for (let u = 0; u < LEARNERS; u++) expect([u, counts.get(`cl-u${u}`)]).toEqual([u, N / LEARNERS]);
+    // Exactly the two poison records under the group's keys are in the changelog's dead-letter topic.
+    const letters: { key: string; reason: string; value: string }[] = [];
+    const dlqReader = kafka.consumer({ groupId: `${cfg.kafka.topicPrefix}changelog-dlq-reader` });
+    await dlqReader.connect();
+    try {
+      await dlqReader.subscribe({ topics: [dlqName(changelogTopic)], fromBeginning: true });
+      await dlqReader.run({ eachMessage: ({ message }) => Promise.resolve(void letters.push({ key: String(message.key), reason: String(message.headers?.[DLQ_HEADERS.reason]), value: String(message.value) })) });
+      await waitFor(() => letters.length >= 2, { timeoutMs: 30_000, message: 'changelog dead letters' });
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await dlqReader.disconnect();
+    }
+    // once per restore of the group (the new instance's; again after a rebalance)
+    const unique = [...new Map(letters.map((l) => [l.key, l])).values()];
+    expect(unique.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([
+      { key: 'learner/0/head', reason: 'changelog-undecodable', value: TEXT.toString() },
+      { key: 'learner/0/l/cl-u3', reason: 'changelog-undecodable', value: TEXT.toString() },
+    ]);
     // The stage's consumer group committed exactly the offsets of the last checkpoint, in its transaction (sendOffsets).
     const groupAdmin = kafka.admin();
     await groupAdmin.connect();
@@ -105,6 +136,6 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     // state only ever lived in Kafka: neither instance wrote a checkpoint file
     for (const dir of [first.dir, second.dir]) expect(fs.existsSync(path.join(dir, 'learner', 'group-0.json'))).toBe(false);
     const r = reader.restored.get('learner/0');
-    process.stdout.write(`first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts; group offsets = checkpoint offsets ${JSON.stringify(committed)}\n`);
+    process.stdout.write(`first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts; group offsets = checkpoint offsets ${JSON.stringify(committed)}; changelog dead letters ${letters.length} (${unique.map((l) => l.key).join(', ')})\n`);
   });
 });
