@@ -14,6 +14,8 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * Layout: partition g of `topic` holds group g of every stage. Keys:
  *   `<stage>/<g>/l/<id>`   one record per entry of the state's `learners` array ([id, value] pairs), a tombstone when
  *                          the entry left the state (erasure): a commit writes only the entries that changed;
+ *   `<stage>/<g>/k/<id>`   the same for the entries of `knowledge.learners` (the knowledge model's per-learner
+ *                          beliefs): a learner who did not answer a quiz since is not rewritten;
  *   `<stage>/<g>/m/<i>`    the rest of the state (every other field), JSON in chunks of at most CHUNK bytes;
  *   `<stage>/<g>/head`     the input offsets the state reflects and the number of chunks (written last).
  * One Kafka transaction per put (transactional id `<prefix><stage>-<g>`): the changed entries, the chunks and the
@@ -33,8 +35,10 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * the usual x-dlq-* headers, counted; once per restore, like the replicas' dead letters) and skipped: the restore keeps that key's value from before it, which is the
  * one the last checkpoint wrote until compaction removes it. Records under keys of no group are not read at all.
  *
- * Not yet a commit of only what changed for the non-learner part of the state (knowledge model, synchronous item
- * table, the other stages' states): it is rewritten whole at every put.
+ * Not yet a commit of only what changed for the rest of the state (the knowledge model's population terms, the
+ * synchronous item table, the item and catalogue stages' states): it is rewritten whole at every put. The item
+ * table's rows keep their order in the chunks on purpose: negatives are sampled by row index, and a replay after a
+ * restore must draw the ones the uninterrupted run drew.
  */
 const CHUNK = 512 * 1024;
 
@@ -81,7 +85,7 @@ function undecodable(rest: string, value: string | null): string | null {
 export class KafkaChangelogStore implements CheckpointStore {
   readonly commitsOffsets = true;
   private readonly producers = new Map<string, Promise<Producer>>();
-  /** Per stage/group: entry id -> the JSON last written (what a put compares against), and the chunks written. */
+  /** Per stage/group: entry (`l/<id>`, `k/<id>`) -> the JSON last written (what a put compares against), and the chunks written. */
   private readonly written = new Map<string, { entries: Map<string, string>; chunks: number }>();
   /** Records read by the last restore of each stage/group (diagnostics, the restore benchmark). */
   readonly restored = new Map<string, { records: number; seconds: number }>();
@@ -173,9 +177,9 @@ export class KafkaChangelogStore implements CheckpointStore {
               continue;
             }
             if (rest === 'head') head = value ? (JSON.parse(value) as Head) : null;
-            else if (rest.startsWith('l/')) {
-              if (value === null) entries.delete(rest.slice(2));
-              else entries.set(rest.slice(2), value);
+            else if (rest.startsWith('l/') || rest.startsWith('k/')) {
+              if (value === null) entries.delete(rest);
+              else entries.set(rest, value);
             } else if (rest.startsWith('m/')) {
               if (value === null) chunks.delete(Number(rest.slice(2)));
               else chunks.set(Number(rest.slice(2)), value);
@@ -198,10 +202,12 @@ export class KafkaChangelogStore implements CheckpointStore {
     if (!h) return null;
     let metaText = '';
     for (let i = 0; i < h.chunks; i++) metaText += chunks.get(i) ?? '';
-    const state = (metaText ? JSON.parse(metaText) : {}) as Record<string, unknown>;
+    const state = (metaText ? JSON.parse(metaText) : {}) as Record<string, unknown> & { knowledge?: { learners?: unknown } };
     const learners: [string, unknown][] = [];
-    for (const [id, v] of entries) learners.push([id, JSON.parse(v)]);
-    if (entries.size > 0 || 'learners' in state) state.learners = learners;
+    const knowledge: [string, unknown][] = [];
+    for (const [k, v] of entries) (k.startsWith('l/') ? learners : knowledge).push([k.slice(2), JSON.parse(v)]);
+    if (learners.length > 0 || 'learners' in state) state.learners = learners;
+    if (knowledge.length > 0 && state.knowledge && typeof state.knowledge === 'object') state.knowledge.learners = knowledge;
     this.written.set(`${stage}/${group}`, { entries, chunks: h.chunks });
     return { offsets: h.offsets, state: state as S, writtenAt: h.writtenAt };
   }
@@ -214,15 +220,27 @@ export class KafkaChangelogStore implements CheckpointStore {
     const { learners, ...rest } = cp.state as Record<string, unknown> & { learners?: [string, unknown][] };
     const messages: Message[] = [];
     const entries = new Map<string, string>();
-    if (Array.isArray(learners)) {
-      for (const [id, v] of learners) {
+    const split = (kind: 'l' | 'k', list: [string, unknown][]) => {
+      for (const [id, v] of list) {
         const text = JSON.stringify(v);
-        entries.set(id, text);
-        if (before.entries.get(id) !== text) messages.push({ key: `${prefix}l/${id}`, value: text, partition });
+        entries.set(`${kind}/${id}`, text);
+        if (before.entries.get(`${kind}/${id}`) !== text) messages.push({ key: `${prefix}${kind}/${id}`, value: text, partition });
       }
-      for (const id of before.entries.keys()) if (!entries.has(id)) messages.push({ key: `${prefix}l/${id}`, value: null, partition });
+    };
+    const meta: Record<string, unknown> = { ...rest };
+    if (Array.isArray(learners)) {
+      split('l', learners);
+      meta.learners = [];
     }
-    const metaText = JSON.stringify(Array.isArray(learners) ? { ...rest, learners: [] } : rest);
+    // The knowledge model's per-learner beliefs (learner stage): one record per learner too, so a checkpoint writes
+    // only the learners who answered since; its population terms (items, skills, weights) stay in the chunks.
+    const k = rest.knowledge as { learners?: unknown } | undefined;
+    if (k && typeof k === 'object' && Array.isArray(k.learners)) {
+      split('k', k.learners as [string, unknown][]);
+      meta.knowledge = { ...k, learners: [] };
+    }
+    for (const id of before.entries.keys()) if (!entries.has(id)) messages.push({ key: `${prefix}${id}`, value: null, partition });
+    const metaText = JSON.stringify(meta);
     const chunks = Math.ceil(metaText.length / CHUNK);
     for (let i = 0; i < chunks; i++) messages.push({ key: `${prefix}m/${i}`, value: metaText.slice(i * CHUNK, (i + 1) * CHUNK), partition });
     for (let i = chunks; i < before.chunks; i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
@@ -247,7 +265,7 @@ export class KafkaChangelogStore implements CheckpointStore {
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
     const messages: Message[] = [{ key: `${prefix}head`, value: null, partition }];
-    for (const id of before?.entries.keys() ?? []) messages.push({ key: `${prefix}l/${id}`, value: null, partition });
+    for (const id of before?.entries.keys() ?? []) messages.push({ key: `${prefix}${id}`, value: null, partition });
     for (let i = 0; i < (before?.chunks ?? 0); i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();

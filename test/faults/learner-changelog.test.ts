@@ -49,7 +49,19 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     await admin.connect();
     await ensureTopics(admin, cfg);
     await admin.disconnect();
-    const events: KindedEvent[] = Array.from({ length: N }, (_, i) => ({ kind: 'interaction', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, resourceId: `cl-r${i % 70}`, type: i % 4 === 0 ? 'complete' : 'click', value: null, dwellMs: 1000, occurredAt: Date.now() - (N - i) * 10, context: { platform: 'test', device: null, session: null }, review: false, recommId: null } }));
+    // Every 7th event a quiz attempt (on the same resource), so the knowledge model's per-learner records (k/<id>)
+    // are checkpointed and restored too.
+    const isQuiz = (i: number) => i % 7 === 3;
+    const events: KindedEvent[] = Array.from({ length: N }, (_, i): KindedEvent => isQuiz(i)
+      ? { kind: 'quizAttempt', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, itemId: `cl-r${i % 70}-q1`, resourceId: `cl-r${i % 70}`, skills: [`s${i % 5}`], correct: i % 3 === 0, score: null, attempt: 1, responseTimeMs: 5000, occurredAt: Date.now() - (N - i) * 10 } }
+      : ({ kind: 'interaction', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, resourceId: `cl-r${i % 70}`, type: i % 4 === 0 ? 'complete' : 'click', value: null, dwellMs: 1000, occurredAt: Date.now() - (N - i) * 10, context: { platform: 'test', device: null, session: null }, review: false, recommId: null } }));
+    const want = new Map<string, { n: number; q: number }>();
+    events.forEach((_, i) => {
+      const w = want.get(`cl-u${i % LEARNERS}`) ?? { n: 0, q: 0 };
+      if (isQuiz(i)) w.q++;
+      else w.n++;
+      want.set(`cl-u${i % LEARNERS}`, w);
+    });
     const pub = new TestPublisher(cfg, kafka, testRegistry(cfg));
     // first half now; the second while the first instance runs, so the kill lands mid-stream
     await pub.publish(events.slice(0, N / 2));
@@ -67,7 +79,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     reader = new KafkaChangelogStore({ kafka, topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`, partitions: 1, transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-`, deadLetters: false });
     const applied = async () => {
       const cp = await reader!.get<LearnerGroupJSON>('learner', 0).catch(() => null);
-      return cp ? cp.state.learners.reduce((s, [, l]) => s + l.n, 0) : 0;
+      return cp ? cp.state.learners.reduce((s, [, l]) => s + l.n + l.q, 0) : 0;
     };
     // at least one changelog checkpoint before the kill, so the new instance has something to restore
     await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), { timeoutMs: 60_000, intervalMs: 1000, message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}` });
@@ -97,9 +109,12 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const seconds = (Date.now() - t0) / 1000;
     expect(await second.p.stop()).toBe(0);
     const cp = (await reader.get<LearnerGroupJSON>('learner', 0))!;
-    const counts = new Map(cp.state.learners.map(([id, l]) => [id, l.n]));
+    const counts = new Map(cp.state.learners.map(([id, l]) => [id, { n: l.n, q: l.q }]));
     expect(counts.size).toBe(LEARNERS);
-    for (let u = 0; u < LEARNERS; u++) expect([u, counts.get(`cl-u${u}`)]).toEqual([u, N / LEARNERS]);
+    for (let u = 0; u < LEARNERS; u++) expect([u, counts.get(`cl-u${u}`)]).toEqual([u, want.get(`cl-u${u}`)]);
+    // The knowledge model's per-learner beliefs came back through their own records: every quizzing learner is there.
+    const quizzers = [...want].filter(([, w]) => w.q > 0).map(([u]) => u).sort();
+    expect(cp.state.knowledge.learners.map(([u]) => u).sort()).toEqual(quizzers);
     // Exactly the two poison records under the group's keys are in the changelog's dead-letter topic.
     const letters: { key: string; reason: string; value: string }[] = [];
     const dlqReader = kafka.consumer({ groupId: `${cfg.kafka.topicPrefix}changelog-dlq-reader` });

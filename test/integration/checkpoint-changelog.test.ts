@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** The same Kafka, its producers' transactions counting the learner entries they send. */
-function counting(k: Kafka, count: (n: number) => void): Kafka {
+function counting(k: Kafka, count: (n: number) => void, kind = '/l/'): Kafka {
   const producer: Kafka['producer'] = (cfg) => {
     const p = k.producer(cfg);
     const transaction = p.transaction.bind(p);
@@ -35,7 +35,7 @@ function counting(k: Kafka, count: (n: number) => void): Kafka {
       const tx = await transaction();
       const send = tx.send.bind(tx);
       tx.send = (record) => {
-        count(record.messages.filter((m: Message) => String(m.key).includes('/l/')).length);
+        count(record.messages.filter((m: Message) => String(m.key).includes(kind)).length);
         return send(record);
       };
       return tx;
@@ -110,6 +110,35 @@ describe('kafka changelog: offsets committed in the checkpoint transaction', () 
     } finally {
       await store.close();
       await admin.deleteGroups([consumerGroupId]).catch(() => undefined);
+    }
+  });
+});
+
+describe('kafka changelog: the knowledge model per learner', () => {
+  it('writes one record per learner of knowledge.learners, only those that changed, and restores the same state', async () => {
+    const topic = `${randomPrefix('changelog')}state`;
+    topics.push(topic);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    let written = 0;
+    const store = new KafkaChangelogStore({ kafka: counting(kafka, (n) => (written += n), '/k/'), topic, partitions: 1, transactionalPrefix: `${topic}-` });
+    const state = (answered: number) => ({
+      learners: [['u1', { n: 1 }], ['u2', { n: 2 }]],
+      knowledge: { version: 1, items: [['q1', { b: answered }]], learners: [['u1', { ability: 0.1 }], ['u2', { ability: 0.2 * answered }], ['u3', { ability: 0.3 }]] },
+    });
+    try {
+      await store.put('learner', 0, { offsets: { 'in:0': '3' }, state: state(1), writtenAt: 1 });
+      expect(written).toBe(3);
+      written = 0;
+      await store.put('learner', 0, { offsets: { 'in:0': '4' }, state: state(2), writtenAt: 2 });
+      expect(written).toBe(1); // only u2 answered since
+      const fresh = new KafkaChangelogStore({ kafka, topic, partitions: 1, transactionalPrefix: `${topic}-reader-` });
+      try {
+        expect(await fresh.get('learner', 0)).toEqual({ offsets: { 'in:0': '4' }, state: state(2), writtenAt: 2 });
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await store.close();
     }
   });
 });
