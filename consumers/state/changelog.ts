@@ -41,6 +41,28 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * restore must draw the ones the uninterrupted run drew.
  */
 const CHUNK = 512 * 1024;
+/**
+ * At most this many key + value bytes per produce request: the broker refuses a record batch above its
+ * message.max.bytes (1 MiB by default), and 2,000 learners of 200-resource histories are several MiB.
+ */
+const SEND_BYTES = 512 * 1024;
+
+/** Consecutive runs of `messages` of at most `max` key + value bytes each (a larger single message alone). */
+function* byBytes(messages: readonly Message[], max: number): Generator<Message[]> {
+  let batch: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = Buffer.byteLength(String(m.key ?? '')) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0));
+    if (batch.length > 0 && bytes + size > max) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(m);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
 interface Head {
   offsets: Record<string, string>;
@@ -249,7 +271,7 @@ export class KafkaChangelogStore implements CheckpointStore {
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();
     try {
-      for (let i = 0; i < messages.length; i += 2000) await tx.send({ topic: this.o.topic, messages: messages.slice(i, i + 2000) });
+      for (const batch of byBytes(messages, SEND_BYTES)) await tx.send({ topic: this.o.topic, messages: batch });
       if (ctx && Object.keys(cp.offsets).length > 0) await tx.sendOffsets({ consumerGroupId: ctx.consumerGroupId, topics: offsetTopics(cp.offsets) });
       await tx.commit();
     } catch (err) {
