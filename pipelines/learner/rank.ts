@@ -61,7 +61,8 @@ export interface LearnerRankOptions {
  */
 export const LEARNER_RANK_WEIGHTS = { relevance: 1, collab: 0, popularity: 0 } as const;
 
-const MAX_INTERESTS = 5;
+/** Declared interests the ranker reads per learner (the first ones); the stage embeds exactly these. */
+export const MAX_INTERESTS = 5;
 /** Share of a candidate's relevance its transitions must carry for the "learners who did X went on to this" reason. */
 const BECAUSE_SHARE = 0.5;
 const POPULAR_REFRESH_MS = 1000;
