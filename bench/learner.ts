@@ -57,7 +57,7 @@ export interface ChildResult {
 
 /* ------------------------------------------------------------------ child: one run with one checkout's code */
 
-async function child(spec: ChildSpec): Promise<ChildResult> {
+export async function child(spec: ChildSpec): Promise<ChildResult> {
   const r = spec.root;
   // every module from the checkout under test (its own ItemTable, processor, ranker, store...)
   /* eslint-disable @typescript-eslint/no-require-imports */

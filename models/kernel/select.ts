@@ -70,3 +70,35 @@ function orderKey(x: number, i: number): number {
   const ascending = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
   return (0xffffffff - ascending) * INDEX_SPAN + i;
 }
+
+let copy = new Float64Array(0);
+
+/**
+ * The set `topK(scores, n, k)` returns, in index order instead of best first: for a caller whose result does not
+ * depend on the order it is handed its candidates in (the learner stage's rank() input: models/ranking sorts by
+ * relevance, ties by id). O(n): one selection of the k-th best, one pass; ties at the k-th best go to the lower
+ * indices, -Infinity is never returned, and a NaN anywhere keeps topK (whose order NaN defines).
+ */
+export function bestKUnordered(scores: Float64Array, n: number, k: number): Int32Array {
+  if (copy.length < n) copy = new Float64Array(Math.max(n, 2 * copy.length));
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const x = scores[i];
+    if (x !== x) return topK(scores, n, k);
+    if (x !== -Infinity) copy[c++] = x;
+  }
+  const want = Math.min(k, c);
+  const out = new Int32Array(Math.max(0, want));
+  if (want <= 0) return out;
+  // the k-th best; above it everything is in, at it the lowest indices until k
+  const kth = selectKth(copy, c, c - want);
+  let above = 0;
+  for (let i = 0; i < n; i++) if (scores[i] > kth) above++;
+  let ties = want - above;
+  let r = 0;
+  for (let i = 0; i < n; i++) {
+    const x = scores[i];
+    if (x > kth || (x === kth && ties-- > 0)) out[r++] = i;
+  }
+  return out;
+}

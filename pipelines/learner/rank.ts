@@ -1,5 +1,5 @@
 import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
-import { topK } from '../../models/kernel/topk';
+import { bestKUnordered } from '../../models/kernel/select';
 import { Recommender, type RecommenderOptions, type RelevanceParts } from '../../models/recommender/recommender';
 
 /** A candidate that remembers its replica row (MMR views the row's factors instead of copying them). */
@@ -220,10 +220,11 @@ export class LearnerRanker {
     const vals = this.vals;
     const parts = this.parts;
     rec.score(table.signals, pool, rec.collabWeight > 0 && !cold ? collab : undefined, vals, parts);
-    // the best k by relevance, and every extra (they must get a chance whatever their relevance), in that order
+    // the best k by relevance, and every extra (they must get a chance whatever their relevance); as a set: rank()
+    // orders its candidates itself (relevance, ties by id), so their order here changes nothing
     const kept = this.kept;
     const keep: number[] = [];
-    const best = topK(vals, m, Math.min(this.k, m));
+    const best = bestKUnordered(vals, m, Math.min(this.k, m));
     for (let r = 0; r < best.length; r++) {
       const j = best[r];
       if (kept[j] === 1) continue;

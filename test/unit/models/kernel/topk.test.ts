@@ -1,6 +1,6 @@
 import { mulberry32 } from '../../../../models/random/prng';
 import { dotAll, rankOf, topK } from '../../../../models/kernel/index';
-import { topKSelect } from '../../../../models/kernel/select';
+import { bestKUnordered, topKSelect } from '../../../../models/kernel/select';
 
 function reference(scores: Float64Array, n: number, k: number): number[] {
   const idx = [...Array(n).keys()].filter((i) => scores[i] !== -Infinity);
@@ -55,6 +55,19 @@ describe('topKSelect', () => {
     expect(Array.from(topKSelect(row, 0, 4096, 300))).toEqual(Array.from(topK(row, 4096, 300)));
     const zeros = Float32Array.from({ length: 4096 }, (_, i) => (i % 2 ? -0 : 0) - (i % 3 === 0 ? 1 : 0));
     expect(Array.from(topKSelect(zeros, 0, 4096, 500))).toEqual(Array.from(topK(zeros, 4096, 500)));
+  });
+});
+
+describe('bestKUnordered', () => {
+  it('is the set topK returns, in index order (ties to the lower index, -Infinity excluded)', () => {
+    const rng = mulberry32(13);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rng() * 500);
+      const s = Float64Array.from({ length: n }, () => (rng() < 0.1 ? -Infinity : trial % 2 ? Math.floor(rng() * 6) : rng()));
+      const k = 1 + Math.floor(rng() * 400);
+      const want = Array.from(topK(s, n, k)).sort((a, b) => a - b);
+      expect(Array.from(bestKUnordered(s, n, k))).toEqual(want);
+    }
   });
 });
 
