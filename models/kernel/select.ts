@@ -1,4 +1,4 @@
-import { selectKth } from '../ranking/order';
+import { selectKth, sortNumbers } from '../ranking/order';
 import { topK } from './topk';
 
 /** Rows shorter than this (or with k above a quarter of them) go to the heap: the sample would not pay for itself. */
@@ -48,11 +48,10 @@ export function topKSelect(scores: Float32Array, at: number, n: number, k: numbe
     }
   }
   if (c < k) return topK(scores.subarray(at, at + n), n, k);
-  // one number per entry whose ascending order is (score descending, index ascending): the built-in numeric sort,
-  // no comparator
-  const sorted = keys.subarray(0, c).sort();
+  // one number per entry whose ascending order is (score descending, index ascending), sorted without a comparator
+  sortNumbers(keys, 0, c);
   const out = new Int32Array(k);
-  for (let r = 0; r < k; r++) out[r] = sorted[r] % INDEX_SPAN;
+  for (let r = 0; r < k; r++) out[r] = keys[r] % INDEX_SPAN;
   return out;
 }
 

@@ -273,7 +273,8 @@ export class LearnerRanker {
     // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
     const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
     const practisedSkills = new Set(knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : []);
-    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity }, this.rankOptions).items;
+    // one candidate per pool row, and rows have distinct ids
+    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity, uniqueIds: true }, this.rankOptions).items;
     return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;
   }
 
