@@ -67,7 +67,8 @@ export class OnnxTopK {
   }
 
   /**
-   * Top `k` for `b` learners in one Gemm call (per MAX_SCORES scores) and a JS selection: `users` holds `b` row-major vectors (`users[j * dim + f]`),
+   * Top `k` for `b` learners: up to SELECT_MAX_ROWS rows one Gemm call (per MAX_SCORES scores) and a JS selection,
+   * beyond one Gemm + TopK call. `users` holds `b` row-major vectors (`users[j * dim + f]`),
    * `mask` either `n` values shared by all (item bias, -Infinity = excluded) or `b * n` (row j for learner j, for
    * per-learner exclusions). One result per learner, in order, each without the -Infinity tail.
    */
