@@ -51,7 +51,11 @@ export function topKSelect(scores: Float32Array, at: number, n: number, k: numbe
   // one number per entry whose ascending order is (score descending, index ascending), sorted without a comparator
   sortNumbers(keys, 0, c);
   const out = new Int32Array(k);
-  for (let r = 0; r < k; r++) out[r] = keys[r] % INDEX_SPAN;
+  // the index: key - floor(key / span) * span, exact below 2^53 with a power-of-two span (a float % is an fmod call)
+  for (let r = 0; r < k; r++) {
+    const key = keys[r];
+    out[r] = key - Math.floor(key / INDEX_SPAN) * INDEX_SPAN;
+  }
   return out;
 }
 
