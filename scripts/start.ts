@@ -121,13 +121,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await Promise.all([prepareKafkaAndRegistry(config), ensureEncoderModel(config)]);
     // Each process is supervised (and restarted) on its own: a crashed learner instance restarts alone.
-    for (const p of processes) {
-      const args = [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', p.stages];
-      if (p.instance !== undefined) args.push('--instance', String(p.instance));
-      else if (learners.length > 0) args.push('--learner-peers', learners.map((l) => l.metricsPort).join(','));
-      // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
-      supervisor.start(p.name, args);
-    }
+    // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
+    for (const p of processes) supervisor.start(p.name, [path.join(ROOT, 'pipelines', 'main.ts'), ...p.args]);
     // The demo page is on for this command only (it posts the visitor's clicks with a server-side write key); an
     // explicit LEARNSTREAM_API_DEMO_PAGE=false (or the config file) still turns it off.
     const apiEnv = { LEARNSTREAM_API_DEMO_PAGE: process.env.LEARNSTREAM_API_DEMO_PAGE ?? 'true' };

@@ -19,8 +19,13 @@ export interface PipelineProcess {
   stages: string;
   /** Learner instance index, for the learner processes. */
   instance?: number;
-  /** LEARNSTREAM_METRICS_PORT of the process. */
+  /** The port its /metrics, /healthz and /readyz answer on (metrics.port, or metrics.port + 1 + i for learner-i). */
   metricsPort: number;
+  /**
+   * Its pipelines/main.ts arguments: `--stage <stages>`, `--instance i` for a learner, `--learner-peers <ports>` for the
+   * pipeline process (its /readyz reports every learner instance). Every process gets the base LEARNSTREAM_METRICS_PORT.
+   */
+  args: string[];
 }
 
 /** The /metrics port of learner instance `i` (0-based): metrics.port + 1 + i. */
@@ -30,7 +35,9 @@ export function learnerMetricsPort(config: Config, i: number): number {
 
 /** Every pipeline process of the layout: the non-learner stages first, then the learner instances. */
 export function pipelineProcesses(config: Config, learners = learnerInstanceCount(config)): PipelineProcess[] {
-  const out: PipelineProcess[] = [{ name: 'pipeline', stages: 'item,catalog,experiment', metricsPort: config.metrics.port }];
-  for (let i = 0; i < learners; i++) out.push({ name: `learner-${i}`, stages: 'learner', instance: i, metricsPort: learnerMetricsPort(config, i) });
+  const ports = Array.from({ length: learners }, (_, i) => learnerMetricsPort(config, i));
+  const stages = 'item,catalog,experiment';
+  const out: PipelineProcess[] = [{ name: 'pipeline', stages, metricsPort: config.metrics.port, args: ['--stage', stages, ...(learners > 0 ? ['--learner-peers', ports.join(',')] : [])] }];
+  for (let i = 0; i < learners; i++) out.push({ name: `learner-${i}`, stages: 'learner', instance: i, metricsPort: ports[i], args: ['--stage', 'learner', '--instance', String(i)] });
   return out;
 }

@@ -1,12 +1,18 @@
 /**
- * Alerts tell the truth on a healthy system (issue #18, item 4): the real pipeline (its own process, `pipelines/main.ts`),
- * the read API with the collector (real Redis, Kafka, registry), the demo event source (`scripts/demo.ts`, its own
- * process: a catalogue, 40 profiles, ~20 clicks, completions and quiz answers a second) and a reader polling
- * recommendations and knowledge like the demo page, scraped by a real Prometheus that evaluates the real recording
- * and alerting rules every second. Past a warm-up, Prometheus' /api/v1/alerts must list nothing pending or firing,
- * sampled for a while, while the load is shown to be real (events consumed, lists written, requests served, every
- * rule healthy, both targets up). Warm-up: 30 s of demo load and until that load shows in Prometheus (the thresholds
- * asserted at the end), then 12 s sampled at every rule evaluation (1 s). Bounded: about 50 s idle.
+ * Alerts tell the truth on a healthy system (issue #18, item 4), in npm start's process layout (issue #19, item 2;
+ * lib/config/layout.ts): the item/catalogue/experiment process and two learner-stage processes, each started with the
+ * arguments `npm start` gives it (`pipelines/main.ts`, one learner instance per core of this 2-core machine, the
+ * consumer group spreading the 2 partitions), the read API with the collector (real Redis, Kafka, registry), the demo
+ * event source (`scripts/demo.ts`, its own process: a catalogue, 40 profiles, ~20 clicks, completions and quiz answers
+ * a second) and a reader polling recommendations and knowledge like the demo page, scraped by a real Prometheus with
+ * the config `npm start` renders (infra/stack/prometheus.ts: one target per process, intervals at 1 s here) that
+ * evaluates the real recording and alerting rules every second. Past a warm-up, Prometheus' /api/v1/alerts must list
+ * nothing pending or firing, sampled for a while, while the load is shown to be real (events consumed, lists written,
+ * requests served, every rule healthy, all five targets up, both learner instances holding a partition), and every
+ * learnstream gauge each process exports is one that process sets: its own stages' consumer lag (each partition on one
+ * process only), its own serving-view rebuild gauge at 0, the quality gauges on the learner instances only, the
+ * in-flight gauge on the API only. Warm-up: 30 s of demo load and until that load shows in Prometheus (the thresholds
+ * asserted at the end), then 12 s sampled at every rule evaluation (1 s). Bounded: about 55 s idle.
  *
  * The `for:` durations (2 to 30 min) are longer than the test, so nothing can fire; but an alert whose expression is
  * true shows as pending at the next evaluation, and that is what this asserts against. The freshness alert's
@@ -22,10 +28,11 @@ import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
 import { lazyPublisher } from '../../api/wiring';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { registerSchemas } from '../../lib/serde';
-import { startPrometheus, stackDown } from '../../infra/stack/index';
+import { renderPrometheusConfig, startPrometheus, stackDown } from '../../infra/stack/index';
+import { pipelineProcesses } from '../../lib/config/layout';
 import { createCollectorRouter } from '../../producers/collector';
 import { Publisher } from '../../producers/publisher';
 import { freePort as freeOsPort, testConfig, testRegistry, waitFor } from '../helpers';
@@ -35,7 +42,6 @@ import { freePort, StageProcess, stageEnv } from '../pipeline-support/procs';
 jest.setTimeout(150_000);
 
 const ROOT = path.resolve(__dirname, '../..');
-const PROM_DIR = path.join(ROOT, 'infra/prometheus');
 /** The demo runs at least this long before the watch, and until its load shows in Prometheus. */
 const WARM_UP_MS = 30_000;
 /** Sampled once a second: Prometheus evaluates the rules every second here, so every evaluation is seen. */
@@ -51,7 +57,7 @@ interface PromAlert {
 describe('Prometheus lists no pending or firing alert on a healthy demo past warm-up', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-alerts-'));
   let h: PipelineHarness;
-  let pipeline: StageProcess;
+  let pipeline: StageProcess[] = [];
   let demo: ChildProcess | undefined;
   let demoOut = '';
   let api: RunningApi;
@@ -76,35 +82,30 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   };
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('alerts', { kafka: { partitions: 2 } }));
+    h = await createHarness(testConfig('alerts', { kafka: { partitions: 2 }, pipeline: { learnerInstances: 2 } }));
     // what npm start does before the demo source starts
     await registerSchemas(testRegistry(h.config), h.config);
-    const metricsPort = freePort();
-    // the encoder is left out to keep start-up and CPU within the test's budget; the pipeline is otherwise npm start's
-    pipeline = new StageProcess('pipeline', ['--stage', 'all', '--no-encoder', '--state-dir', path.join(tmp, 'state')], stageEnv(h.config, { LEARNSTREAM_METRICS_PORT: String(metricsPort) }), tmp);
-    pipeline.start();
+    // npm start's processes on a free base port: `pipeline` on it, learner-i on base + 1 + i (lib/config/layout.ts)
+    const metricsPort = freePort(3);
+    const promPort = await freeOsPort();
+    promUrl = `http://127.0.0.1:${promPort}`;
+    promConfig = { ...h.config, dataDir: tmp, metrics: { ...h.config.metrics, port: metricsPort }, stack: { ...h.config.stack, prometheusPort: promPort } };
+    const env = stageEnv(h.config, { LEARNSTREAM_METRICS_PORT: String(metricsPort), LEARNSTREAM_LEARNER_INSTANCES: '2' });
+    // the encoder is left out to keep start-up and CPU within the test's budget; the processes are otherwise npm start's
+    pipeline = pipelineProcesses(promConfig).map((p) => new StageProcess(p.name, [...p.args, '--no-encoder', '--state-dir', path.join(tmp, 'state')], env, tmp));
+    expect(pipeline.map((p) => p.name)).toEqual(['pipeline', 'learner-0', 'learner-1']);
+    for (const p of pipeline) p.start();
 
     publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
     const logger = createLogger({ level: 'warn' });
     api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger, publishErasure: publisher.publishErasure, eventsRouter: createCollectorRouter({ publisher, logger }), health: { redis: () => h.store.ping() } });
 
-    const promPort = await freeOsPort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    promConfig = loadConfig({ overrides: { dataDir: tmp, logLevel: 'warn', stack: { prometheusPort: promPort } } });
-    const yml = fs
-      .readFileSync(path.join(PROM_DIR, 'prometheus.yml'), 'utf8')
-      .replace('127.0.0.1:18080', `127.0.0.1:${api.port}`)
-      .replace('127.0.0.1:19464', `127.0.0.1:${metricsPort}`)
-      .replace('127.0.0.1:19090', `127.0.0.1:${promPort}`)
-      .replace(/scrape_interval: 5s/, 'scrape_interval: 1s')
-      .replace(/scrape_timeout: 4s/, 'scrape_timeout: 1s')
-      .replace(/evaluation_interval: 5s/, 'evaluation_interval: 1s')
-      .replace(/- rules\//g, `- ${PROM_DIR}/rules/`);
-    fs.writeFileSync(path.join(tmp, 'prometheus.yml'), yml);
-    await startPrometheus(promConfig, path.join(tmp, 'prometheus.yml'));
+    // the scrape config npm start renders, with this test's ports and every interval at 1 s
+    const yml = renderPrometheusConfig(promConfig, { apiPort: api.port, interval: '1s', file: path.join(tmp, 'prometheus.yml') });
+    await startPrometheus(promConfig, yml);
 
     // the demo source of npm start, on this test's topics
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.ok, () => false)) || undefined, { message: 'pipeline /metrics', timeoutMs: 60_000 });
+    for (const p of pipeline) await waitFor(async () => (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`).then((r) => r.ok, () => false)) || undefined, { message: `${p.name} /metrics`, timeoutMs: 60_000 });
     demoStarted = Date.now();
     demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--rate', '20', '--learners', '40', '--resources', '300'], { cwd: ROOT, env: { ...process.env, ...stageEnv(h.config) }, stdio: ['ignore', 'pipe', 'pipe'] });
     demo.stdout?.on('data', (d: Buffer) => (demoOut += d.toString()));
@@ -139,7 +140,7 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
       await exited;
     }
     await stackDown(promConfig, { services: ['prometheus'] }).catch(() => undefined);
-    await pipeline?.stop();
+    await Promise.all(pipeline.map((p) => p.stop()));
     await api?.stop();
     await publisher?.close();
     await h?.close();
@@ -152,6 +153,54 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   };
   const personalLists = () => scalar('sum(learnstream_pipeline_lists_written_total{source="personal"})');
   const servedReads = () => scalar('sum(learnstream_http_request_duration_seconds_count{job="learnstream-api",route="/v1/learners/:userId/recommendations",status="200"})');
+
+  /**
+   * Every learnstream gauge each process exports, as Prometheus scraped it, is one that process sets (issue #18 item
+   * 4): a gauge is exported from its creation, so a family registered by a process that never sets it (the API's quiz
+   * AUC 0 once) shows a false value. Per process: the consumer lag of its own stages' groups only, each (group, topic,
+   * partition) on one process only (a revoked partition's series goes with it), its own serving-view rebuild gauge at
+   * 0, the online-quality gauges on the learner instances only, the in-flight gauge on the API only.
+   */
+  const expectOwnGauges = async () => {
+    const metadata = await prom<Record<string, { type: string }[]>>('/api/v1/metadata');
+    const gauge = (name: string) => metadata[name]?.some((m) => m.type === 'gauge') ?? false;
+    const series = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('{job=~"learnstream-.+", __name__=~"learnstream_.+"}')}`);
+    const gauges = series.result.filter((r) => gauge(r.metric.__name__));
+    const who = (m: Record<string, string>) => m.process ?? m.stage;
+    const families = new Map<string, Set<string>>();
+    for (const r of gauges) families.set(who(r.metric), (families.get(who(r.metric)) ?? new Set()).add(r.metric.__name__));
+    const byProcess = Object.fromEntries([...families].map(([p, f]) => [p, [...f].sort()]));
+    process.stdout.write(`gauges by process: ${JSON.stringify(byProcess)}\n`);
+    const lag = 'learnstream_kafka_consumer_lag_messages';
+    const rebuild = 'learnstream_serving_rebuild_pending';
+    const quality = ['learnstream_quality_list_hit_rate_ratio', 'learnstream_quality_popular_hit_rate_ratio', 'learnstream_quality_quiz_auc_ratio'];
+    const experiment = ['learnstream_experiment_attributed_messages', 'learnstream_experiment_exposed_learners'];
+    // what each process sets (must), and what it sets once measured or configured (may)
+    const own: Record<string, { must: string[]; may: string[]; groups: string[]; rebuildStages: string[] }> = {
+      api: { must: ['learnstream_http_in_flight_requests'], may: [], groups: [], rebuildStages: [] },
+      pipeline: { must: [lag, rebuild], may: experiment, groups: ['item', 'catalog', 'experiment'], rebuildStages: ['catalog'] },
+      'learner-0': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-0'] },
+      'learner-1': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-1'] },
+    };
+    expect(Object.keys(byProcess).sort()).toEqual(Object.keys(own).sort());
+    for (const [p, o] of Object.entries(own)) {
+      const f = byProcess[p] ?? [];
+      expect([p, o.must.filter((n) => !f.includes(n))]).toEqual([p, []]);
+      expect([p, f.filter((n) => !o.must.includes(n) && !o.may.includes(n))]).toEqual([p, []]);
+      const of = (name: string) => gauges.filter((r) => r.metric.__name__ === name && who(r.metric) === p).map((r) => r.metric);
+      const prefix = h.config.kafka.topicPrefix;
+      expect([p, [...new Set(of(lag).map((m) => m.group.slice(m.group.lastIndexOf('-') + 1)))].sort()]).toEqual([p, [...o.groups].sort()]);
+      for (const m of of(lag)) expect(m.topic.startsWith(prefix)).toBe(true);
+      expect([p, of(rebuild).map((m) => m.stage).sort()]).toEqual([p, o.rebuildStages]);
+    }
+    for (const r of gauges.filter((g) => g.metric.__name__ === rebuild)) expect([who(r.metric), r.value[1]]).toEqual([who(r.metric), '0']);
+    // each partition's lag on one process only, and each learner instance holding at least one partition of its input
+    const lagKeys = gauges.filter((r) => r.metric.__name__ === lag).map((r) => `${r.metric.group} ${r.metric.topic} ${r.metric.partition}`);
+    expect(lagKeys.length).toBe(new Set(lagKeys).size);
+    const interactions = (p: string) => gauges.filter((r) => r.metric.__name__ === lag && who(r.metric) === p && r.metric.topic.endsWith('learning.interactions')).map((r) => r.metric.partition);
+    expect([...interactions('learner-0'), ...interactions('learner-1')].sort()).toEqual(['0', '1']);
+    expect(interactions('learner-0').length).toBe(1);
+  };
 
   it('after warm-up, nothing is pending or firing while the demo load runs, and the load is real', async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, demoStarted + WARM_UP_MS - Date.now())));
@@ -181,7 +230,10 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     const rules = groups.groups.flatMap((g) => g.rules);
     expect(rules.filter((r) => r.type === 'alerting').length).toBeGreaterThanOrEqual(8);
     expect(rules.filter((r) => r.health !== 'ok')).toEqual([]);
-    expect(await scalar('count(up{job=~"learnstream-.*"} == 1)')).toBe(2);
+    // every target of the rendered config, one per process, up
+    const { activeTargets } = await prom<{ activeTargets: { labels: Record<string, string>; health: string }[] }>('/api/v1/targets');
+    expect(activeTargets.map((t) => `${t.labels.process ?? t.labels.stage ?? t.labels.job} ${t.health}`).sort()).toEqual(['api up', 'learner-0 up', 'learner-1 up', 'pipeline up', 'prometheus up']);
+    await expectOwnGauges();
     const byTopic = await consumedByTopic();
     expect(byTopic('learning.interactions')).toBeGreaterThan(300);
     expect(byTopic('learning.quiz-attempts')).toBeGreaterThan(100);
