@@ -25,7 +25,7 @@ import { loadConfig } from '../lib/config';
 import { learnerMetricsPort } from '../lib/config/layout';
 import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
-import { ensureTopics } from '../lib/kafka/topics';
+import { changelogTopicPlan, ensureChangelogTopic, ensureTopics } from '../lib/kafka/topics';
 import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
 import { createServingRedis } from '../lib/redis/client';
@@ -123,15 +123,21 @@ export async function main(argv: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
-  const changelogTopic = `${config.kafka.topicPrefix}learnstream.state-changelog`;
-  if (args.changelog && !(await admin.listTopics()).includes(changelogTopic)) {
-    await admin.createTopics({ topics: [{ topic: changelogTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
-  }
+  // compacted, with the erasure bounds of personal data (it holds learners' state by id)
+  const changelogTopic = args.changelog ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
   await admin.disconnect();
   const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-` }) : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
-  const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
+  // after an erasure the learner stage's DEL is followed by an AOF rewrite within privacy.aofRewriteMs (erasure bound)
+  const store = new RedisServingStore({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    emit: instr,
+    ownsClient: true,
+    aofRewriteAfterEraseMs: config.privacy.aofRewriteMs,
+    onAofRewrite: (o) => (o.ok ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies }) : logger.warn('redis AOF rewrite after erasure failed', { error: o.error })),
+  });
   const registryClient = createRegistryClient(config);
   const decode = await createDecode({ config, kafka, registry: registryClient, emit: instr, logger });
   let embed: EmbedFn | undefined;
