@@ -181,7 +181,7 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     const byProcess = Object.fromEntries([...families].map(([p, f]) => [p, [...f].sort()]));
     process.stdout.write(`gauges by process: ${JSON.stringify(byProcess)}\n`);
     const lag = 'learnstream_kafka_consumer_lag_messages';
-    const rebuild = 'learnstream_serving_rebuild_pending';
+    const rebuild = 'learnstream_serving_rebuild_pending_keys';
     const quality = ['learnstream_quality_list_hit_rate_ratio', 'learnstream_quality_popular_hit_rate_ratio', 'learnstream_quality_quiz_auc_ratio'];
     const experiment = ['learnstream_experiment_attributed_messages', 'learnstream_experiment_exposed_learners'];
     // what each process sets (must), and what it sets once measured or configured (may)
