@@ -4,6 +4,7 @@
  * dependencies from the config and owns the HTTP server and shutdown.
  */
 import express, { type Express, type Router } from 'express';
+import type { RequestListener } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
@@ -12,13 +13,15 @@ import type * as EncoderModule from '../lib/encoder/onnx-encoder';
 import { resolveEncoderDir } from '../lib/encoder/model-dir';
 import { hasCurriculum } from '../serving/curriculum';
 import type { ServingStore } from '../serving/types';
-import { authenticate, requireScope } from './middleware/auth';
+import { authenticate, createAuthenticator, requireScope } from './middleware/auth';
 import { edge } from './middleware/edge';
 import { notFound, sendProblem } from './middleware/errors';
 import { demoRouter } from './demo/router';
 import { withCatalogCache } from './recommend/catalog-cache';
 import { encoderTextGoals, type TextGoalResolver } from './recommend/text-goals';
-import { rateLimit } from './middleware/rate-limit';
+import { createRateLimiter, rateLimit } from './middleware/rate-limit';
+import { createFastPath, type FastPath } from './fast-path';
+import { recommendationsRoute, similarRoute } from './routes/read-replies';
 import { routeLabeler } from './middleware/route-label';
 import { scriptAwareTextGoals, titleNgramTextGoals } from './recommend/title-goals';
 import { openApiDocument } from './openapi';
@@ -50,7 +53,7 @@ export interface AppOptions {
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
   /** Where the demo page (config.api.demoPage) reads the pipeline's figures. Default port config.metrics.port on 127.0.0.1. */
-  pipelineMetricsUrl?: string;
+  pipelineMetricsUrl?: string | string[];
 }
 
 /** In-flight request tracking, for draining on shutdown. */
@@ -64,7 +67,11 @@ export interface Drain {
 }
 
 export interface ApiApp {
+  /** The express app: every route (what `handler` does not serve itself). */
   app: Express;
+  /** What the HTTP server runs: the node:http fast path for the hot read routes (api/fast-path.ts), else `app`. */
+  handler: RequestListener;
+  fastPath: FastPath;
   drain: Drain;
   instrumentation: Instrumentation;
 }
@@ -118,8 +125,11 @@ export function createApp(opts: AppOptions): ApiApp {
   // One router for /v1, its routes mounted by their full path under it: a router per resource cost a routing pass and
   // a prefix trim per request.
   const v1 = express.Router();
-  const identify = authenticate(config.api.apiKeys, { now });
-  const charge = rateLimit(config.api.rateLimitPerMinute, now);
+  // One authenticator and one rate limiter for express and the fast path: they share the buckets.
+  const auth = createAuthenticator(config.api.apiKeys, { now });
+  const limiter = createRateLimiter(config.api.rateLimitPerMinute, now);
+  const identify = authenticate(auth);
+  const charge = rateLimit(limiter);
   v1.use((req, res, next) => {
     identify(req, res);
     charge(res);
@@ -162,5 +172,19 @@ export function createApp(opts: AppOptions): ApiApp {
 
   app.use(notFound());
   app.use(sendProblem());
-  return { app, drain, instrumentation };
+
+  const fastPath = createFastPath({
+    logger,
+    emit,
+    drain,
+    identify: auth,
+    charge: limiter,
+    recommendations: recommendationsRoute({ store, emit, experiments: config.experiments }),
+    similar: similarRoute({ store }),
+    corsOrigins: config.api.corsOrigins,
+  });
+  const handler: RequestListener = (req, res) => {
+    if (!fastPath.handle(req, res)) app(req, res);
+  };
+  return { app, handler, fastPath, drain, instrumentation };
 }

@@ -3,7 +3,7 @@
  * accepting connections, lets in-flight requests finish (bounded by `shutdownTimeoutMs`), then closes Redis and
  * Kafka. `startApi` is also what integration tests use, with their own store and registry.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from '../lib/config';
@@ -35,7 +35,8 @@ export interface RunningApi extends ApiApp {
 export async function startApi(opts: StartOptions): Promise<RunningApi> {
   const api = createApp(opts);
   const logger = opts.logger ?? createLogger({ base: { component: 'api' } });
-  const server = api.app.listen(opts.port ?? opts.config.api.port, opts.host ?? opts.config.api.host);
+  // api.handler: the fast path for the hot read routes, express for the rest (what app.listen would serve)
+  const server = createServer(api.handler).listen(opts.port ?? opts.config.api.port, opts.host ?? opts.config.api.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

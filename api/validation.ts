@@ -2,8 +2,16 @@
  * Query and path parameter parsing with clear, collected messages: one 400 lists every problem of the request, not
  * just the first. Unknown query parameters are rejected too, so a typo (`limt=5`) is never silently ignored.
  */
-import type { Request } from 'express';
 import { HttpProblem } from '../lib/problems';
+
+/**
+ * What parameters are read from: an express Request, or the node:http fast path's parse of the same URL (path
+ * parameters by name, the query as express's 'simple' query parser, node:querystring, returns it).
+ */
+export interface ParamSource {
+  readonly params: Readonly<Record<string, string | string[] | undefined>>;
+  readonly query: Readonly<Record<string, unknown>>;
+}
 
 type Issue = { param: string; message: string };
 
@@ -13,8 +21,8 @@ export class Params {
   readonly issues: Issue[] = [];
   // Express 5's req.query is a getter that parses the query string again on every access (six times per request
   // here before this copy).
-  private readonly query: Request['query'];
-  constructor(private readonly req: Request, allowed: readonly string[]) {
+  private readonly query: ParamSource['query'];
+  constructor(private readonly req: ParamSource, allowed: readonly string[]) {
     this.query = req.query;
     for (const name of Object.keys(this.query)) {
       if (!allowed.includes(name)) {

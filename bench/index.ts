@@ -6,6 +6,7 @@ import * as all from './all';
 import * as freshness from './freshness';
 import * as ingest from './ingest';
 import * as kernel from './kernel';
+import * as learner from './learner';
 import * as path from 'node:path';
 import { runTsx } from './lib/child';
 import { parseBenchArgs, type BenchArgs } from './lib/report';
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, { about: string; load: () => Promise<{ run: (a: 
   memory: { about: 'bytes per learner / resource in the process and in Redis (1M learners, 100k resources)', load: () => Promise.resolve(memory) },
   read: { about: 'read API latency/throughput vs hello-world express and a bare ioredis GET (autocannon)', load: () => Promise.resolve(read) },
   ingest: { about: 'learner-stage events/s (1 and 4 partitions) vs raw kafkajs consume + Avro decode', load: () => Promise.resolve(ingest) },
+  learner: { about: 'learner-stage CPU per event in process (no Kafka/Redis), backlog and live; --baseline <checkout> A/B with list digests; --growth', load: () => Promise.resolve(learner) },
   encoder: {
     about: 'content-encoder (ONNX sentence embedding) inference time per text and batch (bench/encoder.ts)',
     // bench/encoder.ts runs on load (it predates this runner): started as its own process with the same arguments

@@ -5,8 +5,10 @@
  * consume + Avro decode (lib/serde EventDeserializer, the same decoder) of the same topic, in the same run.
  * One partition and four; each in a fresh world (random topic / key prefixes). The event stream is produced before
  * either consumer starts, so both read a full topic as fast as they can.
- * `npm run bench -- ingest [--quick] [--json] [--events N] [--profile] [--max-replica-lag N]`
- * (--profile: CPU profile of the learner-stage phase; --max-replica-lag: the Pipeline option, default 2000, 0 = off); needs the stack (started when absent).
+ * `npm run bench -- ingest [--quick] [--json] [--events N] [--profile] [--max-replica-lag N] [--instances 1,2]`
+ * (--profile: CPU profile of the learner-stage phase; --max-replica-lag: the Pipeline option, default 2000, 0 = off;
+ * --instances: instead, the learner stage as that many processes each, as npm start runs it (./ingest-instances.ts));
+ * needs the stack (started when absent).
  */
 import { EventDeserializer } from '../lib/serde';
 import { createWorld, interactionMessages, produceAll, publishCatalogue, startLearner, type BenchWorld } from './lib/pipeline';
@@ -18,6 +20,7 @@ import { cpuMs, round } from './lib/stats';
 import { summarise } from './profile';
 import * as fs from 'node:fs';
 import type { Row } from './lib/table';
+import { runInstances } from './ingest-instances';
 
 function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const t0 = Date.now();
@@ -114,6 +117,18 @@ export async function run(args: BenchArgs): Promise<void> {
   const users = Math.max(100, Math.round(n / 10));
   const items = args.quick ? 2000 : 10_000;
   const stack = await ensureStack(loadConfig());
+  const instArg = args.rest.indexOf('--instances');
+  if (instArg >= 0) {
+    const counts = (args.rest[instArg + 1] ?? '1,2').split(',').map(Number);
+    if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 4)) throw new Error(`--instances takes a comma list of counts 1..4 (4 partitions), got ${args.rest[instArg + 1]}`);
+    try {
+      await runInstances(report, counts, n, users, items);
+    } finally {
+      await stack.stop();
+    }
+    emitReport(report, args);
+    return;
+  }
   const rows: Row[] = [];
   let ratio1 = NaN;
   let cpu1 = NaN;

@@ -274,7 +274,7 @@ export async function run(args: BenchArgs): Promise<void> {
     notes: [
       'memory_usage_bytes = mean MEMORY USAGE over 300 keys (SAMPLES 0); info_delta_bytes = INFO used_memory delta / keys (noisy: Redis is shared).',
       `Lists were written for ${redisSample.toLocaleString()} learners and extrapolated linearly to 1M (per-key cost does not depend on key count).`,
-      'rec: rows are list format 4 (serving/compact-list.ts): numbers into the shared dictionary row below, 16-bit scores; their info_delta also holds the dictionary entries the first lists added.',
+      'rec: rows are list format 4 (serving/list-codec/format-4.ts): numbers into the shared dictionary row below, 16-bit scores; their info_delta also holds the dictionary entries the first lists added.',
     ],
   });
   emitReport(report, args);

@@ -1,6 +1,12 @@
 /**
- * Process entry of the pipeline: `npx tsx pipelines/main.ts --stage learner|item|catalog|all [--sync]`.
- *   --stage all     every stage in this process (default)
+ * Process entry of the pipeline: `npx tsx pipelines/main.ts --stage learner|item|catalog|experiment|all [--sync]`.
+ *   --stage all     every stage in this process (default); a comma list (`--stage item,catalog,experiment`) runs those
+ *   --instance I    learner instance index when the learner stage runs as several processes on one host (lib/config/
+ *                   layout.ts: what `npm start` and the systemd template unit run): /metrics on metrics.port + 1 + I
+ *                   instead of metrics.port, its own serving-epoch file, I in its log lines
+ *   --learner-peers P1,P2,...  /readyz of this process also reports the learner instances whose /readyz answer on
+ *                   those 127.0.0.1 ports (`npm start` gives them to the non-learner process: one URL for the whole
+ *                   pipeline)
  *   --sync          deterministic mode: the learner stage owns the item table and applies item gradients at once
  *                   (needs one partition per topic); the item stage is not started
  *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor,
@@ -9,11 +15,12 @@
  *   --state-dir D      checkpoint directory (default <dataDir>/state)
  *   --changelog        checkpoints in the compacted topic <prefix>learnstream.state-changelog, one transaction per
  *                      checkpoint (consumers/state/changelog.ts): an instance with an empty state dir restores from Kafka
- * Serves /metrics and /healthz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT). SIGINT/SIGTERM stop gracefully (final
+ * Serves /metrics, /healthz and /readyz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT; + 1 + I with --instance I). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
 import { Registry } from 'prom-client';
 import { loadConfig } from '../lib/config';
+import { learnerMetricsPort } from '../lib/config/layout';
 import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
 import { ensureTopics } from '../lib/kafka/topics';
@@ -28,6 +35,13 @@ import { createDecode, createSecondaryDecode } from '../consumers/decode/decoder
 import { Pipeline, type StageName } from './pipeline';
 import { FileCheckpointStore } from '../consumers/state/checkpoint';
 import { KafkaChangelogStore } from '../consumers/state/changelog';
+import { PeerReadiness } from './peer-readiness';
+import type { MetricsRole } from '../lib/metrics';
+
+/** Metric families a process with these stages sets (lib/metrics OWNERS). */
+export function metricsRoles(stages: StageName[]): MetricsRole[] {
+  return ['pipeline', ...(stages.includes('learner') ? (['learner'] as const) : []), ...(stages.includes('experiment') ? (['experiment'] as const) : [])];
+}
 
 export interface MainArgs {
   stages: StageName[];
@@ -37,6 +51,10 @@ export interface MainArgs {
   stateDir?: string;
   /** Checkpoints in the compacted changelog topic instead of files (consumers/state/changelog.ts). */
   changelog?: boolean;
+  /** Learner instance index (--instance). */
+  instance?: number;
+  /** Metrics ports of learner instances whose readiness this process reports too (--learner-peers). */
+  learnerPeers?: number[];
 }
 
 export function parseArgs(argv: string[]): MainArgs {
@@ -46,6 +64,13 @@ export function parseArgs(argv: string[]): MainArgs {
   let groupPrefix: string | undefined;
   let stateDir: string | undefined;
   let changelog = false;
+  let instance: number | undefined;
+  let learnerPeers: number[] | undefined;
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > 65535) throw new ValidationError(`${flag} must be an integer >= ${min} (got ${v})`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--stage') stage = argv[++i] ?? '';
@@ -55,13 +80,17 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--group-prefix') groupPrefix = argv[++i];
     else if (a === '--state-dir') stateDir = argv[++i];
     else if (a === '--changelog') changelog = true;
+    else if (a === '--instance') instance = int('--instance', argv[++i], 0);
+    else if (a === '--learner-peers') learnerPeers = (argv[++i] ?? '').split(',').filter((p) => p !== '').map((p) => int('--learner-peers', p, 1));
     else throw new ValidationError(`unknown argument ${a}`);
   }
-  const all: StageName[] = ['learner', 'item', 'catalog'];
-  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}) };
+  const all: StageName[] = ['learner', 'item', 'catalog', 'experiment'];
+  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}), ...(instance !== undefined ? { instance } : {}), ...(learnerPeers ? { learnerPeers } : {}) };
   if (stage === 'all') return { stages: all, ...extra };
-  if (!all.includes(stage as StageName)) throw new ValidationError(`--stage must be learner, item, catalog or all (got ${stage})`);
-  return { stages: [stage as StageName], ...extra };
+  const stages = stage.split(',');
+  const bad = stages.filter((s) => !all.includes(s as StageName));
+  if (bad.length > 0 || stages.length === 0) throw new ValidationError(`--stage must be all or a comma list of learner, item, catalog, experiment (got ${stage})`);
+  return { stages: [...new Set(stages)] as StageName[], ...extra };
 }
 
 async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof createLogger>): Promise<EmbedFn | undefined> {
@@ -77,12 +106,14 @@ async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof cr
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(',') }, idSecret: config.privacy.logIdSecret || undefined });
+  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(','), ...(args.instance !== undefined ? { instance: args.instance } : {}) }, idSecret: config.privacy.logIdSecret || undefined });
   const registry = new Registry();
   const instr = createInstrumentation();
-  bindInstrumentation(instr, createMetrics(registry, { roles: ['pipeline'] }));
+  // Only the families this process' stages set: a learner-only gauge exported by the item/catalogue process would
+  // say something false (lib/metrics OWNERS).
+  bindInstrumentation(instr, createMetrics(registry, { roles: metricsRoles(args.stages) }));
   let metrics: MetricsServer | null = null;
-  const kafka = createKafka(config, `pipeline-${args.stages.join('-')}`);
+  const kafka = createKafka(config, `pipeline-${args.stages.join('-')}${args.instance !== undefined ? `-${args.instance}` : ''}`);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
@@ -114,6 +145,7 @@ export async function main(argv: string[]): Promise<void> {
     stages: args.stages,
     synchronousItems: args.sync,
     embed,
+    ...(args.instance !== undefined ? { instance: args.instance } : {}),
     ...(args.groupPrefix ? { groupPrefix: args.groupPrefix } : {}),
     ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir), stateDir: args.stateDir } : {}),
     ...(changelog ? { checkpoints: changelog } : {}),
@@ -128,6 +160,7 @@ export async function main(argv: string[]): Promise<void> {
     exiting = true;
     logger.info('stopping', { signal });
     try {
+      peers?.stop();
       await pipeline.stop();
       await changelog?.close();
       await decode.close();
@@ -141,8 +174,17 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  // /readyz: 503 while starting and whenever a replica consumer is down, with the reason.
-  metrics = await serveMetrics(registry, config.metrics.port, config.metrics.host, { readiness: () => pipeline.readiness() });
+  // /readyz: 503 while starting and whenever a replica consumer is down, with the reason; with --learner-peers also
+  // while any learner instance is not ready (or not answering).
+  const peers = args.learnerPeers?.length ? new PeerReadiness(args.learnerPeers) : undefined;
+  peers?.start();
+  const readiness = () => {
+    const own = pipeline.readiness();
+    const others = peers?.reasons() ?? [];
+    return { ready: own.ready && others.length === 0, reasons: [...own.reasons, ...others] };
+  };
+  const metricsPort = args.instance !== undefined ? learnerMetricsPort(config, args.instance) : config.metrics.port;
+  metrics = await serveMetrics(registry, metricsPort, config.metrics.host, { readiness });
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });
 }

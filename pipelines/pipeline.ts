@@ -12,7 +12,7 @@ import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
 import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
 import { retryKafka } from '../lib/retry';
-import { LearnerProcessor } from './learner/processor';
+import { LearnerProcessor, type LearnerTuning } from './learner/processor';
 import { ExperimentProcessor } from './experiment/processor';
 import type { LearnerReviewOptions } from './learner/reviews';
 import { deadLetterNullValues, nonCompactedEventTopics } from '../consumers/decode/null-values';
@@ -24,12 +24,13 @@ import { LearnedColdStart } from './catalog/cold-start';
 import { StageRunner } from '../consumers/runner/stage-runner';
 import { FileCheckpointStore, type CheckpointStore } from '../consumers/state/checkpoint';
 import { InvariantError } from '../lib/errors';
-import { hasEpoch, ServingEpoch } from './serving-epoch';
+import { hasEpoch, ServingEpoch, type ServingEpochOptions } from './serving-epoch';
 import { LagWatch, type LagWatchOptions } from './lag-watch';
 import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
 import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
 
-export type StageName = 'learner' | 'item' | 'catalog';
+/** `experiment`: attribution per experiment variant; reads the learner stage's inputs in a group of its own. */
+export type StageName = 'learner' | 'item' | 'catalog' | 'experiment';
 
 export interface PipelineOptions {
   config: Config;
@@ -68,6 +69,12 @@ export interface PipelineOptions {
   embed?: EmbedFn;
   /** Model version label written with every list. */
   modelVersion?: string;
+  /**
+   * Learner instance index when the learner stage runs as several processes sharing one state dir (lib/config/
+   * layout.ts): each instance records the serving epoch it rewrote in its own file, `learner-<i>/serving-epoch`, so
+   * one instance's rewrite never stands in for another's after a restart.
+   */
+  instance?: number;
   onFatal?: (err: unknown) => void;
   /** Learner stage: bounded replica staleness in gradients per item-updates partition (default 2000, 0 = off). */
   maxReplicaLag?: number;
@@ -79,11 +86,24 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions } {
+export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions; tuning: LearnerTuning } {
   const m = config.model;
   const p = config.pipeline;
   const reviews = { slots: p.reviewSlots, within: p.reviewSlotsWithin, retention: p.reviewRetention };
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews };
+  const tuning: LearnerTuning = {
+    qualityHitK: p.qualityHitK,
+    qualityWindow: p.qualityWindow,
+    qualityEmitEvery: p.qualityEmitEvery,
+    coEngagementWindow: p.coEngagementWindow,
+    derivedFlushMs: p.derivedFlushMs,
+    lagHoldRecords: p.lagHoldRecords,
+    lagHoldBatches: p.lagHoldBatches,
+    lagHoldMs: p.lagHoldMs,
+    refreshPerRow: p.refreshPerRow,
+    refreshIndexEntries: p.refreshIndexEntries,
+    interestRerankMax: p.interestRerankMax,
+  };
+  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews, tuning };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -101,6 +121,8 @@ export class Pipeline {
   /** One per stage that owns serving keys (learner, catalog), when the epoch is watched. */
   readonly epochs: ServingEpoch[] = [];
   readonly lagWatch: LagWatch;
+  /** Per stage, keys its running serving-view rewrite has still to write (0 when none runs). */
+  readonly rebuildPending = new Map<string, number>();
   lastLearnerRewrite?: LearnerRewriteResult;
   lastCatalogRewrite?: CatalogRewriteResult;
   private producer: Producer | null = null;
@@ -195,6 +217,7 @@ export class Pipeline {
         onnxMinWork: p.onnxMinWork,
         ranking: learnerStageSettings(config).ranking,
         reviews: learnerStageSettings(config).reviews,
+        tuning: learnerStageSettings(config).tuning,
         evaluateEvery: this.o.evaluateEvery,
         maxReplicaLag: this.o.maxReplicaLag,
         modelVersion: this.o.modelVersion ?? `collab-d${this.model.dim}-seed${this.model.options.seed}`,
@@ -204,13 +227,13 @@ export class Pipeline {
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
       const processor = deadLetterNullValues(this.learner, this.o.decode, nonCompactedEventTopics(config.kafka.topicPrefix));
       this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor }));
-      // Attribution per experiment variant (issue 21), beside the learner stage: its own group and checkpoints, so
-      // its counts are exact on their own and it never slows learning. Only when an experiment is configured.
-      if (config.experiments.length > 0) {
-        const expTopics = { interactions: topics.interactions, quizAttempts: topics.quizAttempts, erasures: topics.erasures };
-        this.experiment = new ExperimentProcessor({ decode: this.o.secondaryDecode ?? this.o.decode, emit, logger: logger.child({ stage: 'experiment' }), topics: expTopics });
-        this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}experiment`, topics: [expTopics.interactions, expTopics.quizAttempts, expTopics.erasures], processor: this.experiment }));
-      }
+    }
+    // Attribution per experiment variant (issue 21): its own group and checkpoints, so its counts are exact on their
+    // own and it never slows learning (npm start runs it in the non-learner process). Only with an experiment.
+    if (this.o.stages.includes('experiment') && config.experiments.length > 0) {
+      const expTopics = { interactions: this.topic('interactions'), quizAttempts: this.topic('quizAttempts'), erasures: this.topic('erasures') };
+      this.experiment = new ExperimentProcessor({ decode: this.o.secondaryDecode ?? this.o.decode, emit, logger: logger.child({ stage: 'experiment' }), topics: expTopics });
+      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}experiment`, topics: [expTopics.interactions, expTopics.quizAttempts, expTopics.erasures], processor: this.experiment }));
     }
     if (this.o.stages.includes('catalog')) {
       if (catalogLearns && this.replica) {
@@ -234,22 +257,33 @@ export class Pipeline {
     const serving = this.o.store;
     if ((this.o.servingEpoch ?? true) && hasEpoch(serving)) {
       const stateDir = this.o.stateDir ?? `${config.dataDir}/state`;
-      const watch = (stage: string, rewrite: (reason: string) => Promise<void>) => {
-        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite, intervalMs: this.o.servingEpochIntervalMs });
+      const watch = (stage: string, rewrite: (progress: (pending: number) => void) => Promise<void>) => {
+        // learnstream_serving_rebuild_pending counts down while a rewrite runs, 0 otherwise; /readyz says `rebuilding`.
+        const progress = (pending: number) => {
+          this.rebuildPending.set(stage, pending);
+          emit.emit('serving.rebuildPending', { stage, pending });
+        };
+        progress(0);
+        const onRewrite: ServingEpochOptions['onRewrite'] = (ev) => {
+          if (ev.phase === 'start') emit.emit('serving.rebuildStarted', { stage, cause: ev.cause });
+          else progress(0);
+        };
+        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite: () => rewrite(progress), onRewrite, intervalMs: this.o.servingEpochIntervalMs });
         this.epochs.push(e);
         e.start();
       };
       const learner = this.learner;
-      if (learner) watch('learner', async () => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running })));
+      if (learner) watch(this.o.instance === undefined ? 'learner' : `learner-${this.o.instance}`, async (progress) => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running, progress })));
       const catalog = this.catalog;
-      if (catalog) watch('catalog', async () => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }))));
+      if (catalog) watch('catalog', async (progress) => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }), { progress })));
     }
     this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
   }
 
   /**
-   * Ready = started, every replica is following its topic and no consumer's lag has grown for minutes (./lag-watch.ts). A replica whose consumer crashed leaves the process
+   * Ready = started, every replica is following its topic, no consumer's lag has grown for minutes (./lag-watch.ts) and
+   * no serving-view rewrite runs (`rebuilding serving view (...)`). A replica whose consumer crashed leaves the process
    * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
    * behind it): that is not ready, and the reason says which one and why.
    */
@@ -261,6 +295,9 @@ export class Pipeline {
       if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
     }
     reasons.push(...this.lagWatch.reasons());
+    // A rewrite of the serving view (Redis lost or restored from an older copy): the API serves fallbacks for what is
+    // not back yet, so the process is not ready until it is done (docs/operations.md, "Serving view rebuilt").
+    for (const e of this.epochs) if (e.rebuilding) reasons.push(`rebuilding serving view (${e.stage}: ${e.rebuildReason}; ${this.rebuildPending.get(e.stage) ?? 0} left)`);
     return { ready: reasons.length === 0, reasons };
   }
 

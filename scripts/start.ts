@@ -2,9 +2,15 @@
  * `npm start`: the whole product on one machine. Brings the local stack up (only the services not pointed elsewhere),
  * creates topics, registers schemas, starts every pipeline stage, the read API and a demo event source, prints where
  * to look, and on Ctrl-C (SIGINT) or SIGTERM stops everything it started, the stack included, leaving no process.
- * A child that dies on its own (the pipeline, the API, the demo source) is restarted with exponential backoff
- * (scripts/start/backoff.ts) while the services and the other children keep running: Prometheus outlives a crashed
- * stage, so LearnstreamStageDown can fire, and the API keeps serving what Redis holds. Only a signal stops everything.
+ * The pipeline runs as the processes of lib/config/layout.ts: one learner-stage process per core (`learner-0` ..,
+ * LEARNSTREAM_LEARNER_INSTANCES to change, each a member of the learner consumer group) and one process for the item,
+ * catalogue and experiment stages (`pipeline`), each with its own /metrics port, all scraped by Prometheus (the
+ * config is rendered from infra/prometheus/prometheus.yml with one target per process).
+ * A child that dies on its own (a learner instance, the other stages, the API, the demo source) is restarted on its
+ * own with exponential backoff (scripts/start/backoff.ts) while the services and the other children keep running:
+ * Prometheus outlives a crashed stage, so LearnstreamStageDown can fire for that instance, the other learner
+ * instances take over its partitions meanwhile, and the API keeps serving what Redis holds. Only a signal stops
+ * everything.
  *
  *   npm start                  everything, with the demo source
  *   npm start -- --no-demo     no demo events (publish your own)
@@ -14,10 +20,11 @@ import * as path from 'node:path';
 import { loadConfig, type Config } from '../lib/config';
 import { ConfigError, LearnstreamError, errorMessage } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
-import { ensureTopics } from '../lib/kafka/topics';
+import { checkLearnerPartitions, ensureTopics } from '../lib/kafka/topics';
+import { learnerInstanceCount, pipelineProcesses } from '../lib/config/layout';
 import { createRegistryClient } from '../lib/registry/client';
 import { registerSchemas } from '../lib/serde/register';
-import { stackDown, stackUp, type ServiceName } from '../infra/stack/index';
+import { renderPrometheusConfig, stackDown, stackUp, type ServiceName } from '../infra/stack/index';
 import { installModel } from '../infra/model/install';
 import { readManifest, resolveEncoderDir } from '../lib/encoder';
 import { Supervisor } from './start/supervisor';
@@ -31,6 +38,7 @@ async function prepareKafkaAndRegistry(config: Config): Promise<void> {
   try {
     const created = await ensureTopics(admin, config);
     say(created.length ? `created ${created.length} topics` : 'topics already exist');
+    await checkLearnerPartitions(admin, config, learnerInstanceCount(config));
   } finally {
     await admin.disconnect();
   }
@@ -79,8 +87,13 @@ async function main(argv: string[]): Promise<number> {
   const demo = !argv.includes('--no-demo');
   const keepStack = argv.includes('--keep-stack');
 
-  const up = await stackUp(config, { withPrometheus: true, prometheusConfig: path.join(ROOT, 'infra', 'prometheus', 'prometheus.yml'), log: say });
+  const processes = pipelineProcesses(config);
+  const learners = processes.filter((p) => p.instance !== undefined);
+  // One scrape target per pipeline process, on the configured ports (a Prometheus kept running reloads it).
+  const prometheusConfig = renderPrometheusConfig(config);
+  const up = await stackUp(config, { withPrometheus: true, prometheusConfig, log: say });
   const started: ServiceName[] = up.started;
+  if (up.outcomes.prometheus !== 'started') await fetch(`http://127.0.0.1:${config.stack.prometheusPort}/-/reload`, { method: 'POST' }).catch(() => undefined);
   let stopping = false;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const supervisor = new Supervisor({
@@ -107,7 +120,14 @@ async function main(argv: string[]): Promise<number> {
 
   try {
     await Promise.all([prepareKafkaAndRegistry(config), ensureEncoderModel(config)]);
-    supervisor.start('pipeline', [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', 'all']);
+    // Each process is supervised (and restarted) on its own: a crashed learner instance restarts alone.
+    for (const p of processes) {
+      const args = [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', p.stages];
+      if (p.instance !== undefined) args.push('--instance', String(p.instance));
+      else if (learners.length > 0) args.push('--learner-peers', learners.map((l) => l.metricsPort).join(','));
+      // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
+      supervisor.start(p.name, args);
+    }
     // The demo page is on for this command only (it posts the visitor's clicks with a server-side write key); an
     // explicit LEARNSTREAM_API_DEMO_PAGE=false (or the config file) still turns it off.
     const apiEnv = { LEARNSTREAM_API_DEMO_PAGE: process.env.LEARNSTREAM_API_DEMO_PAGE ?? 'true' };
@@ -124,7 +144,8 @@ async function main(argv: string[]): Promise<number> {
         ...(demoPage ? [`  demo page      ${apiUrl}/demo   (pick a learner, click, watch the list and the knowledge change)`] : []),
         `  API            ${apiUrl}   (health ${apiUrl}/healthz, ready ${apiUrl}/readyz, OpenAPI ${apiUrl}/openapi.json)`,
         `  try            curl -H 'x-api-key: ${readKey}' ${apiUrl}/v1/learners/demo-learner-1/recommendations?explain=true`,
-        `  metrics        ${apiUrl}/metrics (API), http://127.0.0.1:${config.metrics.port}/metrics (pipeline)`,
+        `  metrics        ${apiUrl}/metrics (API), http://127.0.0.1:${config.metrics.port}/metrics (item, catalogue, experiment stages), ${learners.map((l) => `:${l.metricsPort}`).join(' ')} (learner instances ${learners.map((l) => l.instance).join(', ')})`,
+        `  pipeline ready http://127.0.0.1:${config.metrics.port}/readyz   (every stage, all ${learners.length} learner instances)`,
         `  Prometheus     http://127.0.0.1:${config.stack.prometheusPort}`,
         `  Ctrl-C stops everything this command started.`,
         '',

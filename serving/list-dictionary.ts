@@ -1,5 +1,5 @@
 /**
- * The shared dictionary of list format 4 (serving/compact-list.ts): every distinct item (resource id + copied
+ * The shared dictionary of list format 4 (serving/list-codec/format-4.ts): every distinct item (resource id + copied
  * catalogue facts), reason and model version that any stored list refers to, numbered 0, 1, 2, ... in the order they
  * were first written. Entries are never changed or removed, so both caches here are valid for the life of the
  * dictionary: the writer (learner stage) knows the numbers of what it wrote before and asks the backend only for new
@@ -7,7 +7,7 @@
  * for numbers it has not seen (one round trip). The dictionary grows with the catalogue and the distinct reason texts
  * (a few per resource, skill and interest label), not with the learners.
  */
-import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, refsOf, type CompactList, type Entry, type ListRefs } from './compact-list';
+import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, refsOf, type CompactList, type Entry, type ListRefs } from './list-codec/format-4';
 import type { Reason, RecommendationList, RecommendedItem } from './types';
 
 export interface DictionaryBackend {

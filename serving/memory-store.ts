@@ -1,12 +1,12 @@
 /**
  * In-memory ServingStore: same contract as the Redis store (test/contracts/serving-store.contract.ts runs against both), for
  * unit tests and single-process demos. Values are deep-copied in and out so callers can never mutate stored state,
- * just as with Redis. Lists are kept encoded (serving/compact-list.ts format 4 with an in-process dictionary, as the Redis store writes them), so every test
+ * just as with Redis. Lists are kept encoded (serving/list-codec/format-4.ts with an in-process dictionary, as the Redis store writes them), so every test
  * that reads a list through this store also goes through the codec.
  */
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { listOfView } from './list-codec';
-import { parseCompact, viewOfCompact } from './compact-list';
+import { parseCompact, viewOfCompact } from './list-codec/format-4';
 import { ListDictionary, memoryDictionaryBackend } from './list-dictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
@@ -132,6 +132,28 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
         let ranking = this.popularity.get(key);
         if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
         ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
+      }
+    }
+    return Promise.resolve();
+  }
+  raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    for (const { resourceId, by, topics, at } of entries) {
+      const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+      for (const key of ['', ...new Set(topics)]) {
+        let ranking = this.popularity.get(key);
+        if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
+        ranking.set(resourceId, Math.max(ranking.get(resourceId) ?? -Infinity, w));
+      }
+    }
+    return Promise.resolve();
+  }
+  raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    for (const { a, b, by } of pairs) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        let row = this.co.get(x);
+        if (!row) this.co.set(x, (row = new Map<string, number>()));
+        row.set(y, Math.max(row.get(y) ?? -Infinity, by));
+        this.coChanged.add(x);
       }
     }
     return Promise.resolve();

@@ -1,11 +1,11 @@
 /**
  * Redis ServingStore. Every value a reader needs at once is one key, so every write is one atomic command (a list is
- * a single SET of its binary encoding, serving/compact-list.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
+ * a single SET of its binary encoding, serving/list-codec/format-4.ts: readers see the old list or the new one, never a mix). Popularity rankings are ZSETs with
  * forward decay (serving/decay.ts) trimmed to a bounded size. Every command is timed and reported as a
  * `redis.command` instrumentation event; Redis failures surface as retriable DependencyError.
  *
  * Keys (all under the configured prefix, e.g. `ls:`):
- *   rec:<userId>        RecommendationList (compact-list, res:<resourceId>   JSON ResourceMeta
+ *   rec:<userId>        RecommendationList (list-codec, res:<resourceId>   JSON ResourceMeta
  *                       binary format 4)
  *   dict:k, dict:v      HASHes of list format 4's dictionary: entry -> number, number -> entry
  *   sim:<resourceId>    JSON SimilarItem[]               know:<userId>      JSON KnowledgeState
@@ -15,6 +15,8 @@
  *   cur:n               HASH id -> JSON CurriculumNode   cur:s:<skill>      SET resources training the skill
  *   cur:v               HASH id -> float32 vector        cur:vv             version of cur:v (INCR per change)
  *   rev:<userId>        JSON ReviewState (FSRS cards)
+ *   epoch               STRING serving view id           epoch:gen:<stage>:<instance> STRING write generation
+ *                       (pipelines/serving-epoch.ts)     of one stage instance (7-day TTL)
  *   rtag:<userId>       JSON {experiment, variant} the list rec:<userId> was ranked under (written with it in one
  *                       MULTI when the list has one; read with it in one MGET)
  */
@@ -25,8 +27,7 @@ import { toRedisError } from '../lib/redis/errors';
 import { noopEmitter, type Emitter } from '../lib/metrics/instrumentation';
 import { createServingRedis, type ServingRedis } from '../lib/redis/client';
 import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
-import { decodeView, listOfView } from './list-codec';
-import { isCompact, parseCompact, viewOfCompact } from './compact-list';
+import { decodeStoredView, listOfView } from './list-codec';
 import { ListDictionary, type DictionaryBackend } from './list-dictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
 import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
@@ -74,6 +75,8 @@ interface Tx {
   del(...keys: string[]): void;
   zrem(key: string, ...members: string[]): void;
   zincrby(key: string, by: number, member: string): void;
+  /** ZADD GT: sets the score only when it is higher than the member's (or the member is new). */
+  zaddGt(key: string, score: number, member: string): void;
   zremrangebyrank(key: string, start: number, stop: number): void;
   sadd(key: string, ...members: string[]): void;
   srem(key: string, ...members: string[]): void;
@@ -98,6 +101,9 @@ function hashedPart(key: string): string {
   const close = key.indexOf('}', open + 1);
   return close > open + 1 ? key.slice(open + 1, close) : key;
 }
+
+/** Lifetime of a stage instance's generation mark (`epoch:gen:<stage>:<instance>`), refreshed at every check. */
+const MARK_TTL_SECONDS = 7 * 24 * 3600;
 
 /** Co-engaged partners kept per resource. */
 const MAX_CO_PARTNERS = 200;
@@ -210,6 +216,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
         },
         zrem: (k, ...members) => void on(k).zrem(k, ...members),
         zincrby: (k, by, member) => void on(k).zincrby(k, by, member),
+        zaddGt: (k, score, member) => void on(k).zadd(k, 'GT', score, member),
         zremrangebyrank: (k, start, stop) => void on(k).zremrangebyrank(k, start, stop),
         sadd: (k, ...members) => void on(k).sadd(k, ...members),
         srem: (k, ...members) => void on(k).srem(k, ...members),
@@ -272,12 +279,8 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     const [raw, tag] = await this.run('mget', () => this.r.mgetBuffer(this.key('rec', userId), this.key('rtag', userId)));
     if (raw === null) return null;
     const onCorruptItem = () => this.corrupt('rec');
-    let out: RecommendationView | null;
-    if (isCompact(raw)) {
-      const c = parseCompact(raw);
-      if (c) await this.dict.loadList(c);
-      out = c && viewOfCompact(c, this.dict.entry, onCorruptItem);
-    } else out = decodeView(raw, onCorruptItem);
+    // the format is the one the value's header names (format 4 resolved through the dictionary)
+    const out = await decodeStoredView(raw, this.dict, onCorruptItem);
     if (!out) this.corrupt('rec');
     const ref = tag === null ? null : this.parse<RecommendationList['ref']>(tag.toString('utf8'), 'rtag');
     if (out && ref) (out as { ref?: RecommendationList['ref'] }).ref = ref;
@@ -393,6 +396,33 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
     });
   }
+  async raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    if (entries.length === 0) return;
+    const touched = new Set<string>();
+    await this.multi('multi', (m) => {
+      for (const { resourceId, by, topics, at } of entries) {
+        const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
+        for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
+          m.zaddGt(z, w, resourceId);
+          touched.add(z);
+        }
+      }
+      for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
+    });
+  }
+  async raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    const touched = new Set<string>();
+    await this.multi('multi', (m) => {
+      for (const { a, b, by } of pairs) {
+        m.zaddGt(this.key('co', a), by, b);
+        m.zaddGt(this.key('co', b), by, a);
+        touched.add(a).add(b);
+      }
+      for (const id of touched) m.zremrangebyrank(this.key('co', id), 0, -(MAX_CO_PARTNERS + 1));
+      m.sadd(this.key('co:changed'), ...touched);
+    });
+  }
   async getPopular(limit: number, topic?: string, now?: number): Promise<{ resourceId: string; score: number }[]> {
     if (limit <= 0) return [];
     const z = topic === undefined ? this.key('pop') : this.key('pop:t', topic);
@@ -476,6 +506,15 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       await this.r.set(this.key('epoch'), candidate, 'NX');
       return (await this.r.get(this.key('epoch'))) ?? candidate;
     });
+  }
+  /** A stage instance's write generation (pipelines/serving-epoch.ts), null when missing. */
+  async readMark(name: string): Promise<number | null> {
+    const raw = await this.run('get', () => this.r.get(this.key('epoch:gen', name)));
+    return raw === null ? null : Number(raw);
+  }
+  /** Kept 7 days after the last write: an instance gone longer finds its mark missing and rewrites once. */
+  async writeMark(name: string, generation: number): Promise<void> {
+    await this.run('set', () => this.r.set(this.key('epoch:gen', name), String(generation), 'EX', MARK_TTL_SECONDS));
   }
   async ping(): Promise<boolean> {
     try {

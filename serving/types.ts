@@ -141,6 +141,14 @@ export interface ServingWriter {
    * entry per resource. Same result as the calls one by one (each ranking is still trimmed to its bound).
    */
   incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void>;
+  /**
+   * Rewrite after a serving-view loss (pipelines/learner/rewrite.ts): raises each resource's popularity to at least
+   * `by` decayed to `at` (overall and per topic), never lowers one (Redis ZADD GT), so live increments since the loss
+   * and a second instance rewriting the same values are kept, not added twice. Rankings stay bounded.
+   */
+  raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void>;
+  /** Same for co-engagement: each pair's count becomes at least `by` both ways; both items are marked changed. */
+  raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void>;
   putProfileInterests(userId: string, interests: string[]): Promise<void>;
   /** Erasure: removes every key about the learner. */
   eraseLearner(userId: string): Promise<void>;

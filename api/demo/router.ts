@@ -2,8 +2,9 @@
  * The demo page (GET /demo, plain HTML + JS from ./static, no build step) and the two server-side helpers it needs:
  *
  *   GET  /demo/config.json  the read-only API key the page reads with, and the demo learners to offer
- *   POST /demo/events       one click, completion or quiz answer, turned into an event and posted to this server's
- *                           own POST /v1/events with a write key that stays on the server
+ *   POST /demo/events       one click, completion or quiz answer, or the impressions of a list shown, turned into
+ *                           events and posted to this server's own POST /v1/events with a write key that stays on
+ *                           the server
  *   GET  /demo/metrics      a few figures from the pipeline's /metrics and this API's own registry
  *
  * Everything else the page does is the public read API with the read key. Mounted only with config.api.demoPage:
@@ -14,10 +15,11 @@ import * as path from 'node:path';
 import express, { type Request, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../lib/config';
+import { pipelineProcesses } from '../../lib/config/layout';
 import type { Logger } from '../../lib/log';
 import type { ServingStore } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
-import { demoAction, demoEnvelope } from './events';
+import { demoAction, demoEnvelopes } from './events';
 import { demoKeys } from './keys';
 import { histogramFigures, parseSamples, pipelineFigures } from './pipeline-metrics';
 
@@ -28,8 +30,11 @@ export interface DemoOptions {
   registry: Registry;
   logger: Logger;
   now: () => number;
-  /** The pipeline's metrics endpoint. Default http://127.0.0.1:<config.metrics.port>/metrics. */
-  pipelineMetricsUrl?: string;
+  /**
+   * The pipeline's metrics endpoints, summed. Default every process of lib/config/layout.ts: the item/catalogue
+   * process on config.metrics.port and each learner instance on metrics.port + 1 + i.
+   */
+  pipelineMetricsUrl?: string | string[];
 }
 
 /** Learners the demo source (scripts/demo.ts) creates, offered in the page's picker. */
@@ -52,7 +57,7 @@ function selfUrl(req: Request): string {
 export function demoRouter(o: DemoOptions): Router {
   const r = express.Router();
   const keys = demoKeys(o.config.api.apiKeys);
-  const metricsUrl = o.pipelineMetricsUrl ?? `http://127.0.0.1:${o.config.metrics.port}/metrics`;
+  const metricsUrls = o.pipelineMetricsUrl === undefined ? pipelineProcesses(o.config).map((p) => `http://127.0.0.1:${p.metricsPort}/metrics`) : [o.pipelineMetricsUrl].flat();
   if (!keys.browserRead) o.logger.warn('demo page: no read-only API key configured (scopes exactly read); /demo will answer 503');
   if (!keys.serverWrite) o.logger.warn('demo page: no API key with write and without admin scope; the demo cannot send events');
   // Read once: the page is a few kB and never changes while the process runs.
@@ -83,16 +88,17 @@ export function demoRouter(o: DemoOptions): Router {
     if (!parsed.success) {
       throw new HttpProblem('invalid-request', 'not a demo action', { errors: parsed.error.issues.map((i) => ({ param: i.path.join('.') || 'body', message: i.message })) });
     }
-    const [meta] = await o.store.getResources([parsed.data.resourceId]);
-    const envelope = demoEnvelope(parsed.data, meta?.skills ?? [], o.now());
+    const a = parsed.data;
+    const skills = a.action === 'answer' ? ((await o.store.getResources([a.resourceId]))[0]?.skills ?? []) : [];
+    const envelopes = demoEnvelopes(a, skills, o.now());
     const reply = await fetch(`${selfUrl(req)}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': keys.serverWrite.key, 'x-request-id': String(res.getHeader('x-request-id') ?? '') },
-      body: JSON.stringify([envelope]),
+      body: JSON.stringify(envelopes),
       signal: AbortSignal.timeout(10_000),
     });
     // The collector's own answer (202, or its problem), with the event id the page can show.
-    res.status(reply.status).json({ eventId: envelope.eventId, kind: envelope.kind, collector: await reply.json() });
+    res.status(reply.status).json({ eventId: envelopes[0].eventId, kind: envelopes[0].kind, events: envelopes.length, collector: await reply.json() });
   });
 
   r.get('/demo/metrics', async (_req, res) => {
@@ -101,13 +107,22 @@ export function demoRouter(o: DemoOptions): Router {
     const recommendations = histogramFigures(parseSamples(await o.registry.metrics()), 'learnstream_http_request_duration_seconds', (l) => l.route === RECOMMENDATIONS_ROUTE);
     let pipeline = null;
     let error: string | undefined;
-    try {
-      const m = await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) });
-      if (!m.ok) throw new Error(`HTTP ${m.status}`);
-      pipeline = pipelineFigures(await m.text());
-    } catch (err) {
-      error = `pipeline metrics at ${metricsUrl} unavailable: ${err instanceof Error ? err.message : String(err)}`;
-    }
+    // Every pipeline process' figures together (counters and histogram buckets add up); one that does not answer is
+    // named in `error`, the others still count.
+    const texts = await Promise.all(
+      metricsUrls.map(async (url) => {
+        try {
+          const m = await fetch(url, { signal: AbortSignal.timeout(1000) });
+          if (!m.ok) throw new Error(`HTTP ${m.status}`);
+          return await m.text();
+        } catch (err) {
+          error = `${error ? `${error}; ` : ''}pipeline metrics at ${url} unavailable: ${err instanceof Error ? err.message : String(err)}`;
+          return null;
+        }
+      }),
+    );
+    const got = texts.filter((t): t is string => t !== null);
+    if (got.length > 0) pipeline = pipelineFigures(got.join('\n'));
     res.json({ scrapedAt: o.now(), pipeline, error, api: { recommendations } });
   });
   return r;

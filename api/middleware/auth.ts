@@ -29,25 +29,47 @@ export interface AuthOptions {
   now?: () => number;
 }
 
+/** The caller's key from the request's headers and address, or throws 401 (429 once an address keeps presenting unknown keys). */
+export type Authenticator = (header: (name: string) => string | undefined, address: string | undefined) => ApiKey;
+
 /**
- * Identifies the caller (sets res.locals.apiKey) or throws 401 (429 once an address keeps presenting unknown keys).
- * A plain function rather than a middleware: app.ts runs it and the rate limit in one express layer.
+ * The one authenticator of an app: express (authenticate) and the node:http fast path (api/fast-path.ts) share it, so
+ * they share the unknown-key budget of each address too.
  */
-export function authenticate(keys: ApiKey[], opts: AuthOptions = {}): (req: Request, res: Response) => void {
+export function createAuthenticator(keys: ApiKey[], opts: AuthOptions = {}): Authenticator {
   const byDigest = new Map(keys.map((k) => [digest(k.key), k]));
   const failures = new TokenBuckets(opts.failuresPerMinute ?? 60, opts.now, 10_000);
   const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
-  return (req, res) => {
-    const key = presentedKey((n) => req.get(n));
+  return (header, address) => {
+    const key = presentedKey(header);
     if (!key) throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', { headers: www });
     const found = byDigest.get(digest(key));
     if (!found) {
-      const r = failures.take(req.socket.remoteAddress ?? 'unknown');
+      const r = failures.take(address ?? 'unknown');
       if (!r.ok) throw new HttpProblem('rate-limited', `too many unknown API keys from this address; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
       throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
     }
-    res.locals.apiKey = found;
+    return found;
   };
+}
+
+/**
+ * Identifies the caller (sets res.locals.apiKey) or throws (see Authenticator).
+ * A plain function rather than a middleware: app.ts runs it and the rate limit in one express layer.
+ */
+export function authenticate(auth: Authenticator): (req: Request, res: Response) => void {
+  return (req, res) => {
+    res.locals.apiKey = auth((n) => req.get(n), req.socket.remoteAddress);
+  };
+}
+
+/** Throws 401 without a key, 403 when `key` has none of the scopes `any` (see requireScope). */
+export function checkScope(key: ApiKey | undefined, any: readonly Scope[]): void {
+  if (!key) throw new HttpProblem('unauthenticated', 'an API key is required');
+  if (!any.some((s) => key.scopes.includes(s))) {
+    const needs = any.length > 1 ? `one of the scopes ${any.map((s) => `'${s}'`).join(', ')}` : `the '${any[0]}' scope`;
+    throw new ForbiddenError('missing-scope', `this operation needs ${needs}; the key '${key.name}' has ${key.scopes.join(', ')}`);
+  }
 }
 
 /**
@@ -59,12 +81,7 @@ export function requireScope(scope: Scope | readonly Scope[]): RequestHandler {
   const any = typeof scope === 'string' ? [scope] : scope;
   return (req, res, next) => {
     markRoute(req, res);
-    const key = res.locals.apiKey as ApiKey | undefined;
-    if (!key) throw new HttpProblem('unauthenticated', 'an API key is required');
-    if (!any.some((s) => key.scopes.includes(s))) {
-      const needs = any.length > 1 ? `one of the scopes ${any.map((s) => `'${s}'`).join(', ')}` : `the '${any[0]}' scope`;
-      throw new ForbiddenError('missing-scope', `this operation needs ${needs}; the key '${key.name}' has ${key.scopes.join(', ')}`);
-    }
+    checkScope(res.locals.apiKey as ApiKey | undefined, any);
     next();
   };
 }

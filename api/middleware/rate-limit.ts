@@ -46,18 +46,25 @@ export class TokenBuckets {
   }
 }
 
-/** Takes a token of the authenticated key (res.locals.apiKey) and sets the ratelimit headers, or throws 429. */
-export function rateLimit(perMinute: number, now: () => number = Date.now): (res: Response) => void {
+/** Takes a token of `key` and sets the ratelimit headers through `setHeader`, or throws 429. */
+export type RateLimiter = (key: ApiKey, setHeader: (name: string, value: string) => void) => void;
+
+/** The one limiter of an app: express (rateLimit) and the node:http fast path share its buckets. */
+export function createRateLimiter(perMinute: number, now: () => number = Date.now): RateLimiter {
   const buckets = new TokenBuckets(perMinute, now);
   const limit = String(perMinute);
-  return (res) => {
-    const key = res.locals.apiKey as ApiKey;
+  return (key, setHeader) => {
     const r = buckets.take(key.key);
-    res.setHeader('ratelimit-limit', limit);
+    setHeader('ratelimit-limit', limit);
     if (!r.ok) {
-      res.setHeader('ratelimit-remaining', '0');
+      setHeader('ratelimit-remaining', '0');
       throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
     }
-    res.setHeader('ratelimit-remaining', String(r.remaining));
+    setHeader('ratelimit-remaining', String(r.remaining));
   };
+}
+
+/** Takes a token of the authenticated key (res.locals.apiKey) and sets the ratelimit headers, or throws 429. */
+export function rateLimit(limiter: RateLimiter): (res: Response) => void {
+  return (res) => limiter(res.locals.apiKey as ApiKey, (n, v) => void res.setHeader(n, v));
 }

@@ -180,6 +180,8 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
     incrementCoEngagement: (pairs) => store.incrementCoEngagement(pairs),
     getCoEngaged: (id, limit) => store.getCoEngaged(id, limit),
     takeCoEngagementChanges: (max) => store.takeCoEngagementChanges(max),
+    raisePopularityMany: (entries) => store.raisePopularityMany(entries),
+    raiseCoEngagement: (pairs) => store.raiseCoEngagement(pairs),
     putProfileInterests: (u, i) => store.putProfileInterests(u, i),
     getProfileInterests: (u) => store.getProfileInterests(u),
     eraseLearner: (u) => store.eraseLearner(u),

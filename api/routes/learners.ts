@@ -11,13 +11,11 @@ import type { ApiKey } from '../../lib/config';
 import { denyId } from '../../producers/authorize';
 import { requireScope } from '../middleware/auth';
 import { HttpProblem } from '../../lib/problems';
-import { recommendationsJson, serveRecommendations } from '../recommend/serve';
-import { tagServedList } from '../recommend/experiment';
 import type { Experiment } from '../../models/experiments/types';
 import { Params } from '../validation';
+import { recommendationsRoute, sendReply } from './read-replies';
 
-/** Resource types of the catalogue (schemas/resource.avsc ResourceType). */
-export const RESOURCE_TYPES = ['video', 'article', 'exercise', 'course', 'quiz', 'lecture', 'assessment', 'book', 'other'] as const;
+export { RESOURCE_TYPES } from './read-replies';
 
 /** Publishes an ErasureRequest (schemas/erasure-request.avsc) to privacy.erasures, keyed by userId. */
 export type ErasurePublisher = (req: { requestId: string; userId: string; requestedAt: number; reason: string | null }) => Promise<void>;
@@ -37,17 +35,10 @@ export interface LearnerRouteDeps {
 
 export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
 
+  // The same answer as the node:http fast path in front of express (api/fast-path.ts) sends: read-replies.ts.
+  const recommendations = recommendationsRoute(deps);
   r.get('/learners/:userId/recommendations', requireScope('read'), async (req, res) => {
-    const p = new Params(req, ['limit', 'type', 'topic', 'skill', 'explain']);
-    const userId = p.id('userId');
-    const q = { userId, limit: p.int('limit', { def: 10, min: 1, max: 100 }), type: p.enumOf('type', RESOURCE_TYPES), topic: p.label('topic'), skill: p.label('skill'), explain: p.bool('explain') };
-    p.done();
-    const { ref, ...out } = await serveRecommendations(deps.store, q);
-    if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });
-    res.setHeader('cache-control', 'private, no-store');
-    // What res.json(out) sends, from cached per-entry JSON text (recommendationsJson).
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.send(recommendationsJson(out, tagServedList(deps.experiments ?? [], userId, { ...out, ref })));
+    sendReply(res, await recommendations(req));
   });
 
   r.get('/learners/:userId/knowledge', requireScope('read'), async (req, res) => {

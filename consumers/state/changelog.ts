@@ -62,7 +62,13 @@ export class KafkaChangelogStore implements CheckpointStore {
 
   async get<S>(stage: string, group: number): Promise<Checkpoint<S> | null> {
     // Registering the group's transactional producer first aborts a transaction a killed owner left open, which would
-    // otherwise hold back read_committed reads until it timed out.
+    // otherwise hold back read_committed reads until it timed out. A fresh one at every restore: a group that moved to
+    // another instance and back finds our old producer fenced by that instance, and every later put would fail.
+    const stale = this.producers.get(`${stage}/${group}`);
+    if (stale) {
+      this.producers.delete(`${stage}/${group}`);
+      await stale.then((p) => p.disconnect()).catch(() => undefined);
+    }
     await this.producer(stage, group);
     const t0 = performance.now();
     const partition = group % this.o.partitions;

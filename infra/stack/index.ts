@@ -11,7 +11,7 @@ import { redisDown, redisSpec, redisStatus } from './redis';
 import { launch, preflight, type LaunchSpec, type ServiceName, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 
 export type { ServiceName, ServiceStatus, UpOutcome } from './service';
-export { startPrometheus, ensurePrometheusInstalled, DEFAULT_PROMETHEUS_CONFIG } from './prometheus';
+export { startPrometheus, ensurePrometheusInstalled, renderPrometheusConfig, DEFAULT_PROMETHEUS_CONFIG, type RenderPrometheusOptions } from './prometheus';
 export { stackPaths } from './paths';
 export { withStackLock } from './lock';
 

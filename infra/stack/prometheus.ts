@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
+import { pipelineProcesses } from '../../lib/config/layout';
 import { ensureDir, REPO_ROOT, stackPaths } from './paths';
 import { halt, launch, preflight, probeStatus, type LaunchSpec, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 import { ensureDebianPackage, which } from './tools';
@@ -16,7 +17,7 @@ async function httpOk(url: string): Promise<boolean> {
 
 function fallbackConfig(ctx: StackContext): string {
   const file = path.join(ensureDir(path.join(ctx.paths.data, 'prometheus')), 'generated.yml');
-  const { api, metrics } = ctx.config;
+  const { api } = ctx.config;
   fs.writeFileSync(
     file,
     [
@@ -28,10 +29,65 @@ function fallbackConfig(ctx: StackContext): string {
       `      - targets: ['${api.host}:${api.port}']`,
       '  - job_name: learnstream-pipeline',
       '    static_configs:',
-      `      - targets: ['127.0.0.1:${metrics.port}']`,
+      `      - targets: [${pipelineProcesses(ctx.config).map((p) => `'127.0.0.1:${p.metricsPort}'`).join(', ')}]`,
       '',
     ].join('\n'),
   );
+  return file;
+}
+
+export interface RenderPrometheusOptions {
+  /** Learner instances to scrape (default the configuration's, lib/config/layout.ts). */
+  learners?: number;
+  /** API /metrics port (default config.api.port). */
+  apiPort?: number;
+  /** Scrape and evaluation interval, e.g. '1s' for tests (default the file's 5s). */
+  interval?: string;
+  /** Where to write it (default <dataDir>/prometheus/prometheus.yml). */
+  file?: string;
+}
+
+/**
+ * The scrape config `npm start` runs Prometheus with: infra/prometheus/prometheus.yml (the maintained file: jobs,
+ * rules, intervals) with its targets set from the configuration: the API on api.port, Prometheus on its port, and the
+ * pipeline job with one target per process of the layout (lib/config/layout.ts: the item/catalogue/experiment
+ * process on metrics.port with `stage: pipeline`, learner instance i on metrics.port + 1 + i with `stage: learner`),
+ * each with a `process` label. Rule files become absolute paths. Returns the written file.
+ */
+export function renderPrometheusConfig(config: Config, opts: RenderPrometheusOptions = {}): string {
+  const lines = fs.readFileSync(DEFAULT_PROMETHEUS_CONFIG, 'utf8').split('\n');
+  const rulesDir = path.join(path.dirname(DEFAULT_PROMETHEUS_CONFIG), 'rules');
+  const out: string[] = [];
+  let job = '';
+  let skipping = false;
+  for (const line of lines) {
+    const jobMatch = /^ {2}- job_name: (\S+)/.exec(line);
+    if (jobMatch) {
+      job = jobMatch[1];
+      skipping = false;
+    }
+    if (skipping) {
+      // the old targets end where the next job, comment or blank line starts
+      if (/^ {6}/.test(line)) continue;
+      skipping = false;
+    }
+    if (job === 'learnstream-pipeline' && /^ {4}static_configs:/.test(line)) {
+      out.push(line);
+      for (const p of pipelineProcesses(config, opts.learners)) {
+        out.push(`      - targets: ['127.0.0.1:${p.metricsPort}']`, '        labels:', `          stage: ${p.stages === 'learner' ? 'learner' : 'pipeline'}`, `          process: ${p.name}`);
+      }
+      skipping = true;
+      continue;
+    }
+    let l = line
+      .replace('127.0.0.1:18080', `127.0.0.1:${opts.apiPort ?? config.api.port}`)
+      .replace('127.0.0.1:19090', `127.0.0.1:${config.stack.prometheusPort}`)
+      .replace(/^(\s+- )rules\//, `$1${rulesDir}/`);
+    if (opts.interval) l = l.replace(/^(\s+(scrape_interval|evaluation_interval|scrape_timeout)): \S+/, `$1: ${opts.interval}`);
+    out.push(l);
+  }
+  const file = opts.file ?? path.join(ensureDir(path.join(stackPaths(config).data, 'prometheus')), 'prometheus.yml');
+  fs.writeFileSync(file, out.join('\n'));
   return file;
 }
 

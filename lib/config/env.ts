@@ -56,6 +56,7 @@ export const ENV_VARS: EnvVar[] = [
   v('SIGNAL_REFRESH_MS', 'pipeline.signalRefreshMs', 'int', "Re-rank a learner whose recent resources gained transitions from others, at most once per this many ms (default 0 = off: a list then takes in others' transitions at the learner's next event)."),
   v('ONNX_MIN_WORK', 'pipeline.onnxMinWork', 'int', 'Item rows x learners from which a candidate-scoring batch runs on onnxruntime instead of JS (default 4096; 0 = always onnxruntime).'),
   v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),
+  v('LEARNER_INSTANCES', 'pipeline.learnerInstances', 'int', 'Learner-stage processes npm start runs, metrics on LEARNSTREAM_METRICS_PORT + 1 .. + n (default one per core, at most LEARNSTREAM_KAFKA_PARTITIONS).'),
   v('PIPELINE_CONCURRENCY', 'pipeline.partitionsConsumedConcurrently', 'int', 'Partitions a pipeline consumer processes concurrently (default 2).'),
   v('REVIEW_SLOTS', 'pipeline.reviewSlots', 'int', "Reserved slots for the learner's due FSRS reviews in the served list, reason due-for-review (default 2; 0 = off)."),
   v('REVIEW_SLOTS_WITHIN', 'pipeline.reviewSlotsWithin', 'int', 'The reserved review slots are within the first this many positions (default 10).'),

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
@@ -199,6 +200,12 @@ export const configSchema = z
         /** Concurrent partitions processed per consumer. */
         partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
         /**
+         * Learner-stage processes `npm start` runs (one consumer-group member each; lib/config/layout.ts). Unset =
+         * one per core (os.availableParallelism()), at most kafka.partitions: an instance without a partition would
+         * idle. Set above kafka.partitions it is a configuration error.
+         */
+        learnerInstances: z.number().int().min(1).max(1024).optional(),
+        /**
          * Spaced review (FSRS, models/review): up to `reviewSlots` of the learner's due reviews enter the first
          * `reviewSlotsWithin` positions of the served list, with reason "due-for-review". 0 = off. Default 2 of 10.
          */
@@ -206,6 +213,31 @@ export const configSchema = z
         reviewSlotsWithin: z.number().int().min(1).max(1000).default(10),
         /** FSRS target retention: a card is due when its predicted recall falls to this. Default 0.9. */
         reviewRetention: z.number().gt(0.5).lt(1).default(0.9),
+        /**
+         * Learner stage tunables (pipelines/learner/processor.ts LearnerTuning, same defaults). Online quality gauges
+         * (learnstream_quality_*): hits counted in a list's top `qualityHitK`, over the last `qualityWindow` trials,
+         * emitted every `qualityEmitEvery` trials.
+         */
+        qualityHitK: z.number().int().min(1).max(1000).default(10),
+        qualityWindow: z.number().int().min(1).default(1000),
+        qualityEmitEvery: z.number().int().min(1).default(100),
+        /** A new engagement is paired with the learner's this many most recent resources (co-engagement, /similar). */
+        coEngagementWindow: z.number().int().min(0).max(1000).default(5),
+        /** Popularity and co-engagement counts are written to the serving store every this many ms; 0 = only at stop. */
+        derivedFlushMs: z.number().int().min(0).default(1000),
+        /**
+         * Under lag (more than `lagHoldRecords` records still waiting in a partition after a fetched batch) the batch's
+         * re-ranks coalesce with the next ones, for at most `lagHoldBatches` batch ends or `lagHoldMs` ms.
+         */
+        lagHoldRecords: z.number().int().min(0).default(2000),
+        lagHoldBatches: z.number().int().min(1).default(8),
+        lagHoldMs: z.number().int().min(0).default(60_000),
+        /** Signal refresh (signalRefreshMs > 0): learners re-ranked per changed transition row at most. */
+        refreshPerRow: z.number().int().min(1).default(200),
+        /** Signal refresh: entries of the index of learners by their recent resources at most (its memory bound). */
+        refreshIndexEntries: z.number().int().min(0).default(2_000_000),
+        /** Learners re-ranked at once for one new resource that matches their declared interests, at most. */
+        interestRerankMax: z.number().int().min(0).default(10_000),
       })
       .prefault({}),
     privacy: z
@@ -264,6 +296,16 @@ export const configSchema = z
     if (new Set(ports).size !== ports.length) {
       ctx.addIssue({ code: 'custom', path: ['stack'], message: `ports must be distinct, got ${ports.join(', ')}` });
     }
+    const learners = c.pipeline.learnerInstances;
+    if (learners !== undefined && learners > c.kafka.partitions) {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 'learnerInstances'], message: `learnerInstances (${learners}) above kafka.partitions (${c.kafka.partitions}): the instances beyond the partition count would get no partition` });
+    }
+    // The learner instances' /metrics ports follow metrics.port (lib/config/layout.ts): metrics.port + 1 .. + n.
+    const n = learnerInstanceCount(c);
+    const clash = ports.filter((p) => p > c.metrics.port && p <= c.metrics.port + n);
+    if (clash.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `learner instances' metrics ports ${c.metrics.port + 1}..${c.metrics.port + n} (metrics.port + 1 .. + ${n}) take port ${clash.join(', ')}` });
+    }
     if (c.privacy.segmentMs > c.privacy.retentionMs) {
       ctx.addIssue({ code: 'custom', path: ['privacy', 'segmentMs'], message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll` });
     }
@@ -275,6 +317,14 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Learner-stage instances (processes) of this configuration: pipeline.learnerInstances, or one per core at most
+ * kafka.partitions. Here rather than in layout.ts so the schema's cross-field check uses the very same rule.
+ */
+export function learnerInstanceCount(c: { pipeline: { learnerInstances?: number }; kafka: { partitions: number } }): number {
+  return c.pipeline.learnerInstances ?? Math.max(1, Math.min(os.availableParallelism(), c.kafka.partitions));
+}
 export type ApiKey = z.infer<typeof apiKey>;
 export type ExperimentConfig = z.infer<typeof experiment>;
 export type Scope = (typeof SCOPES)[number];

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config';
-import { DependencyError } from '../errors';
+import { ConfigError, DependencyError } from '../errors';
 import { COMPACTED, dlqName, PERSONAL, TOPIC, topicName, type TopicKey } from '../../schemas/topics';
 
 export interface TopicPlan {
@@ -134,4 +134,19 @@ export async function ensureTopics(admin: Admin, config: Config, extraPrefix = '
   );
   await reconcileTopicConfigs(admin, planned.filter((t) => existing.has(t.name)).map((t) => ({ topic: t.name, configs: t.configs })));
   return created;
+}
+
+/**
+ * The learner stage's input topics must have at least one partition per learner instance (the consumer group gives an
+ * instance without a partition nothing to do). An existing topic is never given more partitions here: that would move
+ * learners to other partitions and away from their state. Throws ConfigError naming the topics and what to change.
+ */
+export async function checkLearnerPartitions(admin: Admin, config: Config, instances: number): Promise<void> {
+  const keys: TopicKey[] = ['interactions', 'quizAttempts', 'profiles', 'erasures'];
+  const topics = keys.map((k) => topicName(k, config.kafka.topicPrefix));
+  const md = await admin.fetchTopicMetadata({ topics });
+  const short = md.topics.filter((t) => t.partitions.length < instances).map((t) => `${t.name} (${t.partitions.length})`);
+  if (short.length > 0) {
+    throw new ConfigError([`${instances} learner instances need at least ${instances} partitions per input topic; ${short.join(', ')} have fewer: set LEARNSTREAM_LEARNER_INSTANCES to at most the partition count, or recreate the topics with LEARNSTREAM_KAFKA_PARTITIONS >= ${instances} (adding partitions to existing topics would move learners away from their state)`]);
+  }
 }

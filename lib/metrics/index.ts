@@ -7,7 +7,7 @@
  * Usage in a process entry point:
  *   const registry = new Registry();
  *   const instrumentation = createInstrumentation();
- *   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['pipeline'] }));  // only its own families
+ *   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['pipeline', 'learner'] }));  // only its own families
  *   await serveMetrics(registry, config.metrics.port);   // pipeline stages; the API serves /metrics itself
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -49,10 +49,16 @@ export interface Metrics {
   checkpointDuration: Histogram<'stage'>;
   experimentEvents: Gauge<'experiment' | 'variant' | 'kind'>;
   experimentLearners: Gauge<'experiment' | 'variant'>;
+  servingRebuilds: Counter<'stage' | 'cause'>;
+  servingRebuildPending: Gauge<'stage'>;
 }
 
-/** The processes that export metrics. Each registers only the families it sets (see OWNERS). */
-export type MetricsRole = 'api' | 'pipeline';
+/**
+ * The processes that export metrics. Each registers only the families it sets (see OWNERS). `pipeline` is what every
+ * pipeline process sets (consumption, lag, checkpoints, producers); `learner` and `experiment` are the families only
+ * those stages set, so the item/catalogue process of `npm start` (lib/config/layout.ts) exports none of them.
+ */
+export type MetricsRole = 'api' | 'pipeline' | 'learner' | 'experiment';
 
 export interface CreateMetricsOptions {
   /** Also collect prom-client's default process and Node.js metrics (CPU, memory, GC, event-loop lag). Default true. */
@@ -72,28 +78,30 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   httpInFlight: ['api'],
   apiFallbacks: ['api'],
   eventsConsumed: ['pipeline'],
-  duplicates: ['pipeline'],
+  duplicates: ['learner'],
   stageDuration: ['pipeline'],
   freshness: ['pipeline'],
   listsWritten: ['pipeline'],
   consumerLag: ['pipeline'],
   deadLetters: ['pipeline'],
-  rerankDuration: ['pipeline'],
-  candidateLearners: ['pipeline'],
+  rerankDuration: ['learner'],
+  candidateLearners: ['learner'],
   // The API reads the serving store, the pipeline writes it.
   redisCommandDuration: ['api', 'pipeline'],
   onnxInferenceDuration: ['pipeline'],
   onnxBatchSize: ['pipeline'],
-  quizAuc: ['pipeline'],
-  listHitRate: ['pipeline'],
-  popularHitRate: ['pipeline'],
+  quizAuc: ['learner'],
+  listHitRate: ['learner'],
+  popularHitRate: ['learner'],
   // The API's HTTP collector and erasure publisher produce, so do the pipeline's sinks.
   producerRecords: ['api', 'pipeline'],
   producerSendDuration: ['api', 'pipeline'],
-  interestsMatched: ['pipeline'],
+  interestsMatched: ['learner'],
   checkpointDuration: ['pipeline'],
-  experimentEvents: ['pipeline'],
-  experimentLearners: ['pipeline'],
+  experimentEvents: ['experiment'],
+  experimentLearners: ['experiment'],
+  servingRebuilds: ['pipeline'],
+  servingRebuildPending: ['pipeline'],
 };
 
 // One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
@@ -115,7 +123,7 @@ function absentUntilSet(g: Gauge): Gauge {
 export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {}): Metrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
-  const roles = new Set<MetricsRole>(opts.roles ?? ['api', 'pipeline']);
+  const roles = new Set<MetricsRole>(opts.roles ?? ['api', 'pipeline', 'learner', 'experiment']);
   // A family this process does not own is still created (components may emit anything) but registered nowhere.
   const on = (name: keyof typeof OWNERS) => (OWNERS[name].some((r) => roles.has(r)) ? [registry] : []);
   const m: Metrics = {
@@ -269,6 +277,18 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       labelNames: ['experiment', 'variant'],
       registers: on('experimentLearners'),
     }),
+    servingRebuilds: new Counter({
+      name: 'learnstream_serving_rebuilds_total',
+      help: 'Rewrites of a stage\'s part of the serving view after Redis was lost (cause: missing = epoch key gone, changed = another epoch id, unrecorded = none recorded by this stage, behind = Redis older than this stage\'s writes).',
+      labelNames: ['stage', 'cause'],
+      registers: on('servingRebuilds'),
+    }),
+    servingRebuildPending: new Gauge({
+      name: 'learnstream_serving_rebuild_pending',
+      help: 'Keys the running serving-view rewrite of a stage has still to write (learners for the learner stage, catalogue records for the catalogue stage); 0 when no rewrite runs.',
+      labelNames: ['stage'],
+      registers: on('servingRebuildPending'),
+    }),
   };
   // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -316,6 +336,8 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     }),
     instr.on('interests.matched', (e) => m.interestsMatched.inc({ method: e.method })),
     instr.on('checkpoint', (e) => m.checkpointDuration.observe({ stage: e.stage }, sec(e.durationMs))),
+    instr.on('serving.rebuildStarted', (e) => m.servingRebuilds.inc({ stage: e.stage, cause: e.cause })),
+    instr.on('serving.rebuildPending', (e) => m.servingRebuildPending.set({ stage: e.stage }, e.pending)),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -52,6 +52,13 @@ export interface InstrumentationEvents {
    * (embedded by the encoder) or, when the encoder is unavailable or failed, by catalogue `topic`.
    */
   'interests.matched': { method: 'content' | 'topic' };
+  /**
+   * A stage started rewriting its part of the serving view (pipelines/serving-epoch.ts): `cause` missing | changed |
+   * unrecorded | behind (restored from an older copy).
+   */
+  'serving.rebuildStarted': { stage: string; cause: string };
+  /** Keys (learners, catalogue records) the stage's running rewrite has still to write; 0 when none runs. */
+  'serving.rebuildPending': { stage: string; pending: number };
   /** A model-state checkpoint was written. */
   'checkpoint': { stage: string; durationMs: number };
 }

@@ -139,6 +139,16 @@ export class ExperimentTally {
     return this.learners.has(userId) || this.quizzes.has(userId);
   }
 
+  /** The learner's own counts per experiment they were exposed to (empty when none). */
+  learnerCounts(userId: string): ({ experiment: string; variant: string } & Counts)[] {
+    const out: ({ experiment: string; variant: string } & Counts)[] = [];
+    for (const [experiment, r] of this.learners.get(userId) ?? []) {
+      const counts = Object.fromEntries(COUNTERS.map((c) => [c, r[c]])) as Counts;
+      out.push({ experiment, variant: r.variant, ...counts });
+    }
+    return out;
+  }
+
   get learnerCount(): number {
     return this.learners.size;
   }

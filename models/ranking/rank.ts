@@ -7,8 +7,14 @@ import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContex
 /** Options as given by callers: any subset, weights merged field by field. */
 export type RankOptionsInput = Partial<Omit<RankOptions, 'weights'>> & { weights?: Partial<RankOptions['weights']> };
 
+/** Options this function returned (complete): resolving one again would only copy it, on every rank() call. */
+const resolved = new WeakSet<object>();
+
 export function resolveRankOptions(input: RankOptionsInput = {}): RankOptions {
-  return { ...DEFAULT_RANK_OPTIONS, ...input, weights: { ...DEFAULT_RANK_OPTIONS.weights, ...(input.weights ?? {}) } };
+  if (resolved.has(input)) return input as RankOptions;
+  const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...input, weights: { ...DEFAULT_RANK_OPTIONS.weights, ...(input.weights ?? {}) } };
+  resolved.add(o);
+  return o;
 }
 
 export interface RankInput<C extends Candidate = Candidate> {

@@ -1,24 +1,46 @@
 import type { Candidate, Features, LearnerContext, Reason, RankOptions } from './types';
 
 /**
+ * Reason texts by the name they are built around, one map per template: the same name gives the same string every
+ * time, so the text is not rebuilt per list item and every lookup keyed by it (the list dictionary numbers reasons by
+ * text) hashes it once. Names are titles, ids, labels and skills of the catalogue: bounded, and cleared when large.
+ */
+const TEXT_CACHE_LIMIT = 100_000;
+function cachedText(template: (name: string) => string): (name: string) => string {
+  const cache = new Map<string, string>();
+  return (name) => {
+    let t = cache.get(name);
+    if (t === undefined) {
+      if (cache.size >= TEXT_CACHE_LIMIT) cache.clear();
+      cache.set(name, (t = template(name)));
+    }
+    return t;
+  };
+}
+const nextAfterText = cachedText((name) => `Next after ${name}`);
+const becauseText = cachedText((name) => `Learners who did ${name} went on to this`);
+const interestText = cachedText((name) => `Matches your interest "${name}"`);
+const similarText = cachedText((name) => `Similar to ${name}`);
+
+/**
  * Reason codes for one recommendation, strongest first. Every item gets at least one: when no component clears its
  * threshold, the component that contributed most to the relevance names the reason.
  */
 export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: LearnerContext): Reason[] {
   const out: Reason[] = [];
   if (f.nextAfter) {
-    out.push({ code: 'next-after', text: `Next after ${f.nextAfter.title ?? f.nextAfter.resourceId}`, ref: f.nextAfter.resourceId });
+    out.push({ code: 'next-after', text: nextAfterText(f.nextAfter.title ?? f.nextAfter.resourceId), ref: f.nextAfter.resourceId });
   }
   if (c.because) {
-    out.push({ code: 'because-you-did', text: `Learners who did ${c.because.title ?? c.because.resourceId} went on to this`, ref: c.because.resourceId });
+    out.push({ code: 'because-you-did', text: becauseText(c.because.title ?? c.because.resourceId), ref: c.because.resourceId });
   }
   // text matches, the closer one first
   const text: [number, Reason][] = [];
   if (f.interest && f.interest.cosine >= o.reasonCosine) {
-    text.push([f.interest.cosine, { code: 'matches-interest', text: `Matches your interest "${f.interest.label}"`, ref: f.interest.label }]);
+    text.push([f.interest.cosine, { code: 'matches-interest', text: interestText(f.interest.label), ref: f.interest.label }]);
   }
   if (f.recent && f.recent.cosine >= o.reasonCosine) {
-    text.push([f.recent.cosine, { code: 'content-similar', text: `Similar to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);
+    text.push([f.recent.cosine, { code: 'content-similar', text: similarText(f.recent.title ?? f.recent.resourceId), ref: f.recent.resourceId }]);
   }
   // at most two: the stable descending sort of before is one comparison (a NaN difference kept the order)
   if (text.length === 2 && text[1][0] - text[0][0] > 0) text.reverse();

@@ -154,7 +154,7 @@ export class Recommender {
   }
 
   /** every index the last pool marked (scratch to clear) */
-  private marked: number[] = [];
+  private readonly marked: number[] = [];
 
   /**
    * Relevance of each pool entry (the last {@link pool} call's result, same order) into `out`; `collab[j]` is the
@@ -200,11 +200,13 @@ export class Recommender {
 
   /** Clears the scratch marks of the last pool (score does it; call it when a pool is dropped unscored). */
   release(): void {
-    for (const i of this.marked) {
+    const marked = this.marked;
+    for (let r = 0; r < marked.length; r++) {
+      const i = marked[r];
       this.mark[i] = 0;
       this.acc[i] = 0;
     }
-    this.marked = [];
+    marked.length = 0;
   }
 
   private ensure(n: number): void {

@@ -108,7 +108,15 @@ export class ItemSignals {
       this.rows[i] = undefined;
       return;
     }
-    this.rows[i] = { to: Int32Array.from({ length: n }, (_, e) => to[e]), key: Float64Array.from({ length: n }, (_, e) => key[e]), len: n, sumKey };
+    // plain loops: TypedArray.from with a mapping function takes the generic iterator path (a replica copies ~17 rows of
+    // up to 200 targets per event)
+    const t = new Int32Array(n);
+    const k = new Float64Array(n);
+    for (let e = 0; e < n; e++) {
+      t[e] = to[e];
+      k[e] = key[e];
+    }
+    this.rows[i] = { to: t, key: k, len: n, sumKey };
   }
 
   popularityKey(i: number): number {

@@ -23,7 +23,7 @@ export interface CatalogRewriteResult {
  * while the replay runs can be overwritten by the replay's older copy of the same resource until its next upsert: the
  * window is the replay's length (seconds for 10,000 resources).
  */
-export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefix: string, catalog: CatalogProcessor, logger: Logger): Promise<CatalogRewriteResult> {
+export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefix: string, catalog: CatalogProcessor, logger: Logger, opts: { progress?: (pending: number) => void } = {}): Promise<CatalogRewriteResult> {
   const t0 = performance.now();
   const admin = kafka.admin();
   await admin.connect();
@@ -34,6 +34,10 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
     const starts = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
     const open = new Set(catalog.holdsState ? [...ends].filter(([p, end]) => end > (starts.get(p) ?? 0n)).map(([p]) => p) : []);
+    // Records to replay at most (compaction leaves fewer): the progress figure counts down from it.
+    let pending = 0;
+    for (const p of open) pending += Number((ends.get(p) ?? 0n) - (starts.get(p) ?? 0n));
+    opts.progress?.(pending);
     if (open.size > 0) {
       const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
       await consumer.connect();
@@ -52,6 +56,7 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
               records++;
               if (id) ids.add(id);
             }
+            opts.progress?.(Math.max(0, pending - records));
             await payload.heartbeat();
             const last = batch.messages.length > 0 ? BigInt(batch.messages[batch.messages.length - 1].offset) + 1n : 0n;
             if (last >= end && open.delete(batch.partition) && open.size === 0) done();

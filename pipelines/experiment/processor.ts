@@ -91,6 +91,11 @@ export class ExperimentProcessor implements GroupProcessor<ExperimentGroupJSON> 
     return sumTotals([...this.groups.values()].flatMap((g) => g.tally.variantTotals()));
   }
 
+  /** The learner's counts per experiment, from the group that owns them (empty when none). */
+  learnerCounts(userId: string) {
+    return [...this.groups.values()].flatMap((g) => g.tally.learnerCounts(userId));
+  }
+
   /** Whether any group of this instance keeps a record about the learner. */
   hasRecords(userId: string): boolean {
     return [...this.groups.values()].some((g) => g.tally.has(userId));

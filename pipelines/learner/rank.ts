@@ -61,7 +61,8 @@ export interface LearnerRankOptions {
  */
 export const LEARNER_RANK_WEIGHTS = { relevance: 1, collab: 0, popularity: 0 } as const;
 
-const MAX_INTERESTS = 5;
+/** Declared interests the ranker reads per learner (the first ones); the stage embeds exactly these. */
+export const MAX_INTERESTS = 5;
 /** Share of a candidate's relevance its transitions must carry for the "learners who did X went on to this" reason. */
 const BECAUSE_SHARE = 0.5;
 const POPULAR_REFRESH_MS = 1000;
@@ -84,6 +85,18 @@ export class LearnerRanker {
   private rowScore = new Float64Array(0);
   private rowPos = new Int32Array(0);
   private parts: RelevanceParts = { transition: new Float64Array(1024), because: new Int32Array(1024), popularity: new Float64Array(1024) };
+  /** per pool entry: the collaborative score (reused, like vals) */
+  private collab = new Float64Array(1024);
+  /** per pool entry: 1 = kept for rank() (the best k and every extra) */
+  private kept = new Uint8Array(1024);
+  /** the kernel's candidates then the extras, the pool's `extra` argument (reused) */
+  private extraBuf = new Int32Array(1024);
+  /**
+   * Candidate objects by position, reused from one rank() call to the next (filled in full each time): rank() and
+   * everything it calls are synchronous and keep none of them (lists copy what they need), so ~350 objects of 13
+   * fields per re-rank are not garbage any more, and they keep one shape.
+   */
+  private readonly candidatePool: RowCandidate[] = [];
   /** Newest activated rows (ring), candidates for the "new resource" extra while they have no event. */
   private readonly activated: number[] = [];
   private readonly popularByTopic = new Map<string, { at: number; rows: number[] }>();
@@ -182,14 +195,21 @@ export class LearnerRanker {
     const rowPos = this.rowPos;
     for (let r = 0; r < top.indices.length; r++) rowScore[top.indices[r]] = top.scores[r];
     const rec = this.recommender;
-    const pool = rec.pool(table.signals, this.recentRows(l, table), [...top.indices, ...extraRows], n, allowed, now / 1000);
+    const nExtra = top.indices.length + extraRows.length;
+    if (this.extraBuf.length < nExtra) this.extraBuf = new Int32Array(2 * nExtra);
+    const extraBuf = this.extraBuf.subarray(0, nExtra);
+    extraBuf.set(top.indices);
+    for (let r = 0; r < extraRows.length; r++) extraBuf[top.indices.length + r] = extraRows[r];
+    const pool = rec.pool(table.signals, this.recentRows(l, table), extraBuf, n, allowed, now / 1000);
     const m = pool.length;
     if (this.vals.length < m) {
       const cap = 2 * m;
       this.vals = new Float64Array(cap);
       this.parts = { transition: new Float64Array(cap), because: new Int32Array(cap), popularity: new Float64Array(cap) };
+      this.collab = new Float64Array(cap);
+      this.kept = new Uint8Array(cap);
     }
-    const collab = new Float64Array(m);
+    const collab = this.collab;
     for (let j = 0; j < m; j++) {
       const i = pool[j];
       const k = rowScore[i];
@@ -200,19 +220,30 @@ export class LearnerRanker {
     const vals = this.vals;
     const parts = this.parts;
     rec.score(table.signals, pool, rec.collabWeight > 0 && !cold ? collab : undefined, vals, parts);
-    // the best k by relevance, and every extra (they must get a chance whatever their relevance)
-    const keep = new Set<number>();
+    // the best k by relevance, and every extra (they must get a chance whatever their relevance), in that order
+    const kept = this.kept;
+    const keep: number[] = [];
     const best = topK(vals, m, Math.min(this.k, m));
-    for (const j of best) keep.add(j);
+    for (let r = 0; r < best.length; r++) {
+      const j = best[r];
+      if (kept[j] === 1) continue;
+      kept[j] = 1;
+      keep.push(j);
+    }
     for (const i of extraRows) {
       const j = rowPos[i];
-      if (j >= 0) keep.add(j);
+      if (j >= 0 && kept[j] !== 1) {
+        kept[j] = 1;
+        keep.push(j);
+      }
     }
     for (const i of pool) rowPos[i] = -1;
     const candidates: RowCandidate[] = [];
-    for (const j of keep) {
+    for (let r = 0; r < keep.length; r++) {
+      const j = keep[r];
+      kept[j] = 0;
       const i = pool[j];
-      const c = this.candidate(table, i, collab[j], interests);
+      const c = this.candidate(table, i, collab[j], interests, r);
       c.relevance = vals[j];
       c.popularity = parts.popularity[j];
       const from = parts.because[j];
@@ -259,22 +290,27 @@ export class LearnerRanker {
     return [...items.filter((i) => matched.has(i.resourceId)), ...items.filter((i) => !matched.has(i.resourceId))];
   }
 
-  private candidate(table: ItemTable, i: number, collab: number, interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[]): RowCandidate {
+  private candidate(table: ItemTable, i: number, collab: number, interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[], at: number): RowCandidate {
     const meta = table.meta[i];
     // one object shape for every candidate (absent facts as undefined): rank() reads them in hot loops
-    const c: RowCandidate = {
-      row: i,
-      resourceId: table.ids[i],
-      collabScore: collab,
-      popularity: table.counts[i],
-      isNew: table.counts[i] === 0,
-      type: meta?.type,
-      topics: meta?.topics,
-      skills: meta?.skills,
-      prerequisites: meta?.prerequisites && meta.prerequisites.length > 0 ? meta.prerequisites : undefined,
-      title: meta?.title,
-      interestMatch: undefined,
-    };
+    let c = this.candidatePool[at];
+    if (!c) {
+      c = { row: 0, resourceId: '', collabScore: undefined, popularity: undefined, isNew: undefined, type: undefined, topics: undefined, skills: undefined, prerequisites: undefined, title: undefined, interestMatch: undefined, relevance: undefined, because: undefined };
+      this.candidatePool[at] = c;
+    }
+    c.row = i;
+    c.resourceId = table.ids[i];
+    c.collabScore = collab;
+    c.popularity = table.counts[i];
+    c.isNew = table.counts[i] === 0;
+    c.type = meta?.type;
+    c.topics = meta?.topics;
+    c.skills = meta?.skills;
+    c.prerequisites = meta?.prerequisites && meta.prerequisites.length > 0 ? meta.prerequisites : undefined;
+    c.title = meta?.title;
+    c.interestMatch = undefined;
+    c.relevance = undefined;
+    c.because = undefined;
     for (const x of interests) {
       if (x.rows?.has(i)) {
         c.interestMatch = { label: x.label, cosine: this.o.topicMatchCosine };

@@ -170,8 +170,19 @@ export class ItemTable {
   }
 
   /** Copies an owner's signals of row `i` (targets by id become indices of this table). */
+  private refScratch = new Int32Array(256);
+
   setSignals(i: number, s: RowSignals): void {
-    const to = s.to.map((id) => this.ensureRef(id));
+    // into reused scratch (setRow copies it); a target already at the same place in the row held costs no lookup
+    const n = s.to.length;
+    if (this.refScratch.length < n) this.refScratch = new Int32Array(Math.max(n, 2 * this.refScratch.length));
+    const to = this.refScratch.subarray(0, n);
+    const held = this.signals.row(i);
+    for (let e = 0; e < n; e++) {
+      const id = s.to[e];
+      const j = held && e < held.len ? held.to[e] : -1;
+      to[e] = j >= 0 && this.ids[j] === id ? j : this.ensureRef(id);
+    }
     this.signals.setRow(i, to, s.key, s.sumKey);
     this.signals.setPopularityKey(i, s.pop);
   }

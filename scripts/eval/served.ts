@@ -92,6 +92,7 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     now,
     manualReranks: true,
     ranking,
+    tuning: settings.tuning,
     // the experiment as `npm start` would run it: every learner ranked under their variant (active or not here)
     ...(opts.experiment ? { experiments: [{ ...opts.experiment, active: true }] } : {}),
   });

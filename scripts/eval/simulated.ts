@@ -93,6 +93,7 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
     manualReranks: true,
     ranking: settings.ranking,
     reviews: settings.reviews,
+    tuning: settings.tuning,
   });
   learner.restore(0, null);
   const updates: ItemUpdate[] = [];

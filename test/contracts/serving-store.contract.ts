@@ -196,6 +196,23 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect(await store.getCoEngaged('x', 10)).toEqual([]);
     });
 
+    it('raises popularity and co-engagement to at least a rewritten count, never lowers or adds (serving-view rewrite)', async () => {
+      await store.incrementPopularityMany([{ resourceId: 'live', by: 2, topics: ['math'] }, { resourceId: 'a', by: 1, topics: ['math'] }]);
+      await store.raisePopularityMany([{ resourceId: 'a', by: 4, topics: ['math'] }, { resourceId: 'live', by: 1, topics: ['math'] }, { resourceId: 'b', by: 3, topics: [] }]);
+      expect((await store.getPopular(10)).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([['a', 4], ['b', 3], ['live', 2]]);
+      expect((await store.getPopular(10, 'math')).map((p) => p.resourceId)).toEqual(['a', 'live']);
+      // A second rewrite of the same values (another instance) changes nothing; live traffic still adds on top.
+      await store.raisePopularityMany([{ resourceId: 'a', by: 4, topics: ['math'] }]);
+      await store.incrementPopularity('a', 1, ['math']);
+      expect((await store.getPopular(1))[0].score).toBeCloseTo(5, 6);
+      await store.incrementCoEngagement([{ a: 'x', b: 'y', by: 2 }]);
+      await store.takeCoEngagementChanges(10);
+      await store.raiseCoEngagement([{ a: 'y', b: 'x', by: 1 }, { a: 'x', b: 'z', by: 3 }]);
+      expect(await store.getCoEngaged('x', 10)).toEqual([{ resourceId: 'z', score: 3 }, { resourceId: 'y', score: 2 }]);
+      expect(await store.getCoEngaged('z', 10)).toEqual([{ resourceId: 'x', score: 3 }]);
+      expect((await store.takeCoEngagementChanges(10)).sort()).toEqual(['x', 'y', 'z']);
+    });
+
     it('stores profile interests', async () => {
       expect(await store.getProfileInterests('u1')).toBeNull();
       await store.putProfileInterests('u1', ['algebra', 'geometry']);

@@ -4,8 +4,10 @@
  *  - deterministic configuration (one partition per topic, fixed seed, all stages in one process, synchronous item
  *    updates): after three kill -9 / restart cycles the final model state equals that of an uninterrupted run over
  *    the same 50,000 movielens events to 1e-6, and the exact per-learner / per-resource counts equal the true ones;
- *  - distributed configuration (4 partitions, learner and item stages in separate processes, both killed at three
- *    random points): the exact counts equal the true counts — none missing, none applied twice.
+ *  - distributed configuration (4 partitions, npm start's layout: two learner-stage processes in one consumer group
+ *    and the item stage in its own, killed at three random points: one learner instance alone (its partitions move
+ *    to the other while it is away and back when it returns), the other with the item stage, then all three): the
+ *    exact counts equal the true counts — none missing, none applied twice.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,15 +81,19 @@ function checkpointed(stateDir: string, stage: string, topic: string): number {
   return sum;
 }
 
-/** Kill -9 `procs` whenever the stage's progress passes each of three random points, restarting them each time. */
-async function crashAtThreePoints(procs: StageProcess[], progress: () => Promise<number>, total: number): Promise<number[]> {
+/**
+ * Kill -9 whenever the stage's progress passes each of three random points, restarting the killed processes each
+ * time: `victims(k)` are those killed at the k-th point (default all of `procs`).
+ */
+async function crashAtThreePoints(procs: StageProcess[], progress: () => Promise<number>, total: number, victims: (k: number) => StageProcess[] = () => procs): Promise<number[]> {
   const points = [0, 1, 2].map(() => Math.floor(total * (0.1 + Math.random() * 0.75))).sort((a, b) => a - b);
-  for (const pt of points) {
+  for (const [k, pt] of points.entries()) {
     await waitFor(async () => (await progress()) >= pt, { timeoutMs: 240_000, intervalMs: 50, message: `progress ${pt}` });
     // A random moment between two checkpoints, so the kill lands mid-batch with unsaved work to be replayed.
     await new Promise((r) => setTimeout(r, Math.random() * 900));
-    for (const p of procs) await p.kill9();
-    for (const p of procs) p.start();
+    const killed = victims(k);
+    for (const p of killed) await p.kill9();
+    for (const p of killed) p.start();
   }
   return points;
 }
@@ -227,28 +233,37 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     expect(b.knowledge).toEqual(a.knowledge);
   });
 
-  it('distributed configuration (4 partitions, learner and item processes killed at three random points): exact counts', async () => {
+  it('distributed configuration (4 partitions, two learner processes and an item process killed at three random points): exact counts', async () => {
     const config = testConfig('crash-dist', { kafka: { partitions: 4 } });
     configs.push(config);
     await publishAll(config, truth.events);
     const interactions = topicName('interactions', config.kafka.topicPrefix);
     const itemUpdates = topicName('itemUpdates', config.kafka.topicPrefix);
     const dir = path.join(work, 'dist');
-    const mk = (stage: string) => {
-      const env = stageEnv(config, { ...LEAN, LEARNSTREAM_METRICS_PORT: String(freePort()) });
-      const p = new StageProcess(`dist-${stage}`, ['--stage', stage, '--no-encoder', '--state-dir', dir], env, work);
+    // npm start's layout (lib/config/layout.ts): learner instance i on the base metrics port + 1 + i, one state dir
+    const base = freePort(3);
+    const mk = (name: string, args: string[]) => {
+      const env = stageEnv(config, { ...LEAN, LEARNSTREAM_METRICS_PORT: String(base) });
+      const p = new StageProcess(`dist-${name}`, [...args, '--no-encoder', '--state-dir', dir], env, work);
       procs.push(p);
       return p;
     };
-    const learner = mk('learner');
-    const item = mk('item');
+    const instances = [0, 1].map((i) => mk(`learner-${i}`, ['--stage', 'learner', '--instance', String(i)]));
+    const item = mk('item', ['--stage', 'item']);
     const ends = await endOffsets(config, 'interactions');
-    learner.start();
+    for (const l of instances) l.start();
     item.start();
     const t0 = Date.now();
-    const points = await crashAtThreePoints([learner, item], () => Promise.resolve(checkpointed(dir, 'learner', interactions)), N);
-    await waitFor(() => caughtUp(dir, 'learner', interactions, ends), { timeoutMs: 300_000, intervalMs: 200, message: 'learner consumed every event' });
-    expect(await learner.stop()).toBe(0);
+    // the consumer group spreads the partitions: each instance reports the lag of partitions it holds
+    const held = async (l: StageProcess) => {
+      const text = await fetch(`http://127.0.0.1:${l.metricsPort}/metrics`).then((r) => r.text(), () => '');
+      return text.split('\n').filter((line) => line.startsWith('learnstream_kafka_consumer_lag_messages{') && line.includes('learnstream-learner"')).length;
+    };
+    await waitFor(async () => ((await held(instances[0])) > 0 && (await held(instances[1])) > 0) || undefined, { timeoutMs: 120_000, intervalMs: 500, message: 'both learner instances hold partitions' });
+    const victims = (k: number) => [[instances[0]], [instances[1], item], [...instances, item]][k];
+    const points = await crashAtThreePoints([...instances, item], () => Promise.resolve(checkpointed(dir, 'learner', interactions)), N, victims);
+    await waitFor(() => caughtUp(dir, 'learner', interactions, ends), { timeoutMs: 300_000, intervalMs: 200, message: 'instances consumed every event' });
+    for (const l of instances) expect(await l.stop()).toBe(0);
     const itemEnds = await endOffsets(config, 'itemUpdates');
     await waitFor(() => caughtUp(dir, 'item', itemUpdates, itemEnds), { timeoutMs: 300_000, intervalMs: 200, message: 'item stage consumed every update' });
     expect(await item.stop()).toBe(0);

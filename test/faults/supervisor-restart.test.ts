@@ -1,9 +1,11 @@
 /**
- * `npm start`'s supervision (issue 17, item 2), against the real Kafka, registry and Redis: scripts/start.ts runs as
- * its own process with its own ports, data dir (so its own Prometheus), topic and key prefixes. kill -9 of the
- * pipeline child → the supervisor starts a new pipeline process, while the API answered /healthz all along and
- * Prometheus stayed up; kill -9 of the API child → it comes back and the pipeline is untouched; SIGINT → exit 0 and
- * nothing left listening.
+ * `npm start`'s supervision (issue 17, item 2; issue 19, item 2), against the real Kafka, registry and Redis:
+ * scripts/start.ts runs as its own process with its own ports, data dir (so its own Prometheus), topic and key
+ * prefixes, with two learner instances (lib/config/layout.ts). Prometheus scrapes all four processes; kill -9 of one
+ * learner instance → the supervisor starts that one again, alone (the other instance and the item/catalogue process
+ * keep their pids), the pipeline's /readyz names the missing instance meanwhile, the API answered /healthz all
+ * along; kill -9 of the API child → it comes back and the pipeline is untouched; SIGINT → exit 0 and nothing left
+ * listening.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,7 +46,7 @@ async function listening(port: number): Promise<boolean> {
 }
 
 describe('npm start supervision (real stack, kill -9 of a child)', () => {
-  const config = testConfig('supervise', { kafka: { partitions: 1 } });
+  const config = testConfig('supervise', { kafka: { partitions: 2 } });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-supervise-'));
   let start: ChildProcess | undefined;
   let out = '';
@@ -62,7 +64,7 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('restarts a killed pipeline and a killed API; the API and Prometheus stay up; SIGINT stops everything', async () => {
+  it('restarts a killed learner instance alone and a killed API; the API and Prometheus stay up; SIGINT stops everything', async () => {
     const apiPort = await freePort();
     const metricsPort = await freePort();
     const promPort = await freePort();
@@ -73,7 +75,8 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
       LEARNSTREAM_REGISTRY_URL: config.registry.url,
       LEARNSTREAM_REDIS_URL: config.redis.url,
       LEARNSTREAM_KAFKA_TOPIC_PREFIX: config.kafka.topicPrefix,
-      LEARNSTREAM_KAFKA_PARTITIONS: '1',
+      LEARNSTREAM_KAFKA_PARTITIONS: '2',
+      LEARNSTREAM_LEARNER_INSTANCES: '2',
       LEARNSTREAM_REDIS_KEY_PREFIX: config.redis.keyPrefix,
       LEARNSTREAM_DATA_DIR: work,
       LEARNSTREAM_API_PORT: String(apiPort),
@@ -91,14 +94,30 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
 
     await waitFor(() => out.includes('learnstream: ready in') || (proc.exitCode !== null && Promise.reject(new Error(out))), { timeoutMs: 240_000, intervalMs: 200, message: 'npm start ready' });
-    await waitFor(() => ok(`http://127.0.0.1:${metricsPort}/healthz`), { timeoutMs: 120_000, message: 'pipeline /healthz' });
+    // learner instance i serves on metricsPort + 1 + i
+    const learnerPort = (i: number) => metricsPort + 1 + i;
+    for (const port of [metricsPort, learnerPort(0), learnerPort(1)]) await waitFor(() => ok(`http://127.0.0.1:${port}/healthz`), { timeoutMs: 120_000, message: `pipeline /healthz on ${port}` });
     expect(await ok(`http://127.0.0.1:${promPort}/-/ready`)).toBe(true);
+    // the generated scrape config: one target per process, each up
+    const targets = async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } };
+      return body.data.activeTargets.filter((t) => t.labels.job?.startsWith('learnstream-')).map((t) => `${t.labels.process ?? t.labels.stage} ${t.health}`).sort();
+    };
+    await waitFor(async () => ((await targets()).filter((t) => t.endsWith(' up')).length === 4 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, message: 'four targets up' });
+    expect(await targets()).toEqual(['api up', 'learner-0 up', 'learner-1 up', 'pipeline up']);
+    const ready = async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      return { status: res.status, body: (await res.json()) as { reasons: string[] } };
+    };
+    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, message: 'pipeline /readyz 200 with both learner instances' });
     const [pipeline] = pidsOf('pipeline');
+    const [l0] = pidsOf('learner-0');
+    const [learner] = pidsOf('learner-1');
     const [api] = pidsOf('api');
-    for (const pid of [pipeline, api]) pids.add(pid);
-    process.stdout.write(`npm start ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pipeline pid ${pipeline}, api pid ${api})\n`);
+    for (const pid of [pipeline, l0, learner, api]) pids.add(pid);
+    process.stdout.write(`npm start ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pipeline pid ${pipeline}, learners ${l0} ${learner}, api pid ${api})\n`);
 
-    // The API is probed every 100 ms from before the kill until the pipeline is back.
+    // The API is probed every 100 ms from before the kill until the learner instance is back.
     let probes = 0;
     const failures: string[] = [];
     let probing = true;
@@ -111,19 +130,29 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     })();
 
     const killedAt = Date.now();
-    process.kill(pipeline, 'SIGKILL');
-    const second = await waitFor(() => pidsOf('pipeline').find((p) => p !== pipeline), { timeoutMs: 30_000, intervalMs: 50, message: 'pipeline restarted' });
+    process.kill(learner, 'SIGKILL');
+    // /readyz of the pipeline reflects every learner instance: the killed one is named while it is away
+    const unready = await waitFor(async () => {
+      const r = await ready();
+      return r.status === 503 ? r.body : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100, message: '/readyz 503 while learner-1 is down' });
+    expect(unready.reasons.join('\n')).toContain(`learner instance on port ${learnerPort(1)}`);
+    const second = await waitFor(() => pidsOf('learner-1').find((p) => p !== learner), { timeoutMs: 30_000, intervalMs: 50, message: 'learner-1 restarted' });
     pids.add(second);
-    await waitFor(() => ok(`http://127.0.0.1:${metricsPort}/healthz`), { timeoutMs: 120_000, message: 'restarted pipeline /healthz' });
+    await waitFor(() => ok(`http://127.0.0.1:${learnerPort(1)}/healthz`), { timeoutMs: 120_000, message: 'restarted learner-1 /healthz' });
     const backMs = Date.now() - killedAt;
+    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, message: 'pipeline /readyz 200 again' });
     probing = false;
     await prober;
-    process.stdout.write(`pipeline: kill -9 → new process serving /healthz in ${(backMs / 1000).toFixed(1)} s; API probed ${probes} times, ${failures.length} failures\n`);
-    expect(out).toMatch(new RegExp(`pipeline \\(pid ${pipeline}\\) exited unexpectedly \\(killed by SIGKILL\\).*restarting in 1\\.0 s`));
-    expect(alive(pipeline)).toBe(false);
+    process.stdout.write(`learner-1: kill -9 → new process serving /healthz in ${(backMs / 1000).toFixed(1)} s; API probed ${probes} times, ${failures.length} failures\n`);
+    expect(out).toMatch(new RegExp(`learner-1 \\(pid ${learner}\\) exited unexpectedly \\(killed by SIGKILL\\).*restarting in 1\\.0 s`));
+    expect(alive(learner)).toBe(false);
     expect(probes).toBeGreaterThan(5);
     expect(failures).toEqual([]);
-    expect(pidsOf('api')).toEqual([api]); // the API was never restarted
+    // only the killed instance was restarted
+    expect(pidsOf('api')).toEqual([api]);
+    expect(pidsOf('learner-0')).toEqual([l0]);
+    expect(pidsOf('pipeline')).toEqual([pipeline]);
     expect(await ok(`http://127.0.0.1:${promPort}/-/ready`)).toBe(true);
     expect(proc.exitCode).toBeNull();
 
@@ -132,14 +161,15 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     const api2 = await waitFor(() => pidsOf('api').find((p) => p !== api), { timeoutMs: 30_000, intervalMs: 50, message: 'api restarted' });
     pids.add(api2);
     await waitFor(() => ok(`http://127.0.0.1:${apiPort}/healthz`), { timeoutMs: 120_000, message: 'restarted API /healthz' });
-    expect(pidsOf('pipeline')).toEqual([pipeline, second]);
-    expect(alive(second)).toBe(true);
+    expect(pidsOf('learner-1')).toEqual([learner, second]);
+    expect(pidsOf('pipeline')).toEqual([pipeline]);
+    for (const pid of [second, l0, pipeline]) expect(alive(pid)).toBe(true);
     expect(await ok(`http://127.0.0.1:${metricsPort}/healthz`)).toBe(true);
 
     // Only a signal stops everything: the children, then the Prometheus this start started.
     proc.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, false]);
-    for (const port of [apiPort, metricsPort, promPort]) expect([port, await listening(port)]).toEqual([port, false]);
+    for (const port of [apiPort, metricsPort, learnerPort(0), learnerPort(1), promPort]) expect([port, await listening(port)]).toEqual([port, false]);
   });
 });

@@ -3,6 +3,8 @@
  * against the real Kafka, registry and Redis) and the real API: load it, pick a learner, mark a resource done and
  * answer a quiz item through the page, and see the list and the knowledge change; the same at a phone's viewport. No
  * console error, no failed request, no page error along the way. Screenshots land in .learnstream/screenshots/.
+ * An experiment is configured: the impressions the page posts for the lists it shows and its clicks that quote their
+ * recommId are counted, exactly, for the page's learner by the experiment stage (issue 21).
  *
  * Needs Debian's chromium (apt-get install chromium; scripts/test.sh installs it when it can). Without it the suite is
  * skipped and says so. LEARNSTREAM_CHROMIUM names another binary.
@@ -13,6 +15,9 @@ import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startApi, type RunningApi } from '../../api/server';
+import { assignVariant } from '../../models/experiments/assign';
+import type { Experiment } from '../../models/experiments/types';
+import type { Pipeline } from '../../pipelines/pipeline';
 import { lazyPublisher } from '../../api/wiring';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
@@ -34,6 +39,21 @@ const SCREENSHOTS = path.join(__dirname, '..', '..', '.learnstream', 'screenshot
 const TOPICS = ['algebra', 'geometry', 'statistics', 'history'];
 const TYPES = ['video', 'article', 'quiz', 'exercise'] as const;
 const LEARNERS = ['demo-learner-1', 'demo-learner-2', 'demo-learner-3'];
+const EXP = { id: 'demo-exp', description: '', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } }] } satisfies Experiment;
+
+/** The impressions a page posted for `userId`: per recommId, the distinct resources it showed (what the tally counts). */
+function impressionsPosted(page: Page, userId: string): Map<string, Set<string>> {
+  const shown = new Map<string, Set<string>>();
+  page.on('request', (r) => {
+    if (r.method() !== 'POST' || !r.url().endsWith('/demo/events')) return;
+    const body = JSON.parse(r.postData() ?? '{}') as { userId?: string; action?: string; recommId?: string; resourceIds?: string[] };
+    if (body.action !== 'impression' || body.userId !== userId) return;
+    const s = shown.get(body.recommId!) ?? new Set<string>();
+    for (const id of body.resourceIds!) s.add(id);
+    shown.set(body.recommId!, s);
+  });
+  return shown;
+}
 
 /** Everything the page reported as a problem: console errors, uncaught exceptions, failed or 4xx/5xx requests. */
 function watch(page: Page): string[] {
@@ -68,6 +88,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
 
 (haveBrowser ? describe : describe.skip)('demo page in headless Chromium (real pipeline, API and browser)', () => {
   let h: PipelineHarness;
+  let pipeline: Pipeline;
   let api: RunningApi;
   let publisher: ReturnType<typeof lazyPublisher>;
   let pipelineMetrics: MetricsServer;
@@ -76,12 +97,12 @@ async function waitForChange(page: Page, label: string): Promise<number> {
   let base: string;
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('demo-page', { api: { demoPage: true }, kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
+    h = await createHarness(testConfig('demo-page', { experiments: [EXP], api: { demoPage: true }, kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
     // The pipeline's own metrics, served as pipelines/main.ts serves them, for the page's freshness panel.
     const pipelineRegistry = new Registry();
     bindInstrumentation(h.instr, createMetrics(pipelineRegistry));
     pipelineMetrics = await serveMetrics(pipelineRegistry, 0);
-    await h.start(['learner', 'item', 'catalog']);
+    pipeline = await h.start(['learner', 'item', 'catalog']);
 
     publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
     const logger = createLogger({ level: 'error' });
@@ -133,6 +154,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
   it('desktop: pick a learner, mark a resource done and answer a quiz item; the list and the knowledge change', async () => {
     const page = await browser.newPage();
     const problems = watch(page);
+    const impressions = impressionsPosted(page, 'demo-learner-2');
     await page.setViewport({ width: 1280, height: 900 });
     const t0 = Date.now();
     await page.goto(`${base}/demo`, { waitUntil: 'load' });
@@ -185,8 +207,29 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     expect(figures).toMatch(/your action → change[\d.]+ (ms|s)/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'demo-desktop-after-quiz.png'), fullPage: true });
 
+    // Open a listed resource: a click quoting the recommId of the list on screen. The experiment stage counts, for
+    // this learner under their variant, every impression the page posted (once per list and resource), this click,
+    // and the quiz answer above (after the exposure); the "mark done" completion is not a click.
+    const shownList = await inPage<string>(page, 'state.list.recommId');
+    expect(shownList).toMatch(new RegExp(`^${EXP.id}\\.${assignVariant(EXP, 'demo-learner-2').name}\\.`));
+    const opened = (await listedIds(page))[1];
+    await page.click(`#items li.item[data-resource-id="${opened}"] button[data-action="click"]`);
+    await until(page, `/open sent|your open$/.test(${statusOf('last-change')})`); // accepted by the collector
+    // the impressions of the list the click was made on were posted (the page sends them before the click)
+    expect(impressions.get(shownList)?.has(opened)).toBe(true);
+    const mine = async () => {
+      await inPage(page, 'state.impressionPost');
+      let shown = 0;
+      for (const [recommId, ids] of impressions) if (recommId.startsWith(`${EXP.id}.`)) shown += ids.size;
+      return { experiment: EXP.id, variant: assignVariant(EXP, 'demo-learner-2').name, impressions: shown, clicks: 1, attempts: 1, successes: 1, crossovers: 0, unmatched: 0 };
+    };
+    await waitFor(async () => JSON.stringify(pipeline.experiment!.learnerCounts('demo-learner-2')) === JSON.stringify([await mine()]), { message: 'the experiment stage counted the page\'s impressions and click', timeoutMs: 20_000 }).catch(() => undefined);
+    expect(pipeline.experiment!.learnerCounts('demo-learner-2')).toEqual([await mine()]);
+    const counted = (await mine()).impressions;
+    expect(counted).toBeGreaterThanOrEqual(before.length);
+
     expect(problems).toEqual([]);
-    process.stdout.write(`demo page (desktop): loaded with a list in ${loadMs} ms; done → list changed in ${Math.round(pageMs)} ms (page clock; ${wallMs} ms from the test's click), quiz → changed in ${Math.round(quizMs)} ms\n`);
+    process.stdout.write(`demo page (desktop): loaded with a list in ${loadMs} ms; done → list changed in ${Math.round(pageMs)} ms (page clock; ${wallMs} ms from the test's click), quiz → changed in ${Math.round(quizMs)} ms; experiment stage counted ${counted} impressions over ${impressions.size} lists + 1 click for demo-learner-2\n`);
     await page.close();
   });
 
@@ -248,5 +291,11 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     const ok = await fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'demo-learner-3', resourceId: 'res-5', action: 'click' }) });
     expect(ok.status).toBe(202);
     expect(await ok.json()).toMatchObject({ kind: 'interaction', collector: { accepted: 1, rejected: 0 } });
+    // impressions: a recommId and the resources shown, one event each; without a recommId it is not an impression
+    const post = (body: unknown) => fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ userId: 'demo-learner-3', action: 'impression', resourceIds: ['res-5'] })).status).toBe(400);
+    const imp = await post({ userId: 'demo-learner-3', action: 'impression', recommId: `${EXP.id}.control.abc123`, resourceIds: ['res-5', 'res-6'] });
+    expect(imp.status).toBe(202);
+    expect(await imp.json()).toMatchObject({ kind: 'interaction', events: 2, collector: { accepted: 2, rejected: 0 } });
   });
 });

@@ -120,20 +120,31 @@ if (!haveData) console.warn(`skipping events-replay: ${DEFAULT_DATASET_DIRS.movi
  */
 describe('replay CLI on the first 2,000 events of oulad, ednet and statics', () => {
   const LIMIT = 2000;
+  const NAMES = ['oulad', 'ednet', 'statics'] as const satisfies readonly DatasetName[];
   let kafka: Kafka;
   let admin: Admin;
-  const configs: Config[] = [];
+  const configs = new Map<DatasetName, Config>();
+  /** The three CLI runs, started together (each is mostly process start-up and file reading): one per test below. */
+  const runs = new Map<DatasetName, Promise<{ stdout: string } | { error: unknown }>>();
   const consumers: Consumer[] = [];
 
   beforeAll(async () => {
     kafka = testKafka(testConfig('ev-replay-e2e'));
     admin = kafka.admin();
     await admin.connect();
+    for (const name of NAMES) {
+      const dir = DEFAULT_DATASET_DIRS[name];
+      if (!existsSync(dir)) continue;
+      const config = testConfig(`ev-replay-${name}`);
+      configs.set(name, config);
+      runs.set(name, runCli(['--dataset', name, '--path', dir, '--limit', String(LIMIT)], config.kafka.topicPrefix).then((r) => ({ stdout: r.stdout }), (error: unknown) => ({ error })));
+    }
   }, 30_000);
 
   afterAll(async () => {
     await Promise.all(consumers.map((c) => c.disconnect()));
-    const topics = configs.flatMap((c) => plannedTopics(c).map((t) => t.name));
+    await Promise.all(runs.values());
+    const topics = [...configs.values()].flatMap((c) => plannedTopics(c).map((t) => t.name));
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
   }, 30_000);
@@ -144,15 +155,16 @@ describe('replay CLI on the first 2,000 events of oulad, ednet and statics', () 
     resources: 'Resource',
   };
 
-  for (const name of ['oulad', 'ednet', 'statics'] as const satisfies readonly DatasetName[]) {
+  for (const name of NAMES) {
     const dir = DEFAULT_DATASET_DIRS[name];
     const present = existsSync(dir);
     if (!present) console.warn(`skipping events-replay ${name}: ${dir} is absent`);
     (present ? it : it.skip)(`${name}: --limit ${LIMIT} publishes with 0 failed, and Kafka holds exactly what was acknowledged`, async () => {
-      const config = testConfig(`ev-replay-${name}`);
-      configs.push(config);
+      const config = configs.get(name)!;
       const prefix = config.kafka.topicPrefix;
-      const { stdout } = await runCli(['--dataset', name, '--path', dir, '--limit', String(LIMIT)], prefix);
+      const run = await runs.get(name)!;
+      if ('error' in run) throw run.error;
+      const { stdout } = run;
       const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { events: number; resources: number; acked: number; failed: number; invalid: number };
       console.log(stdout.split('\n')[0]);
       expect(summary).toMatchObject({ dataset: name, events: LIMIT, failed: 0, invalid: 0 });

@@ -61,7 +61,7 @@ describe('experiment attribution (real Kafka, registry, Redis)', () => {
   afterAll(async () => h?.close());
 
   it('tags lists by variant, attributes exactly across a restart and a replay from Kafka, and erasure removes the records', async () => {
-    p = await h.start(['learner', 'item', 'catalog']);
+    p = await h.start(['learner', 'item', 'catalog', 'experiment']);
     await h.publisher.publish(RES.map((r) => resource(r, ['t'])));
     await waitFor(async () => (await h.store.getResources([RES[RES.length - 1]]))[0] !== null, { message: 'catalogue in Redis', timeoutMs: 30_000 });
     await h.publisher.publish(USERS.map((u, i) => interaction(u, RES[i % RES.length])));
@@ -107,7 +107,7 @@ describe('experiment attribution (real Kafka, registry, Redis)', () => {
 
     // restart: a new pipeline process restores the experiment stage from its checkpoints, then goes on
     await p.stop();
-    p = await h.start(['learner', 'item', 'catalog']);
+    p = await h.start(['learner', 'item', 'catalog', 'experiment']);
     await round(true);
     await waitFor(() => JSON.stringify(actual(p.experiment!.totals())) === JSON.stringify(expected(perUser)), { timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 1500)); // nothing counted twice arrives late

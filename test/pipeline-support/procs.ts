@@ -53,7 +53,7 @@ export class StageProcess {
    */
   async stop(): Promise<number | null> {
     if (!this.child) return null;
-    const port = this.env.LEARNSTREAM_METRICS_PORT;
+    const port = this.metricsPort;
     if (port) {
       const deadline = Date.now() + 60_000;
       while (this.running && Date.now() < deadline) {
@@ -69,6 +69,14 @@ export class StageProcess {
     const code = await this.exitP;
     this.child = null;
     return code;
+  }
+
+  /** The port its /metrics answers on: LEARNSTREAM_METRICS_PORT, + 1 + I with `--instance I` (lib/config/layout.ts). */
+  get metricsPort(): number | undefined {
+    const base = this.env.LEARNSTREAM_METRICS_PORT;
+    if (!base) return undefined;
+    const i = this.args.indexOf('--instance');
+    return i >= 0 ? Number(base) + 1 + Number(this.args[i + 1]) : Number(base);
   }
 
   log(): string {
@@ -122,6 +130,9 @@ export function readCheckpoints<S>(stateDir: string, stage: string): Map<number,
 }
 
 let nextPort = 19600 + Math.floor(Math.random() * 300);
-export function freePort(): number {
-  return nextPort++;
+/** A port for a stage's metrics; `span` consecutive ones (a base port and its learner instances' ports after it). */
+export function freePort(span = 1): number {
+  const p = nextPort;
+  nextPort += span;
+  return p;
 }

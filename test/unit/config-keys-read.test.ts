@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../lib/config';
+import { DEFAULT_LEARNER_TUNING } from '../../pipelines/learner/processor';
+import { learnerStageSettings } from '../../pipelines/pipeline';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** Keys whose whole object (or array) is handed on as it is, and who reads it. */
@@ -37,4 +39,11 @@ it('reads every configuration key somewhere outside lib/config and models', () =
     return !new RegExp(`(\\.${leaf}\\b|[{,]\\s*${leaf}\\s*[,}]|\\['${leaf}'\\])`).test(sources);
   });
   expect(unread).toEqual([]);
+});
+
+it('the learner stage tunables: config defaults equal the processor\'s own defaults, and every one reaches the stage', () => {
+  const config = loadConfig({ env: {} });
+  expect(learnerStageSettings(config).tuning).toEqual(DEFAULT_LEARNER_TUNING);
+  const p = config.pipeline as unknown as Record<string, unknown>;
+  for (const k of Object.keys(DEFAULT_LEARNER_TUNING)) expect([k, p[k]]).toEqual([k, DEFAULT_LEARNER_TUNING[k as keyof typeof DEFAULT_LEARNER_TUNING]]);
 });

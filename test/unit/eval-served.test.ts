@@ -31,7 +31,8 @@ describeData('served-path evaluation (first 4,000 movielens-latest-small events)
   });
 
   it('--methods served,served-relevance-only,most-popular,full-model --from gives named results with recall, ndcg and testPoints', async () => {
-    const report = await evalMovielens({ dataset: 'movielens', path: DIR, limit: 2000, from: 1000, plot: 'none', methods: ['served', 'served-relevance-only', 'most-popular', 'full-model'], workers: 1 });
+    // the CLI's naming and alignment of results, not their quality (test 1 and npm run eval judge that): a short stream
+    const report = await evalMovielens({ dataset: 'movielens', path: DIR, limit: 1000, from: 500, plot: 'none', methods: ['served', 'served-relevance-only', 'most-popular', 'full-model'], workers: 1 });
     const results = report.results as { name: string; recall: number; ndcg: number; testPoints: number }[];
     expect(results.map((r) => r.name)).toEqual(['served', 'served-relevance-only', 'most-popular', 'full-model']);
     const points = results[0].testPoints;
@@ -42,7 +43,7 @@ describeData('served-path evaluation (first 4,000 movielens-latest-small events)
       expect(r.ndcg).toBeLessThanOrEqual(r.recall);
     }
     // fewer test points than the whole stream: the prefix before --from is learned, not tested
-    const all = runPrequential(readMovielens(DIR, 2000).events, new MostPopular('positives'));
+    const all = runPrequential(readMovielens(DIR, 1000).events, new MostPopular('positives'));
     expect(points).toBeLessThan(all.testPoints);
   });
 });

@@ -16,13 +16,17 @@ describe('createMetrics', () => {
   });
 
   it('registers only the families a process sets: the API exports no pipeline gauge, the pipeline no HTTP metric', async () => {
-    const names = async (roles: ('api' | 'pipeline')[]) => {
+    const names = async (roles: ('api' | 'pipeline' | 'learner')[]) => {
       const registry = new Registry();
       createMetrics(registry, { roles, defaultMetrics: false });
       return (await registry.metrics()).split('\n').filter((l) => l.startsWith('learnstream_')).map((l) => l.split(/[{ ]/)[0]);
     };
     const api = await names(['api']);
-    const pipeline = await names(['pipeline']);
+    const pipeline = await names(['pipeline', 'learner']);
+    // The item/catalogue process of npm start (lib/config/layout.ts) sets none of the learner stage's families.
+    const stages = await names(['pipeline']);
+    for (const n of ['learnstream_ranking_rerank_duration_seconds_count', 'learnstream_quality_quiz_auc_ratio']) expect(stages).not.toContain(n);
+    expect(stages).toEqual([]);
     // Before any event the API exports its in-flight gauge and nothing of the pipeline's (the quiz AUC 0 fired an alert).
     expect(api).toContain('learnstream_http_in_flight_requests');
     for (const n of ['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']) expect(api).not.toContain(n);
@@ -33,7 +37,7 @@ describe('createMetrics', () => {
     expect(pipeline).not.toContain('learnstream_quality_quiz_auc_ratio');
     const own = new Registry();
     const ownInstr = createInstrumentation();
-    bindInstrumentation(ownInstr, createMetrics(own, { roles: ['pipeline'], defaultMetrics: false }));
+    bindInstrumentation(ownInstr, createMetrics(own, { roles: ['pipeline', 'learner'], defaultMetrics: false }));
     expect(await own.metrics()).toContain('# TYPE learnstream_quality_quiz_auc_ratio gauge');
     ownInstr.emit('quality.quizAuc', { value: 0.7 });
     expect(await own.metrics()).toContain('learnstream_quality_quiz_auc_ratio 0.7');

@@ -28,7 +28,7 @@ function harness() {
   const duplicates: string[] = [];
   instr.on('event.duplicate', (e) => duplicates.push(e.topic));
   const registry = new Registry();
-  bindInstrumentation(instr, createMetrics(registry, { roles: ['pipeline'], defaultMetrics: false }));
+  bindInstrumentation(instr, createMetrics(registry, { roles: ['pipeline', 'learner'], defaultMetrics: false }));
   const store = new MemoryServingStore();
   const p = new LearnerProcessor({
     decode: (rec) => Promise.resolve(events[Number(rec.offset)]),

@@ -1,5 +1,7 @@
 // The demo page: reads with the public API (read-only key from /demo/config.json), writes through POST /demo/events
 // (the server holds the write key), polls both every POLL_MS, and shows how long an action took to change the list.
+// Like a platform in an experiment (docs/experiments.md), it posts one impression per resource of each list it shows,
+// quoting the list's recommId, and its clicks and completions quote the recommId of the list they were made on.
 'use strict';
 
 const POLL_MS = 500;
@@ -27,6 +29,9 @@ const state = {
   generation: 0,
   /** The goal of the path box ('' = none asked for yet). */
   goal: '',
+  /** The recommId whose impressions were posted last, and that post (a click waits for it: impression first). */
+  impressed: null,
+  impressionPost: Promise.resolve(),
 };
 
 function el(tag, props, ...children) {
@@ -149,6 +154,7 @@ async function poll() {
     noteKnowledge(knowledge);
     state.list = list;
     renderList();
+    noteImpressions();
     renderKnowledge();
     settle();
     showBanner('');
@@ -158,11 +164,32 @@ async function poll() {
   if (generation === state.generation) state.timer = setTimeout(poll, state.pending ? PENDING_POLL_MS : POLL_MS);
 }
 
+/** Posts the impressions of the list on screen once per recommId (a re-ranked list has a new one). */
+function noteImpressions() {
+  const list = state.list;
+  if (!state.cfg.canWrite || !list || !list.recommId || list.items.length === 0 || state.impressed === list.recommId) return;
+  state.impressed = list.recommId;
+  const body = { userId: state.userId, action: 'impression', recommId: list.recommId, resourceIds: list.items.map((i) => i.resourceId) };
+  state.impressionPost = state.impressionPost
+    .then(() => fetch('/demo/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
+    .then(async (res) => {
+      if (res.status !== 202) {
+        const reply = await res.json();
+        const problem = reply.collector || reply;
+        showBanner(`the impressions were not accepted: ${res.status} ${problem.detail || problem.title || ''}`);
+      }
+    })
+    .catch((err) => showBanner(`could not send the impressions: ${err.message}`));
+}
+
 async function act(item, action, label) {
   // Timed from the click, as the visitor sees it: the POST and the collector's Kafka acknowledgement included.
   const t0 = performance.now();
   const body = { userId: state.userId, resourceId: item, action: action.startsWith('answer') ? 'answer' : action };
   if (body.action === 'answer') body.correct = action === 'answer-right';
+  else if (state.list?.recommId) body.recommId = state.list.recommId;
+  // The impression of the list reaches the collector before the click on it (same learner, same partition: in order).
+  await state.impressionPost;
   const res = await fetch('/demo/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const reply = await res.json();
   if (res.status !== 202) {
@@ -254,7 +281,7 @@ function selectLearner(userId) {
   if (!userId) return;
   state.generation++;
   clearTimeout(state.timer);
-  Object.assign(state, { userId, list: null, knowledge: null, pending: null, lastChangeMs: null });
+  Object.assign(state, { userId, list: null, knowledge: null, pending: null, lastChangeMs: null, impressed: null });
   state.deltas.clear();
   $('items').replaceChildren();
   $('skills').replaceChildren();
