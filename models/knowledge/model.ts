@@ -154,6 +154,8 @@ export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
 };
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+/** Share of a skill's answers below which an answered item's own history is left out of the skill's mastery. */
+export const MASTERY_MIN_SHARE = 0.02;
 const ADAGRAD_EPS = 1e-8;
 
 export class KnowledgeModel implements KnowledgePredictor {
@@ -239,19 +241,43 @@ export class KnowledgeModel implements KnowledgePredictor {
   }
 
   /**
-   * Per-skill mastery: P(correct) on an average item of the skill for a learner with no history on that item, with
-   * the standard deviation of the ability estimate (logits) as uncertainty. Skills the learner never tried are omitted.
+   * Per-skill mastery: P(correct) on an item drawn from the skill's items as often as the population answers them
+   * (item attempts / skill attempts), with the standard deviation of the ability estimate (logits) as uncertainty.
+   * Items the learner has answered count with their own history (what the learner showed on exactly that item); the
+   * rest of the skill's weight goes to an average item of the skill with no history on it. A skill of one item (a
+   * catalogue where every resource is its own skill) is then that item's P(success); on a skill of hundreds of items
+   * the answered ones carry their small share. Items below MASTERY_MIN_SHARE of the skill are not evaluated (each
+   * could move the figure by less than that share). Skills the learner never tried are omitted.
    */
   mastery(userId: string): SkillMastery[] {
     const learner = this.learners.get(userId);
     if (!learner) return [];
+    const answered = new Map<string, { share: number; p: number }>();
+    for (const itemId of learner.history.itemIds()) {
+      const item = this.items.get(itemId);
+      if (!item) continue;
+      let p: number | undefined;
+      for (const s of item.skills) {
+        const sp = this.skills.get(s);
+        const share = sp && sp.n > 0 ? item.n / sp.n : 0;
+        if (share < MASTERY_MIN_SHARE || !learner.skills.has(s)) continue;
+        p ??= sigmoid(this.logit({ userId, itemId, skills: item.skills, correct: 0 }, learner));
+        const acc = answered.get(s) ?? { share: 0, p: 0 };
+        answered.set(s, acc);
+        acc.share += share;
+        acc.p += share * p;
+      }
+    }
     const out: SkillMastery[] = [];
     for (const [skill, belief] of learner.skills) {
       // The empty item id is never answered, so logit() treats it as an average item of the skill.
-      const z = this.logit({ userId, itemId: '', skills: [skill], correct: 0 }, learner);
+      const average = sigmoid(this.logit({ userId, itemId: '', skills: [skill], correct: 0 }, learner));
+      const a = answered.get(skill);
+      // shares sum to at most 1 unless an item's skills changed; then the answered items are the whole skill
+      const mastery = !a ? average : a.share >= 1 ? a.p / a.share : a.p + (1 - a.share) * average;
       out.push({
         skill,
-        mastery: sigmoid(z),
+        mastery,
         uncertainty: Math.sqrt(learner.ability.variance + belief.variance),
         attempts: learner.history.skillAttempts(skill),
       });
@@ -469,13 +495,14 @@ export class KnowledgeModel implements KnowledgePredictor {
   }
 }
 
-/** Laplace update of a Gaussian belief on a logistic coefficient with input x: precision grows by x² p(1-p). */
+/** A deep copy of an item's state (serialise / deserialise); the sequence memory only when the item has one. */
 function copyItem(v: ItemState): ItemState {
   const out: ItemState = { ...v, skills: [...v.skills], v: [...v.v], vg2: [...v.vg2], w: [...v.w], wg2: [...v.wg2] };
   if (v.mk && v.m1 && v.m0 && v.mg2) Object.assign(out, { mk: [...v.mk], m1: [...v.m1], m0: [...v.m0], mg2: [...v.mg2] });
   return out;
 }
 
+/** Laplace update of a Gaussian belief on a logistic coefficient with input x: precision grows by x² p(1-p). */
 function learnBelief(b: Belief, residual: number, x: number, info: number, minVariance: number): void {
   b.variance = Math.max(minVariance, 1 / (1 / b.variance + x * x * info));
   b.mean += b.variance * x * residual;

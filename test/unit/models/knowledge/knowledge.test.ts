@@ -128,6 +128,26 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(m.expectedSuccess('u1', 'new-resource')).toBeUndefined();
   });
 
+  it('mastery of a one-item skill is that item\'s P(success) with the learner\'s history on it; a skill of many items mostly the average item', () => {
+    const m = new KnowledgeModel();
+    // 40 learners answer every one-item skill once and a 60-item skill's items once each; learner r1 answers x0 right twice
+    for (let u = 0; u < 40; u++) {
+      for (let i = 0; i < 5; i++) m.update({ userId: `w${u}`, itemId: `x${i}`, skills: [`one-${i}`], correct: (u + i) % 3 === 0 ? 0 : 1 });
+      for (let i = 0; i < 60; i++) m.update({ userId: `w${u}`, itemId: `b${i}`, skills: ['big'], correct: (u + i) % 4 === 0 ? 0 : 1 });
+    }
+    const before = m.mastery('r1');
+    m.update({ userId: 'r1', itemId: 'x0', skills: ['one-0'], correct: 1 });
+    m.update({ userId: 'r1', itemId: 'x0', skills: ['one-0'], correct: 1 });
+    m.update({ userId: 'r1', itemId: 'b0', skills: ['big'], correct: 1 });
+    const one = m.mastery('r1').find((s) => s.skill === 'one-0')!;
+    expect(before).toEqual([]);
+    expect(one.mastery).toBeCloseTo(m.expectedSuccess('r1', 'x0')!, 12);
+    expect(one.attempts).toBe(2);
+    // b0 holds 1/60 of the big skill's answers (< MASTERY_MIN_SHARE): the average item of the skill alone
+    const big = m.mastery('r1').find((s) => s.skill === 'big')!;
+    expect(big.mastery).toBeCloseTo(m.expectedSuccess('r1', 'unseen-item', ['big'])!, 12);
+  });
+
   it('forgets a learner completely (erasure)', () => {
     const m = new KnowledgeModel();
     for (const a of attempts.slice(0, 500)) m.update(a);
