@@ -148,6 +148,29 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(big.mastery).toBeCloseTo(m.expectedSuccess('r1', 'unseen-item', ['big'])!, 12);
   });
 
+  it('sequence memory (opt-in): learns, survives save -> load exactly; off, the state keeps the version 1 layout', () => {
+    const m = new KnowledgeModel({ memory: 4 });
+    for (const a of attempts.slice(0, 6000)) m.update(a);
+    const state = m.serialize();
+    expect(state.version).toBe(2);
+    expect(state.items.some(([, it]) => (it.mk?.length ?? 0) === 4)).toBe(true);
+    const restored = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(state)) as KnowledgeModelState);
+    for (const a of attempts.slice(6000, 7000)) {
+      expect(restored.predict(a)).toBe(m.predict(a));
+      m.update(a);
+      restored.update(a);
+    }
+    expect(JSON.stringify(restored.serialize())).toBe(JSON.stringify(m.serialize()));
+    // memory off: predictions do not depend on it
+    const plain = new KnowledgeModel();
+    for (const a of attempts.slice(0, 2000)) plain.update(a);
+    const v1 = plain.serialize();
+    expect(v1.version).toBe(1); // memory off: the version 1 layout, no memory fields
+    expect(JSON.stringify(v1)).not.toMatch(/"(mem|mk|m1|m0|mg2)":/);
+    const old = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(v1)) as KnowledgeModelState);
+    for (const a of attempts.slice(2000, 2200)) expect(old.predict(a)).toBe(plain.predict(a));
+  });
+
   it('forgets a learner completely (erasure)', () => {
     const m = new KnowledgeModel();
     for (const a of attempts.slice(0, 500)) m.update(a);
