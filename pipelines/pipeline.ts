@@ -258,7 +258,7 @@ export class Pipeline {
     if ((this.o.servingEpoch ?? true) && hasEpoch(serving)) {
       const stateDir = this.o.stateDir ?? `${config.dataDir}/state`;
       const watch = (stage: string, rewrite: (progress: (pending: number) => void) => Promise<void>) => {
-        // learnstream_serving_rebuild_pending counts down while a rewrite runs, 0 otherwise; /readyz says `rebuilding`.
+        // learnstream_serving_rebuild_pending_keys counts down while a rewrite runs, 0 otherwise; /readyz says `rebuilding`.
         const progress = (pending: number) => {
           this.rebuildPending.set(stage, pending);
           emit.emit('serving.rebuildPending', { stage, pending });

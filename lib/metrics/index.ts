@@ -284,7 +284,7 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       registers: on('servingRebuilds'),
     }),
     servingRebuildPending: new Gauge({
-      name: 'learnstream_serving_rebuild_pending',
+      name: 'learnstream_serving_rebuild_pending_keys',
       help: 'Keys the running serving-view rewrite of a stage has still to write (learners for the learner stage, catalogue records for the catalogue stage); 0 when no rewrite runs.',
       labelNames: ['stage'],
       registers: on('servingRebuildPending'),

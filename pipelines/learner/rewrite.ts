@@ -20,7 +20,7 @@ export interface LearnerRewriteResult {
 
 export interface LearnerRewriteOptions {
   shouldStop?: () => boolean;
-  /** Learners still to write, after every chunk (metrics: learnstream_serving_rebuild_pending). */
+  /** Learners still to write, after every chunk (metrics: learnstream_serving_rebuild_pending_keys). */
   progress?: (pending: number) => void;
   /** Clock, epoch ms (default Date.now): popularity is decayed to it. */
   now?: () => number;

@@ -102,7 +102,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     const pipelineRegistry = new Registry();
     bindInstrumentation(h.instr, createMetrics(pipelineRegistry));
     pipelineMetrics = await serveMetrics(pipelineRegistry, 0);
-    pipeline = await h.start(['learner', 'item', 'catalog']);
+    pipeline = await h.start(['learner', 'item', 'catalog', 'experiment']);
 
     publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
     const logger = createLogger({ level: 'error' });
