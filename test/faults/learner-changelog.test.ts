@@ -66,15 +66,18 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     // first half now; the second while the first instance runs, so the kill lands mid-stream
     await pub.publish(events.slice(0, N / 2));
 
-    const run = (name: string) => {
+    const run = (name: string, checkpointMs: number) => {
       const dir = path.join(work, name);
       const port = freePort();
-      const env = stageEnv(cfg, { LEARNSTREAM_METRICS_PORT: String(port), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000', LEARNSTREAM_TOP_N: '10', LEARNSTREAM_RERANK_INTERVAL_MS: '2000' });
+      const env = stageEnv(cfg, { LEARNSTREAM_METRICS_PORT: String(port), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: String(checkpointMs), LEARNSTREAM_TOP_N: '10', LEARNSTREAM_RERANK_INTERVAL_MS: '2000' });
       const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--changelog', '--state-dir', dir], env, work);
       procs.push(p);
       return { p, dir, port };
     };
-    const first = run('first');
+    // The first instance checkpoints every 3 s: the kill (within ~1.6 s of its first checkpoint: seen within 250 ms,
+    // the second half published, 0.3-1 s) lands before a checkpoint can hold the second half, however fast the
+    // machine consumes it.
+    const first = run('first', 3000);
     first.p.start();
     reader = new KafkaChangelogStore({ kafka, topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`, partitions: 1, transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-`, deadLetters: false });
     const applied = async () => {
@@ -82,7 +85,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
       return cp ? cp.state.learners.reduce((s, [, l]) => s + l.n + l.q, 0) : 0;
     };
     // at least one changelog checkpoint before the kill, so the new instance has something to restore
-    await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), { timeoutMs: 60_000, intervalMs: 1000, message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}` });
+    await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), { timeoutMs: 60_000, intervalMs: 250, message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}` });
     await pub.publish(events.slice(N / 2));
     await pub.close();
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
@@ -102,7 +105,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     await poison.send({ topic: changelogTopic, messages: [{ key: 'learner/0/head', value: TEXT, partition: 0 }, { key: 'learner/0/l/cl-u3', value: TEXT, partition: 0 }, { key: 'not-a-group-key', value: TEXT, partition: 0 }] });
     await poison.disconnect();
 
-    const second = run('second');
+    const second = run('second', 1000);
     const t0 = Date.now();
     second.p.start();
     await waitFor(async () => (await applied()) >= N || (!second.p.running && Promise.reject(new Error(second.p.log()))), { timeoutMs: 180_000, intervalMs: 2000, message: 'second instance finished the stream' });
