@@ -126,26 +126,23 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     return this.incrementPopularityMany([{ resourceId, by, topics, at }]);
   }
   incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
-    for (const { resourceId, by, topics, at } of increments) {
-      const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-      for (const key of ['', ...new Set(topics)]) {
-        let ranking = this.popularity.get(key);
-        if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
-        ranking.set(resourceId, (ranking.get(resourceId) ?? 0) + w);
-      }
-    }
+    this.writePopularity(increments, (old, w) => (old ?? 0) + w);
     return Promise.resolve();
   }
   raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    this.writePopularity(entries, (old, w) => Math.max(old ?? -Infinity, w));
+    return Promise.resolve();
+  }
+  /** Each entry's decayed weight into the global ('') and per-topic rankings, combined with what is there by `combine`. */
+  private writePopularity(entries: readonly PopularityIncrement[], combine: (old: number | undefined, w: number) => number): void {
     for (const { resourceId, by, topics, at } of entries) {
       const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
       for (const key of ['', ...new Set(topics)]) {
         let ranking = this.popularity.get(key);
         if (!ranking) this.popularity.set(key, (ranking = new Map<string, number>()));
-        ranking.set(resourceId, Math.max(ranking.get(resourceId) ?? -Infinity, w));
+        ranking.set(resourceId, combine(ranking.get(resourceId), w));
       }
     }
-    return Promise.resolve();
   }
   raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
     for (const { a, b, by } of pairs) {

@@ -389,35 +389,32 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     await this.incrementPopularityMany([{ resourceId, by, topics, at }]);
   }
   async incrementPopularityMany(increments: readonly PopularityIncrement[]): Promise<void> {
-    if (increments.length === 0) return;
-    const touched = new Set<string>();
-    await this.multi('multi', (m) => {
-      for (const { resourceId, by, topics, at } of increments) {
-        const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
-        for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
-          m.zincrby(z, w, resourceId);
-          touched.add(z);
-        }
-      }
-      // Keep each ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores). Once per
-      // ranking after all its increments, as the calls one by one would leave it.
-      for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
-    });
+    await this.writePopularity(increments, (m, z, w, resourceId) => m.zincrby(z, w, resourceId));
   }
   async raisePopularityMany(entries: readonly PopularityIncrement[]): Promise<void> {
+    await this.writePopularity(entries, (m, z, w, resourceId) => m.zaddGt(z, w, resourceId));
+  }
+  /**
+   * Writes each entry's decayed weight to the global and per-topic popularity ZSETs with `write` (add or raise), in
+   * one multi() (a transaction per hash slot on Redis Cluster).
+   */
+  private async writePopularity(entries: readonly PopularityIncrement[], write: (m: Tx, z: string, w: number, resourceId: string) => void): Promise<void> {
     if (entries.length === 0) return;
     const touched = new Set<string>();
     await this.multi('multi', (m) => {
       for (const { resourceId, by, topics, at } of entries) {
         const w = by * decayWeight(at ?? this.now(), this.halfLifeMs);
         for (const z of [this.key('pop'), ...[...new Set(topics)].map((t) => this.key('pop:t', t))]) {
-          m.zaddGt(z, w, resourceId);
+          write(m, z, w, resourceId);
           touched.add(z);
         }
       }
+      // Keep each ZSET bounded: drop everything below the top maxPopular (ranks 0.. are the lowest scores). Once per
+      // ranking after all its writes, as the calls one by one would leave it.
       for (const z of touched) m.zremrangebyrank(z, 0, -(this.maxPopular + 1));
     });
   }
+
   async raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
     if (pairs.length === 0) return;
     const touched = new Set<string>();

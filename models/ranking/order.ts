@@ -84,14 +84,19 @@ export function sortNumbers(keys: Float64Array, lo: number, hi: number): void {
       hi = mid;
     }
   }
+  insertionSort(keys, lo, hi);
+}
+
+/** Sorts `values[lo, hi)` ascending in place by insertion: the small ranges of sortNumbers and selectKth. */
+function insertionSort(values: Float64Array, lo: number, hi: number): void {
   for (let i = lo + 1; i < hi; i++) {
-    const k = keys[i];
+    const x = values[i];
     let j = i - 1;
-    while (j >= lo && keys[j] > k) {
-      keys[j + 1] = keys[j];
+    while (j >= lo && values[j] > x) {
+      values[j + 1] = values[j];
       j--;
     }
-    keys[j + 1] = k;
+    values[j + 1] = x;
   }
 }
 
@@ -113,15 +118,7 @@ export function selectKth(values: Float64Array, n: number, k: number): number {
   let hi = n;
   for (;;) {
     if (hi - lo <= SMALL) {
-      for (let i = lo + 1; i < hi; i++) {
-        const x = values[i];
-        let j = i - 1;
-        while (j >= lo && values[j] > x) {
-          values[j + 1] = values[j];
-          j--;
-        }
-        values[j + 1] = x;
-      }
+      insertionSort(values, lo, hi);
       return values[k];
     }
     const p = median3(values[lo], values[(lo + hi) >>> 1], values[hi - 1]);
