@@ -68,11 +68,15 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     };
     // at least one changelog checkpoint before the kill, so the new instance has something to restore
     await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), { timeoutMs: 60_000, intervalMs: 1000, message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}` });
-    await pub.publish(events.slice(N / 2));
-    await pub.close();
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+    // the kill lands mid-stream: once the instance has consumed past the first half and before it has all (a fixed
+    // sleep let a fast run apply and checkpoint all N first, and the test then restored nothing from the kill)
+    const publishingRest = pub.publish(events.slice(N / 2));
+    const target = N / 2 + Math.floor(Math.random() * (N / 4));
+    await waitFor(async () => (await eventsConsumed(first.port)) >= target || undefined, { timeoutMs: 60_000, intervalMs: 20, message: `first instance consumed ${target}` });
     const atKill = await eventsConsumed(first.port);
     await first.p.kill9();
+    await publishingRest;
+    await pub.close();
     const restorable = await applied();
     expect(restorable).toBeGreaterThan(0);
     expect(restorable).toBeLessThan(N);
