@@ -73,8 +73,10 @@ export async function startApi(opts: StartOptions): Promise<RunningApi> {
  * GET and the SMEMBERS of one request, and those of concurrent requests) share one socket write. Without it each
  * command was its own write syscall, 16% of the API's CPU in the read benchmark.
  */
-export function createApiStore(config: Config, emit?: Emitter): RedisServingStore {
-  return createRedisServingStore(config, { emit }, { enableAutoPipelining: true });
+export function createApiStore(config: Config, emit?: Emitter, logger?: Logger): RedisServingStore {
+  // DELETE /v1/learners/:id erases the serving keys at once: the AOF rewrite after it bounds their trace on disk
+  const onAofRewrite = logger && ((o: { ok: boolean; replies: string[]; error?: string }) => (o.ok ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies }) : logger.warn('redis AOF rewrite after erasure failed', { error: o.error })));
+  return createRedisServingStore(config, { emit, aofRewriteAfterEraseMs: config.privacy.aofRewriteMs, onAofRewrite }, { enableAutoPipelining: true });
 }
 
 async function main(): Promise<void> {
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));
-  const store = createApiStore(config, instrumentation);
+  const store = createApiStore(config, instrumentation, logger);
   const deps = await productionDependencies(config, { store, logger, emit: instrumentation });
   const api = await startApi({
     config,

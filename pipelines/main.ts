@@ -4,6 +4,8 @@
  *   --instance I    learner instance index when the learner stage runs as several processes on one host (lib/config/
  *                   layout.ts: what `npm start` and the systemd template unit run): /metrics on metrics.port + 1 + I
  *                   instead of metrics.port, its own serving-epoch file, I in its log lines
+ *   --metrics-port P  /metrics, /healthz and /readyz on P whatever --instance says (one learner per pod: the k8s
+ *                   StatefulSet in infra/k8s/learner.yaml gives every pod the same port and its ordinal as --instance)
  *   --learner-peers P1,P2,...  /readyz of this process also reports the learner instances whose /readyz answer on
  *                   those 127.0.0.1 ports (`npm start` gives them to the non-learner process: one URL for the whole
  *                   pipeline)
@@ -23,7 +25,7 @@ import { loadConfig } from '../lib/config';
 import { learnerMetricsPort } from '../lib/config/layout';
 import { errorMessage, ValidationError } from '../lib/errors';
 import { createKafka } from '../lib/kafka/client';
-import { ensureTopics } from '../lib/kafka/topics';
+import { changelogTopicPlan, ensureChangelogTopic, ensureTopics } from '../lib/kafka/topics';
 import { createLogger } from '../lib/log';
 import { bindInstrumentation, createInstrumentation, createMetrics, serveMetrics, type Emitter, type MetricsServer } from '../lib/metrics';
 import { createServingRedis } from '../lib/redis/client';
@@ -55,6 +57,8 @@ export interface MainArgs {
   instance?: number;
   /** Metrics ports of learner instances whose readiness this process reports too (--learner-peers). */
   learnerPeers?: number[];
+  /** The /metrics port, overriding the one the layout derives (--metrics-port). */
+  metricsPort?: number;
 }
 
 export function parseArgs(argv: string[]): MainArgs {
@@ -66,6 +70,7 @@ export function parseArgs(argv: string[]): MainArgs {
   let changelog = false;
   let instance: number | undefined;
   let learnerPeers: number[] | undefined;
+  let metricsPort: number | undefined;
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > 65535) throw new ValidationError(`${flag} must be an integer >= ${min} (got ${v})`);
@@ -81,11 +86,12 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--state-dir') stateDir = argv[++i];
     else if (a === '--changelog') changelog = true;
     else if (a === '--instance') instance = int('--instance', argv[++i], 0);
+    else if (a === '--metrics-port') metricsPort = int('--metrics-port', argv[++i], 0);
     else if (a === '--learner-peers') learnerPeers = (argv[++i] ?? '').split(',').filter((p) => p !== '').map((p) => int('--learner-peers', p, 1));
     else throw new ValidationError(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog', 'experiment'];
-  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}), ...(instance !== undefined ? { instance } : {}), ...(learnerPeers ? { learnerPeers } : {}) };
+  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}), ...(instance !== undefined ? { instance } : {}), ...(learnerPeers ? { learnerPeers } : {}), ...(metricsPort !== undefined ? { metricsPort } : {}) };
   if (stage === 'all') return { stages: all, ...extra };
   const stages = stage.split(',');
   const bad = stages.filter((s) => !all.includes(s as StageName));
@@ -117,15 +123,21 @@ export async function main(argv: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
-  const changelogTopic = `${config.kafka.topicPrefix}learnstream.state-changelog`;
-  if (args.changelog && !(await admin.listTopics()).includes(changelogTopic)) {
-    await admin.createTopics({ topics: [{ topic: changelogTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
-  }
+  // compacted, with the erasure bounds of personal data (it holds learners' state by id), and its dead-letter twin
+  const changelogTopic = args.changelog ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
   await admin.disconnect();
-  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-` }) : undefined;
+  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`, emit: instr, logger: logger.child({ component: 'dead-letter' }) }) : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
-  const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix, emit: instr, ownsClient: true });
+  // after an erasure the learner stage's DEL is followed by an AOF rewrite within privacy.aofRewriteMs (erasure bound)
+  const store = new RedisServingStore({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    emit: instr,
+    ownsClient: true,
+    aofRewriteAfterEraseMs: config.privacy.aofRewriteMs,
+    onAofRewrite: (o) => (o.ok ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies }) : logger.warn('redis AOF rewrite after erasure failed', { error: o.error })),
+  });
   const registryClient = createRegistryClient(config);
   const decode = await createDecode({ config, kafka, registry: registryClient, emit: instr, logger });
   let embed: EmbedFn | undefined;
@@ -183,7 +195,7 @@ export async function main(argv: string[]): Promise<void> {
     const others = peers?.reasons() ?? [];
     return { ready: own.ready && others.length === 0, reasons: [...own.reasons, ...others] };
   };
-  const metricsPort = args.instance !== undefined ? learnerMetricsPort(config, args.instance) : config.metrics.port;
+  const metricsPort = args.metricsPort ?? (args.instance !== undefined ? learnerMetricsPort(config, args.instance) : config.metrics.port);
   metrics = await serveMetrics(registry, metricsPort, config.metrics.host, { readiness });
   await pipeline.start();
   logger.info('ready', { metrics: `http://127.0.0.1:${metrics.port}/metrics` });

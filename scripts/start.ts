@@ -16,6 +16,7 @@
  *   npm start -- --no-demo     no demo events (publish your own)
  *   npm start -- --keep-stack  leave Kafka/registry/Redis running on exit (faster restarts while developing)
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, type Config } from '../lib/config';
 import { ConfigError, LearnstreamError, errorMessage } from '../lib/errors';
@@ -98,7 +99,18 @@ async function main(argv: string[]): Promise<number> {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const supervisor = new Supervisor({
     // The pid lines let an operator (and test/faults/supervisor-restart.test.ts) find each child.
-    onStart: (name, pid, restart) => say(restart === 0 ? `${name} started (pid ${pid})` : `${name} restarted (pid ${pid}, restart ${restart})`),
+    onStart: (name, pid, restart) => {
+      // the learner instances yield the cores to the API and the pipeline process when both are busy (layout.ts)
+      const nice = processes.find((p) => p.name === name)?.nice ?? 0;
+      if (nice !== 0 && pid !== undefined) {
+        try {
+          os.setPriority(pid, nice);
+        } catch {
+          // not permitted here: it runs at the default priority
+        }
+      }
+      say(restart === 0 ? `${name} started (pid ${pid})` : `${name} restarted (pid ${pid}, restart ${restart})`);
+    },
     onUnexpectedExit: (x) => {
       if (stopping) return;
       const how = x.signal ? `killed by ${x.signal}` : `exit code ${x.code}`;
@@ -121,13 +133,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await Promise.all([prepareKafkaAndRegistry(config), ensureEncoderModel(config)]);
     // Each process is supervised (and restarted) on its own: a crashed learner instance restarts alone.
-    for (const p of processes) {
-      const args = [path.join(ROOT, 'pipelines', 'main.ts'), '--stage', p.stages];
-      if (p.instance !== undefined) args.push('--instance', String(p.instance));
-      else if (learners.length > 0) args.push('--learner-peers', learners.map((l) => l.metricsPort).join(','));
-      // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
-      supervisor.start(p.name, args);
-    }
+    // every process gets the base LEARNSTREAM_METRICS_PORT; --instance i puts a learner on metrics.port + 1 + i
+    for (const p of processes) supervisor.start(p.name, [path.join(ROOT, 'pipelines', 'main.ts'), ...p.args]);
     // The demo page is on for this command only (it posts the visitor's clicks with a server-side write key); an
     // explicit LEARNSTREAM_API_DEMO_PAGE=false (or the config file) still turns it off.
     const apiEnv = { LEARNSTREAM_API_DEMO_PAGE: process.env.LEARNSTREAM_API_DEMO_PAGE ?? 'true' };
@@ -136,6 +143,10 @@ async function main(argv: string[]): Promise<number> {
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
     if (!(await waitForReady(`${apiUrl}/healthz`, 60_000))) throw new LearnstreamError(`API did not answer ${apiUrl}/healthz within 60 s`);
     if (demo) supervisor.start('demo', [path.join(ROOT, 'scripts', 'demo.ts')]);
+    // "ready" means the pipeline too: the non-learner process' /readyz answers 200 once its stages and every learner
+    // instance have started. Reads made before that share the cores with the processes starting up, and were slow.
+    const pipelineReady = `http://127.0.0.1:${config.metrics.port}/readyz`;
+    if (!(await waitForReady(pipelineReady, 180_000))) say(`the pipeline is not ready after 180 s (${pipelineReady} says why); the API serves what Redis holds meanwhile`);
     const readKey = config.api.apiKeys.find((k) => k.scopes.includes('read'))?.key ?? '<a read key>';
     say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     process.stdout.write(

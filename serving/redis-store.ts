@@ -20,7 +20,7 @@
  *   rtag:<userId>       JSON {experiment, variant} the list rec:<userId> was ranked under (written with it in one
  *                       MULTI when the list has one; read with it in one MGET)
  */
-import type { ChainableCommander, RedisOptions } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../lib/config';
 import { DependencyError } from '../lib/errors';
 import { toRedisError } from '../lib/redis/errors';
@@ -51,6 +51,14 @@ export interface RedisStoreOptions {
   epochCheckMs?: number;
   /** close() also quits the client (true when the store created it). Default false. */
   ownsClient?: boolean;
+  /**
+   * After eraseLearner, ask Redis to rewrite its append-only file within this many ms (BGREWRITEAOF on every master,
+   * when AOF is on; one request for all erasures in that time): until a rewrite, the AOF on disk still holds every
+   * write of the erased learner's keys (config privacy.aofRewriteMs; 0 or absent = never).
+   */
+  aofRewriteAfterEraseMs?: number;
+  /** Told what each AOF rewrite request did, per Redis (e.g. `Background append only file rewriting started`). */
+  onAofRewrite?: (outcome: { ok: boolean; replies: string[]; error?: string }) => void;
 }
 
 /**
@@ -120,7 +128,7 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   private closing?: Promise<void>;
   private readonly dict: ListDictionary;
 
-  constructor(opts: RedisStoreOptions) {
+  constructor(private readonly opts: RedisStoreOptions) {
     this.r = opts.redis;
     this.cluster = 'isCluster' in opts.redis && opts.redis.isCluster;
     this.p = opts.keyPrefix;
@@ -491,6 +499,43 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     await this.run('del', () =>
       this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId), this.key('rev', userId), this.key('rtag', userId)),
     );
+    this.scheduleAofRewrite();
+  }
+
+  private aofTimer?: NodeJS.Timeout;
+
+  private scheduleAofRewrite(): void {
+    const ms = this.opts.aofRewriteAfterEraseMs ?? 0;
+    if (ms <= 0 || this.aofTimer || this.closing) return;
+    this.aofTimer = setTimeout(() => {
+      this.aofTimer = undefined;
+      void this.rewriteAof();
+    }, ms);
+    // a process that stops first asks at close() instead; only a kill leaves it to Redis' own rewrite schedule
+    this.aofTimer.unref();
+  }
+
+  /**
+   * BGREWRITEAOF on the Redis (every master of a cluster) where AOF is on: the new file holds the data as it is now,
+   * and Redis deletes the old ones, with whatever erased keys they held. A rewrite already running is queued by Redis
+   * itself ("scheduled"). Never throws: the outcome goes to onAofRewrite.
+   */
+  async rewriteAof(): Promise<{ ok: boolean; replies: string[]; error?: string }> {
+    const nodes: Redis[] = this.cluster ? (this.r as Cluster).nodes('master') : [this.r as Redis];
+    const replies: string[] = [];
+    let outcome: { ok: boolean; replies: string[]; error?: string };
+    try {
+      for (const n of nodes) {
+        const info = await n.info('persistence');
+        if (!/^aof_enabled:1\r?$/m.test(info)) replies.push('aof off');
+        else replies.push(String(await n.bgrewriteaof()));
+      }
+      outcome = { ok: true, replies };
+    } catch (err) {
+      outcome = { ok: false, replies, error: err instanceof Error ? err.message : String(err) };
+    }
+    this.opts.onAofRewrite?.(outcome);
+    return outcome;
   }
   /** The serving view's epoch id (`<prefix>epoch`), null when the key is missing: see pipelines/serving-epoch.ts. */
   async readEpoch(): Promise<string | null> {
@@ -525,7 +570,9 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   }
   close(): Promise<void> {
     if (this.epochTimer) clearInterval(this.epochTimer);
-    this.closing ??= this.ownsClient ? this.r.quit().then(() => undefined, () => this.r.disconnect()) : Promise.resolve();
+    const pendingRewrite = this.aofTimer && !this.closing ? (clearTimeout(this.aofTimer), this.rewriteAof()) : Promise.resolve();
+    this.aofTimer = undefined;
+    this.closing ??= pendingRewrite.then(() => (this.ownsClient ? this.r.quit().then(() => undefined, () => this.r.disconnect()) : undefined));
     return this.closing;
   }
 }

@@ -51,8 +51,9 @@ export interface RenderPrometheusOptions {
  * The scrape config `npm start` runs Prometheus with: infra/prometheus/prometheus.yml (the maintained file: jobs,
  * rules, intervals) with its targets set from the configuration: the API on api.port, Prometheus on its port, and the
  * pipeline job with one target per process of the layout (lib/config/layout.ts: the item/catalogue/experiment
- * process on metrics.port with `stage: pipeline`, learner instance i on metrics.port + 1 + i with `stage: learner`),
- * each with a `process` label. Rule files become absolute paths. Returns the written file.
+ * process on metrics.port, learner instance i on metrics.port + 1 + i), each labelled `process` (`pipeline`,
+ * `learner-<i>`). No `stage` target label: the metrics carry their own `stage` label (stage durations, checkpoints,
+ * rebuilds), which Prometheus would otherwise rename to `exported_stage`, breaking the rules and panels by stage. Rule files become absolute paths. Returns the written file.
  */
 export function renderPrometheusConfig(config: Config, opts: RenderPrometheusOptions = {}): string {
   const lines = fs.readFileSync(DEFAULT_PROMETHEUS_CONFIG, 'utf8').split('\n');
@@ -74,7 +75,8 @@ export function renderPrometheusConfig(config: Config, opts: RenderPrometheusOpt
     if (job === 'learnstream-pipeline' && /^ {4}static_configs:/.test(line)) {
       out.push(line);
       for (const p of pipelineProcesses(config, opts.learners)) {
-        out.push(`      - targets: ['127.0.0.1:${p.metricsPort}']`, '        labels:', `          stage: ${p.stages === 'learner' ? 'learner' : 'pipeline'}`, `          process: ${p.name}`);
+        // `process` only: a target label named like a metric label (the metrics' own `stage`) would rename that one
+        out.push(`      - targets: ['127.0.0.1:${p.metricsPort}']`, '        labels:', `          process: ${p.name}`);
       }
       skipping = true;
       continue;

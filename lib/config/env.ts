@@ -64,6 +64,7 @@ export const ENV_VARS: EnvVar[] = [
   v('PRIVACY_RETENTION_MS', 'privacy.retentionMs', 'int', 'Retention of topics holding personal data, ms (default 86400000 = 24 h).'),
   v('PRIVACY_SEGMENT_MS', 'privacy.segmentMs', 'int', 'segment.ms of those topics and learners.profiles, ms (default 3600000 = 1 h).'),
   v('PRIVACY_COMPACTION_LAG_MS', 'privacy.compactionLagMs', 'int', 'learners.profiles max.compaction.lag.ms and delete.retention.ms (default 3600000).'),
+  v('PRIVACY_AOF_REWRITE_MS', 'privacy.aofRewriteMs', 'int', 'Redis AOF rewrite (BGREWRITEAOF) at most this long after an erasure, ms (default 3600000 = 1 h; 0 = never).'),
   v('LOG_ID_SECRET', 'privacy.logIdSecret', 'string', 'HMAC secret pseudonymising learner ids in logs (default: random per process).'),
   v('MODEL_DIM', 'model.dim', 'int', 'Factor dimension (default 32).'),
   v('MODEL_SEED', 'model.seed', 'int', 'Random seed (default 42).'),

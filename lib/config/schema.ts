@@ -260,6 +260,13 @@ export const configSchema = z
          */
         compactionLagMs: z.number().int().min(1000).default(3_600_000),
         /**
+         * Redis' append-only file keeps every write until Redis rewrites it, an erased learner's too: after erasing a
+         * learner's serving keys a process asks Redis for a rewrite (BGREWRITEAOF, when AOF is on) within this many
+         * ms, once for all erasures in that time. Default 3,600,000 (1 h). 0 = never (a Redis without AOF, or a
+         * managed one that rewrites on its own schedule and refuses the command: the bound is then the provider's).
+         */
+        aofRewriteMs: z.number().int().min(0).default(3_600_000),
+        /**
          * Secret of the keyed hash (HMAC-SHA-256) that pseudonymises learner ids in logs. Set the same value on every
          * process to correlate one learner's lines across them; empty = a random secret per process start (ids
          * still match within one process). Never logged.

@@ -49,6 +49,31 @@ export function plannedTopics(config: Config, extraPrefix = ''): TopicPlan[] {
   return out;
 }
 
+/**
+ * The `--changelog` state topic (consumers/state/changelog.ts): compacted, and personal, since a learner's state is
+ * keyed by their id (`learner/<g>/l/<id>`; erasure writes its tombstone). It gets the same bounds as
+ * learners.profiles, so a superseded or tombstoned learner leaves it within the erasure bound (docs/operations.md).
+ */
+export function changelogTopicPlan(config: Config): TopicPlan {
+  const flags = { compacted: true, personal: true };
+  return { name: `${config.kafka.topicPrefix}learnstream.state-changelog`, ...flags, configs: topicConfigs(flags, config) };
+}
+
+/**
+ * Creates the changelog topic with its configs, or reconciles an existing one's (an older one had no bounds), and its
+ * dead-letter twin (records that do not decode at restore: raw learner state, so personal like every DLQ).
+ */
+export async function ensureChangelogTopic(admin: Admin, config: Config): Promise<string> {
+  const t = changelogTopicPlan(config);
+  const dlq = { name: dlqName(t.name), configs: topicConfigs({ compacted: false, personal: true }, config) };
+  const have = new Set(await admin.listTopics());
+  for (const [plan, partitions] of [[t, config.kafka.partitions], [dlq, 1]] as const) {
+    if (have.has(plan.name)) await reconcileTopicConfigs(admin, [{ topic: plan.name, configs: plan.configs }]);
+    else await createTopics(admin, [{ topic: plan.name, numPartitions: partitions, replicationFactor: config.kafka.replicationFactor, configEntries: Object.entries(plan.configs).map(([name, value]) => ({ name, value })) }]);
+  }
+  return t.name;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -112,7 +112,7 @@ const byRegistry = new WeakMap<Registry, Metrics>();
  * prom-client exports a gauge without labels as 0 from its creation. For a measurement that does not exist yet (the
  * quiz AUC before 100 attempts of both outcomes) that 0 is false, and below every threshold: the pipeline's
  * `learnstream_quality_quiz_auc_ratio 0` put LearnstreamQuizPredictionQualityLow in pending on every start (found by
- * test/integration/prometheus-alerts-quiet.test.ts). Removing the unlabelled series leaves the family empty until
+ * test/faults/prometheus-alerts-quiet.test.ts). Removing the unlabelled series leaves the family empty until
  * the first set().
  */
 function absentUntilSet(g: Gauge): Gauge {

@@ -101,7 +101,7 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     // the generated scrape config: one target per process, each up
     const targets = async () => {
       const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } };
-      return body.data.activeTargets.filter((t) => t.labels.job?.startsWith('learnstream-')).map((t) => `${t.labels.process ?? t.labels.stage} ${t.health}`).sort();
+      return body.data.activeTargets.filter((t) => t.labels.job?.startsWith('learnstream-')).map((t) => `${t.labels.process} ${t.health}`).sort();
     };
     await waitFor(async () => ((await targets()).filter((t) => t.endsWith(' up')).length === 4 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, message: 'four targets up' });
     expect(await targets()).toEqual(['api up', 'learner-0 up', 'learner-1 up', 'pipeline up']);

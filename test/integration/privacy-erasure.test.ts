@@ -3,7 +3,8 @@
  * pipeline (its own OS process, logging at info to a file) and the read API (real logger, captured), then erased
  * through DELETE /v1/learners/:id. Afterwards the raw id is searched for, byte for byte, in every Redis key and value
  * under the test's prefix, in every checkpoint file of the pipeline, in the pipeline's process log and in the API's
- * log lines: it is in none of them, and the logs carry its keyed pseudonym instead. Each search is first shown to find
+ * log lines, and Redis' append-only files on disk once the rewrite the stage asks for after an erasure
+ * (`privacy.aofRewriteMs`) has run: it is in none of them, and the logs carry its keyed pseudonym instead. Each search is first shown to find
  * the id while the learner exists, so an empty result means something.
  *
  * Kafka: the raw events stay on their topics until retention (`privacy.retentionMs`) and segment rolls
@@ -24,7 +25,7 @@ import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/server';
 import { lazyPublisher } from '../../api/wiring';
 import { loadConfig } from '../../lib/config';
-import { ensureTopics, plannedTopics, reconcileTopicConfigs } from '../../lib/kafka/topics';
+import { ensureChangelogTopic, ensureTopics, plannedTopics, reconcileTopicConfigs } from '../../lib/kafka/topics';
 import { createLogger, pseudonymiser } from '../../lib/log';
 import { ADMIN_GRANT } from '../../producers/authorize';
 import { createCollectorRouter } from '../../producers/collector';
@@ -44,6 +45,8 @@ const PRIVACY = { retentionMs: 6000, segmentMs: 1000, compactionLagMs: 1000 };
 const RETENTION_CHECK_MS = 2000;
 const CLEANER_BACKOFF_MS = 1000;
 const SHARED_MACHINE_SLACK_MS = 3000;
+/** privacy.aofRewriteMs of the pipeline process: its AOF rewrite request follows its erasure within 1 s. */
+const AOF_REWRITE_MS = 1000;
 
 /** Every file under `dir` whose bytes contain `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -79,6 +82,19 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     const mine = fs.readdirSync(logDirs).filter((d) => d.startsWith(h.config.kafka.topicPrefix));
     if (mine.length === 0) return null;
     return mine.flatMap((d) => filesContaining(path.join(logDirs, d), needle));
+  }
+
+  /**
+   * Redis' append-only files (the dir Redis reports: CONFIG GET dir + appenddirname) whose bytes hold `needle`; null
+   * when AOF is off or the files are not on this machine.
+   */
+  async function aofHits(needle: string): Promise<string[] | null> {
+    const [, dir] = await h.redis.config('GET', 'dir');
+    const [, sub] = await h.redis.config('GET', 'appenddirname');
+    const [, on] = await h.redis.config('GET', 'appendonly');
+    const aof = path.join(dir, sub ?? '');
+    if (on !== 'yes' || !fs.existsSync(aof)) return null;
+    return filesContaining(aof, needle);
   }
 
   /** Redis keys (under the test prefix) whose name or value holds `needle`, read type by type as raw bytes. */
@@ -126,6 +142,7 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
       LEARNSTREAM_PRIVACY_RETENTION_MS: String(PRIVACY.retentionMs),
       LEARNSTREAM_PRIVACY_SEGMENT_MS: String(PRIVACY.segmentMs),
       LEARNSTREAM_PRIVACY_COMPACTION_LAG_MS: String(PRIVACY.compactionLagMs),
+      LEARNSTREAM_PRIVACY_AOF_REWRITE_MS: String(AOF_REWRITE_MS),
     }), h.stateDir);
     proc.start();
     publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix, grant: ADMIN_GRANT }));
@@ -154,6 +171,8 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     expect((await redisHits(learner)).length).toBeGreaterThan(0);
     const onDisk = kafkaDiskHits(learner);
     if (onDisk) expect(onDisk.length).toBeGreaterThan(0);
+    // the AOF has every write (fsynced every second)
+    if ((await aofHits(learner)) !== null) await waitFor(async () => ((await aofHits(learner))!.length > 0 ? true : undefined), { message: 'learner in the Redis AOF', timeoutMs: 10_000 });
   });
 
   it('after DELETE: no raw id in Redis keys or values, checkpoints, the pipeline log or the API log; pseudonyms instead', async () => {
@@ -165,6 +184,15 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     await waitFor(() => proc.log().includes(pseudonym), { message: 'pipeline logged the erasure', timeoutMs: 30_000 });
     await waitFor(async () => ((await redisHits(learner)).length === 0 ? true : undefined), { message: 'no Redis key or value holds the id', timeoutMs: 30_000 });
     await waitFor(() => filesContaining(stateDir(), learner).length === 0, { message: 'no checkpoint holds the id', timeoutMs: 30_000 });
+    // Redis' AOF: the stage asks for a rewrite AOF_REWRITE_MS after its erasure; the rewritten file holds only what
+    // exists now, and Redis deletes the old ones (with the learner's writes and the DELs naming their keys)
+    if ((await aofHits(learner)) === null) process.stdout.write('erasure: Redis AOF off or not on this machine: not searched\n');
+    else {
+      await waitFor(async () => ((await aofHits(learner))!.length === 0 ? true : undefined), { message: 'no Redis AOF file holds the id', timeoutMs: 30_000 });
+      process.stdout.write(`erasure: raw id gone from the Redis AOF ${((Date.now() - erasedAt) / 1000).toFixed(1)} s after DELETE (rewrite requested ${AOF_REWRITE_MS} ms after the stage's erasure)\n`);
+      await waitFor(() => proc.log().includes('redis AOF rewrite requested after erasure'), { message: 'the stage logged its AOF rewrite request', timeoutMs: 10_000 });
+      expect((await aofHits('someone-else'))!.length).toBeGreaterThan(0);
+    }
     // the rest of the world is still there: the search would have found the id, and other learners were not erased
     expect(filesContaining(stateDir(), 'someone-else').length).toBeGreaterThan(0);
     expect((await redisHits('someone-else')).length).toBeGreaterThan(0);
@@ -239,6 +267,11 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
       expect(got['privacy.erasures']).toMatchObject({ 'cleanup.policy': 'delete', 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs) });
       expect(got['learning.quiz-attempts.dlq']).toMatchObject({ 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs) });
       expect(got['learners.profiles']).toMatchObject({ 'cleanup.policy': 'compact', 'segment.ms': String(p.segmentMs), 'min.compaction.lag.ms': '0', 'max.compaction.lag.ms': String(p.compactionLagMs), 'delete.retention.ms': String(p.compactionLagMs) });
+      // the --changelog state topic (learners' state by id, tombstoned at erasure) gets the compacted topic's bounds
+      const changelog = await ensureChangelogTopic(admin, h.config);
+      const cl = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: changelog, configNames: names }] });
+      expect(Object.fromEntries(cl.resources[0].configEntries.map((e) => [e.configName, e.configValue]))).toMatchObject({ 'cleanup.policy': 'compact', 'segment.ms': String(p.segmentMs), 'min.compaction.lag.ms': '0', 'max.compaction.lag.ms': String(p.compactionLagMs), 'delete.retention.ms': String(p.compactionLagMs) });
+      await admin.deleteTopics({ topics: [changelog] }).catch(() => undefined);
       // this test runs second-sized settings; the documented default bound: 24 h retention + 1 h segments
       const defaults = loadConfig({ env: {} }).privacy;
       expect([defaults.retentionMs, defaults.segmentMs, defaults.compactionLagMs]).toEqual([86_400_000, 3_600_000, 3_600_000]);

@@ -88,7 +88,7 @@ describe('Prometheus scrapes learnstream and evaluates its rules', () => {
       },
       { timeoutMs: 30_000, intervalMs: 500, message: 'API request count in Prometheus' },
     );
-    expect(series[0].metric).toMatchObject({ stage: 'api', method: 'GET' });
+    expect(series[0].metric).toMatchObject({ process: 'api', method: 'GET' });
   });
 
   it('scrapes the pipeline-style endpoint and both targets are up', async () => {
@@ -96,7 +96,7 @@ describe('Prometheus scrapes learnstream and evaluates its rules', () => {
       const r = await query('learnstream_pipeline_events_consumed_total{job="learnstream-pipeline"}');
       return r.length > 0 ? r : false;
     }, { timeoutMs: 30_000, intervalMs: 500, message: 'pipeline events in Prometheus' });
-    expect(consumed[0].metric).toMatchObject({ topic: 'learning.interactions', type: 'click', stage: 'pipeline' });
+    expect(consumed[0].metric).toMatchObject({ topic: 'learning.interactions', type: 'click', process: 'pipeline' });
     const up = await query('up{job=~"learnstream-.*"}');
     expect(up.map((s) => [s.metric.job, s.value[1]]).sort()).toEqual([['learnstream-api', '1'], ['learnstream-pipeline', '1']]);
   });

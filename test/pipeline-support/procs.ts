@@ -34,6 +34,11 @@ export class StageProcess {
     this.exitP = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
+  /** The OS process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
