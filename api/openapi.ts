@@ -305,7 +305,7 @@ export function openApiDocument() {
                 additionalProperties: false,
                 properties: {
                   skill: { type: 'string' },
-                  mastery: { type: 'number', minimum: 0, maximum: 1, description: 'P(correct) on an average item of the skill.' },
+                  mastery: { type: 'number', minimum: 0, maximum: 1, description: 'P(correct) on an item of the skill, its items weighted by how often they are answered; items this learner answered count with their own history.' },
                   uncertainty: { type: 'number', minimum: 0, description: 'Standard deviation of the ability estimate (logits).' },
                   attempts: { type: 'integer', minimum: 0 },
                 },

@@ -3,7 +3,8 @@
  * compacted changelog (consumers/state/changelog.ts), with an empty state dir, against the file checkpoint of the
  * same state in the same run (FileCheckpointStore, what a restart with its state dir reads). Also what a commit
  * writes: the first put (every learner), then a put after 1% of the learners changed (only those, plus the group's
- * other fields and the offsets).
+ * other fields and the offsets). Every third learner has answered quizzes (a real KnowledgeModel, 5 attempts each over
+ * 500 items and 10 skills), so the knowledge model's per-learner records are in the figures too.
  * `npm run bench -- changelog [--quick] [--json] [--learners N]`; needs Kafka (the stack is started when absent).
  */
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 import { mulberry32 } from '../models/random/prng';
+import { KnowledgeModel } from '../models/knowledge/model';
 import type { LearnerGroupJSON } from '../pipelines/learner/state';
 import { KafkaChangelogStore } from '../consumers/state/changelog';
 import { FileCheckpointStore } from '../consumers/state/checkpoint';
@@ -44,7 +46,17 @@ export async function run(args: BenchArgs): Promise<void> {
   try {
     const rng = mulberry32(5);
     const learners: LearnerGroupJSON['learners'] = Array.from({ length: n }, (_, i) => [`u${i}`, learnerEntry(rng, config.model.dim, i % 7)]);
-    const state = { learners, knowledge: { items: {}, skills: {} }, erased: [] } as unknown as LearnerGroupJSON;
+    const km = new KnowledgeModel();
+    const answer = (i: number) => {
+      const item = Math.floor(rng() * 500);
+      km.update({ userId: `u${i}`, itemId: `q${item}`, skills: [`s${item % 10}`], correct: rng() < 0.6 ? 1 : 0, timestamp: Date.now() });
+    };
+    let quizzers = 0;
+    for (let i = 0; i < n; i += 3) {
+      for (let k = 0; k < 5; k++) answer(i);
+      quizzers++;
+    }
+    const state = { learners, knowledge: km.serialize(), erased: [] } as LearnerGroupJSON;
     const cp = { offsets: { 'learning.interactions:0': String(n * 20) }, state, writtenAt: Date.now() };
     const bytes = JSON.stringify(cp).length;
 
@@ -56,7 +68,12 @@ export async function run(args: BenchArgs): Promise<void> {
     const afterFirst = Number((await admin.fetchTopicOffsets(topic))[0].high);
     // 1% of the learners learned something
     const changed = Math.ceil(n / 100);
-    for (let i = 0; i < changed; i++) learners[Math.floor(rng() * n)][1].n++;
+    for (let i = 0; i < changed; i++) {
+      const u = Math.floor(rng() * n);
+      learners[u][1].n++;
+      if (u % 3 === 0) answer(u); // a quiz: the learner's knowledge record changes too
+    }
+    state.knowledge = km.serialize();
     t = performance.now();
     await writer.put('learner', 0, { ...cp, writtenAt: Date.now() });
     const secondPut = (performance.now() - t) / 1000;
@@ -72,6 +89,7 @@ export async function run(args: BenchArgs): Promise<void> {
     const restore = (performance.now() - t) / 1000;
     await reader.close();
     if (!back || back.state.learners.length !== n) throw new Error(`restored ${back?.state.learners.length ?? 0} of ${n} learners`);
+    if (back.state.knowledge.learners.length !== quizzers) throw new Error(`restored the knowledge of ${back.state.knowledge.learners.length} of ${quizzers} learners`);
 
     progress('baseline: the same checkpoint as a file');
     const files = new FileCheckpointStore(dir);
@@ -89,7 +107,7 @@ export async function run(args: BenchArgs): Promise<void> {
         { store: 'file (baseline)', first_put_s: round(filePut), put_after_1pct_changed_s: round(filePut), restore_s: round(fileGet), records_in_topic: '', learners_per_s_restored: round(n / fileGet) },
       ],
       notes: [
-        `State ${(bytes / 1e6).toFixed(1)} MB as JSON (dim ${config.model.dim}, 20-resource histories). The changelog's second put wrote ${secondRecords} records: the distinct learners among ${changed.toLocaleString()} random changes, the group's other fields, the head and the transaction marker; a file checkpoint rewrites everything every time.`,
+        `State ${(bytes / 1e6).toFixed(1)} MB as JSON (dim ${config.model.dim}, 20-resource histories; ${quizzers.toLocaleString()} learners with knowledge-model beliefs). The changelog's second put wrote ${secondRecords} records: the distinct learners among ${changed.toLocaleString()} random changes (and the knowledge records of those who answered a quiz), the group's other fields, the head and the transaction marker; a file checkpoint rewrites everything every time.`,
         'The restore joins a throwaway consumer group first (a few seconds of the figure on a loaded machine).',
       ],
     });

@@ -57,7 +57,7 @@ export interface ChildResult {
 
 /* ------------------------------------------------------------------ child: one run with one checkout's code */
 
-async function child(spec: ChildSpec): Promise<ChildResult> {
+export async function child(spec: ChildSpec): Promise<ChildResult> {
   const r = spec.root;
   // every module from the checkout under test (its own ItemTable, processor, ranker, store...)
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -235,7 +235,7 @@ export async function run(args: BenchArgs): Promise<void> {
   const load0 = os.loadavg()[0];
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
-  for (const mode of ['backlog', 'live'] as const) {
+  for (const mode of rounds > 0 ? (['backlog', 'live'] as const) : []) {
     const byRoot = new Map<string, ChildResult[]>(roots.map((r) => [r, []]));
     for (let k = 0; k < rounds; k++) {
       // alternate the order each round: neither checkout always runs first on a machine whose load drifts
@@ -276,7 +276,7 @@ export async function run(args: BenchArgs): Promise<void> {
     const limit = mode === 'backlog' ? 0.05 : 0.15;
     report.targets.push({ target: `${mode}: learner-stage CPU <= ${limit} ms per event (in process, item stage apart)`, measured: `${round(learner)} ms`, pass: learner <= limit });
   }
-  report.sections.push({
+  if (rounds > 0) report.sections.push({
     title: 'Learner stage in process (10k resources, 2,000 learners, onnxruntime kernel), median of rounds',
     rows,
     notes: [

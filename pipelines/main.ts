@@ -123,10 +123,10 @@ export async function main(argv: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
-  // compacted, with the erasure bounds of personal data (it holds learners' state by id)
+  // compacted, with the erasure bounds of personal data (it holds learners' state by id), and its dead-letter twin
   const changelogTopic = args.changelog ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
   await admin.disconnect();
-  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-` }) : undefined;
+  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`, emit: instr, logger: logger.child({ component: 'dead-letter' }) }) : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
   // after an erasure the learner stage's DEL is followed by an AOF rewrite within privacy.aofRewriteMs (erasure bound)

@@ -90,6 +90,8 @@ export class ServingEpoch {
   /** True while a rewrite runs; `rebuildReason` says why. */
   rebuilding = false;
   rebuildReason = '';
+  /** Why the last rewrite ran (tests; the metric carries it as a label). */
+  lastCause: RebuildCause | null = null;
   private readonly file: string;
 
   constructor(private readonly o: ServingEpochOptions) {
@@ -156,6 +158,7 @@ export class ServingEpoch {
       return;
     }
     this.rewrites++;
+    this.lastCause = cause;
     this.rebuilding = true;
     this.rebuildReason = reason;
     store.resetDictionary?.();

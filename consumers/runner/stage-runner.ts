@@ -382,10 +382,11 @@ export class StageRunner<S> {
     const state = this.opts.processor.snapshot(g);
     const offsets: Record<string, string> = {};
     for (const [k, v] of info.next) offsets[k] = v.toString();
-    await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() });
+    await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() }, { consumerGroupId: this.opts.groupId });
     info.lastCheckpoint = Date.now();
     info.dirty = false;
     this.opts.emit.emit('checkpoint', { stage: this.stage, durationMs: performance.now() - started });
+    if (this.opts.store.commitsOffsets) return; // committed in the checkpoint's own transaction
     try {
       const topics = [...info.next].map(([k, v]) => {
         const i = k.lastIndexOf(':');

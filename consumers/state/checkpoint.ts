@@ -13,11 +13,21 @@ export interface Checkpoint<S = unknown> {
   writtenAt: number;
 }
 
+/** Who wrote a checkpoint: the consumer group whose input offsets it holds (a store may commit them with it). */
+export interface CheckpointContext {
+  consumerGroupId: string;
+}
+
 /** One narrow store: get / put / delete a checkpoint per (stage, partition group). */
 export interface CheckpointStore {
   get<S>(stage: string, group: number): Promise<Checkpoint<S> | null>;
-  put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void>;
+  put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void>;
   delete(stage: string, group: number): Promise<void>;
+  /**
+   * True when put() also commits the checkpoint's offsets to the consumer group, atomically with the state
+   * (ctx given): the runner then commits nothing itself.
+   */
+  readonly commitsOffsets?: boolean;
 }
 
 /**

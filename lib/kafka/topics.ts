@@ -59,11 +59,18 @@ export function changelogTopicPlan(config: Config): TopicPlan {
   return { name: `${config.kafka.topicPrefix}learnstream.state-changelog`, ...flags, configs: topicConfigs(flags, config) };
 }
 
-/** Creates the changelog topic with its configs, or reconciles an existing one's (an older one had no bounds). */
+/**
+ * Creates the changelog topic with its configs, or reconciles an existing one's (an older one had no bounds), and its
+ * dead-letter twin (records that do not decode at restore: raw learner state, so personal like every DLQ).
+ */
 export async function ensureChangelogTopic(admin: Admin, config: Config): Promise<string> {
   const t = changelogTopicPlan(config);
-  if ((await admin.listTopics()).includes(t.name)) await reconcileTopicConfigs(admin, [{ topic: t.name, configs: t.configs }]);
-  else await createTopics(admin, [{ topic: t.name, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })) }]);
+  const dlq = { name: dlqName(t.name), configs: topicConfigs({ compacted: false, personal: true }, config) };
+  const have = new Set(await admin.listTopics());
+  for (const [plan, partitions] of [[t, config.kafka.partitions], [dlq, 1]] as const) {
+    if (have.has(plan.name)) await reconcileTopicConfigs(admin, [{ topic: plan.name, configs: plan.configs }]);
+    else await createTopics(admin, [{ topic: plan.name, numPartitions: partitions, replicationFactor: config.kafka.replicationFactor, configEntries: Object.entries(plan.configs).map(([name, value]) => ({ name, value })) }]);
+  }
   return t.name;
 }
 

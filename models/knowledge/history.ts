@@ -91,6 +91,11 @@ export class LearnerHistory {
     return this.skills.get(skill)?.n ?? 0;
   }
 
+  /** Ids of the items whose per-item history is kept, oldest answer first. */
+  itemIds(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
   /** Writes the features for `a` (answer not yet known) into `x`, in FEATURE_NAMES order. */
   features(a: QuizAttempt, x: Float64Array): void {
     x.fill(0);

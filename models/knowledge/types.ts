@@ -29,7 +29,7 @@ export interface KnowledgePredictor {
 
 export interface SkillMastery {
   skill: string;
-  /** P(correct) on an average item of the skill, 0..1. */
+  /** P(correct) on an item of the skill (items weighted by their share of the skill's answers), 0..1. */
   mastery: number;
   /** Standard deviation of the ability estimate (logit units). */
   uncertainty: number;

@@ -57,6 +57,44 @@ export function sortPairs(keys: Float64Array, ids: Int32Array, lo: number, hi: n
   }
 }
 
+/**
+ * Sorts `keys[lo, hi)` ascending in place (no NaN): the built-in TypedArray sort boxes every element first, which
+ * costs more than sorting a few hundred doubles here (the candidate kernel's selection sorts its packed keys with it).
+ */
+export function sortNumbers(keys: Float64Array, lo: number, hi: number): void {
+  while (hi - lo > SMALL) {
+    const p = median3(keys[lo], keys[(lo + hi) >>> 1], keys[hi - 1]);
+    let i = lo;
+    let j = hi - 1;
+    // Hoare partition around the value p: [lo, j] <= p <= [i, hi)
+    for (;;) {
+      while (keys[i] < p) i++;
+      while (keys[j] > p) j--;
+      if (i >= j) break;
+      const t = keys[i];
+      keys[i++] = keys[j];
+      keys[j--] = t;
+    }
+    const mid = j + 1;
+    if (mid - lo < hi - mid) {
+      sortNumbers(keys, lo, mid);
+      lo = mid;
+    } else {
+      sortNumbers(keys, mid, hi);
+      hi = mid;
+    }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    while (j >= lo && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
 function swap(keys: Float64Array, ids: Int32Array, i: number, j: number): void {
   const k = keys[i];
   keys[i] = keys[j];

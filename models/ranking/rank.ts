@@ -27,6 +27,8 @@ export interface RankInput<C extends Candidate = Candidate> {
    * caller hand out e.g. a view of a factor row instead of building a vector for every candidate.
    */
   similarity?: (c: C) => ArrayLike<number> | undefined;
+  /** The caller guarantees every candidate its own resourceId (e.g. one per item-table row): no duplicate check. */
+  uniqueIds?: boolean;
 }
 
 export interface RankResult {
@@ -60,16 +62,18 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
 
 function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptionsInput, scratch: Scratch): RankResult {
   const o = resolveRankOptions(options);
-  const seen = new Set<string>();
+  const seen = input.uniqueIds ? null : new Set<string>();
   const candidates: C[] = [];
   const completed = input.learner.completed;
   for (let k = 0; k < input.candidates.length; k++) {
     const c = input.candidates[k];
     if (completed.has(c.resourceId)) continue;
-    // one hash lookup instead of has + add: the size grows only for an id not seen yet
-    const size = seen.size;
-    seen.add(c.resourceId);
-    if (seen.size === size) continue;
+    if (seen) {
+      // one hash lookup instead of has + add: the size grows only for an id not seen yet
+      const size = seen.size;
+      seen.add(c.resourceId);
+      if (seen.size === size) continue;
+    }
     candidates.push(c);
   }
   const head = Math.min(o.topN, o.mmrHead ?? o.topN);

@@ -57,6 +57,7 @@ export class Recommender {
   private bestC = new Float64Array(0);
   private bestFrom = new Int32Array(0);
   private mark = new Uint8Array(0);
+  private popKey = new Float64Array(0);
 
   constructor(o: RecommenderOptions = {}) {
     this.window = o.window ?? 16;
@@ -162,12 +163,17 @@ export class Recommender {
    */
   score(signals: ItemSignals, pool: readonly number[], collab: ArrayLike<number> | undefined, out: Float64Array, parts?: RelevanceParts): void {
     const m = pool.length;
+    const acc = this.acc;
+    if (this.popKey.length < m) this.popKey = new Float64Array(Math.max(m, 2 * this.popKey.length));
+    // each entry's popularity key, read once
+    const popKey = this.popKey;
     let maxT = 0;
     let maxPop = -Infinity;
     for (let j = 0; j < m; j++) {
       const i = pool[j];
-      if (this.acc[i] > maxT) maxT = this.acc[i];
+      if (acc[i] > maxT) maxT = acc[i];
       const k = signals.popularityKey(i);
+      popKey[j] = k;
       if (k > maxPop) maxPop = k;
     }
     const fT = maxT > 0 ? 1 / maxT : 0;
@@ -183,8 +189,8 @@ export class Recommender {
     }
     for (let j = 0; j < m; j++) {
       const i = pool[j];
-      const tr = this.acc[i] * fT;
-      const k = signals.popularityKey(i);
+      const tr = acc[i] * fT;
+      const k = popKey[j];
       const pop = maxPop === -Infinity || k === -Infinity ? 0 : Math.pow(2, k - maxPop);
       let s = tr + this.popularityWeight * pop;
       if (cfW > 0) s += (cfW * (collab![j] - mean)) / sd;

@@ -25,10 +25,12 @@ export class DerivedCounters {
   /** Co-engagement pairs ("a\u0000b", a < b) counted since the last flush to the serving store. */
   private coPending = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** While true the timer flush waits (a serving-view rewrite raises the counts, ./rewrite.ts); flush() still writes. */
+  hold = false;
 
   constructor(private readonly o: DerivedCountersOptions) {
     if (o.flushMs > 0) {
-      this.timer = setInterval(() => void this.flushPopularity().then(() => this.flushCoEngagement()), o.flushMs);
+      this.timer = setInterval(() => void (this.hold ? undefined : this.flushPopularity().then(() => this.flushCoEngagement())), o.flushMs);
       this.timer.unref();
     }
   }
@@ -45,6 +47,11 @@ export class DerivedCounters {
       const key = other < resourceId ? `${other}\u0000${resourceId}` : `${resourceId}\u0000${other}`;
       this.coPending.set(key, (this.coPending.get(key) ?? 0) + 1);
     }
+  }
+
+  /** Forgets co-engagement counted but not written yet: a rewrite recounts it from the learners' histories. */
+  discardPendingCoEngagement(): void {
+    this.coPending = new Map();
   }
 
   /** Writes the counts now instead of at the next timer flush. */

@@ -493,6 +493,16 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return this.o.now ? this.o.now() : Date.now();
   }
 
+  /** While true the timer flush of popularity and co-engagement waits: a serving-view rewrite raises them (./rewrite.ts). */
+  set holdDerived(on: boolean) {
+    this.counters.hold = on;
+  }
+
+  /** Forgets co-engagement counted but not written yet: a rewrite recounts it from the histories (./rewrite.ts). */
+  discardPendingCoEngagement(): void {
+    this.counters.discardPendingCoEngagement();
+  }
+
   /** Writes the derived counts (popularity, co-engagement) now instead of at the next timer flush. */
   async flushDerived(): Promise<void> {
     await this.counters.flush();

@@ -1,5 +1,5 @@
 import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
-import { topK } from '../../models/kernel/topk';
+import { bestKUnordered } from '../../models/kernel/select';
 import { Recommender, type RecommenderOptions, type RelevanceParts } from '../../models/recommender/recommender';
 
 /** A candidate that remembers its replica row (MMR views the row's factors instead of copying them). */
@@ -220,10 +220,11 @@ export class LearnerRanker {
     const vals = this.vals;
     const parts = this.parts;
     rec.score(table.signals, pool, rec.collabWeight > 0 && !cold ? collab : undefined, vals, parts);
-    // the best k by relevance, and every extra (they must get a chance whatever their relevance), in that order
+    // the best k by relevance, and every extra (they must get a chance whatever their relevance); as a set: rank()
+    // orders its candidates itself (relevance, ties by id), so their order here changes nothing
     const kept = this.kept;
     const keep: number[] = [];
-    const best = topK(vals, m, Math.min(this.k, m));
+    const best = bestKUnordered(vals, m, Math.min(this.k, m));
     for (let r = 0; r < best.length; r++) {
       const j = best[r];
       if (kept[j] === 1) continue;
@@ -272,7 +273,8 @@ export class LearnerRanker {
     // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
     const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
     const practisedSkills = new Set(knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : []);
-    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity }, this.rankOptions).items;
+    // one candidate per pool row, and rows have distinct ids
+    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity, uniqueIds: true }, this.rankOptions).items;
     return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;
   }
 

@@ -43,7 +43,7 @@ export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStor
   for (const group of p.groupIds()) for (const [userId, l] of p.groupState(group)?.learners ?? []) all.push({ userId, l, group });
   all.sort((a, b) => b.l.lastEventAt - a.l.lastEventAt);
   opts.progress?.(all.length);
-  const derived = await rewriteDerived(p, store, all.map((x) => x.l), opts.now?.() ?? Date.now());
+  const derived = await rewriteDerived(p, store, opts.now?.() ?? Date.now());
   let done = 0;
   for (let i = 0; i < all.length && !opts.shouldStop?.(); i += CHUNK) {
     while (p.reranker.pending > MAX_PENDING && !opts.shouldStop?.()) await new Promise((r) => setTimeout(r, 10));
@@ -86,7 +86,23 @@ export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStor
  *   reordered by a re-engagement; with several instances each raises its own learners' counts, so a pair engaged in
  *   two instances' partitions comes back as the larger share until traffic adds the rest.
  */
-async function rewriteDerived(p: LearnerProcessor, store: ServingStore, learners: readonly Learner[], nowMs: number): Promise<{ popular: number; pairs: number }> {
+async function rewriteDerived(p: LearnerProcessor, store: ServingStore, nowMs: number): Promise<{ popular: number; pairs: number }> {
+  // Ordering, so a count is neither lost nor doubled: the 1 s flush is held; what was counted so far is written as
+  // increments (all of it is in the state recounted below, and one connection applies commands in order, so the
+  // raise lands after them); then, in one synchronous step, the recount and the discard of co-engagement counted
+  // since (also in the recount); the raise; the flush resumes with what came after.
+  p.holdDerived = true;
+  try {
+    await p.flushDerived();
+    return await raiseDerived(p, store, nowMs);
+  } finally {
+    p.holdDerived = false;
+  }
+}
+
+async function raiseDerived(p: LearnerProcessor, store: ServingStore, nowMs: number): Promise<{ popular: number; pairs: number }> {
+  const learners: Learner[] = [];
+  for (const group of p.groupIds()) for (const l of p.groupState(group)?.learners.values() ?? []) learners.push(l);
   const entries: PopularityIncrement[] = [];
   try {
     const table = p.items();
@@ -99,7 +115,6 @@ async function rewriteDerived(p: LearnerProcessor, store: ServingStore, learners
   } catch {
     /* synchronous stage without its table yet: nothing to rewrite */
   }
-  for (let i = 0; i < entries.length; i += 500) await store.raisePopularityMany(entries.slice(i, i + 500));
   const counts = new Map<string, number>();
   for (const l of learners) {
     const h = l.history;
@@ -112,6 +127,8 @@ async function rewriteDerived(p: LearnerProcessor, store: ServingStore, learners
       }
     }
   }
+  p.discardPendingCoEngagement();
+  for (let i = 0; i < entries.length; i += 500) await store.raisePopularityMany(entries.slice(i, i + 500));
   const pairs = [...counts].map(([k, by]) => {
     const i = k.indexOf('\u0000');
     return { a: k.slice(0, i), b: k.slice(i + 1), by };

@@ -40,6 +40,8 @@ export const KNOWLEDGE_ABLATIONS: Record<string, Ablation> = {
   'full-no-factors': { model: { factors: 0 } },
   'full-no-history': { model: { historyFeatures: false } },
   'full-no-skills': { withoutSkills: true },
+  /** the opt-in sequence memory (models/knowledge/model.ts `memory`), 8 dimensions: an addition, not an ablation */
+  'full-memory': { model: { memory: 8 } },
 };
 
 function methodsOf(args: EvalArgs): string[] {

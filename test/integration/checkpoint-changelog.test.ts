@@ -7,7 +7,7 @@
 import type { Kafka, Message } from 'kafkajs';
 import { KafkaChangelogStore } from '../../consumers/state/changelog';
 import { checkpointStoreContract } from '../contracts/checkpoint-store.contract';
-import { randomPrefix, testConfig, testKafka } from '../helpers';
+import { randomPrefix, testConfig, testKafka, waitFor } from '../helpers';
 
 jest.setTimeout(120_000);
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** The same Kafka, its producers' transactions counting the learner entries they send. */
-function counting(k: Kafka, count: (n: number) => void): Kafka {
+function counting(k: Kafka, count: (n: number) => void, kind = '/l/'): Kafka {
   const producer: Kafka['producer'] = (cfg) => {
     const p = k.producer(cfg);
     const transaction = p.transaction.bind(p);
@@ -35,7 +35,7 @@ function counting(k: Kafka, count: (n: number) => void): Kafka {
       const tx = await transaction();
       const send = tx.send.bind(tx);
       tx.send = (record) => {
-        count(record.messages.filter((m: Message) => String(m.key).includes('/l/')).length);
+        count(record.messages.filter((m: Message) => String(m.key).includes(kind)).length);
         return send(record);
       };
       return tx;
@@ -69,4 +69,76 @@ checkpointStoreContract('kafka changelog', {
       },
     };
   },
+});
+
+describe('kafka changelog: offsets committed in the checkpoint transaction', () => {
+  it('commits the checkpoint offsets to the consumer group with the state (sendOffsets), not before', async () => {
+    const topic = `${randomPrefix('changelog')}state`;
+    const input = `${randomPrefix('changelog')}input`;
+    topics.push(topic, input);
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: 2, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        { topic: input, numPartitions: 2, replicationFactor: config.kafka.replicationFactor },
+      ],
+    });
+    const consumerGroupId = `${topic}-stage`;
+    const store = new KafkaChangelogStore({ kafka, topic, partitions: 2, transactionalPrefix: `${topic}-` });
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: consumerGroupId, topics: [input] });
+      return Object.fromEntries(t.partitions.map((p) => [`${input}:${p.partition}`, p.offset]));
+    };
+    // A transactional offset commit shows once the coordinator has written the commit marker (milliseconds after).
+    const committedBecomes = async (want: Record<string, string>) => {
+      const key = JSON.stringify(want);
+      await waitFor(async () => JSON.stringify(await committed()) === key, { timeoutMs: 10_000, intervalMs: 100, message: `committed ${key}` });
+      expect(await committed()).toEqual(want);
+    };
+    try {
+      expect(store.commitsOffsets).toBe(true);
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '42' }, state: { learners: [['u1', { n: 1 }]] }, writtenAt: 1 }, { consumerGroupId });
+      await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '42' });
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '57' }, state: { learners: [['u1', { n: 2 }]] }, writtenAt: 2 }, { consumerGroupId });
+      await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '57' });
+      // The restore's copy of the same offsets, read back from the changelog.
+      expect((await store.get('learner', 1))?.offsets).toEqual({ [`${input}:1`]: '57' });
+      // Without a consumer group (tools, benchmarks) nothing is committed.
+      await store.put('learner', 1, { offsets: { [`${input}:1`]: '60' }, state: { learners: [['u1', { n: 3 }]] }, writtenAt: 3 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await committed()).toEqual({ [`${input}:0`]: '-1', [`${input}:1`]: '57' });
+    } finally {
+      await store.close();
+      await admin.deleteGroups([consumerGroupId]).catch(() => undefined);
+    }
+  });
+});
+
+describe('kafka changelog: the knowledge model per learner', () => {
+  it('writes one record per learner of knowledge.learners, only those that changed, and restores the same state', async () => {
+    const topic = `${randomPrefix('changelog')}state`;
+    topics.push(topic);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    let written = 0;
+    const store = new KafkaChangelogStore({ kafka: counting(kafka, (n) => (written += n), '/k/'), topic, partitions: 1, transactionalPrefix: `${topic}-` });
+    const state = (answered: number) => ({
+      learners: [['u1', { n: 1 }], ['u2', { n: 2 }]],
+      knowledge: { version: 1, items: [['q1', { b: answered }]], learners: [['u1', { ability: 0.1 }], ['u2', { ability: 0.2 * answered }], ['u3', { ability: 0.3 }]] },
+    });
+    try {
+      await store.put('learner', 0, { offsets: { 'in:0': '3' }, state: state(1), writtenAt: 1 });
+      expect(written).toBe(3);
+      written = 0;
+      await store.put('learner', 0, { offsets: { 'in:0': '4' }, state: state(2), writtenAt: 2 });
+      expect(written).toBe(1); // only u2 answered since
+      const fresh = new KafkaChangelogStore({ kafka, topic, partitions: 1, transactionalPrefix: `${topic}-reader-` });
+      try {
+        expect(await fresh.get('learner', 0)).toEqual({ offsets: { 'in:0': '4' }, state: state(2), writtenAt: 2 });
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -41,6 +41,8 @@ export interface StartOptions {
   maxReplicaLag?: number;
   /** The content encoder for the catalogue stage (default none: seeded random factors, no similar items). */
   embed?: EmbedFn;
+  /** How often the stages compare the serving epoch and their write generation (Pipeline default 5000 ms). */
+  servingEpochIntervalMs?: number;
 }
 
 export async function createHarness(config: Config): Promise<PipelineHarness> {
@@ -84,6 +86,7 @@ export async function createHarness(config: Config): Promise<PipelineHarness> {
         evaluateEvery: opts.evaluateEvery,
         maxReplicaLag: opts.maxReplicaLag,
         embed: opts.embed,
+        servingEpochIntervalMs: opts.servingEpochIntervalMs,
       });
       pipelines.push(p);
       await p.start();

@@ -31,10 +31,10 @@ describe('OnnxTopK (onnxruntime Gemm + TopK)', () => {
 });
 
 describe('OnnxTopK.topKBatch', () => {
-  it('ranks a batch of learners like one call each, with shared or per-learner masks', async () => {
+  // 500 rows: scores + JS selection; 20,000: onnxruntime's TopK (above SELECT_MAX_ROWS)
+  it.each([500, 20_000])('ranks a batch of learners like one call each, with shared or per-learner masks (%i rows)', async (n) => {
     const rng = mulberry32(5);
     const dim = 8;
-    const n = 500;
     const b = 7;
     const items = Float32Array.from({ length: n * dim }, () => rng() - 0.5);
     const users = Float32Array.from({ length: b * dim }, () => rng() - 0.5);

@@ -1,5 +1,6 @@
 import { mulberry32 } from '../../../../models/random/prng';
 import { dotAll, rankOf, topK } from '../../../../models/kernel/index';
+import { bestKUnordered, topKSelect } from '../../../../models/kernel/select';
 
 function reference(scores: Float64Array, n: number, k: number): number[] {
   const idx = [...Array(n).keys()].filter((i) => scores[i] !== -Infinity);
@@ -26,6 +27,47 @@ describe('topK', () => {
   it('returns fewer than k when fewer candidates exist', () => {
     const s = new Float64Array([1, -Infinity, 3]);
     expect(Array.from(topK(s, 3, 10))).toEqual([2, 0]);
+  });
+});
+
+describe('topKSelect', () => {
+  it('returns what topK returns on long rows: ties, -Infinity, offsets, guesses that miss', () => {
+    const rng = mulberry32(11);
+    for (let trial = 0; trial < 60; trial++) {
+      const n = 2048 + Math.floor(rng() * 8000);
+      const at = Math.floor(rng() * 50);
+      const row = new Float32Array(at + n);
+      const mode = trial % 4;
+      for (let i = 0; i < at + n; i++) {
+        const x = mode === 0 ? Math.floor(rng() * 12) : mode === 1 ? rng() - 0.5 : mode === 2 ? (rng() < 0.5 ? 1 : rng()) : i % 7 === 0 ? rng() : -Infinity;
+        row[i] = rng() < 0.05 ? -Infinity : x;
+      }
+      // a few rows with the best scores all at the end: the strided sample sees none of them
+      if (trial % 10 === 9) for (let i = at + n - 400; i < at + n; i++) row[i] = 10 + (i % 3);
+      const k = 1 + Math.floor(rng() * 500);
+      expect(Array.from(topKSelect(row, at, n, k))).toEqual(Array.from(topK(row.subarray(at, at + n), n, k)));
+    }
+  });
+
+  it('keeps the heap order for a row holding NaN, and 0 ties -0', () => {
+    const row = Float32Array.from({ length: 4096 }, (_, i) => (i % 5) / 5);
+    row[100] = Number.NaN;
+    expect(Array.from(topKSelect(row, 0, 4096, 300))).toEqual(Array.from(topK(row, 4096, 300)));
+    const zeros = Float32Array.from({ length: 4096 }, (_, i) => (i % 2 ? -0 : 0) - (i % 3 === 0 ? 1 : 0));
+    expect(Array.from(topKSelect(zeros, 0, 4096, 500))).toEqual(Array.from(topK(zeros, 4096, 500)));
+  });
+});
+
+describe('bestKUnordered', () => {
+  it('is the set topK returns, in index order (ties to the lower index, -Infinity excluded)', () => {
+    const rng = mulberry32(13);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rng() * 500);
+      const s = Float64Array.from({ length: n }, () => (rng() < 0.1 ? -Infinity : trial % 2 ? Math.floor(rng() * 6) : rng()));
+      const k = 1 + Math.floor(rng() * 400);
+      const want = Array.from(topK(s, n, k)).sort((a, b) => a - b);
+      expect(Array.from(bestKUnordered(s, n, k))).toEqual(want);
+    }
   });
 });
 

@@ -128,6 +128,49 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(m.expectedSuccess('u1', 'new-resource')).toBeUndefined();
   });
 
+  it('mastery of a one-item skill is that item\'s P(success) with the learner\'s history on it; a skill of many items mostly the average item', () => {
+    const m = new KnowledgeModel();
+    // 40 learners answer every one-item skill once and a 60-item skill's items once each; learner r1 answers x0 right twice
+    for (let u = 0; u < 40; u++) {
+      for (let i = 0; i < 5; i++) m.update({ userId: `w${u}`, itemId: `x${i}`, skills: [`one-${i}`], correct: (u + i) % 3 === 0 ? 0 : 1 });
+      for (let i = 0; i < 60; i++) m.update({ userId: `w${u}`, itemId: `b${i}`, skills: ['big'], correct: (u + i) % 4 === 0 ? 0 : 1 });
+    }
+    const before = m.mastery('r1');
+    m.update({ userId: 'r1', itemId: 'x0', skills: ['one-0'], correct: 1 });
+    m.update({ userId: 'r1', itemId: 'x0', skills: ['one-0'], correct: 1 });
+    m.update({ userId: 'r1', itemId: 'b0', skills: ['big'], correct: 1 });
+    const one = m.mastery('r1').find((s) => s.skill === 'one-0')!;
+    expect(before).toEqual([]);
+    expect(one.mastery).toBeCloseTo(m.expectedSuccess('r1', 'x0')!, 12);
+    expect(one.attempts).toBe(2);
+    // b0 holds 1/60 of the big skill's answers (< MASTERY_MIN_SHARE): the average item of the skill alone
+    const big = m.mastery('r1').find((s) => s.skill === 'big')!;
+    expect(big.mastery).toBeCloseTo(m.expectedSuccess('r1', 'unseen-item', ['big'])!, 12);
+  });
+
+  it('sequence memory (opt-in): learns, survives save -> load exactly; off, the state keeps the version 1 layout', () => {
+    const m = new KnowledgeModel({ memory: 4 });
+    for (const a of attempts.slice(0, 6000)) m.update(a);
+    const state = m.serialize();
+    expect(state.version).toBe(2);
+    expect(state.items.some(([, it]) => (it.mk?.length ?? 0) === 4)).toBe(true);
+    const restored = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(state)) as KnowledgeModelState);
+    for (const a of attempts.slice(6000, 7000)) {
+      expect(restored.predict(a)).toBe(m.predict(a));
+      m.update(a);
+      restored.update(a);
+    }
+    expect(JSON.stringify(restored.serialize())).toBe(JSON.stringify(m.serialize()));
+    // memory off: predictions do not depend on it
+    const plain = new KnowledgeModel();
+    for (const a of attempts.slice(0, 2000)) plain.update(a);
+    const v1 = plain.serialize();
+    expect(v1.version).toBe(1); // memory off: the version 1 layout, no memory fields
+    expect(JSON.stringify(v1)).not.toMatch(/"(mem|mk|m1|m0|mg2)":/);
+    const old = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(v1)) as KnowledgeModelState);
+    for (const a of attempts.slice(2000, 2200)) expect(old.predict(a)).toBe(plain.predict(a));
+  });
+
   it('forgets a learner completely (erasure)', () => {
     const m = new KnowledgeModel();
     for (const a of attempts.slice(0, 500)) m.update(a);
