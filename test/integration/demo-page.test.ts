@@ -71,6 +71,23 @@ function watch(page: Page): string[] {
 
 // Code that runs in the page is written as strings: this project's TypeScript has no DOM types (it is Node code).
 const inPage = <T>(page: Page, js: string) => page.evaluate(js) as Promise<T>;
+
+/**
+ * Clicks `selector` on the live page. The list re-renders whenever a fresh one arrives (that is the feature), so the
+ * element found can be replaced before the click lands ("Node is detached"): then the same selector is clicked again
+ * on the new element, a few times at most. Any other error fails the test.
+ */
+async function clickLive(page: Page, selector: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.click(selector);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/detached|not clickable|not an Element/i.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 const until = (page: Page, js: string, timeout = 10_000) => page.waitForFunction(js, { timeout, polling: 50 });
 const js = JSON.stringify;
 const listedIds = (page: Page) => inPage<string[]>(page, `[...document.querySelectorAll('#items li.item')].map((li) => li.dataset.resourceId)`);
@@ -174,7 +191,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     // Mark the top resource done: the pipeline records the completion and the API never serves it again.
     const top = before[0];
     const doneAt = Date.now();
-    await page.click(`#items li.item[data-resource-id="${top}"] button[data-action="complete"]`);
+    await clickLive(page, `#items li.item[data-resource-id="${top}"] button[data-action="complete"]`);
     const pageMs = await waitForChange(page, 'mark done');
     const wallMs = Date.now() - doneAt;
     const after = await listedIds(page);
@@ -189,7 +206,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     const quizTarget = await inPage<string>(page, `document.querySelector('#items li.item:has(button[data-action="answer-right"])').dataset.resourceId`);
     const skill = (await h.store.getResources([quizTarget]))[0]!.skills[0];
     expect(await inPage<number>(page, `document.querySelectorAll('#skills tr').length`)).toBe(0);
-    await page.click(`#items li.item[data-resource-id="${quizTarget}"] button[data-action="answer-right"]`);
+    await clickLive(page, `#items li.item[data-resource-id="${quizTarget}"] button[data-action="answer-right"]`);
     const quizMs = await waitForChange(page, 'quiz: right');
     await until(page, `[...document.querySelectorAll('#skills tr td:first-child')].some((td) => td.textContent === ${js(skill)})`, 5000);
     const row = await inPage<string[][]>(page, `[...document.querySelectorAll('#skills tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`);
@@ -213,7 +230,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     const shownList = await inPage<string>(page, 'state.list.recommId');
     expect(shownList).toMatch(new RegExp(`^${EXP.id}\\.${assignVariant(EXP, 'demo-learner-2').name}\\.`));
     const opened = (await listedIds(page))[1];
-    await page.click(`#items li.item[data-resource-id="${opened}"] button[data-action="click"]`);
+    await clickLive(page, `#items li.item[data-resource-id="${opened}"] button[data-action="click"]`);
     await until(page, `/open sent|your open$/.test(${statusOf('last-change')})`); // accepted by the collector
     // the impressions of the list the click was made on were posted (the page sends them before the click)
     expect(impressions.get(shownList)?.has(opened)).toBe(true);
