@@ -25,7 +25,9 @@ const LAYERS = [
 const root = import.meta.dirname;
 const layerOf = (rel) => {
   let best;
-  for (const [prefix, layer] of LAYERS) if ((rel === prefix || rel + '.ts' === prefix || rel.startsWith(prefix + '/')) && (!best || prefix.length > best.prefix.length)) best = { prefix, layer };
+  for (const [prefix, layer] of LAYERS)
+    if ((rel === prefix || rel + '.ts' === prefix || rel.startsWith(prefix + '/')) && (!best || prefix.length > best.prefix.length))
+      best = { prefix, layer };
   return best;
 };
 const layerOrder = {
@@ -36,7 +38,10 @@ const layerOrder = {
     if (!from || /\.test\.ts$/.test(file)) return {};
     const check = (node, spec) => {
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
-      const target = path.relative(root, path.resolve(path.dirname(context.filename), spec)).split(path.sep).join('/');
+      const target = path
+        .relative(root, path.resolve(path.dirname(context.filename), spec))
+        .split(path.sep)
+        .join('/');
       const to = layerOf(target);
       if (!to || to.prefix === from.prefix) return;
       if (to.layer < from.layer) return;
@@ -57,7 +62,23 @@ const layerOrder = {
   },
 };
 
-const ioPackages = ['kafkajs', 'ioredis', 'express', '@confluentinc/schemaregistry', 'prom-client', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', 'https', 'node:https', 'child_process', 'node:child_process'];
+const ioPackages = [
+  'kafkajs',
+  'ioredis',
+  'express',
+  '@confluentinc/schemaregistry',
+  'prom-client',
+  'fs',
+  'node:fs',
+  'net',
+  'node:net',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'child_process',
+  'node:child_process',
+];
 const pureMessage = 'models/ is pure: pass I/O in as a collaborator.';
 // The bare names above miss subpaths (kafkajs/..., fs/promises) and the project's own I/O modules reached by a relative
 // path; models/ owns its domain types (Reason, RecommendedItem, SimilarItem, SkillMastery), so it needs nothing of serving/.
@@ -95,7 +116,12 @@ export default tseslint.config(
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'script',
-      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'performance', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly'])),
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'fetch', 'performance', 'setTimeout', 'clearTimeout', 'console'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
     },
   },
   {

@@ -109,7 +109,9 @@ export function createApp(opts: AppOptions): ApiApp {
   const logger = opts.logger ?? createLogger({ base: { component: 'api' } });
   let instrumentation = opts.instrumentation;
   if (!instrumentation) {
-    instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
+    instrumentation = createInstrumentation({
+      onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }),
+    });
     bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));
   }
   const emit = instrumentation;
@@ -140,23 +142,31 @@ export function createApp(opts: AppOptions): ApiApp {
   const textGoals =
     opts.textGoals ??
     (curriculum &&
-      scriptAwareTextGoals(encoderTextGoals({
-        curriculum,
-        now,
-        // imported on first use: onnxruntime is a native module the read path otherwise never needs
-        loadEmbed: async () => {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build: require is the lazy import
-          const { OnnxSentenceEncoder } = require('../lib/encoder/onnx-encoder') as typeof EncoderModule;
-          return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
-        },
-      }), titleNgramTextGoals({ curriculum, now })));
+      scriptAwareTextGoals(
+        encoderTextGoals({
+          curriculum,
+          now,
+          // imported on first use: onnxruntime is a native module the read path otherwise never needs
+          loadEmbed: async () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build: require is the lazy import
+            const { OnnxSentenceEncoder } = require('../lib/encoder/onnx-encoder') as typeof EncoderModule;
+            return (await OnnxSentenceEncoder.load(resolveEncoderDir(config))).embed;
+          },
+        }),
+        titleNgramTextGoals({ curriculum, now }),
+      ));
   addLearnerRoutes(v1, { store, emit, publishErasure: opts.publishErasure, now, curriculum, textGoals, experiments: config.experiments });
   addResourceRoutes(v1, { store });
   if (opts.eventsRouter) {
-    v1.use('/events', (_req, res, next) => {
-      res.locals.route = '/v1/events';
-      next();
-    }, requireScope(['write', 'admin']), opts.eventsRouter);
+    v1.use(
+      '/events',
+      (_req, res, next) => {
+        res.locals.route = '/v1/events';
+        next();
+      },
+      requireScope(['write', 'admin']),
+      opts.eventsRouter,
+    );
   }
   // /v1 first: every API request otherwise walks the health, metrics and OpenAPI layers before reaching it.
   app.use('/v1', v1);

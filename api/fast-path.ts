@@ -58,7 +58,13 @@ const header = (v: string | string[] | undefined): string | undefined => (typeof
 
 export function createFastPath(o: FastPathOptions): FastPath {
   const routes: FastRoute[] = [
-    { label: '/v1/learners/:userId/recommendations', prefix: '/v1/learners/', suffix: '/recommendations', param: 'userId', run: o.recommendations },
+    {
+      label: '/v1/learners/:userId/recommendations',
+      prefix: '/v1/learners/',
+      suffix: '/recommendations',
+      param: 'userId',
+      run: o.recommendations,
+    },
     { label: '/v1/resources/:id/similar', prefix: '/v1/resources/', suffix: '/similar', param: 'id', run: o.similar },
   ];
   const counts: Record<string, number> = Object.fromEntries(routes.map((r) => [r.label, 0]));
@@ -80,7 +86,14 @@ export function createFastPath(o: FastPathOptions): FastPath {
     return null;
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse, route: FastRoute, value: string, q: number, url: string): Promise<void> => {
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FastRoute,
+    value: string,
+    q: number,
+    url: string,
+  ): Promise<void> => {
     const start = performance.now();
     const h = req.headers;
     const requestId = requestIdOf(header(h['x-request-id']));
@@ -101,7 +114,14 @@ export function createFastPath(o: FastPathOptions): FastPath {
       o.drain.done();
       const level = levelOf(route.label, status);
       if (o.logger.enabled?.(level) === false) return;
-      withFields(o.logger, { requestId })[level]('request', { method: 'GET', path, route: route.label, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: key?.name });
+      withFields(o.logger, { requestId })[level]('request', {
+        method: 'GET',
+        path,
+        route: route.label,
+        status,
+        durationMs: Math.round(durationMs * 100) / 100,
+        apiKey: key?.name,
+      });
     };
     res.on('finish', end);
     res.on('close', end);

@@ -5,15 +5,43 @@
 import { PROBLEM_BASE, PROBLEMS } from '../lib/problems';
 import { RESOURCE_TYPES } from './routes/learners';
 
-const REASON_CODES = ['similar-learners', 'matches-interest', 'right-level', 'next-after', 'popular', 'popular-in-interest', 'content-similar', 'co-engaged', 'new-resource', 'because-you-did', 'due-for-review'];
+const REASON_CODES = [
+  'similar-learners',
+  'matches-interest',
+  'right-level',
+  'next-after',
+  'popular',
+  'popular-in-interest',
+  'content-similar',
+  'co-engaged',
+  'new-resource',
+  'because-you-did',
+  'due-for-review',
+];
 const SOURCES = ['personal', 'cold-start:interests', 'popular-in-interest', 'popular'];
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
-const json = (description: string, schema: object, headers?: object) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } });
+const json = (description: string, schema: object, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema } },
+});
 
-const userIdParam = { name: 'userId', in: 'path', required: true, description: 'Pseudonymous learner id.', schema: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } };
-const limitParam = { name: 'limit', in: 'query', required: false, description: 'Items to return (default 10).', schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } };
+const userIdParam = {
+  name: 'userId',
+  in: 'path',
+  required: true,
+  description: 'Pseudonymous learner id.',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' },
+};
+const limitParam = {
+  name: 'limit',
+  in: 'query',
+  required: false,
+  description: 'Items to return (default 10).',
+  schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+};
 const authErrors = {
   '400': problem('Malformed parameters; `errors` lists each one.'),
   '401': problem('Missing or unknown API key.'),
@@ -47,7 +75,13 @@ export function openApiDocument() {
             { name: 'type', in: 'query', required: false, schema: { type: 'string', enum: RESOURCE_TYPES } },
             { name: 'topic', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 128 } },
             { name: 'skill', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 128 } },
-            { name: 'explain', in: 'query', required: false, description: 'Include score and reasons per item.', schema: { type: 'boolean', default: false } },
+            {
+              name: 'explain',
+              in: 'query',
+              required: false,
+              description: 'Include score and reasons per item.',
+              schema: { type: 'boolean', default: false },
+            },
           ],
           responses: { '200': json('Recommendations.', ref('Recommendations')), ...authErrors },
         },
@@ -68,7 +102,13 @@ export function openApiDocument() {
             'the least likely to be recalled first; empty for an unknown learner. Scope `read`.',
           parameters: [
             userIdParam,
-            { name: 'limit', in: 'query', required: false, description: 'Most due cards returned. Default 20.', schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 } },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              description: 'Most due cards returned. Default 20.',
+              schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
+            },
           ],
           responses: { '200': json('Due reviews.', ref('Reviews')), ...authErrors },
         },
@@ -85,15 +125,33 @@ export function openApiDocument() {
             'mastered answers 200 with `status: goal-mastered` and no steps.',
           parameters: [
             userIdParam,
-            { name: 'goal', in: 'query', required: true, description: 'Resource id, skill id or free text (any language the encoder reads).', schema: { type: 'string', minLength: 1, maxLength: 512 } },
-            { name: 'max', in: 'query', required: false, description: 'Most steps returned (the first ones; itself a valid path). Default 20.', schema: { type: 'integer', minimum: 1, maximum: 500, default: 20 } },
+            {
+              name: 'goal',
+              in: 'query',
+              required: true,
+              description: 'Resource id, skill id or free text (any language the encoder reads).',
+              schema: { type: 'string', minLength: 1, maxLength: 512 },
+            },
+            {
+              name: 'max',
+              in: 'query',
+              required: false,
+              description: 'Most steps returned (the first ones; itself a valid path). Default 20.',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 20 },
+            },
           ],
           responses: {
             '200': json('The path, or an empty one saying why.', ref('LearningPath')),
             ...authErrors,
-            '404': problem('`unknown-goal`: no resource, skill or close enough text match (with `matches` for free text), or the goal is no longer offered.'),
-            '409': problem('`prerequisite-cycle`: the unmastered prerequisites of the goal form a cycle, listed in `cycle` (with the resolved `goal`).'),
-            '503': problem('Redis unavailable, the server is draining, or `encoder-unavailable`: a free-text goal and no content encoder could be loaded.'),
+            '404': problem(
+              '`unknown-goal`: no resource, skill or close enough text match (with `matches` for free text), or the goal is no longer offered.',
+            ),
+            '409': problem(
+              '`prerequisite-cycle`: the unmastered prerequisites of the goal form a cycle, listed in `cycle` (with the resolved `goal`).',
+            ),
+            '503': problem(
+              'Redis unavailable, the server is draining, or `encoder-unavailable`: a free-text goal and no content encoder could be loaded.',
+            ),
           },
         },
       },
@@ -125,7 +183,15 @@ export function openApiDocument() {
             required: true,
             content: {
               'application/json': {
-                schema: { type: 'array', minItems: 1, items: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['interaction', 'quizAttempt', 'resource', 'profile', 'erasure'] } } } },
+                schema: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    required: ['kind'],
+                    properties: { kind: { type: 'string', enum: ['interaction', 'quizAttempt', 'resource', 'profile', 'erasure'] } },
+                  },
+                },
               },
             },
           },
@@ -137,7 +203,9 @@ export function openApiDocument() {
           },
         },
       },
-      '/healthz': { get: { operationId: 'healthz', security: [], summary: 'Liveness.', responses: { '200': json('Alive.', ref('Health')) } } },
+      '/healthz': {
+        get: { operationId: 'healthz', security: [], summary: 'Liveness.', responses: { '200': json('Alive.', ref('Health')) } },
+      },
       '/readyz': {
         get: {
           operationId: 'readyz',
@@ -148,15 +216,30 @@ export function openApiDocument() {
               name: 'checks',
               in: 'query',
               required: false,
-              description: 'Comma-separated subset of redis, kafka, registry, model to run (default all); an unknown name fails. Orchestrator readiness probes use `redis`, so a Kafka outage does not take the read API out of service.',
+              description:
+                'Comma-separated subset of redis, kafka, registry, model to run (default all); an unknown name fails. Orchestrator readiness probes use `redis`, so a Kafka outage does not take the read API out of service.',
               schema: { type: 'string', pattern: '^[a-z]+(,[a-z]+)*$' },
             },
           ],
           responses: { '200': json('Ready.', ref('Ready')), '503': json('Not ready or draining.', ref('Ready')) },
         },
       },
-      '/metrics': { get: { operationId: 'metrics', security: [], summary: 'Prometheus metrics (text exposition format).', responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/openapi.json': { get: { operationId: 'openapi', security: [], summary: 'This document.', responses: { '200': json('OpenAPI 3.1 document.', { type: 'object' }) } } },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          security: [],
+          summary: 'Prometheus metrics (text exposition format).',
+          responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          security: [],
+          summary: 'This document.',
+          responses: { '200': json('OpenAPI 3.1 document.', { type: 'object' }) },
+        },
+      },
     },
     components: {
       securitySchemes: {
@@ -166,7 +249,8 @@ export function openApiDocument() {
       schemas: {
         Problem: {
           type: 'object',
-          description: 'RFC 9457 problem details; extension members may be present (the collector adds `events`, `published`, `failed`; `prerequisite-cycle` adds `cycle`, a free-text `unknown-goal` adds `matches`).',
+          description:
+            'RFC 9457 problem details; extension members may be present (the collector adds `events`, `published`, `failed`; `prerequisite-cycle` adds `cycle`, a free-text `unknown-goal` adds `matches`).',
           required: ['type', 'title', 'status'],
           properties: {
             type: { type: 'string', enum: Object.keys(PROBLEMS).map((k) => PROBLEM_BASE + k) },
@@ -175,7 +259,15 @@ export function openApiDocument() {
             detail: { type: 'string' },
             instance: { type: 'string' },
             requestId: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', required: ['param', 'message'], additionalProperties: false, properties: { param: { type: 'string' }, message: { type: 'string' } } } },
+            errors: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['param', 'message'],
+                additionalProperties: false,
+                properties: { param: { type: 'string' }, message: { type: 'string' } },
+              },
+            },
           },
         },
         CollectorResponse: {
@@ -194,7 +286,14 @@ export function openApiDocument() {
                   index: { type: 'integer', minimum: 0 },
                   kind: { type: ['string', 'null'] },
                   reason: { type: 'string', enum: ['invalid-kind', 'invalid-event'] },
-                  issues: { type: 'array', items: { type: 'object', required: ['path', 'code', 'message'], properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
+                  issues: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['path', 'code', 'message'],
+                      properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
+                    },
+                  },
                 },
               },
             },
@@ -223,13 +322,37 @@ export function openApiDocument() {
         },
         Recommendations: {
           type: 'object',
-          required: ['userId', 'source', 'fallback', 'modelVersion', 'generatedAt', 'eventTime', 'count', 'items', 'recommId', 'experiment', 'variant'],
+          required: [
+            'userId',
+            'source',
+            'fallback',
+            'modelVersion',
+            'generatedAt',
+            'eventTime',
+            'count',
+            'items',
+            'recommId',
+            'experiment',
+            'variant',
+          ],
           additionalProperties: false,
           properties: {
             userId: { type: 'string' },
-            recommId: { type: 'string', pattern: '^(?:[a-z0-9_-]{1,32}\\.[a-z0-9_-]{1,32}\\.)?[a-z0-9]{1,24}$', description: 'Id of this list: quote it in the impression and click events it leads to (POST /v1/events, field recommId). The same stored list keeps its recommId; a re-ranked list gets a new one.' },
-            experiment: { type: ['string', 'null'], description: 'The active experiment (config `experiments`, docs/experiments.md); null when none is.' },
-            variant: { type: ['string', 'null'], description: 'The variant the list was ranked under (or, for a fallback page, the learner\'s assigned variant); null outside any experiment.' },
+            recommId: {
+              type: 'string',
+              pattern: '^(?:[a-z0-9_-]{1,32}\\.[a-z0-9_-]{1,32}\\.)?[a-z0-9]{1,24}$',
+              description:
+                'Id of this list: quote it in the impression and click events it leads to (POST /v1/events, field recommId). The same stored list keeps its recommId; a re-ranked list gets a new one.',
+            },
+            experiment: {
+              type: ['string', 'null'],
+              description: 'The active experiment (config `experiments`, docs/experiments.md); null when none is.',
+            },
+            variant: {
+              type: ['string', 'null'],
+              description:
+                "The variant the list was ranked under (or, for a fallback page, the learner's assigned variant); null outside any experiment.",
+            },
             source: { type: 'string', enum: SOURCES, description: 'Source of the first item; anything but `personal` is a fallback.' },
             fallback: { type: 'boolean' },
             modelVersion: { type: ['string', 'null'] },
@@ -253,7 +376,13 @@ export function openApiDocument() {
                 type: 'object',
                 required: ['resourceId', 'score', 'reasons'],
                 additionalProperties: false,
-                properties: { resourceId: { type: 'string' }, title: { type: 'string' }, type: { type: 'string' }, score: { type: 'number' }, reasons: { type: 'array', items: ref('Reason') } },
+                properties: {
+                  resourceId: { type: 'string' },
+                  title: { type: 'string' },
+                  type: { type: 'string' },
+                  score: { type: 'number' },
+                  reasons: { type: 'array', items: ref('Reason') },
+                },
               },
             },
           },
@@ -305,7 +434,13 @@ export function openApiDocument() {
                 additionalProperties: false,
                 properties: {
                   skill: { type: 'string' },
-                  mastery: { type: 'number', minimum: 0, maximum: 1, description: 'P(correct) on an item of the skill, its items weighted by how often they are answered; items this learner answered count with their own history.' },
+                  mastery: {
+                    type: 'number',
+                    minimum: 0,
+                    maximum: 1,
+                    description:
+                      'P(correct) on an item of the skill, its items weighted by how often they are answered; items this learner answered count with their own history.',
+                  },
                   uncertainty: { type: 'number', minimum: 0, description: 'Standard deviation of the ability estimate (logits).' },
                   attempts: { type: 'integer', minimum: 0 },
                 },
@@ -317,7 +452,12 @@ export function openApiDocument() {
           type: 'object',
           required: ['kind', 'id', 'cosine'],
           additionalProperties: false,
-          properties: { kind: { type: 'string', enum: ['resource', 'skill'] }, id: { type: 'string' }, title: { type: 'string' }, cosine: { type: 'number', minimum: -1, maximum: 1 } },
+          properties: {
+            kind: { type: 'string', enum: ['resource', 'skill'] },
+            id: { type: 'string' },
+            title: { type: 'string' },
+            cosine: { type: 'number', minimum: -1, maximum: 1 },
+          },
         },
         PathStep: {
           type: 'object',
@@ -326,16 +466,29 @@ export function openApiDocument() {
           properties: {
             resourceId: { type: 'string' },
             title: { type: 'string' },
-            pSuccess: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Knowledge-model P(success): product of the masteries of its skills; null when a skill has no estimate.' },
+            pSuccess: {
+              type: ['number', 'null'],
+              minimum: 0,
+              maximum: 1,
+              description: 'Knowledge-model P(success): product of the masteries of its skills; null when a skill has no estimate.',
+            },
             unlocks: { type: 'array', items: { type: 'string' }, description: 'Later steps this one is a direct prerequisite of.' },
-            prerequisites: { type: 'array', items: { type: 'string' }, description: 'Its prerequisites, each mastered or an earlier step.' },
+            prerequisites: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Its prerequisites, each mastered or an earlier step.',
+            },
             missing: { type: 'array', items: { type: 'string' }, description: 'Prerequisites not in the catalogue (cannot be planned).' },
             skills: { type: 'array', items: { type: 'string' } },
             reason: {
               type: 'object',
               required: ['code', 'text'],
               additionalProperties: false,
-              properties: { code: { type: 'string', enum: ['goal', 'prerequisite'] }, text: { type: 'string' }, ref: { type: 'string', description: 'The goal (or step) it is needed for.' } },
+              properties: {
+                code: { type: 'string', enum: ['goal', 'prerequisite'] },
+                text: { type: 'string' },
+                ref: { type: 'string', description: 'The goal (or step) it is needed for.' },
+              },
             },
           },
         },
@@ -354,11 +507,16 @@ export function openApiDocument() {
                 kind: { type: 'string', enum: ['resource', 'skill', 'text'] },
                 resourceIds: { type: 'array', items: { type: 'string' }, description: 'The resources planned to.' },
                 skill: { type: 'string' },
-                matches: { type: 'array', items: ref('GoalMatch'), description: 'Free text only: nearest resources, then skills, by cosine ("did you mean").' },
+                matches: {
+                  type: 'array',
+                  items: ref('GoalMatch'),
+                  description: 'Free text only: nearest resources, then skills, by cosine ("did you mean").',
+                },
                 resolvedBy: {
                   type: 'string',
                   enum: ['encoder', 'title-ngram'],
-                  description: 'Free text only: the content encoder (English), or, for Chinese / Japanese / Korean text, character bigrams against titles (`cosine` then holds the Dice score).',
+                  description:
+                    'Free text only: the content encoder (English), or, for Chinese / Japanese / Korean text, character bigrams against titles (`cosine` then holds the Dice score).',
                 },
               },
             },
@@ -375,7 +533,12 @@ export function openApiDocument() {
           type: 'object',
           required: ['requestId', 'userId', 'requestedAt', 'status'],
           additionalProperties: false,
-          properties: { requestId: { type: 'string' }, userId: { type: 'string' }, requestedAt: { type: 'integer' }, status: { const: 'accepted' } },
+          properties: {
+            requestId: { type: 'string' },
+            userId: { type: 'string' },
+            requestedAt: { type: 'integer' },
+            status: { const: 'accepted' },
+          },
         },
         Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
         Ready: {

@@ -75,15 +75,30 @@ export async function startApi(opts: StartOptions): Promise<RunningApi> {
  */
 export function createApiStore(config: Config, emit?: Emitter, logger?: Logger): RedisServingStore {
   // DELETE /v1/learners/:id erases the serving keys at once: the AOF rewrite after it bounds their trace on disk
-  const onAofRewrite = logger && ((o: { ok: boolean; replies: string[]; error?: string }) => (o.ok ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies }) : logger.warn('redis AOF rewrite after erasure failed', { error: o.error })));
-  return createRedisServingStore(config, { emit, aofRewriteAfterEraseMs: config.privacy.aofRewriteMs, onAofRewrite }, { enableAutoPipelining: true });
+  const onAofRewrite =
+    logger &&
+    ((o: { ok: boolean; replies: string[]; error?: string }) =>
+      o.ok
+        ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies })
+        : logger.warn('redis AOF rewrite after erasure failed', { error: o.error }));
+  return createRedisServingStore(
+    config,
+    { emit, aofRewriteAfterEraseMs: config.privacy.aofRewriteMs, onAofRewrite },
+    { enableAutoPipelining: true },
+  );
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger: Logger = createLogger({ level: config.logLevel, base: { component: 'api' }, idSecret: config.privacy.logIdSecret || undefined });
+  const logger: Logger = createLogger({
+    level: config.logLevel,
+    base: { component: 'api' },
+    idSecret: config.privacy.logIdSecret || undefined,
+  });
   const registry = new Registry();
-  const instrumentation = createInstrumentation({ onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }) });
+  const instrumentation = createInstrumentation({
+    onListenerError: (err, name) => logger.warn('instrumentation listener failed', { event: name, err }),
+  });
   bindInstrumentation(instrumentation, createMetrics(registry, { roles: ['api'] }));
   const store = createApiStore(config, instrumentation, logger);
   const deps = await productionDependencies(config, { store, logger, emit: instrumentation });
@@ -118,7 +133,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`api failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
 }

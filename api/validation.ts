@@ -22,7 +22,10 @@ export class Params {
   // Express 5's req.query is a getter that parses the query string again on every access (six times per request
   // here before this copy).
   private readonly query: ParamSource['query'];
-  constructor(private readonly req: ParamSource, allowed: readonly string[]) {
+  constructor(
+    private readonly req: ParamSource,
+    allowed: readonly string[],
+  ) {
     this.query = req.query;
     for (const name of Object.keys(this.query)) {
       if (!allowed.includes(name)) {
@@ -44,7 +47,8 @@ export class Params {
   /** A path id: 1..128 characters of letters, digits and . _ : @ -. */
   id(name: string): string {
     const v = String(this.req.params[name] ?? '');
-    if (!ID_PATTERN.test(v)) this.issues.push({ param: name, message: `'${name}' must be 1..128 characters of letters, digits, '.', '_', ':', '@' or '-'` });
+    if (!ID_PATTERN.test(v))
+      this.issues.push({ param: name, message: `'${name}' must be 1..128 characters of letters, digits, '.', '_', ':', '@' or '-'` });
     return v;
   }
 

@@ -27,7 +27,8 @@ export interface ProductionDependencies {
 
 export function registryCheck(config: Config): HealthCheck {
   const { username, password } = config.registry;
-  const headers: Record<string, string> = username && password ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } : {};
+  const headers: Record<string, string> =
+    username && password ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } : {};
   return async () => (await fetch(`${config.registry.url.replace(/\/$/, '')}/subjects`, { headers, signal: AbortSignal.timeout(1000) })).ok;
 }
 
@@ -92,7 +93,10 @@ export function lazyPublisher(
     const p = await Promise.race([
       get(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new NotAcknowledgedError(false, `not sent: the Kafka producer did not connect within ${budget} ms`)), budget);
+        timer = setTimeout(
+          () => reject(new NotAcknowledgedError(false, `not sent: the Kafka producer did not connect within ${budget} ms`)),
+          budget,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
     const left = budget - (performance.now() - started);
@@ -125,7 +129,10 @@ export function lazyPublisher(
   };
 }
 
-export async function productionDependencies(config: Config, deps: { store: ServingStore; logger: Logger; emit: Emitter }): Promise<ProductionDependencies> {
+export async function productionDependencies(
+  config: Config,
+  deps: { store: ServingStore; logger: Logger; emit: Emitter },
+): Promise<ProductionDependencies> {
   // An HTTP edge fails fast: one kafkajs request (connect, metadata, produce) gives up well inside the publish budget,
   // so a dead broker is a 503 in under 2 s, never a request hanging on kafkajs' 30 s request timeout and its retries.
   const budget = config.api.publishTimeoutMs;

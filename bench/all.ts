@@ -53,7 +53,10 @@ export async function run(argv: string[]): Promise<void> {
   const skip = new Set(skipAt >= 0 ? (argv[skipAt + 1] ?? '').split(',') : []);
   const names: string[] = ORDER.filter((s) => !skip.has(s));
   if (argv.includes('--with-startup')) names.push('startup');
-  const flagsFor = (name: string): string[] => [...(quick ? ['--quick'] : []), ...(name === 'read' && argv.includes('--pin') ? ['--pin'] : [])];
+  const flagsFor = (name: string): string[] => [
+    ...(quick ? ['--quick'] : []),
+    ...(name === 'read' && argv.includes('--pin') ? ['--pin'] : []),
+  ];
   const stack = await ensureStack(loadConfig());
   const outcomes: Outcome[] = [];
   const startedAt = new Date().toISOString();
@@ -71,17 +74,37 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     await stack.stop();
   }
-  const targets = outcomes.filter((o) => !o.profiled).flatMap((o) =>
-    o.reports.flatMap((f) => {
-      const r = JSON.parse(fs.readFileSync(f, 'utf8')) as Partial<Report>;
-      return (r.targets ?? []).map((t) => ({ scenario: o.scenario, target: t.target, measured: t.measured, result: t.pass ? 'met' : 'MISSED' }));
-    }),
+  const targets = outcomes
+    .filter((o) => !o.profiled)
+    .flatMap((o) =>
+      o.reports.flatMap((f) => {
+        const r = JSON.parse(fs.readFileSync(f, 'utf8')) as Partial<Report>;
+        return (r.targets ?? []).map((t) => ({
+          scenario: o.scenario,
+          target: t.target,
+          measured: t.measured,
+          result: t.pass ? 'met' : 'MISSED',
+        }));
+      }),
+    );
+  const runs = outcomes.map((o) => ({
+    scenario: o.scenario,
+    exit: o.exitCode ?? 'signal',
+    seconds: Math.round(o.seconds),
+    report: o.reports.map((f) => path.relative(process.cwd(), f)).join(' ') || '—',
+  }));
+  process.stdout.write(
+    `\n# all scenarios${quick ? ' (quick)' : ''} — started ${startedAt}, load avg at end ${os.loadavg()[0].toFixed(2)}\n\n${formatTable(runs)}\n\n## Targets\n\n${formatTable(targets)}\n`,
   );
-  const runs = outcomes.map((o) => ({ scenario: o.scenario, exit: o.exitCode ?? 'signal', seconds: Math.round(o.seconds), report: o.reports.map((f) => path.relative(process.cwd(), f)).join(' ') || '—' }));
-  process.stdout.write(`\n# all scenarios${quick ? ' (quick)' : ''} — started ${startedAt}, load avg at end ${os.loadavg()[0].toFixed(2)}\n\n${formatTable(runs)}\n\n## Targets\n\n${formatTable(targets)}\n`);
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `all${quick ? '-quick' : ''}-${startedAt.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify({ startedAt, quick, runs: outcomes, targets }, null, 2) + '\n');
   process.stdout.write(`\nJSON written to ${path.relative(process.cwd(), file)}\n`);
-  if (outcomes.some((o) => o.exitCode !== 0)) throw new Error(`failed: ${outcomes.filter((o) => o.exitCode !== 0).map((o) => o.scenario).join(', ')}`);
+  if (outcomes.some((o) => o.exitCode !== 0))
+    throw new Error(
+      `failed: ${outcomes
+        .filter((o) => o.exitCode !== 0)
+        .map((o) => o.scenario)
+        .join(', ')}`,
+    );
 }

@@ -27,7 +27,17 @@ type Entry = LearnerGroupJSON['learners'][number][1];
 function learnerEntry(rng: () => number, dim: number, k: number): Entry {
   const f = new Float32Array(dim).map(() => (rng() - 0.5) * 0.2);
   const h = Array.from({ length: 20 }, () => `r${Math.floor(rng() * 10_000)}`);
-  return { f: Buffer.from(f.buffer).toString('base64'), b: rng() * 0.1, c: 20 + k, lt: Date.now(), n: 20 + k, q: 0, h, i: [], t: Date.now() };
+  return {
+    f: Buffer.from(f.buffer).toString('base64'),
+    b: rng() * 0.1,
+    c: 20 + k,
+    lt: Date.now(),
+    n: 20 + k,
+    q: 0,
+    h,
+    i: [],
+    t: Date.now(),
+  };
 }
 
 export async function run(args: BenchArgs): Promise<void> {
@@ -40,12 +50,24 @@ export async function run(args: BenchArgs): Promise<void> {
   const topic = `${config.kafka.topicPrefix}bench-changelog-${randomBytes(3).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  await admin.createTopics({
+    topics: [
+      {
+        topic,
+        numPartitions: 1,
+        replicationFactor: config.kafka.replicationFactor,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+    ],
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-bench-changelog-'));
   const opts = { kafka, topic, partitions: 1, transactionalPrefix: `${topic}-` };
   try {
     const rng = mulberry32(5);
-    const learners: LearnerGroupJSON['learners'] = Array.from({ length: n }, (_, i) => [`u${i}`, learnerEntry(rng, config.model.dim, i % 7)]);
+    const learners: LearnerGroupJSON['learners'] = Array.from({ length: n }, (_, i) => [
+      `u${i}`,
+      learnerEntry(rng, config.model.dim, i % 7),
+    ]);
     const km = new KnowledgeModel();
     const answer = (i: number) => {
       const item = Math.floor(rng() * 500);
@@ -89,7 +111,8 @@ export async function run(args: BenchArgs): Promise<void> {
     const restore = (performance.now() - t) / 1000;
     await reader.close();
     if (!back || back.state.learners.length !== n) throw new Error(`restored ${back?.state.learners.length ?? 0} of ${n} learners`);
-    if (back.state.knowledge.learners.length !== quizzers) throw new Error(`restored the knowledge of ${back.state.knowledge.learners.length} of ${quizzers} learners`);
+    if (back.state.knowledge.learners.length !== quizzers)
+      throw new Error(`restored the knowledge of ${back.state.knowledge.learners.length} of ${quizzers} learners`);
 
     progress('baseline: the same checkpoint as a file');
     const files = new FileCheckpointStore(dir);
@@ -103,8 +126,24 @@ export async function run(args: BenchArgs): Promise<void> {
     report.sections.push({
       title: `Learner-stage group of ${n.toLocaleString()} learners: changelog vs file checkpoint`,
       rows: [
-        { store: 'Kafka changelog', first_put_s: round(firstPut), first_put_records: afterFirst, put_after_1pct_changed_s: round(secondPut), second_put_records: secondRecords, restore_s: round(restore), records_in_topic: records, learners_per_s_restored: round(n / restore) },
-        { store: 'file (baseline)', first_put_s: round(filePut), put_after_1pct_changed_s: round(filePut), restore_s: round(fileGet), records_in_topic: '', learners_per_s_restored: round(n / fileGet) },
+        {
+          store: 'Kafka changelog',
+          first_put_s: round(firstPut),
+          first_put_records: afterFirst,
+          put_after_1pct_changed_s: round(secondPut),
+          second_put_records: secondRecords,
+          restore_s: round(restore),
+          records_in_topic: records,
+          learners_per_s_restored: round(n / restore),
+        },
+        {
+          store: 'file (baseline)',
+          first_put_s: round(filePut),
+          put_after_1pct_changed_s: round(filePut),
+          restore_s: round(fileGet),
+          records_in_topic: '',
+          learners_per_s_restored: round(n / fileGet),
+        },
       ],
       notes: [
         `State ${(bytes / 1e6).toFixed(1)} MB as JSON (dim ${config.model.dim}, 20-resource histories; ${quizzers.toLocaleString()} learners with knowledge-model beliefs). The changelog's second put wrote ${secondRecords} records: the distinct learners among ${changed.toLocaleString()} random changes (and the knowledge records of those who answered a quiz), the group's other fields, the head and the transaction marker; a file checkpoint rewrites everything every time.`,

@@ -40,11 +40,24 @@ async function main(): Promise<void> {
       const c = process.cpuUsage(c0);
       const cpuMs = (c.user + c.system) / 1000;
       const meanTokens = texts.reduce((acc, t) => acc + enc.tokenIds(t).length, 0) / texts.length;
-      rows.push({ model: enc.manifest.id, threads, batchSize, texts: texts.length, meanTokens: +meanTokens.toFixed(1), msPerText: +(ms / texts.length).toFixed(2), cpuMsPerText: +(cpuMs / texts.length).toFixed(2), msPerBatch: +((ms / Math.ceil(texts.length / batchSize))).toFixed(1), textsPerSec: +((texts.length / ms) * 1000).toFixed(1) });
+      rows.push({
+        model: enc.manifest.id,
+        threads,
+        batchSize,
+        texts: texts.length,
+        meanTokens: +meanTokens.toFixed(1),
+        msPerText: +(ms / texts.length).toFixed(2),
+        cpuMsPerText: +(cpuMs / texts.length).toFixed(2),
+        msPerBatch: +(ms / Math.ceil(texts.length / batchSize)).toFixed(1),
+        textsPerSec: +((texts.length / ms) * 1000).toFixed(1),
+      });
       await enc.close();
     }
   }
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   if (args.includes('--json')) process.stdout.write(JSON.stringify({ loadavg: load, rows }, null, 2) + '\n');
   else {
     console.table(rows);

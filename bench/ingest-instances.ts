@@ -53,7 +53,8 @@ async function scrape(port: number, names: string[], where: (line: string) => bo
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
     return names.map((n) => {
       let s = 0;
-      for (const line of text.split('\n')) if ((line.startsWith(`${n} `) || line.startsWith(`${n}{`)) && where(line)) s += Number(line.split(' ').pop());
+      for (const line of text.split('\n'))
+        if ((line.startsWith(`${n} `) || line.startsWith(`${n}{`)) && where(line)) s += Number(line.split(' ').pop());
       return s;
     });
   } catch {
@@ -114,7 +115,17 @@ async function runOnce(k: number, n: number, users: number, items: number, baseP
     const item = startStage(w, ['--stage', 'item'], basePort, basePort, stateDir, path.join(work, `item-${k}.log`));
     procs.push(item);
     const learners: Proc[] = [];
-    for (let i = 0; i < k; i++) learners.push(startStage(w, ['--stage', 'learner', '--instance', String(i)], basePort, basePort + 1 + i, stateDir, path.join(work, `learner-${k}-${i}.log`)));
+    for (let i = 0; i < k; i++)
+      learners.push(
+        startStage(
+          w,
+          ['--stage', 'learner', '--instance', String(i)],
+          basePort,
+          basePort + 1 + i,
+          stateDir,
+          path.join(work, `learner-${k}-${i}.log`),
+        ),
+      );
     procs.push(...learners);
     const groupId = `${w.config.kafka.topicPrefix}learnstream-learner`;
     const interactions = w.topic.interactions;
@@ -148,7 +159,8 @@ async function runOnce(k: number, n: number, users: number, items: number, baseP
         last = s;
       }
       if (s.consumed >= n && performance.now() - lastChange > 3000) break;
-      if (performance.now() - lastChange > 60_000) throw new Error(`${k} learner instance(s): no progress for 60 s at ${s.consumed} of ${n} events (logs in ${work})`);
+      if (performance.now() - lastChange > 60_000)
+        throw new Error(`${k} learner instance(s): no progress for 60 s at ${s.consumed} of ${n} events (logs in ${work})`);
     }
     const events = last.consumed - s0.consumed;
     const seconds = (tEnd - t0) / 1000;
@@ -176,7 +188,9 @@ export async function runInstances(report: Report, counts: number[], n: number, 
   const results: InstancesResult[] = [];
   try {
     for (const k of counts) {
-      progress(`${k} learner instance(s): producing ${n.toLocaleString()} interactions (${users} learners, ${items.toLocaleString()} resources, 4 partitions)`);
+      progress(
+        `${k} learner instance(s): producing ${n.toLocaleString()} interactions (${users} learners, ${items.toLocaleString()} resources, 4 partitions)`,
+      );
       results.push(await runOnce(k, n, users, items, basePort, work));
     }
   } finally {
@@ -198,7 +212,7 @@ export async function runInstances(report: Report, counts: number[], n: number, 
     rows,
     notes: [
       'Each count in a fresh world (same catalogue, same events), k x `pipelines/main.ts --stage learner --instance i` + one `--stage item` process, run one after the other in this run.',
-      'Window: events produced once the learner group is stable with all k members, from the first produced to the last consumed / list written; learner CPU from each process\' process_cpu_seconds_total.',
+      "Window: events produced once the learner group is stable with all k members, from the first produced to the last consumed / list written; learner CPU from each process' process_cpu_seconds_total.",
       `The machine has ${os.availableParallelism()} cores shared with other work: the load average says how much of them the run had; compare the counts within the run.`,
     ],
   });

@@ -67,7 +67,12 @@ async function rawConsume(w: BenchWorld, n: number): Promise<{ seconds: number; 
   return { seconds, cpuS };
 }
 
-async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxReplicaLag?: number): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; learned: number; profileFile?: string }> {
+async function pipelineConsume(
+  w: BenchWorld,
+  n: number,
+  profile?: string,
+  maxReplicaLag?: number,
+): Promise<{ seconds: number; cpuS: number; lists: number; reranks: number; learned: number; profileFile?: string }> {
   let consumed = 0;
   let lists = 0;
   let reranks = 0;
@@ -89,13 +94,17 @@ async function pipelineConsume(w: BenchWorld, n: number, profile?: string, maxRe
     // a stage that stops making progress (e.g. stuck after a consumer-group rebalance) fails the run instead of hanging it
     let last = -1;
     let lastAt = Date.now();
-    await waitFor(() => {
-      if (consumed !== last) {
-        last = consumed;
-        lastAt = Date.now();
-      } else if (Date.now() - lastAt > 60_000) throw new Error(`learner stage made no progress for 60 s at ${consumed} of ${n} events`);
-      return consumed >= n;
-    }, 600_000, 'learner stage');
+    await waitFor(
+      () => {
+        if (consumed !== last) {
+          last = consumed;
+          lastAt = Date.now();
+        } else if (Date.now() - lastAt > 60_000) throw new Error(`learner stage made no progress for 60 s at ${consumed} of ${n} events`);
+        return consumed >= n;
+      },
+      600_000,
+      'learner stage',
+    );
     // the last learners' coalesced re-ranks are part of the work: run them now and wait for their Redis writes
     await learner.pipeline.learner!.reranker.drain();
     const seconds = (performance.now() - t0) / 1000;
@@ -120,7 +129,8 @@ export async function run(args: BenchArgs): Promise<void> {
   const instArg = args.rest.indexOf('--instances');
   if (instArg >= 0) {
     const counts = (args.rest[instArg + 1] ?? '1,2').split(',').map(Number);
-    if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 4)) throw new Error(`--instances takes a comma list of counts 1..4 (4 partitions), got ${args.rest[instArg + 1]}`);
+    if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 4))
+      throw new Error(`--instances takes a comma list of counts 1..4 (4 partitions), got ${args.rest[instArg + 1]}`);
     try {
       await runInstances(report, counts, n, users, items);
     } finally {
@@ -136,7 +146,9 @@ export async function run(args: BenchArgs): Promise<void> {
   let learned = true;
   try {
     for (const partitions of [1, 4]) {
-      progress(`${partitions} partition(s): producing ${n.toLocaleString()} interactions (${users} learners, ${items.toLocaleString()} resources)`);
+      progress(
+        `${partitions} partition(s): producing ${n.toLocaleString()} interactions (${users} learners, ${items.toLocaleString()} resources)`,
+      );
       const w = await createWorld('ingest', partitions);
       try {
         const resources = await publishCatalogue(w, items);
@@ -145,11 +157,32 @@ export async function run(args: BenchArgs): Promise<void> {
         const raw = await rawConsume(w, n);
         progress(`${partitions} partition(s): learner stage`);
         const lagArg = args.rest.indexOf('--max-replica-lag');
-        const full = await pipelineConsume(w, n, args.rest.includes('--profile') ? `ingest-learner-p${partitions}` : undefined, lagArg >= 0 ? Number(args.rest[lagArg + 1]) : undefined);
+        const full = await pipelineConsume(
+          w,
+          n,
+          args.rest.includes('--profile') ? `ingest-learner-p${partitions}` : undefined,
+          lagArg >= 0 ? Number(args.rest[lagArg + 1]) : undefined,
+        );
         if (full.profileFile) {
           const prof = summarise(JSON.parse(fs.readFileSync(full.profileFile, 'utf8')) as Parameters<typeof summarise>[0], 15);
           const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
-          report.sections.push({ title: `CPU profile of the learner stage, ${partitions} partition(s) (self time by area)`, rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })), notes: [`profile: ${full.profileFile}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 8).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')] });
+          report.sections.push({
+            title: `CPU profile of the learner stage, ${partitions} partition(s) (self time by area)`,
+            rows: prof.byArea.map(([a, ms]) => ({
+              area: a,
+              self_ms: round(ms),
+              share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%`,
+            })),
+            notes: [
+              `profile: ${full.profileFile}`,
+              'top functions: ' +
+                prof.byFunction
+                  .filter(([f]) => !f.startsWith('('))
+                  .slice(0, 8)
+                  .map(([f, ms]) => `${f} ${round(ms)} ms`)
+                  .join('; '),
+            ],
+          });
         }
         // same-run ratio on CPU time (the machine is shared: wall time waits for other work, CPU time is ours)
         const ratio = raw.cpuS / full.cpuS;
@@ -159,8 +192,28 @@ export async function run(args: BenchArgs): Promise<void> {
           cpu1 = cpuPerEvent;
         } else cpu4 = cpuPerEvent;
         learned &&= full.learned >= n;
-        rows.push({ partitions, path: 'raw consume + decode', events: n, seconds: round(raw.seconds), events_per_s: round(n / raw.seconds), cpu_ms_per_event: round((raw.cpuS * 1000) / n), vs_raw_cpu: '100%', vs_raw_wall: '100%' });
-        rows.push({ partitions, path: 'learner stage (full)', events: n, seconds: round(full.seconds), events_per_s: round(n / full.seconds), cpu_ms_per_event: round(cpuPerEvent), vs_raw_cpu: `${round(ratio * 100)}%`, vs_raw_wall: `${round((raw.seconds / full.seconds) * 100)}%`, reranks: full.reranks, lists_written: full.lists });
+        rows.push({
+          partitions,
+          path: 'raw consume + decode',
+          events: n,
+          seconds: round(raw.seconds),
+          events_per_s: round(n / raw.seconds),
+          cpu_ms_per_event: round((raw.cpuS * 1000) / n),
+          vs_raw_cpu: '100%',
+          vs_raw_wall: '100%',
+        });
+        rows.push({
+          partitions,
+          path: 'learner stage (full)',
+          events: n,
+          seconds: round(full.seconds),
+          events_per_s: round(n / full.seconds),
+          cpu_ms_per_event: round(cpuPerEvent),
+          vs_raw_cpu: `${round(ratio * 100)}%`,
+          vs_raw_wall: `${round((raw.seconds / full.seconds) * 100)}%`,
+          reranks: full.reranks,
+          lists_written: full.lists,
+        });
       } finally {
         await w.close();
       }
@@ -169,8 +222,16 @@ export async function run(args: BenchArgs): Promise<void> {
     await stack.stop();
   }
   // #19 item 5 (backlog): the stage's CPU per event within 4x raw consume + decode, every event learned
-  report.targets.push({ target: 'backlog: learner stage >= 25% of raw consume + decode (CPU per event, same run, 1 partition)', measured: `${round(ratio1 * 100)}%`, pass: ratio1 >= 0.25 && learned });
-  report.targets.push({ target: 'backlog: learner-stage CPU <= 0.05 ms per event (1 / 4 partitions)', measured: `${round(cpu1)} / ${round(cpu4)} ms`, pass: cpu1 <= 0.05 && cpu4 <= 0.05 });
+  report.targets.push({
+    target: 'backlog: learner stage >= 25% of raw consume + decode (CPU per event, same run, 1 partition)',
+    measured: `${round(ratio1 * 100)}%`,
+    pass: ratio1 >= 0.25 && learned,
+  });
+  report.targets.push({
+    target: 'backlog: learner-stage CPU <= 0.05 ms per event (1 / 4 partitions)',
+    measured: `${round(cpu1)} / ${round(cpu4)} ms`,
+    pass: cpu1 <= 0.05 && cpu4 <= 0.05,
+  });
   const cfg = loadConfig();
   report.sections.push({
     title: 'Learner stage vs raw consume, events/s',

@@ -90,7 +90,15 @@ export async function child(spec: ChildSpec): Promise<ChildResult> {
     for (let d = 0; d < dim; d++) f[d] = gaussian(crng, 0.1);
     const id = `r${i}`;
     ids.push(id);
-    replica.set({ itemId: id, factors: f, bias: 0, count: 1, lastT: 0, active: true, meta: { type: 'article', topics: [TOPICS[Math.floor(crng() * TOPICS.length)]], skills: [], title: `Resource ${i}` } });
+    replica.set({
+      itemId: id,
+      factors: f,
+      bias: 0,
+      count: 1,
+      lastT: 0,
+      active: true,
+      meta: { type: 'article', topics: [TOPICS[Math.floor(crng() * TOPICS.length)]], skills: [], title: `Resource ${i}` },
+    });
   }
   // the event stream (bench/lib/pipeline interactionMessages), event time 10 ms apart
   const T0 = 1_760_000_000_000;
@@ -105,7 +113,16 @@ export async function child(spec: ChildSpec): Promise<ChildResult> {
       const start = i - (i % LIVE_BATCH);
       while (events.slice(start, i).some((e) => e.userId === `u${u}`)) u = (u + 1) % spec.learners;
     }
-    events.push({ kind: 'interaction', eventId: `b-9-${i}`, userId: `u${u}`, resourceId: ids[Math.floor(erng() * ids.length)], type: types[Math.floor(erng() * types.length)], value: undefined, dwellMs: 1000, occurredAt: T0 + 10 * i });
+    events.push({
+      kind: 'interaction',
+      eventId: `b-9-${i}`,
+      userId: `u${u}`,
+      resourceId: ids[Math.floor(erng() * ids.length)],
+      type: types[Math.floor(erng() * types.length)],
+      value: undefined,
+      dwellMs: 1000,
+      occurredAt: T0 + 10 * i,
+    });
   }
   let itemMs = 0;
   const sink = {
@@ -153,7 +170,16 @@ export async function child(spec: ChildSpec): Promise<ChildResult> {
       const history = Array.from({ length: 5 }, () => ids[Math.floor(prng() * ids.length)]);
       const engaged = new EngagedSet();
       for (const id of history) engaged.add(id);
-      learners.set(`u${u}`, { cf: model.newLearner(), interactions: 5, quizzes: 0, history, interests: [], completed: [], lastEventAt: T0, engaged });
+      learners.set(`u${u}`, {
+        cf: model.newLearner(),
+        interactions: 5,
+        quizzes: 0,
+        history,
+        interests: [],
+        completed: [],
+        lastEventAt: T0,
+        engaged,
+      });
     }
   }
   for (let i = 0; i < 200 && !p.usesOnnx; i++) await new Promise((res) => setTimeout(res, 25));
@@ -193,7 +219,20 @@ export async function child(spec: ChildSpec): Promise<ChildResult> {
     if (l) h.update(JSON.stringify(l.items));
   }
   await p.stop();
-  return { root: r, mode: spec.mode, resources: spec.resources, learners: spec.learners, events: spec.events, cpuMs: (c1.user + c1.system) / 1000, wallMs, itemMs, reranks, usesOnnx, digest: h.digest('hex').slice(0, 16), profileFile };
+  return {
+    root: r,
+    mode: spec.mode,
+    resources: spec.resources,
+    learners: spec.learners,
+    events: spec.events,
+    cpuMs: (c1.user + c1.system) / 1000,
+    wallMs,
+    itemMs,
+    reranks,
+    usesOnnx,
+    digest: h.digest('hex').slice(0, 16),
+    profileFile,
+  };
 }
 
 /* ------------------------------------------------------------------ parent: rounds, baseline, tables */
@@ -270,21 +309,30 @@ export async function run(args: BenchArgs): Promise<void> {
     }
     if (base) {
       const same = new Set(roots.flatMap((r) => byRoot.get(r)!.map((x) => x.digest))).size === 1;
-      report.targets.push({ target: `${mode}: the same lists as the baseline (digest of every learner's final list)`, measured: same ? 'identical' : 'DIFFERENT', pass: same });
+      report.targets.push({
+        target: `${mode}: the same lists as the baseline (digest of every learner's final list)`,
+        measured: same ? 'identical' : 'DIFFERENT',
+        pass: same,
+      });
     }
     const learner = figures[`${mode}.this.learnerMsPerEvent`];
     const limit = mode === 'backlog' ? 0.05 : 0.15;
-    report.targets.push({ target: `${mode}: learner-stage CPU <= ${limit} ms per event (in process, item stage apart)`, measured: `${round(learner)} ms`, pass: learner <= limit });
+    report.targets.push({
+      target: `${mode}: learner-stage CPU <= ${limit} ms per event (in process, item stage apart)`,
+      measured: `${round(learner)} ms`,
+      pass: learner <= limit,
+    });
   }
-  if (rounds > 0) report.sections.push({
-    title: 'Learner stage in process (10k resources, 2,000 learners, onnxruntime kernel), median of rounds',
-    rows,
-    notes: [
-      `load average (1 min) ${round(load0)} at start, ${round(os.loadavg()[0])} at the end, ${os.cpus().length} cores; rounds alternate the checkouts`,
-      'cpu_ms_per_event: process CPU (all threads, onnxruntime included) / events; of_which_item_stage: the emulated item stage (encode + apply of the item updates); learner = the difference',
-      'lists_digest: digest of every learner\'s final list (items, scores, reasons): equal digests = identical lists',
-    ],
-  });
+  if (rounds > 0)
+    report.sections.push({
+      title: 'Learner stage in process (10k resources, 2,000 learners, onnxruntime kernel), median of rounds',
+      rows,
+      notes: [
+        `load average (1 min) ${round(load0)} at start, ${round(os.loadavg()[0])} at the end, ${os.cpus().length} cores; rounds alternate the checkouts`,
+        'cpu_ms_per_event: process CPU (all threads, onnxruntime included) / events; of_which_item_stage: the emulated item stage (encode + apply of the item updates); learner = the difference',
+        "lists_digest: digest of every learner's final list (items, scores, reasons): equal digests = identical lists",
+      ],
+    });
   if (args.rest.includes('--profile')) {
     for (const mode of ['backlog', 'live'] as const) {
       const r = await runChild({ root: HERE, mode, resources: 10_000, learners: 2000, events, profile: `learner-${mode}` });
@@ -292,7 +340,10 @@ export async function run(args: BenchArgs): Promise<void> {
       const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
       report.sections.push({
         title: `CPU profile, ${mode} (self time per event by function)`,
-        rows: prof.byFunction.filter(([f]) => f !== '(idle) :0').slice(0, 25).map(([f, ms]) => ({ function: f, us_per_event: round((1000 * ms) / events), share: `${round((100 * ms) / busy)}%` })),
+        rows: prof.byFunction
+          .filter(([f]) => f !== '(idle) :0')
+          .slice(0, 25)
+          .map(([f, ms]) => ({ function: f, us_per_event: round((1000 * ms) / events), share: `${round((100 * ms) / busy)}%` })),
         notes: [`profile: ${r.profileFile}`, 'areas: ' + prof.byArea.map(([a, ms]) => `${a} ${round((1000 * ms) / events)} us`).join('; ')],
       });
     }
@@ -333,7 +384,7 @@ async function growth(report: ReturnType<typeof newReport>, args: BenchArgs): Pr
     });
   }
   report.sections.push({
-    title: 'How the learner stage\'s cost grows (backlog mode, every learner in state, in process)',
+    title: "How the learner stage's cost grows (backlog mode, every learner in state, in process)",
     rows,
     notes: [
       `load average (1 min) ${round(load0)} at start, ${round(os.loadavg()[0])} at the end; events/s is wall time on the shared machine, CPU per event is what compares`,

@@ -39,13 +39,26 @@ function buildLearners(n: number, dim: number, historyLen: number, nItems: numbe
     for (let d = 0; d < dim; d++) cf.vector[d] = rng() - 0.5;
     const history: string[] = [];
     for (let h = 0; h < historyLen; h++) history.push(freshId('res-', Math.floor(rng() * nItems)));
-    m.set(freshId('user-', u), { cf, interactions: historyLen, quizzes: 0, history, interests: [pick(rng, TOPICS)], completed: [], lastEventAt: Date.now() });
+    m.set(freshId('user-', u), {
+      cf,
+      interactions: historyLen,
+      quizzes: 0,
+      history,
+      interests: [pick(rng, TOPICS)],
+      completed: [],
+      lastEventAt: Date.now(),
+    });
   }
   return m;
 }
 
 /** The re-ranker's bookkeeping for n learners with a topN list each (pipelines/learner/rerank.ts listOf/listed). */
-function buildListIndex(n: number, topN: number, table: ItemTable, rng: Rng): { listOf: Map<string, string[]>; listed: Map<string, Set<string>> } {
+function buildListIndex(
+  n: number,
+  topN: number,
+  table: ItemTable,
+  rng: Rng,
+): { listOf: Map<string, string[]>; listed: Map<string, Set<string>> } {
   const listOf = new Map<string, string[]>();
   const listed = new Map<string, Set<string>>();
   for (let u = 0; u < n; u++) {
@@ -157,7 +170,13 @@ export async function run(args: BenchArgs): Promise<void> {
   const base = liveBytes();
   const table = buildItems(nItems, dim, rng);
   const perItem = (liveBytes() - base) / nItems;
-  proc.push({ state: `ItemTable row + meta (dim ${dim})`, measured_on: nItems, bytes_each: round(perItem), total_at_scale_MiB: round((perItem * nItems) / 2 ** 20), scale: '100k resources' });
+  proc.push({
+    state: `ItemTable row + meta (dim ${dim})`,
+    measured_on: nItems,
+    bytes_each: round(perItem),
+    total_at_scale_MiB: round((perItem * nItems) / 2 ** 20),
+    scale: '100k resources',
+  });
 
   // the recommender's signals of the same 100k resources (ItemTable.signals), each transition row full
   const rowCap = table.signals.rowCapacity;
@@ -166,8 +185,20 @@ export async function run(args: BenchArgs): Promise<void> {
   fillSignals(table, rowCap, rng);
   const sigLive = (liveBytes() - sigBase) / nItems;
   const sigOwn = table.signals.bytes() / nItems;
-  proc.push({ state: `ItemTable.signals: ItemSignals.bytes() (row of ${rowCap} + popularity)`, measured_on: nItems, bytes_each: round(sigOwn), total_at_scale_MiB: round((sigOwn * nItems) / 2 ** 20), scale: '100k resources' });
-  proc.push({ state: `ItemTable.signals: live-bytes delta (row of ${rowCap} + popularity)`, measured_on: nItems, bytes_each: round(sigLive), total_at_scale_MiB: round((sigLive * nItems) / 2 ** 20), scale: '100k resources' });
+  proc.push({
+    state: `ItemTable.signals: ItemSignals.bytes() (row of ${rowCap} + popularity)`,
+    measured_on: nItems,
+    bytes_each: round(sigOwn),
+    total_at_scale_MiB: round((sigOwn * nItems) / 2 ** 20),
+    scale: '100k resources',
+  });
+  proc.push({
+    state: `ItemTable.signals: live-bytes delta (row of ${rowCap} + popularity)`,
+    measured_on: nItems,
+    bytes_each: round(sigLive),
+    total_at_scale_MiB: round((sigLive * nItems) / 2 ** 20),
+    scale: '100k resources',
+  });
 
   // the model.item-factors record the item stage broadcasts for such a row (pipelines/item/processor.ts: encodeItemRow
   // of table.get(id) with its position), with and without the signals
@@ -185,25 +216,76 @@ export async function run(args: BenchArgs): Promise<void> {
   const rowWith = withSig / rowSample;
   const rowWithout = withoutSig / rowSample;
   const msg: Row[] = [
-    { record: `item-factors row with signals (dim ${dim}, meta, ${round(targets / rowSample)} targets)`, measured_on: rowSample, bytes_each: round(rowWith), total_at_scale_MiB: round((rowWith * nItems) / 2 ** 20), scale: '100k resources (compacted topic, one record each)' },
-    { record: `item-factors row without signals (dim ${dim}, meta)`, measured_on: rowSample, bytes_each: round(rowWithout), total_at_scale_MiB: round((rowWithout * nItems) / 2 ** 20), scale: '100k resources' },
-    { record: 'signals share of the row', measured_on: rowSample, bytes_each: round(rowWith - rowWithout), total_at_scale_MiB: round(((rowWith - rowWithout) * nItems) / 2 ** 20), scale: '100k resources' },
+    {
+      record: `item-factors row with signals (dim ${dim}, meta, ${round(targets / rowSample)} targets)`,
+      measured_on: rowSample,
+      bytes_each: round(rowWith),
+      total_at_scale_MiB: round((rowWith * nItems) / 2 ** 20),
+      scale: '100k resources (compacted topic, one record each)',
+    },
+    {
+      record: `item-factors row without signals (dim ${dim}, meta)`,
+      measured_on: rowSample,
+      bytes_each: round(rowWithout),
+      total_at_scale_MiB: round((rowWithout * nItems) / 2 ** 20),
+      scale: '100k resources',
+    },
+    {
+      record: 'signals share of the row',
+      measured_on: rowSample,
+      bytes_each: round(rowWith - rowWithout),
+      total_at_scale_MiB: round(((rowWith - rowWithout) * nItems) / 2 ** 20),
+      scale: '100k resources',
+    },
   ];
-  report.figures = { resources: nItems, rowCapacity: rowCap, signalsBytesPerResource: round(sigOwn), signalsLiveBytesPerResource: round(sigLive), itemRowBytesWithSignals: round(rowWith), itemRowBytesWithoutSignals: round(rowWithout), itemRowSignalsBytes: round(rowWith - rowWithout), encodedRowsSampled: rowSample };
+  report.figures = {
+    resources: nItems,
+    rowCapacity: rowCap,
+    signalsBytesPerResource: round(sigOwn),
+    signalsLiveBytesPerResource: round(sigLive),
+    itemRowBytesWithSignals: round(rowWith),
+    itemRowBytesWithoutSignals: round(rowWithout),
+    itemRowSignalsBytes: round(rowWith - rowWithout),
+    encodedRowsSampled: rowSample,
+  };
 
   const typicalHistory = 20;
   progress(`learners: ${learnerSample.toLocaleString()} with ${typicalHistory} history entries`);
   const perLearner = bytesPer(learnerSample, () => buildLearners(learnerSample, dim, typicalHistory, nItems, rng));
-  proc.push({ state: `Learner (factors, counts, history ${typicalHistory}, 1 interest)`, measured_on: learnerSample, bytes_each: round(perLearner), total_at_scale_MiB: round((perLearner * nLearners) / 2 ** 20), scale: '1M learners' + (learnerSample < nLearners ? ' (extrapolated)' : '') });
+  proc.push({
+    state: `Learner (factors, counts, history ${typicalHistory}, 1 interest)`,
+    measured_on: learnerSample,
+    bytes_each: round(perLearner),
+    total_at_scale_MiB: round((perLearner * nLearners) / 2 ** 20),
+    scale: '1M learners' + (learnerSample < nLearners ? ' (extrapolated)' : ''),
+  });
 
   progress(`learners at the history cap: ${capSample.toLocaleString()} x ${config.pipeline.historyLength}`);
   const perCapped = bytesPer(capSample, () => buildLearners(capSample, dim, config.pipeline.historyLength, nItems, rng));
-  proc.push({ state: `Learner at history cap (${config.pipeline.historyLength})`, measured_on: capSample, bytes_each: round(perCapped), total_at_scale_MiB: round((perCapped * nLearners) / 2 ** 20), scale: '1M learners (extrapolated, worst case)' });
+  proc.push({
+    state: `Learner at history cap (${config.pipeline.historyLength})`,
+    measured_on: capSample,
+    bytes_each: round(perCapped),
+    total_at_scale_MiB: round((perCapped * nLearners) / 2 ** 20),
+    scale: '1M learners (extrapolated, worst case)',
+  });
 
   progress(`re-ranker list index: ${listSample.toLocaleString()} learners x top ${topN}`);
   const perIndex = bytesPer(listSample, () => buildListIndex(listSample, topN, table, rng));
-  proc.push({ state: `Re-ranker list index (top ${topN} ids + reverse sets)`, measured_on: listSample, bytes_each: round(perIndex), total_at_scale_MiB: round((perIndex * nLearners) / 2 ** 20), scale: '1M learners (extrapolated)' });
-  report.sections.push({ title: 'Pipeline process (learner stage) memory', rows: proc, notes: ['bytes_each = (heapUsed + arrayBuffers) delta after full GC / rows built; id strings are fresh per event as decode produces them.'] });
+  proc.push({
+    state: `Re-ranker list index (top ${topN} ids + reverse sets)`,
+    measured_on: listSample,
+    bytes_each: round(perIndex),
+    total_at_scale_MiB: round((perIndex * nLearners) / 2 ** 20),
+    scale: '1M learners (extrapolated)',
+  });
+  report.sections.push({
+    title: 'Pipeline process (learner stage) memory',
+    rows: proc,
+    notes: [
+      'bytes_each = (heapUsed + arrayBuffers) delta after full GC / rows built; id strings are fresh per event as decode produces them.',
+    ],
+  });
   report.sections.push({
     title: 'Recommender signals per resource (100k resources, full transition rows)',
     rows: [
@@ -218,7 +300,13 @@ export async function run(args: BenchArgs): Promise<void> {
       'A learner-stage process holds this for the whole catalogue (its replica); an item-stage instance holds it for the items it owns (all of them for one instance, e.g. --stage all, which then holds both).',
     ],
   });
-  report.sections.push({ title: 'model.item-factors record per resource (encodeItemRow)', rows: msg, notes: ['Mean encoded length of table.get(id) with a [partition, offset] position, as pipelines/item/processor.ts broadcasts it; UTF-8 ids of 5-9 bytes, each target costs 2 + id + 8 bytes.'] });
+  report.sections.push({
+    title: 'model.item-factors record per resource (encodeItemRow)',
+    rows: msg,
+    notes: [
+      'Mean encoded length of table.get(id) with a [partition, offset] position, as pipelines/item/processor.ts broadcasts it; UTF-8 ids of 5-9 bytes, each target costs 2 + id + 8 bytes.',
+    ],
+  });
 
   // ---- in Redis ---------------------------------------------------------------------------------------------------
   const stack = await ensureStack(config);
@@ -241,10 +329,27 @@ export async function run(args: BenchArgs): Promise<void> {
       const usage = await memoryUsage(redis, sampleKeys);
       const valueBytes = await redis.strlen(sampleKeys[0]);
       if (n === topN) {
-        report.figures = { ...report.figures, redisBytesPerTopList: round(usage), redisValueBytesPerTopList: valueBytes, redisGiBAt1MLearners: round((usage * nLearners) / 2 ** 30) };
-        report.targets.push({ target: `Redis ≤ 1.5 KB (1,536 B) per top-${topN} list with scores and reason codes (MEMORY USAGE)`, measured: `${round(usage)} B (value ${valueBytes} B)`, pass: usage <= 1536 });
+        report.figures = {
+          ...report.figures,
+          redisBytesPerTopList: round(usage),
+          redisValueBytesPerTopList: valueBytes,
+          redisGiBAt1MLearners: round((usage * nLearners) / 2 ** 30),
+        };
+        report.targets.push({
+          target: `Redis ≤ 1.5 KB (1,536 B) per top-${topN} list with scores and reason codes (MEMORY USAGE)`,
+          measured: `${round(usage)} B (value ${valueBytes} B)`,
+          pass: usage <= 1536,
+        });
       }
-      rrows.push({ key: `rec:<userId> (top ${n}, list format 4)`, written: redisSample, value_bytes: valueBytes, memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nLearners) / 2 ** 30), scale: '1M learners (extrapolated)' });
+      rrows.push({
+        key: `rec:<userId> (top ${n}, list format 4)`,
+        written: redisSample,
+        value_bytes: valueBytes,
+        memory_usage_bytes: round(usage),
+        info_delta_bytes: round(delta),
+        at_scale_GiB: round((usage * nLearners) / 2 ** 30),
+        scale: '1M learners (extrapolated)',
+      });
     }
     {
       // The dictionary those lists refer to (serving/list-dictionary.ts): one entry per distinct item, reason and
@@ -253,15 +358,44 @@ export async function run(args: BenchArgs): Promise<void> {
       const entries = await redis.hlen(dictKeys[0]);
       let bytes = 0;
       for (const k of dictKeys) bytes += Number(await redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0'));
-      rrows.push({ key: 'dict:k + dict:v (list dictionary, shared)', written: entries, value_bytes: '', memory_usage_bytes: round(bytes / Math.max(1, entries)), info_delta_bytes: '', at_scale_GiB: round(bytes / 2 ** 30), scale: `${entries.toLocaleString()} entries (per entry; not per learner)` });
+      rrows.push({
+        key: 'dict:k + dict:v (list dictionary, shared)',
+        written: entries,
+        value_bytes: '',
+        memory_usage_bytes: round(bytes / Math.max(1, entries)),
+        info_delta_bytes: '',
+        at_scale_GiB: round(bytes / 2 ** 30),
+        scale: `${entries.toLocaleString()} entries (per entry; not per learner)`,
+      });
       report.figures = { ...report.figures, dictionaryEntries: entries, dictionaryBytes: bytes };
     }
     const before = await usedMemory(redis);
     progress(`redis: ${nItems.toLocaleString()} res:<id> metadata keys`);
-    await inBatches(nItems, 1000, (i) => store.putResource({ resourceId: table.ids[i], title: table.meta[i]!.title!, type: table.meta[i]!.type!, topics: table.meta[i]!.topics!, skills: table.meta[i]!.skills!, difficulty: table.meta[i]!.difficulty, active: true }));
+    await inBatches(nItems, 1000, (i) =>
+      store.putResource({
+        resourceId: table.ids[i],
+        title: table.meta[i]!.title!,
+        type: table.meta[i]!.type!,
+        topics: table.meta[i]!.topics!,
+        skills: table.meta[i]!.skills!,
+        difficulty: table.meta[i]!.difficulty,
+        active: true,
+      }),
+    );
     const delta = ((await usedMemory(redis)) - before) / nItems;
-    const usage = await memoryUsage(redis, table.ids.slice(0, 300).map((id) => `${prefix}res:${id}`));
-    rrows.push({ key: 'res:<resourceId> (JSON meta)', written: nItems, value_bytes: (await redis.strlen(`${prefix}res:${table.ids[0]}`)), memory_usage_bytes: round(usage), info_delta_bytes: round(delta), at_scale_GiB: round((usage * nItems) / 2 ** 30), scale: '100k resources' });
+    const usage = await memoryUsage(
+      redis,
+      table.ids.slice(0, 300).map((id) => `${prefix}res:${id}`),
+    );
+    rrows.push({
+      key: 'res:<resourceId> (JSON meta)',
+      written: nItems,
+      value_bytes: await redis.strlen(`${prefix}res:${table.ids[0]}`),
+      memory_usage_bytes: round(usage),
+      info_delta_bytes: round(delta),
+      at_scale_GiB: round((usage * nItems) / 2 ** 30),
+      scale: '100k resources',
+    });
   } finally {
     progress('redis: removing bench keys');
     await unlinkPrefix(redis, prefix);

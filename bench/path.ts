@@ -43,7 +43,13 @@ function curriculum(seed: number): CurriculumNode[] {
       out.push({ resourceId: id(l, i), title: `Resource ${l}.${i}`, prerequisites: [...pre], skills: [`s-${l}-${i}`], active: true });
     }
   }
-  out.push({ resourceId: GOAL, title: 'The goal', prerequisites: Array.from({ length: WIDTH }, (_, i) => id(LEVELS - 1, i)), skills: ['s-goal'], active: true });
+  out.push({
+    resourceId: GOAL,
+    title: 'The goal',
+    prerequisites: Array.from({ length: WIDTH }, (_, i) => id(LEVELS - 1, i)),
+    skills: ['s-goal'],
+    active: true,
+  });
   return out;
 }
 
@@ -53,7 +59,9 @@ async function seed(store: ServingStore & CurriculumStore, nodes: CurriculumNode
   for (let u = 0; u < LEARNERS; u++) {
     const share = (u / LEARNERS) * 0.4;
     // mastery concentrated low in the graph, as a real learner's would be
-    const skills = nodes.filter((n) => n.resourceId !== GOAL && rnd() < share * 2 * (1 - Number(n.resourceId.split('-')[1]) / LEVELS)).map((n) => ({ skill: n.skills[0], mastery: 0.85 + rnd() * 0.1, uncertainty: 0.3, attempts: 10 }));
+    const skills = nodes
+      .filter((n) => n.resourceId !== GOAL && rnd() < share * 2 * (1 - Number(n.resourceId.split('-')[1]) / LEVELS))
+      .map((n) => ({ skill: n.skills[0], mastery: 0.85 + rnd() * 0.1, uncertainty: 0.3, attempts: 10 }));
     await store.putKnowledge({ userId: `u${u}`, updatedAt: 1, skills });
   }
 }
@@ -75,23 +83,46 @@ export async function run(args: BenchArgs): Promise<void> {
   const rows: Row[] = [];
   const row = (what: string, ms: number[], ancestors: number, steps: string) => {
     const s = summarize(ms);
-    rows.push({ what, ancestors, steps, p50_ms: round(s.p50), p95_ms: round(s.p95), p99_ms: round(s.p99), max_ms: round(s.max), reps: s.n });
+    rows.push({
+      what,
+      ancestors,
+      steps,
+      p50_ms: round(s.p50),
+      p95_ms: round(s.p95),
+      p99_ms: round(s.p99),
+      max_ms: round(s.max),
+      reps: s.n,
+    });
     return s;
   };
 
   progress(`planner: ${nodes.length - 1} ancestors, ${reps} plans`);
-  const catalogue = new Map(nodes.map((n): [string, CatalogueNode] => [n.resourceId, { id: n.resourceId, title: n.title, prerequisites: n.prerequisites, active: true }]));
+  const catalogue = new Map(
+    nodes.map((n): [string, CatalogueNode] => [
+      n.resourceId,
+      { id: n.resourceId, title: n.title, prerequisites: n.prerequisites, active: true },
+    ]),
+  );
   const none = new Map<string, number>();
   await timeMs(200, () => planPath({ goals: [GOAL], nodes: plannableGraph(catalogue), standing: (id) => standingOf([id], none, false) })); // JIT warm-up
   const full = planPath({ goals: [GOAL], nodes: plannableGraph(catalogue), standing: (id) => standingOf([id], none, false), max: 500 });
-  const planner = row('planner (pure)', await timeMs(reps, () => planPath({ goals: [GOAL], nodes: plannableGraph(catalogue), standing: (id) => standingOf([id], none, false), max: 500 })), full.kind === 'path' ? full.ancestors : 0, full.kind === 'path' ? String(full.totalSteps) : full.kind);
+  const planner = row(
+    'planner (pure)',
+    await timeMs(reps, () =>
+      planPath({ goals: [GOAL], nodes: plannableGraph(catalogue), standing: (id) => standingOf([id], none, false), max: 500 }),
+    ),
+    full.kind === 'path' ? full.ancestors : 0,
+    full.kind === 'path' ? String(full.totalSteps) : full.kind,
+  );
 
   const routeRow = async (what: string, store: ServingStore & CurriculumStore) => {
     await seed(store, nodes);
     const deps = { store, curriculum: store };
     await timeMs(100, (i) => learnerPath(deps, { userId: `u${i % LEARNERS}`, goal: GOAL, max: 500 }));
     const sizes: number[] = [];
-    const ms = await timeMs(reps, async (i) => sizes.push((await learnerPath(deps, { userId: `u${i % LEARNERS}`, goal: GOAL, max: 500 })).totalSteps));
+    const ms = await timeMs(reps, async (i) =>
+      sizes.push((await learnerPath(deps, { userId: `u${i % LEARNERS}`, goal: GOAL, max: 500 })).totalSteps),
+    );
     const fresh = await learnerPath(deps, { userId: 'u0', goal: GOAL, max: 500 });
     return row(what, ms, fresh.ancestors, `${Math.min(...sizes)}..${Math.max(...sizes)}`);
   };
@@ -116,9 +147,15 @@ export async function run(args: BenchArgs): Promise<void> {
   report.sections.push({
     title: `Path to a goal with a ${nodes.length - 1}-node ancestor set (${LEVELS} levels × ${WIDTH}), ms per plan`,
     rows,
-    notes: [`route rows: ${LEARNERS} learners in turn, mastering 0-40 % of the graph (steps = the range of path lengths); the Redis row is ${LEVELS} HMGETs plus knowledge and completed reads.`],
+    notes: [
+      `route rows: ${LEARNERS} learners in turn, mastering 0-40 % of the graph (steps = the range of path lengths); the Redis row is ${LEVELS} HMGETs plus knowledge and completed reads.`,
+    ],
   });
-  report.targets.push({ target: 'path route p99 ≤ 20 ms for a 500-node ancestor set (Redis)', measured: `${round(redisRow.p99)} ms`, pass: redisRow.p99 <= 20 });
+  report.targets.push({
+    target: 'path route p99 ≤ 20 ms for a 500-node ancestor set (Redis)',
+    measured: `${round(redisRow.p99)} ms`,
+    pass: redisRow.p99 <= 20,
+  });
   report.targets.push({ target: 'planner p99 (pure) ≤ 20 ms', measured: `${round(planner.p99)} ms`, pass: planner.p99 <= 20 });
   emitReport(report, args);
 }

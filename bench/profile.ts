@@ -41,7 +41,8 @@ export function summarise(p: CpuProfile, top = 25): { byArea: [string, number][]
   const self = new Map<number, number>();
   // A gap far longer than the sampling interval means the process was off the CPU (a shared machine) or the profiler
   // was starting/stopping: charging it to whatever ran next would be wrong, so each sample counts at most 2 ms.
-  for (let i = 1; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + Math.min(2000, p.timeDeltas[i] ?? 0) / 1000);
+  for (let i = 1; i < p.samples.length; i++)
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + Math.min(2000, p.timeDeltas[i] ?? 0) / 1000);
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
   let total = 0;
@@ -64,7 +65,10 @@ if (require.main === module) {
   const s = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile, top);
   const busy = s.totalMs - (s.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
   process.stdout.write(`total ${s.totalMs.toFixed(0)} ms sampled, ${busy.toFixed(0)} ms not idle\n\nself time by area (% of non-idle)\n`);
-  for (const [a, ms] of s.byArea) process.stdout.write(`  ${a.padEnd(36)} ${ms.toFixed(0).padStart(7)} ms ${a === '(idle)' ? '' : ((100 * ms) / busy).toFixed(1) + '%'}\n`);
+  for (const [a, ms] of s.byArea)
+    process.stdout.write(
+      `  ${a.padEnd(36)} ${ms.toFixed(0).padStart(7)} ms ${a === '(idle)' ? '' : ((100 * ms) / busy).toFixed(1) + '%'}\n`,
+    );
   process.stdout.write('\ntop functions by self time\n');
   for (const [f, ms] of s.byFunction) process.stdout.write(`  ${ms.toFixed(0).padStart(7)} ms  ${f}\n`);
 }

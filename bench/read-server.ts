@@ -52,7 +52,10 @@ async function main(): Promise<void> {
   });
   const rawServer = await listen(raw);
 
-  process.stdout.write(JSON.stringify({ api: api.port, hello: (helloServer.address() as AddressInfo).port, raw: (rawServer.address() as AddressInfo).port }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ api: api.port, hello: (helloServer.address() as AddressInfo).port, raw: (rawServer.address() as AddressInfo).port }) +
+      '\n',
+  );
   // --profile: SIGUSR2 toggles a CPU profile, so the parent can profile just the API phases of its interleaved
   // rounds: the first signal starts one and prints {profiling: true} once samples are taken, the next writes it and
   // prints {profile: file}. (SIGUSR1 belongs to Node's inspector.) Signals are handled in order: a toggle waits for the

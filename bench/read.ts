@@ -52,7 +52,11 @@ function startServer(prefix: string, checkout = path.join(__dirname, '..'), cpus
   // With --pin, `taskset -c <cpus>` execs node in place (same pid), so the server and all its threads stay on those CPUs.
   const argv = [process.execPath, '--import', 'tsx', path.join(checkout, 'bench', 'read-server.ts')];
   const [cmd, ...rest] = cpus === null ? argv : ['taskset', '-c', cpus, ...argv];
-  const child = spawn(cmd, rest, { cwd: checkout, env: { ...process.env, BENCH_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd, rest, {
+    cwd: checkout,
+    env: { ...process.env, BENCH_REDIS_PREFIX: prefix },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const rl = readline.createInterface({ input: child.stdout });
   const queued: string[] = [];
   const waiting: ((line: string) => void)[] = [];
@@ -158,7 +162,8 @@ function row(round_: number, name: string, phase: string, r: autocannon.Result, 
     ...cpu,
     // CPU per request of the server: what the request costs when it gets a core, whatever share of the two the
     // machine's other work left it during the phase
-    server_us_per_req: typeof cpu.server_cores === 'number' && r.requests.average > 0 ? round((cpu.server_cores * 1e6) / r.requests.average) : NaN,
+    server_us_per_req:
+      typeof cpu.server_cores === 'number' && r.requests.average > 0 ? round((cpu.server_cores * 1e6) / r.requests.average) : NaN,
   };
 }
 
@@ -223,19 +228,30 @@ export async function run(args: BenchArgs): Promise<void> {
     // reading older lists through its backward-compatible path would not be measured as it runs in production.
     const basePrefix = `${prefix}base:`;
     type PutList = (l: RecommendationList) => Promise<void>;
-    const seeds: { prefix: string; putList: (keyPrefix: string) => PutList }[] = [{ prefix, putList: (keyPrefix) => (l) => new RedisServingStore({ redis, keyPrefix }).putRecommendations(l) }];
+    const seeds: { prefix: string; putList: (keyPrefix: string) => PutList }[] = [
+      { prefix, putList: (keyPrefix) => (l) => new RedisServingStore({ redis, keyPrefix }).putRecommendations(l) },
+    ];
     if (baselineDir) {
       // serving/redis-store.ts since the serving store became its own folder; lib/serving/redis.ts before.
-      const where = [path.join(baselineDir, 'serving', 'redis-store.ts'), path.join(baselineDir, 'lib', 'serving', 'redis.ts')].find((f) => existsSync(f));
+      const where = [path.join(baselineDir, 'serving', 'redis-store.ts'), path.join(baselineDir, 'lib', 'serving', 'redis.ts')].find((f) =>
+        existsSync(f),
+      );
       if (!where) throw new Error(`--baseline ${baselineDir}: no serving/redis-store.ts or lib/serving/redis.ts`);
-      const mod = (await import(where)) as { RedisServingStore: new (o: { redis: unknown; keyPrefix: string }) => { putRecommendations: PutList } };
-      seeds.push({ prefix: basePrefix, putList: (keyPrefix) => {
-        const store = new mod.RedisServingStore({ redis, keyPrefix });
-        return (l) => store.putRecommendations(l);
-      } });
+      const mod = (await import(where)) as {
+        RedisServingStore: new (o: { redis: unknown; keyPrefix: string }) => { putRecommendations: PutList };
+      };
+      seeds.push({
+        prefix: basePrefix,
+        putList: (keyPrefix) => {
+          const store = new mod.RedisServingStore({ redis, keyPrefix });
+          return (l) => store.putRecommendations(l);
+        },
+      });
     }
     for (const seed of seeds) {
-      progress(`seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${seed.prefix}`);
+      progress(
+        `seeding ${USERS.toLocaleString()} lists (top ${config.pipeline.topN}) and ${ITEMS.toLocaleString()} resources under ${seed.prefix}`,
+      );
       const store = new RedisServingStore({ redis, keyPrefix: seed.prefix });
       // The same seed for every copy: the same catalogue and lists.
       const rng = mulberry32(5);
@@ -244,7 +260,17 @@ export async function run(args: BenchArgs): Promise<void> {
         const ps: Promise<void>[] = [];
         for (let i = a; i < a + 1000; i++) {
           const m = table.meta[i]!;
-          ps.push(store.putResource({ resourceId: table.ids[i], title: m.title!, type: m.type!, topics: m.topics!, skills: m.skills!, difficulty: m.difficulty, active: true }));
+          ps.push(
+            store.putResource({
+              resourceId: table.ids[i],
+              title: m.title!,
+              type: m.type!,
+              topics: m.topics!,
+              skills: m.skills!,
+              difficulty: m.difficulty,
+              active: true,
+            }),
+          );
         }
         await Promise.all(ps);
       }
@@ -270,14 +296,24 @@ export async function run(args: BenchArgs): Promise<void> {
       { name: 'express + bare ioredis GET', pid, url: `${base}${srv.ports.raw}`, path: (u) => `/raw/u${u}` },
       { name: 'API recommendations', pid, url: `${base}${srv.ports.api}`, path: apiPath, headers: { 'x-api-key': key } },
     ];
-    const baseLoad: Load | null = baseSrv ? { name: 'API, baseline checkout', pid: baseSrv.child.pid!, url: `${base}${baseSrv.ports.api}`, path: apiPath, headers: { 'x-api-key': key } } : null;
+    const baseLoad: Load | null = baseSrv
+      ? {
+          name: 'API, baseline checkout',
+          pid: baseSrv.child.pid!,
+          url: `${base}${baseSrv.ports.api}`,
+          path: apiPath,
+          headers: { 'x-api-key': key },
+        }
+      : null;
     const probe = await fetch(`${loads[2].url}${loads[2].path(1)}`, { headers: loads[2].headers });
     const body = (await probe.json()) as { source?: string; count?: number };
-    if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10) throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
+    if (probe.status !== 200 || body.source !== 'personal' || body.count !== 10)
+      throw new Error(`API probe failed: ${probe.status} ${JSON.stringify(body).slice(0, 200)}`);
     if (baseLoad) {
       const baseProbe = await fetch(`${baseLoad.url}${baseLoad.path(1)}`, { headers: baseLoad.headers });
       const baseBody = (await baseProbe.json()) as { source?: string; count?: number };
-      if (baseProbe.status !== 200 || baseBody.source !== 'personal' || baseBody.count !== 10) throw new Error(`baseline API probe failed: ${baseProbe.status} ${JSON.stringify(baseBody).slice(0, 200)}`);
+      if (baseProbe.status !== 200 || baseBody.source !== 'personal' || baseBody.count !== 10)
+        throw new Error(`baseline API probe failed: ${baseProbe.status} ${JSON.stringify(baseBody).slice(0, 200)}`);
     }
 
     const profile = args.rest.includes('--profile');
@@ -351,7 +387,9 @@ export async function run(args: BenchArgs): Promise<void> {
               baseline_api_req_per_s: rate(baseLoad),
               baseline_api_us_per_req: Number(max[baseLoad.name].server_us_per_req),
               api_over_baseline_pct: round((100 * rate(apiLoad)) / rate(baseLoad)),
-              api_over_baseline_per_cpu_pct: round((100 * Number(max[baseLoad.name].server_us_per_req)) / Number(max[apiLoad.name].server_us_per_req)),
+              api_over_baseline_per_cpu_pct: round(
+                (100 * Number(max[baseLoad.name].server_us_per_req)) / Number(max[apiLoad.name].server_us_per_req),
+              ),
               baseline_api_p99_ms_at_1000: Number(fixed[baseLoad.name].p99_ms),
             }
           : {}),
@@ -375,7 +413,18 @@ export async function run(args: BenchArgs): Promise<void> {
       }),
     );
     const s = summarize(lat);
-    rows.push({ target: 'ioredis GET (client only)', phase: 'max, 32 in flight', connections: 32, req_per_s: round(lat.length / dur), p50_ms: round(s.p50), p90_ms: '', p99_ms: round(s.p99), max_ms: round(s.max), non_2xx: 0, errors: 0 });
+    rows.push({
+      target: 'ioredis GET (client only)',
+      phase: 'max, 32 in flight',
+      connections: 32,
+      req_per_s: round(lat.length / dur),
+      p50_ms: round(s.p50),
+      p90_ms: '',
+      p99_ms: round(s.p99),
+      max_ms: round(s.max),
+      non_2xx: 0,
+      errors: 0,
+    });
 
     report.sections.push({
       title: `Read path: ${rounds} interleaved rounds, latency (ms), throughput and CPU (cores) per phase`,
@@ -389,7 +438,10 @@ export async function run(args: BenchArgs): Promise<void> {
         'autocannon reports latency with 1 ms resolution.',
       ],
     });
-    report.sections.push({ title: 'Per round: API against the baselines measured seconds before and after it (median row: median of each column)', rows: perRound });
+    report.sections.push({
+      title: 'Per round: API against the baselines measured seconds before and after it (median row: median of each column)',
+      rows: perRound,
+    });
     const m = perRound[perRound.length - 1];
     const allRounds = perRound.slice(0, -1);
     const loadNote = `load average ${allRounds.map((p) => p.load_1m).join(' / ')} (1 min, per round)${pin ? ', --pin' : ''}`;
@@ -432,8 +484,20 @@ export async function run(args: BenchArgs): Promise<void> {
       const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
       report.sections.push({
         title: `CPU profile of the server process during the ${profiles.length} API phases (self time by area)`,
-        rows: prof.byArea.map(([a, ms]) => ({ area: a, self_ms: round(ms), share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%` })),
-        notes: [`profiles (one per phase): ${profileFiles.map((f) => path.relative(process.cwd(), f)).join(', ')}`, 'top functions: ' + prof.byFunction.filter(([f]) => !f.startsWith('(')).slice(0, 15).map(([f, ms]) => `${f} ${round(ms)} ms`).join('; ')],
+        rows: prof.byArea.map(([a, ms]) => ({
+          area: a,
+          self_ms: round(ms),
+          share_of_busy: a === '(idle)' ? '' : `${round((100 * ms) / busy)}%`,
+        })),
+        notes: [
+          `profiles (one per phase): ${profileFiles.map((f) => path.relative(process.cwd(), f)).join(', ')}`,
+          'top functions: ' +
+            prof.byFunction
+              .filter(([f]) => !f.startsWith('('))
+              .slice(0, 15)
+              .map(([f, ms]) => `${f} ${round(ms)} ms`)
+              .join('; '),
+        ],
       });
     }
   } finally {

@@ -32,7 +32,9 @@ export async function run(args: BenchArgs): Promise<void> {
   try {
     const w = await createWorld('rebuild', 1);
     try {
-      progress(`producing ${n.toLocaleString()} interactions of ${users.toLocaleString()} learners over ${items.toLocaleString()} resources`);
+      progress(
+        `producing ${n.toLocaleString()} interactions of ${users.toLocaleString()} learners over ${items.toLocaleString()} resources`,
+      );
       const resources = await publishCatalogue(w, items);
       const messages = interactionMessages(w, n, users, resources);
       await produceAll(w, messages);
@@ -85,8 +87,24 @@ export async function run(args: BenchArgs): Promise<void> {
         report.sections.push({
           title: 'Serving-view rewrite of the learner stage vs its live ingest (same process, same learners)',
           rows: [
-            { path: 'live ingest (baseline)', learners: held, events: n, seconds: round(ingestS), events_per_s: round(n / ingestS), lists_written: ingestLists, lists_per_s: round(ingestLists / ingestS) },
-            { path: 'rewrite after Redis loss', learners: r.learners, events: 0, seconds: round(r.seconds), learners_per_s: round(r.perSecond), cpu_ms_per_learner: round((cpuS * 1000) / Math.max(1, r.learners)), lists_back: back },
+            {
+              path: 'live ingest (baseline)',
+              learners: held,
+              events: n,
+              seconds: round(ingestS),
+              events_per_s: round(n / ingestS),
+              lists_written: ingestLists,
+              lists_per_s: round(ingestLists / ingestS),
+            },
+            {
+              path: 'rewrite after Redis loss',
+              learners: r.learners,
+              events: 0,
+              seconds: round(r.seconds),
+              learners_per_s: round(r.perSecond),
+              cpu_ms_per_learner: round((cpuS * 1000) / Math.max(1, r.learners)),
+              lists_back: back,
+            },
           ],
           notes: [
             `Catalogue of ${items.toLocaleString()} resources (dim ${w.config.model.dim}); each learner's list is a full re-rank (top-${w.config.pipeline.topN}) plus its side keys (knowledge, completed, interests where it has them).`,

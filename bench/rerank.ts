@@ -73,7 +73,10 @@ export async function run(args: BenchArgs): Promise<void> {
     if (stop) {
       const file = await stop();
       const s = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 12);
-      notes.push(`CPU profile of the ${n}-candidate rounds (both implementations): ${file}; top self time:`, ...s.byFunction.map(([f, ms]) => `    ${ms.toFixed(0).padStart(6)} ms  ${f}`));
+      notes.push(
+        `CPU profile of the ${n}-candidate rounds (both implementations): ${file}; top self time:`,
+        ...s.byFunction.map(([f, ms]) => `    ${ms.toFixed(0).padStart(6)} ms  ${f}`),
+      );
     }
     const b = summarize(base);
     const c = summarize(cur);
@@ -99,7 +102,12 @@ export async function run(args: BenchArgs): Promise<void> {
     ],
   });
   const at350 = rows.find((r) => r.candidates === 350);
-  if (at350) report.targets.push({ target: 'rank() at 350 candidates returns the baseline lists', measured: String(at350.identical), pass: at350.identical === true });
+  if (at350)
+    report.targets.push({
+      target: 'rank() at 350 candidates returns the baseline lists',
+      measured: String(at350.identical),
+      pass: at350.identical === true,
+    });
   emitReport(report, args);
   await Promise.resolve();
 }

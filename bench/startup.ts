@@ -117,8 +117,18 @@ async function startOnce(label: string, clone: string, env: NodeJS.ProcessEnv, l
   const rows = status.stdout.split('\n').filter((l) => /^(kafka|registry|redis|prometheus)\s/.test(l));
   const down = status.status === 0 && rows.length >= 3 && rows.every((l) => /\sdown\s/.test(l));
   const left = processesIn(clone);
-  progress(`${label}: stopped in ${stop.toFixed(1)} s (clean stop reported: ${clean}), services down: ${down}, processes left: ${left.length}`);
-  return { run: label, ready_s: round1(ready), readyz_s: readyz === null ? null : round1(readyz), stop_s: round1(stop), clean_stop: clean, services_down_after: down, processes_left: left.length };
+  progress(
+    `${label}: stopped in ${stop.toFixed(1)} s (clean stop reported: ${clean}), services down: ${down}, processes left: ${left.length}`,
+  );
+  return {
+    run: label,
+    ready_s: round1(ready),
+    readyz_s: readyz === null ? null : round1(readyz),
+    stop_s: round1(stop),
+    clean_stop: clean,
+    services_down_after: down,
+    processes_left: left.length,
+  };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -143,7 +153,15 @@ export async function run(args: BenchArgs): Promise<void> {
     ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip',
     LEARNSTREAM_LOG_LEVEL: 'warn',
   };
-  for (const k of ['LEARNSTREAM_CONFIG', 'LEARNSTREAM_KAFKA_BROKERS', 'LEARNSTREAM_REGISTRY_URL', 'LEARNSTREAM_REDIS_URL', 'LEARNSTREAM_ENCODER_DIR', 'LEARNSTREAM_DATA_DIR']) delete env[k];
+  for (const k of [
+    'LEARNSTREAM_CONFIG',
+    'LEARNSTREAM_KAFKA_BROKERS',
+    'LEARNSTREAM_REGISTRY_URL',
+    'LEARNSTREAM_REDIS_URL',
+    'LEARNSTREAM_ENCODER_DIR',
+    'LEARNSTREAM_DATA_DIR',
+  ])
+    delete env[k];
   const logFile = path.join(work, 'npm-start.log');
   const results: RunResult[] = [];
   try {
@@ -162,7 +180,11 @@ export async function run(args: BenchArgs): Promise<void> {
     ],
   });
   for (const r of results) {
-    report.targets.push({ target: `${r.run}: Ctrl-C leaves nothing running`, measured: `clean stop reported ${r.clean_stop}, services down ${r.services_down_after}, ${r.processes_left} processes left`, pass: r.clean_stop && r.services_down_after && r.processes_left === 0 });
+    report.targets.push({
+      target: `${r.run}: Ctrl-C leaves nothing running`,
+      measured: `clean stop reported ${r.clean_stop}, services down ${r.services_down_after}, ${r.processes_left} processes left`,
+      pass: r.clean_stop && r.services_down_after && r.processes_left === 0,
+    });
   }
   emitReport(report, args);
 }

@@ -67,7 +67,8 @@ export class DeadLetterWriter {
 
   async write(src: SourceMessage, err: PoisonMessageError, sink: DeadLetterSink = this.opts.sink): Promise<void> {
     const headers: IHeaders = {};
-    for (const [k, v] of Object.entries(src.message.headers ?? {})) if (!k.startsWith('x-dlq-') && !k.startsWith('x-original-') && v !== undefined) headers[k] = v;
+    for (const [k, v] of Object.entries(src.message.headers ?? {}))
+      if (!k.startsWith('x-dlq-') && !k.startsWith('x-original-') && v !== undefined) headers[k] = v;
     Object.assign(headers, {
       [DLQ_HEADERS.reason]: err.reason,
       [DLQ_HEADERS.errorClass]: err.name,
@@ -81,7 +82,10 @@ export class DeadLetterWriter {
     try {
       await sink.send({ topic, messages: [{ key: src.message.key, value: src.message.value, headers }] });
     } catch (cause) {
-      throw new DependencyError('kafka', `cannot write dead letter to ${topic}: ${(cause as Error).message}`, { cause, context: { topic: src.topic, partition: src.partition, offset: src.message.offset } });
+      throw new DependencyError('kafka', `cannot write dead letter to ${topic}: ${(cause as Error).message}`, {
+        cause,
+        context: { topic: src.topic, partition: src.partition, offset: src.message.offset },
+      });
     }
     this.emit.emit('deadLetter', { topic: src.topic, reason: err.reason });
     this.warn(src, err);

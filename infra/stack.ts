@@ -22,14 +22,20 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'up': {
       const res = await stackUp(config, { withPrometheus: flags.includes('--with-prometheus'), log });
-      const summary = Object.entries(res.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+      const summary = Object.entries(res.outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       log(`ready in ${res.seconds.toFixed(1)}s (${summary})`);
       printStatus(await stackStatus(config));
       return 0;
     }
     case 'down': {
       const res = await stackDown(config, { log });
-      log(Object.entries(res).map(([k, v]) => `${k} ${v}`).join(', '));
+      log(
+        Object.entries(res)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      );
       return 0;
     }
     case 'status': {

@@ -24,14 +24,22 @@ export class ConfigError extends LearnstreamError {
 
 /** Input that can never succeed however often it is retried: wrong shape, out-of-range value. */
 export class ValidationError extends LearnstreamError {
-  constructor(message: string, readonly issues: string[] = [message], context: ErrorContext = {}) {
+  constructor(
+    message: string,
+    readonly issues: string[] = [message],
+    context: ErrorContext = {},
+  ) {
     super(message, { retriable: false, context });
   }
 }
 
 /** A message that must go to the dead-letter topic: undecodable or invalid. `reason` is a stable machine code. */
 export class PoisonMessageError extends LearnstreamError {
-  constructor(readonly reason: string, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+  constructor(
+    readonly reason: string,
+    message: string,
+    opts: { cause?: unknown; context?: ErrorContext } = {},
+  ) {
     super(message, { ...opts, retriable: false });
   }
 }
@@ -42,14 +50,22 @@ export class PoisonMessageError extends LearnstreamError {
  * for the latter. The HTTP edge answers 403.
  */
 export class ForbiddenError extends LearnstreamError {
-  constructor(readonly code: 'missing-scope' | 'outside-prefix', message: string, readonly field?: string) {
+  constructor(
+    readonly code: 'missing-scope' | 'outside-prefix',
+    message: string,
+    readonly field?: string,
+  ) {
     super(message, { retriable: false });
   }
 }
 
 /** A dependency (Kafka, registry, Redis) is unavailable or slow; trying again later may work. */
 export class DependencyError extends LearnstreamError {
-  constructor(readonly dependency: string, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+  constructor(
+    readonly dependency: string,
+    message: string,
+    opts: { cause?: unknown; context?: ErrorContext } = {},
+  ) {
     super(message, { ...opts, retriable: true });
   }
 }
@@ -61,7 +77,11 @@ export class DependencyError extends LearnstreamError {
  * Kafka and never will be.
  */
 export class NotAcknowledgedError extends DependencyError {
-  constructor(readonly inDoubt: boolean, message: string, opts: { cause?: unknown; context?: ErrorContext } = {}) {
+  constructor(
+    readonly inDoubt: boolean,
+    message: string,
+    opts: { cause?: unknown; context?: ErrorContext } = {},
+  ) {
     super('kafka', message, opts);
   }
 }
@@ -78,7 +98,10 @@ export class InvariantError extends LearnstreamError {
 
 /** A local prerequisite of the stack is missing: Java, a free port, a download. */
 export class PrerequisiteError extends LearnstreamError {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(hint ? `${message}\n  hint: ${hint}` : message);
   }
 }

@@ -49,7 +49,8 @@ function pseudonymised(key: string, val: unknown, pseudo: (id: string) => string
     if (typeof val === 'string') return pseudo(val);
     if (Array.isArray(val)) return (val as unknown[]).map((v) => (typeof v === 'string' ? pseudo(v) : v));
   }
-  if (key === 'path' && typeof val === 'string') return val.replace(LEARNER_PATH, (_m, head: string, id: string) => `${head}${pseudo(decoded(id))}`);
+  if (key === 'path' && typeof val === 'string')
+    return val.replace(LEARNER_PATH, (_m, head: string, id: string) => `${head}${pseudo(decoded(id))}`);
   return val instanceof Error ? { name: val.name, message: val.message } : val;
 }
 
@@ -65,17 +66,19 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = ORDER[opts.level ?? ((process.env.LEARNSTREAM_LOG_LEVEL as Level | undefined) ?? 'info')] ?? ORDER.info;
+  const min = ORDER[opts.level ?? (process.env.LEARNSTREAM_LOG_LEVEL as Level | undefined) ?? 'info'] ?? ORDER.info;
   const base = opts.base ?? {};
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const idSecret = opts.idSecret ?? process.env.LEARNSTREAM_LOG_ID_SECRET;
   const pseudo = pseudonymiser(idSecret);
-  const log = (level: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < min) return;
-    const line: Record<string, unknown> = { t: new Date().toISOString(), level, msg };
-    for (const [k, val] of Object.entries({ ...base, ...fields })) line[k] = pseudonymised(k, val, pseudo);
-    write(JSON.stringify(line));
-  };
+  const log =
+    (level: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[level] < min) return;
+      const line: Record<string, unknown> = { t: new Date().toISOString(), level, msg };
+      for (const [k, val] of Object.entries({ ...base, ...fields })) line[k] = pseudonymised(k, val, pseudo);
+      write(JSON.stringify(line));
+    };
   return {
     debug: log('debug'),
     info: log('info'),
@@ -95,7 +98,10 @@ export function withFields(logger: Logger, fields: Record<string, unknown>): Log
 }
 
 class FieldLogger implements Logger {
-  constructor(private readonly parent: Logger, private readonly fields: Record<string, unknown>) {}
+  constructor(
+    private readonly parent: Logger,
+    private readonly fields: Record<string, unknown>,
+  ) {}
   // The merged fields are only built for a line that is written: built for every dropped access line (the read
   // bench's server logs at warn), they cost more in its profile than the child logger this replaced (220 ms in
   // `info` against 51 ms for all of log.ts before).

@@ -21,7 +21,9 @@ export type InternalPoisonReason = 'internal-undecodable' | 'internal-invalid' |
 const UNIT_TOLERANCE = 1e-3;
 
 function undecodable(what: string, err: unknown): PoisonMessageError {
-  return new PoisonMessageError('internal-undecodable', `${what} does not decode: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new PoisonMessageError('internal-undecodable', `${what} does not decode: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
 }
 
 function invalid(what: string, problem: string): PoisonMessageError {
@@ -44,7 +46,8 @@ function checkUpdate(u: ItemUpdate, dim: number): string | null {
       if (!u.src || !OFFSET.test(u.off) || !Number.isInteger(u.seq) || u.seq < 0) return 'links without a valid (source, offset, seq)';
       return null;
     case 'upsert':
-      if (u.f && (u.f.length !== dim || !u.f.every(Number.isFinite))) return `upsert factor of ${u.f.length} dims or non-finite, the model has ${dim}`;
+      if (u.f && (u.f.length !== dim || !u.f.every(Number.isFinite)))
+        return `upsert factor of ${u.f.length} dims or non-finite, the model has ${dim}`;
       if (!finite(u.b)) return 'non-finite bias';
       return null;
     case 'remove':
@@ -70,7 +73,13 @@ export function guardItemUpdates(value: Buffer, dim: number): ItemUpdate[] {
 }
 
 /** One model.item-factors row (not a tombstone), checked against the table's dimension. */
-export function guardItemRow(itemId: string, value: Buffer, dim: number, previousMeta?: { bytes: Buffer; meta: ItemMeta }, currentSignals?: { sumKey: number; pop: number }): ReturnType<typeof decodeItemRow> {
+export function guardItemRow(
+  itemId: string,
+  value: Buffer,
+  dim: number,
+  previousMeta?: { bytes: Buffer; meta: ItemMeta },
+  currentSignals?: { sumKey: number; pop: number },
+): ReturnType<typeof decodeItemRow> {
   let row: ReturnType<typeof decodeItemRow>;
   try {
     row = decodeItemRow(itemId, value, previousMeta, currentSignals);
@@ -78,8 +87,10 @@ export function guardItemRow(itemId: string, value: Buffer, dim: number, previou
     throw undecodable('item-factor row', err);
   }
   const r: ItemRow = row;
-  if (!(r.factors instanceof Float32Array) || r.factors.length !== dim) throw invalid('item-factor row', `factor of ${r.factors?.length ?? 'no'} dims, the table has ${dim}`);
-  if (!r.factors.every(Number.isFinite) || !Number.isFinite(r.bias) || !Number.isFinite(r.count) || r.count < 0) throw invalid('item-factor row', 'non-finite factor, bias or count');
+  if (!(r.factors instanceof Float32Array) || r.factors.length !== dim)
+    throw invalid('item-factor row', `factor of ${r.factors?.length ?? 'no'} dims, the table has ${dim}`);
+  if (!r.factors.every(Number.isFinite) || !Number.isFinite(r.bias) || !Number.isFinite(r.count) || r.count < 0)
+    throw invalid('item-factor row', 'non-finite factor, bias or count');
   if (typeof r.active !== 'boolean') throw invalid('item-factor row', 'no active flag');
   return row;
 }

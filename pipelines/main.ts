@@ -42,7 +42,11 @@ import type { MetricsRole } from '../lib/metrics';
 
 /** Metric families a process with these stages sets (lib/metrics OWNERS). */
 export function metricsRoles(stages: StageName[]): MetricsRole[] {
-  return ['pipeline', ...(stages.includes('learner') ? (['learner'] as const) : []), ...(stages.includes('experiment') ? (['experiment'] as const) : [])];
+  return [
+    'pipeline',
+    ...(stages.includes('learner') ? (['learner'] as const) : []),
+    ...(stages.includes('experiment') ? (['experiment'] as const) : []),
+  ];
 }
 
 export interface MainArgs {
@@ -87,15 +91,29 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--changelog') changelog = true;
     else if (a === '--instance') instance = int('--instance', argv[++i], 0);
     else if (a === '--metrics-port') metricsPort = int('--metrics-port', argv[++i], 0);
-    else if (a === '--learner-peers') learnerPeers = (argv[++i] ?? '').split(',').filter((p) => p !== '').map((p) => int('--learner-peers', p, 1));
+    else if (a === '--learner-peers')
+      learnerPeers = (argv[++i] ?? '')
+        .split(',')
+        .filter((p) => p !== '')
+        .map((p) => int('--learner-peers', p, 1));
     else throw new ValidationError(`unknown argument ${a}`);
   }
   const all: StageName[] = ['learner', 'item', 'catalog', 'experiment'];
-  const extra = { sync, encoder, groupPrefix, stateDir, ...(changelog ? { changelog } : {}), ...(instance !== undefined ? { instance } : {}), ...(learnerPeers ? { learnerPeers } : {}), ...(metricsPort !== undefined ? { metricsPort } : {}) };
+  const extra = {
+    sync,
+    encoder,
+    groupPrefix,
+    stateDir,
+    ...(changelog ? { changelog } : {}),
+    ...(instance !== undefined ? { instance } : {}),
+    ...(learnerPeers ? { learnerPeers } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+  };
   if (stage === 'all') return { stages: all, ...extra };
   const stages = stage.split(',');
   const bad = stages.filter((s) => !all.includes(s as StageName));
-  if (bad.length > 0 || stages.length === 0) throw new ValidationError(`--stage must be all or a comma list of learner, item, catalog, experiment (got ${stage})`);
+  if (bad.length > 0 || stages.length === 0)
+    throw new ValidationError(`--stage must be all or a comma list of learner, item, catalog, experiment (got ${stage})`);
   return { stages: [...new Set(stages)] as StageName[], ...extra };
 }
 
@@ -104,7 +122,9 @@ async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof cr
     const enc = await OnnxSentenceEncoder.load(dir, { emit });
     return enc.embed;
   } catch (err) {
-    log.warn('content encoder unavailable: new resources start from a seeded random factor, declared interests match by catalogue topic', { err: errorMessage(err) });
+    log.warn('content encoder unavailable: new resources start from a seeded random factor, declared interests match by catalogue topic', {
+      err: errorMessage(err),
+    });
     return undefined;
   }
 }
@@ -112,7 +132,11 @@ async function loadEncoder(dir: string, emit: Emitter, log: ReturnType<typeof cr
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, base: { component: 'pipeline', stages: args.stages.join(','), ...(args.instance !== undefined ? { instance: args.instance } : {}) }, idSecret: config.privacy.logIdSecret || undefined });
+  const logger = createLogger({
+    level: config.logLevel,
+    base: { component: 'pipeline', stages: args.stages.join(','), ...(args.instance !== undefined ? { instance: args.instance } : {}) },
+    idSecret: config.privacy.logIdSecret || undefined,
+  });
   const registry = new Registry();
   const instr = createInstrumentation();
   // Only the families this process' stages set: a learner-only gauge exported by the item/catalogue process would
@@ -126,7 +150,16 @@ export async function main(argv: string[]): Promise<void> {
   // compacted, with the erasure bounds of personal data (it holds learners' state by id), and its dead-letter twin
   const changelogTopic = args.changelog ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
   await admin.disconnect();
-  const changelog = args.changelog ? new KafkaChangelogStore({ kafka, topic: changelogTopic, partitions: config.kafka.partitions, transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`, emit: instr, logger: logger.child({ component: 'dead-letter' }) }) : undefined;
+  const changelog = args.changelog
+    ? new KafkaChangelogStore({
+        kafka,
+        topic: changelogTopic,
+        partitions: config.kafka.partitions,
+        transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`,
+        emit: instr,
+        logger: logger.child({ component: 'dead-letter' }),
+      })
+    : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
   // after an erasure the learner stage's DEL is followed by an AOF rewrite within privacy.aofRewriteMs (erasure bound)
@@ -136,7 +169,10 @@ export async function main(argv: string[]): Promise<void> {
     emit: instr,
     ownsClient: true,
     aofRewriteAfterEraseMs: config.privacy.aofRewriteMs,
-    onAofRewrite: (o) => (o.ok ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies }) : logger.warn('redis AOF rewrite after erasure failed', { error: o.error })),
+    onAofRewrite: (o) =>
+      o.ok
+        ? logger.info('redis AOF rewrite requested after erasure', { replies: o.replies })
+        : logger.warn('redis AOF rewrite after erasure failed', { error: o.error }),
   });
   const registryClient = createRegistryClient(config);
   const decode = await createDecode({ config, kafka, registry: registryClient, emit: instr, logger });

@@ -252,7 +252,19 @@ function f32At(buf: Buffer, o: number, dim: number): Float32Array {
 export function encodeItemUpdate(u: ItemUpdate): Buffer {
   switch (u.kind) {
     case 'delta':
-      return Buffer.from(JSON.stringify({ k: 'd', i: u.itemId, g: f32ToB64(u.grad), gb: u.gradBias, c: u.countsAsEvent ? 1 : 0, t: u.timestamp, s: u.src, o: u.off, q: u.seq }));
+      return Buffer.from(
+        JSON.stringify({
+          k: 'd',
+          i: u.itemId,
+          g: f32ToB64(u.grad),
+          gb: u.gradBias,
+          c: u.countsAsEvent ? 1 : 0,
+          t: u.timestamp,
+          s: u.src,
+          o: u.off,
+          q: u.seq,
+        }),
+      );
     case 'upsert':
       return Buffer.from(JSON.stringify({ k: 'u', i: u.itemId, f: u.f ? f32ToB64(u.f) : undefined, b: u.b, a: u.active, m: u.meta }));
     case 'remove':
@@ -267,8 +279,27 @@ export function decodeItemUpdate(buf: Buffer): ItemUpdate {
   // Anything else used to decode too: `{}` became a removal of the item "undefined", an unknown kind a removal.
   if (typeof j !== 'object' || j === null || typeof j.i !== 'string') throw new ValidationError('not an item update: no item id');
   const itemId = j.i;
-  if (j.k === 'd') return { kind: 'delta', itemId, grad: b64ToF32(String(j.g)), gradBias: Number(j.gb), countsAsEvent: j.c === 1, timestamp: Number(j.t), src: String(j.s), off: String(j.o), seq: Number(j.q) };
-  if (j.k === 'u') return { kind: 'upsert', itemId, f: typeof j.f === 'string' ? b64ToF32(j.f) : undefined, b: typeof j.b === 'number' ? j.b : undefined, active: j.a === true, meta: j.m as ItemMeta | undefined };
+  if (j.k === 'd')
+    return {
+      kind: 'delta',
+      itemId,
+      grad: b64ToF32(String(j.g)),
+      gradBias: Number(j.gb),
+      countsAsEvent: j.c === 1,
+      timestamp: Number(j.t),
+      src: String(j.s),
+      off: String(j.o),
+      seq: Number(j.q),
+    };
+  if (j.k === 'u')
+    return {
+      kind: 'upsert',
+      itemId,
+      f: typeof j.f === 'string' ? b64ToF32(j.f) : undefined,
+      b: typeof j.b === 'number' ? j.b : undefined,
+      active: j.a === true,
+      meta: j.m as ItemMeta | undefined,
+    };
   if (j.k === 'r') return { kind: 'remove', itemId };
   throw new ValidationError(`not an item update: unknown kind ${JSON.stringify(j.k)}`);
 }
@@ -339,9 +370,22 @@ export function rowPosition(buf: Buffer): [number, string] | undefined {
  * `previousMeta`: the previous row's meta when its bytes are unchanged (the replica keeps the object, so ItemTable's
  * topic and prerequisite indexes are not rebuilt for every factor update).
  */
-export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { bytes: Buffer; meta: ItemMeta }, currentSignals?: { sumKey: number; pop: number }): ItemRow & { pos?: [number, string]; metaBytes?: Buffer } {
+export function decodeItemRow(
+  itemId: string,
+  buf: Buffer,
+  previousMeta?: { bytes: Buffer; meta: ItemMeta },
+  currentSignals?: { sumKey: number; pop: number },
+): ItemRow & { pos?: [number, string]; metaBytes?: Buffer } {
   if (buf[0] !== ROW) {
-    const j = JSON.parse(buf.toString('utf8')) as { f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta; p?: [number, string] };
+    const j = JSON.parse(buf.toString('utf8')) as {
+      f: string;
+      b: number;
+      n: number;
+      t: number | null;
+      a: boolean;
+      m?: ItemMeta;
+      p?: [number, string];
+    };
     return { itemId, factors: b64ToF32(j.f), bias: j.b, count: j.n, lastT: j.t ?? Number.NaN, active: j.a, meta: j.m, pos: j.p };
   }
   const dim = buf.readUInt16LE(1);
@@ -370,7 +414,11 @@ export function decodeItemRow(itemId: string, buf: Buffer, previousMeta?: { byte
   }
   o += metaLen;
   let signals: ItemRow['signals'];
-  if (o < buf.length && buf[o] === 1 && !(currentSignals && currentSignals.sumKey === buf.readDoubleLE(o + 1) && currentSignals.pop === buf.readDoubleLE(o + 9))) {
+  if (
+    o < buf.length &&
+    buf[o] === 1 &&
+    !(currentSignals && currentSignals.sumKey === buf.readDoubleLE(o + 1) && currentSignals.pop === buf.readDoubleLE(o + 9))
+  ) {
     // (equal totals = the row the replica holds: most broadcasts are factor updates, the targets need no parsing)
     const sumKey = buf.readDoubleLE(o + 1);
     const pop = buf.readDoubleLE(o + 9);

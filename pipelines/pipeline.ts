@@ -86,7 +86,16 @@ export interface PipelineOptions {
  * The learner stage's settings from the configuration: what `npm start` runs and what the served-path evaluation
  * (`npm run eval -- --methods served`) drives in-process, from one place.
  */
-export function learnerStageSettings(config: Config): { model: CollabModel; topN: number; historyLength: number; rerankIntervalMs: number; signalRefreshMs: number; ranking: { rank: { targetSuccess: number } }; reviews: LearnerReviewOptions; tuning: LearnerTuning } {
+export function learnerStageSettings(config: Config): {
+  model: CollabModel;
+  topN: number;
+  historyLength: number;
+  rerankIntervalMs: number;
+  signalRefreshMs: number;
+  ranking: { rank: { targetSuccess: number } };
+  reviews: LearnerReviewOptions;
+  tuning: LearnerTuning;
+} {
   const m = config.model;
   const p = config.pipeline;
   const reviews = { slots: p.reviewSlots, within: p.reviewSlotsWithin, retention: p.reviewRetention };
@@ -103,7 +112,16 @@ export function learnerStageSettings(config: Config): { model: CollabModel; topN
     refreshIndexEntries: p.refreshIndexEntries,
     interestRerankMax: p.interestRerankMax,
   };
-  return { model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }), topN: p.topN, historyLength: p.historyLength, rerankIntervalMs: p.rerankIntervalMs, signalRefreshMs: p.signalRefreshMs, ranking: { rank: { targetSuccess: m.targetSuccess } }, reviews, tuning };
+  return {
+    model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }),
+    topN: p.topN,
+    historyLength: p.historyLength,
+    rerankIntervalMs: p.rerankIntervalMs,
+    signalRefreshMs: p.signalRefreshMs,
+    ranking: { rank: { targetSuccess: m.targetSuccess } },
+    reviews,
+    tuning,
+  };
 }
 
 /** Every stage of the pipeline wired to Kafka, the checkpoint store and the serving store; start()/stop() idempotent. */
@@ -155,15 +173,33 @@ export class Pipeline {
     // Idempotent, one request in flight: retries never reorder, which the item owner's dedup relies on.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit), { partitionOf: keyPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))) });
+    const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit), {
+      partitionOf: keyPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))),
+    });
     // Internal records that do not decode (item updates, item factors, content vectors) go to <topic>.dlq like input
     // poison does, through the same writer (reason headers, counted, rate-limited log line).
     const deadLetters = new DeadLetterWriter({ sink: this.producer, emit, logger: logger.child({ component: 'dead-letter' }) });
-    const runnerBase = { kafka, store, logger, emit, deadLetters, checkpointIntervalMs: p.checkpointIntervalMs, concurrency: p.partitionsConsumedConcurrently, onFatal: this.o.onFatal };
+    const runnerBase = {
+      kafka,
+      store,
+      logger,
+      emit,
+      deadLetters,
+      checkpointIntervalMs: p.checkpointIntervalMs,
+      concurrency: p.partitionsConsumedConcurrently,
+      onFatal: this.o.onFatal,
+    };
 
     if (this.o.stages.includes('item') && !sync) {
-      this.item = new ItemProcessor({ model: this.model, factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit), emit, logger: logger.child({ stage: 'item' }) });
-      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}item`, topics: [this.topic('itemUpdates')], processor: this.item }));
+      this.item = new ItemProcessor({
+        model: this.model,
+        factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit),
+        emit,
+        logger: logger.child({ stage: 'item' }),
+      });
+      this.runners.push(
+        new StageRunner({ ...runnerBase, groupId: `${groupPrefix}item`, topics: [this.topic('itemUpdates')], processor: this.item }),
+      );
     }
     // One replica of the trained item factors per process: the learner stage ranks with it, the catalogue stage's
     // content-to-factor map learns from it. In synchronous mode there is none (the learner owns the table), and new
@@ -188,8 +224,20 @@ export class Pipeline {
     }
     if (this.o.stages.includes('learner')) {
       // Content vectors for interest matching: replicated like item factors, whatever the item mode.
-      const contentReplica = (this.contentReplica = new ContentReplica({ kafka, topic: this.topic('contentVectors'), logger, groupPrefix, deadLetters, onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present) }));
-      this.interests = new InterestIndex({ embed: this.o.embed, content: contentReplica.table, logger: logger.child({ stage: 'learner' }), emit });
+      const contentReplica = (this.contentReplica = new ContentReplica({
+        kafka,
+        topic: this.topic('contentVectors'),
+        logger,
+        groupPrefix,
+        deadLetters,
+        onChange: (id, slot, present) => this.learner?.contentChanged(id, slot, present),
+      }));
+      this.interests = new InterestIndex({
+        embed: this.o.embed,
+        content: contentReplica.table,
+        logger: logger.child({ stage: 'learner' }),
+        emit,
+      });
       await contentReplica.start();
       const topics = {
         interactions: this.topic('interactions'),
@@ -226,18 +274,41 @@ export class Pipeline {
       });
       const inputs = [topics.interactions, topics.quizAttempts, topics.profiles, topics.erasures, ...(sync ? [topics.itemUpdates] : [])];
       const processor = deadLetterNullValues(this.learner, this.o.decode, nonCompactedEventTopics(config.kafka.topicPrefix));
-      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor }));
+      this.runners.push(
+        new StageRunner({ ...runnerBase, groupId: `${groupPrefix}learner${sync ? '-sync' : ''}`, topics: inputs, processor }),
+      );
     }
     // Attribution per experiment variant (issue 21): its own group and checkpoints, so its counts are exact on their
     // own and it never slows learning (npm start runs it in the non-learner process). Only with an experiment.
     if (this.o.stages.includes('experiment') && config.experiments.length > 0) {
-      const expTopics = { interactions: this.topic('interactions'), quizAttempts: this.topic('quizAttempts'), erasures: this.topic('erasures') };
-      this.experiment = new ExperimentProcessor({ decode: this.o.secondaryDecode ?? this.o.decode, emit, logger: logger.child({ stage: 'experiment' }), topics: expTopics });
-      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}experiment`, topics: [expTopics.interactions, expTopics.quizAttempts, expTopics.erasures], processor: this.experiment }));
+      const expTopics = {
+        interactions: this.topic('interactions'),
+        quizAttempts: this.topic('quizAttempts'),
+        erasures: this.topic('erasures'),
+      };
+      this.experiment = new ExperimentProcessor({
+        decode: this.o.secondaryDecode ?? this.o.decode,
+        emit,
+        logger: logger.child({ stage: 'experiment' }),
+        topics: expTopics,
+      });
+      this.runners.push(
+        new StageRunner({
+          ...runnerBase,
+          groupId: `${groupPrefix}experiment`,
+          topics: [expTopics.interactions, expTopics.quizAttempts, expTopics.erasures],
+          processor: this.experiment,
+        }),
+      );
     }
     if (this.o.stages.includes('catalog')) {
       if (catalogLearns && this.replica) {
-        this.coldStart = new LearnedColdStart({ factorDim: this.model.dim, items: this.replica.table, content: (id) => this.catalog?.content.vector(id), logger: logger.child({ stage: 'catalog' }) });
+        this.coldStart = new LearnedColdStart({
+          factorDim: this.model.dim,
+          items: this.replica.table,
+          content: (id) => this.catalog?.content.vector(id),
+          logger: logger.child({ stage: 'catalog' }),
+        });
         for (const id of this.replica.table.ids) this.coldStart.rowChanged(id);
       }
       const catalog = (this.catalog = new CatalogProcessor({
@@ -251,7 +322,9 @@ export class Pipeline {
         emit,
         logger: logger.child({ stage: 'catalog' }),
       }));
-      this.runners.push(new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }));
+      this.runners.push(
+        new StageRunner({ ...runnerBase, groupId: `${groupPrefix}catalog`, topics: [this.topic('resources')], processor: catalog }),
+      );
     }
     for (const r of this.runners) await r.start();
     const serving = this.o.store;
@@ -268,14 +341,42 @@ export class Pipeline {
           if (ev.phase === 'start') emit.emit('serving.rebuildStarted', { stage, cause: ev.cause });
           else progress(0);
         };
-        const e = new ServingEpoch({ store: serving, stage, stateDir, logger, rewrite: () => rewrite(progress), onRewrite, intervalMs: this.o.servingEpochIntervalMs });
+        const e = new ServingEpoch({
+          store: serving,
+          stage,
+          stateDir,
+          logger,
+          rewrite: () => rewrite(progress),
+          onRewrite,
+          intervalMs: this.o.servingEpochIntervalMs,
+        });
         this.epochs.push(e);
         e.start();
       };
       const learner = this.learner;
-      if (learner) watch(this.o.instance === undefined ? 'learner' : `learner-${this.o.instance}`, async (progress) => void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), { shouldStop: () => !this.running, progress })));
+      if (learner)
+        watch(
+          this.o.instance === undefined ? 'learner' : `learner-${this.o.instance}`,
+          async (progress) =>
+            void (this.lastLearnerRewrite = await rewriteLearnerView(learner, serving, logger.child({ stage: 'learner' }), {
+              shouldStop: () => !this.running,
+              progress,
+            })),
+        );
       const catalog = this.catalog;
-      if (catalog) watch('catalog', async (progress) => void (this.lastCatalogRewrite = await rewriteCatalogView(kafka, this.topic('resources'), groupPrefix, catalog, logger.child({ stage: 'catalog' }), { progress })));
+      if (catalog)
+        watch(
+          'catalog',
+          async (progress) =>
+            void (this.lastCatalogRewrite = await rewriteCatalogView(
+              kafka,
+              this.topic('resources'),
+              groupPrefix,
+              catalog,
+              logger.child({ stage: 'catalog' }),
+              { progress },
+            )),
+        );
     }
     this.running = true;
     logger.info('pipeline started', { stages: this.o.stages, synchronousItems: sync });
@@ -297,7 +398,9 @@ export class Pipeline {
     reasons.push(...this.lagWatch.reasons());
     // A rewrite of the serving view (Redis lost or restored from an older copy): the API serves fallbacks for what is
     // not back yet, so the process is not ready until it is done (docs/operations.md, "Serving view rebuilt").
-    for (const e of this.epochs) if (e.rebuilding) reasons.push(`rebuilding serving view (${e.stage}: ${e.rebuildReason}; ${this.rebuildPending.get(e.stage) ?? 0} left)`);
+    for (const e of this.epochs)
+      if (e.rebuilding)
+        reasons.push(`rebuilding serving view (${e.stage}: ${e.rebuildReason}; ${this.rebuildPending.get(e.stage) ?? 0} left)`);
     return { ready: reasons.length === 0, reasons };
   }
 

@@ -74,7 +74,11 @@ function readEpochFile(file: string): EpochFile {
   const [epoch, mark] = text.split('\n');
   const [instance, gen] = (mark ?? '').trim().split(' ');
   const generation = Number(gen);
-  return { epoch: epoch?.trim() || null, instance: instance || null, generation: Number.isSafeInteger(generation) && generation > 0 ? generation : 0 };
+  return {
+    epoch: epoch?.trim() || null,
+    instance: instance || null,
+    generation: Number.isSafeInteger(generation) && generation > 0 ? generation : 0,
+  };
 }
 
 export class ServingEpoch {
@@ -150,7 +154,12 @@ export class ServingEpoch {
       reason = `serving store behind this stage's writes (generation ${mark ?? 'missing'} < ${this.generation}: restored from an older copy, or writes lost)`;
     } else {
       cause = current === null ? 'missing' : this.known === null ? 'unrecorded' : 'changed';
-      reason = current === null ? 'epoch key missing (serving store empty or replaced)' : this.known === null ? 'no epoch recorded by this stage' : `epoch changed (${this.known} → ${current})`;
+      reason =
+        current === null
+          ? 'epoch key missing (serving store empty or replaced)'
+          : this.known === null
+            ? 'no epoch recorded by this stage'
+            : `epoch changed (${this.known} → ${current})`;
     }
     try {
       current ??= await store.claimEpoch(randomUUID());

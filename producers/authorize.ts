@@ -56,7 +56,11 @@ export function denyScope(grant: Grant, scope: Scope, what: string): ForbiddenEr
 /** Null when `id` (of `field`) is inside the grant's prefix or the grant is unbound, else the ForbiddenError. */
 export function denyId(grant: Grant, field: string, id: string): ForbiddenError | null {
   if (grant.idPrefix === undefined || id.startsWith(grant.idPrefix)) return null;
-  return new ForbiddenError('outside-prefix', `${field} '${id.slice(0, 128)}' is outside the ids ${who(grant)} may write: they start with '${grant.idPrefix}'`, field);
+  return new ForbiddenError(
+    'outside-prefix',
+    `${field} '${id.slice(0, 128)}' is outside the ids ${who(grant)} may write: they start with '${grant.idPrefix}'`,
+    field,
+  );
 }
 
 /** The kind-level check alone (no id needed): for events whose fields are not valid yet. */

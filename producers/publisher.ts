@@ -234,7 +234,9 @@ export class Publisher {
       if (timeoutMs !== undefined) {
         const left = Math.max(0, timeoutMs - (performance.now() - started));
         entry.timer = setTimeout(() => {
-          const msg = entry.attempted ? `not acknowledged within ${timeoutMs} ms (sent, so it may have been written)` : `not sent within ${timeoutMs} ms, and never will be`;
+          const msg = entry.attempted
+            ? `not acknowledged within ${timeoutMs} ms (sent, so it may have been written)`
+            : `not sent within ${timeoutMs} ms, and never will be`;
           this.settle(entry, new NotAcknowledgedError(entry.attempted, msg));
         }, left);
       }

@@ -88,7 +88,10 @@ export function idProblem(v: string): IdProblem | null {
   const bad = ID_FORBIDDEN.exec(v);
   if (bad) {
     const cp = bad[0].codePointAt(0) ?? 0;
-    return { code: 'invalid-character', message: `must not contain control, format (bidi, zero-width) or unpaired surrogate characters; found U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${bad.index}` };
+    return {
+      code: 'invalid-character',
+      message: `must not contain control, format (bidi, zero-width) or unpaired surrogate characters; found U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${bad.index}`,
+    };
   }
   if (v.trim().length === 0) return { code: 'blank', message: 'must not be only whitespace' };
   return null;
@@ -129,7 +132,10 @@ export function validateEvent<N extends EventName>(name: N, input: unknown, opts
     value = type.clone(input) as EventTypes[N];
   } catch (err) {
     // preflight() covers what is known to get here; anything else is still the input's fault, never a 500.
-    return { ok: false, issues: [{ path: '', code: 'invalid-type', message: `does not encode as ${name}: ${(err as Error).message.slice(0, 200)}` }] };
+    return {
+      ok: false,
+      issues: [{ path: '', code: 'invalid-type', message: `does not encode as ${name}: ${(err as Error).message.slice(0, 200)}` }],
+    };
   }
   const rules = new Rules(opts.now ?? Date.now());
   RULES[name](value as never, rules);
@@ -161,7 +167,8 @@ function avroIssue(path: string[], val: unknown, t: avro.Type): ValidationIssue[
     // With noUndeclaredFields avsc reports the record itself; name the offending keys instead.
     const known = new Set(t.fields.map((f) => f.name));
     const extra = Object.keys(val).filter((k) => !known.has(k));
-    if (extra.length > 0) return extra.map((k) => ({ path: p ? `${p}.${k}` : k, code: 'unknown-field', message: 'field is not part of the schema' }));
+    if (extra.length > 0)
+      return extra.map((k) => ({ path: p ? `${p}.${k}` : k, code: 'unknown-field', message: 'field is not part of the schema' }));
   }
   if (val === undefined) return [{ path: p, code: 'missing-field', message: `required field missing (expected ${describe(t)})` }];
   return [{ path: p, code: 'invalid-type', message: `expected ${describe(t)}, got ${show(val)}` }];
@@ -302,8 +309,18 @@ const RULES: { [N in EventName]: RuleFn<N> } = {
     r.text('context.device', e.context.device, LIMITS.shortTextChars);
     if (e.context.session !== null) r.id('context.session', e.context.session);
     // recommId is optional in the schema (v1 writers know nothing of it), required of an impression.
-    if (e.type === 'impression' && e.recommId === null) r.issues.push({ path: 'recommId', code: 'missing-field', message: 'type=impression needs the recommId of the list the resource was shown in' });
-    if (e.recommId !== null && !RECOMM_ID_PATTERN.test(e.recommId)) r.issues.push({ path: 'recommId', code: 'invalid-format', message: 'must be a recommId as served by GET /v1/learners/{userId}/recommendations' });
+    if (e.type === 'impression' && e.recommId === null)
+      r.issues.push({
+        path: 'recommId',
+        code: 'missing-field',
+        message: 'type=impression needs the recommId of the list the resource was shown in',
+      });
+    if (e.recommId !== null && !RECOMM_ID_PATTERN.test(e.recommId))
+      r.issues.push({
+        path: 'recommId',
+        code: 'invalid-format',
+        message: 'must be a recommId as served by GET /v1/learners/{userId}/recommendations',
+      });
   },
   QuizAttempt: (e, r) => {
     r.id('eventId', e.eventId);

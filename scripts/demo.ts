@@ -27,7 +27,11 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   const random = mulberry32(config.model.seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
-  const publisher = await Publisher.create({ kafka: createKafka(config, 'demo'), registry: createRegistryClient(config), topicPrefix: config.kafka.topicPrefix });
+  const publisher = await Publisher.create({
+    kafka: createKafka(config, 'demo'),
+    registry: createRegistryClient(config),
+    topicPrefix: config.kafka.topicPrefix,
+  });
   const { resources, source } = demoCatalogue(arg(argv, 'resources', 300));
   process.stdout.write(`demo: catalogue = ${source}\n`);
   await Promise.all(resources.map((r) => publisher.upsertResource(r)));
@@ -40,7 +44,11 @@ async function main(argv: string[]): Promise<void> {
     interests: [pick(topics), pick(topics)],
     ability: random() * 2 - 1,
   }));
-  await Promise.all(people.map((p) => publisher.upsertProfile({ userId: p.userId, interests: p.interests, level: 'beginner', language: 'en', updatedAt: Date.now() })));
+  await Promise.all(
+    people.map((p) =>
+      publisher.upsertProfile({ userId: p.userId, interests: p.interests, level: 'beginner', language: 'en', updatedAt: Date.now() }),
+    ),
+  );
   process.stdout.write(`demo: ${people.length} learner profiles published; streaming ~${rate} events/s\n`);
 
   let stop = false;
@@ -54,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
   while (!stop) {
     const p = pick(people);
     // 80% of choices come from the learner's interests: that is the signal the model should find.
-    const pool = random() < 0.8 ? byTopic.get(pick(p.interests)) ?? resources : resources;
+    const pool = random() < 0.8 ? (byTopic.get(pick(p.interests)) ?? resources) : resources;
     const r = pick(pool);
     const now = Date.now();
     const eventId = `demo-${now}-${sent}`;
@@ -62,11 +70,29 @@ async function main(argv: string[]): Promise<void> {
       const difficulty = (r.difficulty ?? 0.5) * 2 - 1;
       const correct = random() < 1 / (1 + Math.exp(-(p.ability - difficulty) * 2));
       void publisher
-        .publishQuizAttempt({ eventId, userId: p.userId, itemId: `${r.resourceId}-q${1 + Math.floor(random() * 5)}`, resourceId: r.resourceId, skills: r.skills ?? [], correct, attempt: 1, responseTimeMs: 5000 + Math.floor(random() * 30000), occurredAt: now })
+        .publishQuizAttempt({
+          eventId,
+          userId: p.userId,
+          itemId: `${r.resourceId}-q${1 + Math.floor(random() * 5)}`,
+          resourceId: r.resourceId,
+          skills: r.skills ?? [],
+          correct,
+          attempt: 1,
+          responseTimeMs: 5000 + Math.floor(random() * 30000),
+          occurredAt: now,
+        })
         .catch((err: unknown) => process.stderr.write(`demo: ${errorMessage(err)}\n`));
     } else {
       void publisher
-        .publishInteraction({ eventId, userId: p.userId, resourceId: r.resourceId, type: pick(types), dwellMs: Math.floor(random() * 600_000), occurredAt: now, context: { platform: 'demo', device: 'desktop', session: null } })
+        .publishInteraction({
+          eventId,
+          userId: p.userId,
+          resourceId: r.resourceId,
+          type: pick(types),
+          dwellMs: Math.floor(random() * 600_000),
+          occurredAt: now,
+          context: { platform: 'demo', device: 'desktop', session: null },
+        })
         .catch((err: unknown) => process.stderr.write(`demo: ${errorMessage(err)}\n`));
     }
     sent++;

@@ -13,7 +13,11 @@ const say = (msg: string) => process.stdout.write(`browser: ${msg}\n`);
 async function main(): Promise<void> {
   const configured = process.env.LEARNSTREAM_CHROMIUM;
   if (configured) {
-    say(fs.existsSync(configured) ? `using ${configured} (LEARNSTREAM_CHROMIUM)` : `LEARNSTREAM_CHROMIUM=${configured} does not exist: the demo page's browser test will be skipped`);
+    say(
+      fs.existsSync(configured)
+        ? `using ${configured} (LEARNSTREAM_CHROMIUM)`
+        : `LEARNSTREAM_CHROMIUM=${configured} does not exist: the demo page's browser test will be skipped`,
+    );
     return;
   }
   try {

@@ -17,12 +17,36 @@ const SCHEMA_DIR = join(ROOT, 'schemas');
 const OUT = join(SCHEMA_DIR, 'generated', 'types.ts');
 
 type AvroSchema = string | AvroSchema[] | { type: AvroSchema | string; [k: string]: unknown };
-interface AvroField { name: string; type: AvroSchema; doc?: string; default?: unknown }
-interface AvroRecord { type: 'record'; name: string; namespace?: string; doc?: string; fields: AvroField[] }
-interface AvroEnum { type: 'enum'; name: string; doc?: string; symbols: string[]; default?: string }
+interface AvroField {
+  name: string;
+  type: AvroSchema;
+  doc?: string;
+  default?: unknown;
+}
+interface AvroRecord {
+  type: 'record';
+  name: string;
+  namespace?: string;
+  doc?: string;
+  fields: AvroField[];
+}
+interface AvroEnum {
+  type: 'enum';
+  name: string;
+  doc?: string;
+  symbols: string[];
+  default?: string;
+}
 
 const PRIMITIVE: Record<string, string> = {
-  null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number', bytes: 'Buffer', string: 'string',
+  null: 'null',
+  boolean: 'boolean',
+  int: 'number',
+  long: 'number',
+  float: 'number',
+  double: 'number',
+  bytes: 'Buffer',
+  string: 'string',
 };
 
 function tsDoc(text: string | undefined, indent: string): string {
@@ -87,7 +111,9 @@ class Emitter {
 }
 
 export function generate(schemaDir = SCHEMA_DIR): string {
-  const files = readdirSync(schemaDir).filter((f) => f.endsWith('.avsc')).sort();
+  const files = readdirSync(schemaDir)
+    .filter((f) => f.endsWith('.avsc'))
+    .sort();
   const emitter = new Emitter();
   const topLevel: { name: string; file: string; schema: AvroRecord }[] = [];
   for (const file of files) {

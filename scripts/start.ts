@@ -94,7 +94,8 @@ async function main(argv: string[]): Promise<number> {
   const prometheusConfig = renderPrometheusConfig(config);
   const up = await stackUp(config, { withPrometheus: true, prometheusConfig, log: say });
   const started: ServiceName[] = up.started;
-  if (up.outcomes.prometheus !== 'started') await fetch(`http://127.0.0.1:${config.stack.prometheusPort}/-/reload`, { method: 'POST' }).catch(() => undefined);
+  if (up.outcomes.prometheus !== 'started')
+    await fetch(`http://127.0.0.1:${config.stack.prometheusPort}/-/reload`, { method: 'POST' }).catch(() => undefined);
   let stopping = false;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const supervisor = new Supervisor({
@@ -114,7 +115,9 @@ async function main(argv: string[]): Promise<number> {
     onUnexpectedExit: (x) => {
       if (stopping) return;
       const how = x.signal ? `killed by ${x.signal}` : `exit code ${x.code}`;
-      say(`${x.name} (pid ${x.pid}) exited unexpectedly (${how}) after ${seconds(x.ranMs)}; restarting in ${seconds(x.restartInMs)}, everything else keeps running`);
+      say(
+        `${x.name} (pid ${x.pid}) exited unexpectedly (${how}) after ${seconds(x.ranMs)}; restarting in ${seconds(x.restartInMs)}, everything else keeps running`,
+      );
     },
   });
 
@@ -146,7 +149,8 @@ async function main(argv: string[]): Promise<number> {
     // "ready" means the pipeline too: the non-learner process' /readyz answers 200 once its stages and every learner
     // instance have started. Reads made before that share the cores with the processes starting up, and were slow.
     const pipelineReady = `http://127.0.0.1:${config.metrics.port}/readyz`;
-    if (!(await waitForReady(pipelineReady, 180_000))) say(`the pipeline is not ready after 180 s (${pipelineReady} says why); the API serves what Redis holds meanwhile`);
+    if (!(await waitForReady(pipelineReady, 180_000)))
+      say(`the pipeline is not ready after 180 s (${pipelineReady} says why); the API serves what Redis holds meanwhile`);
     const readKey = config.api.apiKeys.find((k) => k.scopes.includes('read'))?.key ?? '<a read key>';
     say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     process.stdout.write(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: install what is missing, typecheck, lint, then jest with both projects: `unit` (no services) and
-# `integration` (real Kafka, registry, Redis; test/global-setup.ts starts the local stack when it is not running and
-# test/global-teardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
+# `npm test`: install what is missing, typecheck, lint, check the formatting (prettier), then jest with both projects:
+# `unit` (no services) and `integration` (real Kafka, registry, Redis; test/global-setup.ts starts the local stack
+# when it is not running and test/global-teardown.ts stops what it started). Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -18,6 +18,9 @@ npx tsc --noEmit -p tsconfig.json
 
 step "lint (eslint)"
 npx eslint .
+
+step "format (prettier --check; npm run format rewrites)"
+npx prettier --check . --log-level warn
 
 # The demo page's browser test needs Debian's chromium: installed when missing and apt-get can run, else that suite
 # skips and says so. Not for runs that only select the unit project.

@@ -7,7 +7,17 @@
  * for numbers it has not seen (one round trip). The dictionary grows with the catalogue and the distinct reason texts
  * (a few per resource, skill and interest label), not with the learners.
  */
-import { encodeCompact, entryOfItem, entryOfModel, entryOfReason, parseEntry, refsOf, type CompactList, type Entry, type ListRefs } from './list-codec/format-4';
+import {
+  encodeCompact,
+  entryOfItem,
+  entryOfModel,
+  entryOfReason,
+  parseEntry,
+  refsOf,
+  type CompactList,
+  type Entry,
+  type ListRefs,
+} from './list-codec/format-4';
 import type { Reason, RecommendationList, RecommendedItem } from './types';
 
 export interface DictionaryBackend {

@@ -9,7 +9,16 @@ import { listOfView } from './list-codec';
 import { parseCompact, viewOfCompact } from './list-codec/format-4';
 import { ListDictionary, memoryDictionaryBackend } from './list-dictionary';
 import type { ContentVectors, CurriculumNode, CurriculumStore } from './curriculum';
-import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem } from './types';
+import type {
+  KnowledgeState,
+  ReviewState,
+  PopularityIncrement,
+  RecommendationList,
+  RecommendationView,
+  ResourceMeta,
+  ServingStore,
+  SimilarItem,
+} from './types';
 
 export interface MemoryStoreOptions {
   /** Popularity half-life in ms. Default 7 days. */
@@ -76,10 +85,12 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     return Promise.resolve();
   }
   getResources(ids: string[]): Promise<(ResourceMeta | null)[]> {
-    return Promise.resolve(ids.map((id) => {
-      const r = this.resources.get(id);
-      return r ? copy(r) : null;
-    }));
+    return Promise.resolve(
+      ids.map((id) => {
+        const r = this.resources.get(id);
+        return r ? copy(r) : null;
+      }),
+    );
   }
   deleteResource(resourceId: string): Promise<void> {
     this.resources.delete(resourceId);
@@ -146,7 +157,10 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   }
   raiseCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
     for (const { a, b, by } of pairs) {
-      for (const [x, y] of [[a, b], [b, a]]) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ]) {
         let row = this.co.get(x);
         if (!row) this.co.set(x, (row = new Map<string, number>()));
         row.set(y, Math.max(row.get(y) ?? -Infinity, by));
@@ -168,7 +182,10 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   }
   incrementCoEngagement(pairs: { a: string; b: string; by: number }[]): Promise<void> {
     for (const { a, b, by } of pairs) {
-      for (const [x, y] of [[a, b], [b, a]]) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ]) {
         let row = this.co.get(x);
         if (!row) this.co.set(x, (row = new Map<string, number>()));
         row.set(y, (row.get(y) ?? 0) + by);
@@ -217,10 +234,12 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     return Promise.resolve();
   }
   getCurriculumNodes(ids: readonly string[]): Promise<(CurriculumNode | null)[]> {
-    return Promise.resolve(ids.map((id) => {
-      const n = this.curriculum.get(id);
-      return n ? copy(n) : null;
-    }));
+    return Promise.resolve(
+      ids.map((id) => {
+        const n = this.curriculum.get(id);
+        return n ? copy(n) : null;
+      }),
+    );
   }
   listCurriculumNodes(): Promise<CurriculumNode[]> {
     return Promise.resolve([...this.curriculum.values()].map((n) => copy(n)));
@@ -236,7 +255,10 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
   }
   getContentVectors(sinceVersion?: number): Promise<ContentVectors | null> {
     if (sinceVersion === this.vectorVersion) return Promise.resolve(null);
-    return Promise.resolve({ version: this.vectorVersion, vectors: new Map([...this.vectors].map(([id, v]) => [id, Float32Array.from(v)])) });
+    return Promise.resolve({
+      version: this.vectorVersion,
+      vectors: new Map([...this.vectors].map(([id, v]) => [id, Float32Array.from(v)])),
+    });
   }
 
   eraseLearner(userId: string): Promise<void> {

@@ -30,7 +30,17 @@ import { decayedScore, decayWeight, DEFAULT_HALF_LIFE_MS } from './decay';
 import { decodeStoredView, listOfView } from './list-codec';
 import { ListDictionary, type DictionaryBackend } from './list-dictionary';
 import { decodeVector, encodeVector, type ContentVectors, type CurriculumNode, type CurriculumStore } from './curriculum';
-import type { KnowledgeState, ReviewState, PopularityIncrement, RecommendationList, RecommendationView, ResourceMeta, ServingStore, SimilarItem, StoredResourceReads } from './types';
+import type {
+  KnowledgeState,
+  ReviewState,
+  PopularityIncrement,
+  RecommendationList,
+  RecommendationView,
+  ResourceMeta,
+  ServingStore,
+  SimilarItem,
+  StoredResourceReads,
+} from './types';
 
 export interface RedisStoreOptions {
   /** One Redis, or a Redis Cluster (ioredis Cluster: keys then carry hash tags, see "Cluster" at the top). */
@@ -100,7 +110,16 @@ interface Tx {
  * list dictionary (its Lua script reads and writes both hashes). Every other key is tagged with its id, so one
  * learner's keys (rec, know, done, interests) share a slot, and one resource's (res, sim, co).
  */
-const GROUP_TAG: Partial<Record<string, string>> = { pop: 'pop', 'pop:t': 'pop', 'cur:n': 'cur', 'cur:s': 'cur', 'cur:v': 'cur', 'cur:vv': 'cur', 'dict:k': 'dict', 'dict:v': 'dict' };
+const GROUP_TAG: Partial<Record<string, string>> = {
+  pop: 'pop',
+  'pop:t': 'pop',
+  'cur:n': 'cur',
+  'cur:s': 'cur',
+  'cur:v': 'cur',
+  'cur:vv': 'cur',
+  'dict:k': 'dict',
+  'dict:v': 'dict',
+};
 
 /** The part of a key Redis Cluster hashes to pick its slot: the first non-empty {...}, else the whole key. */
 function hashedPart(key: string): string {
@@ -132,7 +151,8 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     this.r = opts.redis;
     this.cluster = 'isCluster' in opts.redis && opts.redis.isCluster;
     this.p = opts.keyPrefix;
-    if (this.cluster && /[{}]/.test(this.p)) throw new RangeError(`key prefix ${this.p}: no braces on Redis Cluster (they would be the hash tag)`);
+    if (this.cluster && /[{}]/.test(this.p))
+      throw new RangeError(`key prefix ${this.p}: no braces on Redis Cluster (they would be the hash tag)`);
     this.emit = opts.emit ?? noopEmitter;
     this.halfLifeMs = opts.popularityHalfLifeMs ?? DEFAULT_HALF_LIFE_MS;
     this.maxPopular = opts.maxPopularMembers ?? 5000;
@@ -398,7 +418,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
    * Writes each entry's decayed weight to the global and per-topic popularity ZSETs with `write` (add or raise), in
    * one multi() (a transaction per hash slot on Redis Cluster).
    */
-  private async writePopularity(entries: readonly PopularityIncrement[], write: (m: Tx, z: string, w: number, resourceId: string) => void): Promise<void> {
+  private async writePopularity(
+    entries: readonly PopularityIncrement[],
+    write: (m: Tx, z: string, w: number, resourceId: string) => void,
+  ): Promise<void> {
     if (entries.length === 0) return;
     const touched = new Set<string>();
     await this.multi('multi', (m) => {
@@ -434,7 +457,8 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     const flat = await this.run('zrevrange', () => this.r.zrevrange(z, 0, limit - 1, 'WITHSCORES'));
     const t = now ?? this.now();
     const out: { resourceId: string; score: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ resourceId: flat[i], score: decayedScore(Number(flat[i + 1]), t, this.halfLifeMs) });
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      out.push({ resourceId: flat[i], score: decayedScore(Number(flat[i + 1]), t, this.halfLifeMs) });
     return out;
   }
   async putProfileInterests(userId: string, interests: string[]): Promise<void> {
@@ -494,7 +518,14 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
   async eraseLearner(userId: string): Promise<void> {
     // One DEL: on a cluster the four keys share the learner's hash tag, so one slot.
     await this.run('del', () =>
-      this.r.del(this.key('rec', userId), this.key('know', userId), this.key('done', userId), this.key('interests', userId), this.key('rev', userId), this.key('rtag', userId)),
+      this.r.del(
+        this.key('rec', userId),
+        this.key('know', userId),
+        this.key('done', userId),
+        this.key('interests', userId),
+        this.key('rev', userId),
+        this.key('rtag', userId),
+      ),
     );
     this.scheduleAofRewrite();
   }
@@ -569,7 +600,14 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     if (this.epochTimer) clearInterval(this.epochTimer);
     const pendingRewrite = this.aofTimer && !this.closing ? (clearTimeout(this.aofTimer), this.rewriteAof()) : Promise.resolve();
     this.aofTimer = undefined;
-    this.closing ??= pendingRewrite.then(() => (this.ownsClient ? this.r.quit().then(() => undefined, () => this.r.disconnect()) : undefined));
+    this.closing ??= pendingRewrite.then(() =>
+      this.ownsClient
+        ? this.r.quit().then(
+            () => undefined,
+            () => this.r.disconnect(),
+          )
+        : undefined,
+    );
     return this.closing;
   }
 }
@@ -579,6 +617,10 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
  * config.redis.clusterNodes are set); close() quits the client.
  * `client` adds ioredis options (e.g. enableAutoPipelining for the API).
  */
-export function createRedisServingStore(config: Config, opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {}, client: RedisOptions = {}): RedisServingStore {
+export function createRedisServingStore(
+  config: Config,
+  opts: Partial<Omit<RedisStoreOptions, 'redis' | 'ownsClient'>> = {},
+  client: RedisOptions = {},
+): RedisServingStore {
   return new RedisServingStore({ keyPrefix: config.redis.keyPrefix, ...opts, redis: createServingRedis(config, client), ownsClient: true });
 }

@@ -45,7 +45,17 @@ export function demoEnvelopes(a: DemoAction, skills: readonly string[], now: num
     // A page that shows the same list again (a reload) posts its impressions again: the experiment stage counts an
     // impression once per (recommId, resource).
     const base = `demo-page-imp-${randomUUID()}`;
-    return [...new Set(a.resourceIds)].map((resourceId, i) => ({ kind: 'interaction', eventId: `${base}-${i}`, userId: a.userId, resourceId, type: 'impression', dwellMs: 0, occurredAt: now, context, recommId: a.recommId }));
+    return [...new Set(a.resourceIds)].map((resourceId, i) => ({
+      kind: 'interaction',
+      eventId: `${base}-${i}`,
+      userId: a.userId,
+      resourceId,
+      type: 'impression',
+      dwellMs: 0,
+      occurredAt: now,
+      context,
+      recommId: a.recommId,
+    }));
   }
   return [demoEnvelope(a, skills, now)];
 }
@@ -66,5 +76,15 @@ function demoEnvelope(a: ResourceAction, skills: readonly string[], now: number)
       occurredAt: now,
     };
   }
-  return { kind: 'interaction', eventId, userId: a.userId, resourceId: a.resourceId, type: a.action, dwellMs: 0, occurredAt: now, context, recommId: a.recommId ?? null };
+  return {
+    kind: 'interaction',
+    eventId,
+    userId: a.userId,
+    resourceId: a.resourceId,
+    type: a.action,
+    dwellMs: 0,
+    occurredAt: now,
+    context,
+    recommId: a.recommId ?? null,
+  };
 }

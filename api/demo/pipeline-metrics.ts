@@ -49,7 +49,11 @@ export function parseSamples(text: string): Sample[] {
 }
 
 /** One histogram's figures, its series matching `where` summed (they share their bucket bounds). */
-export function histogramFigures(samples: Sample[], name: string, where: (labels: Record<string, string>) => boolean = () => true): HistogramFigures {
+export function histogramFigures(
+  samples: Sample[],
+  name: string,
+  where: (labels: Record<string, string>) => boolean = () => true,
+): HistogramFigures {
   const mine = samples.filter((s) => s.name.startsWith(name) && where(s.labels));
   const total = (suffix: string) => mine.filter((s) => s.name === name + suffix).reduce((a, s) => a + s.value, 0);
   const count = total('_count');

@@ -57,11 +57,16 @@ function selfUrl(req: Request): string {
 export function demoRouter(o: DemoOptions): Router {
   const r = express.Router();
   const keys = demoKeys(o.config.api.apiKeys);
-  const metricsUrls = o.pipelineMetricsUrl === undefined ? pipelineProcesses(o.config).map((p) => `http://127.0.0.1:${p.metricsPort}/metrics`) : [o.pipelineMetricsUrl].flat();
+  const metricsUrls =
+    o.pipelineMetricsUrl === undefined
+      ? pipelineProcesses(o.config).map((p) => `http://127.0.0.1:${p.metricsPort}/metrics`)
+      : [o.pipelineMetricsUrl].flat();
   if (!keys.browserRead) o.logger.warn('demo page: no read-only API key configured (scopes exactly read); /demo will answer 503');
   if (!keys.serverWrite) o.logger.warn('demo page: no API key with write and without admin scope; the demo cannot send events');
   // Read once: the page is a few kB and never changes while the process runs.
-  const files = Object.fromEntries(Object.entries(FILES).map(([route, f]) => [route, { body: fs.readFileSync(path.join(STATIC, f.file)), type: f.type }]));
+  const files = Object.fromEntries(
+    Object.entries(FILES).map(([route, f]) => [route, { body: fs.readFileSync(path.join(STATIC, f.file)), type: f.type }]),
+  );
 
   for (const [route, f] of Object.entries(files)) {
     r.get(route, (_req, res) => {
@@ -83,28 +88,41 @@ export function demoRouter(o: DemoOptions): Router {
 
   r.post('/demo/events', express.json({ limit: '4kb' }), async (req, res) => {
     res.locals.route = '/demo/events';
-    if (!keys.serverWrite) throw new HttpProblem('dependency-unavailable', 'no API key with write and without admin scope is configured for the demo');
+    if (!keys.serverWrite)
+      throw new HttpProblem('dependency-unavailable', 'no API key with write and without admin scope is configured for the demo');
     const parsed = demoAction.safeParse(req.body);
     if (!parsed.success) {
-      throw new HttpProblem('invalid-request', 'not a demo action', { errors: parsed.error.issues.map((i) => ({ param: i.path.join('.') || 'body', message: i.message })) });
+      throw new HttpProblem('invalid-request', 'not a demo action', {
+        errors: parsed.error.issues.map((i) => ({ param: i.path.join('.') || 'body', message: i.message })),
+      });
     }
     const a = parsed.data;
     const skills = a.action === 'answer' ? ((await o.store.getResources([a.resourceId]))[0]?.skills ?? []) : [];
     const envelopes = demoEnvelopes(a, skills, o.now());
     const reply = await fetch(`${selfUrl(req)}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': keys.serverWrite.key, 'x-request-id': String(res.getHeader('x-request-id') ?? '') },
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': keys.serverWrite.key,
+        'x-request-id': String(res.getHeader('x-request-id') ?? ''),
+      },
       body: JSON.stringify(envelopes),
       signal: AbortSignal.timeout(10_000),
     });
     // The collector's own answer (202, or its problem), with the event id the page can show.
-    res.status(reply.status).json({ eventId: envelopes[0].eventId, kind: envelopes[0].kind, events: envelopes.length, collector: await reply.json() });
+    res
+      .status(reply.status)
+      .json({ eventId: envelopes[0].eventId, kind: envelopes[0].kind, events: envelopes.length, collector: await reply.json() });
   });
 
   r.get('/demo/metrics', async (_req, res) => {
     res.locals.route = '/demo/metrics';
     res.setHeader('cache-control', 'no-store');
-    const recommendations = histogramFigures(parseSamples(await o.registry.metrics()), 'learnstream_http_request_duration_seconds', (l) => l.route === RECOMMENDATIONS_ROUTE);
+    const recommendations = histogramFigures(
+      parseSamples(await o.registry.metrics()),
+      'learnstream_http_request_duration_seconds',
+      (l) => l.route === RECOMMENDATIONS_ROUTE,
+    );
     let pipeline = null;
     let error: string | undefined;
     // Every pipeline process' figures together (counters and histogram buckets add up); one that does not answer is

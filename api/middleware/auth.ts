@@ -42,11 +42,17 @@ export function createAuthenticator(keys: ApiKey[], opts: AuthOptions = {}): Aut
   const www = { 'www-authenticate': 'Bearer realm="learnstream"' };
   return (header, address) => {
     const key = presentedKey(header);
-    if (!key) throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', { headers: www });
+    if (!key)
+      throw new HttpProblem('unauthenticated', 'send an API key in the x-api-key header or as Authorization: Bearer <key>', {
+        headers: www,
+      });
     const found = byDigest.get(digest(key));
     if (!found) {
       const r = failures.take(address ?? 'unknown');
-      if (!r.ok) throw new HttpProblem('rate-limited', `too many unknown API keys from this address; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
+      if (!r.ok)
+        throw new HttpProblem('rate-limited', `too many unknown API keys from this address; retry in ${r.retryAfterSec} s`, {
+          headers: { 'retry-after': String(r.retryAfterSec) },
+        });
       throw new HttpProblem('unauthenticated', 'unknown API key', { headers: www });
     }
     return found;

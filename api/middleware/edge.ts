@@ -37,7 +37,9 @@ export function edge(o: EdgeOptions): RequestHandler {
       // Probes and scrapes still answer while draining: /readyz says `draining`, so a balancer stops sending traffic
       // here, and the last scrape sees the drain. Everything else is refused.
       if (!(req.method === 'GET' && o.drainExempt.has(req.path))) {
-        throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
+        throw new HttpProblem('shutting-down', 'the server is shutting down; retry on another instance', {
+          headers: { 'retry-after': '1' },
+        });
       }
     }
     if (cors(req, res)) return;

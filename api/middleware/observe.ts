@@ -44,7 +44,14 @@ export function track(req: Request, res: Response, emit: Emitter, tracker: { add
     if (!log || log.enabled?.(level) === false) return;
     // originalUrl, not req.path: a request answered inside a router finishes with req.url still cut to the router's
     // part (the line said `/u42/recommendations` for `/v1/learners/u42/recommendations`).
-    const fields = { method: req.method, path: pathOf(req.originalUrl), route, status, durationMs: Math.round(durationMs * 100) / 100, apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name };
+    const fields = {
+      method: req.method,
+      path: pathOf(req.originalUrl),
+      route,
+      status,
+      durationMs: Math.round(durationMs * 100) / 100,
+      apiKey: (res.locals.apiKey as { name?: string } | undefined)?.name,
+    };
     log[level]('request', fields);
   };
   res.on('finish', end);

@@ -22,7 +22,11 @@ export class TokenBuckets {
    * @param perMinute refill rate and capacity.
    * @param maxKeys most buckets kept; the least recently used is dropped beyond it (it then starts full again).
    */
-  constructor(readonly perMinute: number, private readonly now: () => number = Date.now, private readonly maxKeys = Infinity) {
+  constructor(
+    readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = Infinity,
+  ) {
     this.perMs = perMinute / 60_000;
   }
 
@@ -58,7 +62,9 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
     setHeader('ratelimit-limit', limit);
     if (!r.ok) {
       setHeader('ratelimit-remaining', '0');
-      throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${r.retryAfterSec} s`, { headers: { 'retry-after': String(r.retryAfterSec) } });
+      throw new HttpProblem('rate-limited', `at most ${perMinute} requests per minute per API key; retry in ${r.retryAfterSec} s`, {
+        headers: { 'retry-after': String(r.retryAfterSec) },
+      });
     }
     setHeader('ratelimit-remaining', String(r.remaining));
   };

@@ -36,7 +36,15 @@ export function routeLabeler(doc: ReturnType<typeof openApiDocument>): (method: 
   const templates: Template[] = Object.entries(doc.paths).map(([path, ops]) => {
     const label = path.replace(/\{(\w+)\}/g, ':$1');
     const pattern = label.split(/:\w+/).map(escape).join('([^/]+)');
-    return { label, re: new RegExp(`^${pattern}/?$`, 'i'), methods: new Set(Object.keys(ops).filter((m) => METHODS.has(m)).map((m) => m.toUpperCase())) };
+    return {
+      label,
+      re: new RegExp(`^${pattern}/?$`, 'i'),
+      methods: new Set(
+        Object.keys(ops)
+          .filter((m) => METHODS.has(m))
+          .map((m) => m.toUpperCase()),
+      ),
+    };
   });
   return (method, path) => {
     let found: string | undefined;

@@ -30,7 +30,14 @@ export function hasSharedCatalog<S extends ServingReader>(store: S): store is S 
 // of CPU, as much as decoding the list, and object/array spread was still the largest item of this file in the
 // read benchmark's profile.
 function copy(m: ResourceMeta): ResourceMeta {
-  const c: ResourceMeta = { resourceId: m.resourceId, title: m.title, type: m.type, topics: m.topics.slice(), skills: m.skills.slice(), active: m.active };
+  const c: ResourceMeta = {
+    resourceId: m.resourceId,
+    title: m.title,
+    type: m.type,
+    topics: m.topics.slice(),
+    skills: m.skills.slice(),
+    active: m.active,
+  };
   if (m.difficulty !== undefined) c.difficulty = m.difficulty;
   if (m.language !== undefined) c.language = m.language;
   return c;
@@ -91,7 +98,12 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
         return ids.map((id, k) => {
           const text = stored[k];
           const prev = cache.get(id);
-          const meta = prev && prev.stored === text && (text === null || prev.meta !== null) ? prev.meta : text === null ? null : frozen(store.parseStoredResource(text));
+          const meta =
+            prev && prev.stored === text && (text === null || prev.meta !== null)
+              ? prev.meta
+              : text === null
+                ? null
+                : frozen(store.parseStoredResource(text));
           remember(id, meta, t, text);
           return meta;
         });
@@ -145,7 +157,10 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
       } else (missing ??= []).push(i);
     }
     if (missing) {
-      const fetched = await fetchInto(missing.map((i) => ids[i]), t);
+      const fetched = await fetchInto(
+        missing.map((i) => ids[i]),
+        t,
+      );
       missing.forEach((i, k) => (out[i] = fetched[k]));
       trim();
     }

@@ -16,12 +16,23 @@ export interface ServedTag {
   variant: string | null;
 }
 
-export function tagServedList(experiments: readonly Experiment[], userId: string, list: { generatedAt: number | null; modelVersion: string | null; ref?: ListRef | null }): ServedTag {
+export function tagServedList(
+  experiments: readonly Experiment[],
+  userId: string,
+  list: { generatedAt: number | null; modelVersion: string | null; ref?: ListRef | null },
+): ServedTag {
   const active = activeExperiment(experiments);
   let ref: ListRef | undefined;
   if (active) {
     const stored = list.ref;
-    ref = stored && stored.experiment === active.id && active.variants.some((v) => v.name === stored.variant) ? stored : { experiment: active.id, variant: assignVariant(active, userId).name };
+    ref =
+      stored && stored.experiment === active.id && active.variants.some((v) => v.name === stored.variant)
+        ? stored
+        : { experiment: active.id, variant: assignVariant(active, userId).name };
   }
-  return { recommId: makeRecommId(userId, list.generatedAt, list.modelVersion, ref), experiment: ref?.experiment ?? null, variant: ref?.variant ?? null };
+  return {
+    recommId: makeRecommId(userId, list.generatedAt, list.modelVersion, ref),
+    experiment: ref?.experiment ?? null,
+    variant: ref?.variant ?? null,
+  };
 }

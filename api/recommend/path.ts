@@ -6,7 +6,15 @@
  *   3. the goal's ancestors, one HMGET per level of the graph, expanding only what the learner has not mastered
  *      (mastered resources and their own ancestors are never needed) plus inactive resources (bypassed).
  */
-import { DEFAULT_MASTERY_THRESHOLD, planPath, plannableGraph, standingOf, type CatalogueNode, type PathStep, type Standing } from '../../models/paths';
+import {
+  DEFAULT_MASTERY_THRESHOLD,
+  planPath,
+  plannableGraph,
+  standingOf,
+  type CatalogueNode,
+  type PathStep,
+  type Standing,
+} from '../../models/paths';
 import type { CurriculumNode, CurriculumStore } from '../../serving/curriculum';
 import type { ServingReader } from '../../serving/types';
 import { HttpProblem } from '../../lib/problems';
@@ -38,7 +46,14 @@ export interface GoalMatch {
 
 export interface PathResponse {
   userId: string;
-  goal: { query: string; kind: 'resource' | 'skill' | 'text'; resourceIds: string[]; skill?: string; matches?: GoalMatch[]; resolvedBy?: 'encoder' | 'title-ngram' };
+  goal: {
+    query: string;
+    kind: 'resource' | 'skill' | 'text';
+    resourceIds: string[];
+    skill?: string;
+    matches?: GoalMatch[];
+    resolvedBy?: 'encoder' | 'title-ngram';
+  };
   masteryThreshold: number;
   status: 'path' | 'goal-mastered';
   reason: string;
@@ -59,7 +74,11 @@ export const TEXT_MIN_COSINE = 0.3;
 
 export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathResponse> {
   const threshold = deps.masteryThreshold ?? DEFAULT_MASTERY_THRESHOLD;
-  const [knowledge, completed, goal] = await Promise.all([deps.store.getKnowledge(q.userId), deps.store.getCompleted(q.userId), resolveGoal(deps, q.goal)]);
+  const [knowledge, completed, goal] = await Promise.all([
+    deps.store.getKnowledge(q.userId),
+    deps.store.getCompleted(q.userId),
+    resolveGoal(deps, q.goal),
+  ]);
   const mastery = new Map((knowledge?.skills ?? []).map((s) => [s.skill, s.mastery]));
   const nodes = new Map<string, CurriculumNode>();
   const standing = new Map<string, Standing>();
@@ -71,7 +90,15 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
   const base = { userId: q.userId, goal: goal.info, masteryThreshold: threshold };
 
   if (goal.info.kind === 'skill' && (mastery.get(goal.info.skill!) ?? 0) >= threshold) {
-    return { ...base, status: 'goal-mastered', reason: `Skill ${goal.info.skill} is already mastered (P(success) ${mastery.get(goal.info.skill!)!.toFixed(2)} ≥ ${threshold})`, steps: [], totalSteps: 0, truncated: false, ancestors: 0 };
+    return {
+      ...base,
+      status: 'goal-mastered',
+      reason: `Skill ${goal.info.skill} is already mastered (P(success) ${mastery.get(goal.info.skill!)!.toFixed(2)} ≥ ${threshold})`,
+      steps: [],
+      totalSteps: 0,
+      truncated: false,
+      ancestors: 0,
+    };
   }
 
   // breadth-first over the unmastered ancestors, one HMGET per level
@@ -87,17 +114,37 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
     frontier = ids.length > 0 ? (await deps.curriculum.getCurriculumNodes(ids)).filter((n): n is CurriculumNode => n !== null) : [];
   }
 
-  const graph = plannableGraph(new Map([...nodes].map(([id, n]): [string, CatalogueNode] => [id, { id, title: n.title, prerequisites: n.prerequisites, active: n.active }])));
+  const graph = plannableGraph(
+    new Map(
+      [...nodes].map(([id, n]): [string, CatalogueNode] => [id, { id, title: n.title, prerequisites: n.prerequisites, active: n.active }]),
+    ),
+  );
   const goals = goal.info.resourceIds.filter((id) => graph.has(id));
-  if (goals.length === 0) throw new HttpProblem('unknown-goal', `goal '${q.goal}' resolves only to resources that are no longer offered (inactive): ${goal.info.resourceIds.join(', ')}`);
+  if (goals.length === 0)
+    throw new HttpProblem(
+      'unknown-goal',
+      `goal '${q.goal}' resolves only to resources that are no longer offered (inactive): ${goal.info.resourceIds.join(', ')}`,
+    );
   const plan = planPath({ goals, nodes: graph, standing: (id) => standOf(nodes.get(id)!), max: q.max });
   if (plan.kind === 'cycle') {
-    throw new HttpProblem('prerequisite-cycle', `the prerequisites of '${q.goal}' form a cycle the learner has not broken (mastered any of): ${plan.cycle.join(' → ')}`, { extensions: { cycle: plan.cycle, goal: goal.info } });
+    throw new HttpProblem(
+      'prerequisite-cycle',
+      `the prerequisites of '${q.goal}' form a cycle the learner has not broken (mastered any of): ${plan.cycle.join(' → ')}`,
+      { extensions: { cycle: plan.cycle, goal: goal.info } },
+    );
   }
   if (plan.kind === 'unknown-goal') throw new HttpProblem('unknown-goal', `unknown goal ${plan.goals.join(', ')}`);
   const steps = plan.steps.map((s) => ({ ...s, skills: nodes.get(s.resourceId)?.skills ?? [] }));
   if (plan.totalSteps === 0) {
-    return { ...base, status: 'goal-mastered', reason: `The goal is already mastered or completed: ${plan.masteredGoals.join(', ')}`, steps: [], totalSteps: 0, truncated: false, ancestors: plan.ancestors };
+    return {
+      ...base,
+      status: 'goal-mastered',
+      reason: `The goal is already mastered or completed: ${plan.masteredGoals.join(', ')}`,
+      steps: [],
+      totalSteps: 0,
+      truncated: false,
+      ancestors: plan.ancestors,
+    };
   }
   return {
     ...base,
@@ -118,25 +165,43 @@ async function resolveGoal(deps: PathDeps, query: string): Promise<{ info: PathR
     const nodes = (await deps.curriculum.getCurriculumNodes(trained)).filter((n): n is CurriculumNode => n !== null);
     return { info: { query, kind: 'skill', skill: query, resourceIds: nodes.filter((n) => n.active).map((n) => n.resourceId) }, nodes };
   }
-  if (!deps.textGoals) throw new HttpProblem('encoder-unavailable', `goal '${query}' is neither a resource id nor a skill, and this server resolves no free-text goals (no content encoder configured)`);
+  if (!deps.textGoals)
+    throw new HttpProblem(
+      'encoder-unavailable',
+      `goal '${query}' is neither a resource id nor a skill, and this server resolves no free-text goals (no content encoder configured)`,
+    );
   let near;
   try {
     near = await deps.textGoals.nearest(query, 4 * TEXT_MATCHES);
   } catch (err) {
-    if (err instanceof EncoderUnavailableError) throw new HttpProblem('encoder-unavailable', `goal '${query}' is neither a resource id nor a skill; ${err.message}`, { headers: { 'retry-after': '30' } });
+    if (err instanceof EncoderUnavailableError)
+      throw new HttpProblem('encoder-unavailable', `goal '${query}' is neither a resource id nor a skill; ${err.message}`, {
+        headers: { 'retry-after': '30' },
+      });
     throw err;
   }
   const found = await deps.curriculum.getCurriculumNodes(near.map((m) => m.resourceId));
-  const live = near.map((m, i) => ({ m, n: found[i] })).filter((x): x is { m: (typeof near)[number]; n: CurriculumNode } => x.n !== null && x.n.active);
-  const matches: GoalMatch[] = live.slice(0, TEXT_MATCHES).map(({ m, n }) => ({ kind: 'resource', id: n.resourceId, title: n.title, cosine: round(m.cosine) }));
+  const live = near
+    .map((m, i) => ({ m, n: found[i] }))
+    .filter((x): x is { m: (typeof near)[number]; n: CurriculumNode } => x.n !== null && x.n.active);
+  const matches: GoalMatch[] = live
+    .slice(0, TEXT_MATCHES)
+    .map(({ m, n }) => ({ kind: 'resource', id: n.resourceId, title: n.title, cosine: round(m.cosine) }));
   const skills = new Map<string, number>();
   for (const { m, n } of live) for (const s of n.skills) if (!skills.has(s)) skills.set(s, m.cosine); // best resource's cosine
   matches.push(...[...skills].slice(0, TEXT_MATCHES).map(([id, c]): GoalMatch => ({ kind: 'skill', id, cosine: round(c) })));
   const best = live[0];
   if (!best || best.m.cosine < TEXT_MIN_COSINE) {
-    throw new HttpProblem('unknown-goal', `no resource matches '${query}' closely enough (best ${near[0]?.method === 'title-ngram' ? 'title bigram score' : 'cosine'} ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`, { extensions: { matches } });
+    throw new HttpProblem(
+      'unknown-goal',
+      `no resource matches '${query}' closely enough (best ${near[0]?.method === 'title-ngram' ? 'title bigram score' : 'cosine'} ${best ? best.m.cosine.toFixed(2) : 'none'} < ${TEXT_MIN_COSINE}); see matches`,
+      { extensions: { matches } },
+    );
   }
-  return { info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches, resolvedBy: best.m.method ?? 'encoder' }, nodes: [best.n] };
+  return {
+    info: { query, kind: 'text', resourceIds: [best.n.resourceId], matches, resolvedBy: best.m.method ?? 'encoder' },
+    nodes: [best.n],
+  };
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;

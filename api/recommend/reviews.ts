@@ -46,9 +46,40 @@ export async function learnerReviews(store: ServingStore, q: { userId: string; l
       nextDue = nextDue === null ? c.due : Math.min(nextDue, c.due);
       continue;
     }
-    const retrievability = scheduler.retrievability({ due: c.due, stability: c.stability, difficulty: c.difficulty, reps: c.reps, lapses: c.lapses, state: c.state, last: c.lastReview, scheduled: c.scheduled, step: c.step }, q.now);
-    due.push({ id: c.id, kind: c.kind, due: c.due, retrievability, stability: c.stability, difficulty: c.difficulty, reps: c.reps, lapses: c.lapses, lastReview: c.lastReview });
+    const retrievability = scheduler.retrievability(
+      {
+        due: c.due,
+        stability: c.stability,
+        difficulty: c.difficulty,
+        reps: c.reps,
+        lapses: c.lapses,
+        state: c.state,
+        last: c.lastReview,
+        scheduled: c.scheduled,
+        step: c.step,
+      },
+      q.now,
+    );
+    due.push({
+      id: c.id,
+      kind: c.kind,
+      due: c.due,
+      retrievability,
+      stability: c.stability,
+      difficulty: c.difficulty,
+      reps: c.reps,
+      lapses: c.lapses,
+      lastReview: c.lastReview,
+    });
   }
   due.sort((a, b) => a.retrievability - b.retrievability || a.due - b.due || (a.id < b.id ? -1 : 1));
-  return { userId: q.userId, now: q.now, updatedAt: state?.updatedAt ?? null, cards: state?.cards.length ?? 0, due: due.slice(0, q.limit), totalDue: due.length, nextDue };
+  return {
+    userId: q.userId,
+    now: q.now,
+    updatedAt: state?.updatedAt ?? null,
+    cards: state?.cards.length ?? 0,
+    due: due.slice(0, q.limit),
+    totalDue: due.length,
+    nextDue,
+  };
 }

@@ -103,11 +103,14 @@ export async function serveRecommendations(store: ServingReader, q: Recommendati
     }
   };
 
-  if (list && list.ids.length > 0) await take({ source: list.source, ids: list.ids, score: (i) => list.score(i), detail: (i) => list.item(i) });
+  if (list && list.ids.length > 0)
+    await take({ source: list.source, ids: list.ids, score: (i) => list.score(i), detail: (i) => list.item(i) });
   if (chosen.length < q.limit) {
     const interests = (await store.getProfileInterests(q.userId)) ?? [];
     const depth = popularDepth(q.limit);
-    const perInterest = await Promise.all(interests.slice(0, 16).map((topic) => store.getPopular(depth, topic).then((ps) => ps.map((p) => ({ ...p, topic })))));
+    const perInterest = await Promise.all(
+      interests.slice(0, 16).map((topic) => store.getPopular(depth, topic).then((ps) => ps.map((p) => ({ ...p, topic })))),
+    );
     // Interleave the interests so one broad interest does not crowd out the others.
     const merged: { resourceId: string; score: number; topic: string }[] = [];
     for (let i = 0; i < depth; i++) {
@@ -116,11 +119,21 @@ export async function serveRecommendations(store: ServingReader, q: Recommendati
         if (p) merged.push(p);
       }
     }
-    await take({ source: 'popular-in-interest', ids: merged.map((p) => p.resourceId), score: (i) => merged[i].score, detail: (i) => ({ reasons: [{ code: 'popular-in-interest', text: `Popular in ${merged[i].topic}`, ref: merged[i].topic }] }) });
+    await take({
+      source: 'popular-in-interest',
+      ids: merged.map((p) => p.resourceId),
+      score: (i) => merged[i].score,
+      detail: (i) => ({ reasons: [{ code: 'popular-in-interest', text: `Popular in ${merged[i].topic}`, ref: merged[i].topic }] }),
+    });
   }
   if (chosen.length < q.limit) {
     const ps = await store.getPopular(popularDepth(q.limit));
-    await take({ source: 'popular', ids: ps.map((p) => p.resourceId), score: (i) => ps[i].score, detail: () => ({ reasons: [{ code: 'popular', text: 'Popular with learners right now' }] }) });
+    await take({
+      source: 'popular',
+      ids: ps.map((p) => p.resourceId),
+      score: (i) => ps[i].score,
+      detail: () => ({ reasons: [{ code: 'popular', text: 'Popular with learners right now' }] }),
+    });
   }
 
   const items = chosen.map((c) => present(c, q.explain));
@@ -160,7 +173,14 @@ const factsJson = new WeakMap<ResourceMeta, string>();
 
 function present({ from, i, meta, detail }: Chosen, explain: boolean): ServedItem {
   const item: ServedItem = { resourceId: from.ids[i], source: from.source };
-  if (meta && Object.isFrozen(meta) && meta.title !== undefined && meta.type !== undefined && meta.topics !== undefined && meta.skills !== undefined) {
+  if (
+    meta &&
+    Object.isFrozen(meta) &&
+    meta.title !== undefined &&
+    meta.type !== undefined &&
+    meta.topics !== undefined &&
+    meta.skills !== undefined
+  ) {
     item.title = meta.title;
     item.type = meta.type;
     item.topics = meta.topics;
@@ -218,6 +238,15 @@ export function recommendationsJson(out: Omit<ServedRecommendations, 'ref'>, tag
     if (it.reasons !== undefined) text += `,"reasons":${JSON.stringify(it.reasons)}`;
     items += (k ? ',' : '') + text + '}';
   }
-  const head = JSON.stringify({ userId: out.userId, source: out.source, fallback: out.fallback, modelVersion: out.modelVersion, generatedAt: out.generatedAt, eventTime: out.eventTime, count: out.count, ...tag });
+  const head = JSON.stringify({
+    userId: out.userId,
+    source: out.source,
+    fallback: out.fallback,
+    modelVersion: out.modelVersion,
+    generatedAt: out.generatedAt,
+    eventTime: out.eventTime,
+    count: out.count,
+    ...tag,
+  });
   return `${head.slice(0, -1)},"items":[${items}]}`;
 }

@@ -19,8 +19,14 @@ export async function serveSimilar(store: ServingReader, resourceId: string, lim
   if (!list) {
     if (!self) return null;
     source = 'popular-in-topic';
-    const perTopic = await Promise.all(self.topics.slice(0, 8).map((t) => store.getPopular(limit * 3 + 1, t).then((ps) => ps.map((p) => ({ ...p, t })))));
-    candidates = perTopic.flat().map((p) => ({ resourceId: p.resourceId, score: p.score, reasons: [{ code: 'popular-in-interest' as const, text: `Popular in ${p.t}`, ref: p.t }] }));
+    const perTopic = await Promise.all(
+      self.topics.slice(0, 8).map((t) => store.getPopular(limit * 3 + 1, t).then((ps) => ps.map((p) => ({ ...p, t })))),
+    );
+    candidates = perTopic.flat().map((p) => ({
+      resourceId: p.resourceId,
+      score: p.score,
+      reasons: [{ code: 'popular-in-interest' as const, text: `Popular in ${p.t}`, ref: p.t }],
+    }));
   }
   const seen = new Set([resourceId]);
   const unique = candidates.filter((c) => !seen.has(c.resourceId) && (seen.add(c.resourceId), true));

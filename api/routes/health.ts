@@ -44,7 +44,9 @@ export function healthRouter(opts: HealthOptions): Router {
     const asked = typeof req.query.checks === 'string' ? req.query.checks.split(',').filter((n) => n.length > 0) : [];
     const names = asked.length > 0 ? [...new Set(asked)] : Object.keys(opts.checks);
     const unknown: HealthCheck = () => Promise.reject(new Error('unknown check'));
-    const results = await Promise.all(names.map((n) => runCheck(Object.hasOwn(opts.checks, n) ? opts.checks[n] : unknown, opts.timeoutMs ?? 1000)));
+    const results = await Promise.all(
+      names.map((n) => runCheck(Object.hasOwn(opts.checks, n) ? opts.checks[n] : unknown, opts.timeoutMs ?? 1000)),
+    );
     const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
     const draining = opts.draining();
     const ready = !draining && results.every((x) => x.ok);

@@ -34,7 +34,6 @@ export interface LearnerRouteDeps {
 }
 
 export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
-
   // The same answer as the node:http fast path in front of express (api/fast-path.ts) sends: read-replies.ts.
   const recommendations = recommendationsRoute(deps);
   r.get('/learners/:userId/recommendations', requireScope('read'), async (req, res) => {
@@ -65,10 +64,18 @@ export function addLearnerRoutes(r: Router, deps: LearnerRouteDeps): void {
     const userId = p.id('userId');
     const goal = p.string('goal', 512);
     const max = p.int('max', { def: 20, min: 1, max: 500 });
-    if (goal === undefined || goal.trim() === '') p.issues.push({ param: 'goal', message: "'goal' is required: a resource id, a skill id or free text (at most 512 characters)" });
+    if (goal === undefined || goal.trim() === '')
+      p.issues.push({ param: 'goal', message: "'goal' is required: a resource id, a skill id or free text (at most 512 characters)" });
     p.done();
-    if (!deps.curriculum) throw new HttpProblem('dependency-unavailable', 'this server has no curriculum store (the serving store keeps no prerequisite graph)');
-    const out = await learnerPath({ store: deps.store, curriculum: deps.curriculum, textGoals: deps.textGoals }, { userId, goal: goal!.trim(), max });
+    if (!deps.curriculum)
+      throw new HttpProblem(
+        'dependency-unavailable',
+        'this server has no curriculum store (the serving store keeps no prerequisite graph)',
+      );
+    const out = await learnerPath(
+      { store: deps.store, curriculum: deps.curriculum, textGoals: deps.textGoals },
+      { userId, goal: goal!.trim(), max },
+    );
     res.setHeader('cache-control', 'private, no-store');
     res.json(out);
   });

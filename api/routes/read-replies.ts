@@ -37,7 +37,14 @@ export function recommendationsRoute(deps: { store: ServingReader; emit: Emitter
   return async (req) => {
     const p = new Params(req, ['limit', 'type', 'topic', 'skill', 'explain']);
     const userId = p.id('userId');
-    const q = { userId, limit: p.int('limit', { def: 10, min: 1, max: 100 }), type: p.enumOf('type', RESOURCE_TYPES), topic: p.label('topic'), skill: p.label('skill'), explain: p.bool('explain') };
+    const q = {
+      userId,
+      limit: p.int('limit', { def: 10, min: 1, max: 100 }),
+      type: p.enumOf('type', RESOURCE_TYPES),
+      topic: p.label('topic'),
+      skill: p.label('skill'),
+      explain: p.bool('explain'),
+    };
     p.done();
     const { ref, ...out } = await serveRecommendations(deps.store, q);
     if (out.fallback) deps.emit.emit('api.fallback', { source: out.source });

@@ -27,7 +27,13 @@ export function buildItems(n: number, dim: number, rng: Rng): ItemTable {
       count: 1,
       lastT: 0,
       active: true,
-      meta: { type: pick(rng, TYPES), topics: [pick(rng, TOPICS), pick(rng, TOPICS)], skills: [`skill-${i % 997}`], difficulty: rng(), title: `Resource number ${i} about ${pick(rng, TOPICS)}` },
+      meta: {
+        type: pick(rng, TYPES),
+        topics: [pick(rng, TOPICS), pick(rng, TOPICS)],
+        skills: [`skill-${i % 997}`],
+        difficulty: rng(),
+        title: `Resource number ${i} about ${pick(rng, TOPICS)}`,
+      },
     });
   }
   return t;
@@ -42,8 +48,14 @@ export function makeList(userId: string, topN: number, table: ItemTable, rng: Rn
     const reasons: Reason[] = [];
     if (rng() < 0.3) reasons.push({ code: 'matches-interest', text: `Matches your interest in ${meta.topics![0]}`, ref: meta.topics![0] });
     reasons.push({ code: 'similar-learners', text: 'Learners with similar activity engaged with this' });
-    items.push({ resourceId: table.ids[i], score: 3 - k * 0.01 - rng() * 0.001, reasons, type: meta.type, topics: meta.topics, skills: meta.skills });
+    items.push({
+      resourceId: table.ids[i],
+      score: 3 - k * 0.01 - rng() * 0.001,
+      reasons,
+      type: meta.type,
+      topics: meta.topics,
+      skills: meta.skills,
+    });
   }
   return { userId, items, modelVersion: 'bench-1', generatedAt: Date.now(), eventTime: Date.now(), source: 'personal' };
 }
-

@@ -12,7 +12,9 @@ export function startProfile(name: string): (() => Promise<string>) & { started:
   session.connect();
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
-  const started = post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 200 })).then(() => post('Profiler.start'));
+  const started = post('Profiler.enable')
+    .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
+    .then(() => post('Profiler.start'));
   const stop = async () => {
     await started;
     const { profile } = (await post('Profiler.stop')) as { profile: unknown };

@@ -98,7 +98,10 @@ function node(op: string, inputs: string[], outputs: string[], attrs: Writer[] =
  * The item matrix is a graph initializer, so it lives in the session (as a serving process would hold it).
  */
 export function buildScoreTopKModel(items: Float32Array | null, n: number, dim: number, k: number, bias?: Float32Array): Uint8Array {
-  const graph = new Writer().msg(1, node('Gemm', bias ? ['users', 'items', 'bias'] : ['users', 'items'], ['scores'], [intAttr('transB', 1)]));
+  const graph = new Writer().msg(
+    1,
+    node('Gemm', bias ? ['users', 'items', 'bias'] : ['users', 'items'], ['scores'], [intAttr('transB', 1)]),
+  );
   if (bias) graph.msg(5, tensor('bias', FLOAT, [n], new Uint8Array(bias.buffer, bias.byteOffset, n * 4)));
   // items === null: the item matrix is a second input [N, dim], fed per call (a table that changes between calls)
   if (items) graph.msg(5, tensor('items', FLOAT, [n, dim], new Uint8Array(items.buffer, items.byteOffset, n * dim * 4)));

@@ -38,7 +38,16 @@ export interface BenchWorld {
 export async function createWorld(label: string, partitions: number, overrides: Record<string, unknown> = {}): Promise<BenchWorld> {
   const base = loadConfig();
   const tag = `bench-${label}-${randomBytes(3).toString('hex')}.`;
-  const config = loadConfig({ overrides: merge({ logLevel: 'warn', kafka: { topicPrefix: `${base.kafka.topicPrefix}${tag}`, partitions }, redis: { keyPrefix: `${base.redis.keyPrefix}${tag}` } }, overrides) });
+  const config = loadConfig({
+    overrides: merge(
+      {
+        logLevel: 'warn',
+        kafka: { topicPrefix: `${base.kafka.topicPrefix}${tag}`, partitions },
+        redis: { keyPrefix: `${base.redis.keyPrefix}${tag}` },
+      },
+      overrides,
+    ),
+  });
   const kafka = createKafka(config, `bench-${label}`);
   const admin = kafka.admin();
   await admin.connect();
@@ -90,7 +99,18 @@ export async function publishCatalogue(w: BenchWorld, n: number, seed = 3): Prom
       ids.push(id);
       const f = new Float32Array(dim);
       for (let d = 0; d < dim; d++) f[d] = gaussian(rng, 0.1);
-      messages.push({ key: id, value: encodeItemRow({ itemId: id, factors: f, bias: 0, count: 1, lastT: Date.now(), active: true, meta: { type: 'article', topics: [pick(rng, TOPICS)], skills: [], title: `Resource ${i}` } }) });
+      messages.push({
+        key: id,
+        value: encodeItemRow({
+          itemId: id,
+          factors: f,
+          bias: 0,
+          count: 1,
+          lastT: Date.now(),
+          active: true,
+          meta: { type: 'article', topics: [pick(rng, TOPICS)], skills: [], title: `Resource ${i}` },
+        }),
+      });
     }
     await w.producer.send({ topic: w.topic.itemFactors, messages });
   }
@@ -98,13 +118,30 @@ export async function publishCatalogue(w: BenchWorld, n: number, seed = 3): Prom
 }
 
 /** `n` interaction events (Confluent-framed Avro, keyed by userId) over `users` learners and `resources`. */
-export function interactionMessages(w: BenchWorld, n: number, users: number, resources: string[], seed = 9): { key: string; value: Buffer }[] {
+export function interactionMessages(
+  w: BenchWorld,
+  n: number,
+  users: number,
+  resources: string[],
+  seed = 9,
+): { key: string; value: Buffer }[] {
   const rng = mulberry32(seed);
   const types: LearningInteraction['type'][] = ['view', 'click', 'click', 'complete', 'bookmark'];
   const out: { key: string; value: Buffer }[] = [];
   for (let i = 0; i < n; i++) {
     const userId = `u${Math.floor(rng() * users)}`;
-    const ev: LearningInteraction = { eventId: `b-${seed}-${i}`, userId, resourceId: resources[Math.floor(rng() * resources.length)], type: types[Math.floor(rng() * types.length)], value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'bench', device: null, session: null }, review: false, recommId: null };
+    const ev: LearningInteraction = {
+      eventId: `b-${seed}-${i}`,
+      userId,
+      resourceId: resources[Math.floor(rng() * resources.length)],
+      type: types[Math.floor(rng() * types.length)],
+      value: null,
+      dwellMs: 1000,
+      occurredAt: Date.now(),
+      context: { platform: 'bench', device: null, session: null },
+      review: false,
+      recommId: null,
+    };
     out.push({ key: userId, value: w.serializer.serializeSync(w.topic.interactions, ev) });
   }
   return out;
@@ -112,7 +149,8 @@ export function interactionMessages(w: BenchWorld, n: number, users: number, res
 
 /** Sends pre-serialised messages in batches of `batch`, acknowledged (acks=-1) before the next. */
 export async function produceAll(w: BenchWorld, messages: { key: string; value: Buffer }[], batch = 2000): Promise<void> {
-  for (let a = 0; a < messages.length; a += batch) await w.producer.send({ topic: w.topic.interactions, messages: messages.slice(a, a + batch) });
+  for (let a = 0; a < messages.length; a += batch)
+    await w.producer.send({ topic: w.topic.interactions, messages: messages.slice(a, a + batch) });
 }
 
 /**
@@ -121,12 +159,26 @@ export async function produceAll(w: BenchWorld, messages: { key: string; value: 
  * The learner waits when its replica lags its own gradients by more than maxReplicaLag, so it cannot run without an
  * item stage; both in one process is `pipelines/main.ts --stage all` without the catalogue stage.
  */
-export async function startLearner(w: BenchWorld, opts: { maxReplicaLag?: number } = {}): Promise<{ pipeline: Pipeline; stop: () => Promise<void> }> {
+export async function startLearner(
+  w: BenchWorld,
+  opts: { maxReplicaLag?: number } = {},
+): Promise<{ pipeline: Pipeline; stop: () => Promise<void> }> {
   const logger = createLogger({ level: 'warn', base: { component: 'bench-pipeline' } });
   const { decode, close } = await createDecode({ config: w.config, kafka: w.kafka, registry: w.registry, emit: w.instr, logger });
   const redis = createRedis(w.config);
   const store = new RedisServingStore({ redis, keyPrefix: w.config.redis.keyPrefix, emit: w.instr });
-  const pipeline = new Pipeline({ config: w.config, kafka: w.kafka, decode, store, logger, emit: w.instr, stages: ['learner', 'item'], synchronousItems: false, checkpoints: new MemoryCheckpointStore(), ...opts });
+  const pipeline = new Pipeline({
+    config: w.config,
+    kafka: w.kafka,
+    decode,
+    store,
+    logger,
+    emit: w.instr,
+    stages: ['learner', 'item'],
+    synchronousItems: false,
+    checkpoints: new MemoryCheckpointStore(),
+    ...opts,
+  });
   await pipeline.start();
   return {
     pipeline,

@@ -71,13 +71,18 @@ export function makeRankCase(seed: number, opts: RankCaseOptions): RankCase {
   const nRecent = n === 0 ? 0 : Math.min(10, 1 + Math.floor(rng() * 10));
   for (let r = 0; r < nRecent; r++) {
     const i = Math.floor(rng() * catalogue);
-    recent.push({ resourceId: ids[i], title: rng() < 0.8 ? `Title ${i}` : undefined, vector: mixed && rng() < 0.7 ? unit(rng, contentDim) : undefined });
+    recent.push({
+      resourceId: ids[i],
+      title: rng() < 0.8 ? `Title ${i}` : undefined,
+      vector: mixed && rng() < 0.7 ? unit(rng, contentDim) : undefined,
+    });
   }
   // tied collaborative scores and popularity in the mixed shape (coarse grids), continuous ones in the learner shape
   const grid = mixed && rng() < 0.6 ? 4 : 0;
   const candidates: RowCandidate[] = [];
   const rows = new Int32Array(n);
-  for (let k = 0; k < n; k++) rows[k] = mixed && k > 0 && rng() < 0.05 ? rows[Math.floor(rng() * k)] : (k * 3 + Math.floor(rng() * 3)) % catalogue;
+  for (let k = 0; k < n; k++)
+    rows[k] = mixed && k > 0 && rng() < 0.05 ? rows[Math.floor(rng() * k)] : (k * 3 + Math.floor(rng() * 3)) % catalogue;
   for (let k = 0; k < n; k++) {
     const i = rows[k];
     const count = rng() < 0.06 ? 0 : Math.floor(Math.exp(rng() * 6));
@@ -126,7 +131,8 @@ export function makeRankCase(seed: number, opts: RankCaseOptions): RankCase {
   const similarity =
     vectorMode === 2
       ? undefined
-      : (c: RowCandidate) => (inactive.has(c.row) ? (vectorMode === 1 ? zero : undefined) : factors.subarray(c.row * dim, (c.row + 1) * dim));
+      : (c: RowCandidate) =>
+          inactive.has(c.row) ? (vectorMode === 1 ? zero : undefined) : factors.subarray(c.row * dim, (c.row + 1) * dim);
   let options: RankOptionsInput = { topN: 100, mmrHead: 20, reserveNew: 3 };
   if (mixed) {
     const topN = pick(rng, [1, 5, 20, 100]);

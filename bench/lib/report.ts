@@ -73,13 +73,17 @@ export function progress(msg: string): void {
 export function emitReport(report: Report, args: BenchArgs): string {
   const out = args.json ? process.stderr : process.stdout;
   const m = report.machine;
-  out.write(`\n# ${report.scenario}${report.quick ? ' (quick)' : ''} — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}, load avg at start ${m.loadAvg1m}, end ${os.loadavg()[0].toFixed(2)}\n`);
+  out.write(
+    `\n# ${report.scenario}${report.quick ? ' (quick)' : ''} — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}, load avg at start ${m.loadAvg1m}, end ${os.loadavg()[0].toFixed(2)}\n`,
+  );
   for (const s of report.sections) {
     out.write(`\n## ${s.title}\n\n${formatTable(s.rows, s.columns)}\n`);
     for (const n of s.notes ?? []) out.write(`\n${n}\n`);
   }
   if (report.targets.length) {
-    out.write(`\n## Targets\n\n${formatTable(report.targets.map((t) => ({ target: t.target, measured: t.measured, result: t.pass ? 'met' : 'MISSED' })))}\n`);
+    out.write(
+      `\n## Targets\n\n${formatTable(report.targets.map((t) => ({ target: t.target, measured: t.measured, result: t.pass ? 'met' : 'MISSED' })))}\n`,
+    );
   }
   const dir = path.join(__dirname, '..', 'results');
   fs.mkdirSync(dir, { recursive: true });

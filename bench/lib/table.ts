@@ -5,7 +5,8 @@ export function formatTable(rows: Row[], columns?: string[]): string {
   if (rows.length === 0) return '(no rows)';
   const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
   // NaN = not measured for this row (e.g. ml-matrix at 1M): an empty cell, not the word
-  const cell = (v: Row[string]): string => (v === undefined || v === null || Number.isNaN(v) ? '' : typeof v === 'number' ? fmtNum(v) : String(v));
+  const cell = (v: Row[string]): string =>
+    v === undefined || v === null || Number.isNaN(v) ? '' : typeof v === 'number' ? fmtNum(v) : String(v);
   const body = rows.map((r) => cols.map((c) => cell(r[c])));
   const width = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(width[i])).join(' | ')} |`;

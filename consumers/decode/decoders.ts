@@ -26,14 +26,26 @@ export interface DecodeDeps {
 export async function createDecode(deps: DecodeDeps): Promise<{ decode: Decode; close: () => Promise<void> }> {
   const producer = deps.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const step = createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: producer, emit: deps.emit });
+  const step = createDecodeStep({
+    registry: deps.registry,
+    topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix,
+    sink: producer,
+    emit: deps.emit,
+  });
   return { decode: stageDecode(step), close: () => producer.disconnect() };
 }
 
 /** The shared decode step as the stages call it: an InputRecord in, a pipeline event or null (dead-lettered) out. */
 export function stageDecode(step: DecodeStep): Decode {
   return async (rec) => {
-    const message = { key: rec.key, value: rec.value, offset: rec.offset, timestamp: String(rec.timestamp), headers: rec.headers, attributes: 0 } as KafkaMessage;
+    const message = {
+      key: rec.key,
+      value: rec.value,
+      offset: rec.offset,
+      timestamp: String(rec.timestamp),
+      headers: rec.headers,
+      attributes: 0,
+    } as KafkaMessage;
     const d = await step(rec.topic, rec.partition, message);
     if (d === null) return null;
     if (d.event === null) return null; // a tombstone where the stage expected an event: nothing to learn
@@ -48,5 +60,7 @@ export function stageDecode(step: DecodeStep): Decode {
  */
 export function createSecondaryDecode(deps: Pick<DecodeDeps, 'config' | 'registry' | 'topicPrefix'>): Decode {
   const skip = { send: () => Promise.resolve() };
-  return stageDecode(createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: skip }));
+  return stageDecode(
+    createDecodeStep({ registry: deps.registry, topicPrefix: deps.topicPrefix ?? deps.config.kafka.topicPrefix, sink: skip }),
+  );
 }

@@ -9,11 +9,33 @@ export function toPipelineEvent(
   switch (name) {
     case 'LearningInteraction': {
       const e = v as EventTypes['LearningInteraction'];
-      return { kind: 'interaction', eventId: e.eventId, userId: e.userId, resourceId: e.resourceId, type: e.type, value: e.value, dwellMs: e.dwellMs, review: e.review, occurredAt: e.occurredAt, ...(e.recommId ? { recommId: e.recommId } : {}) };
+      return {
+        kind: 'interaction',
+        eventId: e.eventId,
+        userId: e.userId,
+        resourceId: e.resourceId,
+        type: e.type,
+        value: e.value,
+        dwellMs: e.dwellMs,
+        review: e.review,
+        occurredAt: e.occurredAt,
+        ...(e.recommId ? { recommId: e.recommId } : {}),
+      };
     }
     case 'QuizAttempt': {
       const e = v as EventTypes['QuizAttempt'];
-      return { kind: 'quiz', eventId: e.eventId, userId: e.userId, itemId: e.itemId, resourceId: e.resourceId, skills: e.skills, correct: e.correct, score: e.score, responseTimeMs: e.responseTimeMs, occurredAt: e.occurredAt };
+      return {
+        kind: 'quiz',
+        eventId: e.eventId,
+        userId: e.userId,
+        itemId: e.itemId,
+        resourceId: e.resourceId,
+        skills: e.skills,
+        correct: e.correct,
+        score: e.score,
+        responseTimeMs: e.responseTimeMs,
+        occurredAt: e.occurredAt,
+      };
     }
     case 'LearnerProfile': {
       const e = v as EventTypes['LearnerProfile'];
@@ -28,7 +50,17 @@ export function toPipelineEvent(
       return {
         kind: 'resource',
         resourceId: e.resourceId,
-        resource: { title: e.title, description: e.description, type: e.type, topics: e.topics, skills: e.skills, difficulty: e.difficulty, prerequisites: e.prerequisites, language: e.language, active: e.active },
+        resource: {
+          title: e.title,
+          description: e.description,
+          type: e.type,
+          topics: e.topics,
+          skills: e.skills,
+          difficulty: e.difficulty,
+          prerequisites: e.prerequisites,
+          language: e.language,
+          active: e.active,
+        },
       };
     }
   }

@@ -5,7 +5,11 @@ import type { GroupProcessor, InputRecord } from '../runner/stage-runner';
 
 /** The event topics under `prefix` on which a null value is poison: those that are not compacted (no tombstones). */
 export function nonCompactedEventTopics(prefix: string): Set<string> {
-  return new Set(eventTopics(prefix).filter((t) => !COMPACTED.has(t.key)).map((t) => t.topic));
+  return new Set(
+    eventTopics(prefix)
+      .filter((t) => !COMPACTED.has(t.key))
+      .map((t) => t.topic),
+  );
 }
 
 /**

@@ -46,7 +46,12 @@ export function createDecodeStep(opts: DecodeStepOptions): DecodeStep {
       if (err instanceof LearnstreamError && !(err instanceof PoisonMessageError)) throw err;
       // Anything else thrown while decoding is about this message's bytes (an avsc corner case, a validator bug):
       // dead-letter it rather than crash-loop the partition on it.
-      const poison = err instanceof PoisonMessageError ? err : new PoisonMessageError('decode-crashed', `unexpected error while decoding: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      const poison =
+        err instanceof PoisonMessageError
+          ? err
+          : new PoisonMessageError('decode-crashed', `unexpected error while decoding: ${(err as Error)?.message ?? String(err)}`, {
+              cause: err,
+            });
       await deadLetters.write({ topic, partition, message }, poison, sink);
       return null;
     }

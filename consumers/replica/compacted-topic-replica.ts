@@ -66,7 +66,14 @@ export abstract class CompactedTopicReplica<R> {
 
   private async doStart(): Promise<void> {
     const o = this.options;
-    this.consumer = new ReplicaConsumer({ kafka: o.kafka, topic: o.topic, groupId: this.groupId, logger: o.logger, what: this.naming.what, eachBatch: (b) => this.applyBatch(b) });
+    this.consumer = new ReplicaConsumer({
+      kafka: o.kafka,
+      topic: o.topic,
+      groupId: this.groupId,
+      logger: o.logger,
+      what: this.naming.what,
+      eachBatch: (b) => this.applyBatch(b),
+    });
     await this.consumer.start();
   }
 
@@ -82,7 +89,8 @@ export abstract class CompactedTopicReplica<R> {
         record = this.decode(m, batch.topic);
       } catch (err) {
         if (!(err instanceof PoisonMessageError)) throw err;
-        if (this.options.deadLetters) await this.options.deadLetters.write({ topic: batch.topic, partition: batch.partition, message: m }, err);
+        if (this.options.deadLetters)
+          await this.options.deadLetters.write({ topic: batch.topic, partition: batch.partition, message: m }, err);
         else this.options.logger.warn(this.naming.skipped, { partition: batch.partition, offset: m.offset, reason: err.reason });
         continue;
       }

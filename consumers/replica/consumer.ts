@@ -62,7 +62,12 @@ export class ReplicaConsumer {
     if (this.stopping) return;
     this.failures++;
     this.failure = `${this.o.what} consumer of ${this.o.topic} crashed (${restarting ? 'kafkajs restarts it' : 'restarting it'}): ${errorMessage(error)}`;
-    this.o.logger.error(`${this.o.what} consumer crashed`, { topic: this.o.topic, restarting, failures: this.failures, err: errorMessage(error) });
+    this.o.logger.error(`${this.o.what} consumer crashed`, {
+      topic: this.o.topic,
+      restarting,
+      failures: this.failures,
+      err: errorMessage(error),
+    });
     if (restarting) return;
     const delay = Math.min(30_000, (this.o.restartDelayMs ?? 1000) * 2 ** (this.failures - 1));
     this.restartTimer = setTimeout(() => void this.restart(), delay);

@@ -14,7 +14,10 @@ export const CoPartitionedAssigner: PartitionAssigner = ({ cluster }: { cluster:
     const partitionsOf = new Map<string, number[]>();
     let maxGroups = 0;
     for (const topic of topics) {
-      const ids = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b);
+      const ids = cluster
+        .findTopicPartitionMetadata(topic)
+        .map((p) => p.partitionId)
+        .sort((a, b) => a - b);
       partitionsOf.set(topic, ids);
       maxGroups = Math.max(maxGroups, ids.length);
     }
@@ -35,6 +38,9 @@ export const CoPartitionedAssigner: PartitionAssigner = ({ cluster }: { cluster:
     );
   },
   protocol({ topics }) {
-    return { name: 'LearnstreamCoPartitioned', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
+    return {
+      name: 'LearnstreamCoPartitioned',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    };
   },
 });

@@ -158,13 +158,18 @@ export class StageRunner<S> {
     });
     await consumer.connect();
     // A group whose input went quiet still gets its last records checkpointed (batch ends only check when data flows).
-    this.idleTimer = setInterval(() => {
-      for (const [g, info] of this.groups) {
-        if (info.loaded && info.dirty && Date.now() - info.lastCheckpoint >= this.interval) {
-          void info.mutex.run(() => this.checkpointLocked(g, info)).catch((err: unknown) => this.opts.logger.warn('idle checkpoint failed', { stage: this.stage, group: g, err }));
+    this.idleTimer = setInterval(
+      () => {
+        for (const [g, info] of this.groups) {
+          if (info.loaded && info.dirty && Date.now() - info.lastCheckpoint >= this.interval) {
+            void info.mutex
+              .run(() => this.checkpointLocked(g, info))
+              .catch((err: unknown) => this.opts.logger.warn('idle checkpoint failed', { stage: this.stage, group: g, err }));
+          }
         }
-      }
-    }, Math.max(100, Math.floor(this.interval / 2)));
+      },
+      Math.max(100, Math.floor(this.interval / 2)),
+    );
     this.idleTimer.unref();
     const lagEvery = this.opts.lagIntervalMs ?? 5000;
     if (lagEvery > 0) {
@@ -211,7 +216,12 @@ export class StageRunner<S> {
     }
     info.loaded = true;
     info.lastCheckpoint = Date.now();
-    this.opts.logger.info('partition group restored', { stage: this.stage, group: g, fromCheckpoint: cp !== null, offsets: Object.fromEntries([...info.next].map(([k, v]) => [k, v.toString()])) });
+    this.opts.logger.info('partition group restored', {
+      stage: this.stage,
+      group: g,
+      fromCheckpoint: cp !== null,
+      offsets: Object.fromEntries([...info.next].map(([k, v]) => [k, v.toString()])),
+    });
   }
 
   private async onBatch(p: EachBatchPayload): Promise<void> {
@@ -249,7 +259,15 @@ export class StageRunner<S> {
           resolveOffset(m.offset); // already reflected in the restored state: skip, never apply twice
           continue;
         }
-        const record: InputRecord = { topic: batch.topic, partition: g, offset: m.offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers: m.headers ?? {} };
+        const record: InputRecord = {
+          topic: batch.topic,
+          partition: g,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+          timestamp: Number(m.timestamp),
+          headers: m.headers ?? {},
+        };
         await this.applyWithRetry(g, record);
         info.next.set(key, offset + 1n);
         info.dirty = true;
@@ -352,7 +370,13 @@ export class StageRunner<S> {
           return;
         }
         try {
-          const message = { key: record.key, value: record.value, offset: record.offset, timestamp: String(record.timestamp), headers: record.headers };
+          const message = {
+            key: record.key,
+            value: record.value,
+            offset: record.offset,
+            timestamp: String(record.timestamp),
+            headers: record.headers,
+          };
           await this.opts.deadLetters.write({ topic: record.topic, partition: record.partition, message }, failure);
           return;
         } catch (err) {
@@ -412,7 +436,11 @@ export class StageRunner<S> {
       try {
         await this.checkpointLocked(g, info);
       } catch (err) {
-        this.opts.logger.warn('checkpoint on revoke failed; the new owner replays from the previous one', { stage: this.stage, group: g, err });
+        this.opts.logger.warn('checkpoint on revoke failed; the new owner replays from the previous one', {
+          stage: this.stage,
+          group: g,
+          err,
+        });
       }
       this.opts.processor.drop(g);
       this.groups.delete(g);

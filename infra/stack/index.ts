@@ -11,7 +11,13 @@ import { redisDown, redisSpec, redisStatus } from './redis';
 import { launch, preflight, type LaunchSpec, type ServiceName, type ServiceStatus, type StackContext, type UpOutcome } from './service';
 
 export type { ServiceName, ServiceStatus, UpOutcome } from './service';
-export { startPrometheus, ensurePrometheusInstalled, renderPrometheusConfig, DEFAULT_PROMETHEUS_CONFIG, type RenderPrometheusOptions } from './prometheus';
+export {
+  startPrometheus,
+  ensurePrometheusInstalled,
+  renderPrometheusConfig,
+  DEFAULT_PROMETHEUS_CONFIG,
+  type RenderPrometheusOptions,
+} from './prometheus';
 export { stackPaths } from './paths';
 export { withStackLock } from './lock';
 
@@ -66,7 +72,9 @@ export async function stackUp(config: Config, opts: StackUpOptions = {}): Promis
     for (const spec of specs) if (!ourProcess(ctx.paths.pids, spec.service) && !(await isPortOpen(spec.port))) toStart.push(spec);
     for (const spec of toStart) await spec.prepare();
     // JVM start-ups overlap (much of their time is single-threaded class loading).
-    const results = await Promise.allSettled(specs.map((spec) => launch(ctx, spec, { prepared: toStart.includes(spec) }).then(record(spec.service))));
+    const results = await Promise.allSettled(
+      specs.map((spec) => launch(ctx, spec, { prepared: toStart.includes(spec) }).then(record(spec.service))),
+    );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) {
       // Leave nothing half-started behind: stop what this call started, then report every distinct failure.
@@ -99,7 +107,10 @@ async function stopOne(ctx: StackContext, name: ServiceName): Promise<string> {
  * Stops the services this checkout started (pid files in dataDir, each verified to still be our process); by default
  * all of them, or only `services`. Never touches external services or processes it did not start.
  */
-export async function stackDown(config: Config, opts: { services?: ServiceName[]; log?: (msg: string) => void } = {}): Promise<Record<ServiceName, string>> {
+export async function stackDown(
+  config: Config,
+  opts: { services?: ServiceName[]; log?: (msg: string) => void } = {},
+): Promise<Record<ServiceName, string>> {
   const ctx = context(config, opts.log);
   const wanted = new Set(opts.services ?? (['prometheus', 'registry', 'kafka', 'redis'] as ServiceName[]));
   return withStackLock(ctx.paths.data, async () => {

@@ -46,7 +46,10 @@ export function newClusterId(): string {
   }
 }
 
-export async function describeKafka(ctx: StackContext, brokers: string[]): Promise<{ clusterId: string; controller: number | null; brokers: number }> {
+export async function describeKafka(
+  ctx: StackContext,
+  brokers: string[],
+): Promise<{ clusterId: string; controller: number | null; brokers: number }> {
   const kafka = createKafka({ ...ctx.config, kafka: { ...ctx.config.kafka, brokers } }, 'stack-probe', {
     logger: silent,
     retry: { retries: 0 },
@@ -185,7 +188,15 @@ async function prepare(ctx: StackContext): Promise<void> {
     const clusterId = fs.existsSync(d.clusterIdFile) ? fs.readFileSync(d.clusterIdFile, 'utf8').trim() : newClusterId();
     fs.writeFileSync(d.clusterIdFile, clusterId + '\n');
     ctx.log(`kafka: formatting storage (cluster id ${clusterId})`);
-    await run(java, [...jvmArgs(ctx, '-Dlearnstream.stack=kafka-format', '256m', false), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', d.properties, '--ignore-formatted']);
+    await run(java, [
+      ...jvmArgs(ctx, '-Dlearnstream.stack=kafka-format', '256m', false),
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${clusterId}`,
+      '-c',
+      d.properties,
+      '--ignore-formatted',
+    ]);
   }
 }
 
@@ -195,7 +206,9 @@ async function prepare(ctx: StackContext): Promise<void> {
  * or pipeline stage meets a warm broker.
  */
 async function warmUp(ctx: StackContext): Promise<void> {
-  const kafka = createKafka({ ...ctx.config, kafka: { ...ctx.config.kafka, brokers: [localBroker(ctx)] } }, 'stack-warmup', { logger: silent });
+  const kafka = createKafka({ ...ctx.config, kafka: { ...ctx.config.kafka, brokers: [localBroker(ctx)] } }, 'stack-warmup', {
+    logger: silent,
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ transactionalId: 'learnstream-stack-warmup', idempotent: true, maxInFlightRequests: 1 });
   try {

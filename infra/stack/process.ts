@@ -73,7 +73,11 @@ export function ourProcess(pidDir: string, service: string): PidRecord | undefin
  * Starts a process detached from us (own process group, output to `logFile`), so it outlives `npm run stack:up`.
  * Returns its pid after the spawn succeeded.
  */
-export async function spawnDetached(cmd: string, args: string[], opts: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<number> {
+export async function spawnDetached(
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<number> {
   ensureDir(path.dirname(opts.logFile));
   const out = fs.openSync(opts.logFile, 'a');
   try {

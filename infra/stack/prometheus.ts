@@ -29,7 +29,9 @@ function fallbackConfig(ctx: StackContext): string {
       `      - targets: ['${api.host}:${api.port}']`,
       '  - job_name: learnstream-pipeline',
       '    static_configs:',
-      `      - targets: [${pipelineProcesses(ctx.config).map((p) => `'127.0.0.1:${p.metricsPort}'`).join(', ')}]`,
+      `      - targets: [${pipelineProcesses(ctx.config)
+        .map((p) => `'127.0.0.1:${p.metricsPort}'`)
+        .join(', ')}]`,
       '',
     ].join('\n'),
   );
@@ -94,7 +96,9 @@ export function renderPrometheusConfig(config: Config, opts: RenderPrometheusOpt
 }
 
 /** Makes sure `prometheus` and `promtool` are installed (Debian package), without starting anything. */
-export async function ensurePrometheusInstalled(log: (msg: string) => void = () => undefined): Promise<{ prometheus: string; promtool: string }> {
+export async function ensurePrometheusInstalled(
+  log: (msg: string) => void = () => undefined,
+): Promise<{ prometheus: string; promtool: string }> {
   const prometheus = await ensureDebianPackage('prometheus', 'prometheus', log);
   const promtool = which('promtool') ?? (await ensureDebianPackage('promtool', 'prometheus', log));
   return { prometheus, promtool };
@@ -141,7 +145,11 @@ export async function prometheusUp(ctx: StackContext, configFile?: string): Prom
  * it then keeps its config: POST /-/reload after changing the file). For the observability tests and `stack:up
  * --with-prometheus`.
  */
-export async function startPrometheus(config: Config, configFile?: string, log: (msg: string) => void = () => undefined): Promise<UpOutcome> {
+export async function startPrometheus(
+  config: Config,
+  configFile?: string,
+  log: (msg: string) => void = () => undefined,
+): Promise<UpOutcome> {
   return prometheusUp({ config, paths: stackPaths(config), log }, configFile);
 }
 

@@ -73,7 +73,26 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Loca
     for (const port of opts.ports) {
       const dir = path.join(root, String(port));
       fs.mkdirSync(dir, { recursive: true });
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+      ];
       const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
     }
@@ -81,7 +100,9 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Loca
     for (const port of opts.ports) clients.push(new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 }));
     await Promise.all(clients.map((c) => c.connect()));
     const per = Math.ceil(SLOTS / clients.length);
-    await Promise.all(clients.map((c, i) => c.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(SLOTS, (i + 1) * per) - 1))));
+    await Promise.all(
+      clients.map((c, i) => c.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(SLOTS, (i + 1) * per) - 1))),
+    );
     for (const port of opts.ports.slice(1)) await clients[0].call('CLUSTER', 'MEET', '127.0.0.1', String(port));
     await until('cluster_state:ok on every node', deadline, async () => {
       for (const c of clients) {

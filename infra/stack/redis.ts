@@ -56,21 +56,31 @@ export function redisSpec(ctx: StackContext): LaunchSpec | undefined {
     command: () => ({
       cmd: which('redis-server') ?? 'redis-server',
       args: [
-        '--port', String(port),
-        '--bind', '127.0.0.1',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
         // Redis holds derived data, but not all of it is rewritten by itself: without persistence a restart served
         // every learner `popular` until their next event and lost catalogue entries and similar-items lists for good
         // (issue 17, item 4). An append-only file, fsynced once a second, brings it back as it was up to the last
         // second; no RDB snapshots besides (the AOF rewrite keeps the file compact with an RDB preamble).
-        '--save', '',
-        '--appendonly', 'yes',
-        '--appendfsync', 'everysec',
-        '--appenddirname', 'appendonly',
-        '--dir', home,
-        '--daemonize', 'no',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--appenddirname',
+        'appendonly',
+        '--dir',
+        home,
+        '--daemonize',
+        'no',
         // Bounded, and loud when full (writes fail) rather than silently evicting lists.
-        '--maxmemory', '1gb',
-        '--maxmemory-policy', 'noeviction',
+        '--maxmemory',
+        '1gb',
+        '--maxmemory-policy',
+        'noeviction',
       ],
       cwd: home,
     }),

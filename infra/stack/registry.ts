@@ -9,7 +9,12 @@ import { requireJava, run } from './tools';
 function dirs(ctx: StackContext) {
   const v = ctx.config.stack.apicurioVersion;
   const root = path.join(ctx.paths.cache, `apicurio-registry-${v}`);
-  return { root, dist: path.join(root, 'dist'), runner: path.join(root, 'dist', `apicurio-registry-app-${v}-runner.jar`), home: path.join(ctx.paths.data, 'registry') };
+  return {
+    root,
+    dist: path.join(root, 'dist'),
+    runner: path.join(root, 'dist', `apicurio-registry-app-${v}-runner.jar`),
+    home: path.join(ctx.paths.data, 'registry'),
+  };
 }
 
 /** The Confluent-compatible API of our local registry. */
@@ -35,7 +40,13 @@ async function prepare(ctx: StackContext): Promise<void> {
     const tgz = await copyArtifact(
       ctx.paths.cache,
       path.join(d.root, 'download'),
-      { groupId: 'io.apicurio', artifactId: 'apicurio-registry-app', version: ctx.config.stack.apicurioVersion, type: 'tar.gz', classifier: 'all' },
+      {
+        groupId: 'io.apicurio',
+        artifactId: 'apicurio-registry-app',
+        version: ctx.config.stack.apicurioVersion,
+        type: 'tar.gz',
+        classifier: 'all',
+      },
       ctx.log,
     );
     fs.rmSync(d.dist, { recursive: true, force: true });
@@ -123,7 +134,10 @@ export async function registryDown(ctx: StackContext): Promise<string> {
 /** What the server says it is (Apicurio's system endpoint; other registries simply do not answer it). */
 async function serverName(url: string, headers: Record<string, string>): Promise<string | undefined> {
   try {
-    const res = await fetch(url.replace(/\/apis\/ccompat\/v\d+\/?$/, '/apis/registry/v3/system/info'), { headers, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(url.replace(/\/apis\/ccompat\/v\d+\/?$/, '/apis/registry/v3/system/info'), {
+      headers,
+      signal: AbortSignal.timeout(2000),
+    });
     if (!res.ok) return undefined;
     const info = (await res.json()) as { name?: string; version?: string };
     return info.name && info.version ? `${info.name} ${info.version}` : undefined;

@@ -163,7 +163,13 @@ export async function halt(ctx: StackContext, service: ServiceName, graceMs: num
   return how;
 }
 
-export async function probeStatus(ctx: StackContext, service: ServiceName, managed: boolean, port: number, ready: () => Promise<boolean>): Promise<ServiceStatus> {
+export async function probeStatus(
+  ctx: StackContext,
+  service: ServiceName,
+  managed: boolean,
+  port: number,
+  ready: () => Promise<boolean>,
+): Promise<ServiceStatus> {
   const rec = managed ? ourProcess(ctx.paths.pids, service) : undefined;
   const reachable = await ready().catch(() => false);
   return { service, managed, pid: rec?.pid, port, reachable };

@@ -35,11 +35,19 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
 /** Java major version on PATH, or a PrerequisiteError saying how to get one. */
 export function requireJava(minMajor = 17): string {
   const java = which('java');
-  if (!java) throw new PrerequisiteError('Java not found on PATH (the local Kafka broker and registry need Java 17+)', 'apt-get install openjdk-17-jre-headless');
+  if (!java)
+    throw new PrerequisiteError(
+      'Java not found on PATH (the local Kafka broker and registry need Java 17+)',
+      'apt-get install openjdk-17-jre-headless',
+    );
   const res = spawnSync(java, ['-version'], { encoding: 'utf8' });
   const m = /version "(\d+)(?:\.(\d+))?/.exec(`${res.stderr}${res.stdout}`);
   const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
-  if (major < minMajor) throw new PrerequisiteError(`Java ${minMajor}+ required, found ${major || 'unknown'} at ${java}`, 'apt-get install openjdk-17-jre-headless');
+  if (major < minMajor)
+    throw new PrerequisiteError(
+      `Java ${minMajor}+ required, found ${major || 'unknown'} at ${java}`,
+      'apt-get install openjdk-17-jre-headless',
+    );
   return java;
 }
 
@@ -52,7 +60,8 @@ const APT_LOCK = '/tmp/ls-apt.lock';
 export async function ensureDebianPackage(binary: string, pkg: string, log: (msg: string) => void): Promise<string> {
   const found = which(binary);
   if (found) return found;
-  if (!which('apt-get')) throw new PrerequisiteError(`${binary} not found and apt-get is not available`, `install ${pkg} with your package manager`);
+  if (!which('apt-get'))
+    throw new PrerequisiteError(`${binary} not found and apt-get is not available`, `install ${pkg} with your package manager`);
   if (process.getuid?.() !== 0) throw new PrerequisiteError(`${binary} not found`, `sudo apt-get install -y ${pkg}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = ['-c', `flock ${APT_LOCK} apt-get install -y -q --no-install-recommends ${pkg}`];
@@ -64,7 +73,10 @@ export async function ensureDebianPackage(binary: string, pkg: string, log: (msg
       await run('sh', ['-c', `flock ${APT_LOCK} apt-get update -q`], { env });
       await run('sh', install, { env });
     } catch (err) {
-      throw new PrerequisiteError(`installing ${pkg} failed: ${err instanceof Error ? err.message : String(err)}`, `apt-get install -y ${pkg}`);
+      throw new PrerequisiteError(
+        `installing ${pkg} failed: ${err instanceof Error ? err.message : String(err)}`,
+        `apt-get install -y ${pkg}`,
+      );
     }
   }
   const installed = which(binary);

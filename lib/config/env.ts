@@ -10,7 +10,12 @@ export interface EnvVar {
   help: string;
 }
 
-const v = (name: string, path: string, kind: Kind, help: string): EnvVar => ({ name: `LEARNSTREAM_${name}`, path: path.split('.'), kind, help });
+const v = (name: string, path: string, kind: Kind, help: string): EnvVar => ({
+  name: `LEARNSTREAM_${name}`,
+  path: path.split('.'),
+  kind,
+  help,
+});
 
 export const ENV_VARS: EnvVar[] = [
   v('CONFIG', '_file', 'string', 'Optional JSON config file; its values override the environment.'),
@@ -32,7 +37,12 @@ export const ENV_VARS: EnvVar[] = [
   v('REGISTRY_PASSWORD', 'registry.password', 'string', 'Registry basic-auth password.'),
   v('REDIS_URL', 'redis.url', 'string', 'redis:// or rediss:// URL. Set = start no local Redis.'),
   v('REDIS_PASSWORD', 'redis.password', 'string', 'Redis password (if not in the URL).'),
-  v('REDIS_CLUSTER_NODES', 'redis.clusterNodes', 'list', 'Comma-separated host:port of Redis Cluster nodes. Set = the serving store uses that cluster (one hash slot per learner), start no local Redis.'),
+  v(
+    'REDIS_CLUSTER_NODES',
+    'redis.clusterNodes',
+    'list',
+    'Comma-separated host:port of Redis Cluster nodes. Set = the serving store uses that cluster (one hash slot per learner), start no local Redis.',
+  ),
   v('REDIS_KEY_PREFIX', 'redis.keyPrefix', 'string', 'Prefix of every Redis key (default ls:).'),
   v('KAFKA_VERSION', 'stack.kafkaVersion', 'string', 'Local broker version (Maven org.apache.kafka:kafka_2.13).'),
   v('APICURIO_VERSION', 'stack.apicurioVersion', 'string', 'Local Apicurio Registry version (3.0.x/3.1.x run on Java 17).'),
@@ -44,27 +54,92 @@ export const ENV_VARS: EnvVar[] = [
   v('READY_TIMEOUT_SEC', 'stack.readyTimeoutSec', 'int', 'Seconds to wait for each service (default 120).'),
   v('API_HOST', 'api.host', 'string', 'API bind address (default 127.0.0.1).'),
   v('API_PORT', 'api.port', 'int', 'API port (default 18080).'),
-  v('API_KEYS', 'api.apiKeys', 'apiKeys', 'key=scope+scope[@idPrefix],key2=scope; e.g. s3cret123=read+write, or s3cret456=write@acme: (bound to ids starting acme:).'),
+  v(
+    'API_KEYS',
+    'api.apiKeys',
+    'apiKeys',
+    'key=scope+scope[@idPrefix],key2=scope; e.g. s3cret123=read+write, or s3cret456=write@acme: (bound to ids starting acme:).',
+  ),
   v('CORS_ORIGINS', 'api.corsOrigins', 'list', 'Comma-separated allowed origins; * for any.'),
   v('RATE_LIMIT_PER_MINUTE', 'api.rateLimitPerMinute', 'int', 'Requests per minute per API key.'),
-  v('API_PUBLISH_TIMEOUT_MS', 'api.publishTimeoutMs', 'int', 'Longest wait for Kafka on POST /v1/events and DELETE, then 503 (default 1500).'),
+  v(
+    'API_PUBLISH_TIMEOUT_MS',
+    'api.publishTimeoutMs',
+    'int',
+    'Longest wait for Kafka on POST /v1/events and DELETE, then 503 (default 1500).',
+  ),
   v('API_DEMO_PAGE', 'api.demoPage', 'bool', 'Serve the demo page at /demo (npm start turns it on; default false).'),
   v('METRICS_PORT', 'metrics.port', 'int', 'Pipeline /metrics port (default 19464).'),
   v('METRICS_HOST', 'metrics.host', 'string', 'Pipeline /metrics bind address (default 127.0.0.1; 0.0.0.0 in a container).'),
   v('TOP_N', 'pipeline.topN', 'int', 'Cached list length per learner (default 100).'),
-  v('RERANK_INTERVAL_MS', 'pipeline.rerankIntervalMs', 'int', 'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).'),
-  v('SIGNAL_REFRESH_MS', 'pipeline.signalRefreshMs', 'int', "Re-rank a learner whose recent resources gained transitions from others, at most once per this many ms (default 0 = off: a list then takes in others' transitions at the learner's next event)."),
-  v('ONNX_MIN_WORK', 'pipeline.onnxMinWork', 'int', 'Item rows x learners from which a candidate-scoring batch runs on onnxruntime instead of JS (default 4096; 0 = always onnxruntime).'),
-  v('CHECKPOINT_INTERVAL_MS', 'pipeline.checkpointIntervalMs', 'int', 'Pipeline state checkpoint interval per partition group (default 5000).'),
-  v('LEARNER_INSTANCES', 'pipeline.learnerInstances', 'int', 'Learner-stage processes npm start runs, metrics on LEARNSTREAM_METRICS_PORT + 1 .. + n (default one per core, at most LEARNSTREAM_KAFKA_PARTITIONS).'),
-  v('PIPELINE_CONCURRENCY', 'pipeline.partitionsConsumedConcurrently', 'int', 'Partitions a pipeline consumer processes concurrently (default 2).'),
-  v('REVIEW_SLOTS', 'pipeline.reviewSlots', 'int', "Reserved slots for the learner's due FSRS reviews in the served list, reason due-for-review (default 2; 0 = off)."),
-  v('REVIEW_SLOTS_WITHIN', 'pipeline.reviewSlotsWithin', 'int', 'The reserved review slots are within the first this many positions (default 10).'),
-  v('REVIEW_RETENTION', 'pipeline.reviewRetention', 'number', 'FSRS target retention: a card is due when its predicted recall falls to this (default 0.9).'),
+  v(
+    'RERANK_INTERVAL_MS',
+    'pipeline.rerankIntervalMs',
+    'int',
+    'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).',
+  ),
+  v(
+    'SIGNAL_REFRESH_MS',
+    'pipeline.signalRefreshMs',
+    'int',
+    "Re-rank a learner whose recent resources gained transitions from others, at most once per this many ms (default 0 = off: a list then takes in others' transitions at the learner's next event).",
+  ),
+  v(
+    'ONNX_MIN_WORK',
+    'pipeline.onnxMinWork',
+    'int',
+    'Item rows x learners from which a candidate-scoring batch runs on onnxruntime instead of JS (default 4096; 0 = always onnxruntime).',
+  ),
+  v(
+    'CHECKPOINT_INTERVAL_MS',
+    'pipeline.checkpointIntervalMs',
+    'int',
+    'Pipeline state checkpoint interval per partition group (default 5000).',
+  ),
+  v(
+    'LEARNER_INSTANCES',
+    'pipeline.learnerInstances',
+    'int',
+    'Learner-stage processes npm start runs, metrics on LEARNSTREAM_METRICS_PORT + 1 .. + n (default one per core, at most LEARNSTREAM_KAFKA_PARTITIONS).',
+  ),
+  v(
+    'PIPELINE_CONCURRENCY',
+    'pipeline.partitionsConsumedConcurrently',
+    'int',
+    'Partitions a pipeline consumer processes concurrently (default 2).',
+  ),
+  v(
+    'REVIEW_SLOTS',
+    'pipeline.reviewSlots',
+    'int',
+    "Reserved slots for the learner's due FSRS reviews in the served list, reason due-for-review (default 2; 0 = off).",
+  ),
+  v(
+    'REVIEW_SLOTS_WITHIN',
+    'pipeline.reviewSlotsWithin',
+    'int',
+    'The reserved review slots are within the first this many positions (default 10).',
+  ),
+  v(
+    'REVIEW_RETENTION',
+    'pipeline.reviewRetention',
+    'number',
+    'FSRS target retention: a card is due when its predicted recall falls to this (default 0.9).',
+  ),
   v('PRIVACY_RETENTION_MS', 'privacy.retentionMs', 'int', 'Retention of topics holding personal data, ms (default 86400000 = 24 h).'),
   v('PRIVACY_SEGMENT_MS', 'privacy.segmentMs', 'int', 'segment.ms of those topics and learners.profiles, ms (default 3600000 = 1 h).'),
-  v('PRIVACY_COMPACTION_LAG_MS', 'privacy.compactionLagMs', 'int', 'learners.profiles max.compaction.lag.ms and delete.retention.ms (default 3600000).'),
-  v('PRIVACY_AOF_REWRITE_MS', 'privacy.aofRewriteMs', 'int', 'Redis AOF rewrite (BGREWRITEAOF) at most this long after an erasure, ms (default 3600000 = 1 h; 0 = never).'),
+  v(
+    'PRIVACY_COMPACTION_LAG_MS',
+    'privacy.compactionLagMs',
+    'int',
+    'learners.profiles max.compaction.lag.ms and delete.retention.ms (default 3600000).',
+  ),
+  v(
+    'PRIVACY_AOF_REWRITE_MS',
+    'privacy.aofRewriteMs',
+    'int',
+    'Redis AOF rewrite (BGREWRITEAOF) at most this long after an erasure, ms (default 3600000 = 1 h; 0 = never).',
+  ),
   v('LOG_ID_SECRET', 'privacy.logIdSecret', 'string', 'HMAC secret pseudonymising learner ids in logs (default: random per process).'),
   v('MODEL_DIM', 'model.dim', 'int', 'Factor dimension (default 32).'),
   v('MODEL_SEED', 'model.seed', 'int', 'Random seed (default 42).'),
@@ -112,10 +187,18 @@ function parseValue(spec: EnvVar, raw: string): { value: unknown } | { error: st
       return { error: `expected true/false, got "${raw}"` };
     }
     case 'list':
-      return { value: raw.split(',').map((s) => s.trim()).filter(Boolean) };
+      return {
+        value: raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      };
     case 'apiKeys': {
       const keys = [];
-      for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const part of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const eq = part.indexOf('=');
         if (eq <= 0) return { error: `expected key=scope+scope[@idPrefix], got "${part.slice(0, 4)}..."` };
         // Scopes never hold '@', so the first '@' after '=' starts the id prefix (which may itself hold '@').

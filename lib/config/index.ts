@@ -46,7 +46,12 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   }
   const merged = merge(envTree, fileTree, opts.overrides ?? {});
   // Pointing at an existing service means we do not manage a local one, unless said otherwise explicitly.
-  for (const [svc, field] of [['kafka', 'brokers'], ['registry', 'url'], ['redis', 'url'], ['redis', 'clusterNodes']] as const) {
+  for (const [svc, field] of [
+    ['kafka', 'brokers'],
+    ['registry', 'url'],
+    ['redis', 'url'],
+    ['redis', 'clusterNodes'],
+  ] as const) {
     const section = merged[svc];
     if (isTree(section) && section[field] !== undefined && section.managed === undefined) section.managed = false;
   }
@@ -80,7 +85,8 @@ function deriveLocalUrls(merged: Tree): void {
   const kafka = section('kafka');
   if (kafka.brokers === undefined && stack.kafkaPort !== undefined) kafka.brokers = [`127.0.0.1:${numberOr(stack.kafkaPort, 19092)}`];
   const registry = section('registry');
-  if (registry.url === undefined && stack.registryPort !== undefined) registry.url = `http://127.0.0.1:${numberOr(stack.registryPort, 18081)}/apis/ccompat/v7`;
+  if (registry.url === undefined && stack.registryPort !== undefined)
+    registry.url = `http://127.0.0.1:${numberOr(stack.registryPort, 18081)}/apis/ccompat/v7`;
   const redis = section('redis');
   if (redis.url === undefined && stack.redisPort !== undefined) redis.url = `redis://127.0.0.1:${numberOr(stack.redisPort, 16379)}`;
 }

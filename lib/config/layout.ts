@@ -46,7 +46,23 @@ export function learnerMetricsPort(config: Config, i: number): number {
 export function pipelineProcesses(config: Config, learners = learnerInstanceCount(config)): PipelineProcess[] {
   const ports = Array.from({ length: learners }, (_, i) => learnerMetricsPort(config, i));
   const stages = 'item,catalog,experiment';
-  const out: PipelineProcess[] = [{ name: 'pipeline', stages, metricsPort: config.metrics.port, args: ['--stage', stages, ...(learners > 0 ? ['--learner-peers', ports.join(',')] : [])], nice: 0 }];
-  for (let i = 0; i < learners; i++) out.push({ name: `learner-${i}`, stages: 'learner', instance: i, metricsPort: ports[i], args: ['--stage', 'learner', '--instance', String(i)], nice: LEARNER_NICE });
+  const out: PipelineProcess[] = [
+    {
+      name: 'pipeline',
+      stages,
+      metricsPort: config.metrics.port,
+      args: ['--stage', stages, ...(learners > 0 ? ['--learner-peers', ports.join(',')] : [])],
+      nice: 0,
+    },
+  ];
+  for (let i = 0; i < learners; i++)
+    out.push({
+      name: `learner-${i}`,
+      stages: 'learner',
+      instance: i,
+      metricsPort: ports[i],
+      args: ['--stage', 'learner', '--instance', String(i)],
+      nice: LEARNER_NICE,
+    });
   return out;
 }

@@ -36,7 +36,9 @@ const variant = z.object({
       /** Exploration slots: new resources matching an interest kept in the list whatever their relevance. */
       reserveNew: z.number().int().min(0).max(50).optional(),
       /** Ranker weights (models/ranking RankWeights: relevance, collab, popularity, interest, recent, difficulty...). */
-      weights: z.partialRecord(z.enum(['relevance', 'collab', 'interest', 'recent', 'difficulty', 'popularity']), z.number().min(0)).optional(),
+      weights: z
+        .partialRecord(z.enum(['relevance', 'collab', 'interest', 'recent', 'difficulty', 'popularity']), z.number().min(0))
+        .optional(),
       /** Target P(success) of the difficulty fit. */
       targetSuccess: z.number().gt(0).lt(1).optional(),
     })
@@ -58,7 +60,8 @@ const experiment = z
   })
   .superRefine((e, ctx) => {
     const names = e.variants.map((v) => v.name);
-    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['variants'], message: `experiment ${e.id}: duplicate variant name` });
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: `experiment ${e.id}: duplicate variant name` });
   });
 
 export const configSchema = z
@@ -71,7 +74,10 @@ export const configSchema = z
     kafka: z
       .object({
         /** Broker list. Setting it (env LEARNSTREAM_KAFKA_BROKERS) means "use an existing cluster": no local broker. */
-        brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'broker must be host:port')).min(1).default(['127.0.0.1:19092']),
+        brokers: z
+          .array(z.string().regex(/^[^:\s]+:\d+$/, 'broker must be host:port'))
+          .min(1)
+          .default(['127.0.0.1:19092']),
         clientId: z.string().default('learnstream'),
         ssl: z.boolean().default(false),
         /** CA bundle (PEM file path) for TLS to brokers; empty = system CAs. */
@@ -104,7 +110,10 @@ export const configSchema = z
     redis: z
       .object({
         /** redis:// or rediss:// (TLS) URL; a password may be in the URL or given separately. */
-        url: z.string().regex(/^rediss?:\/\//, 'redis url must start with redis:// or rediss://').default('redis://127.0.0.1:16379'),
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'redis url must start with redis:// or rediss://')
+          .default('redis://127.0.0.1:16379'),
         password: z.string().optional(),
         /** Prefix for every key we write. */
         keyPrefix: z.string().default('ls:'),
@@ -292,32 +301,61 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     const ids = c.experiments.map((e) => e.id);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['experiments'], message: 'duplicate experiment id' });
-    if (c.experiments.filter((e) => e.active).length > 1) ctx.addIssue({ code: 'custom', path: ['experiments'], message: 'at most one experiment may be active' });
+    if (c.experiments.filter((e) => e.active).length > 1)
+      ctx.addIssue({ code: 'custom', path: ['experiments'], message: 'at most one experiment may be active' });
     if (c.kafka.sasl && !c.kafka.ssl) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'ssl'], message: 'SASL credentials over plaintext: set kafka.ssl=true (LEARNSTREAM_KAFKA_SSL=true)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'ssl'],
+        message: 'SASL credentials over plaintext: set kafka.ssl=true (LEARNSTREAM_KAFKA_SSL=true)',
+      });
     }
     if ((c.registry.username === undefined) !== (c.registry.password === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['registry'], message: 'registry username and password must be given together' });
     }
-    const ports = [c.stack.kafkaPort, c.stack.kafkaControllerPort, c.stack.registryPort, c.stack.redisPort, c.stack.prometheusPort, c.api.port, c.metrics.port];
+    const ports = [
+      c.stack.kafkaPort,
+      c.stack.kafkaControllerPort,
+      c.stack.registryPort,
+      c.stack.redisPort,
+      c.stack.prometheusPort,
+      c.api.port,
+      c.metrics.port,
+    ];
     if (new Set(ports).size !== ports.length) {
       ctx.addIssue({ code: 'custom', path: ['stack'], message: `ports must be distinct, got ${ports.join(', ')}` });
     }
     const learners = c.pipeline.learnerInstances;
     if (learners !== undefined && learners > c.kafka.partitions) {
-      ctx.addIssue({ code: 'custom', path: ['pipeline', 'learnerInstances'], message: `learnerInstances (${learners}) above kafka.partitions (${c.kafka.partitions}): the instances beyond the partition count would get no partition` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'learnerInstances'],
+        message: `learnerInstances (${learners}) above kafka.partitions (${c.kafka.partitions}): the instances beyond the partition count would get no partition`,
+      });
     }
     // The learner instances' /metrics ports follow metrics.port (lib/config/layout.ts): metrics.port + 1 .. + n.
     const n = learnerInstanceCount(c);
     const clash = ports.filter((p) => p > c.metrics.port && p <= c.metrics.port + n);
     if (clash.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `learner instances' metrics ports ${c.metrics.port + 1}..${c.metrics.port + n} (metrics.port + 1 .. + ${n}) take port ${clash.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'port'],
+        message: `learner instances' metrics ports ${c.metrics.port + 1}..${c.metrics.port + n} (metrics.port + 1 .. + ${n}) take port ${clash.join(', ')}`,
+      });
     }
     if (c.privacy.segmentMs > c.privacy.retentionMs) {
-      ctx.addIssue({ code: 'custom', path: ['privacy', 'segmentMs'], message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['privacy', 'segmentMs'],
+        message: `segmentMs (${c.privacy.segmentMs}) above retentionMs (${c.privacy.retentionMs}): retention would wait for the segment to roll`,
+      });
     }
     if (c.pipeline.reviewSlots > c.pipeline.reviewSlotsWithin) {
-      ctx.addIssue({ code: 'custom', path: ['pipeline', 'reviewSlots'], message: `reviewSlots (${c.pipeline.reviewSlots}) above reviewSlotsWithin (${c.pipeline.reviewSlotsWithin})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'reviewSlots'],
+        message: `reviewSlots (${c.pipeline.reviewSlots}) above reviewSlotsWithin (${c.pipeline.reviewSlotsWithin})`,
+      });
     }
     const keys = c.api.apiKeys.map((k) => k.key);
     if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['api', 'apiKeys'], message: 'duplicate API key' });

@@ -18,7 +18,14 @@ export async function embedCached(
   const key = (t: string) => createHash('sha1').update(t).digest('hex');
   const cached = load(base, modelId);
   const keys = texts.map(key);
-  const missing = [...new Set(keys.map((k, i) => (cached.has(k) ? -1 : i)).filter((i) => i >= 0).map((i) => texts[i]))];
+  const missing = [
+    ...new Set(
+      keys
+        .map((k, i) => (cached.has(k) ? -1 : i))
+        .filter((i) => i >= 0)
+        .map((i) => texts[i]),
+    ),
+  ];
   const chunk = opts.chunk ?? 256;
   for (let s = 0; s < missing.length; s += chunk) {
     const part = missing.slice(s, s + chunk);

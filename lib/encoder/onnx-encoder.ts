@@ -44,7 +44,9 @@ interface Tokenizer {
 // a dynamic import() would need --experimental-vm-modules under jest. require() of the CommonJS build, typed by the
 // narrow interface above, works in tsx, jest and compiled output alike.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: new (tokenizerJson: object, tokenizerConfig: object) => Tokenizer };
+const { Tokenizer } = require('@huggingface/tokenizers') as {
+  Tokenizer: new (tokenizerJson: object, tokenizerConfig: object) => Tokenizer;
+};
 
 function readJson(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -72,7 +74,10 @@ export class OnnxSentenceEncoder {
     const manifest = readManifest(dir);
     if (!manifest) {
       const missing = REQUIRED_MODEL_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
-      throw new PrerequisiteError(`no sentence-embedding model in ${dir}${missing.length ? ` (missing ${missing.join(', ')})` : ' (no manifest.json)'}`, 'run `npm run model:install` (or `npm run model:fetch` where the Hugging Face hub is reachable), or set LEARNSTREAM_ENCODER_DIR');
+      throw new PrerequisiteError(
+        `no sentence-embedding model in ${dir}${missing.length ? ` (missing ${missing.join(', ')})` : ' (no manifest.json)'}`,
+        'run `npm run model:install` (or `npm run model:fetch` where the Hugging Face hub is reachable), or set LEARNSTREAM_ENCODER_DIR',
+      );
     }
     const tokenizer = new Tokenizer(readJson(path.join(dir, 'tokenizer.json')), readJson(path.join(dir, 'tokenizer_config.json')));
     const stPath = path.join(dir, 'sentence_bert_config.json');
@@ -91,7 +96,18 @@ export class OnnxSentenceEncoder {
     const sepId = tokenizer.token_to_id('[SEP]');
     if (sepId === undefined) throw new PrerequisiteError(`tokenizer in ${dir} has no [SEP] token; only BERT-style models are supported`);
     const maxLength = opts.maxLength ?? (Number.isFinite(modelMax) && modelMax > 0 ? modelMax : 256);
-    return new OnnxSentenceEncoder(session, tokenizer, manifest, dim, pooling, maxLength, opts.batchSize ?? 8, padId, sepId, opts.emit ?? noopEmitter);
+    return new OnnxSentenceEncoder(
+      session,
+      tokenizer,
+      manifest,
+      dim,
+      pooling,
+      maxLength,
+      opts.batchSize ?? 8,
+      padId,
+      sepId,
+      opts.emit ?? noopEmitter,
+    );
   }
 
   /** The injectable form models/ use: `embed(texts) => Promise<Float32Array[]>`. */
@@ -143,7 +159,8 @@ export class OnnxSentenceEncoder {
       attention_mask: new ort.Tensor('int64', mask, dims),
     };
     // single-segment input: all zeros; some exports (e.g. distilled models) have no such input at all
-    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), dims);
+    if (this.session.inputNames.includes('token_type_ids'))
+      feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), dims);
     const started = performance.now();
     const result = await this.session.run(feeds);
     this.emitter.emit('onnx.inference', { model: this.manifest.id, durationMs: performance.now() - started, batchSize: batch });

@@ -11,7 +11,14 @@ export type PoolingMode = 'mean' | 'cls';
  * @param mask    attention mask, row-major [batch, seq] (1 = real token, 0 = padding)
  * @returns one unit-length vector per batch row
  */
-export function poolAndNormalize(hidden: Float32Array, mask: ArrayLike<number | bigint>, batch: number, seq: number, dim: number, mode: PoolingMode = 'mean'): Float32Array[] {
+export function poolAndNormalize(
+  hidden: Float32Array,
+  mask: ArrayLike<number | bigint>,
+  batch: number,
+  seq: number,
+  dim: number,
+  mode: PoolingMode = 'mean',
+): Float32Array[] {
   const out: Float32Array[] = [];
   for (let b = 0; b < batch; b++) {
     const v = new Float32Array(dim);

@@ -15,17 +15,18 @@ const LEVELS: Record<number, Level | undefined> = {
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 export function kafkaLogCreator(logger: Logger): logCreator {
-  return () => ({ namespace, level, log }) => {
-    // The Connection namespace logs every error response at ERROR, including the transient ones kafkajs retries
-    // (coordinator loading, metadata not yet propagated); what matters surfaces again from the caller or the runner.
-    let target = namespace === 'Connection' && level === KafkaLogLevel.ERROR ? 'debug' : (LEVELS[level] ?? 'debug');
-    const { message, ...rest } = log;
-    // Printed for every idempotent producer with a bounded retry (ours are bounded on purpose so a dead broker surfaces
-    // in seconds). A send that exhausts its retries fails loudly; transactional stages then abort and replay from the
-    // committed offsets, so the bounded retry costs no exactly-once guarantee.
-    if (String(message).startsWith('Limiting retries for the idempotent producer')) target = 'debug';
-    logger[target](String(message), { namespace, ...rest });
-  };
+  return () =>
+    ({ namespace, level, log }) => {
+      // The Connection namespace logs every error response at ERROR, including the transient ones kafkajs retries
+      // (coordinator loading, metadata not yet propagated); what matters surfaces again from the caller or the runner.
+      let target = namespace === 'Connection' && level === KafkaLogLevel.ERROR ? 'debug' : (LEVELS[level] ?? 'debug');
+      const { message, ...rest } = log;
+      // Printed for every idempotent producer with a bounded retry (ours are bounded on purpose so a dead broker surfaces
+      // in seconds). A send that exhausts its retries fails loudly; transactional stages then abort and replay from the
+      // committed offsets, so the bounded retry costs no exactly-once guarantee.
+      if (String(message).startsWith('Limiting retries for the idempotent producer')) target = 'debug';
+      logger[target](String(message), { namespace, ...rest });
+    };
 }
 
 export interface CreateKafkaOptions {

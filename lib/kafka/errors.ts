@@ -27,5 +27,7 @@ export function kafkaUnavailable(err: unknown): boolean {
 export function toKafkaError(err: unknown, context: ErrorContext = {}): LearnstreamError {
   if (err instanceof LearnstreamError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return kafkaUnavailable(err) ? new DependencyError('kafka', message, { cause: err, context }) : new LearnstreamError(message, { cause: err, context });
+  return kafkaUnavailable(err)
+    ? new DependencyError('kafka', message, { cause: err, context })
+    : new LearnstreamError(message, { cause: err, context });
 }

@@ -38,7 +38,12 @@ export function topicConfigs(plan: { compacted: boolean; personal: boolean }, co
 export function plannedTopics(config: Config, extraPrefix = ''): TopicPlan[] {
   const prefix = `${config.kafka.topicPrefix}${extraPrefix}`;
   const out: TopicPlan[] = [];
-  const plan = (name: string, compacted: boolean, personal: boolean): TopicPlan => ({ name, compacted, personal, configs: topicConfigs({ compacted, personal }, config) });
+  const plan = (name: string, compacted: boolean, personal: boolean): TopicPlan => ({
+    name,
+    compacted,
+    personal,
+    configs: topicConfigs({ compacted, personal }, config),
+  });
   for (const key of Object.keys(TOPIC) as TopicKey[]) {
     const name = topicName(key, prefix);
     out.push(plan(name, COMPACTED.has(key), PERSONAL.has(key)));
@@ -67,9 +72,20 @@ export async function ensureChangelogTopic(admin: Admin, config: Config): Promis
   const t = changelogTopicPlan(config);
   const dlq = { name: dlqName(t.name), configs: topicConfigs({ compacted: false, personal: true }, config) };
   const have = new Set(await admin.listTopics());
-  for (const [plan, partitions] of [[t, config.kafka.partitions], [dlq, 1]] as const) {
+  for (const [plan, partitions] of [
+    [t, config.kafka.partitions],
+    [dlq, 1],
+  ] as const) {
     if (have.has(plan.name)) await reconcileTopicConfigs(admin, [{ topic: plan.name, configs: plan.configs }]);
-    else await createTopics(admin, [{ topic: plan.name, numPartitions: partitions, replicationFactor: config.kafka.replicationFactor, configEntries: Object.entries(plan.configs).map(([name, value]) => ({ name, value })) }]);
+    else
+      await createTopics(admin, [
+        {
+          topic: plan.name,
+          numPartitions: partitions,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: Object.entries(plan.configs).map(([name, value]) => ({ name, value })),
+        },
+      ]);
   }
   return t.name;
 }
@@ -86,7 +102,9 @@ export async function waitForTopicLeaders(admin: Admin, topics: string[], timeou
   while (Date.now() < deadline) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics });
-      const ready = meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      const ready =
+        meta.topics.length === topics.length &&
+        meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (ready) return;
     } catch (err) {
       lastError = err;
@@ -112,7 +130,11 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
       if (!missing.every((t) => now.has(t.topic))) throw err;
     }
   }
-  await waitForTopicLeaders(admin, topics.map((t) => t.topic), timeoutMs);
+  await waitForTopicLeaders(
+    admin,
+    topics.map((t) => t.topic),
+    timeoutMs,
+  );
   return missing.map((t) => t.topic);
 }
 
@@ -122,7 +144,10 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
  */
 export async function reconcileTopicConfigs(admin: Admin, topics: { topic: string; configs: Record<string, string> }[]): Promise<string[]> {
   if (topics.length === 0) return [];
-  const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })) });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })),
+  });
   const byName = new Map(described.resources.map((r) => [r.resourceName, r.configEntries]));
   const altered: string[] = [];
   for (const t of topics) {
@@ -131,7 +156,9 @@ export async function reconcileTopicConfigs(admin: Admin, topics: { topic: strin
     const value = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]));
     if (Object.entries(t.configs).every(([k, v]) => value.get(k) === v)) continue;
     // AlterConfigs replaces the topic's whole dynamic config: carry over what was set at topic level besides ours
-    const kept = entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !(e.configName in t.configs)).map((e) => ({ name: e.configName, value: e.configValue }));
+    const kept = entries
+      .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !(e.configName in t.configs))
+      .map((e) => ({ name: e.configName, value: e.configValue }));
     const configEntries = [...kept, ...Object.entries(t.configs).map(([name, v]) => ({ name, value: v }))];
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: t.topic, configEntries }] });
     altered.push(t.topic);
@@ -157,7 +184,10 @@ export async function ensureTopics(admin: Admin, config: Config, extraPrefix = '
       configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
     })),
   );
-  await reconcileTopicConfigs(admin, planned.filter((t) => existing.has(t.name)).map((t) => ({ topic: t.name, configs: t.configs })));
+  await reconcileTopicConfigs(
+    admin,
+    planned.filter((t) => existing.has(t.name)).map((t) => ({ topic: t.name, configs: t.configs })),
+  );
   return created;
 }
 
@@ -172,6 +202,8 @@ export async function checkLearnerPartitions(admin: Admin, config: Config, insta
   const md = await admin.fetchTopicMetadata({ topics });
   const short = md.topics.filter((t) => t.partitions.length < instances).map((t) => `${t.name} (${t.partitions.length})`);
   if (short.length > 0) {
-    throw new ConfigError([`${instances} learner instances need at least ${instances} partitions per input topic; ${short.join(', ')} have fewer: set LEARNSTREAM_LEARNER_INSTANCES to at most the partition count, or recreate the topics with LEARNSTREAM_KAFKA_PARTITIONS >= ${instances} (adding partitions to existing topics would move learners away from their state)`]);
+    throw new ConfigError([
+      `${instances} learner instances need at least ${instances} partitions per input topic; ${short.join(', ')} have fewer: set LEARNSTREAM_LEARNER_INSTANCES to at most the partition count, or recreate the topics with LEARNSTREAM_KAFKA_PARTITIONS >= ${instances} (adding partitions to existing topics would move learners away from their state)`,
+    ]);
   }
 }

@@ -135,7 +135,11 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       buckets: DURATION_BUCKETS_SECONDS,
       registers: on('httpRequestDuration'),
     }),
-    httpInFlight: new Gauge({ name: 'learnstream_http_in_flight_requests', help: 'HTTP requests being served right now.', registers: on('httpInFlight') }),
+    httpInFlight: new Gauge({
+      name: 'learnstream_http_in_flight_requests',
+      help: 'HTTP requests being served right now.',
+      registers: on('httpInFlight'),
+    }),
     apiFallbacks: new Counter({
       name: 'learnstream_api_fallbacks_total',
       help: 'Recommendation responses served from a fallback instead of a personal list, by fallback source.',
@@ -228,13 +232,13 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     ),
     listHitRate: new Gauge({
       name: 'learnstream_quality_list_hit_rate_ratio',
-      help: 'Rolling hit rate: share of interactions whose resource was in the learner\'s top-k list before the event.',
+      help: "Rolling hit rate: share of interactions whose resource was in the learner's top-k list before the event.",
       labelNames: ['k'],
       registers: on('listHitRate'),
     }),
     popularHitRate: new Gauge({
       name: 'learnstream_quality_popular_hit_rate_ratio',
-      help: 'Baseline of the hit rate on the same test points: share whose resource was in the recent most-popular top-k (the learner\'s own history left out).',
+      help: "Baseline of the hit rate on the same test points: share whose resource was in the recent most-popular top-k (the learner's own history left out).",
       labelNames: ['k'],
       registers: on('popularHitRate'),
     }),
@@ -267,7 +271,7 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     // Gauges, not counters: they are the exact totals of checkpointed state, which an erasure lowers (issue 21).
     experimentEvents: new Gauge({
       name: 'learnstream_experiment_attributed_messages',
-      help: 'Attributed experiment events of the learners this process owns, by experiment, variant and kind (impressions, clicks, quiz_attempts, quiz_successes; crossovers and unmatched_clicks are left out of the rates). Exact across restarts; an erasure removes the learner\'s share.',
+      help: "Attributed experiment events of the learners this process owns, by experiment, variant and kind (impressions, clicks, quiz_attempts, quiz_successes; crossovers and unmatched_clicks are left out of the rates). Exact across restarts; an erasure removes the learner's share.",
       labelNames: ['experiment', 'variant', 'kind'],
       registers: on('experimentEvents'),
     }),
@@ -279,7 +283,7 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     }),
     servingRebuilds: new Counter({
       name: 'learnstream_serving_rebuilds_total',
-      help: 'Rewrites of a stage\'s part of the serving view after Redis was lost (cause: missing = epoch key gone, changed = another epoch id, unrecorded = none recorded by this stage, behind = Redis older than this stage\'s writes).',
+      help: "Rewrites of a stage's part of the serving view after Redis was lost (cause: missing = epoch key gone, changed = another epoch id, unrecorded = none recorded by this stage, behind = Redis older than this stage's writes).",
       labelNames: ['stage', 'cause'],
       registers: on('servingRebuilds'),
     }),
@@ -301,7 +305,9 @@ const sec = (ms: number) => Math.max(0, ms) / 1000;
 /** Subscribes `metrics` to every instrumentation event; returns a function that unsubscribes them all. */
 export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => void {
   const offs = [
-    instr.on('http.request', (e) => m.httpRequestDuration.observe({ method: e.method, route: e.route, status: String(e.status) }, sec(e.durationMs))),
+    instr.on('http.request', (e) =>
+      m.httpRequestDuration.observe({ method: e.method, route: e.route, status: String(e.status) }, sec(e.durationMs)),
+    ),
     instr.on('http.inFlight', (e) => m.httpInFlight.inc(e.delta)),
     instr.on('api.fallback', (e) => m.apiFallbacks.inc({ source: e.source })),
     instr.on('event.consumed', (e) => m.eventsConsumed.inc({ topic: e.topic, type: e.type })),
@@ -312,12 +318,16 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
       m.freshness.observe({ source }, sec(e.freshnessMs));
       m.listsWritten.inc({ source });
     }),
-    instr.on('consumer.lag', (e) => m.consumerLag.set({ group: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.lag))),
+    instr.on('consumer.lag', (e) =>
+      m.consumerLag.set({ group: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.lag)),
+    ),
     instr.on('consumer.lagGone', (e) => m.consumerLag.remove({ group: e.group, topic: e.topic, partition: String(e.partition) })),
     instr.on('deadLetter', (e) => m.deadLetters.inc({ topic: e.topic, reason: e.reason })),
     instr.on('rerank', (e) => m.rerankDuration.observe(sec(e.durationMs))),
     instr.on('candidates.scored', (e) => m.candidateLearners.inc({ kernel: e.kernel }, e.learners)),
-    instr.on('redis.command', (e) => m.redisCommandDuration.observe({ command: e.command.toLowerCase(), status: e.ok ? 'ok' : 'error' }, sec(e.durationMs))),
+    instr.on('redis.command', (e) =>
+      m.redisCommandDuration.observe({ command: e.command.toLowerCase(), status: e.ok ? 'ok' : 'error' }, sec(e.durationMs)),
+    ),
     instr.on('onnx.inference', (e) => {
       m.onnxInferenceDuration.observe({ model: e.model }, sec(e.durationMs));
       m.onnxBatchSize.observe({ model: e.model }, e.batchSize);
@@ -326,7 +336,15 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     instr.on('experiment.variant', (t) => {
       const l = { experiment: t.experiment, variant: t.variant };
       m.experimentLearners.set(l, t.learners);
-      for (const [kind, v] of [['impressions', t.impressions], ['clicks', t.clicks], ['quiz_attempts', t.attempts], ['quiz_successes', t.successes], ['crossovers', t.crossovers], ['unmatched_clicks', t.unmatched]] as const) m.experimentEvents.set({ ...l, kind }, v);
+      for (const [kind, v] of [
+        ['impressions', t.impressions],
+        ['clicks', t.clicks],
+        ['quiz_attempts', t.attempts],
+        ['quiz_successes', t.successes],
+        ['crossovers', t.crossovers],
+        ['unmatched_clicks', t.unmatched],
+      ] as const)
+        m.experimentEvents.set({ ...l, kind }, v);
     }),
     instr.on('quality.hitRate', (e) => m.listHitRate.set({ k: String(e.k) }, e.value)),
     instr.on('quality.popularHitRate', (e) => m.popularHitRate.set({ k: String(e.k) }, e.value)),

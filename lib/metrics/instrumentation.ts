@@ -24,9 +24,9 @@ export interface InstrumentationEvents {
   /** The partition is no longer consumed here (revoked, or the consumer stopped): its lag series is removed. */
   'consumer.lagGone': { group: string; topic: string; partition: number };
   /** A message went to the dead-letter topic. `reason` is a stable machine code (PoisonMessageError.reason). */
-  'deadLetter': { topic: string; reason: string };
+  deadLetter: { topic: string; reason: string };
   /** One re-rank of one learner's list. */
-  'rerank': { durationMs: number; candidates?: number; batch?: number };
+  rerank: { durationMs: number; candidates?: number; batch?: number };
   /** One candidate-scoring call of the learner stage: which kernel scored how many learners' candidates. */
   'candidates.scored': { kernel: 'onnx' | 'js'; learners: number };
   /** One Redis command (or pipeline / MULTI, named by its first command). */
@@ -37,7 +37,17 @@ export interface InstrumentationEvents {
    * The experiment stage's exact attribution totals of one experiment variant over the partition groups this process
    * owns (pipelines/experiment/): emitted for every variant after each batch, restore and rebalance.
    */
-  'experiment.variant': { experiment: string; variant: string; learners: number; impressions: number; clicks: number; attempts: number; successes: number; crossovers: number; unmatched: number };
+  'experiment.variant': {
+    experiment: string;
+    variant: string;
+    learners: number;
+    impressions: number;
+    clicks: number;
+    attempts: number;
+    successes: number;
+    crossovers: number;
+    unmatched: number;
+  };
   /** Rolling quality measured prequentially by the pipeline. */
   'quality.quizAuc': { value: number };
   'quality.hitRate': { value: number; k: number };
@@ -60,7 +70,7 @@ export interface InstrumentationEvents {
   /** Keys (learners, catalogue records) the stage's running rewrite has still to write; 0 when none runs. */
   'serving.rebuildPending': { stage: string; pending: number };
   /** A model-state checkpoint was written. */
-  'checkpoint': { stage: string; durationMs: number };
+  checkpoint: { stage: string; durationMs: number };
 }
 
 export type InstrumentationEventName = keyof InstrumentationEvents;
@@ -81,7 +91,9 @@ export interface Instrumentation extends Emitter {
  * Creates an emitter. `emit` is synchronous and never throws: a failing listener is reported to `onListenerError`
  * (default: ignored) so that instrumentation can never break the code it observes.
  */
-export function createInstrumentation(opts: { onListenerError?: (err: unknown, name: InstrumentationEventName) => void } = {}): Instrumentation {
+export function createInstrumentation(
+  opts: { onListenerError?: (err: unknown, name: InstrumentationEventName) => void } = {},
+): Instrumentation {
   const listeners = new Map<InstrumentationEventName, Set<(p: never) => void>>();
   return {
     emit(name, payload) {

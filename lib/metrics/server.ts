@@ -30,7 +30,12 @@ export interface ServeMetricsOptions {
  * @param port TCP port; 0 picks a free one.
  * @param host bind address, default 127.0.0.1 (metrics are for the local Prometheus, not the internet).
  */
-export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1', opts: ServeMetricsOptions = {}): Promise<MetricsServer> {
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+  host = '127.0.0.1',
+  opts: ServeMetricsOptions = {},
+): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {

@@ -52,7 +52,11 @@ export class EventDeserializer {
   private readonly now: () => number;
   private readonly negativeCacheMs: number;
 
-  constructor(private readonly client: Client, prefix: string, opts: DeserializerOptions = {}) {
+  constructor(
+    private readonly client: Client,
+    prefix: string,
+    opts: DeserializerOptions = {},
+  ) {
     for (const t of eventTopics(prefix)) this.byTopic.set(t.topic, t);
     this.now = opts.now ?? Date.now;
     this.negativeCacheMs = opts.negativeCacheMs ?? 30_000;
@@ -72,7 +76,11 @@ export class EventDeserializer {
       throw new PoisonMessageError('unexpected-tombstone', `null value on non-compacted topic ${topic}`, { context: { topic } });
     }
     if (value.length < 5 || value[0] !== 0) {
-      throw new PoisonMessageError('not-confluent-framed', `value is not in the Confluent wire format (${value.length} bytes, first byte ${value[0] ?? 'none'})`, { context: { topic } });
+      throw new PoisonMessageError(
+        'not-confluent-framed',
+        `value is not in the Confluent wire format (${value.length} bytes, first byte ${value[0] ?? 'none'})`,
+        { context: { topic } },
+      );
     }
     const schemaId = value.readInt32BE(1);
     const entry = await this.resolver(t, schemaId);
@@ -82,13 +90,22 @@ export class EventDeserializer {
     try {
       decoded = entry.resolver ? reader.fromBuffer(value.subarray(5), entry.resolver) : reader.fromBuffer(value.subarray(5));
     } catch (err) {
-      throw new PoisonMessageError('avro-decode-failed', `Avro body does not decode with schema ${schemaId}: ${(err as Error).message}`, { cause: err, context: { topic, schemaId } });
+      throw new PoisonMessageError('avro-decode-failed', `Avro body does not decode with schema ${schemaId}: ${(err as Error).message}`, {
+        cause: err,
+        context: { topic, schemaId },
+      });
     }
     const v = validateEvent(t.event, decoded, { now: this.now() });
     if (!v.ok) throw new PoisonMessageError('invalid-field', v.issues.map(formatIssue).join('; '), { context: { topic, schemaId } });
     const expectedKey = t.event === 'Resource' ? (v.value as EventTypes['Resource']).resourceId : (v.value as { userId: string }).userId;
-    if (keyText === null) throw new PoisonMessageError('missing-key', `message has no key; expected ${expectedKey}`, { context: { topic } });
-    if (keyText !== expectedKey) throw new PoisonMessageError('key-mismatch', `key ${JSON.stringify(keyText.slice(0, 64))} differs from the event's ${JSON.stringify(expectedKey.slice(0, 64))}`, { context: { topic } });
+    if (keyText === null)
+      throw new PoisonMessageError('missing-key', `message has no key; expected ${expectedKey}`, { context: { topic } });
+    if (keyText !== expectedKey)
+      throw new PoisonMessageError(
+        'key-mismatch',
+        `key ${JSON.stringify(keyText.slice(0, 64))} differs from the event's ${JSON.stringify(expectedKey.slice(0, 64))}`,
+        { context: { topic } },
+      );
     return { event: t.event, value: v.value, schemaId } as Decoded;
   }
 
@@ -110,7 +127,12 @@ export class EventDeserializer {
   }
 
   private async loadResolver(t: EventTopic, id: number): Promise<ResolverEntry> {
-    const fail = (reason: PoisonReason, message: string): ResolverEntry => ({ ok: false, reason, message, until: this.now() + this.negativeCacheMs });
+    const fail = (reason: PoisonReason, message: string): ResolverEntry => ({
+      ok: false,
+      reason,
+      message,
+      until: this.now() + this.negativeCacheMs,
+    });
     let info;
     try {
       info = await this.client.getBySubjectAndId(t.subject, id);
@@ -130,7 +152,10 @@ export class EventDeserializer {
     try {
       return { ok: true, resolver: reader.createResolver(writer) };
     } catch (err) {
-      return fail('schema-mismatch', `schema ${id} (${writer.name ?? writer.typeName}) cannot be read as ${t.event}: ${(err as Error).message}`);
+      return fail(
+        'schema-mismatch',
+        `schema ${id} (${writer.name ?? writer.typeName}) cannot be read as ${t.event}: ${(err as Error).message}`,
+      );
     }
   }
 }

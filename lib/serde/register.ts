@@ -38,7 +38,8 @@ export async function registerSchemas(client: Client, config: Config, opts: Regi
       if (err instanceof LearnstreamError) throw err;
       const status = (err as { status?: number }).status;
       // 409 = the registry refused the schema as incompatible with the subject's history: not a transient problem.
-      if (status === 409 || status === 422) throw new LearnstreamError(`schema for ${t.subject} refused by the registry: ${(err as Error).message}`, { cause: err });
+      if (status === 409 || status === 422)
+        throw new LearnstreamError(`schema for ${t.subject} refused by the registry: ${(err as Error).message}`, { cause: err });
       throw registryUnavailable(err, `registering ${t.subject}`) satisfies DependencyError;
     }
   }

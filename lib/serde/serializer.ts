@@ -41,13 +41,19 @@ export class EventSerializer {
       // TOPIC explicitly: the client's default (ASSOCIATED) first asks GET /associations/..., an endpoint Apicurio's
       // ccompat API does not have; Apicurio does not answer it with a 404 but lets it time out, so every first
       // serialize per topic stalled for the full HTTP timeout.
-      const serializer = new AvroSerializer(client, SerdeType.VALUE, { autoRegisterSchemas: false, useSchemaId: id, subjectNameStrategyType: SubjectNameStrategyType.TOPIC });
+      const serializer = new AvroSerializer(client, SerdeType.VALUE, {
+        autoRegisterSchemas: false,
+        useSchemaId: id,
+        subjectNameStrategyType: SubjectNameStrategyType.TOPIC,
+      });
       const header = Buffer.alloc(5);
       header.writeInt32BE(id, 1);
       byTopic.set(t.topic, { event: t.event, id, header, serializer });
     }
     if (missing.length > 0) {
-      throw new ConfigError(missing.map((s) => `schema of this build is not registered under ${s}: run \`npm run schemas:register\` (or registerSchemas())`));
+      throw new ConfigError(
+        missing.map((s) => `schema of this build is not registered under ${s}: run \`npm run schemas:register\` (or registerSchemas())`),
+      );
     }
     return new EventSerializer(byTopic);
   }
@@ -77,7 +83,8 @@ export class EventSerializer {
     try {
       return await t.serializer.serialize(topic, event);
     } catch (err) {
-      if (err instanceof Error && err.name === 'SerializationError') throw new LearnstreamError(`cannot serialize ${t.event} for ${topic}: ${err.message}`, { cause: err });
+      if (err instanceof Error && err.name === 'SerializationError')
+        throw new LearnstreamError(`cannot serialize ${t.event} for ${topic}: ${err.message}`, { cause: err });
       throw registryUnavailable(err, `serializing for ${topic}`);
     }
   }

@@ -42,10 +42,7 @@ export class OnlineCollab {
   private biasRef = Number.NaN;
   private biasTmp = new Float32Array(256);
 
-  constructor(
-    options: Partial<CollabOptions> = {},
-    state?: { learners: FactorTable; resources: FactorTable; biasRef: number },
-  ) {
+  constructor(options: Partial<CollabOptions> = {}, state?: { learners: FactorTable; resources: FactorTable; biasRef: number }) {
     this.options = resolveOptions(options);
     this.learners = state?.learners ?? new FactorTable(this.options.dim);
     this.resources = state?.resources ?? new FactorTable(this.options.dim);
@@ -139,11 +136,7 @@ export class OnlineCollab {
   applyGradient(g: ItemGradient): void {
     const t = this.resources;
     const r = t.ensure(g.resourceId, this.options.seed, this.options.initStd);
-    const next = applyItemUpdate(
-      { vector: t.row(r), bias: t.biases[r], count: t.counts[r], lastT: t.lastT[r] },
-      g,
-      this.options,
-    );
+    const next = applyItemUpdate({ vector: t.row(r), bias: t.biases[r], count: t.counts[r], lastT: t.lastT[r] }, g, this.options);
     t.row(r).set(next.vector);
     t.biases[r] = next.bias;
     t.counts[r] = next.count;

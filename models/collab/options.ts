@@ -1,14 +1,5 @@
 /** Interaction kinds the collaborative model learns from (the learning.interactions schema plus quiz attempts). */
-export type InteractionKind =
-  | 'view'
-  | 'click'
-  | 'dwell'
-  | 'bookmark'
-  | 'complete'
-  | 'rating'
-  | 'dislike'
-  | 'skip'
-  | 'quiz';
+export type InteractionKind = 'view' | 'click' | 'dwell' | 'bookmark' | 'complete' | 'rating' | 'dislike' | 'skip' | 'quiz';
 
 /** One interaction as the model sees it: external ids, event time in milliseconds. */
 export interface Interaction {

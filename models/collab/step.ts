@@ -80,12 +80,7 @@ export function newLearner(dim: number): LearnerFactors {
  * (the event's own resource and the sampled negatives). Negatives are drawn from a PRNG keyed by
  * (seed, learnerId, learner.count), so the same learner history gives the same samples on any instance.
  */
-export function learnerStep(
-  learner: LearnerFactors,
-  items: ItemFactorsView,
-  ev: Interaction,
-  opts: CollabOptions,
-): LearnerStepResult {
+export function learnerStep(learner: LearnerFactors, items: ItemFactorsView, ev: Interaction, opts: CollabOptions): LearnerStepResult {
   const dim = opts.dim;
   const p = Float32Array.from(learner.vector);
   const t = ev.timestamp;

@@ -14,7 +14,10 @@ export class FactorTable {
   /** event time (ms) of the last update of each row; NaN before the first */
   lastT: Float64Array;
 
-  constructor(readonly dim: number, capacity = 256) {
+  constructor(
+    readonly dim: number,
+    capacity = 256,
+  ) {
     this.vectors = new Float32Array(capacity * dim);
     this.biases = new Float32Array(capacity);
     this.counts = new Float64Array(capacity);

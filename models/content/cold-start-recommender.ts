@@ -79,7 +79,8 @@ export class ColdStartRecommender implements StreamRecommender {
       this.flat.set(v, i * dim);
       this.hasContent[i] = 1;
     });
-    if (factors && factorDim && this.options.mapFactors) this.map = new ContentFactorMap({ ...this.options.map, contentDim: dim, factorDim });
+    if (factors && factorDim && this.options.mapFactors)
+      this.map = new ContentFactorMap({ ...this.options.map, contentDim: dim, factorDim });
   }
 
   /** Resources become available (published in the catalogue) at time `t` (seconds) before their first interaction. */
@@ -124,7 +125,8 @@ export class ColdStartRecommender implements StreamRecommender {
     const { flat, dim } = this;
     for (const i of this.cold) {
       if (i >= nItems || !this.hasContent[i] || out[i] === -Infinity) continue;
-      let s0 = 0, s1 = 0;
+      let s0 = 0,
+        s1 = 0;
       const o = i * dim;
       let d = 0;
       for (; d + 1 < dim; d += 2) {

@@ -84,7 +84,9 @@ export class ContentFactorMap {
   observe(id: string, content: Float32Array, factor: ArrayLike<number>, bias: number, events: number): void {
     if (events < this.options.minEvents) return;
     if (content.length !== this.options.contentDim || factor.length !== this.options.factorDim) {
-      throw new RangeError(`content/factor dimension ${content.length}/${factor.length}, expected ${this.options.contentDim}/${this.options.factorDim}`);
+      throw new RangeError(
+        `content/factor dimension ${content.length}/${factor.length}, expected ${this.options.contentDim}/${this.options.factorDim}`,
+      );
     }
     const y = new Float64Array(this.m);
     for (let f = 0; f < factor.length; f++) y[f] = factor[f];

@@ -25,7 +25,12 @@ export interface ContentMatrix {
  * The `k` resources closest to `vector` (excluding `selfId` and anything below `minCosine`, default 0.3: below it
  * MiniLM neighbours are mostly noise), best first, each with a `content-similar` reason referring to `selfId`.
  */
-export function contentNeighbours(vector: Float32Array, m: ContentMatrix, k: number, opts: { selfId?: string; selfTitle?: string; minCosine?: number } = {}): SimilarItem[] {
+export function contentNeighbours(
+  vector: Float32Array,
+  m: ContentMatrix,
+  k: number,
+  opts: { selfId?: string; selfTitle?: string; minCosine?: number } = {},
+): SimilarItem[] {
   const n = m.ids.length;
   if (n === 0 || k <= 0) return [];
   const scores = new Float32Array(n);
@@ -35,6 +40,8 @@ export function contentNeighbours(vector: Float32Array, m: ContentMatrix, k: num
   return Array.from(topK(scores, n, k), (i) => ({
     resourceId: m.ids[i],
     score: Math.round(scores[i] * 1e4) / 1e4,
-    reasons: [{ code: 'content-similar' as const, text: `Similar to ${opts.selfTitle ?? opts.selfId ?? 'this resource'}`, ref: opts.selfId }],
+    reasons: [
+      { code: 'content-similar' as const, text: `Similar to ${opts.selfTitle ?? opts.selfId ?? 'this resource'}`, ref: opts.selfId },
+    ],
   }));
 }

@@ -19,7 +19,10 @@ export class CollabRecommender implements StreamRecommender {
   private buf = new Float64Array(1024);
   private map = new Int32Array(0); // eval item index -> model resource index (-1 unknown)
 
-  constructor(readonly model: OnlineCollab, name = 'online-mf') {
+  constructor(
+    readonly model: OnlineCollab,
+    name = 'online-mf',
+  ) {
     this.name = name;
   }
 

@@ -123,7 +123,10 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
   const scores = new Float64Array(n);
   const interacted = new Set<number>();
   const history = new Map<number, number[]>();
-  const first = new Acc(), firstN = new Acc(), heldAll = new Acc(), overall = new Acc();
+  const first = new Acc(),
+    firstN = new Acc(),
+    heldAll = new Acc(),
+    overall = new Acc();
   const byPositive = Array.from({ length: o.curveN }, () => new Acc());
   let published = false;
   let postPositives = 0;
@@ -162,5 +165,13 @@ export function runColdStart(split: ColdStartSplit, model: ColdStartCandidate, o
     }
     available[ev.item] = 1;
   }
-  return { name: model.name, first: first.stats, firstN: firstN.stats, heldAll: heldAll.stats, overall: overall.stats, byPositive: byPositive.map((a) => a.stats), seconds: (o.clock() - start) / 1000 };
+  return {
+    name: model.name,
+    first: first.stats,
+    firstN: firstN.stats,
+    heldAll: heldAll.stats,
+    overall: overall.stats,
+    byPositive: byPositive.map((a) => a.stats),
+    seconds: (o.clock() - start) / 1000,
+  };
 }

@@ -44,11 +44,7 @@ export function defaultIsTestPoint(ev: StreamEvent): boolean {
  * low ratings), and score hit@k and NDCG@k of the item actually chosen. Then the model learns from every event.
  * Items first seen in the current event cannot be recommended and count as misses.
  */
-export function runPrequential(
-  events: readonly StreamEvent[],
-  model: StreamRecommender,
-  opts: PrequentialOptions = {},
-): PrequentialResult {
+export function runPrequential(events: readonly StreamEvent[], model: StreamRecommender, opts: PrequentialOptions = {}): PrequentialResult {
   const k = opts.k ?? 10;
   const isTest = opts.isTestPoint ?? defaultIsTestPoint;
   const clock = opts.clock ?? (() => performance.now());

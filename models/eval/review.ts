@@ -44,7 +44,10 @@ export interface ReviewEvalResult {
   methods: ({ name: string } & BinaryScores)[];
 }
 
-export function evaluateReviews(input: { train?: readonly ReviewAttempt[]; test: readonly ReviewAttempt[] }, o: ReviewEvalOptions = {}): ReviewEvalResult {
+export function evaluateReviews(
+  input: { train?: readonly ReviewAttempt[]; test: readonly ReviewAttempt[] },
+  o: ReviewEvalOptions = {},
+): ReviewEvalResult {
   const train = input.train ?? [];
   const km = new KnowledgeModel(o.model);
   const epochs = Math.max(1, o.trainEpochs ?? 8);
@@ -73,7 +76,12 @@ export function evaluateReviews(input: { train?: readonly ReviewAttempt[]; test:
       gaps.push(a.timestamp - card.last);
     }
     km.update(attempt);
-    deck.rate(scheduler, key, quizRating({ correct: a.correct, score: a.score, responseTimeMs: a.responseTimeMs }, deck.typicalResponseMs()), a.timestamp);
+    deck.rate(
+      scheduler,
+      key,
+      quizRating({ correct: a.correct, score: a.score, responseTimeMs: a.responseTimeMs }, deck.typicalResponseMs()),
+      a.timestamp,
+    );
     if (a.correct) deck.notePace(a.responseTimeMs);
     lastOutcome.set(`${a.userId}\u0000${a.itemId}`, y);
   }

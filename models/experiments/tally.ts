@@ -166,7 +166,11 @@ export class ExperimentTally {
 
   static fromJSON(json: TallyJSON | null | undefined): ExperimentTally {
     const t = new ExperimentTally();
-    for (const [u, q] of json?.quizzes ?? []) t.quizzes.set(u, q.map(([at, c]) => [at, c]));
+    for (const [u, q] of json?.quizzes ?? [])
+      t.quizzes.set(
+        u,
+        q.map(([at, c]) => [at, c]),
+      );
     for (const { u, e, r } of json?.records ?? []) {
       let mine = t.learners.get(u);
       if (!mine) t.learners.set(u, (mine = new Map<string, LearnerRecord>()));

@@ -88,7 +88,11 @@ export class HybridRecommender implements StreamRecommender {
     this.recommender = new Recommender(recommenderOptions(this.opts));
     this.signals =
       restored?.signals ??
-      new ItemSignals({ rowCapacity: this.opts.transitions.rowCapacity, transitionHalfLifeSeconds: this.opts.transitions.halfLifeSeconds, popularityHalfLifeSeconds: this.opts.popularityHalfLifeSeconds });
+      new ItemSignals({
+        rowCapacity: this.opts.transitions.rowCapacity,
+        transitionHalfLifeSeconds: this.opts.transitions.halfLifeSeconds,
+        popularityHalfLifeSeconds: this.opts.popularityHalfLifeSeconds,
+      });
     if (this.opts.collabWeight > 0) this.collab = new CollabRecommender(restored?.collab ?? new OnlineCollab({ dim: 8, ...o.collab }));
   }
 
@@ -137,9 +141,19 @@ export class HybridRecommender implements StreamRecommender {
     if (state.version !== 2) throw new Error(`unsupported hybrid state version ${String(state.version)}`);
     const o = state.options;
     if (o.collabWeight > 0 && !state.collab) throw new Error('hybrid state has a collaborative weight but no collaborative state');
-    const signals = ItemSignals.deserialize(state.signals, { rowCapacity: o.transitions.rowCapacity, transitionHalfLifeSeconds: o.transitions.halfLifeSeconds, popularityHalfLifeSeconds: o.popularityHalfLifeSeconds });
+    const signals = ItemSignals.deserialize(state.signals, {
+      rowCapacity: o.transitions.rowCapacity,
+      transitionHalfLifeSeconds: o.transitions.halfLifeSeconds,
+      popularityHalfLifeSeconds: o.popularityHalfLifeSeconds,
+    });
     const h = new HybridRecommender(
-      { transitions: o.transitions, popularityWeight: o.popularityWeight, popularityHalfLifeSeconds: o.popularityHalfLifeSeconds, collabWeight: o.collabWeight, collabCandidates: o.collabCandidates },
+      {
+        transitions: o.transitions,
+        popularityWeight: o.popularityWeight,
+        popularityHalfLifeSeconds: o.popularityHalfLifeSeconds,
+        collabWeight: o.collabWeight,
+        collabCandidates: o.collabCandidates,
+      },
       { signals, collab: state.collab ? OnlineCollab.deserialize(state.collab) : undefined },
     );
     h.recent = state.recent.map((r) => [...r]);
@@ -150,7 +164,14 @@ export class HybridRecommender implements StreamRecommender {
 
 export function recommenderOptions(o: HybridState['options']): RecommenderOptions {
   const t = o.transitions;
-  return { window: t.window, positionDecay: t.positionDecay, reverseWeight: t.reverseWeight, rowNormPower: t.rowNormPower, popularityWeight: o.popularityWeight, collabWeight: o.collabWeight };
+  return {
+    window: t.window,
+    positionDecay: t.positionDecay,
+    reverseWeight: t.reverseWeight,
+    rowNormPower: t.rowNormPower,
+    popularityWeight: o.popularityWeight,
+    collabWeight: o.collabWeight,
+  };
 }
 
 /** A positive engagement counts towards popularity: a rating of 4 or more, or any engagement kind but view/skip/dislike. */

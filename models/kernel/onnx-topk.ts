@@ -91,7 +91,9 @@ export class OnnxTopK {
         this.scores.run({
           U: new ort.Tensor('float32', users.subarray(j0 * d, (j0 + bb) * d), [bb, d]),
           Q,
-          M: shared ? new ort.Tensor('float32', mask.subarray(0, n), [1, n]) : new ort.Tensor('float32', mask.subarray(j0 * n, (j0 + bb) * n), [bb, n]),
+          M: shared
+            ? new ort.Tensor('float32', mask.subarray(0, n), [1, n])
+            : new ort.Tensor('float32', mask.subarray(j0 * n, (j0 + bb) * n), [bb, n]),
         }),
       );
     }
@@ -112,7 +114,15 @@ export class OnnxTopK {
   }
 
   /** The same in one Gemm + TopK call (long rows, where onnxruntime's TopK beats a JS pass over the scores). */
-  private async topKBatchTopK(users: Float32Array, b: number, items: Float32Array, n: number, kk: number, mask: Float32Array, shared: boolean): Promise<TopKResult[]> {
+  private async topKBatchTopK(
+    users: Float32Array,
+    b: number,
+    items: Float32Array,
+    n: number,
+    kk: number,
+    mask: Float32Array,
+    shared: boolean,
+  ): Promise<TopKResult[]> {
     const d = this.dim;
     const rows = shared ? 1 : b;
     const res = await this.session.run({

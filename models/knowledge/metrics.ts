@@ -111,7 +111,10 @@ export class SlidingBinaryWindow {
   private filled = 0;
   private next = 0;
 
-  constructor(readonly capacity: number, private readonly positiveAt = 0.5) {
+  constructor(
+    readonly capacity: number,
+    private readonly positiveAt = 0.5,
+  ) {
     if (!(capacity >= 1)) throw new Error(`window capacity must be >= 1, got ${capacity}`);
     this.preds = new Float64Array(capacity);
     this.labels = new Float64Array(capacity);

@@ -132,7 +132,17 @@ export interface KnowledgeModelState {
   weightG2: number[];
   items: [string, ItemState][];
   skills: [string, SkillPopulation][];
-  learners: [string, { ability: Belief; factors: { mean: number[]; variance: number[] }; skills: [string, Belief][]; history: ReturnType<LearnerHistory['toJSON']>; mem?: number[]; recent?: [string, number][] }][];
+  learners: [
+    string,
+    {
+      ability: Belief;
+      factors: { mean: number[]; variance: number[] };
+      skills: [string, Belief][];
+      history: ReturnType<LearnerHistory['toJSON']>;
+      mem?: number[];
+      recent?: [string, number][];
+    },
+  ][];
 }
 
 export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
@@ -352,7 +362,13 @@ export class KnowledgeModel implements KnowledgePredictor {
       skills: [...this.skills].map(([k, v]) => [k, { ...v }]),
       learners: [...this.learners].map(([k, l]) => [
         k,
-        { ability: { ...l.ability }, factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] }, skills: [...l.skills].map(([s, b]) => [s, { ...b }]), history: l.history.toJSON(), ...(memory ? { mem: [...l.mem], recent: l.recent.map(([i, y]) => [i, y] as [string, number]) } : {}) },
+        {
+          ability: { ...l.ability },
+          factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] },
+          skills: [...l.skills].map(([s, b]) => [s, { ...b }]),
+          history: l.history.toJSON(),
+          ...(memory ? { mem: [...l.mem], recent: l.recent.map(([i, y]) => [i, y] as [string, number]) } : {}),
+        },
       ]),
     };
   }
@@ -438,7 +454,20 @@ export class KnowledgeModel implements KnowledgePredictor {
       const d = this.options.factors;
       const v = new Array<number>(d);
       for (let k = 0; k < d; k++) v[k] = this.options.factorInit * hashUniform(`${this.options.seed}:${a.itemId}:${k}`);
-      this.items.set(a.itemId, (it = { b: 0, g2: 0, n: 0, succ: 0, skills: [], v, vg2: new Array<number>(d).fill(0), w: new Array<number>(FEATURE_NAMES.length).fill(0), wg2: new Array<number>(FEATURE_NAMES.length).fill(0) }));
+      this.items.set(
+        a.itemId,
+        (it = {
+          b: 0,
+          g2: 0,
+          n: 0,
+          succ: 0,
+          skills: [],
+          v,
+          vg2: new Array<number>(d).fill(0),
+          w: new Array<number>(FEATURE_NAMES.length).fill(0),
+          wg2: new Array<number>(FEATURE_NAMES.length).fill(0),
+        }),
+      );
     }
     if (a.skills.length) it.skills = [...a.skills];
     return it;
@@ -490,7 +519,8 @@ export class KnowledgeModel implements KnowledgePredictor {
   private ensureMemory(it: ItemState, id: string): void {
     if (it.mk) return;
     const d = this.options.memory;
-    const init = (tag: string) => Array.from({ length: d }, (_, k) => this.options.memoryInit * hashUniform(`${this.options.seed}:${tag}:${id}:${k}`));
+    const init = (tag: string) =>
+      Array.from({ length: d }, (_, k) => this.options.memoryInit * hashUniform(`${this.options.seed}:${tag}:${id}:${k}`));
     it.mk = init('mk');
     it.m1 = init('m1');
     it.m0 = init('m0');

@@ -31,7 +31,9 @@ export function plannableGraph(nodes: ReadonlyMap<string, CatalogueNode>): Map<s
   const out = new Map<string, PathNode>();
   for (const [id, n] of nodes) {
     if (n.active === false) continue;
-    let pre = n.prerequisites.some((p) => nodes.get(p)?.active === false) ? [...new Set(n.prerequisites.flatMap((p) => expand(p, new Set())))] : n.prerequisites;
+    let pre = n.prerequisites.some((p) => nodes.get(p)?.active === false)
+      ? [...new Set(n.prerequisites.flatMap((p) => expand(p, new Set())))]
+      : n.prerequisites;
     if (pre.includes(id)) pre = pre.filter((p) => p !== id);
     out.set(id, { id, ...(n.title !== undefined ? { title: n.title } : {}), prerequisites: pre });
   }

@@ -137,7 +137,7 @@ export function planPath(input: PlanInput): PlanResult {
   const steps = order.slice(0, max).map((id): PathStep => {
     const n = nodes.get(id)!;
     const u = unlocks.get(id) ?? [];
-    const firstGoal = goals.has(id) ? undefined : u.find((x) => goals.has(x)) ?? u[0];
+    const firstGoal = goals.has(id) ? undefined : (u.find((x) => goals.has(x)) ?? u[0]);
     return {
       resourceId: id,
       ...(n.title !== undefined ? { title: n.title } : {}),
@@ -158,7 +158,11 @@ export function planPath(input: PlanInput): PlanResult {
  * build paths by hand): each step's known prerequisites are mastered or an earlier step, no step is mastered, no step
  * repeats. Returns the first violation, or null.
  */
-export function pathViolation(steps: readonly Pick<PathStep, 'resourceId'>[], nodes: ReadonlyMap<string, PathNode>, standing: (id: string) => Standing): string | null {
+export function pathViolation(
+  steps: readonly Pick<PathStep, 'resourceId'>[],
+  nodes: ReadonlyMap<string, PathNode>,
+  standing: (id: string) => Standing,
+): string | null {
   const earlier = new Set<string>();
   for (const s of steps) {
     if (earlier.has(s.resourceId)) return `${s.resourceId} appears twice`;

@@ -15,7 +15,12 @@ export const DEFAULT_MASTERY_THRESHOLD = 0.8;
  * skills needs all of them, taken as independent), null when a skill has no estimate or the resource names none.
  * Mastered = completed, or P(success) ≥ threshold.
  */
-export function standingOf(skills: readonly string[], mastery: ReadonlyMap<string, number>, completed: boolean, threshold = DEFAULT_MASTERY_THRESHOLD): Standing {
+export function standingOf(
+  skills: readonly string[],
+  mastery: ReadonlyMap<string, number>,
+  completed: boolean,
+  threshold = DEFAULT_MASTERY_THRESHOLD,
+): Standing {
   let p: number | null = null;
   if (skills.length > 0) {
     let prod = 1;

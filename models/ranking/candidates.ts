@@ -7,7 +7,13 @@ import { topK } from '../kernel';
  * top-k, so they never take a slot. Mutates `scores` at the excluded indices (-Infinity). Returns indices, best first,
  * then the extras in the order given.
  */
-export function preselect(scores: Float64Array | Float32Array, n: number, k: number, exclude: Iterable<number> = [], extra: Iterable<number> = []): number[] {
+export function preselect(
+  scores: Float64Array | Float32Array,
+  n: number,
+  k: number,
+  exclude: Iterable<number> = [],
+  extra: Iterable<number> = [],
+): number[] {
   for (const i of exclude) if (i >= 0 && i < n) scores[i] = -Infinity;
   const top = Array.from(topK(scores, n, k));
   const seen = new Set(top);

@@ -36,7 +36,7 @@ export function percentileRanks(values: Float64Array, out: Float64Array): void {
     return;
   }
   sortPairs(keys, ids, 0, m);
-  for (let a = 0; a < m; ) {
+  for (let a = 0; a < m;) {
     const x = keys[a];
     let b = a + 1;
     while (b < m && keys[b] === x) b++;
@@ -246,7 +246,17 @@ export function scoreCandidates(
 }
 
 /** The relevance sum, in one place and one order, so the bound and the exact value cannot drift apart. */
-function relevanceOf(w: RankOptions['weights'], o: RankOptions, base: number, collab: number, interest: number, recent: number, difficulty: number, popularity: number, unmet: number): number {
+function relevanceOf(
+  w: RankOptions['weights'],
+  o: RankOptions,
+  base: number,
+  collab: number,
+  interest: number,
+  recent: number,
+  difficulty: number,
+  popularity: number,
+  unmet: number,
+): number {
   return (
     w.relevance * base +
     w.collab * (Number.isNaN(collab) ? 0 : collab) +
@@ -260,7 +270,12 @@ function relevanceOf(w: RankOptions['weights'], o: RankOptions, base: number, co
 }
 
 /** All ranking features of every candidate, in candidate order. */
-export function computeFeatures(candidates: readonly Candidate[], learner: LearnerContext, predictSuccess: PredictSuccess | undefined, o: RankOptions): Features[] {
+export function computeFeatures(
+  candidates: readonly Candidate[],
+  learner: LearnerContext,
+  predictSuccess: PredictSuccess | undefined,
+  o: RankOptions,
+): Features[] {
   const s = scoreCandidates(candidates, learner, predictSuccess, o);
   return candidates.map((_, i) => s.features(i));
 }

@@ -6,7 +6,12 @@
  * O(pool × k × dim) inner loop runs over adjacent memory (and callers can pass raw factor rows without copying).
  * Deterministic: ties go to the lower pool index. Returns pool indices in pick order.
  */
-export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (ArrayLike<number> | undefined)[], k: number, lambda: number): number[] {
+export function mmrSelect(
+  relevance: ArrayLike<number>,
+  vectors: readonly (ArrayLike<number> | undefined)[],
+  k: number,
+  lambda: number,
+): number[] {
   const n = relevance.length;
   let lo = Infinity;
   let hi = -Infinity;
@@ -135,7 +140,15 @@ function scanSelect(
 }
 
 /** Brings candidate i's max similarity up to date with the items picked since its last update (both greedy forms). */
-function catchUp(i: number, picked: readonly number[], upTo: Int32Array, maxSim: Float64Array, has: (i: number) => boolean, unit: Float64Array, dim: number): void {
+function catchUp(
+  i: number,
+  picked: readonly number[],
+  upTo: Int32Array,
+  maxSim: Float64Array,
+  has: (i: number) => boolean,
+  unit: Float64Array,
+  dim: number,
+): void {
   const a = i * dim;
   for (let r = upTo[i]; r < picked.length; r++) {
     const p = picked[r];

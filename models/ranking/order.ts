@@ -148,7 +148,13 @@ export function selectKth(values: Float64Array, n: number, k: number): number {
  * comparator `rel[b] - rel[a] || (id[a] < id[b] ? -1 : 1)` over unique ids and NaN-free relevance, where it is a
  * strict total order, so every correct sort gives this same result. `keys` holds `rel[order[i]]` and moves along.
  */
-export function sortByRelevance(keys: Float64Array, order: Int32Array, lo: number, hi: number, ids: readonly { resourceId: string }[]): void {
+export function sortByRelevance(
+  keys: Float64Array,
+  order: Int32Array,
+  lo: number,
+  hi: number,
+  ids: readonly { resourceId: string }[],
+): void {
   while (hi - lo > SMALL) {
     const mid = (lo + hi) >>> 1;
     // median of three by the same order, moved to lo as the pivot

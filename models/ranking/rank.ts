@@ -2,7 +2,15 @@ import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
 import { sortByRelevance } from './order';
 import { reasonsFor } from './reasons';
-import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContext, type PredictSuccess, type RankOptions, type RecommendedItem } from './types';
+import {
+  DEFAULT_RANK_OPTIONS,
+  type Candidate,
+  type Features,
+  type LearnerContext,
+  type PredictSuccess,
+  type RankOptions,
+  type RecommendedItem,
+} from './types';
 
 /** Options as given by callers: any subset, weights merged field by field. */
 export type RankOptionsInput = Partial<Omit<RankOptions, 'weights'>> & { weights?: Partial<RankOptions['weights']> };
@@ -81,7 +89,8 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
   const reserve = Math.min(o.reserveNew ?? 0, o.topN);
   // every listed item is among the best max(topN, pool) by relevance, or an exploration pick
   const keep = Math.max(o.topN, poolSize);
-  const explore = (i: number, interestCosine: number) => candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
+  const explore = (i: number, interestCosine: number) =>
+    candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
   const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined, scratch.block);
   const rel = s.relevance;
   const order = byRelevance(candidates, rel, s.scored, scratch);
@@ -139,7 +148,11 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
     items: picked.map((i, r) => {
       const c = candidates[i];
       const f = features[r];
-      const item: RecommendedItem = { resourceId: c.resourceId, score: Math.round(f.relevance * 1e6) / 1e6, reasons: reasonsFor(c, f, o, input.learner) };
+      const item: RecommendedItem = {
+        resourceId: c.resourceId,
+        score: Math.round(f.relevance * 1e6) / 1e6,
+        reasons: reasonsFor(c, f, o, input.learner),
+      };
       if (c.type !== undefined) item.type = c.type;
       if (c.topics) item.topics = c.topics.slice();
       if (c.skills) item.skills = c.skills.slice();

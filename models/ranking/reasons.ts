@@ -40,7 +40,10 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
     text.push([f.interest.cosine, { code: 'matches-interest', text: interestText(f.interest.label), ref: f.interest.label }]);
   }
   if (f.recent && f.recent.cosine >= o.reasonCosine) {
-    text.push([f.recent.cosine, { code: 'content-similar', text: similarText(f.recent.title ?? f.recent.resourceId), ref: f.recent.resourceId }]);
+    text.push([
+      f.recent.cosine,
+      { code: 'content-similar', text: similarText(f.recent.title ?? f.recent.resourceId), ref: f.recent.resourceId },
+    ]);
   }
   // at most two: the stable descending sort of before is one comparison (a NaN difference kept the order)
   if (text.length === 2 && text[1][0] - text[0][0] > 0) text.reverse();
@@ -50,7 +53,11 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
     const practised = learner?.practisedSkills;
     const skill = practised ? c.skills?.find((s) => practised.has(s)) : c.skills?.[0];
     if (!practised || skill !== undefined) {
-      out.push({ code: 'right-level', text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`, ref: skill });
+      out.push({
+        code: 'right-level',
+        text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`,
+        ref: skill,
+      });
     }
   }
   if (!c.isNew && f.collab !== undefined && f.collab >= o.reasonCollabPercentile) {
@@ -65,11 +72,22 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
   // weights, which the ranker's collab / popularity weights (0 then) do not show: compare them at those weights.
   const scored = c.relevance !== undefined;
   const parts: [number, Reason][] = [
-    [(scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0), { code: 'similar-learners', text: 'Learners like you engaged with this' }],
+    [
+      (scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0),
+      { code: 'similar-learners', text: 'Learners like you engaged with this' },
+    ],
     [(scored ? o.relevancePopularityShare : w.popularity) * f.popularity, { code: 'popular', text: 'Popular right now' }],
   ];
-  if (f.interest) parts.push([w.interest * f.interest.cosine, { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label }]);
-  if (f.recent) parts.push([w.recent * f.recent.cosine, { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);
+  if (f.interest)
+    parts.push([
+      w.interest * f.interest.cosine,
+      { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label },
+    ]);
+  if (f.recent)
+    parts.push([
+      w.recent * f.recent.cosine,
+      { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId },
+    ]);
   parts.sort((a, b) => b[0] - a[0]);
   return [parts[0][1]];
 }

@@ -1,6 +1,17 @@
 /** A stable, machine-readable reason code plus a human text, e.g. {code:'next-after', text:'Next after Algebra I', ref:'r12'}. */
 export interface Reason {
-  code: 'similar-learners' | 'matches-interest' | 'right-level' | 'next-after' | 'popular' | 'popular-in-interest' | 'content-similar' | 'co-engaged' | 'new-resource' | 'because-you-did' | 'due-for-review';
+  code:
+    | 'similar-learners'
+    | 'matches-interest'
+    | 'right-level'
+    | 'next-after'
+    | 'popular'
+    | 'popular-in-interest'
+    | 'content-similar'
+    | 'co-engaged'
+    | 'new-resource'
+    | 'because-you-did'
+    | 'due-for-review';
   text: string;
   /** Resource id, skill or topic the reason refers to. */
   ref?: string;
@@ -167,4 +178,3 @@ export interface Features {
   nextAfter?: { resourceId: string; title?: string };
   relevance: number;
 }
-

@@ -105,7 +105,14 @@ export class Recommender {
    * popular items, then `extra`; `allowed(i)` false drops an index (inactive, already engaged with). `n` bounds the
    * indices (the caller's item count). The transition scores are accumulated on the way (read by {@link score}).
    */
-  pool(signals: ItemSignals, recent: readonly number[], extra: ArrayLike<number>, n: number, allowed: (i: number) => boolean, t: number): number[] {
+  pool(
+    signals: ItemSignals,
+    recent: readonly number[],
+    extra: ArrayLike<number>,
+    n: number,
+    allowed: (i: number) => boolean,
+    t: number,
+  ): number[] {
     this.ensure(n);
     const acc = this.acc;
     const mark = this.mark;
@@ -161,7 +168,13 @@ export class Recommender {
    * Relevance of each pool entry (the last {@link pool} call's result, same order) into `out`; `collab[j]` is the
    * collaborative score of `pool[j]` (undefined = no MF). Returns the parts of the score. Clears the pool's scratch.
    */
-  score(signals: ItemSignals, pool: readonly number[], collab: ArrayLike<number> | undefined, out: Float64Array, parts?: RelevanceParts): void {
+  score(
+    signals: ItemSignals,
+    pool: readonly number[],
+    collab: ArrayLike<number> | undefined,
+    out: Float64Array,
+    parts?: RelevanceParts,
+  ): void {
     const m = pool.length;
     const acc = this.acc;
     if (this.popKey.length < m) this.popKey = new Float64Array(Math.max(m, 2 * this.popKey.length));

@@ -57,7 +57,11 @@ export class ReviewDeck {
   }
 
   /** Cards due at `at` (due <= at), the least likely to be recalled first; resource cards only when `resourcesOnly`. */
-  due(scheduler: ReviewScheduler, at: number, opts: { resourcesOnly?: boolean; limit?: number } = {}): { key: string; card: ReviewCard; retrievability: number }[] {
+  due(
+    scheduler: ReviewScheduler,
+    at: number,
+    opts: { resourcesOnly?: boolean; limit?: number } = {},
+  ): { key: string; card: ReviewCard; retrievability: number }[] {
     const out: { key: string; card: ReviewCard; retrievability: number }[] = [];
     for (const [key, card] of this.cards) {
       if (card.due > at || (opts.resourcesOnly && !key.startsWith('r:'))) continue;
@@ -79,7 +83,8 @@ export class ReviewDeck {
 
   static fromJSON(j: ReviewDeckJSON): ReviewDeck {
     const d = new ReviewDeck();
-    for (const [k, due, stability, difficulty, reps, lapses, state, last, scheduled, step] of j.c) d.cards.set(k, { due, stability, difficulty, reps, lapses, state, last, scheduled, step });
+    for (const [k, due, stability, difficulty, reps, lapses, state, last, scheduled, step] of j.c)
+      d.cards.set(k, { due, stability, difficulty, reps, lapses, state, last, scheduled, step });
     if (j.rt) [d.rtLog, d.rtN] = j.rt;
     return d;
   }

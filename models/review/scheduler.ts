@@ -50,7 +50,11 @@ export class ReviewScheduler {
 
   constructor(o: ReviewSchedulerOptions = {}) {
     // no fuzz: a replay of the same events must give the same schedule (crash-equivalence, exactly-once tests)
-    const params = generatorParameters({ enable_fuzz: false, request_retention: o.retention ?? 0.9, maximum_interval: o.maximumIntervalDays ?? 365 });
+    const params = generatorParameters({
+      enable_fuzz: false,
+      request_retention: o.retention ?? 0.9,
+      maximum_interval: o.maximumIntervalDays ?? 365,
+    });
     this.f = fsrs(params);
     this.w = params.w;
   }
@@ -92,5 +96,15 @@ function toFsrs(c: ReviewCard): Card {
 }
 
 function fromFsrs(c: Card, at: number): ReviewCard {
-  return { due: c.due.getTime(), stability: c.stability, difficulty: c.difficulty, reps: c.reps, lapses: c.lapses, state: c.state, last: c.last_review?.getTime() ?? at, scheduled: c.scheduled_days, step: c.learning_steps };
+  return {
+    due: c.due.getTime(),
+    stability: c.stability,
+    difficulty: c.difficulty,
+    reps: c.reps,
+    lapses: c.lapses,
+    state: c.state,
+    last: c.last_review?.getTime() ?? at,
+    scheduled: c.scheduled_days,
+    step: c.learning_steps,
+  };
 }

@@ -21,10 +21,17 @@ export interface DueReview {
  * keeps its place and gains the reason; the others take the last reserved positions of the head (the items there move
  * down, nothing is dropped but the list's tail beyond its length). A list without due reviews is returned as is.
  */
-export function withReviewSlots(items: RecommendedItem[], due: readonly DueReview[], o: ReviewSlotOptions = DEFAULT_REVIEW_SLOTS): RecommendedItem[] {
+export function withReviewSlots(
+  items: RecommendedItem[],
+  due: readonly DueReview[],
+  o: ReviewSlotOptions = DEFAULT_REVIEW_SLOTS,
+): RecommendedItem[] {
   if (o.slots <= 0 || due.length === 0 || o.within <= 0) return items;
   const chosen = due.slice(0, o.slots);
-  const reason = (d: DueReview) => ({ code: 'due-for-review' as const, text: `Due for review: about ${Math.round(d.retrievability * 100)}% chance you still recall it` });
+  const reason = (d: DueReview) => ({
+    code: 'due-for-review' as const,
+    text: `Due for review: about ${Math.round(d.retrievability * 100)}% chance you still recall it`,
+  });
   const head = Math.min(o.within, items.length + chosen.length);
   const inHead = new Map<string, DueReview>();
   const outside: DueReview[] = [];
@@ -34,10 +41,12 @@ export function withReviewSlots(items: RecommendedItem[], due: readonly DueRevie
     else outside.push(d);
   }
   const moved = new Set(outside.map((d) => d.item.resourceId));
-  const rest = items.filter((it) => !moved.has(it.resourceId)).map((it) => {
-    const d = inHead.get(it.resourceId);
-    return d ? { ...it, reasons: [reason(d), ...it.reasons] } : it;
-  });
+  const rest = items
+    .filter((it) => !moved.has(it.resourceId))
+    .map((it) => {
+      const d = inHead.get(it.resourceId);
+      return d ? { ...it, reasons: [reason(d), ...it.reasons] } : it;
+    });
   const keep = Math.max(0, head - outside.length);
   const out = rest.slice(0, keep);
   // a reserved slot takes the score of the position it fills, so the list's scores stay non-increasing

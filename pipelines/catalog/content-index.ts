@@ -30,7 +30,11 @@ export class ContentIndex {
   private matrix = new Float32Array(0);
   private dim = 0;
 
-  constructor(readonly k = 20, readonly minCosine = 0.3, private readonly maxRecompute = 50) {}
+  constructor(
+    readonly k = 20,
+    readonly minCosine = 0.3,
+    private readonly maxRecompute = 50,
+  ) {}
 
   get size(): number {
     return this.ids.length;
@@ -182,7 +186,8 @@ export class ContentIndex {
 
   private add(id: string, vector: Float32Array, title: string, group: number): number {
     if (this.dim === 0) this.dim = vector.length;
-    if (vector.length !== this.dim) throw new InvariantError(`content vector of ${id} has ${vector.length} dimensions, the index ${this.dim}`);
+    if (vector.length !== this.dim)
+      throw new InvariantError(`content vector of ${id} has ${vector.length} dimensions, the index ${this.dim}`);
     const i = this.ids.length;
     if ((i + 1) * this.dim > this.matrix.length) {
       const grown = new Float32Array(Math.max(64, (i + 1) * 2) * this.dim);
@@ -201,7 +206,10 @@ export class ContentIndex {
   private search(i: number): Neighbour[] {
     const n = this.ids.length;
     const m = { vectors: this.matrix.subarray(0, n * this.dim), ids: this.ids, dim: this.dim };
-    return contentNeighbours(this.row(i), m, this.k, { selfId: this.ids[i], minCosine: this.minCosine }).map((s) => ({ id: s.resourceId, score: s.score }));
+    return contentNeighbours(this.row(i), m, this.k, { selfId: this.ids[i], minCosine: this.minCosine }).map((s) => ({
+      id: s.resourceId,
+      score: s.score,
+    }));
   }
 }
 

@@ -160,7 +160,13 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       ...(r.language ? { language: r.language } : {}),
     });
     // inactive resources too: what a retired resource built on is still required of what needs it
-    await this.curriculum?.putCurriculumNode({ resourceId, title: r.title, prerequisites: r.prerequisites, skills: r.skills, active: r.active });
+    await this.curriculum?.putCurriculumNode({
+      resourceId,
+      title: r.title,
+      prerequisites: r.prerequisites,
+      skills: r.skills,
+      active: r.active,
+    });
   }
 
   /**
@@ -193,7 +199,13 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
     const ids = this.content.allIds();
     for (let i = 0; i < ids.length; i += 200) {
       const chunk = ids.slice(i, i + 200);
-      if (this.curriculum) await Promise.all(chunk.map(async (id) => { const v = this.content.vector(id); if (v) await this.curriculum!.putContentVector(id, v); }));
+      if (this.curriculum)
+        await Promise.all(
+          chunk.map(async (id) => {
+            const v = this.content.vector(id);
+            if (v) await this.curriculum!.putContentVector(id, v);
+          }),
+        );
       await this.writeSimilar(chunk);
     }
     return ids.length;
@@ -222,7 +234,14 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
       await this.removeContent(ev.resourceId);
       return;
     }
-    const meta = { type: r.type, topics: r.topics, skills: r.skills, prerequisites: r.prerequisites, title: r.title, ...(r.difficulty != null ? { difficulty: r.difficulty } : {}) };
+    const meta = {
+      type: r.type,
+      topics: r.topics,
+      skills: r.skills,
+      prerequisites: r.prerequisites,
+      title: r.title,
+      ...(r.difficulty != null ? { difficulty: r.difficulty } : {}),
+    };
     await this.putFacts(ev.resourceId, r);
     if (!r.active) {
       this.o.sink.send({ kind: 'upsert', itemId: ev.resourceId, active: false, meta });

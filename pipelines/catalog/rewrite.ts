@@ -23,7 +23,14 @@ export interface CatalogRewriteResult {
  * while the replay runs can be overwritten by the replay's older copy of the same resource until its next upsert: the
  * window is the replay's length (seconds for 10,000 resources).
  */
-export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefix: string, catalog: CatalogProcessor, logger: Logger, opts: { progress?: (pending: number) => void } = {}): Promise<CatalogRewriteResult> {
+export async function rewriteCatalogView(
+  kafka: Kafka,
+  topic: string,
+  groupPrefix: string,
+  catalog: CatalogProcessor,
+  logger: Logger,
+  opts: { progress?: (pending: number) => void } = {},
+): Promise<CatalogRewriteResult> {
   const t0 = performance.now();
   const admin = kafka.admin();
   await admin.connect();
@@ -52,7 +59,15 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
             const end = ends.get(batch.partition) ?? 0n;
             for (const m of batch.messages) {
               if (BigInt(m.offset) >= end) break;
-              const id = await catalog.rewriteFacts({ topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers: m.headers ?? {} });
+              const id = await catalog.rewriteFacts({
+                topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key,
+                value: m.value,
+                timestamp: Number(m.timestamp),
+                headers: m.headers ?? {},
+              });
               records++;
               if (id) ids.add(id);
             }
@@ -64,7 +79,10 @@ export async function rewriteCatalogView(kafka: Kafka, topic: string, groupPrefi
         });
         // Bounded: a partition whose last offsets hold no record (e.g. transaction markers) never reports its end.
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 120_000)))]);
+        const timedOut = await Promise.race([
+          finished.then(() => false),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 120_000))),
+        ]);
         clearTimeout(timer);
         if (timedOut) logger.warn('catalogue replay stopped after 120 s before reaching every end offset', { topic, records });
       } finally {

@@ -14,7 +14,13 @@ export function applyItemUpdate(table: ItemTable, model: CollabModel, u: ItemUpd
         // First event on a resource the catalogue never announced: the same seeded start the learner side assumed.
         i = table.set({ itemId: u.itemId, factors: model.newItemFactors(u.itemId), bias: 0, count: 0, lastT: Number.NaN, active: true });
       }
-      model.applyGradient(table, i, { resourceId: u.itemId, grad: u.grad, gradBias: u.gradBias, countsAsEvent: u.countsAsEvent, timestamp: u.timestamp });
+      model.applyGradient(table, i, {
+        resourceId: u.itemId,
+        grad: u.grad,
+        gradBias: u.gradBias,
+        countsAsEvent: u.countsAsEvent,
+        timestamp: u.timestamp,
+      });
       return true;
     }
     case 'upsert': {

@@ -50,7 +50,13 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const applied = new Map<string, { off: bigint; seq: number }>();
     if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
     // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
-    this.groups.set(group, { table, applied, changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)), position: '0', encoded: new Map() });
+    this.groups.set(group, {
+      table,
+      applied,
+      changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)),
+      position: '0',
+      encoded: new Map(),
+    });
   }
 
   snapshot(group: number): ItemGroupJSON {

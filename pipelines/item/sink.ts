@@ -136,7 +136,10 @@ export class KafkaRecordSink implements RecordSink {
    * per partition per request, idempotent producer). Booked only when every record names its partition (the item
    * update sink does; keyed records would leave the offsets of their partitions unknown here).
    */
-  private ledger(chunk: readonly { partition?: number; weight: number }[], meta: readonly { partition: number; baseOffset?: string; offset?: string }[]): void {
+  private ledger(
+    chunk: readonly { partition?: number; weight: number }[],
+    meta: readonly { partition: number; baseOffset?: string; offset?: string }[],
+  ): void {
     if (chunk.some((r) => r.partition === undefined)) return;
     const base = new Map<number, number>();
     for (const m of meta) {
@@ -170,7 +173,13 @@ function recordBytes(r: { key: string | null; value: Buffer | null }): number {
 /** Which partition kafkajs' default partitioner (what keyed records use) gives each key, for `partitions` partitions. */
 export function keyPartitioner(topic: string, partitions: number): (key: string) => number {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
   return (key) => partitioner({ topic, partitionMetadata, message: { key, value: null } });
 }
 

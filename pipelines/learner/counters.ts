@@ -76,7 +76,8 @@ export class DerivedCounters {
       return { a: k.slice(0, i), b: k.slice(i + 1), by };
     });
     try {
-      for (let i = 0; i < pairs.length; i += CO_ENGAGEMENT_CHUNK) await this.o.store.incrementCoEngagement(pairs.slice(i, i + CO_ENGAGEMENT_CHUNK));
+      for (let i = 0; i < pairs.length; i += CO_ENGAGEMENT_CHUNK)
+        await this.o.store.incrementCoEngagement(pairs.slice(i, i + CO_ENGAGEMENT_CHUNK));
     } catch (err) {
       this.o.logger.debug('co-engagement update failed (derived data, skipped)', { err });
     }

@@ -45,7 +45,10 @@ export class EventIdWindow {
   private size = 0;
   private next = 0;
 
-  constructor(private readonly max = DEDUP_WINDOW, initial: Uint32Array = new Uint32Array(2 * Math.min(INITIAL, max))) {
+  constructor(
+    private readonly max = DEDUP_WINDOW,
+    initial: Uint32Array = new Uint32Array(2 * Math.min(INITIAL, max)),
+  ) {
     if (max < 1) throw new InvariantError('EventIdWindow needs room for at least one entry');
     this.h = initial;
   }
@@ -90,7 +93,7 @@ export class EventIdWindow {
 
   static fromB64(s: string, max = DEDUP_WINDOW): EventIdWindow {
     const bytes = Buffer.from(s, 'base64');
-    const all = new Uint32Array(bytes.length >>> 3 << 1);
+    const all = new Uint32Array((bytes.length >>> 3) << 1);
     new Uint8Array(all.buffer).set(bytes.subarray(0, all.byteLength));
     // a checkpoint written with a larger window keeps its newest entries
     const keep = all.subarray(Math.max(0, all.length - 2 * max));

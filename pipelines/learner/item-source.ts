@@ -97,7 +97,14 @@ export class OwnedItems implements ItemSource {
     const table = group.items!;
     // a resource without a row of its own yet (unknown, or only named by a transition row) starts from its seeded factors
     if (!table.has(resourceId) || table.placeholder[table.indexOf(resourceId)] === 1) {
-      table.set({ itemId: resourceId, factors: this.hooks.model.newItemFactors(resourceId), bias: 0, count: 0, lastT: Number.NaN, active: true });
+      table.set({
+        itemId: resourceId,
+        factors: this.hooks.model.newItemFactors(resourceId),
+        bias: 0,
+        count: 0,
+        lastT: Number.NaN,
+        active: true,
+      });
     }
     return table;
   }
@@ -173,7 +180,10 @@ export class ReplicatedItems implements ItemSource {
     const ids = [...recent, ev.resourceId];
     const byFrom = new Map<string, { to: string[]; w: number[] }>();
     if (positive) byFrom.set(ev.resourceId, { to: [], w: [] });
-    for (const link of recommender.links(recent.map((_, k) => k), at >= 0 ? at : recent.length)) {
+    for (const link of recommender.links(
+      recent.map((_, k) => k),
+      at >= 0 ? at : recent.length,
+    )) {
       const from = ids[link.from];
       let e = byFrom.get(from);
       if (!e) byFrom.set(from, (e = { to: [], w: [] }));
@@ -182,7 +192,17 @@ export class ReplicatedItems implements ItemSource {
     }
     let seq = gradients.length;
     for (const [from, e] of byFrom) {
-      sink.send({ kind: 'links', itemId: from, to: e.to, w: e.w, pop: positive && from === ev.resourceId ? 1 : 0, t, src, off: rec.offset, seq: seq++ });
+      sink.send({
+        kind: 'links',
+        itemId: from,
+        to: e.to,
+        w: e.w,
+        pop: positive && from === ev.resourceId ? 1 : 0,
+        t,
+        src,
+        off: rec.offset,
+        seq: seq++,
+      });
     }
   }
 

@@ -143,7 +143,12 @@ export class ListBuilder {
     if (live.length === 0) return out;
     const table = this.o.items.table();
     const ranker = this.o.ranker;
-    const tops = await this.candidates.generate(table, live.map((x) => x.l.cf.vector), (j, row) => ranker.mask(live[j].l, table, row), ranker.k);
+    const tops = await this.candidates.generate(
+      table,
+      live.map((x) => x.l.cf.vector),
+      (j, row) => ranker.mask(live[j].l, table, row),
+      ranker.k,
+    );
     const now = this.o.now();
     live.forEach(({ l, group, j }, b) => {
       const userId = userIds[j];
@@ -175,10 +180,14 @@ export class ListBuilder {
   private list(userId: string, l: Learner, group: LearnerGroup, items: RecommendationList['items']): RecommendationList {
     if (this.knowledgeDirty.delete(userId)) {
       const skills = group.knowledge.mastery(userId);
-      void this.o.store.putKnowledge({ userId, skills, updatedAt: Date.now() }).catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
+      void this.o.store
+        .putKnowledge({ userId, skills, updatedAt: Date.now() })
+        .catch((err) => this.o.logger.warn('putKnowledge failed', { err }));
     }
     if (this.reviewsDirty.delete(userId)) {
-      void this.o.store.putReviews(this.o.reviews.state(userId, l, Date.now())).catch((err) => this.o.logger.warn('putReviews failed', { err }));
+      void this.o.store
+        .putReviews(this.o.reviews.state(userId, l, Date.now()))
+        .catch((err) => this.o.logger.warn('putReviews failed', { err }));
     }
     // A learner known only by declared interests gets an interest-based start, labelled so the API can say so.
     const source = l.interactions === 0 && l.quizzes === 0 && l.interests.length > 0 ? 'cold-start:interests' : 'personal';

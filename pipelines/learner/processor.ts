@@ -23,7 +23,15 @@ import { ListBuilder } from './list-builder';
 import { itemSource, type ItemSource } from './item-source';
 import { RerankTriggers } from './triggers';
 import { erasedBefore, LearnerErasure } from './erasure';
-import { COMPLETED_LENGTH, deserializeGroup, pushHistory, serializeGroup, type Learner, type LearnerGroup, type LearnerGroupJSON } from './state';
+import {
+  COMPLETED_LENGTH,
+  deserializeGroup,
+  pushHistory,
+  serializeGroup,
+  type Learner,
+  type LearnerGroup,
+  type LearnerGroupJSON,
+} from './state';
 
 /** Declared interests kept per learner (a profile event may name more). */
 const MAX_INTERESTS_KEPT = 50;
@@ -165,7 +173,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.coEngagementWindow = tuning.coEngagementWindow;
     const now = () => this.now();
     this.ranker = new LearnerRanker({ ...o.ranking, topN: o.topN }, o.interests);
-    this.variants = new VariantRankers(o.experiments, o.ranking, (r) => new LearnerRanker({ ...r, topN: o.topN }, o.interests), this.ranker);
+    this.variants = new VariantRankers(
+      o.experiments,
+      o.ranking,
+      (r) => new LearnerRanker({ ...r, topN: o.topN }, o.interests),
+      this.ranker,
+    );
     this.reviews = new LearnerReviews(o.reviews);
     const hooks = {
       model: o.model,
@@ -173,7 +186,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       signalsChanged: (id: string, except?: string) => this.triggers.signalsChanged(id, except),
       itemChanged: (id: string, wasActive: boolean) => this.triggers.itemChanged(id, wasActive),
     };
-    this.source = itemSource(hooks, () => this.groups.get(0), { sink: o.sink, replica: o.replica, reflected: o.replicaReflected, maxReplicaLag: o.maxReplicaLag, maxSinkBacklog: o.maxSinkBacklog });
+    this.source = itemSource(hooks, () => this.groups.get(0), {
+      sink: o.sink,
+      replica: o.replica,
+      reflected: o.replicaReflected,
+      maxReplicaLag: o.maxReplicaLag,
+      maxSinkBacklog: o.maxSinkBacklog,
+    });
     this.lists = new ListBuilder({
       store: o.store,
       emit: o.emit,
@@ -223,7 +242,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       coEngagementWindow: tuning.coEngagementWindow,
       flushMs: tuning.derivedFlushMs,
     });
-    this.online = new OnlineQuality({ emit: o.emit, hitK: tuning.qualityHitK, window: tuning.qualityWindow, emitEvery: tuning.qualityEmitEvery, evaluateEvery: o.evaluateEvery ?? 0 });
+    this.online = new OnlineQuality({
+      emit: o.emit,
+      hitK: tuning.qualityHitK,
+      window: tuning.qualityWindow,
+      emitEvery: tuning.qualityEmitEvery,
+      evaluateEvery: o.evaluateEvery ?? 0,
+    });
     this.erasure = new LearnerErasure({
       store: o.store,
       logger: o.logger,
@@ -279,7 +304,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   }
 
   restore(group: number, state: LearnerGroupJSON | null): void {
-    const g: LearnerGroup = state ? deserializeGroup(state) : { learners: new Map<string, Learner>(), knowledge: new KnowledgeModel(), erased: new Map() };
+    const g: LearnerGroup = state
+      ? deserializeGroup(state)
+      : { learners: new Map<string, Learner>(), knowledge: new KnowledgeModel(), erased: new Map() };
     this.source.restore(group, g);
     this.groups.set(group, g);
     for (const [u, l] of g.learners) this.triggers.indexRecent(u, [], this.triggers.window(l.history));
@@ -373,7 +400,16 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
     if (!l) {
-      l = { cf: this.o.model.newLearner(), interactions: 0, quizzes: 0, history: [], interests: [], completed: [], lastEventAt: 0, engaged: new EngagedSet() };
+      l = {
+        cf: this.o.model.newLearner(),
+        interactions: 0,
+        quizzes: 0,
+        history: [],
+        interests: [],
+        completed: [],
+        lastEventAt: 0,
+        engaged: new EngagedSet(),
+      };
       g.learners.set(userId, l);
     }
     return l;
@@ -398,7 +434,13 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     const l = this.learnerOf(g, ev.userId);
     const { kind, useValue } = interactionKind(ev.type);
     const value = useValue === 'value' ? (ev.value ?? undefined) : useValue === 'dwell' ? (ev.dwellMs ?? 0) / 1000 : undefined;
-    const interaction: Interaction = { learnerId: ev.userId, resourceId: ev.resourceId, kind, timestamp: ev.occurredAt, ...(value !== undefined ? { value } : {}) };
+    const interaction: Interaction = {
+      learnerId: ev.userId,
+      resourceId: ev.resourceId,
+      kind,
+      timestamp: ev.occurredAt,
+      ...(value !== undefined ? { value } : {}),
+    };
     const positive = eventWeight(interaction, this.o.model.options.weights) > 0;
     if (positive) {
       // Test, then learn: was the resource in the list the learner was being shown?
@@ -412,7 +454,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.pushRecent(ev.userId, l, ev.resourceId);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
-    if (ev.type === 'complete') void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
+    if (ev.type === 'complete')
+      void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     if (this.reviews.onInteraction(l, ev)) this.lists.reviewsChanged(ev.userId);
     this.reranker.hold(ev.userId, rec.partition);
   }

@@ -1,4 +1,11 @@
-import { rank, resolveRankOptions, type Candidate, type LearnerContext, type RankOptions, type RankOptionsInput } from '../../models/ranking';
+import {
+  rank,
+  resolveRankOptions,
+  type Candidate,
+  type LearnerContext,
+  type RankOptions,
+  type RankOptionsInput,
+} from '../../models/ranking';
 import { bestKUnordered } from '../../models/kernel/select';
 import { Recommender, type RecommenderOptions, type RelevanceParts } from '../../models/recommender/recommender';
 
@@ -102,7 +109,10 @@ export class LearnerRanker {
   private readonly popularByTopic = new Map<string, { at: number; rows: number[] }>();
 
   /** `interests`: embedded declared interests and their cosines to the catalogue; without it interests match by topic. */
-  constructor(options: LearnerRankOptions, private readonly interests?: InterestIndex) {
+  constructor(
+    options: LearnerRankOptions,
+    private readonly interests?: InterestIndex,
+  ) {
     this.o = {
       topN: options.topN,
       candidateFactor: options.candidateFactor ?? 3,
@@ -126,7 +136,12 @@ export class LearnerRanker {
       rankInput.prerequisitePenalty = 0;
       rankInput.mmrLambda = 1;
     }
-    this.rankOptions = resolveRankOptions({ ...rankInput, topN: this.o.topN, mmrHead: Math.min(this.o.mmrHead, this.o.topN), reserveNew: layer ? this.o.reserveNew : 0 });
+    this.rankOptions = resolveRankOptions({
+      ...rankInput,
+      topN: this.o.topN,
+      mmrHead: Math.min(this.o.mmrHead, this.o.topN),
+      reserveNew: layer ? this.o.reserveNew : 0,
+    });
   }
 
   /** The learner's most recent resources as rows of `table`, oldest first (the recommender's recent items). */
@@ -170,7 +185,14 @@ export class LearnerRanker {
    * most popular, the collaborative candidates `top` from the kernel, the extras), the best `k` of it plus every
    * extra, re-ranked by models/ranking with the learning layer.
    */
-  rank(userId: string, l: Learner, table: ItemTable, knowledge: KnowledgeModel | undefined, top: TopKResult, now: number): RecommendedItem[] {
+  rank(
+    userId: string,
+    l: Learner,
+    table: ItemTable,
+    knowledge: KnowledgeModel | undefined,
+    top: TopKResult,
+    now: number,
+  ): RecommendedItem[] {
     const completed = new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
     const engaged = l.engaged;
@@ -249,7 +271,8 @@ export class LearnerRanker {
       c.popularity = parts.popularity[j];
       const from = parts.because[j];
       // a "learners who did X went on to this" reason only where transitions carry the relevance
-      if (from >= 0 && parts.transition[j] >= BECAUSE_SHARE * vals[j]) c.because = { resourceId: table.ids[from], title: table.meta[from]?.title };
+      if (from >= 0 && parts.transition[j] >= BECAUSE_SHARE * vals[j])
+        c.because = { resourceId: table.ids[from], title: table.meta[from]?.title };
       candidates.push(c);
     }
     const recent: NonNullable<LearnerContext['recent']>[number][] = [];
@@ -272,9 +295,14 @@ export class LearnerRanker {
       : undefined;
     // MMR compares by cosine of the live factor rows, viewed in place (rank() is synchronous, the rows cannot move)
     const similarity = (c: RowCandidate) => (table.active[c.row] === 1 ? table.row(c.row) : undefined);
-    const practisedSkills = new Set(knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : []);
+    const practisedSkills = new Set(
+      knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : [],
+    );
     // one candidate per pool row, and rows have distinct ids
-    const items = rank({ candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity, uniqueIds: true }, this.rankOptions).items;
+    const items = rank(
+      { candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity, uniqueIds: true },
+      this.rankOptions,
+    ).items;
     return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;
   }
 
@@ -292,12 +320,32 @@ export class LearnerRanker {
     return [...items.filter((i) => matched.has(i.resourceId)), ...items.filter((i) => !matched.has(i.resourceId))];
   }
 
-  private candidate(table: ItemTable, i: number, collab: number, interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[], at: number): RowCandidate {
+  private candidate(
+    table: ItemTable,
+    i: number,
+    collab: number,
+    interests: readonly { label: string; rows: ReadonlySet<number> | undefined }[],
+    at: number,
+  ): RowCandidate {
     const meta = table.meta[i];
     // one object shape for every candidate (absent facts as undefined): rank() reads them in hot loops
     let c = this.candidatePool[at];
     if (!c) {
-      c = { row: 0, resourceId: '', collabScore: undefined, popularity: undefined, isNew: undefined, type: undefined, topics: undefined, skills: undefined, prerequisites: undefined, title: undefined, interestMatch: undefined, relevance: undefined, because: undefined };
+      c = {
+        row: 0,
+        resourceId: '',
+        collabScore: undefined,
+        popularity: undefined,
+        isNew: undefined,
+        type: undefined,
+        topics: undefined,
+        skills: undefined,
+        prerequisites: undefined,
+        title: undefined,
+        interestMatch: undefined,
+        relevance: undefined,
+        because: undefined,
+      };
       this.candidatePool[at] = c;
     }
     c.row = i;

@@ -103,10 +103,13 @@ export class Reranker {
       this.heldSince = Date.now();
       const lagging = this.lagging;
       this.holdExtended = lagging;
-      this.holdTimer = setTimeout(() => {
-        this.holdTimer = null;
-        this.release();
-      }, lagging ? this.lagMs : this.maxHoldMs);
+      this.holdTimer = setTimeout(
+        () => {
+          this.holdTimer = null;
+          this.release();
+        },
+        lagging ? this.lagMs : this.maxHoldMs,
+      );
     }
   }
 
@@ -122,10 +125,13 @@ export class Reranker {
     // (one extension per hold: the timer is a bound from the first held event, not a sliding one)
     this.holdExtended = true;
     clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      this.release();
-    }, Math.max(0, this.heldSince + ms - Date.now()));
+    this.holdTimer = setTimeout(
+      () => {
+        this.holdTimer = null;
+        this.release();
+      },
+      Math.max(0, this.heldSince + ms - Date.now()),
+    );
   }
 
   /** The consumer caught up: learners held from now on get the live bound (maxHoldMs) again. */
@@ -231,7 +237,12 @@ export class Reranker {
       const batch = due.slice(i, i + this.maxBatch);
       for (const u of batch) this.due.delete(u);
       this.runBatch(batch);
-      await Promise.all(batch.flatMap((u) => { const p = this.running.get(u); return p ? [p] : []; }));
+      await Promise.all(
+        batch.flatMap((u) => {
+          const p = this.running.get(u);
+          return p ? [p] : [];
+        }),
+      );
     }
   }
 
@@ -302,7 +313,10 @@ export class Reranker {
       // (produce time) to the moment a reader can see the list.
       const ackAt = Date.now();
       for (const list of lists) {
-        this.index(list.userId, list.items.map((i) => i.resourceId));
+        this.index(
+          list.userId,
+          list.items.map((i) => i.resourceId),
+        );
         this.o.emit.emit('list.written', { freshnessMs: ackAt - (list.eventTime ?? list.generatedAt), source: list.source });
       }
     } catch (err) {

@@ -1,4 +1,12 @@
-import { quizRating, resourceKey, ReviewDeck, ReviewScheduler, withReviewSlots, type DueReview, type ReviewRating } from '../../models/review';
+import {
+  quizRating,
+  resourceKey,
+  ReviewDeck,
+  ReviewScheduler,
+  withReviewSlots,
+  type DueReview,
+  type ReviewRating,
+} from '../../models/review';
 import type { RecommendedItem, ReviewState } from '../../serving/types';
 import type { ItemTable } from '../model/item-table';
 import type { InteractionEvent, QuizEvent } from '../../consumers/event-types';
@@ -60,7 +68,10 @@ export class LearnerReviews {
       const i = table.indexOf(id);
       if (i < 0 || table.active[i] !== 1) continue;
       const meta = table.meta[i];
-      due.push({ item: { resourceId: id, type: meta?.type, topics: meta?.topics, skills: meta?.skills }, retrievability: d.retrievability });
+      due.push({
+        item: { resourceId: id, type: meta?.type, topics: meta?.topics, skills: meta?.skills },
+        retrievability: d.retrievability,
+      });
       if (due.length >= this.slots) break;
     }
     return withReviewSlots(items, due, { slots: this.slots, within: this.within });
@@ -70,7 +81,19 @@ export class LearnerReviews {
   state(userId: string, l: Learner, updatedAt: number): ReviewState {
     const cards: ReviewState['cards'] = [];
     for (const [key, c] of l.reviews?.entries() ?? []) {
-      cards.push({ id: key.slice(2), kind: key.startsWith('r:') ? 'resource' : 'item', due: c.due, stability: c.stability, difficulty: c.difficulty, state: c.state, reps: c.reps, lapses: c.lapses, lastReview: c.last, scheduled: c.scheduled, step: c.step });
+      cards.push({
+        id: key.slice(2),
+        kind: key.startsWith('r:') ? 'resource' : 'item',
+        due: c.due,
+        stability: c.stability,
+        difficulty: c.difficulty,
+        state: c.state,
+        reps: c.reps,
+        lapses: c.lapses,
+        lastReview: c.last,
+        scheduled: c.scheduled,
+        step: c.step,
+      });
     }
     return { userId, cards, updatedAt };
   }

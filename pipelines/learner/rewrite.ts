@@ -37,7 +37,12 @@ export interface LearnerRewriteOptions {
  * First, before the lists, the derived counters the `popular` fallback and similar lists read: popularity and
  * co-engagement (see rewriteDerived), so learners not rewritten yet fall back to a real popular list.
  */
-export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStore, logger: Logger, opts: LearnerRewriteOptions = {}): Promise<LearnerRewriteResult> {
+export async function rewriteLearnerView(
+  p: LearnerProcessor,
+  store: ServingStore,
+  logger: Logger,
+  opts: LearnerRewriteOptions = {},
+): Promise<LearnerRewriteResult> {
   const t0 = performance.now();
   const all: { userId: string; l: Learner; group: number }[] = [];
   for (const group of p.groupIds()) for (const [userId, l] of p.groupState(group)?.learners ?? []) all.push({ userId, l, group });
@@ -69,7 +74,13 @@ export async function rewriteLearnerView(p: LearnerProcessor, store: ServingStor
   while (p.reranker.pending > CHUNK && Date.now() < deadline && !opts.shouldStop?.()) await new Promise((r) => setTimeout(r, 10));
   const seconds = (performance.now() - t0) / 1000;
   const result = { learners: done, seconds, perSecond: seconds > 0 ? done / seconds : done, ...derived };
-  logger.info('learner serving view rewritten', { learners: done, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(result.perSecond), popular: derived.popular, pairs: derived.pairs });
+  logger.info('learner serving view rewritten', {
+    learners: done,
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: Math.round(result.perSecond),
+    popular: derived.popular,
+    pairs: derived.pairs,
+  });
   return result;
 }
 

@@ -66,7 +66,24 @@ export const COMPLETED_LENGTH = 1000;
 export const ERASURE_MEMORY_MS = 24 * 3600_000;
 
 export interface LearnerGroupJSON {
-  learners: [string, { f: string; b: number; c: number; lt: number | null; n: number; q: number; h: string[]; i: string[]; t: number; d?: string[]; e?: string; g?: string; r?: ReviewDeckJSON }][];
+  learners: [
+    string,
+    {
+      f: string;
+      b: number;
+      c: number;
+      lt: number | null;
+      n: number;
+      q: number;
+      h: string[];
+      i: string[];
+      t: number;
+      d?: string[];
+      e?: string;
+      g?: string;
+      r?: ReviewDeckJSON;
+    },
+  ][];
   knowledge: KnowledgeModelState;
   items?: ItemTableJSON;
   erased?: [string, number][];
@@ -74,14 +91,49 @@ export interface LearnerGroupJSON {
 
 export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
   const learners: LearnerGroupJSON['learners'] = [];
-  for (const [id, l] of g.learners) learners.push([id, { f: f32ToB64(l.cf.vector), b: l.cf.bias, c: l.cf.count, lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT, n: l.interactions, q: l.quizzes, h: l.history, i: l.interests, t: l.lastEventAt, ...(l.completed.length ? { d: l.completed } : {}), ...(l.seen?.length ? { e: l.seen.toB64() } : {}), ...(l.engaged && l.engaged.size > 0 ? { g: l.engaged.toB64() } : {}), ...(l.reviews && l.reviews.size > 0 ? { r: l.reviews.toJSON() } : {}) }]);
+  for (const [id, l] of g.learners)
+    learners.push([
+      id,
+      {
+        f: f32ToB64(l.cf.vector),
+        b: l.cf.bias,
+        c: l.cf.count,
+        lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT,
+        n: l.interactions,
+        q: l.quizzes,
+        h: l.history,
+        i: l.interests,
+        t: l.lastEventAt,
+        ...(l.completed.length ? { d: l.completed } : {}),
+        ...(l.seen?.length ? { e: l.seen.toB64() } : {}),
+        ...(l.engaged && l.engaged.size > 0 ? { g: l.engaged.toB64() } : {}),
+        ...(l.reviews && l.reviews.size > 0 ? { r: l.reviews.toJSON() } : {}),
+      },
+    ]);
   return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}), erased: [...g.erased] };
 }
 
 export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {
   const learners = new Map<string, Learner>();
-  for (const [id, l] of j.learners) learners.set(id, { cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN }, interactions: l.n, quizzes: l.q, history: l.h, interests: l.i, completed: l.d ?? [], lastEventAt: l.t, engaged: l.g ? EngagedSet.fromB64(l.g) : engagedOf(l.h, l.d ?? []), ...(l.e ? { seen: EventIdWindow.fromB64(l.e) } : {}), ...(l.r ? { reviews: ReviewDeck.fromJSON(l.r) } : {}) });
-  return { learners, knowledge: KnowledgeModel.deserialize(j.knowledge), ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}), erased: new Map(j.erased ?? []) };
+  for (const [id, l] of j.learners)
+    learners.set(id, {
+      cf: { vector: b64ToF32(l.f), bias: l.b, count: l.c, lastT: l.lt ?? Number.NaN },
+      interactions: l.n,
+      quizzes: l.q,
+      history: l.h,
+      interests: l.i,
+      completed: l.d ?? [],
+      lastEventAt: l.t,
+      engaged: l.g ? EngagedSet.fromB64(l.g) : engagedOf(l.h, l.d ?? []),
+      ...(l.e ? { seen: EventIdWindow.fromB64(l.e) } : {}),
+      ...(l.r ? { reviews: ReviewDeck.fromJSON(l.r) } : {}),
+    });
+  return {
+    learners,
+    knowledge: KnowledgeModel.deserialize(j.knowledge),
+    ...(j.items ? { items: ItemTable.fromJSON(j.items) } : {}),
+    erased: new Map(j.erased ?? []),
+  };
 }
 
 /** Appends `id` as the newest entry, dropping an older duplicate and the oldest entries beyond `max`. */

@@ -26,9 +26,15 @@ export class VariantRankers<R> {
   private readonly byVariant = new Map<string, R>();
 
   /** `make` builds a ranker from options; `base` is the stage's own ranker (control, and no experiment). */
-  constructor(experiments: readonly Experiment[] | undefined, baseOptions: BaseRankOptions | undefined, make: (o: BaseRankOptions) => R, private readonly base: R) {
+  constructor(
+    experiments: readonly Experiment[] | undefined,
+    baseOptions: BaseRankOptions | undefined,
+    make: (o: BaseRankOptions) => R,
+    private readonly base: R,
+  ) {
     this.experiment = activeExperiment(experiments ?? []);
-    for (const v of this.experiment?.variants ?? []) if (v.ranking) this.byVariant.set(v.name, make(variantRankOptions(baseOptions, v.ranking)));
+    for (const v of this.experiment?.variants ?? [])
+      if (v.ranking) this.byVariant.set(v.name, make(variantRankOptions(baseOptions, v.ranking)));
   }
 
   /** The ranker for the learner and the experiment/variant their list is ranked under (none without an experiment). */

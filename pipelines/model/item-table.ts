@@ -38,7 +38,16 @@ export interface RowSignals {
 
 export interface ItemTableJSON {
   dim: number;
-  rows: { id: string; f: string; b: number; n: number; t: number | null; a: boolean; m?: ItemMeta; s?: [string[], number[], number | null, number | null] }[];
+  rows: {
+    id: string;
+    f: string;
+    b: number;
+    n: number;
+    t: number | null;
+    a: boolean;
+    m?: ItemMeta;
+    s?: [string[], number[], number | null, number | null];
+  }[];
 }
 
 /**
@@ -72,7 +81,11 @@ export class ItemTable {
   fp: Int32Array;
   private readonly byFp = new Map<number, number>();
 
-  constructor(readonly dim: number, capacity = 1024, signals?: ItemSignalsOptions) {
+  constructor(
+    readonly dim: number,
+    capacity = 1024,
+    signals?: ItemSignalsOptions,
+  ) {
     this.cap = capacity;
     this.signals = new ItemSignals(signals);
     this.placeholder = new Uint8Array(capacity);
@@ -201,10 +214,11 @@ export class ItemTable {
     if (!r && pop === -Infinity) return undefined;
     const to: string[] = [];
     const key: number[] = [];
-    if (r) for (let e = 0; e < r.len; e++) {
-      to.push(this.ids[r.to[e]]);
-      key.push(r.key[e]);
-    }
+    if (r)
+      for (let e = 0; e < r.len; e++) {
+        to.push(this.ids[r.to[e]]);
+        key.push(r.key[e]);
+      }
     return { to, key, sumKey: r ? r.sumKey : -Infinity, pop };
   }
 
@@ -239,7 +253,16 @@ export class ItemTable {
   get(id: string, withSignals = true): ItemRow | null {
     const i = this.index.get(id);
     if (i === undefined) return null;
-    return { itemId: id, factors: this.row(i).slice(), bias: this.bias[i], count: this.counts[i], lastT: this.lastT[i], active: this.active[i] === 1, meta: this.meta[i], ...(withSignals ? { signals: this.rowSignals(i) } : {}) };
+    return {
+      itemId: id,
+      factors: this.row(i).slice(),
+      bias: this.bias[i],
+      count: this.counts[i],
+      lastT: this.lastT[i],
+      active: this.active[i] === 1,
+      meta: this.meta[i],
+      ...(withSignals ? { signals: this.rowSignals(i) } : {}),
+    };
   }
 
   /** Tombstone: the item is gone; its slot stays (inactive, zeroed) so indices of others stay valid. */
@@ -257,17 +280,30 @@ export class ItemTable {
       if (this.placeholder[i] === 1) continue;
       const sg = this.rowSignals(i);
       // -Infinity is not JSON: null stands for "none"
-      const s: [string[], number[], number | null, number | null] | undefined = sg ? [sg.to, sg.key, Number.isFinite(sg.sumKey) ? sg.sumKey : null, Number.isFinite(sg.pop) ? sg.pop : null] : undefined;
-      rows.push({ id: this.ids[i], f: f32ToB64(this.row(i)), b: this.bias[i], n: this.counts[i], t: Number.isNaN(this.lastT[i]) ? null : this.lastT[i], a: this.active[i] === 1, ...(this.meta[i] ? { m: this.meta[i] } : {}), ...(s ? { s } : {}) });
+      const s: [string[], number[], number | null, number | null] | undefined = sg
+        ? [sg.to, sg.key, Number.isFinite(sg.sumKey) ? sg.sumKey : null, Number.isFinite(sg.pop) ? sg.pop : null]
+        : undefined;
+      rows.push({
+        id: this.ids[i],
+        f: f32ToB64(this.row(i)),
+        b: this.bias[i],
+        n: this.counts[i],
+        t: Number.isNaN(this.lastT[i]) ? null : this.lastT[i],
+        a: this.active[i] === 1,
+        ...(this.meta[i] ? { m: this.meta[i] } : {}),
+        ...(s ? { s } : {}),
+      });
     }
     return { dim: this.dim, rows };
   }
 
   static fromJSON(j: ItemTableJSON, signals?: ItemSignalsOptions): ItemTable {
     const t = new ItemTable(j.dim, Math.max(1024, j.rows.length), signals);
-    for (const r of j.rows) t.set({ itemId: r.id, factors: b64ToF32(r.f), bias: r.b, count: r.n, lastT: r.t ?? Number.NaN, active: r.a, meta: r.m });
+    for (const r of j.rows)
+      t.set({ itemId: r.id, factors: b64ToF32(r.f), bias: r.b, count: r.n, lastT: r.t ?? Number.NaN, active: r.a, meta: r.m });
     // signals after every row exists, so targets take their rows' indices rather than placeholders
-    for (const r of j.rows) if (r.s) t.setSignals(t.indexOf(r.id), { to: r.s[0], key: r.s[1], sumKey: r.s[2] ?? -Infinity, pop: r.s[3] ?? -Infinity });
+    for (const r of j.rows)
+      if (r.s) t.setSignals(t.indexOf(r.id), { to: r.s[0], key: r.s[1], sumKey: r.s[2] ?? -Infinity, pop: r.s[3] ?? -Infinity });
     return t;
   }
 }

@@ -36,7 +36,10 @@ export class ItemReplica extends CompactedTopicReplica<ItemRecord> {
 
   protected decode(m: KafkaMessage, topic: string): ItemRecord {
     const id = guardKey(m.key, topic);
-    return { id, row: m.value === null ? null : guardItemRow(id, m.value, this.table.dim, this.metaOf.get(id), this.table.signalTotals(id)) };
+    return {
+      id,
+      row: m.value === null ? null : guardItemRow(id, m.value, this.table.dim, this.metaOf.get(id), this.table.signalTotals(id)),
+    };
   }
 
   protected apply({ id, row }: ItemRecord): void {

@@ -85,84 +85,109 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
     else sendProblem(res, 'unsupported-media-type', 'send the events as Content-Type: application/json');
   };
 
-  router.post('/', requireJson, express.json({ limit: limits.maxBodyBytes, strict: false, type: JSON_TYPES }), async (req: Request, res: Response) => {
-    const grant = grantOf(req, res);
-    if (!grant) {
-      sendProblem(res, 'unauthenticated', 'the collector needs an authenticated caller (an API key)');
-      return;
-    }
-    const body: unknown = req.body;
-    if (!Array.isArray(body)) {
-      sendProblem(res, 'invalid-request', 'the body must be a JSON array of events', { errors: [{ param: 'body', message: 'expected a JSON array' }] });
-      return;
-    }
-    if (body.length === 0) {
-      sendProblem(res, 'invalid-request', 'the batch is empty', { errors: [{ param: 'body', message: 'expected at least one event' }] });
-      return;
-    }
-    if (body.length > limits.maxEvents) {
-      sendProblem(res, 'payload-too-large', `at most ${limits.maxEvents} events per request, got ${body.length}`, { errors: [{ param: 'body', message: `split the batch into requests of at most ${limits.maxEvents} events` }] });
-      return;
-    }
-
-    const valid: { index: number; event: KindedEvent }[] = [];
-    const rejected: RejectedEvent[] = [];
-    const forbidden: RejectedEvent[] = [];
-    const refuse = (index: number, kind: string, err: ForbiddenError) =>
-      forbidden.push({ index, kind, reason: 'forbidden', issues: [{ path: err.field ?? 'kind', code: err.code, message: err.message }] });
-    const at = now();
-    body.forEach((item: unknown, index) => {
-      const kind = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as { kind?: unknown }).kind : undefined;
-      if (typeof kind !== 'string' || !EVENT_KINDS.includes(kind as EventKind)) {
-        const issue: ValidationIssue = { path: 'kind', code: kind === undefined ? 'missing-field' : 'invalid-type', message: `kind must be one of ${EVENT_KINDS.join(', ')}` };
-        rejected.push({ index, kind: typeof kind === 'string' ? kind.slice(0, 64) : null, reason: 'invalid-kind', issues: [issue] });
+  router.post(
+    '/',
+    requireJson,
+    express.json({ limit: limits.maxBodyBytes, strict: false, type: JSON_TYPES }),
+    async (req: Request, res: Response) => {
+      const grant = grantOf(req, res);
+      if (!grant) {
+        sendProblem(res, 'unauthenticated', 'the collector needs an authenticated caller (an API key)');
         return;
       }
-      // the scope first, whatever the fields: a write key learns that erasures are not its business, not their rules
-      const deniedKind = denyKind(grant, kind as EventKind);
-      if (deniedKind) return void refuse(index, kind, deniedKind);
-      const { kind: _k, ...fields } = item as Record<string, unknown>;
-      const r = validateEvent(KIND_EVENT[kind as EventKind], fields, { now: at });
-      if (!r.ok) return void rejected.push({ index, kind, reason: 'invalid-event', issues: r.issues });
-      const event = { kind, event: r.value } as KindedEvent;
-      const deniedId = denyEvent(grant, event);
-      if (deniedId) refuse(index, kind, deniedId);
-      else valid.push({ index, event });
-    });
+      const body: unknown = req.body;
+      if (!Array.isArray(body)) {
+        sendProblem(res, 'invalid-request', 'the body must be a JSON array of events', {
+          errors: [{ param: 'body', message: 'expected a JSON array' }],
+        });
+        return;
+      }
+      if (body.length === 0) {
+        sendProblem(res, 'invalid-request', 'the batch is empty', { errors: [{ param: 'body', message: 'expected at least one event' }] });
+        return;
+      }
+      if (body.length > limits.maxEvents) {
+        sendProblem(res, 'payload-too-large', `at most ${limits.maxEvents} events per request, got ${body.length}`, {
+          errors: [{ param: 'body', message: `split the batch into requests of at most ${limits.maxEvents} events` }],
+        });
+        return;
+      }
 
-    if (forbidden.length > 0) {
-      const errors: ProblemError[] = forbidden.map((f) => ({ param: `[${f.index}].${f.issues[0].path}`, message: f.issues[0].message }));
-      sendProblem(res, 'forbidden', `${forbidden.length} of the ${body.length} events are not allowed for this API key; nothing was published`, { errors: errors.slice(0, 1000), events: forbidden.slice(0, 1000) });
-      return;
-    }
+      const valid: { index: number; event: KindedEvent }[] = [];
+      const rejected: RejectedEvent[] = [];
+      const forbidden: RejectedEvent[] = [];
+      const refuse = (index: number, kind: string, err: ForbiddenError) =>
+        forbidden.push({ index, kind, reason: 'forbidden', issues: [{ path: err.field ?? 'kind', code: err.code, message: err.message }] });
+      const at = now();
+      body.forEach((item: unknown, index) => {
+        const kind = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as { kind?: unknown }).kind : undefined;
+        if (typeof kind !== 'string' || !EVENT_KINDS.includes(kind as EventKind)) {
+          const issue: ValidationIssue = {
+            path: 'kind',
+            code: kind === undefined ? 'missing-field' : 'invalid-type',
+            message: `kind must be one of ${EVENT_KINDS.join(', ')}`,
+          };
+          rejected.push({ index, kind: typeof kind === 'string' ? kind.slice(0, 64) : null, reason: 'invalid-kind', issues: [issue] });
+          return;
+        }
+        // the scope first, whatever the fields: a write key learns that erasures are not its business, not their rules
+        const deniedKind = denyKind(grant, kind as EventKind);
+        if (deniedKind) return void refuse(index, kind, deniedKind);
+        const { kind: _k, ...fields } = item as Record<string, unknown>;
+        const r = validateEvent(KIND_EVENT[kind as EventKind], fields, { now: at });
+        if (!r.ok) return void rejected.push({ index, kind, reason: 'invalid-event', issues: r.issues });
+        const event = { kind, event: r.value } as KindedEvent;
+        const deniedId = denyEvent(grant, event);
+        if (deniedId) refuse(index, kind, deniedId);
+        else valid.push({ index, event });
+      });
 
-    if (valid.length === 0) {
-      const errors: ProblemError[] = rejected.flatMap((r) => r.issues.map((i) => ({ param: `[${r.index}]${i.path ? `.${i.path}` : ''}`, message: `${i.message} (${i.code})` })));
-      sendProblem(res, 'invalid-request', `none of the ${body.length} events is valid`, { errors: errors.slice(0, 1000), events: rejected.slice(0, 1000) });
-      return;
-    }
+      if (forbidden.length > 0) {
+        const errors: ProblemError[] = forbidden.map((f) => ({ param: `[${f.index}].${f.issues[0].path}`, message: f.issues[0].message }));
+        sendProblem(
+          res,
+          'forbidden',
+          `${forbidden.length} of the ${body.length} events are not allowed for this API key; nothing was published`,
+          { errors: errors.slice(0, 1000), events: forbidden.slice(0, 1000) },
+        );
+        return;
+      }
 
-    const results = await Promise.allSettled(valid.map((v) => opts.publisher.publishValid(v.event)));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ index: valid[i].index, error: r.reason as unknown }] : []));
-    if (failed.length > 0) {
-      const first = failed[0].error;
-      log.warn('publish failed', { failed: failed.length, of: valid.length, error: first as Error });
-      const published = results.flatMap((r, i) => (r.status === 'fulfilled' ? [valid[i].index] : []));
-      // Any outage among the failures makes it a 503: the client's answer to it (retry later) is right for all of them.
-      const retriable = failed.some((f) => isRetriable(f.error));
-      const maybeWritten = failed.filter((f) => !(f.error instanceof NotAcknowledgedError) || f.error.inDoubt).map((f) => f.index);
-      sendProblem(
-        res,
-        retriable ? 'dependency-unavailable' : 'internal',
-        retriable ? 'Kafka did not acknowledge every event; retry the failed ones with the same eventIds (a duplicate is dropped by eventId)' : 'publishing failed',
-        { published, failed: failed.map((f) => f.index), maybeWritten, rejected: rejected.length, events: rejected },
-        retriable ? { 'retry-after': '1' } : {},
-      );
-      return;
-    }
-    const response: CollectorResponse = { accepted: valid.length, rejected: rejected.length, errors: rejected };
-    res.status(202).json(response);
-  });
+      if (valid.length === 0) {
+        const errors: ProblemError[] = rejected.flatMap((r) =>
+          r.issues.map((i) => ({ param: `[${r.index}]${i.path ? `.${i.path}` : ''}`, message: `${i.message} (${i.code})` })),
+        );
+        sendProblem(res, 'invalid-request', `none of the ${body.length} events is valid`, {
+          errors: errors.slice(0, 1000),
+          events: rejected.slice(0, 1000),
+        });
+        return;
+      }
+
+      const results = await Promise.allSettled(valid.map((v) => opts.publisher.publishValid(v.event)));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ index: valid[i].index, error: r.reason as unknown }] : []));
+      if (failed.length > 0) {
+        const first = failed[0].error;
+        log.warn('publish failed', { failed: failed.length, of: valid.length, error: first as Error });
+        const published = results.flatMap((r, i) => (r.status === 'fulfilled' ? [valid[i].index] : []));
+        // Any outage among the failures makes it a 503: the client's answer to it (retry later) is right for all of them.
+        const retriable = failed.some((f) => isRetriable(f.error));
+        const maybeWritten = failed.filter((f) => !(f.error instanceof NotAcknowledgedError) || f.error.inDoubt).map((f) => f.index);
+        sendProblem(
+          res,
+          retriable ? 'dependency-unavailable' : 'internal',
+          retriable
+            ? 'Kafka did not acknowledge every event; retry the failed ones with the same eventIds (a duplicate is dropped by eventId)'
+            : 'publishing failed',
+          { published, failed: failed.map((f) => f.index), maybeWritten, rejected: rejected.length, events: rejected },
+          retriable ? { 'retry-after': '1' } : {},
+        );
+        return;
+      }
+      const response: CollectorResponse = { accepted: valid.length, rejected: rejected.length, errors: rejected };
+      res.status(202).json(response);
+    },
+  );
 
   // Body-parser failures (malformed JSON, too large) and anything unexpected, as problem+json.
   const onError: ErrorRequestHandler = (err, _req, res, next) => {
@@ -172,8 +197,12 @@ export function createCollectorRouter(opts: CollectorOptions): Router {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.too.large') sendProblem(res, 'payload-too-large', `the body exceeds ${limits.maxBodyBytes} bytes`);
-    else if (e.type === 'entity.parse.failed') sendProblem(res, 'invalid-request', 'the body is not valid JSON', { errors: [{ param: 'body', message: String(e.message).slice(0, 200) }] });
-    else if (err instanceof ValidationError || (typeof e.status === 'number' && e.status >= 400 && e.status < 500)) sendProblem(res, 'invalid-request', String(e.message).slice(0, 500));
+    else if (e.type === 'entity.parse.failed')
+      sendProblem(res, 'invalid-request', 'the body is not valid JSON', {
+        errors: [{ param: 'body', message: String(e.message).slice(0, 200) }],
+      });
+    else if (err instanceof ValidationError || (typeof e.status === 'number' && e.status >= 400 && e.status < 500))
+      sendProblem(res, 'invalid-request', String(e.message).slice(0, 500));
     else {
       log.error('collector error', { error: err as Error });
       sendProblem(res, 'internal', 'unexpected error');

@@ -22,7 +22,9 @@ const CURRICULA: Record<string, { dir: string; read: (dir: string, idPrefix?: st
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { dataset: { type: 'string' }, path: { type: 'string' }, 'id-prefix': { type: 'string' }, 'no-register': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { dataset: { type: 'string' }, path: { type: 'string' }, 'id-prefix': { type: 'string' }, 'no-register': { type: 'boolean' } },
+  });
   const c = values.dataset ? CURRICULA[values.dataset] : undefined;
   if (!c) throw new Error(`--dataset must be one of ${Object.keys(CURRICULA).join(', ')}`);
   const dir = values.path ?? c.dir;
@@ -45,8 +47,12 @@ async function main(): Promise<void> {
   try {
     const n = await publishCurriculum(publisher, resources);
     const edges = resources.reduce((s, r) => s + (r.prerequisites?.length ?? 0), 0);
-    process.stdout.write(`published ${n} ${values.dataset} resources (${edges} prerequisite edges, ${resources.filter((r) => r.active === false).length} inactive) from ${dir}\n`);
-    process.stdout.write(`${JSON.stringify({ dataset: values.dataset, resources: n, edges, durationMs: Math.round(performance.now() - t0) })}\n`);
+    process.stdout.write(
+      `published ${n} ${values.dataset} resources (${edges} prerequisite edges, ${resources.filter((r) => r.active === false).length} inactive) from ${dir}\n`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({ dataset: values.dataset, resources: n, edges, durationMs: Math.round(performance.now() - t0) })}\n`,
+    );
   } finally {
     await publisher.close();
   }

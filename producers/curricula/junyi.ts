@@ -27,7 +27,11 @@ export interface JunyiOptions {
 /** The exercise table file in `dir`, or a PrerequisiteError saying where it was looked for. */
 export function junyiFile(dir: string): string {
   const p = path.join(dir, JUNYI_FILE);
-  if (!fs.existsSync(p)) throw new PrerequisiteError(`Junyi exercise table missing: ${p}`, 'see /work/shared/datasets/junyi-2015-exercise-table/SOURCE.txt for where it comes from');
+  if (!fs.existsSync(p))
+    throw new PrerequisiteError(
+      `Junyi exercise table missing: ${p}`,
+      'see /work/shared/datasets/junyi-2015-exercise-table/SOURCE.txt for where it comes from',
+    );
   return p;
 }
 

@@ -28,7 +28,10 @@ export function prerequisitesFirst(resources: readonly ResourceInput[]): Resourc
 }
 
 /** Every resource published and acknowledged; resolves with the count. Invalid resources reject (ValidationError). */
-export async function publishCurriculum(publisher: Pick<Publisher, 'upsertResource'>, resources: readonly ResourceInput[]): Promise<number> {
+export async function publishCurriculum(
+  publisher: Pick<Publisher, 'upsertResource'>,
+  resources: readonly ResourceInput[],
+): Promise<number> {
   const ordered = prerequisitesFirst(resources);
   await Promise.all(ordered.map((r) => publisher.upsertResource(r)));
   return ordered.length;

@@ -42,7 +42,13 @@ export function readEdnetQuestions(dir: string): Map<string, EdnetQuestion> {
   if (!fs.existsSync(file)) throw new PrerequisiteError(`EdNet questions table missing: ${file}`);
   const out = new Map<string, EdnetQuestion>();
   for (const r of csvRows(file)) {
-    out.set(r.question_id, { questionId: r.question_id, bundleId: r.bundle_id, correctAnswer: r.correct_answer, part: r.part, tags: r.tags ? r.tags.split(';').filter((t) => t && t !== '-1') : [] });
+    out.set(r.question_id, {
+      questionId: r.question_id,
+      bundleId: r.bundle_id,
+      correctAnswer: r.correct_answer,
+      part: r.part,
+      tags: r.tags ? r.tags.split(';').filter((t) => t && t !== '-1') : [],
+    });
   }
   return out;
 }
@@ -54,7 +60,12 @@ function lectureParts(dir: string): Map<string, string> {
 }
 
 function userFiles(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^u\d+\.csv$/.test(f)).sort((a, b) => Number(a.slice(1, -4)) - Number(b.slice(1, -4))) : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /^u\d+\.csv$/.test(f))
+        .sort((a, b) => Number(a.slice(1, -4)) - Number(b.slice(1, -4)))
+    : [];
 }
 
 interface Ctx {
@@ -138,7 +149,8 @@ function readKt4User(ctx: Ctx, userId: string, file: string): void {
         if (/^[bl]\d+$/.test(r.item_id)) interaction(ctx, userId, r.item_id, 'start', at, 0, r.platform);
         break;
       case 'quit':
-        if (/^[bl]\d+$/.test(r.item_id)) interaction(ctx, userId, r.item_id, 'complete', at, r.item_id === enteredItem ? at - enteredAt : 0, r.platform);
+        if (/^[bl]\d+$/.test(r.item_id))
+          interaction(ctx, userId, r.item_id, 'complete', at, r.item_id === enteredItem ? at - enteredAt : 0, r.platform);
         break;
       case 'play_video':
       case 'play_audio':
@@ -169,7 +181,14 @@ function readKt1User(ctx: Ctx, userId: string, file: string): void {
 }
 
 export function readEdnet(dir: string, opts: ReadOptions = {}): Dataset {
-  const ctx: Ctx = { prefix: opts.idPrefix ?? '', questions: readEdnetQuestions(dir), events: [], skipped: {}, touched: new Set(), attempts: new Map() };
+  const ctx: Ctx = {
+    prefix: opts.idPrefix ?? '',
+    questions: readEdnetQuestions(dir),
+    events: [],
+    skipped: {},
+    touched: new Set(),
+    attempts: new Map(),
+  };
   const kt4 = userFiles(path.join(dir, 'KT4'));
   const kt4Users = new Set(kt4.map((f) => f.slice(0, -4)));
   for (const f of kt4) readKt4User(ctx, f.slice(0, -4), path.join(dir, 'KT4', f));
@@ -212,6 +231,9 @@ export function readEdnet(dir: string, opts: ReadOptions = {}): Dataset {
     resources,
     events: timeOrdered(ctx.events, opts.limit),
     skipped: ctx.skipped,
-    notes: ['KT4: enter->start, quit->complete (dwell), play->click, submit->quiz attempts per answered question; KT1 only for users without KT4', 'EdNet has no resource titles or text: resources are id + TOEIC part only'],
+    notes: [
+      'KT4: enter->start, quit->complete (dwell), play->click, submit->quiz attempts per answered question; KT1 only for users without KT4',
+      'EdNet has no resource titles or text: resources are id + TOEIC part only',
+    ],
   };
 }

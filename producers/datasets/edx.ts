@@ -11,8 +11,16 @@ export interface EdxCourse {
 }
 
 export function readEdxCourses(file: string): EdxCourse[] {
-  return parseCsvObjects(fs.readFileSync(file, 'utf8'))
-    // a few rows of the file have unquoted commas and spill text into later columns; a real subject is a short label
-    .filter((r) => r.title && /^[A-Z][A-Za-z &]{1,40}$/.test(r.subject))
-    .map((r) => ({ title: r.title, summary: r.summary ?? '', subject: r.subject, level: r.Level ?? '', description: r.course_description ?? '' }));
+  return (
+    parseCsvObjects(fs.readFileSync(file, 'utf8'))
+      // a few rows of the file have unquoted commas and spill text into later columns; a real subject is a short label
+      .filter((r) => r.title && /^[A-Z][A-Za-z &]{1,40}$/.test(r.subject))
+      .map((r) => ({
+        title: r.title,
+        summary: r.summary ?? '',
+        subject: r.subject,
+        level: r.Level ?? '',
+        description: r.course_description ?? '',
+      }))
+  );
 }

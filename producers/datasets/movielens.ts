@@ -61,14 +61,16 @@ export function readMovieLensMovies(dir: string): Movie[] {
   if (layout(dir) === 'classic') {
     const genreFile = path.join(dir, 'u.genre');
     const genreNames = fs.existsSync(genreFile)
-      ? lines(fs.readFileSync(genreFile, 'latin1')).filter(Boolean).map((l) => l.split('|')[0])
+      ? lines(fs.readFileSync(genreFile, 'latin1'))
+          .filter(Boolean)
+          .map((l) => l.split('|')[0])
       : [];
     return lines(fs.readFileSync(path.join(dir, 'u.item'), 'latin1'))
       .filter(Boolean)
       .map((l) => {
         const f = l.split('|');
         const flags = f.slice(5);
-        const genres = flags.map((x, i) => (x === '1' ? genreNames[i] ?? `genre${i}` : '')).filter((g) => g && g !== 'unknown');
+        const genres = flags.map((x, i) => (x === '1' ? (genreNames[i] ?? `genre${i}`) : '')).filter((g) => g && g !== 'unknown');
         const dateYear = /(\d{4})$/.exec(f[2] ?? '');
         return { itemId: f[0], title: f[1], genres, year: dateYear ? Number(dateYear[1]) : yearOf(f[1]), tags: [] };
       });
@@ -98,7 +100,9 @@ export function readMovieLensMovies(dir: string): Movie[] {
 
 export function movieToResource(m: Movie, idPrefix = ''): Resource {
   const tags = m.tags.slice(0, 20);
-  const description = [m.genres.length ? `Genres: ${m.genres.join(', ')}.` : '', tags.length ? `Tags: ${tags.join(', ')}.` : ''].filter(Boolean).join(' ');
+  const description = [m.genres.length ? `Genres: ${m.genres.join(', ')}.` : '', tags.length ? `Tags: ${tags.join(', ')}.` : '']
+    .filter(Boolean)
+    .join(' ');
   return {
     resourceId: `${idPrefix}${m.itemId}`,
     title: m.title.slice(0, 512) || `movie ${m.itemId}`,
@@ -148,6 +152,8 @@ export function readMovieLens(dir: string, opts: ReadOptions = {}): Dataset {
     resources: readMovieLensMovies(dir).map((m) => movieToResource(m, prefix)),
     events: timeOrdered(events, opts.limit),
     skipped,
-    notes: ['ratings -> interactions of type rate (value = stars 0.5..5); movies -> video resources (topics = genres, description = genres + top tags; publishedAt = Jan 1 of the title year)'],
+    notes: [
+      'ratings -> interactions of type rate (value = stars 0.5..5); movies -> video resources (topics = genres, description = genres + top tags; publishedAt = Jan 1 of the title year)',
+    ],
   };
 }

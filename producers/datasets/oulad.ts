@@ -67,7 +67,11 @@ export function readOuladAssessments(dir: string): OuladAssessment[] {
 }
 
 /** Every scored, non-banked submission joined with its assessment, in file order. `types` default: all. */
-export function readOuladResults(dir: string, types: readonly AssessmentType[] = ['CMA', 'TMA', 'Exam'], skipped: Record<string, number> = {}): OuladResult[] {
+export function readOuladResults(
+  dir: string,
+  types: readonly AssessmentType[] = ['CMA', 'TMA', 'Exam'],
+  skipped: Record<string, number> = {},
+): OuladResult[] {
   const byId = new Map(readOuladAssessments(dir).map((a) => [a.id, a]));
   const want = new Set(types);
   const rows = lines(fs.readFileSync(need(dir, 'studentAssessment.csv'), 'utf8'));
@@ -97,7 +101,14 @@ export function readOuladResults(dir: string, types: readonly AssessmentType[] =
       bump(skipped, 'unparsable');
       continue;
     }
-    out.push({ studentId: f[1], assessmentId: a.id, type: a.type, module: a.module, score, timestampMs: presentationStart(a.presentation) + day * DAY_MS });
+    out.push({
+      studentId: f[1],
+      assessmentId: a.id,
+      type: a.type,
+      module: a.module,
+      score,
+      timestampMs: presentationStart(a.presentation) + day * DAY_MS,
+    });
   }
   return out;
 }

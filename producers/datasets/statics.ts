@@ -26,7 +26,11 @@ export type StaticsSplit = 'train' | 'test';
 export function parseKtSequences(text: string): KtSequence[] {
   const rows = lines(text).map((l) => l.trim());
   const out: KtSequence[] = [];
-  const nums = (l: string) => l.split(',').filter((x) => x !== '').map(Number);
+  const nums = (l: string) =>
+    l
+      .split(',')
+      .filter((x) => x !== '')
+      .map(Number);
   let i = 0;
   while (i < rows.length) {
     if (rows[i] === '') {
@@ -55,7 +59,10 @@ export function readStaticsSequences(dir: string, split: StaticsSplit): KtSequen
 
 function tsv(file: string): string[][] {
   if (!fs.existsSync(file)) return [];
-  return lines(fs.readFileSync(file, 'utf8')).slice(1).filter(Boolean).map((l) => l.split('\t'));
+  return lines(fs.readFileSync(file, 'utf8'))
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.split('\t'));
 }
 
 /** question id -> skill id (as a string); empty when the map file is absent. */
@@ -102,30 +109,34 @@ export function readStatics(dir: string, opts: StaticsOptions = {}): Dataset {
       seqIndex++;
     });
   }
-  const resources: Resource[] = [...seenQuestions].sort((a, b) => a - b).map((q) => {
-    const skill = skills.get(q);
-    const skillName = skill !== undefined ? skillNames.get(skill) : undefined;
-    return {
-      resourceId: `${prefix}q${q}`,
-      title: (names.get(q) ?? `Statics question ${q}`).slice(0, 512),
-      description: skillName ? `Engineering statics step exercising ${skillName.replace(/_/g, ' ')}.` : 'Engineering statics step.',
-      type: 'exercise',
-      topics: ['engineering statics'],
-      skills: skill !== undefined ? [`${prefix}skill${skill}`] : [],
-      difficulty: null,
-      durationMin: null,
-      language: 'en',
-      prerequisites: [],
-      instructor: 'OLI Engineering Statics',
-      publishedAt: null,
-      active: true,
-    };
-  });
+  const resources: Resource[] = [...seenQuestions]
+    .sort((a, b) => a - b)
+    .map((q) => {
+      const skill = skills.get(q);
+      const skillName = skill !== undefined ? skillNames.get(skill) : undefined;
+      return {
+        resourceId: `${prefix}q${q}`,
+        title: (names.get(q) ?? `Statics question ${q}`).slice(0, 512),
+        description: skillName ? `Engineering statics step exercising ${skillName.replace(/_/g, ' ')}.` : 'Engineering statics step.',
+        type: 'exercise',
+        topics: ['engineering statics'],
+        skills: skill !== undefined ? [`${prefix}skill${skill}`] : [],
+        difficulty: null,
+        durationMin: null,
+        language: 'en',
+        prerequisites: [],
+        instructor: 'OLI Engineering Statics',
+        publishedAt: null,
+        active: true,
+      };
+    });
   return {
     name: 'statics',
     resources,
     events: timeOrdered(events, opts.limit),
     skipped: {},
-    notes: ['Statics has no timestamps or learner ids: learners are the sequences, timestamps are SYNTHETIC (2011-09-01 + k min + sequence s)'],
+    notes: [
+      'Statics has no timestamps or learner ids: learners are the sequences, timestamps are SYNTHETIC (2011-09-01 + k min + sequence s)',
+    ],
   };
 }

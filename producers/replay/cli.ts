@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const t0 = performance.now();
   const dataset = readDataset(name, dir, { idPrefix: values['id-prefix'], limit });
-  process.stderr.write(`read ${name} from ${dir}: ${dataset.resources.length.toLocaleString('en-US')} resources, ${dataset.events.length.toLocaleString('en-US')} events in ${Math.round(performance.now() - t0)} ms\n`);
+  process.stderr.write(
+    `read ${name} from ${dir}: ${dataset.resources.length.toLocaleString('en-US')} resources, ${dataset.events.length.toLocaleString('en-US')} events in ${Math.round(performance.now() - t0)} ms\n`,
+  );
   for (const note of dataset.notes) process.stderr.write(`  note: ${note}\n`);
 
   const kafka = createKafka(config, 'replay');
@@ -85,7 +87,9 @@ async function main(): Promise<void> {
     if (summary.invalid > 0) process.stdout.write(`invalid records by issue code: ${JSON.stringify(summary.invalidByCode)}\n`);
     if (Object.keys(summary.skipped).length > 0) process.stdout.write(`skipped while mapping: ${JSON.stringify(summary.skipped)}\n`);
     for (const e of summary.errors) process.stdout.write(`error: ${e}\n`);
-    process.stdout.write(`${JSON.stringify({ ...summary, durationMs: Math.round(summary.durationMs), eventsPerSec: Math.round(summary.eventsPerSec) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...summary, durationMs: Math.round(summary.durationMs), eventsPerSec: Math.round(summary.eventsPerSec) })}\n`,
+    );
     if (summary.failed > 0) process.exitCode = 1;
   } finally {
     await publisher.close();

@@ -56,8 +56,15 @@ const MAX_ERRORS = 10;
  * or a bad row is counted (`invalid`, `invalidByCode`, `errors`) and never sent, instead of being dead-lettered
  * downstream or, for a rule Avro cannot express, slipping through.
  */
-export async function replay(dataset: Dataset, publisher: Pick<Publisher, 'publishValid' | 'flush'>, opts: ReplayOptions = {}): Promise<ReplaySummary> {
-  const records: KindedEvent[] = [...(opts.catalogue === false ? [] : dataset.resources.map((r) => ({ kind: 'resource' as const, event: r }))), ...dataset.events];
+export async function replay(
+  dataset: Dataset,
+  publisher: Pick<Publisher, 'publishValid' | 'flush'>,
+  opts: ReplayOptions = {},
+): Promise<ReplaySummary> {
+  const records: KindedEvent[] = [
+    ...(opts.catalogue === false ? [] : dataset.resources.map((r) => ({ kind: 'resource' as const, event: r }))),
+    ...dataset.events,
+  ];
   const total = records.length;
   const started = performance.now();
   let acked = 0;
@@ -91,7 +98,8 @@ export async function replay(dataset: Dataset, publisher: Pick<Publisher, 'publi
       invalid++;
       failed++;
       for (const code of new Set(checked.issues.map((x) => x.code))) invalidByCode[code] = (invalidByCode[code] ?? 0) + 1;
-      if (errors.length < MAX_ERRORS) errors.push(`record ${i} (${record.kind} ${recordId(record)}) is invalid: ${checked.issues.map(formatIssue).join('; ')}`);
+      if (errors.length < MAX_ERRORS)
+        errors.push(`record ${i} (${record.kind} ${recordId(record)}) is invalid: ${checked.issues.map(formatIssue).join('; ')}`);
       continue;
     }
     const p = publisher.publishValid({ kind: record.kind, event: checked.value } as KindedEvent).then(

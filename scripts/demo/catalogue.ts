@@ -13,7 +13,11 @@ const BUILT_IN: [string, string, string][] = [
   ['Algorithms: sorting and searching', 'Merge sort, quicksort, binary search and their running times.', 'Computer Science'],
   ['Introduction to statistics', 'Descriptive statistics, probability, sampling and confidence intervals.', 'Data Analysis & Statistics'],
   ['Linear regression in practice', 'Fitting, diagnosing and interpreting linear models on real data.', 'Data Analysis & Statistics'],
-  ['Machine learning fundamentals', 'Supervised learning, overfitting, cross-validation and model selection.', 'Data Analysis & Statistics'],
+  [
+    'Machine learning fundamentals',
+    'Supervised learning, overfitting, cross-validation and model selection.',
+    'Data Analysis & Statistics',
+  ],
   ['Calculus I', 'Limits, derivatives and their applications.', 'Math'],
   ['Linear algebra', 'Vectors, matrices, eigenvalues and linear maps.', 'Math'],
   ['Probability theory', 'Random variables, distributions, expectation and limit theorems.', 'Math'],

@@ -58,7 +58,10 @@ export function parseEvalArgs(argv: string[]): { args: EvalArgs; json: boolean }
       experiment: values.experiment,
       batchEvents: positiveInt('batch-events', values['batch-events']),
       plot: values.plot,
-      methods: values.methods?.split(',').map((s) => s.trim()).filter(Boolean),
+      methods: values.methods
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       seed: values.seed !== undefined ? Number(values.seed) : undefined,
       workers: values.workers !== undefined ? Number(values.workers) : undefined,
       split: values.split,

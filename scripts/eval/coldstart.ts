@@ -27,7 +27,10 @@ import { readMovielens } from './movielens';
 import { DEFAULT_MOVIELENS } from './recommendation';
 import type { EvalArgs, EvalReport } from './types';
 
-async function movieVectors(dir: string, itemIds: readonly string[]): Promise<{ vectors: (Float32Array | undefined)[]; modelId: string; computed: number; msPerText: number }> {
+async function movieVectors(
+  dir: string,
+  itemIds: readonly string[],
+): Promise<{ vectors: (Float32Array | undefined)[]; modelId: string; computed: number; msPerText: number }> {
   const moviesFile = path.join(dir, 'movies.csv');
   if (!fs.existsSync(moviesFile)) throw new PrerequisiteError(`cold-start eval needs ${moviesFile} (movie titles and genres)`);
   const text = new Map<string, string>();
@@ -68,11 +71,25 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
     },
     'online-mf': () => {
       const mf = new OnlineCollab({ seed });
-      return new ColdStartRecommender(new CollabRecommender(mf), vectors, mf, mf.options.dim, { contentWeight: 0, mapFactors: false }, 'online-mf');
+      return new ColdStartRecommender(
+        new CollabRecommender(mf),
+        vectors,
+        mf,
+        mf.options.dim,
+        { contentWeight: 0, mapFactors: false },
+        'online-mf',
+      );
     },
     'online-mf+content-factors': () => {
       const mf = new OnlineCollab({ seed });
-      return new ColdStartRecommender(new CollabRecommender(mf), vectors, mf, mf.options.dim, { contentWeight: 0 }, 'online-mf+content-factors');
+      return new ColdStartRecommender(
+        new CollabRecommender(mf),
+        vectors,
+        mf,
+        mf.options.dim,
+        { contentWeight: 0 },
+        'online-mf+content-factors',
+      );
     },
   };
   const names = args.methods ?? Object.keys(variants);
@@ -86,9 +103,13 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
   const ratio = (withName: string, withoutName: string) => {
     const a = results.find((r) => r.name === withName);
     const b = results.find((r) => r.name === withoutName);
-    return a && b ? { with: withName, without: withoutName, firstN: a.firstN.recall / b.firstN.recall, first: a.first.recall / b.first.recall } : undefined;
+    return a && b
+      ? { with: withName, without: withoutName, firstN: a.firstN.recall / b.firstN.recall, first: a.first.recall / b.first.recall }
+      : undefined;
   };
-  const ratios = [ratio('full-model+content', 'full-model'), ratio('online-mf+content-factors', 'online-mf')].filter((r) => r !== undefined);
+  const ratios = [ratio('full-model+content', 'full-model'), ratio('online-mf+content-factors', 'online-mf')].filter(
+    (r) => r !== undefined,
+  );
   const f = (x: number) => x.toFixed(4);
   const curveN = results[0]?.byPositive.length ?? 0;
   const figures: EvalReport['figures'] = [];
@@ -109,8 +130,28 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
     tables: [
       {
         title: `cold start: ${split.heldItems.length} of ${split.nItems} movies held back until ${new Date(split.cutoverT * 1000).toISOString().slice(0, 10)} (${split.droppedEvents} events dropped), seed ${seed}; Recall@10 / NDCG@10 on the first positives of held-back movies`,
-        columns: ['method', 'first pos R@10', 'first 5 pos R@10', 'NDCG@10', 'n', 'all held R@10', 'overall R@10 (every 4th)', 'n overall', 'seconds'],
-        rows: results.map((r) => [r.name, f(r.first.recall), f(r.firstN.recall), f(r.firstN.ndcg), r.firstN.n, f(r.heldAll.recall), f(r.overall.recall), r.overall.n, r.seconds.toFixed(1)]),
+        columns: [
+          'method',
+          'first pos R@10',
+          'first 5 pos R@10',
+          'NDCG@10',
+          'n',
+          'all held R@10',
+          'overall R@10 (every 4th)',
+          'n overall',
+          'seconds',
+        ],
+        rows: results.map((r) => [
+          r.name,
+          f(r.first.recall),
+          f(r.firstN.recall),
+          f(r.firstN.ndcg),
+          r.firstN.n,
+          f(r.heldAll.recall),
+          f(r.overall.recall),
+          r.overall.n,
+          r.seconds.toFixed(1),
+        ]),
       },
       {
         title: 'with / without the content encoder (Recall@10 ratio; target >= 1.5 on the first 5 positives)',
@@ -127,7 +168,12 @@ export async function evalColdStart(args: EvalArgs): Promise<EvalReport> {
         ],
       },
     ],
-    results: { split: { held: split.heldItems.length, items: split.nItems, cutoverT: split.cutoverT, droppedEvents: split.droppedEvents, seed }, encoder: { modelId, computed, msPerText }, results, ratios },
+    results: {
+      split: { held: split.heldItems.length, items: split.nItems, cutoverT: split.cutoverT, droppedEvents: split.droppedEvents, seed },
+      encoder: { modelId, computed, msPerText },
+      results,
+      ratios,
+    },
     figures,
     totalSeconds: (performance.now() - t0) / 1000,
   };

@@ -29,9 +29,26 @@ import { ContentTable } from '../../pipelines/model/content-table';
 import { ItemTable } from '../../pipelines/model/item-table';
 import type { EvalArgs, EvalReport } from './types';
 
-const SUBJECTS = ['Computer Science', 'Biology & Life Sciences', 'History', 'Economics & Finance', 'Language', 'Physics', 'Medicine', 'Math'];
+const SUBJECTS = [
+  'Computer Science',
+  'Biology & Life Sciences',
+  'History',
+  'Economics & Finance',
+  'Language',
+  'Physics',
+  'Medicine',
+  'Math',
+];
 const logger = createLogger({ level: 'error' });
-const learner = (interests: string[], interactions = 0, history: string[] = []): Learner => ({ cf: { vector: new Float32Array(32), bias: 0, count: interactions, lastT: Number.NaN }, interactions, quizzes: 0, history, interests, completed: [], lastEventAt: 1 });
+const learner = (interests: string[], interactions = 0, history: string[] = []): Learner => ({
+  cf: { vector: new Float32Array(32), bias: 0, count: interactions, lastT: Number.NaN },
+  interactions,
+  quizzes: 0,
+  history,
+  interests,
+  completed: [],
+  lastEventAt: 1,
+});
 
 export async function evalInterests(args: EvalArgs): Promise<EvalReport> {
   const started = performance.now();
@@ -51,7 +68,15 @@ export async function evalInterests(args: EvalArgs): Promise<EvalReport> {
     const content = new ContentTable();
     picked.forEach((c, i) => {
       const id = `edx-${i}`;
-      table.set({ itemId: id, factors: new Float32Array(32), bias: 0, count: 0, lastT: Number.NaN, active: true, meta: { title: c.title, type: 'course' } });
+      table.set({
+        itemId: id,
+        factors: new Float32Array(32),
+        bias: 0,
+        count: 0,
+        lastT: Number.NaN,
+        active: true,
+        meta: { title: c.title, type: 'course' },
+      });
       content.set(id, vectors[i]);
     });
     const subjectOf = new Map(picked.map((c, i) => [`edx-${i}`, c.subject]));
@@ -79,7 +104,15 @@ export async function evalInterests(args: EvalArgs): Promise<EvalReport> {
     const bigContent = new ContentTable();
     const topics = ['algebra', 'history', 'biology', 'music', 'physics'];
     for (let i = 0; i < rows; i++) {
-      big.set({ itemId: `s${i}`, factors: Float32Array.from({ length: 32 }, () => rng() - 0.5), bias: 0, count: 1 + (i % 50), lastT: 0, active: true, meta: { topics: [topics[i % 5]], type: 'video' } });
+      big.set({
+        itemId: `s${i}`,
+        factors: Float32Array.from({ length: 32 }, () => rng() - 0.5),
+        bias: 0,
+        count: 1 + (i % 50),
+        lastT: 0,
+        active: true,
+        meta: { topics: [topics[i % 5]], type: 'video' },
+      });
       bigContent.set(`s${i}`, normalizeInPlace(Float32Array.from({ length: 384 }, () => rng() - 0.5)));
     }
     const bigIx = new InterestIndex({ embed: encoder.embed, content: bigContent, logger, emit: noopEmitter });
@@ -119,8 +152,20 @@ export async function evalInterests(args: EvalArgs): Promise<EvalReport> {
     const scoreRowMs = performance.now() - t2;
 
     const report = {
-      quality: { courses: picked.length, subjects: SUBJECTS.length, precisionAt10: { content: mean(byContent), topic: mean(byTopic) }, perSubject: Object.fromEntries(SUBJECTS.map((s, i) => [s, byContent[i]])) },
-      cost: { embedMsPerInterest: embedMs, embedOneMs: t2 - t1, cosineRowMs: scoreRowMs, rows, rerankMsMedian: { topic: topicMs, content: contentMs, contentWithoutNeighbourSource: matchOnlyMs }, rounds },
+      quality: {
+        courses: picked.length,
+        subjects: SUBJECTS.length,
+        precisionAt10: { content: mean(byContent), topic: mean(byTopic) },
+        perSubject: Object.fromEntries(SUBJECTS.map((s, i) => [s, byContent[i]])),
+      },
+      cost: {
+        embedMsPerInterest: embedMs,
+        embedOneMs: t2 - t1,
+        cosineRowMs: scoreRowMs,
+        rows,
+        rerankMsMedian: { topic: topicMs, content: contentMs, contentWithoutNeighbourSource: matchOnlyMs },
+        rounds,
+      },
     };
     const cpu = process.cpuUsage(cpu0);
     return {

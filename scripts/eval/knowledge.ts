@@ -175,7 +175,8 @@ function staticsCounts(train: QuizAttempt[], test: QuizAttempt[]): string {
 
 export const evalStatics: EvalRunner = (args) => {
   const dir = args.path ?? DEFAULT_DATASET_DIRS.statics;
-  const read = (split: 'train' | 'test'): QuizAttempt[] => attemptsFromEvents(readStatics(dir, { splits: [split], limit: args.limit }).events);
+  const read = (split: 'train' | 'test'): QuizAttempt[] =>
+    attemptsFromEvents(readStatics(dir, { splits: [split], limit: args.limit }).events);
   const split = args.split ?? 'test';
   if (split === 'test') {
     const [train, test] = [read('train'), read('test')];
@@ -185,7 +186,10 @@ export const evalStatics: EvalRunner = (args) => {
   const heldOut = (a: QuizAttempt): boolean => Number(/-(\d+)$/.exec(a.userId)?.[1]) % 5 === 4;
   const train = read('train');
   return run(args, `${dir} (train file only)`, [
-    { title: 'statics2011-dkvmn validation (every 5th train sequence held out)', input: { train: train.filter((a) => !heldOut(a)), test: train.filter(heldOut) } },
+    {
+      title: 'statics2011-dkvmn validation (every 5th train sequence held out)',
+      input: { train: train.filter((a) => !heldOut(a)), test: train.filter(heldOut) },
+    },
   ]);
 };
 
@@ -198,7 +202,11 @@ export const evalOulad: EvalRunner = (args) => {
   const events = readDataset('oulad', dir, { limit: args.limit }).events;
   return run(args, dir, [
     { title: 'oulad CMA, label = pass (score >= 40)', input: attemptsFromEvents(events) },
-    { title: 'oulad CMA, soft label score/100, AUC at score >= 0.8', input: attemptsFromEvents(events, { label: 'score' }), positiveAt: 0.8 },
+    {
+      title: 'oulad CMA, soft label score/100, AUC at score >= 0.8',
+      input: attemptsFromEvents(events, { label: 'score' }),
+      positiveAt: 0.8,
+    },
   ]);
 };
 

@@ -22,7 +22,10 @@ import type { Experiment } from '../../models/experiments/types';
 function configuredExperiment(id: string): Experiment {
   const experiments = loadConfig().experiments;
   const e = experiments.find((x) => x.id === id);
-  if (!e) throw new ValidationError(`--experiment ${id}: no such experiment in the configuration (configured: ${experiments.map((x) => x.id).join(', ') || 'none'}; set LEARNSTREAM_CONFIG to a file with an "experiments" list, see config.example.jsonc)`);
+  if (!e)
+    throw new ValidationError(
+      `--experiment ${id}: no such experiment in the configuration (configured: ${experiments.map((x) => x.id).join(', ') || 'none'}; set LEARNSTREAM_CONFIG to a file with an "experiments" list, see config.example.jsonc)`,
+    );
   return e;
 }
 
@@ -64,11 +67,21 @@ function makeRecommender(name: string, seed: number): StreamRecommender {
 /** One method over one stream (also the body of a worker thread). */
 export function runOne(dir: string, limit: number | undefined, method: string, seed: number, from?: number): MethodResult {
   const stream = readMovielens(dir, limit);
-  return { ...runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000, firstTestEvent: from }), name: method };
+  return {
+    ...runPrequential(stream.events, makeRecommender(method, seed), { k: 10, windowEvents: 5000, firstTestEvent: from }),
+    name: method,
+  };
 }
 
 /** Run methods in worker threads, at most `workers` at a time; results in the order of `names`. */
-async function runInWorkers(dir: string, limit: number | undefined, names: string[], seed: number, workers: number, from?: number): Promise<MethodResult[]> {
+async function runInWorkers(
+  dir: string,
+  limit: number | undefined,
+  names: string[],
+  seed: number,
+  workers: number,
+  from?: number,
+): Promise<MethodResult[]> {
   // tsx registers its TypeScript hooks per thread: bootstrap each worker with tsx/cjs, then load the entry
   const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(join(__dirname, 'recommendation-worker.ts'))});`;
   const results: MethodResult[] = new Array<MethodResult>(names.length);
@@ -101,7 +114,10 @@ export function movielensDir(args: Pick<EvalArgs, 'dataset' | 'path'>): string {
     throw new ValidationError('--dataset ml-100k needs --path <folder with u.data> (only movielens-latest-small is shared by default)');
   }
   if (!existsSync(join(args.path, 'u.data'))) {
-    throw new PrerequisiteError(`--dataset ml-100k: no u.data in ${args.path}`, 'give the folder of the classic ml-100k layout (u.data, u.item)');
+    throw new PrerequisiteError(
+      `--dataset ml-100k: no u.data in ${args.path}`,
+      'give the folder of the classic ml-100k layout (u.data, u.item)',
+    );
   }
   return args.path;
 }
@@ -124,7 +140,8 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
   if (experiment && served.length === 0) throw new ValidationError('--experiment needs a served method (--methods served,...)');
   const servedRuns = (async () => {
     const out: ServedResult[] = [];
-    for (const name of served) out.push(await runServed(stream, name, { firstTestEvent: args.from, batchEvents: args.batchEvents, experiment }));
+    for (const name of served)
+      out.push(await runServed(stream, name, { firstTestEvent: args.from, batchEvents: args.batchEvents, experiment }));
     return out;
   })();
   if (workers > 1 && offline.length > 1) {
@@ -178,7 +195,9 @@ export async function evalMovielens(args: EvalArgs): Promise<EvalReport> {
             {
               title: `experiment ${experiment.id} on the served path: each learner ranked under their variant (hash of experiment id and learner id), test points split by variant`,
               columns: ['method', 'variant', 'learners', 'test points', 'Recall@10', 'NDCG@10'],
-              rows: servedResults.flatMap((r) => (r.variants ?? []).map((v) => [r.name, v.variant, v.learners, v.testPoints, v.recall.toFixed(4), v.ndcg.toFixed(4)])),
+              rows: servedResults.flatMap((r) =>
+                (r.variants ?? []).map((v) => [r.name, v.variant, v.learners, v.testPoints, v.recall.toFixed(4), v.ndcg.toFixed(4)]),
+              ),
             },
           ]
         : []),

@@ -13,7 +13,15 @@ function attempts(events: readonly KindedEvent[]): ReviewAttempt[] {
   for (const e of events) {
     if (e.kind !== 'quizAttempt') continue;
     const q = e.event;
-    out.push({ userId: q.userId, itemId: q.itemId, skills: q.skills, correct: q.correct, score: q.score, timestamp: q.occurredAt, responseTimeMs: q.responseTimeMs });
+    out.push({
+      userId: q.userId,
+      itemId: q.itemId,
+      skills: q.skills,
+      correct: q.correct,
+      score: q.score,
+      timestamp: q.occurredAt,
+      responseTimeMs: q.responseTimeMs,
+    });
   }
   return out;
 }
@@ -25,7 +33,14 @@ function table(title: string, r: ReviewEvalResult): EvalTable {
       `${title}: ${r.reattempts} re-attempts scored of ${r.testAttempts} attempts by ${r.learners} learners` +
       `${r.trainAttempts ? ` (knowledge model learned ${r.trainAttempts} train attempts first)` : ''}; median gap ${gap}, ${(100 * (r.dayOrMoreShare || 0)).toFixed(1)}% a day or more apart`,
     columns: ['predictor', 'AUC', 'log-loss', 'RMSE', 'mean p', 'mean y'],
-    rows: r.methods.map((m) => [m.name, m.auc.toFixed(4), m.logLoss.toFixed(4), m.rmse.toFixed(4), m.meanPrediction.toFixed(3), m.meanLabel.toFixed(3)]),
+    rows: r.methods.map((m) => [
+      m.name,
+      m.auc.toFixed(4),
+      m.logLoss.toFixed(4),
+      m.rmse.toFixed(4),
+      m.meanPrediction.toFixed(3),
+      m.meanLabel.toFixed(3),
+    ]),
   };
 }
 
@@ -41,8 +56,18 @@ const SOURCES: Record<'statics' | 'oulad' | 'ednet', Source> = {
       return evaluateReviews({ train: read('train'), test: read('test') });
     },
   },
-  oulad: { title: 'oulad CMA', dir: DEFAULT_DATASET_DIRS.oulad, run: (args) => evaluateReviews({ test: attempts(readDataset('oulad', args.path ?? DEFAULT_DATASET_DIRS.oulad, { limit: args.limit }).events) }) },
-  ednet: { title: 'ednet sample', dir: DEFAULT_DATASET_DIRS.ednet, run: (args) => evaluateReviews({ test: attempts(readDataset('ednet', args.path ?? DEFAULT_DATASET_DIRS.ednet, { limit: args.limit }).events) }) },
+  oulad: {
+    title: 'oulad CMA',
+    dir: DEFAULT_DATASET_DIRS.oulad,
+    run: (args) =>
+      evaluateReviews({ test: attempts(readDataset('oulad', args.path ?? DEFAULT_DATASET_DIRS.oulad, { limit: args.limit }).events) }),
+  },
+  ednet: {
+    title: 'ednet sample',
+    dir: DEFAULT_DATASET_DIRS.ednet,
+    run: (args) =>
+      evaluateReviews({ test: attempts(readDataset('ednet', args.path ?? DEFAULT_DATASET_DIRS.ednet, { limit: args.limit }).events) }),
+  },
 };
 
 function runner(names: (keyof typeof SOURCES)[]): EvalRunner {
@@ -56,7 +81,14 @@ function runner(names: (keyof typeof SOURCES)[]): EvalRunner {
       tables.push(table(s.title, r));
       results.push({ dataset: n, ...r });
     }
-    const report: EvalReport = { dataset: args.dataset, source: names.map((n) => SOURCES[n].dir).join(', '), tables, results, figures: [], totalSeconds: (performance.now() - t0) / 1000 };
+    const report: EvalReport = {
+      dataset: args.dataset,
+      source: names.map((n) => SOURCES[n].dir).join(', '),
+      tables,
+      results,
+      figures: [],
+      totalSeconds: (performance.now() - t0) / 1000,
+    };
     return Promise.resolve(report);
   };
 }

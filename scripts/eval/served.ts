@@ -58,7 +58,11 @@ export interface ServedResult extends PrequentialResult {
 }
 
 /** Runs one served variant over the stream (dense ids mapped back to the dataset's own ids). */
-export async function runServed(stream: MovielensStream, name: string, opts: { k?: number; windowEvents?: number; firstTestEvent?: number; batchEvents?: number; experiment?: Experiment } = {}): Promise<ServedResult> {
+export async function runServed(
+  stream: MovielensStream,
+  name: string,
+  opts: { k?: number; windowEvents?: number; firstTestEvent?: number; batchEvents?: number; experiment?: Experiment } = {},
+): Promise<ServedResult> {
   const variant = SERVED_VARIANTS[name];
   const k = opts.k ?? 10;
   const windowEvents = opts.windowEvents ?? 5000;
@@ -72,7 +76,8 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
   let current: InteractionEvent | null = null;
   // when the learner stage's own learning layer differs from the default, the variant's switches apply on top of it
   // (a variant with learningLayer false starts from relevance alone and adds back one part)
-  const chosen: Omit<LearnerRankOptions, 'topN'> = variant.learningLayer === false && name !== 'served-relevance-only' ? withPart(variant) : variant;
+  const chosen: Omit<LearnerRankOptions, 'topN'> =
+    variant.learningLayer === false && name !== 'served-relevance-only' ? withPart(variant) : variant;
   // the stage's configured ranking options (target success), then the variant's switches
   const ranking: Omit<LearnerRankOptions, 'topN'> = { ...chosen, rank: { ...settings.ranking.rank, ...chosen.rank } };
   const p = new LearnerProcessor({
@@ -98,7 +103,9 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
   });
   p.restore(0, null);
   const exp = opts.experiment;
-  const perVariant = new Map<string, { learners: Set<number>; n: number; hits: number; ndcg: number }>(exp?.variants.map((v) => [v.name, { learners: new Set<number>(), n: 0, hits: 0, ndcg: 0 }]) ?? []);
+  const perVariant = new Map<string, { learners: Set<number>; n: number; hits: number; ndcg: number }>(
+    exp?.variants.map((v) => [v.name, { learners: new Set<number>(), n: 0, hits: 0, ndcg: 0 }]) ?? [],
+  );
   const interacted = new Set<number>();
   const stride = stream.itemIds.length + 1;
   const recall = new WindowedMean(windowEvents);
@@ -170,15 +177,36 @@ export async function runServed(stream: MovielensStream, name: string, opts: { k
     coverage: stream.itemIds.length === 0 ? 0 : recommended.size / stream.itemIds.length,
     eventsPerSecond: seconds > 0 ? events.length / seconds : 0,
     seconds,
-    windows: recall.windows.map((w, i) => ({ endEvent: w.endEvent, recall: w.mean, ndcg: ndcg.windows[i]?.mean ?? 0, testPoints: w.count })),
+    windows: recall.windows.map((w, i) => ({
+      endEvent: w.endEvent,
+      recall: w.mean,
+      ndcg: ndcg.windows[i]?.mean ?? 0,
+      testPoints: w.count,
+    })),
     personal,
     reranks,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    ...(exp ? { variants: [...perVariant].map(([variant, v]) => ({ experiment: exp.id, variant, learners: v.learners.size, testPoints: v.n, recall: v.n ? v.hits / v.n : 0, ndcg: v.n ? v.ndcg / v.n : 0 })) } : {}),
+    ...(exp
+      ? {
+          variants: [...perVariant].map(([variant, v]) => ({
+            experiment: exp.id,
+            variant,
+            learners: v.learners.size,
+            testPoints: v.n,
+            recall: v.n ? v.hits / v.n : 0,
+            ndcg: v.n ? v.ndcg / v.n : 0,
+          })),
+        }
+      : {}),
   };
 }
 
 /** Relevance alone plus the variant's one part: the ranker's zeroed weights are given back only where the variant names them. */
 function withPart(v: Omit<LearnerRankOptions, 'topN'>): Omit<LearnerRankOptions, 'topN'> {
-  return { ...v, learningLayer: true, reserveNew: v.reserveNew ?? 0, rank: { mmrLambda: 1, prerequisitePenalty: 0, ...v.rank, weights: { interest: 0, recent: 0, difficulty: 0, ...v.rank?.weights } } };
+  return {
+    ...v,
+    learningLayer: true,
+    reserveNew: v.reserveNew ?? 0,
+    rank: { mmrLambda: 1, prerequisitePenalty: 0, ...v.rank, weights: { interest: 0, recent: 0, difficulty: 0, ...v.rank?.weights } },
+  };
 }

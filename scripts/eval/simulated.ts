@@ -50,7 +50,15 @@ export interface SimulationParams {
   pathSteps: number;
 }
 
-export const DEFAULT_SIMULATION: SimulationParams = { learners: 100, steps: 50, checkpoints: [20, 50], warmupLearners: 60, warmupSteps: 25, stepMinutes: 10, pathSteps: 10 };
+export const DEFAULT_SIMULATION: SimulationParams = {
+  learners: 100,
+  steps: 50,
+  checkpoints: [20, 50],
+  warmupLearners: 60,
+  warmupSteps: 25,
+  stepMinutes: 10,
+  pathSteps: 10,
+};
 
 const T0 = Date.UTC(2026, 0, 5);
 
@@ -108,7 +116,15 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
   });
   catalog.restore(0, null);
   let offset = 0;
-  const record = (topic: string, key: string | null, value: Buffer) => ({ topic, partition: 0, offset: String(offset++), key: key === null ? null : Buffer.from(key), value, timestamp: clock, headers: {} });
+  const record = (topic: string, key: string | null, value: Buffer) => ({
+    topic,
+    partition: 0,
+    offset: String(offset++),
+    key: key === null ? null : Buffer.from(key),
+    value,
+    timestamp: clock,
+    headers: {},
+  });
   /** Validates, encodes and decodes the event with the production Avro types, then hands it to a stage. */
   const publish = async <N extends EventName>(name: N, ev: EventTypes[N], topic: string, key: string) => {
     const valid = assertValidEvent(name, ev, { now: clock });
@@ -122,11 +138,26 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
   };
 
   for (const item of world.items) {
-    await publish('Resource', {
-      resourceId: item.id, title: `Simulated item ${item.id} (level ${item.level})`, description: `Level ${item.level} of the simulated curriculum.`,
-      type: 'exercise', topics: [`level-${item.level}`], skills: [`skill-${item.id}`], difficulty: item.difficulty, durationMin: null, language: 'en',
-      prerequisites: item.prerequisites, instructor: null, publishedAt: null, active: true,
-    }, 'catalog', item.id);
+    await publish(
+      'Resource',
+      {
+        resourceId: item.id,
+        title: `Simulated item ${item.id} (level ${item.level})`,
+        description: `Level ${item.level} of the simulated curriculum.`,
+        type: 'exercise',
+        topics: [`level-${item.level}`],
+        skills: [`skill-${item.id}`],
+        difficulty: item.difficulty,
+        durationMin: null,
+        language: 'en',
+        prerequisites: item.prerequisites,
+        instructor: null,
+        publishedAt: null,
+        active: true,
+      },
+      'catalog',
+      item.id,
+    );
   }
   await learner.reranker.runDue();
 
@@ -135,14 +166,49 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
   const step = async (l: KssLearner, resourceId: string) => {
     l.study(resourceId);
     const correct = l.answer(resourceId);
-    await publish('LearningInteraction', { eventId: `sim-${n++}`, userId: l.id, resourceId, type: 'start', value: null, dwellMs: 0, occurredAt: clock, context: { platform: 'simulator', device: null, session: null }, review: false, recommId: null }, 'i', l.id);
-    await publish('QuizAttempt', { eventId: `sim-${n++}`, userId: l.id, itemId: `quiz-${resourceId}`, resourceId, skills: [`skill-${resourceId}`], correct, score: null, attempt: 1, responseTimeMs: 0, occurredAt: clock }, 'q', l.id);
+    await publish(
+      'LearningInteraction',
+      {
+        eventId: `sim-${n++}`,
+        userId: l.id,
+        resourceId,
+        type: 'start',
+        value: null,
+        dwellMs: 0,
+        occurredAt: clock,
+        context: { platform: 'simulator', device: null, session: null },
+        review: false,
+        recommId: null,
+      },
+      'i',
+      l.id,
+    );
+    await publish(
+      'QuizAttempt',
+      {
+        eventId: `sim-${n++}`,
+        userId: l.id,
+        itemId: `quiz-${resourceId}`,
+        resourceId,
+        skills: [`skill-${resourceId}`],
+        correct,
+        score: null,
+        attempt: 1,
+        responseTimeMs: 0,
+        occurredAt: clock,
+      },
+      'q',
+      l.id,
+    );
     await learner.reranker.runDue();
   };
 
   // warm-up: the same self-directed learners in every strategy's world (seeded), interleaved step by step
   const goals = world.goals();
-  const warm = Array.from({ length: s.warmupLearners }, (_, i) => new KssLearner(`warm-${i}`, goals[0].id, world, rng(world.p.seed * 7919 + i)));
+  const warm = Array.from(
+    { length: s.warmupLearners },
+    (_, i) => new KssLearner(`warm-${i}`, goals[0].id, world, rng(world.p.seed * 7919 + i)),
+  );
   const studied = new Map<string, Set<string>>();
   for (let t = 0; t < s.warmupSteps; t++) {
     clock += s.stepMinutes * 60_000;
@@ -176,7 +242,10 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
       if (strategy === 'path') {
         // the learner works through the path as shown, and asks for a new one when they reach its end
         let queue = planned.get(l.id) ?? [];
-        if (queue.length === 0) queue = (await learnerPath({ store, curriculum: store }, { userId: l.id, goal: l.goal, max: s.pathSteps })).steps.map((x) => x.resourceId);
+        if (queue.length === 0)
+          queue = (await learnerPath({ store, curriculum: store }, { userId: l.id, goal: l.goal, max: s.pathSteps })).steps.map(
+            (x) => x.resourceId,
+          );
         pick = queue.shift();
         planned.set(l.id, queue);
         if (!pick) fallbackSteps++;
@@ -195,7 +264,11 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
       done.add(pick);
       await step(l, pick);
     }
-    if (s.checkpoints.includes(t)) at.set(t, cohort.map((l) => l.goalMastery()));
+    if (s.checkpoints.includes(t))
+      at.set(
+        t,
+        cohort.map((l) => l.goalMastery()),
+      );
   }
   await learner.stop();
   catalog.stop();
@@ -219,7 +292,9 @@ export const evalSimulated: EvalRunner = async (args: EvalArgs): Promise<EvalRep
   const params: KssParams = { ...DEFAULT_KSS, ...(args.seed !== undefined ? { seed: args.seed } : {}) };
   const sim: SimulationParams = { ...DEFAULT_SIMULATION, ...(args.limit !== undefined ? { learners: args.limit } : {}) };
   const names = (args.methods ?? [...SIMULATED_STRATEGIES]) as Strategy[];
-  for (const m of names) if (!(SIMULATED_STRATEGIES as readonly string[]).includes(m)) throw new ValidationError(`unknown simulated strategy ${m}; known: ${SIMULATED_STRATEGIES.join(', ')}`);
+  for (const m of names)
+    if (!(SIMULATED_STRATEGIES as readonly string[]).includes(m))
+      throw new ValidationError(`unknown simulated strategy ${m}; known: ${SIMULATED_STRATEGIES.join(', ')}`);
   const world = new KssWorld(params);
   const results: Record<string, StrategyResult> = {};
   for (const m of names) results[m] = await runStrategy(world, m, sim);
@@ -230,11 +305,25 @@ export const evalSimulated: EvalRunner = async (args: EvalArgs): Promise<EvalRep
     dataset: 'simulated',
     source: `KSS-style simulator, ${params.items} items in ${params.layers} levels, ${goals.length} possible goals (>= ${params.minGoalAncestors} ancestors); seed ${params.seed}`,
     tables: [
-      { title: 'simulator parameters (rerun: npm run eval -- --dataset simulated --seed <seed>)', columns: ['parameter', 'value'], rows: [...Object.entries(params), ...Object.entries(sim)].map(([k, v]: [string, number | number[]]) => [k, Array.isArray(v) ? v.join(',') : v]) },
+      {
+        title: 'simulator parameters (rerun: npm run eval -- --dataset simulated --seed <seed>)',
+        columns: ['parameter', 'value'],
+        rows: [...Object.entries(params), ...Object.entries(sim)].map(([k, v]: [string, number | number[]]) => [
+          k,
+          Array.isArray(v) ? v.join(',') : v,
+        ]),
+      },
       {
         title: `mean learning gain on the goal (share of goal + ancestors mastered, hidden state) per learner; path / most-popular at 20 steps = ${ratio.toFixed(2)}x (target >= 1.5x)`,
         columns: ['strategy', 'gain20', 'gain50', 'start', 'goal reached (of learners)', 'seconds'],
-        rows: names.map((m) => [m, results[m].gain20.toFixed(4), results[m].gain50.toFixed(4), results[m].start.toFixed(3), `${results[m].reachedGoal} of ${sim.learners}`, results[m].seconds.toFixed(1)]),
+        rows: names.map((m) => [
+          m,
+          results[m].gain20.toFixed(4),
+          results[m].gain50.toFixed(4),
+          results[m].start.toFixed(3),
+          `${results[m].reachedGoal} of ${sim.learners}`,
+          results[m].seconds.toFixed(1),
+        ]),
       },
     ],
     results: { params, simulation: sim, ...results, pathOverMostPopular20: ratio },

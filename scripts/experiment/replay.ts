@@ -17,8 +17,17 @@ import { ExperimentProcessor } from '../../pipelines/experiment/processor';
 
 export async function replayTotals(config: Config, kafka: Kafka, registry: Client, timeoutMs = 120_000): Promise<VariantTotals[]> {
   const p = config.kafka.topicPrefix;
-  const topics = { interactions: topicName('interactions', p), quizAttempts: topicName('quizAttempts', p), erasures: topicName('erasures', p) };
-  const processor = new ExperimentProcessor({ decode: createSecondaryDecode({ config, registry }), emit: noopEmitter, logger: createLogger({ level: 'error' }), topics });
+  const topics = {
+    interactions: topicName('interactions', p),
+    quizAttempts: topicName('quizAttempts', p),
+    erasures: topicName('erasures', p),
+  };
+  const processor = new ExperimentProcessor({
+    decode: createSecondaryDecode({ config, registry }),
+    emit: noopEmitter,
+    logger: createLogger({ level: 'error' }),
+    topics,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `${p}learnstream-experiment-report-${randomUUID()}`;
@@ -45,13 +54,27 @@ export async function replayTotals(config: Config, kafka: Kafka, registry: Clien
           const k = `${topic}:${partition}`;
           const last = remaining.get(k);
           if (last === undefined || BigInt(message.offset) > last) return;
-          await processor.apply(partition, { topic, partition, offset: message.offset, key: message.key, value: message.value, timestamp: Number(message.timestamp), headers: message.headers ?? {} });
+          await processor.apply(partition, {
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            timestamp: Number(message.timestamp),
+            headers: message.headers ?? {},
+          });
           if (BigInt(message.offset) >= last) remaining.delete(k);
           if (remaining.size === 0) done();
         },
       });
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`replay did not reach the end of ${[...remaining.keys()].join(', ')} within ${timeoutMs} ms`)), timeoutMs)));
+      const timeout = new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`replay did not reach the end of ${[...remaining.keys()].join(', ')} within ${timeoutMs} ms`)),
+            timeoutMs,
+          )),
+      );
       try {
         await Promise.race([finished, timeout]);
       } finally {
@@ -65,4 +88,3 @@ export async function replayTotals(config: Config, kafka: Kafka, registry: Clien
   }
   return processor.totals();
 }
-

@@ -59,7 +59,21 @@ export function buildReport(experiment: Experiment, totals: readonly VariantTota
         stillNeeded = Math.max(0, neededPerArm - Math.min(impressions, c?.impressions ?? 0));
       }
     }
-    return { variant: v.name, learners: t?.learners ?? 0, impressions, clicks, ctr: wilson(clicks, impressions), attempts, successes, successRate: wilson(successes, attempts), neededPerArm, stillNeeded, effect, crossovers: t?.crossovers ?? 0, unmatched: t?.unmatched ?? 0 };
+    return {
+      variant: v.name,
+      learners: t?.learners ?? 0,
+      impressions,
+      clicks,
+      ctr: wilson(clicks, impressions),
+      attempts,
+      successes,
+      successRate: wilson(successes, attempts),
+      neededPerArm,
+      stillNeeded,
+      effect,
+      crossovers: t?.crossovers ?? 0,
+      unmatched: t?.unmatched ?? 0,
+    };
   });
   return { experiment: experiment.id, active: experiment.active, control, variants };
 }
@@ -68,13 +82,35 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const ci = (i: Interval) => `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}]`;
 
 export function formatReport(r: ExperimentReport): string {
-  const rows = [['variant', 'learners', 'impressions', 'clicks', 'CTR [95% CI]', 'quiz', 'correct', 'success [95% CI]', 'still needed / arm']];
+  const rows = [
+    ['variant', 'learners', 'impressions', 'clicks', 'CTR [95% CI]', 'quiz', 'correct', 'success [95% CI]', 'still needed / arm'],
+  ];
   for (const v of r.variants) {
-    const need = v.variant === r.control ? '(control)' : v.stillNeeded === null ? 'n/a (no control CTR yet)' : `${v.stillNeeded} (of ${v.neededPerArm}, effect ${v.effect! >= 0 ? '+' : ''}${pct(v.effect!)})`;
-    rows.push([v.variant, String(v.learners), String(v.impressions), String(v.clicks), ci(v.ctr), String(v.attempts), String(v.successes), ci(v.successRate), need]);
+    const need =
+      v.variant === r.control
+        ? '(control)'
+        : v.stillNeeded === null
+          ? 'n/a (no control CTR yet)'
+          : `${v.stillNeeded} (of ${v.neededPerArm}, effect ${v.effect! >= 0 ? '+' : ''}${pct(v.effect!)})`;
+    rows.push([
+      v.variant,
+      String(v.learners),
+      String(v.impressions),
+      String(v.clicks),
+      ci(v.ctr),
+      String(v.attempts),
+      String(v.successes),
+      ci(v.successRate),
+      need,
+    ]);
   }
   const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
-  const lines = rows.map((row) => row.map((cell, j) => cell.padEnd(widths[j])).join('  ').trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((cell, j) => cell.padEnd(widths[j]))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const odd = r.variants.reduce((s, v) => s + v.crossovers + v.unmatched, 0);
   const head = `experiment ${r.experiment}${r.active ? '' : ' (inactive)'}, control ${r.control}; sample size: two-sided z-test on CTR, alpha 0.05, power 0.8`;

@@ -192,7 +192,8 @@ export function decodeView3(b: Buffer, onCorruptItem: () => void): Recommendatio
     const decoded: (string | undefined)[] = new Array<string | undefined>(count);
     str = (i) => {
       if (!(i < count)) throw CORRUPT;
-      return (decoded[i] ??= ascii !== null ? ascii.slice(spans[i], spans[i + 1]) : b.toString('utf8', textAt + spans[i], textAt + spans[i + 1]));
+      return (decoded[i] ??=
+        ascii !== null ? ascii.slice(spans[i], spans[i + 1]) : b.toString('utf8', textAt + spans[i], textAt + spans[i + 1]));
     };
     const userId = str(r.varint());
     const modelVersion = str(r.varint());

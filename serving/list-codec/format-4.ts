@@ -87,7 +87,6 @@ function finiteScores(list: RecommendationList): boolean {
   return true;
 }
 
-
 /** `list` as format 4, with the dictionary numbers of its entries. */
 export function encodeCompact(list: RecommendationList, refs: ListRefs): Buffer {
   const n = list.items.length;
@@ -253,7 +252,11 @@ export function refsOf(c: CompactList): number[] {
  * reasons and facts (onCorruptItem told), or left out of nothing: its id is needed, so a missing item entry makes
  * the whole list corrupt.
  */
-export function viewOfCompact(c: CompactList, entry: (ref: number) => Entry | undefined, onCorruptItem: () => void): RecommendationView | null {
+export function viewOfCompact(
+  c: CompactList,
+  entry: (ref: number) => Entry | undefined,
+  onCorruptItem: () => void,
+): RecommendationView | null {
   const m = entry(c.model);
   if (m?.kind !== 'm') return null;
   const n = c.items.length;
@@ -283,7 +286,11 @@ export function viewOfCompact(c: CompactList, entry: (ref: number) => Entry | un
           return item;
         }
         // Copies: the view's items belong to the caller, the cached entries to the dictionary.
-        reasons.push(r.reason.ref === undefined ? { code: r.reason.code, text: r.reason.text } : { code: r.reason.code, text: r.reason.text, ref: r.reason.ref });
+        reasons.push(
+          r.reason.ref === undefined
+            ? { code: r.reason.code, text: r.reason.text }
+            : { code: r.reason.code, text: r.reason.text, ref: r.reason.ref },
+        );
       }
       item.reasons = reasons;
       if (e.type !== undefined) item.type = e.type;

@@ -68,7 +68,11 @@ export interface ListEntries {
 }
 
 /** The view of a stored value in any format: format 4 through `dict`, the others as decodeView reads them. */
-export async function decodeStoredView(raw: Uint8Array, dict: ListEntries, onCorruptItem: () => void = () => undefined): Promise<RecommendationView | null> {
+export async function decodeStoredView(
+  raw: Uint8Array,
+  dict: ListEntries,
+  onCorruptItem: () => void = () => undefined,
+): Promise<RecommendationView | null> {
   if (listFormat(raw) !== 4) return decodeView(raw, onCorruptItem);
   const c = parseCompact(asBuffer(raw));
   if (!c) return null;

@@ -12,7 +12,6 @@ export function putVarint(buf: Buffer, at: number, v: number): number {
 /** Bytes putVarint writes for `v`. */
 export const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
-
 /** Bytes of `s` in UTF-8, as Buffer.write encodes it (a lone surrogate as U+FFFD: 3 bytes). */
 export function utf8Length(s: string): number {
   let n = s.length;

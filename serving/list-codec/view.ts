@@ -8,7 +8,12 @@ export type Header = Pick<RecommendationList, 'userId' | 'modelVersion' | 'gener
  * The view both formats return: item i starts as its id and score with no reasons, and `fill` adds what the stored
  * item holds (or leaves it so, after telling onCorruptItem, when that is corrupt).
  */
-export function viewOf(h: Header, ids: string[], score: (i: number) => number, fill: (i: number, item: RecommendedItem) => void): RecommendationView {
+export function viewOf(
+  h: Header,
+  ids: string[],
+  score: (i: number) => number,
+  fill: (i: number, item: RecommendedItem) => void,
+): RecommendationView {
   const view: RecommendationView = {
     userId: h.userId,
     modelVersion: h.modelVersion,

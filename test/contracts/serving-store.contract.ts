@@ -16,7 +16,13 @@ export interface ContractHarness {
 function list(userId: string, ids: string[], source: RecommendationList['source'] = 'personal'): RecommendationList {
   return {
     userId,
-    items: ids.map((resourceId, i) => ({ resourceId, score: 1 - i / 10, reasons: [{ code: 'similar-learners', text: 'Learners like you' }], type: 'video', topics: ['algebra'] })),
+    items: ids.map((resourceId, i) => ({
+      resourceId,
+      score: 1 - i / 10,
+      reasons: [{ code: 'similar-learners', text: 'Learners like you' }],
+      type: 'video',
+      topics: ['algebra'],
+    })),
     modelVersion: 'm1',
     generatedAt: T,
     eventTime: T - 50,
@@ -31,7 +37,10 @@ function list(userId: string, ids: string[], source: RecommendationList['source'
 function asStored(l: RecommendationList): RecommendationList {
   const scores = l.items.map((it) => it.score);
   const tolerance = (Math.max(...scores) - Math.min(...scores)) / 65535;
-  return { ...l, items: l.items.map((it) => ({ ...it, score: expect.closeTo(it.score, Math.max(0, -Math.log10(tolerance)) - 0.3) as number })) };
+  return {
+    ...l,
+    items: l.items.map((it) => ({ ...it, score: expect.closeTo(it.score, Math.max(0, -Math.log10(tolerance)) - 0.3) as number })),
+  };
 }
 
 export function servingStoreContract(name: string, harness: ContractHarness): void {
@@ -60,7 +69,11 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       await store.putRecommendations(list('u1', ['a']));
       const fresh = list('u1', ['n1', 'n2']);
       fresh.items[0].reasons = [{ code: 'next-after', text: 'Next after N0', ref: 'n0' }];
-      const writes = [store.putRecommendations(fresh), store.putRecommendations(list('u1', ['a'])), store.putRecommendations(list('u1', ['b', 'a']))];
+      const writes = [
+        store.putRecommendations(fresh),
+        store.putRecommendations(list('u1', ['a'])),
+        store.putRecommendations(list('u1', ['b', 'a'])),
+      ];
       await Promise.all(writes);
       expect((await store.getRecommendations('u1'))?.items.map((i) => i.resourceId)).toEqual(['b', 'a']);
       await store.putRecommendations(fresh);
@@ -91,7 +104,14 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       const l = list('u1', ['a', 'b', 'c']);
       delete l.eventTime;
       l.items[1].reasons = [];
-      l.items[2] = { resourceId: 'c', score: 0.25, reasons: [{ code: 'next-after', text: 'Next after "A"\nthen B', ref: 'a' }, { code: 'popular', text: 'Popular right now' }] };
+      l.items[2] = {
+        resourceId: 'c',
+        score: 0.25,
+        reasons: [
+          { code: 'next-after', text: 'Next after "A"\nthen B', ref: 'a' },
+          { code: 'popular', text: 'Popular right now' },
+        ],
+      };
       await store.putRecommendations(l);
       const v = (await store.getRecommendationView('u1'))!;
       expect(v).toMatchObject({ userId: 'u1', modelVersion: 'm1', generatedAt: T, source: 'personal', ids: ['a', 'b', 'c'] });
@@ -107,12 +127,22 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
     });
 
     it('stores resources, returns them in the asked order with null for unknown ids, deletes them', async () => {
-      const meta = { resourceId: 'r1', title: 'Fractions', type: 'video', topics: ['math'], skills: ['fractions'], difficulty: 0.2, active: true };
+      const meta = {
+        resourceId: 'r1',
+        title: 'Fractions',
+        type: 'video',
+        topics: ['math'],
+        skills: ['fractions'],
+        difficulty: 0.2,
+        active: true,
+      };
       await store.putResource(meta);
       await store.putResource({ ...meta, resourceId: 'r2', title: 'Decimals' });
       expect(await store.getResources(['r2', 'nope', 'r1'])).toEqual([{ ...meta, resourceId: 'r2', title: 'Decimals' }, null, meta]);
       expect(await store.getResources([])).toEqual([]);
-      await store.putSimilar('r1', [{ resourceId: 'r2', score: 0.9, reasons: [{ code: 'content-similar', text: 'Similar content', ref: 'r1' }] }]);
+      await store.putSimilar('r1', [
+        { resourceId: 'r2', score: 0.9, reasons: [{ code: 'content-similar', text: 'Similar content', ref: 'r1' }] },
+      ]);
       await store.incrementPopularity('r1', 1, ['math']);
       await store.deleteResource('r1');
       expect(await store.getResources(['r1'])).toEqual([null]);
@@ -169,7 +199,10 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       const all = await store.getPopular(10);
       expect(all.map((p) => p.resourceId)).toEqual(['c', 'a', 'b', 'old']);
       expect(all.map((p) => p.score)).toEqual([5, 3, 2, 0.5].map((x) => expect.closeTo(x, 6) as number));
-      expect((await store.getPopular(10, 'math')).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([['a', 3], ['b', 2]]);
+      expect((await store.getPopular(10, 'math')).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([
+        ['a', 3],
+        ['b', 2],
+      ]);
       expect((await store.getPopular(10, 'physics')).map((p) => p.resourceId)).toEqual(['b']);
       expect((await store.getPopular(10, 'art')).map((p) => p.resourceId)).toEqual(['c', 'old']);
     });
@@ -183,9 +216,15 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
     });
 
     it('counts co-engagement both ways, strongest partners first, and hands out each changed resource once', async () => {
-      await store.incrementCoEngagement([{ a: 'x', b: 'y', by: 1 }, { a: 'x', b: 'z', by: 1 }]);
+      await store.incrementCoEngagement([
+        { a: 'x', b: 'y', by: 1 },
+        { a: 'x', b: 'z', by: 1 },
+      ]);
       await store.incrementCoEngagement([{ a: 'z', b: 'x', by: 2 }]);
-      expect(await store.getCoEngaged('x', 10)).toEqual([{ resourceId: 'z', score: 3 }, { resourceId: 'y', score: 1 }]);
+      expect(await store.getCoEngaged('x', 10)).toEqual([
+        { resourceId: 'z', score: 3 },
+        { resourceId: 'y', score: 1 },
+      ]);
       expect(await store.getCoEngaged('y', 10)).toEqual([{ resourceId: 'x', score: 1 }]);
       expect(await store.getCoEngaged('x', 1)).toEqual([{ resourceId: 'z', score: 3 }]);
       expect(await store.getCoEngaged('nobody', 5)).toEqual([]);
@@ -197,9 +236,20 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
     });
 
     it('raises popularity and co-engagement to at least a rewritten count, never lowers or adds (serving-view rewrite)', async () => {
-      await store.incrementPopularityMany([{ resourceId: 'live', by: 2, topics: ['math'] }, { resourceId: 'a', by: 1, topics: ['math'] }]);
-      await store.raisePopularityMany([{ resourceId: 'a', by: 4, topics: ['math'] }, { resourceId: 'live', by: 1, topics: ['math'] }, { resourceId: 'b', by: 3, topics: [] }]);
-      expect((await store.getPopular(10)).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([['a', 4], ['b', 3], ['live', 2]]);
+      await store.incrementPopularityMany([
+        { resourceId: 'live', by: 2, topics: ['math'] },
+        { resourceId: 'a', by: 1, topics: ['math'] },
+      ]);
+      await store.raisePopularityMany([
+        { resourceId: 'a', by: 4, topics: ['math'] },
+        { resourceId: 'live', by: 1, topics: ['math'] },
+        { resourceId: 'b', by: 3, topics: [] },
+      ]);
+      expect((await store.getPopular(10)).map((p) => [p.resourceId, Math.round(p.score * 1e6) / 1e6])).toEqual([
+        ['a', 4],
+        ['b', 3],
+        ['live', 2],
+      ]);
       expect((await store.getPopular(10, 'math')).map((p) => p.resourceId)).toEqual(['a', 'live']);
       // A second rewrite of the same values (another instance) changes nothing; live traffic still adds on top.
       await store.raisePopularityMany([{ resourceId: 'a', by: 4, topics: ['math'] }]);
@@ -207,8 +257,14 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect((await store.getPopular(1))[0].score).toBeCloseTo(5, 6);
       await store.incrementCoEngagement([{ a: 'x', b: 'y', by: 2 }]);
       await store.takeCoEngagementChanges(10);
-      await store.raiseCoEngagement([{ a: 'y', b: 'x', by: 1 }, { a: 'x', b: 'z', by: 3 }]);
-      expect(await store.getCoEngaged('x', 10)).toEqual([{ resourceId: 'z', score: 3 }, { resourceId: 'y', score: 2 }]);
+      await store.raiseCoEngagement([
+        { a: 'y', b: 'x', by: 1 },
+        { a: 'x', b: 'z', by: 3 },
+      ]);
+      expect(await store.getCoEngaged('x', 10)).toEqual([
+        { resourceId: 'z', score: 3 },
+        { resourceId: 'y', score: 2 },
+      ]);
       expect(await store.getCoEngaged('z', 10)).toEqual([{ resourceId: 'x', score: 3 }]);
       expect((await store.takeCoEngagementChanges(10)).sort()).toEqual(['x', 'y', 'z']);
     });
@@ -241,7 +297,13 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
 
     it('keeps the curriculum: nodes, the skill index as skills change, content vectors with a version', async () => {
       if (!hasCurriculum(store)) throw new Error('every ServingStore implementation keeps the curriculum');
-      const node = (resourceId: string, skills: string[], prerequisites: string[] = []) => ({ resourceId, title: resourceId.toUpperCase(), prerequisites, skills, active: true });
+      const node = (resourceId: string, skills: string[], prerequisites: string[] = []) => ({
+        resourceId,
+        title: resourceId.toUpperCase(),
+        prerequisites,
+        skills,
+        active: true,
+      });
       await store.putCurriculumNode(node('b', ['s1', 's2'], ['a']));
       await store.putCurriculumNode(node('a', ['s1']));
       expect(await store.getCurriculumNodes(['b', 'nope', 'a'])).toEqual([node('b', ['s1', 's2'], ['a']), null, node('a', ['s1'])]);

@@ -110,16 +110,42 @@ describe('POST /v1/events while Kafka is down (private broker, real API)', () =>
     await admin.disconnect();
     await registerSchemas(createRegistryClient(config), config);
 
-    const logger = createLogger({ level: process.env.LEARNSTREAM_TEST_API_LOG ? 'warn' : 'error', write: process.env.LEARNSTREAM_TEST_API_LOG ? undefined : () => undefined });
+    const logger = createLogger({
+      level: process.env.LEARNSTREAM_TEST_API_LOG ? 'warn' : 'error',
+      write: process.env.LEARNSTREAM_TEST_API_LOG ? undefined : () => undefined,
+    });
     store = createApiStore(config);
     deps = await productionDependencies(config, { store, logger, emit: createInstrumentation() });
-    api = await startApi({ config, store, registry: new Registry(), port: 0, logger, health: deps.health, eventsRouter: deps.eventsRouter, publishErasure: deps.publishErasure });
+    api = await startApi({
+      config,
+      store,
+      registry: new Registry(),
+      port: 0,
+      logger,
+      health: deps.health,
+      eventsRouter: deps.eventsRouter,
+      publishErasure: deps.publishErasure,
+    });
     const url = `http://127.0.0.1:${api.port}/v1/events`;
 
     // The producer connects in the background at start-up; load starts once it accepts.
     const warm = await (async () => {
       for (let i = 0; i < 100; i++) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify([{ kind: 'interaction', eventId: `warm-${i}`, userId: 'u-warm', resourceId: 'r-0', type: 'click', occurredAt: Date.now(), context: { platform: 'web' } }]) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+          body: JSON.stringify([
+            {
+              kind: 'interaction',
+              eventId: `warm-${i}`,
+              userId: 'u-warm',
+              resourceId: 'r-0',
+              type: 'click',
+              occurredAt: Date.now(),
+              context: { platform: 'web' },
+            },
+          ]),
+        });
         const text = await res.text();
         if (res.status === 202) return i;
         if (i % 20 === 19) log(`warm-up: ${res.status} ${text.slice(0, 300)}`);
@@ -134,20 +160,41 @@ describe('POST /v1/events while Kafka is down (private broker, real API)', () =>
     const client = async (c: number) => {
       while (running) {
         const ids = Array.from({ length: 5 }, () => `o-${c}-${String(seq++).padStart(6, '0')}`);
-        const body = ids.map((eventId, i) => ({ kind: 'interaction', eventId, userId: `u-${c}-${i}`, resourceId: `r-${i}`, type: 'click', occurredAt: Date.now(), context: { platform: 'web' } }));
+        const body = ids.map((eventId, i) => ({
+          kind: 'interaction',
+          eventId,
+          userId: `u-${c}-${i}`,
+          resourceId: `r-${i}`,
+          type: 'click',
+          occurredAt: Date.now(),
+          context: { platform: 'web' },
+        }));
         const t = performance.now();
         let status: number;
         let retryAfter: string | null = null;
         let parsed: { failed?: number[]; maybeWritten?: number[] } = {};
         try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(10_000),
+          });
           status = res.status;
           retryAfter = res.headers.get('retry-after');
           parsed = (await res.json()) as typeof parsed;
         } catch {
           status = -1; // client timeout: the hang the issue saw
         }
-        outcomes.push({ status, ms: performance.now() - t, retryAfter, ids, failed: parsed.failed ?? [], maybeWritten: parsed.maybeWritten ?? [], at: Date.now() });
+        outcomes.push({
+          status,
+          ms: performance.now() - t,
+          retryAfter,
+          ids,
+          failed: parsed.failed ?? [],
+          maybeWritten: parsed.maybeWritten ?? [],
+          at: Date.now(),
+        });
         await new Promise((r) => setTimeout(r, 20));
       }
     };
@@ -212,7 +259,9 @@ describe('POST /v1/events while Kafka is down (private broker, real API)', () =>
     const acceptedSet = new Set(accepted);
     const unexpected = inKafka.filter((id) => !id.startsWith('warm-') && !acceptedSet.has(id) && !flagged.has(id));
     const flaggedWritten = [...flagged].filter((id) => counts.has(id));
-    log(`Kafka holds ${inKafka.length} events: ${accepted.length} accepted, ${flaggedWritten.length} of ${flagged.size} flagged maybeWritten, ${toldFailed.length} told failed`);
+    log(
+      `Kafka holds ${inKafka.length} events: ${accepted.length} accepted, ${flaggedWritten.length} of ${flagged.size} flagged maybeWritten, ${toldFailed.length} told failed`,
+    );
     expect(unexpected).toEqual([]);
     expect(toldFailed.length).toBe(unavailable.length * 5);
   });

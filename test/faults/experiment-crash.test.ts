@@ -23,7 +23,15 @@ import { TestPublisher } from '../pipeline-support/publish';
 
 jest.setTimeout(300_000);
 
-const EXP = { id: 'crash-exp', description: '', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'treatment', weight: 1, ranking: { mmrLambda: 1 } }] } satisfies Experiment;
+const EXP = {
+  id: 'crash-exp',
+  description: '',
+  active: true,
+  variants: [
+    { name: 'control', weight: 1 },
+    { name: 'treatment', weight: 1, ranking: { mmrLambda: 1 } },
+  ],
+} satisfies Experiment;
 const LEARNERS = 30;
 const ROUNDS = 3;
 
@@ -33,7 +41,18 @@ const rows = (totals: VariantTotals[]): Record<string, Row> =>
     totals
       .filter((t) => t.experiment === EXP.id)
       .sort((a, b) => a.variant.localeCompare(b.variant))
-      .map((t) => [t.variant, { learners: t.learners, impressions: t.impressions, clicks: t.clicks, attempts: t.attempts, successes: t.successes, crossovers: t.crossovers, unmatched: t.unmatched }]),
+      .map((t) => [
+        t.variant,
+        {
+          learners: t.learners,
+          impressions: t.impressions,
+          clicks: t.clicks,
+          attempts: t.attempts,
+          successes: t.successes,
+          crossovers: t.crossovers,
+          unmatched: t.unmatched,
+        },
+      ]),
   );
 
 /** The stream, in three parts (one per process lifetime): per learner and round a list of 5 shown, one shown again, two clicks (one on a resource not shown: unmatched), a quiz attempt. */
@@ -43,7 +62,18 @@ function stream(): KindedEvent[][] {
   const ctx = { platform: 'test', device: null, session: null };
   const interaction = (userId: string, resourceId: string, type: 'impression' | 'click', recommId: string): KindedEvent => ({
     kind: 'interaction',
-    event: { eventId: `xc-${n}`, userId, resourceId, type, value: null, dwellMs: 0, occurredAt: t0 + n++ * 10, context: ctx, review: false, recommId },
+    event: {
+      eventId: `xc-${n}`,
+      userId,
+      resourceId,
+      type,
+      value: null,
+      dwellMs: 0,
+      occurredAt: t0 + n++ * 10,
+      context: ctx,
+      review: false,
+      recommId,
+    },
   });
   const parts: KindedEvent[][] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -56,7 +86,21 @@ function stream(): KindedEvent[][] {
       part.push(interaction(userId, shown[0], 'impression', recommId)); // shown again: counted once
       part.push(interaction(userId, shown[(u + round) % 5], 'click', recommId));
       part.push(interaction(userId, 'xc-not-shown', 'click', recommId)); // unmatched
-      part.push({ kind: 'quizAttempt', event: { eventId: `xc-${n}`, userId, itemId: 'xc-q', resourceId: null, skills: ['xc-s'], correct: (u + round) % 3 !== 0, score: null, attempt: 1, responseTimeMs: 1000, occurredAt: t0 + n++ * 10 } });
+      part.push({
+        kind: 'quizAttempt',
+        event: {
+          eventId: `xc-${n}`,
+          userId,
+          itemId: 'xc-q',
+          resourceId: null,
+          skills: ['xc-s'],
+          correct: (u + round) % 3 !== 0,
+          score: null,
+          attempt: 1,
+          responseTimeMs: 1000,
+          occurredAt: t0 + n++ * 10,
+        },
+      });
     }
     parts.push(part);
   }
@@ -68,7 +112,8 @@ function truth(events: KindedEvent[]): Record<string, Row> {
   const t = new ExperimentTally();
   for (const e of events) {
     if (e.kind === 'quizAttempt') t.quiz(e.event.userId, e.event.correct, e.event.occurredAt);
-    else if (e.kind === 'interaction' && e.event.type === 'impression') t.impression(e.event.userId, e.event.recommId, e.event.resourceId, e.event.occurredAt);
+    else if (e.kind === 'interaction' && e.event.type === 'impression')
+      t.impression(e.event.userId, e.event.recommId, e.event.resourceId, e.event.occurredAt);
     else if (e.kind === 'interaction') t.click(e.event.userId, e.event.recommId, e.event.resourceId);
   }
   return rows(t.variantTotals());
@@ -81,15 +126,33 @@ function checkpointed(dir: string): { totals: Record<string, Row>; offsets: Reco
 
 /** The experiment gauges a stage process serves, as rows per variant (empty while it is not up). */
 async function gauges(port: number): Promise<Record<string, Row>> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
   const out: Record<string, Row> = {};
-  const kinds: Record<string, keyof Row> = { impressions: 'impressions', clicks: 'clicks', quiz_attempts: 'attempts', quiz_successes: 'successes', crossovers: 'crossovers', unmatched_clicks: 'unmatched' };
+  const kinds: Record<string, keyof Row> = {
+    impressions: 'impressions',
+    clicks: 'clicks',
+    quiz_attempts: 'attempts',
+    quiz_successes: 'successes',
+    crossovers: 'crossovers',
+    unmatched_clicks: 'unmatched',
+  };
   for (const line of text.split('\n')) {
     const m = /^learnstream_experiment_(attributed_messages|exposed_learners)\{(.*)\} (\S+)$/.exec(line);
     if (!m) continue;
     const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     if (labels.experiment !== EXP.id) continue;
-    const row = (out[labels.variant] ??= { learners: 0, impressions: 0, clicks: 0, attempts: 0, successes: 0, crossovers: 0, unmatched: 0 });
+    const row = (out[labels.variant] ??= {
+      learners: 0,
+      impressions: 0,
+      clicks: 0,
+      attempts: 0,
+      successes: 0,
+      crossovers: 0,
+      unmatched: 0,
+    });
     if (m[1] === 'exposed_learners') row.learners = Number(m[3]);
     else row[kinds[labels.kind]] = Number(m[3]);
   }
@@ -126,7 +189,13 @@ describe('experiment stage: impressions and clicks per variant exact across kill
     fs.writeFileSync(configFile, JSON.stringify({ experiments: [EXP] }));
     const dir = path.join(work, 'state');
     const port = freePort();
-    const env = stageEnv(cfg, { LEARNSTREAM_CONFIG: configFile, LEARNSTREAM_METRICS_PORT: String(port), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000', LEARNSTREAM_TOP_N: '10', LEARNSTREAM_RERANK_INTERVAL_MS: '2000' });
+    const env = stageEnv(cfg, {
+      LEARNSTREAM_CONFIG: configFile,
+      LEARNSTREAM_METRICS_PORT: String(port),
+      LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
+      LEARNSTREAM_TOP_N: '10',
+      LEARNSTREAM_RERANK_INTERVAL_MS: '2000',
+    });
     proc = new StageProcess('exp-crash', ['--stage', 'all', '--sync', '--no-encoder', '--state-dir', dir], env, work);
     const p = proc;
     const pub = new TestPublisher(cfg, kafka, testRegistry(cfg));
@@ -146,12 +215,20 @@ describe('experiment stage: impressions and clicks per variant exact across kill
       // kill while the in-memory tally is ahead of the checkpoint (applied, not saved: the restart must replay it);
       // if a checkpoint always came first, kill after 5 s anyway
       const sum = (r: Record<string, Row>) => Object.values(r).reduce((s, x) => s + x.impressions + x.clicks + x.attempts + x.unmatched, 0);
-      await waitFor(async () => (await gauges(port)).control !== undefined || (!p.running && Promise.reject(new Error(p.log()))), { timeoutMs: 120_000, intervalMs: 50, message: 'the experiment stage counting' });
-      await waitFor(async () => sum(await gauges(port)) > sum(checkpointed(dir).totals), { timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined);
+      await waitFor(async () => (await gauges(port)).control !== undefined || (!p.running && Promise.reject(new Error(p.log()))), {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+        message: 'the experiment stage counting',
+      });
+      await waitFor(async () => sum(await gauges(port)) > sum(checkpointed(dir).totals), { timeoutMs: 5000, intervalMs: 20 }).catch(
+        () => undefined,
+      );
       const inMemory = await gauges(port);
       const before = position();
       await p.kill9();
-      kills.push(`kill ${i + 1}: ${published} published, checkpoint at ${before} offsets, ${sum(inMemory)} counted in memory vs ${sum(checkpointed(dir).totals)} checkpointed`);
+      kills.push(
+        `kill ${i + 1}: ${published} published, checkpoint at ${before} offsets, ${sum(inMemory)} counted in memory vs ${sum(checkpointed(dir).totals)} checkpointed`,
+      );
       p.start();
     }
     await pub.close();
@@ -162,11 +239,17 @@ describe('experiment stage: impressions and clicks per variant exact across kill
     expect(end).toBe(all.length);
 
     // caught up: checkpointed at the topics' ends, and the gauges equal the fold
-    await waitFor(async () => position() >= end && JSON.stringify(await gauges(port)) === JSON.stringify(expected), { timeoutMs: 120_000, intervalMs: 200, message: 'caught up with exact counts' }).catch(() => undefined); // the expect below shows the difference
+    await waitFor(async () => position() >= end && JSON.stringify(await gauges(port)) === JSON.stringify(expected), {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      message: 'caught up with exact counts',
+    }).catch(() => undefined); // the expect below shows the difference
     expect(await gauges(port)).toEqual(expected);
     expect(await p.stop()).toBe(0);
     expect(checkpointed(dir).totals).toEqual(expected);
     expect(position()).toBe(end);
-    process.stdout.write(`experiment stage across kill -9: ${all.length} events, ${p.starts} starts; ${kills.join('; ')}; final per variant ${JSON.stringify(expected)}\n`);
+    process.stdout.write(
+      `experiment stage across kill -9: ${all.length} events, ${p.starts} starts; ${kills.join('; ')}; final per variant ${JSON.stringify(expected)}\n`,
+    );
   });
 });

@@ -38,7 +38,9 @@ describe('poison on internal topics under load (real stack)', () => {
   const deadLetters: { topic: string; reason: string }[] = [];
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('flt-poison', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000 } }));
+    h = await createHarness(
+      testConfig('flt-poison', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000 } }),
+    );
     h.instr.on('deadLetter', (e) => deadLetters.push(e));
     pipeline = await h.start(['learner', 'item', 'catalog']);
     producer = h.kafka.producer();
@@ -59,7 +61,10 @@ describe('poison on internal topics under load (real stack)', () => {
     readers.push(reader);
     await reader.connect();
     await reader.subscribe({ topics: [dlqName(t)], fromBeginning: true });
-    await reader.run({ eachMessage: ({ message }) => Promise.resolve(void got.push({ key: String(message.key), value: message.value, headers: message.headers ?? {} })) });
+    await reader.run({
+      eachMessage: ({ message }) =>
+        Promise.resolve(void got.push({ key: String(message.key), value: message.value, headers: message.headers ?? {} })),
+    });
     await waitFor(() => got.length >= n, { timeoutMs: 30_000, message: `${n} dead letter(s) on ${dlqName(t)}` });
     return got; // no more than n: the deadLetter events say so
   }
@@ -71,7 +76,12 @@ describe('poison on internal topics under load (real stack)', () => {
     const sent = new Map<string, { id: string; complete: boolean }[]>();
     const publish = async (events: KindedEvent[]) => {
       await h.publisher.publish(events);
-      for (const e of events) if (e.kind === 'interaction') sent.set(e.event.userId, [...(sent.get(e.event.userId) ?? []), { id: e.event.resourceId, complete: e.event.type === 'complete' }]);
+      for (const e of events)
+        if (e.kind === 'interaction')
+          sent.set(e.event.userId, [
+            ...(sent.get(e.event.userId) ?? []),
+            { id: e.event.resourceId, complete: e.event.type === 'complete' },
+          ]);
     };
     await h.publisher.publish(RESOURCES.map((id, i) => resource(id, [i % 2 ? 'algebra' : 'biology'])));
     await publish(LEARNERS.map((u, i) => interaction(u, RESOURCES[i % RESOURCES.length])));
@@ -118,7 +128,11 @@ describe('poison on internal topics under load (real stack)', () => {
       }
       return { interactions: sent.get(u)!.length, history, completed };
     };
-    await waitFor(() => [...sent.keys()].every((u) => p.learner(u)?.interactions === sent.get(u)!.length), { timeoutMs: 60_000, intervalMs: 200, message: 'every event sent applied' });
+    await waitFor(() => [...sent.keys()].every((u) => p.learner(u)?.interactions === sent.get(u)!.length), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      message: 'every event sent applied',
+    });
     await new Promise((r) => setTimeout(r, 1500)); // anything applied twice would show now
     for (const u of sent.keys()) {
       const l = p.learner(u)!;
@@ -128,7 +142,11 @@ describe('poison on internal topics under load (real stack)', () => {
     const perResource = new Map<string, number>();
     for (const evs of sent.values()) for (const e of evs) perResource.set(e.id, (perResource.get(e.id) ?? 0) + 1);
     // (the 1.5 s above also let a gradient applied twice reach the replica)
-    await waitFor(() => [...perResource].every(([id, c]) => replica.table.get(id)?.count === c), { timeoutMs: 60_000, intervalMs: 200, message: 'item counts replicated' });
+    await waitFor(() => [...perResource].every(([id, c]) => replica.table.get(id)?.count === c), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      message: 'item counts replicated',
+    });
     for (const [id, c] of perResource) expect([id, replica.table.get(id)?.count]).toEqual([id, c]);
     expect(replica.table.has('pz-poison')).toBe(false);
     expect(replica.table.has('pz-poison-json')).toBe(false);
@@ -149,12 +167,16 @@ describe('poison on internal topics under load (real stack)', () => {
         expect(letter.value).toEqual(letter.key === 'pz-poison' ? TEXT : NOT_OURS);
         expect([header(DLQ_HEADERS.topic), header('trace')]).toEqual([t, 'poison-test']);
         expect(header(DLQ_HEADERS.reason)).toMatch(/^internal-(undecodable|invalid)$/);
-        expect(header(DLQ_HEADERS.message)).toMatch(/item-update record does not decode|item-factor row does not decode|content vector|item-update|item-factor/);
+        expect(header(DLQ_HEADERS.message)).toMatch(
+          /item-update record does not decode|item-factor row does not decode|content vector|item-update|item-factor/,
+        );
       }
     }
     expect(deadLetters.length).toBe(6);
     expect(deadLetters.every((d) => /model\.(item-updates|item-factors|content-vectors)$/.test(d.topic))).toBe(true);
-    process.stdout.write(`end state: ${sent.size} learners exact (counts, history, completed), ${perResource.size} resources' item counts exact, popularity max relative diff ${(popDev * 100).toFixed(3)}%, dead letters ${deadLetters.map((d) => `${d.topic.split('.').pop()}:${d.reason}`).join(', ')}\n`);
+    process.stdout.write(
+      `end state: ${sent.size} learners exact (counts, history, completed), ${perResource.size} resources' item counts exact, popularity max relative diff ${(popDev * 100).toFixed(3)}%, dead letters ${deadLetters.map((d) => `${d.topic.split('.').pop()}:${d.reason}`).join(', ')}\n`,
+    );
     // Stages running, replicas following: the process is ready.
     expect(pipeline.readiness()).toEqual({ ready: true, reasons: [] });
   });

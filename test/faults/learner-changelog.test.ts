@@ -52,9 +52,39 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     // Every 7th event a quiz attempt (on the same resource), so the knowledge model's per-learner records (k/<id>)
     // are checkpointed and restored too.
     const isQuiz = (i: number) => i % 7 === 3;
-    const events: KindedEvent[] = Array.from({ length: N }, (_, i): KindedEvent => isQuiz(i)
-      ? { kind: 'quizAttempt', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, itemId: `cl-r${i % 70}-q1`, resourceId: `cl-r${i % 70}`, skills: [`s${i % 5}`], correct: i % 3 === 0, score: null, attempt: 1, responseTimeMs: 5000, occurredAt: Date.now() - (N - i) * 10 } }
-      : ({ kind: 'interaction', event: { eventId: `cl-${i}`, userId: `cl-u${i % LEARNERS}`, resourceId: `cl-r${i % 70}`, type: i % 4 === 0 ? 'complete' : 'click', value: null, dwellMs: 1000, occurredAt: Date.now() - (N - i) * 10, context: { platform: 'test', device: null, session: null }, review: false, recommId: null } }));
+    const events: KindedEvent[] = Array.from({ length: N }, (_, i): KindedEvent =>
+      isQuiz(i)
+        ? {
+            kind: 'quizAttempt',
+            event: {
+              eventId: `cl-${i}`,
+              userId: `cl-u${i % LEARNERS}`,
+              itemId: `cl-r${i % 70}-q1`,
+              resourceId: `cl-r${i % 70}`,
+              skills: [`s${i % 5}`],
+              correct: i % 3 === 0,
+              score: null,
+              attempt: 1,
+              responseTimeMs: 5000,
+              occurredAt: Date.now() - (N - i) * 10,
+            },
+          }
+        : {
+            kind: 'interaction',
+            event: {
+              eventId: `cl-${i}`,
+              userId: `cl-u${i % LEARNERS}`,
+              resourceId: `cl-r${i % 70}`,
+              type: i % 4 === 0 ? 'complete' : 'click',
+              value: null,
+              dwellMs: 1000,
+              occurredAt: Date.now() - (N - i) * 10,
+              context: { platform: 'test', device: null, session: null },
+              review: false,
+              recommId: null,
+            },
+          },
+    );
     const want = new Map<string, { n: number; q: number }>();
     events.forEach((_, i) => {
       const w = want.get(`cl-u${i % LEARNERS}`) ?? { n: 0, q: 0 };
@@ -69,7 +99,12 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const run = (name: string, checkpointMs: number) => {
       const dir = path.join(work, name);
       const port = freePort();
-      const env = stageEnv(cfg, { LEARNSTREAM_METRICS_PORT: String(port), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: String(checkpointMs), LEARNSTREAM_TOP_N: '10', LEARNSTREAM_RERANK_INTERVAL_MS: '2000' });
+      const env = stageEnv(cfg, {
+        LEARNSTREAM_METRICS_PORT: String(port),
+        LEARNSTREAM_CHECKPOINT_INTERVAL_MS: String(checkpointMs),
+        LEARNSTREAM_TOP_N: '10',
+        LEARNSTREAM_RERANK_INTERVAL_MS: '2000',
+      });
       const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--changelog', '--state-dir', dir], env, work);
       procs.push(p);
       return { p, dir, port };
@@ -79,13 +114,23 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     // machine consumes it.
     const first = run('first', 3000);
     first.p.start();
-    reader = new KafkaChangelogStore({ kafka, topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`, partitions: 1, transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-`, deadLetters: false });
+    reader = new KafkaChangelogStore({
+      kafka,
+      topic: `${cfg.kafka.topicPrefix}learnstream.state-changelog`,
+      partitions: 1,
+      transactionalPrefix: `${cfg.kafka.topicPrefix}test-reader-`,
+      deadLetters: false,
+    });
     const applied = async () => {
       const cp = await reader!.get<LearnerGroupJSON>('learner', 0).catch(() => null);
       return cp ? cp.state.learners.reduce((s, [, l]) => s + l.n + l.q, 0) : 0;
     };
     // at least one changelog checkpoint before the kill, so the new instance has something to restore
-    await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), { timeoutMs: 60_000, intervalMs: 250, message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}` });
+    await waitFor(async () => (await applied()) > 0 || (!first.p.running && Promise.reject(new Error(first.p.log()))), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      message: `a changelog checkpoint of the first instance\n${first.p.log().slice(-3000)}`,
+    });
     await pub.publish(events.slice(N / 2));
     await pub.close();
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
@@ -102,13 +147,24 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const poison = kafka.producer();
     await poison.connect();
     const TEXT = Buffer.from('this is not a valid record');
-    await poison.send({ topic: changelogTopic, messages: [{ key: 'learner/0/head', value: TEXT, partition: 0 }, { key: 'learner/0/l/cl-u3', value: TEXT, partition: 0 }, { key: 'not-a-group-key', value: TEXT, partition: 0 }] });
+    await poison.send({
+      topic: changelogTopic,
+      messages: [
+        { key: 'learner/0/head', value: TEXT, partition: 0 },
+        { key: 'learner/0/l/cl-u3', value: TEXT, partition: 0 },
+        { key: 'not-a-group-key', value: TEXT, partition: 0 },
+      ],
+    });
     await poison.disconnect();
 
     const second = run('second', 1000);
     const t0 = Date.now();
     second.p.start();
-    await waitFor(async () => (await applied()) >= N || (!second.p.running && Promise.reject(new Error(second.p.log()))), { timeoutMs: 180_000, intervalMs: 2000, message: 'second instance finished the stream' });
+    await waitFor(async () => (await applied()) >= N || (!second.p.running && Promise.reject(new Error(second.p.log()))), {
+      timeoutMs: 180_000,
+      intervalMs: 2000,
+      message: 'second instance finished the stream',
+    });
     const seconds = (Date.now() - t0) / 1000;
     expect(await second.p.stop()).toBe(0);
     const cp = (await reader.get<LearnerGroupJSON>('learner', 0))!;
@@ -116,7 +172,10 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     expect(counts.size).toBe(LEARNERS);
     for (let u = 0; u < LEARNERS; u++) expect([u, counts.get(`cl-u${u}`)]).toEqual([u, want.get(`cl-u${u}`)]);
     // The knowledge model's per-learner beliefs came back through their own records: every quizzing learner is there.
-    const quizzers = [...want].filter(([, w]) => w.q > 0).map(([u]) => u).sort();
+    const quizzers = [...want]
+      .filter(([, w]) => w.q > 0)
+      .map(([u]) => u)
+      .sort();
     expect(cp.state.knowledge.learners.map(([u]) => u).sort()).toEqual(quizzers);
     // Exactly the two poison records under the group's keys are in the changelog's dead-letter topic.
     const letters: { key: string; reason: string; value: string }[] = [];
@@ -124,7 +183,16 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     await dlqReader.connect();
     try {
       await dlqReader.subscribe({ topics: [dlqName(changelogTopic)], fromBeginning: true });
-      await dlqReader.run({ eachMessage: ({ message }) => Promise.resolve(void letters.push({ key: String(message.key), reason: String(message.headers?.[DLQ_HEADERS.reason]), value: String(message.value) })) });
+      await dlqReader.run({
+        eachMessage: ({ message }) =>
+          Promise.resolve(
+            void letters.push({
+              key: String(message.key),
+              reason: String(message.headers?.[DLQ_HEADERS.reason]),
+              value: String(message.value),
+            }),
+          ),
+      });
       await waitFor(() => letters.length >= 2, { timeoutMs: 30_000, message: 'changelog dead letters' });
       await new Promise((r) => setTimeout(r, 500));
     } finally {
@@ -142,18 +210,30 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     const committed: Record<string, string> = {};
     try {
       const inputs = Object.keys(cp.offsets).map((k) => k.slice(0, k.lastIndexOf(':')));
-      await waitFor(async () => {
-        for (const t of await groupAdmin.fetchOffsets({ groupId: `${cfg.kafka.topicPrefix}learnstream-learner-sync`, topics: [...new Set(inputs)] })) {
-          for (const p of t.partitions) if (`${t.topic}:${p.partition}` in cp.offsets) committed[`${t.topic}:${p.partition}`] = p.offset;
-        }
-        return Object.keys(cp.offsets).every((k) => committed[k] === cp.offsets[k]);
-      }, { timeoutMs: 10_000, intervalMs: 200, message: `group offsets equal to the checkpoint's ${JSON.stringify(cp.offsets)}: ${JSON.stringify(committed)}` });
+      await waitFor(
+        async () => {
+          for (const t of await groupAdmin.fetchOffsets({
+            groupId: `${cfg.kafka.topicPrefix}learnstream-learner-sync`,
+            topics: [...new Set(inputs)],
+          })) {
+            for (const p of t.partitions) if (`${t.topic}:${p.partition}` in cp.offsets) committed[`${t.topic}:${p.partition}`] = p.offset;
+          }
+          return Object.keys(cp.offsets).every((k) => committed[k] === cp.offsets[k]);
+        },
+        {
+          timeoutMs: 10_000,
+          intervalMs: 200,
+          message: `group offsets equal to the checkpoint's ${JSON.stringify(cp.offsets)}: ${JSON.stringify(committed)}`,
+        },
+      );
     } finally {
       await groupAdmin.disconnect();
     }
     // state only ever lived in Kafka: neither instance wrote a checkpoint file
     for (const dir of [first.dir, second.dir]) expect(fs.existsSync(path.join(dir, 'learner', 'group-0.json'))).toBe(false);
     const r = reader.restored.get('learner/0');
-    process.stdout.write(`first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts; group offsets = checkpoint offsets ${JSON.stringify(committed)}; changelog dead letters ${letters.length} (${unique.map((l) => l.key).join(', ')})\n`);
+    process.stdout.write(
+      `first instance killed at ${atKill} of ${N} consumed (${restorable} in its last changelog checkpoint); second (empty state dir) finished in ${seconds.toFixed(1)} s; changelog restore by the test reader: ${r?.records} records in ${r?.seconds.toFixed(2)} s; ${counts.size} learners with exact counts; group offsets = checkpoint offsets ${JSON.stringify(committed)}; changelog dead letters ${letters.length} (${unique.map((l) => l.key).join(', ')})\n`,
+    );
   });
 });

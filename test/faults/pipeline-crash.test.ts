@@ -85,7 +85,12 @@ function checkpointed(stateDir: string, stage: string, topic: string): number {
  * Kill -9 whenever the stage's progress passes each of three random points, restarting the killed processes each
  * time: `victims(k)` are those killed at the k-th point (default all of `procs`).
  */
-async function crashAtThreePoints(procs: StageProcess[], progress: () => Promise<number>, total: number, victims: (k: number) => StageProcess[] = () => procs): Promise<number[]> {
+async function crashAtThreePoints(
+  procs: StageProcess[],
+  progress: () => Promise<number>,
+  total: number,
+  victims: (k: number) => StageProcess[] = () => procs,
+): Promise<number[]> {
   const points = [0, 1, 2].map(() => Math.floor(total * (0.1 + Math.random() * 0.75))).sort((a, b) => a - b);
   for (const [k, pt] of points.entries()) {
     await waitFor(async () => (await progress()) >= pt, { timeoutMs: 240_000, intervalMs: 50, message: `progress ${pt}` });
@@ -132,7 +137,11 @@ function expectedSignals(events: ReturnType<typeof movielensEvents>['events']): 
     const ids = [...win, ev.resourceId];
     const self = win.lastIndexOf(ev.resourceId);
     const t = ev.occurredAt / 1000;
-    for (const l of rec.links(win.map((_, k) => k), self >= 0 ? self : win.length)) at(ids[l.from])[0] = logAdd2(at(ids[l.from])[0], keyOf(l.w, t, hl.t));
+    for (const l of rec.links(
+      win.map((_, k) => k),
+      self >= 0 ? self : win.length,
+    ))
+      at(ids[l.from])[0] = logAdd2(at(ids[l.from])[0], keyOf(l.w, t, hl.t));
     if (positive) at(ev.resourceId)[1] = logAdd2(at(ev.resourceId)[1], keyOf(1, t, hl.p));
     const j = h.lastIndexOf(ev.resourceId);
     if (j >= 0) h.splice(j, 1);
@@ -145,7 +154,9 @@ function expectedSignals(events: ReturnType<typeof movielensEvents>['events']): 
 }
 
 describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
-  const truth = HAVE_MOVIELENS ? movielensEvents(N) : { events: [], perLearner: new Map<string, number>(), perResource: new Map<string, number>() };
+  const truth = HAVE_MOVIELENS
+    ? movielensEvents(N)
+    : { events: [], perLearner: new Map<string, number>(), perResource: new Map<string, number>() };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-faults-'));
   const procs: StageProcess[] = [];
   const configs: Config[] = [];
@@ -167,8 +178,17 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     const run = (name: string) => {
       const dir = path.join(work, name);
       const port = freePort();
-      const env = stageEnv(config, { ...LEAN, LEARNSTREAM_METRICS_PORT: String(port), LEARNSTREAM_REDIS_KEY_PREFIX: `${config.redis.keyPrefix}${name}:` });
-      const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${config.kafka.topicPrefix}${name}-`, '--state-dir', dir], env, work);
+      const env = stageEnv(config, {
+        ...LEAN,
+        LEARNSTREAM_METRICS_PORT: String(port),
+        LEARNSTREAM_REDIS_KEY_PREFIX: `${config.redis.keyPrefix}${name}:`,
+      });
+      const p = new StageProcess(
+        name,
+        ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${config.kafka.topicPrefix}${name}-`, '--state-dir', dir],
+        env,
+        work,
+      );
       procs.push(p);
       return { p, dir, port };
     };
@@ -179,10 +199,16 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     crash.p.start();
     const t0 = Date.now();
     const points = await crashAtThreePoints([crash.p], () => Promise.resolve(checkpointed(crash.dir, 'learner', interactions)), N);
-    await waitFor(() => caughtUp(ref.dir, 'learner', interactions, ends) && caughtUp(crash.dir, 'learner', interactions, ends), { timeoutMs: 300_000, intervalMs: 200, message: 'both runs consumed every event' });
+    await waitFor(() => caughtUp(ref.dir, 'learner', interactions, ends) && caughtUp(crash.dir, 'learner', interactions, ends), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      message: 'both runs consumed every event',
+    });
     expect(await ref.p.stop()).toBe(0);
     expect(await crash.p.stop()).toBe(0);
-    process.stdout.write(`deterministic: kills at checkpointed positions ${points.join(', ')}; ${crash.p.starts} starts; ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `deterministic: kills at checkpointed positions ${points.join(', ')}; ${crash.p.starts} starts; ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
 
     const a = readCheckpoints<LearnerGroupJSON>(ref.dir, 'learner').get(0)!.state;
     const b = readCheckpoints<LearnerGroupJSON>(crash.dir, 'learner').get(0)!.state;
@@ -227,7 +253,9 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
       signalWorst = Math.max(signalWorst, Math.abs((x.s[2] ?? 0) - (y.s[2] ?? 0)), Math.abs((x.s[3] ?? 0) - (y.s[3] ?? 0)));
     }
     expect(rows).toBeGreaterThan(100);
-    process.stdout.write(`deterministic: max |difference| between crashed and uninterrupted state = ${worst}; recommender signals of ${rows} rows: ${signalWorst}\n`);
+    process.stdout.write(
+      `deterministic: max |difference| between crashed and uninterrupted state = ${worst}; recommender signals of ${rows} rows: ${signalWorst}\n`,
+    );
     expect(signalWorst).toBeLessThanOrEqual(1e-9);
     expect(worst).toBeLessThanOrEqual(1e-6);
     expect(b.knowledge).toEqual(a.knowledge);
@@ -256,16 +284,38 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     const t0 = Date.now();
     // the consumer group spreads the partitions: each instance reports the lag of partitions it holds
     const held = async (l: StageProcess) => {
-      const text = await fetch(`http://127.0.0.1:${l.metricsPort}/metrics`).then((r) => r.text(), () => '');
-      return text.split('\n').filter((line) => line.startsWith('learnstream_kafka_consumer_lag_messages{') && line.includes('learnstream-learner"')).length;
+      const text = await fetch(`http://127.0.0.1:${l.metricsPort}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('learnstream_kafka_consumer_lag_messages{') && line.includes('learnstream-learner"')).length;
     };
-    await waitFor(async () => ((await held(instances[0])) > 0 && (await held(instances[1])) > 0) || undefined, { timeoutMs: 120_000, intervalMs: 500, message: 'both learner instances hold partitions' });
+    await waitFor(async () => ((await held(instances[0])) > 0 && (await held(instances[1])) > 0) || undefined, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      message: 'both learner instances hold partitions',
+    });
     const victims = (k: number) => [[instances[0]], [instances[1], item], [...instances, item]][k];
-    const points = await crashAtThreePoints([...instances, item], () => Promise.resolve(checkpointed(dir, 'learner', interactions)), N, victims);
-    await waitFor(() => caughtUp(dir, 'learner', interactions, ends), { timeoutMs: 300_000, intervalMs: 200, message: 'instances consumed every event' });
+    const points = await crashAtThreePoints(
+      [...instances, item],
+      () => Promise.resolve(checkpointed(dir, 'learner', interactions)),
+      N,
+      victims,
+    );
+    await waitFor(() => caughtUp(dir, 'learner', interactions, ends), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      message: 'instances consumed every event',
+    });
     for (const l of instances) expect(await l.stop()).toBe(0);
     const itemEnds = await endOffsets(config, 'itemUpdates');
-    await waitFor(() => caughtUp(dir, 'item', itemUpdates, itemEnds), { timeoutMs: 300_000, intervalMs: 200, message: 'item stage consumed every update' });
+    await waitFor(() => caughtUp(dir, 'item', itemUpdates, itemEnds), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      message: 'item stage consumed every update',
+    });
     expect(await item.stop()).toBe(0);
     process.stdout.write(`distributed: kills at checkpointed positions ${points.join(', ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
@@ -281,13 +331,18 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     // popularity count equal a replay of the same events (order-free sums of decayed weights, so equal to 1e-9).
     const truthSignals = expectedSignals(truth.events);
     const rowsSeen = new Map<string, [number | null, number | null]>();
-    for (const cp of readCheckpoints<ItemGroupJSON>(dir, 'item').values()) for (const r of cp.state.items.rows) if (r.s) rowsSeen.set(r.id, [r.s[2], r.s[3]]);
+    for (const cp of readCheckpoints<ItemGroupJSON>(dir, 'item').values())
+      for (const r of cp.state.items.rows) if (r.s) rowsSeen.set(r.id, [r.s[2], r.s[3]]);
     expect(rowsSeen.size).toBe(truthSignals.size);
     let signalWorst = 0;
     for (const [id, [sum, pop]] of truthSignals) {
       const got = rowsSeen.get(id);
       expect([id, got !== undefined]).toEqual([id, true]);
-      signalWorst = Math.max(signalWorst, Math.abs((got![0] ?? -1e9) - (Number.isFinite(sum) ? sum : -1e9)), Math.abs((got![1] ?? -1e9) - (Number.isFinite(pop) ? pop : -1e9)));
+      signalWorst = Math.max(
+        signalWorst,
+        Math.abs((got![0] ?? -1e9) - (Number.isFinite(sum) ? sum : -1e9)),
+        Math.abs((got![1] ?? -1e9) - (Number.isFinite(pop) ? pop : -1e9)),
+      );
     }
     process.stdout.write(`distributed: recommender signals of ${rowsSeen.size} rows vs a replay: max |difference| ${signalWorst}\n`);
     expect(signalWorst).toBeLessThanOrEqual(1e-9);

@@ -95,10 +95,17 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     const metricsPort = freePort(3);
     const promPort = await freeOsPort();
     promUrl = `http://127.0.0.1:${promPort}`;
-    promConfig = { ...h.config, dataDir: tmp, metrics: { ...h.config.metrics, port: metricsPort }, stack: { ...h.config.stack, prometheusPort: promPort } };
+    promConfig = {
+      ...h.config,
+      dataDir: tmp,
+      metrics: { ...h.config.metrics, port: metricsPort },
+      stack: { ...h.config.stack, prometheusPort: promPort },
+    };
     const env = stageEnv(h.config, { LEARNSTREAM_METRICS_PORT: String(metricsPort), LEARNSTREAM_LEARNER_INSTANCES: '2' });
     // the encoder is left out to keep start-up and CPU within the test's budget; the processes are otherwise npm start's
-    pipeline = pipelineProcesses(promConfig).map((p) => new StageProcess(p.name, [...p.args, '--no-encoder', '--state-dir', path.join(tmp, 'state')], env, tmp));
+    pipeline = pipelineProcesses(promConfig).map(
+      (p) => new StageProcess(p.name, [...p.args, '--no-encoder', '--state-dir', path.join(tmp, 'state')], env, tmp),
+    );
     expect(pipeline.map((p) => p.name)).toEqual(['pipeline', 'learner-0', 'learner-1']);
     const layout = pipelineProcesses(promConfig);
     for (const [i, p] of pipeline.entries()) {
@@ -107,24 +114,54 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
       if (layout[i].nice !== 0) os.setPriority(p.pid!, layout[i].nice);
     }
 
-    publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
+    publisher = lazyPublisher(() =>
+      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }),
+    );
     const logger = createLogger({ level: 'warn' });
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger, publishErasure: publisher.publishErasure, eventsRouter: createCollectorRouter({ publisher, logger }), health: { redis: () => h.store.ping() } });
+    api = await startApi({
+      config: h.config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger,
+      publishErasure: publisher.publishErasure,
+      eventsRouter: createCollectorRouter({ publisher, logger }),
+      health: { redis: () => h.store.ping() },
+    });
 
     // the scrape config npm start renders, with this test's ports and every interval at 1 s
     const yml = renderPrometheusConfig(promConfig, { apiPort: api.port, interval: '1s', file: path.join(tmp, 'prometheus.yml') });
     await startPrometheus(promConfig, yml);
 
     // the demo source of npm start, on this test's topics
-    for (const p of pipeline) await waitFor(async () => (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`).then((r) => r.ok, () => false)) || undefined, { message: `${p.name} /metrics`, timeoutMs: 60_000 });
+    for (const p of pipeline)
+      await waitFor(
+        async () =>
+          (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`).then(
+            (r) => r.ok,
+            () => false,
+          )) || undefined,
+        { message: `${p.name} /metrics`, timeoutMs: 60_000 },
+      );
     demoStarted = Date.now();
-    demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--rate', '20', '--learners', '40', '--resources', '300'], { cwd: ROOT, env: { ...process.env, ...stageEnv(h.config) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--rate', '20', '--learners', '40', '--resources', '300'], {
+      cwd: ROOT,
+      env: { ...process.env, ...stageEnv(h.config) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo.stdout?.on('data', (d: Buffer) => (demoOut += d.toString()));
     demo.stderr?.on('data', (d: Buffer) => (demoOut += d.toString()));
 
     // the demo page's reads: each learner's list and knowledge, twice a second, from when npm start says `ready`:
     // the pipeline process' /readyz, which covers the learner instances (scripts/start.ts)
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false)) || undefined, { message: 'pipeline /readyz (with both learner instances)', timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )) || undefined,
+      { message: 'pipeline /readyz (with both learner instances)', timeoutMs: 60_000, intervalMs: 250 },
+    );
     readyAfterMs = Date.now() - t0;
     reader = (async () => {
       let i = 0;
@@ -162,11 +199,16 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   });
 
   const consumedByTopic = async () => {
-    const consumed = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('sum by (topic, type) (learnstream_pipeline_events_consumed_total{job="learnstream-pipeline"})')}`);
+    const consumed = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent('sum by (topic, type) (learnstream_pipeline_events_consumed_total{job="learnstream-pipeline"})')}`,
+    );
     return (suffix: string) => consumed.result.filter((r) => r.metric.topic.endsWith(suffix)).reduce((n, r) => n + Number(r.value[1]), 0);
   };
   const personalLists = () => scalar('sum(learnstream_pipeline_lists_written_total{source="personal"})');
-  const servedReads = () => scalar('sum(learnstream_http_request_duration_seconds_count{job="learnstream-api",route="/v1/learners/:userId/recommendations",status="200"})');
+  const servedReads = () =>
+    scalar(
+      'sum(learnstream_http_request_duration_seconds_count{job="learnstream-api",route="/v1/learners/:userId/recommendations",status="200"})',
+    );
 
   /**
    * Every learnstream gauge each process exports, as Prometheus scraped it, is one that process sets (issue #18 item
@@ -178,7 +220,9 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   const expectOwnGauges = async () => {
     const metadata = await prom<Record<string, { type: string }[]>>('/api/v1/metadata');
     const gauge = (name: string) => metadata[name]?.some((m) => m.type === 'gauge') ?? false;
-    const series = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent('{job=~"learnstream-.+", __name__=~"learnstream_.+"}')}`);
+    const series = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent('{job=~"learnstream-.+", __name__=~"learnstream_.+"}')}`,
+    );
     const gauges = series.result.filter((r) => gauge(r.metric.__name__));
     const who = (m: Record<string, string>) => m.process;
     const families = new Map<string, Set<string>>();
@@ -187,13 +231,22 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     process.stdout.write(`gauges by process: ${JSON.stringify(byProcess)}\n`);
     const lag = 'learnstream_kafka_consumer_lag_messages';
     const rebuild = 'learnstream_serving_rebuild_pending_keys';
-    const quality = ['learnstream_quality_list_hit_rate_ratio', 'learnstream_quality_popular_hit_rate_ratio', 'learnstream_quality_quiz_auc_ratio'];
+    const quality = [
+      'learnstream_quality_list_hit_rate_ratio',
+      'learnstream_quality_popular_hit_rate_ratio',
+      'learnstream_quality_quiz_auc_ratio',
+    ];
     const experiment = ['learnstream_experiment_attributed_messages', 'learnstream_experiment_exposed_learners'];
     // what each process sets (must), and what it sets once measured or configured (may)
     const own: Record<string, { must: string[]; may: string[]; groups: string[]; rebuildStages: string[] }> = {
       api: { must: ['learnstream_http_in_flight_requests'], may: [], groups: [], rebuildStages: [] },
       // the experiment stage consumes only when an experiment is configured (none here)
-      pipeline: { must: [lag, rebuild], may: experiment, groups: ['item', 'catalog', ...(h.config.experiments.length > 0 ? ['experiment'] : [])], rebuildStages: ['catalog'] },
+      pipeline: {
+        must: [lag, rebuild],
+        may: experiment,
+        groups: ['item', 'catalog', ...(h.config.experiments.length > 0 ? ['experiment'] : [])],
+        rebuildStages: ['catalog'],
+      },
       'learner-0': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-0'] },
       'learner-1': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-1'] },
     };
@@ -206,7 +259,12 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
       const prefix = h.config.kafka.topicPrefix;
       expect([p, [...new Set(of(lag).map((m) => m.group.slice(m.group.lastIndexOf('-') + 1)))].sort()]).toEqual([p, [...o.groups].sort()]);
       for (const m of of(lag)) expect(m.topic.startsWith(prefix)).toBe(true);
-      expect([p, of(rebuild).map((m) => m.stage).sort()]).toEqual([p, o.rebuildStages]);
+      expect([
+        p,
+        of(rebuild)
+          .map((m) => m.stage)
+          .sort(),
+      ]).toEqual([p, o.rebuildStages]);
     }
     // the metrics' own labels reach Prometheus as they are (no target label renamed one to exported_*)
     expect(series.result.filter((r) => Object.keys(r.metric).some((k) => k.startsWith('exported_'))).map((r) => r.metric)).toEqual([]);
@@ -214,7 +272,10 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     // each partition's lag on one process only, and each learner instance holding at least one partition of its input
     const lagKeys = gauges.filter((r) => r.metric.__name__ === lag).map((r) => `${r.metric.group} ${r.metric.topic} ${r.metric.partition}`);
     expect(lagKeys.length).toBe(new Set(lagKeys).size);
-    const interactions = (p: string) => gauges.filter((r) => r.metric.__name__ === lag && who(r.metric) === p && r.metric.topic.endsWith('learning.interactions')).map((r) => r.metric.partition);
+    const interactions = (p: string) =>
+      gauges
+        .filter((r) => r.metric.__name__ === lag && who(r.metric) === p && r.metric.topic.endsWith('learning.interactions'))
+        .map((r) => r.metric.partition);
     expect([...interactions('learner-0'), ...interactions('learner-1')].sort()).toEqual(['0', '1']);
     expect(interactions('learner-0').length).toBe(1);
   };
@@ -222,23 +283,34 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   it('after warm-up, nothing is pending or firing while the demo load runs, and the load is real', async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, demoStarted + WARM_UP_MS - Date.now())));
     // past the minimum, the warm-up lasts until the load asserted below is there (a loaded machine needs longer)
-    await waitFor(async () => {
-      const byTopic = await consumedByTopic();
-      return byTopic('learning.interactions') > 300 && byTopic('learning.quiz-attempts') > 100 && (await personalLists()) > 100 && (await servedReads()) > 50;
-    }, { message: 'the demo load visible in Prometheus', timeoutMs: 60_000, intervalMs: 1000 });
+    await waitFor(
+      async () => {
+        const byTopic = await consumedByTopic();
+        return (
+          byTopic('learning.interactions') > 300 &&
+          byTopic('learning.quiz-attempts') > 100 &&
+          (await personalLists()) > 100 &&
+          (await servedReads()) > 50
+        );
+      },
+      { message: 'the demo load visible in Prometheus', timeoutMs: 60_000, intervalMs: 1000 },
+    );
     const seen: string[] = [];
     const until = Date.now() + WATCH_MS;
     let samples = 0;
     while (Date.now() < until) {
       const { alerts } = await prom<{ alerts: PromAlert[] }>('/api/v1/alerts');
-      for (const a of alerts) if (a.state !== 'inactive') seen.push(`${a.labels.alertname} ${a.state} ${JSON.stringify(a.labels)} value ${a.value}`);
+      for (const a of alerts)
+        if (a.state !== 'inactive') seen.push(`${a.labels.alertname} ${a.state} ${JSON.stringify(a.labels)} value ${a.value}`);
       samples++;
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
     // what the alerts looked at, for the log: the latency SLO ratio, the quiz AUC, the slow reads (s since start, ms)
     const slo = await scalar('learnstream:http_recommendations_within_slo:ratio_rate5m');
     const auc = await scalar('learnstream_quality_quiz_auc_ratio');
-    process.stdout.write(`alerts: pipeline ready ${(readyAfterMs / 1000).toFixed(1)} s after the test started; ${samples} samples; within 50 ms (5m) ${slo}; quiz AUC ${auc}; reads > 50 ms ${JSON.stringify(slow.slice(0, 20))}\n`);
+    process.stdout.write(
+      `alerts: pipeline ready ${(readyAfterMs / 1000).toFixed(1)} s after the test started; ${samples} samples; within 50 ms (5m) ${slo}; quiz AUC ${auc}; reads > 50 ms ${JSON.stringify(slow.slice(0, 20))}\n`,
+    );
     expect(samples).toBeGreaterThanOrEqual(10);
     expect(seen).toEqual([]);
 
@@ -249,7 +321,13 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     expect(rules.filter((r) => r.health !== 'ok')).toEqual([]);
     // every target of the rendered config, one per process, up
     const { activeTargets } = await prom<{ activeTargets: { labels: Record<string, string>; health: string }[] }>('/api/v1/targets');
-    expect(activeTargets.map((t) => `${t.labels.process ?? t.labels.job} ${t.health}`).sort()).toEqual(['api up', 'learner-0 up', 'learner-1 up', 'pipeline up', 'prometheus up']);
+    expect(activeTargets.map((t) => `${t.labels.process ?? t.labels.job} ${t.health}`).sort()).toEqual([
+      'api up',
+      'learner-0 up',
+      'learner-1 up',
+      'pipeline up',
+      'prometheus up',
+    ]);
     await expectOwnGauges();
     const byTopic = await consumedByTopic();
     expect(byTopic('learning.interactions')).toBeGreaterThan(300);

@@ -23,7 +23,13 @@ describe('local Redis persistence (private redis-server, kill -9)', () => {
 
   it('runs with appendonly yes / appendfsync everysec and keeps every key written 1 s before a kill -9', async () => {
     const redisPort = await freePort();
-    config = testConfig('aof', { dataDir, stack: { redisPort }, redis: { url: `redis://127.0.0.1:${redisPort}`, managed: true }, kafka: { managed: false }, registry: { managed: false } });
+    config = testConfig('aof', {
+      dataDir,
+      stack: { redisPort },
+      redis: { url: `redis://127.0.0.1:${redisPort}`, managed: true },
+      kafka: { managed: false },
+      registry: { managed: false },
+    });
     const up = await stackUp(config);
     expect(up.started).toEqual(['redis']);
     const client = () => {
@@ -49,7 +55,17 @@ describe('local Redis persistence (private redis-server, kill -9)', () => {
 
     const pid = readPid(stackPaths(config).pids, 'redis')!.pid;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { timeoutMs: 10_000, message: 'redis gone' });
+    await waitFor(
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 10_000, message: 'redis gone' },
+    );
     const t1 = Date.now();
     const again = await stackUp(config);
     expect(again.started).toEqual(['redis']);

@@ -56,10 +56,24 @@ const ids = CATALOGUE.map(([id]) => id);
 
 let q = 0;
 function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent {
-  return { kind: 'quizAttempt', event: { eventId: `qz-${Date.now()}-${q++}`, userId, itemId: `${resourceId}-q1`, resourceId, skills: [resourceId.split('-')[0]], correct, score: null, attempt: 1, responseTimeMs: 5000, occurredAt: Date.now() } };
+  return {
+    kind: 'quizAttempt',
+    event: {
+      eventId: `qz-${Date.now()}-${q++}`,
+      userId,
+      itemId: `${resourceId}-q1`,
+      resourceId,
+      skills: [resourceId.split('-')[0]],
+      correct,
+      score: null,
+      attempt: 1,
+      responseTimeMs: 5000,
+      occurredAt: Date.now(),
+    },
+  };
 }
 
-(('dir' in model) ? describe : describe.skip)('serving view rebuilt after Redis comes back empty or from an older copy', () => {
+('dir' in model ? describe : describe.skip)('serving view rebuilt after Redis comes back empty or from an older copy', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-redis-rebuild-'));
   let h: PipelineHarness | undefined;
   let api: RunningApi | undefined;
@@ -76,7 +90,11 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
   it('lists, knowledge, completed, interests, catalogue, similar lists, popularity and co-engagement are back, as an uninterrupted run has them', async () => {
     const redisPort = await freePort();
     config = testConfig('rebuild', {
-      dataDir, stack: { redisPort }, redis: { url: `redis://127.0.0.1:${redisPort}`, managed: true }, kafka: { managed: false, partitions: 2 }, registry: { managed: false },
+      dataDir,
+      stack: { redisPort },
+      redis: { url: `redis://127.0.0.1:${redisPort}`, managed: true },
+      kafka: { managed: false, partitions: 2 },
+      registry: { managed: false },
       pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000 },
     });
     expect((await stackUp(config)).started).toEqual(['redis']);
@@ -87,7 +105,14 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     h.instr.on('serving.rebuildPending', (e) => void (e.stage === 'learner' && pending.push(e.pending)));
     h.instr.on('serving.rebuildStarted', (e) => void causes.push(`${e.stage}:${e.cause}`));
     const pipeline: Pipeline = await h.start(['learner', 'item', 'catalog'], { embed: encoder.embed, servingEpochIntervalMs: 1000 });
-    api = await startApi({ config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => h!.store.ping() } });
+    api = await startApi({
+      config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { redis: () => h!.store.ping() },
+    });
     const call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     const store = h.store;
     const p = pipeline.learner!;
@@ -97,12 +122,21 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     const publish = async (events: KindedEvent[]) => {
       await h!.publisher.publish(events);
       for (const e of events) {
-        if (e.kind === 'interaction') sent.set(e.event.userId, [...(sent.get(e.event.userId) ?? []), { kind: e.event.type === 'complete' ? 'complete' : 'click', id: e.event.resourceId }]);
-        if (e.kind === 'quizAttempt') sent.set(e.event.userId, [...(sent.get(e.event.userId) ?? []), { kind: 'quiz', id: e.event.resourceId! }]);
+        if (e.kind === 'interaction')
+          sent.set(e.event.userId, [
+            ...(sent.get(e.event.userId) ?? []),
+            { kind: e.event.type === 'complete' ? 'complete' : 'click', id: e.event.resourceId },
+          ]);
+        if (e.kind === 'quizAttempt')
+          sent.set(e.event.userId, [...(sent.get(e.event.userId) ?? []), { kind: 'quiz', id: e.event.resourceId! }]);
       }
     };
 
-    await h.publisher.publish(CATALOGUE.map(([id, title, topic]) => resource(id, [topic], { title, description: `${title}: an introduction to ${topic}.`, skills: [topic] })));
+    await h.publisher.publish(
+      CATALOGUE.map(([id, title, topic]) =>
+        resource(id, [topic], { title, description: `${title}: an introduction to ${topic}.`, skills: [topic] }),
+      ),
+    );
     const users = Array.from({ length: LEARNERS }, (_, i) => `rb-u${i}`);
     const interested = users.filter((_, i) => i % 10 === 0);
     const quizzed = users.filter((_, i) => i % 5 === 1);
@@ -134,7 +168,14 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
         similar: similar?.length ?? 0,
         popular: popular.length,
       };
-      const whole = c.personal === who.length && c.knowledge === quizzers.length && c.interests === interests.length && c.completed === who.length && c.resources === resources.length && c.similar > 0 && c.popular >= ids.length;
+      const whole =
+        c.personal === who.length &&
+        c.knowledge === quizzers.length &&
+        c.interests === interests.length &&
+        c.completed === who.length &&
+        c.resources === resources.length &&
+        c.similar > 0 &&
+        c.popular >= ids.length;
       return whole ? c : undefined;
     };
 
@@ -144,20 +185,37 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
      */
     const compareEndState = async (label: string) => {
       const all = [...sent.keys()];
-      const counts = (u: string) => ({ interactions: sent.get(u)!.filter((e) => e.kind !== 'quiz').length, quizzes: sent.get(u)!.filter((e) => e.kind === 'quiz').length });
-      await waitFor(() => all.every((u) => { const l = p.learner(u); return l !== undefined && l.interactions === counts(u).interactions && l.quizzes === counts(u).quizzes; }), { timeoutMs: 60_000, intervalMs: 200, message: `${label}: every event sent applied` });
+      const counts = (u: string) => ({
+        interactions: sent.get(u)!.filter((e) => e.kind !== 'quiz').length,
+        quizzes: sent.get(u)!.filter((e) => e.kind === 'quiz').length,
+      });
+      await waitFor(
+        () =>
+          all.every((u) => {
+            const l = p.learner(u);
+            return l !== undefined && l.interactions === counts(u).interactions && l.quizzes === counts(u).quizzes;
+          }),
+        { timeoutMs: 60_000, intervalMs: 200, message: `${label}: every event sent applied` },
+      );
       await new Promise((r) => setTimeout(r, 1500)); // anything applied twice would show now
-      for (const u of all) expect({ u, interactions: p.learner(u)!.interactions, quizzes: p.learner(u)!.quizzes }).toEqual({ u, ...counts(u) });
+      for (const u of all)
+        expect({ u, interactions: p.learner(u)!.interactions, quizzes: p.learner(u)!.quizzes }).toEqual({ u, ...counts(u) });
       await p.flushDerived();
       // Every list reflects its learner's last event (what a re-rank of the final state writes).
-      await waitFor(async () => {
-        const lists = await Promise.all(all.map((u) => store.getRecommendations(u)));
-        return lists.every((l, k) => l?.source === 'personal' && l.eventTime === p.learner(all[k])!.lastEventAt);
-      }, { timeoutMs: 60_000, intervalMs: 500, message: `${label}: every list personal and reflecting its learner's last event` });
+      await waitFor(
+        async () => {
+          const lists = await Promise.all(all.map((u) => store.getRecommendations(u)));
+          return lists.every((l, k) => l?.source === 'personal' && l.eventTime === p.learner(all[k])!.lastEventAt);
+        },
+        { timeoutMs: 60_000, intervalMs: 500, message: `${label}: every list personal and reflecting its learner's last event` },
+      );
       let knowledgeDiff = 0;
       for (const u of all) {
         const l = p.learner(u)!;
-        const group = p.groupIds().map((g) => p.groupState(g)!).find((g) => g.learners.get(u) === l)!;
+        const group = p
+          .groupIds()
+          .map((g) => p.groupState(g)!)
+          .find((g) => g.learners.get(u) === l)!;
         expect([u, await store.getCompleted(u)]).toEqual([u, new Set(l.completed)]);
         if (l.interests.length > 0) expect([u, await store.getProfileInterests(u)]).toEqual([u, l.interests]);
         if (l.quizzes > 0) {
@@ -165,7 +223,8 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
           const served = (await store.getKnowledge(u))!.skills;
           const state = group.knowledge.mastery(u);
           expect(served.map((s) => s.skill).sort()).toEqual(state.map((s) => s.skill).sort());
-          for (const s of state) knowledgeDiff = Math.max(knowledgeDiff, Math.abs(served.find((x) => x.skill === s.skill)!.mastery - s.mastery));
+          for (const s of state)
+            knowledgeDiff = Math.max(knowledgeDiff, Math.abs(served.find((x) => x.skill === s.skill)!.mastery - s.mastery));
         }
       }
       expect(knowledgeDiff).toBeLessThan(0.05);
@@ -183,7 +242,10 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
         for (const e of evs) {
           if (e.kind !== 'quiz' && !history.includes(e.id)) {
             for (const other of history.slice(-p.coEngagementWindow)) {
-              for (const [a, b] of [[e.id, other], [other, e.id]]) {
+              for (const [a, b] of [
+                [e.id, other],
+                [other, e.id],
+              ]) {
                 if (!co.has(a)) co.set(a, new Map());
                 co.get(a)!.set(b, (co.get(a)!.get(b) ?? 0) + 1);
               }
@@ -197,29 +259,38 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
       let coPairs = 0;
       for (const id of [...co.keys()].sort()) {
         const want = [...co.get(id)!].sort(([a], [b]) => (a < b ? -1 : 1));
-        const got = (await store.getCoEngaged(id, 200)).map((x) => [x.resourceId, x.score] as [string, number]).sort(([a], [b]) => (a < b ? -1 : 1));
+        const got = (await store.getCoEngaged(id, 200))
+          .map((x) => [x.resourceId, x.score] as [string, number])
+          .sort(([a], [b]) => (a < b ? -1 : 1));
         expect([id, got]).toEqual([id, want]);
         coPairs += want.length;
       }
-      process.stdout.write(`${label}: ${all.length} learners, counts exact; lists, completed, interests equal to state; knowledge max diff ${knowledgeDiff.toFixed(4)}; popularity max relative diff ${(popDev * 100).toFixed(2)}% over ${positives.size} resources; co-engagement ${coPairs} partner entries equal to the reference\n`);
+      process.stdout.write(
+        `${label}: ${all.length} learners, counts exact; lists, completed, interests equal to state; knowledge max diff ${knowledgeDiff.toFixed(4)}; popularity max relative diff ${(popDev * 100).toFixed(2)}% over ${positives.size} resources; co-engagement ${coPairs} partner entries equal to the reference\n`,
+      );
       return popDev;
     };
 
-    const before = await waitFor(() => census(users, quizzed, interested, ids), { timeoutMs: 120_000, intervalMs: 500, message: 'serving view complete before the fault' });
+    const before = await waitFor(() => census(users, quizzed, interested, ids), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      message: 'serving view complete before the fault',
+    });
     process.stdout.write(`before: ${JSON.stringify(before)}\n`);
     expect((await call('GET', '/v1/resources/alg-linear/similar?limit=5')).status).toBe(200);
 
     // Steady load meanwhile: clicks from the same learners, 20 every 200 ms.
     let loading = true;
     let n = 0;
-    const startLoad = () => (async () => {
-      while (loading) {
-        const batch = Array.from({ length: 20 }, (_, k) => interaction(users[(n + k) % LEARNERS], ids[(n + k) % ids.length]));
-        await publish(batch).catch(() => undefined);
-        n += batch.length;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const startLoad = () =>
+      (async () => {
+        while (loading) {
+          const batch = Array.from({ length: 20 }, (_, k) => interaction(users[(n + k) % LEARNERS], ids[(n + k) % ids.length]));
+          await publish(batch).catch(() => undefined);
+          n += batch.length;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
     let load = startLoad();
     await new Promise((r) => setTimeout(r, 2000));
 
@@ -227,21 +298,39 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     const killRedis = async () => {
       const pid = readPid(stackPaths(config!).pids, 'redis')!.pid;
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { timeoutMs: 10_000, message: 'redis gone' });
+      await waitFor(
+        () => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 10_000, message: 'redis gone' },
+      );
     };
     await killRedis();
     const aof = path.join(dataDir, 'redis', 'appendonly');
     if (fs.existsSync(aof)) fs.renameSync(aof, `${aof}.lost`);
     const killedAt = Date.now();
     expect((await stackUp(config)).started).toEqual(['redis']);
-    const after = await waitFor(() => census(users, quizzed, interested, ids), { timeoutMs: 90_000, intervalMs: 500, message: 'serving view rebuilt' });
+    const after = await waitFor(() => census(users, quizzed, interested, ids), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      message: 'serving view rebuilt',
+    });
     const backMs = Date.now() - killedAt;
     loading = false;
     await load;
-    process.stdout.write(`after: ${JSON.stringify(after)}; whole again ${(backMs / 1000).toFixed(1)} s after the kill, under ${n} events of load\n`);
+    process.stdout.write(
+      `after: ${JSON.stringify(after)}; whole again ${(backMs / 1000).toFixed(1)} s after the kill, under ${n} events of load\n`,
+    );
     const lr = pipeline.lastLearnerRewrite;
     const cr = pipeline.lastCatalogRewrite;
-    process.stdout.write(`learner rewrite: ${lr?.learners} learners, ${lr?.popular} popularity entries, ${lr?.pairs} co-engaged pairs in ${lr?.seconds.toFixed(2)} s = ${Math.round(lr?.perSecond ?? 0)} learners/s; catalogue rewrite: ${cr?.records} records, ${cr?.resources} resources, ${cr?.similar} similar lists in ${cr?.seconds.toFixed(2)} s\n`);
+    process.stdout.write(
+      `learner rewrite: ${lr?.learners} learners, ${lr?.popular} popularity entries, ${lr?.pairs} co-engaged pairs in ${lr?.seconds.toFixed(2)} s = ${Math.round(lr?.perSecond ?? 0)} learners/s; catalogue rewrite: ${cr?.records} records, ${cr?.resources} resources, ${cr?.similar} similar lists in ${cr?.seconds.toFixed(2)} s\n`,
+    );
     // The rewrite ran (the path under test), not the learners' next events alone.
     expect(pipeline.epochs.reduce((s, e) => s + e.rewrites, 0)).toBeGreaterThan(rewritesBefore);
     expect(lr?.learners).toBe(LEARNERS);
@@ -261,11 +350,21 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     load = startLoad();
     const late = Array.from({ length: 40 }, (_, i) => `rb-late${i}`);
     const lateQuizzed = late.filter((_, i) => i % 4 === 0);
-    const lateEvents: KindedEvent[] = [resource('bio-eco', ['biology'], { title: 'Ecosystems and food webs', description: 'Ecosystems: an introduction to biology.', skills: ['biology'] })];
+    const lateEvents: KindedEvent[] = [
+      resource('bio-eco', ['biology'], {
+        title: 'Ecosystems and food webs',
+        description: 'Ecosystems: an introduction to biology.',
+        skills: ['biology'],
+      }),
+    ];
     late.forEach((u, i) => lateEvents.push(interaction(u, ids[i % ids.length]), interaction(u, ids[(i + 3) % ids.length], 'complete')));
     lateQuizzed.forEach((u) => lateEvents.push(quiz(u, ids[late.indexOf(u) % ids.length], false)));
     await publish(lateEvents);
-    await waitFor(() => census(late, lateQuizzed, [], [...ids, 'bio-eco']), { timeoutMs: 60_000, intervalMs: 500, message: 'late learners served before the restore' });
+    await waitFor(() => census(late, lateQuizzed, [], [...ids, 'bio-eco']), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      message: 'late learners served before the restore',
+    });
     // At least one generation mark of every stage after the copy (checks every 1 s here).
     await new Promise((r) => setTimeout(r, 2500));
     expect(pipeline.epochs.reduce((s, e) => s + e.rewrites, 0)).toBe(rewritesClean);
@@ -275,15 +374,23 @@ function quiz(userId: string, resourceId: string, correct: boolean): KindedEvent
     fs.renameSync(`${aof}.copy`, aof);
     pending.length = 0;
     const reasons = new Set<string>();
-    const watching = setInterval(() => { for (const r of pipeline.readiness().reasons) reasons.add(r.replace(/\d+ left/, 'N left')); }, 20);
+    const watching = setInterval(() => {
+      for (const r of pipeline.readiness().reasons) reasons.add(r.replace(/\d+ left/, 'N left'));
+    }, 20);
     const restoredAt = Date.now();
     expect((await stackUp(config)).started).toEqual(['redis']);
-    const restored = await waitFor(() => census([...users, ...late], [...quizzed, ...lateQuizzed], interested, [...ids, 'bio-eco']), { timeoutMs: 90_000, intervalMs: 500, message: 'serving view rebuilt after the older copy' });
+    const restored = await waitFor(() => census([...users, ...late], [...quizzed, ...lateQuizzed], interested, [...ids, 'bio-eco']), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      message: 'serving view rebuilt after the older copy',
+    });
     const restoredMs = Date.now() - restoredAt;
     clearInterval(watching);
     loading = false;
     await load;
-    process.stdout.write(`older copy: ${JSON.stringify(restored)}; whole again ${(restoredMs / 1000).toFixed(1)} s after the restore; causes ${causes.join(', ')}; readiness reasons seen: ${[...reasons].join(' | ')}; learner pending ${pending.slice(0, 3).join(', ')} ... ${pending.slice(-2).join(', ')}\n`);
+    process.stdout.write(
+      `older copy: ${JSON.stringify(restored)}; whole again ${(restoredMs / 1000).toFixed(1)} s after the restore; causes ${causes.join(', ')}; readiness reasons seen: ${[...reasons].join(' | ')}; learner pending ${pending.slice(0, 3).join(', ')} ... ${pending.slice(-2).join(', ')}\n`,
+    );
     expect(pipeline.epochs.map((e) => e.lastCause)).toEqual(['behind', 'behind']);
     expect(causes.filter((c) => c.endsWith(':behind')).sort()).toEqual(['catalog:behind', 'learner:behind']);
     expect([...reasons].some((r) => r.startsWith('rebuilding serving view (learner: serving store behind'))).toBe(true);

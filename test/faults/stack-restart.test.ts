@@ -42,13 +42,19 @@ const BATCH = 20;
 function pythonClient(cacheDir: string): string | undefined {
   const venv = path.join(cacheDir, 'py-confluent');
   const py = path.join(venv, 'bin', 'python');
-  const probe = () => fs.existsSync(py) && spawnSync(py, ['-c', 'import confluent_kafka.schema_registry.avro, fastavro'], { stdio: 'ignore' }).status === 0;
+  const probe = () =>
+    fs.existsSync(py) && spawnSync(py, ['-c', 'import confluent_kafka.schema_registry.avro, fastavro'], { stdio: 'ignore' }).status === 0;
   if (probe()) return py;
   try {
     execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore', timeout: 120_000 });
-    execFileSync(path.join(venv, 'bin', 'pip'), ['install', '-q', 'confluent-kafka[avro,schemaregistry]'], { stdio: 'ignore', timeout: 300_000 });
+    execFileSync(path.join(venv, 'bin', 'pip'), ['install', '-q', 'confluent-kafka[avro,schemaregistry]'], {
+      stdio: 'ignore',
+      timeout: 300_000,
+    });
   } catch (err) {
-    process.stdout.write(`registry-restart: cannot install confluent-kafka for Python (${(err as Error).message.split('\n')[0]}); using the Confluent JavaScript AvroSerializer instead\n`);
+    process.stdout.write(
+      `registry-restart: cannot install confluent-kafka for Python (${(err as Error).message.split('\n')[0]}); using the Confluent JavaScript AvroSerializer instead\n`,
+    );
     return undefined;
   }
   return probe() ? py : undefined;
@@ -71,8 +77,16 @@ async function produceWithJs(config: Config, topic: string, schema: Record<strin
   const messages = [];
   for (let i = 0; i < N; i++) {
     const event = {
-      eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LEARNERS}`, resourceId: `${prefix}-r-${i % 40}`, type: i % 3 === 0 ? 'complete' : 'click',
-      value: null, dwellMs: 1000 + i, occurredAt: now - (N - i) * 10, context: { platform: 'js-client', device: null, session: null }, review: false, clientVersion: 'js-2',
+      eventId: `${prefix}-ev-${i}`,
+      userId: `${prefix}-u-${i % LEARNERS}`,
+      resourceId: `${prefix}-r-${i % 40}`,
+      type: i % 3 === 0 ? 'complete' : 'click',
+      value: null,
+      dwellMs: 1000 + i,
+      occurredAt: now - (N - i) * 10,
+      context: { platform: 'js-client', device: null, session: null },
+      review: false,
+      clientVersion: 'js-2',
     };
     const value = await ser.serialize(topic, event, { schema: JSON.stringify(schema), schemaType: 'AVRO' });
     id = value.readInt32BE(1);
@@ -96,7 +110,13 @@ describe('stack restarts (private stack): whole stack with client-registered sch
   });
 
   it('events framed with a client-registered schema id are all applied after stackDown + stackUp', async () => {
-    const [kafkaPort, controllerPort, registryPort, redisPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [kafkaPort, controllerPort, registryPort, redisPort, metricsPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     config = testConfig('reg-restart', {
       dataDir,
       kafka: { partitions: 1, managed: true, brokers: [`127.0.0.1:${kafkaPort}`] },
@@ -124,7 +144,19 @@ describe('stack restarts (private stack): whole stack with client-registered sch
     if (py) {
       const file = path.join(dataDir, 'evolved.avsc');
       fs.writeFileSync(file, JSON.stringify(schema));
-      const out = execFileSync(py, [path.join(__dirname, 'support', 'avro_producer.py'), cfg.kafka.brokers.join(','), cfg.registry.url, topic, file, String(N), prefix], { encoding: 'utf8', timeout: 120_000 });
+      const out = execFileSync(
+        py,
+        [
+          path.join(__dirname, 'support', 'avro_producer.py'),
+          cfg.kafka.brokers.join(','),
+          cfg.registry.url,
+          topic,
+          file,
+          String(N),
+          prefix,
+        ],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
       const res = JSON.parse(out.trim().split('\n').pop()!) as { schemaId: number; delivered: number };
       expect(res.delivered).toBe(N);
       schemaId = res.schemaId;
@@ -136,7 +168,9 @@ describe('stack restarts (private stack): whole stack with client-registered sch
     // The client registered a new version: its id is none of the ids our own registration returned.
     expect(ours.map((o) => o.id)).not.toContain(schemaId);
     const before = await registry.getBySubjectAndId(subject, schemaId);
-    process.stdout.write(`${client} produced ${N} events with auto-registered schema id ${schemaId} (ours: ${ours.map((o) => o.id).join(', ')})\n`);
+    process.stdout.write(
+      `${client} produced ${N} events with auto-registered schema id ${schemaId} (ours: ${ours.map((o) => o.id).join(', ')})\n`,
+    );
 
     const t0 = Date.now();
     await stackDown(cfg);
@@ -148,22 +182,32 @@ describe('stack restarts (private stack): whole stack with client-registered sch
 
     const stateDir = path.join(dataDir, 'state');
     const env = stageEnv(cfg, {
-      LEARNSTREAM_KAFKA_BROKERS: cfg.kafka.brokers.join(','), LEARNSTREAM_REGISTRY_URL: cfg.registry.url, LEARNSTREAM_REDIS_URL: cfg.redis.url,
-      LEARNSTREAM_DATA_DIR: dataDir, LEARNSTREAM_METRICS_PORT: String(metricsPort), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
+      LEARNSTREAM_KAFKA_BROKERS: cfg.kafka.brokers.join(','),
+      LEARNSTREAM_REGISTRY_URL: cfg.registry.url,
+      LEARNSTREAM_REDIS_URL: cfg.redis.url,
+      LEARNSTREAM_DATA_DIR: dataDir,
+      LEARNSTREAM_METRICS_PORT: String(metricsPort),
+      LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
     });
     stage = new StageProcess('registry-restart', ['--stage', 'all', '--sync', '--no-encoder', '--state-dir', stateDir], env, dataDir);
     stage.start();
     const applied = () => {
       let n = 0;
-      for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner')) for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) n += l.n;
+      for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner'))
+        for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) n += l.n;
       return n;
     };
-    await waitFor(() => applied() >= N || (!stage!.running && Promise.reject(new Error(stage!.log()))), { timeoutMs: 240_000, intervalMs: 250, message: `all ${N} events applied` });
+    await waitFor(() => applied() >= N || (!stage!.running && Promise.reject(new Error(stage!.log()))), {
+      timeoutMs: 240_000,
+      intervalMs: 250,
+      message: `all ${N} events applied`,
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const deadLetters = metrics.split('\n').filter((l) => l.startsWith('learnstream_pipeline_dead_letters_total{'));
     expect(await stage.stop()).toBe(0);
     const learners = new Map<string, number>();
-    for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner')) for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) learners.set(id, l.n);
+    for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner'))
+      for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) learners.set(id, l.n);
     expect(learners.size).toBe(LEARNERS);
     for (const n of learners.values()) expect(n).toBe(N / LEARNERS);
     expect(deadLetters.filter((l) => Number(l.split(' ').pop()) > 0)).toEqual([]);
@@ -191,10 +235,19 @@ describe('stack restarts (private stack): whole stack with client-registered sch
 
     const stateDir = path.join(dataDir, 'state-broker');
     const env = stageEnv(cfg, {
-      LEARNSTREAM_KAFKA_BROKERS: cfg.kafka.brokers.join(','), LEARNSTREAM_REGISTRY_URL: cfg.registry.url, LEARNSTREAM_REDIS_URL: cfg.redis.url,
-      LEARNSTREAM_DATA_DIR: dataDir, LEARNSTREAM_METRICS_PORT: String(metricsPort), LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
+      LEARNSTREAM_KAFKA_BROKERS: cfg.kafka.brokers.join(','),
+      LEARNSTREAM_REGISTRY_URL: cfg.registry.url,
+      LEARNSTREAM_REDIS_URL: cfg.redis.url,
+      LEARNSTREAM_DATA_DIR: dataDir,
+      LEARNSTREAM_METRICS_PORT: String(metricsPort),
+      LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
     });
-    stage = new StageProcess('broker-restart', ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${cfg.kafka.topicPrefix}broker-`, '--state-dir', stateDir], env, dataDir);
+    stage = new StageProcess(
+      'broker-restart',
+      ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${cfg.kafka.topicPrefix}broker-`, '--state-dir', stateDir],
+      env,
+      dataDir,
+    );
     stage.start();
 
     const prefix = `b${cfg.kafka.topicPrefix.replace(/\W+/g, '')}`;
@@ -206,25 +259,49 @@ describe('stack restarts (private stack): whole stack with client-registered sch
       for (let b = 0; loading; b++) {
         const events: KindedEvent[] = Array.from({ length: BATCH }, (_, k) => {
           const i = b * BATCH + k;
-          return { kind: 'interaction', event: { eventId: `${prefix}-ev-${i}`, userId: `${prefix}-u-${i % LOAD_LEARNERS}`, resourceId: `${prefix}-r-${i % 30}`, type: 'click', value: null, dwellMs: 1000, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId: null } };
+          return {
+            kind: 'interaction',
+            event: {
+              eventId: `${prefix}-ev-${i}`,
+              userId: `${prefix}-u-${i % LOAD_LEARNERS}`,
+              resourceId: `${prefix}-r-${i % 30}`,
+              type: 'click',
+              value: null,
+              dwellMs: 1000,
+              occurredAt: Date.now(),
+              context: { platform: 'test', device: null, session: null },
+              review: false,
+              recommId: null,
+            },
+          };
         });
         // Not acknowledged within 5 s (or failed): the same batch again, same eventIds, until it is.
         for (;;) {
           let timer: NodeJS.Timeout | undefined;
-          const ok = await Promise.race([pub.publish(events).then(() => true, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000)))]);
+          const ok = await Promise.race([
+            pub.publish(events).then(
+              () => true,
+              () => false,
+            ),
+            new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000))),
+          ]);
           clearTimeout(timer);
           if (ok) break;
           retries++;
           await new Promise((r) => setTimeout(r, 500));
         }
-        for (const e of events) { const u = (e.event as { userId: string }).userId; sent.set(u, (sent.get(u) ?? 0) + 1); }
+        for (const e of events) {
+          const u = (e.event as { userId: string }).userId;
+          sent.set(u, (sent.get(u) ?? 0) + 1);
+        }
         batches++;
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
     const applied = () => {
       let n = 0;
-      for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner')) for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) n += l.n;
+      for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner'))
+        for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) n += l.n;
       return n;
     };
     await waitFor(() => applied() >= 200, { timeoutMs: 120_000, intervalMs: 250, message: 'stage applying the load' });
@@ -247,10 +324,13 @@ describe('stack restarts (private stack): whole stack with client-registered sch
       if (!stage.running) stage.start();
       await new Promise((r) => setTimeout(r, 250));
     }
-    process.stdout.write(`broker down and up again in ${(upMs / 1000).toFixed(1)} s; ${total} events sent in ${batches} batches (${retries} batch retries); ${applied()} applied; stage starts ${stage.starts} (before the outage ${restartsBefore})\n`);
+    process.stdout.write(
+      `broker down and up again in ${(upMs / 1000).toFixed(1)} s; ${total} events sent in ${batches} batches (${retries} batch retries); ${applied()} applied; stage starts ${stage.starts} (before the outage ${restartsBefore})\n`,
+    );
     expect(await stage.stop()).toBe(0);
     const learners = new Map<string, number>();
-    for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner')) for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) learners.set(id, l.n);
+    for (const [, cp] of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner'))
+      for (const [id, l] of cp.state.learners) if (id.startsWith(`${prefix}-u-`)) learners.set(id, l.n);
     expect(learners.size).toBe(LOAD_LEARNERS);
     for (const [u, n] of sent) expect([u, learners.get(u)]).toEqual([u, n]);
   });

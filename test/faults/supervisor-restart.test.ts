@@ -52,7 +52,8 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
   let out = '';
   const pids = new Set<number>();
   /** Pids named in the supervisor's `<name> started|restarted (pid N…` lines, newest last. */
-  const pidsOf = (name: string) => [...out.matchAll(new RegExp(`learnstream: ${name} (?:started|restarted) \\(pid (\\d+)`, 'g'))].map((m) => Number(m[1]));
+  const pidsOf = (name: string) =>
+    [...out.matchAll(new RegExp(`learnstream: ${name} (?:started|restarted) \\(pid (\\d+)`, 'g'))].map((m) => Number(m[1]));
 
   afterAll(async () => {
     if (start && start.exitCode === null) start.kill('SIGKILL');
@@ -87,35 +88,59 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
       LEARNSTREAM_LOG_LEVEL: 'warn',
     };
     const t0 = Date.now();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--no-demo'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--no-demo'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     start = proc;
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
 
-    await waitFor(() => out.includes('learnstream: ready in') || (proc.exitCode !== null && Promise.reject(new Error(out))), { timeoutMs: 240_000, intervalMs: 200, message: 'npm start ready' });
+    await waitFor(() => out.includes('learnstream: ready in') || (proc.exitCode !== null && Promise.reject(new Error(out))), {
+      timeoutMs: 240_000,
+      intervalMs: 200,
+      message: 'npm start ready',
+    });
     // learner instance i serves on metricsPort + 1 + i
     const learnerPort = (i: number) => metricsPort + 1 + i;
-    for (const port of [metricsPort, learnerPort(0), learnerPort(1)]) await waitFor(() => ok(`http://127.0.0.1:${port}/healthz`), { timeoutMs: 120_000, message: `pipeline /healthz on ${port}` });
+    for (const port of [metricsPort, learnerPort(0), learnerPort(1)])
+      await waitFor(() => ok(`http://127.0.0.1:${port}/healthz`), { timeoutMs: 120_000, message: `pipeline /healthz on ${port}` });
     expect(await ok(`http://127.0.0.1:${promPort}/-/ready`)).toBe(true);
     // the generated scrape config: one target per process, each up
     const targets = async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } };
-      return body.data.activeTargets.filter((t) => t.labels.job?.startsWith('learnstream-')).map((t) => `${t.labels.process} ${t.health}`).sort();
+      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: Record<string, string>; health: string }[] };
+      };
+      return body.data.activeTargets
+        .filter((t) => t.labels.job?.startsWith('learnstream-'))
+        .map((t) => `${t.labels.process} ${t.health}`)
+        .sort();
     };
-    await waitFor(async () => ((await targets()).filter((t) => t.endsWith(' up')).length === 4 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, message: 'four targets up' });
+    await waitFor(async () => ((await targets()).filter((t) => t.endsWith(' up')).length === 4 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      message: 'four targets up',
+    });
     expect(await targets()).toEqual(['api up', 'learner-0 up', 'learner-1 up', 'pipeline up']);
     const ready = async () => {
       const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
       return { status: res.status, body: (await res.json()) as { reasons: string[] } };
     };
-    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, message: 'pipeline /readyz 200 with both learner instances' });
+    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      message: 'pipeline /readyz 200 with both learner instances',
+    });
     const [pipeline] = pidsOf('pipeline');
     const [l0] = pidsOf('learner-0');
     const [learner] = pidsOf('learner-1');
     const [api] = pidsOf('api');
     for (const pid of [pipeline, l0, learner, api]) pids.add(pid);
-    process.stdout.write(`npm start ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pipeline pid ${pipeline}, learners ${l0} ${learner}, api pid ${api})\n`);
+    process.stdout.write(
+      `npm start ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pipeline pid ${pipeline}, learners ${l0} ${learner}, api pid ${api})\n`,
+    );
 
     // The API is probed every 100 ms from before the kill until the learner instance is back.
     let probes = 0;
@@ -132,19 +157,32 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     const killedAt = Date.now();
     process.kill(learner, 'SIGKILL');
     // /readyz of the pipeline reflects every learner instance: the killed one is named while it is away
-    const unready = await waitFor(async () => {
-      const r = await ready();
-      return r.status === 503 ? r.body : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 100, message: '/readyz 503 while learner-1 is down' });
+    const unready = await waitFor(
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r.body : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, message: '/readyz 503 while learner-1 is down' },
+    );
     expect(unready.reasons.join('\n')).toContain(`learner instance on port ${learnerPort(1)}`);
-    const second = await waitFor(() => pidsOf('learner-1').find((p) => p !== learner), { timeoutMs: 30_000, intervalMs: 50, message: 'learner-1 restarted' });
+    const second = await waitFor(() => pidsOf('learner-1').find((p) => p !== learner), {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      message: 'learner-1 restarted',
+    });
     pids.add(second);
     await waitFor(() => ok(`http://127.0.0.1:${learnerPort(1)}/healthz`), { timeoutMs: 120_000, message: 'restarted learner-1 /healthz' });
     const backMs = Date.now() - killedAt;
-    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, message: 'pipeline /readyz 200 again' });
+    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      message: 'pipeline /readyz 200 again',
+    });
     probing = false;
     await prober;
-    process.stdout.write(`learner-1: kill -9 → new process serving /healthz in ${(backMs / 1000).toFixed(1)} s; API probed ${probes} times, ${failures.length} failures\n`);
+    process.stdout.write(
+      `learner-1: kill -9 → new process serving /healthz in ${(backMs / 1000).toFixed(1)} s; API probed ${probes} times, ${failures.length} failures\n`,
+    );
     expect(out).toMatch(new RegExp(`learner-1 \\(pid ${learner}\\) exited unexpectedly \\(killed by SIGKILL\\).*restarting in 1\\.0 s`));
     expect(alive(learner)).toBe(false);
     expect(probes).toBeGreaterThan(5);
@@ -170,6 +208,7 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
     proc.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, false]);
-    for (const port of [apiPort, metricsPort, learnerPort(0), learnerPort(1), promPort]) expect([port, await listening(port)]).toEqual([port, false]);
+    for (const port of [apiPort, metricsPort, learnerPort(0), learnerPort(1), promPort])
+      expect([port, await listening(port)]).toEqual([port, false]);
   });
 });

@@ -12,7 +12,10 @@ export function encoderDirOrReason(): { dir: string } | { reason: string } {
   const dir = resolveEncoderDir(loadConfig());
   if (readManifest(dir)) return { dir };
   try {
-    execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '..', '..', 'infra', 'model', 'install.ts')], { stdio: 'pipe', timeout: 300_000 });
+    execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '..', '..', 'infra', 'model', 'install.ts')], {
+      stdio: 'pipe',
+      timeout: 300_000,
+    });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
     return { reason: `sentence-embedding model not installed and \`npm run model:install\` failed: ${stderr || String(err)}` };

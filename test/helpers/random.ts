@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
  * seeing each other's topics, groups or keys.
  */
 export function randomPrefix(label = 'test'): string {
-  const safe = label.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24);
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 24);
   return `t-${safe}-${randomBytes(4).toString('hex')}.`;
 }
 

@@ -51,16 +51,18 @@ function readOwned(config: Config): ServiceName[] {
 
 export async function acquireStack(config: Config, log: (msg: string) => void): Promise<StackUpResult> {
   const data = stackPaths(config).data;
-  return withStackLock(data, () => withLeaseLock(config, async () => {
-    fs.mkdirSync(leaseDir(config), { recursive: true });
-    fs.writeFileSync(path.join(leaseDir(config), String(process.pid)), new Date().toISOString());
-    const res = await stackUp(config, { log, reuseReachable: true });
-    if (res.started.length > 0) {
-      const owned = new Set([...readOwned(config), ...res.started]);
-      fs.writeFileSync(ownedFile(config), JSON.stringify([...owned]));
-    }
-    return res;
-  }));
+  return withStackLock(data, () =>
+    withLeaseLock(config, async () => {
+      fs.mkdirSync(leaseDir(config), { recursive: true });
+      fs.writeFileSync(path.join(leaseDir(config), String(process.pid)), new Date().toISOString());
+      const res = await stackUp(config, { log, reuseReachable: true });
+      if (res.started.length > 0) {
+        const owned = new Set([...readOwned(config), ...res.started]);
+        fs.writeFileSync(ownedFile(config), JSON.stringify([...owned]));
+      }
+      return res;
+    }),
+  );
 }
 
 /**
@@ -88,7 +90,8 @@ async function cleanTestLeftovers(config: Config, log: (msg: string) => void): P
       await registry.deleteSubject(s, false);
       await registry.deleteSubject(s, true).catch(() => undefined);
     }
-    if (topics.length + keys + subjects.length > 0) log(`removed test leftovers: ${topics.length} topics, ${keys} Redis keys, ${subjects.length} subjects`);
+    if (topics.length + keys + subjects.length > 0)
+      log(`removed test leftovers: ${topics.length} topics, ${keys} Redis keys, ${subjects.length} subjects`);
   } catch (err) {
     log(`test cleanup skipped: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -99,18 +102,20 @@ async function cleanTestLeftovers(config: Config, log: (msg: string) => void): P
 
 export async function releaseStack(config: Config, log: (msg: string) => void): Promise<ServiceName[]> {
   const data = stackPaths(config).data;
-  return withStackLock(data, () => withLeaseLock(config, async () => {
-    fs.rmSync(path.join(leaseDir(config), String(process.pid)), { force: true });
-    const others = liveLeases(config).filter((pid) => pid !== process.pid);
-    if (others.length === 0) await cleanTestLeftovers(config, log);
-    const owned = readOwned(config);
-    if (owned.length === 0) return [];
-    if (others.length > 0) {
-      log(`leaving the stack running for ${others.length} other test run(s)`);
-      return [];
-    }
-    await stackDown(config, { services: owned, log });
-    fs.rmSync(ownedFile(config), { force: true });
-    return owned;
-  }));
+  return withStackLock(data, () =>
+    withLeaseLock(config, async () => {
+      fs.rmSync(path.join(leaseDir(config), String(process.pid)), { force: true });
+      const others = liveLeases(config).filter((pid) => pid !== process.pid);
+      if (others.length === 0) await cleanTestLeftovers(config, log);
+      const owned = readOwned(config);
+      if (owned.length === 0) return [];
+      if (others.length > 0) {
+        log(`leaving the stack running for ${others.length} other test run(s)`);
+        return [];
+      }
+      await stackDown(config, { services: owned, log });
+      fs.rmSync(ownedFile(config), { force: true });
+      return owned;
+    }),
+  );
 }

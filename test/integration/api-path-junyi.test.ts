@@ -38,15 +38,24 @@ type Step = { resourceId: string; pSuccess: number | null; prerequisites: string
 /** Runs `fn` over `items` with at most `limit` calls in flight (the 776 goals are independent requests). */
 async function eachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    }),
+  );
 }
 const IN_FLIGHT = 8;
 
 (present ? describe : describe.skip)('learning paths on the Junyi curriculum over the live pipeline (real stack)', () => {
   const resources = present ? readJunyiExercises(DIR) : [];
-  const nodes = plannableGraph(new Map(resources.map((r): [string, CatalogueNode] => [r.resourceId, { id: r.resourceId, prerequisites: r.prerequisites ?? [], active: r.active }])));
+  const nodes = plannableGraph(
+    new Map(
+      resources.map((r): [string, CatalogueNode] => [
+        r.resourceId,
+        { id: r.resourceId, prerequisites: r.prerequisites ?? [], active: r.active },
+      ]),
+    ),
+  );
   let h: PipelineHarness;
   let api: RunningApi;
   let encoder: OnnxSentenceEncoder | undefined;
@@ -55,18 +64,37 @@ const IN_FLIGHT = 8;
 
   beforeAll(async () => {
     if (withEncoder) encoder = await OnnxSentenceEncoder.load(model.dir);
-    h = await createHarness(testConfig('path', { kafka: { partitions: 2 }, pipeline: { checkpointIntervalMs: 1000 }, ...(withEncoder ? { model: { encoderDir: model.dir } } : {}) }));
+    h = await createHarness(
+      testConfig('path', {
+        kafka: { partitions: 2 },
+        pipeline: { checkpointIntervalMs: 1000 },
+        ...(withEncoder ? { model: { encoderDir: model.dir } } : {}),
+      }),
+    );
     await h.start(['catalog'], encoder ? { embed: encoder.embed } : {});
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => h.store.ping() } });
+    api = await startApi({
+      config: h.config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { redis: () => h.store.ping() },
+    });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     const registry = testRegistry(h.config);
     await registerSchemas(registry, h.config);
     publisher = await Publisher.create({ kafka: h.kafka, registry, topicPrefix: h.config.kafka.topicPrefix });
     expect(await publishCurriculum(publisher, resources)).toBe(835);
     const ids = resources.map((r) => r.resourceId);
-    await waitFor(async () => ((await h.store.getCurriculumNodes(ids)).every((n) => n !== null) ? true : undefined), { message: 'catalogue stage wrote all 835 curriculum nodes', timeoutMs: 180_000 });
+    await waitFor(async () => ((await h.store.getCurriculumNodes(ids)).every((n) => n !== null) ? true : undefined), {
+      message: 'catalogue stage wrote all 835 curriculum nodes',
+      timeoutMs: 180_000,
+    });
     if (withEncoder) {
-      await waitFor(async () => ((await h.store.getContentVectors())!.vectors.size >= 776 ? true : undefined), { message: 'content vectors of the 776 live exercises', timeoutMs: 240_000 });
+      await waitFor(async () => ((await h.store.getContentVectors())!.vectors.size >= 776 ? true : undefined), {
+        message: 'content vectors of the 776 live exercises',
+        timeoutMs: 240_000,
+      });
     }
   }, 300_000);
 
@@ -77,7 +105,8 @@ const IN_FLIGHT = 8;
     await encoder?.close();
   });
 
-  const get = (user: string, goal: string, max = 500) => call('GET', `/v1/learners/${user}/path?goal=${encodeURIComponent(goal)}&max=${max}`);
+  const get = (user: string, goal: string, max = 500) =>
+    call('GET', `/v1/learners/${user}/path?goal=${encodeURIComponent(goal)}&max=${max}`);
 
   it('every live exercise as goal for a new learner: a valid path ending at the goal, or 409 with the radicals cycle', async () => {
     const none = () => ({ pSuccess: null, mastered: false });
@@ -88,7 +117,9 @@ const IN_FLIGHT = 8;
       const r = await get('new-learner', goal);
       if (r.status === 409) {
         cycles++;
-        expect(new Set(r.body.cycle)).toEqual(new Set(['simplifying_radicals', 'radical_multiplication_and_division', 'adding_and_subtracting_radicals']));
+        expect(new Set(r.body.cycle)).toEqual(
+          new Set(['simplifying_radicals', 'radical_multiplication_and_division', 'adding_and_subtracting_radicals']),
+        );
         return;
       }
       expect(r.status).toBe(200);
@@ -99,14 +130,18 @@ const IN_FLIGHT = 8;
       longest = Math.max(longest, steps.length);
       paths++;
     });
-    console.log(`Junyi over the real stack: ${paths} valid paths, ${cycles} goals behind the radicals cycle (409); longest path ${longest} steps`);
+    console.log(
+      `Junyi over the real stack: ${paths} valid paths, ${cycles} goals behind the radicals cycle (409); longest path ${longest} steps`,
+    );
     expect(paths + cycles).toBe(776);
     expect(cycles).toBe(205);
   });
 
   it('a learner who masters part of the graph: mastered exercises skipped, P(success) from the stored knowledge', async () => {
     // mastery as the learner stage stores it: per skill (a Junyi exercise is its own skill)
-    const known = ['addition_1', 'subtraction_1', 'multiplication_1', 'division_1', 'fractions_1', 'simplifying_radicals'].filter((s) => nodes.has(s));
+    const known = ['addition_1', 'subtraction_1', 'multiplication_1', 'division_1', 'fractions_1', 'simplifying_radicals'].filter((s) =>
+      nodes.has(s),
+    );
     const skills = known.map((skill, i) => ({ skill, mastery: i % 2 === 0 ? 0.9 : 0.55, uncertainty: 0.3, attempts: 20 }));
     await h.store.putKnowledge({ userId: 'learner-2', updatedAt: Date.now(), skills });
     const mastery = new Map(skills.map((s) => [s.skill, s.mastery]));
@@ -134,13 +169,17 @@ const IN_FLIGHT = 8;
     const en = await get('learner-2', 'solving quadratic equations by factoring');
     expect(en.status).toBe(200);
     expect(en.body.goal.kind).toBe('text');
-    const enIds = (en.body.goal.matches as { kind: string; id: string; cosine: number }[]).filter((m) => m.kind === 'resource').map((m) => m.id);
+    const enIds = (en.body.goal.matches as { kind: string; id: string; cosine: number }[])
+      .filter((m) => m.kind === 'resource')
+      .map((m) => m.id);
     expect(enIds[0]).toBe('solving_quadratics_by_factoring');
     expect(en.body.steps.at(-1).resourceId).toBe('solving_quadratics_by_factoring');
     const zh = await get('learner-2', '因式分解法', 50);
     expect(zh.status).toBe(200);
     const zhMatches = zh.body.goal.matches as { kind: string; id: string; title?: string; cosine: number }[];
-    console.log(`free text: 'solving quadratic equations by factoring' -> ${JSON.stringify(en.body.goal.matches.slice(0, 3))}; '因式分解法' -> ${JSON.stringify(zhMatches.slice(0, 3))}`);
+    console.log(
+      `free text: 'solving quadratic equations by factoring' -> ${JSON.stringify(en.body.goal.matches.slice(0, 3))}; '因式分解法' -> ${JSON.stringify(zhMatches.slice(0, 3))}`,
+    );
     // The bundled encoder (all-MiniLM-L6-v2) is English: the English query finds the exercise through its English
     // description. Through it a Chinese query matched only titles sharing characters (因式分解法 -> 乘冪法則, 分數乘法,
     // not 因式分解法 itself), so CJK goals go to title bigrams (api/recommend/title-goals.ts), and the answer says so.

@@ -21,11 +21,21 @@ describe('api/server.ts process', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'api/server.ts')], {
-      env: { ...process.env, LEARNSTREAM_API_PORT: String(port), LEARNSTREAM_REDIS_KEY_PREFIX: config.redis.keyPrefix, LEARNSTREAM_KAFKA_TOPIC_PREFIX: config.kafka.topicPrefix, LEARNSTREAM_LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        LEARNSTREAM_API_PORT: String(port),
+        LEARNSTREAM_REDIS_KEY_PREFIX: config.redis.keyPrefix,
+        LEARNSTREAM_KAFKA_TOPIC_PREFIX: config.kafka.topicPrefix,
+        LEARNSTREAM_LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 60_000, intervalMs: 200, message: `API process listening (stderr: ${stderr.slice(-500)})` });
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      message: `API process listening (stderr: ${stderr.slice(-500)})`,
+    });
   });
 
   afterAll(async () => {
@@ -46,7 +56,9 @@ describe('api/server.ts process', () => {
   });
 
   it('serves a labelled fallback, logs the request id, and exits 0 on SIGTERM', async () => {
-    const r = await fetch(`${base}/v1/learners/someone/recommendations`, { headers: { 'x-api-key': 'dev-read-key', 'x-request-id': 'proc-test-1' } });
+    const r = await fetch(`${base}/v1/learners/someone/recommendations`, {
+      headers: { 'x-api-key': 'dev-read-key', 'x-request-id': 'proc-test-1' },
+    });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ source: 'popular', fallback: true });
     await waitFor(() => stderr.includes('"requestId":"proc-test-1"'), { message: 'request id in the log' });

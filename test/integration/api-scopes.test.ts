@@ -42,7 +42,12 @@ const CALLERS: Caller[] = [
   { name: 'acmeWrite', key: 'scope-acme-write-key', scopes: ['read', 'write'], idPrefix: 'acme:' },
   { name: 'acmeAdmin', key: 'scope-acme-admin-key', scopes: ['read', 'write', 'admin'], idPrefix: 'acme:' },
 ];
-const KEYS: ApiKey[] = CALLERS.filter((c) => c.scopes && c.key).map((c) => ({ key: c.key!, scopes: c.scopes!, name: c.name, ...(c.idPrefix ? { idPrefix: c.idPrefix } : {}) }));
+const KEYS: ApiKey[] = CALLERS.filter((c) => c.scopes && c.key).map((c) => ({
+  key: c.key!,
+  scopes: c.scopes!,
+  name: c.name,
+  ...(c.idPrefix ? { idPrefix: c.idPrefix } : {}),
+}));
 
 /** docs/api.md: what each operation needs. `public` = no key needed. `bound` = the id in the path obeys idPrefix. */
 interface RouteRow {
@@ -55,7 +60,13 @@ interface RouteRow {
   bound?: boolean;
 }
 const ROUTES: RouteRow[] = [
-  { op: 'GET /v1/learners/{userId}/recommendations', method: 'GET', path: (id) => `/v1/learners/${id}/recommendations`, needs: 'read', ok: 200 },
+  {
+    op: 'GET /v1/learners/{userId}/recommendations',
+    method: 'GET',
+    path: (id) => `/v1/learners/${id}/recommendations`,
+    needs: 'read',
+    ok: 200,
+  },
   { op: 'GET /v1/learners/{userId}/knowledge', method: 'GET', path: (id) => `/v1/learners/${id}/knowledge`, needs: 'read', ok: 200 },
   { op: 'GET /v1/learners/{userId}/path', method: 'GET', path: (id) => `/v1/learners/${id}/path?goal=r-seeded`, needs: 'read', ok: 200 },
   { op: 'GET /v1/learners/{userId}/reviews', method: 'GET', path: (id) => `/v1/learners/${id}/reviews`, needs: 'read', ok: 200 },
@@ -110,7 +121,15 @@ function eventOf(kind: EventKind, space: string, tag: string): Record<string, un
   const user = `${space}u-${tag}`;
   switch (kind) {
     case 'interaction':
-      return { kind, eventId: `e-${tag}`, userId: user, resourceId: `${space}r-${tag}`, type: 'click', occurredAt: now, context: { platform: 'web' } };
+      return {
+        kind,
+        eventId: `e-${tag}`,
+        userId: user,
+        resourceId: `${space}r-${tag}`,
+        type: 'click',
+        occurredAt: now,
+        context: { platform: 'web' },
+      };
     case 'quizAttempt':
       return { kind, eventId: `q-${tag}`, userId: user, itemId: `${space}i-${tag}`, correct: true, occurredAt: now };
     case 'resource':
@@ -137,9 +156,19 @@ describe('scope matrix over every route and every event kind (real Redis, Kafka,
     const config = { ...world.config, api: { ...world.config.api, apiKeys: KEYS, rateLimitPerMinute: 100_000 } };
     redis = testRedis(config);
     const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix });
-    await store.putResource({ resourceId: 'r-seeded', title: 'Seeded', type: 'video', topics: ['algebra'], skills: [], difficulty: 0.5, active: true });
+    await store.putResource({
+      resourceId: 'r-seeded',
+      title: 'Seeded',
+      type: 'video',
+      topics: ['algebra'],
+      skills: [],
+      difficulty: 0.5,
+      active: true,
+    });
     await store.putCurriculumNode({ resourceId: 'r-seeded', title: 'Seeded', skills: [], prerequisites: [], active: true });
-    publisher = lazyPublisher(() => Publisher.create({ kafka: world!.kafka, registry: world!.registry, topicPrefix: config.kafka.topicPrefix, grant: ADMIN_GRANT }));
+    publisher = lazyPublisher(() =>
+      Publisher.create({ kafka: world!.kafka, registry: world!.registry, topicPrefix: config.kafka.topicPrefix, grant: ADMIN_GRANT }),
+    );
     const logger = createLogger({ level: 'error', write: () => undefined });
     api = await startApi({
       config,
@@ -165,11 +194,15 @@ describe('scope matrix over every route and every event kind (real Redis, Kafka,
   });
 
   it('the route table covers every operation of the OpenAPI document, and nothing else', () => {
-    const documented = Object.entries(openApiDoc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const documented = Object.entries(openApiDoc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     expect(ROUTES.map((r) => r.op).sort()).toEqual(documented.sort());
   });
 
-  const routeCells = ROUTES.filter((r) => r.method !== 'POST').flatMap((r) => CALLERS.flatMap((c) => (r.bound ? SPACES : ['acme:']).map((space) => ({ r, c, space }))));
+  const routeCells = ROUTES.filter((r) => r.method !== 'POST').flatMap((r) =>
+    CALLERS.flatMap((c) => (r.bound ? SPACES : ['acme:']).map((space) => ({ r, c, space }))),
+  );
   it.each(routeCells.map((x) => [x.r.op, x.c.name, x.space, x]))('%s as %s (ids in %s)', async (_op, _caller, _space, { r, c, space }) => {
     const id = `${space}u-${r.method}-${c.name}`;
     const res: Reply = await call(r.method, r.path(id), { key: c.key });
@@ -178,36 +211,56 @@ describe('scope matrix over every route and every event kind (real Redis, Kafka,
     if (want === 401) expect(res.body.type).toBe('https://learnstream.dev/problems/unauthenticated');
     if (want === 403) {
       expect(res.body.type).toBe('https://learnstream.dev/problems/forbidden');
-      expect(res.body.detail).toMatch(r.bound && c.scopes?.includes('admin') ? /outside the ids the key '\w+' may write: they start with 'acme:'/ : new RegExp(`needs the '${r.needs}' scope`));
+      expect(res.body.detail).toMatch(
+        r.bound && c.scopes?.includes('admin')
+          ? /outside the ids the key '\w+' may write: they start with 'acme:'/
+          : new RegExp(`needs the '${r.needs}' scope`),
+      );
     }
     if (r.method === 'DELETE' && want === 202) expectKey('privacy.erasures', id);
   });
 
   const eventCells = KINDS.flatMap((kind) => CALLERS.flatMap((c) => SPACES.map((space) => ({ kind, c, space }))));
-  it.each(eventCells.map((x) => [x.kind, x.c.name, x.space, x]))('POST /v1/events kind %s as %s (ids in %s)', async (_kind, _caller, _space, { kind, c, space }) => {
-    const tag = `${kind}-${c.name}`;
-    const event = eventOf(kind, space, tag);
-    const res = await call('POST', '/v1/events', { key: c.key, body: [event] });
-    const want = expectedEvent(kind, c, space);
-    expect({ status: res.status, body: res.body as unknown }).toMatchObject({ status: want });
-    if (want === 202) {
-      expect(res.body).toEqual({ accepted: 1, rejected: 0, errors: [] });
-      const topic = { interaction: 'learning.interactions', quizAttempt: 'learning.quiz-attempts', resource: 'catalog.resources', profile: 'learners.profiles', erasure: 'privacy.erasures' }[kind];
-      expectKey(topic, String(kind === 'resource' ? event.resourceId : event.userId));
-    } else if (want === 403) {
-      expect(res.body.type).toBe('https://learnstream.dev/problems/forbidden');
-      const field = KIND_NEEDS[kind].boundField;
-      // the collector names the refused event and why: the scope, or the id outside the prefix
-      const scopeMissing = !c.scopes!.includes(KIND_NEEDS[kind].scope);
-      const param = res.body.errors[0].param as string;
-      if (!c.scopes!.includes('write') && !c.scopes!.includes('admin')) expect(res.body.detail).toMatch(/needs one of the scopes 'write', 'admin'/);
-      else if (scopeMissing) expect(res.body.errors).toEqual([{ param: '[0].kind', message: expect.stringContaining(`needs the '${KIND_NEEDS[kind].scope}' scope`) }]);
-      else expect(param).toBe(`[0].${field}`);
-    }
-  });
+  it.each(eventCells.map((x) => [x.kind, x.c.name, x.space, x]))(
+    'POST /v1/events kind %s as %s (ids in %s)',
+    async (_kind, _caller, _space, { kind, c, space }) => {
+      const tag = `${kind}-${c.name}`;
+      const event = eventOf(kind, space, tag);
+      const res = await call('POST', '/v1/events', { key: c.key, body: [event] });
+      const want = expectedEvent(kind, c, space);
+      expect({ status: res.status, body: res.body as unknown }).toMatchObject({ status: want });
+      if (want === 202) {
+        expect(res.body).toEqual({ accepted: 1, rejected: 0, errors: [] });
+        const topic = {
+          interaction: 'learning.interactions',
+          quizAttempt: 'learning.quiz-attempts',
+          resource: 'catalog.resources',
+          profile: 'learners.profiles',
+          erasure: 'privacy.erasures',
+        }[kind];
+        expectKey(topic, String(kind === 'resource' ? event.resourceId : event.userId));
+      } else if (want === 403) {
+        expect(res.body.type).toBe('https://learnstream.dev/problems/forbidden');
+        const field = KIND_NEEDS[kind].boundField;
+        // the collector names the refused event and why: the scope, or the id outside the prefix
+        const scopeMissing = !c.scopes!.includes(KIND_NEEDS[kind].scope);
+        const param = res.body.errors[0].param as string;
+        if (!c.scopes!.includes('write') && !c.scopes!.includes('admin'))
+          expect(res.body.detail).toMatch(/needs one of the scopes 'write', 'admin'/);
+        else if (scopeMissing)
+          expect(res.body.errors).toEqual([
+            { param: '[0].kind', message: expect.stringContaining(`needs the '${KIND_NEEDS[kind].scope}' scope`) },
+          ]);
+        else expect(param).toBe(`[0].${field}`);
+      }
+    },
+  );
 
   it('a batch holding one refused event is refused whole: nothing of it is published', async () => {
-    const res = await call('POST', '/v1/events', { key: 'scope-write-key', body: [eventOf('interaction', 'acme:', 'mixed'), eventOf('erasure', 'acme:', 'mixed')] });
+    const res = await call('POST', '/v1/events', {
+      key: 'scope-write-key',
+      body: [eventOf('interaction', 'acme:', 'mixed'), eventOf('erasure', 'acme:', 'mixed')],
+    });
     expect(res.status).toBe(403);
     expect(res.body.events).toEqual([expect.objectContaining({ index: 1, kind: 'erasure', reason: 'forbidden' })]);
   });

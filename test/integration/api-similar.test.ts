@@ -33,7 +33,7 @@ const CATALOGUE: [string, string, string, string][] = [
 
 type Item = { resourceId: string; reasons: { code: string }[] };
 
-(('dir' in model) ? describe : describe.skip)('similar resources over the live pipeline (real stack)', () => {
+('dir' in model ? describe : describe.skip)('similar resources over the live pipeline (real stack)', () => {
   let h: PipelineHarness;
   let api: RunningApi;
   let encoder: OnnxSentenceEncoder;
@@ -41,9 +41,18 @@ type Item = { resourceId: string; reasons: { code: string }[] };
 
   beforeAll(async () => {
     encoder = await OnnxSentenceEncoder.load((model as { dir: string }).dir);
-    h = await createHarness(testConfig('similar', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000 } }));
+    h = await createHarness(
+      testConfig('similar', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000 } }),
+    );
     await h.start(['learner', 'item', 'catalog'], { embed: encoder.embed });
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => h.store.ping() } });
+    api = await startApi({
+      config: h.config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { redis: () => h.store.ping() },
+    });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     await h.publisher.publish(CATALOGUE.map(([id, title, topic, description]) => resource(id, [topic], { title, description })));
   }, 180_000);
@@ -57,10 +66,13 @@ type Item = { resourceId: string; reasons: { code: string }[] };
   const similar = (id: string) => call('GET', `/v1/resources/${id}/similar?limit=10`);
 
   it('serves content neighbours with content-similar reasons, not the popular fallback', async () => {
-    const r = await waitFor(async () => {
-      const s = await similar('alg-linear');
-      return s.body.source === 'similar' && s.body.items.length >= 2 ? s : undefined;
-    }, { message: 'similar list of alg-linear written by the pipeline', timeoutMs: 60_000 });
+    const r = await waitFor(
+      async () => {
+        const s = await similar('alg-linear');
+        return s.body.source === 'similar' && s.body.items.length >= 2 ? s : undefined;
+      },
+      { message: 'similar list of alg-linear written by the pipeline', timeoutMs: 60_000 },
+    );
     const ids = (r.body.items as Item[]).map((i) => i.resourceId);
     // The two other algebra resources are the nearest by content; every item says why it is there.
     expect(new Set(ids.slice(0, 2))).toEqual(new Set(['alg-linear-practice', 'alg-systems']));
@@ -68,33 +80,48 @@ type Item = { resourceId: string; reasons: { code: string }[] };
     for (const i of r.body.items as Item[]) expect(i.reasons.length).toBeGreaterThan(0);
     expect((r.body.items as Item[])[0].reasons).toContainEqual(expect.objectContaining({ code: 'content-similar', ref: 'alg-linear' }));
     // The resource published first had no neighbours yet; it got them when the others entered its list.
-    const practice = await waitFor(async () => {
-      const s = await similar('alg-linear-practice');
-      return s.body.source === 'similar' && (s.body.items as Item[]).some((i) => i.resourceId === 'alg-linear') ? s : undefined;
-    }, { message: 'neighbour lists refreshed', timeoutMs: 30_000 });
+    const practice = await waitFor(
+      async () => {
+        const s = await similar('alg-linear-practice');
+        return s.body.source === 'similar' && (s.body.items as Item[]).some((i) => i.resourceId === 'alg-linear') ? s : undefined;
+      },
+      { message: 'neighbour lists refreshed', timeoutMs: 30_000 },
+    );
     expect(practice.body.items.length).toBeGreaterThan(0);
   });
 
   it('blends in co-engagement: learners who engaged with A also engaged with B', async () => {
     // Three learners study linear equations and then photosynthesis: unrelated by content, related by behaviour.
     await h.publisher.publish(['u1', 'u2', 'u3'].flatMap((u) => [interaction(u, 'alg-linear'), interaction(u, 'bio-photo')]));
-    const r = await waitFor(async () => {
-      const s = await similar('alg-linear');
-      const photo = (s.body.items as Item[]).find((i) => i.resourceId === 'bio-photo');
-      return photo?.reasons.some((x) => x.code === 'co-engaged') ? s : undefined;
-    }, { message: 'co-engaged partner in the list', timeoutMs: 60_000 });
+    const r = await waitFor(
+      async () => {
+        const s = await similar('alg-linear');
+        const photo = (s.body.items as Item[]).find((i) => i.resourceId === 'bio-photo');
+        return photo?.reasons.some((x) => x.code === 'co-engaged') ? s : undefined;
+      },
+      { message: 'co-engaged partner in the list', timeoutMs: 60_000 },
+    );
     expect(r.body.source).toBe('similar');
     const photo = (r.body.items as Item[]).find((i) => i.resourceId === 'bio-photo')!;
     expect(photo.reasons).toContainEqual(expect.objectContaining({ code: 'co-engaged', ref: 'alg-linear' }));
     // And symmetrically for photosynthesis.
-    await waitFor(async () => ((await similar('bio-photo')).body.items as Item[]).some((i) => i.resourceId === 'alg-linear' && i.reasons.some((x) => x.code === 'co-engaged')), { message: 'co-engagement is symmetric', timeoutMs: 30_000 });
+    await waitFor(
+      async () =>
+        ((await similar('bio-photo')).body.items as Item[]).some(
+          (i) => i.resourceId === 'alg-linear' && i.reasons.some((x) => x.code === 'co-engaged'),
+        ),
+      { message: 'co-engagement is symmetric', timeoutMs: 30_000 },
+    );
   });
 
-  it('a resource leaving the catalogue leaves its neighbours\' lists', async () => {
+  it("a resource leaving the catalogue leaves its neighbours' lists", async () => {
     await h.publisher.publish([resource('alg-systems', ['algebra'], { title: 'Systems of linear equations', active: false })]);
-    await waitFor(async () => {
-      const s = await similar('alg-linear');
-      return s.body.source === 'similar' && !(s.body.items as Item[]).some((i) => i.resourceId === 'alg-systems');
-    }, { message: 'alg-systems gone from alg-linear\'s list', timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        const s = await similar('alg-linear');
+        return s.body.source === 'similar' && !(s.body.items as Item[]).some((i) => i.resourceId === 'alg-systems');
+      },
+      { message: "alg-systems gone from alg-linear's list", timeoutMs: 30_000 },
+    );
   });
 });

@@ -42,14 +42,26 @@ function counting(k: Kafka, count: (n: number) => void, kind = '/l/'): Kafka {
     };
     return p;
   };
-  return new Proxy(k, { get: (target, prop, receiver) => (prop === 'producer' ? producer : Reflect.get(target, prop, receiver) as unknown) });
+  return new Proxy(k, {
+    get: (target, prop, receiver) => (prop === 'producer' ? producer : (Reflect.get(target, prop, receiver) as unknown)),
+  });
 }
 
 checkpointStoreContract('kafka changelog', {
   open: async () => {
     const topic = `${randomPrefix('changelog')}state`;
     topics.push(topic);
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: 2,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
     let written = 0;
     const k = counting(kafka, (n) => (written += n));
     const stores: KafkaChangelogStore[] = [];
@@ -79,7 +91,12 @@ describe('kafka changelog: offsets committed in the checkpoint transaction', () 
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
-        { topic, numPartitions: 2, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        {
+          topic,
+          numPartitions: 2,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
         { topic: input, numPartitions: 2, replicationFactor: config.kafka.replicationFactor },
       ],
     });
@@ -92,14 +109,28 @@ describe('kafka changelog: offsets committed in the checkpoint transaction', () 
     // A transactional offset commit shows once the coordinator has written the commit marker (milliseconds after).
     const committedBecomes = async (want: Record<string, string>) => {
       const key = JSON.stringify(want);
-      await waitFor(async () => JSON.stringify(await committed()) === key, { timeoutMs: 10_000, intervalMs: 100, message: `committed ${key}` });
+      await waitFor(async () => JSON.stringify(await committed()) === key, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        message: `committed ${key}`,
+      });
       expect(await committed()).toEqual(want);
     };
     try {
       expect(store.commitsOffsets).toBe(true);
-      await store.put('learner', 1, { offsets: { [`${input}:1`]: '42' }, state: { learners: [['u1', { n: 1 }]] }, writtenAt: 1 }, { consumerGroupId });
+      await store.put(
+        'learner',
+        1,
+        { offsets: { [`${input}:1`]: '42' }, state: { learners: [['u1', { n: 1 }]] }, writtenAt: 1 },
+        { consumerGroupId },
+      );
       await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '42' });
-      await store.put('learner', 1, { offsets: { [`${input}:1`]: '57' }, state: { learners: [['u1', { n: 2 }]] }, writtenAt: 2 }, { consumerGroupId });
+      await store.put(
+        'learner',
+        1,
+        { offsets: { [`${input}:1`]: '57' }, state: { learners: [['u1', { n: 2 }]] }, writtenAt: 2 },
+        { consumerGroupId },
+      );
       await committedBecomes({ [`${input}:0`]: '-1', [`${input}:1`]: '57' });
       // The restore's copy of the same offsets, read back from the changelog.
       expect((await store.get('learner', 1))?.offsets).toEqual({ [`${input}:1`]: '57' });
@@ -118,12 +149,38 @@ describe('kafka changelog: the knowledge model per learner', () => {
   it('writes one record per learner of knowledge.learners, only those that changed, and restores the same state', async () => {
     const topic = `${randomPrefix('changelog')}state`;
     topics.push(topic);
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: config.kafka.replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
     let written = 0;
-    const store = new KafkaChangelogStore({ kafka: counting(kafka, (n) => (written += n), '/k/'), topic, partitions: 1, transactionalPrefix: `${topic}-` });
+    const store = new KafkaChangelogStore({
+      kafka: counting(kafka, (n) => (written += n), '/k/'),
+      topic,
+      partitions: 1,
+      transactionalPrefix: `${topic}-`,
+    });
     const state = (answered: number) => ({
-      learners: [['u1', { n: 1 }], ['u2', { n: 2 }]],
-      knowledge: { version: 1, items: [['q1', { b: answered }]], learners: [['u1', { ability: 0.1 }], ['u2', { ability: 0.2 * answered }], ['u3', { ability: 0.3 }]] },
+      learners: [
+        ['u1', { n: 1 }],
+        ['u2', { n: 2 }],
+      ],
+      knowledge: {
+        version: 1,
+        items: [['q1', { b: answered }]],
+        learners: [
+          ['u1', { ability: 0.1 }],
+          ['u2', { ability: 0.2 * answered }],
+          ['u3', { ability: 0.3 }],
+        ],
+      },
     });
     try {
       await store.put('learner', 0, { offsets: { 'in:0': '3' }, state: state(1), writtenAt: 1 });

@@ -32,14 +32,24 @@ jest.setTimeout(180_000);
 const CHROMIUM = process.env.LEARNSTREAM_CHROMIUM ?? '/usr/bin/chromium';
 const haveBrowser = fs.existsSync(CHROMIUM);
 if (!haveBrowser) {
-  process.stdout.write(`demo-page.test.ts SKIPPED: no Chromium at ${CHROMIUM}. Install it with 'apt-get install -y chromium' (or set LEARNSTREAM_CHROMIUM).\n`);
+  process.stdout.write(
+    `demo-page.test.ts SKIPPED: no Chromium at ${CHROMIUM}. Install it with 'apt-get install -y chromium' (or set LEARNSTREAM_CHROMIUM).\n`,
+  );
 }
 const SCREENSHOTS = path.join(__dirname, '..', '..', '.learnstream', 'screenshots');
 
 const TOPICS = ['algebra', 'geometry', 'statistics', 'history'];
 const TYPES = ['video', 'article', 'quiz', 'exercise'] as const;
 const LEARNERS = ['demo-learner-1', 'demo-learner-2', 'demo-learner-3'];
-const EXP = { id: 'demo-exp', description: '', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } }] } satisfies Experiment;
+const EXP = {
+  id: 'demo-exp',
+  description: '',
+  active: true,
+  variants: [
+    { name: 'control', weight: 1 },
+    { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } },
+  ],
+} satisfies Experiment;
 
 /** The impressions a page posted for `userId`: per recommId, the distinct resources it showed (what the tally counts). */
 function impressionsPosted(page: Page, userId: string): Map<string, Set<string>> {
@@ -90,13 +100,18 @@ async function clickLive(page: Page, selector: string): Promise<void> {
 }
 const until = (page: Page, js: string, timeout = 10_000) => page.waitForFunction(js, { timeout, polling: 50 });
 const js = JSON.stringify;
-const listedIds = (page: Page) => inPage<string[]>(page, `[...document.querySelectorAll('#items li.item')].map((li) => li.dataset.resourceId)`);
+const listedIds = (page: Page) =>
+  inPage<string[]>(page, `[...document.querySelectorAll('#items li.item')].map((li) => li.dataset.resourceId)`);
 const text = (page: Page, selector: string) => inPage<string>(page, `document.querySelector(${js(selector)}).textContent`);
 const statusOf = (id: string) => `(document.getElementById(${js(id)})?.textContent ?? '')`;
 
 /** Waits until the page says its last action changed something, and returns how long that took by its own clock. */
 async function waitForChange(page: Page, label: string): Promise<number> {
-  await until(page, `/changed .* after your /.test(${statusOf('last-change')}) && ${statusOf('last-change')}.endsWith(${js(label)})`, 15_000);
+  await until(
+    page,
+    `/changed .* after your /.test(${statusOf('last-change')}) && ${statusOf('last-change')}.endsWith(${js(label)})`,
+    15_000,
+  );
   const said = await text(page, '#last-change');
   const m = /changed ([\d.]+) (ms|s) after/.exec(said);
   if (!m) throw new Error(`unexpected #last-change: ${said}`);
@@ -114,14 +129,23 @@ async function waitForChange(page: Page, label: string): Promise<number> {
   let base: string;
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('demo-page', { experiments: [EXP], api: { demoPage: true }, kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 } }));
+    h = await createHarness(
+      testConfig('demo-page', {
+        experiments: [EXP],
+        api: { demoPage: true },
+        kafka: { partitions: 2 },
+        pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 30 },
+      }),
+    );
     // The pipeline's own metrics, served as pipelines/main.ts serves them, for the page's freshness panel.
     const pipelineRegistry = new Registry();
     bindInstrumentation(h.instr, createMetrics(pipelineRegistry));
     pipelineMetrics = await serveMetrics(pipelineRegistry, 0);
     pipeline = await h.start(['learner', 'item', 'catalog', 'experiment']);
 
-    publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }));
+    publisher = lazyPublisher(() =>
+      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }),
+    );
     const logger = createLogger({ level: 'error' });
     api = await startApi({
       config: h.config,
@@ -137,7 +161,12 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     base = `http://127.0.0.1:${api.port}`;
 
     const catalogue = Array.from({ length: 40 }, (_, i) =>
-      resource(`res-${i}`, [TOPICS[i % 4]], { title: `${TOPICS[i % 4]} ${TYPES[i % 4]} #${i}`, type: TYPES[i % 4], skills: [`${TOPICS[i % 4]}-skill-${i % 3}`], difficulty: (i % 10) / 10 }),
+      resource(`res-${i}`, [TOPICS[i % 4]], {
+        title: `${TOPICS[i % 4]} ${TYPES[i % 4]} #${i}`,
+        type: TYPES[i % 4],
+        skills: [`${TOPICS[i % 4]}-skill-${i % 3}`],
+        difficulty: (i % 10) / 10,
+      }),
     );
     await h.publisher.publish([...catalogue, ...LEARNERS.map((u, i) => profile(u, [TOPICS[i % 4]]))]);
     // Traffic so popularity exists and the demo learners have personal lists, as the demo source makes them.
@@ -147,14 +176,27 @@ async function waitForChange(page: Page, label: string): Promise<number> {
       interaction('someone-else', 'res-2'),
     ]);
     await waitFor(async () => (await h.store.getResources(['res-39']))[0] !== null, { message: 'catalogue in Redis', timeoutMs: 30_000 });
-    for (const u of LEARNERS) await waitFor(async () => (await h.store.getRecommendations(u))?.source === 'personal', { message: `${u} has a personal list`, timeoutMs: 30_000 });
+    for (const u of LEARNERS)
+      await waitFor(async () => (await h.store.getRecommendations(u))?.source === 'personal', {
+        message: `${u} has a personal list`,
+        timeoutMs: 30_000,
+      });
 
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-chromium-'));
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
       // As root (CI) Chromium needs --no-sandbox; the rest keeps it from calling home or updating itself mid-test.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${userDataDir}`,
+      ],
     });
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
   }, 180_000);
@@ -184,7 +226,10 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     const before = await listedIds(page);
     expect(before.length).toBe(10);
     // Reasons are shown with every item, as the API explained them.
-    const reasonTexts = await inPage<string[]>(page, `[...document.querySelectorAll('#items li.item .reasons li')].map((li) => li.textContent)`);
+    const reasonTexts = await inPage<string[]>(
+      page,
+      `[...document.querySelectorAll('#items li.item .reasons li')].map((li) => li.textContent)`,
+    );
     expect(reasonTexts.length).toBeGreaterThanOrEqual(before.length);
     expect(reasonTexts.every((t) => t.length > 0)).toBe(true);
 
@@ -203,13 +248,19 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'demo-desktop-after-done.png'), fullPage: true });
 
     // Answer a quiz item of a listed resource right: the learner's knowledge of its skill appears.
-    const quizTarget = await inPage<string>(page, `document.querySelector('#items li.item:has(button[data-action="answer-right"])').dataset.resourceId`);
+    const quizTarget = await inPage<string>(
+      page,
+      `document.querySelector('#items li.item:has(button[data-action="answer-right"])').dataset.resourceId`,
+    );
     const skill = (await h.store.getResources([quizTarget]))[0]!.skills[0];
     expect(await inPage<number>(page, `document.querySelectorAll('#skills tr').length`)).toBe(0);
     await clickLive(page, `#items li.item[data-resource-id="${quizTarget}"] button[data-action="answer-right"]`);
     const quizMs = await waitForChange(page, 'quiz: right');
     await until(page, `[...document.querySelectorAll('#skills tr td:first-child')].some((td) => td.textContent === ${js(skill)})`, 5000);
-    const row = await inPage<string[][]>(page, `[...document.querySelectorAll('#skills tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`);
+    const row = await inPage<string[][]>(
+      page,
+      `[...document.querySelectorAll('#skills tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`,
+    );
     const [, mastery, attempts] = row.find((r) => r[0] === skill)!;
     expect(attempts).toBe('1');
     expect(Number(/(\d+)%/.exec(mastery)![1])).toBeGreaterThan(50); // one right answer: above the 50% prior
@@ -238,15 +289,29 @@ async function waitForChange(page: Page, label: string): Promise<number> {
       await inPage(page, 'state.impressionPost');
       let shown = 0;
       for (const [recommId, ids] of impressions) if (recommId.startsWith(`${EXP.id}.`)) shown += ids.size;
-      return { experiment: EXP.id, variant: assignVariant(EXP, 'demo-learner-2').name, impressions: shown, clicks: 1, attempts: 1, successes: 1, crossovers: 0, unmatched: 0 };
+      return {
+        experiment: EXP.id,
+        variant: assignVariant(EXP, 'demo-learner-2').name,
+        impressions: shown,
+        clicks: 1,
+        attempts: 1,
+        successes: 1,
+        crossovers: 0,
+        unmatched: 0,
+      };
     };
-    await waitFor(async () => JSON.stringify(pipeline.experiment!.learnerCounts('demo-learner-2')) === JSON.stringify([await mine()]), { message: 'the experiment stage counted the page\'s impressions and click', timeoutMs: 20_000 }).catch(() => undefined);
+    await waitFor(async () => JSON.stringify(pipeline.experiment!.learnerCounts('demo-learner-2')) === JSON.stringify([await mine()]), {
+      message: "the experiment stage counted the page's impressions and click",
+      timeoutMs: 20_000,
+    }).catch(() => undefined);
     expect(pipeline.experiment!.learnerCounts('demo-learner-2')).toEqual([await mine()]);
     const counted = (await mine()).impressions;
     expect(counted).toBeGreaterThanOrEqual(before.length);
 
     expect(problems).toEqual([]);
-    process.stdout.write(`demo page (desktop): loaded with a list in ${loadMs} ms; done → list changed in ${Math.round(pageMs)} ms (page clock; ${wallMs} ms from the test's click), quiz → changed in ${Math.round(quizMs)} ms; experiment stage counted ${counted} impressions over ${impressions.size} lists + 1 click for demo-learner-2\n`);
+    process.stdout.write(
+      `demo page (desktop): loaded with a list in ${loadMs} ms; done → list changed in ${Math.round(pageMs)} ms (page clock; ${wallMs} ms from the test's click), quiz → changed in ${Math.round(quizMs)} ms; experiment stage counted ${counted} impressions over ${impressions.size} lists + 1 click for demo-learner-2\n`,
+    );
     await page.close();
   });
 
@@ -264,7 +329,10 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     expect(steps[steps.length - 1]).toMatch(/^history exercise #39 · goal/);
     expect(await text(page, '#path-status')).toMatch(/^1 step · mastered at P\(success\) ≥ 80%/);
     // what the API answers for the same goal
-    const api = await inPage<{ totalSteps: number; steps: { resourceId: string }[] }>(page, `fetch('/v1/learners/demo-learner-3/path?goal=res-39&max=10', { headers: { 'x-api-key': state.cfg.readKey } }).then((r) => r.json())`);
+    const api = await inPage<{ totalSteps: number; steps: { resourceId: string }[] }>(
+      page,
+      `fetch('/v1/learners/demo-learner-3/path?goal=res-39&max=10', { headers: { 'x-api-key': state.cfg.readKey } }).then((r) => r.json())`,
+    );
     expect(api.steps.map((s) => s.resourceId)).toEqual(['res-39']);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'demo-path.png') });
     expect(problems).toEqual([]);
@@ -303,15 +371,29 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     expect(h.config.api.apiKeys.find((k) => k.key === cfg.readKey)?.scopes).toEqual(['read']);
     const page = (await Promise.all([fetch(`${base}/demo`), fetch(`${base}/demo/app.js`)].map(async (r) => (await r).text()))).join('\n');
     for (const k of h.config.api.apiKeys.filter((k) => k.scopes.includes('write'))) expect(page).not.toContain(k.key);
-    const bad = await fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'x', resourceId: 'res-1', action: 'delete' }) });
+    const bad = await fetch(`${base}/demo/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'x', resourceId: 'res-1', action: 'delete' }),
+    });
     expect(bad.status).toBe(400);
-    const ok = await fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'demo-learner-3', resourceId: 'res-5', action: 'click' }) });
+    const ok = await fetch(`${base}/demo/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'demo-learner-3', resourceId: 'res-5', action: 'click' }),
+    });
     expect(ok.status).toBe(202);
     expect(await ok.json()).toMatchObject({ kind: 'interaction', collector: { accepted: 1, rejected: 0 } });
     // impressions: a recommId and the resources shown, one event each; without a recommId it is not an impression
-    const post = (body: unknown) => fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post({ userId: 'demo-learner-3', action: 'impression', resourceIds: ['res-5'] })).status).toBe(400);
-    const imp = await post({ userId: 'demo-learner-3', action: 'impression', recommId: `${EXP.id}.control.abc123`, resourceIds: ['res-5', 'res-6'] });
+    const imp = await post({
+      userId: 'demo-learner-3',
+      action: 'impression',
+      recommId: `${EXP.id}.control.abc123`,
+      resourceIds: ['res-5', 'res-6'],
+    });
     expect(imp.status).toBe(202);
     expect(await imp.json()).toMatchObject({ kind: 'interaction', events: 2, collector: { accepted: 2, rejected: 0 } });
   });

@@ -18,8 +18,25 @@ import { eventFields } from '../helpers/fuzz-events';
 
 const RUNS = Number(process.env.LEARNSTREAM_FUZZ_RECORDS ?? 1_000);
 const SEED = Number(process.env.LEARNSTREAM_FUZZ_SEED ?? 18_2026);
-const REASONS: PoisonReason[] = ['unknown-topic', 'unexpected-tombstone', 'not-confluent-framed', 'unknown-schema-id', 'schema-mismatch', 'avro-decode-failed', 'invalid-field', 'missing-key', 'key-mismatch', 'decode-crashed'];
-const KIND_OF: Record<EventName, EventKind> = { LearningInteraction: 'interaction', QuizAttempt: 'quizAttempt', Resource: 'resource', LearnerProfile: 'profile', ErasureRequest: 'erasure' };
+const REASONS: PoisonReason[] = [
+  'unknown-topic',
+  'unexpected-tombstone',
+  'not-confluent-framed',
+  'unknown-schema-id',
+  'schema-mismatch',
+  'avro-decode-failed',
+  'invalid-field',
+  'missing-key',
+  'key-mismatch',
+  'decode-crashed',
+];
+const KIND_OF: Record<EventName, EventKind> = {
+  LearningInteraction: 'interaction',
+  QuizAttempt: 'quizAttempt',
+  Resource: 'resource',
+  LearnerProfile: 'profile',
+  ErasureRequest: 'erasure',
+};
 
 const frame = (schemaId: number, body: Uint8Array) => {
   const head = Buffer.alloc(5);
@@ -63,14 +80,31 @@ describe('fuzz: generated Kafka records through the decode step', () => {
       });
       const value = fc.oneof(
         { arbitrary: avroBody.map((b) => ({ value: frame(s.id, b.bytes), key: b.key })), weight: 6 },
-        { arbitrary: fc.tuple(avroBody, fc.nat(), fc.nat(255)).map(([b, at, x]) => ({ value: flip(frame(s.id, b.bytes), at, x), key: b.key })), weight: 2 },
-        { arbitrary: fc.tuple(avroBody, fc.nat()).map(([b, n]) => ({ value: frame(s.id, b.bytes).subarray(0, 5 + (n % Math.max(1, b.bytes.length))), key: b.key })), weight: 1 },
-        { arbitrary: fc.tuple(fc.integer(), fc.uint8Array({ maxLength: 64 })).map(([id, b]) => ({ value: frame(id, b), key: null })), weight: 1 },
+        {
+          arbitrary: fc
+            .tuple(avroBody, fc.nat(), fc.nat(255))
+            .map(([b, at, x]) => ({ value: flip(frame(s.id, b.bytes), at, x), key: b.key })),
+          weight: 2,
+        },
+        {
+          arbitrary: fc
+            .tuple(avroBody, fc.nat())
+            .map(([b, n]) => ({ value: frame(s.id, b.bytes).subarray(0, 5 + (n % Math.max(1, b.bytes.length))), key: b.key })),
+          weight: 1,
+        },
+        {
+          arbitrary: fc.tuple(fc.integer(), fc.uint8Array({ maxLength: 64 })).map(([id, b]) => ({ value: frame(id, b), key: null })),
+          weight: 1,
+        },
         { arbitrary: avroBody.map((b) => ({ value: frame(other.id, b.bytes), key: b.key })), weight: 1 },
         { arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => ({ value: Buffer.from(b), key: null })), weight: 1 },
         { arbitrary: fc.constant({ value: null, key: null }), weight: 1 },
       );
-      const key = fc.oneof({ arbitrary: fc.constant('same'), weight: 6 }, { arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.string({ maxLength: 8 }), weight: 1 });
+      const key = fc.oneof(
+        { arbitrary: fc.constant('same'), weight: 6 },
+        { arbitrary: fc.constant(null), weight: 1 },
+        { arbitrary: fc.string({ maxLength: 8 }), weight: 1 },
+      );
       return fc.tuple(value, key).map(([v, k]) => ({ topic: s.topic, event: s.event, value: v.value, key: k === 'same' ? v.key : k }));
     });
 
@@ -79,7 +113,14 @@ describe('fuzz: generated Kafka records through the decode step', () => {
     const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
     await fc.assert(
       fc.asyncProperty(record, async (r) => {
-        const message = { key: r.key === null ? null : Buffer.from(r.key), value: r.value, offset: String(offset++), timestamp: String(Date.now()), headers: {}, attributes: 0 } as unknown as KafkaMessage;
+        const message = {
+          key: r.key === null ? null : Buffer.from(r.key),
+          value: r.value,
+          offset: String(offset++),
+          timestamp: String(Date.now()),
+          headers: {},
+          attributes: 0,
+        } as unknown as KafkaMessage;
         const before = dead.length;
         const out: DecodeResult | null = await step(r.topic, 0, message); // a throw fails the property
         if (out === null) {

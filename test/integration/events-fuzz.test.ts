@@ -22,7 +22,13 @@ import { mulberry32 } from '../../models/random/prng';
 import { closeKafkaWorld, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 /** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
-type Body = { status: number; accepted: number; failed: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
+type Body = {
+  status: number;
+  accepted: number;
+  failed: number[];
+  errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[];
+  events: { index: number }[];
+};
 
 const NOW = Date.now();
 const DAY = 86_400_000;
@@ -40,11 +46,36 @@ function makeEvent(kind: EventKind, tag: string): Fields {
   const user = `user-${n % 37}`;
   switch (kind) {
     case 'interaction':
-      return { eventId: id, userId: user, resourceId: `res-${n % 50}`, type: pick(['view', 'click', 'complete', 'bookmark']), dwellMs: int(0, 60_000), occurredAt: NOW - int(0, 30 * DAY), context: { platform: 'web', device: pick([null, 'mobile']), session: null } };
+      return {
+        eventId: id,
+        userId: user,
+        resourceId: `res-${n % 50}`,
+        type: pick(['view', 'click', 'complete', 'bookmark']),
+        dwellMs: int(0, 60_000),
+        occurredAt: NOW - int(0, 30 * DAY),
+        context: { platform: 'web', device: pick([null, 'mobile']), session: null },
+      };
     case 'quizAttempt':
-      return { eventId: id, userId: user, itemId: `item-${n % 40}`, skills: ['algebra'], correct: rnd() < 0.6, score: rnd(), attempt: int(1, 3), responseTimeMs: int(0, 90_000), occurredAt: NOW - int(0, 30 * DAY) };
+      return {
+        eventId: id,
+        userId: user,
+        itemId: `item-${n % 40}`,
+        skills: ['algebra'],
+        correct: rnd() < 0.6,
+        score: rnd(),
+        attempt: int(1, 3),
+        responseTimeMs: int(0, 90_000),
+        occurredAt: NOW - int(0, 30 * DAY),
+      };
     case 'resource':
-      return { resourceId: id, title: `Resource ${n}`, description: 'A resource.', type: pick(['video', 'article', 'quiz']), topics: ['math'], difficulty: rnd() };
+      return {
+        resourceId: id,
+        title: `Resource ${n}`,
+        description: 'A resource.',
+        type: pick(['video', 'article', 'quiz']),
+        topics: ['math'],
+        difficulty: rnd(),
+      };
     case 'profile':
       return { userId: id, interests: ['statistics'], level: 'beginner', updatedAt: NOW - int(0, DAY) };
     case 'erasure':
@@ -53,27 +84,89 @@ function makeEvent(kind: EventKind, tag: string): Fields {
 }
 const trackingId = (e: Fields) => String(e.eventId ?? e.requestId ?? e.resourceId ?? e.userId);
 const KINDS: EventKind[] = ['interaction', 'quizAttempt', 'resource', 'profile', 'erasure'];
-const KIND_TOPIC_KEY = { interaction: 'interactions', quizAttempt: 'quizAttempts', resource: 'resources', profile: 'profiles', erasure: 'erasures' } as const;
-const KIND_NAME: Record<EventKind, EventName> = { interaction: 'LearningInteraction', quizAttempt: 'QuizAttempt', resource: 'Resource', profile: 'LearnerProfile', erasure: 'ErasureRequest' };
+const KIND_TOPIC_KEY = {
+  interaction: 'interactions',
+  quizAttempt: 'quizAttempts',
+  resource: 'resources',
+  profile: 'profiles',
+  erasure: 'erasures',
+} as const;
+const KIND_NAME: Record<EventKind, EventName> = {
+  interaction: 'LearningInteraction',
+  quizAttempt: 'QuizAttempt',
+  resource: 'Resource',
+  profile: 'LearnerProfile',
+  erasure: 'ErasureRequest',
+};
 
 /** Event-level corruptions for the collector: each returns a JSON value that must be rejected. */
 const CORRUPT: ((kind: EventKind) => unknown)[] = [
-  (k) => ({ kind: k, ...makeEvent(k, 'bad-'), ...(k === 'interaction' ? { dwellMs: 'long' } : k === 'quizAttempt' ? { correct: 'yes' } : k === 'resource' ? { title: 42 } : k === 'profile' ? { interests: 'x' } : { requestedAt: '2020-01-01' }) }),
+  (k) => ({
+    kind: k,
+    ...makeEvent(k, 'bad-'),
+    ...(k === 'interaction'
+      ? { dwellMs: 'long' }
+      : k === 'quizAttempt'
+        ? { correct: 'yes' }
+        : k === 'resource'
+          ? { title: 42 }
+          : k === 'profile'
+            ? { interests: 'x' }
+            : { requestedAt: '2020-01-01' }),
+  }),
   (k) => {
     const e = { kind: k, ...makeEvent(k, 'bad-') } as Fields;
-    delete e[pick(k === 'resource' ? ['title', 'type'] : k === 'profile' ? ['updatedAt'] : k === 'erasure' ? ['userId', 'requestedAt'] : ['userId', 'occurredAt'])];
+    delete e[
+      pick(
+        k === 'resource'
+          ? ['title', 'type']
+          : k === 'profile'
+            ? ['updatedAt']
+            : k === 'erasure'
+              ? ['userId', 'requestedAt']
+              : ['userId', 'occurredAt'],
+      )
+    ];
     return e;
   },
   () => ({ kind: 'interaction', ...makeEvent('interaction', 'bad-'), dwellMs: -int(1, 1e6) }),
   () => ({ kind: 'interaction', ...makeEvent('quizAttempt', 'bad-') }),
-  (k) => ({ kind: k, ...makeEvent(k, 'bad-'), ...(k === 'interaction' || k === 'quizAttempt' ? { occurredAt: NOW + int(2, 3650) * DAY } : k === 'profile' ? { updatedAt: NOW + int(2, 3650) * DAY } : k === 'erasure' ? { requestedAt: NOW + int(2, 3650) * DAY } : { publishedAt: NOW + int(2, 3650) * DAY }) }),
-  (k) => ({ kind: k, ...makeEvent(k, 'bad-'), ...(k === 'resource' ? { description: 'd'.repeat(int(16_385, 20_000)) } : { userId: 'u'.repeat(int(129, 2000)) }) }),
+  (k) => ({
+    kind: k,
+    ...makeEvent(k, 'bad-'),
+    ...(k === 'interaction' || k === 'quizAttempt'
+      ? { occurredAt: NOW + int(2, 3650) * DAY }
+      : k === 'profile'
+        ? { updatedAt: NOW + int(2, 3650) * DAY }
+        : k === 'erasure'
+          ? { requestedAt: NOW + int(2, 3650) * DAY }
+          : { publishedAt: NOW + int(2, 3650) * DAY }),
+  }),
+  (k) => ({
+    kind: k,
+    ...makeEvent(k, 'bad-'),
+    ...(k === 'resource' ? { description: 'd'.repeat(int(16_385, 20_000)) } : { userId: 'u'.repeat(int(129, 2000)) }),
+  }),
   () => ({ kind: pick(['teleport', '', 'INTERACTION', 5, null]), ...makeEvent('interaction', 'bad-') }),
   () => ({ ...makeEvent('interaction', 'bad-') }),
   () => pick([42, 'event', null, true, [], [{ kind: 'interaction' }]]),
   (k) => ({ kind: k, ...makeEvent(k, 'bad-'), surprise: 'field' }),
-  () => ({ kind: 'quizAttempt', ...makeEvent('quizAttempt', 'bad-'), ...pick([{ score: 1.5 }, { score: -0.1 }, { attempt: 0 }, { skills: Array(33).fill('s') }, { responseTimeMs: -5 }]) }),
-  () => ({ kind: 'interaction', ...makeEvent('interaction', 'bad-'), ...pick([{ type: 'rate', value: 7 }, { type: 'teleport' }, { type: 'progress', value: 2 }, { context: { platform: 1 } }, { context: null }]) }),
+  () => ({
+    kind: 'quizAttempt',
+    ...makeEvent('quizAttempt', 'bad-'),
+    ...pick([{ score: 1.5 }, { score: -0.1 }, { attempt: 0 }, { skills: Array(33).fill('s') }, { responseTimeMs: -5 }]),
+  }),
+  () => ({
+    kind: 'interaction',
+    ...makeEvent('interaction', 'bad-'),
+    ...pick([
+      { type: 'rate', value: 7 },
+      { type: 'teleport' },
+      { type: 'progress', value: 2 },
+      { context: { platform: 1 } },
+      { context: null },
+    ]),
+  }),
 ];
 
 describe('fuzz: malformed input through the collector and the consumer decode path', () => {
@@ -98,7 +191,10 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
     await raw.connect();
     const app = express();
     // an admin caller: the fuzz is about input, not scopes (test/integration/api-scopes.test.ts)
-    app.use('/v1/events', createCollectorRouter({ publisher, limits: { maxEvents: 50, maxBodyBytes: 64 * 1024 }, grantOf: () => ADMIN_GRANT }));
+    app.use(
+      '/v1/events',
+      createCollectorRouter({ publisher, limits: { maxEvents: 50, maxBodyBytes: 64 * 1024 }, grantOf: () => ADMIN_GRANT }),
+    );
     server = app.listen(0);
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
@@ -186,7 +282,9 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
 
     // 4. Consumer path: raw bytes straight onto the topics, with valid frames mixed in.
     const idOf = (name: EventName) => subjects.find((s) => s.event === name)!.id;
-    const types = Object.fromEntries(Object.entries(SCHEMAS).map(([n, s]) => [n, avro.Type.forSchema(s as unknown as avro.Schema)])) as Record<EventName, avro.Type>;
+    const types = Object.fromEntries(
+      Object.entries(SCHEMAS).map(([n, s]) => [n, avro.Type.forSchema(s as unknown as avro.Schema)]),
+    ) as Record<EventName, avro.Type>;
     const frame = (id: number, body: Buffer) => {
       const h = Buffer.alloc(5);
       h.writeInt32BE(id, 1);
@@ -206,9 +304,20 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
         const body = encode(k, makeEvent(k, 'bad-'));
         return { key: 'bad-key', value: frame(idOf(KIND_NAME[k]), body.subarray(0, int(0, body.length - 1))) };
       },
-      (k) => ({ key: 'bad-key', value: frame(idOf(KIND_NAME[k]), Buffer.concat([encode(k, makeEvent(k, 'bad-')), Buffer.from([int(0, 255), int(0, 255)])])) }),
+      (k) => ({
+        key: 'bad-key',
+        value: frame(idOf(KIND_NAME[k]), Buffer.concat([encode(k, makeEvent(k, 'bad-')), Buffer.from([int(0, 255), int(0, 255)])])),
+      }),
       () => {
-        const e: Fields = { ...makeEvent('interaction', 'bad-'), ...pick<Fields>([{ dwellMs: -int(1, 1000) }, { occurredAt: NOW + int(2, 500) * DAY }, { userId: 'u'.repeat(300) }, { type: 'rate', value: 9 }]) };
+        const e: Fields = {
+          ...makeEvent('interaction', 'bad-'),
+          ...pick<Fields>([
+            { dwellMs: -int(1, 1000) },
+            { occurredAt: NOW + int(2, 500) * DAY },
+            { userId: 'u'.repeat(300) },
+            { type: 'rate', value: 9 },
+          ]),
+        };
         return { key: String(e.userId), value: frame(idOf('LearningInteraction'), encode('interaction', e)), kind: 'interaction' };
       },
       () => {
@@ -239,12 +348,20 @@ describe('fuzz: malformed input through the collector and the consumer decode pa
       poison.push({ topic: topicName(KIND_TOPIC_KEY[kind], config.kafka.topicPrefix), key: p.key, value: p.value });
     }
     for (let i = 0; i < 15; i++) {
-      poison.push({ topic: topicName(pick(['interactions', 'quizAttempts', 'erasures'] as const), config.kafka.topicPrefix), key: 'bad-key', value: null });
+      poison.push({
+        topic: topicName(pick(['interactions', 'quizAttempts', 'erasures'] as const), config.kafka.topicPrefix),
+        key: 'bad-key',
+        value: null,
+      });
     }
     for (let i = 0; i < 150; i++) {
       const kind = pick(KINDS);
       const e = makeEvent(kind, 'ok-raw-');
-      validRaw.push({ topic: topicName(KIND_TOPIC_KEY[kind], config.kafka.topicPrefix), key: keyOf(kind, e), value: frame(idOf(KIND_NAME[kind]), encode(kind, e)) });
+      validRaw.push({
+        topic: topicName(KIND_TOPIC_KEY[kind], config.kafka.topicPrefix),
+        key: keyOf(kind, e),
+        value: frame(idOf(KIND_NAME[kind]), encode(kind, e)),
+      });
       expectedValid.add(trackingId(e));
     }
     malformed += poison.length;

@@ -29,12 +29,29 @@ describe('pipeline decode adapter dead-letters poison', () => {
   }, 30_000);
 
   it('writes the original bytes with reason and provenance, and tells the runner to move on', async () => {
-    const { decode, close } = await createDecode({ config, kafka, registry: testRegistry(config), emit: noopEmitter, logger: createLogger({ level: 'error' }) });
+    const { decode, close } = await createDecode({
+      config,
+      kafka,
+      registry: testRegistry(config),
+      emit: noopEmitter,
+      logger: createLogger({ level: 'error' }),
+    });
     const topic = topicName('interactions', config.kafka.topicPrefix);
     const value = Buffer.from('definitely not avro');
     try {
       // The pipeline's contract for "dead-lettered, move on" is null (or, in its earlier form, a PoisonMessageError).
-      const outcome = await decode({ topic, partition: 2, offset: '41', key: Buffer.from('u1'), value, timestamp: 1_700_000_000_000, headers: { trace: 'abc' } }).then((v) => v, (e: unknown) => e);
+      const outcome = await decode({
+        topic,
+        partition: 2,
+        offset: '41',
+        key: Buffer.from('u1'),
+        value,
+        timestamp: 1_700_000_000_000,
+        headers: { trace: 'abc' },
+      }).then(
+        (v) => v,
+        (e: unknown) => e,
+      );
       expect(outcome === null || outcome instanceof PoisonMessageError).toBe(true);
     } finally {
       await close();
@@ -52,8 +69,13 @@ describe('pipeline decode adapter dead-letters poison', () => {
     await waitFor(() => got.length >= 1, { timeoutMs: 20_000, message: 'dead letter read back' });
     const h = (k: string) => got[0].headers[k]?.toString();
     expect(got[0].value).toEqual(value);
-    expect([h(DLQ_HEADERS.reason), h(DLQ_HEADERS.topic), h(DLQ_HEADERS.partition), h(DLQ_HEADERS.offset), h(DLQ_HEADERS.timestamp), h('trace')]).toEqual([
-      'not-confluent-framed', topic, '2', '41', '1700000000000', 'abc',
-    ]);
+    expect([
+      h(DLQ_HEADERS.reason),
+      h(DLQ_HEADERS.topic),
+      h(DLQ_HEADERS.partition),
+      h(DLQ_HEADERS.offset),
+      h(DLQ_HEADERS.timestamp),
+      h('trace'),
+    ]).toEqual(['not-confluent-framed', topic, '2', '41', '1700000000000', 'abc']);
   });
 });

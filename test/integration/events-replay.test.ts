@@ -16,18 +16,23 @@ import { createDecodeStep } from '../../consumers/decode/step';
 import { Publisher } from '../../producers/publisher';
 import { replay } from '../../producers/replay/replay';
 import type { EventName, LearningInteraction, Resource } from '../../schemas';
-import { closeKafkaWorld, testConfig, testKafka, testRegistry, waitFor , openKafkaWorld, type KafkaWorld } from '../helpers';
+import { closeKafkaWorld, testConfig, testKafka, testRegistry, waitFor, openKafkaWorld, type KafkaWorld } from '../helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Runs the real replay CLI (tsx, as `npm run replay` does) against the topics of `prefix`. */
 function runCli(args: string[], prefix: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'producers', 'replay', 'cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LEARNSTREAM_KAFKA_TOPIC_PREFIX: prefix, LEARNSTREAM_LOG_LEVEL: 'warn' },
-      maxBuffer: 16 * 1024 * 1024,
-    }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${out}\n${errOut}`)) : resolve({ stdout: out, stderr: errOut })));
+    execFile(
+      process.execPath,
+      [require.resolve('tsx/cli'), path.join(ROOT, 'producers', 'replay', 'cli.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, LEARNSTREAM_KAFKA_TOPIC_PREFIX: prefix, LEARNSTREAM_LOG_LEVEL: 'warn' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${out}\n${errOut}`)) : resolve({ stdout: out, stderr: errOut })),
+    );
   });
 }
 
@@ -76,7 +81,11 @@ if (!haveData) console.warn(`skipping events-replay: ${DEFAULT_DATASET_DIRS.movi
     console.log(stdout.split('\n')[0]);
 
     const topic = topicName('interactions', config.kafka.topicPrefix);
-    const decode = createDecodeStep({ registry: testRegistry(config), topicPrefix: config.kafka.topicPrefix, sink: { send: () => Promise.reject(new Error('no poison expected')) } });
+    const decode = createDecodeStep({
+      registry: testRegistry(config),
+      topicPrefix: config.kafka.topicPrefix,
+      sink: { send: () => Promise.reject(new Error('no poison expected')) },
+    });
     const seen = new Set<string>();
     const lastTime = new Map<string, number>();
     let messages = 0;
@@ -108,7 +117,12 @@ if (!haveData) console.warn(`skipping events-replay: ${DEFAULT_DATASET_DIRS.movi
     const offsets = await admin.fetchTopicOffsets(topic);
     expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(100_836);
     expect({ messages, distinct: seen.size, duplicates, outOfOrder, notDecoded, users: lastTime.size }).toEqual({
-      messages: 100_836, distinct: 100_836, duplicates: 0, outOfOrder: 0, notDecoded: 0, users: 610,
+      messages: 100_836,
+      distinct: 100_836,
+      duplicates: 0,
+      outOfOrder: 0,
+      notDecoded: 0,
+      users: 610,
     });
   }, 120_000);
 });
@@ -137,7 +151,13 @@ describe('replay CLI on the first 2,000 events of oulad, ednet and statics', () 
       if (!existsSync(dir)) continue;
       const config = testConfig(`ev-replay-${name}`);
       configs.set(name, config);
-      runs.set(name, runCli(['--dataset', name, '--path', dir, '--limit', String(LIMIT)], config.kafka.topicPrefix).then((r) => ({ stdout: r.stdout }), (error: unknown) => ({ error })));
+      runs.set(
+        name,
+        runCli(['--dataset', name, '--path', dir, '--limit', String(LIMIT)], config.kafka.topicPrefix).then(
+          (r) => ({ stdout: r.stdout }),
+          (error: unknown) => ({ error }),
+        ),
+      );
     }
   }, 30_000);
 
@@ -159,42 +179,56 @@ describe('replay CLI on the first 2,000 events of oulad, ednet and statics', () 
     const dir = DEFAULT_DATASET_DIRS[name];
     const present = existsSync(dir);
     if (!present) console.warn(`skipping events-replay ${name}: ${dir} is absent`);
-    (present ? it : it.skip)(`${name}: --limit ${LIMIT} publishes with 0 failed, and Kafka holds exactly what was acknowledged`, async () => {
-      const config = configs.get(name)!;
-      const prefix = config.kafka.topicPrefix;
-      const run = await runs.get(name)!;
-      if ('error' in run) throw run.error;
-      const { stdout } = run;
-      const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { events: number; resources: number; acked: number; failed: number; invalid: number };
-      console.log(stdout.split('\n')[0]);
-      expect(summary).toMatchObject({ dataset: name, events: LIMIT, failed: 0, invalid: 0 });
-      expect(summary.acked).toBe(summary.resources + summary.events);
+    (present ? it : it.skip)(
+      `${name}: --limit ${LIMIT} publishes with 0 failed, and Kafka holds exactly what was acknowledged`,
+      async () => {
+        const config = configs.get(name)!;
+        const prefix = config.kafka.topicPrefix;
+        const run = await runs.get(name)!;
+        if ('error' in run) throw run.error;
+        const { stdout } = run;
+        const summary = JSON.parse(stdout.trim().split('\n').pop()!) as {
+          events: number;
+          resources: number;
+          acked: number;
+          failed: number;
+          invalid: number;
+        };
+        console.log(stdout.split('\n')[0]);
+        expect(summary).toMatchObject({ dataset: name, events: LIMIT, failed: 0, invalid: 0 });
+        expect(summary.acked).toBe(summary.resources + summary.events);
 
-      const topics = (Object.keys(KINDS) as (keyof typeof KINDS)[]).map((k) => topicName(k, prefix));
-      expect(await written(admin, topics)).toBe(summary.acked);
-      const decode = createDecodeStep({ registry: testRegistry(config), topicPrefix: prefix, sink: { send: () => Promise.reject(new Error('no poison expected')) } });
-      const byTopic: Record<string, number> = {};
-      let mismatched = 0;
-      let read = 0;
-      const consumer = kafka.consumer({ groupId: `${prefix}count` });
-      consumers.push(consumer);
-      await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: true });
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) {
-            const d = await decode(batch.topic, batch.partition, m);
-            const expected = Object.entries(KINDS).find(([k]) => topicName(k as TopicKey, prefix) === batch.topic)?.[1];
-            if (!d || d.event !== expected) mismatched++;
-            byTopic[batch.topic] = (byTopic[batch.topic] ?? 0) + 1;
-            read++;
-          }
-        },
-      });
-      await waitFor(() => read >= summary.acked, { timeoutMs: 30_000, message: `${summary.acked} records read back` });
-      expect({ read, mismatched }).toEqual({ read: summary.acked, mismatched: 0 });
-      expect(byTopic[topicName('resources', prefix)] ?? 0).toBe(summary.resources);
-    }, 90_000);
+        const topics = (Object.keys(KINDS) as (keyof typeof KINDS)[]).map((k) => topicName(k, prefix));
+        expect(await written(admin, topics)).toBe(summary.acked);
+        const decode = createDecodeStep({
+          registry: testRegistry(config),
+          topicPrefix: prefix,
+          sink: { send: () => Promise.reject(new Error('no poison expected')) },
+        });
+        const byTopic: Record<string, number> = {};
+        let mismatched = 0;
+        let read = 0;
+        const consumer = kafka.consumer({ groupId: `${prefix}count` });
+        consumers.push(consumer);
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: true });
+        await consumer.run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              const d = await decode(batch.topic, batch.partition, m);
+              const expected = Object.entries(KINDS).find(([k]) => topicName(k as TopicKey, prefix) === batch.topic)?.[1];
+              if (!d || d.event !== expected) mismatched++;
+              byTopic[batch.topic] = (byTopic[batch.topic] ?? 0) + 1;
+              read++;
+            }
+          },
+        });
+        await waitFor(() => read >= summary.acked, { timeoutMs: 30_000, message: `${summary.acked} records read back` });
+        expect({ read, mismatched }).toEqual({ read: summary.acked, mismatched: 0 });
+        expect(byTopic[topicName('resources', prefix)] ?? 0).toBe(summary.resources);
+      },
+      90_000,
+    );
   }
 });
 
@@ -219,10 +253,33 @@ describe('replay validation against the real broker', () => {
   it('counts each bad row with its reason and never sends it; the good rows all arrive', async () => {
     const now = Date.now();
     const view = (eventId: string, extra: Partial<LearningInteraction> = {}): LearningInteraction => ({
-      eventId, userId: 'u1', resourceId: 'r1', type: 'view', value: null, dwellMs: 1000, occurredAt: now - 60_000, context: { platform: 'replay-test', device: null, session: null }, review: false, recommId: null, ...extra,
+      eventId,
+      userId: 'u1',
+      resourceId: 'r1',
+      type: 'view',
+      value: null,
+      dwellMs: 1000,
+      occurredAt: now - 60_000,
+      context: { platform: 'replay-test', device: null, session: null },
+      review: false,
+      recommId: null,
+      ...extra,
     });
     const resource = (resourceId: string, extra: Partial<Resource> = {}): Resource => ({
-      resourceId, title: `Resource ${resourceId}`, description: '', type: 'video', topics: [], skills: [], difficulty: null, durationMin: null, language: 'en', prerequisites: [], instructor: null, publishedAt: null, active: true, ...extra,
+      resourceId,
+      title: `Resource ${resourceId}`,
+      description: '',
+      type: 'video',
+      topics: [],
+      skills: [],
+      difficulty: null,
+      durationMin: null,
+      language: 'en',
+      prerequisites: [],
+      instructor: null,
+      publishedAt: null,
+      active: true,
+      ...extra,
     });
     const dataset: Dataset = {
       name: 'movielens',
@@ -233,7 +290,21 @@ describe('replay validation against the real broker', () => {
         { kind: 'interaction', event: view('bad-rate', { type: 'rate', value: 9 }) },
         { kind: 'interaction', event: view('ok-2') },
         { kind: 'interaction', event: view('bad-future', { occurredAt: now + 3 * 86_400_000 }) },
-        { kind: 'quizAttempt', event: { eventId: 'bad-score', userId: 'u1', itemId: 'q1', resourceId: null, skills: [], correct: true, score: 2, attempt: 1, responseTimeMs: 0, occurredAt: now } },
+        {
+          kind: 'quizAttempt',
+          event: {
+            eventId: 'bad-score',
+            userId: 'u1',
+            itemId: 'q1',
+            resourceId: null,
+            skills: [],
+            correct: true,
+            score: 2,
+            attempt: 1,
+            responseTimeMs: 0,
+            occurredAt: now,
+          },
+        },
         { kind: 'interaction', event: view('ok-3') },
       ],
       skipped: {},
@@ -241,7 +312,12 @@ describe('replay validation against the real broker', () => {
     };
     publisher = await Publisher.create({ kafka, registry: testRegistry(config), topicPrefix: config.kafka.topicPrefix });
     const summary = await replay(dataset, publisher);
-    expect(summary).toMatchObject({ acked: 4, failed: 6, invalid: 6, invalidByCode: { 'too-long': 2, 'out-of-range': 3, 'future-timestamp': 1 } });
+    expect(summary).toMatchObject({
+      acked: 4,
+      failed: 6,
+      invalid: 6,
+      invalidByCode: { 'too-long': 2, 'out-of-range': 3, 'future-timestamp': 1 },
+    });
     expect(summary.errors).toEqual([
       expect.stringMatching(/^record 1 \(resource r2\) is invalid: language: .*too-long/),
       expect.stringMatching(/^record 2 \(resource r3\) is invalid: instructor: .*too-long/),

@@ -4,7 +4,13 @@
  * with it; an incompatible change is refused by the registry itself. Also: our framing is byte-identical to the
  * Confluent AvroSerializer's and the Confluent AvroDeserializer reads it.
  */
-import { AvroDeserializer, Compatibility, SerdeType, SubjectNameStrategyType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import {
+  AvroDeserializer,
+  Compatibility,
+  SerdeType,
+  SubjectNameStrategyType,
+  type SchemaRegistryClient,
+} from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import type { Config } from '../../lib/config';
 import { PoisonMessageError } from '../../lib/errors';
@@ -15,8 +21,16 @@ import { testConfig, testRegistry } from '../helpers';
 
 const NOW = Date.now();
 const event: LearningInteraction = {
-  eventId: 'ev-1', userId: 'u-1', resourceId: 'r-1', type: 'complete', value: null, dwellMs: 1234, occurredAt: NOW - 1000,
-  context: { platform: 'web', device: 'desktop', session: 's-1' }, review: false, recommId: null,
+  eventId: 'ev-1',
+  userId: 'u-1',
+  resourceId: 'r-1',
+  type: 'complete',
+  value: null,
+  dwellMs: 1234,
+  occurredAt: NOW - 1000,
+  context: { platform: 'web', device: 'desktop', session: 's-1' },
+  review: false,
+  recommId: null,
 };
 
 function frame(id: number, body: Buffer): Buffer {
@@ -44,7 +58,9 @@ describe('schema evolution against the real registry', () => {
       expect(await registry.getCompatibility(valueSubject(topicName(key, config.kafka.topicPrefix)))).toBe(Compatibility.BACKWARD);
     }
     const again = await registerSchemas(registry, config);
-    expect(again.find((s) => s.topic === topic)!.id).toBe(await registry.getId(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.LearningInteraction) }, false));
+    expect(again.find((s) => s.topic === topic)!.id).toBe(
+      await registry.getId(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.LearningInteraction) }, false),
+    );
   });
 
   it('frames byte-identically to the Confluent AvroSerializer, and the Confluent AvroDeserializer reads our bytes', async () => {
@@ -77,16 +93,36 @@ describe('schema evolution against the real registry', () => {
     const required = JSON.parse(JSON.stringify(SCHEMAS.LearningInteraction));
     required.fields.push({ name: 'tenant', type: 'string', doc: 'required, no default' });
     const retyped = JSON.parse(JSON.stringify(SCHEMAS.LearningInteraction));
-    Object.assign(retyped.fields.find((f: { name: string }) => f.name === 'userId'), { type: 'long' });
+    Object.assign(
+      retyped.fields.find((f: { name: string }) => f.name === 'userId'),
+      { type: 'long' },
+    );
     for (const bad of [required, retyped]) {
-      await expect(registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(bad) }, false)).rejects.toMatchObject({ status: 409 });
+      await expect(registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(bad) }, false)).rejects.toMatchObject({
+        status: 409,
+      });
       expect(await registry.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: JSON.stringify(bad) })).toBe(false);
     }
   });
 
-  it('data written with another subject\'s schema, or an unknown id, is poison with a reason', async () => {
-    const quizId = await registry.getId(valueSubject(topicName('quizAttempts', config.kafka.topicPrefix)), { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.QuizAttempt) }, false);
-    const quiz = avro.Type.forSchema(SCHEMAS.QuizAttempt as unknown as avro.Schema).toBuffer({ eventId: 'q', userId: 'u-1', itemId: 'i', resourceId: null, skills: [], correct: true, score: null, attempt: 1, responseTimeMs: 0, occurredAt: NOW });
+  it("data written with another subject's schema, or an unknown id, is poison with a reason", async () => {
+    const quizId = await registry.getId(
+      valueSubject(topicName('quizAttempts', config.kafka.topicPrefix)),
+      { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.QuizAttempt) },
+      false,
+    );
+    const quiz = avro.Type.forSchema(SCHEMAS.QuizAttempt as unknown as avro.Schema).toBuffer({
+      eventId: 'q',
+      userId: 'u-1',
+      itemId: 'i',
+      resourceId: null,
+      skills: [],
+      correct: true,
+      score: null,
+      attempt: 1,
+      responseTimeMs: 0,
+      occurredAt: NOW,
+    });
     const reader = new EventDeserializer(registry, config.kafka.topicPrefix);
     await expect(reader.decode(topic, frame(quizId, quiz), 'u-1')).rejects.toMatchObject({ reason: 'schema-mismatch' });
     const err = await reader.decode(topic, frame(2_000_000_000, Buffer.from([1, 2, 3])), 'u-1').catch((e: unknown) => e);

@@ -15,22 +15,63 @@ import { testConfig, testRegistry, waitFor } from '../helpers';
 import { erasure, interaction, resource } from '../pipeline-support/events';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 
-const EXP = { id: 'it-mmr', description: '', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } }] } satisfies Experiment;
+const EXP = {
+  id: 'it-mmr',
+  description: '',
+  active: true,
+  variants: [
+    { name: 'control', weight: 1 },
+    { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } },
+  ],
+} satisfies Experiment;
 const USERS = Array.from({ length: 12 }, (_, i) => `xu${i}`);
 const RES = Array.from({ length: 8 }, (_, i) => `xr${i}`);
 let n = 0;
 
 const impression = (userId: string, resourceId: string, recommId: string): KindedEvent => ({
   kind: 'interaction',
-  event: { eventId: `imp-${n++}`, userId, resourceId, type: 'impression', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId },
+  event: {
+    eventId: `imp-${n++}`,
+    userId,
+    resourceId,
+    type: 'impression',
+    value: null,
+    dwellMs: 0,
+    occurredAt: Date.now(),
+    context: { platform: 'test', device: null, session: null },
+    review: false,
+    recommId,
+  },
 });
 const click = (userId: string, resourceId: string, recommId: string): KindedEvent => ({
   kind: 'interaction',
-  event: { eventId: `clk-${n++}`, userId, resourceId, type: 'click', value: null, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId },
+  event: {
+    eventId: `clk-${n++}`,
+    userId,
+    resourceId,
+    type: 'click',
+    value: null,
+    dwellMs: 0,
+    occurredAt: Date.now(),
+    context: { platform: 'test', device: null, session: null },
+    review: false,
+    recommId,
+  },
 });
 const quiz = (userId: string, correct: boolean): KindedEvent => ({
   kind: 'quizAttempt',
-  event: { eventId: `q-${n++}`, userId, itemId: 'item-1', resourceId: null, skills: ['s1'], correct, score: null, attempt: 1, responseTimeMs: 1000, occurredAt: Date.now() },
+  event: {
+    eventId: `q-${n++}`,
+    userId,
+    itemId: 'item-1',
+    resourceId: null,
+    skills: ['s1'],
+    correct,
+    score: null,
+    attempt: 1,
+    responseTimeMs: 1000,
+    occurredAt: Date.now(),
+  },
 });
 
 /** What the tally must hold: per variant, from the events the test sent. */
@@ -49,7 +90,15 @@ function expected(perUser: Map<string, { variant: string; impressions: number; c
 }
 type Row = Pick<VariantTotals, 'learners' | 'impressions' | 'clicks' | 'attempts' | 'successes'>;
 const actual = (totals: VariantTotals[]): Record<string, Row> =>
-  Object.fromEntries(totals.filter((t) => t.experiment === EXP.id && t.learners > 0).map((t): [string, Row] => [t.variant, { learners: t.learners, impressions: t.impressions, clicks: t.clicks, attempts: t.attempts, successes: t.successes }]).sort((a, b) => a[0].localeCompare(b[0])));
+  Object.fromEntries(
+    totals
+      .filter((t) => t.experiment === EXP.id && t.learners > 0)
+      .map((t): [string, Row] => [
+        t.variant,
+        { learners: t.learners, impressions: t.impressions, clicks: t.clicks, attempts: t.attempts, successes: t.successes },
+      ])
+      .sort((a, b) => a[0].localeCompare(b[0])),
+  );
 
 describe('experiment attribution (real Kafka, registry, Redis)', () => {
   let h: PipelineHarness;
@@ -63,22 +112,28 @@ describe('experiment attribution (real Kafka, registry, Redis)', () => {
   it('tags lists by variant, attributes exactly across a restart and a replay from Kafka, and erasure removes the records', async () => {
     p = await h.start(['learner', 'item', 'catalog', 'experiment']);
     await h.publisher.publish(RES.map((r) => resource(r, ['t'])));
-    await waitFor(async () => (await h.store.getResources([RES[RES.length - 1]]))[0] !== null, { message: 'catalogue in Redis', timeoutMs: 30_000 });
+    await waitFor(async () => (await h.store.getResources([RES[RES.length - 1]]))[0] !== null, {
+      message: 'catalogue in Redis',
+      timeoutMs: 30_000,
+    });
     await h.publisher.publish(USERS.map((u, i) => interaction(u, RES[i % RES.length])));
     const tags = new Map<string, { recommId: string; ids: string[] }>();
-    await waitFor(async () => {
-      for (const u of USERS) {
-        if (tags.has(u)) continue;
-        const view = await h.store.getRecommendationView(u);
-        if (!view || view.ids.length < 3) continue;
-        // the list was ranked under the learner's assigned variant, and the API names it
-        expect(view.ref).toEqual({ experiment: EXP.id, variant: assignVariant(EXP, u).name });
-        const tag = tagServedList([EXP], u, view);
-        expect(tag).toMatchObject({ experiment: EXP.id, variant: view.ref!.variant });
-        tags.set(u, { recommId: tag.recommId, ids: view.ids.slice(0, 3) });
-      }
-      return tags.size === USERS.length;
-    }, { message: 'a tagged list for every learner', timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        for (const u of USERS) {
+          if (tags.has(u)) continue;
+          const view = await h.store.getRecommendationView(u);
+          if (!view || view.ids.length < 3) continue;
+          // the list was ranked under the learner's assigned variant, and the API names it
+          expect(view.ref).toEqual({ experiment: EXP.id, variant: assignVariant(EXP, u).name });
+          const tag = tagServedList([EXP], u, view);
+          expect(tag).toMatchObject({ experiment: EXP.id, variant: view.ref!.variant });
+          tags.set(u, { recommId: tag.recommId, ids: view.ids.slice(0, 3) });
+        }
+        return tags.size === USERS.length;
+      },
+      { message: 'a tagged list for every learner', timeoutMs: 60_000 },
+    );
     expect(new Set(USERS.map((u) => assignVariant(EXP, u).name)).size).toBe(2);
 
     const perUser = new Map<string, { variant: string; impressions: number; clicks: number; attempts: number; successes: number }>();

@@ -20,10 +20,11 @@ function v1Schema(): Record<string, unknown> {
   type.symbols = type.symbols.filter((x) => x !== 'impression');
   return s;
 }
-const frame = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, (id >>> 24) & 255, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]), body]);
+const frame = (id: number, body: Buffer) =>
+  Buffer.concat([Buffer.from([0, (id >>> 24) & 255, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]), body]);
 
 describe('learning.interactions v1 -> v2 (impression, recommId) against the real registry', () => {
-  it('registers under BACKWARD and both readers decode the other side\'s data', async () => {
+  it("registers under BACKWARD and both readers decode the other side's data", async () => {
     const config = testConfig('exp-schema');
     const registry = testRegistry(config);
     const topic = topicName('interactions', config.kafka.topicPrefix);
@@ -32,12 +33,22 @@ describe('learning.interactions v1 -> v2 (impression, recommId) against the real
     // v1 as it was, then the current (v2) through the product's own registration
     await registry.updateCompatibility(subject, Compatibility.BACKWARD).catch(() => undefined);
     const v1Id = await registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v1) }, false);
-    expect(await registry.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.LearningInteraction) })).toBe(true);
+    expect(
+      await registry.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMAS.LearningInteraction) }),
+    ).toBe(true);
     await registerSchemas(registry, config);
     const v2Id = (await registry.getLatestSchemaMetadata(subject)).id!;
     expect(v2Id).not.toBe(v1Id);
 
-    const base = { eventId: 'e1', userId: 'u1', resourceId: 'r1', value: null, dwellMs: 0, occurredAt: Date.now() - 1000, context: { platform: 'web', device: null, session: null } };
+    const base = {
+      eventId: 'e1',
+      userId: 'u1',
+      resourceId: 'r1',
+      value: null,
+      dwellMs: 0,
+      occurredAt: Date.now() - 1000,
+      context: { platform: 'web', device: null, session: null },
+    };
     const reader = new EventDeserializer(registry, config.kafka.topicPrefix);
     // v1 data, v2 reader: recommId null
     const v1Bytes = frame(v1Id, avro.Type.forSchema(v1 as unknown as avro.Schema).toBuffer({ ...base, type: 'click' }));

@@ -22,7 +22,12 @@ describe('pipeline freshness (real stack)', () => {
   const scored = { onnx: 0, js: 0 };
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('pipe-fresh', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 100, checkpointIntervalMs: 1000, topN: 20, onnxMinWork: 0 } }));
+    h = await createHarness(
+      testConfig('pipe-fresh', {
+        kafka: { partitions: 2 },
+        pipeline: { rerankIntervalMs: 100, checkpointIntervalMs: 1000, topN: 20, onnxMinWork: 0 },
+      }),
+    );
     // the learner_candidate metric's source event, counted as Prometheus would
     h.instr.on('candidates.scored', (e) => void (scored[e.kernel] += e.learners));
     pipeline = await h.start(['learner', 'item', 'catalog']);
@@ -43,7 +48,10 @@ describe('pipeline freshness (real stack)', () => {
     // 0. A malformed record on the learner's input goes to the dead-letter topic and does not stop the partition.
     const raw = h.kafka.producer();
     await raw.connect();
-    await raw.send({ topic: topicName('interactions', h.config.kafka.topicPrefix), messages: [{ key: 'L', value: Buffer.from('not avro at all') }] });
+    await raw.send({
+      topic: topicName('interactions', h.config.kafka.topicPrefix),
+      messages: [{ key: 'L', value: Buffer.from('not avro at all') }],
+    });
     await raw.disconnect();
 
     // The onnxruntime kernel scores the learner stage's candidates (loaded in the background at start; the first
@@ -73,7 +81,10 @@ describe('pipeline freshness (real stack)', () => {
 
     // 2. A new resource matching L's interests appears in L's list without any interaction.
     await h.publisher.publish([resource('new-algebra', ['algebra'])]);
-    await waitFor(async () => (await h.store.getRecommendations('L'))?.items.some((i) => i.resourceId === 'new-algebra'), { message: 'new resource in L list', timeoutMs: 15000 });
+    await waitFor(async () => (await h.store.getRecommendations('L'))?.items.some((i) => i.resourceId === 'new-algebra'), {
+      message: 'new resource in L list',
+      timeoutMs: 15000,
+    });
     const newItem = (await h.store.getRecommendations('L'))!.items.find((i) => i.resourceId === 'new-algebra')!;
     expect(newItem.reasons.map((r) => r.code)).toContain('new-resource');
     // ... and not in M's (music) list top spots via interest
@@ -82,7 +93,10 @@ describe('pipeline freshness (real stack)', () => {
 
     // 3. Deleting it removes it from every cached list within seconds.
     await h.publisher.deleteResource('new-algebra');
-    await waitFor(async () => !(await h.store.getRecommendations('L'))?.items.some((i) => i.resourceId === 'new-algebra'), { message: 'deleted resource gone', timeoutMs: 10000 });
+    await waitFor(async () => !(await h.store.getRecommendations('L'))?.items.some((i) => i.resourceId === 'new-algebra'), {
+      message: 'deleted resource gone',
+      timeoutMs: 10000,
+    });
 
     // 4. Erasure: nothing about L is left in Redis.
     await h.publisher.publish([interaction('L', 'r5', 'complete'), erasure('L')]);
@@ -107,7 +121,9 @@ describe('pipeline freshness (real stack)', () => {
     const reasons: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic: dlq, fromBeginning: true });
-    await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void reasons.push(String(message.headers?.['x-dlq-reason'] ?? ''))) });
+    await consumer.run({
+      eachMessage: ({ message }) => Promise.resolve(void reasons.push(String(message.headers?.['x-dlq-reason'] ?? ''))),
+    });
     await waitFor(() => reasons.length > 0, { message: 'dead letter', timeoutMs: 15000 });
     await consumer.disconnect();
     expect(reasons).toEqual(['not-confluent-framed']);

@@ -26,9 +26,24 @@ if ('reason' in model) console.warn(`interest cold-start test SKIPPED: ${model.r
 
 const ML = ['ml-intro', 'ml-neural', 'ml-stats'];
 const CATALOGUE: [string, string, string, string][] = [
-  ['ml-intro', 'Introduction to supervised learning', 'computer-science', 'Train predictive models on labelled data; overfitting, cross-validation and model selection.'],
-  ['ml-neural', 'Neural networks and deep learning', 'computer-science', 'Build and train deep neural networks with backpropagation and gradient descent.'],
-  ['ml-stats', 'Statistical learning', 'statistics', 'Regression, classification, decision trees and random forests for prediction from data.'],
+  [
+    'ml-intro',
+    'Introduction to supervised learning',
+    'computer-science',
+    'Train predictive models on labelled data; overfitting, cross-validation and model selection.',
+  ],
+  [
+    'ml-neural',
+    'Neural networks and deep learning',
+    'computer-science',
+    'Build and train deep neural networks with backpropagation and gradient descent.',
+  ],
+  [
+    'ml-stats',
+    'Statistical learning',
+    'statistics',
+    'Regression, classification, decision trees and random forests for prediction from data.',
+  ],
   ['hist-french', 'The French Revolution', 'history', 'From the storming of the Bastille to Napoleon: causes and consequences of 1789.'],
   ['hist-ww1', 'Causes of the First World War', 'history', 'Alliances, militarism and the assassination in Sarajevo in 1914.'],
   ['bio-photo', 'Photosynthesis in plants', 'biology', 'How leaves turn light, water and carbon dioxide into sugar and oxygen.'],
@@ -40,7 +55,7 @@ const CATALOGUE: [string, string, string, string][] = [
 
 type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
 
-(('dir' in model) ? describe : describe.skip)('new learners start from their profile interests by content (real stack)', () => {
+('dir' in model ? describe : describe.skip)('new learners start from their profile interests by content (real stack)', () => {
   let h: PipelineHarness;
   let api: RunningApi;
   let encoder: OnnxSentenceEncoder;
@@ -49,14 +64,28 @@ type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
 
   beforeAll(async () => {
     encoder = await OnnxSentenceEncoder.load((model as { dir: string }).dir);
-    h = await createHarness(testConfig('interests', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 20 } }));
+    h = await createHarness(
+      testConfig('interests', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 50, checkpointIntervalMs: 1000, topN: 20 } }),
+    );
     pipeline = await h.start(['learner', 'item', 'catalog'], { embed: encoder.embed });
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => h.store.ping() } });
+    api = await startApi({
+      config: h.config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { redis: () => h.store.ping() },
+    });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
     await h.publisher.publish(CATALOGUE.map(([id, title, topic, description]) => resource(id, [topic], { title, description })));
     // Other learners make the non-ML resources popular and give them collaborative weight.
-    await h.publisher.publish(['A', 'B', 'C', 'D'].flatMap((u) => [interaction(u, 'hist-french'), interaction(u, 'cook-bread'), interaction(u, 'music-jazz')]));
-    await waitFor(async () => (await h.store.getResources(['alg-linear']))[0] !== null, { message: 'catalogue in Redis', timeoutMs: 60_000 });
+    await h.publisher.publish(
+      ['A', 'B', 'C', 'D'].flatMap((u) => [interaction(u, 'hist-french'), interaction(u, 'cook-bread'), interaction(u, 'music-jazz')]),
+    );
+    await waitFor(async () => (await h.store.getResources(['alg-linear']))[0] !== null, {
+      message: 'catalogue in Redis',
+      timeoutMs: 60_000,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -101,10 +130,13 @@ type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
 
   it('once the learner acts, the list is personal and stays on the interest', async () => {
     await h.publisher.publish([interaction('newbie', 'ml-intro')]);
-    const l = await waitFor(async () => {
-      const x = await h.store.getRecommendations('newbie');
-      return x && x.source === 'personal' ? x : undefined;
-    }, { message: 'personal list after the first event', timeoutMs: 30_000 });
+    const l = await waitFor(
+      async () => {
+        const x = await h.store.getRecommendations('newbie');
+        return x && x.source === 'personal' ? x : undefined;
+      },
+      { message: 'personal list after the first event', timeoutMs: 30_000 },
+    );
     expect(l.items.map((i) => i.resourceId)).not.toContain('ml-intro');
     expect(l.items.find((i) => i.resourceId === 'ml-neural')?.reasons.map((r) => r.code)).toContain('matches-interest');
   });
@@ -112,16 +144,38 @@ type Item = { resourceId: string; reasons: { code: string; ref?: string }[] };
   it('a new resource starts from the factor the learned content-to-factor map gives its text, not the projection', async () => {
     // 24 resources established by events (>= 5 each, the map's minEvents) train the map from the item replica.
     const topics = ['geography', 'chemistry', 'literature', 'physics'];
-    const extra = Array.from({ length: 24 }, (_, i) => resource(`est-${i}`, [topics[i % 4]], { title: `${topics[i % 4]} lesson ${i}`, description: `A lesson on ${topics[i % 4]}, part ${i}.` }));
+    const extra = Array.from({ length: 24 }, (_, i) =>
+      resource(`est-${i}`, [topics[i % 4]], {
+        title: `${topics[i % 4]} lesson ${i}`,
+        description: `A lesson on ${topics[i % 4]}, part ${i}.`,
+      }),
+    );
     await h.publisher.publish(extra);
-    await waitFor(() => extra.every((r) => pipeline.catalog!.content.has((r.event as { resourceId: string }).resourceId)), { message: 'established resources embedded', timeoutMs: 60_000 });
-    await h.publisher.publish(['E1', 'E2', 'E3', 'E4', 'E5', 'E6'].flatMap((u) => extra.map((r) => interaction(u, (r.event as { resourceId: string }).resourceId))));
+    await waitFor(() => extra.every((r) => pipeline.catalog!.content.has((r.event as { resourceId: string }).resourceId)), {
+      message: 'established resources embedded',
+      timeoutMs: 60_000,
+    });
+    await h.publisher.publish(
+      ['E1', 'E2', 'E3', 'E4', 'E5', 'E6'].flatMap((u) => extra.map((r) => interaction(u, (r.event as { resourceId: string }).resourceId))),
+    );
     const probe = pipeline.catalog!.content.vector('est-0')!;
-    await waitFor(() => pipeline.coldStart!.predict(probe) !== undefined && pipeline.coldStart!.size >= 20, { message: 'map trained on >= 20 resources', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(() => pipeline.coldStart!.predict(probe) !== undefined && pipeline.coldStart!.size >= 20, {
+      message: 'map trained on >= 20 resources',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
 
-    await h.publisher.publish([resource('ml-new', ['computer-science'], { title: 'Gradient boosting in practice', description: 'Boosted decision trees for tabular prediction.' })]);
+    await h.publisher.publish([
+      resource('ml-new', ['computer-science'], {
+        title: 'Gradient boosting in practice',
+        description: 'Boosted decision trees for tabular prediction.',
+      }),
+    ]);
     const table = pipeline.replica!.table;
-    await waitFor(() => table.indexOf('ml-new') >= 0 && table.active[table.indexOf('ml-new')] === 1, { message: 'new resource in the replica', timeoutMs: 30_000 });
+    await waitFor(() => table.indexOf('ml-new') >= 0 && table.active[table.indexOf('ml-new')] === 1, {
+      message: 'new resource in the replica',
+      timeoutMs: 30_000,
+    });
     const row = table.row(table.indexOf('ml-new'));
     const text = pipeline.catalog!.content.vector('ml-new')!;
     const mapped = pipeline.coldStart!.predict(text)!;

@@ -54,11 +54,25 @@ describe('consumer lag gauge (real Kafka)', () => {
     bindInstrumentation(instr, createMetrics(registry, { defaultMetrics: false }));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-lag-'));
     dirs.push(dir);
-    const r = new StageRunner({ kafka, groupId, topics: [topic], processor, store: new FileCheckpointStore(dir), logger, emit: instr, checkpointIntervalMs: 500, lagIntervalMs: 200, sessionTimeoutMs: 6000 });
+    const r = new StageRunner({
+      kafka,
+      groupId,
+      topics: [topic],
+      processor,
+      store: new FileCheckpointStore(dir),
+      logger,
+      emit: instr,
+      checkpointIntervalMs: 500,
+      lagIntervalMs: 200,
+      sessionTimeoutMs: 6000,
+    });
     runners.push(r);
     const lag = async () => {
-      const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'learnstream_kafka_consumer_lag_messages') as { values: { value: number; labels: Record<string, string> }[] } | undefined;
-      return new Map((m?.values ?? []).filter((v) => v.labels.group === groupId && v.labels.topic === topic).map((v) => [v.labels.partition, v.value]));
+      const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'learnstream_kafka_consumer_lag_messages') as
+        { values: { value: number; labels: Record<string, string> }[] } | undefined;
+      return new Map(
+        (m?.values ?? []).filter((v) => v.labels.group === groupId && v.labels.topic === topic).map((v) => [v.labels.partition, v.value]),
+      );
     };
     return { r, lag };
   }
@@ -79,7 +93,8 @@ describe('consumer lag gauge (real Kafka)', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  const send = (partition: number, n: number) => producer.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ partition, key: `k${i}`, value: `v${i}` })) });
+  const send = (partition: number, n: number) =>
+    producer.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ partition, key: `k${i}`, value: `v${i}` })) });
 
   it('grows while nothing is applied, falls to 0 when the backlog is applied, moves away on revoke, is removed on stop', async () => {
     const pa = new CountingProcessor();
@@ -88,10 +103,13 @@ describe('consumer lag gauge (real Kafka)', () => {
     await send(0, 30);
     await send(1, 5);
     // Nothing is applied (the processor is not ready), so only the timer can report this.
-    const stalled = await waitFor(async () => {
-      const l = await a.lag();
-      return l.get('0') === 30 && l.get('1') === 5 ? l : undefined;
-    }, { message: 'lag of a stalled consumer reported', timeoutMs: 60_000 });
+    const stalled = await waitFor(
+      async () => {
+        const l = await a.lag();
+        return l.get('0') === 30 && l.get('1') === 5 ? l : undefined;
+      },
+      { message: 'lag of a stalled consumer reported', timeoutMs: 60_000 },
+    );
     expect(stalled.size).toBe(2);
     expect(pa.applied).toBe(0);
     await send(0, 20);
@@ -99,20 +117,26 @@ describe('consumer lag gauge (real Kafka)', () => {
     expect(pa.applied).toBe(0);
 
     pa.open = true;
-    await waitFor(async () => {
-      const l = await a.lag();
-      return pa.applied === 55 && l.get('0') === 0 && l.get('1') === 0;
-    }, { message: 'backlog applied, lag 0', timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        const l = await a.lag();
+        return pa.applied === 55 && l.get('0') === 0 && l.get('1') === 0;
+      },
+      { message: 'backlog applied, lag 0', timeoutMs: 60_000 },
+    );
 
     // A second member takes one partition: A's series for it must go (B reports it in its own process).
     const pb = new CountingProcessor();
     pb.open = true;
     const b = runner(pb);
     await b.r.start();
-    const moved = await waitFor(async () => {
-      const [la, lb] = [await a.lag(), await b.lag()];
-      return la.size === 1 && lb.size === 1 && [...la.keys()][0] !== [...lb.keys()][0] ? { la, lb } : undefined;
-    }, { message: 'one partition each after the rebalance', timeoutMs: 60_000 });
+    const moved = await waitFor(
+      async () => {
+        const [la, lb] = [await a.lag(), await b.lag()];
+        return la.size === 1 && lb.size === 1 && [...la.keys()][0] !== [...lb.keys()][0] ? { la, lb } : undefined;
+      },
+      { message: 'one partition each after the rebalance', timeoutMs: 60_000 },
+    );
     expect([...moved.la.values(), ...moved.lb.values()]).toEqual([0, 0]);
 
     await b.r.stop();

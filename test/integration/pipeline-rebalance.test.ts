@@ -32,7 +32,10 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
   const truth = HAVE_MOVIELENS ? movielensEvents(N) : null;
   // The single instance consumes all four partitions at once, as the pair does between its two: with 2 of 4 it
   // replayed two partitions far ahead of the other two in event time, so each trial met a different replica.
-  const settings = { kafka: { partitions: 4 }, pipeline: { checkpointIntervalMs: 1000, rerankIntervalMs: 200, topN: 20, partitionsConsumedConcurrently: 4 } };
+  const settings = {
+    kafka: { partitions: 4 },
+    pipeline: { checkpointIntervalMs: 1000, rerankIntervalMs: 200, topN: 20, partitionsConsumedConcurrently: 4 },
+  };
 
   beforeAll(async () => {
     h1 = await createHarness(testConfig('pipe-rebal1', settings));
@@ -49,7 +52,9 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
     const admin = h.kafka.admin();
     await admin.connect();
     try {
-      return new Map((await admin.fetchTopicOffsets(topicName('interactions', h.config.kafka.topicPrefix))).map((o) => [o.partition, o.high]));
+      return new Map(
+        (await admin.fetchTopicOffsets(topicName('interactions', h.config.kafka.topicPrefix))).map((o) => [o.partition, o.high]),
+      );
     } finally {
       await admin.disconnect();
     }
@@ -70,7 +75,8 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
 
   function counts(stateDir: string) {
     const learners = new Map<string, number>();
-    for (const cp of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner').values()) for (const [id, l] of cp.state.learners) learners.set(id, l.n);
+    for (const cp of readCheckpoints<LearnerGroupJSON>(stateDir, 'learner').values())
+      for (const [id, l] of cp.state.learners) learners.set(id, l.n);
     const items = new Map<string, number>();
     for (const cp of readCheckpoints<ItemGroupJSON>(stateDir, 'item').values()) for (const r of cp.state.items.rows) items.set(r.id, r.n);
     return { learners, items };
@@ -97,7 +103,11 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
    * events against an empty replica (lists of nothing, every such trial a miss) while the item stage was still joining.
    */
   async function itemStageJoined(p: Pipeline): Promise<void> {
-    await waitFor(() => p.runners[0].assignedGroups.size === 4, { timeoutMs: 60_000, intervalMs: 50, message: 'item stage joined its group' });
+    await waitFor(() => p.runners[0].assignedGroups.size === 4, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      message: 'item stage joined its group',
+    });
   }
 
   it('stop/start of one of two learner instances keeps exact counts and list quality', async () => {
@@ -138,12 +148,17 @@ describeIf('pipeline rebalance (real stack, 4 partitions)', () => {
     expect(learners.size).toBe(truth!.perLearner.size);
     for (const [id, n] of truth!.perResource) expect([id, itemCounts.get(id)]).toEqual([id, n]);
 
-    const q2 = { trials: a.learner!.evaluation.trials + qb.trials + c.learner!.evaluation.trials, hits: a.learner!.evaluation.hits + qb.hits + c.learner!.evaluation.hits };
+    const q2 = {
+      trials: a.learner!.evaluation.trials + qb.trials + c.learner!.evaluation.trials,
+      hits: a.learner!.evaluation.hits + qb.hits + c.learner!.evaluation.hits,
+    };
     const hr1 = q1.hits / q1.trials;
     const hr2 = q2.hits / q2.trials;
     // Within noise both ways: 3 standard errors of the difference plus half a point.
     const se = Math.sqrt((hr1 * (1 - hr1)) / q1.trials + (hr2 * (1 - hr2)) / q2.trials);
-    process.stdout.write(`rebalance: hit@10 single ${hr1.toFixed(4)} (${q1.trials} trials) vs pair with stop/start ${hr2.toFixed(4)} (${q2.trials} trials); se ${se.toFixed(4)}\n`);
+    process.stdout.write(
+      `rebalance: hit@10 single ${hr1.toFixed(4)} (${q1.trials} trials) vs pair with stop/start ${hr2.toFixed(4)} (${q2.trials} trials); se ${se.toFixed(4)}\n`,
+    );
     expect(Math.abs(hr1 - hr2)).toBeLessThanOrEqual(3 * se + 0.005);
   });
 });

@@ -17,7 +17,9 @@ describe('transitions across partitions (two learner instances, real stack)', ()
   let h: PipelineHarness;
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('pipe-trans', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 0, checkpointIntervalMs: 1000, topN: 20 } }));
+    h = await createHarness(
+      testConfig('pipe-trans', { kafka: { partitions: 2 }, pipeline: { rerankIntervalMs: 0, checkpointIntervalMs: 1000, topN: 20 } }),
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -32,7 +34,11 @@ describe('transitions across partitions (two learner instances, real stack)', ()
     await waitFor(() => items.runners[0].assignedGroups.size === 2, { timeoutMs: 60_000, intervalMs: 50, message: 'item stage joined' });
     const a = await h.start(['learner']);
     const b = await h.start(['learner']);
-    await waitFor(() => a.runners[0].assignedGroups.size === 1 && b.runners[0].assignedGroups.size === 1, { timeoutMs: 60_000, intervalMs: 100, message: 'one partition group per learner instance' });
+    await waitFor(() => a.runners[0].assignedGroups.size === 1 && b.runners[0].assignedGroups.size === 1, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      message: 'one partition group per learner instance',
+    });
 
     // background traffic so that popularity exists and the lists are not trivially the same
     const filler = Array.from({ length: 40 }, (_, i) => interaction(`bg-${i % 8}`, `r${i % 13}`));
@@ -65,7 +71,9 @@ describe('transitions across partitions (two learner instances, real stack)', ()
       { timeoutMs: 30_000, intervalMs: 20, message: "y in q's list" },
     );
     const listedMs = Date.now() - t0;
-    process.stdout.write(`transitions across partitions: x -> y in the other instance's replica ${propagationMs} ms after p's events were published; in q's list ${listedMs} ms after (q's own event in between)\n`);
+    process.stdout.write(
+      `transitions across partitions: x -> y in the other instance's replica ${propagationMs} ms after p's events were published; in q's list ${listedMs} ms after (q's own event in between)\n`,
+    );
     const y = list.items.find((i) => i.resourceId === 'y')!;
     expect(y.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'because-you-did', ref: 'x' })]));
     expect(list.items.findIndex((i) => i.resourceId === 'y')).toBeLessThan(3);

@@ -113,12 +113,17 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
         }
         const type = await r.type(key);
         const values: Buffer[] =
-          type === 'string' ? [(await r.getBuffer(key)) ?? Buffer.alloc(0)]
-          : type === 'hash' ? Object.entries(await r.hgetallBuffer(key)).flatMap(([f, v]) => [Buffer.from(f), v])
-          : type === 'set' ? await r.smembersBuffer(key)
-          : type === 'zset' ? await r.zrangeBuffer(key, '0', '-1')
-          : type === 'list' ? await r.lrangeBuffer(key, 0, -1)
-          : [];
+          type === 'string'
+            ? [(await r.getBuffer(key)) ?? Buffer.alloc(0)]
+            : type === 'hash'
+              ? Object.entries(await r.hgetallBuffer(key)).flatMap(([f, v]) => [Buffer.from(f), v])
+              : type === 'set'
+                ? await r.smembersBuffer(key)
+                : type === 'zset'
+                  ? await r.zrangeBuffer(key, '0', '-1')
+                  : type === 'list'
+                    ? await r.lrangeBuffer(key, 0, -1)
+                    : [];
         if (values.some((v) => v.includes(b))) hits.push(`${key} (${type} value)`);
       }
     } while (cursor !== '0');
@@ -126,28 +131,49 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
   }
 
   beforeAll(async () => {
-    h = await createHarness(testConfig('erase', { kafka: { partitions: 2 }, privacy: PRIVACY, pipeline: { checkpointIntervalMs: 500, rerankIntervalMs: 50 } }));
+    h = await createHarness(
+      testConfig('erase', { kafka: { partitions: 2 }, privacy: PRIVACY, pipeline: { checkpointIntervalMs: 500, rerankIntervalMs: 50 } }),
+    );
     // removed segments leave the disk at once rather than a minute later, so the disk search can follow the broker
     const admin = h.kafka.admin();
     await admin.connect();
-    await reconcileTopicConfigs(admin, plannedTopics(h.config).map((t) => ({ topic: t.name, configs: { ...t.configs, 'file.delete.delay.ms': '0' } })));
+    await reconcileTopicConfigs(
+      admin,
+      plannedTopics(h.config).map((t) => ({ topic: t.name, configs: { ...t.configs, 'file.delete.delay.ms': '0' } })),
+    );
     await admin.disconnect();
     const metricsPort = freePort();
-    proc = new StageProcess('pipeline', ['--stage', 'all', '--no-encoder', '--state-dir', stateDir()], stageEnv(h.config, {
-      LEARNSTREAM_METRICS_PORT: String(metricsPort),
-      LEARNSTREAM_LOG_LEVEL: 'info',
-      LEARNSTREAM_LOG_ID_SECRET: SECRET,
-      LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '500',
-      LEARNSTREAM_RERANK_INTERVAL_MS: '50',
-      LEARNSTREAM_PRIVACY_RETENTION_MS: String(PRIVACY.retentionMs),
-      LEARNSTREAM_PRIVACY_SEGMENT_MS: String(PRIVACY.segmentMs),
-      LEARNSTREAM_PRIVACY_COMPACTION_LAG_MS: String(PRIVACY.compactionLagMs),
-      LEARNSTREAM_PRIVACY_AOF_REWRITE_MS: String(AOF_REWRITE_MS),
-    }), h.stateDir);
+    proc = new StageProcess(
+      'pipeline',
+      ['--stage', 'all', '--no-encoder', '--state-dir', stateDir()],
+      stageEnv(h.config, {
+        LEARNSTREAM_METRICS_PORT: String(metricsPort),
+        LEARNSTREAM_LOG_LEVEL: 'info',
+        LEARNSTREAM_LOG_ID_SECRET: SECRET,
+        LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '500',
+        LEARNSTREAM_RERANK_INTERVAL_MS: '50',
+        LEARNSTREAM_PRIVACY_RETENTION_MS: String(PRIVACY.retentionMs),
+        LEARNSTREAM_PRIVACY_SEGMENT_MS: String(PRIVACY.segmentMs),
+        LEARNSTREAM_PRIVACY_COMPACTION_LAG_MS: String(PRIVACY.compactionLagMs),
+        LEARNSTREAM_PRIVACY_AOF_REWRITE_MS: String(AOF_REWRITE_MS),
+      }),
+      h.stateDir,
+    );
     proc.start();
-    publisher = lazyPublisher(() => Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix, grant: ADMIN_GRANT }));
+    publisher = lazyPublisher(() =>
+      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix, grant: ADMIN_GRANT }),
+    );
     const logger = createLogger({ level: 'info', idSecret: SECRET, base: { component: 'api' }, write: (l) => void apiLines.push(l) });
-    api = await startApi({ config: h.config, store: h.store, registry: new Registry(), port: 0, logger, publishErasure: publisher.publishErasure, eventsRouter: createCollectorRouter({ publisher, logger }), health: { redis: () => h.store.ping() } });
+    api = await startApi({
+      config: h.config,
+      store: h.store,
+      registry: new Registry(),
+      port: 0,
+      logger,
+      publishErasure: publisher.publishErasure,
+      eventsRouter: createCollectorRouter({ publisher, logger }),
+      health: { redis: () => h.store.ping() },
+    });
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
   }, 60_000);
 
@@ -159,20 +185,51 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
   });
 
   it('finds the learner everywhere while they exist', async () => {
-    const catalogue = Array.from({ length: 12 }, (_, i) => resource(`r${i}`, [i % 2 ? 'algebra' : 'history'], { skills: [`skill-${i % 3}`] }));
+    const catalogue = Array.from({ length: 12 }, (_, i) =>
+      resource(`r${i}`, [i % 2 ? 'algebra' : 'history'], { skills: [`skill-${i % 3}`] }),
+    );
     await h.publisher.publish([...catalogue, profile(learner, ['algebra']), profile('someone-else', ['history'])]);
     await waitFor(async () => (await h.store.getResources(['r11']))[0] !== null, { message: 'catalogue in Redis', timeoutMs: 60_000 });
-    const quiz = { kind: 'quizAttempt' as const, event: { eventId: `q-${randomId()}`, userId: learner, itemId: 'r3-q1', resourceId: 'r3', skills: ['skill-0'], correct: true, score: null, attempt: 1, responseTimeMs: 4000, occurredAt: Date.now() } };
-    await h.publisher.publish([interaction(learner, 'r1'), interaction(learner, 'r3', 'complete'), interaction('someone-else', 'r1'), quiz]);
+    const quiz = {
+      kind: 'quizAttempt' as const,
+      event: {
+        eventId: `q-${randomId()}`,
+        userId: learner,
+        itemId: 'r3-q1',
+        resourceId: 'r3',
+        skills: ['skill-0'],
+        correct: true,
+        score: null,
+        attempt: 1,
+        responseTimeMs: 4000,
+        occurredAt: Date.now(),
+      },
+    };
+    await h.publisher.publish([
+      interaction(learner, 'r1'),
+      interaction(learner, 'r3', 'complete'),
+      interaction('someone-else', 'r1'),
+      quiz,
+    ]);
     // the read API's access log sees the id in a path, the stage writes the learner's list, knowledge and checkpoint
-    await waitFor(async () => ((await call('GET', `/v1/learners/${learner}/recommendations`)).body.source === 'personal' ? true : undefined), { message: 'personal list', timeoutMs: 60_000 });
-    await waitFor(async () => ((await call('GET', `/v1/learners/${learner}/knowledge`)).body.skills.length > 0 ? true : undefined), { message: 'knowledge', timeoutMs: 30_000 });
+    await waitFor(
+      async () => ((await call('GET', `/v1/learners/${learner}/recommendations`)).body.source === 'personal' ? true : undefined),
+      { message: 'personal list', timeoutMs: 60_000 },
+    );
+    await waitFor(async () => ((await call('GET', `/v1/learners/${learner}/knowledge`)).body.skills.length > 0 ? true : undefined), {
+      message: 'knowledge',
+      timeoutMs: 30_000,
+    });
     await waitFor(() => filesContaining(stateDir(), learner).length > 0, { message: 'learner in a checkpoint', timeoutMs: 30_000 });
     expect((await redisHits(learner)).length).toBeGreaterThan(0);
     const onDisk = kafkaDiskHits(learner);
     if (onDisk) expect(onDisk.length).toBeGreaterThan(0);
     // the AOF has every write (fsynced every second)
-    if ((await aofHits(learner)) !== null) await waitFor(async () => ((await aofHits(learner))!.length > 0 ? true : undefined), { message: 'learner in the Redis AOF', timeoutMs: 10_000 });
+    if ((await aofHits(learner)) !== null)
+      await waitFor(async () => ((await aofHits(learner))!.length > 0 ? true : undefined), {
+        message: 'learner in the Redis AOF',
+        timeoutMs: 10_000,
+      });
   });
 
   it('after DELETE: no raw id in Redis keys or values, checkpoints, the pipeline log or the API log; pseudonyms instead', async () => {
@@ -182,15 +239,26 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     const pseudonym = pseudonymiser(SECRET)(learner);
     // the learner stage logs the erasure (with the pseudonym) once it has forgotten the learner
     await waitFor(() => proc.log().includes(pseudonym), { message: 'pipeline logged the erasure', timeoutMs: 30_000 });
-    await waitFor(async () => ((await redisHits(learner)).length === 0 ? true : undefined), { message: 'no Redis key or value holds the id', timeoutMs: 30_000 });
+    await waitFor(async () => ((await redisHits(learner)).length === 0 ? true : undefined), {
+      message: 'no Redis key or value holds the id',
+      timeoutMs: 30_000,
+    });
     await waitFor(() => filesContaining(stateDir(), learner).length === 0, { message: 'no checkpoint holds the id', timeoutMs: 30_000 });
     // Redis' AOF: the stage asks for a rewrite AOF_REWRITE_MS after its erasure; the rewritten file holds only what
     // exists now, and Redis deletes the old ones (with the learner's writes and the DELs naming their keys)
     if ((await aofHits(learner)) === null) process.stdout.write('erasure: Redis AOF off or not on this machine: not searched\n');
     else {
-      await waitFor(async () => ((await aofHits(learner))!.length === 0 ? true : undefined), { message: 'no Redis AOF file holds the id', timeoutMs: 30_000 });
-      process.stdout.write(`erasure: raw id gone from the Redis AOF ${((Date.now() - erasedAt) / 1000).toFixed(1)} s after DELETE (rewrite requested ${AOF_REWRITE_MS} ms after the stage's erasure)\n`);
-      await waitFor(() => proc.log().includes('redis AOF rewrite requested after erasure'), { message: 'the stage logged its AOF rewrite request', timeoutMs: 10_000 });
+      await waitFor(async () => ((await aofHits(learner))!.length === 0 ? true : undefined), {
+        message: 'no Redis AOF file holds the id',
+        timeoutMs: 30_000,
+      });
+      process.stdout.write(
+        `erasure: raw id gone from the Redis AOF ${((Date.now() - erasedAt) / 1000).toFixed(1)} s after DELETE (rewrite requested ${AOF_REWRITE_MS} ms after the stage's erasure)\n`,
+      );
+      await waitFor(() => proc.log().includes('redis AOF rewrite requested after erasure'), {
+        message: 'the stage logged its AOF rewrite request',
+        timeoutMs: 10_000,
+      });
       expect((await aofHits('someone-else'))!.length).toBeGreaterThan(0);
     }
     // the rest of the world is still there: the search would have found the id, and other learners were not erased
@@ -204,7 +272,9 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     expect(apiLog).toContain(`/v1/learners/${pseudonym}`);
     expect(apiLog.includes(learner)).toBe(false);
     // a Redis or checkpoint hit would have said so above; say what was searched
-    process.stdout.write(`erasure: ${pipelineLog.split('\n').length} pipeline log lines, ${apiLines.length} API log lines, checkpoints in ${stateDir()} searched\n`);
+    process.stdout.write(
+      `erasure: ${pipelineLog.split('\n').length} pipeline log lines, ${apiLines.length} API log lines, checkpoints in ${stateDir()} searched\n`,
+    );
   });
 
   it('Kafka deletes the raw events, the erasure request and the profile within the bound: no segment on disk holds the id', async () => {
@@ -222,21 +292,31 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     await admin.connect();
     try {
       const prefix = h.config.kafka.topicPrefix;
-      const deleted = plannedTopics(h.config).filter((t) => t.personal && !t.compacted).map((t) => t.name);
+      const deleted = plannedTopics(h.config)
+        .filter((t) => t.personal && !t.compacted)
+        .map((t) => t.name);
       // a consumer is served nothing of a deleted topic: every partition's log start offset is its end
       const emptied = async () => {
         for (const t of deleted) for (const o of await admin.fetchTopicOffsets(t)) if (o.low !== o.high) return false;
         return true;
       };
       const onDisk = kafkaDiskHits(learner);
-      const gone = await waitFor(async () => ((await emptied()) && (onDisk === null || kafkaDiskHits(learner)!.length === 0) ? Date.now() : undefined), {
-        message: `the broker deleted every record holding ${learner} (disk: ${JSON.stringify(kafkaDiskHits(learner))})`,
-        timeoutMs: erasedAt + bound + 20_000 - Date.now(),
-        intervalMs: 250,
-      });
+      const gone = await waitFor(
+        async () => ((await emptied()) && (onDisk === null || kafkaDiskHits(learner)!.length === 0) ? Date.now() : undefined),
+        {
+          message: `the broker deleted every record holding ${learner} (disk: ${JSON.stringify(kafkaDiskHits(learner))})`,
+          timeoutMs: erasedAt + bound + 20_000 - Date.now(),
+          intervalMs: 250,
+        },
+      );
       const tookMs = gone - erasedAt;
-      const files = onDisk === null ? 'no local log dir (external broker): offsets only' : `${fs.readdirSync(path.join(path.resolve(__dirname, '../..', h.config.dataDir), 'kafka', 'data')).filter((d) => d.startsWith(prefix)).length} partition dirs searched`;
-      process.stdout.write(`erasure in Kafka: raw id gone from every topic ${(tookMs / 1000).toFixed(1)} s after DELETE (bound with these settings ${(bound / 1000).toFixed(1)} s); ${files}\n`);
+      const files =
+        onDisk === null
+          ? 'no local log dir (external broker): offsets only'
+          : `${fs.readdirSync(path.join(path.resolve(__dirname, '../..', h.config.dataDir), 'kafka', 'data')).filter((d) => d.startsWith(prefix)).length} partition dirs searched`;
+      process.stdout.write(
+        `erasure in Kafka: raw id gone from every topic ${(tookMs / 1000).toFixed(1)} s after DELETE (bound with these settings ${(bound / 1000).toFixed(1)} s); ${files}\n`,
+      );
       // the bound, plus a little for the broker's threads on a shared two-core machine (printed above when it matters)
       expect(tookMs).toBeLessThanOrEqual(bound + SHARED_MACHINE_SLACK_MS);
       // what the search would find is still there: other learners' profiles survive compaction
@@ -255,22 +335,75 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     const p = h.config.privacy;
     const personal = plannedTopics(h.config).filter((t) => t.personal);
     expect(personal.map((t) => t.name.slice(h.config.kafka.topicPrefix.length)).sort()).toEqual(
-      ['learning.interactions', 'learning.quiz-attempts', 'learners.profiles', 'privacy.erasures', ...['learning.interactions', 'learning.quiz-attempts', 'catalog.resources', 'learners.profiles', 'privacy.erasures', 'model.item-updates', 'model.item-factors', 'model.content-vectors'].map((t) => `${t}.dlq`)].sort(),
+      [
+        'learning.interactions',
+        'learning.quiz-attempts',
+        'learners.profiles',
+        'privacy.erasures',
+        ...[
+          'learning.interactions',
+          'learning.quiz-attempts',
+          'catalog.resources',
+          'learners.profiles',
+          'privacy.erasures',
+          'model.item-updates',
+          'model.item-factors',
+          'model.content-vectors',
+        ].map((t) => `${t}.dlq`),
+      ].sort(),
     );
     const admin = h.kafka.admin();
     await admin.connect();
     try {
-      const names = ['segment.ms', 'retention.ms', 'cleanup.policy', 'min.compaction.lag.ms', 'max.compaction.lag.ms', 'delete.retention.ms'];
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: personal.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: names })) });
-      const got = Object.fromEntries(described.resources.map((r) => [r.resourceName.slice(h.config.kafka.topicPrefix.length), Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]))]));
-      expect(got['learning.interactions']).toMatchObject({ 'cleanup.policy': 'delete', 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs) });
-      expect(got['privacy.erasures']).toMatchObject({ 'cleanup.policy': 'delete', 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs) });
+      const names = [
+        'segment.ms',
+        'retention.ms',
+        'cleanup.policy',
+        'min.compaction.lag.ms',
+        'max.compaction.lag.ms',
+        'delete.retention.ms',
+      ];
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: personal.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: names })),
+      });
+      const got = Object.fromEntries(
+        described.resources.map((r) => [
+          r.resourceName.slice(h.config.kafka.topicPrefix.length),
+          Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
+        ]),
+      );
+      expect(got['learning.interactions']).toMatchObject({
+        'cleanup.policy': 'delete',
+        'segment.ms': String(p.segmentMs),
+        'retention.ms': String(p.retentionMs),
+      });
+      expect(got['privacy.erasures']).toMatchObject({
+        'cleanup.policy': 'delete',
+        'segment.ms': String(p.segmentMs),
+        'retention.ms': String(p.retentionMs),
+      });
       expect(got['learning.quiz-attempts.dlq']).toMatchObject({ 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs) });
-      expect(got['learners.profiles']).toMatchObject({ 'cleanup.policy': 'compact', 'segment.ms': String(p.segmentMs), 'min.compaction.lag.ms': '0', 'max.compaction.lag.ms': String(p.compactionLagMs), 'delete.retention.ms': String(p.compactionLagMs) });
+      expect(got['learners.profiles']).toMatchObject({
+        'cleanup.policy': 'compact',
+        'segment.ms': String(p.segmentMs),
+        'min.compaction.lag.ms': '0',
+        'max.compaction.lag.ms': String(p.compactionLagMs),
+        'delete.retention.ms': String(p.compactionLagMs),
+      });
       // the --changelog state topic (learners' state by id, tombstoned at erasure) gets the compacted topic's bounds
       const changelog = await ensureChangelogTopic(admin, h.config);
-      const cl = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: changelog, configNames: names }] });
-      expect(Object.fromEntries(cl.resources[0].configEntries.map((e) => [e.configName, e.configValue]))).toMatchObject({ 'cleanup.policy': 'compact', 'segment.ms': String(p.segmentMs), 'min.compaction.lag.ms': '0', 'max.compaction.lag.ms': String(p.compactionLagMs), 'delete.retention.ms': String(p.compactionLagMs) });
+      const cl = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: changelog, configNames: names }],
+      });
+      expect(Object.fromEntries(cl.resources[0].configEntries.map((e) => [e.configName, e.configValue]))).toMatchObject({
+        'cleanup.policy': 'compact',
+        'segment.ms': String(p.segmentMs),
+        'min.compaction.lag.ms': '0',
+        'max.compaction.lag.ms': String(p.compactionLagMs),
+        'delete.retention.ms': String(p.compactionLagMs),
+      });
       await admin.deleteTopics({ topics: [changelog] }).catch(() => undefined);
       // this test runs second-sized settings; the documented default bound: 24 h retention + 1 h segments
       const defaults = loadConfig({ env: {} }).privacy;
@@ -279,15 +412,23 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
       // a topic created by an older version (no bounds, one setting of the operator's) gets them, keeping that setting
       const old = `${h.config.kafka.topicPrefix}old.`;
       const oldInteractions = `${old}learning.interactions`;
-      await admin.createTopics({ topics: [{ topic: oldInteractions, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '2000000' }] }] });
+      await admin.createTopics({
+        topics: [{ topic: oldInteractions, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '2000000' }] }],
+      });
       await ensureTopics(admin, h.config, 'old.');
       const want = { 'segment.ms': String(p.segmentMs), 'retention.ms': String(p.retentionMs), 'max.message.bytes': '2000000' };
       // AlterConfigs is acknowledged by the controller; the broker answering DescribeConfigs applies it a moment later
-      const after = await waitFor(async () => {
-        const d = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: oldInteractions, configNames: Object.keys(want) }] });
-        const c = Object.fromEntries(d.resources[0].configEntries.map((e) => [e.configName, e.configValue]));
-        return c['segment.ms'] === want['segment.ms'] ? c : undefined;
-      }, { message: 'reconciled configs', timeoutMs: 10_000 });
+      const after = await waitFor(
+        async () => {
+          const d = await admin.describeConfigs({
+            includeSynonyms: false,
+            resources: [{ type: ConfigResourceTypes.TOPIC, name: oldInteractions, configNames: Object.keys(want) }],
+          });
+          const c = Object.fromEntries(d.resources[0].configEntries.map((e) => [e.configName, e.configValue]));
+          return c['segment.ms'] === want['segment.ms'] ? c : undefined;
+        },
+        { message: 'reconciled configs', timeoutMs: 10_000 },
+      );
       expect(after).toEqual(want);
       await admin.deleteTopics({ topics: plannedTopics(h.config, 'old.').map((t) => t.name) }).catch(() => undefined);
     } finally {

@@ -43,7 +43,14 @@ describe('Prometheus scrapes learnstream and evaluates its rules', () => {
 
   beforeAll(async () => {
     const store = new RedisServingStore({ redis, keyPrefix: config.redis.keyPrefix });
-    api = await startApi({ config, store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { redis: () => store.ping() } });
+    api = await startApi({
+      config,
+      store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { redis: () => store.ping() },
+    });
     // A pipeline-style process: its own registry, fed through instrumentation events, served by serveMetrics.
     const registry = new Registry();
     const instr = createInstrumentation();
@@ -79,11 +86,15 @@ describe('Prometheus scrapes learnstream and evaluates its rules', () => {
   });
 
   it('reads the API request histogram back through the HTTP API, labelled by route template', async () => {
-    const res = await fetch(`http://127.0.0.1:${api.port}/v1/learners/prom-learner/recommendations`, { headers: { 'x-api-key': 'dev-read-key' } });
+    const res = await fetch(`http://127.0.0.1:${api.port}/v1/learners/prom-learner/recommendations`, {
+      headers: { 'x-api-key': 'dev-read-key' },
+    });
     expect(res.status).toBe(200);
     const series = await waitFor(
       async () => {
-        const r = await query('learnstream_http_request_duration_seconds_count{job="learnstream-api",route="/v1/learners/:userId/recommendations",status="200"}');
+        const r = await query(
+          'learnstream_http_request_duration_seconds_count{job="learnstream-api",route="/v1/learners/:userId/recommendations",status="200"}',
+        );
         return r.length > 0 && Number(r[0].value[1]) >= 1 ? r : false;
       },
       { timeoutMs: 30_000, intervalMs: 500, message: 'API request count in Prometheus' },
@@ -92,26 +103,42 @@ describe('Prometheus scrapes learnstream and evaluates its rules', () => {
   });
 
   it('scrapes the pipeline-style endpoint and both targets are up', async () => {
-    const consumed = await waitFor(async () => {
-      const r = await query('learnstream_pipeline_events_consumed_total{job="learnstream-pipeline"}');
-      return r.length > 0 ? r : false;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: 'pipeline events in Prometheus' });
+    const consumed = await waitFor(
+      async () => {
+        const r = await query('learnstream_pipeline_events_consumed_total{job="learnstream-pipeline"}');
+        return r.length > 0 ? r : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: 'pipeline events in Prometheus' },
+    );
     expect(consumed[0].metric).toMatchObject({ topic: 'learning.interactions', type: 'click', process: 'pipeline' });
     const up = await query('up{job=~"learnstream-.*"}');
-    expect(up.map((s) => [s.metric.job, s.value[1]]).sort()).toEqual([['learnstream-api', '1'], ['learnstream-pipeline', '1']]);
+    expect(up.map((s) => [s.metric.job, s.value[1]]).sort()).toEqual([
+      ['learnstream-api', '1'],
+      ['learnstream-pipeline', '1'],
+    ]);
   });
 
   it('loads the recording and alerting rules and evaluates them without errors', async () => {
-    const rules = await waitFor(async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] } };
-      const all = body.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => r.health === 'ok') ? body.data.groups : false;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: 'all rules evaluated with health ok' });
-    expect(rules.map((g) => g.name).sort()).toEqual(['learnstream-api', 'learnstream-pipeline', 'learnstream-pipeline', 'learnstream-slo'].sort());
-    const rate = await waitFor(async () => {
-      const r = await query('learnstream:pipeline_lists_written:rate1m');
-      return r.length > 0 ? r : false;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: 'recording rule series' });
+    const rules = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+          data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] };
+        };
+        const all = body.data.groups.flatMap((g) => g.rules);
+        return all.length > 0 && all.every((r) => r.health === 'ok') ? body.data.groups : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: 'all rules evaluated with health ok' },
+    );
+    expect(rules.map((g) => g.name).sort()).toEqual(
+      ['learnstream-api', 'learnstream-pipeline', 'learnstream-pipeline', 'learnstream-slo'].sort(),
+    );
+    const rate = await waitFor(
+      async () => {
+        const r = await query('learnstream:pipeline_lists_written:rate1m');
+        return r.length > 0 ? r : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: 'recording rule series' },
+    );
     expect(rate[0].metric).toMatchObject({ source: 'personal' });
   });
 });

@@ -40,7 +40,13 @@ describe('RedisServingStore on a cluster', () => {
     const keyPrefix = freshPrefix();
     const store = new RedisServingStore({ redis, keyPrefix });
     for (let u = 0; u < 30; u++) {
-      await store.putRecommendations({ userId: `u${u}`, items: [{ resourceId: 'r1', score: 1, reasons: [] }], modelVersion: 'm', generatedAt: 1, source: 'personal' });
+      await store.putRecommendations({
+        userId: `u${u}`,
+        items: [{ resourceId: 'r1', score: 1, reasons: [] }],
+        modelVersion: 'm',
+        generatedAt: 1,
+        source: 'personal',
+      });
       await store.putKnowledge({ userId: `u${u}`, skills: [], updatedAt: 1 });
       await store.addCompleted(`u${u}`, ['r1']);
       await store.putProfileInterests(`u${u}`, ['algebra']);
@@ -52,7 +58,8 @@ describe('RedisServingStore on a cluster', () => {
     expect(new Set(await Promise.all(learnerKeys.map(slotOf))).size).toBe(1);
     await store.eraseLearner('u7');
     expect((await keysOnNodes(keyPrefix)).flat().filter((k) => k.endsWith('{u7}'))).toEqual([]);
-    for (let i = 0; i < 40; i++) await store.putResource({ resourceId: `r${i}`, title: `R${i}`, type: 'video', topics: [], skills: [], active: true });
+    for (let i = 0; i < 40; i++)
+      await store.putResource({ resourceId: `r${i}`, title: `R${i}`, type: 'video', topics: [], skills: [], active: true });
     const ids = Array.from({ length: 41 }, (_, i) => `r${40 - i}`);
     expect(new Set(await Promise.all(ids.map((id) => slotOf(`${keyPrefix}res:{${id}}`)))).size).toBeGreaterThan(30);
     expect((await store.getResources(ids)).map((m) => m?.title ?? null)).toEqual([null, ...ids.slice(1).map((id) => `R${id.slice(1)}`)]);

@@ -56,7 +56,13 @@ describe('RedisServingStore specifics', () => {
   it('forgets the list dictionary when the serving view is lost (new epoch): a list read after the loss is the list written', async () => {
     const keyPrefix = freshPrefix();
     const item = (resourceId: string) => ({ resourceId, score: 1, reasons: [{ code: 'popular' as const, text: 'Popular' }] });
-    const list = (userId: string, ids: string[]): RecommendationList => ({ userId, items: ids.map(item), modelVersion: 'm', generatedAt: 1, source: 'personal' });
+    const list = (userId: string, ids: string[]): RecommendationList => ({
+      userId,
+      items: ids.map(item),
+      modelVersion: 'm',
+      generatedAt: 1,
+      source: 'personal',
+    });
     const writer = new RedisServingStore({ redis, keyPrefix, epochCheckMs: 0 });
     const reader = new RedisServingStore({ redis, keyPrefix, epochCheckMs: 0 });
     await writer.claimEpoch('before');
@@ -98,7 +104,23 @@ describe('RedisServingStore specifics', () => {
 
   it('reads lists written in the previous formats (1: one JSON object, 2: JSON lines, 3: binary with its own strings) through both getters', async () => {
     const keyPrefix = freshPrefix();
-    const old: RecommendationList = { userId: 'u1', items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 'Popular right now 😀' }], type: 'video', topics: ['t'], skills: [] }], modelVersion: 'm', generatedAt: 1, eventTime: 0, source: 'personal' };
+    const old: RecommendationList = {
+      userId: 'u1',
+      items: [
+        {
+          resourceId: 'a',
+          score: 0.5,
+          reasons: [{ code: 'popular', text: 'Popular right now 😀' }],
+          type: 'video',
+          topics: ['t'],
+          skills: [],
+        },
+      ],
+      modelVersion: 'm',
+      generatedAt: 1,
+      eventTime: 0,
+      source: 'personal',
+    };
     const store = new RedisServingStore({ redis, keyPrefix });
     for (const value of [JSON.stringify(old), encodeListFormat2(old), encodeList(old)]) {
       await redis.set(`${keyPrefix}rec:u1`, value);
@@ -111,7 +133,12 @@ describe('RedisServingStore specifics', () => {
   it('treats a corrupt value as missing instead of failing the read', async () => {
     const keyPrefix = freshPrefix();
     const store = new RedisServingStore({ redis, keyPrefix });
-    for (const bad of ['{not json', Buffer.from([0x4c, 0x33, 0, 1]), Buffer.from([0x4c, 0x34, 0, 1]), encodeList({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' }).subarray(0, 9)]) {
+    for (const bad of [
+      '{not json',
+      Buffer.from([0x4c, 0x33, 0, 1]),
+      Buffer.from([0x4c, 0x34, 0, 1]),
+      encodeList({ userId: 'u1', items: [], modelVersion: 'm', generatedAt: 1, source: 'popular' }).subarray(0, 9),
+    ]) {
       await redis.set(`${keyPrefix}rec:u1`, bad);
       expect(await store.getRecommendations('u1')).toBeNull();
       expect(await store.getRecommendationView('u1')).toBeNull();
@@ -119,7 +146,12 @@ describe('RedisServingStore specifics', () => {
   });
 
   it('reports a retriable DependencyError when Redis is unreachable', async () => {
-    const dead = createRedis(loadConfig({ overrides: { redis: { url: 'redis://127.0.0.1:1' } } }), { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true });
+    const dead = createRedis(loadConfig({ overrides: { redis: { url: 'redis://127.0.0.1:1' } } }), {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
     const store = new RedisServingStore({ redis: dead, keyPrefix: 'x:' });
     await expect(store.getRecommendations('u')).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
     expect(await store.ping()).toBe(false);

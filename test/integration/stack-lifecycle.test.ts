@@ -16,7 +16,8 @@ describe('local stack lifecycle (real services)', () => {
     const config = testConfig('stack-up');
     const res = await stackUp(config, { reuseReachable: true });
     expect(res.started).toEqual([]);
-    for (const service of ['kafka', 'registry', 'redis'] as const) expect(['running', 'reused', 'external']).toContain(res.outcomes[service]);
+    for (const service of ['kafka', 'registry', 'redis'] as const)
+      expect(['running', 'reused', 'external']).toContain(res.outcomes[service]);
     expect(res.seconds).toBeLessThan(10);
   });
 

@@ -3,13 +3,7 @@
  * format -> Kafka 4 broker -> consumer group -> deserialise -> Redis -> read back. Plus the Kafka features the
  * pipeline relies on: admin (topics, offsets), group commit/resume, and transactions.
  */
-import {
-  AvroDeserializer,
-  AvroSerializer,
-  Compatibility,
-  SerdeType,
-  type SchemaRegistryClient,
-} from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, Compatibility, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import type { Redis } from 'ioredis';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../lib/config';
@@ -105,7 +99,11 @@ describe('admin', () => {
     const interactions = topicName('interactions', config.kafka.topicPrefix);
     const described = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [resources, interactions, `${resources}.dlq`].map((name) => ({ type: 2 /* TOPIC */, name, configNames: ['cleanup.policy'] })),
+      resources: [resources, interactions, `${resources}.dlq`].map((name) => ({
+        type: 2 /* TOPIC */,
+        name,
+        configNames: ['cleanup.policy'],
+      })),
     });
     const policy = Object.fromEntries(described.resources.map((r) => [r.resourceName, r.configEntries[0]?.configValue]));
     expect(policy).toEqual({ [resources]: 'compact', [interactions]: 'delete', [`${resources}.dlq`]: 'delete' });
@@ -137,7 +135,9 @@ describe('whole path: registry -> Kafka -> consumer group -> Redis', () => {
     const id1 = await registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA_V1) });
     await registry.updateCompatibility(subject, Compatibility.BACKWARD);
     expect(await registry.getCompatibility(subject)).toBe(Compatibility.BACKWARD);
-    await expect(registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA_BAD) })).rejects.toThrow(/409|incompatible/i);
+    await expect(registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA_BAD) })).rejects.toThrow(
+      /409|incompatible/i,
+    );
     const id2 = await registry.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA_V2) });
     const latest = await registry.getLatestSchemaMetadata(subject);
     expect(latest).toMatchObject({ id: id2, version: 2 });

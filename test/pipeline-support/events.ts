@@ -4,14 +4,45 @@ let n = 0;
 export function resource(id: string, topics: string[], extra: Partial<Resource> = {}): KindedEvent {
   return {
     kind: 'resource',
-    event: { resourceId: id, title: `Resource ${id}`, description: `About ${topics.join(' and ')}`, type: 'article', topics, skills: [], difficulty: null, durationMin: null, language: 'en', prerequisites: [], instructor: null, publishedAt: null, active: true, ...extra },
+    event: {
+      resourceId: id,
+      title: `Resource ${id}`,
+      description: `About ${topics.join(' and ')}`,
+      type: 'article',
+      topics,
+      skills: [],
+      difficulty: null,
+      durationMin: null,
+      language: 'en',
+      prerequisites: [],
+      instructor: null,
+      publishedAt: null,
+      active: true,
+      ...extra,
+    },
   };
 }
 
-export function interaction(userId: string, resourceId: string, type: 'click' | 'view' | 'complete' | 'rate' = 'click', value: number | null = null): KindedEvent {
+export function interaction(
+  userId: string,
+  resourceId: string,
+  type: 'click' | 'view' | 'complete' | 'rate' = 'click',
+  value: number | null = null,
+): KindedEvent {
   return {
     kind: 'interaction',
-    event: { eventId: `e-${Date.now()}-${n++}`, userId, resourceId, type, value, dwellMs: 0, occurredAt: Date.now(), context: { platform: 'test', device: null, session: null }, review: false, recommId: null },
+    event: {
+      eventId: `e-${Date.now()}-${n++}`,
+      userId,
+      resourceId,
+      type,
+      value,
+      dwellMs: 0,
+      occurredAt: Date.now(),
+      context: { platform: 'test', device: null, session: null },
+      review: false,
+      recommId: null,
+    },
   };
 }
 

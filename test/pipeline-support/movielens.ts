@@ -7,7 +7,11 @@ export const MOVIELENS_DIR = DEFAULT_DATASET_DIRS.movielens;
 export const HAVE_MOVIELENS = fs.existsSync(path.join(MOVIELENS_DIR, 'ratings.csv'));
 
 /** The first `limit` movielens-latest-small ratings in time order, as interaction events, with the true counts. */
-export function movielensEvents(limit: number): { events: KindedEvent[]; perLearner: Map<string, number>; perResource: Map<string, number> } {
+export function movielensEvents(limit: number): {
+  events: KindedEvent[];
+  perLearner: Map<string, number>;
+  perResource: Map<string, number>;
+} {
   const events = readMovieLens(MOVIELENS_DIR, { limit }).events;
   const perLearner = new Map<string, number>();
   const perResource = new Map<string, number>();

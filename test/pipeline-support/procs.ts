@@ -110,7 +110,8 @@ export async function eventsConsumed(port: number): Promise<number> {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     const text = await res.text();
     let sum = 0;
-    for (const line of text.split('\n')) if (line.startsWith('learnstream_pipeline_events_consumed_total{')) sum += Number(line.split(' ').pop());
+    for (const line of text.split('\n'))
+      if (line.startsWith('learnstream_pipeline_events_consumed_total{')) sum += Number(line.split(' ').pop());
     return sum;
   } catch {
     return 0;

@@ -12,13 +12,22 @@ export class TestPublisher {
   private pub: Publisher | null = null;
   private raw: Producer | null = null;
 
-  constructor(private readonly config: Config, private readonly kafka: Kafka, private readonly registry: Client) {}
+  constructor(
+    private readonly config: Config,
+    private readonly kafka: Kafka,
+    private readonly registry: Client,
+  ) {}
 
   private async publisher(): Promise<Publisher> {
     if (!this.pub) {
       await registerSchemas(this.registry, this.config);
       // admin: pipeline tests publish erasures too
-      this.pub = await Publisher.create({ kafka: this.kafka, registry: this.registry, topicPrefix: this.config.kafka.topicPrefix, grant: ADMIN_GRANT });
+      this.pub = await Publisher.create({
+        kafka: this.kafka,
+        registry: this.registry,
+        topicPrefix: this.config.kafka.topicPrefix,
+        grant: ADMIN_GRANT,
+      });
     }
     return this.pub;
   }

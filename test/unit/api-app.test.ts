@@ -3,4 +3,10 @@ import { Registry } from 'prom-client';
 import { MemoryServingStore } from '../../serving/memory-store';
 import { apiReadSuite } from './api-read.suite';
 
-apiReadSuite('memory', () => Promise.resolve({ store: new MemoryServingStore({ now: () => Date.UTC(2026, 10, 2) }), registry: new Registry(), cleanup: () => Promise.resolve() }));
+apiReadSuite('memory', () =>
+  Promise.resolve({
+    store: new MemoryServingStore({ now: () => Date.UTC(2026, 10, 2) }),
+    registry: new Registry(),
+    cleanup: () => Promise.resolve(),
+  }),
+);

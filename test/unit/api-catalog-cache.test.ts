@@ -68,7 +68,10 @@ describe('withCatalogCache', () => {
     await cached.getSharedResources(['a']); // one refresh in flight per entry
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(fetched).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(fetched).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     t = 1500; // past the first fetch's TTL, within the refresh's: no wait for Redis
     const shared = await cached.getSharedResources(['a']);
     expect(shared).toEqual([meta('a', 'renamed')]);

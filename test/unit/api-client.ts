@@ -10,7 +10,11 @@ export interface Reply {
 }
 
 export function apiClient(base: string, defaultKey?: string) {
-  return async function call(method: string, path: string, opts: { key?: string | null; headers?: Record<string, string>; body?: unknown; validate?: boolean } = {}): Promise<Reply> {
+  return async function call(
+    method: string,
+    path: string,
+    opts: { key?: string | null; headers?: Record<string, string>; body?: unknown; validate?: boolean } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { ...opts.headers };
     const key = opts.key === undefined ? defaultKey : opts.key;
     if (key) headers['x-api-key'] = key;

@@ -62,7 +62,14 @@ describe('demo routes', () => {
   });
   async function start(demoPage: boolean, pipelineMetricsUrl?: string): Promise<string> {
     const config = loadConfig({ env: {}, overrides: { api: { apiKeys: KEYS, demoPage } } });
-    const api: RunningApi = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), pipelineMetricsUrl });
+    const api: RunningApi = await startApi({
+      config,
+      store: new MemoryServingStore(),
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error', write: () => undefined }),
+      pipelineMetricsUrl,
+    });
     running.push(api);
     return `http://127.0.0.1:${api.port}`;
   }
@@ -81,13 +88,22 @@ describe('demo routes', () => {
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toContain('<script src="/demo/app.js"');
     expect((await fetch(`${base}/demo/app.js`)).headers.get('content-type')).toMatch(/^text\/javascript/);
-    expect(await (await fetch(`${base}/demo/config.json`)).json()).toMatchObject({ readKey: 'demo-read-key', canWrite: true, learners: expect.arrayContaining(['demo-learner-1']) });
+    expect(await (await fetch(`${base}/demo/config.json`)).json()).toMatchObject({
+      readKey: 'demo-read-key',
+      canWrite: true,
+      learners: expect.arrayContaining(['demo-learner-1']),
+    });
   });
 
   it('reject anything but a demo action before posting it', async () => {
     const base = await start(true);
-    const post = (body: unknown) => fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    for (const body of [{ userId: 'u', resourceId: 'r', action: 'erase' }, { userId: 'bad id', resourceId: 'r', action: 'click' }, { userId: 'u', resourceId: 'r', action: 'click', kind: 'erasure' }]) {
+    const post = (body: unknown) =>
+      fetch(`${base}/demo/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const body of [
+      { userId: 'u', resourceId: 'r', action: 'erase' },
+      { userId: 'bad id', resourceId: 'r', action: 'click' },
+      { userId: 'u', resourceId: 'r', action: 'click', kind: 'erasure' },
+    ]) {
       const r = await post(body);
       expect(r.status).toBe(400);
       expect(((await r.json()) as { type: string }).type).toMatch(/invalid-request$/);
@@ -99,9 +115,14 @@ describe('demo routes', () => {
     createMetrics(registry, { defaultMetrics: false }).freshness.observe({ source: 'personal' }, 0.02);
     const pipeline: MetricsServer = await serveMetrics(registry, 0);
     running.push({ stop: () => pipeline.close() });
-    const up = (await (await fetch(`${await start(true, `http://127.0.0.1:${pipeline.port}/metrics`)}/demo/metrics`)).json()) as { pipeline: { freshness: { count: number; p50LeSec: number } } };
+    const up = (await (await fetch(`${await start(true, `http://127.0.0.1:${pipeline.port}/metrics`)}/demo/metrics`)).json()) as {
+      pipeline: { freshness: { count: number; p50LeSec: number } };
+    };
     expect(up.pipeline.freshness).toMatchObject({ count: 1, p50LeSec: 0.025 });
-    const down = (await (await fetch(`${await start(true, 'http://127.0.0.1:9/metrics')}/demo/metrics`)).json()) as { pipeline: null; error: string };
+    const down = (await (await fetch(`${await start(true, 'http://127.0.0.1:9/metrics')}/demo/metrics`)).json()) as {
+      pipeline: null;
+      error: string;
+    };
     expect(down.pipeline).toBeNull();
     expect(down.error).toMatch(/pipeline metrics at http:\/\/127\.0\.0\.1:9\/metrics unavailable/);
   });

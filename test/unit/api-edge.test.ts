@@ -17,7 +17,14 @@ const running: RunningApi[] = [];
 
 async function start(opts: Partial<StartOptions> & { api?: Record<string, unknown> } = {}) {
   const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'edge' }], ...opts.api } } });
-  const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), ...opts });
+  const api = await startApi({
+    config,
+    store: new MemoryServingStore(),
+    registry: new Registry(),
+    port: 0,
+    logger: createLogger({ level: 'error', write: () => undefined }),
+    ...opts,
+  });
   running.push(api);
   return { api, call: apiClient(`http://127.0.0.1:${api.port}`, KEY) };
 }
@@ -44,7 +51,10 @@ it('rate-limits per key with a token bucket: 429 problem+json with Retry-After',
 it('answers CORS preflights for allowed origins only', async () => {
   const { api } = await start({ api: { corsOrigins: ['https://app.example'] } });
   const base = `http://127.0.0.1:${api.port}`;
-  const pre = await fetch(`${base}/v1/learners/u/recommendations`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' } });
+  const pre = await fetch(`${base}/v1/learners/u/recommendations`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' },
+  });
   expect(pre.status).toBe(204);
   expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
   expect(pre.headers.get('access-control-allow-headers')).toContain('x-api-key');
@@ -66,7 +76,9 @@ it('keeps a well-formed incoming request id, replaces a malformed one, and logs 
   const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
   // The whole path, not the part left by a router; the learner id in it as its pseudonym (lib/log.ts), never raw.
   const path = `/v1/learners/${pseudonymiser()('u')}/knowledge`;
-  expect(logged).toContainEqual(expect.objectContaining({ requestId: 'trace-abc.123', path, route: '/v1/learners/:userId/knowledge', status: 200, apiKey: 'edge' }));
+  expect(logged).toContainEqual(
+    expect.objectContaining({ requestId: 'trace-abc.123', path, route: '/v1/learners/:userId/knowledge', status: 200, apiKey: 'edge' }),
+  );
 });
 
 it('labels requests as express matches routes: HEAD as GET, any case, a trailing slash; a bad path escape is 400 before the key check', async () => {
@@ -79,10 +91,14 @@ it('labels requests as express matches routes: HEAD as GET, any case, a trailing
   const bad = await call('GET', '/v1/learners/%E0%A4%A/knowledge', { key: null, validate: false });
   expect(bad.status).toBe(400);
   expect(bad.body).toMatchObject({ type: 'https://learnstream.dev/problems/invalid-request', detail: "Failed to decode param '%E0%A4%A'" });
-  const pre = await fetch(`${base}/v1/learners/%E0%A4%A/knowledge`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
+  const pre = await fetch(`${base}/v1/learners/%E0%A4%A/knowledge`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+  });
   expect(pre.status).toBe(204);
   const text = (await call('GET', '/metrics', { key: null })).body as string;
-  const count = (method: string, route: string, status: number) => `learnstream_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"} 1`;
+  const count = (method: string, route: string, status: number) =>
+    `learnstream_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"} 1`;
   expect(text).toContain(count('HEAD', '/v1/learners/:userId/knowledge', 200));
   expect(text).toContain(count('GET', '/v1/learners/:userId/knowledge', 401));
   expect(text).toContain(count('POST', 'unmatched', 401));
@@ -93,7 +109,13 @@ it('sends read responses as JSON with a charset and the byte length of non-ASCII
   const store = new MemoryServingStore();
   const title = 'Équations du premier degré – 一次方程式 '.repeat(40); // over 1,000 characters
   await store.putResource({ resourceId: 'r1', title, type: 'video', topics: ['algèbre'], skills: [], active: true });
-  await store.putRecommendations({ userId: 'u', modelVersion: 'm', generatedAt: 1, source: 'personal', items: [{ resourceId: 'r1', score: 1, reasons: [] }] });
+  await store.putRecommendations({
+    userId: 'u',
+    modelVersion: 'm',
+    generatedAt: 1,
+    source: 'personal',
+    items: [{ resourceId: 'r1', score: 1, reasons: [] }],
+  });
   const { api } = await start({ store });
   const url = `http://127.0.0.1:${api.port}/v1/learners/u/recommendations`;
   const res = await fetch(url, { headers: { 'x-api-key': KEY } });
@@ -112,7 +134,13 @@ it('sends read responses as JSON with a charset and the byte length of non-ASCII
 });
 
 it('reports not-ready with the failing checks (503), timing out hung checks', async () => {
-  const { call } = await start({ health: { redis: () => Promise.resolve(true), kafka: () => Promise.reject(new Error('ECONNREFUSED')), slow: () => new Promise(() => undefined) } });
+  const { call } = await start({
+    health: {
+      redis: () => Promise.resolve(true),
+      kafka: () => Promise.reject(new Error('ECONNREFUSED')),
+      slow: () => new Promise(() => undefined),
+    },
+  });
   const r = await call('GET', '/readyz', { key: null });
   expect(r.status).toBe(503);
   expect(r.body.status).toBe('not-ready');
@@ -150,7 +178,13 @@ it('maps a dependency failure to 503 problem+json with Retry-After, and an unexp
 
 it('answers DELETE with 503 when no erasure publisher is configured', async () => {
   const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: 'edge-admin-key', scopes: ['admin'], name: 'a' }] } } });
-  const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }) });
+  const api = await startApi({
+    config,
+    store: new MemoryServingStore(),
+    registry: new Registry(),
+    port: 0,
+    logger: createLogger({ level: 'error' }),
+  });
   running.push(api);
   const r = await apiClient(`http://127.0.0.1:${api.port}`, 'edge-admin-key')('DELETE', '/v1/learners/u');
   expect(r.status).toBe(503);
@@ -190,7 +224,10 @@ it('labels 401, 429 and 503 answers of a known route with its template, and only
   api.drain.begin();
   expect((await call('GET', '/v1/learners/u/knowledge')).status).toBe(503);
   const text = (await call('GET', '/metrics', { key: null })).body as string;
-  const count = (route: string, status: number, method = 'GET') => new RegExp(`learnstream_http_request_duration_seconds_count\\{method="${method}",route="${route.replace(/\//g, '\\/')}",status="${status}"\\} 1\\b`);
+  const count = (route: string, status: number, method = 'GET') =>
+    new RegExp(
+      `learnstream_http_request_duration_seconds_count\\{method="${method}",route="${route.replace(/\//g, '\\/')}",status="${status}"\\} 1\\b`,
+    );
   expect(text).toMatch(count('/v1/learners/:userId/recommendations', 401));
   expect(text).toMatch(count('/v1/resources/:id/similar', 401));
   expect(text).toMatch(count('/v1/learners/:userId/knowledge', 200));
@@ -219,22 +256,66 @@ it('while draining, /readyz answers 503 draining and /metrics and /healthz still
 });
 
 it('the OpenAPI check rejects responses that drift from the document', () => {
-  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 200, contentType: 'application/json', body: { userId: 'u', skills: [] } })).toThrow(/updatedAt/);
-  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 418, contentType: 'application/json', body: {} })).toThrow(/418/);
-  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/recommendations', { status: 400, contentType: 'application/problem+json', body: { type: 'about:blank', title: 't', status: 400 } })).toThrow();
+  expect(() =>
+    assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', {
+      status: 200,
+      contentType: 'application/json',
+      body: { userId: 'u', skills: [] },
+    }),
+  ).toThrow(/updatedAt/);
+  expect(() => assertMatchesOpenApi('GET', '/v1/learners/u/knowledge', { status: 418, contentType: 'application/json', body: {} })).toThrow(
+    /418/,
+  );
+  expect(() =>
+    assertMatchesOpenApi('GET', '/v1/learners/u/recommendations', {
+      status: 400,
+      contentType: 'application/problem+json',
+      body: { type: 'about:blank', title: 't', status: 400 },
+    }),
+  ).toThrow();
 });
 
 describe('POST /v1/events (the collector mounted behind the API middleware)', () => {
   const WRITE = 'edge-write-key';
   async function startWithCollector(opts: { api?: Record<string, unknown>; now?: () => number } = {}) {
     const published: unknown[] = [];
-    const eventsRouter = createCollectorRouter({ publisher: { publishValid: (e) => Promise.resolve(void published.push(e)) }, limits: { maxEvents: 2, maxBodyBytes: 4096 } });
-    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read'], name: 'r' }, { key: WRITE, scopes: ['write'], name: 'w' }], ...opts.api } } });
-    const api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, logger: createLogger({ level: 'error', write: () => undefined }), eventsRouter, ...(opts.now ? { now: opts.now } : {}) });
+    const eventsRouter = createCollectorRouter({
+      publisher: { publishValid: (e) => Promise.resolve(void published.push(e)) },
+      limits: { maxEvents: 2, maxBodyBytes: 4096 },
+    });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        api: {
+          apiKeys: [
+            { key: KEY, scopes: ['read'], name: 'r' },
+            { key: WRITE, scopes: ['write'], name: 'w' },
+          ],
+          ...opts.api,
+        },
+      },
+    });
+    const api = await startApi({
+      config,
+      store: new MemoryServingStore(),
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error', write: () => undefined }),
+      eventsRouter,
+      ...(opts.now ? { now: opts.now } : {}),
+    });
     running.push(api);
     return { api, published, call: apiClient(`http://127.0.0.1:${api.port}`, WRITE) };
   }
-  const click = { kind: 'interaction', eventId: 'e1', userId: 'u1', resourceId: 'r1', type: 'click', occurredAt: Date.now(), context: { platform: 'web' } };
+  const click = {
+    kind: 'interaction',
+    eventId: 'e1',
+    userId: 'u1',
+    resourceId: 'r1',
+    type: 'click',
+    occurredAt: Date.now(),
+    context: { platform: 'web' },
+  };
 
   it('needs the write scope, accepts valid events (202), answers problem+json for bad bodies', async () => {
     const { api, published, call } = await startWithCollector();
@@ -248,9 +329,17 @@ describe('POST /v1/events (the collector mounted behind the API middleware)', ()
     expect(bad.status).toBe(400);
     expect(bad.body.type).toBe('https://learnstream.dev/problems/invalid-request');
     expect((await call('POST', '/v1/events', { body: [click, click, click] })).status).toBe(413);
-    const notJson = await fetch(`http://127.0.0.1:${api.port}/v1/events`, { method: 'POST', headers: { 'x-api-key': WRITE, 'content-type': 'text/plain' }, body: 'hello' });
+    const notJson = await fetch(`http://127.0.0.1:${api.port}/v1/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': WRITE, 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(notJson.status).toBe(415);
-    const broken = await fetch(`http://127.0.0.1:${api.port}/v1/events`, { method: 'POST', headers: { 'x-api-key': WRITE, 'content-type': 'application/json' }, body: '[{' });
+    const broken = await fetch(`http://127.0.0.1:${api.port}/v1/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': WRITE, 'content-type': 'application/json' },
+      body: '[{',
+    });
     expect(broken.status).toBe(400);
     assertMatchesOpenApi('POST', '/v1/events', { status: 400, contentType: broken.headers.get('content-type'), body: await broken.json() });
     const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
@@ -288,7 +377,10 @@ it('throttles an address that keeps presenting unknown keys (429), without affec
 
 it('logs probes and scrapes at debug, a not-ready /readyz at info, client requests at info', async () => {
   const lines: { level: string; msg: string; route?: string; status?: number }[] = [];
-  const { call } = await start({ health: { store: () => Promise.resolve(false) }, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as (typeof lines)[number]) }) });
+  const { call } = await start({
+    health: { store: () => Promise.resolve(false) },
+    logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as (typeof lines)[number]) }),
+  });
   expect((await call('GET', '/metrics', { key: null })).status).toBe(200);
   expect((await call('GET', '/healthz', { key: null })).status).toBe(200);
   expect((await call('GET', '/readyz', { key: null })).status).toBe(503);

@@ -46,9 +46,24 @@ beforeAll(async () => {
   registry = new Registry();
   const config = loadConfig({
     env: {},
-    overrides: { api: { apiKeys: [{ key: READ, scopes: ['read'], name: 'reader' }, { key: WRITE_ONLY, scopes: ['write'], name: 'writer' }], rateLimitPerMinute: 100_000 } },
+    overrides: {
+      api: {
+        apiKeys: [
+          { key: READ, scopes: ['read'], name: 'reader' },
+          { key: WRITE_ONLY, scopes: ['write'], name: 'writer' },
+        ],
+        rateLimitPerMinute: 100_000,
+      },
+    },
   });
-  api = await startApi({ config, store, registry, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'error', write: () => undefined }) });
+  api = await startApi({
+    config,
+    store,
+    registry,
+    port: 0,
+    host: '127.0.0.1',
+    logger: createLogger({ level: 'error', write: () => undefined }),
+  });
   expressOnly = createServer(api.app).listen(0, '127.0.0.1');
   await new Promise((resolve) => expressOnly.once('listening', resolve));
   fastBase = `http://127.0.0.1:${api.port}`;
@@ -120,7 +135,10 @@ describe('fast path', () => {
   it('makes a request id like express when none (or a malformed one) is sent', async () => {
     const variants: Record<string, string>[] = [{ 'x-api-key': READ }, { 'x-api-key': READ, 'x-request-id': 'bad id with spaces' }];
     for (const headers of variants) {
-      const [a, b] = await Promise.all([get(expressBase, '/v1/learners/u-personal/recommendations?limit=1', headers), get(fastBase, '/v1/learners/u-personal/recommendations?limit=1', headers)]);
+      const [a, b] = await Promise.all([
+        get(expressBase, '/v1/learners/u-personal/recommendations?limit=1', headers),
+        get(fastBase, '/v1/learners/u-personal/recommendations?limit=1', headers),
+      ]);
       expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(b.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       const masked = (x: Answer) => comparable({ ...x, headers: { ...x.headers, 'x-request-id': '(id)' } });
@@ -149,8 +167,19 @@ describe('fast path', () => {
 
   it('records the same metrics as express: duration by route template and status', async () => {
     const countOf = async (status: string) => {
-      const m = (await registry.getSingleMetric('learnstream_http_request_duration_seconds')!.get()).values as { metricName?: string; labels: Record<string, string | number>; value: number }[];
-      return m.find((v) => v.metricName === 'learnstream_http_request_duration_seconds_count' && v.labels.route === '/v1/learners/:userId/recommendations' && v.labels.status === status)?.value ?? 0;
+      const m = (await registry.getSingleMetric('learnstream_http_request_duration_seconds')!.get()).values as {
+        metricName?: string;
+        labels: Record<string, string | number>;
+        value: number;
+      }[];
+      return (
+        m.find(
+          (v) =>
+            v.metricName === 'learnstream_http_request_duration_seconds_count' &&
+            v.labels.route === '/v1/learners/:userId/recommendations' &&
+            v.labels.status === status,
+        )?.value ?? 0
+      );
     };
     const [ok0, bad0] = [await countOf('200'), await countOf('400')];
     const served0 = api.fastPath.served()['/v1/learners/:userId/recommendations'];

@@ -22,17 +22,29 @@ export function templateOf(path: string): string {
 }
 
 /** Throws with ajv's messages unless (method, path, status, content type, body) is a response the document allows. */
-export function assertMatchesOpenApi(method: string, path: string, res: { status: number; contentType: string | null; body: unknown }): void {
+export function assertMatchesOpenApi(
+  method: string,
+  path: string,
+  res: { status: number; contentType: string | null; body: unknown },
+): void {
   const t = templateOf(path);
-  const op = (doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)[t][method.toLowerCase()];
+  const op = (doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)[t][
+    method.toLowerCase()
+  ];
   if (!op) throw new Error(`${method} ${t} is not in the OpenAPI document`);
   const response = op.responses[String(res.status)];
-  if (!response) throw new Error(`${method} ${t} answered ${res.status}, which the document does not list (has ${Object.keys(op.responses).join(', ')})`);
+  if (!response)
+    throw new Error(
+      `${method} ${t} answered ${res.status}, which the document does not list (has ${Object.keys(op.responses).join(', ')})`,
+    );
   const mediaType = (res.contentType ?? '').split(';')[0].trim();
   if (!response.content?.[mediaType]) throw new Error(`${method} ${t} ${res.status}: content type ${mediaType} not documented`);
   const pointer = `openapi#/paths/${esc(t)}/${method.toLowerCase()}/responses/${res.status}/content/${esc(mediaType)}/schema`;
   const validate = ajv.getSchema(pointer) ?? ajv.compile({ $ref: pointer });
-  if (!validate(res.body)) throw new Error(`${method} ${path} ${res.status} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(res.body).slice(0, 500)}`);
+  if (!validate(res.body))
+    throw new Error(
+      `${method} ${path} ${res.status} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(res.body).slice(0, 500)}`,
+    );
 }
 
 export { doc as openApiDoc };

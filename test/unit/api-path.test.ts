@@ -14,15 +14,35 @@ import { createLogger } from '../../lib/log';
 import { MemoryServingStore } from '../../serving/memory-store';
 import { apiClient } from './api-client';
 
-const node = (resourceId: string, prerequisites: string[], skills = [resourceId], active = true) => ({ resourceId, title: `Title of ${resourceId}`, prerequisites, skills, active });
+const node = (resourceId: string, prerequisites: string[], skills = [resourceId], active = true) => ({
+  resourceId,
+  title: `Title of ${resourceId}`,
+  prerequisites,
+  skills,
+  active,
+});
 
 describe('GET /v1/learners/:id/path', () => {
   jest.setTimeout(30_000);
   const apis: RunningApi[] = [];
   const store = new MemoryServingStore();
   const start = async (textGoals?: TextGoalResolver, encoderDir?: string) => {
-    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: 'test-read-key', scopes: ['read'], name: 'reader' }] }, ...(encoderDir ? { model: { encoderDir } } : {}) } });
-    const api = await startApi({ config, store, registry: new Registry(), port: 0, logger: createLogger({ level: 'error' }), health: { store: () => store.ping() }, ...(textGoals ? { textGoals } : {}) });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        api: { apiKeys: [{ key: 'test-read-key', scopes: ['read'], name: 'reader' }] },
+        ...(encoderDir ? { model: { encoderDir } } : {}),
+      },
+    });
+    const api = await startApi({
+      config,
+      store,
+      registry: new Registry(),
+      port: 0,
+      logger: createLogger({ level: 'error' }),
+      health: { store: () => store.ping() },
+      ...(textGoals ? { textGoals } : {}),
+    });
     apis.push(api);
     return apiClient(`http://127.0.0.1:${api.port}`, 'test-read-key');
   };
@@ -41,8 +61,17 @@ describe('GET /v1/learners/:id/path', () => {
       node('loop-a', ['loop-b']),
       node('loop-b', ['loop-a']),
       node('after-loop', ['loop-a']),
-    ]) await store.putCurriculumNode(n);
-    await store.putKnowledge({ userId: 'u1', updatedAt: 1, skills: [{ skill: 'counting', mastery: 0.95, uncertainty: 0.2, attempts: 30 }, { skill: 'addition', mastery: 0.6, uncertainty: 0.3, attempts: 10 }, { skill: 'loop-b', mastery: 0.9, uncertainty: 0.3, attempts: 10 }] });
+    ])
+      await store.putCurriculumNode(n);
+    await store.putKnowledge({
+      userId: 'u1',
+      updatedAt: 1,
+      skills: [
+        { skill: 'counting', mastery: 0.95, uncertainty: 0.2, attempts: 30 },
+        { skill: 'addition', mastery: 0.6, uncertainty: 0.3, attempts: 10 },
+        { skill: 'loop-b', mastery: 0.9, uncertainty: 0.3, attempts: 10 },
+      ],
+    });
     await store.addCompleted('u1', ['subtraction']);
     call = await start(undefined, path.join(os.tmpdir(), 'no-such-encoder-dir'));
   });
@@ -58,7 +87,11 @@ describe('GET /v1/learners/:id/path', () => {
     expect(r.body.masteryThreshold).toBe(0.8);
     // counting mastered (0.95 ≥ 0.8), subtraction completed: neither is a step; addition at 0.6 is
     expect(r.body.steps.map((s: { resourceId: string }) => s.resourceId)).toEqual(['addition', 'multiplication', 'division']);
-    expect(r.body.steps[0]).toMatchObject({ pSuccess: 0.6, unlocks: ['multiplication'], reason: { code: 'prerequisite', ref: 'multiplication' } });
+    expect(r.body.steps[0]).toMatchObject({
+      pSuccess: 0.6,
+      unlocks: ['multiplication'],
+      reason: { code: 'prerequisite', ref: 'multiplication' },
+    });
     expect(r.body.steps[1]).toMatchObject({ pSuccess: null, unlocks: ['division'], skills: ['multiplication', 'times-tables'] });
     expect(r.body.steps[2].reason.code).toBe('goal');
     expect(r.headers.get('cache-control')).toBe('private, no-store');
@@ -69,7 +102,14 @@ describe('GET /v1/learners/:id/path', () => {
     expect(r.body.steps.map((s: { resourceId: string }) => s.resourceId)).toEqual(['counting', 'addition']);
     expect(r.body).toMatchObject({ totalSteps: 6, truncated: true });
     const all = await call('GET', '/v1/learners/nobody/path?goal=fractions');
-    expect(all.body.steps.map((s: { resourceId: string }) => s.resourceId)).toEqual(['counting', 'addition', 'multiplication', 'subtraction', 'division', 'fractions']);
+    expect(all.body.steps.map((s: { resourceId: string }) => s.resourceId)).toEqual([
+      'counting',
+      'addition',
+      'multiplication',
+      'subtraction',
+      'division',
+      'fractions',
+    ]);
     expect(all.body.steps[5].prerequisites).toEqual(['addition', 'division']);
   });
 
@@ -108,7 +148,11 @@ describe('GET /v1/learners/:id/path', () => {
 
   it('free text resolves to the nearest resource and lists matches; too far: 404 with the matches', async () => {
     const table: Record<string, { resourceId: string; cosine: number }[]> = {
-      'sharing equally': [{ resourceId: 'division', cosine: 0.71 }, { resourceId: 'old', cosine: 0.7 }, { resourceId: 'fractions', cosine: 0.52 }],
+      'sharing equally': [
+        { resourceId: 'division', cosine: 0.71 },
+        { resourceId: 'old', cosine: 0.7 },
+        { resourceId: 'fractions', cosine: 0.52 },
+      ],
       'french history': [{ resourceId: 'counting', cosine: 0.12 }],
     };
     const text = await start({ nearest: (t, k) => Promise.resolve((table[t] ?? []).slice(0, k)) });
@@ -125,6 +169,9 @@ describe('GET /v1/learners/:id/path', () => {
     expect(r.body.steps.at(-1).resourceId).toBe('division');
     const far = await text('GET', `/v1/learners/u1/path?goal=${encodeURIComponent('french history')}`);
     expect(far.status).toBe(404);
-    expect(far.body.matches).toEqual([{ kind: 'resource', id: 'counting', title: 'Title of counting', cosine: 0.12 }, { kind: 'skill', id: 'counting', cosine: 0.12 }]);
+    expect(far.body.matches).toEqual([
+      { kind: 'resource', id: 'counting', title: 'Title of counting', cosine: 0.12 },
+      { kind: 'skill', id: 'counting', cosine: 0.12 },
+    ]);
   });
 });

@@ -34,7 +34,15 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       await seed(env.store);
       const config = loadConfig({
         env: {},
-        overrides: { api: { apiKeys: [{ key: READ, scopes: ['read'], name: 'reader' }, { key: WRITE, scopes: ['read', 'write'], name: 'writer' }, { key: ADMIN, scopes: ['read', 'write', 'admin'], name: 'admin' }] } },
+        overrides: {
+          api: {
+            apiKeys: [
+              { key: READ, scopes: ['read'], name: 'reader' },
+              { key: WRITE, scopes: ['read', 'write'], name: 'writer' },
+              { key: ADMIN, scopes: ['read', 'write', 'admin'], name: 'admin' },
+            ],
+          },
+        },
       });
       api = await startApi({
         config,
@@ -64,14 +72,25 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       expect(ids(r.body).slice(0, 3)).toEqual(['r-alg-video', 'r-alg-quiz', 'r-calc-course']);
       expect(ids(r.body)).not.toContain('r-geo-video');
       expect(ids(r.body)).not.toContain('r-old');
-      expect(r.body.items[0]).toEqual({ resourceId: 'r-alg-video', title: 'Title of r-alg-video', type: 'video', topics: ['algebra'], skills: ['linear-eq'], source: 'personal' });
+      expect(r.body.items[0]).toEqual({
+        resourceId: 'r-alg-video',
+        title: 'Title of r-alg-video',
+        type: 'video',
+        topics: ['algebra'],
+        skills: ['linear-eq'],
+        source: 'personal',
+      });
       expect(r.headers.get('x-request-id')).toBeTruthy();
     });
 
     it('explains: score and reason codes per item', async () => {
       const r = await call('GET', '/v1/learners/u-personal/recommendations?explain=true&limit=2');
       expect(r.body.count).toBe(2);
-      expect(r.body.items[0]).toMatchObject({ resourceId: 'r-alg-video', score: 0.9, reasons: [{ code: 'similar-learners', text: 'because', ref: 'x' }] });
+      expect(r.body.items[0]).toMatchObject({
+        resourceId: 'r-alg-video',
+        score: 0.9,
+        reasons: [{ code: 'similar-learners', text: 'because', ref: 'x' }],
+      });
       expect(r.body.items[1].reasons[0].code).toBe('right-level');
     });
 
@@ -91,7 +110,11 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ source: 'popular', fallback: true, modelVersion: null, generatedAt: null });
       expect(ids(r.body)).toEqual(['r-calc-course', 'r-geo-article', 'r-alg-quiz']);
-      expect(r.body.items.every((i: { source: string; reasons: { code: string }[] }) => i.source === 'popular' && i.reasons[0].code === 'popular')).toBe(true);
+      expect(
+        r.body.items.every(
+          (i: { source: string; reasons: { code: string }[] }) => i.source === 'popular' && i.reasons[0].code === 'popular',
+        ),
+      ).toBe(true);
     });
 
     it('falls back to popular within declared interests first, then popular overall', async () => {
@@ -104,7 +127,11 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
 
     it('serves a cold-start list written by the pipeline with its label', async () => {
       const r = await call('GET', '/v1/learners/u-cold/recommendations?limit=1&explain=true');
-      expect(r.body).toMatchObject({ source: 'cold-start:interests', fallback: true, items: [{ resourceId: 'r-geo-article', reasons: [{ code: 'matches-interest' }] }] });
+      expect(r.body).toMatchObject({
+        source: 'cold-start:interests',
+        fallback: true,
+        items: [{ resourceId: 'r-geo-article', reasons: [{ code: 'matches-interest' }] }],
+      });
     });
 
     it.each([
@@ -142,7 +169,9 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       expect(forbidden.status).toBe(403);
       expect(forbidden.body.type).toBe('https://learnstream.dev/problems/forbidden');
       expect((await call('DELETE', '/v1/learners/u1', { key: WRITE })).status).toBe(403);
-      expect((await call('GET', '/v1/learners/u1/knowledge', { key: null, headers: { authorization: `Bearer ${READ}` } })).status).toBe(200);
+      expect((await call('GET', '/v1/learners/u1/knowledge', { key: null, headers: { authorization: `Bearer ${READ}` } })).status).toBe(
+        200,
+      );
     });
 
     it('returns per-skill knowledge, empty for an unknown learner', async () => {
@@ -155,22 +184,53 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
     it('lists the due FSRS reviews, least likely recalled first; empty for an unknown learner', async () => {
       const day = 86_400_000;
       const now = Date.now();
-      const card = (id: string, due: number, stability: number, last: number) => ({ id, kind: 'resource' as const, due, stability, difficulty: 5, state: 2, reps: 2, lapses: 0, lastReview: last, scheduled: 3, step: 0 });
-      await env.store.putReviews({ userId: 'u-reviews', updatedAt: now, cards: [card('r-alg-quiz', now - day, 3, now - 4 * day), card('r-geo-video', now - 2 * day, 1, now - 6 * day), card('r-calc-course', now + 5 * day, 9, now - day)] });
+      const card = (id: string, due: number, stability: number, last: number) => ({
+        id,
+        kind: 'resource' as const,
+        due,
+        stability,
+        difficulty: 5,
+        state: 2,
+        reps: 2,
+        lapses: 0,
+        lastReview: last,
+        scheduled: 3,
+        step: 0,
+      });
+      await env.store.putReviews({
+        userId: 'u-reviews',
+        updatedAt: now,
+        cards: [
+          card('r-alg-quiz', now - day, 3, now - 4 * day),
+          card('r-geo-video', now - 2 * day, 1, now - 6 * day),
+          card('r-calc-course', now + 5 * day, 9, now - day),
+        ],
+      });
       const r = await call('GET', '/v1/learners/u-reviews/reviews?limit=5');
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ userId: 'u-reviews', cards: 3, totalDue: 2, nextDue: now + 5 * day });
       expect(r.body.due.map((d: { id: string }) => d.id)).toEqual(['r-geo-video', 'r-alg-quiz']);
       expect(r.body.due[0].retrievability).toBeLessThan(r.body.due[1].retrievability);
       expect((await call('GET', '/v1/learners/u-reviews/reviews?limit=1')).body.due.length).toBe(1);
-      expect((await call('GET', '/v1/learners/nobody/reviews')).body).toMatchObject({ userId: 'nobody', updatedAt: null, cards: 0, due: [], totalDue: 0, nextDue: null });
+      expect((await call('GET', '/v1/learners/nobody/reviews')).body).toMatchObject({
+        userId: 'nobody',
+        updatedAt: null,
+        cards: 0,
+        due: [],
+        totalDue: 0,
+        nextDue: null,
+      });
       expect((await call('GET', '/v1/learners/u-reviews/reviews?limit=0')).status).toBe(400);
     });
 
     it('serves similar resources, falls back to popular in the same topic, 404s unknown resources', async () => {
       // r-old is inactive and r-gone has no catalogue entry (deleted): neither is served.
       const s = await call('GET', '/v1/resources/r-alg-video/similar');
-      expect(s.body).toMatchObject({ source: 'similar', count: 1, items: [{ resourceId: 'r-alg-quiz', title: 'Title of r-alg-quiz', reasons: [{ code: 'content-similar' }] }] });
+      expect(s.body).toMatchObject({
+        source: 'similar',
+        count: 1,
+        items: [{ resourceId: 'r-alg-quiz', title: 'Title of r-alg-quiz', reasons: [{ code: 'content-similar' }] }],
+      });
       const fb = await call('GET', '/v1/resources/r-geo-video/similar');
       expect(fb.body).toMatchObject({ source: 'popular-in-topic', items: [{ resourceId: 'r-geo-article' }] });
       const missing = await call('GET', '/v1/resources/no-such-thing/similar');
@@ -179,7 +239,13 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
     });
 
     it('DELETE publishes an erasure request (admin scope, 202) and hides the learner right away', async () => {
-      await env.store.putRecommendations({ userId: 'u-erase', items: [{ resourceId: 'r-alg-video', score: 1, reasons: [] }], modelVersion: 'm', generatedAt: 1, source: 'personal' });
+      await env.store.putRecommendations({
+        userId: 'u-erase',
+        items: [{ resourceId: 'r-alg-video', score: 1, reasons: [] }],
+        modelVersion: 'm',
+        generatedAt: 1,
+        source: 'personal',
+      });
       const r = await call('DELETE', '/v1/learners/u-erase?reason=gdpr', { key: ADMIN });
       expect(r.status).toBe(202);
       expect(r.body).toMatchObject({ userId: 'u-erase', status: 'accepted' });
@@ -202,8 +268,12 @@ export function apiReadSuite(name: string, makeEnv: () => Promise<SuiteEnv>): vo
       const doc = await call('GET', '/openapi.json', { key: null });
       expect(doc.body.openapi).toBe('3.1.0');
       const metrics = await call('GET', '/metrics', { key: null });
-      expect(metrics.body).toMatch(/learnstream_http_request_duration_seconds_count\{method="GET",route="\/v1\/learners\/:userId\/recommendations",status="200"\} \d+/);
-      expect(metrics.body).toMatch(/learnstream_http_request_duration_seconds_count\{method="GET",route="\/v1\/learners\/:userId\/recommendations",status="400"\} \d+/);
+      expect(metrics.body).toMatch(
+        /learnstream_http_request_duration_seconds_count\{method="GET",route="\/v1\/learners\/:userId\/recommendations",status="200"\} \d+/,
+      );
+      expect(metrics.body).toMatch(
+        /learnstream_http_request_duration_seconds_count\{method="GET",route="\/v1\/learners\/:userId\/recommendations",status="400"\} \d+/,
+      );
       expect(metrics.body).toMatch(/learnstream_api_fallbacks_total\{source="popular"\} \d+/);
     });
   });

@@ -6,8 +6,15 @@ describe('serveRecommendations', () => {
   it('finds filtered items deep in a long list, fetching catalogue entries chunk by chunk only until the page is full', async () => {
     const store = new MemoryServingStore();
     const ids = Array.from({ length: 100 }, (_, i) => `r${i}`);
-    for (const [i, id] of ids.entries()) await store.putResource({ resourceId: id, title: id, type: i >= 70 ? 'quiz' : 'video', topics: [], skills: [], active: true });
-    await store.putRecommendations({ userId: 'u', items: ids.map((resourceId, i) => ({ resourceId, score: 100 - i, reasons: [] })), modelVersion: 'm', generatedAt: 1, source: 'personal' });
+    for (const [i, id] of ids.entries())
+      await store.putResource({ resourceId: id, title: id, type: i >= 70 ? 'quiz' : 'video', topics: [], skills: [], active: true });
+    await store.putRecommendations({
+      userId: 'u',
+      items: ids.map((resourceId, i) => ({ resourceId, score: 100 - i, reasons: [] })),
+      modelVersion: 'm',
+      generatedAt: 1,
+      source: 'personal',
+    });
     const fetched: number[] = [];
     const original = store.getResources.bind(store);
     store.getResources = (batch) => {
@@ -26,11 +33,22 @@ describe('serveRecommendations', () => {
 
   it('never repeats a resource across sources and never errors on an empty store', async () => {
     const store = new MemoryServingStore();
-    expect(await serveRecommendations(store, { userId: 'x', limit: 5, explain: false })).toMatchObject({ source: 'popular', fallback: true, count: 0, items: [] });
+    expect(await serveRecommendations(store, { userId: 'x', limit: 5, explain: false })).toMatchObject({
+      source: 'popular',
+      fallback: true,
+      count: 0,
+      items: [],
+    });
     await store.putResource({ resourceId: 'a', title: 'a', type: 'video', topics: ['t'], skills: [], active: true });
     await store.incrementPopularity('a', 5, ['t']);
     await store.putProfileInterests('x', ['t']);
-    await store.putRecommendations({ userId: 'x', items: [{ resourceId: 'a', score: 1, reasons: [] }], modelVersion: 'm', generatedAt: 1, source: 'personal' });
+    await store.putRecommendations({
+      userId: 'x',
+      items: [{ resourceId: 'a', score: 1, reasons: [] }],
+      modelVersion: 'm',
+      generatedAt: 1,
+      source: 'personal',
+    });
     const r = await serveRecommendations(store, { userId: 'x', limit: 5, explain: false });
     expect(r.items.map((i) => i.resourceId)).toEqual(['a']);
   });
@@ -38,7 +56,14 @@ describe('serveRecommendations', () => {
   it('writes the page as JSON.stringify would, character for character, with catalogue facts from the cached text', async () => {
     const store = new MemoryServingStore();
     const cached = withCatalogCache(store, { ttlMs: 60_000 });
-    await store.putResource({ resourceId: 'a', title: 'Fractions "1/2" \u2028 ü', type: 'video', topics: ['t', 'u'], skills: ['s'], active: true });
+    await store.putResource({
+      resourceId: 'a',
+      title: 'Fractions "1/2" \u2028 ü',
+      type: 'video',
+      topics: ['t', 'u'],
+      skills: ['s'],
+      active: true,
+    });
     await store.putResource({ resourceId: 'b', title: 'B', type: 'quiz', topics: [], skills: [], difficulty: 0.3, active: true });
     await store.incrementPopularity('p', 5, ['t']);
     await store.putRecommendations({

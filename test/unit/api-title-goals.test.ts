@@ -29,7 +29,10 @@ describe('CJK free-text goals', () => {
   it('resolves a Chinese goal by title bigrams with no encoder at all, and plans the path', async () => {
     const store = await curriculum();
     let encoderCalls = 0;
-    const encoder = encoderTextGoals({ curriculum: store, loadEmbed: () => ((encoderCalls++, Promise.reject(new Error('no model installed')))) });
+    const encoder = encoderTextGoals({
+      curriculum: store,
+      loadEmbed: () => (encoderCalls++, Promise.reject(new Error('no model installed'))),
+    });
     const textGoals = scriptAwareTextGoals(encoder, titleNgramTextGoals({ curriculum: store }));
     const out = await learnerPath({ store, curriculum: store, textGoals }, { userId: 'u1', goal: '因式分解', max: 10 });
     expect(out.goal).toMatchObject({ kind: 'text', resolvedBy: 'title-ngram', resourceIds: ['factoring'] });
@@ -37,13 +40,17 @@ describe('CJK free-text goals', () => {
     expect(out.steps.map((s) => s.resourceId)).toEqual(['multiply', 'factoring']);
     expect(encoderCalls).toBe(0);
     // English text goes to the encoder, which is unavailable here: 503, not a title match
-    await expect(learnerPath({ store, curriculum: store, textGoals }, { userId: 'u1', goal: 'quadratic equations', max: 10 })).rejects.toMatchObject({ kind: 'encoder-unavailable', status: 503 });
+    await expect(
+      learnerPath({ store, curriculum: store, textGoals }, { userId: 'u1', goal: 'quadratic equations', max: 10 }),
+    ).rejects.toMatchObject({ kind: 'encoder-unavailable', status: 503 });
     expect(encoderCalls).toBe(1);
   });
 
   it('a Chinese goal sharing too little with any title is a clear 404 with the matches', async () => {
     const store = await curriculum();
     const textGoals = titleNgramTextGoals({ curriculum: store });
-    await expect(learnerPath({ store, curriculum: store, textGoals }, { userId: 'u1', goal: '三角函數的圖形', max: 10 })).rejects.toMatchObject({ kind: 'unknown-goal', status: 404 });
+    await expect(
+      learnerPath({ store, curriculum: store, textGoals }, { userId: 'u1', goal: '三角函數的圖形', max: 10 }),
+    ).rejects.toMatchObject({ kind: 'unknown-goal', status: 404 });
   });
 });

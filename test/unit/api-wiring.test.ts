@@ -8,7 +8,10 @@ describe('lazyPublisher', () => {
   it('creates the publisher on first use, once, and reuses it', async () => {
     const sent: unknown[] = [];
     let created = 0;
-    const fake = { requestErasure: (e: unknown) => Promise.resolve(void sent.push(e)), close: () => Promise.resolve() } as unknown as Publisher;
+    const fake = {
+      requestErasure: (e: unknown) => Promise.resolve(void sent.push(e)),
+      close: () => Promise.resolve(),
+    } as unknown as Publisher;
     const lazy = lazyPublisher(() => Promise.resolve(fake).finally(() => created++));
     expect(created).toBe(0);
     await lazy.publishErasure(req);
@@ -21,7 +24,9 @@ describe('lazyPublisher', () => {
   it('turns a failed creation (e.g. unregistered schemas) into a retriable DependencyError and retries next time', async () => {
     let attempts = 0;
     const fake = { requestErasure: () => Promise.resolve(), close: () => Promise.resolve() } as unknown as Publisher;
-    const lazy = lazyPublisher(() => (++attempts === 1 ? Promise.reject(new ConfigError(['schema not registered'])) : Promise.resolve(fake)));
+    const lazy = lazyPublisher(() =>
+      ++attempts === 1 ? Promise.reject(new ConfigError(['schema not registered'])) : Promise.resolve(fake),
+    );
     await expect(lazy.publishErasure(req)).rejects.toBeInstanceOf(DependencyError);
     await expect(lazy.publishErasure(req)).resolves.toBeUndefined();
     expect(attempts).toBe(2);
@@ -29,13 +34,21 @@ describe('lazyPublisher', () => {
 
   it('passes learnstream errors from publishing through and wraps foreign ones', async () => {
     const failing = (err: Error) => ({ requestErasure: () => Promise.reject(err), close: () => Promise.resolve() }) as unknown as Publisher;
-    await expect(lazyPublisher(() => Promise.resolve(failing(new ValidationError('bad')))).publishErasure(req)).rejects.toBeInstanceOf(ValidationError);
-    await expect(lazyPublisher(() => Promise.resolve(failing(new Error('broker gone')))).publishErasure(req)).rejects.toMatchObject({ name: 'DependencyError', retriable: true });
+    await expect(lazyPublisher(() => Promise.resolve(failing(new ValidationError('bad')))).publishErasure(req)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(lazyPublisher(() => Promise.resolve(failing(new Error('broker gone')))).publishErasure(req)).rejects.toMatchObject({
+      name: 'DependencyError',
+      retriable: true,
+    });
   });
 
   it('bounds a call by its budget, producer creation included: past it nothing is sent, even once the producer is there', async () => {
     const sent: { e: unknown; timeoutMs?: number }[] = [];
-    const fake = { requestErasure: (e: unknown, o: { timeoutMs?: number }) => Promise.resolve(void sent.push({ e, timeoutMs: o.timeoutMs })), close: () => Promise.resolve() } as unknown as Publisher;
+    const fake = {
+      requestErasure: (e: unknown, o: { timeoutMs?: number }) => Promise.resolve(void sent.push({ e, timeoutMs: o.timeoutMs })),
+      close: () => Promise.resolve(),
+    } as unknown as Publisher;
     let connect!: () => void;
     const lazy = lazyPublisher(() => new Promise<Publisher>((r) => (connect = () => r(fake))), { timeoutMs: 100 });
     const t = performance.now();

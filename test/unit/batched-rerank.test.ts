@@ -34,10 +34,27 @@ function stream(n: number, seed0: number): LearnerEvent[] {
     const r = (u * 5 + Math.floor(rnd() * 30)) % 200;
     const x = rnd();
     if (x < 0.1) {
-      const q: QuizEvent = { kind: 'quiz', eventId: `q${seed0}-${k}`, userId: `u${u}`, itemId: `i${r}`, resourceId: `r${r}`, skills: [`s${r % 7}`], correct: rnd() < 0.6, occurredAt: T0 + k * 1000 };
+      const q: QuizEvent = {
+        kind: 'quiz',
+        eventId: `q${seed0}-${k}`,
+        userId: `u${u}`,
+        itemId: `i${r}`,
+        resourceId: `r${r}`,
+        skills: [`s${r % 7}`],
+        correct: rnd() < 0.6,
+        occurredAt: T0 + k * 1000,
+      };
       return q;
     }
-    const ev: InteractionEvent = { kind: 'interaction', eventId: `e${seed0}-${k}`, userId: `u${u}`, resourceId: `r${r}`, type: x < 0.15 ? 'complete' : x < 0.7 ? 'click' : 'rate', value: 1 + Math.floor(rnd() * 5), occurredAt: T0 + k * 1000 };
+    const ev: InteractionEvent = {
+      kind: 'interaction',
+      eventId: `e${seed0}-${k}`,
+      userId: `u${u}`,
+      resourceId: `r${r}`,
+      type: x < 0.15 ? 'complete' : x < 0.7 ? 'click' : 'rate',
+      value: 1 + Math.floor(rnd() * 5),
+      occurredAt: T0 + k * 1000,
+    };
     return ev;
   });
 }
@@ -159,10 +176,32 @@ describe('re-ranks batched per fetched batch', () => {
   it('under lag a batch end holds its learners for later batches (one re-rank for many), caught up it releases them', async () => {
     const events = stream(60, 11);
     const store = new MemoryServingStore();
-    const p = new LearnerProcessor({ decode: (rec) => Promise.resolve(events[Number(rec.offset)]), model, store, emit: noopEmitter, logger, topics, tombstone: () => Promise.resolve(), topN: 10, historyLength: 50, rerankIntervalMs: 0, modelVersion: 'test', kernel: 'js' });
+    const p = new LearnerProcessor({
+      decode: (rec) => Promise.resolve(events[Number(rec.offset)]),
+      model,
+      store,
+      emit: noopEmitter,
+      logger,
+      topics,
+      tombstone: () => Promise.resolve(),
+      topN: 10,
+      historyLength: 50,
+      rerankIntervalMs: 0,
+      modelVersion: 'test',
+      kernel: 'js',
+    });
     p.restore(0, null);
     const feed = async (from: number, to: number) => {
-      for (let k = from; k < to; k++) await p.apply(0, { topic: events[k].kind === 'quiz' ? 'q' : 'i', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: T0 + k, headers: {} });
+      for (let k = from; k < to; k++)
+        await p.apply(0, {
+          topic: events[k].kind === 'quiz' ? 'q' : 'i',
+          partition: 0,
+          offset: String(k),
+          key: null,
+          value: Buffer.alloc(1),
+          timestamp: T0 + k,
+          headers: {},
+        });
     };
     await feed(0, 30);
     p.afterBatch(0, 50_000); // 50k records still waiting: a backlog

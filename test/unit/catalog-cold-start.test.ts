@@ -63,7 +63,10 @@ describe('LearnedColdStart', () => {
     cs.contentChanged('r1');
     for (let i = 2; i < 40; i++) {
       const row = items.indexOf(`r${i}`);
-      items.factors.set(w.factor(content.get(`r${i}`)!).map((v) => -v), row * F); // training turned every factor round
+      items.factors.set(
+        w.factor(content.get(`r${i}`)!).map((v) => -v),
+        row * F,
+      ); // training turned every factor round
       cs.rowChanged(`r${i}`);
     }
     const x = w.text();

@@ -49,7 +49,20 @@ it('checkpoints per group and recomputes neighbour lists lazily after a restore'
 
 it('blends content and co-engagement with a reason for each, leaving out unknown partners and thin co-only evidence', () => {
   const cos: Record<string, number> = { near: 0.9, known: 0.05 };
-  const items = blendSimilar('self', 'Self', [{ id: 'near', score: 0.9 }], [{ resourceId: 'known', score: 6 }, { resourceId: 'unknown', score: 9 }, { resourceId: 'once', score: 1 }, { resourceId: 'near', score: 1 }], (b) => cos[b], 0.3, 10);
+  const items = blendSimilar(
+    'self',
+    'Self',
+    [{ id: 'near', score: 0.9 }],
+    [
+      { resourceId: 'known', score: 6 },
+      { resourceId: 'unknown', score: 9 },
+      { resourceId: 'once', score: 1 },
+      { resourceId: 'near', score: 1 },
+    ],
+    (b) => cos[b],
+    0.3,
+    10,
+  );
   expect(items.map((i) => i.resourceId)).toEqual(['near', 'known']);
   expect(items[0].reasons.map((r) => r.code)).toEqual(['content-similar', 'co-engaged']);
   expect(items[1].reasons.map((r) => r.code)).toEqual(['co-engaged']);

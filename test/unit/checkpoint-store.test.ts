@@ -8,7 +8,10 @@ import { checkpointStoreContract } from '../contracts/checkpoint-store.contract'
 checkpointStoreContract('files', {
   open: () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-checkpoints-'));
-    return Promise.resolve({ store: () => new FileCheckpointStore(dir), close: () => fs.promises.rm(dir, { recursive: true, force: true }) });
+    return Promise.resolve({
+      store: () => new FileCheckpointStore(dir),
+      close: () => fs.promises.rm(dir, { recursive: true, force: true }),
+    });
   },
 });
 

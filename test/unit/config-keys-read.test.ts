@@ -26,7 +26,15 @@ function leafPaths(v: unknown, prefix = ''): string[] {
 
 const sources = execFileSync('git', ['ls-files', '*.ts'], { cwd: ROOT, encoding: 'utf8' })
   .split('\n')
-  .filter((f) => f && !f.startsWith('lib/config/') && !f.startsWith('models/') && !f.startsWith('test/') && !f.endsWith('.test.ts') && fs.existsSync(path.join(ROOT, f)))
+  .filter(
+    (f) =>
+      f &&
+      !f.startsWith('lib/config/') &&
+      !f.startsWith('models/') &&
+      !f.startsWith('test/') &&
+      !f.endsWith('.test.ts') &&
+      fs.existsSync(path.join(ROOT, f)),
+  )
   .map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8'))
   .join('\n');
 
@@ -41,9 +49,10 @@ it('reads every configuration key somewhere outside lib/config and models', () =
   expect(unread).toEqual([]);
 });
 
-it('the learner stage tunables: config defaults equal the processor\'s own defaults, and every one reaches the stage', () => {
+it("the learner stage tunables: config defaults equal the processor's own defaults, and every one reaches the stage", () => {
   const config = loadConfig({ env: {} });
   expect(learnerStageSettings(config).tuning).toEqual(DEFAULT_LEARNER_TUNING);
   const p = config.pipeline as unknown as Record<string, unknown>;
-  for (const k of Object.keys(DEFAULT_LEARNER_TUNING)) expect([k, p[k]]).toEqual([k, DEFAULT_LEARNER_TUNING[k as keyof typeof DEFAULT_LEARNER_TUNING]]);
+  for (const k of Object.keys(DEFAULT_LEARNER_TUNING))
+    expect([k, p[k]]).toEqual([k, DEFAULT_LEARNER_TUNING[k as keyof typeof DEFAULT_LEARNER_TUNING]]);
 });

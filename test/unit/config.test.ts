@@ -41,7 +41,14 @@ describe('loadConfig', () => {
   it('reports every problem at once', () => {
     let err: unknown;
     try {
-      loadConfig({ env: { LEARNSTREAM_KAFKA_PARTITIONS: 'many', LEARNSTREAM_API_PORT: '70000', LEARNSTREAM_KAFKA_SASL_MECHANISM: 'kerberos', LEARNSTREAM_REDIS_URL: 'http://x' } });
+      loadConfig({
+        env: {
+          LEARNSTREAM_KAFKA_PARTITIONS: 'many',
+          LEARNSTREAM_API_PORT: '70000',
+          LEARNSTREAM_KAFKA_SASL_MECHANISM: 'kerberos',
+          LEARNSTREAM_REDIS_URL: 'http://x',
+        },
+      });
     } catch (e) {
       err = e;
     }
@@ -55,7 +62,9 @@ describe('loadConfig', () => {
 
   it('rejects SASL over plaintext and clashing ports (cross-field checks)', () => {
     expect(() =>
-      loadConfig({ env: { LEARNSTREAM_KAFKA_SASL_MECHANISM: 'plain', LEARNSTREAM_KAFKA_SASL_USERNAME: 'u', LEARNSTREAM_KAFKA_SASL_PASSWORD: 'p' } }),
+      loadConfig({
+        env: { LEARNSTREAM_KAFKA_SASL_MECHANISM: 'plain', LEARNSTREAM_KAFKA_SASL_USERNAME: 'u', LEARNSTREAM_KAFKA_SASL_PASSWORD: 'p' },
+      }),
     ).toThrow(/ssl/);
     expect(() => loadConfig({ env: { LEARNSTREAM_API_PORT: '16379' } })).toThrow(/distinct/);
   });
@@ -68,7 +77,10 @@ describe('loadConfig', () => {
 
   it('binds an API key from the environment to an id prefix after @ (the prefix may hold @ itself)', () => {
     const c = loadConfig({ env: { LEARNSTREAM_API_KEYS: 'tenant-key-1=write@acme:,tenant-key-2=read+write@a@b.' } });
-    expect(c.api.apiKeys.map((k) => [k.scopes, k.idPrefix])).toEqual([[['write'], 'acme:'], [['read', 'write'], 'a@b.']]);
+    expect(c.api.apiKeys.map((k) => [k.scopes, k.idPrefix])).toEqual([
+      [['write'], 'acme:'],
+      [['read', 'write'], 'a@b.'],
+    ]);
     expect(() => loadConfig({ env: { LEARNSTREAM_API_KEYS: 'tenant-key-1=write@' } })).toThrow(/idPrefix/);
   });
 

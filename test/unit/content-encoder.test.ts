@@ -61,12 +61,26 @@ suite('OnnxSentenceEncoder on edx courses', () => {
   });
 
   it('same-subject course pairs have a clearly higher mean cosine than different-subject pairs', async () => {
-    const subjects = ['Computer Science', 'Biology & Life Sciences', 'History', 'Economics & Finance', 'Language', 'Physics', 'Medicine', 'Math'];
+    const subjects = [
+      'Computer Science',
+      'Biology & Life Sciences',
+      'History',
+      'Economics & Finance',
+      'Language',
+      'Physics',
+      'Medicine',
+      'Math',
+    ];
     const picked = subjects.flatMap((s) => courses.filter((c) => c.subject === s).slice(0, 8));
     const vecs = await encoder.encode(picked.map(text));
-    let same = 0, nSame = 0, diff = 0, nDiff = 0, nnHits = 0;
+    let same = 0,
+      nSame = 0,
+      diff = 0,
+      nDiff = 0,
+      nnHits = 0;
     for (let i = 0; i < picked.length; i++) {
-      let best = -2, bestJ = -1;
+      let best = -2,
+        bestJ = -1;
       for (let j = 0; j < picked.length; j++) {
         if (i === j) continue;
         const s = cosine(vecs[i], vecs[j]);
@@ -80,7 +94,9 @@ suite('OnnxSentenceEncoder on edx courses', () => {
     const meanSame = same / nSame;
     const meanDiff = diff / nDiff;
     const nnAccuracy = nnHits / picked.length;
-    console.log(`edx ${picked.length} courses, ${subjects.length} subjects: mean cosine same-subject ${meanSame.toFixed(3)}, different ${meanDiff.toFixed(3)}, nearest-neighbour subject accuracy ${nnAccuracy.toFixed(2)} (chance ${(1 / subjects.length).toFixed(2)})`);
+    console.log(
+      `edx ${picked.length} courses, ${subjects.length} subjects: mean cosine same-subject ${meanSame.toFixed(3)}, different ${meanDiff.toFixed(3)}, nearest-neighbour subject accuracy ${nnAccuracy.toFixed(2)} (chance ${(1 / subjects.length).toFixed(2)})`,
+    );
     expect(meanSame).toBeGreaterThan(meanDiff + 0.1);
     expect(nnAccuracy).toBeGreaterThan(0.5);
   }, 120_000); // 64 texts through the real model on a shared 2-core machine

@@ -6,7 +6,14 @@ import { readMovielens, sameSecondShare } from '../../scripts/eval/movielens';
 import { evalMovielens, movielensDir } from '../../scripts/eval/recommendation';
 
 /** The classic ml-100k layout in miniature: tab-separated u.data without a header, pipe-separated latin1 u.item. */
-const U_DATA = ['196\t242\t3\t881250949', '186\t302\t3\t891717742', '22\t377\t1\t878887116', '196\t302\t5\t881250900', '', '22\t242\t4\t878887116'].join('\n');
+const U_DATA = [
+  '196\t242\t3\t881250949',
+  '186\t302\t3\t891717742',
+  '22\t377\t1\t878887116',
+  '196\t302\t5\t881250900',
+  '',
+  '22\t242\t4\t878887116',
+].join('\n');
 const U_GENRE = ['unknown|0', 'Action|1', 'Comedy|2', ''].join('\n');
 const U_ITEM = [
   '242|Kolya (1996)|24-Jan-1997||http://example.invalid/kolya|0|0|1',

@@ -13,7 +13,9 @@ describe('isRetriable', () => {
   });
   it('judges an unconverted kafkajs error as its client does', () => {
     expect(isRetriable(new KafkaJSConnectionError('Connection refused'))).toBe(true);
-    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('refused'), { retryCount: 5, retryTime: 100 }))).toBe(true);
+    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('refused'), { retryCount: 5, retryTime: 100 }))).toBe(
+      true,
+    );
     expect(isRetriable(new KafkaJSNonRetriableError('Invalid topic'))).toBe(false);
     expect(isRetriable(new Error('boom'))).toBe(false);
   });
@@ -22,10 +24,28 @@ describe('isRetriable', () => {
 describe('retry', () => {
   it('tries again while the failure is retriable, and stops at the first that is not', async () => {
     let calls = 0;
-    await expect(retry(() => { calls++; return calls < 3 ? Promise.reject(new DependencyError('kafka', 'not yet')) : Promise.resolve('ok'); }, 5, 1)).resolves.toBe('ok');
+    await expect(
+      retry(
+        () => {
+          calls++;
+          return calls < 3 ? Promise.reject(new DependencyError('kafka', 'not yet')) : Promise.resolve('ok');
+        },
+        5,
+        1,
+      ),
+    ).resolves.toBe('ok');
     expect(calls).toBe(3);
     calls = 0;
-    await expect(retry(() => { calls++; return Promise.reject(new ValidationError('never')); }, 5, 1)).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      retry(
+        () => {
+          calls++;
+          return Promise.reject(new ValidationError('never'));
+        },
+        5,
+        1,
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
     expect(calls).toBe(1);
   });
   it('retryKafka hands back its last kafkajs failure as a project error, message kept, original as cause', async () => {

@@ -20,14 +20,27 @@ describe('npm run eval arguments', () => {
   });
 
   it('parses the shared options for the dataset evaluations', () => {
-    const { args, json } = parseEvalArgs(['--dataset', 'movielens', '--limit', '30000', '--methods', 'a, b,', '--plot', 'none', '--seed', '3']);
+    const { args, json } = parseEvalArgs([
+      '--dataset',
+      'movielens',
+      '--limit',
+      '30000',
+      '--methods',
+      'a, b,',
+      '--plot',
+      'none',
+      '--seed',
+      '3',
+    ]);
     expect(json).toBe(false);
     expect(args).toMatchObject({ dataset: 'movielens', limit: 30000, methods: ['a', 'b'], plot: 'none', seed: 3 });
     expect(args.reps).toBeUndefined();
   });
 
   it('rejects options that do not apply, bad numbers and unknown datasets before any work', () => {
-    expect(() => parseEvalArgs(['--dataset', 'movielens', '--reps', '10'])).toThrow('--reps applies to --dataset kernels and edx-interests only');
+    expect(() => parseEvalArgs(['--dataset', 'movielens', '--reps', '10'])).toThrow(
+      '--reps applies to --dataset kernels and edx-interests only',
+    );
     expect(() => parseEvalArgs(['--dataset', 'edx-interests', '--dim', '32'])).toThrow('--dim applies to --dataset kernels only');
     expect(parseEvalArgs(['--dataset', 'edx-interests', '--reps', '5', '--items', '2000']).args).toMatchObject({ reps: 5, items: 2000 });
     expect(() => parseEvalArgs(['--dataset', 'kernels', '--split', 'validation'])).toThrow('--split applies to --dataset statics only');

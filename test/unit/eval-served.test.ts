@@ -32,7 +32,15 @@ describeData('served-path evaluation (first 4,000 movielens-latest-small events)
 
   it('--methods served,served-relevance-only,most-popular,full-model --from gives named results with recall, ndcg and testPoints', async () => {
     // the CLI's naming and alignment of results, not their quality (test 1 and npm run eval judge that): a short stream
-    const report = await evalMovielens({ dataset: 'movielens', path: DIR, limit: 1000, from: 500, plot: 'none', methods: ['served', 'served-relevance-only', 'most-popular', 'full-model'], workers: 1 });
+    const report = await evalMovielens({
+      dataset: 'movielens',
+      path: DIR,
+      limit: 1000,
+      from: 500,
+      plot: 'none',
+      methods: ['served', 'served-relevance-only', 'most-popular', 'full-model'],
+      workers: 1,
+    });
     const results = report.results as { name: string; recall: number; ndcg: number; testPoints: number }[];
     expect(results.map((r) => r.name)).toEqual(['served', 'served-relevance-only', 'most-popular', 'full-model']);
     const points = results[0].testPoints;

@@ -27,25 +27,30 @@ const KEY = 'fuzz-write-key';
 
 jest.setTimeout(300_000);
 
-const kindArb = fc.oneof({ arbitrary: fc.constantFrom(...EVENT_KINDS), weight: 9 }, { arbitrary: fc.constantFrom('teleport', '', 'INTERACTION', '__proto__', 'constructor', 'toString'), weight: 1 });
+const kindArb = fc.oneof(
+  { arbitrary: fc.constantFrom(...EVENT_KINDS), weight: 9 },
+  { arbitrary: fc.constantFrom('teleport', '', 'INTERACTION', '__proto__', 'constructor', 'toString'), weight: 1 },
+);
 const extraKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'surprise');
 
 /** One envelope as JSON text: built by hand so that `__proto__` can be an own key, as a JSON client sends it. */
 const envelope: fc.Arbitrary<string> = kindArb.chain((kind) => {
   const k: EventKind = Object.hasOwn(VALID, kind) ? (kind as EventKind) : 'interaction';
   const keys = Object.keys(VALID[k]);
-  return fc.tuple(
-    eventFields(k),
-    sometimes(fc.constantFrom(...keys), 8),
-    sometimes(fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 })), 8),
-    sometimes(fc.tuple(extraKey, fc.jsonValue({ maxDepth: 2 })), 12),
-  ).map(([fields, drop, replace, extra]) => {
-    const e: Record<string, unknown> = { kind, ...fields };
-    if (drop !== null) delete e[drop];
-    if (replace !== null) e[replace[0]] = replace[1];
-    const json = JSON.stringify(e);
-    return extra === null ? json : `{${JSON.stringify(extra[0])}:${JSON.stringify(extra[1]) ?? 'null'},${json.slice(1)}`;
-  });
+  return fc
+    .tuple(
+      eventFields(k),
+      sometimes(fc.constantFrom(...keys), 8),
+      sometimes(fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 })), 8),
+      sometimes(fc.tuple(extraKey, fc.jsonValue({ maxDepth: 2 })), 12),
+    )
+    .map(([fields, drop, replace, extra]) => {
+      const e: Record<string, unknown> = { kind, ...fields };
+      if (drop !== null) delete e[drop];
+      if (replace !== null) e[replace[0]] = replace[1];
+      const json = JSON.stringify(e);
+      return extra === null ? json : `{${JSON.stringify(extra[0])}:${JSON.stringify(extra[1]) ?? 'null'},${json.slice(1)}`;
+    });
 });
 
 interface Req {
@@ -54,11 +59,32 @@ interface Req {
 }
 const JSON_TYPE = 'application/json';
 const request: fc.Arbitrary<Req> = fc.oneof(
-  { arbitrary: fc.array(envelope, { minLength: 1, maxLength: 5 }).map((xs) => ({ body: `[${xs.join(',')}]`, type: JSON_TYPE })), weight: 14 },
-  { arbitrary: fc.array(envelope, { minLength: 6, maxLength: 8 }).map((xs) => ({ body: `[${xs.join(',')}]`, type: JSON_TYPE })), weight: 1 },
+  {
+    arbitrary: fc.array(envelope, { minLength: 1, maxLength: 5 }).map((xs) => ({ body: `[${xs.join(',')}]`, type: JSON_TYPE })),
+    weight: 14,
+  },
+  {
+    arbitrary: fc.array(envelope, { minLength: 6, maxLength: 8 }).map((xs) => ({ body: `[${xs.join(',')}]`, type: JSON_TYPE })),
+    weight: 1,
+  },
   { arbitrary: fc.jsonValue().map((v) => ({ body: JSON.stringify(v) ?? 'null', type: JSON_TYPE })), weight: 2 },
   { arbitrary: fc.string({ unit: nastyChar, maxLength: 60 }).map((s) => ({ body: s, type: JSON_TYPE })), weight: 1 },
-  { arbitrary: fc.tuple(envelope, fc.constantFrom(null, 'text/plain', 'application/merge-patch+json', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/json; charset=utf-16')).map(([e, type]) => ({ body: `[${e}]`, type })), weight: 1 },
+  {
+    arbitrary: fc
+      .tuple(
+        envelope,
+        fc.constantFrom(
+          null,
+          'text/plain',
+          'application/merge-patch+json',
+          'application/x-www-form-urlencoded',
+          'application/json; charset=latin1',
+          'application/json; charset=utf-16',
+        ),
+      )
+      .map(([e, type]) => ({ body: `[${e}]`, type })),
+    weight: 1,
+  },
   { arbitrary: fc.constant({ body: `[${'"x",'.repeat(20_000)}"x"]`, type: JSON_TYPE }), weight: 1 },
 );
 
@@ -69,9 +95,22 @@ describe('collector property: no body reaches a 5xx', () => {
 
   beforeAll(async () => {
     // admin: the property is about input, and erasure envelopes would otherwise all be 403 (test/integration/api-scopes)
-    const config = loadConfig({ env: {}, overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read', 'write', 'admin'], name: 'fuzz' }], rateLimitPerMinute: 10_000_000 } } });
-    const eventsRouter = createCollectorRouter({ publisher: { publishValid: (e) => (published.push(e), Promise.resolve()) }, limits: { maxEvents: 5, maxBodyBytes: 64 * 1024 } });
-    api = await startApi({ config, store: new MemoryServingStore(), registry: new Registry(), port: 0, eventsRouter, logger: createLogger({ level: 'error', write: () => undefined }) });
+    const config = loadConfig({
+      env: {},
+      overrides: { api: { apiKeys: [{ key: KEY, scopes: ['read', 'write', 'admin'], name: 'fuzz' }], rateLimitPerMinute: 10_000_000 } },
+    });
+    const eventsRouter = createCollectorRouter({
+      publisher: { publishValid: (e) => (published.push(e), Promise.resolve()) },
+      limits: { maxEvents: 5, maxBodyBytes: 64 * 1024 },
+    });
+    api = await startApi({
+      config,
+      store: new MemoryServingStore(),
+      registry: new Registry(),
+      port: 0,
+      eventsRouter,
+      logger: createLogger({ level: 'error', write: () => undefined }),
+    });
     url = `http://127.0.0.1:${api.port}/v1/events`;
   });
   afterAll(() => api?.stop());
@@ -93,14 +132,18 @@ describe('collector property: no body reaches a 5xx', () => {
           for (const p of published) {
             expect(validateEvent(KIND_EVENT[p.kind], p.event, { now: Date.now() }).ok).toBe(true);
             const e = p.event as unknown as Record<string, unknown>;
-            for (const k of ['eventId', 'userId', 'resourceId', 'itemId', 'requestId']) if (typeof e[k] === 'string') expect(idProblem(e[k])).toBeNull();
+            for (const k of ['eventId', 'userId', 'resourceId', 'itemId', 'requestId'])
+              if (typeof e[k] === 'string') expect(idProblem(e[k])).toBeNull();
           }
           return;
         }
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
         expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-        expect(JSON.parse(text)).toMatchObject({ status: res.status, type: expect.stringMatching(/^https:\/\/learnstream\.dev\/problems\//) });
+        expect(JSON.parse(text)).toMatchObject({
+          status: res.status,
+          type: expect.stringMatching(/^https:\/\/learnstream\.dev\/problems\//),
+        });
         expect(published).toHaveLength(0);
       }),
       { numRuns: RUNS, seed: SEED },

@@ -7,7 +7,15 @@ import type { KindedEvent } from '../../schemas';
 import { ADMIN_GRANT, type Grant } from '../../producers/authorize';
 
 /** The collector's JSON bodies (202 result or problem+json), loosely typed for assertions. */
-type Body = { status: number; accepted: number; failed: number[]; published: number[]; maybeWritten: number[]; errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[]; events: { index: number }[] };
+type Body = {
+  status: number;
+  accepted: number;
+  failed: number[];
+  published: number[];
+  maybeWritten: number[];
+  errors: { index: number; reason: string; param: string; issues: { path: string; code: string }[] }[];
+  events: { index: number }[];
+};
 
 const NOW = Date.UTC(2026, 0, 1);
 /** The caller's grant, picked per request by an x-grant header (the API's authentication is not mounted here). */
@@ -17,7 +25,15 @@ const GRANTS: Record<string, Grant | undefined> = {
   acme: { scopes: ['write'], idPrefix: 'acme:', name: 'acme' },
 };
 const interaction = (i: number, extra: Record<string, unknown> = {}) => ({
-  kind: 'interaction', eventId: `e${i}`, userId: 'u1', resourceId: 'r1', type: 'view', dwellMs: 10, occurredAt: NOW, context: { platform: 'web' }, ...extra,
+  kind: 'interaction',
+  eventId: `e${i}`,
+  userId: 'u1',
+  resourceId: 'r1',
+  type: 'view',
+  dwellMs: 10,
+  occurredAt: NOW,
+  context: { platform: 'web' },
+  ...extra,
 });
 
 describe('collector router (publisher stubbed: HTTP contract only; the Kafka path is in test/integration/events-fuzz)', () => {
@@ -30,17 +46,20 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
 
   beforeAll(async () => {
     const app = express();
-    app.use('/v1/events', createCollectorRouter({
-      publisher: {
-        publishValid: (e) => {
-          const err = fail ? new DependencyError('kafka', 'down') : failWith((e.event as { eventId: string }).eventId);
-          return err ? Promise.reject(err) : (published.push(e), Promise.resolve());
+    app.use(
+      '/v1/events',
+      createCollectorRouter({
+        publisher: {
+          publishValid: (e) => {
+            const err = fail ? new DependencyError('kafka', 'down') : failWith((e.event as { eventId: string }).eventId);
+            return err ? Promise.reject(err) : (published.push(e), Promise.resolve());
+          },
         },
-      },
-      limits: { maxEvents: 5, maxBodyBytes: 4096 },
-      now: () => NOW,
-      grantOf: (req) => GRANTS[req.get('x-grant') ?? 'admin'],
-    }));
+        limits: { maxEvents: 5, maxBodyBytes: 4096 },
+        now: () => NOW,
+        grantOf: (req) => GRANTS[req.get('x-grant') ?? 'admin'],
+      }),
+    );
     server = app.listen(0);
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
@@ -53,7 +72,11 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   });
 
   const post = (body: unknown, type = 'application/json', grant = 'admin') =>
-    fetch(base, { method: 'POST', headers: { 'content-type': type, 'x-grant': grant }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': type, 'x-grant': grant },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const erasure = { kind: 'erasure', requestId: 'x1', userId: 'victim', requestedAt: NOW };
   const resource = (resourceId: string) => ({ kind: 'resource', resourceId, title: 'T', type: 'video' });
 
@@ -69,7 +92,11 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
     expect(res.status).toBe(202);
     const body = (await res.json()) as Body;
     expect(body.accepted).toBe(1);
-    expect(body.errors.map((e: { index: number; reason: string }) => [e.index, e.reason])).toEqual([[1, 'invalid-event'], [2, 'invalid-kind'], [3, 'invalid-kind']]);
+    expect(body.errors.map((e: { index: number; reason: string }) => [e.index, e.reason])).toEqual([
+      [1, 'invalid-event'],
+      [2, 'invalid-kind'],
+      [3, 'invalid-kind'],
+    ]);
     expect(body.errors[0].issues[0]).toMatchObject({ path: 'dwellMs', code: 'out-of-range' });
     expect(published).toHaveLength(1);
   });
@@ -115,11 +142,19 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   });
 
   it('keeps a key bound to an id prefix to resources and profiles under it; interactions are not bound', async () => {
-    const outside = await post([resource('acme:r1'), resource('globex:r1'), { kind: 'profile', userId: 'globex:u1', updatedAt: NOW }], 'application/json', 'acme');
+    const outside = await post(
+      [resource('acme:r1'), resource('globex:r1'), { kind: 'profile', userId: 'globex:u1', updatedAt: NOW }],
+      'application/json',
+      'acme',
+    );
     expect(outside.status).toBe(403);
     expect(((await outside.json()) as Body).errors.map((e) => e.param)).toEqual(['[1].resourceId', '[2].userId']);
     expect(published).toHaveLength(0);
-    const inside = await post([resource('acme:r1'), { kind: 'profile', userId: 'acme:u1', updatedAt: NOW }, interaction(1, { userId: 'globex:u9' })], 'application/json', 'acme');
+    const inside = await post(
+      [resource('acme:r1'), { kind: 'profile', userId: 'acme:u1', updatedAt: NOW }, interaction(1, { userId: 'globex:u9' })],
+      'application/json',
+      'acme',
+    );
     expect(inside.status).toBe(202);
     expect(published.map((e) => e.kind)).toEqual(['resource', 'profile', 'interaction']);
   });
@@ -139,13 +174,20 @@ describe('collector router (publisher stubbed: HTTP contract only; the Kafka pat
   });
 
   it('503 lists which failed events may be in Kafka anyway (sent, not acknowledged) and which never will be', async () => {
-    const outcome: Record<string, Error> = { e2: new NotAcknowledgedError(false, 'not sent'), e3: new NotAcknowledgedError(true, 'sent, no ack') };
+    const outcome: Record<string, Error> = {
+      e2: new NotAcknowledgedError(false, 'not sent'),
+      e3: new NotAcknowledgedError(true, 'sent, no ack'),
+    };
     failWith = (id) => outcome[id];
     const res = await post([interaction(1), interaction(2), interaction(3)]);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     const body = (await res.json()) as Body;
-    expect({ published: body.published, failed: body.failed, maybeWritten: body.maybeWritten }).toEqual({ published: [0], failed: [1, 2], maybeWritten: [2] });
+    expect({ published: body.published, failed: body.failed, maybeWritten: body.maybeWritten }).toEqual({
+      published: [0],
+      failed: [1, 2],
+      maybeWritten: [2],
+    });
   });
 
   it('answers 500 only when Kafka refused a record for good, and 503 when an outage is among the failures', async () => {

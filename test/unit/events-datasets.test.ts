@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs';
-import { DEFAULT_DATASET_DIRS, parseKtSequences, presentationStart, readDataset, readMovieLensRatings, readStaticsSequences, type DatasetName } from '../../producers/datasets';
+import {
+  DEFAULT_DATASET_DIRS,
+  parseKtSequences,
+  presentationStart,
+  readDataset,
+  readMovieLensRatings,
+  readStaticsSequences,
+  type DatasetName,
+} from '../../producers/datasets';
 import { KIND_EVENT, validateEvent, type KindedEvent } from '../../schemas';
 
 const have = (n: DatasetName) => existsSync(DEFAULT_DATASET_DIRS[n]);
@@ -31,7 +39,11 @@ when('movielens')('movielens reader', () => {
   it('maps all 100,836 ratings to valid rate interactions in time order, and 9,742 movies to resources', () => {
     const d = checkDataset('movielens', { interaction: 100_836 });
     expect(d.resources).toHaveLength(9742);
-    expect(d.resources.find((r) => r.resourceId === '1')).toMatchObject({ title: 'Toy Story (1995)', type: 'video', topics: expect.arrayContaining(['Animation']) });
+    expect(d.resources.find((r) => r.resourceId === '1')).toMatchObject({
+      title: 'Toy Story (1995)',
+      type: 'video',
+      topics: expect.arrayContaining(['Animation']),
+    });
     const e = d.events.find((x) => x.kind === 'interaction' && x.event.userId === '1' && x.event.resourceId === '1');
     expect(e?.event).toMatchObject({ type: 'rate', value: 4, occurredAt: 964982703000 });
   });
@@ -93,7 +105,10 @@ when('statics')('statics reader', () => {
 
 describe('parseKtSequences', () => {
   it('parses the 3-line format with trailing commas and blank lines', () => {
-    expect(parseKtSequences('3\n1,2,3,\n1,0,1,\n\n1\n7\n0\n')).toEqual([{ questions: [1, 2, 3], correct: [1, 0, 1] }, { questions: [7], correct: [0] }]);
+    expect(parseKtSequences('3\n1,2,3,\n1,0,1,\n\n1\n7\n0\n')).toEqual([
+      { questions: [1, 2, 3], correct: [1, 0, 1] },
+      { questions: [7], correct: [0] },
+    ]);
     expect(() => parseKtSequences('2\n1,2\n1\n')).toThrow(/malformed/);
   });
 });

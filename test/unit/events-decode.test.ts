@@ -7,8 +7,18 @@ import { createInstrumentation } from '../../lib/metrics/instrumentation';
 import { createRegistryClient } from '../../lib/registry/client';
 
 // A registry nobody listens on: every lookup fails with a connection error, as during an outage.
-const deadRegistry = () => createRegistryClient(loadConfig({ overrides: { registry: { url: 'http://127.0.0.1:9/apis/ccompat/v7' } } }), { maxRetries: 0 });
-const msg = (value: Buffer | null, key = 'u1'): KafkaMessage => ({ key: Buffer.from(key), value, offset: '7', timestamp: '1700000000000', headers: { trace: 'x' }, attributes: 0, size: 0 }) as unknown as KafkaMessage;
+const deadRegistry = () =>
+  createRegistryClient(loadConfig({ overrides: { registry: { url: 'http://127.0.0.1:9/apis/ccompat/v7' } } }), { maxRetries: 0 });
+const msg = (value: Buffer | null, key = 'u1'): KafkaMessage =>
+  ({
+    key: Buffer.from(key),
+    value,
+    offset: '7',
+    timestamp: '1700000000000',
+    headers: { trace: 'x' },
+    attributes: 0,
+    size: 0,
+  }) as unknown as KafkaMessage;
 const TOPIC = 'p.learning.interactions';
 
 function setup(sendFails = false) {
@@ -40,7 +50,15 @@ describe('consumer decode step (no services needed for these paths)', () => {
     const m = sent[0].messages[0];
     expect(m.value).toEqual(value);
     expect(m.key?.toString()).toBe('u1');
-    expect(m.headers).toMatchObject({ [DLQ_HEADERS.reason]: reason, [DLQ_HEADERS.errorClass]: 'PoisonMessageError', [DLQ_HEADERS.topic]: TOPIC, [DLQ_HEADERS.partition]: '3', [DLQ_HEADERS.offset]: '7', [DLQ_HEADERS.timestamp]: '1700000000000', trace: 'x' });
+    expect(m.headers).toMatchObject({
+      [DLQ_HEADERS.reason]: reason,
+      [DLQ_HEADERS.errorClass]: 'PoisonMessageError',
+      [DLQ_HEADERS.topic]: TOPIC,
+      [DLQ_HEADERS.partition]: '3',
+      [DLQ_HEADERS.offset]: '7',
+      [DLQ_HEADERS.timestamp]: '1700000000000',
+      trace: 'x',
+    });
   });
 
   it('a tombstone on a compacted topic is a deletion, not poison', async () => {
@@ -76,8 +94,16 @@ describe('dead-letter warnings', () => {
   it('carry the reason and are limited to one line per topic and reason per 10 s, with the suppressed count', async () => {
     const lines: Record<string, unknown>[] = [];
     let t = 1_000_000;
-    const writer = new DeadLetterWriter({ sink: { send: () => Promise.resolve() }, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }), now: () => t });
-    const src = (topic: string) => ({ topic, partition: 0, message: { key: null, value: Buffer.from('x'), offset: '1', timestamp: '0', headers: {} } });
+    const writer = new DeadLetterWriter({
+      sink: { send: () => Promise.resolve() },
+      logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }),
+      now: () => t,
+    });
+    const src = (topic: string) => ({
+      topic,
+      partition: 0,
+      message: { key: null, value: Buffer.from('x'), offset: '1', timestamp: '0', headers: {} },
+    });
     const poison = (reason: 'not-confluent-framed' | 'invalid-field') => new PoisonMessageError(reason, `bad: ${reason}`);
     for (let i = 0; i < 50; i++) await writer.write(src('a'), poison('not-confluent-framed'));
     await writer.write(src('a'), poison('invalid-field'));

@@ -10,7 +10,11 @@ import { AVRO_TYPES } from '../../schemas';
 
 type Batch = { topicMessages: { topic: string; messages: { key: string; value: Buffer | null }[] }[] };
 
-function harness(script: (call: number) => Error | null, opts: { maxBatchRecords?: number; maxPending?: number } = {}, gate: Promise<void> = Promise.resolve()) {
+function harness(
+  script: (call: number) => Error | null,
+  opts: { maxBatchRecords?: number; maxPending?: number } = {},
+  gate: Promise<void> = Promise.resolve(),
+) {
   const calls: Batch[] = [];
   const producer = {
     connect: () => Promise.resolve(),
@@ -30,7 +34,14 @@ function harness(script: (call: number) => Error | null, opts: { maxBatchRecords
 }
 
 const kafkaError = (retriable: boolean) => Object.assign(new Error(retriable ? 'leader moved' : 'message too large'), { retriable });
-const ev = (i: number, user = `u${i % 3}`) => ({ eventId: `e${i}`, userId: user, resourceId: 'r', type: 'view' as const, occurredAt: Date.now(), context: { platform: 'web' } });
+const ev = (i: number, user = `u${i % 3}`) => ({
+  eventId: `e${i}`,
+  userId: user,
+  resourceId: 'r',
+  type: 'view' as const,
+  occurredAt: Date.now(),
+  context: { platform: 'web' },
+});
 
 describe('Publisher (scripted producer)', () => {
   it('batches in call order, frames with the registered schema id, keys by userId', async () => {
@@ -40,7 +51,9 @@ describe('Publisher (scripted producer)', () => {
     await p.close();
     expect(calls.map((c) => c.topicMessages[0].messages.length)).toEqual([100, 100, 50]);
     const all = calls.flatMap((c) => c.topicMessages[0].messages);
-    expect(all.map((m) => (AVRO_TYPES.LearningInteraction.fromBuffer(m.value!.subarray(5)) as { eventId: string }).eventId)).toEqual(Array.from({ length: 250 }, (_, i) => `e${i}`));
+    expect(all.map((m) => (AVRO_TYPES.LearningInteraction.fromBuffer(m.value!.subarray(5)) as { eventId: string }).eventId)).toEqual(
+      Array.from({ length: 250 }, (_, i) => `e${i}`),
+    );
     expect(all[0].value!.subarray(0, 5)).toEqual(Buffer.from([0, 0, 0, 0, 7]));
     expect(all[4].key).toBe('u1');
     expect(calls[0].topicMessages[0].topic).toBe('p.learning.interactions');

@@ -1,5 +1,11 @@
 /** lib/kafka/errors.ts against kafkajs' own error classes, as kafkajs throws them. */
-import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs';
+import {
+  KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
+} from 'kafkajs';
 import { kafkaUnavailable } from '../../lib/kafka/errors';
 
 describe('kafkaUnavailable', () => {
@@ -15,7 +21,12 @@ describe('kafkaUnavailable', () => {
 
   it('does not count a refusal that no retry can fix', () => {
     // The shape kafkajs' protocol layer passes in (its error-codes table entry), which its typings do not declare.
-    const entry = { type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'The request included a message larger than the max message size the server will accept' };
+    const entry = {
+      type: 'MESSAGE_TOO_LARGE',
+      code: 10,
+      retriable: false,
+      message: 'The request included a message larger than the max message size the server will accept',
+    };
     const tooLarge = new KafkaJSProtocolError(entry as unknown as Error);
     expect(kafkaUnavailable(tooLarge)).toBe(false);
     expect(kafkaUnavailable(new KafkaJSNonRetriableError('Invalid topic'))).toBe(false);

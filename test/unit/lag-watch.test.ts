@@ -8,9 +8,15 @@ describe('LagWatch: lag that grows for minutes is a readiness failure', () => {
 
   it('growing for the whole window → one reason naming the partition; not before the window is covered', () => {
     const w = watch();
-    for (let s = 0; s <= 170; s += 10) { t = 1_000_000 + s * 1000; w.observe('g-learner', 'learning.interactions', 2, 2000 + s * 10); }
+    for (let s = 0; s <= 170; s += 10) {
+      t = 1_000_000 + s * 1000;
+      w.observe('g-learner', 'learning.interactions', 2, 2000 + s * 10);
+    }
     expect(w.reasons()).toEqual([]);
-    for (let s = 180; s <= 240; s += 10) { t = 1_000_000 + s * 1000; w.observe('g-learner', 'learning.interactions', 2, 2000 + s * 10); }
+    for (let s = 180; s <= 240; s += 10) {
+      t = 1_000_000 + s * 1000;
+      w.observe('g-learner', 'learning.interactions', 2, 2000 + s * 10);
+    }
     const r = w.reasons();
     expect(r).toHaveLength(1);
     expect(r[0]).toMatch(/g-learner learning\.interactions\[2\].*has not shrunk for 3 min/);
@@ -30,7 +36,10 @@ describe('LagWatch: lag that grows for minutes is a readiness failure', () => {
   it('a revoked partition is forgotten (consumer.lagGone through the tap)', () => {
     const w = watch();
     const emit = w.tap(noopEmitter);
-    for (let s = 0; s <= 200; s += 10) { t = 1_000_000 + s * 1000; emit.emit('consumer.lag', { group: 'g', topic: 'x', partition: 1, lag: 5000 + s }); }
+    for (let s = 0; s <= 200; s += 10) {
+      t = 1_000_000 + s * 1000;
+      emit.emit('consumer.lag', { group: 'g', topic: 'x', partition: 1, lag: 5000 + s });
+    }
     expect(w.reasons()).toHaveLength(1);
     emit.emit('consumer.lagGone', { group: 'g', topic: 'x', partition: 1 });
     expect(w.reasons()).toEqual([]);

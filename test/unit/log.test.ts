@@ -3,7 +3,8 @@ import { createLogger, pseudonymiser, withFields } from '../../lib/log';
 it('withFields writes the lines a child logger writes, and honours the level', () => {
   const viaChild: string[] = [];
   const viaFields: string[] = [];
-  const at = (lines: string[]) => createLogger({ level: 'info', base: { component: 'api' }, write: (l) => lines.push(l.replace(/"t":"[^"]+"/, '"t":0')) });
+  const at = (lines: string[]) =>
+    createLogger({ level: 'info', base: { component: 'api' }, write: (l) => lines.push(l.replace(/"t":"[^"]+"/, '"t":0')) });
   const child = at(viaChild).child({ requestId: 'r1' });
   const flat = withFields(at(viaFields), { requestId: 'r1' });
   for (const log of [child, flat]) {
@@ -22,7 +23,10 @@ it('writes learner ids as keyed pseudonyms: id fields and the id in an API path,
   const log = createLogger({ level: 'info', idSecret: 'secret-1', base: { userId: 'base-learner' }, write: (l) => lines.push(l) });
   log.info('learner erased', { userId: 'alice@example.org' });
   log.warn('re-rank failed', { userIds: ['alice@example.org', 'bob'], other: 'alice@example.org-is-not-an-id-field' });
-  withFields(log, { requestId: 'r' }).info('request', { path: '/v1/learners/alice%40example.org/recommendations', route: '/v1/learners/:userId/recommendations' });
+  withFields(log, { requestId: 'r' }).info('request', {
+    path: '/v1/learners/alice%40example.org/recommendations',
+    route: '/v1/learners/:userId/recommendations',
+  });
   log.child({ stage: 'learner' }).info('child', { userId: 'alice@example.org' });
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const p = pseudonymiser('secret-1')('alice@example.org');

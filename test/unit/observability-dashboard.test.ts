@@ -10,7 +10,9 @@ import { bindInstrumentation, createMetrics, type Instrumentation, type Instrume
 
 const ROOT = path.resolve(__dirname, '../..');
 const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'infra/grafana/learnstream.json'), 'utf8'));
-const ruleFiles = ['learnstream.rules.yml', 'learnstream.alerts.yml'].map((f) => fs.readFileSync(path.join(ROOT, 'infra/prometheus/rules', f), 'utf8'));
+const ruleFiles = ['learnstream.rules.yml', 'learnstream.alerts.yml'].map((f) =>
+  fs.readFileSync(path.join(ROOT, 'infra/prometheus/rules', f), 'utf8'),
+);
 
 /** Every `expr:` of a rules file, including block scalars (`expr: |` followed by more-indented lines). */
 function ruleExprs(text: string): string[] {
@@ -30,7 +32,21 @@ function ruleExprs(text: string): string[] {
   return out;
 }
 
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** Series names a PromQL expression selects: identifiers that are not functions, keywords, labels or durations. */
 export function seriesNames(expr: string): string[] {
@@ -75,8 +91,13 @@ const dashboardExprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ pan
 describe('Grafana dashboard', () => {
   it('is an importable dashboard with a Prometheus datasource variable and panels for every area', () => {
     expect(dashboard).toMatchObject({ title: 'learnstream', uid: 'learnstream-overview', schemaVersion: expect.any(Number) });
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
-    const rows = panels.filter((p) => p.type === 'row').map((p) => p.title.toLowerCase()).join(' | ');
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
+    const rows = panels
+      .filter((p) => p.type === 'row')
+      .map((p) => p.title.toLowerCase())
+      .join(' | ');
     for (const area of ['api latency', 'errors', 'freshness', 'throughput', 'lag', 'model quality']) expect(rows).toContain(area);
     const ids = (dashboard.panels as { id: number }[]).map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -86,7 +107,11 @@ describe('Grafana dashboard', () => {
   it('queries only series that learnstream exports or infra/prometheus records', async () => {
     const known = await exportedSeries();
     expect(dashboardExprs.length).toBeGreaterThan(25);
-    const unknown = dashboardExprs.flatMap(({ panel, expr }) => seriesNames(expr).filter((n) => !known.has(n) && !recorded.has(n)).map((n) => `${panel}: ${n}`));
+    const unknown = dashboardExprs.flatMap(({ panel, expr }) =>
+      seriesNames(expr)
+        .filter((n) => !known.has(n) && !recorded.has(n))
+        .map((n) => `${panel}: ${n}`),
+    );
     expect(unknown).toEqual([]);
   });
 
@@ -109,7 +134,9 @@ describe('Prometheus rules', () => {
   });
 
   it('the series-name extractor ignores functions, labels, durations and grouping', () => {
-    expect(seriesNames('histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{route=~"/v1.*",x="by"}[5m]))) / on (job) b:c:d > 0.5 and up')).toEqual(['a_bucket', 'b:c:d', 'up']);
+    expect(
+      seriesNames('histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{route=~"/v1.*",x="by"}[5m]))) / on (job) b:c:d > 0.5 and up'),
+    ).toEqual(['a_bucket', 'b:c:d', 'up']);
   });
 });
 
@@ -119,7 +146,11 @@ describe('Prometheus rules', () => {
  */
 async function metricsByEvent(): Promise<Map<string, Set<string>>> {
   const listeners = new Map<InstrumentationEventName, (p: never) => void>();
-  const recorder = { emit: () => undefined, listenerCount: () => 0, on: (name: InstrumentationEventName, fn: (p: never) => void) => (listeners.set(name, fn), () => undefined) } as unknown as Instrumentation;
+  const recorder = {
+    emit: () => undefined,
+    listenerCount: () => 0,
+    on: (name: InstrumentationEventName, fn: (p: never) => void) => (listeners.set(name, fn), () => undefined),
+  } as unknown as Instrumentation;
   const registry = new Registry();
   bindInstrumentation(recorder, createMetrics(registry, { defaultMetrics: false }));
   const strings = new Set(['method', 'route', 'topic', 'type', 'stage', 'source', 'group', 'command', 'model', 'reason']);
@@ -159,7 +190,9 @@ describe('metrics that exist on paper only', () => {
     const emitted = emittedEvents();
     expect(emitted.size).toBeGreaterThan(10);
     const names = [...(await exportedSeries())].filter((n) => n.startsWith('learnstream_') && !/_(bucket|sum|count)$/.test(n));
-    const dead = names.filter((n) => ![...(fed.get(n) ?? [])].some((e) => emitted.has(e))).map((n) => `${n} <- ${[...(fed.get(n) ?? ['no event'])].join(', ')}`);
+    const dead = names
+      .filter((n) => ![...(fed.get(n) ?? [])].some((e) => emitted.has(e)))
+      .map((n) => `${n} <- ${[...(fed.get(n) ?? ['no event'])].join(', ')}`);
     expect(dead).toEqual([]);
   });
 

@@ -20,17 +20,22 @@ describe('createMetrics', () => {
     const names = async (roles: ('api' | 'pipeline' | 'learner')[]) => {
       const registry = new Registry();
       createMetrics(registry, { roles, defaultMetrics: false });
-      return (await registry.metrics()).split('\n').filter((l) => l.startsWith('learnstream_')).map((l) => l.split(/[{ ]/)[0]);
+      return (await registry.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('learnstream_'))
+        .map((l) => l.split(/[{ ]/)[0]);
     };
     const api = await names(['api']);
     const pipeline = await names(['pipeline', 'learner']);
     // The item/catalogue process of npm start (lib/config/layout.ts) sets none of the learner stage's families.
     const stages = await names(['pipeline']);
-    for (const n of ['learnstream_ranking_rerank_duration_seconds_count', 'learnstream_quality_quiz_auc_ratio']) expect(stages).not.toContain(n);
+    for (const n of ['learnstream_ranking_rerank_duration_seconds_count', 'learnstream_quality_quiz_auc_ratio'])
+      expect(stages).not.toContain(n);
     expect(stages).toEqual([]);
     // Before any event the API exports its in-flight gauge and nothing of the pipeline's (the quiz AUC 0 fired an alert).
     expect(api).toContain('learnstream_http_in_flight_requests');
-    for (const n of ['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count']) expect(api).not.toContain(n);
+    for (const n of ['learnstream_quality_quiz_auc_ratio', 'learnstream_ranking_rerank_duration_seconds_count'])
+      expect(api).not.toContain(n);
     expect(pipeline).toEqual(expect.arrayContaining(['learnstream_ranking_rerank_duration_seconds_count']));
     expect(pipeline).not.toContain('learnstream_http_in_flight_requests');
     // Nor does the pipeline export a quiz AUC it has not measured yet: a 0 before 100 attempts put the quality alert
@@ -96,8 +101,18 @@ describe('createMetrics', () => {
 
   it('timed() reports duration and outcome and passes results and errors through', async () => {
     const seen: boolean[] = [];
-    await expect(timed(() => Promise.resolve(5), (_ms, ok) => seen.push(ok))).resolves.toBe(5);
-    await expect(timed(() => Promise.reject(new Error('x')), (_ms, ok) => seen.push(ok))).rejects.toThrow('x');
+    await expect(
+      timed(
+        () => Promise.resolve(5),
+        (_ms, ok) => seen.push(ok),
+      ),
+    ).resolves.toBe(5);
+    await expect(
+      timed(
+        () => Promise.reject(new Error('x')),
+        (_ms, ok) => seen.push(ok),
+      ),
+    ).rejects.toThrow('x');
     expect(seen).toEqual([true, false]);
   });
 });

@@ -15,11 +15,16 @@ import { JUNYI_FILE, readJunyiExercises } from '../../producers/curricula/junyi'
 
 const DIR = path.resolve(__dirname, '../../../shared/datasets/junyi-2015-exercise-table');
 const present = fs.existsSync(path.join(DIR, JUNYI_FILE));
-if (!present) console.warn(`Junyi path tests SKIPPED: ${path.join(DIR, JUNYI_FILE)} not found (the dataset is used in place, never copied into the repo)`);
+if (!present)
+  console.warn(
+    `Junyi path tests SKIPPED: ${path.join(DIR, JUNYI_FILE)} not found (the dataset is used in place, never copied into the repo)`,
+  );
 
 (present ? describe : describe.skip)('learning paths on the Junyi exercise graph', () => {
   const resources = present ? readJunyiExercises(DIR) : [];
-  const catalogue = new Map<string, CatalogueNode>(resources.map((r) => [r.resourceId, { id: r.resourceId, title: r.title, prerequisites: r.prerequisites ?? [], active: r.active }]));
+  const catalogue = new Map<string, CatalogueNode>(
+    resources.map((r) => [r.resourceId, { id: r.resourceId, title: r.title, prerequisites: r.prerequisites ?? [], active: r.active }]),
+  );
   const nodes = plannableGraph(catalogue);
   const skillsOf = new Map(resources.map((r) => [r.resourceId, r.skills ?? []]));
   const goals = [...nodes.keys()];
@@ -27,7 +32,12 @@ if (!present) console.warn(`Junyi path tests SKIPPED: ${path.join(DIR, JUNYI_FIL
   it('reads the table as the README describes it', () => {
     expect(resources).toHaveLength(835); // 837 rows, two retired exercises listed twice
     expect(goals).toHaveLength(776); // live exercises
-    expect(resources.find((r) => r.resourceId === 'inverses_of_functions')).toMatchObject({ title: '反函數', prerequisites: ['domain_of_a_function', 'range_of_a_function'], topics: ['algebra-functions', 'algebra'], active: true });
+    expect(resources.find((r) => r.resourceId === 'inverses_of_functions')).toMatchObject({
+      title: '反函數',
+      prerequisites: ['domain_of_a_function', 'range_of_a_function'],
+      topics: ['algebra-functions', 'algebra'],
+      active: true,
+    });
     // every prerequisite names an exercise of the table
     for (const r of resources) for (const p of r.prerequisites ?? []) expect(catalogue.has(p)).toBe(true);
   });
@@ -44,7 +54,10 @@ if (!present) console.warn(`Junyi path tests SKIPPED: ${path.join(DIR, JUNYI_FIL
     const none = (): Standing => ({ pSuccess: null, mastered: false });
     const acyclic = new Map(nodes);
     // without the one cycle's closing edge the rest of the graph is acyclic, so chain depths are finite
-    acyclic.set(RADICALS[0], { ...nodes.get(RADICALS[0])!, prerequisites: nodes.get(RADICALS[0])!.prerequisites.filter((p) => !RADICALS.includes(p)) });
+    acyclic.set(RADICALS[0], {
+      ...nodes.get(RADICALS[0])!,
+      prerequisites: nodes.get(RADICALS[0])!.prerequisites.filter((p) => !RADICALS.includes(p)),
+    });
     const depth = chainDepths(acyclic);
     let longest = { goal: '', steps: 0 };
     const blocked: string[] = [];
@@ -72,7 +85,9 @@ if (!present) console.warn(`Junyi path tests SKIPPED: ${path.join(DIR, JUNYI_FIL
       return RADICALS.some((x) => seen.has(x));
     };
     expect(new Set(blocked)).toEqual(new Set(goals.filter(reachesCycle)));
-    console.log(`Junyi: ${goals.length} live goals; ${goals.length - blocked.length} valid paths, ${blocked.length} behind the radicals cycle; longest ancestor chain ${deepest[1]} exercises (ending at ${deepest[0]}); largest path ${longest.steps} steps (to ${longest.goal})`);
+    console.log(
+      `Junyi: ${goals.length} live goals; ${goals.length - blocked.length} valid paths, ${blocked.length} behind the radicals cycle; longest ancestor chain ${deepest[1]} exercises (ending at ${deepest[0]}); largest path ${longest.steps} steps (to ${longest.goal})`,
+    );
   });
 
   it('learners with seeded random mastery: mastered exercises skipped, every path still valid', () => {

@@ -17,7 +17,15 @@ describe('CandidateGenerator', () => {
     const rng = mulberry32(3);
     const dim = 16;
     const table = new ItemTable(dim);
-    for (let i = 0; i < 2000; i++) table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: rng() * 0.1, count: 1, lastT: 0, active: i % 97 !== 0 });
+    for (let i = 0; i < 2000; i++)
+      table.set({
+        itemId: `r${i}`,
+        factors: Float32Array.from({ length: dim }, () => rng() - 0.5),
+        bias: rng() * 0.1,
+        count: 1,
+        lastT: 0,
+        active: i % 97 !== 0,
+      });
     const users = Array.from({ length: 9 }, () => Float32Array.from({ length: dim }, () => rng() - 0.5));
     const excluded = users.map(() => Array.from({ length: 30 }, () => Math.floor(rng() * 2000)));
     const adjust = (j: number, row: Float32Array) => {

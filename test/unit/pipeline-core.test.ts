@@ -29,11 +29,19 @@ const topics = { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 
 /** A synthetic but structured stream: 60 learners, 300 resources, each learner favouring a band of resources. */
 function stream(n: number): InteractionEvent[] {
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   return Array.from({ length: n }, (_, k) => {
     const u = Math.floor(rnd() * 60);
     const r = (u * 5 + Math.floor(rnd() * 40)) % 300;
-    return { kind: 'interaction', eventId: `e${k}`, userId: `u${u}`, resourceId: `r${r}`, type: rnd() < 0.7 ? 'click' : 'rate', value: 1 + Math.floor(rnd() * 5), occurredAt: 1_600_000_000_000 + k * 60_000 };
+    return {
+      kind: 'interaction',
+      eventId: `e${k}`,
+      userId: `u${u}`,
+      resourceId: `r${r}`,
+      type: rnd() < 0.7 ? 'click' : 'rate',
+      value: 1 + Math.floor(rnd() * 5),
+      occurredAt: 1_600_000_000_000 + k * 60_000,
+    };
   });
 }
 
@@ -53,7 +61,15 @@ function learner(events: PipelineEvent[]): { p: LearnerProcessor; feed: (from: n
   });
   const feed = async (from: number, to: number) => {
     for (let k = from; k < to; k++) {
-      const rec: InputRecord = { topic: 'i', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: 1000 + k, headers: {} };
+      const rec: InputRecord = {
+        topic: 'i',
+        partition: 0,
+        offset: String(k),
+        key: null,
+        value: Buffer.alloc(1),
+        timestamp: 1000 + k,
+        headers: {},
+      };
       await p.apply(0, rec);
     }
   };
@@ -87,7 +103,25 @@ describe('pipeline core', () => {
     item.restore(0, null);
     const grad = new Float32Array(16).fill(0.01);
     const send = (off: number, seq: number, pos: number) =>
-      item.apply(0, { topic: 'u', partition: 0, offset: String(pos), key: null, value: encodeItemUpdate({ kind: 'delta', itemId: 'r1', grad, gradBias: 0.1, countsAsEvent: seq === 0, timestamp: 1, src: 'i:0', off: String(off), seq }), timestamp: 0, headers: {} });
+      item.apply(0, {
+        topic: 'u',
+        partition: 0,
+        offset: String(pos),
+        key: null,
+        value: encodeItemUpdate({
+          kind: 'delta',
+          itemId: 'r1',
+          grad,
+          gradBias: 0.1,
+          countsAsEvent: seq === 0,
+          timestamp: 1,
+          src: 'i:0',
+          off: String(off),
+          seq,
+        }),
+        timestamp: 0,
+        headers: {},
+      });
     let pos = 0;
     for (let off = 0; off < 5; off++) for (let seq = 0; seq < 3; seq++) send(off, seq, pos++);
     const once = item.table(0)!.get('r1')!;
@@ -108,7 +142,16 @@ describe('pipeline core', () => {
     let builds = 0;
     const r = new Reranker({
       store,
-      build: (userId) => ({ userId, items: [], modelVersion: 'x', generatedAt: Date.now(), eventTime: Date.now(), source: 'personal', n: ++builds }) as never,
+      build: (userId) =>
+        ({
+          userId,
+          items: [],
+          modelVersion: 'x',
+          generatedAt: Date.now(),
+          eventTime: Date.now(),
+          source: 'personal',
+          n: ++builds,
+        }) as never,
       emit: noopEmitter,
       logger,
       intervalMs: 150,
@@ -181,12 +224,35 @@ describe('pipeline core', () => {
 });
 
 describe("others' transitions reach an idle learner's list (pipeline.signalRefreshMs)", () => {
-  const ev = (k: number, userId: string, resourceId: string): InteractionEvent => ({ kind: 'interaction', eventId: `s${k}`, userId, resourceId, type: 'click', occurredAt: 1_600_000_000_000 + k * 1000 });
+  const ev = (k: number, userId: string, resourceId: string): InteractionEvent => ({
+    kind: 'interaction',
+    eventId: `s${k}`,
+    userId,
+    resourceId,
+    type: 'click',
+    occurredAt: 1_600_000_000_000 + k * 1000,
+  });
   const run = async (signalRefreshMs: number) => {
     const events = [ev(0, 'bg', 'a'), ev(1, 'bg', 'b'), ev(2, 'q', 'x'), ev(3, 'p', 'x'), ev(4, 'p', 'y')];
     let clock = 0;
     const store = new MemoryServingStore();
-    const p = new LearnerProcessor({ decode: (rec) => Promise.resolve(events[Number(rec.offset)]), model, store, emit: noopEmitter, logger, topics, tombstone: () => Promise.resolve(), topN: 10, historyLength: 50, rerankIntervalMs: 0, modelVersion: 'test', now: () => clock, manualReranks: true, signalRefreshMs, kernel: 'js' });
+    const p = new LearnerProcessor({
+      decode: (rec) => Promise.resolve(events[Number(rec.offset)]),
+      model,
+      store,
+      emit: noopEmitter,
+      logger,
+      topics,
+      tombstone: () => Promise.resolve(),
+      topN: 10,
+      historyLength: 50,
+      rerankIntervalMs: 0,
+      modelVersion: 'test',
+      now: () => clock,
+      manualReranks: true,
+      signalRefreshMs,
+      kernel: 'js',
+    });
     p.restore(0, null);
     for (let k = 0; k < events.length; k++) {
       clock = events[k].occurredAt;
@@ -204,7 +270,10 @@ describe("others' transitions reach an idle learner's list (pipeline.signalRefre
 
   it('on: q, who did x, gets y ("learners who did x went on to this") after p did x then y, with no event of its own', async () => {
     const items = await run(60_000);
-    expect(items[0]).toMatchObject({ resourceId: 'y', reasons: expect.arrayContaining([expect.objectContaining({ code: 'because-you-did', ref: 'x' })]) });
+    expect(items[0]).toMatchObject({
+      resourceId: 'y',
+      reasons: expect.arrayContaining([expect.objectContaining({ code: 'because-you-did', ref: 'x' })]),
+    });
   });
 
   it('off (the default): q keeps the list of its last event until its next one', async () => {

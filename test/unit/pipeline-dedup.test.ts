@@ -18,8 +18,25 @@ const model = createCollabModel({ dim: 16, seed: 7 });
 const topics = { interactions: 'i', quizAttempts: 'q', profiles: 'p', erasures: 'e', itemUpdates: 'u' };
 const T0 = 1_700_000_000_000;
 
-const quiz = (eventId: string, userId = 'u1', correct = true): QuizEvent => ({ kind: 'quiz', eventId, userId, itemId: 'q-fractions-1', resourceId: 'r-fractions', skills: ['fractions'], correct, score: null, occurredAt: T0 });
-const click = (eventId: string, userId = 'u1', resourceId = 'r1'): PipelineEvent => ({ kind: 'interaction', eventId, userId, resourceId, type: 'click', occurredAt: T0 });
+const quiz = (eventId: string, userId = 'u1', correct = true): QuizEvent => ({
+  kind: 'quiz',
+  eventId,
+  userId,
+  itemId: 'q-fractions-1',
+  resourceId: 'r-fractions',
+  skills: ['fractions'],
+  correct,
+  score: null,
+  occurredAt: T0,
+});
+const click = (eventId: string, userId = 'u1', resourceId = 'r1'): PipelineEvent => ({
+  kind: 'interaction',
+  eventId,
+  userId,
+  resourceId,
+  type: 'click',
+  occurredAt: T0,
+});
 
 /** A learner processor fed (topic, event) pairs as records; decode hands the event back by offset. */
 function harness() {
@@ -46,7 +63,15 @@ function harness() {
   p.restore(0, null);
   const send = async (topic: string, ev: PipelineEvent, timestamp = T0) => {
     events.push(ev);
-    const rec: InputRecord = { topic, partition: 0, offset: String(events.length - 1), key: null, value: Buffer.alloc(1), timestamp, headers: {} };
+    const rec: InputRecord = {
+      topic,
+      partition: 0,
+      offset: String(events.length - 1),
+      key: null,
+      value: Buffer.alloc(1),
+      timestamp,
+      headers: {},
+    };
     await p.apply(0, rec);
   };
   return { p, send, duplicates, store, registry };

@@ -96,7 +96,12 @@ describe('InterestIndex', () => {
     expect(none.enabled).toBe(false);
     expect(await none.ensure(['machine learning'])).toBe(false);
     let calls = 0;
-    const failing = new InterestIndex({ embed: () => (calls++, Promise.reject(new Error('onnx session gone'))), content: new ContentTable(), logger, emit: noopEmitter });
+    const failing = new InterestIndex({
+      embed: () => (calls++, Promise.reject(new Error('onnx session gone'))),
+      content: new ContentTable(),
+      logger,
+      emit: noopEmitter,
+    });
     expect(await failing.ensure(['machine learning'])).toBe(false);
     expect(await failing.ensure(['machine learning'])).toBe(false);
     expect(calls).toBe(1);
@@ -119,16 +124,40 @@ describe('LearnerRanker with embedded interests', () => {
       ['pop-music', 'music', unit(0, 0, 0, 1), 5],
     ];
     for (const [id, topic, v, bias] of rows) {
-      table.set({ itemId: id, factors: Float32Array.of(0.5, 0.5, 0.5, 0.5), bias, count: 0, lastT: Number.NaN, active: true, meta: { type: 'course', topics: [topic], title: id } });
+      table.set({
+        itemId: id,
+        factors: Float32Array.of(0.5, 0.5, 0.5, 0.5),
+        bias,
+        count: 0,
+        lastT: Number.NaN,
+        active: true,
+        meta: { type: 'course', topics: [topic], title: id },
+      });
       content.set(id, v);
     }
     for (let i = 0; i < 40; i++) {
-      table.set({ itemId: `filler-${i}`, factors: Float32Array.of(0.1, 0.1, 0.1, 0.1), bias: 1, count: 3, lastT: 0, active: true, meta: { type: 'video', topics: ['misc'] } });
+      table.set({
+        itemId: `filler-${i}`,
+        factors: Float32Array.of(0.1, 0.1, 0.1, 0.1),
+        bias: 1,
+        count: 3,
+        lastT: 0,
+        active: true,
+        meta: { type: 'video', topics: ['misc'] },
+      });
       content.set(`filler-${i}`, unit(0, 0.3, 0.3, 1));
     }
     return { table, content };
   }
-  const cold = (interests: string[]): Learner => ({ cf: { vector: new Float32Array(dim), bias: 0, count: 0, lastT: Number.NaN }, interactions: 0, quizzes: 0, history: [], interests, completed: [], lastEventAt: 1 });
+  const cold = (interests: string[]): Learner => ({
+    cf: { vector: new Float32Array(dim), bias: 0, count: 0, lastT: Number.NaN },
+    interactions: 0,
+    quizzes: 0,
+    history: [],
+    interests,
+    completed: [],
+    lastEventAt: 1,
+  });
 
   it('a cold learner gets resources ranked by content similarity to the interest, with the interest named', async () => {
     const { table, content } = catalogue();
@@ -190,10 +219,32 @@ describe('LearnerProcessor: a profile event', () => {
       interests: ix,
     });
     p.restore(0, null);
-    const rec = (topic: string, offset: number, value: Buffer): InputRecord => ({ topic, partition: 0, offset: String(offset), key: null, value, timestamp: 1000 + offset, headers: {} });
+    const rec = (topic: string, offset: number, value: Buffer): InputRecord => ({
+      topic,
+      partition: 0,
+      offset: String(offset),
+      key: null,
+      value,
+      timestamp: 1000 + offset,
+      headers: {},
+    });
     for (const [k, [id, topic, v]] of CATALOGUE.entries()) {
       // the collaborative favourite is the music resource: a fresh learner's score is only the item bias
-      await p.apply(0, rec('u', k, encodeItemUpdate({ kind: 'upsert', itemId: id, f: new Float32Array(dim), b: id === 'pop-music' ? 3 : 0, active: true, meta: { topics: [topic], title: id } })));
+      await p.apply(
+        0,
+        rec(
+          'u',
+          k,
+          encodeItemUpdate({
+            kind: 'upsert',
+            itemId: id,
+            f: new Float32Array(dim),
+            b: id === 'pop-music' ? 3 : 0,
+            active: true,
+            meta: { topics: [topic], title: id },
+          }),
+        ),
+      );
       p.contentChanged(id, content.set(id, v), true);
     }
     await p.apply(0, rec('p', 0, Buffer.alloc(1)));
@@ -212,7 +263,10 @@ describe('LearnerProcessor: a profile event', () => {
   it('with the encoder: embedded, the list ranked by content similarity to the interest, the interest named, counted as content', async () => {
     const { list, matched } = await run(fakeEncoder().embed);
     expect(list.source).toBe('cold-start:interests');
-    expect(list.items[0]).toMatchObject({ resourceId: 'neural-nets', reasons: [expect.objectContaining({ code: 'matches-interest', ref: 'Machine learning' }), expect.anything()] });
+    expect(list.items[0]).toMatchObject({
+      resourceId: 'neural-nets',
+      reasons: [expect.objectContaining({ code: 'matches-interest', ref: 'Machine learning' }), expect.anything()],
+    });
     expect(matched).toEqual(['content']);
   });
 

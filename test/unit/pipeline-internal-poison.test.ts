@@ -31,12 +31,24 @@ function reason(fn: () => unknown): string {
 }
 
 const grad = (v = 0.01) => new Float32Array(DIM).fill(v);
-const delta = (off: number, g = grad()) => ({ kind: 'delta' as const, itemId: 'r1', grad: g, gradBias: 0.1, countsAsEvent: true, timestamp: 1, src: 'i:0', off: String(off), seq: 0 });
+const delta = (off: number, g = grad()) => ({
+  kind: 'delta' as const,
+  itemId: 'r1',
+  grad: g,
+  gradBias: 0.1,
+  countsAsEvent: true,
+  timestamp: 1,
+  src: 'i:0',
+  off: String(off),
+  seq: 0,
+});
 
 describe('guardItemUpdates (model.item-updates)', () => {
   it('passes the records the pipeline writes', () => {
     expect(guardItemUpdates(encodeDeltaBatch([delta(1), delta(2)]), DIM).map((u) => u.kind)).toEqual(['delta', 'delta']);
-    expect(guardItemUpdates(encodeItemUpdate({ kind: 'upsert', itemId: 'r2', f: grad(0.2), b: 0, active: true }), DIM)).toMatchObject([{ kind: 'upsert', itemId: 'r2', active: true }]);
+    expect(guardItemUpdates(encodeItemUpdate({ kind: 'upsert', itemId: 'r2', f: grad(0.2), b: 0, active: true }), DIM)).toMatchObject([
+      { kind: 'upsert', itemId: 'r2', active: true },
+    ]);
     expect(guardItemUpdates(encodeItemUpdate({ kind: 'remove', itemId: 'r3' }), DIM)).toEqual([{ kind: 'remove', itemId: 'r3' }]);
   });
 
@@ -54,13 +66,23 @@ describe('guardItemUpdates (model.item-updates)', () => {
   it('makes updates that would corrupt the table poison (internal-invalid): wrong dimension, non-finite values', () => {
     expect(reason(() => guardItemUpdates(encodeDeltaBatch([delta(1, new Float32Array(DIM + 1))]), DIM))).toBe('internal-invalid');
     expect(reason(() => guardItemUpdates(encodeDeltaBatch([delta(1, grad(Number.NaN))]), DIM))).toBe('internal-invalid');
-    expect(reason(() => guardItemUpdates(encodeItemUpdate({ kind: 'upsert', itemId: 'r2', f: new Float32Array(3), active: true }), DIM))).toBe('internal-invalid');
+    expect(
+      reason(() => guardItemUpdates(encodeItemUpdate({ kind: 'upsert', itemId: 'r2', f: new Float32Array(3), active: true }), DIM)),
+    ).toBe('internal-invalid');
     expect(reason(() => guardItemUpdates(Buffer.from('{"k":"r","i":""}'), DIM))).toBe('internal-invalid');
   });
 });
 
 describe('guardItemRow (model.item-factors) and guardContentVector (model.content-vectors)', () => {
-  const row = { itemId: 'r1', factors: grad(0.3), bias: 0.1, count: 4, lastT: 10, active: true, meta: { type: 'video', topics: ['algebra'], skills: [], prerequisites: [] } };
+  const row = {
+    itemId: 'r1',
+    factors: grad(0.3),
+    bias: 0.1,
+    count: 4,
+    lastT: 10,
+    active: true,
+    meta: { type: 'video', topics: ['algebra'], skills: [], prerequisites: [] },
+  };
 
   it('passes rows and vectors the pipeline writes', () => {
     expect(guardItemRow('r1', encodeItemRow(row, [0, '12']), DIM)).toMatchObject({ itemId: 'r1', count: 4, pos: [0, '12'] });
@@ -95,9 +117,22 @@ describe('guardItemRow (model.item-factors) and guardContentVector (model.conten
 describe('item stage on poison', () => {
   it('applies nothing of an undecodable record and goes on with the next one', () => {
     const sink: RecordSink = { push: () => undefined, flush: () => Promise.resolve(), backlog: 0 };
-    const item = new ItemProcessor({ model: createCollabModel({ dim: DIM, seed: 7 }), factors: sink, emit: noopEmitter, logger: createLogger({ level: 'error' }) });
+    const item = new ItemProcessor({
+      model: createCollabModel({ dim: DIM, seed: 7 }),
+      factors: sink,
+      emit: noopEmitter,
+      logger: createLogger({ level: 'error' }),
+    });
     item.restore(0, null);
-    const rec = (offset: number, value: Buffer) => ({ topic: 'u', partition: 0, offset: String(offset), key: Buffer.from('r1'), value, timestamp: 0, headers: {} });
+    const rec = (offset: number, value: Buffer) => ({
+      topic: 'u',
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from('r1'),
+      value,
+      timestamp: 0,
+      headers: {},
+    });
     item.apply(0, rec(0, encodeDeltaBatch([delta(0)])));
     const before = JSON.stringify(item.snapshot(0));
     expect(() => item.apply(0, rec(1, TEXT))).toThrow(PoisonMessageError);
@@ -117,7 +152,7 @@ describe('pipeline /readyz', () => {
     try {
       const get = async () => {
         const r = await fetch(`http://127.0.0.1:${server.port}/readyz`);
-        return { status: r.status, body: (await r.json()) };
+        return { status: r.status, body: await r.json() };
       };
       expect(await get()).toEqual({ status: 200, body: { status: 'ready', reasons: [] } });
       reasons = ['item replica consumer of model.item-factors crashed (kafkajs restarts it): boom'];

@@ -5,7 +5,17 @@
  */
 import type { Producer, RecordMetadata } from 'kafkajs';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
-import { decodeItemRow, decodeItemUpdates, encodeDeltaBatch, encodeItemRow, encodeItemUpdate, encodeUpdateBatch, rowPosition, type DeltaUpdate, type LinksUpdate } from '../../pipelines/messages';
+import {
+  decodeItemRow,
+  decodeItemUpdates,
+  encodeDeltaBatch,
+  encodeItemRow,
+  encodeItemUpdate,
+  encodeUpdateBatch,
+  rowPosition,
+  type DeltaUpdate,
+  type LinksUpdate,
+} from '../../pipelines/messages';
 import { ItemTable } from '../../pipelines/model/item-table';
 import { applyItemUpdate } from '../../pipelines/item/apply';
 import { createCollabModel } from '../../pipelines/model/collab';
@@ -26,7 +36,12 @@ const delta = (itemId: string, off: string, seq: number, g: number): DeltaUpdate
 
 describe('item update records', () => {
   it('a gradient batch decodes to the same gradients, bit for bit, in order', () => {
-    const deltas = [delta('r1', '0', 0, 1), delta('résumé-2', '0', 1, -2.5), delta('r1', '9007199254740993', 0, 1e-30), delta('r3', '12', 4, 3)];
+    const deltas = [
+      delta('r1', '0', 0, 1),
+      delta('résumé-2', '0', 1, -2.5),
+      delta('r1', '9007199254740993', 0, 1e-30),
+      delta('r3', '12', 4, 3),
+    ];
     const back = decodeItemUpdates(encodeDeltaBatch(deltas));
     expect(back).toHaveLength(4);
     back.forEach((u, j) => {
@@ -53,13 +68,26 @@ describe('item update records', () => {
     expect(rowPosition(encodeItemRow({ ...row, meta: undefined }))).toBeUndefined();
     const again = decodeItemRow('r1', encodeItemRow({ ...row, count: 8 }), { bytes: back.metaBytes!, meta: back.meta! });
     expect(again.meta).toBe(back.meta);
-    const changed = decodeItemRow('r1', encodeItemRow({ ...row, meta: { ...meta, title: 'other' } }), { bytes: back.metaBytes!, meta: back.meta! });
+    const changed = decodeItemRow('r1', encodeItemRow({ ...row, meta: { ...meta, title: 'other' } }), {
+      bytes: back.metaBytes!,
+      meta: back.meta!,
+    });
     expect(changed.meta).toEqual({ ...meta, title: 'other' });
   });
 });
 
 describe("the recommender's signals on the internal topics", () => {
-  const links = (itemId: string, off: string, seq: number): LinksUpdate => ({ kind: 'links', itemId, to: ['a', 'ü-2', 'c'], w: [1, 0.5, 0.25], pop: seq % 2, t: 1_700_000_123.5, src: 'learnstream.learning.interactions:1', off, seq });
+  const links = (itemId: string, off: string, seq: number): LinksUpdate => ({
+    kind: 'links',
+    itemId,
+    to: ['a', 'ü-2', 'c'],
+    w: [1, 0.5, 0.25],
+    pop: seq % 2,
+    t: 1_700_000_123.5,
+    src: 'learnstream.learning.interactions:1',
+    off,
+    seq,
+  });
 
   it('a batch of gradients and links decodes to the same updates, in order', () => {
     const updates = [delta('r1', '5', 0, 1), links('r1', '5', 1), links('r2', '9007199254740993', 2), delta('r3', '6', 0, -2)];
@@ -136,12 +164,19 @@ describe('KafkaItemSink', () => {
     expect(batches.length).toBeLessThanOrEqual(5);
     const order = records.flatMap((r) => decodeItemUpdates(r.value).map((u) => ({ u, partition: r.partition })));
     const label = ({ u }: (typeof order)[number]) => (u.kind === 'delta' ? u.off : u.kind);
-    expect(order.slice(0, 40).map(label).sort((a, b) => Number(a) - Number(b))).toEqual(ids.map((_, i) => String(i)));
+    expect(
+      order
+        .slice(0, 40)
+        .map(label)
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual(ids.map((_, i) => String(i)));
     expect(order.slice(40).map(label)).toEqual(['remove', '40']);
     // per partition, the order of the calls
     for (let p = 0; p < 4; p++) {
       const offs = order.filter((x) => x.partition === p).map(label);
-      expect(offs).toEqual([...offs].sort((a, b) => (a === 'remove' ? 40 : Number(a)) - (b === 'remove' ? 40 : Number(b)) || (a === 'remove' ? -1 : 1)));
+      expect(offs).toEqual(
+        [...offs].sort((a, b) => (a === 'remove' ? 40 : Number(a)) - (b === 'remove' ? 40 : Number(b)) || (a === 'remove' ? -1 : 1)),
+      );
     }
     for (const { u, partition } of order) expect(partition).toBe(partitionOf(u.itemId));
     // acknowledged updates per partition; what a replica at position `next` has not reflected yet
@@ -176,8 +211,28 @@ describe('KafkaRecordSink', () => {
 describe('row broadcasts', () => {
   it('a replica holding the same signal totals skips parsing the targets; a changed row is parsed', () => {
     const t = new ItemTable(4);
-    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), { kind: 'delta', itemId: 'r1', grad: new Float32Array(4), gradBias: 0, countsAsEvent: true, timestamp: 1, src: 's', off: '1', seq: 0 });
-    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), { kind: 'links', itemId: 'r1', to: ['a', 'b'], w: [1, 2], pop: 1, t: 5, src: 's', off: '1', seq: 1 });
+    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), {
+      kind: 'delta',
+      itemId: 'r1',
+      grad: new Float32Array(4),
+      gradBias: 0,
+      countsAsEvent: true,
+      timestamp: 1,
+      src: 's',
+      off: '1',
+      seq: 0,
+    });
+    applyItemUpdate(t, createCollabModel({ dim: 4, seed: 1 }), {
+      kind: 'links',
+      itemId: 'r1',
+      to: ['a', 'b'],
+      w: [1, 2],
+      pop: 1,
+      t: 5,
+      src: 's',
+      off: '1',
+      seq: 1,
+    });
     const buf = encodeItemRow(t.get('r1')!);
     const totals = t.signalTotals('r1')!;
     expect(decodeItemRow('r1', buf, undefined, totals).signals).toBeUndefined();

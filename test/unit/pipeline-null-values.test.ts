@@ -9,15 +9,29 @@ import { deadLetterNullValues, nonCompactedEventTopics } from '../../consumers/d
 import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 
 // Null values never reach the registry; a dead address makes sure nothing here depends on it.
-const deadRegistry = () => createRegistryClient(loadConfig({ overrides: { registry: { url: 'http://127.0.0.1:9/apis/ccompat/v7' } } }), { maxRetries: 0 });
-const record = (topic: string, value: Buffer | null): InputRecord => ({ topic, partition: 1, offset: '42', key: Buffer.from('u1'), value, timestamp: 1_700_000_000_000, headers: {} });
+const deadRegistry = () =>
+  createRegistryClient(loadConfig({ overrides: { registry: { url: 'http://127.0.0.1:9/apis/ccompat/v7' } } }), { maxRetries: 0 });
+const record = (topic: string, value: Buffer | null): InputRecord => ({
+  topic,
+  partition: 1,
+  offset: '42',
+  key: Buffer.from('u1'),
+  value,
+  timestamp: 1_700_000_000_000,
+  headers: {},
+});
 
 function setup() {
   const sent: { topic: string; messages: Message[] }[] = [];
   const reasons: string[] = [];
   const instr = createInstrumentation();
   instr.on('deadLetter', (e) => void reasons.push(`${e.topic}:${e.reason}`));
-  const step = createDecodeStep({ registry: deadRegistry(), topicPrefix: 'p.', emit: instr, sink: { send: (r) => (sent.push(r), Promise.resolve()) } });
+  const step = createDecodeStep({
+    registry: deadRegistry(),
+    topicPrefix: 'p.',
+    emit: instr,
+    sink: { send: (r) => (sent.push(r), Promise.resolve()) },
+  });
   const applied: string[] = [];
   const inner: GroupProcessor<number> = {
     stage: 'learner',
@@ -36,16 +50,22 @@ it('names the non-compacted event topics: interactions, quiz attempts, erasures'
   expect([...nonCompactedEventTopics('p.')].sort()).toEqual(['p.learning.interactions', 'p.learning.quiz-attempts', 'p.privacy.erasures']);
 });
 
-it.each(['p.learning.interactions', 'p.learning.quiz-attempts', 'p.privacy.erasures'])('dead-letters a null value on %s with reason unexpected-tombstone; the stage never sees it', async (topic) => {
-  const { processor, sent, reasons, applied } = setup();
-  await processor.apply(1, record(topic, null));
-  expect(applied).toEqual([]);
-  expect(reasons).toEqual([`${topic}:unexpected-tombstone`]);
-  expect(sent).toHaveLength(1);
-  expect(sent[0].topic).toBe(`${topic}.dlq`);
-  expect(sent[0].messages[0]).toMatchObject({ value: null, headers: { [DLQ_HEADERS.reason]: 'unexpected-tombstone', [DLQ_HEADERS.topic]: topic, [DLQ_HEADERS.offset]: '42' } });
-  expect(String(sent[0].messages[0].headers?.[DLQ_HEADERS.message])).toContain('null value on non-compacted topic');
-});
+it.each(['p.learning.interactions', 'p.learning.quiz-attempts', 'p.privacy.erasures'])(
+  'dead-letters a null value on %s with reason unexpected-tombstone; the stage never sees it',
+  async (topic) => {
+    const { processor, sent, reasons, applied } = setup();
+    await processor.apply(1, record(topic, null));
+    expect(applied).toEqual([]);
+    expect(reasons).toEqual([`${topic}:unexpected-tombstone`]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].topic).toBe(`${topic}.dlq`);
+    expect(sent[0].messages[0]).toMatchObject({
+      value: null,
+      headers: { [DLQ_HEADERS.reason]: 'unexpected-tombstone', [DLQ_HEADERS.topic]: topic, [DLQ_HEADERS.offset]: '42' },
+    });
+    expect(String(sent[0].messages[0].headers?.[DLQ_HEADERS.message])).toContain('null value on non-compacted topic');
+  },
+);
 
 it('passes tombstones on compacted topics, internal topics and every non-null record to the stage untouched', async () => {
   const { processor, sent, applied } = setup();
@@ -53,7 +73,12 @@ it('passes tombstones on compacted topics, internal topics and every non-null re
   await processor.apply(1, record('p.catalog.resources', null));
   await processor.apply(1, record('p.model.item-updates', null));
   await processor.apply(1, record('p.learning.interactions', Buffer.from([0, 0, 0, 0, 1])));
-  expect(applied).toEqual(['p.learners.profiles:null', 'p.catalog.resources:null', 'p.model.item-updates:null', 'p.learning.interactions:value']);
+  expect(applied).toEqual([
+    'p.learners.profiles:null',
+    'p.catalog.resources:null',
+    'p.model.item-updates:null',
+    'p.learning.interactions:value',
+  ]);
   expect(sent).toHaveLength(0);
   // The rest of the processor interface is the stage's own.
   expect(processor.stage).toBe('learner');

@@ -23,7 +23,17 @@ const haveStatics = existsSync(join(STATICS_DIR, 'STATICS_train.csv'));
     .slice(0, 5000)
     .map((e): QuizEvent => {
       const a = e.event;
-      return { kind: 'quiz', eventId: a.eventId, userId: a.userId, itemId: a.itemId, resourceId: null, skills: a.skills, correct: a.correct, score: a.score, occurredAt: a.occurredAt };
+      return {
+        kind: 'quiz',
+        eventId: a.eventId,
+        userId: a.userId,
+        itemId: a.itemId,
+        resourceId: null,
+        skills: a.skills,
+        correct: a.correct,
+        score: a.score,
+        occurredAt: a.occurredAt,
+      };
     });
   const registry = new Registry();
   const instr = createInstrumentation();
@@ -44,7 +54,8 @@ const haveStatics = existsSync(join(STATICS_DIR, 'STATICS_train.csv'));
     modelVersion: 'test',
   });
   p.restore(0, null);
-  for (let k = 0; k < attempts.length; k++) await p.apply(0, { topic: 'q', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: 1000 + k, headers: {} });
+  for (let k = 0; k < attempts.length; k++)
+    await p.apply(0, { topic: 'q', partition: 0, offset: String(k), key: null, value: Buffer.alloc(1), timestamp: 1000 + k, headers: {} });
   await p.stop();
 
   expect(emitted).toHaveLength(attempts.length / 100);

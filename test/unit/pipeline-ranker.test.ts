@@ -19,13 +19,45 @@ describe('LearnerRanker', () => {
     const table = new ItemTable(dim);
     const topics = ['algebra', 'history', 'biology', 'music'];
     for (let i = 0; i < 500; i++) {
-      table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 1 + (i % 13), lastT: 0, active: true, meta: { type: 'video', topics: [topics[i % 4]], skills: [`s${i % 4}`], title: `R ${i}` } });
+      table.set({
+        itemId: `r${i}`,
+        factors: Float32Array.from({ length: dim }, () => rng() - 0.5),
+        bias: 0,
+        count: 1 + (i % 13),
+        lastT: 0,
+        active: true,
+        meta: { type: 'video', topics: [topics[i % 4]], skills: [`s${i % 4}`], title: `R ${i}` },
+      });
     }
     const user = Float32Array.from({ length: dim }, () => rng() - 0.5);
     // a next step after r3 (completed), and a brand-new algebra resource whose factors the learner dislikes
-    table.set({ itemId: 'r3-part2', factors: user.slice(), bias: 0, count: 2, lastT: 0, active: true, meta: { type: 'course', topics: ['history'], prerequisites: ['r3'] } });
-    const fresh = table.set({ itemId: 'new-algebra', factors: user.map((x) => -x), bias: 0, count: 0, lastT: Number.NaN, active: true, meta: { type: 'article', topics: ['algebra'] } });
-    const l: Learner = { cf: { vector: user, bias: 0, count: 5, lastT: 0 }, interactions: 5, quizzes: 0, history: ['r1', 'r2', 'r3'], interests: ['Algebra'], completed: ['r3', 'r9'], lastEventAt: 1 };
+    table.set({
+      itemId: 'r3-part2',
+      factors: user.slice(),
+      bias: 0,
+      count: 2,
+      lastT: 0,
+      active: true,
+      meta: { type: 'course', topics: ['history'], prerequisites: ['r3'] },
+    });
+    const fresh = table.set({
+      itemId: 'new-algebra',
+      factors: user.map((x) => -x),
+      bias: 0,
+      count: 0,
+      lastT: Number.NaN,
+      active: true,
+      meta: { type: 'article', topics: ['algebra'] },
+    });
+    const l: Learner = {
+      cf: { vector: user, bias: 0, count: 5, lastT: 0 },
+      interactions: 5,
+      quizzes: 0,
+      history: ['r1', 'r2', 'r3'],
+      interests: ['Algebra'],
+      completed: ['r3', 'r9'],
+      lastEventAt: 1,
+    };
     // learners who did r3 went on to r3-part2: the recommender's transitions carry it
     table.signals.addLink(table.indexOf('r3'), table.indexOf('r3-part2'), 1, 0);
 
@@ -56,7 +88,15 @@ describe('reasons are true', () => {
   const build = () => {
     const table = new ItemTable(dim);
     for (let i = 0; i < 300; i++) {
-      table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 3, lastT: 0, active: true, meta: { skills: [`s${i % 6}`], title: `R ${i}` } });
+      table.set({
+        itemId: `r${i}`,
+        factors: Float32Array.from({ length: dim }, () => rng() - 0.5),
+        bias: 0,
+        count: 3,
+        lastT: 0,
+        active: true,
+        meta: { skills: [`s${i % 6}`], title: `R ${i}` },
+      });
     }
     // random transitions and popularity, so that many candidates carry a transition part
     for (let e = 0; e < 3000; e++) table.signals.addLink(Math.floor(rng() * 300), Math.floor(rng() * 300), rng(), e);
@@ -71,7 +111,15 @@ describe('reasons are true', () => {
     let because = 0;
     for (let u = 0; u < 50; u++) {
       const history = Array.from({ length: 1 + (u % 12) }, () => `r${Math.floor(rng() * 300)}`);
-      const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: history.length, quizzes: 0, history: [...new Set(history)], interests: [], completed: [], lastEventAt: 1 };
+      const l: Learner = {
+        cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 },
+        interactions: history.length,
+        quizzes: 0,
+        history: [...new Set(history)],
+        interests: [],
+        completed: [],
+        lastEventAt: 1,
+      };
       const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
       for (const it of ranker.rank(`u${u}`, l, table, undefined, top, 0)) {
         for (const r of it.reasons) {
@@ -94,7 +142,15 @@ describe('reasons are true', () => {
     }
     const ranker = new LearnerRanker({ topN: 60, rank: { reasonLevelDistance: 0.5 } });
     const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });
-    const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: 3, quizzes: 14, history: ['r1', 'r2', 'r3'], interests: [], completed: [], lastEventAt: 1 };
+    const l: Learner = {
+      cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 },
+      interactions: 3,
+      quizzes: 14,
+      history: ['r1', 'r2', 'r3'],
+      interests: [],
+      completed: [],
+      lastEventAt: 1,
+    };
     const [top] = gen.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
     const levels = ranker.rank('u', l, table, knowledge, top, 0).flatMap((it) => it.reasons.filter((r) => r.code === 'right-level'));
     expect(levels.length).toBeGreaterThan(0);
@@ -107,7 +163,15 @@ describe('never offered again', () => {
     const dim = 4;
     const rng = mulberry32(21);
     const table = new ItemTable(dim);
-    for (let i = 0; i < 100; i++) table.set({ itemId: `r${i}`, factors: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0, active: true });
+    for (let i = 0; i < 100; i++)
+      table.set({
+        itemId: `r${i}`,
+        factors: Float32Array.from({ length: dim }, () => rng() - 0.5),
+        bias: 0,
+        count: 5,
+        lastT: 0,
+        active: true,
+      });
     // r0..r19 were engaged long ago: out of the (short) history, still in the engaged set; transitions and popularity favour them
     const engaged = new EngagedSet();
     for (let i = 0; i < 20; i++) engaged.add(`r${i}`);
@@ -115,7 +179,16 @@ describe('never offered again', () => {
       table.signals.addLink(table.indexOf('r99'), i, 10, 0);
       table.signals.addPopularity(i, 50, 0);
     }
-    const l: Learner = { cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 }, interactions: 21, quizzes: 0, history: ['r99'], interests: [], completed: [], lastEventAt: 1, engaged };
+    const l: Learner = {
+      cf: { vector: Float32Array.from({ length: dim }, () => rng() - 0.5), bias: 0, count: 5, lastT: 0 },
+      interactions: 21,
+      quizzes: 0,
+      history: ['r99'],
+      interests: [],
+      completed: [],
+      lastEventAt: 1,
+      engaged,
+    };
     engaged.add('r99');
     const ranker = new LearnerRanker({ topN: 30 });
     const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });

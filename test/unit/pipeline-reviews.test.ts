@@ -39,7 +39,15 @@ function harness() {
   p.restore(0, null);
   const send = async (topic: string, ev: PipelineEvent) => {
     events.push(ev);
-    await p.apply(0, { topic, partition: 0, offset: String(events.length - 1), key: null, value: Buffer.alloc(1), timestamp: clock, headers: {} });
+    await p.apply(0, {
+      topic,
+      partition: 0,
+      offset: String(events.length - 1),
+      key: null,
+      value: Buffer.alloc(1),
+      timestamp: clock,
+      headers: {},
+    });
     await p.reranker.runDue();
   };
   const setClock = (t: number) => (clock = t);
@@ -47,8 +55,25 @@ function harness() {
 }
 
 let n = 0;
-const quiz = (userId: string, resourceId: string, correct: boolean, at: number): QuizEvent => ({ kind: 'quiz', eventId: `q${n++}`, userId, itemId: `${resourceId}-item`, resourceId, skills: ['s'], correct, score: null, occurredAt: at });
-const click = (userId: string, resourceId: string, at: number): PipelineEvent => ({ kind: 'interaction', eventId: `c${n++}`, userId, resourceId, type: 'click', occurredAt: at });
+const quiz = (userId: string, resourceId: string, correct: boolean, at: number): QuizEvent => ({
+  kind: 'quiz',
+  eventId: `q${n++}`,
+  userId,
+  itemId: `${resourceId}-item`,
+  resourceId,
+  skills: ['s'],
+  correct,
+  score: null,
+  occurredAt: at,
+});
+const click = (userId: string, resourceId: string, at: number): PipelineEvent => ({
+  kind: 'interaction',
+  eventId: `c${n++}`,
+  userId,
+  resourceId,
+  type: 'click',
+  occurredAt: at,
+});
 
 async function world() {
   const h = harness();
@@ -102,7 +127,15 @@ describe('learner stage: spaced review (FSRS)', () => {
     const card = () => h.p.learner('u1')!.reviews!.get('r:r7');
     await h.send('i', click('u1', 'r7', T0 + DAY));
     expect(card()).toBeUndefined();
-    await h.send('i', { kind: 'interaction', eventId: `c${n++}`, userId: 'u1', resourceId: 'r7', type: 'view', review: true, occurredAt: T0 + 2 * DAY });
+    await h.send('i', {
+      kind: 'interaction',
+      eventId: `c${n++}`,
+      userId: 'u1',
+      resourceId: 'r7',
+      type: 'view',
+      review: true,
+      occurredAt: T0 + 2 * DAY,
+    });
     expect(card()?.reps).toBe(1);
     await h.p.stop();
   });

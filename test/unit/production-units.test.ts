@@ -20,7 +20,10 @@ const read = (...p: string[]) => fs.readFileSync(path.join(INFRA, ...p), 'utf8')
 
 /** `httpGet: { path: X, port: Y }` of a manifest, with the probe kind (startupProbe, livenessProbe, ...). */
 function probes(manifest: string): { kind: string; path: string }[] {
-  return [...manifest.matchAll(/(\w+Probe):\s*\n\s*httpGet: \{ path: '?([^',}]+)'?, port: \w+ \}/g)].map((m) => ({ kind: m[1], path: m[2] }));
+  return [...manifest.matchAll(/(\w+Probe):\s*\n\s*httpGet: \{ path: '?([^',}]+)'?, port: \w+ \}/g)].map((m) => ({
+    kind: m[1],
+    path: m[2],
+  }));
 }
 
 describe('infra/k8s', () => {
@@ -46,7 +49,7 @@ describe('infra/k8s', () => {
       const res = await fetch(`http://127.0.0.1:${api.port}${p.path}`);
       expect([p.kind, p.path, res.status]).toEqual([p.kind, p.path, 200]);
     }
-    expect(manifest).toContain("command: [node, --import, tsx, api/server.ts]");
+    expect(manifest).toContain('command: [node, --import, tsx, api/server.ts]');
     expect(manifest).toMatch(/LEARNSTREAM_API_HOST, value: 0\.0\.0\.0/);
     expect(manifest).toMatch(/LEARNSTREAM_API_PORT, value: '18080'/);
     expect(manifest).toMatch(/containerPort: 18080/);
@@ -54,8 +57,11 @@ describe('infra/k8s', () => {
 
   it.each([
     ['pipeline.yaml', "--stage, 'item,catalog,experiment', --state-dir, /var/lib/learnstream/state]"],
-    ['learner.yaml', '--stage, learner, --instance, $(LEARNER_INSTANCE), --metrics-port, \'19464\', --changelog, --state-dir, /var/lib/learnstream/state]'],
-  ])('every probe of %s answers 200 on the real metrics server; it runs the layout\'s process', async (file, args) => {
+    [
+      'learner.yaml',
+      "--stage, learner, --instance, $(LEARNER_INSTANCE), --metrics-port, '19464', --changelog, --state-dir, /var/lib/learnstream/state]",
+    ],
+  ])("every probe of %s answers 200 on the real metrics server; it runs the layout's process", async (file, args) => {
     const manifest = read('k8s', file);
     const found = probes(manifest);
     expect(found.map((p) => p.kind).sort()).toEqual(['livenessProbe', 'readinessProbe', 'startupProbe']);
@@ -74,19 +80,22 @@ describe('infra/k8s', () => {
     expect(read('k8s', 'kustomization.yaml')).toContain(`  - ${file}\n`);
   });
 
-  it('the layout of lib/config/layout.ts: the stages of npm start\'s processes, the learner pod ordinal as its instance', () => {
+  it("the layout of lib/config/layout.ts: the stages of npm start's processes, the learner pod ordinal as its instance", () => {
     const config = loadConfig({ env: {}, overrides: { pipeline: { learnerInstances: 2 } } });
     const [pipeline, learner] = pipelineProcesses(config);
     expect(read('k8s', 'pipeline.yaml')).toContain(`--stage, '${pipeline.stages}'`);
     expect(learner.args.slice(0, 3)).toEqual(['--stage', 'learner', '--instance']);
-    expect(read('k8s', 'learner.yaml')).toContain("fieldPath: \"metadata.labels['apps.kubernetes.io/pod-index']\"");
+    expect(read('k8s', 'learner.yaml')).toContain('fieldPath: "metadata.labels[\'apps.kubernetes.io/pod-index\']"');
     expect(parseArgs(['--stage', 'learner', '--instance', '3', '--metrics-port', '19464']).metricsPort).toBe(19464);
   });
 });
 
 describe('infra/systemd', () => {
   it.each([
-    ['learnstream-pipeline.service', 'pipelines/main.ts --stage item,catalog,experiment --state-dir /var/lib/learnstream/state --learner-peers ${LEARNSTREAM_LEARNER_PEERS}'],
+    [
+      'learnstream-pipeline.service',
+      'pipelines/main.ts --stage item,catalog,experiment --state-dir /var/lib/learnstream/state --learner-peers ${LEARNSTREAM_LEARNER_PEERS}',
+    ],
     ['learnstream-learner@.service', 'pipelines/main.ts --stage learner --instance %i --state-dir /var/lib/learnstream/state'],
     ['learnstream-api.service', 'api/server.ts'],
   ])('%s runs %s, restarts always with a growing delay and never gives up', (unit, args) => {
@@ -99,13 +108,27 @@ describe('infra/systemd', () => {
   });
 
   it('the target starts the pipeline, one learner instance per core of the env example and the API; the peers are their ports', () => {
-    const env = Object.fromEntries(read('systemd', 'learnstream.env.example').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      read('systemd', 'learnstream.env.example')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const n = Number(env.LEARNSTREAM_LEARNER_INSTANCES);
-    const config = loadConfig({ env: {}, overrides: { metrics: { port: Number(env.LEARNSTREAM_METRICS_PORT) }, pipeline: { learnerInstances: n } } });
+    const config = loadConfig({
+      env: {},
+      overrides: { metrics: { port: Number(env.LEARNSTREAM_METRICS_PORT) }, pipeline: { learnerInstances: n } },
+    });
     const learners = pipelineProcesses(config).filter((p) => p.instance !== undefined);
     expect(env.LEARNSTREAM_LEARNER_PEERS).toBe(learners.map((l) => l.metricsPort).join(','));
     const wants = /^Wants=(.*)$/m.exec(read('systemd', 'learnstream.target'))?.[1].split(' ') ?? [];
-    expect(wants.sort()).toEqual(['learnstream-api.service', 'learnstream-pipeline.service', ...learners.map((l) => `learnstream-learner@${l.instance}.service`)].sort());
+    expect(wants.sort()).toEqual(
+      [
+        'learnstream-api.service',
+        'learnstream-pipeline.service',
+        ...learners.map((l) => `learnstream-learner@${l.instance}.service`),
+      ].sort(),
+    );
     expect(parseArgs(['--stage', 'item,catalog,experiment', '--learner-peers', '']).learnerPeers).toEqual([]);
   });
 });

@@ -32,7 +32,11 @@ suite('rank() on edx courses with real embeddings', () => {
     encoder = await OnnxSentenceEncoder.load((model as { dir: string }).dir);
     // a manageable, deterministic slice: the first 25 courses of four subjects
     const subjects = ['Computer Science', 'Data Analysis & Statistics', 'Humanities', 'Business & Management'];
-    courses = subjects.flatMap((s) => readEdxCourses(EDX).filter((c) => c.subject === s).slice(0, 25));
+    courses = subjects.flatMap((s) =>
+      readEdxCourses(EDX)
+        .filter((c) => c.subject === s)
+        .slice(0, 25),
+    );
     const vecs = await encoder.encode(courses.map((c) => resourceText({ title: c.title, description: c.summary, topics: [c.subject] })));
     candidates = courses.map((c, i) => ({ resourceId: `c${i}`, title: c.title, content: vecs[i], topics: [c.subject], popularity: 1 }));
     [interest] = await encoder.encode(['machine learning']);
@@ -44,12 +48,19 @@ suite('rank() on edx courses with real embeddings', () => {
     const { items } = rank(
       {
         candidates,
-        learner: { userId: 'u', completed: new Set([intro.resourceId]), interests: [{ label: 'machine learning', vector: interest }], recent: [{ resourceId: intro.resourceId, title: intro.title, vector: intro.content }] },
+        learner: {
+          userId: 'u',
+          completed: new Set([intro.resourceId]),
+          interests: [{ label: 'machine learning', vector: interest }],
+          recent: [{ resourceId: intro.resourceId, title: intro.title, vector: intro.content }],
+        },
       },
       { topN: 10 },
     );
     const titles = items.map((i) => candidates.find((c) => c.resourceId === i.resourceId)!.title!);
-    console.log(`top 10 for "machine learning" after "${intro.title}":\n  ${items.map((it, j) => `${titles[j]}  [${it.reasons.map((r) => r.code).join(', ')}]`).join('\n  ')}`);
+    console.log(
+      `top 10 for "machine learning" after "${intro.title}":\n  ${items.map((it, j) => `${titles[j]}  [${it.reasons.map((r) => r.code).join(', ')}]`).join('\n  ')}`,
+    );
     expect(items.map((i) => i.resourceId)).not.toContain(intro.resourceId);
     const top3 = titles.slice(0, 3).join(' | ');
     expect(top3).toMatch(/machine learning|data science|artificial intelligence|AI|statistic|data/i);

@@ -45,7 +45,9 @@ describe('rank() equals the reference implementation', () => {
   it('NaN and infinite inputs (NaN collab score, infinite popularity, NaN P(success)), 12 seeds', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const { input, options } = makeRankCase(77_000 + seed, { n: 120, shape: 'mixed' });
-      const candidates = input.candidates.map((c, i) => (i % 9 === 0 ? { ...c, collabScore: Number.NaN } : i % 31 === 5 && seed % 2 === 0 ? { ...c, popularity: Infinity } : c));
+      const candidates = input.candidates.map((c, i) =>
+        i % 9 === 0 ? { ...c, collabScore: Number.NaN } : i % 31 === 5 && seed % 2 === 0 ? { ...c, popularity: Infinity } : c,
+      );
       const predictSuccess = (_u: string, id: string) => (id.endsWith('3') ? Number.NaN : input.predictSuccess?.(_u, id));
       const withNaN = { ...input, candidates, predictSuccess };
       expect(JSON.stringify(rank(withNaN, options))).toBe(JSON.stringify(referenceRank(withNaN, options)));
@@ -54,7 +56,13 @@ describe('rank() equals the reference implementation', () => {
   it('all relevances tied or in a few levels: order by id, 12 seeds', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const { input, options } = makeRankCase(88_000 + seed, { n: 200, shape: 'mixed' });
-      const candidates = input.candidates.map((c, i) => ({ resourceId: c.resourceId, collabScore: seed % 2 === 0 ? undefined : i % 3, popularity: 1, prerequisites: c.prerequisites, similarity: c.similarity }));
+      const candidates = input.candidates.map((c, i) => ({
+        resourceId: c.resourceId,
+        collabScore: seed % 2 === 0 ? undefined : i % 3,
+        popularity: 1,
+        prerequisites: c.prerequisites,
+        similarity: c.similarity,
+      }));
       const tied = { ...input, candidates, predictSuccess: undefined, similarity: undefined };
       expect(JSON.stringify(rank(tied, options))).toBe(JSON.stringify(referenceRank(tied, options)));
     }
@@ -64,7 +72,10 @@ describe('rank() equals the reference implementation', () => {
     const inner = makeRankCase(4243, { n: 200, shape: 'mixed' });
     const ps = outer.input.predictSuccess!;
     const innerLists: string[] = [];
-    const reentrant = { ...outer.input, predictSuccess: (u: string, id: string) => (innerLists.push(JSON.stringify(rank(inner.input, inner.options))), ps(u, id)) };
+    const reentrant = {
+      ...outer.input,
+      predictSuccess: (u: string, id: string) => (innerLists.push(JSON.stringify(rank(inner.input, inner.options))), ps(u, id)),
+    };
     expect(JSON.stringify(rank(reentrant, outer.options))).toBe(JSON.stringify(referenceRank(outer.input, outer.options)));
     expect(innerLists[innerLists.length - 1]).toBe(JSON.stringify(referenceRank(inner.input, inner.options)));
   });
@@ -77,7 +88,15 @@ describe('rank() equals the reference implementation', () => {
       const scores = got.items.map((i) => i.score);
       tiedScores += scores.length - new Set(scores).size;
     }
-    expect([...codes].sort()).toEqual(['content-similar', 'matches-interest', 'new-resource', 'next-after', 'popular', 'right-level', 'similar-learners']);
+    expect([...codes].sort()).toEqual([
+      'content-similar',
+      'matches-interest',
+      'new-resource',
+      'next-after',
+      'popular',
+      'right-level',
+      'similar-learners',
+    ]);
     expect(tiedScores).toBeGreaterThan(10);
   });
 });
@@ -87,7 +106,9 @@ describe('the ranker parts equal the reference on hostile inputs', () => {
   function values(rng: () => number, n: number, special: boolean): Float64Array {
     const pool = [0, -0, 1, 2, 2.5, -3, 0.125, 7, 1e-9];
     if (special) pool.push(Infinity, -Infinity, Number.NaN);
-    return Float64Array.from({ length: n }, () => (rng() < 0.5 ? pool[Math.floor(rng() * pool.length)] : Math.round((rng() - 0.5) * 1000) / 100));
+    return Float64Array.from({ length: n }, () =>
+      rng() < 0.5 ? pool[Math.floor(rng() * pool.length)] : Math.round((rng() - 0.5) * 1000) / 100,
+    );
   }
   const sizes = [0, 1, 2, 3, 15, 16, 17, 40, 200, 701];
 

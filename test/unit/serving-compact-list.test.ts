@@ -10,7 +10,9 @@ function topList(userId: string, n: number): RecommendationList {
       resourceId: `res-${(i * 7919) % 100_000}`,
       score: 3 - i * 0.01,
       reasons: [
-        ...(i % 3 === 0 ? [{ code: 'matches-interest' as const, text: `Matches your interest in topic-${i % 30}`, ref: `topic-${i % 30}` }] : []),
+        ...(i % 3 === 0
+          ? [{ code: 'matches-interest' as const, text: `Matches your interest in topic-${i % 30}`, ref: `topic-${i % 30}` }]
+          : []),
         { code: 'similar-learners' as const, text: 'Learners with similar activity engaged with this' },
       ],
       type: 'video',

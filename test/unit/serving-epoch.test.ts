@@ -38,7 +38,14 @@ describe('ServingEpoch: a lost serving view is detected, an older copy with the 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function watcher(store: FakeEpochStore, causes: RebuildCause[]) {
-    return new ServingEpoch({ store, stage: 'learner', stateDir: dir, logger, rewrite: () => Promise.resolve(), onRewrite: (e) => void (e.phase === 'start' && causes.push(e.cause)) });
+    return new ServingEpoch({
+      store,
+      stage: 'learner',
+      stateDir: dir,
+      logger,
+      rewrite: () => Promise.resolve(),
+      onRewrite: (e) => void (e.phase === 'start' && causes.push(e.cause)),
+    });
   }
 
   it('rewrites once on first start, then only when the store is emptied, replaced or restored from an older copy', async () => {

@@ -8,9 +8,24 @@ const list: RecommendationList = {
   eventTime: 1795996800040,
   source: 'personal',
   items: [
-    { resourceId: 'r-1', score: 0.123456789012345, reasons: [{ code: 'matches-interest', text: 'Matches your interest "álgebra ∑"', ref: 'álgebra' }], type: 'video', topics: ['algebra', 'x'], skills: ['linear-eq'] },
+    {
+      resourceId: 'r-1',
+      score: 0.123456789012345,
+      reasons: [{ code: 'matches-interest', text: 'Matches your interest "álgebra ∑"', ref: 'álgebra' }],
+      type: 'video',
+      topics: ['algebra', 'x'],
+      skills: ['linear-eq'],
+    },
     { resourceId: 'r\n2', score: -3, reasons: [] },
-    { resourceId: 'r-3', score: 1e-9, reasons: [{ code: 'next-after', text: 'line one\nline two', ref: 'r-1' }, { code: 'popular', text: 'Popular right now' }], topics: [] },
+    {
+      resourceId: 'r-3',
+      score: 1e-9,
+      reasons: [
+        { code: 'next-after', text: 'line one\nline two', ref: 'r-1' },
+        { code: 'popular', text: 'Popular right now' },
+      ],
+      topics: [],
+    },
   ],
 };
 
@@ -21,7 +36,10 @@ function bigList(n: number): RecommendationList {
     items: Array.from({ length: n }, (_, i) => ({
       resourceId: `resource-${i}-${'x'.repeat(i % 7)}`,
       score: 1 - i / 1000,
-      reasons: [{ code: 'similar-learners' as const, text: 'Learners like you engaged with this' }, { code: 'right-level' as const, text: `Right level for skill-${i % 5}: expected success 7${i % 10}%`, ref: `skill-${i % 5}` }],
+      reasons: [
+        { code: 'similar-learners' as const, text: 'Learners like you engaged with this' },
+        { code: 'right-level' as const, text: `Right level for skill-${i % 5}: expected success 7${i % 10}%`, ref: `skill-${i % 5}` },
+      ],
       type: ['video', 'quiz', 'article'][i % 3],
       topics: [`topic-${i % 4}`, `topic-${(i + 1) % 4}`],
       skills: [`skill-${i % 5}`],
@@ -44,13 +62,25 @@ describe('list encoding (format 3, binary)', () => {
     const item1 = decodeList(raw)!.items[1];
     expect(Object.keys(item1).sort()).toEqual(['reasons', 'resourceId', 'score']);
     expect(decodeList(raw)!.items[2].topics).toEqual([]);
-    const undefRef = { ...list, items: [{ resourceId: 'a', score: 1, reasons: [{ code: 'right-level' as const, text: 'Right level', ref: undefined }] }] };
+    const undefRef = {
+      ...list,
+      items: [{ resourceId: 'a', score: 1, reasons: [{ code: 'right-level' as const, text: 'Right level', ref: undefined }] }],
+    };
     expect(decodeList(encodeList(undefRef))!.items[0].reasons[0]).toStrictEqual({ code: 'right-level', text: 'Right level' });
     const unicode: RecommendationList = {
       ...list,
       userId: 'learner-😀-ü',
       source: 'cold-start:interests',
-      items: [{ resourceId: 'résumé-𝔸', score: 0.5, reasons: [{ code: 'matches-interest', text: '数学が好き 🧮', ref: '数学' }], type: 'vidéo', topics: ['数学', ''], skills: ['\u0000nul', 'a\u2028b'] }],
+      items: [
+        {
+          resourceId: 'résumé-𝔸',
+          score: 0.5,
+          reasons: [{ code: 'matches-interest', text: '数学が好き 🧮', ref: '数学' }],
+          type: 'vidéo',
+          topics: ['数学', ''],
+          skills: ['\u0000nul', 'a\u2028b'],
+        },
+      ],
     };
     expect(decodeList(encodeList(unicode))).toEqual(unicode);
   });
@@ -67,7 +97,11 @@ describe('list encoding (format 3, binary)', () => {
   });
 
   it('round-trips long strings (multi-byte length prefixes) and lists with more than 128 strings and items', () => {
-    const long = { ...list, modelVersion: 'm'.repeat(200), items: [{ resourceId: 'é'.repeat(9000), score: 1, reasons: [{ code: 'popular' as const, text: 't'.repeat(20_000) }] }] };
+    const long = {
+      ...list,
+      modelVersion: 'm'.repeat(200),
+      items: [{ resourceId: 'é'.repeat(9000), score: 1, reasons: [{ code: 'popular' as const, text: 't'.repeat(20_000) }] }],
+    };
     expect(decodeList(encodeList(long))).toEqual(long);
     const big = bigList(300);
     expect(decodeList(encodeList(big))).toEqual(big);
@@ -98,8 +132,45 @@ describe('list encoding (format 3, binary)', () => {
   it('follows the layout documented in list-codec.ts', () => {
     const f64 = (x: number) => [...new Uint8Array(new Float64Array([x]).buffer)];
     // strings u, m, a, t; header; one id; one score; one item: reason (popular, 't', no ref), no type/topics/skills
-    const bytes = [0x4c, 0x33, 0, 4, 1, 1, 1, 1, 0x75, 0x6d, 0x61, 0x74, 0, 1, 2, 1, ...f64(5), ...f64(4), 1, 2, ...f64(0.5), 7, 1, 4, 3, 0, 0, 0, 0];
-    expect(decodeList(Buffer.from(bytes))).toEqual({ userId: 'u', modelVersion: 'm', source: 'popular', generatedAt: 5, eventTime: 4, items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 't' }] }] });
+    const bytes = [
+      0x4c,
+      0x33,
+      0,
+      4,
+      1,
+      1,
+      1,
+      1,
+      0x75,
+      0x6d,
+      0x61,
+      0x74,
+      0,
+      1,
+      2,
+      1,
+      ...f64(5),
+      ...f64(4),
+      1,
+      2,
+      ...f64(0.5),
+      7,
+      1,
+      4,
+      3,
+      0,
+      0,
+      0,
+      0,
+    ];
+    expect(decodeList(Buffer.from(bytes))).toEqual({
+      userId: 'u',
+      modelVersion: 'm',
+      source: 'popular',
+      generatedAt: 5,
+      eventTime: 4,
+      items: [{ resourceId: 'a', score: 0.5, reasons: [{ code: 'popular', text: 't' }] }],
+    });
     expect(decodeList(new Uint8Array(bytes))).not.toBeNull();
     const at = bytes.length - 7; // the item: reason count, code, text, ref + 1, type + 1, topics + 1, skills + 1
     const patched = (i: number, v: number) => Buffer.from(bytes.map((b, k) => (k === i ? v : b)));
@@ -111,7 +182,14 @@ describe('list encoding (format 3, binary)', () => {
     expect(decodeView(patched(at - 1, 8))).toBeNull(); // item length past the end
     expect(decodeView(Buffer.from([...bytes, 0]))).toBeNull(); // trailing byte
     // An item broken inside its own bytes: served with id and score only, and reported.
-    for (const [i, v] of [[at, 2], [at + 1, 99], [at + 2, 99], [at + 3, 9], [at + 4, 9], [at + 5, 9]]) {
+    for (const [i, v] of [
+      [at, 2],
+      [at + 1, 99],
+      [at + 2, 99],
+      [at + 3, 9],
+      [at + 4, 9],
+      [at + 5, 9],
+    ]) {
       let corrupt = 0;
       const view = decodeView(patched(i, v), () => corrupt++)!;
       expect(view.ids).toEqual(['a']);
@@ -123,7 +201,13 @@ describe('list encoding (format 3, binary)', () => {
   it('treats every truncation, and garbage, as missing without throwing', () => {
     const raw = encodeList(list);
     for (let len = 0; len < raw.length; len++) expect(decodeView(raw.subarray(0, len))).toBeNull();
-    for (const bad of [Buffer.from('L3'), Buffer.from([0x4c, 0x33, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Buffer.from([0x4c, 0x33, 1]), Buffer.alloc(0), Buffer.from('garbage')]) {
+    for (const bad of [
+      Buffer.from('L3'),
+      Buffer.from([0x4c, 0x33, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0x4c, 0x33, 1]),
+      Buffer.alloc(0),
+      Buffer.from('garbage'),
+    ]) {
       expect(decodeView(bad)).toBeNull();
     }
     // Random bytes behind the magic: never an exception, and any view decoded serves every item.
@@ -173,7 +257,18 @@ describe('lists written by earlier versions', () => {
 
   it('treats corrupt format 1 and 2 values as missing, and a corrupt format 2 item line as an item without reasons', () => {
     const raw = encodeListFormat2(list);
-    for (const bad of ['{not json', '{"userId":"u"}', 'L2\n{}', 'L2\n{}\n["a"', 'L2\n{}\n["a"]\n[1]', 'L2\n{}\n[]\n[]\n[[]]', raw.slice(0, raw.lastIndexOf('\n')), raw + '\n[[]]', 'L9\n{}', '']) {
+    for (const bad of [
+      '{not json',
+      '{"userId":"u"}',
+      'L2\n{}',
+      'L2\n{}\n["a"',
+      'L2\n{}\n["a"]\n[1]',
+      'L2\n{}\n[]\n[]\n[[]]',
+      raw.slice(0, raw.lastIndexOf('\n')),
+      raw + '\n[[]]',
+      'L9\n{}',
+      '',
+    ]) {
       expect(decodeView(bad)).toBeNull();
       expect(decodeView(Buffer.from(bad))).toBeNull();
     }

@@ -18,7 +18,14 @@ const list: RecommendationList = {
   eventTime: 1795996800040,
   source: 'cold-start:interests',
   items: [
-    { resourceId: 'r-1', score: 1, reasons: [{ code: 'matches-interest', text: 'Matches your interest in álgebra', ref: 'álgebra' }], type: 'video', topics: ['algebra'], skills: ['linear-eq'] },
+    {
+      resourceId: 'r-1',
+      score: 1,
+      reasons: [{ code: 'matches-interest', text: 'Matches your interest in álgebra', ref: 'álgebra' }],
+      type: 'video',
+      topics: ['algebra'],
+      skills: ['linear-eq'],
+    },
     { resourceId: 'r-2', score: 0, reasons: [{ code: 'popular', text: 'Popular right now' }], topics: [] },
   ],
 };
@@ -62,7 +69,8 @@ describe('list formats', () => {
   it('dispatches by the stored header alone', async () => {
     const [one, two, three, four] = await formats();
     // each format's bytes behind another format's header go to that header's reader (and are corrupt there)
-    const swap = (raw: Buffer, header: Buffer | string) => Buffer.concat([Buffer.from(header), raw.subarray(typeof header === 'string' ? 0 : 3)]);
+    const swap = (raw: Buffer, header: Buffer | string) =>
+      Buffer.concat([Buffer.from(header), raw.subarray(typeof header === 'string' ? 0 : 3)]);
     expect(listFormat(swap(three.raw, Buffer.from([0x4c, 0x34, 0])))).toBe(4);
     expect(await decodeStoredView(swap(three.raw, Buffer.from([0x4c, 0x34, 0])), new ListDictionary(memoryDictionaryBackend()))).toBeNull();
     expect(listFormat(swap(four.raw, Buffer.from([0x4c, 0x33, 0])))).toBe(3);
@@ -74,13 +82,26 @@ describe('list formats', () => {
     // what each format's own reader gives is what the dispatch gives
     const same = (a: unknown, b: unknown) => expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     same(decodeView(one.raw), decodeView1(one.raw.toString()));
-    same(decodeView(two.raw), decodeView2(two.raw.toString(), () => undefined));
-    same(decodeView(three.raw), decodeView3(three.raw, () => undefined));
+    same(
+      decodeView(two.raw),
+      decodeView2(two.raw.toString(), () => undefined),
+    );
+    same(
+      decodeView(three.raw),
+      decodeView3(three.raw, () => undefined),
+    );
     // format 4 needs its dictionary: decodeView (values alone) does not guess at it
     expect(isCompact(four.raw)).toBe(true);
     expect(decodeView(four.raw)).toBeNull();
     // no known header: no reader runs
-    for (const raw of [Buffer.alloc(0), Buffer.from('L5\0'), Buffer.from('L3'), Buffer.from([0x4c, 0x34]), Buffer.from(' {"items":[]}'), Buffer.from('[1,2]')]) {
+    for (const raw of [
+      Buffer.alloc(0),
+      Buffer.from('L5\0'),
+      Buffer.from('L3'),
+      Buffer.from([0x4c, 0x34]),
+      Buffer.from(' {"items":[]}'),
+      Buffer.from('[1,2]'),
+    ]) {
       expect(listFormat(raw)).toBeNull();
       expect(decodeView(raw)).toBeNull();
       expect(await decodeStoredView(raw, new ListDictionary(memoryDictionaryBackend()))).toBeNull();

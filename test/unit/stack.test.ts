@@ -29,7 +29,12 @@ describe('topics', () => {
   it('plans every topic with a DLQ twin; only the declared ones are compacted, DLQs never', () => {
     const plan = plannedTopics(loadConfig({ env: {} }), 'x.');
     expect(plan).toHaveLength(16);
-    expect(plan.filter((t) => t.compacted).map((t) => t.name).sort()).toEqual(['x.catalog.resources', 'x.learners.profiles', 'x.model.content-vectors', 'x.model.item-factors']);
+    expect(
+      plan
+        .filter((t) => t.compacted)
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['x.catalog.resources', 'x.learners.profiles', 'x.model.content-vectors', 'x.model.item-factors']);
     expect(plan.filter((t) => t.name.endsWith('.dlq')).every((t) => !t.compacted)).toBe(true);
   });
 });
@@ -107,7 +112,9 @@ describe('preflight', () => {
       await expect(preflight(ctx(), [spec])).rejects.toThrow(PrerequisiteError);
       await expect(preflight(ctx(), [spec])).rejects.toThrow(new RegExp(`port ${port} is already in use[\\s\\S]*LEARNSTREAM_REDIS_PORT`));
       // A healthy service found there is accepted when reuse is allowed (test runs next to a running stack).
-      await expect(preflight({ ...ctx(), reuseReachable: true }, [{ ...spec, ready: () => Promise.resolve(true) }])).resolves.toBeUndefined();
+      await expect(
+        preflight({ ...ctx(), reuseReachable: true }, [{ ...spec, ready: () => Promise.resolve(true) }]),
+      ).resolves.toBeUndefined();
     } finally {
       server.close();
     }
@@ -116,7 +123,8 @@ describe('preflight', () => {
 
 describe('maven errors', () => {
   it('are reduced to the first [ERROR] line without colour codes', () => {
-    const out = '\x1b[0m\x1b[0m[ERROR] Failed to execute goal: Could not find artifact org.apache.kafka:kafka_2.13:jar:4.9.9\n[ERROR] \n[ERROR] To see the full stack trace...';
+    const out =
+      '\x1b[0m\x1b[0m[ERROR] Failed to execute goal: Could not find artifact org.apache.kafka:kafka_2.13:jar:4.9.9\n[ERROR] \n[ERROR] To see the full stack trace...';
     expect(mavenReason(out)).toBe('Failed to execute goal: Could not find artifact org.apache.kafka:kafka_2.13:jar:4.9.9');
   });
 });

@@ -56,7 +56,8 @@ async function read(path) {
   return body;
 }
 
-const fmtMs = (ms) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`);
+const fmtMs = (ms) =>
+  ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 const fmtLe = (sec) => (sec === null || sec === undefined ? '–' : sec === '+Inf' ? 'beyond the largest bucket' : `≤ ${fmtMs(sec * 1000)}`);
 const pct = (p) => `${Math.round(p * 100)}%`;
 
@@ -88,7 +89,13 @@ function renderList() {
     const p = pSuccess(item);
     if (p !== null) li.querySelector('.item-head').append(el('span', { className: 'badge psuccess', textContent: `P(success) ${pct(p)}` }));
     const skills = (item.skills || []).map((s) => (mastery.has(s) ? `${s} (your mastery ${pct(mastery.get(s))})` : s));
-    li.querySelector('.meta').textContent = [`score ${item.score.toFixed(3)}`, (item.topics || []).join(', '), skills.length ? `skills: ${skills.join(', ')}` : ''].filter(Boolean).join(' · ');
+    li.querySelector('.meta').textContent = [
+      `score ${item.score.toFixed(3)}`,
+      (item.topics || []).join(', '),
+      skills.length ? `skills: ${skills.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
     const reasons = li.querySelector('.reasons');
     for (const r of item.reasons) reasons.append(el('li', { textContent: r.text }));
     // A quiz answer needs skills to train: the server attaches the resource's catalogue skills to it.
@@ -101,14 +108,25 @@ function renderList() {
 function renderKnowledge() {
   const k = state.knowledge;
   if (!k) return;
-  $('knowledge-status').textContent = k.skills.length ? `updated ${fmtMs(Date.now() - k.updatedAt)} ago` : 'no quiz answers yet: answer a quiz item';
+  $('knowledge-status').textContent = k.skills.length
+    ? `updated ${fmtMs(Date.now() - k.updatedAt)} ago`
+    : 'no quiz answers yet: answer a quiz item';
   const now = Date.now();
   const rows = k.skills.map((s) => {
     const d = state.deltas.get(s.skill);
-    const change = d && now - d.at < 5000 && d.by !== 0 ? el('span', { className: d.by > 0 ? 'up' : 'down', textContent: ` ${d.by > 0 ? '▲' : '▼'}${Math.abs(Math.round(d.by * 100))}` }) : null;
+    const change =
+      d && now - d.at < 5000 && d.by !== 0
+        ? el('span', { className: d.by > 0 ? 'up' : 'down', textContent: ` ${d.by > 0 ? '▲' : '▼'}${Math.abs(Math.round(d.by * 100))}` })
+        : null;
     const bar = el('span', { className: 'bar' }, el('i'));
     bar.firstChild.style.width = pct(s.mastery);
-    return el('tr', { title: `uncertainty ${s.uncertainty.toFixed(2)} logits` }, el('td', { textContent: s.skill }), el('td', {}, bar, pct(s.mastery), change), el('td', { textContent: String(s.attempts) }));
+    return el(
+      'tr',
+      { title: `uncertainty ${s.uncertainty.toFixed(2)} logits` },
+      el('td', { textContent: s.skill }),
+      el('td', {}, bar, pct(s.mastery), change),
+      el('td', { textContent: String(s.attempts) }),
+    );
   });
   $('skills').replaceChildren(...rows);
 }
@@ -149,7 +167,10 @@ async function poll() {
   const generation = state.generation;
   try {
     const id = encodeURIComponent(state.userId);
-    const [list, knowledge] = await Promise.all([read(`/v1/learners/${id}/recommendations?limit=10&explain=true`), read(`/v1/learners/${id}/knowledge`)]);
+    const [list, knowledge] = await Promise.all([
+      read(`/v1/learners/${id}/recommendations?limit=10&explain=true`),
+      read(`/v1/learners/${id}/knowledge`),
+    ]);
     if (generation !== state.generation) return; // the visitor switched learners meanwhile
     noteKnowledge(knowledge);
     state.list = list;
@@ -222,7 +243,9 @@ async function planPath() {
   const generation = state.generation;
   const id = encodeURIComponent(state.userId);
   $('path-status').textContent = `planning a path to “${goal}”…`;
-  const res = await fetch(`/v1/learners/${id}/path?goal=${encodeURIComponent(goal)}&max=10`, { headers: { 'x-api-key': state.cfg.readKey } });
+  const res = await fetch(`/v1/learners/${id}/path?goal=${encodeURIComponent(goal)}&max=10`, {
+    headers: { 'x-api-key': state.cfg.readKey },
+  });
   const body = await res.json();
   if (generation !== state.generation || goal !== state.goal) return;
   if (!res.ok) {
@@ -231,9 +254,20 @@ async function planPath() {
     $('path-steps').replaceChildren();
     return;
   }
-  $('path-status').textContent = body.status === 'goal-mastered' ? body.reason : `${body.totalSteps} step${body.totalSteps === 1 ? '' : 's'}${body.truncated ? ' (first 10 shown)' : ''} · mastered at P(success) ≥ ${pct(body.masteryThreshold)}`;
+  $('path-status').textContent =
+    body.status === 'goal-mastered'
+      ? body.reason
+      : `${body.totalSteps} step${body.totalSteps === 1 ? '' : 's'}${body.truncated ? ' (first 10 shown)' : ''} · mastered at P(success) ≥ ${pct(body.masteryThreshold)}`;
   const steps = body.steps.map((s) =>
-    el('li', { className: s.reason.code === 'goal' ? 'goal' : '', title: s.reason.text }, s.title || s.resourceId, el('span', { className: 'muted small', textContent: ` · ${s.reason.code === 'goal' ? 'goal' : 'prerequisite'}${s.pSuccess === null ? '' : ` · P(success) ${pct(s.pSuccess)}`}` })),
+    el(
+      'li',
+      { className: s.reason.code === 'goal' ? 'goal' : '', title: s.reason.text },
+      s.title || s.resourceId,
+      el('span', {
+        className: 'muted small',
+        textContent: ` · ${s.reason.code === 'goal' ? 'goal' : 'prerequisite'}${s.pSuccess === null ? '' : ` · P(success) ${pct(s.pSuccess)}`}`,
+      }),
+    ),
   );
   $('path-steps').replaceChildren(...steps);
 }
@@ -247,7 +281,10 @@ function renderFigures() {
   const pl = m.pipeline;
   if (pl) {
     const f = pl.freshness;
-    add('event → list written', f.count ? `median ${fmtLe(f.p50LeSec)}, p95 ${fmtLe(f.p95LeSec)} (${f.count} lists)` : 'no personal list written yet');
+    add(
+      'event → list written',
+      f.count ? `median ${fmtLe(f.p50LeSec)}, p95 ${fmtLe(f.p95LeSec)} (${f.count} lists)` : 'no personal list written yet',
+    );
     add('re-rank per learner', pl.rerank.count ? `median ${fmtLe(pl.rerank.p50LeSec)}, p95 ${fmtLe(pl.rerank.p95LeSec)}` : '–');
     add('events consumed', `${pl.eventsConsumed}${state.eventRate === null ? '' : `, ${state.eventRate.toFixed(1)}/s now`}`);
     add('lists written', String(pl.listsWritten));
@@ -267,7 +304,10 @@ async function pollMetrics() {
     if (res.ok) {
       const m = await res.json();
       const prev = state.metrics?.pipeline;
-      state.eventRate = prev && m.pipeline && m.scrapedAt > state.metrics.scrapedAt ? (m.pipeline.eventsConsumed - prev.eventsConsumed) / ((m.scrapedAt - state.metrics.scrapedAt) / 1000) : null;
+      state.eventRate =
+        prev && m.pipeline && m.scrapedAt > state.metrics.scrapedAt
+          ? (m.pipeline.eventsConsumed - prev.eventsConsumed) / ((m.scrapedAt - state.metrics.scrapedAt) / 1000)
+          : null;
       state.metrics = m;
       renderFigures();
     }

@@ -219,7 +219,16 @@ export function scoreCandidates(
 }
 
 /** The relevance sum, in one place and one order, so the bound and the exact value cannot drift apart. */
-function relevanceOf(w: RankOptions['weights'], o: RankOptions, collab: number, interest: number, recent: number, difficulty: number, popularity: number, unmet: number): number {
+function relevanceOf(
+  w: RankOptions['weights'],
+  o: RankOptions,
+  collab: number,
+  interest: number,
+  recent: number,
+  difficulty: number,
+  popularity: number,
+  unmet: number,
+): number {
   return (
     w.collab * (Number.isNaN(collab) ? 0 : collab) +
     w.interest * Math.max(0, Number.isNaN(interest) ? 0 : interest) +
@@ -232,7 +241,12 @@ function relevanceOf(w: RankOptions['weights'], o: RankOptions, collab: number, 
 }
 
 /** All ranking features of every candidate, in candidate order. */
-export function computeFeatures(candidates: readonly Candidate[], learner: LearnerContext, predictSuccess: PredictSuccess | undefined, o: RankOptions): Features[] {
+export function computeFeatures(
+  candidates: readonly Candidate[],
+  learner: LearnerContext,
+  predictSuccess: PredictSuccess | undefined,
+  o: RankOptions,
+): Features[] {
   const s = scoreCandidates(candidates, learner, predictSuccess, o);
   return candidates.map((_, i) => s.features(i));
 }

@@ -6,7 +6,12 @@
  * O(pool × k × dim) inner loop runs over adjacent memory (and callers can pass raw factor rows without copying).
  * Deterministic: ties go to the lower pool index. Returns pool indices in pick order.
  */
-export function mmrSelect(relevance: ArrayLike<number>, vectors: readonly (ArrayLike<number> | undefined)[], k: number, lambda: number): number[] {
+export function mmrSelect(
+  relevance: ArrayLike<number>,
+  vectors: readonly (ArrayLike<number> | undefined)[],
+  k: number,
+  lambda: number,
+): number[] {
   const n = relevance.length;
   let lo = Infinity;
   let hi = -Infinity;

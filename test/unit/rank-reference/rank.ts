@@ -7,7 +7,14 @@ import type { RecommendedItem } from '../../../serving/types';
 import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
 import { reasonsFor } from './reasons';
-import { DEFAULT_RANK_OPTIONS, type Candidate, type Features, type LearnerContext, type PredictSuccess, type RankOptions } from '../../../models/ranking/types';
+import {
+  DEFAULT_RANK_OPTIONS,
+  type Candidate,
+  type Features,
+  type LearnerContext,
+  type PredictSuccess,
+  type RankOptions,
+} from '../../../models/ranking/types';
 
 /** Options as given by callers: any subset, weights merged field by field. */
 export type RankOptionsInput = Partial<Omit<RankOptions, 'weights'>> & { weights?: Partial<RankOptions['weights']> };
@@ -60,7 +67,8 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
   const reserve = Math.min(o.reserveNew ?? 0, o.topN);
   // every listed item is among the best max(topN, pool) by relevance, or an exploration pick
   const keep = Math.max(o.topN, poolSize);
-  const explore = (i: number, interestCosine: number) => candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
+  const explore = (i: number, interestCosine: number) =>
+    candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
   const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined);
   const rel = s.relevance;
   const order: number[] = [];

@@ -12,16 +12,26 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] 
   // text matches, the closer one first
   const text: [number, Reason][] = [];
   if (f.interest && f.interest.cosine >= o.reasonCosine) {
-    text.push([f.interest.cosine, { code: 'matches-interest', text: `Matches your interest "${f.interest.label}"`, ref: f.interest.label }]);
+    text.push([
+      f.interest.cosine,
+      { code: 'matches-interest', text: `Matches your interest "${f.interest.label}"`, ref: f.interest.label },
+    ]);
   }
   if (f.recent && f.recent.cosine >= o.reasonCosine) {
-    text.push([f.recent.cosine, { code: 'content-similar', text: `Similar to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);
+    text.push([
+      f.recent.cosine,
+      { code: 'content-similar', text: `Similar to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId },
+    ]);
   }
   text.sort((a, b) => b[0] - a[0]);
   for (const [, r] of text) out.push(r);
   if (f.success !== undefined && Math.abs(f.success - o.targetSuccess) <= o.reasonLevelDistance) {
     const skill = c.skills?.[0];
-    out.push({ code: 'right-level', text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`, ref: skill });
+    out.push({
+      code: 'right-level',
+      text: `Right level${skill ? ` for ${skill}` : ''}: expected success ${Math.round(f.success * 100)}%`,
+      ref: skill,
+    });
   }
   if (!c.isNew && f.collab !== undefined && f.collab >= o.reasonCollabPercentile) {
     out.push({ code: 'similar-learners', text: 'Learners like you engaged with this' });
@@ -35,8 +45,16 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions): Reason[] 
     [w.collab * (f.collab ?? 0), { code: 'similar-learners', text: 'Learners like you engaged with this' }],
     [w.popularity * f.popularity, { code: 'popular', text: 'Popular right now' }],
   ];
-  if (f.interest) parts.push([w.interest * f.interest.cosine, { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label }]);
-  if (f.recent) parts.push([w.recent * f.recent.cosine, { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId }]);
+  if (f.interest)
+    parts.push([
+      w.interest * f.interest.cosine,
+      { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label },
+    ]);
+  if (f.recent)
+    parts.push([
+      w.recent * f.recent.cosine,
+      { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId },
+    ]);
   parts.sort((a, b) => b[0] - a[0]);
   return [parts[0][1]];
 }

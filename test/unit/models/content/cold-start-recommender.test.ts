@@ -29,7 +29,10 @@ function stream(): StreamEvent[] {
 describe('ColdStartRecommender', () => {
   it('gives a published resource a factor from its text and ranks it for learners of the matching cluster', () => {
     const mf = new OnlineCollab({ dim: 4, seed: 3, lr: 0.1 });
-    const rec = new ColdStartRecommender(new CollabRecommender(mf), content, mf, 4, { contentWeight: 0, map: { minItems: 5, minEvents: 2, contentDim: 8 } });
+    const rec = new ColdStartRecommender(new CollabRecommender(mf), content, mf, 4, {
+      contentWeight: 0,
+      map: { minItems: 5, minEvents: 2, contentDim: 8 },
+    });
     for (const ev of stream()) rec.learn(ev);
     expect(rec.map!.size).toBe(20);
     rec.publish([20, 21]); // 20 looks like cluster A, 21 like cluster B

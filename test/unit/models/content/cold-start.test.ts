@@ -68,7 +68,14 @@ describe('ContentFactorMap', () => {
     const map = new ContentFactorMap({ contentDim: DC, factorDim: K });
     for (const it of items) map.observe(it.id, it.x, it.y, it.bias, 9);
     map.predict(items[0].x); // solve, then move some factors without reaching refreshEvery: the stale solution is state too
-    for (const it of items.slice(0, 10)) map.observe(it.id, it.x, it.y.map((v) => v * 1.1), it.bias, 10);
+    for (const it of items.slice(0, 10))
+      map.observe(
+        it.id,
+        it.x,
+        it.y.map((v) => v * 1.1),
+        it.bias,
+        10,
+      );
     const copy = ContentFactorMap.deserialize(JSON.parse(JSON.stringify(map.serialize())));
     const probe = items[42].x;
     expect(Array.from(copy.predict(probe).vector)).toEqual(Array.from(map.predict(probe).vector));

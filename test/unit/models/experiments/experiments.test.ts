@@ -4,8 +4,23 @@ import { chiSquare, normalQuantile, sampleSizePerArm, wilson } from '../../../..
 import { ExperimentTally } from '../../../../models/experiments/tally';
 import type { Experiment } from '../../../../models/experiments/types';
 
-const exp: Experiment = { id: 'mmr-off', active: true, variants: [{ name: 'control', weight: 1 }, { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } }] };
-const uneven: Experiment = { id: 'explore', active: true, variants: [{ name: 'a', weight: 5 }, { name: 'b', weight: 3 }, { name: 'c', weight: 2 }] };
+const exp: Experiment = {
+  id: 'mmr-off',
+  active: true,
+  variants: [
+    { name: 'control', weight: 1 },
+    { name: 'no-mmr', weight: 1, ranking: { mmrLambda: 1 } },
+  ],
+};
+const uneven: Experiment = {
+  id: 'explore',
+  active: true,
+  variants: [
+    { name: 'a', weight: 5 },
+    { name: 'b', weight: 3 },
+    { name: 'c', weight: 2 },
+  ],
+};
 const ids = Array.from({ length: 100_000 }, (_, i) => `learner-${i}`);
 
 describe('assignment', () => {
@@ -24,7 +39,10 @@ describe('assignment', () => {
       counts.set(name, counts.get(name)! + 1);
     }
     const total = e.variants.reduce((s, v) => s + v.weight, 0);
-    const chi = chiSquare(e.variants.map((v) => counts.get(v.name)!), e.variants.map((v) => v.weight / total));
+    const chi = chiSquare(
+      e.variants.map((v) => counts.get(v.name)!),
+      e.variants.map((v) => v.weight / total),
+    );
     // 0.999 quantiles of chi-square: 10.83 (1 dof), 13.82 (2 dof)
     expect(chi).toBeLessThan(e.variants.length === 2 ? 10.83 : 13.82);
   });
@@ -89,7 +107,19 @@ describe('attribution tally', () => {
     t.quiz('u1', true, 5); // before exposure
     t.quiz('u1', true, 20);
     t.quiz('u1', false, 21);
-    expect(t.variantTotals()).toEqual([{ experiment: 'mmr-off', variant: 'control', learners: 1, impressions: 2, clicks: 1, attempts: 2, successes: 1, crossovers: 1, unmatched: 2 }]);
+    expect(t.variantTotals()).toEqual([
+      {
+        experiment: 'mmr-off',
+        variant: 'control',
+        learners: 1,
+        impressions: 2,
+        clicks: 1,
+        attempts: 2,
+        successes: 1,
+        crossovers: 1,
+        unmatched: 2,
+      },
+    ]);
     expect(t.has('u2')).toBe(false);
   });
 
@@ -119,7 +149,12 @@ describe('attribution tally', () => {
     expect(back.click('u1', A, 'r1')).toBe('unmatched');
     expect(back.erase('u2')).toBe(true);
     expect(back.has('u2')).toBe(false);
-    expect(back.variantTotals().find((v) => v.variant === 'no-mmr')).toMatchObject({ learners: 0, impressions: 0, attempts: 0, successes: 0 });
+    expect(back.variantTotals().find((v) => v.variant === 'no-mmr')).toMatchObject({
+      learners: 0,
+      impressions: 0,
+      attempts: 0,
+      successes: 0,
+    });
     expect(JSON.stringify(back.toJSON())).not.toContain('u2');
   });
 });

@@ -85,7 +85,12 @@ describeData('full model state on the first 5,000 movielens-latest-small events 
   });
 
   it('restores the options too (a non-default blend without the collaborative part)', () => {
-    const opts = { collabWeight: 0, popularityWeight: 0.3, popularityHalfLifeSeconds: 7 * 86400, transitions: { window: 4, reverseWeight: 0 } };
+    const opts = {
+      collabWeight: 0,
+      popularityWeight: 0.3,
+      popularityHalfLifeSeconds: 7 * 86400,
+      transitions: { window: 4, reverseWeight: 0 },
+    };
     const a = new HybridRecommender(opts);
     for (const ev of learnt) a.learn(ev);
     const b = roundTrip(a);

@@ -51,7 +51,14 @@ describe('OnnxTopK.topKBatch', () => {
         expect(got).toHaveLength(b);
         for (let j = 0; j < b; j++) {
           const scores = new Float64Array(n);
-          dotAll(users.subarray(j * dim, (j + 1) * dim), items, n, dim, scores, mask === shared ? shared : perLearner.subarray(j * n, (j + 1) * n));
+          dotAll(
+            users.subarray(j * dim, (j + 1) * dim),
+            items,
+            n,
+            dim,
+            scores,
+            mask === shared ? shared : perLearner.subarray(j * n, (j + 1) * n),
+          );
           expect(Array.from(got[j].indices)).toEqual(Array.from(topK(scores, n, 15)));
         }
       }

@@ -39,7 +39,18 @@ describe('topKSelect', () => {
       const row = new Float32Array(at + n);
       const mode = trial % 4;
       for (let i = 0; i < at + n; i++) {
-        const x = mode === 0 ? Math.floor(rng() * 12) : mode === 1 ? rng() - 0.5 : mode === 2 ? (rng() < 0.5 ? 1 : rng()) : i % 7 === 0 ? rng() : -Infinity;
+        const x =
+          mode === 0
+            ? Math.floor(rng() * 12)
+            : mode === 1
+              ? rng() - 0.5
+              : mode === 2
+                ? rng() < 0.5
+                  ? 1
+                  : rng()
+                : i % 7 === 0
+                  ? rng()
+                  : -Infinity;
         row[i] = rng() < 0.05 ? -Infinity : x;
       }
       // a few rows with the best scores all at the end: the strided sample sees none of them

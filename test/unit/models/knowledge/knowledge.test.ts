@@ -123,12 +123,14 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(fresh).toBeLessThan(1);
     // A strong learner expects more success on the same new resource than a weak one.
     const byMastery = [...Array(150).keys()].map((u) => `u${u}`).sort((x, y) => m.mastery(x)[0].mastery - m.mastery(y)[0].mastery);
-    expect(m.expectedSuccess(byMastery[149], 'new-resource', ['s2'])!).toBeGreaterThan(m.expectedSuccess(byMastery[0], 'new-resource', ['s2'])!);
+    expect(m.expectedSuccess(byMastery[149], 'new-resource', ['s2'])!).toBeGreaterThan(
+      m.expectedSuccess(byMastery[0], 'new-resource', ['s2'])!,
+    );
     expect(m.expectedSuccess('u1', 'new-resource', ['unknown-skill'])).toBeUndefined();
     expect(m.expectedSuccess('u1', 'new-resource')).toBeUndefined();
   });
 
-  it('mastery of a one-item skill is that item\'s P(success) with the learner\'s history on it; a skill of many items mostly the average item', () => {
+  it("mastery of a one-item skill is that item's P(success) with the learner's history on it; a skill of many items mostly the average item", () => {
     const m = new KnowledgeModel();
     // 40 learners answer every one-item skill once and a 60-item skill's items once each; learner r1 answers x0 right twice
     for (let u = 0; u < 40; u++) {

@@ -5,11 +5,20 @@ import { standingOf } from '../../../../models/paths/standing';
 const graph = (edges: Record<string, string[]>): Map<string, PathNode> =>
   new Map(Object.entries(edges).map(([id, prerequisites]) => [id, { id, title: id.toUpperCase(), prerequisites }]));
 const none = (): Standing => ({ pSuccess: null, mastered: false });
-const masteredOf = (ids: string[], p: Record<string, number> = {}) => (id: string): Standing => ({ pSuccess: p[id] ?? null, mastered: ids.includes(id) });
+const masteredOf =
+  (ids: string[], p: Record<string, number> = {}) =>
+  (id: string): Standing => ({ pSuccess: p[id] ?? null, mastered: ids.includes(id) });
 
 describe('planPath', () => {
   // counting -> addition -> multiplication -> fractions <- division <- (multiplication, subtraction <- addition)
-  const g = graph({ counting: [], addition: ['counting'], subtraction: ['addition'], multiplication: ['addition'], division: ['multiplication', 'subtraction'], fractions: ['division', 'multiplication'] });
+  const g = graph({
+    counting: [],
+    addition: ['counting'],
+    subtraction: ['addition'],
+    multiplication: ['addition'],
+    division: ['multiplication', 'subtraction'],
+    fractions: ['division', 'multiplication'],
+  });
 
   it('orders every ancestor before what needs it, the goal last', () => {
     const r = planPath({ goals: ['fractions'], nodes: g, standing: none });
@@ -39,14 +48,19 @@ describe('planPath', () => {
     const c = planPath({ goals: ['d'], nodes: graph({ a: ['c'], b: ['a'], c: ['b'], d: ['a'] }), standing: none });
     expect(c).toEqual({ kind: 'cycle', cycle: ['a', 'c', 'b', 'a'] });
     // a cycle behind a mastered resource does not matter: the learner never needs to go there
-    expect(planPath({ goals: ['d'], nodes: graph({ a: ['c'], b: ['a'], c: ['b'], d: ['a'] }), standing: masteredOf(['a']) })).toMatchObject({ kind: 'path', steps: [{ resourceId: 'd' }] });
+    expect(planPath({ goals: ['d'], nodes: graph({ a: ['c'], b: ['a'], c: ['b'], d: ['a'] }), standing: masteredOf(['a']) })).toMatchObject(
+      { kind: 'path', steps: [{ resourceId: 'd' }] },
+    );
   });
 
   it('reports unknown goals and missing prerequisites; max keeps a valid prefix', () => {
     expect(planPath({ goals: ['nope'], nodes: g, standing: none })).toEqual({ kind: 'unknown-goal', goals: ['nope'] });
     const r = planPath({ goals: ['x'], nodes: graph({ x: ['ghost', 'counting'], counting: [] }), standing: none });
     if (r.kind !== 'path') throw new Error(r.kind);
-    expect(r.steps.map((s) => [s.resourceId, s.missing])).toEqual([['counting', []], ['x', ['ghost']]]);
+    expect(r.steps.map((s) => [s.resourceId, s.missing])).toEqual([
+      ['counting', []],
+      ['x', ['ghost']],
+    ]);
     const cut = planPath({ goals: ['fractions'], nodes: g, standing: none, max: 3 });
     expect(cut).toMatchObject({ kind: 'path', totalSteps: 6 });
     if (cut.kind === 'path') expect(cut.steps.map((s) => s.resourceId)).toEqual(['counting', 'addition', 'multiplication']);
@@ -66,7 +80,11 @@ describe('planPath', () => {
 });
 
 describe('standingOf', () => {
-  const m = new Map([['a', 0.9], ['b', 0.85], ['c', 0.3]]);
+  const m = new Map([
+    ['a', 0.9],
+    ['b', 0.85],
+    ['c', 0.3],
+  ]);
   it('multiplies skill masteries; unknown skill or none = null; completed = mastered', () => {
     expect(standingOf(['a'], m, false)).toEqual({ pSuccess: 0.9, mastered: true });
     expect(standingOf(['a', 'b'], m, false).pSuccess).toBeCloseTo(0.765);
@@ -79,12 +97,14 @@ describe('standingOf', () => {
 
 describe('plannableGraph', () => {
   it('bypasses inactive resources (their prerequisites stay required) and drops self-loops', () => {
-    const g = plannableGraph(new Map([
-      ['a', { id: 'a', prerequisites: [] }],
-      ['old', { id: 'old', prerequisites: ['a', 'older'], active: false }],
-      ['older', { id: 'older', prerequisites: ['a'], active: false }],
-      ['b', { id: 'b', prerequisites: ['old', 'b', 'ghost'] }],
-    ]));
+    const g = plannableGraph(
+      new Map([
+        ['a', { id: 'a', prerequisites: [] }],
+        ['old', { id: 'old', prerequisites: ['a', 'older'], active: false }],
+        ['older', { id: 'older', prerequisites: ['a'], active: false }],
+        ['b', { id: 'b', prerequisites: ['old', 'b', 'ghost'] }],
+      ]),
+    );
     expect([...g.keys()]).toEqual(['a', 'b']);
     expect(g.get('b')!.prerequisites).toEqual(['a', 'ghost']);
   });

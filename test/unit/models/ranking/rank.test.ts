@@ -39,7 +39,11 @@ describe('rank', () => {
     const order = items.map((i) => i.resourceId);
     expect(order.indexOf('calc2')).toBeGreaterThan(order.indexOf('stats'));
     expect(order.indexOf('calc2')).toBeGreaterThan(order.indexOf('linalg2'));
-    expect(items.find((i) => i.resourceId === 'linalg2')!.reasons[0]).toEqual({ code: 'next-after', text: 'Next after Linear Algebra I', ref: 'linalg1' });
+    expect(items.find((i) => i.resourceId === 'linalg2')!.reasons[0]).toEqual({
+      code: 'next-after',
+      text: 'Next after Linear Algebra I',
+      ref: 'linalg1',
+    });
     // mastered (e.g. by quizzes) satisfies a prerequisite as well as completed
     const mastered = rank({ candidates: cands, learner: learner({ mastered: new Set(['calc1']) }) }, { mmrLambda: 1 });
     expect(mastered.items[0].resourceId).toBe('calc2');
@@ -54,7 +58,9 @@ describe('rank', () => {
     expect(items[0].reasons.find((r) => r.code === 'right-level')).toMatchObject({ ref: 'fractions' });
     expect(features[0].success).toBe(0.74);
     // a different target moves the choice
-    expect(rank({ candidates: cands, learner: learner(), predictSuccess: (_u, r) => p[r] }, { targetSuccess: 0.95 }).items[0].resourceId).toBe('easy');
+    expect(
+      rank({ candidates: cands, learner: learner(), predictSuccess: (_u, r) => p[r] }, { targetSuccess: 0.95 }).items[0].resourceId,
+    ).toBe('easy');
   });
 
   it('matches interests by content and names the interest', () => {
@@ -99,7 +105,12 @@ describe('rank', () => {
   });
 
   it('is deterministic and independent of candidate order', () => {
-    const cands: Candidate[] = Array.from({ length: 50 }, (_, i) => ({ resourceId: `r${i}`, collabScore: i % 7, content: vec(i % 8, (i + 1) % 8, 0.3), popularity: i % 5 }));
+    const cands: Candidate[] = Array.from({ length: 50 }, (_, i) => ({
+      resourceId: `r${i}`,
+      collabScore: i % 7,
+      content: vec(i % 8, (i + 1) % 8, 0.3),
+      popularity: i % 5,
+    }));
     const a = rank({ candidates: cands, learner: learner() }, { topN: 10 });
     const b = rank({ candidates: [...cands].reverse(), learner: learner() }, { topN: 10 });
     expect(b.items).toEqual(a.items);
@@ -159,10 +170,15 @@ describe('rank over a large pool', () => {
     // reference: every feature of every candidate; the 20 best by relevance, the last of them making room for the best
     // new interest matches until 2 are listed
     const all = computeFeatures(cands, learner(), (_u, r) => success.get(r), resolveRankOptions(options));
-    const byRelevance = cands.map((_, i) => i).sort((a, b) => all[b].relevance - all[a].relevance || (cands[a].resourceId < cands[b].resourceId ? -1 : 1));
+    const byRelevance = cands
+      .map((_, i) => i)
+      .sort((a, b) => all[b].relevance - all[a].relevance || (cands[a].resourceId < cands[b].resourceId ? -1 : 1));
     const top = byRelevance.slice(0, 20);
     const listedNew = top.filter((i) => cands[i].isNew).length;
-    const extra = byRelevance.slice(20).filter((i) => cands[i].isNew).slice(0, Math.max(0, 2 - listedNew));
+    const extra = byRelevance
+      .slice(20)
+      .filter((i) => cands[i].isNew)
+      .slice(0, Math.max(0, 2 - listedNew));
     expect(extra.length).toBeGreaterThan(0); // the case under test: exploration reaches below the scored top
     const kept = top.filter((i) => !cands[i].isNew).slice(0, 20 - listedNew - extra.length);
     const expected = top.filter((i) => cands[i].isNew || kept.includes(i)).concat(extra);
@@ -177,14 +193,21 @@ describe('rank over a large pool', () => {
     const b = rank({ candidates: cands, learner: learner(), similarity: (c) => scaled[Number(c.resourceId.slice(1))] }, { topN: 20 });
     expect(b.items).toEqual(a.items);
     // and MMR did diversify: pure relevance order is a different list
-    expect(rank({ candidates: cands, learner: learner() }, { topN: 20, mmrLambda: 1 }).items.map((i) => i.resourceId)).not.toEqual(a.items.map((i) => i.resourceId));
+    expect(rank({ candidates: cands, learner: learner() }, { topN: 20, mmrLambda: 1 }).items.map((i) => i.resourceId)).not.toEqual(
+      a.items.map((i) => i.resourceId),
+    );
   });
 });
 
 describe('reserveNew', () => {
   it('keeps a new interest-matched resource in the list even when its relevance would not make it', () => {
     const cands: Candidate[] = [
-      ...[0, 1, 2, 3].map((i) => ({ resourceId: `alg${i}`, collabScore: 10 - i, popularity: 50, interestMatch: { label: 'algebra', cosine: 0.6 } })),
+      ...[0, 1, 2, 3].map((i) => ({
+        resourceId: `alg${i}`,
+        collabScore: 10 - i,
+        popularity: 50,
+        interestMatch: { label: 'algebra', cosine: 0.6 },
+      })),
       { resourceId: 'new-alg', collabScore: -5, isNew: true, interestMatch: { label: 'algebra', cosine: 0.6 } },
       { resourceId: 'new-music', collabScore: -5, isNew: true },
     ];

@@ -60,7 +60,9 @@ describe('ItemSignals', () => {
       s.addLink(Math.floor(rng() * 50), Math.floor(rng() * 50), rng(), e);
       s.addPopularity(Math.floor(rng() * 50), 1, e);
     }
-    const back = ItemSignals.deserialize(JSON.parse(JSON.stringify(s.serialize())) as ReturnType<ItemSignals['serialize']>, { rowCapacity: 8 });
+    const back = ItemSignals.deserialize(JSON.parse(JSON.stringify(s.serialize())) as ReturnType<ItemSignals['serialize']>, {
+      rowCapacity: 8,
+    });
     expect(back.serialize()).toEqual(s.serialize());
   });
 });

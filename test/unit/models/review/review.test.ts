@@ -64,7 +64,11 @@ describe('ReviewDeck', () => {
 });
 
 describe('withReviewSlots', () => {
-  const item = (id: string, score: number): RecommendedItem => ({ resourceId: id, score, reasons: [{ code: 'popular', text: 'Popular right now' }] });
+  const item = (id: string, score: number): RecommendedItem => ({
+    resourceId: id,
+    score,
+    reasons: [{ code: 'popular', text: 'Popular right now' }],
+  });
   const list = Array.from({ length: 20 }, (_, i) => item(`x${i}`, 20 - i));
   const due = (id: string, r: number): DueReview => ({ item: { resourceId: id }, retrievability: r });
 
