@@ -232,6 +232,8 @@ export class StageRunner<S> {
     const isStale = () => p.isStale();
     const g = batch.partition;
     if (!this.assigned.has(g)) return;
+    // A readiness wait ends when the group is revoked too, so its revoke checkpoint is not held up behind it.
+    const owned = () => isRunning() && !isStale() && this.assigned.has(g);
     const info = this.group(g);
     await info.mutex.run(async () => {
       if (!info.loaded) {
@@ -242,9 +244,9 @@ export class StageRunner<S> {
       if (this.opts.processor.ready && !this.opts.processor.ready()) {
         // Short hiccups are waited out holding the batch (kafkajs fetches nothing more for a partition whose batch is
         // in progress); only a longer stall pauses the partition, since resuming costs a fetch round trip.
-        if (!(await this.waitReady(heartbeat, isRunning, 200))) {
+        if (!(await this.waitReady(heartbeat, owned, 200))) {
           const resume = p.pause();
-          await this.waitReady(heartbeat, isRunning);
+          await this.waitReady(heartbeat, owned);
           resume();
         }
       }
@@ -280,7 +282,7 @@ export class StageRunner<S> {
           // of this process runs, and the learner ran a whole batch ahead of a replica it starved (from an empty one
           // at start). Readiness is rechecked for the same reason.
           await new Promise<void>((r) => setImmediate(r));
-          if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitReady(heartbeat, isRunning);
+          if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitReady(heartbeat, owned);
         }
       }
       if (applied > 0) {
@@ -340,10 +342,10 @@ export class StageRunner<S> {
     }
   }
 
-  /** Polls the processor's readiness (heartbeating) until ready, stopped, or `limitMs`; true when ready. */
-  private async waitReady(heartbeat: () => Promise<void>, isRunning: () => boolean, limitMs = Infinity): Promise<boolean> {
+  /** Polls the processor's readiness (heartbeating) until ready, `go()` turns false (stopped, revoked), or `limitMs`; false only on the limit. */
+  private async waitReady(heartbeat: () => Promise<void>, go: () => boolean, limitMs = Infinity): Promise<boolean> {
     let waited = 0;
-    while (isRunning() && !this.opts.processor.ready!()) {
+    while (go() && !this.opts.processor.ready!()) {
       if (waited >= limitMs) return false;
       await new Promise((r) => setTimeout(r, 5));
       waited += 5;
@@ -403,12 +405,18 @@ export class StageRunner<S> {
     }
     const started = performance.now();
     await this.opts.processor.flush();
-    const state = this.opts.processor.snapshot(g);
     const offsets: Record<string, string> = {};
     for (const [k, v] of info.next) offsets[k] = v.toString();
-    await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() }, { consumerGroupId: this.opts.groupId });
+    const state = this.opts.processor.snapshot(g);
+    const put = await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() }, { consumerGroupId: this.opts.groupId });
     info.lastCheckpoint = Date.now();
     info.dirty = false;
+    if (put === 'superseded') {
+      // The group moved while this instance still held it (a revoke behind a long batch, or a member the group had
+      // already dropped): its new owner checkpointed further, and that checkpoint stays.
+      this.opts.logger.info('checkpoint superseded by the new owner of the group, not written', { stage: this.stage, group: g });
+      return;
+    }
     this.opts.emit.emit('checkpoint', { stage: this.stage, durationMs: performance.now() - started });
     if (this.opts.store.commitsOffsets) return; // committed in the checkpoint's own transaction
     try {

@@ -21,7 +21,11 @@ export interface CheckpointContext {
 /** One narrow store: get / put / delete a checkpoint per (stage, partition group). */
 export interface CheckpointStore {
   get<S>(stage: string, group: number): Promise<Checkpoint<S> | null>;
-  put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void>;
+  /**
+   * Writes the checkpoint. 'superseded': not written, because another writer (the group's new owner) stored one at or
+   * past every offset of `cp`; a store that fences an old owner's writes itself (the changelog) never answers it.
+   */
+  put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void | 'superseded'>;
   delete(stage: string, group: number): Promise<void>;
   /**
    * True when put() also commits the checkpoint's offsets to the consumer group, atomically with the state
@@ -36,6 +40,9 @@ export interface CheckpointStore {
  * volume when they run on several hosts), so a partition group can move between instances on rebalance.
  */
 export class FileCheckpointStore implements CheckpointStore {
+  /** Inode of each file as this instance last read or wrote it: another inode means another writer renamed over it. */
+  private readonly seen = new Map<string, number>();
+
   constructor(private readonly dir: string) {}
 
   private file(stage: string, group: number): string {
@@ -43,16 +50,22 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async get<S>(stage: string, group: number): Promise<Checkpoint<S> | null> {
+    const file = this.file(stage, group);
     try {
-      const text = await fs.promises.readFile(this.file(stage, group), 'utf8');
-      return JSON.parse(text) as Checkpoint<S>;
+      const fh = await fs.promises.open(file, 'r');
+      try {
+        this.seen.set(file, (await fh.stat()).ino);
+        return JSON.parse(await fh.readFile('utf8')) as Checkpoint<S>;
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   }
 
-  async put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void> {
+  async put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void | 'superseded'> {
     const target = this.file(stage, group);
     const dir = path.dirname(target);
     await fs.promises.mkdir(dir, { recursive: true });
@@ -65,7 +78,12 @@ export class FileCheckpointStore implements CheckpointStore {
     } finally {
       await fh.close();
     }
+    if (await this.supersededBy(target, cp.offsets)) {
+      await fs.promises.rm(tmp, { force: true });
+      return 'superseded';
+    }
     await fs.promises.rename(tmp, target);
+    this.seen.set(target, (await fs.promises.stat(target)).ino);
     const dh = await fs.promises.open(dir, 'r');
     try {
       await dh.sync();
@@ -74,8 +92,35 @@ export class FileCheckpointStore implements CheckpointStore {
     }
   }
 
+  /**
+   * True when another writer replaced the file since this instance last read or wrote it and that checkpoint is at or
+   * past every offset of ours: an old owner (revoked behind a long batch, or dropped from the group before it noticed)
+   * must not put its older checkpoint over the new owner's, which would not write again without new input. One stat
+   * per put; the file is read only after it changed hands. Two writers racing within the rename itself are not
+   * excluded, and either result is a consistent checkpoint (state and offsets written together).
+   */
+  private async supersededBy(target: string, ours: Record<string, string>): Promise<boolean> {
+    let ino: number;
+    try {
+      ino = (await fs.promises.stat(target)).ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    if (this.seen.get(target) === ino) return false;
+    let theirs: Record<string, string>;
+    try {
+      theirs = (JSON.parse(await fs.promises.readFile(target, 'utf8')) as Checkpoint).offsets;
+    } catch {
+      return false; // unreadable: ours replaces it
+    }
+    return Object.entries(ours).every(([k, v]) => theirs[k] !== undefined && BigInt(theirs[k]) >= BigInt(v));
+  }
+
   async delete(stage: string, group: number): Promise<void> {
-    await fs.promises.rm(this.file(stage, group), { force: true });
+    const file = this.file(stage, group);
+    await fs.promises.rm(file, { force: true });
+    this.seen.delete(file);
   }
 }
 

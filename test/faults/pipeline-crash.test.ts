@@ -308,6 +308,18 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
       timeoutMs: 300_000,
       intervalMs: 200,
       message: 'instances consumed every event',
+    }).catch((err: unknown) => {
+      // What a stall looks like, for the log: checkpointed offset against the end per partition, and what each
+      // process said about partition groups last.
+      const cps = readCheckpoints<unknown>(dir, 'learner');
+      const rows = [...ends].map(([p, end]) => `p${p}: checkpoint ${cps.get(p)?.offsets[`${interactions}:${p}`] ?? 'none'} of ${end}`);
+      process.stdout.write(`distributed stall: ${rows.join('; ')}\n`);
+      for (const l of [...instances, item]) {
+        const lines = fs.existsSync(l.logFile) ? fs.readFileSync(l.logFile, 'utf8').split('\n') : [];
+        const said = lines.filter((line) => /partition group|superseded|revoke|error|fatal|paused/i.test(line)).slice(-12);
+        process.stdout.write(`--- ${l.logFile} (last of ${lines.length} lines)\n${said.join('\n')}\n`);
+      }
+      throw err;
     });
     for (const l of instances) expect(await l.stop()).toBe(0);
     const itemEnds = await endOffsets(config, 'itemUpdates');
