@@ -1,7 +1,8 @@
 /**
  * A learner's answer history, condensed into the counts and recency signals the knowledge model's shared weights act
  * on: PFA-style success/failure counts per skill (Pavlik et al. 2009), the same counts overall and on the same item,
- * the outcome of the previous attempt, and an exponentially weighted recent accuracy. Memory per learner is bounded:
+ * the outcome of the previous attempt, exponentially weighted recent accuracies at three rates (fast, default, slow)
+ * and the current run of rights or wrongs. Memory per learner is bounded:
  * the per-item part keeps the `itemHistoryCap` most recently answered items.
  */
 import type { QuizAttempt } from './types';
@@ -11,6 +12,12 @@ export interface HistoryOptions {
   itemHistoryCap?: number;
   /** Weight of the newest answer in the recent-accuracy averages (0..1). Default 0.1. */
   recentRate?: number;
+  /**
+   * Weights of the newest answer in the fast and the slow recent-accuracy averages (learner.fast / skill.fast,
+   * learner.slow). Defaults 0.4 / 0.02: about the last 2-3 answers (the steps of the current problem) and the last ~50.
+   */
+  fastRate?: number;
+  slowRate?: number;
 }
 
 /** Order of the feature vector; the model's shared weights are indexed the same way. */
@@ -27,6 +34,10 @@ export const FEATURE_NAMES = [
   'learner.failures',
   'learner.recent',
   'learner.last',
+  'learner.fast',
+  'learner.slow',
+  'learner.streak',
+  'skill.fast',
 ] as const;
 
 interface Tally {
@@ -37,6 +48,13 @@ interface Tally {
   recent: number;
   /** Previous outcome (0..1), meaningful once n > 0. */
   last: number;
+  /**
+   * Fast and slow recent accuracy (EMAs at fastRate / slowRate) and the current run: +k after k rights in a row, -k
+   * after k wrongs. Absent in states written before they existed: then read as `recent` and 0.
+   */
+  fast?: number;
+  slow?: number;
+  streak?: number;
 }
 interface ItemTally extends Tally {
   /** Learner's attempt index at the last answer to this item. */
@@ -59,10 +77,12 @@ export class LearnerHistory {
     private readonly items: Map<string, ItemTally>,
     private readonly cap: number,
     private readonly rate: number,
+    private readonly fastRate: number,
+    private readonly slowRate: number,
   ) {}
 
   static empty(opts: Required<HistoryOptions>): LearnerHistory {
-    return new LearnerHistory(newTally(), new Map(), new Map(), opts.itemHistoryCap, opts.recentRate);
+    return new LearnerHistory(newTally(), new Map(), new Map(), opts.itemHistoryCap, opts.recentRate, opts.fastRate, opts.slowRate);
   }
 
   static fromJSON(j: LearnerHistoryJSON, opts: Required<HistoryOptions>): LearnerHistory {
@@ -72,6 +92,8 @@ export class LearnerHistory {
       new Map(j.items.map(([k, t]) => [k, { ...t }])),
       opts.itemHistoryCap,
       opts.recentRate,
+      opts.fastRate,
+      opts.slowRate,
     );
   }
 
@@ -107,6 +129,7 @@ export class LearnerHistory {
       x[1] += Math.log1p(t.fail) / k;
       x[2] += (t.recent - 0.5) / k;
       x[3] += (2 * t.last - 1) / k;
+      x[15] += ((t.fast ?? t.recent) - 0.5) / k;
     }
     const it = this.items.get(a.itemId);
     if (it && it.n > 0) {
@@ -120,6 +143,10 @@ export class LearnerHistory {
       x[9] = Math.log1p(this.all.fail);
       x[10] = this.all.recent - 0.5;
       x[11] = 2 * this.all.last - 1;
+      x[12] = (this.all.fast ?? this.all.recent) - 0.5;
+      x[13] = (this.all.slow ?? this.all.recent) - 0.5;
+      const run = this.all.streak ?? 0;
+      x[14] = Math.sign(run) * Math.log1p(Math.abs(run));
     }
   }
 
@@ -141,7 +168,14 @@ export class LearnerHistory {
   }
 
   private tally(t: Tally, y: number): void {
-    t.recent = t.n === 0 ? y : t.recent + this.rate * (y - t.recent);
+    const first = t.n === 0;
+    const fast = t.fast ?? t.recent;
+    const slow = t.slow ?? t.recent;
+    t.fast = first ? y : fast + this.fastRate * (y - fast);
+    t.slow = first ? y : slow + this.slowRate * (y - slow);
+    const run = t.streak ?? 0;
+    t.streak = y >= 0.5 ? (run > 0 ? run + 1 : 1) : run < 0 ? run - 1 : -1;
+    t.recent = first ? y : t.recent + this.rate * (y - t.recent);
     t.n++;
     t.succ += y;
     t.fail += 1 - y;

@@ -2,8 +2,10 @@
  * The knowledge model: online logistic regression over learner, item and skill terms plus PFA-style history features.
  *
  *   logit P(correct) = bias + itemEasiness[i] + mean_s skillEasiness[s]          (population, AdaGrad)
- *                    + ability[u] + mean_s skillAbility[u, s]                  (learner, Bayesian: mean + variance)
- *                    + w · historyFeatures(u, i, s)                            (population weights, AdaGrad)
+ *                    + (1 + discrimination[i]) · (ability[u] + mean_s skillAbility[u, s])
+ *                                                     (learner: Bayesian mean + variance; item discrimination: AdaGrad)
+ *                    + learnerFactors[u] · itemFactors[i] + memoryRead(u, i)
+ *                    + (w + w[i]) · historyFeatures(u, i, s)                   (population weights, AdaGrad)
  *
  * Population parameters are shared by everyone and learned with per-coordinate AdaGrad steps, which shrink on their
  * own as an item or skill collects answers. Learner parameters are Gaussian beliefs updated by a Laplace (assumed
@@ -48,6 +50,13 @@ export interface KnowledgeModelOptions extends HistoryOptions {
   factorRate?: number;
   /** Seed of the item-factor initialisation (hashed with the item id, so order of arrival does not matter). Default 1. */
   seed?: number;
+  /**
+   * AdaGrad base rate of the per-item discrimination (0 = off: every item weighs the learner's ability by 1, Rasch /
+   * 1PL). With it an item learns how strongly ability predicts it (the 2PL item slope of item response theory,
+   * Birnbaum 1968): logit += (1 + discrimination) · (ability + skill ability). Default 0.1 (Statics train-only
+   * validation split: 0.02 / 0.05 / 0.1 / 0.2 gave AUC 0.8304 / 0.8310 / 0.8311 / 0.8309, off 0.8296).
+   */
+  discriminationRate?: number;
   /** AdaGrad base rate of the item-specific history weights (0 = shared weights only). Default 0.04. */
   itemWeightRate?: number;
   /**
@@ -61,8 +70,8 @@ export interface KnowledgeModelOptions extends HistoryOptions {
    * answer to it says), learned online; a learner's memory is the decayed sum of the values of their last
    * `memoryLength` answers, and the current item's key read against it adds to the logit. It learns which earlier
    * answers predict which later items (a soft, data-driven Q-matrix and the order within a problem), which the named
-   * skills miss. Default 0: 8 dimensions gave Statics test AUC 0.8366 -> 0.8409 but OULAD pass 0.8752 -> 0.8746, at
-   * up to half the speed (docs/evaluation.md; `--methods full-memory`).
+   * skills miss. Default 8 (docs/evaluation.md, `--methods full-no-memory` for the model without it: Statics
+   * validation AUC 0.8318 without, 0.8346 with; OULAD and EdNet level within noise).
    */
   memory?: number;
   /** Decay per answer of the sequence memory (0..1). Default 0.8. */
@@ -94,6 +103,9 @@ interface ItemState extends Population {
   /** Item-specific offsets on the shared history weights (how much this item depends on history), + accumulators. */
   w: number[];
   wg2: number[];
+  /** Discrimination offset (logit weight of the learner's ability is 1 + a) and its AdaGrad accumulator; absent = 0. */
+  a?: number;
+  ag2?: number;
   /** Sequence memory: key, value of a right answer, value of a wrong one (each options.memory long), accumulators (3 × memory). */
   mk?: number[];
   m1?: number[];
@@ -123,9 +135,12 @@ interface Learner {
 export interface KnowledgeModelState {
   /**
    * 2 adds the sequence memory (items' mk/m1/m0/mg2, learners' mem/recent), written only when options.memory > 0;
-   * version 1 states load with the memory empty.
+   * version 1 states load with the memory empty. 3 adds the item discrimination (items' a/ag2), the fast / slow
+   * recent accuracy and the run of the history (tallies' fast/slow/streak) and four history features (the weight
+   * arrays are 16 long); version 1 and 2 states load with discrimination 0, the new weights 0 and the new averages
+   * starting from the old one.
    */
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   options: Required<KnowledgeModelOptions>;
   bias: number[];
   weights: number[];
@@ -159,11 +174,14 @@ export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
   factorInit: 0.1,
   factorRate: 0.05,
   seed: 1,
+  discriminationRate: 0.1,
   itemWeightRate: 0.04,
   historyFeatures: true,
   itemHistoryCap: 256,
   recentRate: 0.1,
-  memory: 0,
+  fastRate: 0.4,
+  slowRate: 0.02,
+  memory: 8,
   memoryDecay: 0.8,
   memoryLength: 16,
   memoryRate: 0.03,
@@ -234,13 +252,21 @@ export class KnowledgeModel implements KnowledgePredictor {
       sp.itemMean += (item.b - sp.itemMean) / Math.min(sp.n, 200);
     }
 
+    // The ability's input is the item's slope (1 + discrimination) as the prediction used it; then the slope learns.
+    const slope = 1 + (item.a ?? 0);
+    if (o.discriminationRate > 0) {
+      const g = -residual * this.learnerAbility(a, learner) + o.l2 * (item.a ?? 0);
+      item.ag2 = (item.ag2 ?? 0) + g * g;
+      item.a = (item.a ?? 0) - (o.discriminationRate * g) / Math.sqrt(item.ag2 + ADAGRAD_EPS);
+    }
+
     // Learner: Laplace step, variance = step size; then widen by the drift for the next attempt.
-    learnBelief(learner.ability, residual, 1, info, o.minVariance);
+    learnBelief(learner.ability, residual, slope, info, o.minVariance);
     learner.ability.variance += o.abilityDrift;
     for (const s of a.skills) {
       const b = learner.skills.get(s) ?? { mean: 0, variance: o.skillVariance };
       learner.skills.set(s, b);
-      learnBelief(b, residual, share, info, o.minVariance);
+      learnBelief(b, residual, share * slope, info, o.minVariance);
       b.variance += o.skillDrift;
     }
     const v = item.v;
@@ -350,10 +376,9 @@ export class KnowledgeModel implements KnowledgePredictor {
   }
 
   serialize(): KnowledgeModelState {
-    // without the memory the layout is version 1's exactly, so a state written here still loads in older code
     const memory = this.options.memory > 0;
     return {
-      version: memory ? 2 : 1,
+      version: 3,
       options: { ...this.options },
       bias: [...this.bias],
       weights: Array.from(this.weights),
@@ -374,12 +399,29 @@ export class KnowledgeModel implements KnowledgePredictor {
   }
 
   static deserialize(state: KnowledgeModelState): KnowledgeModel {
-    if (state.version !== 1 && state.version !== 2) throw new Error(`unsupported knowledge model state version ${String(state.version)}`);
-    const m = new KnowledgeModel(state.options);
+    if (state.version !== 1 && state.version !== 2 && state.version !== 3) {
+      throw new Error(`unsupported knowledge model state version ${String(state.version)}`);
+    }
+    // An older state is upgraded to today's model (one model in the eval and the pipeline): the settings it did not
+    // have take today's defaults (discrimination, fast / slow rates; the memory when it was off, the old default).
+    // Nothing learned is lost; discriminations start at 0 (the old model's slope 1), the new history weights at 0, the
+    // fast / slow averages from the old one, the memory empty.
+    const d = DEFAULT_KNOWLEDGE_OPTIONS;
+    const options: KnowledgeModelOptions =
+      state.version === 3
+        ? state.options
+        : {
+            ...state.options,
+            discriminationRate: d.discriminationRate,
+            fastRate: d.fastRate,
+            slowRate: d.slowRate,
+            memory: state.options.memory || d.memory,
+          };
+    const m = new KnowledgeModel(options);
     m.bias = [...state.bias];
     m.weights.set(state.weights);
     m.weightG2.set(state.weightG2);
-    for (const [k, v] of state.items) m.items.set(k, copyItem(v));
+    for (const [k, v] of state.items) m.items.set(k, padWeights(copyItem(v)));
     for (const [k, v] of state.skills) m.skills.set(k, { ...v });
     for (const [k, l] of state.learners) {
       m.learners.set(k, {
@@ -406,15 +448,20 @@ export class KnowledgeModel implements KnowledgePredictor {
       if (sp) z += share * (item ? sp.b : sp.b + sp.itemMean);
     }
     if (item?.mk && learner) for (let k = 0; k < item.mk.length; k++) z += item.mk[k] * learner.mem[k];
-    if (learner) {
-      z += learner.ability.mean;
-      for (const s of a.skills) z += share * (learner.skills.get(s)?.mean ?? 0);
-    }
+    if (learner) z += (1 + (item?.a ?? 0)) * this.learnerAbility(a, learner);
     if (!this.options.historyFeatures) this.x.fill(0);
     else (learner?.history ?? LearnerHistory.empty(this.options)).features(a, this.x);
     if (item) for (let k = 0; k < this.x.length; k++) z += (this.weights[k] + item.w[k]) * this.x[k];
     else for (let k = 0; k < this.x.length; k++) z += this.weights[k] * this.x[k];
     return z;
+  }
+
+  /** The learner's ability on this attempt: overall ability + mean ability on the attempt's skills (logits). */
+  private learnerAbility(a: QuizAttempt, learner: Learner): number {
+    let t = learner.ability.mean;
+    const share = a.skills.length ? 1 / a.skills.length : 0;
+    for (const s of a.skills) t += share * (learner.skills.get(s)?.mean ?? 0);
+    return t;
   }
 
   private adagrad(param: number[], x: number, gradScale: number, rate: number): number {
@@ -539,6 +586,13 @@ function copyItem(v: ItemState): ItemState {
   const out: ItemState = { ...v, skills: [...v.skills], v: [...v.v], vg2: [...v.vg2], w: [...v.w], wg2: [...v.wg2] };
   if (v.mk && v.m1 && v.m0 && v.mg2) Object.assign(out, { mk: [...v.mk], m1: [...v.m1], m0: [...v.m0], mg2: [...v.mg2] });
   return out;
+}
+
+/** Item-specific history weights of an older state (fewer features) padded with zeros to today's feature count. */
+function padWeights(it: ItemState): ItemState {
+  while (it.w.length < FEATURE_NAMES.length) it.w.push(0);
+  while (it.wg2.length < FEATURE_NAMES.length) it.wg2.push(0);
+  return it;
 }
 
 /** Laplace update of a Gaussian belief on a logistic coefficient with input x: precision grows by x² p(1-p). */

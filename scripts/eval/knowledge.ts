@@ -40,8 +40,10 @@ export const KNOWLEDGE_ABLATIONS: Record<string, Ablation> = {
   'full-no-factors': { model: { factors: 0 } },
   'full-no-history': { model: { historyFeatures: false } },
   'full-no-skills': { withoutSkills: true },
-  /** the opt-in sequence memory (models/knowledge/model.ts `memory`), 8 dimensions: an addition, not an ablation */
-  'full-memory': { model: { memory: 8 } },
+  /** without the sequence memory (models/knowledge/model.ts `memory`, 8 dimensions by default) */
+  'full-no-memory': { model: { memory: 0 } },
+  /** without the per-item discrimination (every item weighs ability by 1: Rasch) */
+  'full-no-discrimination': { model: { discriminationRate: 0 } },
 };
 
 function methodsOf(args: EvalArgs): string[] {

@@ -5,6 +5,7 @@ import { mulberry32 as rng } from '../../../../models/random/prng';
 import { attemptsFromEvents, evaluateKnowledge } from '../../../../models/eval/knowledge';
 import { ItemMeanModel, PlainEloModel } from '../../../../models/knowledge/baselines';
 import { auc, BinaryMetrics } from '../../../../models/knowledge/metrics';
+import { FEATURE_NAMES, LearnerHistory } from '../../../../models/knowledge/history';
 import { KnowledgeModel, type KnowledgeModelState } from '../../../../models/knowledge/model';
 import type { QuizAttempt } from '../../../../models/knowledge/types';
 
@@ -150,11 +151,12 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(big.mastery).toBeCloseTo(m.expectedSuccess('r1', 'unseen-item', ['big'])!, 12);
   });
 
-  it('sequence memory (opt-in): learns, survives save -> load exactly; off, the state keeps the version 1 layout', () => {
+  it('sequence memory (default, 8 dimensions): learns, survives save -> load exactly in the version 3 layout', () => {
     const m = new KnowledgeModel({ memory: 4 });
     for (const a of attempts.slice(0, 6000)) m.update(a);
     const state = m.serialize();
-    expect(state.version).toBe(2);
+    expect(state.version).toBe(3);
+    expect(new KnowledgeModel().options.memory).toBe(8);
     expect(state.items.some(([, it]) => (it.mk?.length ?? 0) === 4)).toBe(true);
     const restored = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(state)) as KnowledgeModelState);
     for (const a of attempts.slice(6000, 7000)) {
@@ -163,14 +165,89 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
       restored.update(a);
     }
     expect(JSON.stringify(restored.serialize())).toBe(JSON.stringify(m.serialize()));
-    // memory off: predictions do not depend on it
-    const plain = new KnowledgeModel();
+    // memory off: no memory fields are written
+    const plain = new KnowledgeModel({ memory: 0 });
     for (const a of attempts.slice(0, 2000)) plain.update(a);
-    const v1 = plain.serialize();
-    expect(v1.version).toBe(1); // memory off: the version 1 layout, no memory fields
-    expect(JSON.stringify(v1)).not.toMatch(/"(mem|mk|m1|m0|mg2)":/);
-    const old = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(v1)) as KnowledgeModelState);
-    for (const a of attempts.slice(2000, 2200)) expect(old.predict(a)).toBe(plain.predict(a));
+    expect(JSON.stringify(plain.serialize())).not.toMatch(/"(mem|mk|m1|m0|mg2)":/);
+  });
+
+  it("loads a version 1 state (12 history weights, no discrimination, no memory) and upgrades it to today's model", () => {
+    const old = new KnowledgeModel({ memory: 0, discriminationRate: 0 });
+    for (const a of attempts.slice(0, 2000)) old.update(a);
+    // strip everything version 3 added, as a checkpoint written by the previous code looks
+    const s = JSON.parse(JSON.stringify(old.serialize())) as KnowledgeModelState & { options: Record<string, unknown> };
+    s.version = 1;
+    for (const k of ['discriminationRate', 'fastRate', 'slowRate', 'memory', 'memoryDecay', 'memoryLength', 'memoryRate', 'memoryInit']) {
+      delete s.options[k];
+    }
+    s.weights = s.weights.slice(0, 12);
+    s.weightG2 = s.weightG2.slice(0, 12);
+    for (const [, it] of s.items) {
+      it.w = it.w.slice(0, 12);
+      it.wg2 = it.wg2.slice(0, 12);
+      delete it.a;
+      delete it.ag2;
+    }
+    const strip = (t: { fast?: number; slow?: number; streak?: number }) => {
+      delete t.fast;
+      delete t.slow;
+      delete t.streak;
+    };
+    for (const [, l] of s.learners) {
+      strip(l.history.all);
+      for (const [, t] of l.history.skills) strip(t);
+      for (const [, t] of l.history.items) strip(t);
+    }
+    const up = KnowledgeModel.deserialize(s);
+    expect(up.options.discriminationRate).toBe(0.1);
+    expect(up.options.memory).toBe(8);
+    for (const a of attempts.slice(2000, 3000)) {
+      const p = up.predict(a);
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThan(1);
+      up.update(a);
+    }
+    const again = up.serialize();
+    expect(again.version).toBe(3);
+    expect(again.weights).toHaveLength(16);
+    expect(again.items.every(([, it]) => it.w.length === 16 && Number.isFinite(it.a ?? 0))).toBe(true);
+    expect(again.items.some(([, it]) => (it.a ?? 0) !== 0)).toBe(true);
+  });
+
+  it('history: fast / slow recent accuracy and the current run, by hand', () => {
+    const h = LearnerHistory.empty({ itemHistoryCap: 256, recentRate: 0.1, fastRate: 0.4, slowRate: 0.02 });
+    for (const y of [1, 1, 0]) h.record({ userId: 'u', itemId: `q${y}`, skills: ['s'], correct: y });
+    const x = new Float64Array(FEATURE_NAMES.length);
+    h.features({ userId: 'u', itemId: 'new', skills: ['s'], correct: 0 }, x);
+    const at = (name: (typeof FEATURE_NAMES)[number]) => x[FEATURE_NAMES.indexOf(name)];
+    expect(at('learner.fast')).toBeCloseTo(0.6 - 0.5, 12); // 1, 1, then 1 + 0.4 (0 - 1)
+    expect(at('learner.slow')).toBeCloseTo(0.98 - 0.5, 12); // 1, 1, then 1 + 0.02 (0 - 1)
+    expect(at('learner.streak')).toBeCloseTo(-Math.log(2), 12); // one wrong after two rights: run -1
+    expect(at('skill.fast')).toBeCloseTo(0.1, 12);
+    for (const y of [0, 0]) h.record({ userId: 'u', itemId: 'q', skills: ['s'], correct: y });
+    h.features({ userId: 'u', itemId: 'new', skills: ['s'], correct: 0 }, x);
+    expect(at('learner.streak')).toBeCloseTo(-Math.log(4), 12); // three wrongs in a row
+  });
+
+  it('item discrimination: items whose outcome depends more on ability learn a larger slope (2PL learners)', () => {
+    const r = rng(11);
+    const normal = (): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+    const slope = (i: number): number => (i % 2 === 0 ? 2 : 0.4);
+    const m = new KnowledgeModel({ historyFeatures: false, factors: 0, memory: 0 });
+    for (let u = 0; u < 300; u++) {
+      const theta = normal();
+      for (let k = 0; k < 40; k++) {
+        const i = Math.floor(r() * 20);
+        const p = 1 / (1 + Math.exp(-slope(i) * theta));
+        m.update({ userId: `u${u}`, itemId: `i${i}`, skills: [], correct: r() < p ? 1 : 0 });
+      }
+    }
+    const a = new Map(m.serialize().items.map(([id, it]) => [id, it.a ?? 0]));
+    const mean = (odd: number) => [...a].filter(([id]) => Number(id.slice(1)) % 2 === odd).reduce((s, [, v]) => s + v, 0) / 10;
+    expect(mean(0)).toBeGreaterThan(mean(1) + 0.5);
+    const off = new KnowledgeModel({ discriminationRate: 0 });
+    for (const x of attempts.slice(0, 500)) off.update(x);
+    expect(off.serialize().items.every(([, it]) => (it.a ?? 0) === 0)).toBe(true);
   });
 
   it('forgets a learner completely (erasure)', () => {
