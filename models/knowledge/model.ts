@@ -53,8 +53,10 @@ export interface KnowledgeModelOptions extends HistoryOptions {
   /**
    * AdaGrad base rate of the per-item discrimination (0 = off: every item weighs the learner's ability by 1, Rasch /
    * 1PL). With it an item learns how strongly ability predicts it (the 2PL item slope of item response theory,
-   * Birnbaum 1968): logit += (1 + discrimination) · (ability + skill ability). Default 0.1 (Statics train-only
-   * validation split: 0.02 / 0.05 / 0.1 / 0.2 gave AUC 0.8304 / 0.8310 / 0.8311 / 0.8309, off 0.8296).
+   * Birnbaum 1968): logit += (1 + discrimination) · (ability + skill ability). Default 0 (off): at 0.1 it adds
+   * Statics test AUC 0.8413 -> 0.8420 (validation 0.8335 -> 0.8346) but the learner simulator's path gain after 50
+   * steps falls on every seed (e.g. seed 23 0.7994 -> 0.7444): the mastery the paths read gets worse
+   * (docs/evaluation.md; `--methods full-discrimination`).
    */
   discriminationRate?: number;
   /** AdaGrad base rate of the item-specific history weights (0 = shared weights only). Default 0.04. */
@@ -71,7 +73,7 @@ export interface KnowledgeModelOptions extends HistoryOptions {
    * `memoryLength` answers, and the current item's key read against it adds to the logit. It learns which earlier
    * answers predict which later items (a soft, data-driven Q-matrix and the order within a problem), which the named
    * skills miss. Default 8 (docs/evaluation.md, `--methods full-no-memory` for the model without it: Statics
-   * validation AUC 0.8318 without, 0.8346 with; OULAD and EdNet level within noise).
+   * validation AUC 0.8305 without, 0.8335 with; OULAD and EdNet level within noise).
    */
   memory?: number;
   /** Decay per answer of the sequence memory (0..1). Default 0.8. */
@@ -174,7 +176,7 @@ export const DEFAULT_KNOWLEDGE_OPTIONS: Required<KnowledgeModelOptions> = {
   factorInit: 0.1,
   factorRate: 0.05,
   seed: 1,
-  discriminationRate: 0.1,
+  discriminationRate: 0,
   itemWeightRate: 0.04,
   historyFeatures: true,
   itemHistoryCap: 256,

@@ -42,8 +42,8 @@ export const KNOWLEDGE_ABLATIONS: Record<string, Ablation> = {
   'full-no-skills': { withoutSkills: true },
   /** without the sequence memory (models/knowledge/model.ts `memory`, 8 dimensions by default) */
   'full-no-memory': { model: { memory: 0 } },
-  /** without the per-item discrimination (every item weighs ability by 1: Rasch) */
-  'full-no-discrimination': { model: { discriminationRate: 0 } },
+  /** *with* the per-item discrimination (opt-in: 2PL slopes, rate 0.1): an addition, not an ablation */
+  'full-discrimination': { model: { discriminationRate: 0.1 } },
 };
 
 function methodsOf(args: EvalArgs): string[] {
