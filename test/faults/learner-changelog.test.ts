@@ -105,7 +105,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
         LEARNSTREAM_TOP_N: '10',
         LEARNSTREAM_RERANK_INTERVAL_MS: '2000',
       });
-      const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--changelog', '--state-dir', dir], env, work);
+      const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--state', 'kafka', '--state-dir', dir], env, work);
       procs.push(p);
       return { p, dir, port };
     };
