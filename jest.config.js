@@ -11,7 +11,9 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testEnvironment: 'node',
+      // onnxruntime-node works in every integration test: its native typed arrays pass the test realm's instanceof
+      // checks (test/helpers/ort-environment.js), so no stage falls back to the JS kernel because it runs under jest
+      testEnvironment: '<rootDir>/test/helpers/ort-environment.js',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',

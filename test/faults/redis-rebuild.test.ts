@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/ort-environment.js
- *
  * The serving view is rebuilt after Redis comes back empty (issue 17, item 4): a private Redis (own port and data
  * dir; Kafka and the registry are the shared test stack) under the live pipeline (learner, item and catalogue stages,
  * the ONNX encoder) and a steady event load; kill -9 of Redis, its append-only file moved aside, a fresh start on an

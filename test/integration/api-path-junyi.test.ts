@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/ort-environment.js
- *
  * Learning paths end to end on a real curriculum and the real stack: the Junyi exercise table is published by its
  * loader through the typed Publisher (Kafka, Avro, registry), the pipeline's catalogue stage writes the curriculum to
  * Redis, and GET /v1/learners/:id/path plans over it. Every live exercise is a goal once; each answer is checked

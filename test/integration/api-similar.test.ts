@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/ort-environment.js
- *
  * GET /v1/resources/:id/similar over the live pipeline (real Kafka, registry, Redis, the ONNX sentence encoder):
  * the catalogue stage embeds resources and writes content neighbours, the learner stage counts co-engagement, and the
  * API serves the blended list with its reasons (not the popular-in-topic fallback); a resource that leaves the

@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./test/helpers/ort-environment.js
- */
-/**
  * Freshness end to end against the real Kafka, registry and Redis (issue 5, acceptance 3): a click shows in the
  * learner's cached list within 1 s; a new resource reaches interested learners' lists with no interaction; a deleted
  * resource leaves every list within seconds; an erased learner has nothing left in Redis. The learner stage scores candidates on the

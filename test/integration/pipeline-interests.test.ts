@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/ort-environment.js
- *
  * New learners start from their profile interests, by content (issues 5 and 6), against the real Kafka, registry,
  * Redis and the ONNX sentence encoder: the catalogue stage publishes content vectors, every learner instance
  * replicates them, a profile's free-text interests are embedded once, and a learner with no event gets a list
