@@ -12,7 +12,7 @@
 import { PoisonMessageError } from '../lib/errors';
 import { decodeContentVector } from './content-messages';
 import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from './messages';
-import type { ItemMeta, ItemRow } from './model/item-table';
+import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
 export type InternalPoisonReason = 'internal-undecodable' | 'internal-invalid' | 'missing-key';
@@ -78,7 +78,7 @@ export function guardItemRow(
   value: Buffer,
   dim: number,
   previousMeta?: { bytes: Buffer; meta: ItemMeta },
-  currentSignals?: { sumKey: number; pop: number },
+  currentSignals?: HeldSignals,
 ): ReturnType<typeof decodeItemRow> {
   let row: ReturnType<typeof decodeItemRow>;
   try {
