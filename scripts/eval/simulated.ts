@@ -48,6 +48,11 @@ export interface SimulationParams {
   stepMinutes: number;
   /** Steps of a path the learner is shown (`max`); they follow them in order, then ask again. */
   pathSteps: number;
+  /**
+   * A wrong quiz answer on a path step makes the learner ask for a new path at once, as a page showing the path does
+   * when the answer comes back (the product re-plans from the answer), instead of going on to steps that build on it.
+   */
+  replanOnWrong: boolean;
 }
 
 export const DEFAULT_SIMULATION: SimulationParams = {
@@ -58,6 +63,7 @@ export const DEFAULT_SIMULATION: SimulationParams = {
   warmupSteps: 25,
   stepMinutes: 10,
   pathSteps: 10,
+  replanOnWrong: true,
 };
 
 const T0 = Date.UTC(2026, 0, 5);
@@ -201,6 +207,7 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
       l.id,
     );
     await learner.reranker.runDue();
+    return correct;
   };
 
   // warm-up: the same self-directed learners in every strategy's world (seeded), interleaved step by step
@@ -262,7 +269,8 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
         pick = from[Math.floor(l.draw() * from.length)].id;
       }
       done.add(pick);
-      await step(l, pick);
+      const correct = await step(l, pick);
+      if (strategy === 'path' && !correct && s.replanOnWrong) planned.delete(l.id);
     }
     if (s.checkpoints.includes(t))
       at.set(
