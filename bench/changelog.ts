@@ -1,10 +1,11 @@
 /**
  * State in Kafka (issue 17, item 7): restore time of a learner-stage partition group with 100,000 learners from the
- * compacted changelog (consumers/state/changelog.ts), with an empty state dir, against the file checkpoint of the
- * same state in the same run (FileCheckpointStore, what a restart with its state dir reads). Also what a commit
- * writes: the first put (every learner), then a put after 1% of the learners changed (only those, plus the group's
- * other fields and the offsets). Every third learner has answered quizzes (a real KnowledgeModel, 5 attempts each over
- * 500 items and 10 skills), so the knowledge model's per-learner records are in the figures too.
+ * compacted changelog (consumers/state/changelog.ts, the product's default state store), with an empty state dir,
+ * against the file checkpoint of the same state in the same run (FileCheckpointStore, `--state files`). And what a
+ * checkpoint costs in each store after 1% of the rows changed: records, bytes and milliseconds per put, for the three
+ * stage states that grow (a learner group with its knowledge model, an item-stage group's item table, a catalogue
+ * group's content rows). Every third learner has answered quizzes (a real KnowledgeModel, 5 attempts each over 500
+ * items and 10 skills), so the knowledge model's per-learner records and population terms are in the figures too.
  * `npm run bench -- changelog [--quick] [--json] [--learners N]`; needs Kafka (the stack is started when absent).
  */
 import * as fs from 'node:fs';
@@ -16,11 +17,15 @@ import { createKafka } from '../lib/kafka/client';
 import { mulberry32 } from '../models/random/prng';
 import { KnowledgeModel } from '../models/knowledge/model';
 import type { LearnerGroupJSON } from '../pipelines/learner/state';
+import { ItemTable } from '../pipelines/model/item-table';
+import type { ItemGroupJSON } from '../pipelines/item/processor';
+import type { CatalogGroupJSON } from '../pipelines/catalog/processor';
 import { KafkaChangelogStore } from '../consumers/state/changelog';
-import { FileCheckpointStore } from '../consumers/state/checkpoint';
+import { FileCheckpointStore, type Checkpoint } from '../consumers/state/checkpoint';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { ensureStack } from './lib/stack';
 import { round } from './lib/stats';
+import type { Row } from './lib/table';
 
 type Entry = LearnerGroupJSON['learners'][number][1];
 
@@ -40,10 +45,100 @@ function learnerEntry(rng: () => number, dim: number, k: number): Entry {
   };
 }
 
+const f32 = (rng: () => number, dim: number) => new Float32Array(dim).map(() => (rng() - 0.5) * 0.2);
+
+/** One stage group's checkpoint, and a function that changes 1% of its rows and returns the next checkpoint. */
+interface Scenario {
+  title: string;
+  stage: string;
+  rows: number;
+  first: Checkpoint;
+  change(): Checkpoint;
+  /** Rows in a restored state (checks the restore is whole). */
+  count(state: unknown): number;
+  note: string;
+}
+
+/**
+ * Puts `first` and the changed checkpoint in each store and restores both: the changelog from a new store (an
+ * instance with an empty state dir), the file from its dir. Rows of the report: one per store.
+ */
+async function measure(
+  sc: Scenario,
+  changelog: () => KafkaChangelogStore,
+  files: FileCheckpointStore,
+  dir: string,
+): Promise<{ rows: Row[]; restore: number; fileRestore: number }> {
+  progress(`${sc.title}: changelog`);
+  const writer = changelog();
+  let t = performance.now();
+  await writer.put(sc.stage, 0, sc.first);
+  const firstMs = performance.now() - t;
+  const firstPut = writer.lastPut.get(`${sc.stage}/0`)!;
+  const second = sc.change();
+  t = performance.now();
+  await writer.put(sc.stage, 0, second);
+  const secondMs = performance.now() - t;
+  const secondPut = writer.lastPut.get(`${sc.stage}/0`)!;
+  await writer.close();
+  const reader = changelog();
+  t = performance.now();
+  const back = await reader.get(sc.stage, 0);
+  const restore = (performance.now() - t) / 1000;
+  await reader.close();
+  if (!back || sc.count(back.state) !== sc.count(second.state))
+    throw new Error(`${sc.title}: restored ${back ? sc.count(back.state) : 0} of ${sc.count(second.state)} rows`);
+
+  progress(`${sc.title}: file (baseline)`);
+  t = performance.now();
+  await files.put(sc.stage, 0, sc.first);
+  const fileFirstMs = performance.now() - t;
+  t = performance.now();
+  await files.put(sc.stage, 0, second);
+  const fileSecondMs = performance.now() - t;
+  const fileBytes = fs.statSync(path.join(dir, sc.stage, 'group-0.json')).size;
+  t = performance.now();
+  await files.get(sc.stage, 0);
+  const fileRestore = (performance.now() - t) / 1000;
+  const mb = (b: number) => round(b / 1e6);
+  return {
+    restore,
+    fileRestore,
+    rows: [
+      {
+        state: sc.title,
+        store: 'Kafka changelog (default)',
+        first_put_ms: round(firstMs),
+        first_put_records: firstPut.records,
+        first_put_MB: mb(firstPut.bytes),
+        put_after_1pct_ms: round(secondMs),
+        put_after_1pct_records: secondPut.records,
+        put_after_1pct_rows: secondPut.rows,
+        put_after_1pct_MB: mb(secondPut.bytes),
+        restore_s: round(restore),
+      },
+      {
+        state: sc.title,
+        store: 'files (--state files)',
+        first_put_ms: round(fileFirstMs),
+        first_put_records: 1,
+        first_put_MB: mb(fileBytes),
+        put_after_1pct_ms: round(fileSecondMs),
+        put_after_1pct_records: 1,
+        put_after_1pct_rows: sc.rows,
+        put_after_1pct_MB: mb(fileBytes),
+        restore_s: round(fileRestore),
+      },
+    ],
+  };
+}
+
 export async function run(args: BenchArgs): Promise<void> {
   const report = newReport('changelog', args);
   const lArg = args.rest.indexOf('--learners');
   const n = lArg >= 0 ? Number(args.rest[lArg + 1]) : args.quick ? 10_000 : 100_000;
+  const nItems = args.quick ? 2_000 : 20_000;
+  const nContent = args.quick ? 500 : 5_000;
   const config = loadConfig();
   const stack = await ensureStack(config);
   const kafka = createKafka(config, 'bench-changelog');
@@ -62,12 +157,14 @@ export async function run(args: BenchArgs): Promise<void> {
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-bench-changelog-'));
   const opts = { kafka, topic, partitions: 1, transactionalPrefix: `${topic}-` };
+  const changelog = () => new KafkaChangelogStore(opts);
+  const files = new FileCheckpointStore(dir);
   try {
     const rng = mulberry32(5);
-    const learners: LearnerGroupJSON['learners'] = Array.from({ length: n }, (_, i) => [
-      `u${i}`,
-      learnerEntry(rng, config.model.dim, i % 7),
-    ]);
+    const dim = config.model.dim;
+
+    // learner stage: learners, their knowledge beliefs, the knowledge model's item and skill terms
+    const learners: LearnerGroupJSON['learners'] = Array.from({ length: n }, (_, i) => [`u${i}`, learnerEntry(rng, dim, i % 7)]);
     const km = new KnowledgeModel();
     const answer = (i: number) => {
       const item = Math.floor(rng() * 500);
@@ -78,76 +175,116 @@ export async function run(args: BenchArgs): Promise<void> {
       for (let k = 0; k < 5; k++) answer(i);
       quizzers++;
     }
-    const state = { learners, knowledge: km.serialize(), erased: [] } as LearnerGroupJSON;
-    const cp = { offsets: { 'learning.interactions:0': String(n * 20) }, state, writtenAt: Date.now() };
-    const bytes = JSON.stringify(cp).length;
+    const learnerCp = (): Checkpoint<LearnerGroupJSON> => ({
+      offsets: { 'learning.interactions:0': String(n * 20) },
+      state: { learners: learners.map(([id, e]) => [id, { ...e }]), knowledge: km.serialize(), erased: [] },
+      writtenAt: Date.now(),
+    });
+    const learnerScenario: Scenario = {
+      title: `learner group, ${n.toLocaleString()} learners`,
+      stage: 'learner',
+      rows: n + quizzers + 510,
+      first: learnerCp(),
+      change: () => {
+        // 1% of the learners learned something; those who answered a quiz move their knowledge record and the
+        // knowledge model's terms of that item and skill
+        for (let i = 0; i < Math.ceil(n / 100); i++) {
+          const u = Math.floor(rng() * n);
+          learners[u][1].n++;
+          if (u % 3 === 0) answer(u);
+        }
+        return learnerCp();
+      },
+      count: (s) => (s as LearnerGroupJSON).learners.length + (s as LearnerGroupJSON).knowledge.learners.length,
+      note: `${quizzers.toLocaleString()} learners with knowledge-model beliefs; 500 quiz items and 10 skills of population terms`,
+    };
 
-    progress(`${n.toLocaleString()} learners (${(bytes / 1e6).toFixed(1)} MB of state): first put`);
-    const writer = new KafkaChangelogStore(opts);
-    let t = performance.now();
-    await writer.put('learner', 0, cp);
-    const firstPut = (performance.now() - t) / 1000;
-    const afterFirst = Number((await admin.fetchTopicOffsets(topic))[0].high);
-    // 1% of the learners learned something
-    const changed = Math.ceil(n / 100);
-    for (let i = 0; i < changed; i++) {
-      const u = Math.floor(rng() * n);
-      learners[u][1].n++;
-      if (u % 3 === 0) answer(u); // a quiz: the learner's knowledge record changes too
+    // item stage: one group's item table (factors, counts, top-20 transitions and popularity per row)
+    const table = new ItemTable(dim, nItems);
+    const itemRow = (i: number, count: number) =>
+      table.set({
+        itemId: `res-${i}`,
+        factors: f32(rng, dim),
+        bias: rng() * 0.1,
+        count,
+        lastT: Date.now(),
+        active: true,
+        meta: { type: 'video', topics: [`t${i % 50}`], skills: [`s${i % 10}`], difficulty: 0.5, title: `Resource ${i}` },
+      });
+    for (let i = 0; i < nItems; i++) itemRow(i, 10);
+    for (let i = 0; i < nItems; i++) {
+      const to = Array.from({ length: 20 }, () => `res-${Math.floor(rng() * nItems)}`).filter((x, j, a) => a.indexOf(x) === j);
+      table.setSignals(i, { to, key: to.map(() => rng()), sumKey: 2, pop: rng() });
     }
-    state.knowledge = km.serialize();
-    t = performance.now();
-    await writer.put('learner', 0, { ...cp, writtenAt: Date.now() });
-    const secondPut = (performance.now() - t) / 1000;
-    await writer.close();
-    const offs = await admin.fetchTopicOffsets(topic);
-    const records = Number(offs[0].high);
-    const secondRecords = records - afterFirst;
+    const itemCp = (): Checkpoint<ItemGroupJSON> => ({
+      offsets: { 'model.item-updates:0': String(nItems * 50) },
+      state: { items: table.toJSON(), applied: { 'learning.interactions:0': [String(n * 20), 3] } },
+      writtenAt: Date.now(),
+    });
+    const itemScenario: Scenario = {
+      title: `item-stage group, ${nItems.toLocaleString()} items`,
+      stage: 'item',
+      rows: nItems,
+      first: itemCp(),
+      change: () => {
+        for (let k = 0; k < nItems / 100; k++) itemRow(Math.floor(rng() * nItems), 11 + k); // gradients applied
+        return itemCp();
+      },
+      count: (s) => (s as ItemGroupJSON).items.rows.length,
+      note: `dim ${dim}, catalogue metadata and up to 20 transitions per row`,
+    };
 
-    progress('restore with an empty state dir: a new store reads the changelog');
-    const reader = new KafkaChangelogStore(opts);
-    t = performance.now();
-    const back = await reader.get<LearnerGroupJSON>('learner', 0);
-    const restore = (performance.now() - t) / 1000;
-    await reader.close();
-    if (!back || back.state.learners.length !== n) throw new Error(`restored ${back?.state.learners.length ?? 0} of ${n} learners`);
-    if (back.state.knowledge.learners.length !== quizzers)
-      throw new Error(`restored the knowledge of ${back.state.knowledge.learners.length} of ${quizzers} learners`);
+    // catalogue stage: one group's content rows (384-dim unit vectors of the text encoder)
+    const content: [string, string, string][] = Array.from({ length: nContent }, (_, i) => [
+      `res-${i}`,
+      `Resource ${i}`,
+      Buffer.from(f32(rng, 384).buffer).toString('base64'),
+    ]);
+    const catalogCp = (): Checkpoint<CatalogGroupJSON> => ({
+      offsets: { 'catalog.resources:0': String(nContent) },
+      state: { content: { rows: content.map((r) => [...r] as [string, string, string]) } },
+      writtenAt: Date.now(),
+    });
+    const catalogScenario: Scenario = {
+      title: `catalogue group, ${nContent.toLocaleString()} resources`,
+      stage: 'catalog',
+      rows: nContent,
+      first: catalogCp(),
+      change: () => {
+        for (let k = 0; k < nContent / 100; k++) content[Math.floor(rng() * nContent)][1] += ' (revised)'; // upserts
+        return catalogCp();
+      },
+      count: (s) => (s as CatalogGroupJSON).content?.rows.length ?? 0,
+      note: '384-dim content vectors',
+    };
 
-    progress('baseline: the same checkpoint as a file');
-    const files = new FileCheckpointStore(dir);
-    t = performance.now();
-    await files.put('learner', 0, cp);
-    const filePut = (performance.now() - t) / 1000;
-    t = performance.now();
-    await files.get('learner', 0);
-    const fileGet = (performance.now() - t) / 1000;
-
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    let learnerRestore = { restore: 0, fileRestore: 0 };
+    for (const sc of [learnerScenario, itemScenario, catalogScenario]) {
+      const r = await measure(sc, changelog, files, dir);
+      rows.push(...r.rows);
+      notes.push(`${sc.title}: ${sc.note}.`);
+      if (sc === learnerScenario) learnerRestore = r;
+    }
     report.sections.push({
-      title: `Learner-stage group of ${n.toLocaleString()} learners: changelog vs file checkpoint`,
-      rows: [
-        {
-          store: 'Kafka changelog',
-          first_put_s: round(firstPut),
-          first_put_records: afterFirst,
-          put_after_1pct_changed_s: round(secondPut),
-          second_put_records: secondRecords,
-          restore_s: round(restore),
-          records_in_topic: records,
-          learners_per_s_restored: round(n / restore),
-        },
-        {
-          store: 'file (baseline)',
-          first_put_s: round(filePut),
-          put_after_1pct_changed_s: round(filePut),
-          restore_s: round(fileGet),
-          records_in_topic: '',
-          learners_per_s_restored: round(n / fileGet),
-        },
-      ],
+      title: 'Checkpoint cost per store: a put after 1% of the rows changed, and the restore',
+      rows,
       notes: [
-        `State ${(bytes / 1e6).toFixed(1)} MB as JSON (dim ${config.model.dim}, 20-resource histories; ${quizzers.toLocaleString()} learners with knowledge-model beliefs). The changelog's second put wrote ${secondRecords} records: the distinct learners among ${changed.toLocaleString()} random changes (and the knowledge records of those who answered a quiz), the group's other fields, the head and the transaction marker; a file checkpoint rewrites everything every time.`,
-        'The restore joins a throwaway consumer group first (a few seconds of the figure on a loaded machine).',
+        ...notes,
+        'Changelog records per put = the rows that changed (put_after_1pct_rows: written or tombstoned), the chunks of the remaining fields that changed, and the head; one transaction, the transaction marker not counted. A file checkpoint rewrites the whole group every time.',
+        'The changelog restore is a new store reading the topic (an instance with an empty state dir); it joins a throwaway consumer group first (a few seconds of the figure on a loaded machine).',
+      ],
+    });
+    report.sections.push({
+      title: `Restore of ${n.toLocaleString()} learners`,
+      rows: [
+        { store: 'Kafka changelog (default)', restore_s: round(learnerRestore.restore), learners_per_s: round(n / learnerRestore.restore) },
+        {
+          store: 'files (--state files)',
+          restore_s: round(learnerRestore.fileRestore),
+          learners_per_s: round(n / learnerRestore.fileRestore),
+        },
       ],
     });
   } finally {

@@ -12,7 +12,7 @@
 import { PoisonMessageError } from '../lib/errors';
 import { decodeContentVector } from './content-messages';
 import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from './messages';
-import type { ItemMeta, ItemRow } from './model/item-table';
+import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
 export type InternalPoisonReason = 'internal-undecodable' | 'internal-invalid' | 'missing-key';
@@ -72,13 +72,19 @@ export function guardItemUpdates(value: Buffer, dim: number): ItemUpdate[] {
   return updates;
 }
 
+/** Every value finite (a loop: `every` with a callback per factor was measurable at ~10 rows per event). */
+function allFinite(v: Float32Array): boolean {
+  for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) return false;
+  return true;
+}
+
 /** One model.item-factors row (not a tombstone), checked against the table's dimension. */
 export function guardItemRow(
   itemId: string,
   value: Buffer,
   dim: number,
   previousMeta?: { bytes: Buffer; meta: ItemMeta },
-  currentSignals?: { sumKey: number; pop: number },
+  currentSignals?: HeldSignals,
 ): ReturnType<typeof decodeItemRow> {
   let row: ReturnType<typeof decodeItemRow>;
   try {
@@ -89,7 +95,7 @@ export function guardItemRow(
   const r: ItemRow = row;
   if (!(r.factors instanceof Float32Array) || r.factors.length !== dim)
     throw invalid('item-factor row', `factor of ${r.factors?.length ?? 'no'} dims, the table has ${dim}`);
-  if (!r.factors.every(Number.isFinite) || !Number.isFinite(r.bias) || !Number.isFinite(r.count) || r.count < 0)
+  if (!allFinite(r.factors) || !Number.isFinite(r.bias) || !Number.isFinite(r.count) || r.count < 0)
     throw invalid('item-factor row', 'non-finite factor, bias or count');
   if (typeof r.active !== 'boolean') throw invalid('item-factor row', 'no active flag');
   return row;

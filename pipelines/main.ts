@@ -14,9 +14,14 @@
  *   --no-encoder    do not load the ONNX content encoder (new resources then start from a seeded random factor,
  *                   declared interests match by catalogue topic)
  *   --group-prefix P   consumer group ids are P + stage (default <topicPrefix>learnstream-)
- *   --state-dir D      checkpoint directory (default <dataDir>/state)
- *   --changelog        checkpoints in the compacted topic <prefix>learnstream.state-changelog, one transaction per
- *                      checkpoint (consumers/state/changelog.ts): an instance with an empty state dir restores from Kafka
+ *   --state kafka|files  where stage checkpoints live (default kafka). kafka: the compacted topic
+ *                      <prefix>learnstream.state-changelog, one transaction per checkpoint with the consumed offsets,
+ *                      only changed rows rewritten (consumers/state/changelog.ts): any instance on any host, with an
+ *                      empty state dir, restores from Kafka. files: <state-dir>/<stage>/group-<g>.json, one JSON
+ *                      snapshot per partition group rewritten whole (a shared volume for several hosts)
+ *   --changelog        the same as --state kafka (older command lines)
+ *   --state-dir D      local directory (default <dataDir>/state): the checkpoint files with --state files, and the
+ *                      serving-epoch markers either way; never required to hold anything for a restore with kafka
  * Serves /metrics, /healthz and /readyz on config metrics.host:metrics.port (LEARNSTREAM_METRICS_HOST, _PORT; + 1 + I with --instance I). SIGINT/SIGTERM stop gracefully (final
  * checkpoint, then exit 0); an unrecoverable error exits 1 with the cause on stderr.
  */
@@ -55,8 +60,8 @@ export interface MainArgs {
   encoder: boolean;
   groupPrefix?: string;
   stateDir?: string;
-  /** Checkpoints in the compacted changelog topic instead of files (consumers/state/changelog.ts). */
-  changelog?: boolean;
+  /** Where checkpoints live (--state): the compacted changelog topic (default; consumers/state/changelog.ts) or files. */
+  state: 'kafka' | 'files';
   /** Learner instance index (--instance). */
   instance?: number;
   /** Metrics ports of learner instances whose readiness this process reports too (--learner-peers). */
@@ -71,7 +76,7 @@ export function parseArgs(argv: string[]): MainArgs {
   let encoder = true;
   let groupPrefix: string | undefined;
   let stateDir: string | undefined;
-  let changelog = false;
+  let state: MainArgs['state'] = 'kafka';
   let instance: number | undefined;
   let learnerPeers: number[] | undefined;
   let metricsPort: number | undefined;
@@ -88,8 +93,12 @@ export function parseArgs(argv: string[]): MainArgs {
     else if (a === '--no-encoder') encoder = false;
     else if (a === '--group-prefix') groupPrefix = argv[++i];
     else if (a === '--state-dir') stateDir = argv[++i];
-    else if (a === '--changelog') changelog = true;
-    else if (a === '--instance') instance = int('--instance', argv[++i], 0);
+    else if (a === '--changelog') state = 'kafka';
+    else if (a === '--state' || a.startsWith('--state=')) {
+      const v = a === '--state' ? argv[++i] : a.slice(8);
+      if (v !== 'kafka' && v !== 'files') throw new ValidationError(`--state must be kafka or files (got ${v})`);
+      state = v;
+    } else if (a === '--instance') instance = int('--instance', argv[++i], 0);
     else if (a === '--metrics-port') metricsPort = int('--metrics-port', argv[++i], 0);
     else if (a === '--learner-peers')
       learnerPeers = (argv[++i] ?? '')
@@ -104,7 +113,7 @@ export function parseArgs(argv: string[]): MainArgs {
     encoder,
     groupPrefix,
     stateDir,
-    ...(changelog ? { changelog } : {}),
+    state,
     ...(instance !== undefined ? { instance } : {}),
     ...(learnerPeers ? { learnerPeers } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
@@ -148,18 +157,19 @@ export async function main(argv: string[]): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, config);
   // compacted, with the erasure bounds of personal data (it holds learners' state by id), and its dead-letter twin
-  const changelogTopic = args.changelog ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
+  const changelogTopic = args.state === 'kafka' ? await ensureChangelogTopic(admin, config) : changelogTopicPlan(config).name;
   await admin.disconnect();
-  const changelog = args.changelog
-    ? new KafkaChangelogStore({
-        kafka,
-        topic: changelogTopic,
-        partitions: config.kafka.partitions,
-        transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`,
-        emit: instr,
-        logger: logger.child({ component: 'dead-letter' }),
-      })
-    : undefined;
+  const changelog =
+    args.state === 'kafka'
+      ? new KafkaChangelogStore({
+          kafka,
+          topic: changelogTopic,
+          partitions: config.kafka.partitions,
+          transactionalPrefix: `${config.kafka.topicPrefix}learnstream-changelog-`,
+          emit: instr,
+          logger: logger.child({ component: 'dead-letter' }),
+        })
+      : undefined;
   // One Redis, or a Redis Cluster when config.redis.clusterNodes are set.
   const redis = createServingRedis(config);
   // after an erasure the learner stage's DEL is followed by an AOF rewrite within privacy.aofRewriteMs (erasure bound)
@@ -195,8 +205,8 @@ export async function main(argv: string[]): Promise<void> {
     embed,
     ...(args.instance !== undefined ? { instance: args.instance } : {}),
     ...(args.groupPrefix ? { groupPrefix: args.groupPrefix } : {}),
-    ...(args.stateDir ? { checkpoints: new FileCheckpointStore(args.stateDir), stateDir: args.stateDir } : {}),
-    ...(changelog ? { checkpoints: changelog } : {}),
+    checkpoints: changelog ?? new FileCheckpointStore(args.stateDir ?? `${config.dataDir}/state`),
+    ...(args.stateDir ? { stateDir: args.stateDir } : {}),
     onFatal: (err) => {
       logger.error('stage crashed', { err: errorMessage(err) });
       process.stderr.write(`learnstream pipeline: fatal: ${errorMessage(err)}\n`);

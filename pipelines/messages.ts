@@ -7,7 +7,8 @@
  */
 import { b64ToF32, f32ToB64 } from '../consumers/state/codec';
 import type { ItemGradient } from '../models/collab';
-import type { ItemMeta, ItemRow } from './model/item-table';
+import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
+import type { TransitionRow } from '../models/recommender/signals';
 import { InvariantError, ValidationError } from '../lib/errors';
 
 /** Header that identifies where an item update came from, for exactly-once dedup at the item owner. */
@@ -344,17 +345,53 @@ export function encodeItemRow(r: ItemRow, pos?: [number, string], signalBytes?: 
  * popularity key, u16 targets, per target u16 length + utf8 + f64 key.
  */
 export function encodeRowSignals(sig: NonNullable<ItemRow['signals']>): Buffer {
+  return encodeSignals(sig.to, null, sig.key, sig.to.length, sig.sumKey, sig.pop);
+}
+
+/**
+ * The same bytes as {@link encodeRowSignals} straight from a table's row (targets as indices into `ids`), without
+ * building the id and key arrays first: the item stage encodes every row whose signals moved, once per batch.
+ */
+export function encodeTableSignals(ids: readonly string[], row: TransitionRow | undefined, pop: number): Buffer {
+  return row ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop) : encodeSignals(ids, null, [], 0, -Infinity, pop);
+}
+
+/** UTF-8 bytes of each target (ids are nearly always ASCII: counted and copied in JS, no native call per id). */
+let lenScratch = new Int32Array(256);
+
+function encodeSignals(
+  ids: readonly string[],
+  to: ArrayLike<number> | null,
+  key: ArrayLike<number>,
+  n: number,
+  sumKey: number,
+  pop: number,
+): Buffer {
+  if (lenScratch.length < n) lenScratch = new Int32Array(Math.max(n, 2 * lenScratch.length));
   let len = 1 + 8 + 8 + 2;
-  for (const x of sig.to) len += 2 + Buffer.byteLength(x, 'utf8') + 8;
+  for (let k = 0; k < n; k++) {
+    const x = to ? ids[to[k]] : ids[k];
+    let b = x.length;
+    for (let c = 0; c < x.length; c++)
+      if (x.charCodeAt(c) > 0x7f) {
+        b = -1;
+        break;
+      }
+    lenScratch[k] = b;
+    len += 2 + (b >= 0 ? b : Buffer.byteLength(x, 'utf8')) + 8;
+  }
   const out = Buffer.allocUnsafe(len);
   let o = out.writeUInt8(1, 0);
-  o = out.writeDoubleLE(sig.sumKey, o);
-  o = out.writeDoubleLE(sig.pop, o);
-  o = out.writeUInt16LE(sig.to.length, o);
-  for (let k = 0; k < sig.to.length; k++) {
-    const n = out.write(sig.to[k], o + 2, 'utf8');
-    out.writeUInt16LE(n, o);
-    o = out.writeDoubleLE(sig.key[k], o + 2 + n);
+  o = out.writeDoubleLE(sumKey, o);
+  o = out.writeDoubleLE(pop, o);
+  o = out.writeUInt16LE(n, o);
+  for (let k = 0; k < n; k++) {
+    const x = to ? ids[to[k]] : ids[k];
+    let b = lenScratch[k];
+    if (b >= 0) for (let c = 0; c < b; c++) out[o + 2 + c] = x.charCodeAt(c);
+    else b = out.write(x, o + 2, 'utf8');
+    out.writeUInt16LE(b, o);
+    o = out.writeDoubleLE(key[k], o + 2 + b);
   }
   return out;
 }
@@ -374,7 +411,7 @@ export function decodeItemRow(
   itemId: string,
   buf: Buffer,
   previousMeta?: { bytes: Buffer; meta: ItemMeta },
-  currentSignals?: { sumKey: number; pop: number },
+  currentSignals?: HeldSignals,
 ): ItemRow & { pos?: [number, string]; metaBytes?: Buffer } {
   if (buf[0] !== ROW) {
     const j = JSON.parse(buf.toString('utf8')) as {
@@ -426,13 +463,27 @@ export function decodeItemRow(
     o += 19;
     const to: string[] = [];
     const key: number[] = [];
+    // a target at the same place in the row held (most of a changed row) reuses the held id string: no string is
+    // made, and ItemTable.setSignals finds it by identity
+    const held = currentSignals?.targets;
     for (let k = 0; k < m; k++) {
       const l = buf.readUInt16LE(o);
-      to.push(buf.toString('utf8', o + 2, o + 2 + l));
+      const h = held && k < held.len ? held.ids[held.to[k]] : undefined;
+      to.push(h !== undefined && asciiAt(buf, o + 2, l, h) ? h : buf.toString('utf8', o + 2, o + 2 + l));
       key.push(buf.readDoubleLE(o + 2 + l));
       o += 2 + l + 8;
     }
     signals = { to, key, sumKey, pop };
   }
   return { itemId, factors, bias, count, lastT, active, meta, pos, metaBytes: bytes, ...(signals ? { signals } : {}) };
+}
+
+/** Whether the `len` bytes at `o` are exactly `s` as ASCII (a non-ASCII `s` answers false: the caller decodes). */
+function asciiAt(buf: Buffer, o: number, len: number, s: string): boolean {
+  if (s.length !== len || o + len > buf.length) return false;
+  for (let c = 0; c < len; c++) {
+    const ch = s.charCodeAt(c);
+    if (ch > 0x7f || ch !== buf[o + c]) return false;
+  }
+  return true;
 }

@@ -10,7 +10,7 @@ import type { EmbedFn } from '../models/content/text';
 import { CatalogProcessor } from './catalog/processor';
 import type { Decode } from '../consumers/event-types';
 import { ItemProcessor } from './item/processor';
-import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from './item/sink';
+import { KafkaItemSink, KafkaRecordSink, memoPartitioner } from './item/sink';
 import { retryKafka } from '../lib/retry';
 import { LearnerProcessor, type LearnerTuning } from './learner/processor';
 import { ExperimentProcessor } from './experiment/processor';
@@ -174,7 +174,7 @@ export class Pipeline {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
     const itemUpdates = new KafkaItemSink(new KafkaRecordSink(this.producer, this.topic('itemUpdates'), emit), {
-      partitionOf: keyPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))),
+      partitionOf: memoPartitioner(this.topic('itemUpdates'), await this.partitionCount(this.topic('itemUpdates'))),
     });
     // Internal records that do not decode (item updates, item factors, content vectors) go to <topic>.dlq like input
     // poison does, through the same writer (reason headers, counted, rate-limited log line).
@@ -193,7 +193,15 @@ export class Pipeline {
     if (this.o.stages.includes('item') && !sync) {
       this.item = new ItemProcessor({
         model: this.model,
-        factors: new KafkaRecordSink(this.producer, this.topic('itemFactors'), emit),
+        factors: new KafkaRecordSink(
+          this.producer,
+          this.topic('itemFactors'),
+          emit,
+          undefined,
+          undefined,
+          undefined,
+          memoPartitioner(this.topic('itemFactors'), await this.partitionCount(this.topic('itemFactors'))),
+        ),
         emit,
         logger: logger.child({ stage: 'item' }),
       });

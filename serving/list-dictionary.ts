@@ -98,25 +98,61 @@ export class ListDictionary {
     return { model, items, reasons };
   }
 
-  /** The dictionary numbers of what `list` refers to, numbering new entries (one backend call). */
+  /**
+   * The dictionary numbers of what `list` refers to, numbering new entries (one backend call). One pass over the list
+   * finds the known numbers and the entries to number (in the order the backend numbers them: the model, then per
+   * item its entry and its reasons'), the backend's answer fills the rest.
+   */
   async refsOf(list: RecommendationList): Promise<ListRefs> {
-    const known = this.knownRefs(list);
-    if (known) return known;
-    const entries = new Set<string>([entryOfModel(list.modelVersion)]);
-    for (const it of list.items) {
-      if (this.itemRef(it) === undefined) entries.add(entryOfItem(it));
-      for (const r of it.reasons) if (this.reasonRef(r) === undefined) entries.add(entryOfReason(r));
+    let nReasons = 0;
+    for (const it of list.items) nReasons += it.reasons.length;
+    const items = new Uint32Array(list.items.length);
+    const reasons = new Uint32Array(nReasons);
+    const modelEntry = entryOfModel(list.modelVersion);
+    /** entry -> the slots it fills: items[i] as i, reasons[k] as -(k + 1) */
+    const slots = new Map<string, number[]>([[modelEntry, []]]);
+    /** what to remember once numbered, by entry */
+    const learn = new Map<string, RecommendedItem | Reason>();
+    const want = (entry: string, slot: number, what: RecommendedItem | Reason): void => {
+      const at = slots.get(entry);
+      if (at) at.push(slot);
+      else {
+        slots.set(entry, [slot]);
+        learn.set(entry, what);
+      }
+    };
+    let k = 0;
+    for (let i = 0; i < list.items.length; i++) {
+      const it = list.items[i];
+      const ref = this.itemRef(it);
+      if (ref === undefined) want(entryOfItem(it), i, it);
+      else items[i] = ref;
+      for (const r of it.reasons) {
+        const rr = this.reasonRef(r);
+        if (rr === undefined) want(entryOfReason(r), -(k + 1), r);
+        else reasons[k] = rr;
+        k++;
+      }
     }
-    const unique = [...entries];
+    const unique = [...slots.keys()];
     const numbers = await this.backend.assign(unique);
-    const got = new Map<string, number>();
-    unique.forEach((e, j) => got.set(e, numbers[j]));
-    this.models.set(list.modelVersion, got.get(entryOfModel(list.modelVersion))!);
-    for (const it of list.items) {
-      if (this.itemRef(it) === undefined) this.rememberItem(it, got.get(entryOfItem(it))!);
-      for (const r of it.reasons) if (this.reasonRef(r) === undefined) this.rememberReason(r, got.get(entryOfReason(r))!);
-    }
-    return this.knownRefs(list)!;
+    let model = 0;
+    unique.forEach((e, j) => {
+      const n = numbers[j];
+      if (e === modelEntry) {
+        this.models.set(list.modelVersion, n);
+        model = n;
+        return;
+      }
+      for (const slot of slots.get(e)!) {
+        if (slot >= 0) items[slot] = n;
+        else reasons[-slot - 1] = n;
+      }
+      const what = learn.get(e)!;
+      if ('resourceId' in what) this.rememberItem(what, n);
+      else this.rememberReason(what, n);
+    });
+    return { model, items, reasons };
   }
 
   private itemRef(it: RecommendedItem): number | undefined {

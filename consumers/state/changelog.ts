@@ -9,20 +9,27 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
 /**
  * Stage state in a compacted Kafka changelog topic (issue 17, item 7; the Kafka Streams model), behind the runner's
  * CheckpointStore interface, so any instance on any host restores a partition group from Kafka alone: an empty state
- * dir is enough.
+ * dir is enough. The product's default state store (pipelines/main.ts `--state kafka`).
  *
  * Layout: partition g of `topic` holds group g of every stage. Keys:
- *   `<stage>/<g>/l/<id>`   one record per entry of the state's `learners` array ([id, value] pairs), a tombstone when
- *                          the entry left the state (erasure): a commit writes only the entries that changed;
- *   `<stage>/<g>/k/<id>`   the same for the entries of `knowledge.learners` (the knowledge model's per-learner
- *                          beliefs): a learner who did not answer a quiz since is not rewritten;
- *   `<stage>/<g>/m/<i>`    the rest of the state (every other field), JSON in chunks of at most CHUNK bytes;
- *   `<stage>/<g>/head`     the input offsets the state reflects and the number of chunks (written last).
- * One Kafka transaction per put (transactional id `<prefix><stage>-<g>`): the changed entries, the chunks and the
+ *   `<stage>/<g>/<tag>/<id>`  one record per row of a keyed collection of the state (COLLECTIONS: learners, their
+ *                          knowledge beliefs, the knowledge model's item and skill terms, erasure markers, item-table
+ *                          rows, catalogue content rows), value `{"o":<order>,"v":<row>}`; a tombstone when the row
+ *                          left the state (erasure, removal). A commit writes only the rows whose JSON changed;
+ *   `<stage>/<g>/m/<i>`    the rest of the state (every other field: weights, offsets of sources, tallies), JSON in
+ *                          chunks of at most CHUNK characters, only the chunks whose text changed;
+ *   `<stage>/<g>/head`     the input offsets the state reflects, the number of chunks and which collections were
+ *                          split out (written last).
+ * One Kafka transaction per put (transactional id `<prefix><stage>-<g>`): the changed rows, the chunks and the
  * offsets become visible together or not at all, and a new owner of the group fences a zombie one (its open
  * transaction is aborted when the new producer registers, before the restore reads). Restores read with
  * read_committed from the beginning of the partition, so compaction (newest value per key) keeps the topic at one
- * record per learner plus the chunks.
+ * record per row plus the chunks.
+ *
+ * Rows keep their order: each row record carries an order key `o`, kept while the row stays where it was and
+ * assigned between its neighbours' keys when it is new or moved, and a restore sorts by it. The item table's order
+ * matters (negatives are sampled by row index: a replay after a restore must draw the ones the uninterrupted run
+ * drew), and compaction moves a rewritten record to the end of the partition, so read order is not row order.
  *
  * The consumed offsets go into the same transaction twice: in the head record (what a restore seeks to) and, as in
  * Kafka Streams, committed to the stage's consumer group with sendOffsets (TxnOffsetCommit), so the group's committed
@@ -30,22 +37,127 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * (commitsOffsets). The head copy stays the restore's source: it is read with the state in one pass, and a group
  * whose offsets expired (offsets.retention) still restores exactly.
  *
- * A record under a group's keys that does not decode (not JSON, or a head without offsets: nothing this store
- * writes, so a foreign producer's or a corruption) is dead-lettered to `<topic>.dlq` (reason `changelog-undecodable`,
- * the usual x-dlq-* headers, counted; once per restore, like the replicas' dead letters) and skipped: the restore keeps that key's value from before it, which is the
- * one the last checkpoint wrote until compaction removes it. Records under keys of no group are not read at all.
- *
- * Not yet a commit of only what changed for the rest of the state (the knowledge model's population terms, the
- * synchronous item table, the item and catalogue stages' states): it is rewritten whole at every put. The item
- * table's rows keep their order in the chunks on purpose: negatives are sampled by row index, and a replay after a
- * restore must draw the ones the uninterrupted run drew.
+ * A record under a group's keys that does not decode (not JSON, a head without offsets, a row without its order
+ * key: nothing this store writes, so a foreign producer's or a corruption) is dead-lettered to `<topic>.dlq` (reason
+ * `changelog-undecodable`, the usual x-dlq-* headers, counted; once per restore, like the replicas' dead letters) and
+ * skipped: the restore keeps that key's value from before it, which is the one the last checkpoint wrote until
+ * compaction removes it. Records under keys of no group are not read at all. A head of the first layout (before
+ * LAYOUT 2: learners only split out, no order keys) is read as no checkpoint: the stage replays its input from the
+ * start, which is exact, and its next put rewrites every key.
  */
-const CHUNK = 512 * 1024;
+const CHUNK = 256 * 1024;
 /**
  * At most this many key + value bytes per produce request: the broker refuses a record batch above its
  * message.max.bytes (1 MiB by default), and 2,000 learners of 200-resource histories are several MiB.
  */
 const SEND_BYTES = 512 * 1024;
+const LAYOUT = 2;
+
+/** A keyed collection inside a stage's state, written one record per row: `path` from the state's root. */
+interface Collection {
+  tag: string;
+  path: readonly [string] | readonly [string, string];
+  /** The row's id, unique within the collection (undefined: the collection is written whole, in the chunks). */
+  id(row: unknown): string | undefined;
+}
+
+const pairId = (row: unknown): string | undefined => (Array.isArray(row) && typeof row[0] === 'string' ? row[0] : undefined);
+
+/**
+ * Every keyed collection of the stages' states (pipelines/learner/state.ts, item/processor.ts, catalog/processor.ts,
+ * experiment/processor.ts): whatever grows with learners or items. A state without one of these paths keeps its
+ * fields in the chunks; the tags are part of the topic's layout.
+ */
+const COLLECTIONS: readonly Collection[] = [
+  { tag: 'l', path: ['learners'], id: pairId },
+  { tag: 'k', path: ['knowledge', 'learners'], id: pairId },
+  { tag: 'ki', path: ['knowledge', 'items'], id: pairId },
+  { tag: 'ks', path: ['knowledge', 'skills'], id: pairId },
+  { tag: 'e', path: ['erased'], id: pairId },
+  {
+    tag: 'r',
+    path: ['items', 'rows'],
+    id: (r) => (r && typeof r === 'object' && typeof (r as { id?: unknown }).id === 'string' ? (r as { id: string }).id : undefined),
+  },
+  { tag: 'c', path: ['content', 'rows'], id: pairId },
+];
+const TAGS = new Set(COLLECTIONS.map((c) => c.tag));
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The collection's array in `state`, or undefined. */
+function at(state: Obj, c: Collection): unknown[] | undefined {
+  const parent = c.path.length === 1 ? state : state[c.path[0]];
+  if (!isObj(parent)) return undefined;
+  const v = parent[c.path[c.path.length - 1]];
+  return Array.isArray(v) ? v : undefined;
+}
+
+/** Sets the collection's array in `meta`, copying the parent object the first time (never the caller's state). */
+function setAt(meta: Obj, c: Collection, rows: unknown[], copied: Set<string>): void {
+  if (c.path.length === 1) {
+    meta[c.path[0]] = rows;
+    return;
+  }
+  const [p, k] = c.path;
+  if (!copied.has(p)) {
+    meta[p] = { ...(meta[p] as Obj) };
+    copied.add(p);
+  }
+  (meta[p] as Obj)[k] = rows;
+}
+
+/**
+ * Order keys for `ids` (in row order), strictly increasing: a row keeps its previous key while the keys kept so far
+ * stay increasing (appends and removals keep every key), the others get keys evenly between their kept neighbours;
+ * when doubles run out between two neighbours, every row is renumbered.
+ */
+export function orderKeys(ids: readonly string[], previous: (id: string) => number | undefined): number[] {
+  const n = ids.length;
+  const keys = new Array<number>(n).fill(Number.NaN);
+  let last = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const k = previous(ids[i]);
+    if (k !== undefined && k > last) keys[i] = last = k;
+  }
+  for (let i = 0; i < n;) {
+    if (!Number.isNaN(keys[i])) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && Number.isNaN(keys[j])) j++;
+    const lo = i > 0 ? keys[i - 1] : undefined;
+    const hi = j < n ? keys[j] : undefined;
+    const m = j - i;
+    for (let x = 0; x < m; x++)
+      keys[i + x] =
+        lo === undefined && hi === undefined
+          ? i + x
+          : hi === undefined
+            ? lo! + x + 1
+            : lo === undefined
+              ? hi - (m - x)
+              : lo + ((hi - lo) * (x + 1)) / (m + 1);
+    for (let x = i; x <= j && x < n; x++) if (x > 0 && !(keys[x] > keys[x - 1])) return ids.map((_, y) => y); // precision exhausted: renumber
+    i = j;
+  }
+  return keys;
+}
+
+/** `text` in slices of at most `max` UTF-16 units, never splitting a surrogate pair (a lone half would not encode). */
+function chunksOf(text: string, max: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length;) {
+    let end = Math.min(text.length, i + max);
+    const c = text.charCodeAt(end - 1);
+    if (end < text.length && c >= 0xd800 && c <= 0xdbff) end--;
+    out.push(text.slice(i, end));
+    i = end;
+  }
+  return out;
+}
 
 /** Consecutive runs of `messages` of at most `max` key + value bytes each (a larger single message alone). */
 function* byBytes(messages: readonly Message[], max: number): Generator<Message[]> {
@@ -69,6 +181,29 @@ interface Head {
   offsets: Record<string, string>;
   writtenAt: number;
   chunks: number;
+  /** LAYOUT; absent in the first layout's heads. */
+  layout?: number;
+  /** Tags of the collections written as row records (the others, if any, are in the chunks). */
+  split?: string[];
+}
+
+/** What the last put wrote, or the last restore read, for one stage/group: what the next put compares against. */
+interface Written {
+  /** `<tag>/<id>` -> [order key, the row's JSON]. */
+  rows: Map<string, [number, string]>;
+  chunks: string[];
+  /** Keys read by a restore that no put of this layout wrote (an older layout's): tombstoned by the next put. */
+  stale: Set<string>;
+}
+
+/** What one put wrote (the last put of each stage/group; diagnostics and the checkpoint benchmark). */
+export interface PutStats {
+  /** Row records written or tombstoned. */
+  rows: number;
+  /** Records in the transaction: rows, changed chunks, head. */
+  records: number;
+  /** Key + value bytes of those records. */
+  bytes: number;
 }
 
 export interface ChangelogStoreOptions {
@@ -106,11 +241,23 @@ function undecodable(rest: string, value: string | null): string | null {
   return null;
 }
 
+/** A row record's order key and the row's JSON text, or null when it is not one (a first-layout value, a foreign one). */
+function rowRecord(value: string): [number, string] | null {
+  // what put writes: `{"o":<number>,"v":<row>}`; the row's text is cut out as written, so an unchanged row compares equal
+  if (!value.startsWith('{"o":')) return null;
+  const comma = value.indexOf(',"v":');
+  if (comma < 0 || !value.endsWith('}')) return null;
+  const o = Number(value.slice(5, comma));
+  return Number.isFinite(o) ? [o, value.slice(comma + 5, -1)] : null;
+}
+
 export class KafkaChangelogStore implements CheckpointStore {
   readonly commitsOffsets = true;
   private readonly producers = new Map<string, Promise<Producer>>();
-  /** Per stage/group: entry (`l/<id>`, `k/<id>`) -> the JSON last written (what a put compares against), and the chunks written. */
-  private readonly written = new Map<string, { entries: Map<string, string>; chunks: number }>();
+  /** Per stage/group: what the last put wrote or the last restore read (what the next put compares against). */
+  private readonly written = new Map<string, Written>();
+  /** What the last put of each stage/group wrote (diagnostics, the checkpoint benchmark). */
+  readonly lastPut = new Map<string, PutStats>();
   /** Records read by the last restore of each stage/group (diagnostics, the restore benchmark). */
   readonly restored = new Map<string, { records: number; seconds: number }>();
 
@@ -164,6 +311,8 @@ export class KafkaChangelogStore implements CheckpointStore {
     }
     await this.producer(stage, group);
     const t0 = performance.now();
+    const key = `${stage}/${group}`;
+    this.written.delete(key);
     const partition = group % this.o.partitions;
     const admin = this.o.kafka.admin();
     await admin.connect();
@@ -176,8 +325,9 @@ export class KafkaChangelogStore implements CheckpointStore {
     } finally {
       await admin.disconnect();
     }
-    const prefix = `${stage}/${group}/`;
-    const entries = new Map<string, string>();
+    const prefix = `${key}/`;
+    /** `<tag>/<id>` -> the record's value, with the message (a misshapen row is dead-lettered once the layout is known). */
+    const rows = new Map<string, { value: string; m: KafkaMessage }>();
     const chunks = new Map<number, string>();
     let head: Head | null = null;
     let records = 0;
@@ -207,9 +357,9 @@ export class KafkaChangelogStore implements CheckpointStore {
           for (const m of batch.messages) {
             records++;
             last = BigInt(m.offset);
-            const key = m.key?.toString('utf8') ?? '';
-            if (!key.startsWith(prefix)) continue;
-            const rest = key.slice(prefix.length);
+            const k = m.key?.toString('utf8') ?? '';
+            if (!k.startsWith(prefix)) continue;
+            const rest = k.slice(prefix.length);
             const value = m.value?.toString('utf8') ?? null;
             const bad = undecodable(rest, value);
             if (bad) {
@@ -217,13 +367,11 @@ export class KafkaChangelogStore implements CheckpointStore {
               continue;
             }
             if (rest === 'head') head = value ? (JSON.parse(value) as Head) : null;
-            else if (rest.startsWith('l/') || rest.startsWith('k/')) {
-              if (value === null) entries.delete(rest);
-              else entries.set(rest, value);
-            } else if (rest.startsWith('m/')) {
+            else if (rest.startsWith('m/')) {
               if (value === null) chunks.delete(Number(rest.slice(2)));
               else chunks.set(Number(rest.slice(2)), value);
-            }
+            } else if (value === null) rows.delete(rest);
+            else rows.set(rest, { value, m });
           }
           await payload.heartbeat();
           check();
@@ -240,18 +388,49 @@ export class KafkaChangelogStore implements CheckpointStore {
         .catch(() => undefined);
       await admin2.disconnect().catch(() => undefined);
     }
-    this.restored.set(`${stage}/${group}`, { records, seconds: (performance.now() - t0) / 1000 });
     const h = head as Head | null;
-    if (!h) return null;
-    let metaText = '';
-    for (let i = 0; i < h.chunks; i++) metaText += chunks.get(i) ?? '';
-    const state = (metaText ? JSON.parse(metaText) : {}) as Record<string, unknown> & { knowledge?: { learners?: unknown } };
-    const learners: [string, unknown][] = [];
-    const knowledge: [string, unknown][] = [];
-    for (const [k, v] of entries) (k.startsWith('l/') ? learners : knowledge).push([k.slice(2), JSON.parse(v)]);
-    if (learners.length > 0 || 'learners' in state) state.learners = learners;
-    if (knowledge.length > 0 && state.knowledge && typeof state.knowledge === 'object') state.knowledge.learners = knowledge;
-    this.written.set(`${stage}/${group}`, { entries, chunks: h.chunks });
+    // Every key this group holds: a put after a restore tombstones the ones its state no longer has.
+    const written: Written = { rows: new Map(), chunks: [], stale: new Set([...rows.keys()].map((r) => `${prefix}${r}`)) };
+    for (let i = 0; i < (h?.chunks ?? 0); i++) written.stale.add(`${prefix}m/${i}`);
+    this.written.set(key, written);
+    this.restored.set(key, { records, seconds: (performance.now() - t0) / 1000 });
+    if (!h || h.layout !== LAYOUT) {
+      if (h) this.o.logger?.warn('changelog head of an older layout: replaying the input instead', { topic: this.o.topic, stage, group });
+      return null;
+    }
+    const metaParts: string[] = [];
+    for (let i = 0; i < h.chunks; i++) metaParts.push(chunks.get(i) ?? '');
+    const metaText = metaParts.join('');
+    const state = (metaText ? JSON.parse(metaText) : {}) as Obj;
+    written.chunks = metaParts;
+    const split = new Set(h.split ?? []);
+    const byTag = new Map<string, [number, unknown][]>();
+    for (const [rest, { value, m }] of rows) {
+      const slash = rest.indexOf('/');
+      const tag = rest.slice(0, slash);
+      const rec = TAGS.has(tag) ? rowRecord(value) : null;
+      if (!rec) {
+        await this.deadLetter(partition, m, `changelog row without its order key (${tag})`);
+        continue;
+      }
+      written.stale.delete(`${prefix}${rest}`);
+      written.rows.set(rest, rec);
+      let list = byTag.get(tag);
+      if (!list) byTag.set(tag, (list = []));
+      list.push([rec[0], JSON.parse(rec[1])]);
+    }
+    for (const i of written.chunks.keys()) written.stale.delete(`${prefix}m/${i}`);
+    const copied = new Set<string>();
+    for (const c of COLLECTIONS) {
+      if (!split.has(c.tag) || !at(state, c)) continue;
+      const list = (byTag.get(c.tag) ?? []).sort((x, y) => x[0] - y[0]);
+      setAt(
+        state,
+        c,
+        list.map((x) => x[1]),
+        copied,
+      );
+    }
     return { offsets: h.offsets, state: state as S, writtenAt: h.writtenAt };
   }
 
@@ -259,36 +438,41 @@ export class KafkaChangelogStore implements CheckpointStore {
     const key = `${stage}/${group}`;
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
-    const before = this.written.get(key) ?? { entries: new Map<string, string>(), chunks: 0 };
-    const { learners, ...rest } = cp.state as Record<string, unknown> & { learners?: [string, unknown][] };
+    const before = this.written.get(key) ?? { rows: new Map<string, [number, string]>(), chunks: [], stale: new Set<string>() };
     const messages: Message[] = [];
-    const entries = new Map<string, string>();
-    const split = (kind: 'l' | 'k', list: [string, unknown][]) => {
-      for (const [id, v] of list) {
-        const text = JSON.stringify(v);
-        entries.set(`${kind}/${id}`, text);
-        if (before.entries.get(`${kind}/${id}`) !== text) messages.push({ key: `${prefix}${kind}/${id}`, value: text, partition });
-      }
-    };
-    const meta: Record<string, unknown> = { ...rest };
-    if (Array.isArray(learners)) {
-      split('l', learners);
-      meta.learners = [];
+    const rows = new Map<string, [number, string]>();
+    const meta: Obj = { ...(cp.state as Obj) };
+    const copied = new Set<string>();
+    const split: string[] = [];
+    for (const c of COLLECTIONS) {
+      const list = at(meta, c);
+      if (!list) continue;
+      const ids = list.map((r) => c.id(r));
+      // a row without an id, or two with the same one, cannot be a record of its own: the collection stays in the chunks
+      if (ids.some((id) => id === undefined) || new Set(ids).size !== ids.length) continue;
+      const keys = orderKeys(ids as string[], (id) => before.rows.get(`${c.tag}/${id}`)?.[0]);
+      list.forEach((row, i) => {
+        const rk = `${c.tag}/${ids[i]}`;
+        const text = JSON.stringify(row);
+        const was = before.rows.get(rk);
+        rows.set(rk, [keys[i], text]);
+        if (!was || was[0] !== keys[i] || was[1] !== text)
+          messages.push({ key: `${prefix}${rk}`, value: `{"o":${keys[i]},"v":${text}}`, partition });
+      });
+      setAt(meta, c, [], copied);
+      split.push(c.tag);
     }
-    // The knowledge model's per-learner beliefs (learner stage): one record per learner too, so a checkpoint writes
-    // only the learners who answered since; its population terms (items, skills, weights) stay in the chunks.
-    const k = rest.knowledge as { learners?: unknown } | undefined;
-    if (k && typeof k === 'object' && Array.isArray(k.learners)) {
-      split('k', k.learners as [string, unknown][]);
-      meta.knowledge = { ...k, learners: [] };
-    }
-    for (const id of before.entries.keys()) if (!entries.has(id)) messages.push({ key: `${prefix}${id}`, value: null, partition });
-    const metaText = JSON.stringify(meta);
-    const chunks = Math.ceil(metaText.length / CHUNK);
-    for (let i = 0; i < chunks; i++)
-      messages.push({ key: `${prefix}m/${i}`, value: metaText.slice(i * CHUNK, (i + 1) * CHUNK), partition });
-    for (let i = chunks; i < before.chunks; i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
-    const head: Head = { offsets: cp.offsets, writtenAt: cp.writtenAt, chunks };
+    for (const rk of before.rows.keys()) if (!rows.has(rk)) messages.push({ key: `${prefix}${rk}`, value: null, partition });
+    const rowRecords = messages.length;
+    const chunks = chunksOf(JSON.stringify(meta), CHUNK);
+    chunks.forEach((text, i) => {
+      if (before.chunks[i] !== text) messages.push({ key: `${prefix}m/${i}`, value: text, partition });
+    });
+    for (let i = chunks.length; i < before.chunks.length; i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
+    const written = new Set(messages.map((m) => String(m.key)));
+    // an older layout's keys (read by the restore): what this put did not overwrite goes
+    for (const k of before.stale) if (!written.has(k)) messages.push({ key: k, value: null, partition });
+    const head: Head = { offsets: cp.offsets, writtenAt: cp.writtenAt, chunks: chunks.length, layout: LAYOUT, split };
     messages.push({ key: `${prefix}head`, value: JSON.stringify(head), partition });
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();
@@ -301,7 +485,10 @@ export class KafkaChangelogStore implements CheckpointStore {
       await tx.abort().catch(() => undefined);
       throw err;
     }
-    this.written.set(key, { entries, chunks });
+    this.written.set(key, { rows, chunks, stale: new Set() });
+    let bytes = 0;
+    for (const m of messages) bytes += Buffer.byteLength(String(m.key)) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : 0);
+    this.lastPut.set(key, { rows: rowRecords, records: messages.length, bytes });
   }
 
   async delete(stage: string, group: number): Promise<void> {
@@ -309,13 +496,22 @@ export class KafkaChangelogStore implements CheckpointStore {
     const before = this.written.get(key);
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
-    const messages: Message[] = [{ key: `${prefix}head`, value: null, partition }];
-    for (const id of before?.entries.keys() ?? []) messages.push({ key: `${prefix}${id}`, value: null, partition });
-    for (let i = 0; i < (before?.chunks ?? 0); i++) messages.push({ key: `${prefix}m/${i}`, value: null, partition });
+    const keys = new Set([`${prefix}head`, ...(before?.stale ?? [])]);
+    for (const rk of before?.rows.keys() ?? []) keys.add(`${prefix}${rk}`);
+    for (let i = 0; i < (before?.chunks.length ?? 0); i++) keys.add(`${prefix}m/${i}`);
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();
-    await tx.send({ topic: this.o.topic, messages });
-    await tx.commit();
+    try {
+      for (const batch of byBytes(
+        [...keys].map((k) => ({ key: k, value: null, partition })),
+        SEND_BYTES,
+      ))
+        await tx.send({ topic: this.o.topic, messages: batch });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
     this.written.delete(key);
   }
 

@@ -55,8 +55,8 @@ export function plannedTopics(config: Config, extraPrefix = ''): TopicPlan[] {
 }
 
 /**
- * The `--changelog` state topic (consumers/state/changelog.ts): compacted, and personal, since a learner's state is
- * keyed by their id (`learner/<g>/l/<id>`; erasure writes its tombstone). It gets the same bounds as
+ * The state changelog topic (consumers/state/changelog.ts; `--state kafka`, the default): compacted, and personal,
+ * since a learner's state is keyed by their id (`learner/<g>/l/<id>`; erasure writes its tombstone). It gets the same bounds as
  * learners.profiles, so a superseded or tombstoned learner leaves it within the erasure bound (docs/operations.md).
  */
 export function changelogTopicPlan(config: Config): TopicPlan {

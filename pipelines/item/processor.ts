@@ -1,9 +1,9 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { guardItemUpdates } from '../internal-records';
-import { encodeItemRow, encodeRowSignals, type ItemUpdate } from '../messages';
+import { encodeItemRow, encodeTableSignals, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
-import { ItemTable, type ItemTableJSON } from '../model/item-table';
+import { ItemTable, type ItemRow, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
 import type { RecordSink } from './sink';
 import { applyItemUpdate } from './apply';
@@ -104,24 +104,36 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
   afterBatch(group: number): void {
     const g = this.groups.get(group);
     if (!g) return;
+    const t = g.table;
+    const pos: [number, string] = [group, g.position];
     for (const id of g.changed) {
-      const row = g.table.get(id, false);
-      // Tombstones cannot carry a position; the next row of this partition does.
-      this.o.factors.push(id, row && row.active ? encodeItemRow(row, [group, g.position], this.signalBytes(g, id)) : null);
+      const i = t.indexOf(id);
+      // Tombstones cannot carry a position; the next row of this partition does. The row is read in place (a view of
+      // the factors, no copy): encodeItemRow copies what it needs.
+      const row: ItemRow | null =
+        i >= 0 && t.active[i] === 1
+          ? { itemId: id, factors: t.row(i), bias: t.bias[i], count: t.counts[i], lastT: t.lastT[i], active: true, meta: t.meta[i] }
+          : null;
+      this.o.factors.push(id, row ? encodeItemRow(row, pos, this.signalBytes(g, id, i)) : null);
     }
     g.changed.clear();
   }
 
   /** The row's encoded signals, re-encoded only when its totals moved (most broadcasts are factor updates). */
-  private signalBytes(g: ItemGroup, id: string): Buffer | undefined {
-    const t = g.table.signalTotals(id);
-    if (!t || (t.sumKey === -Infinity && t.pop === -Infinity)) return undefined;
+  private signalBytes(g: ItemGroup, id: string, i: number): Buffer | undefined {
+    const s = g.table.signals;
+    const r = s.row(i);
+    const sumKey = r ? r.sumKey : -Infinity;
+    const pop = s.popularityKey(i);
+    if (sumKey === -Infinity && pop === -Infinity) return undefined;
     const hit = g.encoded.get(id);
-    if (hit && hit.sumKey === t.sumKey && hit.pop === t.pop) return hit.bytes;
-    const sig = g.table.rowSignals(g.table.indexOf(id));
-    if (!sig) return undefined;
-    const bytes = encodeRowSignals(sig);
-    g.encoded.set(id, { ...t, bytes });
+    if (hit && hit.sumKey === sumKey && hit.pop === pop) return hit.bytes;
+    const bytes = encodeTableSignals(g.table.ids, r, pop);
+    if (hit) {
+      hit.sumKey = sumKey;
+      hit.pop = pop;
+      hit.bytes = bytes;
+    } else g.encoded.set(id, { sumKey, pop, bytes });
     return bytes;
   }
 

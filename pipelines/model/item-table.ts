@@ -36,6 +36,13 @@ export interface RowSignals {
   pop: number;
 }
 
+/** What a table holds of one row's signals (ItemTable.signalTotals): totals, and targets as indices into `ids`. */
+export interface HeldSignals {
+  sumKey: number;
+  pop: number;
+  targets?: { ids: readonly string[]; to: ArrayLike<number>; len: number };
+}
+
 export interface ItemTableJSON {
   dim: number;
   rows: {
@@ -200,11 +207,17 @@ export class ItemTable {
     this.signals.setPopularityKey(i, s.pop);
   }
 
-  /** The row total and popularity key of `id`'s signals (a replica compares them to skip an unchanged row's targets). */
-  signalTotals(id: string): { sumKey: number; pop: number } | undefined {
+  /**
+   * The row total and popularity key of `id`'s signals (a replica compares them to skip an unchanged row's targets),
+   * and the targets held (a decoder reuses the id strings of targets that did not move).
+   */
+  signalTotals(id: string): HeldSignals | undefined {
     const i = this.index.get(id);
     if (i === undefined) return undefined;
-    return { sumKey: this.signals.row(i)?.sumKey ?? -Infinity, pop: this.signals.popularityKey(i) };
+    const r = this.signals.row(i);
+    return r
+      ? { sumKey: r.sumKey, pop: this.signals.popularityKey(i), targets: { ids: this.ids, to: r.to, len: r.len } }
+      : { sumKey: -Infinity, pop: this.signals.popularityKey(i) };
   }
 
   /** Row `i`'s signals with targets as ids (what the owner broadcasts and checkpoints); undefined = none. */

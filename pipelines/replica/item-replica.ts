@@ -28,6 +28,8 @@ export class ItemReplica extends CompactedTopicReplica<ItemRecord> {
   private readonly metaOf = new Map<string, { bytes: Buffer; meta: ItemMeta }>();
   /** Per model.item-updates partition: highest owner input position reflected in rows received. */
   readonly reflected = new Map<number, bigint>();
+  /** Per model.item-updates partition: the last position string received (compared before it is parsed). */
+  private readonly lastPos = new Map<number, string>();
 
   constructor(private readonly o: ItemReplicaOptions) {
     super(o, { what: 'item replica', groupInfix: 'replica', skipped: 'undecodable item-factor row skipped' });
@@ -53,7 +55,12 @@ export class ItemReplica extends CompactedTopicReplica<ItemRecord> {
       this.table.set(row);
       if (row.pos) {
         const [p, off] = row.pos;
-        if (BigInt(off) > (this.reflected.get(p) ?? -1n)) this.reflected.set(p, BigInt(off));
+        // the rows of one owner batch share its position: parsed once, not per row
+        if (this.lastPos.get(p) !== off) {
+          this.lastPos.set(p, off);
+          const at = BigInt(off);
+          if (at > (this.reflected.get(p) ?? -1n)) this.reflected.set(p, at);
+        }
       }
     }
     this.o.onChange?.(id, wasActive);

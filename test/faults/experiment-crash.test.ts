@@ -196,7 +196,7 @@ describe('experiment stage: impressions and clicks per variant exact across kill
       LEARNSTREAM_TOP_N: '10',
       LEARNSTREAM_RERANK_INTERVAL_MS: '2000',
     });
-    proc = new StageProcess('exp-crash', ['--stage', 'all', '--sync', '--no-encoder', '--state-dir', dir], env, work);
+    proc = new StageProcess('exp-crash', ['--stage', 'all', '--sync', '--no-encoder', '--state', 'files', '--state-dir', dir], env, work);
     const p = proc;
     const pub = new TestPublisher(cfg, kafka, testRegistry(cfg));
     const interactions = topicName('interactions', cfg.kafka.topicPrefix);

@@ -1,6 +1,7 @@
 /**
- * State in Kafka (issue 17, items 7 and 8): a pipeline stage process with `--changelog` checkpoints into the compacted
- * changelog topic (consumers/state/changelog.ts, one transaction per checkpoint, only changed learners rewritten); it
+ * State in Kafka (issue 17, items 7 and 8): a pipeline stage process with `--state kafka` (the default) checkpoints into
+ * the compacted changelog topic (consumers/state/changelog.ts, one transaction per checkpoint, only changed rows
+ * rewritten: learners, knowledge, the --sync item table); it
  * is killed with SIGKILL half-way through the stream and a new instance starts with an EMPTY state dir. The new one
  * restores from Kafka alone and finishes: per-learner exact counts equal the true ones (nothing lost, nothing applied
  * twice), and no checkpoint file was ever written. Poison on the changelog before the restore (text under the group's
@@ -105,7 +106,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
         LEARNSTREAM_TOP_N: '10',
         LEARNSTREAM_RERANK_INTERVAL_MS: '2000',
       });
-      const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--changelog', '--state-dir', dir], env, work);
+      const p = new StageProcess(name, ['--stage', 'all', '--sync', '--no-encoder', '--state', 'kafka', '--state-dir', dir], env, work);
       procs.push(p);
       return { p, dir, port };
     };

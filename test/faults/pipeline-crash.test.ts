@@ -185,7 +185,18 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
       });
       const p = new StageProcess(
         name,
-        ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${config.kafka.topicPrefix}${name}-`, '--state-dir', dir],
+        [
+          '--stage',
+          'all',
+          '--sync',
+          '--no-encoder',
+          '--group-prefix',
+          `${config.kafka.topicPrefix}${name}-`,
+          '--state',
+          'files',
+          '--state-dir',
+          dir,
+        ],
         env,
         work,
       );
@@ -272,7 +283,7 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     const base = freePort(3);
     const mk = (name: string, args: string[]) => {
       const env = stageEnv(config, { ...LEAN, LEARNSTREAM_METRICS_PORT: String(base) });
-      const p = new StageProcess(`dist-${name}`, [...args, '--no-encoder', '--state-dir', dir], env, work);
+      const p = new StageProcess(`dist-${name}`, [...args, '--no-encoder', '--state', 'files', '--state-dir', dir], env, work);
       procs.push(p);
       return p;
     };

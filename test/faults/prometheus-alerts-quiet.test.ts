@@ -338,5 +338,16 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
     expect(demoOut).toMatch(/learner profiles published; streaming/);
     expect(demoOut).not.toMatch(/demo: .*(error|invalid)/i);
+    // npm start's layout keeps stage state in the Kafka changelog (the default state store), never in files
+    const admin = h.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(`${h.config.kafka.topicPrefix}learnstream.state-changelog`);
+      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBeGreaterThan(0);
+    } finally {
+      await admin.disconnect();
+    }
+    const stateFiles = fs.readdirSync(path.join(tmp, 'state'), { recursive: true }).map(String);
+    expect(stateFiles.filter((f) => /group-\d+\.json$/.test(f))).toEqual([]);
   });
 });

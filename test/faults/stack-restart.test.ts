@@ -189,7 +189,12 @@ describe('stack restarts (private stack): whole stack with client-registered sch
       LEARNSTREAM_METRICS_PORT: String(metricsPort),
       LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000',
     });
-    stage = new StageProcess('registry-restart', ['--stage', 'all', '--sync', '--no-encoder', '--state-dir', stateDir], env, dataDir);
+    stage = new StageProcess(
+      'registry-restart',
+      ['--stage', 'all', '--sync', '--no-encoder', '--state', 'files', '--state-dir', stateDir],
+      env,
+      dataDir,
+    );
     stage.start();
     const applied = () => {
       let n = 0;
@@ -244,7 +249,18 @@ describe('stack restarts (private stack): whole stack with client-registered sch
     });
     stage = new StageProcess(
       'broker-restart',
-      ['--stage', 'all', '--sync', '--no-encoder', '--group-prefix', `${cfg.kafka.topicPrefix}broker-`, '--state-dir', stateDir],
+      [
+        '--stage',
+        'all',
+        '--sync',
+        '--no-encoder',
+        '--group-prefix',
+        `${cfg.kafka.topicPrefix}broker-`,
+        '--state',
+        'files',
+        '--state-dir',
+        stateDir,
+      ],
       env,
       dataDir,
     );

@@ -1,8 +1,8 @@
 /**
  * The CheckpointStore contract (test/contracts/checkpoint-store.contract.ts) against the Kafka changelog store
  * (consumers/state/changelog.ts) on the real broker: a compacted topic of its own per test, 2 partitions (groups 0
- * and 1 land on different partitions). "Entries written" counts the learner-entry records (`<stage>/<g>/l/<id>`)
- * handed to the broker in committed transactions, seen on the real producer's transactions.
+ * and 1 land on different partitions). "Rows written" counts the row records (`<stage>/<g>/<tag>/<id>`: every key but
+ * the head and the chunks) handed to the broker in committed transactions, seen on the real producer's transactions.
  */
 import type { Kafka, Message } from 'kafkajs';
 import { KafkaChangelogStore } from '../../consumers/state/changelog';
@@ -26,8 +26,14 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-/** The same Kafka, its producers' transactions counting the learner entries they send. */
-function counting(k: Kafka, count: (n: number) => void, kind = '/l/'): Kafka {
+/** A row record's key: `<stage>/<g>/<tag>/<id>`, neither the head nor a chunk (`m/<i>`). */
+const isRow = (key: string) => {
+  const rest = key.split('/').slice(2);
+  return rest.length >= 2 && rest[0] !== 'm';
+};
+
+/** The same Kafka, its producers' transactions counting the row records (those `kind` accepts) they send. */
+function counting(k: Kafka, count: (n: number) => void, kind: (key: string) => boolean = isRow): Kafka {
   const producer: Kafka['producer'] = (cfg) => {
     const p = k.producer(cfg);
     const transaction = p.transaction.bind(p);
@@ -35,7 +41,7 @@ function counting(k: Kafka, count: (n: number) => void, kind = '/l/'): Kafka {
       const tx = await transaction();
       const send = tx.send.bind(tx);
       tx.send = (record) => {
-        count(record.messages.filter((m: Message) => String(m.key).includes(kind)).length);
+        count(record.messages.filter((m: Message) => kind(String(m.key))).length);
         return send(record);
       };
       return tx;
@@ -71,7 +77,7 @@ checkpointStoreContract('kafka changelog', {
         stores.push(s);
         return s;
       },
-      entriesWritten: () => {
+      rowsWritten: () => {
         const n = written;
         written = 0;
         return Promise.resolve(n);
@@ -162,7 +168,11 @@ describe('kafka changelog: the knowledge model per learner', () => {
     });
     let written = 0;
     const store = new KafkaChangelogStore({
-      kafka: counting(kafka, (n) => (written += n), '/k/'),
+      kafka: counting(
+        kafka,
+        (n) => (written += n),
+        (key) => key.includes('/k/'),
+      ),
       topic,
       partitions: 1,
       transactionalPrefix: `${topic}-`,

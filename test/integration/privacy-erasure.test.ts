@@ -145,7 +145,7 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
     const metricsPort = freePort();
     proc = new StageProcess(
       'pipeline',
-      ['--stage', 'all', '--no-encoder', '--state-dir', stateDir()],
+      ['--stage', 'all', '--no-encoder', '--state', 'files', '--state-dir', stateDir()],
       stageEnv(h.config, {
         LEARNSTREAM_METRICS_PORT: String(metricsPort),
         LEARNSTREAM_LOG_LEVEL: 'info',

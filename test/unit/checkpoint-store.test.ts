@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileCheckpointStore, MemoryCheckpointStore } from '../../consumers/state/checkpoint';
+import { orderKeys } from '../../consumers/state/changelog';
 import { checkpointStoreContract } from '../contracts/checkpoint-store.contract';
 
 checkpointStoreContract('files', {
@@ -46,5 +47,33 @@ describe('FileCheckpointStore: an old owner never writes over a newer owner', ()
     expect(await old.put('learner', 0, cp(50, 'old'))).toBeUndefined();
     expect((await next.get('learner', 0))?.offsets).toEqual(cp(50, 'old').offsets);
     expect(fs.readdirSync(path.join(dir, 'learner')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('changelog order keys (consumers/state/changelog.ts)', () => {
+  const increasing = (k: number[]) => k.every((x, i) => i === 0 || x > k[i - 1]);
+  it('keep every key on appends and removals, put new rows between their neighbours, renumber when doubles run out', () => {
+    const first = orderKeys(['a', 'b', 'c'], () => undefined);
+    const was = new Map(['a', 'b', 'c'].map((id, i) => [id, first[i]]));
+    const next = orderKeys(['a', 'x', 'c', 'd'], (id) => was.get(id));
+    expect(next[0]).toBe(was.get('a'));
+    expect(next[2]).toBe(was.get('c'));
+    expect(increasing(next)).toBe(true);
+    // a row moved to the end gets a new key, the others keep theirs
+    const moved = orderKeys(['b', 'c', 'a'], (id) => was.get(id));
+    expect(moved.slice(0, 2)).toEqual([was.get('b'), was.get('c')]);
+    expect(increasing(moved)).toBe(true);
+    // 2,000 insertions at the same spot: keys stay strictly increasing (renumbered when the gap is gone)
+    let ids = ['lo', 'hi'];
+    let keys = new Map([
+      ['lo', 0],
+      ['hi', 1],
+    ]);
+    for (let i = 0; i < 2000; i++) {
+      ids = [ids[0], `n${i}`, ...ids.slice(1)];
+      const k = orderKeys(ids, (id) => keys.get(id));
+      expect(increasing(k)).toBe(true);
+      keys = new Map(ids.map((id, j) => [id, k[j]]));
+    }
   });
 });

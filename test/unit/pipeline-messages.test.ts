@@ -11,6 +11,8 @@ import {
   encodeDeltaBatch,
   encodeItemRow,
   encodeItemUpdate,
+  encodeRowSignals,
+  encodeTableSignals,
   encodeUpdateBatch,
   rowPosition,
   type DeltaUpdate,
@@ -19,7 +21,7 @@ import {
 import { ItemTable } from '../../pipelines/model/item-table';
 import { applyItemUpdate } from '../../pipelines/item/apply';
 import { createCollabModel } from '../../pipelines/model/collab';
-import { KafkaItemSink, KafkaRecordSink, keyPartitioner } from '../../pipelines/item/sink';
+import { KafkaItemSink, KafkaRecordSink, keyPartitioner, memoPartitioner } from '../../pipelines/item/sink';
 import { f32ToB64 } from '../../consumers/state/codec';
 
 const delta = (itemId: string, off: string, seq: number, g: number): DeltaUpdate => ({
@@ -237,5 +239,70 @@ describe('row broadcasts', () => {
     const totals = t.signalTotals('r1')!;
     expect(decodeItemRow('r1', buf, undefined, totals).signals).toBeUndefined();
     expect(decodeItemRow('r1', buf, undefined, { ...totals, sumKey: totals.sumKey - 1 }).signals?.to).toEqual(['a', 'b']);
+  });
+});
+
+describe('row broadcasts without intermediate copies (issue 15, learner-stage CPU)', () => {
+  const model = createCollabModel({ dim: 4, seed: 1 });
+  const links = (itemId: string, to: string[], off: string): LinksUpdate => ({
+    kind: 'links',
+    itemId,
+    to,
+    w: to.map((_, k) => k + 1),
+    pop: 1,
+    t: 5 + Number(off),
+    src: 's',
+    off,
+    seq: 0,
+  });
+
+  it("encodes a table row's signals to the same bytes as its id arrays, non-ASCII ids and popularity-only rows too", () => {
+    const t = new ItemTable(4);
+    applyItemUpdate(t, model, links('r1', ['a', 'b-é', 'c'], '1'));
+    applyItemUpdate(t, model, links('r1', ['b-é', 'd'], '2'));
+    applyItemUpdate(t, model, { ...links('p', [], '3'), pop: 2 });
+    for (const id of ['r1', 'p']) {
+      const i = t.indexOf(id);
+      expect(encodeTableSignals(t.ids, t.signals.row(i), t.signals.popularityKey(i))).toEqual(encodeRowSignals(t.rowSignals(i)!));
+    }
+  });
+
+  it('a changed row decodes to the same targets, reusing the id strings the replica holds where they did not move', () => {
+    const owner = new ItemTable(4);
+    const replica = new ItemTable(4);
+    applyItemUpdate(owner, model, links('r1', ['a', 'b-é', 'c'], '1'));
+    replica.set(decodeItemRow('r1', encodeItemRow(owner.get('r1')!)));
+    applyItemUpdate(owner, model, links('r1', ['c', 'e'], '2'));
+    const held = replica.signalTotals('r1')!;
+    const back = decodeItemRow('r1', encodeItemRow(owner.get('r1')!), undefined, held);
+    expect(back.signals).toEqual(owner.get('r1')!.signals);
+    const heldIds = held.targets!;
+    // 'a' and 'c' sit where the replica holds them (taken from its ids), 'b-é' (not ASCII) and the new 'e' are decoded
+    expect(back.signals!.to.slice(0, 3)).toEqual([0, 1, 2].map((k) => heldIds.ids[heldIds.to[k]]));
+    replica.set(back);
+    expect(replica.rowSignals(replica.indexOf('r1'))).toEqual(owner.rowSignals(owner.indexOf('r1')));
+  });
+
+  it('memoPartitioner answers as keyPartitioner, also after it starts over', () => {
+    const of = keyPartitioner('t', 6);
+    const memo = memoPartitioner('t', 6, 50);
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 120; i++) expect(memo(`res-${i}`)).toBe(of(`res-${i}`));
+  });
+
+  it('a routed record sink names each keyed record its partition and books no acknowledgements for them', async () => {
+    const sent: { key: string | null; partition?: number }[] = [];
+    const producer = {
+      send: ({ messages }: { messages: { key: string | null; partition?: number }[] }): Promise<RecordMetadata[]> => {
+        sent.push(...messages);
+        return Promise.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '0' }]);
+      },
+    } as unknown as Producer;
+    const route = keyPartitioner('t', 4);
+    const sink = new KafkaRecordSink(producer, 't', noopEmitter, 1000, undefined, undefined, route);
+    for (let i = 0; i < 30; i++) sink.push(`r${i}`, Buffer.alloc(4));
+    sink.push('x', null, undefined, 3);
+    await sink.flush();
+    expect(sent.map((m) => m.partition)).toEqual([...Array.from({ length: 30 }, (_, i) => route(`r${i}`)), 3]);
+    expect(sink.acked.size).toBe(0);
   });
 });

@@ -56,10 +56,10 @@ describe('infra/k8s', () => {
   });
 
   it.each([
-    ['pipeline.yaml', "--stage, 'item,catalog,experiment', --state-dir, /var/lib/learnstream/state]"],
+    ['pipeline.yaml', "--stage, 'item,catalog,experiment', --state, kafka, --state-dir, /var/lib/learnstream/state]"],
     [
       'learner.yaml',
-      "--stage, learner, --instance, $(LEARNER_INSTANCE), --metrics-port, '19464', --changelog, --state-dir, /var/lib/learnstream/state]",
+      "--stage, learner, --instance, $(LEARNER_INSTANCE), --metrics-port, '19464', --state, kafka, --state-dir, /var/lib/learnstream/state]",
     ],
   ])("every probe of %s answers 200 on the real metrics server; it runs the layout's process", async (file, args) => {
     const manifest = read('k8s', file);
@@ -87,6 +87,13 @@ describe('infra/k8s', () => {
     expect(learner.args.slice(0, 3)).toEqual(['--stage', 'learner', '--instance']);
     expect(read('k8s', 'learner.yaml')).toContain('fieldPath: "metadata.labels[\'apps.kubernetes.io/pod-index\']"');
     expect(parseArgs(['--stage', 'learner', '--instance', '3', '--metrics-port', '19464']).metricsPort).toBe(19464);
+    // state in Kafka unless files are asked for (npm start's layout passes nothing)
+    expect(parseArgs(learner.args).state).toBe('kafka');
+    expect(parseArgs(pipeline.args).state).toBe('kafka');
+    expect(parseArgs(['--state-dir', '/tmp/x']).state).toBe('kafka');
+    expect(parseArgs(['--state', 'files']).state).toBe('files');
+    expect(parseArgs(['--changelog']).state).toBe('kafka');
+    expect(() => parseArgs(['--state', 'disk'])).toThrow('--state must be kafka or files');
   });
 });
 
@@ -94,9 +101,12 @@ describe('infra/systemd', () => {
   it.each([
     [
       'learnstream-pipeline.service',
-      'pipelines/main.ts --stage item,catalog,experiment --state-dir /var/lib/learnstream/state --learner-peers ${LEARNSTREAM_LEARNER_PEERS}',
+      'pipelines/main.ts --stage item,catalog,experiment --state kafka --state-dir /var/lib/learnstream/state --learner-peers ${LEARNSTREAM_LEARNER_PEERS}',
     ],
-    ['learnstream-learner@.service', 'pipelines/main.ts --stage learner --instance %i --state-dir /var/lib/learnstream/state'],
+    [
+      'learnstream-learner@.service',
+      'pipelines/main.ts --stage learner --instance %i --state kafka --state-dir /var/lib/learnstream/state',
+    ],
     ['learnstream-api.service', 'api/server.ts'],
   ])('%s runs %s, restarts always with a growing delay and never gives up', (unit, args) => {
     const text = read('systemd', unit);

@@ -1,6 +1,7 @@
 import { encodeCompact, parseCompact, refsOf, viewOfCompact } from '../../serving/compact-list';
 import { listOfView } from '../../serving/list-codec';
 import { ListDictionary, memoryDictionaryBackend } from '../../serving/list-dictionary';
+import { entryOfItem, entryOfModel, entryOfReason } from '../../serving/list-codec/format-4';
 import type { RecommendationList } from '../../serving/types';
 
 function topList(userId: string, n: number): RecommendationList {
@@ -62,6 +63,30 @@ describe('list format 4', () => {
     expect(Array.from(r2.items)).toEqual(Array.from(r1.items));
     expect(Array.from(r2.reasons)).toEqual(Array.from(r1.reasons));
     expect(a.knownRefs(topList('u3', 20))).not.toBeNull();
+  });
+
+  it('numbers new entries in list order (model, then each item and its reasons), a repeated reason once', async () => {
+    const asked: string[][] = [];
+    const inner = memoryDictionaryBackend();
+    const dict = new ListDictionary({ ...inner, assign: (e) => (asked.push(e), inner.assign(e)) });
+    const l = topList('u1', 4);
+    const r = await dict.refsOf(l);
+    const expected = [
+      entryOfModel('m-1'),
+      ...l.items.flatMap((it, i) => [
+        entryOfItem(it),
+        ...(i === 0 ? it.reasons.map(entryOfReason) : it.reasons.slice(0, -1).map(entryOfReason)),
+      ]),
+    ];
+    expect(asked).toEqual([expected]);
+    // every slot holds its entry's number, the repeated reason's too
+    const texts = await inner.lookup([r.model, ...Array.from(r.items), ...Array.from(r.reasons)]);
+    expect(texts).toEqual([entryOfModel('m-1'), ...l.items.map(entryOfItem), ...l.items.flatMap((it) => it.reasons.map(entryOfReason))]);
+    expect(dict.knownRefs(l)).toEqual(r);
+    // a second list asks only for what is new to this writer (and the model entry, as always)
+    const l2 = topList('u2', 5);
+    await dict.refsOf(l2);
+    expect(asked[1]).toEqual([entryOfModel('m-1'), entryOfItem(l2.items[4])]);
   });
 
   it('sees changed facts of a resource as a new item entry', async () => {
