@@ -72,9 +72,11 @@ export class FileCheckpointStore implements CheckpointStore {
     // Unique temp name: a zombie instance writing the same group must not interleave bytes with us.
     const tmp = `${target}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
     const fh = await fs.promises.open(tmp, 'w');
+    let ino: number;
     try {
       await fh.writeFile(JSON.stringify(cp));
       await fh.sync();
+      ino = (await fh.stat()).ino; // the rename keeps the inode: the target's once it is in place
     } finally {
       await fh.close();
     }
@@ -83,7 +85,7 @@ export class FileCheckpointStore implements CheckpointStore {
       return 'superseded';
     }
     await fs.promises.rename(tmp, target);
-    this.seen.set(target, (await fs.promises.stat(target)).ino);
+    this.seen.set(target, ino);
     const dh = await fs.promises.open(dir, 'r');
     try {
       await dh.sync();
