@@ -5,8 +5,8 @@
  * within pipeline.rerankIntervalMs share one re-rank; the list then counts once, for its newest event.
  * The learner and item stages run in this process (distributed mode, replica of model.item-factors) on config.kafka.partitions
  * partitions; the producer paces pre-serialised events from the same process.
- * `npm run bench -- freshness [--quick] [--json] [--profile] [--max-replica-lag N]` (--profile: CPU
- * profile of the 1,000/s step; --max-replica-lag: the learner's wait for its replica, pipeline default 2000, 0 = off); needs the stack (started when absent).
+ * `npm run bench -- freshness [--quick] [--json] [--profile [--profile-rate R]] [--max-replica-lag N]` (--profile: CPU
+ * profile of the 1,000/s step, or of the step at R/s; --max-replica-lag: the learner's wait for its replica, pipeline default 2000, 0 = off); needs the stack (started when absent).
  */
 import { loadConfig } from '../lib/config';
 import { createWorld, interactionMessages, publishCatalogue, startLearner, type BenchWorld } from './lib/pipeline';
@@ -49,6 +49,7 @@ export async function run(args: BenchArgs): Promise<void> {
   const users = 20_000;
   const stack = await ensureStack(base);
   const rows: Row[] = [];
+  const ioRows: Row[] = [];
   const w = await createWorld('fresh', base.kafka.partitions);
   let learner: Awaited<ReturnType<typeof startLearner>> | null = null;
   try {
@@ -60,6 +61,21 @@ export async function run(args: BenchArgs): Promise<void> {
       if (e.topic === w.topic.interactions) consumed++; // not the item stage's model.item-updates records
     });
     w.instr.on('list.written', (e) => window?.push(e.freshnessMs));
+    // I/O per event of each step: Redis commands (a MULTI or a pipelined batch counts once per store call) and
+    // records produced per topic, and the learners per re-rank batch
+    const io = { redis: new Map<string, number>(), records: new Map<string, number>(), sends: 0, batches: 0, reranks: 0 };
+    w.instr.on('redis.command', (e) => io.redis.set(e.command, (io.redis.get(e.command) ?? 0) + 1));
+    w.instr.on('producer.sent', (e) => {
+      const t = e.topic.slice(w.config.kafka.topicPrefix.length);
+      io.records.set(t, (io.records.get(t) ?? 0) + e.count);
+      io.sends++;
+    });
+    w.instr.on('rerank', (e) => {
+      io.reranks++;
+      io.batches += 1 / (e.batch ?? 1);
+    });
+    const profileArg = args.rest.indexOf('--profile-rate');
+    const profileRate = profileArg >= 0 ? Number(args.rest[profileArg + 1]) : 1000;
     const lagArg = args.rest.indexOf('--max-replica-lag');
     learner = await startLearner(w, lagArg >= 0 ? { maxReplicaLag: Number(args.rest[lagArg + 1]) } : {});
     // warm-up: JIT, replica, Redis connections; not measured
@@ -76,7 +92,10 @@ export async function run(args: BenchArgs): Promise<void> {
       const msgs = interactionMessages(w, rate * stepS, users, resources, 100 + i);
       progress(`${rate.toLocaleString()} events/s for ${stepS} s`);
       window = [];
-      const stopProfile = args.rest.includes('--profile') && rate === 1000 ? startProfile('freshness-1000') : null;
+      io.redis.clear();
+      io.records.clear();
+      io.sends = io.batches = io.reranks = 0;
+      const stopProfile = args.rest.includes('--profile') && rate === profileRate ? startProfile(`freshness-${rate}`) : null;
       const c0 = cpuMs();
       const sent = await paced(w, msgs, rate);
       expected += msgs.length;
@@ -92,7 +111,7 @@ export async function run(args: BenchArgs): Promise<void> {
         const prof = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 15);
         const busy = prof.totalMs - (prof.byArea.find(([a]) => a === '(idle)')?.[1] ?? 0);
         report.sections.push({
-          title: 'CPU profile at 1,000 events/s (self time by area)',
+          title: `CPU profile at ${rate.toLocaleString()} events/s (self time by area)`,
           rows: prof.byArea.map(([a, ms]) => ({
             area: a,
             self_ms: round(ms),
@@ -124,6 +143,15 @@ export async function run(args: BenchArgs): Promise<void> {
         not_consumed_after_30s: behind,
         process_cpu_ms_per_event: round(cpuPerEvent),
       });
+      const per = (n: number) => round(n / msgs.length);
+      ioRows.push({
+        target_rate: rate,
+        redis_calls_per_event: per([...io.redis.values()].reduce((a, b) => a + b, 0)),
+        redis_by_command: [...io.redis].map(([c, n]) => `${c} ${per(n)}`).join(', '),
+        kafka_records_per_event: [...io.records].map(([t, n]) => `${t} ${per(n)}`).join(', '),
+        kafka_sends_per_event: per(io.sends),
+        learners_per_rerank_batch: io.batches > 0 ? round(io.reranks / io.batches) : 0,
+      });
       if (rate === 1000)
         report.targets.push({
           target: 'freshness p99 <= 50 ms at 1,000 events/s',
@@ -154,6 +182,11 @@ export async function run(args: BenchArgs): Promise<void> {
       `${users.toLocaleString()} learners, ${items.toLocaleString()} resources (dim ${base.model.dim}, top-${base.pipeline.topN} lists), re-rank coalescing ${base.pipeline.rerankIntervalMs} ms, ${base.kafka.partitions} partitions, one learner-stage process.`,
       'Percentiles are over lists written during each step (one per re-rank; a list reflecting several events counts once, for its newest).',
     ],
+  });
+  report.sections.push({
+    title: 'I/O per event of each step (learner and item stages)',
+    rows: ioRows,
+    notes: ['Redis: store calls by command (a MULTI, or a batch of list writes, is one call). Kafka: records produced per topic (prefix stripped) and produce requests.'],
   });
   emitReport(report, args);
 }

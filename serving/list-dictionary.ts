@@ -41,6 +41,9 @@ const sameList = (a: readonly string[] | undefined, b: readonly string[] | undef
   return true;
 };
 
+/** The slot of a list's model version in refsOfMany's bookkeeping (items are >= 0, reasons < 0). */
+const MODEL_SLOT = 0x7fffffff;
+
 export class ListDictionary {
   /** Writer side: model version -> number (item and reason numbers are in the two maps below, keyed without JSON). */
   private readonly models = new Map<string, number>();
@@ -68,6 +71,33 @@ export class ListDictionary {
     }
     this.queued++;
     const step = this.ordered.then(async () => ({ done: write(encodeCompact(list, await this.refsOf(list))) }));
+    const dequeue = (): void => {
+      this.queued--;
+    };
+    this.ordered = step.then(dequeue, dequeue);
+    return step.then((s) => s.done);
+  }
+
+  /**
+   * {@link write} for several lists at once: `write` gets their values in the same order, called once, after the
+   * writes of earlier calls. Entries new to this process are numbered in one backend call for all the lists (a
+   * re-rank batch of a cold dictionary: one round trip instead of one per list, each waiting for the one before).
+   */
+  writeMany(lists: readonly RecommendationList[], write: (values: Buffer[]) => Promise<void>): Promise<void> {
+    if (this.queued === 0) {
+      const values: Buffer[] = [];
+      for (const list of lists) {
+        const refs = this.knownRefs(list);
+        if (!refs) break;
+        values.push(encodeCompact(list, refs));
+      }
+      if (values.length === lists.length) return write(values);
+    }
+    this.queued++;
+    const step = this.ordered.then(async () => {
+      const refs = await this.refsOfMany(lists);
+      return { done: write(lists.map((list, j) => encodeCompact(list, refs[j]))) };
+    });
     const dequeue = (): void => {
       this.queued--;
     };
@@ -104,55 +134,68 @@ export class ListDictionary {
    * item its entry and its reasons'), the backend's answer fills the rest.
    */
   async refsOf(list: RecommendationList): Promise<ListRefs> {
-    let nReasons = 0;
-    for (const it of list.items) nReasons += it.reasons.length;
-    const items = new Uint32Array(list.items.length);
-    const reasons = new Uint32Array(nReasons);
-    const modelEntry = entryOfModel(list.modelVersion);
-    /** entry -> the slots it fills: items[i] as i, reasons[k] as -(k + 1) */
-    const slots = new Map<string, number[]>([[modelEntry, []]]);
-    /** what to remember once numbered, by entry */
-    const learn = new Map<string, RecommendedItem | Reason>();
-    const want = (entry: string, slot: number, what: RecommendedItem | Reason): void => {
+    return (await this.refsOfMany([list]))[0];
+  }
+
+  /**
+   * {@link refsOf} of several lists with one backend call: the entries to number in the order of one list after
+   * the other (each list's as refsOf orders them; an entry named by several lists is numbered once, where it first
+   * appears).
+   */
+  async refsOfMany(lists: readonly RecommendationList[]): Promise<ListRefs[]> {
+    /** entry -> the slots it fills: list b's items[i] as [b, i], reasons[k] as [b, -(k + 1)] */
+    const slots = new Map<string, number[]>();
+    /** what to remember once numbered, by entry (the model entries: their version) */
+    const learn = new Map<string, RecommendedItem | Reason | string>();
+    const want = (entry: string, b: number, slot: number, what: RecommendedItem | Reason | string): void => {
       const at = slots.get(entry);
-      if (at) at.push(slot);
+      if (at) at.push(b, slot);
       else {
-        slots.set(entry, [slot]);
+        slots.set(entry, [b, slot]);
         learn.set(entry, what);
       }
     };
-    let k = 0;
-    for (let i = 0; i < list.items.length; i++) {
-      const it = list.items[i];
-      const ref = this.itemRef(it);
-      if (ref === undefined) want(entryOfItem(it), i, it);
-      else items[i] = ref;
-      for (const r of it.reasons) {
-        const rr = this.reasonRef(r);
-        if (rr === undefined) want(entryOfReason(r), -(k + 1), r);
-        else reasons[k] = rr;
-        k++;
+    const out: { model: number; items: Uint32Array; reasons: Uint32Array }[] = [];
+    for (let b = 0; b < lists.length; b++) {
+      const list = lists[b];
+      let nReasons = 0;
+      for (const it of list.items) nReasons += it.reasons.length;
+      const refs = { model: 0, items: new Uint32Array(list.items.length), reasons: new Uint32Array(nReasons) };
+      out.push(refs);
+      // the model first, as the backend always numbered it (known or not, it is asked: one entry, and it orders the rest)
+      want(entryOfModel(list.modelVersion), b, MODEL_SLOT, list.modelVersion);
+      let k = 0;
+      for (let i = 0; i < list.items.length; i++) {
+        const it = list.items[i];
+        const ref = this.itemRef(it);
+        if (ref === undefined) want(entryOfItem(it), b, i, it);
+        else refs.items[i] = ref;
+        for (const r of it.reasons) {
+          const rr = this.reasonRef(r);
+          if (rr === undefined) want(entryOfReason(r), b, -(k + 1), r);
+          else refs.reasons[k] = rr;
+          k++;
+        }
       }
     }
     const unique = [...slots.keys()];
     const numbers = await this.backend.assign(unique);
-    let model = 0;
     unique.forEach((e, j) => {
       const n = numbers[j];
-      if (e === modelEntry) {
-        this.models.set(list.modelVersion, n);
-        model = n;
-        return;
-      }
-      for (const slot of slots.get(e)!) {
-        if (slot >= 0) items[slot] = n;
-        else reasons[-slot - 1] = n;
+      const at = slots.get(e)!;
+      for (let s = 0; s < at.length; s += 2) {
+        const refs = out[at[s]];
+        const slot = at[s + 1];
+        if (slot === MODEL_SLOT) refs.model = n;
+        else if (slot >= 0) refs.items[slot] = n;
+        else refs.reasons[-slot - 1] = n;
       }
       const what = learn.get(e)!;
-      if ('resourceId' in what) this.rememberItem(what, n);
+      if (typeof what === 'string') this.models.set(what, n);
+      else if ('resourceId' in what) this.rememberItem(what, n);
       else this.rememberReason(what, n);
     });
-    return { model, items, reasons };
+    return out;
   }
 
   private itemRef(it: RecommendedItem): number | undefined {

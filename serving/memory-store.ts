@@ -64,6 +64,13 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
       return Promise.resolve();
     });
   }
+  putRecommendationLists(lists: readonly RecommendationList[]): Promise<void> {
+    for (const list of lists) if (list.ref) this.refs.set(list.userId, { ...list.ref });
+    return this.dict.writeMany(lists, (values) => {
+      lists.forEach((list, j) => this.lists.set(list.userId, values[j]));
+      return Promise.resolve();
+    });
+  }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
     const view = await this.getRecommendationView(userId);
     const out = view && listOfView(view);

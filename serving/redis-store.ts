@@ -291,6 +291,43 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
       });
     });
   }
+  /**
+   * Several learners' lists (a re-rank batch): their new dictionary entries numbered in one script call, and the
+   * untagged lists written as one pipeline (one socket write, one round trip) instead of a SET each; a tagged list is
+   * its own MULTI as in putRecommendations. On a cluster, a SET each (a pipeline cannot span nodes).
+   */
+  async putRecommendationLists(lists: readonly RecommendationList[]): Promise<void> {
+    if (lists.length === 0) return;
+    await this.dict.writeMany(lists, async (values) => {
+      const tagged: Promise<void>[] = [];
+      const plain: number[] = [];
+      for (let j = 0; j < lists.length; j++) {
+        const list = lists[j];
+        const ref = list.ref;
+        if (ref)
+          tagged.push(
+            this.multi('set', (m) => {
+              m.set(this.key('rec', list.userId), values[j]);
+              m.set(this.key('rtag', list.userId), JSON.stringify(ref));
+            }),
+          );
+        else plain.push(j);
+      }
+      let sets: Promise<unknown>;
+      if (plain.length === 0) sets = Promise.resolve();
+      else if (this.cluster || plain.length === 1)
+        sets = Promise.all(plain.map((j) => this.run('set', () => this.r.set(this.key('rec', lists[j].userId), values[j]))));
+      else
+        sets = this.run('set', async () => {
+          const pipe = this.r.pipeline();
+          for (const j of plain) pipe.set(this.key('rec', lists[j].userId), values[j]);
+          const res = await pipe.exec();
+          const failed = res?.find(([e]) => e);
+          if (failed?.[0]) throw failed[0];
+        });
+      await Promise.all([sets, ...tagged]);
+    });
+  }
   async getRecommendations(userId: string): Promise<RecommendationList | null> {
     const view = await this.getRecommendationView(userId);
     const out = view && listOfView(view);

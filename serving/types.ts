@@ -116,6 +116,11 @@ export interface ServingReader {
 /** What the pipeline writes: every write of derived data, replaced or incremented as its input changes. */
 export interface ServingWriter {
   putRecommendations(list: RecommendationList): Promise<void>;
+  /**
+   * The same as putRecommendations of each list (distinct learners), in fewer round trips where the store can (one
+   * batch of re-ranks). Optional: callers fall back to putRecommendations per list.
+   */
+  putRecommendationLists?(lists: readonly RecommendationList[]): Promise<void>;
   putResource(meta: ResourceMeta): Promise<void>;
   deleteResource(resourceId: string): Promise<void>;
   putSimilar(resourceId: string, items: SimilarItem[]): Promise<void>;

@@ -307,8 +307,10 @@ export class Reranker {
       if (lists.length === 0) return;
       const durationMs = (performance.now() - started) / users.length;
       for (const list of lists) this.o.emit.emit('rerank', { durationMs, candidates: list.items.length, batch: users.length });
-      // all of the batch's SETs issued at once: ioredis writes them back to back on one connection (one round trip)
-      await Promise.all(lists.map((l) => this.o.store.putRecommendations(l)));
+      // the batch's lists in one store call (Redis: one script call for new dictionary entries, one pipeline of SETs)
+      const store = this.o.store;
+      if (store.putRecommendationLists) await store.putRecommendationLists(lists);
+      else await Promise.all(lists.map((l) => store.putRecommendations(l)));
       // Freshness is measured at the write acknowledgement: from the newest reflected event's Kafka timestamp
       // (produce time) to the moment a reader can see the list.
       const ackAt = Date.now();

@@ -80,6 +80,26 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect(await store.getRecommendations('u1')).toEqual(asStored(fresh));
     });
 
+    it('writes a batch of lists as putRecommendations of each would, after earlier writes, with new and known entries', async () => {
+      if (!store.putRecommendationLists) return; // optional: callers write one list at a time
+      await store.putRecommendations(list('u1', ['a']));
+      const fresh = list('u2', ['n1', 'a']);
+      fresh.items[0].reasons = [{ code: 'next-after', text: 'Next after N0', ref: 'n0' }];
+      const tagged = list('u3', ['a', 'n1']);
+      tagged.ref = { experiment: 'e1', variant: 'b' };
+      const known = list('u4', ['b', 'a']);
+      const first = store.putRecommendations(list('u1', ['b']));
+      await Promise.all([first, store.putRecommendationLists([list('u1', ['n2', 'b']), fresh, tagged, known])]);
+      expect((await store.getRecommendations('u1'))?.items.map((i) => i.resourceId)).toEqual(['n2', 'b']);
+      expect(await store.getRecommendations('u2')).toEqual(asStored(fresh));
+      expect(await store.getRecommendations('u3')).toEqual(asStored(tagged));
+      expect(await store.getRecommendations('u4')).toEqual(asStored(known));
+      // every entry known now: the next batch is written at once
+      await store.putRecommendationLists([list('u4', ['n1', 'n2'])]);
+      expect((await store.getRecommendations('u4'))?.items.map((i) => i.resourceId)).toEqual(['n1', 'n2']);
+      await store.putRecommendationLists([]);
+    });
+
     it('keeps non-finite scores exactly and ties as ties', async () => {
       const l = list('u1', ['a', 'b', 'c', 'd']);
       [Infinity, 0.5, 0.5, NaN].forEach((s, i) => (l.items[i].score = s));
