@@ -186,7 +186,9 @@ export async function run(args: BenchArgs): Promise<void> {
   report.sections.push({
     title: 'I/O per event of each step (learner and item stages)',
     rows: ioRows,
-    notes: ['Redis: store calls by command (a MULTI, or a batch of list writes, is one call). Kafka: records produced per topic (prefix stripped) and produce requests.'],
+    notes: [
+      'Redis: store calls by command (a MULTI, or a batch of list writes, is one call). Kafka: records produced per topic (prefix stripped) and produce requests.',
+    ],
   });
   emitReport(report, args);
 }

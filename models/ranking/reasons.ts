@@ -21,6 +21,8 @@ const nextAfterText = cachedText((name) => `Next after ${name}`);
 const becauseText = cachedText((name) => `Learners who did ${name} went on to this`);
 const interestText = cachedText((name) => `Matches your interest "${name}"`);
 const similarText = cachedText((name) => `Similar to ${name}`);
+const relatedInterestText = cachedText((name) => `Related to your interest "${name}"`);
+const relatedText = cachedText((name) => `Related to ${name}`);
 
 /**
  * Reason codes for one recommendation, strongest first. Every item gets at least one: when no component clears its
@@ -71,6 +73,30 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
   // A candidate scored by the recommender (relevance) has popularity and MF inside it at the recommender's own
   // weights, which the ranker's collab / popularity weights (0 then) do not show: compare them at those weights.
   const scored = c.relevance !== undefined;
+  // The strongest component names the reason: the first of the largest share in the order below, which is what the
+  // stable descending sort further down returns first. Most listed items end here, so without building the other
+  // candidates' reasons; a NaN share (the sort's order is then its own) takes the sort.
+  const collabShare = (scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0);
+  const popularShare = (scored ? o.relevancePopularityShare : w.popularity) * f.popularity;
+  const interestShare = f.interest ? w.interest * f.interest.cosine : -Infinity;
+  const recentShare = f.recent ? w.recent * f.recent.cosine : -Infinity;
+  if (!hasNaN(collabShare, popularShare, interestShare, recentShare)) {
+    let best = 0;
+    let top = collabShare;
+    if (popularShare > top) {
+      best = 1;
+      top = popularShare;
+    }
+    if (f.interest && interestShare > top) {
+      best = 2;
+      top = interestShare;
+    }
+    if (f.recent && recentShare > top) best = 3;
+    if (best === 0) return [{ code: 'similar-learners', text: 'Learners like you engaged with this' }];
+    if (best === 1) return [{ code: 'popular', text: 'Popular right now' }];
+    if (best === 2) return [{ code: 'matches-interest', text: relatedInterestText(f.interest!.label), ref: f.interest!.label }];
+    return [{ code: 'content-similar', text: relatedText(f.recent!.title ?? f.recent!.resourceId), ref: f.recent!.resourceId }];
+  }
   const parts: [number, Reason][] = [
     [
       (scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0),
@@ -90,4 +116,8 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
     ]);
   parts.sort((a, b) => b[0] - a[0]);
   return [parts[0][1]];
+}
+
+function hasNaN(a: number, b: number, c: number, d: number): boolean {
+  return Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(c) || Number.isNaN(d);
 }
