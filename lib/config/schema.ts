@@ -236,9 +236,10 @@ export const configSchema = z
         derivedFlushMs: z.number().int().min(0).default(1000),
         /**
          * Under lag (more than `lagHoldRecords` records still waiting in a partition after a fetched batch) the batch's
-         * re-ranks coalesce with the next ones, for at most `lagHoldBatches` batch ends or `lagHoldMs` ms.
+         * re-ranks coalesce with the next ones, for at most `lagHoldBatches` batch ends or `lagHoldMs` ms. Below one
+         * fetched batch (~1,700 interactions at 256 KiB per partition), or a backlog counts as caught up after its first.
          */
-        lagHoldRecords: z.number().int().min(0).default(2000),
+        lagHoldRecords: z.number().int().min(0).default(500),
         lagHoldBatches: z.number().int().min(1).default(8),
         lagHoldMs: z.number().int().min(0).default(60_000),
         /** Signal refresh (signalRefreshMs > 0): learners re-ranked per changed transition row at most. */

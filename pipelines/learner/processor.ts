@@ -68,7 +68,7 @@ export const DEFAULT_LEARNER_TUNING: Readonly<LearnerTuning> = {
   qualityEmitEvery: 100,
   coEngagementWindow: 5,
   derivedFlushMs: 1000,
-  lagHoldRecords: 2000,
+  lagHoldRecords: 500,
   lagHoldBatches: 8,
   lagHoldMs: 60_000,
   refreshPerRow: 200,
