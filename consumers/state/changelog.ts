@@ -185,10 +185,13 @@ function* byBytes(messages: readonly Message[], max: number): Generator<Message[
   if (batch.length > 0) yield batch;
 }
 
+/** A row's order key and JSON text as last written or read, and the row itself when it came frozen (reusable). */
+type RowWritten = [order: number, text: string, frozen?: unknown];
+
 /** What the last put wrote, or the last restore read, for one stage/group: what the next put compares against. */
 interface Written {
   /** `<tag>/<id>` -> [order key, the row's JSON]. */
-  rows: Map<string, [number, string]>;
+  rows: Map<string, RowWritten>;
   chunks: string[];
   /** Keys read by a restore that no put of this layout wrote (an older layout's): tombstoned by the next put. */
   stale: Set<string>;
@@ -396,9 +399,9 @@ export class KafkaChangelogStore implements CheckpointStore {
     const key = `${stage}/${group}`;
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
-    const before = this.written.get(key) ?? { rows: new Map<string, [number, string]>(), chunks: [], stale: new Set<string>() };
+    const before: Written = this.written.get(key) ?? { rows: new Map(), chunks: [], stale: new Set<string>() };
     const messages: Message[] = [];
-    const rows = new Map<string, [number, string]>();
+    const rows = new Map<string, RowWritten>();
     const meta: Obj = { ...(cp.state as Obj) };
     const copied = new Set<string>();
     const split: string[] = [];
@@ -412,9 +415,11 @@ export class KafkaChangelogStore implements CheckpointStore {
       const keys = orderKeys(ids as string[], (id) => before.rows.get(`${c.tag}/${id}`)?.[0]);
       list.forEach((row, i) => {
         const rk = `${c.tag}/${ids[i]}`;
-        const text = JSON.stringify(row);
         const was = before.rows.get(rk);
-        rows.set(rk, [keys[i], text]);
+        // a frozen row handed again is unchanged (the CheckpointStore contract): its text is the one written then
+        const frozen = Object.isFrozen(row);
+        const text = frozen && was !== undefined && was[2] === row ? was[1] : JSON.stringify(row);
+        rows.set(rk, frozen ? [keys[i], text, row] : [keys[i], text]);
         if (!was || was[0] !== keys[i] || was[1] !== text)
           messages.push({ key: `${prefix}${rk}`, value: `{"o":${keys[i]},"v":${text}}`, partition });
       });

@@ -26,6 +26,7 @@ import { erasedBefore, LearnerErasure } from './erasure';
 import {
   COMPLETED_LENGTH,
   deserializeGroup,
+  learnerChanged,
   pushHistory,
   serializeGroup,
   type Learner,
@@ -397,9 +398,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return true;
   }
 
+  /** The learner to change (every change of a learner goes through here: its next checkpoint row is built afresh). */
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
-    if (!l) {
+    if (l) learnerChanged(g, l);
+    else {
       l = {
         cf: this.o.model.newLearner(),
         interactions: 0,
