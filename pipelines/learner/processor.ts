@@ -314,8 +314,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     // Lists of restored learners may be stale relative to the restored state; they are rewritten on their next event.
   }
 
-  snapshot(group: number): LearnerGroupJSON {
-    return serializeGroup(this.groups.get(group)!);
+  /** `reuse` false: every row built afresh (tests compare the two). */
+  snapshot(group: number, { reuse = true }: { reuse?: boolean } = {}): LearnerGroupJSON {
+    return serializeGroup(this.groups.get(group)!, { reuse });
   }
 
   drop(group: number): void {
