@@ -121,12 +121,12 @@ function setAt(meta: Obj, c: Collection, rows: unknown[], copied: Set<string>): 
  * stay increasing (appends and removals keep every key), the others get keys evenly between their kept neighbours;
  * when doubles run out between two neighbours, every row is renumbered.
  */
-export function orderKeys(ids: readonly string[], previous: (id: string) => number | undefined): number[] {
+export function orderKeys(ids: readonly string[], previous: (id: string, index: number) => number | undefined): number[] {
   const n = ids.length;
   const keys = new Array<number>(n).fill(Number.NaN);
   let last = -Infinity;
   for (let i = 0; i < n; i++) {
-    const k = previous(ids[i]);
+    const k = previous(ids[i], i);
     if (k !== undefined && k > last) keys[i] = last = k;
   }
   for (let i = 0; i < n;) {
@@ -438,28 +438,44 @@ export class KafkaChangelogStore implements CheckpointStore {
     const copied = new Set<string>();
     const split: string[] = [];
     const counts: Record<string, number> = {};
+    let kept = 0;
     for (const c of COLLECTIONS) {
       const list = at(meta, c);
       if (!list) continue;
-      const ids = list.map((r) => c.id(r));
       // a row without an id, or two with the same one, cannot be a record of its own: the collection stays in the chunks
-      if (ids.some((id) => id === undefined) || new Set(ids).size !== ids.length) continue;
-      const keys = orderKeys(ids as string[], (id) => before.rows.get(`${c.tag}/${id}`)?.[0]);
-      list.forEach((row, i) => {
-        const rk = `${c.tag}/${ids[i]}`;
-        const was = before.rows.get(rk);
+      const rks = new Array<string>(list.length);
+      const seen = new Set<string>();
+      let ok = true;
+      for (let i = 0; i < list.length && ok; i++) {
+        const id = c.id(list[i]);
+        if (id === undefined || seen.has(id)) ok = false;
+        else {
+          seen.add(id);
+          rks[i] = `${c.tag}/${id}`;
+        }
+      }
+      if (!ok) continue;
+      const wases = rks.map((rk) => before.rows.get(rk));
+      const keys = orderKeys(rks, (_, i) => wases[i]?.[0]);
+      for (let i = 0; i < list.length; i++) {
+        const row = list[i];
+        const rk = rks[i];
+        const was = wases[i];
+        if (was) kept++;
         // a frozen row handed again is unchanged (the CheckpointStore contract): its text is the one written then
         const frozen = Object.isFrozen(row);
         const text = frozen && was !== undefined && was[2] === row ? was[1] : JSON.stringify(row);
         rows.set(rk, frozen ? [keys[i], text, row] : [keys[i], text]);
         if (!was || was[0] !== keys[i] || was[1] !== text)
           messages.push({ key: `${prefix}${rk}`, value: `{"o":${keys[i]},"v":${text}}`, partition });
-      });
+      }
       setAt(meta, c, [], copied);
       split.push(c.tag);
       counts[c.tag] = list.length;
     }
-    for (const rk of before.rows.keys()) if (!rows.has(rk)) messages.push({ key: `${prefix}${rk}`, value: null, partition });
+    // rows that left the state (none when every row written before is still there)
+    if (kept < before.rows.size)
+      for (const rk of before.rows.keys()) if (!rows.has(rk)) messages.push({ key: `${prefix}${rk}`, value: null, partition });
     const rowRecords = messages.length;
     const chunks = chunksOf(JSON.stringify(meta), CHUNK);
     chunks.forEach((text, i) => {
