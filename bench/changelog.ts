@@ -12,6 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 import { mulberry32 } from '../models/random/prng';
@@ -46,6 +48,11 @@ function learnerEntry(rng: () => number, dim: number, k: number): Entry {
 }
 
 const f32 = (rng: () => number, dim: number) => new Float32Array(dim).map(() => (rng() - 0.5) * 0.2);
+
+// A full collection before each timed step, so one step's garbage (the baseline's 120 MB of fresh rows) is not
+// collected inside the next one's figure.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 /** One stage group's state: its checkpoint, and a change of 1% of its rows. */
 interface Scenario {
@@ -82,6 +89,7 @@ async function measure(
   const writer = changelog();
   const cold = sc.reuses ? changelog(true) : undefined;
   const timed = async <T>(fn: () => T | Promise<T>): Promise<[T, number]> => {
+    gc();
     const t = performance.now();
     const v = await fn();
     return [v, performance.now() - t];
