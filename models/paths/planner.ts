@@ -5,7 +5,8 @@
  * The path is a depth-first post-order of the goal's ancestors, pruned at what the learner has mastered: a mastered
  * resource is skipped and its own prerequisites are not needed (mastering X proves what X builds on). Post-order makes
  * every step's prerequisites either mastered or earlier in the path, and keeps one chain together before the next
- * (a learner finishes "fractions" before starting "decimals" rather than interleaving both). A cycle among the
+ * (a learner finishes "fractions" before starting "decimals" rather than interleaving both). Steps the learner has
+ * practised without mastering are then moved after the new steps that do not need them (retryLast). A cycle among the
  * unmastered ancestors makes the order impossible; the planner then returns the cycle instead of a path.
  */
 
