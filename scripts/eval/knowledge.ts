@@ -44,6 +44,10 @@ export const KNOWLEDGE_ABLATIONS: Record<string, Ablation> = {
   'full-no-memory': { model: { memory: 0 } },
   /** *with* the per-item discrimination (opt-in: 2PL slopes, rate 0.1): an addition, not an ablation */
   'full-discrimination': { model: { discriminationRate: 0.1 } },
+  /** *with* per-item memory age weights (opt-in, rate 0.01: each item learns how far back its memory read looks) */
+  'full-memory-ages': { model: { memoryAgeRate: 0.01 } },
+  /** both opt-in additions: the best Statics figure measured (#20 item 5) */
+  'full-discrimination-memory-ages': { model: { discriminationRate: 0.1, memoryAgeRate: 0.01 } },
 };
 
 function methodsOf(args: EvalArgs): string[] {

@@ -30,19 +30,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Registry } from 'prom-client';
-import { startApi, type RunningApi } from '../../api/server';
-import { lazyPublisher } from '../../api/wiring';
+import type { RunningApi } from '../../api/server';
 import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { registerSchemas } from '../../lib/serde';
 import { renderPrometheusConfig, startPrometheus, stackDown } from '../../infra/stack/index';
 import { pipelineProcesses } from '../../lib/config/layout';
-import { createCollectorRouter } from '../../producers/collector';
-import { Publisher } from '../../producers/publisher';
 import { freePort as freeOsPort, testConfig, testRegistry, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { freePort, StageProcess, stageEnv } from '../pipeline-support/procs';
+import { startTestApi, type TestApi } from '../pipeline-support/api';
 
 jest.setTimeout(150_000);
 
@@ -66,7 +63,7 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
   let demo: ChildProcess | undefined;
   let demoOut = '';
   let api: RunningApi;
-  let publisher: ReturnType<typeof lazyPublisher>;
+  let testApi: TestApi | undefined;
   let promConfig: Config;
   let promUrl: string;
   let reading = true;
@@ -114,20 +111,9 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
       if (layout[i].nice !== 0) os.setPriority(p.pid!, layout[i].nice);
     }
 
-    publisher = lazyPublisher(() =>
-      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }),
-    );
     const logger = createLogger({ level: 'warn' });
-    api = await startApi({
-      config: h.config,
-      store: h.store,
-      registry: new Registry(),
-      port: 0,
-      logger,
-      publishErasure: publisher.publishErasure,
-      eventsRouter: createCollectorRouter({ publisher, logger }),
-      health: { redis: () => h.store.ping() },
-    });
+    testApi = await startTestApi({ config: h.config, store: h.store, kafka: h.kafka, registry: testRegistry(h.config), logger });
+    api = testApi.api;
 
     // the scrape config npm start renders, with this test's ports and every interval at 1 s
     const yml = renderPrometheusConfig(promConfig, { apiPort: api.port, interval: '1s', file: path.join(tmp, 'prometheus.yml') });
@@ -192,8 +178,7 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     }
     await stackDown(promConfig, { services: ['prometheus'] }).catch(() => undefined);
     await Promise.all(pipeline.map((p) => p.stop()));
-    await api?.stop();
-    await publisher?.close();
+    await testApi?.stop();
     await h?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -7,20 +7,17 @@
  * refused one.
  */
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { Registry } from 'prom-client';
-import { startApi, type RunningApi } from '../../api/server';
-import { lazyPublisher } from '../../api/wiring';
+import type { RunningApi } from '../../api/server';
 import type { ApiKey, Scope } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { RedisServingStore } from '../../serving/redis-store';
 import { topicName } from '../../schemas/topics';
 import { ADMIN_GRANT } from '../../producers/authorize';
-import { createCollectorRouter } from '../../producers/collector';
-import { Publisher } from '../../producers/publisher';
 import type { EventKind } from '../../schemas';
 import { closeKafkaWorld, deleteKeys, openKafkaWorld, testRedis, waitFor, type KafkaWorld } from '../helpers';
 import { apiClient, type Reply } from '../unit/api-client';
 import { openApiDoc } from '../unit/api-openapi';
+import { startTestApi, type TestApi } from '../pipeline-support/api';
 
 jest.setTimeout(120_000);
 
@@ -144,7 +141,7 @@ function eventOf(kind: EventKind, space: string, tag: string): Record<string, un
 describe('scope matrix over every route and every event kind (real Redis, Kafka, registry)', () => {
   let world: KafkaWorld | undefined;
   let api: RunningApi;
-  let publisher: ReturnType<typeof lazyPublisher>;
+  let testApi: TestApi | undefined;
   let call: ReturnType<typeof apiClient>;
   let redis: ReturnType<typeof testRedis>;
   /** Topic (without prefix) → record keys that allowed cells published. */
@@ -166,26 +163,21 @@ describe('scope matrix over every route and every event kind (real Redis, Kafka,
       active: true,
     });
     await store.putCurriculumNode({ resourceId: 'r-seeded', title: 'Seeded', skills: [], prerequisites: [], active: true });
-    publisher = lazyPublisher(() =>
-      Publisher.create({ kafka: world!.kafka, registry: world!.registry, topicPrefix: config.kafka.topicPrefix, grant: ADMIN_GRANT }),
-    );
     const logger = createLogger({ level: 'error', write: () => undefined });
-    api = await startApi({
+    testApi = await startTestApi({
       config,
       store,
-      registry: new Registry(),
-      port: 0,
+      kafka: world.kafka,
+      registry: world.registry,
       logger,
-      publishErasure: publisher.publishErasure,
-      eventsRouter: createCollectorRouter({ publisher, logger }),
-      health: { redis: () => store.ping() },
+      grant: ADMIN_GRANT,
     });
+    api = testApi.api;
     call = apiClient(`http://127.0.0.1:${api.port}`);
   }, 60_000);
 
   afterAll(async () => {
-    await api?.stop();
-    await publisher?.close();
+    await testApi?.stop();
     if (redis) {
       await deleteKeys(redis, world!.config.redis.keyPrefix);
       redis.disconnect();

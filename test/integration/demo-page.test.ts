@@ -14,18 +14,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { startApi, type RunningApi } from '../../api/server';
+import type { RunningApi } from '../../api/server';
 import { assignVariant } from '../../models/experiments/assign';
 import type { Experiment } from '../../models/experiments/types';
 import type { Pipeline } from '../../pipelines/pipeline';
-import { lazyPublisher } from '../../api/wiring';
 import { createLogger } from '../../lib/log';
 import { bindInstrumentation, createMetrics, serveMetrics, type MetricsServer } from '../../lib/metrics';
-import { createCollectorRouter } from '../../producers/collector';
-import { Publisher } from '../../producers/publisher';
 import { testConfig, testRegistry, waitFor } from '../helpers';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { interaction, profile, resource } from '../pipeline-support/events';
+import { startTestApi, type TestApi } from '../pipeline-support/api';
 
 jest.setTimeout(180_000);
 
@@ -122,7 +120,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
   let h: PipelineHarness;
   let pipeline: Pipeline;
   let api: RunningApi;
-  let publisher: ReturnType<typeof lazyPublisher>;
+  let testApi: TestApi | undefined;
   let pipelineMetrics: MetricsServer;
   let browser: Browser;
   let userDataDir: string;
@@ -143,21 +141,16 @@ async function waitForChange(page: Page, label: string): Promise<number> {
     pipelineMetrics = await serveMetrics(pipelineRegistry, 0);
     pipeline = await h.start(['learner', 'item', 'catalog', 'experiment']);
 
-    publisher = lazyPublisher(() =>
-      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix }),
-    );
     const logger = createLogger({ level: 'error' });
-    api = await startApi({
+    testApi = await startTestApi({
       config: h.config,
       store: h.store,
-      registry: new Registry(),
-      port: 0,
+      kafka: h.kafka,
+      registry: testRegistry(h.config),
       logger,
-      publishErasure: publisher.publishErasure,
-      eventsRouter: createCollectorRouter({ publisher, logger }),
-      health: { redis: () => h.store.ping() },
-      pipelineMetricsUrl: `http://127.0.0.1:${pipelineMetrics.port}/metrics`,
+      extra: { pipelineMetricsUrl: `http://127.0.0.1:${pipelineMetrics.port}/metrics` },
     });
+    api = testApi.api;
     base = `http://127.0.0.1:${api.port}`;
 
     const catalogue = Array.from({ length: 40 }, (_, i) =>
@@ -204,8 +197,7 @@ async function waitForChange(page: Page, label: string): Promise<number> {
   afterAll(async () => {
     await browser?.close();
     if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
-    await api?.stop();
-    await publisher?.close();
+    await testApi?.stop();
     await pipelineMetrics?.close();
     await h?.close();
   });

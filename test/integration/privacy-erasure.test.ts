@@ -21,20 +21,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResourceTypes } from 'kafkajs';
-import { Registry } from 'prom-client';
-import { startApi, type RunningApi } from '../../api/server';
-import { lazyPublisher } from '../../api/wiring';
+import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../lib/config';
 import { ensureChangelogTopic, ensureTopics, plannedTopics, reconcileTopicConfigs } from '../../lib/kafka/topics';
 import { createLogger, pseudonymiser } from '../../lib/log';
 import { ADMIN_GRANT } from '../../producers/authorize';
-import { createCollectorRouter } from '../../producers/collector';
-import { Publisher } from '../../producers/publisher';
 import { randomId, testConfig, testRegistry, waitFor } from '../helpers';
 import { interaction, profile, resource } from '../pipeline-support/events';
 import { createHarness, type PipelineHarness } from '../pipeline-support/harness';
 import { freePort, StageProcess, stageEnv } from '../pipeline-support/procs';
 import { apiClient } from '../unit/api-client';
+import { startTestApi, type TestApi } from '../pipeline-support/api';
 
 jest.setTimeout(150_000);
 
@@ -64,7 +61,7 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
   let h: PipelineHarness;
   let proc: StageProcess;
   let api: RunningApi;
-  let publisher: ReturnType<typeof lazyPublisher>;
+  let testApi: TestApi | undefined;
   let call: ReturnType<typeof apiClient>;
   const apiLines: string[] = [];
   const stateDir = () => path.join(h.stateDir, 'proc');
@@ -160,27 +157,22 @@ describe('erasure leaves no raw id in Redis, checkpoints or logs; Kafka topics a
       h.stateDir,
     );
     proc.start();
-    publisher = lazyPublisher(() =>
-      Publisher.create({ kafka: h.kafka, registry: testRegistry(h.config), topicPrefix: h.config.kafka.topicPrefix, grant: ADMIN_GRANT }),
-    );
     const logger = createLogger({ level: 'info', idSecret: SECRET, base: { component: 'api' }, write: (l) => void apiLines.push(l) });
-    api = await startApi({
+    testApi = await startTestApi({
       config: h.config,
       store: h.store,
-      registry: new Registry(),
-      port: 0,
+      kafka: h.kafka,
+      registry: testRegistry(h.config),
       logger,
-      publishErasure: publisher.publishErasure,
-      eventsRouter: createCollectorRouter({ publisher, logger }),
-      health: { redis: () => h.store.ping() },
+      grant: ADMIN_GRANT,
     });
+    api = testApi.api;
     call = apiClient(`http://127.0.0.1:${api.port}`, 'dev-read-key');
   }, 60_000);
 
   afterAll(async () => {
     await proc?.stop();
-    await api?.stop();
-    await publisher?.close();
+    await testApi?.stop();
     await h?.close();
   });
 

@@ -249,6 +249,37 @@ describe('knowledge model on synthetic Rasch learners (seed 7)', () => {
     expect(off.serialize().items.every(([, it]) => (it.a ?? 0) === 0)).toBe(true);
   });
 
+  it('memory age weights (opt-in): items learn which earlier answer matters, survive save -> load exactly', () => {
+    // the outcome repeats the answer three steps back (90 %): the weight at age 2 (0 = the previous answer) must win
+    const r = rng(13);
+    const stream: QuizAttempt[] = [];
+    for (let u = 0; u < 150; u++) {
+      const ys: number[] = [];
+      for (let k = 0; k < 40; k++) {
+        const y = k < 3 ? (r() < 0.5 ? 1 : 0) : r() < 0.9 ? ys[k - 3] : 1 - ys[k - 3];
+        ys.push(y);
+        stream.push({ userId: `u${u}`, itemId: `i${Math.floor(r() * 10)}`, skills: [], correct: y });
+      }
+    }
+    const m = new KnowledgeModel({ historyFeatures: false, factors: 0, memory: 4, memoryAgeRate: 0.05 });
+    for (const a of stream.slice(0, 5000)) m.update(a);
+    const ages = m.serialize().items.map(([, it]) => it.ma!);
+    expect(ages).toHaveLength(10);
+    const mean = (j: number) => ages.reduce((t, w) => t + Math.abs(w[j]), 0) / ages.length;
+    expect(mean(2)).toBeGreaterThan(mean(0));
+    expect(mean(2)).toBeGreaterThan(mean(1));
+    const restored = KnowledgeModel.deserialize(JSON.parse(JSON.stringify(m.serialize())) as KnowledgeModelState);
+    for (const a of stream.slice(5000)) {
+      expect(restored.predict(a)).toBe(m.predict(a));
+      m.update(a);
+      restored.update(a);
+    }
+    expect(JSON.stringify(restored.serialize())).toBe(JSON.stringify(m.serialize()));
+    const off = new KnowledgeModel(); // off by default: no age weights are written
+    for (const x of attempts.slice(0, 500)) off.update(x);
+    expect(JSON.stringify(off.serialize())).not.toMatch(/"(ma|mag2)":/);
+  });
+
   it('forgets a learner completely (erasure)', () => {
     const m = new KnowledgeModel();
     for (const a of attempts.slice(0, 500)) m.update(a);
