@@ -239,7 +239,12 @@ export async function main(argv: string[]): Promise<void> {
   const readiness = () => {
     const own = pipeline.readiness();
     const others = peers?.reasons() ?? [];
-    return { ready: own.ready && others.length === 0, reasons: [...own.reasons, ...others] };
+    // a group that replayed its input because its changelog state could not be rebuilt: worth knowing, not unready
+    const notes = (changelog?.fallbacks ?? []).map(
+      (f) =>
+        `${f.stage}/${f.group} replayed its input from the start at ${new Date(f.at).toISOString()}: changelog state not rebuildable (${f.reason}: ${f.detail})`,
+    );
+    return { ready: own.ready && others.length === 0, reasons: [...own.reasons, ...others], notes };
   };
   const metricsPort = args.metricsPort ?? (args.instance !== undefined ? learnerMetricsPort(config, args.instance) : config.metrics.port);
   metrics = await serveMetrics(registry, metricsPort, config.metrics.host, { readiness });

@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { DeadLetterWriter } from '../dead-letter';
 import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoint';
+import { chunkHash, GroupLogReader, LAYOUT, type Head, type RestoreFallback } from './changelog-read';
 
 /**
  * Stage state in a compacted Kafka changelog topic (issue 17, item 7; the Kafka Streams model), behind the runner's
@@ -37,13 +38,21 @@ import type { Checkpoint, CheckpointContext, CheckpointStore } from './checkpoin
  * (commitsOffsets). The head copy stays the restore's source: it is read with the state in one pass, and a group
  * whose offsets expired (offsets.retention) still restores exactly.
  *
- * A record under a group's keys that does not decode (not JSON, a head without offsets, a row without its order
- * key: nothing this store writes, so a foreign producer's or a corruption) is dead-lettered to `<topic>.dlq` (reason
- * `changelog-undecodable`, the usual x-dlq-* headers, counted; once per restore, like the replicas' dead letters) and
- * skipped: the restore keeps that key's value from before it, which is the one the last checkpoint wrote until
- * compaction removes it. Records under keys of no group are not read at all. A head of the first layout (before
- * LAYOUT 2: learners only split out, no order keys) is read as no checkpoint: the stage replays its input from the
- * start, which is exact, and its next put rewrites every key.
+ * Poison under a group's keys (a foreign producer's record, a corruption: nothing a put writes) is dead-lettered to
+ * `<topic>.dlq` (reason `changelog-undecodable`, the usual x-dlq-* headers, counted; once per restore, like the
+ * replicas' dead letters), never fatal (./changelog-read.ts has the rule): a head that does not decode gives way to the
+ * previous one; a chunk is checked against the hash its head names for it (any string is a valid chunk, so this is
+ * the only check that can see it) and the version with that hash is taken from the log; a row without its order key
+ * gives way to its previous version; the next put rewrites each poisoned key, so compaction cannot leave the poison
+ * as its only value. Where the good version is gone already (compaction), the group cannot be rebuilt from the
+ * changelog: the restore answers no checkpoint, the stage replays its input from the start (exact while the input
+ * topics hold every event), and says so (warning, learnstream_pipeline_checkpoint_restore_fallbacks_total, a note on
+ * /readyz). The head names each split collection's row count for the same reason: fewer rows restored than it names
+ * (a poisoned row's good version compacted away) is a replay, not a state short of a learner. Records under keys of
+ * no group are not read at all. A head of the first layout (before LAYOUT 2: learners only split out, no order keys)
+ * is read as no checkpoint: the stage replays its input from the start, which is exact, and its next put rewrites
+ * every key. Heads written before the hashes (layout 2 without `hashes`) are read as before: the newest chunk
+ * versions before the head, and a replay if they do not parse.
  */
 const CHUNK = 256 * 1024;
 /**
@@ -51,7 +60,6 @@ const CHUNK = 256 * 1024;
  * message.max.bytes (1 MiB by default), and 2,000 learners of 200-resource histories are several MiB.
  */
 const SEND_BYTES = 512 * 1024;
-const LAYOUT = 2;
 
 /** A keyed collection inside a stage's state, written one record per row: `path` from the state's root. */
 interface Collection {
@@ -113,12 +121,12 @@ function setAt(meta: Obj, c: Collection, rows: unknown[], copied: Set<string>): 
  * stay increasing (appends and removals keep every key), the others get keys evenly between their kept neighbours;
  * when doubles run out between two neighbours, every row is renumbered.
  */
-export function orderKeys(ids: readonly string[], previous: (id: string) => number | undefined): number[] {
+export function orderKeys(ids: readonly string[], previous: (id: string, index: number) => number | undefined): number[] {
   const n = ids.length;
   const keys = new Array<number>(n).fill(Number.NaN);
   let last = -Infinity;
   for (let i = 0; i < n; i++) {
-    const k = previous(ids[i]);
+    const k = previous(ids[i], i);
     if (k !== undefined && k > last) keys[i] = last = k;
   }
   for (let i = 0; i < n;) {
@@ -177,23 +185,28 @@ function* byBytes(messages: readonly Message[], max: number): Generator<Message[
   if (batch.length > 0) yield batch;
 }
 
-interface Head {
-  offsets: Record<string, string>;
-  writtenAt: number;
-  chunks: number;
-  /** LAYOUT; absent in the first layout's heads. */
-  layout?: number;
-  /** Tags of the collections written as row records (the others, if any, are in the chunks). */
-  split?: string[];
-}
+/** A row's order key and JSON text as last written or read, and the row itself when it came frozen (reusable). */
+type RowWritten = [order: number, text: string, frozen?: unknown];
 
 /** What the last put wrote, or the last restore read, for one stage/group: what the next put compares against. */
 interface Written {
   /** `<tag>/<id>` -> [order key, the row's JSON]. */
-  rows: Map<string, [number, string]>;
+  rows: Map<string, RowWritten>;
   chunks: string[];
   /** Keys read by a restore that no put of this layout wrote (an older layout's): tombstoned by the next put. */
   stale: Set<string>;
+}
+
+/** One restore: records read and where its time went (diagnostics, the restore benchmark). */
+export interface RestoreStats {
+  records: number;
+  seconds: number;
+  /** Until the first record arrived: the partition's offsets, the throwaway consumer group's join, the first fetch. */
+  firstRecordSeconds: number;
+  /** From the first record to the last one read (fetching, kafkajs decoding, the per-record reading). */
+  readSeconds: number;
+  /** Judging the records and building the state (parsing every row, ordering, the state's collections). */
+  buildSeconds: number;
 }
 
 /** What one put wrote (the last put of each stage/group; diagnostics and the checkpoint benchmark). */
@@ -223,34 +236,6 @@ export interface ChangelogStoreOptions {
   logger?: Logger;
 }
 
-/** Why a changelog record does not decode, or null: what a restore may apply. */
-function undecodable(rest: string, value: string | null): string | null {
-  if (value === null) return null;
-  if (rest.startsWith('m/')) return null; // a slice of one JSON text: checked whole, after the read
-  let v: unknown;
-  try {
-    v = JSON.parse(value);
-  } catch (err) {
-    return `changelog record does not decode: ${(err as Error).message}`;
-  }
-  if (rest === 'head') {
-    const h = v as Partial<Head> | null;
-    if (!h || typeof h !== 'object' || !h.offsets || typeof h.offsets !== 'object' || !Number.isSafeInteger(h.chunks))
-      return 'changelog head without offsets and chunks';
-  }
-  return null;
-}
-
-/** A row record's order key and the row's JSON text, or null when it is not one (a first-layout value, a foreign one). */
-function rowRecord(value: string): [number, string] | null {
-  // what put writes: `{"o":<number>,"v":<row>}`; the row's text is cut out as written, so an unchanged row compares equal
-  if (!value.startsWith('{"o":')) return null;
-  const comma = value.indexOf(',"v":');
-  if (comma < 0 || !value.endsWith('}')) return null;
-  const o = Number(value.slice(5, comma));
-  return Number.isFinite(o) ? [o, value.slice(comma + 5, -1)] : null;
-}
-
 export class KafkaChangelogStore implements CheckpointStore {
   readonly commitsOffsets = true;
   private readonly producers = new Map<string, Promise<Producer>>();
@@ -259,7 +244,12 @@ export class KafkaChangelogStore implements CheckpointStore {
   /** What the last put of each stage/group wrote (diagnostics, the checkpoint benchmark). */
   readonly lastPut = new Map<string, PutStats>();
   /** Records read by the last restore of each stage/group (diagnostics, the restore benchmark). */
-  readonly restored = new Map<string, { records: number; seconds: number }>();
+  readonly restored = new Map<string, RestoreStats>();
+  /**
+   * Restores since this store was made whose changelog state could not be rebuilt, so the group replayed its input
+   * from the start (the newest 20): the pipeline's /readyz shows them as notes.
+   */
+  readonly fallbacks: { stage: string; group: number; reason: RestoreFallback; detail: string; at: number }[] = [];
 
   private deadLetters: { writer: DeadLetterWriter; producer: Promise<Producer> } | null = null;
 
@@ -326,19 +316,20 @@ export class KafkaChangelogStore implements CheckpointStore {
       await admin.disconnect();
     }
     const prefix = `${key}/`;
-    /** `<tag>/<id>` -> the record's value, with the message (a misshapen row is dead-lettered once the layout is known). */
-    const rows = new Map<string, { value: string; m: KafkaMessage }>();
-    const chunks = new Map<number, string>();
-    let head: Head | null = null;
+    const reader = new GroupLogReader(TAGS);
+    const prefixBytes = Buffer.from(prefix, 'utf8');
     let records = 0;
+    let firstAt: number | undefined;
     const groupId = `${this.o.transactionalPrefix}restore-${randomUUID()}`;
     const consumer = this.o.kafka.consumer({
       groupId,
       readUncommitted: false,
       allowAutoTopicCreation: false,
+      // 8 MiB fetches: 32 MiB ones read a 100k-learner group (125 MB) no faster (1.6-2.2 s either way, load 7)
       maxBytesPerPartition: 8 * 1024 * 1024,
     });
     await consumer.connect();
+    let readAt = 0;
     try {
       let done!: () => void;
       const finished = new Promise<void>((r) => (done = r));
@@ -354,30 +345,22 @@ export class KafkaChangelogStore implements CheckpointStore {
         eachBatch: async (payload) => {
           const batch = payload.batch;
           if (batch.partition !== partition) return;
+          firstAt ??= performance.now();
           for (const m of batch.messages) {
             records++;
             last = BigInt(m.offset);
-            const k = m.key?.toString('utf8') ?? '';
-            if (!k.startsWith(prefix)) continue;
-            const rest = k.slice(prefix.length);
-            const value = m.value?.toString('utf8') ?? null;
-            const bad = undecodable(rest, value);
-            if (bad) {
-              await this.deadLetter(batch.partition, m, bad);
+            // the key's prefix compared as bytes: the partition also holds the other stages' groups
+            const kb = m.key;
+            if (!kb || kb.length < prefixBytes.length || kb.compare(prefixBytes, 0, prefixBytes.length, 0, prefixBytes.length) !== 0)
               continue;
-            }
-            if (rest === 'head') head = value ? (JSON.parse(value) as Head) : null;
-            else if (rest.startsWith('m/')) {
-              if (value === null) chunks.delete(Number(rest.slice(2)));
-              else chunks.set(Number(rest.slice(2)), value);
-            } else if (value === null) rows.delete(rest);
-            else rows.set(rest, { value, m });
+            reader.add(kb.toString('utf8', prefixBytes.length), m.value?.toString('utf8') ?? null, m);
           }
           await payload.heartbeat();
           check();
         },
       });
       await finished;
+      readAt = performance.now();
       clearInterval(idle);
     } finally {
       await consumer.disconnect();
@@ -388,42 +371,37 @@ export class KafkaChangelogStore implements CheckpointStore {
         .catch(() => undefined);
       await admin2.disconnect().catch(() => undefined);
     }
-    const h = head as Head | null;
-    // Every key this group holds: a put after a restore tombstones the ones its state no longer has.
-    const written: Written = { rows: new Map(), chunks: [], stale: new Set([...rows.keys()].map((r) => `${prefix}${r}`)) };
-    for (let i = 0; i < (h?.chunks ?? 0); i++) written.stale.add(`${prefix}m/${i}`);
-    this.written.set(key, written);
-    this.restored.set(key, { records, seconds: (performance.now() - t0) / 1000 });
-    if (!h || h.layout !== LAYOUT) {
-      if (h) this.o.logger?.warn('changelog head of an older layout: replaying the input instead', { topic: this.o.topic, stage, group });
+    const verdict = reader.finish();
+    const stats = (): RestoreStats => {
+      const end = performance.now();
+      const first = firstAt ?? readAt;
+      return {
+        records,
+        seconds: (end - t0) / 1000,
+        firstRecordSeconds: (first - t0) / 1000,
+        readSeconds: (readAt - first) / 1000,
+        buildSeconds: (end - readAt) / 1000,
+      };
+    };
+    for (const l of verdict.letters) await this.deadLetter(partition, l.m, l.why);
+    if (verdict.kind !== 'state') {
+      this.restored.set(key, stats());
+      // Every key this group holds: the next put (of the state rebuilt by the replay) tombstones the ones it does not write.
+      const stale = new Set(verdict.kind === 'none' ? [] : verdict.stale.map((r) => `${prefix}${r}`));
+      this.written.set(key, { rows: new Map(), chunks: [], stale });
+      if (verdict.kind === 'older-layout')
+        this.o.logger?.warn('changelog head of an older layout: replaying the input instead', { topic: this.o.topic, stage, group });
+      if (verdict.kind === 'fallback') this.fallback(stage, group, verdict.reason, verdict.detail);
       return null;
     }
-    const metaParts: string[] = [];
-    for (let i = 0; i < h.chunks; i++) metaParts.push(chunks.get(i) ?? '');
-    const metaText = metaParts.join('');
-    const state = (metaText ? JSON.parse(metaText) : {}) as Obj;
-    written.chunks = metaParts;
+    const h = verdict.head;
+    const state = verdict.meta;
+    this.written.set(key, { rows: verdict.rows, chunks: verdict.chunks, stale: new Set(verdict.stale.map((r) => `${prefix}${r}`)) });
     const split = new Set(h.split ?? []);
-    const byTag = new Map<string, [number, unknown][]>();
-    for (const [rest, { value, m }] of rows) {
-      const slash = rest.indexOf('/');
-      const tag = rest.slice(0, slash);
-      const rec = TAGS.has(tag) ? rowRecord(value) : null;
-      if (!rec) {
-        await this.deadLetter(partition, m, `changelog row without its order key (${tag})`);
-        continue;
-      }
-      written.stale.delete(`${prefix}${rest}`);
-      written.rows.set(rest, rec);
-      let list = byTag.get(tag);
-      if (!list) byTag.set(tag, (list = []));
-      list.push([rec[0], JSON.parse(rec[1])]);
-    }
-    for (const i of written.chunks.keys()) written.stale.delete(`${prefix}m/${i}`);
     const copied = new Set<string>();
     for (const c of COLLECTIONS) {
       if (!split.has(c.tag) || !at(state, c)) continue;
-      const list = (byTag.get(c.tag) ?? []).sort((x, y) => x[0] - y[0]);
+      const list = (verdict.byTag.get(c.tag) ?? []).sort((x, y) => x[0] - y[0]);
       setAt(
         state,
         c,
@@ -431,38 +409,73 @@ export class KafkaChangelogStore implements CheckpointStore {
         copied,
       );
     }
+    this.restored.set(key, stats());
     return { offsets: h.offsets, state: state as S, writtenAt: h.writtenAt };
+  }
+
+  /** The group's state cannot be rebuilt from the changelog: said (log, metric, `fallbacks`), and the input replayed. */
+  private fallback(stage: string, group: number, reason: RestoreFallback, detail: string): void {
+    this.o.logger?.warn('changelog state of the group cannot be rebuilt: replaying its input from the start', {
+      topic: this.o.topic,
+      stage,
+      group,
+      reason,
+      detail,
+    });
+    this.o.emit?.emit('checkpoint.restoreFallback', { stage, group, reason });
+    this.fallbacks.push({ stage, group, reason, detail, at: Date.now() });
+    if (this.fallbacks.length > 20) this.fallbacks.shift();
   }
 
   async put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void> {
     const key = `${stage}/${group}`;
     const prefix = `${key}/`;
     const partition = group % this.o.partitions;
-    const before = this.written.get(key) ?? { rows: new Map<string, [number, string]>(), chunks: [], stale: new Set<string>() };
+    const before: Written = this.written.get(key) ?? { rows: new Map(), chunks: [], stale: new Set<string>() };
     const messages: Message[] = [];
-    const rows = new Map<string, [number, string]>();
+    const rows = new Map<string, RowWritten>();
     const meta: Obj = { ...(cp.state as Obj) };
     const copied = new Set<string>();
     const split: string[] = [];
+    const counts: Record<string, number> = {};
+    let kept = 0;
     for (const c of COLLECTIONS) {
       const list = at(meta, c);
       if (!list) continue;
-      const ids = list.map((r) => c.id(r));
       // a row without an id, or two with the same one, cannot be a record of its own: the collection stays in the chunks
-      if (ids.some((id) => id === undefined) || new Set(ids).size !== ids.length) continue;
-      const keys = orderKeys(ids as string[], (id) => before.rows.get(`${c.tag}/${id}`)?.[0]);
-      list.forEach((row, i) => {
-        const rk = `${c.tag}/${ids[i]}`;
-        const text = JSON.stringify(row);
-        const was = before.rows.get(rk);
-        rows.set(rk, [keys[i], text]);
+      const rks = new Array<string>(list.length);
+      const seen = new Set<string>();
+      let ok = true;
+      for (let i = 0; i < list.length && ok; i++) {
+        const id = c.id(list[i]);
+        if (id === undefined || seen.has(id)) ok = false;
+        else {
+          seen.add(id);
+          rks[i] = `${c.tag}/${id}`;
+        }
+      }
+      if (!ok) continue;
+      const wases = rks.map((rk) => before.rows.get(rk));
+      const keys = orderKeys(rks, (_, i) => wases[i]?.[0]);
+      for (let i = 0; i < list.length; i++) {
+        const row = list[i];
+        const rk = rks[i];
+        const was = wases[i];
+        if (was) kept++;
+        // a frozen row handed again is unchanged (the CheckpointStore contract): its text is the one written then
+        const frozen = Object.isFrozen(row);
+        const text = frozen && was !== undefined && was[2] === row ? was[1] : JSON.stringify(row);
+        rows.set(rk, frozen ? [keys[i], text, row] : [keys[i], text]);
         if (!was || was[0] !== keys[i] || was[1] !== text)
           messages.push({ key: `${prefix}${rk}`, value: `{"o":${keys[i]},"v":${text}}`, partition });
-      });
+      }
       setAt(meta, c, [], copied);
       split.push(c.tag);
+      counts[c.tag] = list.length;
     }
-    for (const rk of before.rows.keys()) if (!rows.has(rk)) messages.push({ key: `${prefix}${rk}`, value: null, partition });
+    // rows that left the state (none when every row written before is still there)
+    if (kept < before.rows.size)
+      for (const rk of before.rows.keys()) if (!rows.has(rk)) messages.push({ key: `${prefix}${rk}`, value: null, partition });
     const rowRecords = messages.length;
     const chunks = chunksOf(JSON.stringify(meta), CHUNK);
     chunks.forEach((text, i) => {
@@ -472,7 +485,15 @@ export class KafkaChangelogStore implements CheckpointStore {
     const written = new Set(messages.map((m) => String(m.key)));
     // an older layout's keys (read by the restore): what this put did not overwrite goes
     for (const k of before.stale) if (!written.has(k)) messages.push({ key: k, value: null, partition });
-    const head: Head = { offsets: cp.offsets, writtenAt: cp.writtenAt, chunks: chunks.length, layout: LAYOUT, split };
+    const head: Head = {
+      offsets: cp.offsets,
+      writtenAt: cp.writtenAt,
+      chunks: chunks.length,
+      layout: LAYOUT,
+      split,
+      hashes: chunks.map(chunkHash),
+      counts,
+    };
     messages.push({ key: `${prefix}head`, value: JSON.stringify(head), partition });
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();

@@ -22,7 +22,10 @@ export interface CheckpointContext {
 export interface CheckpointStore {
   get<S>(stage: string, group: number): Promise<Checkpoint<S> | null>;
   /**
-   * Writes the checkpoint. 'superseded': not written, because another writer (the group's new owner) stored one at or
+   * Writes the checkpoint. A row of a keyed collection (see the contract test) that is frozen (Object.freeze) promises
+   * that it and everything it holds never change: a store may skip encoding it again when the next put hands it the
+   * same object (a state that rebuilds only the rows it changed then checkpoints at the cost of what changed).
+   * 'superseded': not written, because another writer (the group's new owner) stored one at or
    * past every offset of `cp`; a store that fences an old owner's writes itself (the changelog) never answers it.
    */
   put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void | 'superseded'>;

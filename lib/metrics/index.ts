@@ -50,6 +50,7 @@ export interface Metrics {
   experimentEvents: Gauge<'experiment' | 'variant' | 'kind'>;
   experimentLearners: Gauge<'experiment' | 'variant'>;
   servingRebuilds: Counter<'stage' | 'cause'>;
+  checkpointRestoreFallbacks: Counter<'stage' | 'reason'>;
   servingRebuildPending: Gauge<'stage'>;
 }
 
@@ -101,6 +102,7 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   experimentEvents: ['experiment'],
   experimentLearners: ['experiment'],
   servingRebuilds: ['pipeline'],
+  checkpointRestoreFallbacks: ['pipeline'],
   servingRebuildPending: ['pipeline'],
 };
 
@@ -281,6 +283,12 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       labelNames: ['experiment', 'variant'],
       registers: on('experimentLearners'),
     }),
+    checkpointRestoreFallbacks: new Counter({
+      name: 'learnstream_pipeline_checkpoint_restore_fallbacks_total',
+      help: 'Restores of a partition group whose changelog state could not be rebuilt (a poisoned chunk or head whose last good version compaction removed, rows missing), so the group replayed its input from the start instead; by stage and reason.',
+      labelNames: ['stage', 'reason'],
+      registers: on('checkpointRestoreFallbacks'),
+    }),
     servingRebuilds: new Counter({
       name: 'learnstream_serving_rebuilds_total',
       help: "Rewrites of a stage's part of the serving view after Redis was lost (cause: missing = epoch key gone, changed = another epoch id, unrecorded = none recorded by this stage, behind = Redis older than this stage's writes).",
@@ -354,6 +362,7 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     }),
     instr.on('interests.matched', (e) => m.interestsMatched.inc({ method: e.method })),
     instr.on('checkpoint', (e) => m.checkpointDuration.observe({ stage: e.stage }, sec(e.durationMs))),
+    instr.on('checkpoint.restoreFallback', (e) => m.checkpointRestoreFallbacks.inc({ stage: e.stage, reason: e.reason })),
     instr.on('serving.rebuildStarted', (e) => m.servingRebuilds.inc({ stage: e.stage, cause: e.cause })),
     instr.on('serving.rebuildPending', (e) => m.servingRebuildPending.set({ stage: e.stage }, e.pending)),
   ];

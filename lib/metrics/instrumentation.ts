@@ -69,6 +69,11 @@ export interface InstrumentationEvents {
   'serving.rebuildStarted': { stage: string; cause: string };
   /** Keys (learners, catalogue records) the stage's running rewrite has still to write; 0 when none runs. */
   'serving.rebuildPending': { stage: string; pending: number };
+  /**
+   * A partition group's checkpoint could not be rebuilt from the changelog (consumers/state/changelog.ts): the group
+   * replays its input from the start instead. `reason`: chunk-missing | head-lost | rows-missing | state-undecodable.
+   */
+  'checkpoint.restoreFallback': { stage: string; group: number; reason: string };
   /** A model-state checkpoint was written. */
   checkpoint: { stage: string; durationMs: number };
 }

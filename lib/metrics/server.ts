@@ -17,6 +17,11 @@ export interface MetricsServer {
 export interface Readiness {
   ready: boolean;
   reasons: string[];
+  /**
+   * What an operator should know that does not make the process unready (a partition group that replayed its input
+   * because its changelog state could not be rebuilt); shown in the JSON only when there are some.
+   */
+  notes?: string[];
 }
 
 export interface ServeMetricsOptions {
@@ -26,7 +31,7 @@ export interface ServeMetricsOptions {
 
 /**
  * Serves `registry` at GET /metrics, a plain 200 at /healthz (the process runs) and GET /readyz (JSON
- * `{"status":"ready"|"unready","reasons":[...]}`, 200 or 503).
+ * `{"status":"ready"|"unready","reasons":[...],"notes":[...]}`, notes only when there are some, 200 or 503).
  * @param port TCP port; 0 picks a free one.
  * @param host bind address, default 127.0.0.1 (metrics are for the local Prometheus, not the internet).
  */
@@ -59,7 +64,8 @@ export async function serveMetrics(
         r = { ready: false, reasons: [`readiness check failed: ${err instanceof Error ? err.message : String(err)}`] };
       }
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(`${JSON.stringify({ status: r.ready ? 'ready' : 'unready', reasons: r.reasons })}\n`);
+      const body = { status: r.ready ? 'ready' : 'unready', reasons: r.reasons, ...(r.notes?.length ? { notes: r.notes } : {}) };
+      res.end(`${JSON.stringify(body)}\n`);
       return;
     }
     if (req.method === 'GET' && path === '/healthz') {

@@ -221,6 +221,11 @@ export class KnowledgeModel implements KnowledgePredictor {
   private readonly items = new Map<string, ItemState>();
   private readonly skills = new Map<string, SkillPopulation>();
   private readonly learners = new Map<string, Learner>();
+  /**
+   * Each learner's row as the last serialize() built it (frozen), until update() changes that learner: a checkpoint
+   * costs what changed, and a store may skip re-encoding a row it is handed again (consumers/state/checkpoint.ts).
+   */
+  private readonly rows = new WeakMap<Learner, KnowledgeModelState['learners'][number]>();
   /** Scratch feature vector; models are single-threaded so one buffer is enough. */
   private readonly x = new Float64Array(FEATURE_NAMES.length);
 
@@ -235,6 +240,7 @@ export class KnowledgeModel implements KnowledgePredictor {
   update(a: QuizAttempt): void {
     const o = this.options;
     const learner = this.learner(a.userId);
+    this.rows.delete(learner);
     // Drift first: the belief the prediction used already includes the time since the last attempt.
     const z = this.logit(a, learner);
     const p = sigmoid(z);
@@ -393,7 +399,11 @@ export class KnowledgeModel implements KnowledgePredictor {
     return out;
   }
 
-  serialize(): KnowledgeModelState {
+  /**
+   * The model's state, plain data. Learners' rows are frozen and, with `reuse` (default), the same objects as the
+   * last call's for learners no update() changed since (deep copies of the learner, never changed afterwards).
+   */
+  serialize({ reuse = true }: { reuse?: boolean } = {}): KnowledgeModelState {
     const memory = this.options.memory > 0;
     return {
       version: 3,
@@ -403,16 +413,23 @@ export class KnowledgeModel implements KnowledgePredictor {
       weightG2: Array.from(this.weightG2),
       items: [...this.items].map(([k, v]) => [k, copyItem(v)]),
       skills: [...this.skills].map(([k, v]) => [k, { ...v }]),
-      learners: [...this.learners].map(([k, l]) => [
-        k,
-        {
-          ability: { ...l.ability },
-          factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] },
-          skills: [...l.skills].map(([s, b]) => [s, { ...b }]),
-          history: l.history.toJSON(),
-          ...(memory ? { mem: [...l.mem], recent: l.recent.map(([i, y]) => [i, y] as [string, number]) } : {}),
-        },
-      ]),
+      learners: [...this.learners].map(([k, l]) => {
+        let row = reuse ? this.rows.get(l) : undefined;
+        if (row?.[0] !== k) {
+          row = Object.freeze([
+            k,
+            {
+              ability: { ...l.ability },
+              factors: { mean: [...l.factors.mean], variance: [...l.factors.variance] },
+              skills: [...l.skills].map(([s, b]) => [s, { ...b }]),
+              history: l.history.toJSON(),
+              ...(memory ? { mem: [...l.mem], recent: l.recent.map(([i, y]) => [i, y] as [string, number]) } : {}),
+            },
+          ]) as KnowledgeModelState['learners'][number];
+          if (reuse) this.rows.set(l, row);
+        }
+        return row;
+      }),
     };
   }
 

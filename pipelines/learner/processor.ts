@@ -26,6 +26,7 @@ import { erasedBefore, LearnerErasure } from './erasure';
 import {
   COMPLETED_LENGTH,
   deserializeGroup,
+  learnerChanged,
   pushHistory,
   serializeGroup,
   type Learner,
@@ -313,8 +314,9 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     // Lists of restored learners may be stale relative to the restored state; they are rewritten on their next event.
   }
 
-  snapshot(group: number): LearnerGroupJSON {
-    return serializeGroup(this.groups.get(group)!);
+  /** `reuse` false: every row built afresh (tests compare the two). */
+  snapshot(group: number, { reuse = true }: { reuse?: boolean } = {}): LearnerGroupJSON {
+    return serializeGroup(this.groups.get(group)!, { reuse });
   }
 
   drop(group: number): void {
@@ -397,9 +399,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return true;
   }
 
+  /** The learner to change (every change of a learner goes through here: its next checkpoint row is built afresh). */
   private learnerOf(g: LearnerGroup, userId: string): Learner {
     let l = g.learners.get(userId);
-    if (!l) {
+    if (l) learnerChanged(g, l);
+    else {
       l = {
         cf: this.o.model.newLearner(),
         interactions: 0,

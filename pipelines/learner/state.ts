@@ -57,6 +57,19 @@ export interface LearnerGroup {
    * of re-creating the learner. Kept for ERASURE_MEMORY_MS only.
    */
   erased: Map<string, number>;
+  /**
+   * Each learner's row as the last serializeGroup built it (frozen), until learnerChanged(): a checkpoint costs what
+   * changed. Not state: rebuilt at will.
+   */
+  rows?: WeakMap<Learner, LearnerGroupJSON['learners'][number]>;
+}
+
+/**
+ * Every change to a learner of the group goes with this call (the processor's learnerOf, which every event's changes
+ * go through): the learner's next checkpoint row is built afresh instead of reused.
+ */
+export function learnerChanged(g: LearnerGroup, l: Learner): void {
+  g.rows?.delete(l);
 }
 
 /** Completed resources kept per learner (bounded memory; older completions may be recommended again). */
@@ -89,28 +102,46 @@ export interface LearnerGroupJSON {
   erased?: [string, number][];
 }
 
-export function serializeGroup(g: LearnerGroup): LearnerGroupJSON {
+/**
+ * The group's state as plain data. Learners' rows are frozen and, with `reuse` (default), the same objects as the
+ * last call's for learners not changed since (learnerChanged): a store may skip re-encoding a row it is handed again
+ * (consumers/state/checkpoint.ts). A row shares the learner's arrays (history, interests, completions), which change
+ * only with the learner, that is after its row stopped being handed out.
+ */
+export function serializeGroup(g: LearnerGroup, { reuse = true }: { reuse?: boolean } = {}): LearnerGroupJSON {
   const learners: LearnerGroupJSON['learners'] = [];
-  for (const [id, l] of g.learners)
-    learners.push([
-      id,
-      {
-        f: f32ToB64(l.cf.vector),
-        b: l.cf.bias,
-        c: l.cf.count,
-        lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT,
-        n: l.interactions,
-        q: l.quizzes,
-        h: l.history,
-        i: l.interests,
-        t: l.lastEventAt,
-        ...(l.completed.length ? { d: l.completed } : {}),
-        ...(l.seen?.length ? { e: l.seen.toB64() } : {}),
-        ...(l.engaged && l.engaged.size > 0 ? { g: l.engaged.toB64() } : {}),
-        ...(l.reviews && l.reviews.size > 0 ? { r: l.reviews.toJSON() } : {}),
-      },
-    ]);
-  return { learners, knowledge: g.knowledge.serialize(), ...(g.items ? { items: g.items.toJSON() } : {}), erased: [...g.erased] };
+  const cache = reuse ? (g.rows ??= new WeakMap()) : undefined;
+  for (const [id, l] of g.learners) {
+    let row = cache?.get(l);
+    if (row?.[0] !== id) {
+      row = Object.freeze([
+        id,
+        {
+          f: f32ToB64(l.cf.vector),
+          b: l.cf.bias,
+          c: l.cf.count,
+          lt: Number.isNaN(l.cf.lastT) ? null : l.cf.lastT,
+          n: l.interactions,
+          q: l.quizzes,
+          h: l.history,
+          i: l.interests,
+          t: l.lastEventAt,
+          ...(l.completed.length ? { d: l.completed } : {}),
+          ...(l.seen?.length ? { e: l.seen.toB64() } : {}),
+          ...(l.engaged && l.engaged.size > 0 ? { g: l.engaged.toB64() } : {}),
+          ...(l.reviews && l.reviews.size > 0 ? { r: l.reviews.toJSON() } : {}),
+        },
+      ]) as LearnerGroupJSON['learners'][number];
+      cache?.set(l, row);
+    }
+    learners.push(row);
+  }
+  return {
+    learners,
+    knowledge: g.knowledge.serialize({ reuse }),
+    ...(g.items ? { items: g.items.toJSON() } : {}),
+    erased: [...g.erased],
+  };
 }
 
 export function deserializeGroup(j: LearnerGroupJSON): LearnerGroup {

@@ -129,6 +129,21 @@ export function checkpointStoreContract(name: string, harness: CheckpointStoreHa
       expect(await backing.store().get<State>('learner', 0)).toEqual(third);
     });
 
+    it('frozen rows handed again (unchanged, the same objects) and a changed one as a new object: that one written, the state whole', async () => {
+      const s = backing.store();
+      const rows = Object.entries(learners(10)).map((r) => Object.freeze(r) as [string, Entry]);
+      const cp = (list: [string, Entry][], offset: number): Checkpoint<State> => ({
+        ...checkpoint({}, offset),
+        state: { ...checkpoint({}, offset).state, learners: list },
+      });
+      await s.put('learner', 0, cp(rows, 10));
+      if (backing.rowsWritten) expect(await backing.rowsWritten()).toBe(10);
+      const next = rows.map((r) => (r[0] === 'u4' ? (Object.freeze(['u4', { n: 40, h: [] }]) as unknown as [string, Entry]) : r));
+      await s.put('learner', 0, cp(next, 11));
+      if (backing.rowsWritten) expect(await backing.rowsWritten()).toBe(1);
+      expect(await backing.store().get<State>('learner', 0)).toEqual(cp(next, 11));
+    });
+
     it('item-table rows: a put writes the rows that changed, new, moved or removed; restores keep the row order', async () => {
       const s = backing.store();
       const rows: Row[] = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, f: `v${i}`, n: i, a: true }));

@@ -5,7 +5,8 @@
  * is killed with SIGKILL half-way through the stream and a new instance starts with an EMPTY state dir. The new one
  * restores from Kafka alone and finishes: per-learner exact counts equal the true ones (nothing lost, nothing applied
  * twice), and no checkpoint file was ever written. Poison on the changelog before the restore (text under the group's
- * head and a learner's key) is dead-lettered and the last checkpoint's values are restored: the counts stay exact.
+ * head, a learner's key and a chunk of the non-row state: any text is a valid chunk, only the head's hash of it tells)
+ * is dead-lettered and the last checkpoint's values are restored: the counts stay exact.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -141,9 +142,10 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     expect(restorable).toBeGreaterThan(0);
     expect(restorable).toBeLessThan(N);
 
-    // Poison on the changelog before the new instance restores: text under the group's head and under a learner's
-    // key, and text under a key of no group. The restore dead-letters the first two and keeps what the last
-    // checkpoint wrote under those keys; the third is not read.
+    // Poison on the changelog before the new instance restores: text under the group's head, under a learner's key
+    // and under the first chunk of the non-row state (a crash loop before the chunks were hashed: the joined chunks
+    // did not parse), and text under a key of no group. The restore dead-letters the first three and keeps what the
+    // last checkpoint wrote under those keys; the fourth is not read.
     const changelogTopic = `${cfg.kafka.topicPrefix}learnstream.state-changelog`;
     const poison = kafka.producer();
     await poison.connect();
@@ -153,6 +155,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
       messages: [
         { key: 'learner/0/head', value: TEXT, partition: 0 },
         { key: 'learner/0/l/cl-u3', value: TEXT, partition: 0 },
+        { key: 'learner/0/m/0', value: TEXT, partition: 0 },
         { key: 'not-a-group-key', value: TEXT, partition: 0 },
       ],
     });
@@ -178,7 +181,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
       .map(([u]) => u)
       .sort();
     expect(cp.state.knowledge.learners.map(([u]) => u).sort()).toEqual(quizzers);
-    // Exactly the two poison records under the group's keys are in the changelog's dead-letter topic.
+    // Exactly the three poison records under the group's keys are in the changelog's dead-letter topic.
     const letters: { key: string; reason: string; value: string }[] = [];
     const dlqReader = kafka.consumer({ groupId: `${cfg.kafka.topicPrefix}changelog-dlq-reader` });
     await dlqReader.connect();
@@ -194,7 +197,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
             }),
           ),
       });
-      await waitFor(() => letters.length >= 2, { timeoutMs: 30_000, message: 'changelog dead letters' });
+      await waitFor(() => letters.length >= 3, { timeoutMs: 30_000, message: 'changelog dead letters' });
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       await dlqReader.disconnect();
@@ -204,6 +207,7 @@ describe('learner state in a Kafka changelog: kill -9, new instance with an empt
     expect(unique.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([
       { key: 'learner/0/head', reason: 'changelog-undecodable', value: TEXT.toString() },
       { key: 'learner/0/l/cl-u3', reason: 'changelog-undecodable', value: TEXT.toString() },
+      { key: 'learner/0/m/0', reason: 'changelog-undecodable', value: TEXT.toString() },
     ]);
     // The stage's consumer group committed exactly the offsets of the last checkpoint, in its transaction (sendOffsets).
     const groupAdmin = kafka.admin();

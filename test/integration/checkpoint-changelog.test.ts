@@ -4,8 +4,14 @@
  * and 1 land on different partitions). "Rows written" counts the row records (`<stage>/<g>/<tag>/<id>`: every key but
  * the head and the chunks) handed to the broker in committed transactions, seen on the real producer's transactions.
  */
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { KafkaChangelogStore } from '../../consumers/state/changelog';
+import { DLQ_HEADERS } from '../../consumers/dead-letter';
+import type { Logger } from '../../lib/log';
+import { bindInstrumentation, createMetrics } from '../../lib/metrics';
+import { createInstrumentation } from '../../lib/metrics/instrumentation';
+import { dlqName } from '../../schemas/topics';
 import { checkpointStoreContract } from '../contracts/checkpoint-store.contract';
 import { randomPrefix, testConfig, testKafka, waitFor } from '../helpers';
 
@@ -206,6 +212,150 @@ describe('kafka changelog: the knowledge model per learner', () => {
       }
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('kafka changelog: poison under a group key is dead-lettered, never fatal', () => {
+  /** A compacted changelog topic of its own and its dead-letter twin. */
+  async function changelogTopic(): Promise<string> {
+    const topic = `${randomPrefix('changelog')}state`;
+    topics.push(topic, dlqName(topic));
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+        { topic: dlqName(topic), numPartitions: 1, replicationFactor: config.kafka.replicationFactor },
+      ],
+    });
+    return topic;
+  }
+  /** Every committed record of `topic`, in offset order. */
+  async function records(topic: string, want: number): Promise<KafkaMessage[]> {
+    const out: KafkaMessage[] = [];
+    const c = kafka.consumer({ groupId: `${topic}-reader-${out.length}${Math.random()}`, readUncommitted: false });
+    await c.connect();
+    try {
+      await c.subscribe({ topics: [topic], fromBeginning: true });
+      await c.run({ eachMessage: ({ message }) => Promise.resolve(void out.push(message)) });
+      await waitFor(() => out.length >= want, { timeoutMs: 30_000, message: `${want} records on ${topic}` });
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await c.disconnect();
+    }
+    return out;
+  }
+  const cp = (tally: number, n2: number) => ({
+    offsets: { 'in:0': String(tally) },
+    state: {
+      learners: [
+        ['u1', { n: 1 }],
+        ['u2', { n: n2 }],
+      ],
+      weights: [0.5, 0.25],
+      tally,
+    },
+    writtenAt: tally,
+  });
+  const poison = async (topic: string, messages: Message[]) => {
+    const p = kafka.producer();
+    await p.connect();
+    await p.send({ topic, messages: messages.map((m) => ({ ...m, partition: 0 })) });
+    await p.disconnect();
+  };
+
+  it('a foreign record under a chunk key and a misshapen row: dead-lettered on <topic>.dlq, the last checkpoint restored, both keys rewritten by the next put', async () => {
+    const topic = await changelogTopic();
+    const writer = new KafkaChangelogStore({ kafka, topic, partitions: 1, transactionalPrefix: `${topic}-` });
+    await writer.put('learner', 0, cp(10, 2));
+    await writer.put('learner', 0, cp(11, 3));
+    await writer.close();
+    // any text is a valid slice of the chunks' JSON: only the head's hash of the chunk tells it apart
+    await poison(topic, [
+      { key: 'learner/0/m/0', value: '{"tally":99,"learners":[],"weights":[]}' },
+      { key: 'learner/0/l/u1', value: '{"x":1}' },
+    ]);
+    let rewritten: string[] = [];
+    const owner = new KafkaChangelogStore({
+      kafka: counting(
+        kafka,
+        () => undefined,
+        (k) => (rewritten.push(k), false),
+      ),
+      topic,
+      partitions: 1,
+      transactionalPrefix: `${topic}-`,
+    });
+    try {
+      expect(await owner.get('learner', 0)).toEqual(cp(11, 3));
+      const letters = await records(dlqName(topic), 2);
+      expect(letters.map((m) => [String(m.key), String(m.headers?.[DLQ_HEADERS.reason])]).sort()).toEqual([
+        ['learner/0/l/u1', 'changelog-undecodable'],
+        ['learner/0/m/0', 'changelog-undecodable'],
+      ]);
+      // the same state again: only the head, and the two poisoned keys (so compaction cannot leave the poison alone)
+      rewritten = [];
+      await owner.put('learner', 0, cp(11, 3));
+      expect(rewritten.sort()).toEqual(['learner/0/head', 'learner/0/l/u1', 'learner/0/m/0']);
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('the good version compacted away: the restore replays (no checkpoint), says why (warning, metric, fallbacks), and the next put heals the key', async () => {
+    const source = await changelogTopic();
+    const writer = new KafkaChangelogStore({ kafka, topic: source, partitions: 1, transactionalPrefix: `${source}-` });
+    await writer.put('learner', 0, cp(10, 2));
+    await writer.put('learner', 0, cp(11, 3));
+    await writer.close();
+    // What compaction leaves of the source after poison under m/0: the newest record per key, the poison the newest m/0.
+    const newest = new Map<string, KafkaMessage>();
+    for (const m of await records(source, 7)) newest.set(String(m.key), m);
+    newest.delete('learner/0/m/0');
+    const topic = await changelogTopic();
+    await poison(topic, [
+      ...[...newest.values()].map((m) => ({ key: m.key, value: m.value })),
+      { key: 'learner/0/m/0', value: '{"tally":99}' },
+    ]);
+    const instr = createInstrumentation();
+    const registry = new Registry();
+    bindInstrumentation(instr, createMetrics(registry, { defaultMetrics: false, roles: ['pipeline'] }));
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (msg, fields) => void warnings.push([msg, fields]),
+      child: () => logger,
+    };
+    const owner = new KafkaChangelogStore({ kafka, topic, partitions: 1, transactionalPrefix: `${topic}-`, emit: instr, logger });
+    try {
+      expect(await owner.get('learner', 0)).toBeNull();
+      expect(owner.fallbacks).toEqual([expect.objectContaining({ stage: 'learner', group: 0, reason: 'chunk-missing' })]);
+      expect(warnings).toContainEqual([
+        'changelog state of the group cannot be rebuilt: replaying its input from the start',
+        expect.objectContaining({ stage: 'learner', group: 0, reason: 'chunk-missing' }),
+      ]);
+      expect(await registry.metrics()).toContain(
+        'learnstream_pipeline_checkpoint_restore_fallbacks_total{stage="learner",reason="chunk-missing"} 1',
+      );
+      expect((await records(dlqName(topic), 1)).map((m) => String(m.key))).toEqual(['learner/0/m/0']);
+      // the replay rebuilt the state and checkpoints it: every key written again, the next restore is whole
+      await owner.put('learner', 0, cp(11, 3));
+      const next = new KafkaChangelogStore({ kafka, topic, partitions: 1, transactionalPrefix: `${topic}-`, deadLetters: false });
+      try {
+        expect(await next.get('learner', 0)).toEqual(cp(11, 3));
+        expect(next.fallbacks).toEqual([]);
+      } finally {
+        await next.close();
+      }
+    } finally {
+      await owner.close();
     }
   });
 });

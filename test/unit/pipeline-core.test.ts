@@ -96,6 +96,51 @@ describe('pipeline core', () => {
     await b.p.stop();
   });
 
+  it("a checkpoint reuses the unchanged learners' rows (frozen, the same objects) and equals one built afresh, after every kind of event", async () => {
+    // interactions, quizzes (knowledge rows), profiles (interests), duplicates (the eventId window), an erasure
+    const base = stream(1500);
+    const events: PipelineEvent[] = base.map((e, k): PipelineEvent => {
+      if (k % 11 === 5)
+        return {
+          kind: 'quiz',
+          eventId: `q${k}`,
+          userId: e.userId,
+          itemId: `${e.resourceId}-q`,
+          resourceId: e.resourceId,
+          skills: ['s1'],
+          correct: k % 2 === 0,
+          occurredAt: e.occurredAt,
+        };
+      if (k % 97 === 13) return { kind: 'profile', userId: e.userId, interests: [`topic${k % 5}`] };
+      if (k % 53 === 7) return { ...base[k - 3] }; // a retry of an event 3 back
+      if (k === 900) return { kind: 'erasure', userId: 'u7' };
+      return e;
+    });
+    const a = learner(events);
+    a.p.restore(0, null);
+    let previous = new Map<string, unknown>();
+    let reused = 0;
+    for (let from = 0; from < events.length; from += 50) {
+      await a.feed(from, from + 50);
+      const warm = a.p.snapshot(0);
+      expect(JSON.stringify(warm)).toBe(JSON.stringify(a.p.snapshot(0, { reuse: false })));
+      const rows = new Map<string, unknown>([
+        ...warm.learners.map((r): [string, unknown] => [`l/${r[0]}`, r]),
+        ...warm.knowledge.learners.map((r): [string, unknown] => [`k/${r[0]}`, r]),
+      ]);
+      for (const [k, row] of rows) {
+        expect(Object.isFrozen(row)).toBe(true);
+        if (previous.get(k) === row) reused++;
+      }
+      previous = rows;
+    }
+    const last = a.p.snapshot(0);
+    expect(last.knowledge.learners.length).toBeGreaterThan(30);
+    // with 60 learners and 50 events a step, most rows stay the same objects from one checkpoint to the next
+    expect(reused).toBeGreaterThan(500);
+    await a.p.stop();
+  });
+
   it('the item owner applies each source (partition, offset, seq) once, even when a learner replays', () => {
     const pushed: string[] = [];
     const sink: RecordSink = { push: (k) => void pushed.push(k), flush: () => Promise.resolve(), backlog: 0 };

@@ -146,9 +146,12 @@ describe('item stage on poison', () => {
 });
 
 describe('pipeline /readyz', () => {
-  it('answers 200 when ready and 503 with the reasons when not', async () => {
+  it('answers 200 when ready and 503 with the reasons when not; notes do not make it unready', async () => {
     let reasons: string[] = [];
-    const server = await serveMetrics(new Registry(), 0, '127.0.0.1', { readiness: () => ({ ready: reasons.length === 0, reasons }) });
+    let notes: string[] = [];
+    const server = await serveMetrics(new Registry(), 0, '127.0.0.1', {
+      readiness: () => ({ ready: reasons.length === 0, reasons, notes }),
+    });
     try {
       const get = async () => {
         const r = await fetch(`http://127.0.0.1:${server.port}/readyz`);
@@ -158,6 +161,10 @@ describe('pipeline /readyz', () => {
       reasons = ['item replica consumer of model.item-factors crashed (kafkajs restarts it): boom'];
       expect(await get()).toEqual({ status: 503, body: { status: 'unready', reasons } });
       expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+      // a group that replayed its input (changelog state not rebuildable): a note, still ready
+      reasons = [];
+      notes = ['learner/0 replayed its input from the start at ...: changelog state not rebuildable (chunk-missing: ...)'];
+      expect(await get()).toEqual({ status: 200, body: { status: 'ready', reasons: [], notes } });
     } finally {
       await server.close();
     }
