@@ -80,11 +80,12 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
     resolveGoal(deps, q.goal),
   ]);
   const mastery = new Map((knowledge?.skills ?? []).map((s) => [s.skill, s.mastery]));
+  const attempts = new Map((knowledge?.skills ?? []).map((s) => [s.skill, s.attempts]));
   const nodes = new Map<string, CurriculumNode>();
   const standing = new Map<string, Standing>();
   const standOf = (n: CurriculumNode): Standing => {
     let s = standing.get(n.resourceId);
-    if (!s) standing.set(n.resourceId, (s = standingOf(n.skills, mastery, completed.has(n.resourceId), threshold)));
+    if (!s) standing.set(n.resourceId, (s = standingOf(n.skills, mastery, completed.has(n.resourceId), threshold, attempts)));
     return s;
   };
   const base = { userId: q.userId, goal: goal.info, masteryThreshold: threshold };

@@ -5,7 +5,8 @@
  * The path is a depth-first post-order of the goal's ancestors, pruned at what the learner has mastered: a mastered
  * resource is skipped and its own prerequisites are not needed (mastering X proves what X builds on). Post-order makes
  * every step's prerequisites either mastered or earlier in the path, and keeps one chain together before the next
- * (a learner finishes "fractions" before starting "decimals" rather than interleaving both). A cycle among the
+ * (a learner finishes "fractions" before starting "decimals" rather than interleaving both). Steps the learner has
+ * practised without mastering are then moved after the new steps that do not need them (retryLast). A cycle among the
  * unmastered ancestors makes the order impossible; the planner then returns the cycle instead of a path.
  */
 
@@ -24,6 +25,11 @@ export interface Standing {
   /** Mastered (P(success) at or above the threshold) or completed: not a step, its prerequisites not needed. */
   mastered: boolean;
   completed?: boolean;
+  /**
+   * Not mastered although the learner has practised it (answered its skills): a step they tried and did not master.
+   * The planner orders such steps after the steps that are new to the learner (see planPath).
+   */
+  practised?: boolean;
 }
 
 export interface PathStep {
@@ -124,6 +130,7 @@ export function planPath(input: PlanInput): PlanResult {
 
   const goals = new Set(input.goals);
   const inPath = new Set(order);
+  if (order.some((id) => stand(id).practised)) retryLast(order, nodes, (id) => stand(id).practised === true);
   const unlocks = new Map<string, string[]>();
   for (const id of order) {
     for (const p of nodes.get(id)!.prerequisites) {
@@ -151,6 +158,47 @@ export function planPath(input: PlanInput): PlanResult {
     };
   });
   return { kind: 'path', steps, totalSteps: order.length, ancestors: mark.size, masteredGoals };
+}
+
+/**
+ * Reorders `order` (a topological order of the path) in place so that the steps the learner has practised without
+ * mastering come after every step that does not depend on them: Kahn's algorithm taking, among the steps whose
+ * prerequisites on the path are placed, a new one before a practised one and otherwise the earliest in `order`. With no
+ * practised step this is `order` itself; chains stay together otherwise too.
+ *
+ * Why: a step the learner failed is, by the knowledge model, unlikely to succeed right away, and when its prerequisites
+ * only look mastered (a lucky right answer), retrying it at once keeps failing; the steps new to the learner are where
+ * the next step most likely teaches something. The retry still comes, later, after more evidence (and spaced).
+ */
+function retryLast(order: string[], nodes: ReadonlyMap<string, PathNode>, practised: (id: string) => boolean): void {
+  // integer positions in `order` throughout: this pass runs on every plan with a practised step (500-step paths)
+  const n = order.length;
+  const index = new Map(order.map((id, i) => [id, i]));
+  const waiting = new Int32Array(n);
+  const dependents: number[][] = Array.from({ length: n }, () => []);
+  const key = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    key[i] = (practised(order[i]) ? n : 0) + i;
+    for (const p of new Set(nodes.get(order[i])!.prerequisites)) {
+      const j = index.get(p);
+      if (j === undefined) continue; // mastered or missing: not a step
+      waiting[i]++;
+      dependents[j].push(i);
+    }
+  }
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) if (waiting[i] === 0) ready.push(i);
+  const out: string[] = [];
+  while (ready.length > 0) {
+    let best = 0;
+    for (let r = 1; r < ready.length; r++) if (key[ready[r]] < key[ready[best]]) best = r;
+    const i = ready[best];
+    ready[best] = ready[ready.length - 1];
+    ready.pop();
+    out.push(order[i]);
+    for (const d of dependents[i]) if (--waiting[d] === 0) ready.push(d);
+  }
+  for (let k = 0; k < n; k++) order[k] = out[k];
 }
 
 /**

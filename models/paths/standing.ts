@@ -13,13 +13,16 @@ export const DEFAULT_MASTERY_THRESHOLD = 0.8;
 /**
  * P(success) on a resource training `skills`: the product of the skills' masteries (a resource exercising several
  * skills needs all of them, taken as independent), null when a skill has no estimate or the resource names none.
- * Mastered = completed, or P(success) ≥ threshold.
+ * Mastered = completed, or P(success) ≥ threshold. With `attempts` (answers per skill), a resource that is not
+ * mastered although the learner answered every one of its skills is marked `practised` (the planner retries it after
+ * the steps that are new to the learner).
  */
 export function standingOf(
   skills: readonly string[],
   mastery: ReadonlyMap<string, number>,
   completed: boolean,
   threshold = DEFAULT_MASTERY_THRESHOLD,
+  attempts?: ReadonlyMap<string, number>,
 ): Standing {
   let p: number | null = null;
   if (skills.length > 0) {
@@ -34,5 +37,8 @@ export function standingOf(
     }
     p = Number.isNaN(prod) ? null : prod;
   }
-  return { pSuccess: p, mastered: completed || (p !== null && p >= threshold), ...(completed ? { completed } : {}) };
+  const mastered = completed || (p !== null && p >= threshold);
+  // practised and still below the threshold: every skill of the resource answered at least once
+  const practised = !mastered && attempts !== undefined && skills.length > 0 && skills.every((s) => (attempts.get(s) ?? 0) > 0);
+  return { pSuccess: p, mastered, ...(completed ? { completed } : {}), ...(practised ? { practised } : {}) };
 }

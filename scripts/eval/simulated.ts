@@ -77,8 +77,53 @@ interface StrategyResult {
   reachedGoal: number;
   /** path only: steps where the path said the goal was mastered and the served list's first item was taken */
   fallbackSteps?: number;
+  /** Where the first 20 steps went, judged against the hidden state (a diagnosis the product cannot see). */
+  steps20: StepTally;
+  /** path only: the knowledge model's P(success) on goal-structure items at each path request against hidden mastery */
+  calibration?: CalibrationBin[];
   seconds: number;
 }
+
+/** The first `checkpoints[0]` steps of every learner, classified with the hidden state before the step. */
+export interface StepTally {
+  steps: number;
+  /** on the goal's knowledge structure (goal or ancestor) */
+  onGoal: number;
+  /** the item was already mastered (hidden) */
+  mastered: number;
+  /** ... of which mastered before the learner's first step (level-0 prior knowledge) */
+  priorKnown: number;
+  /** not mastered, every prerequisite mastered (hidden) */
+  ready: number;
+  readyLearned: number;
+  /** not mastered, some prerequisite not mastered: the step cannot teach (or only with P unreadyLearn × share) */
+  unready: number;
+  unreadyLearned: number;
+  /** steps on an item the learner had studied before */
+  repeats: number;
+}
+
+export interface CalibrationBin {
+  /** lower edge of the P(success) bin */
+  from: number;
+  n: number;
+  /** share of those items mastered in the hidden state */
+  mastered: number;
+  /** mean P(success) in the bin */
+  meanP: number;
+}
+
+const tally = (): StepTally => ({
+  steps: 0,
+  onGoal: 0,
+  mastered: 0,
+  priorKnown: 0,
+  ready: 0,
+  readyLearned: 0,
+  unready: 0,
+  unreadyLearned: 0,
+  repeats: 0,
+});
 
 /** Runs the production stages for one strategy over the same simulated world and cohort. */
 async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationParams): Promise<StrategyResult> {
@@ -236,6 +281,10 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
     return new KssLearner(`sim-${i}`, goals[Math.floor(r() * goals.length)].id, world, r);
   });
   const start = cohort.map((l) => l.goalMastery());
+  const known0 = new Map(cohort.map((l) => [l.id, new Set(l.mastered)]));
+  const structure = new Map(cohort.map((l) => [l.id, new Set([l.goal, ...world.ancestorsOf(l.goal)])]));
+  const steps20 = tally();
+  const bins = Array.from({ length: 10 }, (_, i) => ({ from: i / 10, n: 0, mastered: 0, meanP: 0 }));
   const at = new Map<number, number[]>();
   let fallbackSteps = 0;
   const planned = new Map<string, string[]>();
@@ -249,10 +298,20 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
       if (strategy === 'path') {
         // the learner works through the path as shown, and asks for a new one when they reach its end
         let queue = planned.get(l.id) ?? [];
-        if (queue.length === 0)
+        if (queue.length === 0) {
           queue = (await learnerPath({ store, curriculum: store }, { userId: l.id, goal: l.goal, max: s.pathSteps })).steps.map(
             (x) => x.resourceId,
           );
+          if (t <= s.checkpoints[0])
+            for (const k of (await store.getKnowledge(l.id))?.skills ?? []) {
+              const id = k.skill.replace(/^skill-/, '');
+              if (!structure.get(l.id)!.has(id)) continue;
+              const b = bins[Math.min(9, Math.floor(k.mastery * 10))];
+              b.n++;
+              b.meanP += k.mastery;
+              if (l.mastered.has(id)) b.mastered++;
+            }
+        }
         pick = queue.shift();
         planned.set(l.id, queue);
         if (!pick) fallbackSteps++;
@@ -268,8 +327,26 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
         const from = open.length > 0 ? open : world.items;
         pick = from[Math.floor(l.draw() * from.length)].id;
       }
+      const before = { mastered: l.mastered.has(pick), repeat: done.has(pick) };
+      const ready = world.item(pick)!.prerequisites.every((q) => l.mastered.has(q));
       done.add(pick);
       const correct = await step(l, pick);
+      if (t <= s.checkpoints[0]) {
+        const c = steps20;
+        c.steps++;
+        if (structure.get(l.id)!.has(pick)) c.onGoal++;
+        if (before.repeat) c.repeats++;
+        if (before.mastered) {
+          c.mastered++;
+          if (known0.get(l.id)!.has(pick)) c.priorKnown++;
+        } else if (ready) {
+          c.ready++;
+          if (l.mastered.has(pick)) c.readyLearned++;
+        } else {
+          c.unready++;
+          if (l.mastered.has(pick)) c.unreadyLearned++;
+        }
+      }
       if (strategy === 'path' && !correct && s.replanOnWrong) planned.delete(l.id);
     }
     if (s.checkpoints.includes(t))
@@ -287,6 +364,10 @@ async function runStrategy(world: KssWorld, strategy: Strategy, s: SimulationPar
     start: mean(start),
     reachedGoal: cohort.filter((l) => l.goalMastery() === 1).length,
     ...(strategy === 'path' ? { fallbackSteps } : {}),
+    steps20,
+    ...(strategy === 'path'
+      ? { calibration: bins.filter((b) => b.n > 0).map((b) => ({ ...b, mastered: b.mastered / b.n, meanP: b.meanP / b.n })) }
+      : {}),
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -333,6 +414,35 @@ export const evalSimulated: EvalRunner = async (args: EvalArgs): Promise<EvalRep
           results[m].seconds.toFixed(1),
         ]),
       },
+      {
+        title: `where the first ${sim.checkpoints[0]} steps of every learner went (hidden state before the step; a diagnosis, not seen by the product)`,
+        columns: ['strategy', 'on goal', 'mastered (prior)', 'ready: learned / studied', 'unready: learned / studied', 'repeats'],
+        rows: names.map((m) => {
+          const c = results[m].steps20;
+          return [
+            m,
+            c.onGoal,
+            `${c.mastered} (${c.priorKnown})`,
+            `${c.readyLearned} / ${c.ready}`,
+            `${c.unreadyLearned} / ${c.unready}`,
+            c.repeats,
+          ];
+        }),
+      },
+      ...(results.path?.calibration
+        ? [
+            {
+              title: `path: the knowledge model's P(success) on goal-structure items at each path request (first ${sim.checkpoints[0]} steps) against hidden mastery`,
+              columns: ['P(success) bin', 'items', 'mean P', 'share mastered (hidden)'],
+              rows: results.path.calibration.map((b) => [
+                `${b.from.toFixed(1)}-${(b.from + 0.1).toFixed(1)}`,
+                b.n,
+                b.meanP.toFixed(3),
+                b.mastered.toFixed(3),
+              ]),
+            },
+          ]
+        : []),
     ],
     results: { params, simulation: sim, ...results, pathOverMostPopular20: ratio },
     figures: [],

@@ -97,6 +97,26 @@ describe('GET /v1/learners/:id/path', () => {
     expect(r.headers.get('cache-control')).toBe('private, no-store');
   });
 
+  it('a step the learner answered without mastering comes after the new steps that do not need it', async () => {
+    await store.putKnowledge({
+      userId: 'u2',
+      updatedAt: 1,
+      skills: [
+        { skill: 'counting', mastery: 0.95, uncertainty: 0.2, attempts: 30 },
+        { skill: 'addition', mastery: 0.9, uncertainty: 0.2, attempts: 12 },
+        { skill: 'multiplication', mastery: 0.5, uncertainty: 0.4, attempts: 2 },
+        { skill: 'times-tables', mastery: 0.7, uncertainty: 0.4, attempts: 2 },
+      ],
+    });
+    // chain order would retry multiplication first (failed twice); subtraction, new to u2, goes before it
+    const r = await call('GET', '/v1/learners/u2/path?goal=division');
+    expect(r.body.steps.map((s: { resourceId: string; pSuccess: number | null }) => [s.resourceId, s.pSuccess])).toEqual([
+      ['subtraction', null],
+      ['multiplication', 0.35],
+      ['division', null],
+    ]);
+  });
+
   it('bypasses a retired prerequisite, keeps what it built on; max cuts a valid prefix', async () => {
     const r = await call('GET', '/v1/learners/nobody/path?goal=fractions&max=2');
     expect(r.body.steps.map((s: { resourceId: string }) => s.resourceId)).toEqual(['counting', 'addition']);

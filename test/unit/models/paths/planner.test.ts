@@ -73,6 +73,24 @@ describe('planPath', () => {
     expect(r.steps.filter((s) => s.reason.code === 'goal').map((s) => s.resourceId)).toEqual(['multiplication', 'division']);
   });
 
+  it('orders a step the learner practised without mastering after the new steps that do not need it', () => {
+    // multiplication was answered wrong (P 0.4): subtraction, new to the learner, comes first; division still after both
+    const st = (id: string): Standing => (id === 'multiplication' ? { pSuccess: 0.4, mastered: false, practised: true } : none());
+    const r = planPath({ goals: ['fractions'], nodes: g, standing: st });
+    if (r.kind !== 'path') throw new Error(r.kind);
+    expect(r.steps.map((s) => s.resourceId)).toEqual(['counting', 'addition', 'subtraction', 'multiplication', 'division', 'fractions']);
+    expect(pathViolation(r.steps, g, st)).toBeNull();
+    expect(r.steps.find((s) => s.resourceId === 'addition')!.unlocks).toEqual(['subtraction', 'multiplication']);
+    // nothing new left beside it: the practised step keeps its place
+    const only = planPath({
+      goals: ['division'],
+      nodes: graph({ a: [], b: ['a'], division: ['b'] }),
+      standing: (id) => (id === 'a' ? { pSuccess: 0.3, mastered: false, practised: true } : none()),
+    });
+    if (only.kind !== 'path') throw new Error(only.kind);
+    expect(only.steps.map((s) => s.resourceId)).toEqual(['a', 'b', 'division']);
+  });
+
   it('chainDepths: longest chain ending at each node', () => {
     const d = chainDepths(g);
     expect(Object.fromEntries(d)).toEqual({ counting: 1, addition: 2, subtraction: 3, multiplication: 3, division: 4, fractions: 5 });
@@ -92,6 +110,16 @@ describe('standingOf', () => {
     expect(standingOf(['a', 'zzz'], m, false)).toEqual({ pSuccess: null, mastered: false });
     expect(standingOf([], m, true)).toEqual({ pSuccess: null, mastered: true, completed: true });
     expect(standingOf(['c'], m, false, 0.25).mastered).toBe(true);
+  });
+  it('with answer counts: practised = every skill answered and not mastered', () => {
+    const n = new Map([
+      ['a', 3],
+      ['c', 1],
+    ]);
+    expect(standingOf(['c'], m, false, 0.8, n)).toEqual({ pSuccess: 0.3, mastered: false, practised: true });
+    expect(standingOf(['a'], m, false, 0.8, n)).toEqual({ pSuccess: 0.9, mastered: true });
+    expect(standingOf(['b'], m, false, 0.8, n)).toEqual({ pSuccess: 0.85, mastered: true });
+    expect(standingOf(['b', 'c'], m, false, 0.8, n).practised).toBeUndefined(); // b never answered
   });
 });
 
