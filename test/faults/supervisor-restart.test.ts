@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deleteKeys, freePort, testConfig, testRedis, waitFor } from '../helpers';
+import { deleteKeys, freePort, freePortSpan, testConfig, testRedis, waitFor } from '../helpers';
 
 jest.setTimeout(420_000);
 
@@ -67,7 +67,8 @@ describe('npm start supervision (real stack, kill -9 of a child)', () => {
 
   it('restarts a killed learner instance alone and a killed API; the API and Prometheus stay up; SIGINT stops everything', async () => {
     const apiPort = await freePort();
-    const metricsPort = await freePort();
+    // the pipeline's port and both learner instances' (metrics.port + 1 + i): three in a row
+    const metricsPort = await freePortSpan(3);
     const promPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
