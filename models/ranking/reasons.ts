@@ -73,15 +73,15 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
   // A candidate scored by the recommender (relevance) has popularity and MF inside it at the recommender's own
   // weights, which the ranker's collab / popularity weights (0 then) do not show: compare them at those weights.
   const scored = c.relevance !== undefined;
-  // The strongest component names the reason: the first of the largest share in the order below, which is what the
-  // stable descending sort further down returns first. Most listed items end here, so without building the other
+  // The strongest component names the reason: the first of the largest share in the order below, which is what a
+  // stable descending sort of the shares returns first. Most listed items end here, so without building the other
   // candidates' reasons; a NaN share (the sort's order is then its own) takes the sort.
   const collabShare = (scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0);
   const popularShare = (scored ? o.relevancePopularityShare : w.popularity) * f.popularity;
   const interestShare = f.interest ? w.interest * f.interest.cosine : -Infinity;
   const recentShare = f.recent ? w.recent * f.recent.cosine : -Infinity;
+  let best = 0;
   if (!hasNaN(collabShare, popularShare, interestShare, recentShare)) {
-    let best = 0;
     let top = collabShare;
     if (popularShare > top) {
       best = 1;
@@ -92,30 +92,21 @@ export function reasonsFor(c: Candidate, f: Features, o: RankOptions, learner?: 
       top = interestShare;
     }
     if (f.recent && recentShare > top) best = 3;
-    if (best === 0) return [{ code: 'similar-learners', text: 'Learners like you engaged with this' }];
-    if (best === 1) return [{ code: 'popular', text: 'Popular right now' }];
-    if (best === 2) return [{ code: 'matches-interest', text: relatedInterestText(f.interest!.label), ref: f.interest!.label }];
-    return [{ code: 'content-similar', text: relatedText(f.recent!.title ?? f.recent!.resourceId), ref: f.recent!.resourceId }];
+  } else {
+    // a NaN share: the order is the stable sort's own, over the same shares in the same order
+    const parts: [number, number][] = [
+      [collabShare, 0],
+      [popularShare, 1],
+    ];
+    if (f.interest) parts.push([interestShare, 2]);
+    if (f.recent) parts.push([recentShare, 3]);
+    parts.sort((a, b) => b[0] - a[0]);
+    best = parts[0][1];
   }
-  const parts: [number, Reason][] = [
-    [
-      (scored ? o.relevanceCollabShare : w.collab) * (f.collab ?? 0),
-      { code: 'similar-learners', text: 'Learners like you engaged with this' },
-    ],
-    [(scored ? o.relevancePopularityShare : w.popularity) * f.popularity, { code: 'popular', text: 'Popular right now' }],
-  ];
-  if (f.interest)
-    parts.push([
-      w.interest * f.interest.cosine,
-      { code: 'matches-interest', text: `Related to your interest "${f.interest.label}"`, ref: f.interest.label },
-    ]);
-  if (f.recent)
-    parts.push([
-      w.recent * f.recent.cosine,
-      { code: 'content-similar', text: `Related to ${f.recent.title ?? f.recent.resourceId}`, ref: f.recent.resourceId },
-    ]);
-  parts.sort((a, b) => b[0] - a[0]);
-  return [parts[0][1]];
+  if (best === 0) return [{ code: 'similar-learners', text: 'Learners like you engaged with this' }];
+  if (best === 1) return [{ code: 'popular', text: 'Popular right now' }];
+  if (best === 2) return [{ code: 'matches-interest', text: relatedInterestText(f.interest!.label), ref: f.interest!.label }];
+  return [{ code: 'content-similar', text: relatedText(f.recent!.title ?? f.recent!.resourceId), ref: f.recent!.resourceId }];
 }
 
 function hasNaN(a: number, b: number, c: number, d: number): boolean {
