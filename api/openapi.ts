@@ -485,7 +485,12 @@ export function openApiDocument() {
               required: ['code', 'text'],
               additionalProperties: false,
               properties: {
-                code: { type: 'string', enum: ['goal', 'prerequisite'] },
+                code: {
+                  type: 'string',
+                  enum: ['goal', 'prerequisite', 'review'],
+                  description:
+                    "'review': a prerequisite that looked mastered, offered again because a step building on it keeps failing (ref).",
+                },
                 text: { type: 'string' },
                 ref: { type: 'string', description: 'The goal (or step) it is needed for.' },
               },

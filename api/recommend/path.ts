@@ -4,11 +4,14 @@
  *   1. the learner's per-skill knowledge and completed set (one round trip each, in parallel with 2);
  *   2. the goal: a resource id, else a skill (the resources training it), else free text resolved by the encoder;
  *   3. the goal's ancestors, one HMGET per level of the graph, expanding only what the learner has not mastered
- *      (mastered resources and their own ancestors are never needed) plus inactive resources (bypassed).
+ *      (mastered resources and their own ancestors are never needed) plus inactive resources (bypassed); a step the
+ *      learner is failing although its prerequisites look mastered brings the weakest one mastered on a single answer
+ *      back as a review step (models/paths prerequisiteToReview), expanded like an unmastered one.
  */
 import {
   DEFAULT_MASTERY_THRESHOLD,
   planPath,
+  prerequisiteToReview,
   plannableGraph,
   standingOf,
   type CatalogueNode,
@@ -104,11 +107,28 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
 
   // breadth-first over the unmastered ancestors, one HMGET per level
   let frontier = goal.nodes;
-  while (frontier.length > 0) {
+  let failing: CurriculumNode[] = [];
+  while (frontier.length > 0 || failing.length > 0) {
     const next = new Set<string>();
+    for (const n of frontier) nodes.set(n.resourceId, n);
+    // the failing steps of the level before have all their prerequisites read now: one of them may be reviewed
+    const inFrontier = new Set(frontier.map((n) => n.resourceId));
+    for (const x of failing) {
+      const pre = x.prerequisites.map((id) => nodes.get(id)).filter((n): n is CurriculumNode => n !== undefined && n.active);
+      const id = prerequisiteToReview(
+        standOf(x),
+        pre.map((n) => ({ id: n.resourceId, standing: standOf(n) })),
+      );
+      if (id === null) continue;
+      const n = nodes.get(id)!;
+      standing.set(id, { ...standOf(n), mastered: false, review: x.resourceId });
+      if (!inFrontier.has(id)) for (const p of n.prerequisites) if (!nodes.has(p)) next.add(p);
+    }
+    failing = [];
     for (const n of frontier) {
-      nodes.set(n.resourceId, n);
-      if (n.active && standOf(n).mastered) continue;
+      const s = standOf(n);
+      if (n.active && s.mastered) continue;
+      if (n.active && s.practised) failing.push(n);
       for (const p of n.prerequisites) if (!nodes.has(p)) next.add(p);
     }
     const ids = [...next];

@@ -10,4 +10,4 @@ export {
   type Standing,
 } from './planner';
 export { plannableGraph, type CatalogueNode } from './graph';
-export { DEFAULT_MASTERY_THRESHOLD, standingOf } from './standing';
+export { DEFAULT_MASTERY_THRESHOLD, DEFAULT_REVIEW_RULE, prerequisiteToReview, standingOf, type ReviewRule } from './standing';

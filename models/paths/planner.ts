@@ -30,6 +30,10 @@ export interface Standing {
    * The planner orders such steps after the steps that are new to the learner (see planPath).
    */
   practised?: boolean;
+  /** Fewest answers over the resource's skills (when known). */
+  answers?: number;
+  /** Looked mastered, but `review` (a step building on it) keeps failing: a step again, to review. */
+  review?: string;
 }
 
 export interface PathStep {
@@ -42,7 +46,8 @@ export interface PathStep {
   prerequisites: string[];
   /** Prerequisites that are not in the catalogue: the path cannot vouch for them. */
   missing: string[];
-  reason: { code: 'goal' | 'prerequisite'; text: string; ref?: string };
+  /** 'review': a prerequisite that looked mastered, offered again because a step building on it keeps failing. */
+  reason: { code: 'goal' | 'prerequisite' | 'review'; text: string; ref?: string };
 }
 
 export type PlanResult =
@@ -145,6 +150,7 @@ export function planPath(input: PlanInput): PlanResult {
     const n = nodes.get(id)!;
     const u = unlocks.get(id) ?? [];
     const firstGoal = goals.has(id) ? undefined : (u.find((x) => goals.has(x)) ?? u[0]);
+    const review = stand(id).review;
     return {
       resourceId: id,
       ...(n.title !== undefined ? { title: n.title } : {}),
@@ -154,7 +160,9 @@ export function planPath(input: PlanInput): PlanResult {
       missing: n.prerequisites.filter((p) => !nodes.has(p)),
       reason: goals.has(id)
         ? { code: 'goal', text: 'The goal: every prerequisite is mastered or earlier in the path' }
-        : { code: 'prerequisite', text: `Needed before ${nodes.get(firstGoal!)?.title ?? firstGoal}`, ref: firstGoal },
+        : review !== undefined
+          ? { code: 'review', text: `Review: ${nodes.get(review)?.title ?? review} builds on it and is not going well`, ref: review }
+          : { code: 'prerequisite', text: `Needed before ${nodes.get(firstGoal!)?.title ?? firstGoal}`, ref: firstGoal },
     };
   });
   return { kind: 'path', steps, totalSteps: order.length, ancestors: mark.size, masteredGoals };
@@ -203,18 +211,18 @@ function retryLast(order: string[], nodes: ReadonlyMap<string, PathNode>, practi
 
 /**
  * The property every returned path has, checked independently of the planner (tests, and a guard for callers that
- * build paths by hand): each step's known prerequisites are mastered or an earlier step, no step is mastered, no step
- * repeats. Returns the first violation, or null.
+ * build paths by hand): each step's known prerequisites are mastered or an earlier step, no step is mastered (except
+ * a `review` step, which the planner brought back on purpose), no step repeats. Returns the first violation, or null.
  */
 export function pathViolation(
-  steps: readonly Pick<PathStep, 'resourceId'>[],
+  steps: readonly (Pick<PathStep, 'resourceId'> & { reason?: { code: string } })[],
   nodes: ReadonlyMap<string, PathNode>,
   standing: (id: string) => Standing,
 ): string | null {
   const earlier = new Set<string>();
   for (const s of steps) {
     if (earlier.has(s.resourceId)) return `${s.resourceId} appears twice`;
-    if (standing(s.resourceId).mastered) return `${s.resourceId} is mastered yet a step`;
+    if (standing(s.resourceId).mastered && s.reason?.code !== 'review') return `${s.resourceId} is mastered yet a step`;
     for (const p of nodes.get(s.resourceId)?.prerequisites ?? []) {
       if (nodes.has(p) && !earlier.has(p) && !standing(p).mastered) return `${s.resourceId} needs ${p}, neither mastered nor earlier`;
     }

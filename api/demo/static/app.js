@@ -265,7 +265,7 @@ async function planPath() {
       s.title || s.resourceId,
       el('span', {
         className: 'muted small',
-        textContent: ` · ${s.reason.code === 'goal' ? 'goal' : 'prerequisite'}${s.pSuccess === null ? '' : ` · P(success) ${pct(s.pSuccess)}`}`,
+        textContent: ` · ${s.reason.code}${s.pSuccess === null ? '' : ` · P(success) ${pct(s.pSuccess)}`}`,
       }),
     ),
   );

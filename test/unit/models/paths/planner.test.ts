@@ -1,6 +1,6 @@
 import { chainDepths, pathViolation, planPath, type PathNode, type Standing } from '../../../../models/paths/planner';
 import { plannableGraph } from '../../../../models/paths/graph';
-import { standingOf } from '../../../../models/paths/standing';
+import { prerequisiteToReview, standingOf } from '../../../../models/paths/standing';
 
 const graph = (edges: Record<string, string[]>): Map<string, PathNode> =>
   new Map(Object.entries(edges).map(([id, prerequisites]) => [id, { id, title: id.toUpperCase(), prerequisites }]));
@@ -116,10 +116,47 @@ describe('standingOf', () => {
       ['a', 3],
       ['c', 1],
     ]);
-    expect(standingOf(['c'], m, false, 0.8, n)).toEqual({ pSuccess: 0.3, mastered: false, practised: true });
-    expect(standingOf(['a'], m, false, 0.8, n)).toEqual({ pSuccess: 0.9, mastered: true });
-    expect(standingOf(['b'], m, false, 0.8, n)).toEqual({ pSuccess: 0.85, mastered: true });
+    expect(standingOf(['c'], m, false, 0.8, n)).toEqual({ pSuccess: 0.3, mastered: false, practised: true, answers: 1 });
+    expect(standingOf(['a'], m, false, 0.8, n)).toEqual({ pSuccess: 0.9, mastered: true, answers: 3 });
+    expect(standingOf(['b'], m, false, 0.8, n)).toEqual({ pSuccess: 0.85, mastered: true, answers: 0 });
     expect(standingOf(['b', 'c'], m, false, 0.8, n).practised).toBeUndefined(); // b never answered
+  });
+});
+
+describe('prerequisiteToReview', () => {
+  const failing: Standing = { pSuccess: 0.3, mastered: false, practised: true, answers: 2 };
+  const thin = (pSuccess: number): Standing => ({ pSuccess, mastered: true, answers: 1 });
+  it('names the weakest prerequisite mastered on one answer behind a failing step', () => {
+    const pre = [
+      { id: 'a', standing: thin(0.9) },
+      { id: 'b', standing: thin(0.82) },
+      { id: 'c', standing: { pSuccess: 0.7, mastered: true, answers: 6 } },
+    ];
+    expect(prerequisiteToReview(failing, pre)).toBe('b');
+  });
+  it('none when a prerequisite is unmastered, evidence is ample or completed, or the step is not failing', () => {
+    expect(
+      prerequisiteToReview(failing, [
+        { id: 'a', standing: thin(0.9) },
+        { id: 'b', standing: { pSuccess: 0.5, mastered: false } },
+      ]),
+    ).toBeNull();
+    expect(prerequisiteToReview(failing, [{ id: 'a', standing: { pSuccess: 0.85, mastered: true, answers: 2 } }])).toBeNull();
+    expect(
+      prerequisiteToReview(failing, [{ id: 'a', standing: { pSuccess: null, mastered: true, completed: true, answers: 0 } }]),
+    ).toBeNull();
+    expect(prerequisiteToReview({ ...failing, pSuccess: 0.7 }, [{ id: 'a', standing: thin(0.9) }])).toBeNull();
+    expect(prerequisiteToReview({ pSuccess: 0.3, mastered: false }, [{ id: 'a', standing: thin(0.9) }])).toBeNull();
+  });
+  it('the planner puts a review step (not mastered, `review` set) before the failing step, with its reason', () => {
+    const g = graph({ a: [], b: ['a'], c: ['b'] });
+    const st = (id: string): Standing =>
+      id === 'a' ? { pSuccess: 0.85, mastered: false, review: 'b' } : id === 'b' ? failing : { pSuccess: null, mastered: false };
+    const r = planPath({ goals: ['c'], nodes: g, standing: st });
+    if (r.kind !== 'path') throw new Error(r.kind);
+    expect(r.steps.map((s) => s.resourceId)).toEqual(['a', 'b', 'c']);
+    expect(r.steps[0].reason).toEqual({ code: 'review', text: 'Review: B builds on it and is not going well', ref: 'b' });
+    expect(pathViolation(r.steps, g, st)).toBeNull();
   });
 });
 
