@@ -61,7 +61,8 @@ async function seed(store: ServingStore & CurriculumStore, nodes: CurriculumNode
     // mastery concentrated low in the graph, as a real learner's would be
     const skills = nodes
       .filter((n) => n.resourceId !== GOAL && rnd() < share * 2 * (1 - Number(n.resourceId.split('-')[1]) / LEVELS))
-      .map((n) => ({ skill: n.skills[0], mastery: 0.85 + rnd() * 0.1, uncertainty: 0.3, attempts: 10 }));
+      // every fifth mastered on a single answer: behind a failing step, the planner brings it back as a review step
+      .map((n, i) => ({ skill: n.skills[0], mastery: 0.85 + rnd() * 0.1, uncertainty: 0.3, attempts: i % 5 === 0 ? 1 : 10 }));
     // and a tenth of the rest practised without mastery (the planner orders those steps last: its second pass)
     const known = new Set(skills.map((k) => k.skill));
     for (const n of nodes)
@@ -130,6 +131,7 @@ export async function run(args: BenchArgs): Promise<void> {
     mixed.kind === 'path' ? String(mixed.totalSteps) : mixed.kind,
   );
 
+  let reviewSteps = 0;
   const routeRow = async (what: string, store: ServingStore & CurriculumStore) => {
     await seed(store, nodes);
     const deps = { store, curriculum: store };
@@ -139,6 +141,11 @@ export async function run(args: BenchArgs): Promise<void> {
       sizes.push((await learnerPath(deps, { userId: `u${i % LEARNERS}`, goal: GOAL, max: 500 })).totalSteps),
     );
     const fresh = await learnerPath(deps, { userId: 'u0', goal: GOAL, max: 500 });
+    reviewSteps = 0;
+    for (let u = 0; u < LEARNERS; u++)
+      reviewSteps += (await learnerPath(deps, { userId: `u${u}`, goal: GOAL, max: 500 })).steps.filter(
+        (x) => x.reason.code === 'review',
+      ).length;
     return row(what, ms, fresh.ancestors, `${Math.min(...sizes)}..${Math.max(...sizes)}`);
   };
   progress('route over the in-memory store');
@@ -163,7 +170,7 @@ export async function run(args: BenchArgs): Promise<void> {
     title: `Path to a goal with a ${nodes.length - 1}-node ancestor set (${LEVELS} levels × ${WIDTH}), ms per plan`,
     rows,
     notes: [
-      `route rows: ${LEARNERS} learners in turn, mastering 0-40 % of the graph and having practised a tenth of the rest without mastering it (steps = the range of path lengths); the Redis row is ${LEVELS} HMGETs plus knowledge and completed reads.`,
+      `route rows: ${LEARNERS} learners in turn, mastering 0-40 % of the graph (a fifth of it on a single answer) and having practised a tenth of the rest without mastering it (steps = the range of path lengths; ${reviewSteps} review steps over the ${LEARNERS} paths); the Redis row is ${LEVELS} HMGETs plus knowledge and completed reads.`,
     ],
   });
   report.targets.push({

@@ -112,7 +112,7 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
     const next = new Set<string>();
     for (const n of frontier) nodes.set(n.resourceId, n);
     // the failing steps of the level before have all their prerequisites read now: one of them may be reviewed
-    const inFrontier = new Set(frontier.map((n) => n.resourceId));
+    const inFrontier = failing.length > 0 ? new Set(frontier.map((n) => n.resourceId)) : null;
     for (const x of failing) {
       const pre = x.prerequisites.map((id) => nodes.get(id)).filter((n): n is CurriculumNode => n !== undefined && n.active);
       const id = prerequisiteToReview(
@@ -122,7 +122,7 @@ export async function learnerPath(deps: PathDeps, q: PathQuery): Promise<PathRes
       if (id === null) continue;
       const n = nodes.get(id)!;
       standing.set(id, { ...standOf(n), mastered: false, review: x.resourceId });
-      if (!inFrontier.has(id)) for (const p of n.prerequisites) if (!nodes.has(p)) next.add(p);
+      if (!inFrontier!.has(id)) for (const p of n.prerequisites) if (!nodes.has(p)) next.add(p);
     }
     failing = [];
     for (const n of frontier) {
