@@ -94,6 +94,8 @@ export async function runServed(
     signalRefreshMs: settings.signalRefreshMs,
     modelVersion: 'served-eval',
     kernel: 'js',
+    // large catalogues' inverted-file candidates as the stage runs them (LEARNSTREAM_IVF_MIN_ROWS / _NPROBE)
+    ivf: { minRows: config.pipeline.ivfMinRows, nprobe: config.pipeline.ivfNprobe },
     now,
     manualReranks: true,
     ranking,
