@@ -12,7 +12,7 @@ import { Matrix } from 'ml-matrix';
 import * as ort from 'onnxruntime-node';
 import { dotAll, OnnxTopK, topK } from '../models/kernel';
 import { makeItems, makeTopics, makeUsers } from './lib/factors';
-import { buildIvf, ivfScratch, searchIvf, type NearestFn } from './lib/ivf';
+import { buildIvf, ivfScratch, searchIvf, type NearestFn } from '../models/kernel/ivf';
 import { buildScoreTopKModel } from './lib/onnx';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { round, timeAsync } from './lib/stats';

@@ -271,6 +271,7 @@ export class Pipeline {
         rerankIntervalMs: p.rerankIntervalMs,
         signalRefreshMs: p.signalRefreshMs,
         onnxMinWork: p.onnxMinWork,
+        ivf: { minRows: p.ivfMinRows, nprobe: p.ivfNprobe },
         ranking: learnerStageSettings(config).ranking,
         reviews: learnerStageSettings(config).reviews,
         tuning: learnerStageSettings(config).tuning,

@@ -91,6 +91,13 @@ export const ENV_VARS: EnvVar[] = [
     'Item rows x learners from which a candidate-scoring batch runs on onnxruntime instead of JS (default 4096; 0 = always onnxruntime).',
   ),
   v(
+    'IVF_MIN_ROWS',
+    'pipeline.ivfMinRows',
+    'int',
+    'Catalogue rows from which candidates come from an inverted-file index instead of scoring every row (default 200000; 0 = always exact).',
+  ),
+  v('IVF_NPROBE', 'pipeline.ivfNprobe', 'int', 'Partitions an inverted-file candidate search scans per learner (default 16).'),
+  v(
     'CHECKPOINT_INTERVAL_MS',
     'pipeline.checkpointIntervalMs',
     'int',

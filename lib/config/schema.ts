@@ -202,6 +202,14 @@ export const configSchema = z
          * loaded (the integration suite sets it, and asserts that the kernel ran).
          */
         onnxMinWork: z.number().int().min(0).default(4096),
+        /**
+         * Catalogue rows from which a learner's candidates come from an inverted-file index (k-means partitions of
+         * the item factors, the `ivfNprobe` partitions nearest the learner scanned, rows scored live) instead of a
+         * product with every row. 0 = always exact. `npm run bench -- learner --growth` measures both at 1M.
+         */
+        ivfMinRows: z.number().int().min(0).default(200_000),
+        /** Partitions an IVF search scans per learner (recall against exact in `npm run bench -- learner --growth`). */
+        ivfNprobe: z.number().int().min(1).default(16),
         /** Model state snapshot interval (ms). */
         checkpointIntervalMs: z.number().int().min(100).default(5000),
         /** Bounded per-learner history length. */

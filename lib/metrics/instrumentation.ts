@@ -28,7 +28,7 @@ export interface InstrumentationEvents {
   /** One re-rank of one learner's list. */
   rerank: { durationMs: number; candidates?: number; batch?: number };
   /** One candidate-scoring call of the learner stage: which kernel scored how many learners' candidates. */
-  'candidates.scored': { kernel: 'onnx' | 'js'; learners: number };
+  'candidates.scored': { kernel: 'onnx' | 'js' | 'ivf'; learners: number };
   /** One Redis command (or pipeline / MULTI, named by its first command). */
   'redis.command': { command: string; durationMs: number; ok: boolean };
   /** One ONNX encoder run. */

@@ -30,6 +30,7 @@ export function applyItemUpdate(table: ItemTable, model: CollabModel, u: ItemUpd
       // Content factors only seed an item nobody has interacted with; learned factors are never overwritten.
       if (table.counts[i] === 0 && u.f) {
         table.factors.set(u.f.subarray(0, table.dim), i * table.dim);
+        table.writes++;
         table.bias[i] = u.b ?? 0;
       } else if (isNew) {
         table.factors.set(model.newItemFactors(u.itemId), i * table.dim);

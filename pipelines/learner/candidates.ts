@@ -4,6 +4,8 @@ import type { OnnxTopK, TopKResult } from '../../models/kernel/onnx-topk';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ItemTable } from '../model/item-table';
+import { LiveIvf, nearestJsSliced, type LiveIvfOptions } from './ivf';
+import type { NearestFn } from '../../models/kernel/ivf';
 
 export type { TopKResult };
 
@@ -28,6 +30,11 @@ export interface CandidateGeneratorOptions {
   minOnnxWork?: number;
   /** `candidates.scored` per scoring call (which kernel ran). */
   emit?: Emitter;
+  /**
+   * Inverted-file candidates for large catalogues (pipeline.ivf): from `minRows` rows (default 200,000) a learner's
+   * candidates are the best rows of the partitions nearest to it instead of a product with every row.
+   */
+  ivf?: LiveIvfOptions;
 }
 
 /**
@@ -45,10 +52,37 @@ export class CandidateGenerator {
   private base = new Float32Array(0);
   private readonly minOnnxWork: number;
   /** Learners scored by each kernel so far (tests and diagnostics: which path ran). */
-  readonly scored = { onnx: 0, js: 0 };
+  readonly scored = { onnx: 0, js: 0, ivf: 0 };
+  /** The inverted-file index of large catalogues (null when pipeline.ivf.minRows is 0). */
+  readonly ivf: LiveIvf | null;
+  private ivfRow = new Float32Array(0);
 
   constructor(private readonly o: CandidateGeneratorOptions) {
     this.minOnnxWork = o.minOnnxWork ?? 4096;
+    const ivf = new LiveIvf(o.ivf ?? {}, () => this.nearest(), o.logger);
+    this.ivf = ivf.minRows > 0 ? ivf : null;
+  }
+
+  /** k-means assignment for the IVF build: a batched onnxruntime product when loaded, sliced JS otherwise. */
+  private nearest(): NearestFn {
+    const onnx = this.onnx;
+    if (!onnx) return nearestJsSliced;
+    return async (points, n, centroids, nc, dim) => {
+      const half = new Float32Array(nc);
+      for (let c = 0; c < nc; c++) {
+        let s = 0;
+        for (let f = 0; f < dim; f++) s += centroids[c * dim + f] ** 2;
+        half[c] = -s / 2;
+      }
+      const out = new Int32Array(n);
+      const chunk = 8192;
+      for (let a = 0; a < n; a += chunk) {
+        const m = Math.min(chunk, n - a);
+        const r = await onnx.topKBatch(points.subarray(a * dim, (a + m) * dim), m, centroids, nc, 1, half);
+        for (let i = 0; i < m; i++) out[a + i] = r[i].indices[0] ?? 0;
+      }
+      return out;
+    };
   }
 
   /** Loads onnxruntime in the background (dynamic import: a platform without it falls back to JS instead of failing). */
@@ -76,6 +110,7 @@ export class CandidateGenerator {
   generate(table: ItemTable, users: readonly Float32Array[], adjust: MaskAdjust, k: number): TopKResult[] | Promise<TopKResult[]> {
     const n = table.size;
     const b = users.length;
+    if (this.ivf?.ready(table)) return this.generateIvf(table, users, adjust, k);
     if (!this.onnx || n * b < this.minOnnxWork || n === 0 || b === 0) return this.generateSync(table, users, adjust, k);
     const d = table.dim;
     const mask = this.masks(table, b, adjust);
@@ -106,6 +141,7 @@ export class CandidateGenerator {
 
   /** The JS kernel: same scores and selection, synchronous (prequential evaluation, small tables, fallback). */
   generateSync(table: ItemTable, users: readonly Float32Array[], adjust: MaskAdjust, k: number): TopKResult[] {
+    if (this.ivf?.ready(table)) return this.generateIvf(table, users, adjust, k);
     const n = table.size;
     const out: TopKResult[] = [];
     this.scored.js += users.length;
@@ -125,7 +161,23 @@ export class CandidateGenerator {
     return out;
   }
 
+  /** Candidates from the IVF index: each learner's mask row over the table, then a scan of its nearest partitions. */
+  private generateIvf(table: ItemTable, users: readonly Float32Array[], adjust: MaskAdjust, k: number): TopKResult[] {
+    const n = table.size;
+    this.scored.ivf += users.length;
+    if (users.length > 0) this.o.emit?.emit('candidates.scored', { kernel: 'ivf', learners: users.length });
+    const base = this.baseRow(table);
+    if (this.ivfRow.length < n) this.ivfRow = new Float32Array(Math.max(n, 2 * this.ivfRow.length));
+    const row = this.ivfRow.subarray(0, n);
+    return users.map((v, j) => {
+      row.set(base);
+      adjust(j, row);
+      return this.ivf!.search(table, v, row, k);
+    });
+  }
+
   async release(): Promise<void> {
+    await this.ivf?.pending;
     await this.loading;
     await this.onnx?.release();
     this.onnx = null;

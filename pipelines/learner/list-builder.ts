@@ -1,3 +1,4 @@
+import type { LiveIvf, LiveIvfOptions } from './ivf';
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { RecommendationList, ServingStore } from '../../serving/types';
@@ -27,6 +28,7 @@ export interface ListBuilderOptions {
   dim: number;
   kernel?: 'auto' | 'js';
   onnxMinWork?: number;
+  ivf?: LiveIvfOptions;
   rerankIntervalMs: number;
   maxPendingReranks?: number;
   now: () => number;
@@ -53,7 +55,14 @@ export class ListBuilder {
   private readonly lagBatches = new Map<number, number>();
 
   constructor(private readonly o: ListBuilderOptions) {
-    this.candidates = new CandidateGenerator({ dim: o.dim, logger: o.logger, kernel: o.kernel, minOnnxWork: o.onnxMinWork, emit: o.emit });
+    this.candidates = new CandidateGenerator({
+      dim: o.dim,
+      logger: o.logger,
+      kernel: o.kernel,
+      minOnnxWork: o.onnxMinWork,
+      emit: o.emit,
+      ivf: o.ivf,
+    });
     // until the session is ready (tens of ms) re-ranks use the JS kernel
     void this.candidates.init();
     this.reranker = new Reranker({
@@ -69,8 +78,13 @@ export class ListBuilder {
   }
 
   /** Learners scored by each candidate kernel so far (which path ran). */
-  get scoredBy(): { readonly onnx: number; readonly js: number } {
+  get scoredBy(): { readonly onnx: number; readonly js: number; readonly ivf: number } {
     return this.candidates.scored;
+  }
+
+  /** The inverted-file candidate index (null when off). */
+  get candidateIndex(): LiveIvf | null {
+    return this.candidates.ivf;
   }
 
   /** Whether the onnxruntime kernel is loaded (false: not yet, or it failed once and JS scores from then on). */

@@ -1,3 +1,4 @@
+import type { LiveIvf, LiveIvfOptions } from './ivf';
 import { KnowledgeModel } from '../../models/knowledge/model';
 import { DEFAULT_RANK_OPTIONS } from '../../models/ranking/types';
 import type { ServingStore } from '../../serving/types';
@@ -119,6 +120,8 @@ export interface LearnerProcessorOptions {
   kernel?: 'auto' | 'js';
   /** Item rows x learners from which a scoring batch runs on onnxruntime (config pipeline.onnxMinWork). Default 4096. */
   onnxMinWork?: number;
+  /** Inverted-file candidates for large catalogues (config pipeline.ivfMinRows / ivfNprobe; default from 200k rows). */
+  ivf?: LiveIvfOptions;
   /**
    * Declared interests embedded with the content encoder and matched to the catalogue's content vectors. Undefined,
    * or without an encoder: interests match by catalogue topic.
@@ -209,6 +212,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       dim: o.model.dim,
       kernel: o.kernel,
       onnxMinWork: o.onnxMinWork,
+      ivf: o.ivf,
       rerankIntervalMs: o.rerankIntervalMs,
       maxPendingReranks: o.maxPendingReranks,
       now,
@@ -286,13 +290,18 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   }
 
   /** Learners scored by each candidate kernel so far (which path ran). */
-  get scoredBy(): { readonly onnx: number; readonly js: number } {
+  get scoredBy(): { readonly onnx: number; readonly js: number; readonly ivf: number } {
     return this.lists.scoredBy;
   }
 
   /** Whether the onnxruntime kernel is loaded (false: not yet, or it failed once and JS scores from then on). */
   get usesOnnx(): boolean {
     return this.lists.usesOnnx;
+  }
+
+  /** The inverted-file candidate index of a large catalogue (null when pipeline.ivfMinRows is 0). */
+  get candidateIndex(): LiveIvf | null {
+    return this.lists.candidateIndex;
   }
 
   get synchronous(): boolean {

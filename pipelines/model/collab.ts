@@ -78,6 +78,7 @@ export function createCollabModel(partial: Partial<CollabOptions>): CollabModel 
     applyGradient(table, i, g) {
       const next = applyGradient({ vector: table.row(i), bias: table.bias[i], count: table.counts[i], lastT: table.lastT[i] }, g, opts);
       table.factors.set(next.vector, i * dim);
+      table.writes++;
       table.bias[i] = next.bias;
       table.counts[i] = next.count;
       table.lastT[i] = next.lastT;

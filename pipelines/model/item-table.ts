@@ -87,6 +87,8 @@ export class ItemTable {
   /** 32-bit fingerprint of each row's id (a learner's EngagedSet holds fingerprints) */
   fp: Int32Array;
   private readonly byFp = new Map<number, number>();
+  /** Row writes so far (set, and the stages' in-place factor updates): the IVF index rebuilds on it. */
+  writes = 0;
 
   constructor(
     readonly dim: number,
@@ -178,6 +180,7 @@ export class ItemTable {
   set(r: ItemRow): number {
     const i = this.ensure(r.itemId);
     this.factors.set(r.factors.subarray(0, this.dim), i * this.dim);
+    this.writes++;
     this.bias[i] = r.bias;
     this.counts[i] = r.count;
     this.lastT[i] = r.lastT;

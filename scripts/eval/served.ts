@@ -53,6 +53,8 @@ export interface ServedResult extends PrequentialResult {
   /** re-ranks run (coalesced in event time) */
   reranks: number;
   cpuSeconds: number;
+  /** Learners whose candidates each kernel scored (`ivf`: the inverted-file index of a catalogue above pipeline.ivfMinRows). */
+  candidates: { js: number; onnx: number; ivf: number };
   /** With an experiment: the same figures per variant, each over the test points of the learners assigned to it. */
   variants?: { experiment: string; variant: string; learners: number; testPoints: number; recall: number; ndcg: number }[];
 }
@@ -94,6 +96,8 @@ export async function runServed(
     signalRefreshMs: settings.signalRefreshMs,
     modelVersion: 'served-eval',
     kernel: 'js',
+    // large catalogues' inverted-file candidates as the stage runs them (LEARNSTREAM_IVF_MIN_ROWS / _NPROBE)
+    ivf: { minRows: config.pipeline.ivfMinRows, nprobe: config.pipeline.ivfNprobe },
     now,
     manualReranks: true,
     ranking,
@@ -128,6 +132,9 @@ export async function runServed(
       const before = p.reranker.pending;
       p.afterBatch();
       await p.reranker.runDue();
+      // a large catalogue's candidate index builds in the background: waited for here, so the replay ranks as a
+      // stage that has been running would (from the index once built), whatever the replay's wall-clock speed
+      await p.candidateIndex?.pending;
       reranks += before - p.reranker.pending;
       inBatch = 0;
       batchUsers.clear();
@@ -186,6 +193,7 @@ export async function runServed(
     personal,
     reranks,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    candidates: { ...p.scoredBy },
     ...(exp
       ? {
           variants: [...perVariant].map(([variant, v]) => ({

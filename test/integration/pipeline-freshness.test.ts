@@ -16,7 +16,7 @@ jest.setTimeout(120_000);
 describe('pipeline freshness (real stack)', () => {
   let h: PipelineHarness;
   let pipeline: Pipeline;
-  const scored = { onnx: 0, js: 0 };
+  const scored = { onnx: 0, js: 0, ivf: 0 };
 
   beforeAll(async () => {
     h = await createHarness(

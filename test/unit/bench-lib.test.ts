@@ -7,7 +7,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { buildScoreTopKModel } from '../../bench/lib/onnx';
-import { buildIvf, ivfScratch, searchIvf } from '../../bench/lib/ivf';
+import { buildIvf, ivfScratch, searchIvf } from '../../models/kernel/ivf';
 import { makeItems, makeTopics, makeUsers } from '../../bench/lib/factors';
 import { quantileSorted, summarize } from '../../bench/lib/stats';
 import { dotAll, topK } from '../../models/kernel';

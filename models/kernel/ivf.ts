@@ -1,5 +1,6 @@
-import { dotAll, topK } from '../../models/kernel';
-import { mulberry32 } from '../../models/random/prng';
+import { dotAll } from './dot';
+import { topK } from './topk';
+import { mulberry32 } from '../random/prng';
 
 /**
  * Inverted-file (IVF) candidate generation for maximum-inner-product top-k: k-means partitions the items, rows are
@@ -15,7 +16,10 @@ export interface IvfIndex {
   offsets: Int32Array;
   /** Original item index of each stored row. */
   ids: Int32Array;
+  /** The rows' vectors in partition order (empty when built with `copyVectors: false`: search reads the live rows). */
   vectors: Float32Array;
+  /** Rows indexed: items 0 .. n-1 of the matrix it was built from. */
+  n: number;
 }
 
 /** Returns, for each of the `n` rows of `points`, the index of the nearest (Euclidean) of `nc` centroids. */
@@ -48,6 +52,11 @@ export interface IvfBuildOptions {
   iters?: number;
   seed?: number;
   nearest?: NearestFn;
+  /**
+   * Copy the rows into partition order (default true: contiguous scans, {@link searchIvf}). false keeps only the
+   * assignment: a catalogue whose rows change online (the learner stage's replica) scores them where they live.
+   */
+  copyVectors?: boolean;
 }
 
 export async function buildIvf(items: Float32Array, n: number, dim: number, o: IvfBuildOptions): Promise<IvfIndex> {
@@ -86,13 +95,14 @@ export async function buildIvf(items: Float32Array, n: number, dim: number, o: I
   for (let c = 0; c < nlist; c++) offsets[c + 1] += offsets[c];
   const fill = offsets.slice(0, nlist);
   const ids = new Int32Array(n);
-  const vectors = new Float32Array(n * dim);
+  const copy = o.copyVectors ?? true;
+  const vectors = new Float32Array(copy ? n * dim : 0);
   for (let i = 0; i < n; i++) {
     const pos = fill[assign[i]]++;
     ids[pos] = i;
-    vectors.set(items.subarray(i * dim, (i + 1) * dim), pos * dim);
+    if (copy) vectors.set(items.subarray(i * dim, (i + 1) * dim), pos * dim);
   }
-  return { dim, nlist, centroids, offsets, ids, vectors };
+  return { dim, nlist, centroids, offsets, ids, vectors, n };
 }
 
 /** Reusable buffers for {@link searchIvf}; sized on first use. */
