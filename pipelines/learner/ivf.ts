@@ -124,14 +124,14 @@ export class LiveIvf {
 
   /**
    * Top `k` of `row[i] + user . factors[i]` over the probed partitions' rows and the rows added since the build.
-   * `row` is the learner's mask row over the whole table (item bias, -Infinity = excluded). The partitions are
+   * `mask(i)` is the learner's mask of row i: the row's bias, or -Infinity where excluded (history, inactive). The partitions are
    * scanned over the index's own contiguous copy of the rows and their bias (a gather from the live table cost a
    * cache miss per row: 3 ms per learner at 1M rows against ~0.5 ms contiguous); the best `k` + OVERFETCH of that scan
    * are then checked against the mask and scored from the live rows, so the scores returned are exact and only the
    * selection can lag the rows written since the build. When the mask removes so many of them that fewer than `k`
    * remain, the learner is scanned again with the mask on every probed row.
    */
-  search(table: ItemTable, user: Float32Array, row: Float32Array, k: number): TopKResult {
+  search(table: ItemTable, user: Float32Array, mask: (i: number) => number, k: number): TopKResult {
     const ix = this.index!;
     const d = table.dim;
     const n = table.size;
@@ -166,12 +166,12 @@ export class LiveIvf {
     let kept = 0;
     for (let r = 0; r < top.length; r++) {
       const i = rows[top[r]];
-      const m = row[i];
+      const m = mask(i);
       if (m === -Infinity) continue;
       keptRows[kept] = i;
       keptScores[kept++] = m + this.dot(user, table.factors, i, d);
     }
-    if (kept < Math.min(k, at) && want < at) return this.searchMasked(table, user, row, k, at);
+    if (kept < Math.min(k, at) && want < at) return this.searchMasked(table, user, mask, k, at);
     const order = topK(keptScores, kept, Math.min(k, kept));
     const outScores = new Float32Array(order.length);
     for (let r = 0; r < order.length; r++) {
@@ -182,13 +182,13 @@ export class LiveIvf {
   }
 
   /** The probed rows (`rows[0..count)` of the last scan) scored live with the mask: the fallback of {@link search}. */
-  private searchMasked(table: ItemTable, user: Float32Array, row: Float32Array, k: number, count: number): TopKResult {
+  private searchMasked(table: ItemTable, user: Float32Array, mask: (i: number) => number, k: number, count: number): TopKResult {
     const rows = this.rows;
     const scores = this.scores;
     let at = 0;
     for (let r = 0; r < count; r++) {
       const i = rows[r];
-      const m = row[i];
+      const m = mask(i);
       if (m === -Infinity) continue;
       scores[at] = m + this.dot(user, table.factors, i, table.dim);
       rows[at++] = i;

@@ -138,7 +138,13 @@ export class ListBuilder {
   rankSync(g: LearnerGroup, userId: string, l: Learner) {
     const table = this.o.items.table();
     const ranker = this.o.ranker;
-    const [top] = this.candidates.generateSync(table, [l.cf.vector], (_j, row) => ranker.mask(l, table, row), ranker.k);
+    const [top] = this.candidates.generateSync(
+      table,
+      [l.cf.vector],
+      (_j, row) => ranker.mask(l, table, row),
+      ranker.k,
+      () => ranker.filter(l, table),
+    );
     const now = this.o.now();
     return this.o.reviews.slot(l, table, this.o.variants.for(userId).ranker.rank(userId, l, table, g.knowledge, top, now), now);
   }
@@ -162,6 +168,7 @@ export class ListBuilder {
       live.map((x) => x.l.cf.vector),
       (j, row) => ranker.mask(live[j].l, table, row),
       ranker.k,
+      (j) => ranker.filter(live[j].l, table),
     );
     const now = this.o.now();
     live.forEach(({ l, group, j }, b) => {

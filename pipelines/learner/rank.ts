@@ -181,6 +181,22 @@ export class LearnerRanker {
   }
 
   /**
+   * The same exclusions as {@link mask} as a predicate over rows (true = may be offered), for candidate paths that
+   * check only the rows they selected (the IVF index of a large catalogue). The engaged set holds the history and
+   * completions too, by fingerprint, as rank() itself checks them.
+   */
+  filter(l: Learner, table: ItemTable): (i: number) => boolean {
+    const engaged = l.engaged;
+    if (engaged) {
+      const fp = table.fp;
+      return (i) => !engaged.hasFp(fp[i]);
+    }
+    const out = new Set([...l.history, ...l.completed]);
+    const ids = table.ids;
+    return (i) => !out.has(ids[i]);
+  }
+
+  /**
    * The learner's list: the recommender's relevance over its pool (transition targets of the recent resources, the
    * most popular, the collaborative candidates `top` from the kernel, the extras), the best `k` of it plus every
    * extra, re-ranked by models/ranking with the learning layer.

@@ -79,6 +79,13 @@ describe('IVF candidates', () => {
       for (let q = 1; q < g.scores.length; q++) expect(g.scores[q]).toBeLessThanOrEqual(g.scores[q - 1]);
     });
 
+    // the same exclusions as a row filter (the learner stage's path: no mask row over the catalogue): the same lists
+    const viaFilter = ivf.generateSync(table, us, adjust, 10, (j) => {
+      const out = new Set(excluded[j]);
+      return (i) => !out.has(i);
+    });
+    expect(viaFilter.map((g) => Array.from(g.indices))).toEqual(got.map((g) => Array.from(g.indices)));
+
     // a mask that removes more than the over-fetch of the best rows: scanned again with the mask, nothing masked returned
     const [wide] = exact.generateSync(table, [us[1]], () => undefined, 600);
     const masked = new Set(wide.indices.subarray(0, 500));

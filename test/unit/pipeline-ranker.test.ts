@@ -13,6 +13,33 @@ import { ItemTable } from '../../pipelines/model/item-table';
 import { EngagedSet } from '../../pipelines/model/engaged';
 
 describe('LearnerRanker', () => {
+  it("filter() excludes exactly the rows mask() sets to -Infinity (the IVF path's check), with and without an engaged set", () => {
+    const dim = 4;
+    const table = new ItemTable(dim);
+    for (let i = 0; i < 300; i++) table.set({ itemId: `r${i}`, factors: new Float32Array(dim), bias: 0, count: 1, lastT: 0, active: true });
+    const ranker = new LearnerRanker({ topN: 10 });
+    const base: Learner = {
+      cf: { vector: new Float32Array(dim), bias: 0, count: 1, lastT: 0 },
+      interactions: 3,
+      quizzes: 0,
+      history: ['r1', 'r7', 'r250'],
+      interests: [],
+      completed: ['r7', 'r42'],
+      lastEventAt: 1,
+    };
+    const engaged = new EngagedSet();
+    for (const id of ['r1', 'r7', 'r250', 'r42', 'r199']) engaged.add(id);
+    for (const l of [base, { ...base, engaged }]) {
+      const row = new Float32Array(table.size);
+      ranker.mask(l, table, row);
+      const ok = ranker.filter(l, table);
+      const masked = Array.from(row, (x, i) => (x === -Infinity ? i : -1)).filter((i) => i >= 0);
+      const filtered = Array.from(row, (_x, i) => (ok(i) ? -1 : i)).filter((i) => i >= 0);
+      expect(filtered).toEqual(masked);
+      expect(masked.length).toBe(l.engaged ? 5 : 4);
+    }
+  });
+
   it('ranks collaborative candidates plus extras with models/ranking', () => {
     const rng = mulberry32(11);
     const dim = 8;
