@@ -12,7 +12,7 @@ import { Matrix } from 'ml-matrix';
 import * as ort from 'onnxruntime-node';
 import { dotAll, OnnxTopK, topK } from '../models/kernel';
 import { makeItems, makeTopics, makeUsers } from './lib/factors';
-import { buildIvf, ivfScratch, searchIvf, type NearestFn } from '../models/kernel/ivf';
+import { buildIvf, ivfScratch, negHalfSquaredNorms, searchIvf, type NearestFn } from '../models/kernel/ivf';
 import { buildScoreTopKModel } from './lib/onnx';
 import { emitReport, newReport, progress, type BenchArgs } from './lib/report';
 import { round, timeAsync } from './lib/stats';
@@ -66,12 +66,7 @@ async function onnxSession(
 
 /** k-means assignment through onnxruntime: argmax of x.c - |c|^2/2 with a TopK(1), in chunks of 16k rows. */
 const nearestOnnx: NearestFn = async (points, n, centroids, nc, dim) => {
-  const half = new Float32Array(nc);
-  for (let c = 0; c < nc; c++) {
-    let s = 0;
-    for (let f = 0; f < dim; f++) s += centroids[c * dim + f] ** 2;
-    half[c] = -s / 2;
-  }
+  const half = negHalfSquaredNorms(centroids, nc, dim);
   const session = await onnxSession(centroids, nc, dim, 1, 2, half);
   const out = new Int32Array(n);
   const chunk = 16384;

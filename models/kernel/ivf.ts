@@ -25,22 +25,44 @@ export interface IvfIndex {
 /** Returns, for each of the `n` rows of `points`, the index of the nearest (Euclidean) of `nc` centroids. */
 export type NearestFn = (points: Float32Array, n: number, centroids: Float32Array, nc: number, dim: number) => Promise<Int32Array>;
 
-/** Plain-JS nearest centroid: argmax of x.c - |c|^2/2 (same argmin as the distance, one dot per pair). */
-export const nearestJs: NearestFn = (points, n, centroids, nc, dim) => {
+/** -|c|^2 / 2 of each of the `nc` centroids: with it, argmax of x.c - |c|^2/2 is the nearest centroid (one dot per pair). */
+export function negHalfSquaredNorms(centroids: Float32Array, nc: number, dim: number): Float32Array {
   const half = new Float32Array(nc);
   for (let c = 0; c < nc; c++) {
     let s = 0;
     for (let f = 0; f < dim; f++) s += centroids[c * dim + f] ** 2;
     half[c] = -s / 2;
   }
-  const scores = new Float32Array(nc);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
+  return half;
+}
+
+/**
+ * Nearest centroid of rows `from` .. `to`-1 of `points` into `out` (`half` from {@link negHalfSquaredNorms},
+ * `scores` a scratch of `nc`): the plain-JS assignment, whole ({@link nearestJs}) or in slices.
+ */
+export function assignNearest(
+  points: Float32Array,
+  from: number,
+  to: number,
+  centroids: Float32Array,
+  nc: number,
+  dim: number,
+  half: Float32Array,
+  scores: Float32Array,
+  out: Int32Array,
+): void {
+  for (let i = from; i < to; i++) {
     dotAll(points.subarray(i * dim, (i + 1) * dim), centroids, nc, dim, scores, half);
     let best = 0;
     for (let c = 1; c < nc; c++) if (scores[c] > scores[best]) best = c;
     out[i] = best;
   }
+}
+
+/** Plain-JS nearest centroid: argmax of x.c - |c|^2/2 (same argmin as the distance, one dot per pair). */
+export const nearestJs: NearestFn = (points, n, centroids, nc, dim) => {
+  const out = new Int32Array(n);
+  assignNearest(points, 0, n, centroids, nc, dim, negHalfSquaredNorms(centroids, nc, dim), new Float32Array(nc), out);
   return Promise.resolve(out);
 };
 

@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import type { ItemTable } from '../model/item-table';
 import { LiveIvf, nearestJsSliced, type LiveIvfOptions } from './ivf';
-import type { NearestFn } from '../../models/kernel/ivf';
+import { negHalfSquaredNorms, type NearestFn } from '../../models/kernel/ivf';
 
 export type { TopKResult };
 
@@ -74,12 +74,7 @@ export class CandidateGenerator {
     const onnx = this.onnx;
     if (!onnx) return nearestJsSliced;
     return async (points, n, centroids, nc, dim) => {
-      const half = new Float32Array(nc);
-      for (let c = 0; c < nc; c++) {
-        let s = 0;
-        for (let f = 0; f < dim; f++) s += centroids[c * dim + f] ** 2;
-        half[c] = -s / 2;
-      }
+      const half = negHalfSquaredNorms(centroids, nc, dim);
       const out = new Int32Array(n);
       const chunk = 8192;
       for (let a = 0; a < n; a += chunk) {

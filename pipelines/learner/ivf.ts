@@ -1,4 +1,4 @@
-import { buildIvf, type IvfIndex, type NearestFn } from '../../models/kernel/ivf';
+import { assignNearest, buildIvf, negHalfSquaredNorms, type IvfIndex, type NearestFn } from '../../models/kernel/ivf';
 import { dotAll } from '../../models/kernel/dot';
 import { topK } from '../../models/kernel/topk';
 import type { TopKResult } from '../../models/kernel/onnx-topk';
@@ -49,6 +49,7 @@ export class LiveIvf {
   readonly minRows: number;
   private readonly nprobe: number;
   private readonly rebuildWrites: number;
+  private readonly nlistOption: number | undefined;
   /** Completed builds (tests and diagnostics). */
   builds = 0;
   /** Wall ms of the last build. */
@@ -64,8 +65,6 @@ export class LiveIvf {
     this.rebuildWrites = o.rebuildWrites ?? 1;
     this.nlistOption = o.nlist;
   }
-
-  private readonly nlistOption: number | undefined;
 
   /** Rows indexed by the current build (0 before the first). */
   get indexed(): number {
@@ -219,22 +218,12 @@ export class LiveIvf {
 
 /** k-means assignment in plain JS, in slices that give the event loop back between them (no onnxruntime). */
 export const nearestJsSliced: NearestFn = async (points, n, centroids, nc, dim) => {
-  const half = new Float32Array(nc);
-  for (let c = 0; c < nc; c++) {
-    let s = 0;
-    for (let q = 0; q < dim; q++) s += centroids[c * dim + q] ** 2;
-    half[c] = -s / 2;
-  }
+  const half = negHalfSquaredNorms(centroids, nc, dim);
   const scores = new Float32Array(nc);
   const out = new Int32Array(n);
   const slice = Math.max(64, Math.floor(4_000_000 / Math.max(1, nc * dim)));
   for (let a = 0; a < n; a += slice) {
-    for (let i = a; i < Math.min(n, a + slice); i++) {
-      dotAll(points.subarray(i * dim, (i + 1) * dim), centroids, nc, dim, scores, half);
-      let best = 0;
-      for (let c = 1; c < nc; c++) if (scores[c] > scores[best]) best = c;
-      out[i] = best;
-    }
+    assignNearest(points, a, Math.min(n, a + slice), centroids, nc, dim, half, scores, out);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return out;
