@@ -246,8 +246,13 @@ export class StageRunner<S> {
         // in progress); only a longer stall pauses the partition, since resuming costs a fetch round trip.
         if (!(await this.waitReady(heartbeat, owned, 200))) {
           const resume = p.pause();
-          await this.waitReady(heartbeat, owned);
-          resume();
+          // Always resumed: a heartbeat that throws during the wait (the group is rebalancing) must not leave the
+          // partition paused in kafkajs' subscription state for good, a stage stuck while its process looks alive.
+          try {
+            await this.waitReady(heartbeat, owned);
+          } finally {
+            resume();
+          }
         }
       }
       const key = tpKey(batch.topic, g);
