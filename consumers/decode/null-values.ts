@@ -35,6 +35,7 @@ export function deadLetterNullValues<S>(processor: GroupProcessor<S>, decode: De
     snapshot: (group) => p.snapshot(group),
     drop: (group) => p.drop(group),
     ...(p.ready ? { ready: () => p.ready!() } : {}),
+    ...(p.waitingFor ? { waitingFor: () => p.waitingFor!() } : {}),
     ...(p.afterBatch ? { afterBatch: (group: number, behind?: number) => p.afterBatch!(group, behind) } : {}),
   };
 }

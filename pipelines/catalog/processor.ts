@@ -144,7 +144,14 @@ export class CatalogProcessor implements GroupProcessor<CatalogGroupJSON> {
   }
 
   ready(): boolean {
-    return this.o.sink.backlog <= 5000 && (this.o.contentVectors?.backlog ?? 0) <= 5000;
+    return this.waitingFor() === undefined;
+  }
+
+  waitingFor(): string | undefined {
+    if (this.o.sink.backlog > 5000) return `item-updates producer: ${this.o.sink.backlog} records not acknowledged (> 5000)`;
+    const content = this.o.contentVectors?.backlog ?? 0;
+    if (content > 5000) return `content-vectors producer: ${content} records not acknowledged (> 5000)`;
+    return undefined;
   }
 
   /** The resource's catalogue entry and curriculum node in the serving store. */

@@ -145,4 +145,9 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
   ready(): boolean {
     return this.o.factors.backlog <= 20000;
   }
+
+  waitingFor(): string | undefined {
+    const b = this.o.factors.backlog;
+    return b > 20000 ? `item-factors producer: ${b} records not acknowledged (> 20000)` : undefined;
+  }
 }

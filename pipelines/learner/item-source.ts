@@ -46,6 +46,8 @@ export interface ItemSource {
   flush(): Promise<void>;
   /** False while consumption should pause for the item side (backlog, replica staleness). */
   ready(): boolean;
+  /** While not ready: what the item side waits for (GroupProcessor.waitingFor). */
+  waitingFor(): string | undefined;
 }
 
 /** What both implementations tell the rest of the stage. */
@@ -137,6 +139,10 @@ export class OwnedItems implements ItemSource {
   ready(): boolean {
     return true;
   }
+
+  waitingFor(): string | undefined {
+    return undefined;
+  }
 }
 
 /**
@@ -215,8 +221,13 @@ export class ReplicatedItems implements ItemSource {
   }
 
   ready(): boolean {
+    return this.waitingFor() === undefined;
+  }
+
+  waitingFor(): string | undefined {
     const sink = this.o.sink;
-    if (sink.backlog > (this.o.maxSinkBacklog ?? 20000)) return false;
+    const maxBacklog = this.o.maxSinkBacklog ?? 20000;
+    if (sink.backlog > maxBacklog) return `item-updates producer: ${sink.backlog} records not acknowledged (> ${maxBacklog})`;
     const reflected = this.o.reflected;
     const maxLag = this.o.maxReplicaLag ?? 2000;
     if (sink.unreflected && sink.producedPartitions && reflected && maxLag > 0) {
@@ -224,10 +235,14 @@ export class ReplicatedItems implements ItemSource {
       // count them against every partition. Counting acknowledged ones only let a learner rank thousands of events
       // ahead of its replica (from an empty one at start) while the producer had not answered yet.
       const pending = sink.backlog;
-      if (pending > maxLag) return false;
-      for (const p of sink.producedPartitions()) if (sink.unreflected(p, reflected.get(p) ?? 0n) + pending > maxLag) return false;
+      if (pending > maxLag) return `item-updates producer: ${pending} gradients not acknowledged (> ${maxLag})`;
+      for (const p of sink.producedPartitions()) {
+        const behind = sink.unreflected(p, reflected.get(p) ?? 0n) + pending;
+        if (behind > maxLag)
+          return `item stage: ${behind} gradients of item-updates partition ${p} not yet in the item-factors replica (> ${maxLag})`;
+      }
     }
-    return true;
+    return undefined;
   }
 }
 

@@ -355,6 +355,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     return this.reranker.hasRoom() && this.source.ready();
   }
 
+  waitingFor(): string | undefined {
+    if (!this.reranker.hasRoom()) return `serving store: ${this.reranker.pending} re-ranks pending`;
+    return this.source.waitingFor();
+  }
+
   /** Exact counts and state of one learner (tests and diagnostics). */
   learner(userId: string): Learner | undefined {
     return this.find(userId)?.l;
