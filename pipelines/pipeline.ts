@@ -29,6 +29,21 @@ import { LagWatch, type LagWatchOptions } from './lag-watch';
 import { rewriteLearnerView, type LearnerRewriteResult } from './learner/rewrite';
 import { rewriteCatalogView, type CatalogRewriteResult } from './catalog/rewrite';
 
+/**
+ * /readyz lines of the stages paused for downstream readiness for `minMs` (default 30 s) or more, one per partition
+ * group, naming what it waits for (GroupProcessor.waitingFor).
+ */
+export function pauseReasons(runners: readonly Pick<StageRunner<unknown>, 'stage' | 'pauses'>[], minMs = 30_000): string[] {
+  const out: string[] = [];
+  for (const r of runners)
+    for (const w of r.pauses())
+      if (w.pausedMs >= minMs)
+        out.push(
+          `${r.stage} consumption paused for ${Math.round(w.pausedMs / 1000)} s (partition group ${w.group}), waiting for ${w.waitingFor ?? 'downstream'}`,
+        );
+  return out;
+}
+
 /** `experiment`: attribution per experiment variant; reads the learner stage's inputs in a group of its own. */
 export type StageName = 'learner' | 'item' | 'catalog' | 'experiment';
 
@@ -187,6 +202,7 @@ export class Pipeline {
       deadLetters,
       checkpointIntervalMs: p.checkpointIntervalMs,
       concurrency: p.partitionsConsumedConcurrently,
+      maxPauseMs: p.maxPauseMs,
       onFatal: this.o.onFatal,
     };
 
@@ -392,8 +408,9 @@ export class Pipeline {
   }
 
   /**
-   * Ready = started, every replica is following its topic, no consumer's lag has grown for minutes (./lag-watch.ts) and
-   * no serving-view rewrite runs (`rebuilding serving view (...)`). A replica whose consumer crashed leaves the process
+   * Ready = started, every replica is following its topic, no consumer's lag has grown for minutes (./lag-watch.ts), no
+   * stage has been paused for downstream readiness for 30 s or more (`<stage> consumption paused ...`) and no
+   * serving-view rewrite runs (`rebuilding serving view (...)`). A replica whose consumer crashed leaves the process
    * running but ranking against a table that no longer moves (and, with bounded staleness, the learner stage stalls
    * behind it): that is not ready, and the reason says which one and why.
    */
@@ -405,6 +422,9 @@ export class Pipeline {
       if (h && !h.ok) reasons.push(h.reason ?? 'replica down');
     }
     reasons.push(...this.lagWatch.reasons());
+    // Consumption paused for readiness for 30 s or more: which downstream is behind (a long pause is a stall at
+    // pipeline.maxPauseMs and the process restarts; docs/operations.md, "Stalls").
+    reasons.push(...pauseReasons(this.runners));
     // A rewrite of the serving view (Redis lost or restored from an older copy): the API serves fallbacks for what is
     // not back yet, so the process is not ready until it is done (docs/operations.md, "Serving view rebuilt").
     for (const e of this.epochs)

@@ -42,6 +42,11 @@ export interface GroupProcessor<S> {
    */
   ready?(): boolean;
   /**
+   * While ready() is false: which downstream is behind and by how much (e.g. `serving store: 5,012 re-ranks
+   * pending`), for the log line, /readyz and the stall message of a long readiness pause. Optional.
+   */
+  waitingFor?(): string | undefined;
+  /**
    * End of a batch of one input partition (e.g. broadcast what changed). Not awaited for correctness. `behind`: records
    * of that partition still to consume after this batch (high watermark - next offset): the consumer's lag.
    */
@@ -76,6 +81,33 @@ export interface StageRunnerOptions<S> {
    * paused consumer shows a growing lag instead of a frozen gauge. Default 5000; 0 = only after batches.
    */
   lagIntervalMs?: number;
+  /**
+   * Stall limit (ms): a readiness pause longer than this (`paused`), or an assigned partition with lag > 0 that gets no
+   * batch for this long (`no-fetch`), is a stall: counted (`pipeline.stall`), logged, and after `stallExitDelayMs`
+   * handed to onFatal, so the process exits non-zero and its supervisor restarts it; state resumes from the checkpoint,
+   * nothing is lost. A partition without lag gets no batch and is never a stall. Default 0 = off (tests); the
+   * pipeline passes config pipeline.maxPauseMs. The no-fetch check runs with the lag report (`lagIntervalMs`).
+   */
+  maxPauseMs?: number;
+  /** How long a stalled runner waits before onFatal, so one Prometheus scrape (5 s) sees the stall counted. Default 6000. */
+  stallExitDelayMs?: number;
+}
+
+/** One partition group waiting for downstream readiness: since when, and for what (GroupProcessor.waitingFor). */
+export interface ReadinessPause {
+  group: number;
+  pausedMs: number;
+  waitingFor?: string;
+}
+
+/** A stage that stopped consuming: the process should be restarted (StageRunnerOptions.maxPauseMs). */
+export class StallError extends LearnstreamError {
+  constructor(
+    message: string,
+    readonly reason: 'paused' | 'no-fetch',
+  ) {
+    super(message, { retriable: false });
+  }
 }
 
 interface GroupInfo {
@@ -110,6 +142,15 @@ export class StageRunner<S> {
   private lagInFlight: Promise<void> | null = null;
   /** topic:partition of every lag series this runner has set, so revoke and stop can remove them. */
   private readonly lagSeries = new Set<string>();
+  /** Partition groups waiting for downstream readiness now. */
+  private readonly waits = new Map<number, { since: number; waitingFor?: string }>();
+  /** topic:partition -> when kafkajs last handed over a batch of it or a record of it was applied (no-fetch check). */
+  private readonly lastFetch = new Map<string, number>();
+  /** topic:partition -> offset after the last batch kafkajs filtered to nothing (transaction markers, aborted records). */
+  private readonly filteredTo = new Map<string, bigint>();
+  /** When the assignment last changed or a readiness wait ended: partitions starved meanwhile get a fresh clock. */
+  private quietSince = Date.now();
+  private stalled: StallError | null = null;
 
   constructor(private readonly opts: StageRunnerOptions<S>) {
     this.interval = opts.checkpointIntervalMs ?? 5000;
@@ -150,8 +191,18 @@ export class StageRunner<S> {
       for (const t of topics) for (const p of assignment[t] ?? []) next.add(p);
       for (const p of this.assigned) if (!next.has(p)) this.forgetLag(p);
       this.assigned = next;
+      this.quietSince = Date.now();
+      this.filteredTo.clear();
       this.opts.logger.info('partition groups assigned', { stage: this.stage, groups: [...next] });
       for (const g of this.groups.keys()) if (!next.has(g)) void this.revoke(g);
+    });
+    // Every batch kafkajs hands over, also one it filtered to nothing (only transaction markers or aborted records),
+    // which never reaches eachBatch: the position it moved past counts for the no-fetch check, so a transactional
+    // producer's final marker (lag 1 that is never consumed) is not a stall.
+    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+      const key = tpKey(e.payload.topic, e.payload.partition);
+      this.lastFetch.set(key, Date.now());
+      if (e.payload.batchSize === 0) this.filteredTo.set(key, BigInt(e.payload.lastOffset) + 1n);
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
@@ -171,6 +222,7 @@ export class StageRunner<S> {
       Math.max(100, Math.floor(this.interval / 2)),
     );
     this.idleTimer.unref();
+    this.reportPaused();
     const lagEvery = this.opts.lagIntervalMs ?? 5000;
     if (lagEvery > 0) {
       this.lagTimer = setInterval(() => {
@@ -204,6 +256,7 @@ export class StageRunner<S> {
     info.next.clear();
     for (const topic of this.opts.topics) {
       const key = tpKey(topic, g);
+      this.filteredTo.delete(key);
       let offset: bigint | undefined = cp?.offsets[key] !== undefined ? BigInt(cp.offsets[key]) : undefined;
       if (offset === undefined) {
         const offs = await retryKafka(() => this.admin!.fetchTopicOffsets(topic));
@@ -241,20 +294,9 @@ export class StageRunner<S> {
         return; // the seeks make this batch stale; fetching resumes from the checkpoint's offsets
       }
       if (isStale()) return;
-      if (this.opts.processor.ready && !this.opts.processor.ready()) {
-        // Short hiccups are waited out holding the batch (kafkajs fetches nothing more for a partition whose batch is
-        // in progress); only a longer stall pauses the partition, since resuming costs a fetch round trip.
-        if (!(await this.waitReady(heartbeat, owned, 200))) {
-          const resume = p.pause();
-          // Always resumed: a heartbeat that throws during the wait (the group is rebalancing) must not leave the
-          // partition paused in kafkajs' subscription state for good, a stage stuck while its process looks alive.
-          try {
-            await this.waitReady(heartbeat, owned);
-          } finally {
-            resume();
-          }
-        }
-      }
+      // Short hiccups are waited out holding the batch (kafkajs fetches nothing more for a partition whose batch is in
+      // progress); only a longer wait pauses the partition, since resuming costs a fetch round trip.
+      if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitDownstream(g, heartbeat, owned, () => p.pause());
       const key = tpKey(batch.topic, g);
       const started = performance.now();
       let applied = 0;
@@ -279,6 +321,7 @@ export class StageRunner<S> {
         info.next.set(key, offset + 1n);
         info.dirty = true;
         resolveOffset(m.offset);
+        this.lastFetch.set(key, Date.now());
         applied++;
         if (applied % 200 === 0) await heartbeat();
         if (applied % YIELD_EVERY === 0) {
@@ -287,7 +330,7 @@ export class StageRunner<S> {
           // of this process runs, and the learner ran a whole batch ahead of a replica it starved (from an empty one
           // at start). Readiness is rechecked for the same reason.
           await new Promise<void>((r) => setImmediate(r));
-          if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitReady(heartbeat, owned);
+          if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitDownstream(g, heartbeat, owned);
         }
       }
       if (applied > 0) {
@@ -339,25 +382,123 @@ export class StageRunner<S> {
             const c = committed.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === g)?.offset;
             position = BigInt(c !== undefined && Number(c) >= 0 ? c : o.low);
           }
-          this.emitLag(topic, g, Number(BigInt(o.high) - position));
+          const lag = Number(BigInt(o.high) - position);
+          this.emitLag(topic, g, lag);
+          this.checkFetching(topic, g, lag, BigInt(o.high));
         }
       });
+      this.reportPaused();
     } catch (err) {
       this.opts.logger.debug('lag report failed (retried at the next interval)', { stage: this.stage, err });
     }
   }
 
+  /**
+   * Waits (heartbeating) until downstream is ready, or the group is stopped or revoked. With `pause` (at a batch's
+   * start) a wait longer than 200 ms pauses the partition, and it is always resumed: a heartbeat that throws during
+   * the wait (the group is rebalancing) left it paused in kafkajs' subscription state for good before, a stage stuck
+   * while its process looked alive. The wait is recorded while it lasts (paused-seconds gauge, /readyz, stall check).
+   */
+  private async waitDownstream(g: number, heartbeat: () => Promise<void>, go: () => boolean, pause?: () => () => void): Promise<void> {
+    const w = { since: Date.now(), waitingFor: this.opts.processor.waitingFor?.() };
+    this.waits.set(g, w);
+    try {
+      if (pause && (await this.waitReady(w, heartbeat, go, 200))) return;
+      const resume = pause?.();
+      try {
+        await this.waitReady(w, heartbeat, go);
+      } finally {
+        resume?.();
+      }
+    } finally {
+      this.waits.delete(g);
+      this.quietSince = Date.now();
+      this.reportPaused();
+    }
+  }
+
+  /**
+   * No-fetch stall: the partition has records to consume (past what kafkajs filtered away) and has had no batch, and
+   * no record applied, for maxPauseMs, while no readiness wait runs here (that is the `paused` check's, and a wait
+   * holds back the other partitions of this runner too). A partition without lag gets no batch: never a stall.
+   */
+  private checkFetching(topic: string, g: number, lag: number, high: bigint): void {
+    const max = this.opts.maxPauseMs ?? 0;
+    const key = tpKey(topic, g);
+    const filtered = this.filteredTo.get(key);
+    if (max <= 0 || lag <= 0 || (filtered !== undefined && filtered >= high) || this.waits.size > 0) return;
+    const idleMs = Date.now() - Math.max(this.lastFetch.get(key) ?? 0, this.quietSince);
+    if (idleMs >= max) this.stall('no-fetch', `${key} has ${lag} records to consume and got no batch for ${Math.round(idleMs / 1000)} s`);
+  }
+
   /** Polls the processor's readiness (heartbeating) until ready, `go()` turns false (stopped, revoked), or `limitMs`; false only on the limit. */
-  private async waitReady(heartbeat: () => Promise<void>, go: () => boolean, limitMs = Infinity): Promise<boolean> {
+  private async waitReady(
+    w: { since: number; waitingFor?: string },
+    heartbeat: () => Promise<void>,
+    go: () => boolean,
+    limitMs = Infinity,
+  ): Promise<boolean> {
     let waited = 0;
     while (go() && !this.opts.processor.ready!()) {
       if (waited >= limitMs) return false;
       await new Promise((r) => setTimeout(r, 5));
       waited += 5;
-      if (waited % 1000 === 0) await heartbeat();
-      if (waited % 30000 === 0) this.opts.logger.warn('downstream behind: consumption paused', { stage: this.stage, waitedMs: waited });
+      if (waited % 1000 !== 0) continue;
+      w.waitingFor = this.opts.processor.waitingFor?.() ?? w.waitingFor;
+      this.reportPaused();
+      const pausedMs = Date.now() - w.since;
+      const max = this.opts.maxPauseMs ?? 0;
+      if (max > 0 && pausedMs >= max)
+        this.stall(
+          'paused',
+          `consumption paused ${Math.round(pausedMs / 1000)} s for readiness, waiting for ${w.waitingFor ?? 'downstream'}`,
+        );
+      if (waited % 30000 === 0)
+        this.opts.logger.warn('downstream behind: consumption paused', { stage: this.stage, pausedMs, waitingFor: w.waitingFor });
+      await heartbeat();
     }
     return true;
+  }
+
+  /** Readiness waits of this runner now (the longest first is not promised). */
+  pauses(): ReadinessPause[] {
+    const now = Date.now();
+    return [...this.waits].map(([group, w]) => ({ group, pausedMs: now - w.since, waitingFor: w.waitingFor }));
+  }
+
+  /** learnstream_pipeline_consumption_paused_seconds{stage}: the longest readiness wait now, 0 when none. */
+  private reportPaused(): void {
+    const longest = Math.max(0, ...this.pauses().map((p) => p.pausedMs));
+    this.opts.emit.emit('consumer.paused', { stage: this.stage, pausedMs: longest });
+  }
+
+  /**
+   * A stall (StageRunnerOptions.maxPauseMs): counted and logged once, then, after a delay that lets one scrape see the
+   * count, handed to onFatal (the process exits non-zero and is restarted). Consumption stays as it is meanwhile.
+   */
+  private stall(reason: 'paused' | 'no-fetch', detail: string): void {
+    if (this.stalled || this.stopping) return;
+    const delay = this.opts.stallExitDelayMs ?? 6000;
+    const err = (this.stalled = new StallError(
+      `${this.stage} stage stalled (${reason}): ${detail}; limit ${this.opts.maxPauseMs} ms (pipeline.maxPauseMs)`,
+      reason,
+    ));
+    this.opts.emit.emit('pipeline.stall', { stage: this.stage, reason });
+    this.opts.logger.error(
+      `stage stalled (${reason}): exiting in ${delay} ms so the supervisor restarts it; state resumes from its checkpoint`,
+      {
+        stage: this.stage,
+        reason,
+        detail,
+        maxPauseMs: this.opts.maxPauseMs,
+      },
+    );
+    setTimeout(() => this.opts.onFatal?.(err), delay).unref();
+  }
+
+  /** The stall this runner reported, if any (tests, diagnostics). */
+  get stalledWith(): StallError | null {
+    return this.stalled;
   }
 
   private async applyWithRetry(g: number, record: InputRecord): Promise<void> {

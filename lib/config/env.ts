@@ -104,6 +104,12 @@ export const ENV_VARS: EnvVar[] = [
     'Pipeline state checkpoint interval per partition group (default 5000).',
   ),
   v(
+    'MAX_PAUSE_MS',
+    'pipeline.maxPauseMs',
+    'int',
+    'A readiness pause, or no batch for a partition with lag, longer than this is a stall: the pipeline process exits non-zero to be restarted (default 180000; 0 = off).',
+  ),
+  v(
     'LEARNER_INSTANCES',
     'pipeline.learnerInstances',
     'int',

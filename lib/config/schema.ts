@@ -212,6 +212,12 @@ export const configSchema = z
         ivfNprobe: z.number().int().min(1).default(16),
         /** Model state snapshot interval (ms). */
         checkpointIntervalMs: z.number().int().min(100).default(5000),
+        /**
+         * Stall limit (ms): a stage whose consumption stays paused for readiness this long, or a partition with lag
+         * that gets no batch this long, is a stall: learnstream_pipeline_stalls_total, and the process exits non-zero
+         * to be restarted by its supervisor (state resumes from the checkpoint). 0 = off. Default 180000 (3 min).
+         */
+        maxPauseMs: z.number().int().min(0).default(180_000),
         /** Bounded per-learner history length. */
         historyLength: z.number().int().min(1).max(10000).default(200),
         /** Concurrent partitions processed per consumer. */

@@ -52,6 +52,8 @@ export interface Metrics {
   servingRebuilds: Counter<'stage' | 'cause'>;
   checkpointRestoreFallbacks: Counter<'stage' | 'reason'>;
   servingRebuildPending: Gauge<'stage'>;
+  consumptionPaused: Gauge<'stage'>;
+  stalls: Counter<'stage' | 'reason'>;
 }
 
 /**
@@ -104,6 +106,8 @@ const OWNERS: Record<Exclude<keyof Metrics, 'registry'>, MetricsRole[]> = {
   servingRebuilds: ['pipeline'],
   checkpointRestoreFallbacks: ['pipeline'],
   servingRebuildPending: ['pipeline'],
+  consumptionPaused: ['pipeline'],
+  stalls: ['pipeline'],
 };
 
 // One metric set per registry: a second createMetrics() on the same registry (e.g. API and collector in one process)
@@ -301,6 +305,18 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
       labelNames: ['stage'],
       registers: on('servingRebuildPending'),
     }),
+    consumptionPaused: new Gauge({
+      name: 'learnstream_pipeline_consumption_paused_seconds',
+      help: "How long a stage's consumption has been paused because downstream is behind (serving store, producer, the item stage behind the replica): its longest current readiness wait in this process; 0 when not paused.",
+      labelNames: ['stage'],
+      registers: on('consumptionPaused'),
+    }),
+    stalls: new Counter({
+      name: 'learnstream_pipeline_stalls_total',
+      help: 'Stalls of a stage (reason: paused = a readiness pause longer than pipeline.maxPauseMs, no-fetch = a partition with lag that got no batch that long); the process exits non-zero after each so its supervisor restarts it.',
+      labelNames: ['stage', 'reason'],
+      registers: on('stalls'),
+    }),
   };
   // Standard names (process_*, nodejs_*) on purpose: they are what every Node.js dashboard and alert already expects.
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -329,6 +345,13 @@ export function bindInstrumentation(instr: Instrumentation, m: Metrics): () => v
     instr.on('consumer.lag', (e) =>
       m.consumerLag.set({ group: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.lag)),
     ),
+    instr.on('consumer.paused', (e) => {
+      m.consumptionPaused.set({ stage: e.stage }, sec(e.pausedMs));
+      // The stall counters exist at 0 while the stage runs: a stall's process exits 6 s after counting, and a series
+      // that first appears at 1 shows no increase() in Prometheus.
+      for (const reason of ['paused', 'no-fetch']) m.stalls.inc({ stage: e.stage, reason }, 0);
+    }),
+    instr.on('pipeline.stall', (e) => m.stalls.inc({ stage: e.stage, reason: e.reason })),
     instr.on('consumer.lagGone', (e) => m.consumerLag.remove({ group: e.group, topic: e.topic, partition: String(e.partition) })),
     instr.on('deadLetter', (e) => m.deadLetters.inc({ topic: e.topic, reason: e.reason })),
     instr.on('rerank', (e) => m.rerankDuration.observe(sec(e.durationMs))),

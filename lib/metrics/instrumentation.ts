@@ -21,6 +21,16 @@ export interface InstrumentationEvents {
   'list.written': { freshnessMs: number; source?: string };
   /** Consumer lag of one partition (messages between committed offset and high watermark). */
   'consumer.lag': { group: string; topic: string; partition: number; lag: number };
+  /**
+   * How long the stage's consumption has been paused for downstream readiness (the longest wait of its partitions in
+   * this process), 0 when it is not: after every wait, each second of one, and with every lag report.
+   */
+  'consumer.paused': { stage: string; pausedMs: number };
+  /**
+   * The stage stopped consuming (consumers/runner, pipeline.maxPauseMs): `paused` = a readiness pause past the limit,
+   * `no-fetch` = a partition with lag that got no batch that long. The process exits to be restarted.
+   */
+  'pipeline.stall': { stage: string; reason: 'paused' | 'no-fetch' };
   /** The partition is no longer consumed here (revoked, or the consumer stopped): its lag series is removed. */
   'consumer.lagGone': { group: string; topic: string; partition: number };
   /** A message went to the dead-letter topic. `reason` is a stable machine code (PoisonMessageError.reason). */

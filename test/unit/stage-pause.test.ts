@@ -2,19 +2,29 @@
  * The stage runner's readiness pause (issue 17, "nothing stuck"): a partition the runner pauses while downstream is
  * behind is always resumed, also when the wait ends with an exception. A heartbeat throws while the group rebalances;
  * before the fix that left the partition paused in kafkajs for good: the stage consumed nothing more while its process
- * looked alive. The runner is driven through its real kafkajs callbacks (start, GROUP_JOIN, eachBatch) by a hand-built
- * consumer and EachBatchPayload; fake timers run the readiness polling, so nothing here waits on the clock.
+ * looked alive. The pause is visible while it lasts (consumer.paused, pauses() for /readyz), and a pause, or a
+ * partition with lag that gets no batch, longer than maxPauseMs is a stall: counted once and handed to onFatal (the
+ * process exits and is restarted); a partition without lag never is. The runner is driven through its real kafkajs
+ * callbacks (start, GROUP_JOIN, START_BATCH_PROCESS, eachBatch) by a hand-built consumer and EachBatchPayload; fake
+ * timers run the readiness polling and the lag timer, so nothing here waits on the clock.
  */
 import type { Batch, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { StageRunner, type GroupProcessor, type InputRecord } from '../../consumers/runner/stage-runner';
+import {
+  StageRunner,
+  StallError,
+  type GroupProcessor,
+  type InputRecord,
+  type StageRunnerOptions,
+} from '../../consumers/runner/stage-runner';
 import { MemoryCheckpointStore } from '../../consumers/state/checkpoint';
+import { pauseReasons } from '../../pipelines/pipeline';
 import { createLogger } from '../../lib/log';
-import { noopEmitter } from '../../lib/metrics/instrumentation';
+import { createInstrumentation, type InstrumentationEvents } from '../../lib/metrics/instrumentation';
 
 const TOPIC = 'in';
 
 /** The kafkajs consumer and admin surface the runner uses, recording what it is asked to do. */
-function fakeKafka() {
+function fakeKafka(offsets = { high: '10' }) {
   const listeners = new Map<string, (e: { payload: unknown }) => void>();
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | null = null;
   const consumer = {
@@ -35,7 +45,7 @@ function fakeKafka() {
   const admin = {
     connect: () => Promise.resolve(),
     disconnect: () => Promise.resolve(),
-    fetchTopicOffsets: () => Promise.resolve([{ partition: 0, offset: '0', low: '0', high: '10' }]),
+    fetchTopicOffsets: () => Promise.resolve([{ partition: 0, offset: offsets.high, low: '0', high: offsets.high }]),
     fetchOffsets: () => Promise.resolve([{ topic: TOPIC, partitions: [{ partition: 0, offset: '-1' }] }]),
   };
   const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
@@ -43,6 +53,10 @@ function fakeKafka() {
     kafka,
     join: (partitions: number[]) => listeners.get('group_join')!({ payload: { memberAssignment: { [TOPIC]: partitions } } }),
     batch: (p: EachBatchPayload) => eachBatch!(p),
+    /** kafkajs handed over a batch it filtered to nothing (only transaction markers): eachBatch never sees it. */
+    filtered: (lastOffset: string) =>
+      listeners.get('start_batch_process')!({ payload: { topic: TOPIC, partition: 0, batchSize: 0, lastOffset } }),
+    offsets,
   };
 }
 
@@ -83,23 +97,31 @@ function processor(isReady: () => boolean) {
   return { proc, applied };
 }
 
-async function startedRunner(proc: GroupProcessor<null>) {
+async function startedRunner(proc: GroupProcessor<null>, opts: Partial<StageRunnerOptions<null>> = {}) {
   const k = fakeKafka();
+  const instr = createInstrumentation();
+  const paused: number[] = [];
+  const stalls: InstrumentationEvents['pipeline.stall'][] = [];
+  const fatal: unknown[] = [];
+  instr.on('consumer.paused', (e) => paused.push(e.pausedMs));
+  instr.on('pipeline.stall', (e) => stalls.push(e));
   const runner = new StageRunner({
     kafka: k.kafka,
     groupId: 'g',
     topics: [TOPIC],
     processor: proc,
     store: new MemoryCheckpointStore(),
-    logger: createLogger({ level: 'error' }),
-    emit: noopEmitter,
+    logger: createLogger({ level: 'error', write: () => undefined }),
+    emit: instr,
     lagIntervalMs: 0,
+    onFatal: (err) => fatal.push(err),
+    ...opts,
   });
   await runner.start();
   k.join([0]);
   // The first batch of a group restores its checkpoint (none: earliest) and seeks; the next one is consumed.
   await k.batch(payload([0], () => Promise.resolve()).p);
-  return { runner, k };
+  return { runner, k, paused, stalls, fatal };
 }
 
 describe('stage runner readiness pause', () => {
@@ -131,5 +153,74 @@ describe('stage runner readiness pause', () => {
     await handled;
     expect(calls).toMatchObject({ paused: 1, resumed: 1, resolved: ['0', '1', '2'] });
     expect(applied).toEqual(['0', '1', '2']);
+  });
+
+  it('shows the pause while it lasts (consumer.paused, pauses() with what it waits for) and 0 after it', async () => {
+    let ready = false;
+    const { proc } = processor(() => ready);
+    proc.waitingFor = () => (ready ? undefined : 'serving store: 5012 re-ranks pending');
+    const { k, runner, paused } = await startedRunner(proc);
+    const handled = k.batch(payload([0], () => Promise.resolve()).p);
+    await jest.advanceTimersByTimeAsync(3000);
+    expect(runner.pauses()).toEqual([{ group: 0, pausedMs: 3000, waitingFor: 'serving store: 5012 re-ranks pending' }]);
+    expect(paused.at(-1)).toBeGreaterThanOrEqual(2000); // the gauge moves once a second of the wait
+    expect(pauseReasons([runner])).toEqual([]); // /readyz names a pause from 30 s on
+    await jest.advanceTimersByTimeAsync(28_000);
+    expect(pauseReasons([runner])).toEqual([
+      'test consumption paused for 31 s (partition group 0), waiting for serving store: 5012 re-ranks pending',
+    ]);
+    ready = true;
+    await jest.advanceTimersByTimeAsync(10);
+    await handled;
+    expect(runner.pauses()).toEqual([]);
+    expect(paused.at(-1)).toBe(0);
+  });
+
+  it('makes a readiness pause longer than maxPauseMs a stall: counted once, then onFatal after the exit delay', async () => {
+    const { proc } = processor(() => false);
+    proc.waitingFor = () => 'item stage: 2301 gradients of item-updates partition 3 not yet in the item-factors replica';
+    const { k, runner, stalls, fatal } = await startedRunner(proc, { maxPauseMs: 5000, stallExitDelayMs: 2000 });
+    void k.batch(payload([0], () => Promise.resolve()).p);
+    await jest.advanceTimersByTimeAsync(4000);
+    expect(stalls).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(stalls).toEqual([{ stage: 'test', reason: 'paused' }]);
+    expect(fatal).toEqual([]); // not before one scrape could see the count
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(stalls).toHaveLength(1);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toBeInstanceOf(StallError);
+    expect((fatal[0] as Error).message).toMatch(/test stage stalled \(paused\): .*item stage: 2301 gradients/);
+    expect(runner.stalledWith?.reason).toBe('paused');
+  });
+
+  it('makes a partition with lag that gets no batch for maxPauseMs a no-fetch stall', async () => {
+    const { proc } = processor(() => true);
+    const { stalls, fatal } = await startedRunner(proc, { maxPauseMs: 5000, stallExitDelayMs: 0, lagIntervalMs: 1000 });
+    // position 0 after the restore, high watermark 10: lag 10, and kafkajs hands over nothing (a partition left paused)
+    await jest.advanceTimersByTimeAsync(4000);
+    expect(stalls).toEqual([]);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(stalls).toEqual([{ stage: 'test', reason: 'no-fetch' }]);
+    await jest.advanceTimersByTimeAsync(10);
+    expect((fatal[0] as Error).message).toMatch(/no-fetch.*in:0 has 10 records to consume and got no batch/);
+  });
+
+  it('never calls an idle partition without lag a stall, nor one whose tail kafkajs filtered away (transaction markers)', async () => {
+    const idle = await startedRunner(processor(() => true).proc, { maxPauseMs: 5000, stallExitDelayMs: 0, lagIntervalMs: 1000 });
+    idle.k.offsets.high = '0'; // nothing to consume
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(idle.stalls).toEqual([]);
+    await idle.runner.stop();
+
+    const marker = await startedRunner(processor(() => true).proc, { maxPauseMs: 5000, stallExitDelayMs: 0, lagIntervalMs: 1000 });
+    const { p } = payload([0, 1, 2], () => Promise.resolve());
+    await marker.k.batch(p); // position 3
+    marker.k.offsets.high = '4';
+    marker.k.filtered('3'); // offset 3 is a commit marker: lag 1 that no batch will ever consume
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(marker.stalls).toEqual([]);
+    expect(marker.fatal).toEqual([]);
+    await marker.runner.stop();
   });
 });
