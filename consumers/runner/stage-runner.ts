@@ -150,6 +150,8 @@ export class StageRunner<S> {
   private readonly filteredTo = new Map<string, bigint>();
   /** When the assignment last changed or a readiness wait ended: partitions starved meanwhile get a fresh clock. */
   private quietSince = Date.now();
+  /** Partition groups restoring their checkpoint now: no batch comes meanwhile, and that is not a no-fetch stall. */
+  private readonly loading = new Set<number>();
   private stalled: StallError | null = null;
 
   constructor(private readonly opts: StageRunnerOptions<S>) {
@@ -290,7 +292,13 @@ export class StageRunner<S> {
     const info = this.group(g);
     await info.mutex.run(async () => {
       if (!info.loaded) {
-        await this.load(g, info);
+        this.loading.add(g);
+        try {
+          await this.load(g, info);
+        } finally {
+          this.loading.delete(g);
+          for (const topic of this.opts.topics) this.lastFetch.set(tpKey(topic, g), Date.now());
+        }
         return; // the seeks make this batch stale; fetching resumes from the checkpoint's offsets
       }
       if (isStale()) return;
@@ -420,13 +428,14 @@ export class StageRunner<S> {
   /**
    * No-fetch stall: the partition has records to consume (past what kafkajs filtered away) and has had no batch, and
    * no record applied, for maxPauseMs, while no readiness wait runs here (that is the `paused` check's, and a wait
-   * holds back the other partitions of this runner too). A partition without lag gets no batch: never a stall.
+   * holds back the other partitions of this runner too) and its group is not restoring (the clock starts when the
+   * restore ends). A partition without lag gets no batch: never a stall.
    */
   private checkFetching(topic: string, g: number, lag: number, high: bigint): void {
     const max = this.opts.maxPauseMs ?? 0;
     const key = tpKey(topic, g);
     const filtered = this.filteredTo.get(key);
-    if (max <= 0 || lag <= 0 || (filtered !== undefined && filtered >= high) || this.waits.size > 0) return;
+    if (max <= 0 || lag <= 0 || (filtered !== undefined && filtered >= high) || this.waits.size > 0 || this.loading.has(g)) return;
     const idleMs = Date.now() - Math.max(this.lastFetch.get(key) ?? 0, this.quietSince);
     if (idleMs >= max) this.stall('no-fetch', `${key} has ${lag} records to consume and got no batch for ${Math.round(idleMs / 1000)} s`);
   }
