@@ -284,6 +284,7 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     const mk = (name: string, args: string[]) => {
       const env = stageEnv(config, { ...LEAN, LEARNSTREAM_METRICS_PORT: String(base) });
       const p = new StageProcess(`dist-${name}`, [...args, '--no-encoder', '--state', 'files', '--state-dir', dir], env, work);
+      p.supervise = true; // a stall exits to be restarted (pipeline.maxPauseMs): the state must come out exact all the same
       procs.push(p);
       return p;
     };
@@ -341,6 +342,17 @@ describeIf('pipeline crash equivalence (real stack, kill -9)', () => {
     });
     expect(await item.stop()).toBe(0);
     process.stdout.write(`distributed: kills at checkpointed positions ${points.join(', ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    // Readiness pauses, stalls and the restarts they caused, for the log (docs/operations.md, "Stalls").
+    for (const l of [...instances, item]) {
+      const said = l
+        .log()
+        .split('\n')
+        .filter((line) => /stage stalled|consumption paused|fatal/.test(line));
+      const exits = l.ownExits.length ? `; exited on its own ${l.ownExits.length}x (codes ${l.ownExits.join(', ')}), restarted` : '';
+      process.stdout.write(
+        `distributed: ${l.name}: ${said.length} pause/stall lines${exits}${said.length ? `\n  ${said.slice(-4).join('\n  ')}` : ''}\n`,
+      );
+    }
 
     const learners = learnerStates(dir);
     expect(learners.size).toBe(truth.perLearner.size);

@@ -11,6 +11,14 @@ export class StageProcess {
   private exitP: Promise<number | null> | null = null;
   readonly logFile: string;
   starts = 0;
+  /**
+   * Restart the process 1 s after it exits on its own (not through kill9 or stop), as npm start's supervisor,
+   * systemd and Kubernetes do: a stage that stalls exits non-zero to be restarted (pipeline.maxPauseMs).
+   */
+  supervise = false;
+  /** Exit codes of the exits the test did not ask for, in order. */
+  readonly ownExits: (number | null)[] = [];
+  private asked = false;
 
   constructor(
     readonly name: string,
@@ -30,8 +38,16 @@ export class StageProcess {
     });
     fs.closeSync(log);
     this.starts++;
+    this.asked = false;
     const child = this.child;
     this.exitP = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    child.once('exit', (code) => {
+      if (this.asked || !this.supervise) return;
+      this.ownExits.push(code);
+      setTimeout(() => {
+        if (!this.asked && this.child === child) this.start();
+      }, 1000).unref();
+    });
   }
 
   /** The OS process id while it runs. */
@@ -46,6 +62,7 @@ export class StageProcess {
   /** kill -9: no shutdown hook runs, in-memory state since the last checkpoint is lost. */
   async kill9(): Promise<void> {
     if (!this.child) return;
+    this.asked = true;
     this.child.kill('SIGKILL');
     await this.exitP;
     this.child = null;
@@ -70,6 +87,7 @@ export class StageProcess {
         }
       }
     }
+    this.asked = true;
     this.child.kill('SIGTERM');
     const code = await this.exitP;
     this.child = null;
