@@ -37,6 +37,11 @@ export interface RankInput<C extends Candidate = Candidate> {
   similarity?: (c: C) => ArrayLike<number> | undefined;
   /** The caller guarantees every candidate its own resourceId (e.g. one per item-table row): no duplicate check. */
   uniqueIds?: boolean;
+  /**
+   * The caller guarantees no candidate is in `learner.completed` (e.g. it excluded them when it chose the candidates):
+   * no completed check per candidate. The completed set still counts for prerequisites.
+   */
+  excludesCompleted?: boolean;
 }
 
 export interface RankResult {
@@ -72,17 +77,24 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
   const o = resolveRankOptions(options);
   const seen = input.uniqueIds ? null : new Set<string>();
   const completed = input.learner.completed;
-  const candidates: C[] = [];
-  for (let k = 0; k < input.candidates.length; k++) {
-    const c = input.candidates[k];
-    if (completed.has(c.resourceId)) continue;
-    if (seen) {
-      // one hash lookup instead of has + add: the size grows only for an id not seen yet
-      const size = seen.size;
-      seen.add(c.resourceId);
-      if (seen.size === size) continue;
+  // nothing completed (or nothing completed among the candidates) and ids unique, the learner stage's case: nothing
+  // to drop, no copy of the candidates
+  const checkCompleted = completed.size > 0 && input.excludesCompleted !== true;
+  let candidates: readonly C[] = input.candidates;
+  if (seen !== null || checkCompleted) {
+    const kept: C[] = [];
+    for (let k = 0; k < input.candidates.length; k++) {
+      const c = input.candidates[k];
+      if (checkCompleted && completed.has(c.resourceId)) continue;
+      if (seen) {
+        // one hash lookup instead of has + add: the size grows only for an id not seen yet
+        const size = seen.size;
+        seen.add(c.resourceId);
+        if (seen.size === size) continue;
+      }
+      kept.push(c);
     }
-    candidates.push(c);
+    candidates = kept;
   }
   const head = Math.min(o.topN, o.mmrHead ?? o.topN);
   const poolSize = Math.max(head, head * o.mmrPool);
