@@ -8,6 +8,8 @@ const STRIDE = 16;
 /** The guess aims at this many times k above it, so that fewer than k (the fallback) is rare. */
 const MARGIN = 1.5;
 
+/** Collected keys beyond k above which the k-th is selected before sorting (a selection costs ~2 passes). */
+const SELECT_SLACK = 32;
 /** Indices below this fit beside a float32's 32 bits in a double's 53-bit integers. */
 const INDEX_SPAN = 2 ** 21;
 
@@ -18,7 +20,8 @@ let sample = new Float64Array(0);
  * `topK(scores.subarray(at, at + n), n, k)` exactly (best first, ties to the lower index, -Infinity never returned),
  * for long rows and large k, where the heap's sift-downs dominate (k = 300 over 10k rows: most of what onnxruntime's
  * TopK or the heap spend). A threshold is guessed from a strided sample so that about 1.5k scores lie at or above it;
- * one pass collects those, and only they are sorted. Whenever fewer than k reach the guess, the guess was not below
+ * one pass collects those as packed (score bits, index) keys, the k-th of them is selected and only the best k are
+ * sorted. Whenever fewer than k reach the guess, the guess was not below
  * the k-th best and the row goes to the heap instead; so does any row holding a NaN (the heap's own order for it).
  * Exact because every score of the top k, and every score tied with the k-th, is at or above the k-th best, which
  * is at or above the guess when at least k scores reach it.
@@ -38,18 +41,25 @@ export function topKSelect(scores: Float32Array, at: number, n: number, k: numbe
   if (m < r) return topK(scores.subarray(at, at + n), n, k);
   const guess = selectKth(sample, m, m - r);
   if (keys.length < n) keys = new Float64Array(n);
+  const bits = bitsOf(scores);
   let c = 0;
   for (let i = 0; i < n; i++) {
     const x = scores[at + i];
     // !(x < guess): at or above the guess, or NaN
     if (!(x < guess)) {
       if (x !== x) return topK(scores.subarray(at, at + n), n, k);
-      keys[c++] = orderKey(x, i);
+      keys[c++] = orderKey(bits[at + i], i);
     }
   }
   if (c < k) return topK(scores.subarray(at, at + n), n, k);
-  // one number per entry whose ascending order is (score descending, index ascending), sorted without a comparator
-  sortNumbers(keys, 0, c);
+  // one number per entry whose ascending order is (score descending, index ascending), sorted without a comparator;
+  // only the best k need it: a selection of the k-th key first when the guess let many more through (keys are unique)
+  let sorted = c;
+  if (c > k + SELECT_SLACK) {
+    selectKth(keys, c, k - 1);
+    sorted = k;
+  }
+  sortNumbers(keys, 0, sorted);
   const out = new Int32Array(k);
   // the index: key - floor(key / span) * span, exact below 2^53 with a power-of-two span (a float % is an fmod call)
   for (let r = 0; r < k; r++) {
@@ -59,19 +69,24 @@ export function topKSelect(scores: Float32Array, at: number, n: number, k: numbe
   return out;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+/** An Int32Array over the same memory as the last score array seen (the batch's score matrix, reused per learner). */
+let bitView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+function bitsOf(scores: Float32Array): Int32Array {
+  if (bitView.buffer !== scores.buffer || bitView.byteOffset !== scores.byteOffset || bitView.length !== scores.length)
+    bitView = new Int32Array(scores.buffer, scores.byteOffset, scores.length);
+  return bitView;
+}
 
 /**
  * (score, index) as one integer below 2^53 that sorts ascending in the order (score descending, then index
- * ascending): the score's float32 bits made order-preserving (sign flipped, negatives inverted), then inverted for
- * descending, times INDEX_SPAN, plus the index. -0 counts as 0 (they tie, as the heap compares them).
+ * ascending), from the score's float32 bits `v` (as int32): a non-negative float (v >= 0) larger in value is larger in
+ * bits, so 2^31 - 1 - v; a negative one (v < 0) is more negative with larger unsigned bits, so v as unsigned, which
+ * lies above every non-negative key. Times INDEX_SPAN, plus the index. -0 (v = -2^31) counts as 0 (they tie, as the
+ * heap compares them).
  */
-function orderKey(x: number, i: number): number {
-  f32[0] = x === 0 ? 0 : x;
-  const bits = u32[0];
-  const ascending = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-  return (0xffffffff - ascending) * INDEX_SPAN + i;
+function orderKey(v: number, i: number): number {
+  const key = v >= 0 ? 0x7fffffff - v : v === -0x80000000 ? 0x7fffffff : v >>> 0;
+  return key * INDEX_SPAN + i;
 }
 
 let copy = new Float64Array(0);

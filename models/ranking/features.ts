@@ -204,19 +204,24 @@ export function scoreCandidates(
   const unmetFrac = view().fill(0);
   const popularity = view();
   const partial = view();
+  // Without a popularity weight (the learner stage: popularity is inside the recommender's relevance) the log
+  // popularity only feeds the returned items' features: computed for those alone. 0 × a finite value is the 0 the
+  // relevance sum gets either way (logMax finite: every value is); NaN marks "not computed yet".
+  const lazyPopularity = w.popularity === 0 && Number.isFinite(logMax);
+  const popularityOf = (i: number): number => (logMax > 0 ? Math.log1p(Math.max(0, pop[i])) / logMax : 0);
   for (let i = 0; i < n; i++) {
     const c = candidates[i];
     matchCosines(c, learner, cos);
     interestCos[i] = cos[0];
     recentCos[i] = cos[1];
-    popularity[i] = logMax > 0 ? Math.log1p(Math.max(0, pop[i])) / logMax : 0;
+    popularity[i] = lazyPopularity ? Number.NaN : popularityOf(i);
     const prereqs = c.prerequisites;
     if (prereqs && prereqs.length > 0) {
       let unmet = 0;
       for (const p of prereqs) if (!learner.completed.has(p) && !learner.mastered?.has(p)) unmet++;
       unmetFrac[i] = unmet / prereqs.length;
     }
-    partial[i] = relevanceOf(w, o, base[i], collab[i], interestCos[i], recentCos[i], 0, popularity[i], unmetFrac[i]);
+    partial[i] = relevanceOf(w, o, base[i], collab[i], interestCos[i], recentCos[i], 0, lazyPopularity ? 0 : popularity[i], unmetFrac[i]);
   }
   // Difficulty adds between min(0, w) and max(0, w): a candidate whose best case stays under the keep-th worst case
   // cannot reach the list, so its P(success) is never asked for.
@@ -246,7 +251,17 @@ export function scoreCandidates(
     const s = predictSuccess?.(learner.userId, candidates[i].resourceId, candidates[i]);
     if (s !== undefined) success[i] = s;
     if (!Number.isNaN(success[i])) fit[i] = difficultyFit(success[i], o.targetSuccess, o.difficultyWidth);
-    relevance[i] = relevanceOf(w, o, base[i], collab[i], interestCos[i], recentCos[i], fit[i], popularity[i], unmetFrac[i]);
+    relevance[i] = relevanceOf(
+      w,
+      o,
+      base[i],
+      collab[i],
+      interestCos[i],
+      recentCos[i],
+      fit[i],
+      lazyPopularity ? 0 : popularity[i],
+      unmetFrac[i],
+    );
   }
   const recentRank = new Map((learner.recent ?? []).map((r, i) => [r.resourceId, i]));
   return {
@@ -271,6 +286,7 @@ export function scoreCandidates(
       const s = Number.isNaN(success[i]) ? undefined : success[i];
       const collabPct = collabAt(i);
       const popPct = percentileIn(popSorted, mPop, pop[i]);
+      if (lazyPopularity && Number.isNaN(popularity[i])) popularity[i] = popularityOf(i);
       return {
         collab: Number.isNaN(collabPct) ? undefined : collabPct,
         interest,

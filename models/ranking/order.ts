@@ -205,3 +205,44 @@ function precedes(ra: number, a: number, rb: number, b: number, ids: readonly { 
 function before(keys: Float64Array, order: Int32Array, ids: readonly { resourceId: string }[], a: number, b: number): boolean {
   return precedes(keys[a], order[a], keys[b], order[b], ids);
 }
+
+/**
+ * Moves the first `k` of `order[lo, hi)` in {@link sortByRelevance}'s order (relevance descending, ties by id) into
+ * `order[lo, lo + k)`, in no particular order, the rest after: a quickselect with the same pivots and partition, so
+ * sorting the prefix then gives exactly the first `k` entries a full sort gives (the order is a strict total order).
+ */
+export function selectByRelevance(
+  keys: Float64Array,
+  order: Int32Array,
+  lo: number,
+  hi: number,
+  k: number,
+  ids: readonly { resourceId: string }[],
+): void {
+  const t = lo + k;
+  if (k <= 0 || t >= hi) return;
+  while (hi - lo > SMALL) {
+    const mid = (lo + hi) >>> 1;
+    if (before(keys, order, ids, mid, lo)) swap(keys, order, mid, lo);
+    if (before(keys, order, ids, hi - 1, lo)) swap(keys, order, hi - 1, lo);
+    if (before(keys, order, ids, hi - 1, mid)) swap(keys, order, hi - 1, mid);
+    swap(keys, order, lo, mid);
+    const pk = keys[lo];
+    const po = order[lo];
+    let i = lo + 1;
+    let j = hi - 1;
+    for (;;) {
+      while (i <= j && precedes(keys[i], order[i], pk, po, ids)) i++;
+      while (i <= j && precedes(pk, po, keys[j], order[j], ids)) j--;
+      if (i >= j) break;
+      swap(keys, order, i++, j--);
+    }
+    swap(keys, order, lo, j);
+    // [lo, j) precede the pivot at j, (j, hi) follow it
+    if (j === t || j + 1 === t) return;
+    if (j > t) hi = j;
+    else lo = j + 1;
+  }
+  // a short range: sorted, which places its share of the first k too
+  sortByRelevance(keys, order, lo, hi, ids);
+}

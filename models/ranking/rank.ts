@@ -1,6 +1,6 @@
 import { scoreCandidates } from './features';
 import { mmrSelect } from './mmr';
-import { sortByRelevance } from './order';
+import { selectByRelevance, sortByRelevance } from './order';
 import { reasonsFor } from './reasons';
 import {
   DEFAULT_RANK_OPTIONS,
@@ -37,6 +37,11 @@ export interface RankInput<C extends Candidate = Candidate> {
   similarity?: (c: C) => ArrayLike<number> | undefined;
   /** The caller guarantees every candidate its own resourceId (e.g. one per item-table row): no duplicate check. */
   uniqueIds?: boolean;
+  /**
+   * The caller guarantees no candidate is in `learner.completed` (e.g. it excluded them when it chose the candidates):
+   * no completed check per candidate. The completed set still counts for prerequisites.
+   */
+  excludesCompleted?: boolean;
 }
 
 export interface RankResult {
@@ -71,18 +76,25 @@ export function rank<C extends Candidate>(input: RankInput<C>, options: RankOpti
 function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptionsInput, scratch: Scratch): RankResult {
   const o = resolveRankOptions(options);
   const seen = input.uniqueIds ? null : new Set<string>();
-  const candidates: C[] = [];
   const completed = input.learner.completed;
-  for (let k = 0; k < input.candidates.length; k++) {
-    const c = input.candidates[k];
-    if (completed.has(c.resourceId)) continue;
-    if (seen) {
-      // one hash lookup instead of has + add: the size grows only for an id not seen yet
-      const size = seen.size;
-      seen.add(c.resourceId);
-      if (seen.size === size) continue;
+  // nothing completed (or nothing completed among the candidates) and ids unique, the learner stage's case: nothing
+  // to drop, no copy of the candidates
+  const checkCompleted = completed.size > 0 && input.excludesCompleted !== true;
+  let candidates: readonly C[] = input.candidates;
+  if (seen !== null || checkCompleted) {
+    const kept: C[] = [];
+    for (let k = 0; k < input.candidates.length; k++) {
+      const c = input.candidates[k];
+      if (checkCompleted && completed.has(c.resourceId)) continue;
+      if (seen) {
+        // one hash lookup instead of has + add: the size grows only for an id not seen yet
+        const size = seen.size;
+        seen.add(c.resourceId);
+        if (seen.size === size) continue;
+      }
+      kept.push(c);
     }
-    candidates.push(c);
+    candidates = kept;
   }
   const head = Math.min(o.topN, o.mmrHead ?? o.topN);
   const poolSize = Math.max(head, head * o.mmrPool);
@@ -93,7 +105,9 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
     candidates[i].isNew === true && (Number.isNaN(interestCosine) ? 0 : interestCosine) >= o.reasonCosine;
   const s = scoreCandidates(candidates, input.learner, input.predictSuccess, o, keep, reserve > 0 ? explore : undefined, scratch.block);
   const rel = s.relevance;
-  const order = byRelevance(candidates, rel, s.scored, scratch);
+  // sorted only as far as the list can reach (the MMR pool and the tail), the rest on demand (exploration picks)
+  const ranked = byRelevance(candidates, rel, s.scored, scratch, keep);
+  const order = ranked.order;
   const n = candidates.length;
   const poolLen = Math.min(poolSize, order.length);
   let picked: number[];
@@ -129,6 +143,7 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
     for (const i of picked) if (explore(i, interestCos[i])) have++;
     const extra: number[] = [];
     for (let r = 0; r < order.length && extra.length < reserve - have; r++) {
+      if (r === ranked.sorted) ranked.sortRest();
       const i = order[r];
       if (listed[i] !== 1 && explore(i, interestCos[i])) extra.push(i);
     }
@@ -167,7 +182,13 @@ function rankWith<C extends Candidate>(input: RankInput<C>, options: RankOptions
  * comparator `rel[b] - rel[a] || (id a < id b ? -1 : 1)`, sorted with inline comparisons (order.ts). A NaN relevance
  * (only from NaN inputs) makes that comparator inconsistent and its result the built-in sort's own: kept for it.
  */
-function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored: Uint8Array, scratch: Scratch): Int32Array {
+function byRelevance(
+  candidates: readonly Candidate[],
+  rel: Float64Array,
+  scored: Uint8Array,
+  scratch: Scratch,
+  limit: number,
+): { order: Int32Array; sorted: number; sortRest: () => void } {
   const n = candidates.length;
   const idx = scratch.order(n);
   const keys = scratch.keys(n);
@@ -183,10 +204,19 @@ function byRelevance(candidates: readonly Candidate[], rel: Float64Array, scored
     const order = Array.from(idx.subarray(0, m));
     order.sort((a, b) => rel[b] - rel[a] || (candidates[a].resourceId < candidates[b].resourceId ? -1 : 1));
     idx.set(order);
-    return idx.subarray(0, m);
+    return { order: idx.subarray(0, m), sorted: m, sortRest: () => undefined };
   }
-  sortByRelevance(keys, idx, 0, m, candidates);
-  return idx.subarray(0, m);
+  // Only the first `limit` need their order: a selection moves them to the front (the same strict order), then they
+  // alone are sorted; order[limit, m) is sorted by sortRest() when a caller reads that far.
+  const head = Math.min(limit, m);
+  const out = { order: idx.subarray(0, m), sorted: head, sortRest: () => undefined as void };
+  selectByRelevance(keys, idx, 0, m, head, candidates);
+  sortByRelevance(keys, idx, 0, head, candidates);
+  out.sortRest = () => {
+    if (out.sorted < m) sortByRelevance(keys, idx, out.sorted, m, candidates);
+    out.sorted = m;
+  };
+  return out;
 }
 
 /**

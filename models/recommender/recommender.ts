@@ -58,6 +58,15 @@ export class Recommender {
   private bestFrom = new Int32Array(0);
   private mark = new Uint8Array(0);
   private popKey = new Float64Array(0);
+  /**
+   * Per item: the popularity term 2^(key - max) last computed, and the key and pool maximum it was computed from. An
+   * item's key moves only when it is engaged with (or its row is copied), the pool's maximum only when the most
+   * popular item is, so most of a pool's terms are a comparison instead of a Math.pow. Exact: the same inputs give
+   * the same double.
+   */
+  private popTermKey = new Float64Array(0);
+  private popTermMax = new Float64Array(0);
+  private popTerm = new Float64Array(0);
 
   constructor(o: RecommenderOptions = {}) {
     this.window = o.window ?? 16;
@@ -200,11 +209,22 @@ export class Recommender {
       for (let j = 0; j < m; j++) v += (collab![j] - mean) * (collab![j] - mean);
       sd = Math.sqrt(v / m) || 1;
     }
+    const termKey = this.popTermKey;
+    const termMax = this.popTermMax;
+    const term = this.popTerm;
     for (let j = 0; j < m; j++) {
       const i = pool[j];
       const tr = acc[i] * fT;
       const k = popKey[j];
-      const pop = maxPop === -Infinity || k === -Infinity ? 0 : Math.pow(2, k - maxPop);
+      let pop = 0;
+      if (maxPop !== -Infinity && k !== -Infinity) {
+        if (termKey[i] === k && termMax[i] === maxPop) pop = term[i];
+        else {
+          pop = term[i] = Math.pow(2, k - maxPop);
+          termKey[i] = k;
+          termMax[i] = maxPop;
+        }
+      }
       let s = tr + this.popularityWeight * pop;
       if (cfW > 0) s += (cfW * (collab![j] - mean)) / sd;
       out[j] = s;
@@ -235,5 +255,14 @@ export class Recommender {
     this.bestC = new Float64Array(cap);
     this.bestFrom = new Int32Array(cap);
     this.mark = new Uint8Array(cap);
+    // NaN never equals a key: every term is computed on first use
+    const grow = (a: Float64Array) => {
+      const b = new Float64Array(cap).fill(Number.NaN);
+      b.set(a);
+      return b;
+    };
+    this.popTermKey = grow(this.popTermKey);
+    this.popTermMax = grow(this.popTermMax);
+    this.popTerm = grow(this.popTerm);
   }
 }

@@ -73,6 +73,7 @@ export const MAX_INTERESTS = 5;
 /** Share of a candidate's relevance its transitions must carry for the "learners who did X went on to this" reason. */
 const BECAUSE_SHARE = 0.5;
 const POPULAR_REFRESH_MS = 1000;
+const NOTHING_COMPLETED: ReadonlySet<string> = new Set<string>();
 
 /**
  * The learner stage's ranking: collaborative candidates from the batched kernel (history and completed masked), plus
@@ -209,7 +210,8 @@ export class LearnerRanker {
     top: TopKResult,
     now: number,
   ): RecommendedItem[] {
-    const completed = new Set(l.completed);
+    // most learners have completed nothing: one shared empty set (never written) instead of a new one per re-rank
+    const completed = l.completed.length === 0 ? NOTHING_COMPLETED : new Set(l.completed);
     const interests = l.interests.slice(0, MAX_INTERESTS).map((x) => ({ label: x, rows: table.rowsWithTopic(x.toLowerCase()) }));
     const engaged = l.engaged;
     // the engaged set holds the history and the completions too (fingerprints of row ids: no string lookups)
@@ -314,9 +316,17 @@ export class LearnerRanker {
     const practisedSkills = new Set(
       knowledge && l.quizzes > 0 ? knowledge.mastery(userId).flatMap((x) => (x.attempts > 0 ? [x.skill] : [])) : [],
     );
-    // one candidate per pool row, and rows have distinct ids
+    // one candidate per pool row, and rows have distinct ids; every pool row passed `allowed`, which excludes the
+    // completed resources (the engaged set holds them: every interaction, 'complete' included, is added to it)
     const items = rank(
-      { candidates, learner: { userId, completed, recent, practisedSkills }, predictSuccess, similarity, uniqueIds: true },
+      {
+        candidates,
+        learner: { userId, completed, recent, practisedSkills },
+        predictSuccess,
+        similarity,
+        uniqueIds: true,
+        excludesCompleted: true,
+      },
       this.rankOptions,
     ).items;
     return cold && byContent.length > 0 ? this.interestsFirst(items, candidates) : items;

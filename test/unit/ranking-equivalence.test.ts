@@ -8,7 +8,7 @@ import { makeRankCase } from '../../bench/lib/rank-inputs';
 import { mulberry32 } from '../../models/random/prng';
 import { mmrSelect, rank } from '../../models/ranking';
 import { percentileRanks } from '../../models/ranking/features';
-import { selectKth } from '../../models/ranking/order';
+import { selectByRelevance, selectKth, sortByRelevance } from '../../models/ranking/order';
 import { percentileRanks as referencePercentileRanks } from './rank-reference/features';
 import { mmrSelect as referenceMmrSelect } from './rank-reference/mmr';
 import { rank as referenceRank } from './rank-reference/rank';
@@ -79,6 +79,21 @@ describe('rank() equals the reference implementation', () => {
     expect(JSON.stringify(rank(reentrant, outer.options))).toBe(JSON.stringify(referenceRank(outer.input, outer.options)));
     expect(innerLists[innerLists.length - 1]).toBe(JSON.stringify(referenceRank(inner.input, inner.options)));
   });
+  it('exploration picks far below the sorted head (rank() sorts only the first max(topN, pool) by relevance), 12 seeds', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { input, options } = makeRankCase(99_000 + seed, { n: 350, shape: 'learner' });
+      // new interest-matched resources at the bottom of the relevance order: reserveNew has to read past the head
+      const candidates = input.candidates.map((c, i) =>
+        i % 37 === 3
+          ? { ...c, isNew: true, popularity: 0, interestMatch: { label: 'deep', cosine: 0.36 }, collabScore: -50 - i }
+          : { ...c, isNew: false },
+      );
+      const deep = { ...input, candidates };
+      const got = rank(deep, { ...options, reserveNew: 3 });
+      expect(got.items.filter((i) => i.reasons.some((r) => r.code === 'new-resource')).length).toBeGreaterThan(0);
+      expect(JSON.stringify(got)).toBe(JSON.stringify(referenceRank(deep, { ...options, reserveNew: 3 })));
+    }
+  });
   it('the mixed cases cover ties, reserve, prerequisites and every reason code', () => {
     const codes = new Set<string>();
     let tiedScores = 0;
@@ -122,6 +137,34 @@ describe('the ranker parts equal the reference on hostile inputs', () => {
         percentileRanks(v, got);
         referencePercentileRanks(v, want);
         expect(Array.from(got)).toEqual(Array.from(want));
+      }
+    }
+  });
+
+  it('selectByRelevance then a sort of the prefix gives the first k of a full sortByRelevance (ties by id)', () => {
+    const rng = mulberry32(10);
+    for (const n of sizes.filter((s) => s > 0)) {
+      for (let t = 0; t < 20; t++) {
+        // ties in relevance (ids decide), -0 beside 0, infinities; no NaN (rank() keeps the built-in sort for it)
+        const rel = values(rng, n, false).map((x) => (rng() < 0.05 ? (rng() < 0.5 ? Infinity : -Infinity) : x));
+        const ids = Array.from({ length: n }, (_, i) => ({ resourceId: `r${Math.floor(rng() * 1e6)}-${i}` }));
+        const fullKeys = Float64Array.from(rel);
+        const fullOrder = Int32Array.from({ length: n }, (_, i) => i);
+        sortByRelevance(fullKeys, fullOrder, 0, n, ids);
+        for (const k of [0, 1, Math.floor(rng() * n), n - 1, n, n + 3]) {
+          const keys = Float64Array.from(rel);
+          const order = Int32Array.from({ length: n }, (_, i) => i);
+          selectByRelevance(keys, order, 0, n, k, ids);
+          const head = Math.min(Math.max(k, 0), n);
+          // the first k are the best k, in any order; sorted they are the full sort's prefix
+          expect(new Set(order.subarray(0, head))).toEqual(new Set(fullOrder.subarray(0, head)));
+          sortByRelevance(keys, order, 0, head, ids);
+          expect(Array.from(order.subarray(0, head))).toEqual(Array.from(fullOrder.subarray(0, head)));
+          // and sorting the rest completes the full order
+          sortByRelevance(keys, order, head, n, ids);
+          expect(Array.from(order)).toEqual(Array.from(fullOrder));
+          for (let i = 0; i < n; i++) expect(keys[i]).toBe(rel[order[i]]);
+        }
       }
     }
   });

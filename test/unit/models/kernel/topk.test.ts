@@ -69,6 +69,59 @@ describe('topKSelect', () => {
   });
 });
 
+describe("topKSelect, edge cases: the heap's answer in every one", () => {
+  const same = (row: Float32Array, at: number, n: number, k: number) =>
+    expect(Array.from(topKSelect(row, at, n, k))).toEqual(Array.from(topK(row.subarray(at, at + n), n, k)));
+
+  it('k > n, k = n, k above a quarter of n, k = 0', () => {
+    const rng = mulberry32(21);
+    const row = Float32Array.from({ length: 5000 }, () => Math.floor(rng() * 50) / 7);
+    for (const k of [5001, 9000, 5000, 1251, 1250, 0]) same(row, 0, 5000, k);
+  });
+
+  it('ties everywhere: equal scores go to the lower index, also across the k-th', () => {
+    const rng = mulberry32(22);
+    for (const levels of [1, 2, 3, 40]) {
+      const row = Float32Array.from({ length: 6000 }, () => Math.floor(rng() * levels));
+      for (const k of [1, 17, 300, 1000]) same(row, 0, 6000, k);
+    }
+  });
+
+  it('-Infinity: never returned, fewer finite scores than k, a row of -Infinity only', () => {
+    const rng = mulberry32(23);
+    const sparse = Float32Array.from({ length: 8000 }, (_, i) => (i % 97 === 0 ? rng() : -Infinity));
+    for (const k of [10, 82, 83, 300]) same(sparse, 0, 8000, k);
+    expect(Array.from(topKSelect(new Float32Array(8000).fill(-Infinity), 0, 8000, 300))).toEqual([]);
+    // the sample sees only -Infinity, the rest of the row is finite
+    const hidden = Float32Array.from({ length: 8000 }, (_, i) => (i % 16 === 0 ? -Infinity : rng()));
+    same(hidden, 0, 8000, 300);
+  });
+
+  it('NaN inside or outside the sampled positions, +Infinity, negative scores, -0 beside 0', () => {
+    const rng = mulberry32(24);
+    for (const at of [0, 3]) {
+      const base = Float32Array.from({ length: at + 8192 }, () => (rng() - 0.7) * 4);
+      for (const nanAt of [at + 16 * 5, at + 16 * 5 + 1, at + 8191]) {
+        const row = base.slice();
+        row[nanAt] = Number.NaN;
+        same(row, at, 8192, 300);
+      }
+      const signed = base.slice();
+      for (let i = at; i < at + 8192; i += 3) signed[i] = i % 2 ? -0 : 0;
+      signed[at + 77] = Infinity;
+      signed[at + 78] = Infinity;
+      for (const k of [1, 2, 300, 2000]) same(signed, at, 8192, k);
+    }
+  });
+
+  it('a guess far below the k-th (many more collected than k): the selection before the sort keeps the order', () => {
+    const rng = mulberry32(25);
+    // the sampled positions hold the row's lowest scores, so the guess lets nearly the whole row through
+    const row = Float32Array.from({ length: 10000 }, (_, i) => (i % 16 === 0 ? -5 - rng() : rng()));
+    for (const k of [1, 33, 300, 2500]) same(row, 0, 10000, k);
+  });
+});
+
 describe('bestKUnordered', () => {
   it('is the set topK returns, in index order (ties to the lower index, -Infinity excluded)', () => {
     const rng = mulberry32(13);

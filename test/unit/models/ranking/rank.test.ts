@@ -28,6 +28,24 @@ describe('rank', () => {
     expect(items.map((i) => i.resourceId)).toEqual(['b', 'c']);
   });
 
+  it('excludesCompleted / uniqueIds skip only the checks: the same list where the candidates hold no completed or duplicate id', () => {
+    const cands: Candidate[] = [
+      { resourceId: 'calc2', collabScore: 5, prerequisites: ['calc1'], title: 'Calculus II' },
+      { resourceId: 'stats', collabScore: 4 },
+      { resourceId: 'linalg2', collabScore: 3, prerequisites: ['linalg1'] },
+      { resourceId: 'poetry', collabScore: 1 },
+    ];
+    for (const completed of [new Set<string>(), new Set(['calc1'])]) {
+      const checked = rank({ candidates: cands, learner: learner({ completed }) }, { topN: 10 });
+      const trusted = rank({ candidates: cands, learner: learner({ completed }), uniqueIds: true, excludesCompleted: true }, { topN: 10 });
+      expect(JSON.stringify(trusted)).toBe(JSON.stringify(checked));
+    }
+    // the completed set still satisfies prerequisites: calc2 is "next after" calc1 only when calc1 is completed
+    const after = rank({ candidates: cands, learner: learner({ completed: new Set(['calc1']) }), excludesCompleted: true }, { topN: 10 });
+    expect(after.items[0].resourceId).toBe('calc2');
+    expect(after.items[0].reasons.map((r) => r.code)).toContain('next-after');
+  });
+
   it('demotes resources whose prerequisites are unmet, and says "next after" when they are met', () => {
     const cands: Candidate[] = [
       { resourceId: 'calc2', collabScore: 5, prerequisites: ['calc1'], title: 'Calculus II' },

@@ -102,6 +102,34 @@ describe('Recommender', () => {
     expect(rec.pool(s, [0], [], 10, () => true, 0).sort()).toEqual([1, 2]);
   });
 
+  it('reuses a popularity term only while its key and the pool maximum are unchanged: the same scores as a fresh recommender', () => {
+    const rng = mulberry32(5);
+    const s = new ItemSignals({ popularityHalfLifeSeconds: 30 * DAY });
+    const cached = new Recommender({ collabWeight: 0 });
+    const scoreWith = (rec: Recommender, recent: number[], extra: number[], allowed: (i: number) => boolean) => {
+      const pool = rec.pool(s, recent, extra, 60, allowed, 0);
+      const out = new Float64Array(pool.length);
+      const parts = {
+        transition: new Float64Array(pool.length),
+        because: new Int32Array(pool.length),
+        popularity: new Float64Array(pool.length),
+      };
+      rec.score(s, pool, undefined, out, parts);
+      return { pool, out: Array.from(out), popularity: Array.from(parts.popularity) };
+    };
+    for (let step = 0; step < 300; step++) {
+      // popularity moves (also for the most popular item, which moves every pool's maximum), links now and then
+      s.addPopularity(Math.floor(rng() * 60), 1 + Math.floor(rng() * 3), step * 3600);
+      if (step % 3 === 0) s.addLink(Math.floor(rng() * 60), Math.floor(rng() * 60), 1, step * 3600);
+      const recent = [Math.floor(rng() * 60), Math.floor(rng() * 60)];
+      const extra = Array.from({ length: 10 }, () => Math.floor(rng() * 60));
+      // excluding the most popular item now and then gives a pool whose maximum is another item's key
+      const banned = step % 4 === 0 ? s.topPopular()[0] : -1;
+      const allowed = (i: number) => i !== banned;
+      expect(scoreWith(cached, recent, extra, allowed)).toEqual(scoreWith(new Recommender({ collabWeight: 0 }), recent, extra, allowed));
+    }
+  });
+
   it('links: from each recent item (position-decayed) to the new one, and back at reverseWeight; none to itself', () => {
     const rec = new Recommender({ window: 2, positionDecay: 0.5, reverseWeight: 0.25 });
     expect(rec.links([7, 8, 9], 8)).toEqual([
