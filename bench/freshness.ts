@@ -16,6 +16,7 @@ import { startProfile } from './lib/cpuprofile';
 import { cpuMs, round, summarize } from './lib/stats';
 import { summarise } from './profile';
 import * as fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Row } from './lib/table';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,6 +98,9 @@ export async function run(args: BenchArgs): Promise<void> {
       io.sends = io.batches = io.reranks = 0;
       const stopProfile = args.rest.includes('--profile') && rate === profileRate ? startProfile(`freshness-${rate}`) : null;
       const c0 = cpuMs();
+      // how long the event loop was held (a re-rank batch ranked in one block delays every ack behind it)
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
       const sent = await paced(w, msgs, rate);
       expected += msgs.length;
       // let the stage catch up (bounded): events it is still behind on show up as high freshness, as they should
@@ -104,6 +108,7 @@ export async function run(args: BenchArgs): Promise<void> {
       while (consumed < expected && Date.now() - t1 < 30_000) await sleep(20);
       const behind = expected - consumed;
       await learner.pipeline.learner!.reranker.drain();
+      loop.disable();
       // the whole process: producer, learner and item stages, replica; live traffic (one event per learner per batch)
       const cpuPerEvent = (cpuMs() - c0) / msgs.length;
       if (stopProfile) {
@@ -141,6 +146,8 @@ export async function run(args: BenchArgs): Promise<void> {
         p99_ms: round(s.p99),
         max_ms: round(s.max),
         not_consumed_after_30s: behind,
+        loop_delay_p99_ms: round(loop.percentile(99) / 1e6),
+        loop_delay_max_ms: round(loop.max / 1e6),
         process_cpu_ms_per_event: round(cpuPerEvent),
       });
       const per = (n: number) => round(n / msgs.length);
@@ -181,6 +188,7 @@ export async function run(args: BenchArgs): Promise<void> {
     notes: [
       `${users.toLocaleString()} learners, ${items.toLocaleString()} resources (dim ${base.model.dim}, top-${base.pipeline.topN} lists), re-rank coalescing ${base.pipeline.rerankIntervalMs} ms, ${base.kafka.partitions} partitions, one learner-stage process.`,
       'Percentiles are over lists written during each step (one per re-rank; a list reflecting several events counts once, for its newest).',
+      `loop_delay: event-loop delay (perf_hooks, 5 ms resolution) over the step: how long the loop was held at once. Re-rank chunk: pipeline.rerankChunk ${base.pipeline.rerankChunk} (0 = a batch ranked in one block).`,
     ],
   });
   report.sections.push({

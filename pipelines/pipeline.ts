@@ -126,6 +126,7 @@ export function learnerStageSettings(config: Config): {
     refreshPerRow: p.refreshPerRow,
     refreshIndexEntries: p.refreshIndexEntries,
     interestRerankMax: p.interestRerankMax,
+    rerankChunk: p.rerankChunk,
   };
   return {
     model: createCollabModel({ dim: m.dim, lr: m.learningRate, reg: m.regularization, seed: m.seed }),

@@ -117,6 +117,10 @@ interface GroupInfo {
   next: Map<string, bigint>;
   lastCheckpoint: number;
   dirty: boolean;
+  /** The checkpoint being written (outside the group's lock), at most one per group. */
+  writing: Promise<void> | null;
+  /** A background checkpoint write failed: thrown from the group's next batch, as a failed checkpoint always was. */
+  failed: Error | undefined;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
@@ -214,9 +218,12 @@ export class StageRunner<S> {
     this.idleTimer = setInterval(
       () => {
         for (const [g, info] of this.groups) {
-          if (info.loaded && info.dirty && Date.now() - info.lastCheckpoint >= this.interval) {
+          if (info.loaded && info.dirty && !info.writing && Date.now() - info.lastCheckpoint >= this.interval) {
             void info.mutex
-              .run(() => this.checkpointLocked(g, info))
+              .run(() => {
+                void this.startCheckpoint(g, info); // the write goes on outside the lock
+                return Promise.resolve();
+              })
               .catch((err: unknown) => this.opts.logger.warn('idle checkpoint failed', { stage: this.stage, group: g, err }));
           }
         }
@@ -245,7 +252,15 @@ export class StageRunner<S> {
   private group(g: number): GroupInfo {
     let info = this.groups.get(g);
     if (!info) {
-      info = { mutex: new Mutex(), loaded: false, next: new Map(), lastCheckpoint: Date.now(), dirty: false };
+      info = {
+        mutex: new Mutex(),
+        loaded: false,
+        next: new Map(),
+        lastCheckpoint: Date.now(),
+        dirty: false,
+        writing: null,
+        failed: undefined,
+      };
       this.groups.set(g, info);
     }
     return info;
@@ -302,6 +317,11 @@ export class StageRunner<S> {
         return; // the seeks make this batch stale; fetching resumes from the checkpoint's offsets
       }
       if (isStale()) return;
+      if (info.failed !== undefined) {
+        const err = info.failed;
+        info.failed = undefined;
+        throw err;
+      }
       // Short hiccups are waited out holding the batch (kafkajs fetches nothing more for a partition whose batch is in
       // progress); only a longer wait pauses the partition, since resuming costs a fetch round trip.
       if (this.opts.processor.ready && !this.opts.processor.ready()) await this.waitDownstream(g, heartbeat, owned, () => p.pause());
@@ -347,7 +367,8 @@ export class StageRunner<S> {
         this.opts.emit.emit('stage.processed', { stage: this.stage, durationMs: performance.now() - started });
         if (next !== undefined) this.emitLag(batch.topic, g, Number(BigInt(batch.highWatermark) - next));
       }
-      if (Date.now() - info.lastCheckpoint >= this.interval) await this.checkpointLocked(g, info);
+      // the write goes on outside the lock (errors: from the next batch)
+      if (Date.now() - info.lastCheckpoint >= this.interval) void this.startCheckpoint(g, info);
     });
   }
 
@@ -551,22 +572,68 @@ export class StageRunner<S> {
     }
   }
 
-  /** Flush downstream, then write state + offsets atomically, then (hint only) commit the same offsets to Kafka. */
-  private async checkpointLocked(g: number, info: GroupInfo): Promise<void> {
-    if (!info.loaded) return;
+  /**
+   * Starts a checkpoint of the group unless one is being written (called holding the group's lock): the offsets and
+   * the state's snapshot are taken, and the store encodes it, synchronously here, so they match exactly; flushing
+   * downstream and the write itself then run outside the lock, while the group's next batches go on. Holding the lock
+   * through the write (a Kafka transaction, tens of ms and more under load) held up every batch of the group behind
+   * it. One write in flight per group: a store's puts of one group stay in order. A failed write leaves the group
+   * dirty (the previous checkpoint stays the truth) and is thrown from its next batch. Returns the write in flight.
+   */
+  private startCheckpoint(g: number, info: GroupInfo): Promise<void> | null {
+    if (info.writing) return info.writing;
+    if (!info.loaded) return null;
     if (!info.dirty) {
       info.lastCheckpoint = Date.now();
-      return;
+      return null;
     }
     const started = performance.now();
-    await this.opts.processor.flush();
     const offsets: Record<string, string> = {};
     for (const [k, v] of info.next) offsets[k] = v.toString();
     const state = this.opts.processor.snapshot(g);
-    const put = await this.opts.store.put(this.stage, g, { offsets, state, writtenAt: Date.now() }, { consumerGroupId: this.opts.groupId });
-    info.lastCheckpoint = Date.now();
+    // what the snapshot's events sent downstream is acknowledged before the checkpoint is written (the store waits)
+    const after = this.opts.processor.flush();
+    after.catch(() => undefined); // the put rejects with it
+    const put = this.opts.store.put(
+      this.stage,
+      g,
+      { offsets, state, writtenAt: Date.now() },
+      { consumerGroupId: this.opts.groupId, after },
+    );
     info.dirty = false;
-    if (put === 'superseded') {
+    info.lastCheckpoint = Date.now();
+    const writing = this.finishCheckpoint(g, info, offsets, put, started).then(
+      () => {
+        info.writing = null;
+      },
+      (err: unknown) => {
+        info.writing = null;
+        info.dirty = true;
+        throw err;
+      },
+    );
+    info.writing = writing;
+    writing.catch((err: unknown) => {
+      if (this.groups.get(g) !== info) return;
+      info.failed =
+        err instanceof Error ? err : new LearnstreamError(`${this.stage}: checkpoint failed: ${errorMessage(err)}`, { cause: err });
+      this.opts.logger.warn('checkpoint failed; the previous one stays, retried at the next interval', {
+        stage: this.stage,
+        group: g,
+        err,
+      });
+    });
+    return writing;
+  }
+
+  private async finishCheckpoint(
+    g: number,
+    info: GroupInfo,
+    offsets: Record<string, string>,
+    put: Promise<void | 'superseded'>,
+    started: number,
+  ): Promise<void> {
+    if ((await put) === 'superseded') {
       // The group moved while this instance still held it (a revoke behind a long batch, or a member the group had
       // already dropped): its new owner checkpointed further, and that checkpoint stays.
       this.opts.logger.info('checkpoint superseded by the new owner of the group, not written', { stage: this.stage, group: g });
@@ -575,15 +642,25 @@ export class StageRunner<S> {
     this.opts.emit.emit('checkpoint', { stage: this.stage, durationMs: performance.now() - started });
     if (this.opts.store.commitsOffsets) return; // committed in the checkpoint's own transaction
     try {
-      const topics = [...info.next].map(([k, v]) => {
+      const topics = Object.entries(offsets).map(([k, v]) => {
         const i = k.lastIndexOf(':');
-        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: v.toString() };
+        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: v };
       });
-      if (this.assigned.has(g)) await this.consumer!.commitOffsets(topics);
+      if (this.assigned.has(g) && this.groups.get(g) === info) await this.consumer!.commitOffsets(topics);
     } catch (err) {
       // Not a correctness problem: the checkpoint is the truth, committed offsets only shorten the next restore.
       this.opts.logger.debug('offset commit failed (checkpoint written)', { stage: this.stage, group: g, err });
     }
+  }
+
+  /**
+   * Checkpoints the group now and waits for it (holding the group's lock: revoke, stop): after a write in flight, one
+   * of the state as it is now.
+   */
+  private async checkpointLocked(g: number, info: GroupInfo): Promise<void> {
+    if (info.writing) await info.writing.catch(() => undefined);
+    info.failed = undefined; // superseded by this checkpoint (it throws itself if it fails too)
+    await this.startCheckpoint(g, info);
   }
 
   /** Checkpoint every loaded group now (tests and shutdown). */

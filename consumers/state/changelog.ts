@@ -495,11 +495,13 @@ export class KafkaChangelogStore implements CheckpointStore {
       counts,
     };
     messages.push({ key: `${prefix}head`, value: JSON.stringify(head), partition });
+    // everything of `cp` is encoded above, before the first await: the caller's state moves on while this writes
+    await ctx?.after;
     const producer = await this.producer(stage, group);
     const tx = await producer.transaction();
     try {
       for (const batch of byBytes(messages, SEND_BYTES)) await tx.send({ topic: this.o.topic, messages: batch });
-      if (ctx && Object.keys(cp.offsets).length > 0)
+      if (ctx?.consumerGroupId && Object.keys(cp.offsets).length > 0)
         await tx.sendOffsets({ consumerGroupId: ctx.consumerGroupId, topics: offsetTopics(cp.offsets) });
       await tx.commit();
     } catch (err) {

@@ -15,7 +15,13 @@ export interface Checkpoint<S = unknown> {
 
 /** Who wrote a checkpoint: the consumer group whose input offsets it holds (a store may commit them with it). */
 export interface CheckpointContext {
-  consumerGroupId: string;
+  /** The consumer group whose offsets these are (absent: commit none). */
+  consumerGroupId?: string;
+  /**
+   * Written only once this resolves (the records the checkpointed events sent downstream are acknowledged); when it
+   * rejects nothing is written and put rejects with its error.
+   */
+  after?: Promise<unknown>;
 }
 
 /** One narrow store: get / put / delete a checkpoint per (stage, partition group). */
@@ -27,6 +33,8 @@ export interface CheckpointStore {
    * same object (a state that rebuilds only the rows it changed then checkpoints at the cost of what changed).
    * 'superseded': not written, because another writer (the group's new owner) stored one at or
    * past every offset of `cp`; a store that fences an old owner's writes itself (the changelog) never answers it.
+   * `cp` is read only in put's synchronous part (encoded before its first await): the runner lets the group's state
+   * move on while the write is in flight, and a snapshot may share arrays with the live state.
    */
   put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void | 'superseded'>;
   delete(stage: string, group: number): Promise<void>;
@@ -68,7 +76,9 @@ export class FileCheckpointStore implements CheckpointStore {
     }
   }
 
-  async put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void | 'superseded'> {
+  async put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void | 'superseded'> {
+    const text = JSON.stringify(cp); // before the first await: the state moves on meanwhile
+    await ctx?.after;
     const target = this.file(stage, group);
     const dir = path.dirname(target);
     await fs.promises.mkdir(dir, { recursive: true });
@@ -77,7 +87,7 @@ export class FileCheckpointStore implements CheckpointStore {
     const fh = await fs.promises.open(tmp, 'w');
     let ino: number;
     try {
-      await fh.writeFile(JSON.stringify(cp));
+      await fh.writeFile(text);
       await fh.sync();
       ino = (await fh.stat()).ino; // the rename keeps the inode: the target's once it is in place
     } finally {
@@ -136,9 +146,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
     const v = this.data.get(`${stage}/${group}`);
     return Promise.resolve(v === undefined ? null : (JSON.parse(v) as Checkpoint<S>));
   }
-  put<S>(stage: string, group: number, cp: Checkpoint<S>): Promise<void> {
-    this.data.set(`${stage}/${group}`, JSON.stringify(cp));
-    return Promise.resolve();
+  async put<S>(stage: string, group: number, cp: Checkpoint<S>, ctx?: CheckpointContext): Promise<void> {
+    const text = JSON.stringify(cp); // before the first await: the state moves on meanwhile
+    await ctx?.after;
+    this.data.set(`${stage}/${group}`, text);
   }
   delete(stage: string, group: number): Promise<void> {
     this.data.delete(`${stage}/${group}`);

@@ -79,6 +79,12 @@ export const ENV_VARS: EnvVar[] = [
     'Minimum ms between re-ranks of one learner (default 0: the events of one learner in a batch share one re-rank, the next batch re-ranks again).',
   ),
   v(
+    'RERANK_CHUNK',
+    'pipeline.rerankChunk',
+    'int',
+    'Learners ranked between event-loop turns of one re-rank batch, each chunk written as soon as it is ranked (default 16; 0 = the whole batch in one block).',
+  ),
+  v(
     'SIGNAL_REFRESH_MS',
     'pipeline.signalRefreshMs',
     'int',

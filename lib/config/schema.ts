@@ -262,6 +262,12 @@ export const configSchema = z
         refreshIndexEntries: z.number().int().min(0).default(2_000_000),
         /** Learners re-ranked at once for one new resource that matches their declared interests, at most. */
         interestRerankMax: z.number().int().min(0).default(10_000),
+        /**
+         * Learners ranked between event-loop turns within one re-rank batch; each chunk's lists are written as soon as
+         * it is ranked, so early learners' lists are acknowledged early and other work interleaves. 0 = the whole
+         * batch (up to 128 learners, ~1 ms each) in one block.
+         */
+        rerankChunk: z.number().int().min(0).default(16),
       })
       .prefault({}),
     privacy: z

@@ -39,7 +39,15 @@ export interface ListBuilderOptions {
   lagHoldBatches: number;
   /** ... or this long as a safety net (config pipeline.lagHoldMs). */
   lagHoldMs: number;
+  /**
+   * Learners ranked between event-loop turns within one scoring batch (config pipeline.rerankChunk): each chunk's
+   * lists are written as soon as it is ranked. 0 = the whole batch in one block. Default 16.
+   */
+  rerankChunk?: number;
 }
+
+/** Default of {@link ListBuilderOptions.rerankChunk}. */
+export const DEFAULT_RERANK_CHUNK = 16;
 
 /**
  * Builds and writes the learners' lists: the coalescing re-rank queue (./rerank.ts), batched candidate scoring (one
@@ -67,7 +75,7 @@ export class ListBuilder {
     void this.candidates.init();
     this.reranker = new Reranker({
       store: o.store,
-      buildBatch: (users) => this.buildLists(users),
+      buildChunks: (users) => this.buildLists(users),
       emit: o.emit,
       logger: o.logger,
       intervalMs: o.rerankIntervalMs,
@@ -155,12 +163,19 @@ export class ListBuilder {
     await this.candidates.release();
   }
 
-  /** The lists of a batch of due learners: one scoring call for all of them, then per-learner list building. */
-  private async buildLists(userIds: string[]): Promise<(RecommendationList | null)[]> {
+  /**
+   * The lists of a batch of due learners: one scoring call for all of them, then per-learner list building in chunks
+   * of rerankChunk learners with a macrotask turn between chunks. Ranking a learner costs ~1 ms: a batch of ~100
+   * ranked in one block held the event loop for ~100 ms, so its first learner's list (and every acknowledgement, timer
+   * and batch of this process) waited for its last. Yields the lists of consecutive slices of `userIds`.
+   */
+  private async *buildLists(userIds: string[]): AsyncGenerator<(RecommendationList | null)[]> {
     const found = userIds.map((u) => this.o.find(u));
     const live = found.flatMap((f, j) => (f ? [{ ...f, j }] : []));
-    const out: (RecommendationList | null)[] = userIds.map(() => null);
-    if (live.length === 0) return out;
+    if (live.length === 0) {
+      yield userIds.map(() => null);
+      return;
+    }
     const table = this.o.items.table();
     const ranker = this.o.ranker;
     const tops = await this.candidates.generate(
@@ -171,17 +186,31 @@ export class ListBuilder {
       (j) => ranker.filter(live[j].l, table),
     );
     const now = this.o.now();
-    live.forEach(({ l, group, j }, b) => {
-      const userId = userIds[j];
-      // erased (or its group revoked) while the batch was scored: nothing to write
-      if (group.learners.get(userId) !== l || !this.o.holds(group)) return;
-      const { ranker: variant, ref } = this.o.variants.for(userId);
-      const items = this.o.reviews.slot(l, table, variant.rank(userId, l, table, group.knowledge, tops[b], now), now);
-      out[j] = this.list(userId, l, group, items);
-      if (ref) out[j].ref = ref;
-      this.embedRestored(userId, l);
-    });
-    return out;
+    const chunk = this.o.rerankChunk ?? DEFAULT_RERANK_CHUNK;
+    const step = chunk > 0 ? chunk : userIds.length;
+    let b = 0; // next entry of `live` (in userIds order)
+    for (let from = 0; from < userIds.length; from += step) {
+      // between chunks: acknowledgements, timers and other partitions' batches run
+      if (from > 0) await new Promise<void>((r) => setImmediate(r));
+      const to = Math.min(userIds.length, from + step);
+      const out: (RecommendationList | null)[] = [];
+      for (let j = from; j < to; j++) {
+        out.push(null);
+        if (b >= live.length || live[b].j !== j) continue;
+        const { l, group } = live[b];
+        const top = tops[b++];
+        const userId = userIds[j];
+        // erased (or its group revoked) while the batch was scored or an earlier chunk ranked: nothing to write
+        if (group.learners.get(userId) !== l || !this.o.holds(group)) continue;
+        const { ranker: variant, ref } = this.o.variants.for(userId);
+        const items = this.o.reviews.slot(l, table, variant.rank(userId, l, table, group.knowledge, top, now), now);
+        const list = this.list(userId, l, group, items);
+        if (ref) list.ref = ref;
+        out[j - from] = list;
+        this.embedRestored(userId, l);
+      }
+      yield out;
+    }
   }
 
   /**

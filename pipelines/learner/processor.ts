@@ -62,6 +62,11 @@ export interface LearnerTuning {
   refreshIndexEntries: number;
   /** Learners re-ranked at once for one new resource matching their declared interests at most. */
   interestRerankMax: number;
+  /**
+   * Learners ranked between event-loop turns within one scoring batch, each chunk's lists written as soon as it is
+   * ranked (0 = the whole batch in one block).
+   */
+  rerankChunk: number;
 }
 
 export const DEFAULT_LEARNER_TUNING: Readonly<LearnerTuning> = {
@@ -76,6 +81,7 @@ export const DEFAULT_LEARNER_TUNING: Readonly<LearnerTuning> = {
   refreshPerRow: 200,
   refreshIndexEntries: 2_000_000,
   interestRerankMax: 10_000,
+  rerankChunk: 16,
 };
 
 export interface LearnerProcessorOptions {
@@ -220,6 +226,7 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       lagHoldRecords: tuning.lagHoldRecords,
       lagHoldBatches: tuning.lagHoldBatches,
       lagHoldMs: tuning.lagHoldMs,
+      rerankChunk: tuning.rerankChunk,
     });
     this.triggers = new RerankTriggers({
       reranker: this.lists.reranker,

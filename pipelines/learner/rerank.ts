@@ -12,6 +12,12 @@ export interface RerankerOptions {
    * Takes precedence over `build`; one of them is required.
    */
   buildBatch?: (userIds: string[]) => Promise<(RecommendationList | null)[]> | (RecommendationList | null)[];
+  /**
+   * Builds the lists of one batch chunk by chunk: yields the lists of consecutive slices of `userIds` (together: same
+   * order, same nulls as buildBatch). Each chunk is written as soon as it is yielded, so the first learners' lists are
+   * acknowledged while the rest are still ranked. Takes precedence over `buildBatch` and `build`.
+   */
+  buildChunks?: (userIds: string[]) => AsyncIterable<(RecommendationList | null)[]>;
   emit: Emitter;
   logger: Logger;
   /** At most one re-rank per learner per this many ms (config pipeline.rerankIntervalMs). */
@@ -41,7 +47,9 @@ export interface RerankerOptions {
  * Coalesces re-rank requests: a learner's first event re-ranks at once, later events within `intervalMs` of the last
  * re-rank are folded into one re-rank at the end of the interval, which reads the state as it is then (so it reflects
  * all of them). The learners due at one tick are built as one batch (one scoring call for all of them; one batch
- * builds at a time, the next starts as soon as it is done, while its writes are still in flight). Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
+ * builds at a time, the next starts as soon as it is done, while its writes are still in flight). A builder that yields
+ * a batch in chunks (buildChunks) has each chunk written as soon as it is built, so the batch's first lists are
+ * acknowledged before its last are ranked. Writes go to the serving store with bounded concurrency; a failed write is retried with backoff and
  * the growing backlog makes hasRoom() false, which pauses the consumer. Also remembers each learner's last list, to find the lists
  * that contain a resource, so a removed resource can be pulled out of every list within one re-rank.
  */
@@ -77,7 +85,7 @@ export class Reranker {
     // one batch's lists are written in one pipelined store call: two batches may be in flight while the next builds
     this.concurrency = o.concurrency ?? 2 * this.maxBatch;
     this.maxHoldMs = o.maxHoldMs ?? 1000;
-    if (!o.build && !o.buildBatch) throw new InvariantError('Reranker needs build or buildBatch');
+    if (!o.build && !o.buildBatch && !o.buildChunks) throw new InvariantError('Reranker needs build, buildBatch or buildChunks');
     this.maxPending = o.maxPending ?? 5000;
   }
 
@@ -282,32 +290,64 @@ export class Reranker {
   private runBatch(users: string[]): void {
     this.inflight += users.length;
     this.building = true;
-    const started = performance.now();
     const now = this.now();
     for (const u of users) this.last.set(u, now);
-    const built = (async () => {
-      try {
-        return await (this.o.buildBatch ? this.o.buildBatch(users) : users.map((u) => this.o.build!(u)));
-      } finally {
-        this.building = false;
-        if (this.due.size > 0) this.arm(this.now());
-      }
-    })();
-    const p = this.write(users, built, started);
+    const p = this.buildAndWrite(users);
     for (const u of users) this.running.set(u, p);
     void p.finally(() => {
       for (const u of users) if (this.running.get(u) === p) this.running.delete(u);
     });
   }
 
-  /** Writes one built batch: all its lists in one pipelined store call (one round trip), then indexes them. */
-  private async write(users: string[], built: Promise<(RecommendationList | null)[]>, started: number): Promise<void> {
+  /** The batch's lists in the builder's chunks (one chunk unless buildChunks), each chunk written when it is built. */
+  private chunks(users: string[]): AsyncIterable<(RecommendationList | null)[]> {
+    const o = this.o;
+    if (o.buildChunks) return o.buildChunks(users);
+    return (async function* () {
+      yield await (o.buildBatch ? o.buildBatch(users) : users.map((u) => o.build!(u)));
+    })();
+  }
+
+  /**
+   * Builds one batch and writes each chunk as it comes (its writes in flight while the next chunk is ranked); resolves
+   * when every chunk is written or scheduled for a retry.
+   */
+  private async buildAndWrite(users: string[]): Promise<void> {
+    const writes: Promise<void>[] = [];
+    let done = 0;
+    let mark = performance.now();
     try {
-      const lists = (await built).filter((l): l is RecommendationList => l !== null);
+      for await (const lists of this.chunks(users)) {
+        const part = users.slice(done, done + lists.length);
+        done += part.length;
+        const at = performance.now();
+        writes.push(this.write(part, lists, (at - mark) / Math.max(1, part.length), users.length));
+        mark = at;
+      }
+      if (done < users.length) throw new InvariantError(`re-rank built ${done} of ${users.length} lists`);
+    } catch (err) {
+      // the learners not built yet are retried like a failed write
+      const rest = users.slice(done);
+      this.retry(rest, err);
+      this.inflight -= rest.length;
+      this.wake();
+    } finally {
+      this.building = false;
+      if (this.due.size > 0) this.arm(this.now());
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * Writes one built chunk: all its lists in one pipelined store call (one round trip), then indexes them.
+   * `durationMs`: build time per learner of the chunk; `batch`: learners of the scoring batch it belongs to.
+   */
+  private async write(users: string[], built: (RecommendationList | null)[], durationMs: number, batch: number): Promise<void> {
+    try {
+      const lists = built.filter((l): l is RecommendationList => l !== null);
       if (lists.length === 0) return;
-      const durationMs = (performance.now() - started) / users.length;
-      for (const list of lists) this.o.emit.emit('rerank', { durationMs, candidates: list.items.length, batch: users.length });
-      // the batch's lists in one store call (Redis: one script call for new dictionary entries, one pipeline of SETs)
+      for (const list of lists) this.o.emit.emit('rerank', { durationMs, candidates: list.items.length, batch });
+      // the chunk's lists in one store call (Redis: one script call for new dictionary entries, one pipeline of SETs)
       const store = this.o.store;
       if (store.putRecommendationLists) await store.putRecommendationLists(lists);
       else await Promise.all(lists.map((l) => store.putRecommendations(l)));
@@ -322,17 +362,22 @@ export class Reranker {
         this.o.emit.emit('list.written', { freshnessMs: ackAt - (list.eventTime ?? list.generatedAt), source: list.source });
       }
     } catch (err) {
-      this.o.logger.warn('re-rank failed, retrying', { learners: users.length, err });
-      if (!this.stopped) {
-        const at = this.now() + 500;
-        for (const u of users) if (!this.due.has(u)) this.due.set(u, at);
-        this.arm(at);
-      }
+      this.retry(users, err);
     } finally {
       this.inflight -= users.length;
       this.wake();
       if (this.due.size > 0 && !this.timer && !this.building) this.arm(this.now());
     }
+  }
+
+  /** A failed build or write: the learners are re-ranked again in 500 ms (unless one is due sooner). */
+  private retry(users: string[], err: unknown): void {
+    if (users.length === 0) return;
+    this.o.logger.warn('re-rank failed, retrying', { learners: users.length, err });
+    if (this.stopped) return;
+    const at = this.now() + 500;
+    for (const u of users) if (!this.due.has(u)) this.due.set(u, at);
+    this.arm(at);
   }
 
   private wake(): void {

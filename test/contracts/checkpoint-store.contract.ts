@@ -109,6 +109,27 @@ export function checkpointStoreContract(name: string, harness: CheckpointStoreHa
       expect(await restarted.get('catalog', 0)).toEqual(other);
     });
 
+    it('put reads the checkpoint only before its first await and writes nothing before ctx.after resolves, or when it rejects', async () => {
+      const s = backing.store();
+      const l = learners(3);
+      const cp = checkpoint(l, 100);
+      const expected = JSON.parse(JSON.stringify(cp)) as Checkpoint<State>;
+      let release!: () => void;
+      const after = new Promise<void>((r) => (release = r));
+      const put = s.put('learner', 0, cp, { after });
+      // the runner's state moves on while the write is in flight (a snapshot shares arrays with the live state)
+      cp.state.learners[0][1].h.push('r-later');
+      cp.state.learners[1][1].n = 1000;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await backing.store().get('learner', 0)).toBeNull();
+      release();
+      await put;
+      expect(await backing.store().get<State>('learner', 0)).toEqual(expected);
+      const failed = Promise.reject(new Error('downstream not acknowledged'));
+      await expect(s.put('learner', 0, checkpoint(learners(4), 200), { after: failed })).rejects.toThrow('downstream not acknowledged');
+      expect(await backing.store().get<State>('learner', 0)).toEqual(expected);
+    });
+
     it('a later put replaces the checkpoint, writing only the entries that changed, also after a restart', async () => {
       const s = backing.store();
       const l = learners(20);

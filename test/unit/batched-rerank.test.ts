@@ -13,6 +13,7 @@ import type { RecommendationList } from '../../serving/types';
 import type { InteractionEvent, QuizEvent } from '../../consumers/event-types';
 import type { ItemSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
+import { Reranker } from '../../pipelines/learner/rerank';
 import { createCollabModel } from '../../pipelines/model/collab';
 import type { ItemTable } from '../../pipelines/model/item-table';
 
@@ -61,7 +62,7 @@ function stream(n: number, seed0: number): LearnerEvent[] {
 
 const sink: ItemSink = { backlog: 0, send: () => undefined, flush: () => Promise.resolve() };
 
-function processor(events: LearnerEvent[], clock: () => number, opts: { replica?: ItemTable }) {
+function processor(events: LearnerEvent[], clock: () => number, opts: { replica?: ItemTable; rerankChunk?: number }) {
   const store = new MemoryServingStore({ now: clock });
   const p = new LearnerProcessor({
     decode: (rec) => Promise.resolve(events[Number(rec.offset)]),
@@ -78,6 +79,7 @@ function processor(events: LearnerEvent[], clock: () => number, opts: { replica?
     kernel: 'js',
     now: clock,
     manualReranks: true,
+    ...(opts.rerankChunk !== undefined ? { tuning: { rerankChunk: opts.rerankChunk } } : {}),
     ...(opts.replica ? { sink, replica: opts.replica, maxReplicaLag: 0 } : {}),
   });
   p.restore(0, null);
@@ -93,50 +95,54 @@ function processor(events: LearnerEvent[], clock: () => number, opts: { replica?
 const served = (l: RecommendationList | null) => (l ? { ...l, generatedAt: 0 } : null);
 
 describe('re-ranks batched per fetched batch', () => {
-  it("every learner's list at a batch end equals the per-event list after their last event", async () => {
-    // a replica with trained rows and transitions: a synchronous stage over a first stream owns and trains the table
-    let clock = T0;
-    const warmEvents = stream(1000, 99);
-    const warm = processor(warmEvents, () => clock, {});
-    for (let k = 0; k < warmEvents.length; k++) await warm.apply(k);
-    const replica = warm.p.items();
+  // chunk 0: the whole scoring batch ranked in one block; 3 and the default (16): ranked and written chunk by chunk
+  it.each([0, 3, undefined])(
+    "every learner's list at a batch end equals the per-event list after their last event (chunk %s)",
+    async (rerankChunk) => {
+      // a replica with trained rows and transitions: a synchronous stage over a first stream owns and trains the table
+      let clock = T0;
+      const warmEvents = stream(1000, 99);
+      const warm = processor(warmEvents, () => clock, {});
+      for (let k = 0; k < warmEvents.length; k++) await warm.apply(k);
+      const replica = warm.p.items();
 
-    const events = stream(700, 4242);
-    const perEvent = processor(events, () => clock, { replica });
-    const batched = processor(events, () => clock, { replica });
-    let rnd = 7;
-    let k = 0;
-    let batches = 0;
-    let repeats = 0;
-    while (k < events.length) {
-      // batch sizes 1..80: live (one event per learner) and backlog (many events of one learner) batches
-      rnd = (rnd * 48271) % 2147483647;
-      const size = Math.min(events.length - k, 1 + (rnd % 80));
-      clock += 5000;
-      const touched = new Set<string>();
-      for (let j = k; j < k + size; j++) {
-        const u = events[j].userId;
-        if (touched.has(u)) repeats++;
-        touched.add(u);
-        await perEvent.apply(j);
-        await perEvent.p.reranker.runDue();
-        await batched.apply(j);
+      const events = stream(700, 4242);
+      const perEvent = processor(events, () => clock, { replica });
+      const batched = processor(events, () => clock, { replica, rerankChunk });
+      let rnd = 7;
+      let k = 0;
+      let batches = 0;
+      let repeats = 0;
+      while (k < events.length) {
+        // batch sizes 1..80: live (one event per learner) and backlog (many events of one learner) batches
+        rnd = (rnd * 48271) % 2147483647;
+        const size = Math.min(events.length - k, 1 + (rnd % 80));
+        clock += 5000;
+        const touched = new Set<string>();
+        for (let j = k; j < k + size; j++) {
+          const u = events[j].userId;
+          if (touched.has(u)) repeats++;
+          touched.add(u);
+          await perEvent.apply(j);
+          await perEvent.p.reranker.runDue();
+          await batched.apply(j);
+        }
+        batched.p.afterBatch();
+        await batched.p.reranker.runDue();
+        k += size;
+        batches++;
+        for (const u of touched) {
+          const a = served(await perEvent.store.getRecommendations(u));
+          const b = served(await batched.store.getRecommendations(u));
+          expect(a).not.toBeNull();
+          expect(b).toEqual(a);
+        }
       }
-      batched.p.afterBatch();
-      await batched.p.reranker.runDue();
-      k += size;
-      batches++;
-      for (const u of touched) {
-        const a = served(await perEvent.store.getRecommendations(u));
-        const b = served(await batched.store.getRecommendations(u));
-        expect(a).not.toBeNull();
-        expect(b).toEqual(a);
-      }
-    }
-    expect(batches).toBeGreaterThan(12);
-    expect(repeats).toBeGreaterThan(100); // batches with several events of one learner were exercised
-    await Promise.all([warm.p.stop(), perEvent.p.stop(), batched.p.stop()]);
-  });
+      expect(batches).toBeGreaterThan(12);
+      expect(repeats).toBeGreaterThan(100); // batches with several events of one learner were exercised
+      await Promise.all([warm.p.stop(), perEvent.p.stop(), batched.p.stop()]);
+    },
+  );
 
   it('a learner held by a batch is re-ranked once at its end, not once per event', async () => {
     let clock = T0;
@@ -146,8 +152,8 @@ describe('re-ranks batched per fetched batch', () => {
     let perBuilds = 0;
     let batBuilds = 0;
     const count = (x: { p: LearnerProcessor }, inc: () => void) => {
-      const orig = x.p.reranker['o'].buildBatch!;
-      x.p.reranker['o'].buildBatch = (users: string[]) => {
+      const orig = x.p.reranker['o'].buildChunks!;
+      x.p.reranker['o'].buildChunks = (users: string[]) => {
         for (let i = 0; i < users.length; i++) inc();
         return orig(users);
       };
@@ -212,5 +218,66 @@ describe('re-ranks batched per fetched batch', () => {
     await p.reranker.drain();
     for (const e of events) expect(await store.getRecommendations(e.userId)).not.toBeNull();
     await p.stop();
+  });
+
+  it("a batch's lists are written chunk by chunk: the first chunk is acknowledged before the last is built", async () => {
+    const store = new MemoryServingStore();
+    const list = (userId: string): RecommendationList => ({ userId, items: [], modelVersion: 'x', generatedAt: 0, source: 'personal' });
+    const seen: (RecommendationList | null)[] = [];
+    const r = new Reranker({
+      store,
+      // three chunks of two; before building each later chunk, look at what the store already holds
+      buildChunks: async function* (users) {
+        for (let i = 0; i < users.length; i += 2) {
+          if (i > 0) {
+            await new Promise<void>((res) => setImmediate(res));
+            seen.push(await store.getRecommendations(users[i - 2]));
+          }
+          yield users.slice(i, i + 2).map(list);
+        }
+      },
+      emit: noopEmitter,
+      logger,
+      intervalMs: 0,
+      manual: true,
+    });
+    for (const u of ['a', 'b', 'c', 'd', 'e', 'f']) r.request(u);
+    await r.runDue();
+    expect(seen.map((l) => l?.userId)).toEqual(['a', 'c']);
+    for (const u of ['a', 'b', 'c', 'd', 'e', 'f']) expect((await store.getRecommendations(u))?.userId).toBe(u);
+    expect(r.pending).toBe(0);
+    await r.stop();
+  });
+
+  it('a chunk that fails to build is retried with the learners after it; the chunks before it stay written', async () => {
+    const store = new MemoryServingStore();
+    let fail = true;
+    const r = new Reranker({
+      store,
+      buildChunks: async function* (users) {
+        for (let i = 0; i < users.length; i += 2) {
+          await Promise.resolve();
+          if (i >= 2 && fail) {
+            fail = false;
+            throw new Error('scoring failed');
+          }
+          yield users
+            .slice(i, i + 2)
+            .map((userId): RecommendationList => ({ userId, items: [], modelVersion: 'x', generatedAt: 0, source: 'personal' }));
+        }
+      },
+      emit: noopEmitter,
+      logger,
+      intervalMs: 0,
+      manual: true,
+    });
+    for (const u of ['a', 'b', 'c', 'd']) r.request(u);
+    await r.runDue();
+    expect(await store.getRecommendations('a')).not.toBeNull();
+    expect(await store.getRecommendations('c')).toBeNull();
+    expect(r.pending).toBe(2); // c and d due again (in 500 ms)
+    await r.drain();
+    expect(await store.getRecommendations('d')).not.toBeNull();
+    await r.stop();
   });
 });
