@@ -216,6 +216,8 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     process.stdout.write(`gauges by process: ${JSON.stringify(byProcess)}\n`);
     const lag = 'learnstream_kafka_consumer_lag_messages';
     const rebuild = 'learnstream_serving_rebuild_pending_keys';
+    // every stage runner reports its readiness pause from its start (0 when not paused)
+    const paused = 'learnstream_pipeline_consumption_paused_seconds';
     const quality = [
       'learnstream_quality_list_hit_rate_ratio',
       'learnstream_quality_popular_hit_rate_ratio',
@@ -227,13 +229,13 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
       api: { must: ['learnstream_http_in_flight_requests'], may: [], groups: [], rebuildStages: [] },
       // the experiment stage consumes only when an experiment is configured (none here)
       pipeline: {
-        must: [lag, rebuild],
+        must: [lag, rebuild, paused],
         may: experiment,
         groups: ['item', 'catalog', ...(h.config.experiments.length > 0 ? ['experiment'] : [])],
         rebuildStages: ['catalog'],
       },
-      'learner-0': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-0'] },
-      'learner-1': { must: [lag, rebuild], may: quality, groups: ['learner'], rebuildStages: ['learner-1'] },
+      'learner-0': { must: [lag, rebuild, paused], may: quality, groups: ['learner'], rebuildStages: ['learner-0'] },
+      'learner-1': { must: [lag, rebuild, paused], may: quality, groups: ['learner'], rebuildStages: ['learner-1'] },
     };
     expect(Object.keys(byProcess).sort()).toEqual(Object.keys(own).sort());
     for (const [p, o] of Object.entries(own)) {
@@ -254,6 +256,9 @@ describe('Prometheus lists no pending or firing alert on a healthy demo past war
     // the metrics' own labels reach Prometheus as they are (no target label renamed one to exported_*)
     expect(series.result.filter((r) => Object.keys(r.metric).some((k) => k.startsWith('exported_'))).map((r) => r.metric)).toEqual([]);
     for (const r of gauges.filter((g) => g.metric.__name__ === rebuild)) expect([who(r.metric), r.value[1]]).toEqual([who(r.metric), '0']);
+    // a healthy demo never pauses consumption long enough for /readyz to name it (30 s)
+    for (const r of gauges.filter((g) => g.metric.__name__ === paused))
+      expect([who(r.metric), Number(r.value[1]) < 30]).toEqual([who(r.metric), true]);
     // each partition's lag on one process only, and each learner instance holding at least one partition of its input
     const lagKeys = gauges.filter((r) => r.metric.__name__ === lag).map((r) => `${r.metric.group} ${r.metric.topic} ${r.metric.partition}`);
     expect(lagKeys.length).toBe(new Set(lagKeys).size);
