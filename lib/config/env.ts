@@ -82,7 +82,7 @@ export const ENV_VARS: EnvVar[] = [
     'RERANK_CHUNK',
     'pipeline.rerankChunk',
     'int',
-    'Learners ranked between event-loop turns of one re-rank batch, each chunk written as soon as it is ranked (default 16; 0 = the whole batch in one block).',
+    'Learners ranked between event-loop turns of one re-rank batch, each chunk written as soon as it is ranked (default 0 = the whole batch in one block; 16 shortens event-loop blocks, docs/benchmarks.md).',
   ),
   v(
     'SIGNAL_REFRESH_MS',

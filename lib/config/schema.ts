@@ -267,7 +267,7 @@ export const configSchema = z
          * it is ranked, so early learners' lists are acknowledged early and other work interleaves. 0 = the whole
          * batch (up to 128 learners, ~1 ms each) in one block.
          */
-        rerankChunk: z.number().int().min(0).default(16),
+        rerankChunk: z.number().int().min(0).default(0),
       })
       .prefault({}),
     privacy: z

@@ -41,13 +41,13 @@ export interface ListBuilderOptions {
   lagHoldMs: number;
   /**
    * Learners ranked between event-loop turns within one scoring batch (config pipeline.rerankChunk): each chunk's
-   * lists are written as soon as it is ranked. 0 = the whole batch in one block. Default 16.
+   * lists are written as soon as it is ranked. 0 = the whole batch in one block. Default 0 (chunks did not make freshness better in an A/B: docs/benchmarks.md).
    */
   rerankChunk?: number;
 }
 
 /** Default of {@link ListBuilderOptions.rerankChunk}. */
-export const DEFAULT_RERANK_CHUNK = 16;
+export const DEFAULT_RERANK_CHUNK = 0;
 
 /**
  * Builds and writes the learners' lists: the coalescing re-rank queue (./rerank.ts), batched candidate scoring (one

@@ -81,7 +81,7 @@ export const DEFAULT_LEARNER_TUNING: Readonly<LearnerTuning> = {
   refreshPerRow: 200,
   refreshIndexEntries: 2_000_000,
   interestRerankMax: 10_000,
-  rerankChunk: 16,
+  rerankChunk: 0,
 };
 
 export interface LearnerProcessorOptions {
