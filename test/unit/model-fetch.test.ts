@@ -18,6 +18,9 @@ const model = encoderDirOrReason();
 const suite = 'reason' in model ? describe.skip : describe;
 if ('reason' in model) console.warn(`model-fetch test skipped: ${model.reason}`);
 
+/** Both cases copy the whole model (~90 MB) over loopback: seconds on a loaded 2-core machine, past jest's 5 s default. */
+const COPY_MS = 60_000;
+
 suite('model:fetch', () => {
   const src = HUB_SOURCES['all-MiniLM-L6-v2'];
   const served = (model as { dir: string }).dir;
@@ -48,23 +51,31 @@ suite('model:fetch', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('downloads every file of the model repository into a complete, manifested directory, once', async () => {
-    const dir = path.join(tmp, 'ok');
-    expect(await fetchModel({ endpoint, dir })).toBe(dir);
-    for (const local of Object.values(src.files)) {
-      expect(fs.readFileSync(path.join(dir, local)).equals(fs.readFileSync(path.join(served, local)))).toBe(true);
-    }
-    expect(readManifest(dir)?.source).toBe(`hub:${src.repo}@${src.revision}`);
-    const n = requests.length;
-    await fetchModel({ endpoint, dir }); // idempotent: same source already there, nothing fetched
-    expect(requests.length).toBe(n);
-  });
+  it(
+    'downloads every file of the model repository into a complete, manifested directory, once',
+    async () => {
+      const dir = path.join(tmp, 'ok');
+      expect(await fetchModel({ endpoint, dir })).toBe(dir);
+      for (const local of Object.values(src.files)) {
+        expect(fs.readFileSync(path.join(dir, local)).equals(fs.readFileSync(path.join(served, local)))).toBe(true);
+      }
+      expect(readManifest(dir)?.source).toBe(`hub:${src.repo}@${src.revision}`);
+      const n = requests.length;
+      await fetchModel({ endpoint, dir }); // idempotent: same source already there, nothing fetched
+      expect(requests.length).toBe(n);
+    },
+    COPY_MS,
+  );
 
-  it('fails with a DependencyError on a missing file and leaves no half-written model directory', async () => {
-    missing = 'tokenizer.json';
-    const dir = path.join(tmp, 'broken');
-    await expect(fetchModel({ endpoint, dir })).rejects.toBeInstanceOf(DependencyError);
-    expect(fs.existsSync(dir)).toBe(false);
-    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('_staging'))).toEqual([]);
-  });
+  it(
+    'fails with a DependencyError on a missing file and leaves no half-written model directory',
+    async () => {
+      missing = 'tokenizer.json';
+      const dir = path.join(tmp, 'broken');
+      await expect(fetchModel({ endpoint, dir })).rejects.toBeInstanceOf(DependencyError);
+      expect(fs.existsSync(dir)).toBe(false);
+      expect(fs.readdirSync(tmp).filter((f) => f.startsWith('_staging'))).toEqual([]);
+    },
+    COPY_MS,
+  );
 });
