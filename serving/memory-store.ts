@@ -137,6 +137,9 @@ export class MemoryServingStore implements ServingStore, CurriculumStore {
     for (const id of resourceIds) set.add(id);
     return Promise.resolve();
   }
+  async addCompletedMany(entries: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    for (const [userId, ids] of entries) await this.addCompleted(userId, [...ids]);
+  }
   getCompleted(userId: string): Promise<Set<string>> {
     return Promise.resolve(new Set(this.completed.get(userId) ?? []));
   }

@@ -439,6 +439,15 @@ export class RedisServingStore implements ServingStore, StoredResourceReads, Cur
     if (resourceIds.length === 0) return;
     await this.run('sadd', () => this.r.sadd(this.key('done', userId), ...resourceIds));
   }
+  async addCompletedMany(entries: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    let any = false;
+    for (const ids of entries.values()) any ||= ids.length > 0;
+    if (!any) return;
+    // one MULTI (one per hash slot on a cluster): one socket write for the batch, where one SADD each was one write each
+    await this.multi('sadd', (m) => {
+      for (const [userId, ids] of entries) if (ids.length > 0) m.sadd(this.key('done', userId), ...ids);
+    });
+  }
   async getCompleted(userId: string): Promise<Set<string>> {
     return new Set(await this.run('smembers', () => this.r.smembers(this.key('done', userId))));
   }

@@ -136,6 +136,8 @@ export interface ServingWriter {
   /** The learner's review cards (replaced as a whole); erased with the learner. */
   putReviews(state: ReviewState): Promise<void>;
   addCompleted(userId: string, resourceIds: string[]): Promise<void>;
+  /** {@link addCompleted} for several learners in one round trip (the learner stage writes a batch's completions). */
+  addCompletedMany(entries: ReadonlyMap<string, readonly string[]>): Promise<void>;
   /**
    * Popularity with exponential time decay (half-life set on the store): adds `by` to the overall ranking and to each
    * topic's ranking. `at` = epoch ms of the event (default: the store's clock), so replays of old data decay correctly.

@@ -188,6 +188,7 @@ export function withCatalogCache(store: ServingStore, opts: CatalogCacheOptions 
     putReviews: (s) => store.putReviews(s),
     getReviews: (u) => store.getReviews(u),
     addCompleted: (u, ids) => store.addCompleted(u, ids),
+    addCompletedMany: (entries) => store.addCompletedMany(entries),
     getCompleted: (u) => store.getCompleted(u),
     incrementPopularity: (id, by, topics, at) => store.incrementPopularity(id, by, topics, at),
     incrementPopularityMany: (increments) => store.incrementPopularityMany(increments),

@@ -171,6 +171,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
   readonly reviews: LearnerReviews;
   private readonly source: ItemSource;
   private readonly counters: DerivedCounters;
+  /**
+   * Completions of this batch not written to the serving store yet (userId -> resource ids, in order): written at the
+   * batch end as one store call, not one Redis round trip per completion.
+   */
+  private completedPending = new Map<string, string[]>();
   readonly online: OnlineQuality;
   private readonly lists: ListBuilder;
   private readonly triggers: RerankTriggers;
@@ -355,7 +360,16 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
    * batches': ListBuilder.batchEnd).
    */
   afterBatch(group?: number, behind?: number): void {
+    void this.writeCompleted().catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     this.lists.batchEnd(group, behind);
+  }
+
+  /** Writes the completions counted since the last batch end (fire and forget there; awaited by flushes). */
+  private writeCompleted(): Promise<void> {
+    if (this.completedPending.size === 0) return Promise.resolve();
+    const done = this.completedPending;
+    this.completedPending = new Map();
+    return this.o.store.addCompletedMany(done);
   }
 
   ready(): boolean {
@@ -403,6 +417,8 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
       case 'profile':
         return this.onProfile(g, rec, ev);
       case 'erasure':
+        // not written after the erasure's delete: those completions are erased with the learner
+        this.completedPending.delete(ev.userId);
         return this.erasure.erase(g, rec, ev);
       default:
         return;
@@ -479,8 +495,11 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
     this.pushRecent(ev.userId, l, ev.resourceId);
     l.lastEventAt = Math.max(l.lastEventAt, rec.timestamp);
     if (ev.type === 'complete') pushHistory(l.completed, ev.resourceId, COMPLETED_LENGTH);
-    if (ev.type === 'complete')
-      void this.o.store.addCompleted(ev.userId, [ev.resourceId]).catch((err) => this.o.logger.warn('addCompleted failed', { err }));
+    if (ev.type === 'complete') {
+      const done = this.completedPending.get(ev.userId);
+      if (done) done.push(ev.resourceId);
+      else this.completedPending.set(ev.userId, [ev.resourceId]);
+    }
     if (this.reviews.onInteraction(l, ev)) this.lists.reviewsChanged(ev.userId);
     this.reranker.hold(ev.userId, rec.partition);
   }
@@ -573,10 +592,12 @@ export class LearnerProcessor implements GroupProcessor<LearnerGroupJSON> {
 
   /** Writes the derived counts (popularity, co-engagement) now instead of at the next timer flush. */
   async flushDerived(): Promise<void> {
+    await this.writeCompleted();
     await this.counters.flush();
   }
 
   async stop(): Promise<void> {
+    await this.writeCompleted().catch((err) => this.o.logger.warn('addCompleted failed', { err }));
     await this.lists.stop();
     await this.counters.stop();
   }

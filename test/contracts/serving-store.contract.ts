@@ -190,6 +190,21 @@ export function servingStoreContract(name: string, harness: ContractHarness): vo
       expect(await store.getCompleted('u1')).toEqual(new Set(['a', 'b', 'c']));
     });
 
+    it('adds the completions of several learners in one call, as one call each would', async () => {
+      await store.addCompleted('u1', ['a']);
+      await store.addCompletedMany(new Map());
+      await store.addCompletedMany(
+        new Map([
+          ['u1', ['b', 'a']],
+          ['u2', ['c']],
+          ['u3', []],
+        ]),
+      );
+      expect(await store.getCompleted('u1')).toEqual(new Set(['a', 'b']));
+      expect(await store.getCompleted('u2')).toEqual(new Set(['c']));
+      expect(await store.getCompleted('u3')).toEqual(new Set());
+    });
+
     it('ranks popularity overall and per topic, with decayed scores', async () => {
       await store.incrementPopularity('a', 1, ['math']);
       await store.incrementPopularity('b', 1, ['math', 'physics']);
