@@ -156,25 +156,7 @@ export function sortByRelevance(
   ids: readonly { resourceId: string }[],
 ): void {
   while (hi - lo > SMALL) {
-    const mid = (lo + hi) >>> 1;
-    // median of three by the same order, moved to lo as the pivot
-    if (before(keys, order, ids, mid, lo)) swap(keys, order, mid, lo);
-    if (before(keys, order, ids, hi - 1, lo)) swap(keys, order, hi - 1, lo);
-    if (before(keys, order, ids, hi - 1, mid)) swap(keys, order, hi - 1, mid);
-    // now keys[lo] <= keys[mid] <= keys[hi-1] in the order: the median to lo
-    swap(keys, order, lo, mid);
-    const pk = keys[lo];
-    const po = order[lo];
-    // Hoare-style partition; no two elements are equal in this order, so only two sides
-    let i = lo + 1;
-    let j = hi - 1;
-    for (;;) {
-      while (i <= j && precedes(keys[i], order[i], pk, po, ids)) i++;
-      while (i <= j && precedes(pk, po, keys[j], order[j], ids)) j--;
-      if (i >= j) break;
-      swap(keys, order, i++, j--);
-    }
-    swap(keys, order, lo, j);
+    const j = partition(keys, order, lo, hi, ids);
     if (j - lo < hi - j - 1) {
       sortByRelevance(keys, order, lo, j, ids);
       lo = j + 1;
@@ -195,6 +177,34 @@ export function sortByRelevance(
     keys[j + 1] = k;
     order[j + 1] = o;
   }
+}
+
+/**
+ * One quicksort step over `[lo, hi)` (more than SMALL entries) in {@link sortByRelevance}'s order: the median of three
+ * as pivot, a Hoare-style partition; returns the pivot's final index j ([lo, j) precede it, (j, hi) follow it).
+ * Shared by the sort and {@link selectByRelevance}, so both split on the same pivots.
+ */
+function partition(keys: Float64Array, order: Int32Array, lo: number, hi: number, ids: readonly { resourceId: string }[]): number {
+  const mid = (lo + hi) >>> 1;
+  // median of three by the same order, moved to lo as the pivot
+  if (before(keys, order, ids, mid, lo)) swap(keys, order, mid, lo);
+  if (before(keys, order, ids, hi - 1, lo)) swap(keys, order, hi - 1, lo);
+  if (before(keys, order, ids, hi - 1, mid)) swap(keys, order, hi - 1, mid);
+  // now keys[lo] <= keys[mid] <= keys[hi-1] in the order: the median to lo
+  swap(keys, order, lo, mid);
+  const pk = keys[lo];
+  const po = order[lo];
+  // no two elements are equal in this order, so only two sides
+  let i = lo + 1;
+  let j = hi - 1;
+  for (;;) {
+    while (i <= j && precedes(keys[i], order[i], pk, po, ids)) i++;
+    while (i <= j && precedes(pk, po, keys[j], order[j], ids)) j--;
+    if (i >= j) break;
+    swap(keys, order, i++, j--);
+  }
+  swap(keys, order, lo, j);
+  return j;
 }
 
 /** Candidate a (relevance ra) goes before b: higher relevance first, then the lower id (read only on a tie). */
@@ -222,22 +232,7 @@ export function selectByRelevance(
   const t = lo + k;
   if (k <= 0 || t >= hi) return;
   while (hi - lo > SMALL) {
-    const mid = (lo + hi) >>> 1;
-    if (before(keys, order, ids, mid, lo)) swap(keys, order, mid, lo);
-    if (before(keys, order, ids, hi - 1, lo)) swap(keys, order, hi - 1, lo);
-    if (before(keys, order, ids, hi - 1, mid)) swap(keys, order, hi - 1, mid);
-    swap(keys, order, lo, mid);
-    const pk = keys[lo];
-    const po = order[lo];
-    let i = lo + 1;
-    let j = hi - 1;
-    for (;;) {
-      while (i <= j && precedes(keys[i], order[i], pk, po, ids)) i++;
-      while (i <= j && precedes(pk, po, keys[j], order[j], ids)) j--;
-      if (i >= j) break;
-      swap(keys, order, i++, j--);
-    }
-    swap(keys, order, lo, j);
+    const j = partition(keys, order, lo, hi, ids);
     // [lo, j) precede the pivot at j, (j, hi) follow it
     if (j === t || j + 1 === t) return;
     if (j > t) hi = j;
