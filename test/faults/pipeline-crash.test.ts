@@ -24,7 +24,7 @@ import { Recommender } from '../../models/recommender/recommender';
 import { createCollabModel, interactionKind } from '../../pipelines/model/collab';
 import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { HAVE_MOVIELENS, movielensEvents } from '../pipeline-support/movielens';
-import { freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
+import { caughtUp, checkpointed, endOffsets, freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
 import { TestPublisher } from '../pipeline-support/publish';
 
 const N = Number(process.env.LEARNSTREAM_FAULT_EVENTS ?? 50_000);
@@ -50,35 +50,6 @@ async function publishAll(config: Config, events: Parameters<TestPublisher['publ
   await pub.publish(events);
   await pub.close();
   process.stdout.write(`published ${events.length} events in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-}
-
-async function endOffsets(config: Config, key: 'interactions' | 'itemUpdates'): Promise<Map<number, string>> {
-  const admin = testKafka(config, 'crash-offsets').admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topicName(key, config.kafka.topicPrefix));
-    return new Map(offs.map((o) => [o.partition, o.high]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** True when every checkpoint of `stage` has reached `ends` for `topic`. */
-function caughtUp(stateDir: string, stage: string, topic: string, ends: Map<number, string>): boolean {
-  const cps = readCheckpoints<unknown>(stateDir, stage);
-  for (const [p, end] of ends) {
-    if (end === '0') continue;
-    const off = cps.get(p)?.offsets[`${topic}:${p}`];
-    if (off !== end) return false;
-  }
-  return true;
-}
-
-/** Applied position of a stage (sum over groups of its checkpoint offsets for `topic`). */
-function checkpointed(stateDir: string, stage: string, topic: string): number {
-  let sum = 0;
-  for (const [p, cp] of readCheckpoints<unknown>(stateDir, stage)) sum += Number(cp.offsets[`${topic}:${p}`] ?? 0);
-  return sum;
 }
 
 /**

@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deleteKeys, testConfig, testKafka, testRedis, testRegistry, waitFor } from '../helpers';
 import { HAVE_MOVIELENS, movielensEvents } from '../pipeline-support/movielens';
-import { freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
+import { caughtUp, checkpointed, endOffsets, freePort, readCheckpoints, StageProcess, stageEnv } from '../pipeline-support/procs';
 import { TestPublisher } from '../pipeline-support/publish';
 
 const N = Number(process.env.LEARNSTREAM_FAULT_EVENTS ?? 30_000);
@@ -29,29 +29,6 @@ if (!HAVE_MOVIELENS) process.stdout.write('pipeline-stall: movielens-latest-smal
 jest.setTimeout(600_000);
 
 const LEAN = { LEARNSTREAM_CHECKPOINT_INTERVAL_MS: '1000', LEARNSTREAM_TOP_N: '10', LEARNSTREAM_RERANK_INTERVAL_MS: '2000' };
-
-async function endOffsets(config: Config, key: 'interactions' | 'itemUpdates'): Promise<Map<number, string>> {
-  const admin = testKafka(config, 'stall-offsets').admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topicName(key, config.kafka.topicPrefix));
-    return new Map(offs.map((o) => [o.partition, o.high]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function caughtUp(stateDir: string, stage: string, topic: string, ends: Map<number, string>): boolean {
-  const cps = readCheckpoints<unknown>(stateDir, stage);
-  for (const [p, end] of ends) if (end !== '0' && cps.get(p)?.offsets[`${topic}:${p}`] !== end) return false;
-  return true;
-}
-
-function checkpointed(stateDir: string, stage: string, topic: string): number {
-  let sum = 0;
-  for (const [p, cp] of readCheckpoints<unknown>(stateDir, stage)) sum += Number(cp.offsets[`${topic}:${p}`] ?? 0);
-  return sum;
-}
 
 /** One sample of a series on a stage's /metrics (the sum when several match), undefined while it is not up. */
 async function metric(port: number, prefix: string): Promise<number | undefined> {

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../../lib/config';
+import { topicName } from '../../schemas/topics';
+import { testKafka } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -151,6 +153,36 @@ export function readCheckpoints<S>(stateDir: string, stage: string): Map<number,
     if (m) out.set(Number(m[1]), JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CheckpointFile<S>);
   }
   return out;
+}
+
+/** High watermark of every partition of an input topic (the offsets a stage's checkpoints reach when caught up). */
+export async function endOffsets(config: Config, key: 'interactions' | 'itemUpdates'): Promise<Map<number, string>> {
+  const admin = testKafka(config, 'stage-end-offsets').admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchTopicOffsets(topicName(key, config.kafka.topicPrefix));
+    return new Map(offs.map((o) => [o.partition, o.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** True when every checkpoint of `stage` has reached `ends` for `topic`. */
+export function caughtUp(stateDir: string, stage: string, topic: string, ends: Map<number, string>): boolean {
+  const cps = readCheckpoints<unknown>(stateDir, stage);
+  for (const [p, end] of ends) {
+    if (end === '0') continue;
+    const off = cps.get(p)?.offsets[`${topic}:${p}`];
+    if (off !== end) return false;
+  }
+  return true;
+}
+
+/** Applied position of a stage (sum over groups of its checkpoint offsets for `topic`). */
+export function checkpointed(stateDir: string, stage: string, topic: string): number {
+  let sum = 0;
+  for (const [p, cp] of readCheckpoints<unknown>(stateDir, stage)) sum += Number(cp.offsets[`${topic}:${p}`] ?? 0);
+  return sum;
 }
 
 let nextPort = 19600 + Math.floor(Math.random() * 300);
