@@ -232,6 +232,12 @@ export async function run(args: BenchArgs): Promise<void> {
     measured: `${round(cpu1)} / ${round(cpu4)} ms`,
     pass: cpu1 <= 0.05 && cpu4 <= 0.05,
   });
+  // #15 item 4: the served recommender must not cost more per event than the stage did before it (0.90 ms, 1 partition)
+  report.targets.push({
+    target: 'learner-stage CPU <= 0.90 ms per event (1 partition; issue 15, the figure before the served recommender)',
+    measured: `${round(cpu1)} ms`,
+    pass: cpu1 <= 0.9 && learned,
+  });
   const cfg = loadConfig();
   report.sections.push({
     title: 'Learner stage vs raw consume, events/s',
