@@ -11,7 +11,7 @@
  */
 import { PoisonMessageError } from '../lib/errors';
 import { decodeContentVector } from './content-messages';
-import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from './messages';
+import { decodeItemRow, decodeItemSignals, decodeItemUpdates, isItemSignals, type ItemUpdate } from './messages';
 import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
@@ -99,6 +99,29 @@ export function guardItemRow(
     throw invalid('item-factor row', 'non-finite factor, bias or count');
   if (typeof r.active !== 'boolean') throw invalid('item-factor row', 'no active flag');
   return row;
+}
+
+/**
+ * One model.item-factors signals record (under an item's signals key, not a tombstone): a signals record, whole, its
+ * keys numbers (a log key is finite or -Infinity; NaN would poison every score the row feeds).
+ */
+export function guardItemSignals(value: Buffer, currentSignals?: HeldSignals): ReturnType<typeof decodeItemSignals> {
+  if (!isItemSignals(value)) throw invalid('item-factor signals', 'not a signals record under a signals key');
+  let rec: ReturnType<typeof decodeItemSignals>;
+  try {
+    rec = decodeItemSignals(value, currentSignals);
+  } catch (err) {
+    throw undecodable('item-factor signals', err);
+  }
+  const s = rec.signals;
+  if (s) {
+    if (Number.isNaN(s.sumKey) || Number.isNaN(s.pop) || s.sumKey === Infinity || s.pop === Infinity)
+      throw invalid('item-factor signals', 'non-numeric total');
+    for (let k = 0; k < s.key.length; k++)
+      if (Number.isNaN(s.key[k]) || s.key[k] === Infinity) throw invalid('item-factor signals', 'non-numeric transition key');
+    for (let k = 0; k < s.to.length; k++) if (s.to[k].length === 0) throw invalid('item-factor signals', 'transition without a target id');
+  }
+  return rec;
 }
 
 /**
