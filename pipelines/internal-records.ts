@@ -11,7 +11,7 @@
  */
 import { PoisonMessageError } from '../lib/errors';
 import { decodeContentVector } from './content-messages';
-import { decodeItemRow, decodeItemSignals, decodeItemUpdates, isItemSignals, type ItemUpdate } from './messages';
+import { checkItemSignals, decodeItemRow, decodeItemUpdates, isItemSignals, type ItemUpdate } from './messages';
 import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
@@ -102,26 +102,21 @@ export function guardItemRow(
 }
 
 /**
- * One model.item-factors signals record (under an item's signals key, not a tombstone): a signals record, whole, its
- * keys numbers (a log key is finite or -Infinity; NaN would poison every score the row feeds).
+ * One model.item-factors signals record (under an item's signals key, not a tombstone), checked whole without being
+ * decoded (pipelines/messages.ts applyItemSignals sets it from the bytes). `skip`: its totals equal
+ * `currentSignals`', the signals the replica holds (a re-broadcast): nothing to apply.
  */
-export function guardItemSignals(value: Buffer, currentSignals?: HeldSignals): ReturnType<typeof decodeItemSignals> {
+export function guardItemSignals(value: Buffer, currentSignals?: HeldSignals): { pos?: [number, string]; skip: boolean } {
   if (!isItemSignals(value)) throw invalid('item-factor signals', 'not a signals record under a signals key');
-  let rec: ReturnType<typeof decodeItemSignals>;
+  let rec: ReturnType<typeof checkItemSignals>;
   try {
-    rec = decodeItemSignals(value, currentSignals);
+    rec = checkItemSignals(value);
   } catch (err) {
     throw undecodable('item-factor signals', err);
   }
-  const s = rec.signals;
-  if (s) {
-    if (Number.isNaN(s.sumKey) || Number.isNaN(s.pop) || s.sumKey === Infinity || s.pop === Infinity)
-      throw invalid('item-factor signals', 'non-numeric total');
-    for (let k = 0; k < s.key.length; k++)
-      if (Number.isNaN(s.key[k]) || s.key[k] === Infinity) throw invalid('item-factor signals', 'non-numeric transition key');
-    for (let k = 0; k < s.to.length; k++) if (s.to[k].length === 0) throw invalid('item-factor signals', 'transition without a target id');
-  }
-  return rec;
+  if (rec.problem) throw invalid('item-factor signals', rec.problem);
+  const skip = currentSignals !== undefined && currentSignals.sumKey === rec.sumKey && currentSignals.pop === rec.pop;
+  return rec.pos ? { pos: rec.pos, skip } : { skip };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { b64ToF32, f32ToB64 } from '../consumers/state/codec';
 import type { ItemGradient } from '../models/collab';
-import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
+import type { HeldSignals, ItemMeta, ItemRow, ItemTable } from './model/item-table';
 import type { TransitionRow } from '../models/recommender/signals';
 import { InvariantError, ValidationError } from '../lib/errors';
 
@@ -417,6 +417,64 @@ export function decodeItemSignals(
   const last = signals ? end : skipSignals(buf, SIGNALS_HEAD);
   if (last !== buf.length) throw new RangeError(`signals record of ${buf.length} bytes ends at byte ${last}`);
   return signals ? { signals, pos } : { pos };
+}
+
+/** A log key: finite, or -Infinity (none). NaN or +Infinity would poison every score the row feeds. */
+const isLogKey = (x: number) => x === x && x !== Infinity;
+
+/**
+ * Checks a signals record whole without making a string or an array (the replica then applies it with
+ * {@link applyItemSignals}): the layout, to its last byte, and its contents. Returns the owner position and totals,
+ * and `problem` when the layout is ours but a value is not (a NaN key, an empty target id). Throws RangeError when the
+ * layout is not.
+ */
+export function checkItemSignals(buf: Buffer): { pos?: [number, string]; sumKey: number; pop: number; problem?: string } {
+  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
+    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
+  const p = buf.readInt32LE(1);
+  const pos: [number, string] | undefined = p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+  const sumKey = buf.readDoubleLE(SIGNALS_HEAD + 1);
+  const pop = buf.readDoubleLE(SIGNALS_HEAD + 9);
+  let problem = isLogKey(sumKey) && isLogKey(pop) ? undefined : 'non-numeric total';
+  const m = buf.readUInt16LE(SIGNALS_HEAD + 17);
+  let o = SIGNALS_HEAD + 19;
+  for (let k = 0; k < m; k++) {
+    const l = buf.readUInt16LE(o);
+    if (l === 0) problem ??= 'transition without a target id';
+    if (!isLogKey(buf.readDoubleLE(o + 2 + l))) problem ??= 'non-numeric transition key';
+    o += 2 + l + 8;
+  }
+  if (o !== buf.length) throw new RangeError(`signals record of ${buf.length} bytes ends at byte ${o}`);
+  return problem ? { pos, sumKey, pop, problem } : { pos, sumKey, pop };
+}
+
+let toScratch = new Int32Array(256);
+let keyScratch = new Float64Array(256);
+
+/**
+ * Sets row `i`'s signals in `table` from a signals record that passed {@link checkItemSignals}: straight from the
+ * bytes, a target that sits where the row already holds it taking that index (no string made), any other looked up
+ * (a placeholder for an unknown one). The same table as decodeItemSignals + ItemTable.setSignals, without their arrays
+ * (a replica applies several per event).
+ */
+export function applyItemSignals(table: ItemTable, i: number, buf: Buffer): void {
+  const m = buf.readUInt16LE(SIGNALS_HEAD + 17);
+  if (toScratch.length < m) {
+    toScratch = new Int32Array(Math.max(m, 2 * toScratch.length));
+    keyScratch = new Float64Array(toScratch.length);
+  }
+  const held = table.signals.row(i);
+  let o = SIGNALS_HEAD + 19;
+  for (let k = 0; k < m; k++) {
+    const l = buf.readUInt16LE(o);
+    let j = held && k < held.len ? held.to[k] : -1;
+    if (j < 0 || !asciiAt(buf, o + 2, l, table.ids[j])) j = table.ensureRef(buf.toString('utf8', o + 2, o + 2 + l));
+    toScratch[k] = j;
+    keyScratch[k] = buf.readDoubleLE(o + 2 + l);
+    o += 2 + l + 8;
+  }
+  table.signals.setRow(i, toScratch.subarray(0, m), keyScratch.subarray(0, m), buf.readDoubleLE(SIGNALS_HEAD + 1));
+  table.signals.setPopularityKey(i, buf.readDoubleLE(SIGNALS_HEAD + 9));
 }
 
 /** UTF-8 bytes of each target (ids are nearly always ASCII: counted and copied in JS, no native call per id). */

@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { CompactedTopicReplica, type CompactedTopicReplicaOptions } from '../../consumers/replica/compacted-topic-replica';
 import { guardItemRow, guardItemSignals, guardKey } from '../internal-records';
-import { signalsKeyItem } from '../messages';
+import { applyItemSignals, signalsKeyItem } from '../messages';
 import { ItemTable, type ItemMeta } from '../model/item-table';
 
 export interface ItemReplicaOptions extends CompactedTopicReplicaOptions {
@@ -21,7 +21,7 @@ export interface ItemReplicaOptions extends CompactedTopicReplicaOptions {
  */
 type ItemRecord =
   | { kind: 'row'; id: string; row: ReturnType<typeof guardItemRow> | null }
-  | { kind: 'signals'; id: string; value: ReturnType<typeof guardItemSignals> | null };
+  | { kind: 'signals'; id: string; value: { bytes: Buffer; checked: ReturnType<typeof guardItemSignals> } | null };
 
 /**
  * A full local replica of the compacted model.item-factors topic (CompactedTopicReplica): every learner instance keeps
@@ -46,7 +46,11 @@ export class ItemReplica extends CompactedTopicReplica<ItemRecord> {
     const key = guardKey(m.key, topic);
     const sigOf = signalsKeyItem(key);
     if (sigOf !== undefined)
-      return { kind: 'signals', id: sigOf, value: m.value === null ? null : guardItemSignals(m.value, this.table.signalTotals(sigOf)) };
+      return {
+        kind: 'signals',
+        id: sigOf,
+        value: m.value === null ? null : { bytes: m.value, checked: guardItemSignals(m.value, this.table.signalTotals(sigOf)) },
+      };
     return {
       kind: 'row',
       id: key,
@@ -64,8 +68,8 @@ export class ItemReplica extends CompactedTopicReplica<ItemRecord> {
         if (i >= 0) t.setSignals(i, { to: [], key: [], sumKey: -Infinity, pop: -Infinity });
       } else {
         // an item whose row has not arrived (yet) holds its signals in a placeholder slot, as a transition target does
-        if (r.value.signals) t.setSignals(i >= 0 ? i : t.ensureRef(id), r.value.signals);
-        this.reflect(r.value.pos);
+        if (!r.value.checked.skip) applyItemSignals(t, i >= 0 ? i : t.ensureRef(id), r.value.bytes);
+        this.reflect(r.value.checked.pos);
       }
       this.o.onChange?.(id, wasActive, 'signals');
       return;

@@ -13,7 +13,14 @@ import { ItemProcessor } from '../../pipelines/item/processor';
 import type { ItemSink, RecordSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { Reranker } from '../../pipelines/learner/rerank';
-import { decodeItemRow, decodeItemSignals, encodeItemUpdate, encodeUpdateBatch, signalsKeyItem } from '../../pipelines/messages';
+import {
+  applyItemSignals,
+  decodeItemRow,
+  decodeItemSignals,
+  encodeItemUpdate,
+  encodeUpdateBatch,
+  signalsKeyItem,
+} from '../../pipelines/messages';
 import { createCollabModel } from '../../pipelines/model/collab';
 import { ItemTable } from '../../pipelines/model/item-table';
 import type { InputRecord } from '../../consumers/runner/stage-runner';
@@ -216,14 +223,20 @@ describe('pipeline core', () => {
     const links = (itemId: string, to: string[], seq: number) =>
       ({ kind: 'links', itemId, to, w: to.map(() => 1), pop: 1, t: 5 + off, src: 'i:0', off: String(off), seq }) as const;
     const replica = new ItemTable(16);
+    const viaDecode = new ItemTable(16);
     const keys = () => {
       const k = pushed.map(([key, value]) => {
         const sigOf = signalsKeyItem(key);
-        if (sigOf === undefined) replica.set(decodeItemRow(key, value!));
-        else {
-          const s = decodeItemSignals(value!, replica.signalTotals(sigOf)).signals;
+        if (sigOf === undefined) {
+          replica.set(decodeItemRow(key, value!));
+          viaDecode.set(decodeItemRow(key, value!));
+        } else {
+          // as ItemReplica applies it (from the bytes), and through the decoded form
           const i = replica.indexOf(sigOf);
-          if (s) replica.setSignals(i >= 0 ? i : replica.ensureRef(sigOf), s);
+          applyItemSignals(replica, i >= 0 ? i : replica.ensureRef(sigOf), value!);
+          const s = decodeItemSignals(value!, viaDecode.signalTotals(sigOf)).signals;
+          const j = viaDecode.indexOf(sigOf);
+          if (s) viaDecode.setSignals(j >= 0 ? j : viaDecode.ensureRef(sigOf), s);
         }
         return sigOf === undefined ? key : `${sigOf}+signals`;
       });
@@ -242,6 +255,7 @@ describe('pipeline core', () => {
     const owner = item.table(0)!;
     for (const id of ['a', 'b', 'c']) {
       expect(replica.get(id)).toEqual(owner.get(id));
+      expect(viaDecode.get(id)).toEqual(owner.get(id));
     }
     // a restarted owner re-broadcasts both records of every item it owns
     const restarted = new ItemProcessor({ model, factors: sink, emit: noopEmitter, logger });

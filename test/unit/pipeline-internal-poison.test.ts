@@ -115,7 +115,8 @@ describe('guardItemRow (model.item-factors) and guardContentVector (model.conten
     t.signals.addLink(i, t.ensureRef('r3'), 2, 10);
     t.signals.addPopularity(i, 1, 10);
     const sig = encodeItemSignals(t.ids, t.signals.row(i), t.signals.popularityKey(i), [1, '40']);
-    expect(guardItemSignals(sig)).toMatchObject({ pos: [1, '40'], signals: { to: ['r2', 'r3'] } });
+    expect(guardItemSignals(sig)).toEqual({ pos: [1, '40'], skip: false });
+    expect(guardItemSignals(sig, t.signalTotals('r1'))).toEqual({ pos: [1, '40'], skip: true });
     expect(reason(() => guardItemSignals(TEXT))).toBe('internal-invalid');
     // a row under a signals key, and a signals record under a row key
     expect(reason(() => guardItemSignals(encodeItemRow(row)))).toBe('internal-invalid');
