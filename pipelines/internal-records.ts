@@ -11,7 +11,7 @@
  */
 import { PoisonMessageError } from '../lib/errors';
 import { decodeContentVector } from './content-messages';
-import { decodeItemRow, decodeItemUpdates, type ItemUpdate } from './messages';
+import { checkItemSignals, decodeItemRow, decodeItemUpdates, isItemSignals, type ItemUpdate } from './messages';
 import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
 
 /** Reason codes of internal dead letters (the x-dlq-reason header and the metric's `reason` label). */
@@ -99,6 +99,24 @@ export function guardItemRow(
     throw invalid('item-factor row', 'non-finite factor, bias or count');
   if (typeof r.active !== 'boolean') throw invalid('item-factor row', 'no active flag');
   return row;
+}
+
+/**
+ * One model.item-factors signals record (under an item's signals key, not a tombstone), checked whole without being
+ * decoded (pipelines/messages.ts applyItemSignals sets it from the bytes). `skip`: its totals equal
+ * `currentSignals`', the signals the replica holds (a re-broadcast): nothing to apply.
+ */
+export function guardItemSignals(value: Buffer, currentSignals?: HeldSignals): { pos?: [number, string]; skip: boolean } {
+  if (!isItemSignals(value)) throw invalid('item-factor signals', 'not a signals record under a signals key');
+  let rec: ReturnType<typeof checkItemSignals>;
+  try {
+    rec = checkItemSignals(value);
+  } catch (err) {
+    throw undecodable('item-factor signals', err);
+  }
+  if (rec.problem) throw invalid('item-factor signals', rec.problem);
+  const skip = currentSignals !== undefined && currentSignals.sumKey === rec.sumKey && currentSignals.pop === rec.pop;
+  return rec.pos ? { pos: rec.pos, skip } : { skip };
 }
 
 /**

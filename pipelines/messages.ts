@@ -7,7 +7,7 @@
  */
 import { b64ToF32, f32ToB64 } from '../consumers/state/codec';
 import type { ItemGradient } from '../models/collab';
-import type { HeldSignals, ItemMeta, ItemRow } from './model/item-table';
+import type { HeldSignals, ItemMeta, ItemRow, ItemTable } from './model/item-table';
 import type { TransitionRow } from '../models/recommender/signals';
 import { InvariantError, ValidationError } from '../lib/errors';
 
@@ -40,6 +40,26 @@ export type BatchedUpdate = DeltaUpdate | LinksUpdate;
 const DELTA_BATCH = 0x02;
 const ROW = 0x03;
 const MIXED_BATCH = 0x04;
+const SIGNALS = 0x05;
+
+/**
+ * model.item-factors carries two records per item, each under its own key so that compaction keeps both: the row
+ * (key = item id: factors, bias, count, catalogue facts) and the item's recommender signals (key = item id + this
+ * suffix: transition row and popularity). A gradient moves only the first and a transition only the second; one record
+ * with both re-sent the kilobytes of a transition row with every gradient of a sampled negative, and 128 bytes of
+ * factors with every transition. Ids never contain control characters (schemas/validate.ts), so no item id ends so.
+ */
+export const SIGNALS_KEY_SUFFIX = '\u0000s';
+
+/** The model.item-factors key of `itemId`'s signals record. */
+export function signalsKey(itemId: string): string {
+  return itemId + SIGNALS_KEY_SUFFIX;
+}
+
+/** The item a model.item-factors key names the signals of, or undefined for a row key. */
+export function signalsKeyItem(key: string): string | undefined {
+  return key.endsWith(SIGNALS_KEY_SUFFIX) ? key.slice(0, -SIGNALS_KEY_SUFFIX.length) : undefined;
+}
 
 /**
  * Gradients and signal updates in one record (0x04): u8 0x04, u16 dim, u32 count, u16 sources, per source u16 length
@@ -318,7 +338,8 @@ function metaBuffer(m: ItemMeta): Buffer {
  * `pos` = [item-updates partition, next offset] the owner had applied when it broadcast the row: replicas use it to
  * know how far behind the learner's own gradients they are. Layout (little-endian): u8 0x03, u16 dim, dim x f32,
  * f64 bias, f64 count, f64 lastT (NaN = none), u8 active, i32 pos partition (-1 = none), i64 pos offset, u32 meta
- * length (0 = none) + meta JSON.
+ * length (0 = none) + meta JSON, then optionally the signals block. The item stage now sends signals in their own
+ * record ({@link encodeItemSignals}); rows that carry them (older owners, checkpoints) still decode.
  */
 export function encodeItemRow(r: ItemRow, pos?: [number, string], signalBytes?: Buffer): Buffer {
   const dim = r.factors.length;
@@ -356,9 +377,110 @@ export function encodeTableSignals(ids: readonly string[], row: TransitionRow | 
   return row ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop) : encodeSignals(ids, null, [], 0, -Infinity, pop);
 }
 
+/** Bytes of a signals record before its signals block: u8 0x05, i32 pos partition (-1 = none), i64 pos offset. */
+const SIGNALS_HEAD = 1 + 4 + 8;
+
+/**
+ * An item's signals record on model.item-factors (key {@link signalsKey}), straight from a table's row: u8 0x05, i32
+ * pos partition (-1 = none), i64 pos offset, then the signals block of {@link encodeRowSignals}. `pos` as in
+ * {@link encodeItemRow}.
+ */
+export function encodeItemSignals(ids: readonly string[], row: TransitionRow | undefined, pop: number, pos?: [number, string]): Buffer {
+  const out = row
+    ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop, SIGNALS_HEAD)
+    : encodeSignals(ids, null, [], 0, -Infinity, pop, SIGNALS_HEAD);
+  let o = out.writeUInt8(SIGNALS, 0);
+  o = out.writeInt32LE(pos ? pos[0] : -1, o);
+  out.writeBigInt64LE(pos ? BigInt(pos[1]) : 0n, o);
+  return out;
+}
+
+/** Whether a model.item-factors value is a signals record (the replica tells them from rows by key, and checks this). */
+export function isItemSignals(buf: Buffer): boolean {
+  return buf.length > 0 && buf[0] === SIGNALS;
+}
+
+/**
+ * A signals record back: the signals (undefined when their totals equal `currentSignals`', the row the replica holds:
+ * nothing to parse) and the owner position. Throws RangeError on a record that does not end where its block does.
+ */
+export function decodeItemSignals(
+  buf: Buffer,
+  currentSignals?: HeldSignals,
+): { signals?: NonNullable<ItemRow['signals']>; pos?: [number, string] } {
+  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
+    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
+  const p = buf.readInt32LE(1);
+  const pos: [number, string] | undefined = p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+  const { signals, end } = readSignals(buf, SIGNALS_HEAD, currentSignals);
+  // a truncated or padded record is not one of ours (one skipped as unchanged is walked to its end all the same)
+  const last = signals ? end : skipSignals(buf, SIGNALS_HEAD);
+  if (last !== buf.length) throw new RangeError(`signals record of ${buf.length} bytes ends at byte ${last}`);
+  return signals ? { signals, pos } : { pos };
+}
+
+/** A log key: finite, or -Infinity (none). NaN or +Infinity would poison every score the row feeds. */
+const isLogKey = (x: number) => x === x && x !== Infinity;
+
+/**
+ * Checks a signals record whole without making a string or an array (the replica then applies it with
+ * {@link applyItemSignals}): the layout, to its last byte, and its contents. Returns the owner position and totals,
+ * and `problem` when the layout is ours but a value is not (a NaN key, an empty target id). Throws RangeError when the
+ * layout is not.
+ */
+export function checkItemSignals(buf: Buffer): { pos?: [number, string]; sumKey: number; pop: number; problem?: string } {
+  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
+    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
+  const p = buf.readInt32LE(1);
+  const pos: [number, string] | undefined = p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+  const sumKey = buf.readDoubleLE(SIGNALS_HEAD + 1);
+  const pop = buf.readDoubleLE(SIGNALS_HEAD + 9);
+  let problem = isLogKey(sumKey) && isLogKey(pop) ? undefined : 'non-numeric total';
+  const m = buf.readUInt16LE(SIGNALS_HEAD + 17);
+  let o = SIGNALS_HEAD + 19;
+  for (let k = 0; k < m; k++) {
+    const l = buf.readUInt16LE(o);
+    if (l === 0) problem ??= 'transition without a target id';
+    if (!isLogKey(buf.readDoubleLE(o + 2 + l))) problem ??= 'non-numeric transition key';
+    o += 2 + l + 8;
+  }
+  if (o !== buf.length) throw new RangeError(`signals record of ${buf.length} bytes ends at byte ${o}`);
+  return problem ? { pos, sumKey, pop, problem } : { pos, sumKey, pop };
+}
+
+let toScratch = new Int32Array(256);
+let keyScratch = new Float64Array(256);
+
+/**
+ * Sets row `i`'s signals in `table` from a signals record that passed {@link checkItemSignals}: straight from the
+ * bytes, a target that sits where the row already holds it taking that index (no string made), any other looked up
+ * (a placeholder for an unknown one). The same table as decodeItemSignals + ItemTable.setSignals, without their arrays
+ * (a replica applies several per event).
+ */
+export function applyItemSignals(table: ItemTable, i: number, buf: Buffer): void {
+  const m = buf.readUInt16LE(SIGNALS_HEAD + 17);
+  if (toScratch.length < m) {
+    toScratch = new Int32Array(Math.max(m, 2 * toScratch.length));
+    keyScratch = new Float64Array(toScratch.length);
+  }
+  const held = table.signals.row(i);
+  let o = SIGNALS_HEAD + 19;
+  for (let k = 0; k < m; k++) {
+    const l = buf.readUInt16LE(o);
+    let j = held && k < held.len ? held.to[k] : -1;
+    if (j < 0 || !asciiAt(buf, o + 2, l, table.ids[j])) j = table.ensureRef(buf.toString('utf8', o + 2, o + 2 + l));
+    toScratch[k] = j;
+    keyScratch[k] = buf.readDoubleLE(o + 2 + l);
+    o += 2 + l + 8;
+  }
+  table.signals.setRow(i, toScratch.subarray(0, m), keyScratch.subarray(0, m), buf.readDoubleLE(SIGNALS_HEAD + 1));
+  table.signals.setPopularityKey(i, buf.readDoubleLE(SIGNALS_HEAD + 9));
+}
+
 /** UTF-8 bytes of each target (ids are nearly always ASCII: counted and copied in JS, no native call per id). */
 let lenScratch = new Int32Array(256);
 
+/** `head`: bytes left free before the block (a signals record writes its header there: no second copy). */
 function encodeSignals(
   ids: readonly string[],
   to: ArrayLike<number> | null,
@@ -366,9 +488,10 @@ function encodeSignals(
   n: number,
   sumKey: number,
   pop: number,
+  head = 0,
 ): Buffer {
   if (lenScratch.length < n) lenScratch = new Int32Array(Math.max(n, 2 * lenScratch.length));
-  let len = 1 + 8 + 8 + 2;
+  let len = head + 1 + 8 + 8 + 2;
   for (let k = 0; k < n; k++) {
     const x = to ? ids[to[k]] : ids[k];
     let b = x.length;
@@ -381,7 +504,7 @@ function encodeSignals(
     len += 2 + (b >= 0 ? b : Buffer.byteLength(x, 'utf8')) + 8;
   }
   const out = Buffer.allocUnsafe(len);
-  let o = out.writeUInt8(1, 0);
+  let o = out.writeUInt8(1, head);
   o = out.writeDoubleLE(sumKey, o);
   o = out.writeDoubleLE(pop, o);
   o = out.writeUInt16LE(n, o);
@@ -397,6 +520,7 @@ function encodeSignals(
 }
 
 export function rowPosition(buf: Buffer): [number, string] | undefined {
+  if (buf[0] === SIGNALS) return decodeItemSignals(buf).pos;
   if (buf[0] !== ROW) return (JSON.parse(buf.toString('utf8')) as { p?: [number, string] }).p;
   const o = 3 + 4 * buf.readUInt16LE(1) + 25;
   const p = buf.readInt32LE(o);
@@ -450,32 +574,41 @@ export function decodeItemRow(
     }
   }
   o += metaLen;
-  let signals: ItemRow['signals'];
-  if (
-    o < buf.length &&
-    buf[o] === 1 &&
-    !(currentSignals && currentSignals.sumKey === buf.readDoubleLE(o + 1) && currentSignals.pop === buf.readDoubleLE(o + 9))
-  ) {
-    // (equal totals = the row the replica holds: most broadcasts are factor updates, the targets need no parsing)
-    const sumKey = buf.readDoubleLE(o + 1);
-    const pop = buf.readDoubleLE(o + 9);
-    const m = buf.readUInt16LE(o + 17);
-    o += 19;
-    const to: string[] = [];
-    const key: number[] = [];
-    // a target at the same place in the row held (most of a changed row) reuses the held id string: no string is
-    // made, and ItemTable.setSignals finds it by identity
-    const held = currentSignals?.targets;
-    for (let k = 0; k < m; k++) {
-      const l = buf.readUInt16LE(o);
-      const h = held && k < held.len ? held.ids[held.to[k]] : undefined;
-      to.push(h !== undefined && asciiAt(buf, o + 2, l, h) ? h : buf.toString('utf8', o + 2, o + 2 + l));
-      key.push(buf.readDoubleLE(o + 2 + l));
-      o += 2 + l + 8;
-    }
-    signals = { to, key, sumKey, pop };
-  }
+  const signals = o < buf.length && buf[o] === 1 ? readSignals(buf, o, currentSignals).signals : undefined;
   return { itemId, factors, bias, count, lastT, active, meta, pos, metaBytes: bytes, ...(signals ? { signals } : {}) };
+}
+
+/**
+ * The signals block at `o` (u8 1 there), and the byte after it; signals undefined when its totals equal
+ * `currentSignals`' (the row the replica holds: the targets need no parsing; `end` is then `o`).
+ */
+function readSignals(buf: Buffer, o: number, currentSignals?: HeldSignals): { signals?: NonNullable<ItemRow['signals']>; end: number } {
+  const sumKey = buf.readDoubleLE(o + 1);
+  const pop = buf.readDoubleLE(o + 9);
+  if (currentSignals && currentSignals.sumKey === sumKey && currentSignals.pop === pop) return { end: o };
+  const m = buf.readUInt16LE(o + 17);
+  o += 19;
+  const to: string[] = [];
+  const key: number[] = [];
+  // a target at the same place in the row held (most of a changed row) reuses the held id string: no string is
+  // made, and ItemTable.setSignals finds it by identity
+  const held = currentSignals?.targets;
+  for (let k = 0; k < m; k++) {
+    const l = buf.readUInt16LE(o);
+    const h = held && k < held.len ? held.ids[held.to[k]] : undefined;
+    to.push(h !== undefined && asciiAt(buf, o + 2, l, h) ? h : buf.toString('utf8', o + 2, o + 2 + l));
+    key.push(buf.readDoubleLE(o + 2 + l));
+    o += 2 + l + 8;
+  }
+  return { signals: { to, key, sumKey, pop }, end: o };
+}
+
+/** The byte after the signals block at `o`, its targets skipped. */
+function skipSignals(buf: Buffer, o: number): number {
+  const m = buf.readUInt16LE(o + 17);
+  o += 19;
+  for (let k = 0; k < m; k++) o += 2 + buf.readUInt16LE(o) + 8;
+  return o;
 }
 
 /** Whether the `len` bytes at `o` are exactly `s` as ASCII (a non-ASCII `s` answers false: the caller decodes). */

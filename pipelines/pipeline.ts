@@ -238,9 +238,10 @@ export class Pipeline {
         logger,
         groupPrefix,
         deadLetters,
-        onChange: (id, was) => {
+        onChange: (id, was, what) => {
           this.learner?.itemChanged(id, was);
-          this.coldStart?.rowChanged(id);
+          // the content-to-factor map learns from factors only
+          if (what === 'row') this.coldStart?.rowChanged(id);
         },
       });
       await this.replica.start();

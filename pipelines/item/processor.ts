@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/log';
 import type { Emitter } from '../../lib/metrics/instrumentation';
 import { guardItemUpdates } from '../internal-records';
-import { encodeItemRow, encodeTableSignals, type ItemUpdate } from '../messages';
+import { encodeItemRow, encodeItemSignals, signalsKey, type ItemUpdate } from '../messages';
 import type { CollabModel } from '../model/collab';
 import { ItemTable, type ItemRow, type ItemTableJSON } from '../model/item-table';
 import type { GroupProcessor, InputRecord } from '../../consumers/runner/stage-runner';
@@ -17,9 +17,10 @@ export interface ItemGroupJSON {
 interface ItemGroup {
   table: ItemTable;
   applied: Map<string, { off: bigint; seq: number }>;
+  /** Items whose row (factors, bias, count, catalogue facts) is to be broadcast after this batch. */
   changed: Set<string>;
-  /** Encoded signals per row with the totals they were encoded at (reused while unchanged). */
-  encoded: Map<string, { sumKey: number; pop: number; bytes: Buffer }>;
+  /** Items whose signals (transition row, popularity) are to be broadcast after this batch, in their own record. */
+  changedSignals: Set<string>;
   /** Next offset of this group's item-updates partition after the last applied record. */
   position: string;
 }
@@ -50,12 +51,13 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const applied = new Map<string, { off: bigint; seq: number }>();
     if (state) for (const [k, [off, seq]] of Object.entries(state.applied)) applied.set(k, { off: BigInt(off), seq });
     // Re-broadcast everything owned: a replica may have missed rows written after our previous checkpoint.
+    const owned = table.ids.filter((_, i) => table.placeholder[i] !== 1);
     this.groups.set(group, {
       table,
       applied,
-      changed: new Set(table.ids.filter((_, i) => table.placeholder[i] !== 1)),
+      changed: new Set(owned),
+      changedSignals: new Set(owned.filter((id) => hasSignals(table, table.indexOf(id)))),
       position: '0',
-      encoded: new Map(),
     });
   }
 
@@ -97,10 +99,22 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
       }
       g.applied.set(u.src, { off, seq: u.seq });
     }
-    if (applyItemUpdate(g.table, this.o.model, u)) g.changed.add(u.itemId);
+    const t = g.table;
+    const before = t.indexOf(u.itemId);
+    const wasRef = before < 0 || t.placeholder[before] === 1;
+    if (!applyItemUpdate(t, this.o.model, u)) return;
+    if (u.kind === 'links') g.changedSignals.add(u.itemId);
+    else {
+      g.changed.add(u.itemId);
+      // signals gathered while the item had no row of its own were not broadcast (placeholders never are): now they are
+      if (wasRef && hasSignals(t, t.indexOf(u.itemId))) g.changedSignals.add(u.itemId);
+    }
   }
 
-  /** Broadcast changed rows (latest value per item) on model.item-factors; removed items as tombstones. */
+  /**
+   * Broadcast changed rows (latest value per item) on model.item-factors, removed items as tombstones, and changed
+   * signals as their own records (key signalsKey(id)): a gradient re-sends only the row, a transition only the signals.
+   */
   afterBatch(group: number): void {
     const g = this.groups.get(group);
     if (!g) return;
@@ -114,27 +128,16 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
         i >= 0 && t.active[i] === 1
           ? { itemId: id, factors: t.row(i), bias: t.bias[i], count: t.counts[i], lastT: t.lastT[i], active: true, meta: t.meta[i] }
           : null;
-      this.o.factors.push(id, row ? encodeItemRow(row, pos, this.signalBytes(g, id, i)) : null);
+      this.o.factors.push(id, row ? encodeItemRow(row, pos) : null);
     }
     g.changed.clear();
-  }
-
-  /** The row's encoded signals, re-encoded only when its totals moved (most broadcasts are factor updates). */
-  private signalBytes(g: ItemGroup, id: string, i: number): Buffer | undefined {
-    const s = g.table.signals;
-    const r = s.row(i);
-    const sumKey = r ? r.sumKey : -Infinity;
-    const pop = s.popularityKey(i);
-    if (sumKey === -Infinity && pop === -Infinity) return undefined;
-    const hit = g.encoded.get(id);
-    if (hit && hit.sumKey === sumKey && hit.pop === pop) return hit.bytes;
-    const bytes = encodeTableSignals(g.table.ids, r, pop);
-    if (hit) {
-      hit.sumKey = sumKey;
-      hit.pop = pop;
-      hit.bytes = bytes;
-    } else g.encoded.set(id, { sumKey, pop, bytes });
-    return bytes;
+    const s = t.signals;
+    for (const id of g.changedSignals) {
+      const i = t.indexOf(id);
+      if (i >= 0 && t.placeholder[i] !== 1)
+        this.o.factors.push(signalsKey(id), encodeItemSignals(t.ids, s.row(i), s.popularityKey(i), pos));
+    }
+    g.changedSignals.clear();
   }
 
   async flush(): Promise<void> {
@@ -150,4 +153,9 @@ export class ItemProcessor implements GroupProcessor<ItemGroupJSON> {
     const b = this.o.factors.backlog;
     return b > 20000 ? `item-factors producer: ${b} records not acknowledged (> 20000)` : undefined;
   }
+}
+
+/** Whether row `i` has signals to broadcast (a transition row or a popularity). */
+function hasSignals(t: ItemTable, i: number): boolean {
+  return i >= 0 && (t.signals.row(i) !== undefined || t.signals.popularityKey(i) !== -Infinity);
 }

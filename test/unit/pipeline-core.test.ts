@@ -13,7 +13,14 @@ import { ItemProcessor } from '../../pipelines/item/processor';
 import type { ItemSink, RecordSink } from '../../pipelines/item/sink';
 import { LearnerProcessor } from '../../pipelines/learner/processor';
 import { Reranker } from '../../pipelines/learner/rerank';
-import { encodeItemUpdate } from '../../pipelines/messages';
+import {
+  applyItemSignals,
+  decodeItemRow,
+  decodeItemSignals,
+  encodeItemUpdate,
+  encodeUpdateBatch,
+  signalsKeyItem,
+} from '../../pipelines/messages';
 import { createCollabModel } from '../../pipelines/model/collab';
 import { ItemTable } from '../../pipelines/model/item-table';
 import type { InputRecord } from '../../consumers/runner/stage-runner';
@@ -180,6 +187,81 @@ describe('pipeline core', () => {
     expect(pushed).toEqual(['r1']);
     send(5, 0, pos);
     expect(item.table(0)!.get('r1')!.count).toBe(6);
+  });
+
+  it('the item owner sends a gradient as the row alone and transitions as the signals record alone; a replica holds both', () => {
+    const pushed: [string, Buffer | null][] = [];
+    const sink: RecordSink = { push: (k, v) => void pushed.push([k, v]), flush: () => Promise.resolve(), backlog: 0 };
+    const item = new ItemProcessor({ model, factors: sink, emit: noopEmitter, logger });
+    item.restore(0, null);
+    let off = 0;
+    const send = (...updates: Parameters<typeof encodeUpdateBatch>[0]) => {
+      item.apply(0, {
+        topic: 'u',
+        partition: 0,
+        offset: String(off),
+        key: null,
+        value: encodeUpdateBatch(updates),
+        timestamp: 0,
+        headers: {},
+      });
+      item.afterBatch(0);
+      off++;
+    };
+    const grad = (itemId: string, seq: number) =>
+      ({
+        kind: 'delta',
+        itemId,
+        grad: new Float32Array(16).fill(0.01),
+        gradBias: 0.1,
+        countsAsEvent: true,
+        timestamp: 1,
+        src: 'i:0',
+        off: String(off),
+        seq,
+      }) as const;
+    const links = (itemId: string, to: string[], seq: number) =>
+      ({ kind: 'links', itemId, to, w: to.map(() => 1), pop: 1, t: 5 + off, src: 'i:0', off: String(off), seq }) as const;
+    const replica = new ItemTable(16);
+    const viaDecode = new ItemTable(16);
+    const keys = () => {
+      const k = pushed.map(([key, value]) => {
+        const sigOf = signalsKeyItem(key);
+        if (sigOf === undefined) {
+          replica.set(decodeItemRow(key, value!));
+          viaDecode.set(decodeItemRow(key, value!));
+        } else {
+          // as ItemReplica applies it (from the bytes), and through the decoded form
+          const i = replica.indexOf(sigOf);
+          applyItemSignals(replica, i >= 0 ? i : replica.ensureRef(sigOf), value!);
+          const s = decodeItemSignals(value!, viaDecode.signalTotals(sigOf)).signals;
+          const j = viaDecode.indexOf(sigOf);
+          if (s) viaDecode.setSignals(j >= 0 ? j : viaDecode.ensureRef(sigOf), s);
+        }
+        return sigOf === undefined ? key : `${sigOf}+signals`;
+      });
+      pushed.length = 0;
+      return k;
+    };
+    send(grad('a', 0), grad('b', 1));
+    expect(keys()).toEqual(['a', 'b']);
+    send(links('a', ['b', 'c'], 0));
+    expect(keys()).toEqual(['a+signals']);
+    // transitions of an item without a row of its own wait in its placeholder; its first row brings them along
+    send(links('c', ['a'], 0));
+    expect(keys()).toEqual([]);
+    send(grad('c', 0), grad('a', 1));
+    expect(keys()).toEqual(['c', 'a', 'c+signals']);
+    const owner = item.table(0)!;
+    for (const id of ['a', 'b', 'c']) {
+      expect(replica.get(id)).toEqual(owner.get(id));
+      expect(viaDecode.get(id)).toEqual(owner.get(id));
+    }
+    // a restarted owner re-broadcasts both records of every item it owns
+    const restarted = new ItemProcessor({ model, factors: sink, emit: noopEmitter, logger });
+    restarted.restore(0, item.snapshot(0));
+    restarted.afterBatch(0);
+    expect(keys().sort()).toEqual(['a', 'a+signals', 'b', 'c', 'c+signals']);
   });
 
   it('coalesces a burst of re-rank requests into an immediate re-rank and one at the end of the interval', async () => {

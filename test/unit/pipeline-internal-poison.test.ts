@@ -9,11 +9,12 @@ import { createLogger } from '../../lib/log';
 import { noopEmitter } from '../../lib/metrics/instrumentation';
 import { serveMetrics } from '../../lib/metrics';
 import { Registry } from 'prom-client';
-import { guardContentVector, guardItemRow, guardItemUpdates, guardKey } from '../../pipelines/internal-records';
+import { guardContentVector, guardItemRow, guardItemSignals, guardItemUpdates, guardKey } from '../../pipelines/internal-records';
 import { encodeContentVector } from '../../pipelines/content-messages';
 import { ItemProcessor } from '../../pipelines/item/processor';
 import type { RecordSink } from '../../pipelines/item/sink';
-import { encodeDeltaBatch, encodeItemRow, encodeItemUpdate } from '../../pipelines/messages';
+import { encodeDeltaBatch, encodeItemRow, encodeItemSignals, encodeItemUpdate } from '../../pipelines/messages';
+import { ItemTable } from '../../pipelines/model/item-table';
 import { createCollabModel } from '../../pipelines/model/collab';
 
 const DIM = 16;
@@ -105,6 +106,26 @@ describe('guardItemRow (model.item-factors) and guardContentVector (model.conten
     const unit8 = new Float32Array(8).fill(1 / Math.sqrt(8));
     expect(reason(() => guardContentVector(encodeContentVector(unit8), 384))).toBe('internal-invalid');
     expect(reason(() => guardContentVector(encodeContentVector(new Float32Array(384).fill(0.5)), 384))).toBe('internal-invalid');
+  });
+
+  it('passes the signals records the item stage writes and makes text, rows, truncated or NaN ones poison', () => {
+    const t = new ItemTable(DIM);
+    const i = t.ensure('r1');
+    t.signals.addLink(i, t.ensureRef('r2'), 1, 10);
+    t.signals.addLink(i, t.ensureRef('r3'), 2, 10);
+    t.signals.addPopularity(i, 1, 10);
+    const sig = encodeItemSignals(t.ids, t.signals.row(i), t.signals.popularityKey(i), [1, '40']);
+    expect(guardItemSignals(sig)).toEqual({ pos: [1, '40'], skip: false });
+    expect(guardItemSignals(sig, t.signalTotals('r1'))).toEqual({ pos: [1, '40'], skip: true });
+    expect(reason(() => guardItemSignals(TEXT))).toBe('internal-invalid');
+    // a row under a signals key, and a signals record under a row key
+    expect(reason(() => guardItemSignals(encodeItemRow(row)))).toBe('internal-invalid');
+    expect(reason(() => guardItemRow('r1', sig, DIM))).toBe('internal-undecodable');
+    for (const cut of [5, 20, sig.length - 3]) expect(reason(() => guardItemSignals(sig.subarray(0, cut)))).toBe('internal-undecodable');
+    expect(reason(() => guardItemSignals(Buffer.concat([sig, Buffer.alloc(2)])))).toBe('internal-undecodable');
+    const nan = Buffer.from(sig);
+    nan.writeDoubleLE(Number.NaN, nan.length - 8); // the last transition's key
+    expect(reason(() => guardItemSignals(nan))).toBe('internal-invalid');
   });
 
   it('makes a record without a key poison (missing-key)', () => {
