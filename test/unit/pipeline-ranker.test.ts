@@ -92,7 +92,7 @@ describe('LearnerRanker', () => {
     ranker.noteActivated(fresh);
     const gen = new CandidateGenerator({ dim, logger: createLogger({ level: 'error' }), kernel: 'js' });
     const [top] = gen.generateSync(table, [user], (_j, row) => ranker.mask(l, table, row), ranker.k);
-    expect(top.indices.length).toBe(90);
+    expect(top.indices.length).toBe(30); // the default candidateFactor 1 × topN
     const items = ranker.rank('u', l, table, new KnowledgeModel(), top, 0);
 
     expect(items).toHaveLength(30);
