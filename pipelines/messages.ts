@@ -341,10 +341,10 @@ function metaBuffer(m: ItemMeta): Buffer {
  * length (0 = none) + meta JSON, then optionally the signals block. The item stage now sends signals in their own
  * record ({@link encodeItemSignals}); rows that carry them (older owners, checkpoints) still decode.
  */
-export function encodeItemRow(r: ItemRow, pos?: [number, string], signalBytes?: Buffer): Buffer {
+export function encodeItemRow(r: ItemRow, pos?: [number, string]): Buffer {
   const dim = r.factors.length;
   const meta = r.meta ? metaBuffer(r.meta) : undefined;
-  const sigBuf = signalBytes ?? (r.signals ? encodeRowSignals(r.signals) : undefined);
+  const sigBuf = r.signals ? encodeRowSignals(r.signals) : undefined;
   const out = Buffer.allocUnsafe(1 + 2 + 4 * dim + 8 + 8 + 8 + 1 + 4 + 8 + 4 + (meta?.length ?? 0) + (sigBuf?.length ?? 0));
   let o = out.writeUInt8(ROW, 0);
   o = out.writeUInt16LE(dim, o);
@@ -371,10 +371,11 @@ export function encodeRowSignals(sig: NonNullable<ItemRow['signals']>): Buffer {
 
 /**
  * The same bytes as {@link encodeRowSignals} straight from a table's row (targets as indices into `ids`), without
- * building the id and key arrays first: the item stage encodes every row whose signals moved, once per batch.
+ * building the id and key arrays first: the item stage encodes every item whose signals moved, once per batch.
+ * `head`: bytes left free before the block (see encodeSignals).
  */
-export function encodeTableSignals(ids: readonly string[], row: TransitionRow | undefined, pop: number): Buffer {
-  return row ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop) : encodeSignals(ids, null, [], 0, -Infinity, pop);
+export function encodeTableSignals(ids: readonly string[], row: TransitionRow | undefined, pop: number, head = 0): Buffer {
+  return row ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop, head) : encodeSignals(ids, null, [], 0, -Infinity, pop, head);
 }
 
 /** Bytes of a signals record before its signals block: u8 0x05, i32 pos partition (-1 = none), i64 pos offset. */
@@ -386,9 +387,7 @@ const SIGNALS_HEAD = 1 + 4 + 8;
  * {@link encodeItemRow}.
  */
 export function encodeItemSignals(ids: readonly string[], row: TransitionRow | undefined, pop: number, pos?: [number, string]): Buffer {
-  const out = row
-    ? encodeSignals(ids, row.to, row.key, row.len, row.sumKey, pop, SIGNALS_HEAD)
-    : encodeSignals(ids, null, [], 0, -Infinity, pop, SIGNALS_HEAD);
+  const out = encodeTableSignals(ids, row, pop, SIGNALS_HEAD);
   let o = out.writeUInt8(SIGNALS, 0);
   o = out.writeInt32LE(pos ? pos[0] : -1, o);
   out.writeBigInt64LE(pos ? BigInt(pos[1]) : 0n, o);
@@ -400,6 +399,14 @@ export function isItemSignals(buf: Buffer): boolean {
   return buf.length > 0 && buf[0] === SIGNALS;
 }
 
+/** A signals record's owner position; throws RangeError where the record is too short or not a signals record. */
+function signalsPosition(buf: Buffer): [number, string] | undefined {
+  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
+    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
+  const p = buf.readInt32LE(1);
+  return p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+}
+
 /**
  * A signals record back: the signals (undefined when their totals equal `currentSignals`', the row the replica holds:
  * nothing to parse) and the owner position. Throws RangeError on a record that does not end where its block does.
@@ -408,10 +415,7 @@ export function decodeItemSignals(
   buf: Buffer,
   currentSignals?: HeldSignals,
 ): { signals?: NonNullable<ItemRow['signals']>; pos?: [number, string] } {
-  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
-    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
-  const p = buf.readInt32LE(1);
-  const pos: [number, string] | undefined = p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+  const pos = signalsPosition(buf);
   const { signals, end } = readSignals(buf, SIGNALS_HEAD, currentSignals);
   // a truncated or padded record is not one of ours (one skipped as unchanged is walked to its end all the same)
   const last = signals ? end : skipSignals(buf, SIGNALS_HEAD);
@@ -429,10 +433,7 @@ const isLogKey = (x: number) => x === x && x !== Infinity;
  * layout is not.
  */
 export function checkItemSignals(buf: Buffer): { pos?: [number, string]; sumKey: number; pop: number; problem?: string } {
-  if (buf[0] !== SIGNALS || buf.length < SIGNALS_HEAD + 19 || buf[SIGNALS_HEAD] !== 1)
-    throw new RangeError(`not a signals record (${buf.length} bytes, kind ${buf[0]})`);
-  const p = buf.readInt32LE(1);
-  const pos: [number, string] | undefined = p < 0 ? undefined : [p, buf.readBigInt64LE(5).toString()];
+  const pos = signalsPosition(buf);
   const sumKey = buf.readDoubleLE(SIGNALS_HEAD + 1);
   const pop = buf.readDoubleLE(SIGNALS_HEAD + 9);
   let problem = isLogKey(sumKey) && isLogKey(pop) ? undefined : 'non-numeric total';
